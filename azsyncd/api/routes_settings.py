@@ -1,0 +1,95 @@
+"""Status, settings, target fields, directory attributes, contacts, reload."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from azsyncd import directory_attributes
+from azsyncd.api.deps import daemon_of
+from azsyncd.api.errors import ApiError
+from azsyncd.api.schemas import SettingsPatch
+from azsyncd.daemon import Daemon
+
+router = APIRouter(prefix="/v1")
+DaemonDep = Annotated[Daemon, Depends(daemon_of)]
+SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email")
+
+
+@router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
+def get_status(daemon: DaemonDep) -> dict[str, Any]:
+    return daemon.status()
+
+
+def _settings(daemon: Daemon) -> dict[str, Any]:
+    document = daemon.config.model_dump(mode="json")
+    settings = {section: document[section] for section in SETTINGS_SECTIONS}
+    settings["state"] = {"history_runs": document["state"]["history_runs"]}
+    return settings
+
+
+@router.get("/settings", summary="Account, schedule, target, mapping, welcome email")
+def get_settings(daemon: DaemonDep) -> dict[str, Any]:
+    return _settings(daemon)
+
+
+@router.patch("/settings", summary="Change settings; validated, then written atomically")
+def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
+    changes = patch.model_dump(exclude_none=True)
+    state_keys = set(changes.get("state", {})) - {"history_runs"}
+    if state_keys:
+        raise ApiError(422, "not_editable", f"state.{sorted(state_keys)[0]} cannot be changed through the API",
+                       "edit the configuration file and restart azsyncd")
+
+    def apply(document: dict[str, Any]) -> None:
+        for section, values in changes.items():
+            deep_merge(document[section], values)
+
+    daemon.update_config(apply)
+    return _settings(daemon)
+
+
+def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """Merge tables key by key; any other value (lists included) replaces."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@router.get("/fields", summary="The target's contact fields with types, required flags and choices")
+def get_fields(daemon: DaemonDep) -> dict[str, Any]:
+    target = daemon.config.target
+    if target.kind != "local":
+        raise ApiError(501, "not_available", "reading HappyFox contact fields is not available in this version",
+                       "use the built-in store (target.kind = \"local\") for now")
+    return {"target": "local", "fields": [f.model_dump() for f in target.local.fields]}
+
+
+@router.get("/attributes", summary="Directory attributes a mapping may read")
+def get_attributes() -> dict[str, Any]:
+    return {"attributes": list(directory_attributes.KNOWN),
+            "note": "directory extensions (extension_<appid>_<name>) are accepted too"}
+
+
+@router.get("/contacts", summary="Contacts of the built-in store")
+def get_contacts(daemon: DaemonDep, search: Annotated[str, Query(max_length=256)] = "",
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
+    total, rows = daemon.state.contacts(search, limit, offset)
+    return {"total": total, "contacts": [
+        {"id": c.id, "email": c.email, "name": c.name, "phones": c.phones, "custom_fields": c.custom,
+         "source_tenant": c.source_tenant, "source_object_id": c.source_object_id,
+         "synced_from_entra": bool(c.source_object_id),
+         "created_at": c.created_at.isoformat(), "updated_at": c.updated_at.isoformat()} for c in rows]}
+
+
+@router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
+def post_reload(daemon: DaemonDep) -> dict[str, Any]:
+    if not daemon.reload():
+        raise ApiError(422, "invalid_config", "the configuration file is invalid; still running on the last good one",
+                       "fix the file (azsyncd check-config lists every problem) and reload again",
+                       detail=daemon.config_error)
+    return {"reloaded": True, "config_path": str(daemon.loaded.path)}

@@ -1,0 +1,40 @@
+"""Request bodies of the control API. Unknown keys are refused, so typos are seen."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from azsyncd.config_model import Tenant
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SyncRequest(Body):
+    dry_run: bool = Field(False, description="Plan only: write nothing to the target")
+    user: str | None = Field(None, max_length=512, description="Sync one user (UPN, email or object id), step by step")
+    tenant: str | None = Field(None, max_length=64, description="Sync only this tenant")
+
+
+class SettingsPatch(Body):
+    """Sections to change; each merges into the current section. Tenants have their own endpoints."""
+
+    account: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    target: dict[str, Any] | None = None
+    mapping: dict[str, Any] | None = None
+    welcome_email: dict[str, Any] | None = None
+    state: dict[str, Any] | None = Field(None, description="history_runs only; database_url needs a restart")
+
+
+# Every Tenant field, optional: a PATCH names only what changes.
+TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "TenantPatch",
+    __base__=Body,
+    **{name: (field.annotation | None, None) for name, field in Tenant.model_fields.items() if name != "name"},
+)
+
+RecordStatus = Literal["success", "failed", "skipped", "unchanged"]

@@ -1,0 +1,88 @@
+"""``azsyncd``: run the daemon, check a configuration, or start the demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from azsyncd import __version__, config_file, logs, paths
+from azsyncd.errors import ConfigError, StateError, UserError
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="azsyncd", description="Keep help desk contacts in step with Microsoft Entra ID.")
+    parser.add_argument("--version", action="version", version=f"azsyncd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon in the foreground")
+    run.add_argument("--config", help="configuration file (default: $AZSYNCD_CONFIG, /etc/azsyncd/azsyncd.toml, "
+                                      "$XDG_CONFIG_HOME/azsyncd/azsyncd.toml)")
+    run.add_argument("--socket", help="control socket path (default: $AZSYNCD_SOCKET, [control] socket, "
+                                      "/run/azsyncd/azsyncd.sock as a service)")
+    run.add_argument("--state-dir", help="where the state database lives (default: $STATE_DIRECTORY or XDG data dir)")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    check = commands.add_parser("check-config", help="validate a configuration file; exit 0, or 2 listing every problem")
+    check.add_argument("--config")
+
+    demo = commands.add_parser("demo", help="run a demo daemon on a simulated directory and the built-in store")
+    demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
+    demo.add_argument("--dir", help="keep the demo's config and state here (default: a temporary directory)")
+    demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def socket_for(explicit: str | None, configured: str) -> Path:
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("AZSYNCD_SOCKET"):
+        return Path(os.environ["AZSYNCD_SOCKET"])
+    return Path(configured) if configured else paths.daemon_socket_path()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from azsyncd.daemon import Daemon
+    from azsyncd.server import serve
+
+    logs.setup(args.log_level)
+    loaded = config_file.load(config_file.find_config(args.config))
+    daemon = Daemon(loaded, state_dir=Path(args.state_dir) if args.state_dir else None)
+    return serve(daemon, socket_for(args.socket, loaded.config.control.socket))
+
+
+def _check(args: argparse.Namespace) -> int:
+    path = config_file.find_config(args.config)
+    loaded = config_file.load(path, check_files=True)
+    tenants = len(loaded.config.tenants)
+    print(f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target {loaded.config.target.kind})")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from azsyncd.demo.run import run_demo
+
+    logs.setup(args.log_level)
+    return run_demo(socket=args.socket, directory=args.dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": _run, "check-config": _check, "demo": _demo}[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"azsyncd: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (UserError, StateError) as exc:
+        print(f"azsyncd: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The error tree of azsync.
+
+    AzsyncError                 base of every error we raise on purpose
+    ├── UserError               something the admin can fix; printed as message + fix, no traceback
+    │   ├── ConfigError         the configuration file is missing or invalid (carries every problem)
+    │   ├── SecretError         a secret file is missing, unreadable or empty
+    │   └── DaemonUnreachable   a client could not talk to the control socket
+    └── StateError              the state database is unusable (schema too new, cannot open)
+
+Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``.
+No message ever contains a secret's value: only the key and the file it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AzsyncError(Exception):
+    """Base of every error azsync raises on purpose."""
+
+
+class UserError(AzsyncError):
+    """An error the admin can fix; ``fix`` says how."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  fix: {self.fix}" if self.fix else self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configuration: where, what, and the fix."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "key": self.key, "message": self.message}
+
+
+class ConfigError(UserError):
+    """The configuration is invalid; ``problems`` lists every problem found at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        head = f"the configuration has {count} problem{'s' if count != 1 else ''}"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class SecretError(UserError):
+    """A secret file could not be read. Never carries the secret itself."""
+
+
+class DaemonUnreachable(UserError):
+    """A client could not reach the daemon's control socket."""
+
+
+class StateError(AzsyncError):
+    """The state database cannot be used."""

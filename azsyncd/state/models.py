@@ -1,0 +1,106 @@
+"""Tables of the state database. Bound to a database by ``open_database``."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField, BooleanField, CharField, CompositeKey, ForeignKeyField, IntegerField, Model, TextField,
+)
+
+from azsyncd.state.fields import JSONField, UTCField, utcnow
+
+
+class Base(Model):
+    pass
+
+
+class DbInfo(Base):
+    """Key/value facts about the database itself, such as its schema version."""
+
+    key = CharField(primary_key=True)
+    value = TextField()
+
+
+class TenantState(Base):
+    name = CharField(primary_key=True)
+    status = CharField(default="new")  # new | active | disabled
+    reason = TextField(default="")
+    fix = TextField(default="")
+    display_name = TextField(default="")
+    authorized_at = UTCField(null=True)
+    last_sync_at = UTCField(null=True)
+    last_user_count = IntegerField(null=True)
+    updated_at = UTCField(default=utcnow)
+
+
+class DeltaLink(Base):
+    tenant = CharField()
+    scope_key = CharField()  # hash of the selected attributes and scope the link tracks
+    link = TextField()
+    created_at = UTCField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("tenant", "scope_key")
+
+
+class SyncRun(Base):
+    id = AutoField()
+    trigger = CharField()  # first | scheduled | catch-up | manual
+    dry_run = BooleanField(default=False)
+    options = JSONField(default=dict)
+    status = CharField(default="running")  # running | succeeded | partial | failed | interrupted
+    message = TextField(default="")
+    counts = JSONField(default=dict)
+    started_at = UTCField(default=utcnow)
+    finished_at = UTCField(null=True)
+
+
+class RunLog(Base):
+    id = AutoField()
+    run = ForeignKeyField(SyncRun, backref="log_lines", on_delete="CASCADE")
+    at = UTCField(default=utcnow)
+    level = CharField(default="info")
+    message = TextField()
+
+
+class SyncRecord(Base):
+    id = AutoField()
+    run = ForeignKeyField(SyncRun, backref="records", on_delete="CASCADE")
+    tenant = CharField()
+    user_id = CharField(default="")
+    email = CharField(default="")
+    type = CharField(default="")  # New | Existing
+    status = CharField()  # success | failed | skipped | unchanged
+    result = TextField(default="")
+    changed_fields = TextField(default="")
+
+    class Meta:
+        indexes = ((("run", "status"), False), (("run", "email"), False))
+
+
+class MirrorEntry(Base):
+    """What was last pushed to the target for one email: lets a resync write only changes."""
+
+    email = CharField(primary_key=True)  # lowercased
+    target_id = CharField(default="")
+    tenant = CharField()
+    object_id = CharField()
+    fingerprint = CharField(default="")
+    welcome_sent_at = UTCField(null=True)
+    updated_at = UTCField(default=utcnow)
+
+
+class Contact(Base):
+    """A contact of the built-in store, the default target."""
+
+    id = AutoField()
+    email = CharField(unique=True)  # lowercased
+    name = TextField()
+    phones = JSONField(default=list)
+    custom = JSONField(default=dict)
+    source_tenant = CharField(default="")
+    source_object_id = CharField(default="")
+    created_at = UTCField(default=utcnow)
+    updated_at = UTCField(default=utcnow)
+
+
+ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, Contact]

@@ -1,0 +1,153 @@
+"""One class in front of the state tables, with explicit transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import Database, fn
+
+from azsyncd.state.fields import utcnow
+from azsyncd.state.models import Contact, DeltaLink, RunLog, SyncRecord, SyncRun, TenantState
+
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+RECORD_STATUSES = ("success", "failed", "skipped", "unchanged")
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One contact's line in a run's log (and CSV report)."""
+
+    tenant: str
+    user_id: str
+    email: str
+    type: str
+    status: str
+    result: str
+    changed_fields: str = ""
+
+
+class State:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    # --- tenants -----------------------------------------------------------------------
+
+    def tenant(self, name: str) -> TenantState:
+        row = TenantState.get_or_none(TenantState.name == name)
+        return row if row is not None else TenantState(name=name)
+
+    def tenants(self) -> dict[str, TenantState]:
+        return {row.name: row for row in TenantState.select()}
+
+    def set_tenant(self, name: str, **values: Any) -> None:
+        with self.db.atomic():
+            row = self.tenant(name)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            row.save(force_insert=TenantState.get_or_none(TenantState.name == name) is None)
+
+    def forget_tenant(self, name: str) -> None:
+        with self.db.atomic():
+            TenantState.delete().where(TenantState.name == name).execute()
+            DeltaLink.delete().where(DeltaLink.tenant == name).execute()
+
+    # --- runs --------------------------------------------------------------------------
+
+    def start_run(self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None) -> int:
+        run = SyncRun.create(trigger=trigger, dry_run=dry_run, options=options or {})
+        return int(run.id)
+
+    def log(self, run_id: int, message: str, level: str = "info") -> None:
+        RunLog.create(run=run_id, message=message, level=level)
+
+    def add_records(self, run_id: int, rows: Iterable[RecordRow]) -> None:
+        batch = [dict(run=run_id, **row.__dict__) for row in rows]
+        with self.db.atomic():
+            for start in range(0, len(batch), 500):
+                SyncRecord.insert_many(batch[start:start + 500]).execute()
+
+    def finish_run(self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None) -> None:
+        assert status in RUN_STATUSES
+        values: dict[Any, Any] = {SyncRun.status: status, SyncRun.message: message, SyncRun.finished_at: utcnow()}
+        if counts is not None:
+            values[SyncRun.counts] = counts
+        SyncRun.update(values).where(SyncRun.id == run_id).execute()
+
+    def mark_interrupted(self, reason: str) -> list[int]:
+        """Runs still 'running' belong to a daemon that died: say so in their history."""
+        with self.db.atomic():
+            ids = [r.id for r in SyncRun.select(SyncRun.id).where(SyncRun.status == "running")]
+            for run_id in ids:
+                self.finish_run(run_id, "interrupted", reason)
+                self.log(run_id, reason, "error")
+        return ids
+
+    def prune_history(self, keep: int) -> int:
+        """Keep the newest ``keep`` runs; the foreign keys remove their records and logs."""
+        with self.db.atomic():
+            newest = [r.id for r in SyncRun.select(SyncRun.id).order_by(SyncRun.id.desc()).limit(keep)]
+            if not newest:
+                return 0
+            stale = SyncRun.select(SyncRun.id).where(SyncRun.id.not_in(newest), SyncRun.status != "running")
+            stale_ids = [r.id for r in stale]
+            if stale_ids:
+                SyncRecord.delete().where(SyncRecord.run.in_(stale_ids)).execute()
+                RunLog.delete().where(RunLog.run.in_(stale_ids)).execute()
+                SyncRun.delete().where(SyncRun.id.in_(stale_ids)).execute()
+            return len(stale_ids)
+
+    def runs(self, limit: int = 30, offset: int = 0) -> list[SyncRun]:
+        return list(SyncRun.select().order_by(SyncRun.id.desc()).limit(limit).offset(offset))
+
+    def run(self, run_id: int) -> SyncRun | None:
+        return SyncRun.get_or_none(SyncRun.id == run_id)
+
+    def latest_run(self, *, include_dry: bool = False) -> SyncRun | None:
+        query = SyncRun.select().order_by(SyncRun.id.desc())
+        if not include_dry:
+            query = query.where(SyncRun.dry_run == False)  # noqa: E712 - peewee expression
+        return query.first()
+
+    def last_finished_scheduled(self) -> SyncRun | None:
+        return (SyncRun.select().where(SyncRun.trigger.in_(["first", "scheduled", "catch-up"]), SyncRun.dry_run == False)  # noqa: E712
+                .order_by(SyncRun.id.desc()).first())
+
+    def records(self, run_id: int, *, status: str | None = None, search: str = "",
+                limit: int | None = None, offset: int = 0) -> list[SyncRecord]:
+        query = self._records_query(run_id, status, search).order_by(SyncRecord.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(query)
+
+    def count_records(self, run_id: int, *, status: str | None = None, search: str = "") -> int:
+        return int(self._records_query(run_id, status, search).count())
+
+    def iter_records(self, run_id: int) -> Iterator[SyncRecord]:
+        yield from SyncRecord.select().where(SyncRecord.run == run_id).order_by(SyncRecord.id).iterator()
+
+    def _records_query(self, run_id: int, status: str | None, search: str) -> Any:
+        query = SyncRecord.select().where(SyncRecord.run == run_id)
+        if status:
+            query = query.where(SyncRecord.status == status)
+        if search:
+            query = query.where(fn.LOWER(SyncRecord.email).contains(search.lower()))
+        return query
+
+    def log_lines(self, run_id: int) -> list[RunLog]:
+        return list(RunLog.select().where(RunLog.run == run_id).order_by(RunLog.id))
+
+    # --- built-in store contacts (read side; the target writes them) --------------------
+
+    def contacts(self, search: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[Contact]]:
+        query = Contact.select()
+        if search:
+            needle = search.lower()
+            query = query.where(Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle))
+        return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))

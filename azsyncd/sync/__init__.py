@@ -1,0 +1,1 @@
+"""The sync engine: directory users in, help desk contacts out, every step recorded."""
