@@ -1,0 +1,98 @@
+"""Helpers shared by tests: writing configs, starting a real daemon process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+MINIMAL = """
+[account]
+name = "Test Desk"
+timezone = "UTC"
+"""
+
+
+def write_config(directory: Path, text: str = MINIMAL, mode: int = 0o600) -> Path:
+    path = directory / "azsyncd.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def short_dir() -> Path:
+    """A short directory for sockets: AF_UNIX paths are limited to 107 bytes."""
+    return Path(tempfile.mkdtemp(prefix="az", dir="/tmp"))
+
+
+def wait_for_socket(path: Path, timeout: float = 15.0, proc: subprocess.Popen[str] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(str(path))
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"no daemon listening on {path} after {timeout} s")
+
+
+@dataclass
+class DaemonProcess:
+    proc: subprocess.Popen[str]
+    socket: Path
+    config: Path
+    state_dir: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://azsyncd", timeout=10)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+def daemon_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "azsyncd.cli", *args]
+
+
+@contextmanager
+def running_daemon(config: Path, *, env: dict[str, str] | None = None, socket_path: Path | None = None,
+                   wait: bool = True) -> Iterator[DaemonProcess]:
+    base = short_dir()
+    sock = socket_path or base / "azsyncd.sock"
+    state = base / "state"
+    proc = subprocess.Popen(
+        daemon_command("run", "--config", str(config), "--socket", str(sock), "--state-dir", str(state)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+    daemon = DaemonProcess(proc, sock, config, state)
+    try:
+        if wait:
+            wait_for_socket(sock, proc=proc)
+        yield daemon
+    finally:
+        if proc.poll() is None:
+            daemon.stop()
+        shutil.rmtree(base, ignore_errors=True)
