@@ -1,0 +1,1 @@
+"""``azsyncd demo``: a daemon on a throwaway configuration, for a first look."""
