@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,7 @@ def test_reopening_keeps_data(tmp_path: Path) -> None:
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path, state: State) -> None:
-    DbInfo.replace(key="schema_version", value=str(LATEST + 1)).execute()
+    DbInfo.update(value=str(LATEST + 1)).where(DbInfo.key == "schema_version").execute()
     state.close()
     with pytest.raises(StateError, match="newer than this azsyncd"):
         open_database("", tmp_path)
@@ -82,3 +84,31 @@ def test_tenant_state_round_trip(state: State) -> None:
     assert (row.status, row.reason, row.display_name) == ("disabled", "consent revoked", "Contoso")
     state.forget_tenant("c")
     assert state.tenant("c").status == "new"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    from tests.postgres import find_bin, postgres_server
+
+    if not find_bin("initdb") and not os.environ.get("CI"):
+        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
+    with postgres_server() as url:
+        yield url
+
+
+def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
+    state = State(open_database(postgres_url, tmp_path))
+    assert schema_version(state.db) == LATEST
+    run_id = state.start_run("manual", options={"user": "ann@x.test"})
+    state.add_records(run_id, [RecordRow("t", "1", "Ann@X.test", "New", "failed", "bad ünïcode")])
+    state.log(run_id, "hello")
+    state.set_tenant("contoso", status="active")
+    assert state.mark_interrupted("stopped") == [run_id]
+    state.close()
+    again = State(open_database(postgres_url, tmp_path))  # migrations are idempotent
+    run = again.run(run_id)
+    assert run is not None and run.status == "interrupted" and run.options == {"user": "ann@x.test"}
+    assert [r.result for r in again.records(run_id, search="ann@")] == ["bad ünïcode"]
+    assert again.tenant("contoso").status == "active"
+    assert again.prune_history(1) == 0
+    again.close()

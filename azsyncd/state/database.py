@@ -63,6 +63,12 @@ def schema_version(db: Database) -> int:
     return int(row.value) if row else 0
 
 
+def _set_info(key: str, value: str) -> None:
+    # INSERT ... ON CONFLICT works on SQLite and PostgreSQL alike (REPLACE is SQLite only).
+    (models.DbInfo.insert(key=key, value=value)
+     .on_conflict(conflict_target=[models.DbInfo.key], update={models.DbInfo.value: value}).execute())
+
+
 def migrate(db: Database) -> None:
     with db.atomic():
         current = schema_version(db)
@@ -73,4 +79,4 @@ def migrate(db: Database) -> None:
             )
         for version in range(current + 1, LATEST + 1):
             MIGRATIONS[version](db)
-            models.DbInfo.replace(key="schema_version", value=str(version)).execute()
+            _set_info("schema_version", str(version))
