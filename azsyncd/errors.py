@@ -5,7 +5,8 @@
     │   ├── ConfigError         the configuration file is missing or invalid (carries every problem)
     │   ├── SecretError         a secret file is missing, unreadable or empty
     │   └── DaemonUnreachable   a client could not talk to the control socket
-    └── StateError              the state database is unusable (schema too new, cannot open)
+    ├── StateError              the state database is unusable (schema too new, cannot open)
+    └── TargetError             the help desk refused a call or could not be reached
 
 Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``.
 No message ever contains a secret's value: only the key and the file it came from.
@@ -68,3 +69,12 @@ class DaemonUnreachable(UserError):
 
 class StateError(AzsyncError):
     """The state database cannot be used."""
+
+
+class TargetError(AzsyncError):
+    """A help desk call failed for good (after retries); ``fix`` says what to do."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix

@@ -1,0 +1,118 @@
+"""The built-in contact store: peewee tables, custom fields declared in the configuration."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from azsyncd.config_model import LocalField
+from azsyncd.state.fields import utcnow
+from azsyncd.state.models import Contact
+from azsyncd.targets.base import (
+    Choice, ContactWrite, ExistingContact, FieldDef, Phone, WriteResult, normal_email,
+)
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def field_defs(declared: list[LocalField]) -> list[FieldDef]:
+    # The field's name is its id: stable across restarts, readable in the database.
+    return [FieldDef(id=f.name, name=f.name, type=f.type, required=f.required,
+                     choices=tuple(Choice(c, c) for c in f.choices)) for f in declared]
+
+
+def _problem(field: FieldDef, value: Any) -> str | None:
+    """Why ``value`` does not fit ``field``, or None; mirrors a help desk's own checks."""
+    if value is None or value == "" or value == []:
+        return f"{field.name}: this field is required" if field.required else None
+    labels = {c.id for c in field.choices}
+    if field.type == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"{field.name}: a number is required, got {value!r}"
+    if field.type == "dropdown" and value not in labels:
+        return f"{field.name}: {value!r} is not one of the choices"
+    if field.type == "multi_select" and (not isinstance(value, list) or not set(value) <= labels):
+        return f"{field.name}: {value!r} are not all choices"
+    if field.type == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            return f"{field.name}: {value!r} is not a date (yyyy-mm-dd)"
+    if field.type == "text" and not isinstance(value, str):
+        return f"{field.name}: text is required, got {value!r}"
+    return None
+
+
+def _existing(row: Contact) -> ExistingContact:
+    return ExistingContact(id=str(row.id), email=row.email, name=row.name,
+                           phones=[Phone(p["type"], p["number"], p.get("id")) for p in row.phones],
+                           custom=dict(row.custom))
+
+
+class LocalStore:
+    max_batch = 500
+
+    def __init__(self, declared: list[LocalField]) -> None:
+        self._fields = field_defs(declared)
+
+    def close(self) -> None:
+        pass
+
+    def fields(self) -> list[FieldDef]:
+        return list(self._fields)
+
+    def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
+        wanted = list({normal_email(e) for e in emails})
+        found: dict[str, ExistingContact] = {}
+        for start in range(0, len(wanted), 500):
+            for row in Contact.select().where(Contact.email.in_(wanted[start:start + 500])):
+                found[row.email] = _existing(row)
+        return found
+
+    def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
+        query = Contact.select().order_by(Contact.id)
+        if updated_since is not None:
+            query = query.where(Contact.updated_at >= updated_since)
+        for row in query.iterator():
+            yield _existing(row)
+
+    def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
+        results = []
+        with Contact._meta.database.atomic():
+            for item in batch:
+                results.append(self._write_one(item))
+        return results
+
+    def _write_one(self, item: ContactWrite) -> WriteResult:
+        email = normal_email(item.email)
+        if not EMAIL.match(email):
+            return WriteResult(item.email, False, error=f"email: {item.email!r} is not an address")
+        if not item.name.strip():
+            return WriteResult(item.email, False, error="name: this field is required")
+        row = Contact.get_or_none(Contact.email == email)
+        custom = dict(row.custom) if row else {}
+        custom.update(item.custom)  # fields this write does not set keep their values
+        problems = [p for f in self._fields if (p := _problem(f, custom.get(f.id)))]
+        unknown = set(item.custom) - {f.id for f in self._fields}
+        problems += [f"{name}: no such custom field" for name in sorted(unknown)]
+        if problems:
+            return WriteResult(item.email, False, str(row.id) if row else "", "; ".join(problems))
+        phones = [{"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})} for p in item.phones]
+        now = utcnow()
+        if row is None:
+            row = Contact.create(email=email, name=item.name, phones=phones, custom=custom,
+                                 source_tenant=item.source_tenant, source_object_id=item.source_object_id,
+                                 created_at=now, updated_at=now)
+        else:
+            row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
+            if item.source_object_id:
+                row.source_tenant, row.source_object_id = item.source_tenant, item.source_object_id
+            row.save()
+        return WriteResult(item.email, True, str(row.id))
+
+    def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
+        # The store's marker is the source tenant on the row, set by write(); this makes
+        # sure contacts written before the marker existed get it too.
+        ids = [int(i) for i in contact_ids]
+        Contact.update(source_tenant=tenant_label).where(Contact.id.in_(ids), Contact.source_tenant == "").execute()
