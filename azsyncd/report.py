@@ -38,3 +38,26 @@ def iter_csv(records: Iterable[Any]) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    return neutralise("" if value is None else str(value))
+
+
+def iter_contacts_csv(contacts: Iterable[Any], field_names: list[str]) -> Iterator[str]:
+    """The built-in store as CSV: fixed columns, then one column per custom field."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow(["Email", "Name", "Phones", *field_names, "Tenant", "User ID", "Updated"])
+    for count, c in enumerate(contacts, 1):
+        phones = "; ".join(f"{p['type']}: {p['number']}" for p in c.phones)
+        writer.writerow([_cell(c.email), _cell(c.name), _cell(phones), *(_cell(c.custom.get(n)) for n in field_names),
+                         _cell(c.source_tenant), _cell(c.source_object_id), c.updated_at.isoformat()])
+        if count % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

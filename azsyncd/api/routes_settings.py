@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
-from azsyncd import directory_attributes
+from azsyncd import directory_attributes, report
 from azsyncd.api.deps import daemon_of
 from azsyncd.api.errors import ApiError
 from azsyncd.api.schemas import SettingsPatch
 from azsyncd.daemon import Daemon
+from azsyncd.errors import TargetError
+from azsyncd.targets.factory import build_target
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -61,11 +64,15 @@ def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
 
 @router.get("/fields", summary="The target's contact fields with types, required flags and choices")
 def get_fields(daemon: DaemonDep) -> dict[str, Any]:
-    target = daemon.config.target
-    if target.kind != "local":
-        raise ApiError(501, "not_available", "reading HappyFox contact fields is not available in this version",
-                       "use the built-in store (target.kind = \"local\") for now")
-    return {"target": "local", "fields": [f.model_dump() for f in target.local.fields]}
+    try:
+        target = build_target(daemon.config, daemon.loaded.directory)
+        try:
+            fields = target.fields()
+        finally:
+            target.close()
+    except TargetError as exc:
+        raise ApiError(502, "target_error", exc.message, exc.fix) from None
+    return {"target": daemon.config.target.kind, "fields": [f.as_dict() for f in fields]}
 
 
 @router.get("/attributes", summary="Directory attributes a mapping may read")
@@ -84,6 +91,14 @@ def get_contacts(daemon: DaemonDep, search: Annotated[str, Query(max_length=256)
          "source_tenant": c.source_tenant, "source_object_id": c.source_object_id,
          "synced_from_entra": bool(c.source_object_id),
          "created_at": c.created_at.isoformat(), "updated_at": c.updated_at.isoformat()} for c in rows]}
+
+
+@router.get("/contacts.csv", summary="Every contact of the built-in store as CSV", response_class=StreamingResponse)
+def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
+    names = [f.name for f in daemon.config.target.local.fields]
+    return StreamingResponse(report.iter_contacts_csv(daemon.state.iter_contacts(), names),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="azsync-contacts.csv"'})
 
 
 @router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")

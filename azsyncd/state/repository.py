@@ -145,6 +145,9 @@ class State:
 
     # --- built-in store contacts (read side; the target writes them) --------------------
 
+    def iter_contacts(self) -> Iterator[Contact]:
+        yield from Contact.select().order_by(Contact.email).iterator()
+
     def contacts(self, search: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[Contact]]:
         query = Contact.select()
         if search:
