@@ -15,12 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from azsyncd import __version__, config_file, paths, sdnotify
 from azsyncd.config_model import Config
 from azsyncd.errors import ConfigError
 from azsyncd.runner import AlreadyRunning, Interrupted, Progress, SyncJob, SyncRunner
 from azsyncd.schedule import Clock, DailyScheduler, utc_clock
 from azsyncd.state import State, open_database
+from azsyncd.tenants import TenantService
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,8 @@ JobFactory = Callable[["Daemon"], SyncJob]
 
 class Daemon:
     def __init__(self, loaded: config_file.LoadedConfig, *, job_factory: JobFactory | None = None,
-                 clock: Clock = utc_clock, state_dir: Path | None = None) -> None:
+                 clock: Clock = utc_clock, state_dir: Path | None = None,
+                 graph_transport: httpx.BaseTransport | None = None) -> None:
         self.loaded = loaded
         self.config_error: str | None = None
         self.clock = clock
@@ -41,6 +45,7 @@ class Daemon:
         interrupted = self.state.mark_interrupted("the daemon stopped during this run (killed or crashed)")
         if interrupted:
             log.warning("runs %s were left running by a previous daemon; recorded as interrupted", interrupted)
+        self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
         factory = job_factory or default_job_factory
         self.runner = SyncRunner(self.state, factory(self), history=lambda: self.config.state.history_runs,
                                  on_progress=self._progress_changed)

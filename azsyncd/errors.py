@@ -6,7 +6,9 @@
     │   ├── SecretError         a secret file is missing, unreadable or empty
     │   └── DaemonUnreachable   a client could not talk to the control socket
     ├── StateError              the state database is unusable (schema too new, cannot open)
-    └── TargetError             the help desk refused a call or could not be reached
+    ├── TargetError             the help desk refused a call or could not be reached
+    ├── AuthError               a token for a tenant could not be had (msal's code and message)
+    └── GraphError              Microsoft Graph refused a call (Graph's code, message, request-id)
 
 Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``.
 No message ever contains a secret's value: only the key and the file it came from.
@@ -78,3 +80,25 @@ class TargetError(AzsyncError):
         super().__init__(message)
         self.message = message
         self.fix = fix
+
+
+class AuthError(AzsyncError):
+    """No token for a tenant: msal's error code and description, and what to do."""
+
+    def __init__(self, code: str, message: str, fix: str = "") -> None:
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+
+
+class GraphError(AzsyncError):
+    """Graph answered with an error, after any retries. Carries what support asks for."""
+
+    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
+        text = f"Graph answered {status} {code}: {message}"
+        super().__init__(text + (f" (request-id {request_id})" if request_id else ""))
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from azsyncd.api.deps import daemon_of
 from azsyncd.api.errors import ApiError, not_found
 from azsyncd.api.schemas import TenantPatch
 from azsyncd.config_model import Tenant
 from azsyncd.daemon import Daemon, tenant_status
+from azsyncd.errors import AuthError, GraphError, UserError
+from azsyncd.graph.authorize import Verdict
+from azsyncd.graph.source import DirectorySource
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -61,6 +64,7 @@ def delete_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
     index = _index(daemon, name)
     daemon.update_config(lambda doc: doc["tenants"].pop(index))
     daemon.state.forget_tenant(name)
+    daemon.tenants.forget(name)
     return {"deleted": name}
 
 
@@ -80,15 +84,42 @@ def disable_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
     return _set_enabled(daemon, name, False)
 
 
-@router.post("/{name}/authorize", summary="Acquire a token and prove it works")
-def authorize_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    _index(daemon, name)
-    raise ApiError(501, "not_available", "authorizing tenants against Entra ID is not available in this version",
-                   "upgrade azsyncd")
+@router.post("/{name}/authorize", summary="Acquire a token and prove it works (device code: start the sign-in)")
+def authorize_tenant(name: TenantName, daemon: DaemonDep, response: Response) -> dict[str, Any]:
+    tenant = daemon.config.tenants[_index(daemon, name)]
+    if tenant.auth == "device_code":
+        try:
+            sign_in = daemon.tenants.start_device_sign_in(tenant)
+        except AuthError as exc:
+            daemon.tenants.record(tenant, Verdict("disabled", str(exc), exc.fix))
+            raise ApiError(502, "sign_in_failed", str(exc), exc.fix) from None
+        response.status_code = 202
+        return {"device_code": sign_in.as_dict(), **_view(daemon, tenant)}
+    daemon.tenants.authorize_app(tenant)
+    return _view(daemon, tenant)
+
+
+@router.get("/{name}/authorize", summary="The device-code sign-in in progress, if any")
+def sign_in_status(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
+    tenant = daemon.config.tenants[_index(daemon, name)]
+    sign_in = daemon.tenants.sign_in(name)
+    return {"device_code": sign_in.as_dict() if sign_in else None, **_view(daemon, tenant)}
 
 
 @router.get("/{name}/groups", summary="Search the tenant's groups by name")
 def search_groups(name: TenantName, daemon: DaemonDep,
                   search: Annotated[str, Query(max_length=256)] = "") -> dict[str, Any]:
-    _index(daemon, name)
-    raise ApiError(501, "not_available", "group search is not available in this version", "upgrade azsyncd")
+    tenant = daemon.config.tenants[_index(daemon, name)]
+    connection = daemon.tenants.connect(tenant)
+    source = DirectorySource(connection.graph, tenant, ["id"])
+    try:
+        groups = source.search_groups(search)
+    except AuthError as exc:
+        raise ApiError(502, "auth_error", str(exc), exc.fix) from None
+    except GraphError as exc:
+        raise ApiError(502, "graph_error", str(exc), "GroupMember.Read.All or Group.Read.All must be granted"
+                       if exc.status in (401, 403) else "try again") from None
+    except UserError:
+        raise
+    return {"groups": [{"id": g.get("id"), "name": g.get("displayName"), "description": g.get("description") or ""}
+                       for g in groups]}

@@ -1,0 +1,1 @@
+"""Entra ID through Microsoft Graph: tokens from msal, users and groups over httpx."""
