@@ -43,8 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
     tsub.add_parser("list")
-    for action in ("show", "enable", "disable", "delete"):
+    for action in ("show", "enable", "disable", "delete", "authorize"):
         tsub.add_parser(action).add_argument("name")
+    groups = tsub.add_parser("groups", help="search a tenant's groups by name")
+    groups.add_argument("name")
+    groups.add_argument("--search", default="")
     add = tsub.add_parser("add", help="add a tenant")
     add.add_argument("--name", required=True)
     add.add_argument("--tenant-id", required=True)
@@ -176,10 +179,32 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
         p.out(tenant, f"added tenant {tenant['name']}")
         return EXIT_OK
     path = f"/v1/tenants/{args.name}"
+    if action == "authorize":
+        return _authorize(client, p, path)
+    if action == "groups":
+        found = client.get(path + "/groups", search=args.search or None)["groups"]
+        p.out(found, "\n".join(f"{g['id']}  {g['name']}" for g in found) or "no group matches")
+        return EXIT_OK
     result = {"show": lambda: client.get(path), "delete": lambda: client.delete(path),
               "enable": lambda: client.post(path + "/enable"), "disable": lambda: client.post(path + "/disable")}[action]()
     p.out(result, json.dumps(result, indent=2) if action == "show" else f"{action}d {args.name}")
     return EXIT_OK
+
+
+def _authorize(client: Client, p: Printer, path: str) -> int:
+    answer = client.post(path + "/authorize")
+    code = answer.get("device_code")
+    if code:
+        print(f"\n  Open {code['verification_uri']} and enter the code  {code['user_code']}\n", file=sys.stderr)
+        while code["status"] == "pending":
+            time.sleep(2)
+            answer = client.get(path + "/authorize")
+            code = answer["device_code"]
+    state = answer["state"]
+    human = f"{answer['name']}: {state['status']}" + (f"\n  {state['reason']}" if state["reason"] else "")
+    human += f"\n  fix: {state['fix']}" if state["fix"] else ""
+    p.out(answer, human)
+    return EXIT_OK if state["status"] == "active" else EXIT_REFUSED
 
 
 def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
