@@ -224,6 +224,12 @@ class WelcomeEmail(Section):
     template_file: str | None = None
 
 
+class Sync(Section):
+    min_share: float = Field(0.0, ge=0, lt=1, description=(
+        "Safety rail: a tenant whose full read gives fewer users than this share of last time's"
+        " (or none at all) writes nothing that run"))
+
+
 class State(Section):
     database_url: str = Field("", description="Empty: SQLite under the state directory; or sqlite:///path, postgresql://...")
     history_runs: int = Field(30, ge=1, le=10000)
@@ -249,6 +255,7 @@ class Config(Section):
     tenants: list[Tenant] = Field(default_factory=list)
     mapping: Mapping = Field(default_factory=Mapping)
     welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
+    sync: Sync = Field(default_factory=Sync)
     state: State = Field(default_factory=State)
     control: Control = Field(default_factory=Control)
 

@@ -17,7 +17,7 @@ from azsyncd.targets.factory import build_target
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
-SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email")
+SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync")
 
 
 @router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")

@@ -27,6 +27,7 @@ class SettingsPatch(Body):
     target: dict[str, Any] | None = None
     mapping: dict[str, Any] | None = None
     welcome_email: dict[str, Any] | None = None
+    sync: dict[str, Any] | None = None
     state: dict[str, Any] | None = Field(None, description="history_runs only; database_url needs a restart")
 
 

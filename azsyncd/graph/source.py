@@ -28,9 +28,9 @@ def select_for(mapping: Mapping) -> list[str]:
     return sorted({*BASE_SELECT, *(directory_attributes.graph_property(a) for a in attributes)})
 
 
-def scope_key(select: list[str], tenant: Tenant) -> str:
+def scope_key(select: list[str], tenant: Tenant, settings: str = "") -> str:
     """Delta links track one set of properties; a changed mapping starts a new baseline."""
-    text = ",".join(select) + "|" + tenant.users + "|" + ",".join(sorted(tenant.groups)) + "|" + tenant.tenant_id
+    text = "|".join([",".join(select), tenant.users, ",".join(sorted(tenant.groups)), tenant.tenant_id, settings])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from peewee import Database, fn
 
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import Contact, DeltaLink, RunLog, SyncRecord, SyncRun, TenantState
+from azsyncd.state.models import Contact, DeltaLink, MirrorEntry, RunLog, SyncRecord, SyncRun, TenantState
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
 RECORD_STATUSES = ("success", "failed", "skipped", "unchanged")
@@ -57,6 +57,50 @@ class State:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
+
+    def delta_link(self, tenant: str, scope_key: str) -> str | None:
+        row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
+        return row.link if row else None
+
+    def set_delta_link(self, tenant: str, scope_key: str, link: str) -> None:
+        with self.db.atomic():
+            # One baseline per tenant: a link for other settings is useless once they changed.
+            DeltaLink.delete().where(DeltaLink.tenant == tenant).execute()
+            DeltaLink.create(tenant=tenant, scope_key=scope_key, link=link)
+
+    # --- the mirror of what was pushed to the target -----------------------------------
+
+    def mirror(self, emails: Iterable[str]) -> dict[str, MirrorEntry]:
+        wanted = list(set(emails))
+        found: dict[str, MirrorEntry] = {}
+        for start in range(0, len(wanted), 500):
+            for row in MirrorEntry.select().where(MirrorEntry.email.in_(wanted[start:start + 500])):
+                found[row.email] = row
+        return found
+
+    def remember(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint)."""
+        now = utcnow()
+        for start in range(0, len(rows), 200):
+            chunk = [{**row, "updated_at": now} for row in rows[start:start + 200]]
+            (MirrorEntry.insert_many(chunk)
+             .on_conflict(conflict_target=[MirrorEntry.email],
+                          preserve=[MirrorEntry.target_id, MirrorEntry.tenant, MirrorEntry.object_id,
+                                    MirrorEntry.fingerprint, MirrorEntry.updated_at])
+             .execute())
+
+    def claim_welcome(self, emails: list[str]) -> list[str]:
+        """Mark welcome emails as sent before sending: at most once, even across a crash."""
+        with self.db.atomic():
+            due = [r.email for r in MirrorEntry.select(MirrorEntry.email)
+                   .where(MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null())]
+            if due:
+                MirrorEntry.update(welcome_sent_at=utcnow()).where(MirrorEntry.email.in_(due)).execute()
+        return due
+
+    def mirrored_ids(self, tenant: str) -> Iterator[str]:
+        yield from (r.object_id for r in MirrorEntry.select(MirrorEntry.object_id)
+                    .where(MirrorEntry.tenant == tenant).iterator())
 
     # --- runs --------------------------------------------------------------------------
 

@@ -1,31 +1,41 @@
-"""The job the daemon's runner calls for each sync run."""
+"""The job the daemon's runner calls for each sync run: builds the engine from a config snapshot."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from azsyncd.errors import SecretError
 from azsyncd.runner import Outcome, RunContext, SyncJob
+from azsyncd.sync.engine import Engine, settings_key
+from azsyncd.sync.executor import Executor
+from azsyncd.sync.welcome import WelcomeMailer
+from azsyncd.targets.factory import build_target
 
 if TYPE_CHECKING:
     from azsyncd.daemon import Daemon
+
+# Enough HappyFox calls in flight to use the rate limit (300 POST a minute), never more:
+# the shared limiter holds them back.
+HAPPYFOX_PARALLEL = 8
 
 
 def make_job(daemon: Daemon) -> SyncJob:
     def job(ctx: RunContext) -> Outcome:
         config = daemon.config  # a snapshot: settings changed during the run apply next time
-        wanted = ctx.options.get("tenant")
-        tenants = [t for t in config.tenants if t.enabled and (wanted is None or t.name == wanted)]
-        counts = {"new": 0, "updated": 0, "unchanged": 0, "failed": 0, "skipped": 0}
-        if not tenants:
-            ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
-            return Outcome("succeeded", "no enabled tenants", counts)
-        failed = []
-        for tenant in tenants:
-            ctx.checkpoint()
-            ctx.report(phase="reading directory", tenant=tenant.name)
-            reason = "reading Entra ID is not available in this version of azsyncd"
-            ctx.log(f"tenant {tenant.name}: {reason}", "error")
-            failed.append(tenant.name)
-        return Outcome("failed", f"{len(failed)} tenant(s) could not be read: {', '.join(failed)}", counts)
+        directory = daemon.loaded.directory
+        try:
+            target = build_target(config, directory, on_wait=lambda message: ctx.log(message, "warning"))
+        except SecretError as exc:
+            return Outcome("failed", f"{exc.message} ({exc.fix})")
+        mailer = WelcomeMailer(config.welcome_email, config.account.name, directory) if config.welcome_email.enabled else None
+        executor = Executor(daemon.state, target, ctx.run_id, dry_run=ctx.progress.dry_run,
+                            settings_key=settings_key(config), mailer=mailer,
+                            parallel=HAPPYFOX_PARALLEL if config.target.kind == "happyfox" else 1,
+                            log=lambda message: ctx.log(message, "warning"))
+        try:
+            return Engine(ctx, config, daemon.state, daemon.tenants, target, executor).run()
+        finally:
+            executor.close()
+            target.close()
 
     return job

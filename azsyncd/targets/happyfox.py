@@ -26,7 +26,8 @@ from azsyncd.targets.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 GET_LIMIT, POST_LIMIT = 500, 300
-MAX_LOCKS = 6  # give up after an hour of back-to-back 429 locks
+MAX_LOCKS = 6
+SEARCH_LIMIT = 20  # above this many addresses, list every contact once instead of searching each  # give up after an hour of back-to-back 429 locks
 TYPES = {"text": "text", "textarea": "text", "choice": "dropdown", "dropdown": "dropdown",
          "multiple_choice": "multi_select", "multi_choice": "multi_select", "multiselect": "multi_select",
          "number": "number", "decimal": "number", "date": "date"}
@@ -114,6 +115,7 @@ class HappyFox:
         self._field_ids: list[str] | None = None
         self._choice_fields: set[str] = set()
         self._groups: dict[str, str] = {}
+        self._index: dict[str, ExistingContact] | None = None  # every contact, once listed in this run
 
     def close(self) -> None:
         self._http.close()
@@ -192,8 +194,14 @@ class HappyFox:
             page += 1
 
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
+        wanted = {normal_email(e) for e in emails}
+        if len(wanted) > SEARCH_LIMIT or self._index is not None:
+            # Listing costs one GET per 50 contacts; searching costs one per address.
+            if self._index is None:
+                self._index = {c.email: c for c in self.iter_contacts()}
+            return {email: self._index[email] for email in wanted if email in self._index}
         found = {}
-        for email in {normal_email(e) for e in emails}:
+        for email in wanted:
             body = self._call("GET", "users/", params={"q": f"email:{email}", "size": 50})
             for raw in body.get("data") or []:
                 contact = contact_from(raw)
@@ -243,6 +251,10 @@ class HappyFox:
                 results.append(WriteResult(item.email, False, error="HappyFox gave no result for this contact"))
             elif entry.get("success", True) and entry.get("id") is not None:
                 results.append(WriteResult(item.email, True, str(entry["id"])))
+                if self._index is not None:  # keep the listing true to what HappyFox now holds
+                    custom = {**(item.existing.custom if item.existing else {}), **item.custom}
+                    self._index[normal_email(item.email)] = ExistingContact(
+                        str(entry["id"]), normal_email(item.email), item.name, list(item.phones), custom)
             else:
                 reason = readable_errors(entry.get("error") or entry.get("errors") or "refused without a reason",
                                          self._field_names)

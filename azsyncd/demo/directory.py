@@ -1,0 +1,273 @@
+"""A simulated Entra ID tenant served as Microsoft identity + Graph through an httpx transport.
+
+It speaks what the real client relies on: OpenID discovery and client-credential tokens,
+``/users`` paging with ``@odata.nextLink``, ``/users/delta`` with ``$deltatoken=latest``,
+changes, ``@removed`` and expiry, nested groups through ``transitiveMembers``, group search,
+one-user reads, and 429s with Retry-After on demand. The real msal and Graph code run on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+
+DEMO_LOGIN = "https://login.contoso-demo.test"
+DEMO_GRAPH = "https://graph.contoso-demo.test"
+DEMO_TENANT = "c0de0000-0000-4000-8000-00000000c0de"
+DEMO_CLIENT = "c1d00000-0000-4000-8000-00000000c1d0"
+DEMO_SECRET = "demo-client-secret"
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    encode = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{encode({'alg': 'none', 'typ': 'JWT'})}.{encode(claims)}.demo"
+
+
+@dataclass
+class Group:
+    id: str
+    name: str
+    members: list[str] = field(default_factory=list)  # user ids
+    groups: list[str] = field(default_factory=list)  # nested group ids
+
+
+class SimulatedTenant:
+    def __init__(self, name: str = "Contoso", tenant_id: str = DEMO_TENANT, secret: str = DEMO_SECRET,
+                 login: str = DEMO_LOGIN, graph: str = DEMO_GRAPH, page_size: int = 100) -> None:
+        self.name, self.tenant_id, self.secret = name, tenant_id, secret
+        self.login, self.graph = login.rstrip("/"), graph.rstrip("/")
+        self.page_size = page_size
+        self.users: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, Group] = {}
+        self.version = 0
+        self.changed_at: dict[str, int] = {}  # user id -> version of its last change
+        self.removed_at: dict[str, int] = {}
+        self.expired_tokens: set[str] = set()
+        self.throttle: list[tuple[int, float]] = []  # (status, retry_after) answered before the next Graph call
+        self.requests: list[str] = []
+        self.roles = ["User.Read.All", "GroupMember.Read.All"]
+        self._lock = threading.Lock()
+
+    # --- changing the directory ------------------------------------------------------
+
+    def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
+        self.users[user["id"]] = user
+        self.changed_at[user["id"]] = self.version
+        self.removed_at.pop(user["id"], None)
+        return user
+
+    def update_user(self, user_id: str, **values: Any) -> None:
+        self.version += 1
+        self.users[user_id].update(values)
+        self.changed_at[user_id] = self.version
+
+    def remove_user(self, user_id: str) -> None:
+        self.version += 1
+        self.users.pop(user_id)
+        self.removed_at[user_id] = self.version
+        for group in self.groups.values():
+            if user_id in group.members:
+                group.members.remove(user_id)
+
+    def add_to_group(self, group_id: str, user_id: str) -> None:
+        self.groups[group_id].members.append(user_id)
+
+    def transitive_members(self, group_id: str, seen: set[str] | None = None) -> list[str]:
+        seen = seen if seen is not None else set()
+        if group_id in seen:
+            return []
+        seen.add(group_id)
+        group = self.groups[group_id]
+        found = list(group.members)
+        for nested in group.groups:
+            found += self.transitive_members(nested, seen)
+        return list(dict.fromkeys(found))
+
+    # --- the transport ------------------------------------------------------------------
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            url = str(request.url)
+            self.requests.append(f"{request.method} {url}")
+            if url.startswith(self.login):
+                return self._identity(request)
+            if url.startswith(self.graph):
+                if request.headers.get("Authorization", "") != f"Bearer {self._token()}":
+                    return _graph_error(401, "InvalidAuthenticationToken", "Access token is missing or invalid.")
+                if self.throttle:
+                    status, retry_after = self.throttle.pop(0)
+                    return httpx.Response(status, headers={"Retry-After": str(retry_after)},
+                                          json={"error": {"code": "TooManyRequests", "message": "Throttled"}})
+                return self._graph(request)
+            return httpx.Response(404)
+
+    def _token(self) -> str:
+        return _jwt({"tid": self.tenant_id, "roles": self.roles, "aud": self.graph})
+
+    def _identity(self, request: httpx.Request) -> httpx.Response:
+        root = f"{self.login}/{self.tenant_id}"
+        path = request.url.path
+        if path.endswith("/.well-known/openid-configuration"):
+            if not str(request.url).startswith(root):
+                return httpx.Response(400, json={"error": "invalid_tenant", "error_codes": [90002],
+                                                 "error_description": "AADSTS90002: Tenant not found."})
+            return httpx.Response(200, json={"authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                                             "token_endpoint": f"{root}/oauth2/v2.0/token",
+                                             "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+                                             "issuer": f"{root}/v2.0"})
+        if path.endswith("/oauth2/v2.0/token"):
+            form = parse_qs(request.content.decode())
+            if form.get("client_secret", [""])[0] != self.secret:
+                return httpx.Response(401, json={"error": "invalid_client", "error_codes": [7000215],
+                                                 "error_description": "AADSTS7000215: Invalid client secret provided."})
+            return httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()})
+        return httpx.Response(404)
+
+    def _graph(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1.0")
+        params = {k: v for k, v in request.url.params.items()}
+        select = [s for s in params.get("$select", "").split(",") if s]
+        if path == "/users":
+            if "$filter" in params:
+                match = re.search(r"eq '([^']*)'", params["$filter"])
+                who = (match.group(1) if match else "").lower()
+                found = [u for u in self.users.values()
+                         if str(u.get("userPrincipalName", "")).lower() == who or str(u.get("mail") or "").lower() == who]
+                return httpx.Response(200, json={"value": [_pick(u, select) for u in found]})
+            return self._page(list(self.users.values()), params, select, "/users")
+        if path == "/users/delta":
+            return self._delta(params, select)
+        match = re.fullmatch(r"/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", path)
+        if match:
+            if match.group(1) not in self.groups:
+                return _graph_error(404, "Request_ResourceNotFound", f"Group '{match.group(1)}' does not exist.")
+            members = [self.users[i] for i in self.transitive_members(match.group(1)) if i in self.users]
+            return self._page(members, params, select, path)
+        match = re.fullmatch(r"/users/([^/]+)/transitiveMemberOf/microsoft\.graph\.group", path)
+        if match:
+            ids = [g.id for g in self.groups.values() if match.group(1) in self.transitive_members(g.id)]
+            return httpx.Response(200, json={"value": [{"id": i} for i in ids]})
+        match = re.fullmatch(r"/users/([^/]+)", path)
+        if match:
+            user = self.users.get(match.group(1))
+            if not user:
+                return _graph_error(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
+            return httpx.Response(200, json=_pick(user, select))
+        if path == "/groups":
+            text = re.sub(r'^"displayName:(.*)"$', r"\1", params.get("$search", "")).lower()
+            found = [{"id": g.id, "displayName": g.name} for g in self.groups.values() if text in g.name.lower()]
+            return httpx.Response(200, json={"value": sorted(found, key=lambda g: g["displayName"])})
+        if path == "/organization":
+            return httpx.Response(200, json={"value": [{"displayName": self.name}]})
+        return _graph_error(404, "BadRequest", f"Unsupported path {path}")
+
+    def _page(self, items: list[dict[str, Any]], params: dict[str, str], select: list[str], path: str) -> httpx.Response:
+        top = min(int(params.get("$top", self.page_size)), self.page_size)
+        start = int(params.get("$skiptoken", 0))
+        body: dict[str, Any] = {"value": [_pick(u, select) for u in items[start:start + top]]}
+        if start + top < len(items):
+            rest = {k: v for k, v in params.items() if k != "$skiptoken"}
+            body["@odata.nextLink"] = f"{self.graph}/v1.0{path}?{urlencode({**rest, '$skiptoken': start + top})}"
+        return httpx.Response(200, json=body)
+
+    def _delta(self, params: dict[str, str], select: list[str]) -> httpx.Response:
+        token = params.get("$deltatoken", "")
+        base = f"{self.graph}/v1.0/users/delta"
+        if token == "latest":
+            return httpx.Response(200, json={"value": [], "@odata.deltaLink": f"{base}?{urlencode({'$deltatoken': f'v{self.version}', '$select': ','.join(select)})}"})
+        if token in self.expired_tokens:
+            return _graph_error(400, "syncStateNotFound", "The delta token has expired; start a new sync.")
+        if not token.startswith("v"):
+            return _graph_error(400, "BadRequest", "A full delta from scratch is not simulated; use $deltatoken=latest")
+        since = int(token[1:])
+        changes = [_pick(self.users[i], select) for i, v in self.changed_at.items() if v > since and i in self.users]
+        changes += [{"id": i, "@removed": {"reason": "deleted"}} for i, v in self.removed_at.items() if v > since]
+        start = int(params.get("$skiptoken", 0))
+        size = self.page_size
+        body: dict[str, Any] = {"value": changes[start:start + size]}
+        if start + size < len(changes):
+            body["@odata.nextLink"] = f"{base}?{urlencode({'$deltatoken': token, '$select': ','.join(select), '$skiptoken': start + size})}"
+        else:
+            body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': f'v{self.version}', '$select': ','.join(select)})}"
+        return httpx.Response(200, json=body)
+
+
+def _pick(user: dict[str, Any], select: list[str]) -> dict[str, Any]:
+    if not select:
+        return dict(user)
+    return {key: user.get(key) for key in select if key in user or key == "id"}
+
+
+def _graph_error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(status, headers={"request-id": f"demo-{int(time.time() * 1000)}"},
+                          json={"error": {"code": code, "message": message}})
+
+
+FIRST = ["Anna", "Bjørn", "Chloé", "Dmitri", "Eva", "François", "Grace", "Hiroshi", "Ingrid", "José", "Kemal",
+         "Léa", "Mateo", "Nadia", "Oğuz", "Priya", "Quentin", "Rūta", "Søren", "Tomás", "Uma", "Václav", "Wei", "Zoë"]
+LAST = ["Andersson", "Bianchi", "Çelik", "Dubois", "Eriksen", "Fernández", "García", "Hernández", "Ivanova",
+        "Jørgensen", "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Petrović", "Rossi", "Schäfer", "Tanaka",
+        "Underwood", "Varga", "Wójcik", "Yılmaz", "Zhang"]
+DEPARTMENTS = ["Sales", "Support", "Engineering", "Finance", "Marketing", "Legal", "Operations"]
+OFFICES = ["Berlin", "London", "Remote"]
+
+
+def contoso(users: int = 250, seed: int = 7, **kwargs: Any) -> SimulatedTenant:
+    """The demo's Contoso: varied, realistic and a little messy, deterministically."""
+    rng = random.Random(seed)
+    tenant = SimulatedTenant(**kwargs)
+    for i in range(users):
+        first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+        slug = f"{first}.{last}{i}".lower().replace("'", "").encode("ascii", "ignore").decode() or f"user{i}"
+        user: dict[str, Any] = {
+            "id": f"00000000-0000-4000-a000-{i:012d}", "userPrincipalName": f"{slug}@contoso.example",
+            "mail": f"{slug}@contoso.example", "otherMails": [], "displayName": f"{first} {last}",
+            "givenName": first, "surname": last, "accountEnabled": True, "userType": "Member",
+            "department": DEPARTMENTS[i % len(DEPARTMENTS)], "jobTitle": rng.choice(["Engineer", "Manager", "Analyst"]),
+            "officeLocation": OFFICES[i % len(OFFICES)], "employeeId": str(10000 + i),
+            "employeeHireDate": f"20{10 + i % 14:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
+            "businessPhones": [f"+49 30 {100000 + i}"], "mobilePhone": f"+49 170 {200000 + i}",
+            "companyName": "Contoso", "city": rng.choice(["Berlin", "London", "Lisbon"]),
+        }
+        if i % 25 == 3:  # guests: a UPN that is no mailbox
+            user.update(userType="Guest", userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
+                        mail=f"{slug}@fabrikam.example")
+        if i % 31 == 5:
+            user["accountEnabled"] = False
+        if i % 17 == 4:
+            user["mobilePhone"] = None  # an empty phone
+        if i % 41 == 6:
+            user["employeeId"] = f"A-{i}"  # not a number
+        if i % 53 == 7:
+            user["officeLocation"] = "Mars Base"  # not a choice
+        if i % 97 == 8:
+            user["jobTitle"] = "=HYPERLINK(\"http://evil.example\",\"click\")"  # a formula
+        tenant.add_user(user)
+    ids = list(tenant.users)
+    for n, department in enumerate(DEPARTMENTS):
+        tenant.groups[f"9{n:07d}-0000-4000-b000-000000000000"] = Group(
+            f"9{n:07d}-0000-4000-b000-000000000000", department,
+            [u for u in ids if tenant.users[u]["department"] == department])
+    tenant.groups["a0000001-0000-4000-b000-000000000000"] = Group(
+        "a0000001-0000-4000-b000-000000000000", "Customer facing", [],
+        ["90000000-0000-4000-b000-000000000000", "90000001-0000-4000-b000-000000000000"])  # nested: Sales, Support
+    tenant.groups["a0000002-0000-4000-b000-000000000000"] = Group(
+        "a0000002-0000-4000-b000-000000000000", "Everyone in Berlin",
+        [u for u in ids if tenant.users[u]["officeLocation"] == "Berlin"])
+    tenant.groups["a0000003-0000-4000-b000-000000000000"] = Group(
+        "a0000003-0000-4000-b000-000000000000", "All staff", [], ["a0000001-0000-4000-b000-000000000000",
+                                                                  "90000002-0000-4000-b000-000000000000"])
+    return tenant

@@ -1,0 +1,284 @@
+"""One sync run: every enabled tenant in order, users streamed in chunks, planned, applied.
+
+Per tenant: read (full, delta or groups) -> map -> plan against the mirror and the target
+-> apply in batches. A tenant that cannot be read is disabled with the reason; the others
+still sync. One failing contact never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from azsyncd.config_model import GUID, Config, Tenant
+from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
+from azsyncd.graph.authorize import Verdict
+from azsyncd.graph.source import DirectorySource, scope_key, select_for
+from azsyncd.runner import Outcome, RunContext
+from azsyncd.state import State
+from azsyncd.state.fields import utcnow
+from azsyncd.sync.executor import Executor
+from azsyncd.sync.mapping import Mapper, MappingFailure
+from azsyncd.sync.planner import Action, decide, out_of_scope
+from azsyncd.tenants import TenantService
+from azsyncd.targets.base import Target
+
+CHUNK = 1000
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class TenantResult:
+    name: str
+    ok: bool = True
+    reason: str = ""
+    users: int = 0
+    removed: int = 0
+    held: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, ctx: RunContext, config: Config, state: State, tenants: TenantService, target: Target,
+                 executor: Executor) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.state = state
+        self.tenants = tenants
+        self.target = target
+        self.executor = executor
+        self.claims: dict[str, tuple[str, str]] = {}  # email -> (tenant, user principal name) in this run
+        self.mapper: Mapper | None = None
+        self.field_names: dict[str, str] = {}
+
+    @property
+    def dry_run(self) -> bool:
+        return self.ctx.progress.dry_run
+
+    def run(self) -> Outcome:
+        wanted = self.ctx.options.get("tenant")
+        tenants = [t for t in self.config.tenants if t.enabled and (wanted is None or t.name == wanted)]
+        if not tenants:
+            self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
+            return Outcome("succeeded", "no enabled tenants", dict(self._counts()))
+        try:
+            fields = self.target.fields()
+        except (TargetError, SecretError) as exc:
+            return Outcome("failed", f"the help desk's contact fields could not be read: {exc}", dict(self._counts()))
+        self.mapper = Mapper(self.config.mapping, fields)
+        self.field_names = {f.id: f.name for f in fields}
+        if self.mapper.missing_fields:
+            self.ctx.log(f"mapped custom fields missing in the help desk, left out: {', '.join(self.mapper.missing_fields)}", "warning")
+        results = []
+        for tenant in tenants:
+            self.ctx.checkpoint()
+            self.ctx.report(phase="reading directory", tenant=tenant.name)
+            results.append(self._tenant(tenant))
+        return self._outcome(results)
+
+    def _counts(self) -> Counter[str]:
+        counts = Counter({k: 0 for k in ("new", "updated", "unchanged", "failed", "skipped", "removed")})
+        counts.update(self.executor.counts)
+        return counts
+
+    def _outcome(self, results: list[TenantResult]) -> Outcome:
+        counts: dict[str, Any] = dict(self._counts())
+        counts["removed"] = sum(r.removed for r in results)
+        counts["tenants"] = {r.name: {**dict(self.executor.tenant_counts.get(r.name, {})), "ok": r.ok,
+                                      "reason": r.reason, "users": r.users, "removed": r.removed} for r in results}
+        broken = [r for r in results if not r.ok]
+        message = "; ".join(f"{r.name}: {r.reason}" for r in broken)
+        if len(broken) == len(results):
+            return Outcome("failed", message, counts)
+        if broken or counts["failed"]:
+            return Outcome("partial", message or f"{counts['failed']} contact(s) failed; see the records", counts)
+        return Outcome("succeeded", "", counts)
+
+    def _fail_tenant(self, result: TenantResult, tenant: Tenant, reason: str, fix: str = "", disable: bool = False) -> TenantResult:
+        result.ok, result.reason = False, reason + (f" (fix: {fix})" if fix else "")
+        self.ctx.log(f"tenant {tenant.name}: {result.reason}", "error")
+        if disable and not self.dry_run:
+            self.tenants.record(tenant, Verdict("disabled", reason, fix))
+        return result
+
+    def _tenant(self, tenant: Tenant) -> TenantResult:
+        result = TenantResult(tenant.name)
+        assert self.mapper is not None
+        connection = self.tenants.connect(tenant)
+        connection.graph._on_wait = lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning")
+        try:
+            connection.auth.token()
+        except AuthError as exc:
+            return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix or "re-authorize the tenant", disable=True)
+        except SecretError as exc:
+            return self._fail_tenant(result, tenant, exc.message, exc.fix, disable=True)
+        row = self.state.tenant(tenant.name)
+        self.executor.label_of[tenant.name] = tenant.display_name or row.display_name or tenant.name
+        if self.ctx.options.get("user"):
+            return self._one_user(tenant, connection.graph, result)
+
+        select = select_for(self.config.mapping)
+        key = scope_key(select, tenant, self.executor.settings_key)
+        source = DirectorySource(connection.graph, tenant, select,
+                                 note=lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning"))
+        try:
+            read = source.read(self.state.delta_link(tenant.name, key))
+            self.ctx.log(f"tenant {tenant.name}: reading {'changes since the last sync' if read.mode == 'delta' else 'all users' if read.mode == 'full' else 'members of the selected groups'}")
+            seen: set[str] = set()
+            rail = self._rail(tenant, read.mode, row.last_user_count)
+            held: list[Action] = []
+            for users in chunked(read.users, CHUNK):
+                self.ctx.checkpoint()
+                seen.update(str(u.get("id")) for u in users)
+                actions = self._plan(tenant, users)
+                if rail and len(seen) < rail:
+                    held.extend(actions)  # not enough users yet to trust this read
+                    continue
+                if held:
+                    actions, held = held + actions, []
+                self.executor.apply(actions)
+                self.ctx.report(phase="writing contacts", done=self.ctx.progress.done + len(actions))
+        except AuthError as exc:
+            return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
+        except GraphError as exc:
+            return self._fail_tenant(result, tenant, f"reading the directory failed: {exc}",
+                                     "grant the permissions and re-authorize" if exc.status in (401, 403) else "the next sync retries")
+        result.users = len(seen)
+        if rail and len(seen) < rail:
+            result.held = True
+            return self._fail_tenant(result, tenant, f"safety rail: the directory gave {len(seen)} user(s), last time "
+                                     f"{row.last_user_count}; nothing was written for this tenant",
+                                     "check the tenant's scope and permissions; lower sync.min_share if this is expected")
+        result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
+        if result.removed:
+            self.ctx.log(f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; their contacts are kept")
+        if not self.dry_run:
+            values: dict[str, Any] = {"last_sync_at": utcnow()}
+            if read.mode != "delta":
+                values["last_user_count"] = len(seen)
+            self.state.set_tenant(tenant.name, **values)
+            if read.delta_link and not self.executor.target_failures:
+                self.state.set_delta_link(tenant.name, key, read.delta_link)
+        return result
+
+    def _rail(self, tenant: Tenant, mode: str, last: int | None) -> int:
+        """How many users a full read must give before anything is written (0: no rail)."""
+        if mode == "delta" or not last:
+            return 0
+        return max(1, int(last * self.config.sync.min_share))
+
+    def _removed(self, tenant: Tenant, seen: set[str]) -> int:
+        return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
+
+    def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
+        assert self.mapper is not None
+        actions: list[Action] = []
+        pending: list[Action] = []
+        mapping = self.config.mapping
+        for user in users:
+            user_id = str(user.get("id", ""))
+            reason = out_of_scope(user, tenant.exclude_disabled)
+            if reason:
+                actions.append(Action("skipped", tenant.name, user_id, self.mapper.email(user)[0].lower(), reason=reason))
+                continue
+            try:
+                mapped = self.mapper.map(user)
+            except MappingFailure as failure:
+                actions.append(Action("failed", tenant.name, user_id, self.mapper.email(user)[0].lower(),
+                                      reason="; ".join(failure.reasons)))
+                continue
+            owner = self.claims.get(mapped.email)
+            if owner and owner[0] != tenant.name:
+                actions.append(Action("failed", tenant.name, user_id, mapped.email, mapped, reason=(
+                    f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, which syncs first;"
+                    " fix: give one of them another address")))
+                continue
+            self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
+            action = Action("pending", tenant.name, user_id, mapped.email, mapped)
+            actions.append(action)
+            pending.append(action)
+        mirror = self.state.mirror(a.email for a in pending)
+        lookup = []
+        for action in pending:
+            entry = mirror.get(action.email)
+            if entry and entry.fingerprint == self.executor.fingerprint(action) and entry.target_id:
+                action.kind, action.existing_id = "unchanged", entry.target_id  # written as is last time
+            else:
+                lookup.append(action)
+        existing = self.target.find_by_email([a.email for a in lookup]) if lookup else {}
+        for action in lookup:
+            assert action.mapped is not None
+            contact = existing.get(action.email)
+            planned = decide(tenant.name, action.user_id, action.mapped, contact,
+                             overwrite=mapping.overwrite_custom_fields, field_names=self.field_names)
+            planned.first_seen = contact is not None and action.email not in mirror
+            action.__dict__.update(planned.__dict__)
+        return actions
+
+    def _one_user(self, tenant: Tenant, graph: Any, result: TenantResult) -> TenantResult:
+        """Every step for one user, in the run's log, the way provision-on-demand shows it."""
+        assert self.mapper is not None
+        who = str(self.ctx.options["user"])
+        log = lambda message: self.ctx.log(f"{tenant.name}: {message}")  # noqa: E731
+        select = select_for(self.config.mapping)
+        try:
+            if GUID.match(who):
+                user = graph.get(f"/users/{who}", {"$select": ",".join(select)})
+            else:  # a UPN or an address; a filter copes with guests' #EXT# UPNs
+                quoted = who.replace("'", "''")
+                found = graph.get("/users", {"$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
+                                             "$select": ",".join(select)}).get("value", [])
+                user = found[0] if found else None
+        except GraphError as exc:
+            if exc.status == 404:
+                user = None
+            else:
+                return self._fail_tenant(result, tenant, f"reading {who} failed: {exc}")
+        if not user:
+            log(f"1. fetched: no user {who} in this tenant")
+            return result
+        log(f"1. fetched: {user.get('userPrincipalName')} (id {user.get('id')})")
+        if tenant.users == "groups":
+            groups = graph.get(f"/users/{user['id']}/transitiveMemberOf/microsoft.graph.group",
+                               {"$select": "id"}, {"ConsistencyLevel": "eventual"}).get("value", [])
+            member = {g.get("id") for g in groups} & set(tenant.groups)
+            if not member:
+                log("2. scope: not a member (directly or through nested groups) of the selected groups; nothing to do")
+                return result
+            log(f"2. scope: member of selected group(s) {', '.join(sorted(member))}")
+        else:
+            log("2. scope: all users of the tenant")
+        actions = self._plan(tenant, [user])
+        action = actions[0]
+        if action.mapped:
+            mapped = action.mapped
+            custom = {self.field_names.get(k, k): v for k, v in mapped.custom.items()}
+            log(f"3. mapped: email {mapped.email}, name {mapped.name!r}, phones "
+                f"{[(p.type, p.number) for p in mapped.phones]}, custom fields {custom}")
+        log(f"4. action: {action.kind}" + (f" ({action.reason})" if action.reason else "")
+            + (f": {'; '.join(action.changes)}" if action.changes else ""))
+        self.executor.apply(actions)
+        log(f"5. result: {action.kind}" + (f": {action.reason}" if action.kind == "failed" else ""))
+        result.users = 1
+        return result
+
+
+def settings_key(config: Config, fields_hint: str = "") -> str:
+    """Part of each mirror fingerprint: changing the mapping or overwrite rule rewrites contacts."""
+    text = json.dumps([config.mapping.model_dump(mode="json"), config.target.kind, fields_hint], sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -1,0 +1,128 @@
+"""Applying a chunk of planned actions: batched writes, records, the mirror, welcome emails.
+
+Each chunk ends in one database transaction holding its records and mirror rows, so a run
+killed at any instant leaves a state the next run completes without duplicates: contacts
+are added or edited by email, and welcome emails are claimed before they are sent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from azsyncd.state import State
+from azsyncd.state.repository import RecordRow
+from azsyncd.sync.planner import Action
+from azsyncd.sync.welcome import WelcomeMailer
+from azsyncd.targets.base import Target, WriteResult
+
+COUNT_OF = {"create": "new", "update": "updated", "unchanged": "unchanged", "failed": "failed", "skipped": "skipped"}
+
+
+class Executor:
+    def __init__(self, state: State, target: Target, run_id: int, *, dry_run: bool, settings_key: str,
+                 mailer: WelcomeMailer | None = None, parallel: int = 1,
+                 log: Callable[[str], None] = lambda message: None) -> None:
+        self.state = state
+        self.target = target
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.settings_key = settings_key
+        self.mailer = mailer
+        self.log = log
+        self.counts: Counter[str] = Counter()
+        self.tenant_counts: dict[str, Counter[str]] = {}
+        self.target_failures = 0
+        self.label_of: dict[str, str] = {}  # tenant name -> the name shown on the target's marker
+        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="write") if parallel > 1 else None
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(wait=True)
+
+    def fingerprint(self, action: Action) -> str:
+        assert action.mapped is not None
+        return f"{action.mapped.fingerprint}:{self.settings_key}"
+
+    def _write(self, writes: list[Action]) -> list[WriteResult]:
+        size = self.target.max_batch
+        batches = [writes[i:i + size] for i in range(0, len(writes), size)]
+        calls = [[a.write for a in batch if a.write] for batch in batches]
+        if self._pool and len(calls) > 1:
+            answers = list(self._pool.map(self.target.write, calls))
+        else:
+            answers = [self.target.write(call) for call in calls]
+        return [result for answer in answers for result in answer]
+
+    def apply(self, actions: list[Action]) -> None:
+        writes = [a for a in actions if a.kind in ("create", "update")]
+        results = {} if self.dry_run else dict(zip((id(a) for a in writes), self._write(writes)))
+        records, mirror_rows, created, marks = [], [], [], []
+        for action in actions:
+            result = results.get(id(action))
+            if result is not None and not result.ok:
+                action.kind, action.reason = "failed", result.error
+                self.target_failures += 1
+            if result is not None and result.ok:
+                if action.kind == "create":
+                    created.append(action)
+                marks.append(result.id)
+                mirror_rows.append(self._mirror_row(action, result.id))
+            elif action.kind == "unchanged" and not self.dry_run and action.mapped is not None:
+                mirror_rows.append(self._mirror_row(action, action.existing_id))
+                if action.existing_id and action.first_seen:
+                    marks.append(action.existing_id)
+            records.append(self._record(action))
+            self.counts[COUNT_OF[action.kind]] += 1
+            self.tenant_counts.setdefault(action.tenant, Counter())[COUNT_OF[action.kind]] += 1
+        with self.state.db.atomic():
+            self.state.add_records(self.run_id, records)
+            if mirror_rows:
+                self.state.remember(mirror_rows)
+        self._mark(actions, marks)
+        self._welcome(created)
+
+    def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
+        return {"email": action.email, "target_id": target_id, "tenant": action.tenant,
+                "object_id": action.user_id, "fingerprint": self.fingerprint(action)}
+
+    def _record(self, action: Action) -> RecordRow:
+        would = "Would " if self.dry_run else ""
+        if action.kind == "create":
+            result = f"{would}create" if self.dry_run else "Created"
+            status = "success"
+        elif action.kind == "update":
+            result = (f"{would}update: " if self.dry_run else "Updated: ") + "; ".join(action.changes)
+            status = "success"
+        elif action.kind == "unchanged":
+            result, status = "No changes", "unchanged"
+        else:
+            result, status = action.reason, action.kind
+        return RecordRow(action.tenant, action.user_id, action.email, action.type, status, result, action.changed_fields)
+
+    def _mark(self, actions: list[Action], ids: list[str]) -> None:
+        if self.dry_run or not ids:
+            return
+        tenant = actions[0].tenant
+        try:
+            self.target.mark_synced(self._label(tenant), ids)
+        except Exception as exc:  # the marker is cosmetic: never fail a written contact for it
+            self.log(f"could not mark {len(ids)} contact(s) as synced from Entra ID: {exc}")
+
+    def _label(self, tenant: str) -> str:
+        return self.label_of.get(tenant, tenant)
+
+    def _welcome(self, created: list[Action]) -> None:
+        if self.dry_run or self.mailer is None or not created:
+            return
+        due = set(self.state.claim_welcome([a.email for a in created]))
+        recipients = [(a.mapped.name if a.mapped else a.email, a.email) for a in created if a.email in due]
+        errors = self.mailer.send_all(recipients)
+        if errors:
+            self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")
+            from azsyncd.state.models import SyncRecord
+            for email, error in errors.items():
+                (SyncRecord.update(result=SyncRecord.result.concat(f"; {error}"))
+                 .where(SyncRecord.run == self.run_id, SyncRecord.email == email).execute())

@@ -1,0 +1,99 @@
+"""The pure planner: one directory user, the target's contact (if any), the settings -> one action.
+
+No I/O here: the engine feeds it and the executor applies what it returns, so a dry run
+is this function's output printed, and tests can check every rule on plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from azsyncd.sync.mapping import Mapped, Mapper, MappingFailure, short
+from azsyncd.targets.base import ContactWrite, ExistingContact
+
+KINDS = ("create", "update", "unchanged", "failed", "skipped")
+
+
+@dataclass
+class Action:
+    kind: str
+    tenant: str
+    user_id: str
+    email: str = ""
+    mapped: Mapped | None = None
+    write: ContactWrite | None = None
+    changes: list[str] = field(default_factory=list)  # "Department: "Sales" -> "Support""
+    reason: str = ""
+    existing_id: str = ""
+    first_seen: bool = False  # an existing contact azsync has not written before: mark it
+
+    @property
+    def type(self) -> str:
+        return "Existing" if self.existing_id else "New"
+
+    @property
+    def changed_fields(self) -> str:
+        return ", ".join(change.split(":", 1)[0] for change in self.changes)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as a help desk would store them: empty is empty, 5 == "5.0", lists unordered."""
+    if a in (None, "", []) and b in (None, "", []):
+        return True
+    if isinstance(a, list) or isinstance(b, list):
+        return sorted(map(str, a if isinstance(a, list) else [a])) == sorted(map(str, b if isinstance(b, list) else [b]))
+    try:
+        return float(a) == float(b)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(a).strip() == str(b).strip()
+
+
+def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
+    if exclude_disabled and user.get("accountEnabled") is False:
+        return "disabled account (exclude_disabled is on)"
+    return None
+
+
+def plan_user(tenant: str, user: dict[str, Any], mapper: Mapper, existing: ExistingContact | None, *,
+              overwrite: bool, exclude_disabled: bool, field_names: dict[str, str],
+              mapped: Mapped | None = None) -> Action:
+    user_id = str(user.get("id", ""))
+    reason = out_of_scope(user, exclude_disabled)
+    if reason:
+        return Action("skipped", tenant, user_id, mapper.email(user)[0].lower(), reason=reason)
+    if mapped is None:
+        try:
+            mapped = mapper.map(user)
+        except MappingFailure as failure:
+            return Action("failed", tenant, user_id, mapper.email(user)[0].lower(), reason="; ".join(failure.reasons),
+                          existing_id=existing.id if existing else "")
+    return decide(tenant, user_id, mapped, existing, overwrite=overwrite, field_names=field_names)
+
+
+def decide(tenant: str, user_id: str, mapped: Mapped, existing: ExistingContact | None, *,
+           overwrite: bool, field_names: dict[str, str]) -> Action:
+    if existing is None:
+        write = ContactWrite(mapped.email, mapped.name, mapped.phones,
+                             {k: v for k, v in mapped.custom.items() if v is not None},
+                             source_tenant=tenant, source_object_id=user_id)
+        return Action("create", tenant, user_id, mapped.email, mapped, write)
+    changes = []
+    if existing.name != mapped.name:
+        changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
+    old_phones = sorted((p.type, p.number) for p in existing.phones)
+    new_phones = sorted((p.type, p.number) for p in mapped.phones)
+    if old_phones != new_phones:
+        changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
+    custom: dict[str, Any] = {}
+    if overwrite:  # off: existing contacts keep their custom values
+        for field_id, value in mapped.custom.items():
+            if not same(existing.custom.get(field_id), value):
+                custom[field_id] = value
+                changes.append(f"{field_names.get(field_id, field_id)}: {short(existing.custom.get(field_id))} -> {short(value)}")
+    action = Action("update" if changes else "unchanged", tenant, user_id, mapped.email, mapped,
+                    changes=changes, existing_id=existing.id)
+    if changes:
+        action.write = ContactWrite(mapped.email, mapped.name, mapped.phones, custom, existing=existing,
+                                    source_tenant=tenant, source_object_id=user_id)
+    return action
