@@ -21,7 +21,7 @@ from azsyncd.graph.source import DirectorySource, scope_key, select_for
 from azsyncd.runner import Outcome, RunContext
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
-from azsyncd.sync.executor import Executor
+from azsyncd.sync.executor import PENDING, Executor
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, decide, out_of_scope
 from azsyncd.tenants import TenantService
@@ -226,7 +226,9 @@ class Engine:
             contact = existing.get(action.email)
             planned = decide(tenant.name, action.user_id, action.mapped, contact,
                              overwrite=mapping.overwrite_custom_fields, field_names=self.field_names)
-            planned.first_seen = contact is not None and action.email not in mirror
+            entry = mirror.get(action.email)
+            planned.first_seen = contact is not None and entry is None
+            planned.welcome_pending = contact is not None and entry is not None and entry.fingerprint == PENDING
             action.__dict__.update(planned.__dict__)
         return actions
 

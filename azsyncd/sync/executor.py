@@ -18,6 +18,7 @@ from azsyncd.sync.planner import Action
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.base import Target, WriteResult
 
+PENDING = "pending"  # the fingerprint of a contact being created: its write may not have been recorded
 COUNT_OF = {"create": "new", "update": "updated", "unchanged": "unchanged", "failed": "failed", "skipped": "skipped"}
 
 
@@ -58,6 +59,11 @@ class Executor:
 
     def apply(self, actions: list[Action]) -> None:
         writes = [a for a in actions if a.kind in ("create", "update")]
+        creates = [a for a in writes if a.kind == "create"]
+        if creates and not self.dry_run:
+            # Say what we are about to create before creating it: if the run dies between the
+            # write and its record, the next run knows these contacts still await their welcome.
+            self.state.remember([{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates])
         results = {} if self.dry_run else dict(zip((id(a) for a in writes), self._write(writes)))
         records, mirror_rows, created, marks = [], [], [], []
         for action in actions:
@@ -82,7 +88,7 @@ class Executor:
             if mirror_rows:
                 self.state.remember(mirror_rows)
         self._mark(actions, marks)
-        self._welcome(created)
+        self._welcome(created + [a for a in actions if a.welcome_pending and a.kind != "failed"])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         return {"email": action.email, "target_id": target_id, "tenant": action.tenant,

@@ -73,6 +73,9 @@ class Mapper:
         if not email:
             reasons.append(f"email <- {source}: empty in the directory; fix: set {source} for this user"
                            + (" (guests need mail or otherMails)" if is_guest(user) else ""))
+        elif "#EXT#" in email.upper():
+            reasons.append(f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
+                           " mapping.guest_email_from_mail = true to use the guest's mail")
         elif not EMAIL.match(email):
             reasons.append(f"email <- {source}: {short(email)} is not an email address; fix: correct {source} in Entra ID")
 

@@ -27,6 +27,7 @@ class Action:
     reason: str = ""
     existing_id: str = ""
     first_seen: bool = False  # an existing contact azsync has not written before: mark it
+    welcome_pending: bool = False  # created by a run that died before its welcome email
 
     @property
     def type(self) -> str:
