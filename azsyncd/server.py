@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,6 +89,9 @@ class _Server(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only; an embedded server is stopped by should_exit
+            return
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._exit, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self._exit, "SIGINT")

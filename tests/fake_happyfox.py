@@ -32,6 +32,7 @@ class FakeHappyFox:
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
         self.contacts: dict[int, dict[str, Any]] = {}
+        self.by_email: dict[str, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.fields = [
             {"id": 1, "name": "Department", "type": "text", "required": False, "choices": None},
@@ -77,6 +78,10 @@ class FakeHappyFox:
             return self.fail_next.pop(0), {"error": "injected"}
         route = path.removeprefix(API)
         body = json.loads(raw) if raw else None
+        if route == "__stats__/":  # for benchmarks: what the client made us do
+            return 200, {"post_users": self.post_calls("users/"), "calls": len(self.calls), "contacts": len(self.contacts),
+                         "post_other": sum(1 for m, p, _ in self.calls if m == "POST") - self.post_calls("users/"),
+                         "gets": sum(1 for m, _, _ in self.calls if m == "GET"), "locked": self.locked_until > now}
         if route == "user_custom_fields/" and method == "GET":
             return 200, self.fields
         if route == "users/" and method == "GET":
@@ -107,10 +112,11 @@ class FakeHappyFox:
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         size = min(int(query.get("size", ["10"])[0]), 50)
         page = int(query.get("page", ["1"])[0])
-        items = sorted(self.contacts.values(), key=lambda c: c["id"])
+        items = list(self.contacts.values())  # insertion order is id order
         for term in query.get("q", [""])[0].split():
             if term.startswith("email:"):
-                items = [c for c in items if c["email"].lower() == term[6:].lower()]
+                found = self.by_email.get(term[6:].lower())
+                items = [found] if found else []
         pages = max(1, -(-len(items) // size))
         chunk = items[(page - 1) * size: page * size]
         return {"page_info": {"count": len(chunk), "page_count": pages, "start_index": (page - 1) * size + 1,
@@ -146,7 +152,7 @@ class FakeHappyFox:
             custom[f["id"]] = value
         if errors:
             return {"email": email, "success": False, "error": errors}
-        existing = next((c for c in self.contacts.values() if c["email"].lower() == email.lower()), None)
+        existing = self.by_email.get(email.lower())
         phones = []
         for index, phone in enumerate(item.get("phones") or []):
             phone_id = phone.get("id") or (existing and next((p["id"] for p in existing["phones"] if p["type"] == phone["type"]), None))
@@ -156,6 +162,7 @@ class FakeHappyFox:
             existing = {"id": self._next_id, "email": email, "created": True}
             self._next_id += 1
             self.contacts[existing["id"]] = existing
+            self.by_email[email.lower()] = existing
         existing.update(name=item["name"], phones=phones, custom=custom)  # everything left out is reset
         return {"email": email, "success": True, "id": existing["id"]}
 

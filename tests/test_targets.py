@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,11 @@ def test_over_real_http_on_loopback() -> None:
         client.close()
     finally:
         server.shutdown()
+
+
+def test_parallel_marking_creates_the_group_once(fake_and_client: tuple[FakeHappyFox, HappyFox, Clock]) -> None:
+    fake, client, _ = fake_and_client
+    ids = [r.id for r in client.write([ContactWrite(f"u{i}@example.com", f"U{i}", [], {}) for i in range(40)])]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda chunk: client.mark_synced("Contoso", chunk), [ids[i:i + 5] for i in range(0, 40, 5)]))
+    assert len(fake.groups) == 1 and sorted(next(iter(fake.groups.values()))["contacts"]) == sorted(int(i) for i in ids)

@@ -110,6 +110,7 @@ class Engine:
         return Outcome("succeeded", "", counts)
 
     def _fail_tenant(self, result: TenantResult, tenant: Tenant, reason: str, fix: str = "", disable: bool = False) -> TenantResult:
+        self.executor.drain()  # what was already written is recorded
         result.ok, result.reason = False, reason + (f" (fix: {fix})" if fix else "")
         self.ctx.log(f"tenant {tenant.name}: {result.reason}", "error")
         if disable and not self.dry_run:
@@ -153,6 +154,7 @@ class Engine:
                     actions, held = held + actions, []
                 self.executor.apply(actions)
                 self.ctx.report(phase="writing contacts", done=self.ctx.progress.done + len(actions))
+            self.executor.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
         except GraphError as exc:
@@ -275,6 +277,7 @@ class Engine:
         log(f"4. action: {action.kind}" + (f" ({action.reason})" if action.reason else "")
             + (f": {'; '.join(action.changes)}" if action.changes else ""))
         self.executor.apply(actions)
+        self.executor.drain()
         log(f"5. result: {action.kind}" + (f": {action.reason}" if action.kind == "failed" else ""))
         result.users = 1
         return result

@@ -7,9 +7,9 @@ are added or edited by email, and welcome emails are claimed before they are sen
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from azsyncd.state import State
@@ -18,6 +18,7 @@ from azsyncd.sync.planner import Action
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.base import Target, WriteResult
 
+MAX_IN_FLIGHT = 2
 PENDING = "pending"  # the fingerprint of a contact being created: its write may not have been recorded
 COUNT_OF = {"create": "new", "update": "updated", "unchanged": "unchanged", "failed": "failed", "skipped": "skipped"}
 
@@ -36,10 +37,12 @@ class Executor:
         self.counts: Counter[str] = Counter()
         self.tenant_counts: dict[str, Counter[str]] = {}
         self.target_failures = 0
-        self.label_of: dict[str, str] = {}  # tenant name -> the name shown on the target's marker
+        self.label_of: dict[str, str] = {}
+        self._in_flight: deque[tuple[list[Action], list[Action], list[Future[list[WriteResult]]]]] = deque()  # tenant name -> the name shown on the target's marker
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="write") if parallel > 1 else None
 
     def close(self) -> None:
+        self._in_flight.clear()
         if self._pool:
             self._pool.shutdown(wait=True)
 
@@ -47,24 +50,48 @@ class Executor:
         assert action.mapped is not None
         return f"{action.mapped.fingerprint}:{self.settings_key}"
 
-    def _write(self, writes: list[Action]) -> list[WriteResult]:
+    def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
         size = self.target.max_batch
         batches = [writes[i:i + size] for i in range(0, len(writes), size)]
-        calls = [[a.write for a in batch if a.write] for batch in batches]
-        if self._pool and len(calls) > 1:
-            answers = list(self._pool.map(self.target.write, calls))
-        else:
-            answers = [self.target.write(call) for call in calls]
-        return [result for answer in answers for result in answer]
+        if self._pool:
+            return [self._pool.submit(self._write_batch, batch) for batch in batches]
+        done = []
+        for batch in batches:
+            future: Future[list[WriteResult]] = Future()
+            future.set_result(self._write_batch(batch))
+            done.append(future)
+        return done
+
+    def _write_batch(self, batch: list[Action]) -> list[WriteResult]:
+        """One write call, then the marker for what it wrote, on the same worker."""
+        results = self.target.write([a.write for a in batch if a.write])
+        self._mark(batch[0].tenant, [r.id for r in results if r.ok and r.id])
+        return results
 
     def apply(self, actions: list[Action]) -> None:
+        """Start writing a chunk; its records are kept once its writes are done.
+
+        Up to ``MAX_IN_FLIGHT`` chunks write at once, so the next chunk is read and planned
+        while this one's calls wait for the rate limiter: the limit is used, not wasted.
+        """
         writes = [a for a in actions if a.kind in ("create", "update")]
         creates = [a for a in writes if a.kind == "create"]
         if creates and not self.dry_run:
             # Say what we are about to create before creating it: if the run dies between the
             # write and its record, the next run knows these contacts still await their welcome.
             self.state.remember([{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates])
-        results = {} if self.dry_run else dict(zip((id(a) for a in writes), self._write(writes)))
+        futures = [] if self.dry_run else self._submit(writes)
+        self._in_flight.append((actions, writes, futures))
+        self.drain(keep=MAX_IN_FLIGHT - 1)
+
+    def drain(self, keep: int = 0) -> None:
+        """Finish chunks, oldest first, until at most ``keep`` are still writing."""
+        while len(self._in_flight) > keep:
+            actions, writes, futures = self._in_flight.popleft()
+            results = [result for future in futures for result in future.result()]
+            self._finish(actions, dict(zip((id(a) for a in writes), results)))
+
+    def _finish(self, actions: list[Action], results: dict[int, WriteResult]) -> None:
         records, mirror_rows, created, marks = [], [], [], []
         for action in actions:
             result = results.get(id(action))
@@ -74,7 +101,6 @@ class Executor:
             if result is not None and result.ok:
                 if action.kind == "create":
                     created.append(action)
-                marks.append(result.id)
                 mirror_rows.append(self._mirror_row(action, result.id))
             elif action.kind == "unchanged" and not self.dry_run and action.mapped is not None:
                 mirror_rows.append(self._mirror_row(action, action.existing_id))
@@ -87,7 +113,8 @@ class Executor:
             self.state.add_records(self.run_id, records)
             if mirror_rows:
                 self.state.remember(mirror_rows)
-        self._mark(actions, marks)
+        if marks:
+            self._mark(actions[0].tenant, marks)
         self._welcome(created + [a for a in actions if a.welcome_pending and a.kind != "failed"])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
@@ -108,10 +135,9 @@ class Executor:
             result, status = action.reason, action.kind
         return RecordRow(action.tenant, action.user_id, action.email, action.type, status, result, action.changed_fields)
 
-    def _mark(self, actions: list[Action], ids: list[str]) -> None:
+    def _mark(self, tenant: str, ids: list[str]) -> None:
         if self.dry_run or not ids:
             return
-        tenant = actions[0].tenant
         try:
             self.target.mark_synced(self._label(tenant), ids)
         except Exception as exc:  # the marker is cosmetic: never fail a written contact for it

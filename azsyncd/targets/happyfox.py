@@ -10,6 +10,7 @@ Traps handled here (see the HappyFox API notes):
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -115,6 +116,7 @@ class HappyFox:
         self._field_ids: list[str] | None = None
         self._choice_fields: set[str] = set()
         self._groups: dict[str, str] = {}
+        self._group_lock = threading.Lock()
         self._index: dict[str, ExistingContact] | None = None  # every contact, once listed in this run
 
     def close(self) -> None:
@@ -251,7 +253,9 @@ class HappyFox:
                 results.append(WriteResult(item.email, False, error="HappyFox gave no result for this contact"))
             elif entry.get("success", True) and entry.get("id") is not None:
                 results.append(WriteResult(item.email, True, str(entry["id"])))
-                if self._index is not None:  # keep the listing true to what HappyFox now holds
+                if self._index is not None and normal_email(item.email) in self._index:
+                    # Keep the listing true to what HappyFox now holds; new contacts are never
+                    # asked for again in this run, so they are not kept (memory).
                     custom = {**(item.existing.custom if item.existing else {}), **item.custom}
                     self._index[normal_email(item.email)] = ExistingContact(
                         str(entry["id"]), normal_email(item.email), item.name, list(item.phones), custom)
@@ -271,6 +275,10 @@ class HappyFox:
                        json=[{"contact": int(c), "access_tickets": False} for c in chunk])
 
     def _group(self, name: str) -> str:
+        with self._group_lock:  # workers mark in parallel: create the group once
+            return self._find_or_create_group(name)
+
+    def _find_or_create_group(self, name: str) -> str:
         if name not in self._groups:
             groups = self._call("GET", "contact_groups/")
             for group in groups if isinstance(groups, list) else groups.get("data", []):

@@ -78,38 +78,52 @@ class LocalStore:
             yield _existing(row)
 
     def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
-        results = []
+        """Validate every item, then write the batch with one insert and as few updates as needed."""
+        rows = {row.email: row for row in Contact.select().where(
+            Contact.email.in_([normal_email(item.email) for item in batch]))}
+        results: list[WriteResult] = []
+        inserts: list[dict[str, Any]] = []
+        now = utcnow()
         with Contact._meta.database.atomic():
             for item in batch:
-                results.append(self._write_one(item))
+                email = normal_email(item.email)
+                row = rows.get(email)
+                problem = self._problems(item, row)
+                if problem:
+                    results.append(WriteResult(item.email, False, str(row.id) if row else "", problem))
+                    continue
+                custom = {**(row.custom if row else {}), **item.custom}  # fields not set here keep their values
+                phones = [{"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})} for p in item.phones]
+                if row is None:
+                    inserts.append(dict(email=email, name=item.name, phones=phones, custom=custom,
+                                        source_tenant=item.source_tenant, source_object_id=item.source_object_id,
+                                        created_at=now, updated_at=now))
+                    results.append(WriteResult(item.email, True))
+                    continue
+                row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
+                if item.source_object_id:
+                    row.source_tenant, row.source_object_id = item.source_tenant, item.source_object_id
+                row.save()
+                results.append(WriteResult(item.email, True, str(row.id)))
+            if inserts:
+                Contact.insert_many(inserts).execute()
+                ids = {r.email: str(r.id) for r in Contact.select(Contact.id, Contact.email)
+                       .where(Contact.email.in_([i["email"] for i in inserts]))}
+                results = [WriteResult(r.email, True, ids[normal_email(r.email)]) if r.ok and not r.id else r
+                           for r in results]
         return results
 
-    def _write_one(self, item: ContactWrite) -> WriteResult:
+    def _problems(self, item: ContactWrite, row: Contact | None) -> str:
         email = normal_email(item.email)
         if not EMAIL.match(email):
-            return WriteResult(item.email, False, error=f"email: {item.email!r} is not an address")
+            return f"email: {item.email!r} is not an address"
         if not item.name.strip():
-            return WriteResult(item.email, False, error="name: this field is required")
-        row = Contact.get_or_none(Contact.email == email)
-        custom = dict(row.custom) if row else {}
-        custom.update(item.custom)  # fields this write does not set keep their values
+            return "name: this field is required"
+        custom = {**(row.custom if row else {}), **item.custom}
         problems = [p for f in self._fields if (p := _problem(f, custom.get(f.id)))]
         unknown = set(item.custom) - {f.id for f in self._fields}
         problems += [f"{name}: no such custom field" for name in sorted(unknown)]
-        if problems:
-            return WriteResult(item.email, False, str(row.id) if row else "", "; ".join(problems))
-        phones = [{"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})} for p in item.phones]
-        now = utcnow()
-        if row is None:
-            row = Contact.create(email=email, name=item.name, phones=phones, custom=custom,
-                                 source_tenant=item.source_tenant, source_object_id=item.source_object_id,
-                                 created_at=now, updated_at=now)
-        else:
-            row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
-            if item.source_object_id:
-                row.source_tenant, row.source_object_id = item.source_tenant, item.source_object_id
-            row.save()
-        return WriteResult(item.email, True, str(row.id))
+        return "; ".join(problems)
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
         # The store's marker is the source tenant on the row, set by write(); this makes
