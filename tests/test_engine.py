@@ -197,3 +197,18 @@ def test_removed_users_keep_their_contacts_and_are_counted(tmp_path: Path, remov
     directory.remove_user("00000000-0000-4000-a000-000000000000")
     run = sync(daemon)
     assert run.counts["removed"] == 1 and "anna.andersson0@contoso.example" in contacts()
+
+
+def test_dry_run_through_the_api_returns_the_plan(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from azsyncd.api import create_app
+
+    directory = contoso(users=12)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True)
+    api = TestClient(create_app(daemon))
+    answer = api.post("/v1/sync", json={"dry_run": True, "wait": True}).json()
+    assert answer["run"]["status"] in ("succeeded", "partial") and answer["run"]["dry_run"] is True
+    plan = answer["plan"]["records"]
+    assert len(plan) == 12 and {r["result"] for r in plan if r["status"] == "success"} == {"Would create"}
+    assert Contact.select().count() == 0

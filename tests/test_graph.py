@@ -274,3 +274,25 @@ def test_select_follows_the_mapping_and_changes_the_baseline() -> None:
     assert "department" not in select
     wider = select_for(mapping.model_copy(update={"custom_fields": {"Dept": "department"}}))
     assert scope_key(select, tenant()) != scope_key(wider, tenant())
+
+
+def test_pfx_certificate_with_a_passphrase(tmp_path: Path, httpx_mock: Any) -> None:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    key_pem, cert_pem = self_signed(tmp_path)
+    key = serialization.load_pem_private_key(key_pem, None)
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    (tmp_path / "app.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"azsync", key, cert, None, BestAvailableEncryption(b"pfx-pass-phrase")))  # type: ignore[arg-type]
+    (tmp_path / "app.pfx.pass").write_text("pfx-pass-phrase")
+    t = tenant(auth="certificate", client_secret_file=None, pfx_file="app.pfx", pfx_passphrase_file="app.pfx.pass")
+    auth, fake, _, _ = setup(tmp_path, httpx_mock, t, certificate_pem=cert_pem)
+    assert auth.token()
+    assert "pfx-pass-phrase" not in json.dumps(fake.token_requests)
+
+
+def test_timeouts_are_retried(tmp_path: Path, httpx_mock: Any) -> None:
+    _, _, graph, slept = setup(tmp_path, httpx_mock)
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=f"{GRAPH}/v1.0/users")
+    httpx_mock.add_response(url=f"{GRAPH}/v1.0/users", json=users_page(range(1)))
+    assert graph.get("/users")["value"][0]["id"] == "u0" and slept == [1.0]

@@ -33,11 +33,16 @@ def start_sync(request: SyncRequest, daemon: DaemonDep) -> dict[str, Any]:
         raise not_found(f'tenant "{request.tenant}"', "GET /v1/tenants lists the configured tenants")
     try:
         run_id = daemon.start_sync("manual", dry_run=request.dry_run,
-                                   options=request.model_dump(exclude_none=True, exclude={"dry_run"}))
+                                   options=request.model_dump(exclude_none=True, include={"user", "tenant"}))
     except AlreadyRunning as exc:
         raise ApiError(409, "sync_running", str(exc), "wait for it to finish (GET /v1/status)", run_id=exc.run_id) from None
     if run_id is None:
         raise ApiError(503, "stopping", "the daemon is shutting down", "start the sync after it restarts")
+    if request.wait:
+        daemon.runner.wait(request.timeout)
+        run = _run(daemon, run_id)
+        return {"run_id": run_id, "run": _run_detail(daemon, run),
+                "plan": _records(daemon, run, None, "", 1000, 0) if run.dry_run else None}
     return {"run_id": run_id}
 
 

@@ -17,6 +17,8 @@ class SyncRequest(Body):
     dry_run: bool = Field(False, description="Plan only: write nothing to the target")
     user: str | None = Field(None, max_length=512, description="Sync one user (UPN, email or object id), step by step")
     tenant: str | None = Field(None, max_length=64, description="Sync only this tenant")
+    wait: bool = Field(False, description="Answer when the run has ended, with its outcome (a dry run's plan)")
+    timeout: float = Field(600, gt=0, le=3600, description="With wait: give up waiting after this many seconds")
 
 
 class SettingsPatch(Body):
