@@ -105,3 +105,48 @@ def test_a_run_that_dies_after_writing_is_completed_without_duplicates(tmp_path:
     assert sorted(m["To"] for m in inbox.messages) == sorted(emails)
     third = sync(daemon)
     assert third.counts["new"] == third.counts["updated"] == 0 and len(inbox.messages) == written
+
+
+def test_starttls_with_login_and_the_password_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.tls_certs import make_ca_and_server
+
+    ca, cert, key = make_ca_and_server(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"smtp-pass-123")
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticate, auth_require_tls=True,
+                            server_hostname="localhost")
+    controller.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # trust the throwaway CA, as an admin would
+        (tmp_path / "smtp-password").write_text("smtp-pass-123")
+        directory = contoso(users=2)
+        daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=f"""
+[welcome_email]
+enabled = true
+smtp_host = "localhost"
+smtp_port = {controller.port}
+tls = "starttls"
+username = "helpdesk"
+password_file = "smtp-password"
+from_address = "helpdesk@contoso.example"
+portal_url = "https://support.contoso.example"
+""")
+        run = sync(daemon)
+    finally:
+        controller.stop()
+    assert run.counts["new"] == 2 and len(inbox.messages) == 2
+    assert logins == [("helpdesk", "smtp-pass-123")]
+    assert all("welcome email not sent" not in r.result for r in daemon.state.records(run.id))
