@@ -1,14 +1,15 @@
 """The error tree of azsync.
 
-    AzsyncError                 base of every error we raise on purpose
-    ├── UserError               something the admin can fix; printed as message + fix, no traceback
-    │   ├── ConfigError         the configuration file is missing or invalid (carries every problem)
-    │   ├── SecretError         a secret file is missing, unreadable or empty
-    │   └── DaemonUnreachable   a client could not talk to the control socket
-    ├── StateError              the state database is unusable (schema too new, cannot open)
-    ├── TargetError             the help desk refused a call or could not be reached
-    ├── AuthError               a token for a tenant could not be had (msal's code and message)
-    └── GraphError              Microsoft Graph refused a call (Graph's code, message, request-id)
+    AzsyncError                   base of every error we raise on purpose
+    ├── WithFix                   carries ``message`` and ``fix``
+    │   ├── UserError             the admin can fix it; printed as message + fix, no traceback
+    │   │   ├── ConfigError       the configuration file is missing or invalid (every problem)
+    │   │   ├── SecretError       a secret file is missing, unreadable or empty
+    │   │   └── DaemonUnreachable a client could not talk to the control socket
+    │   └── TargetError           the help desk refused a call or could not be reached
+    ├── StateError                the state database is unusable (schema too new, cannot open)
+    ├── AuthError                 no token for a tenant (msal's code and message, and the fix)
+    └── GraphError                Graph refused a call (Graph's code, message, request-id)
 
 Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``.
 No message ever contains a secret's value: only the key and the file it came from.
@@ -23,13 +24,17 @@ class AzsyncError(Exception):
     """Base of every error azsync raises on purpose."""
 
 
-class UserError(AzsyncError):
-    """An error the admin can fix; ``fix`` says how."""
+class WithFix(AzsyncError):
+    """An error that carries what to do about it."""
 
     def __init__(self, message: str, fix: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+
+
+class UserError(WithFix):
+    """An error the admin can fix; ``fix`` says how."""
 
     def __str__(self) -> str:
         return f"{self.message}\n  fix: {self.fix}" if self.fix else self.message
@@ -73,13 +78,8 @@ class StateError(AzsyncError):
     """The state database cannot be used."""
 
 
-class TargetError(AzsyncError):
+class TargetError(WithFix):
     """A help desk call failed for good (after retries); ``fix`` says what to do."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
 
 
 class AuthError(AzsyncError):
