@@ -7,24 +7,11 @@ from typing import Any
 
 from azsyncd import config_file
 from azsyncd.daemon import Daemon
+from azsyncd.demo.run import DEMO_FIELDS
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT, SimulatedTenant
 from azsyncd.state.models import SyncRun
 
-FIELDS = """
-[[target.local.fields]]
-name = "Department"
-[[target.local.fields]]
-name = "Employee ID"
-type = "number"
-[[target.local.fields]]
-name = "Office"
-type = "dropdown"
-choices = ["Berlin", "London", "Remote"]
-[[target.local.fields]]
-name = "Hire date"
-type = "date"
-[[target.local.fields]]
-name = "Title"
+FIELDS = DEMO_FIELDS.replace("required = true\n", "") + """
 [[target.local.fields]]
 name = "Notes"
 """

@@ -1,4 +1,5 @@
-"""Start a real daemon on a temporary config and socket, and say what to try next."""
+"""``azsyncd demo``: a real daemon on a temporary config and socket, syncing a simulated
+"Contoso" directory into the built-in store, and what to try next."""
 
 from __future__ import annotations
 
@@ -9,17 +10,11 @@ from pathlib import Path
 
 from azsyncd import config_file
 from azsyncd.daemon import Daemon
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT, contoso
+from azsyncd.secrets import write_private
 from azsyncd.server import serve
 
-DEMO_CONFIG = """\
-# The demo's configuration: the built-in contact store, sync on.
-[account]
-name = "Demo Help Desk"
-timezone = "UTC"
-
-[schedule]
-enabled = true
-
+DEMO_FIELDS = """
 [[target.local.fields]]
 name = "Department"
 type = "text"
@@ -38,14 +33,43 @@ required = true
 name = "Hire date"
 type = "date"
 
+[[target.local.fields]]
+name = "Title"
+type = "text"
+"""
+
+DEMO_CONFIG = f"""\
+# The demo's configuration: a simulated Contoso tenant, the built-in contact store, sync on.
+[account]
+name = "Demo Help Desk"
+timezone = "UTC"
+
+[schedule]
+enabled = true
+{DEMO_FIELDS}
+[[tenants]]
+name = "contoso"
+display_name = "Contoso (simulated)"
+tenant_id = "{DEMO_TENANT}"
+client_id = "{DEMO_CLIENT}"
+cloud = "custom"
+login_url = "{DEMO_LOGIN}"
+graph_url = "{DEMO_GRAPH}"
+client_secret_file = "contoso-client-secret"
+
 [mapping]
-name = "{displayName}"
+name = "{{givenName}} {{surname}}"
+
+[mapping.phones]
+w = "businessPhones[0]"
+mo = "mobilePhone"
 
 [mapping.custom_fields]
 "Department" = "department"
 "Employee ID" = "employeeId"
 "Office" = "officeLocation"
 "Hire date" = "employeeHireDate"
+"Title" = "jobTitle"
 """
 
 
@@ -54,15 +78,25 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
     if not config_path.exists():
-        config_path.write_text(DEMO_CONFIG, encoding="utf-8")
-        config_path.chmod(0o600)
+        write_private(config_path, DEMO_CONFIG.encode())
+        write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
     socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
-    daemon = Daemon(config_file.load(config_path), state_dir=workdir / "state")
+    tenant = contoso()
+    daemon = Daemon(config_file.load(config_path), state_dir=workdir / "state", graph_transport=tenant.transport())
+    contoso_settings = daemon.config.tenant("contoso")
+    if contoso_settings is not None:
+        daemon.tenants.authorize_app(contoso_settings)
+    ctl = f".venv/bin/azsyncctl --socket {socket_path}"
     print(f"azsyncd demo listening on {socket_path}\n"
-          f"  config and state: {workdir}\n\n"
+          f"  config and state: {workdir}\n"
+          f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and {len(tenant.groups)} groups;\n"
+          "  the first sync into the built-in store starts now.\n\n"
           "Try, in another terminal:\n"
-          f"  .venv/bin/azsyncctl --socket {socket_path} status\n"
-          f"  .venv/bin/azsyncctl --socket {socket_path} runs\n"
+          f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
+          f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
+          f"  {ctl} log --csv report.csv    # the CSV report\n"
+          f"  {ctl} contacts --search anna  # the contacts written\n"
+          f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
           f"  .venv/bin/azsync-tui --socket {socket_path}\n"
           f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
           "Stop with Ctrl-C.", flush=True)
