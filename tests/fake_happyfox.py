@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,6 +32,8 @@ class FakeHappyFox:
         self.locked_until = 0.0
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
+        self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
+        self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
@@ -53,6 +56,8 @@ class FakeHappyFox:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
+        if self.delay and method == "POST":
+            time.sleep(self.delay)
         with self._lock:
             status, body = self._handle(method, path, query, raw, environ.get("HTTP_AUTHORIZATION", ""))
         data = json.dumps(body).encode()
@@ -160,6 +165,7 @@ class FakeHappyFox:
                            "number": phone["number"], "is_primary": index == 0})
         if existing is None:
             existing = {"id": self._next_id, "email": email, "created": True}
+            self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
             self._next_id += 1
             self.contacts[existing["id"]] = existing
             self.by_email[email.lower()] = existing

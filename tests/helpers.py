@@ -78,10 +78,10 @@ def daemon_command(*args: str) -> list[str]:
 
 @contextmanager
 def running_daemon(config: Path, *, env: dict[str, str] | None = None, socket_path: Path | None = None,
-                   wait: bool = True) -> Iterator[DaemonProcess]:
+                   wait: bool = True, state_dir: Path | None = None) -> Iterator[DaemonProcess]:
     base = short_dir()
     sock = socket_path or base / "azsyncd.sock"
-    state = base / "state"
+    state = state_dir or base / "state"
     proc = subprocess.Popen(
         daemon_command("run", "--config", str(config), "--socket", str(sock), "--state-dir", str(state)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
