@@ -1,44 +1,31 @@
-"""The TUI application: status, tenants and the last sync log, refreshed from the daemon."""
+"""The azsync TUI: every admin task, through the daemon's control socket only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from azsyncd.client import ApiFailure, Client
-from azsyncd.errors import DaemonUnreachable
+from azsyncd.client import Client
+from tui.api import Answer, call
+from tui.screens.plan import PlanScreen
+from tui.widgets.contacts_panel import ContactsPanel
+from tui.widgets.log_panel import LogPanel
+from tui.widgets.mapping_panel import MappingPanel
+from tui.widgets.panel import Panel
+from tui.widgets.settings_panel import SettingsPanel
+from tui.widgets.sync_panel import SyncPanel
+from tui.widgets.tenants_panel import TenantsPanel
+from tui.widgets.users_panel import UsersPanel
 
 REFRESH_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    status: dict[str, Any]
-    tenants: list[dict[str, Any]]
-    records: list[dict[str, Any]]
-
-
-def status_lines(status: dict[str, Any]) -> str:
-    lines = [f"azsyncd {status['version']}  ·  {status['account']}  ·  target: {status['target']}",
-             f"Contact sync: {'ON' if status['sync_enabled'] else 'off'}   next run: {status['next_run'] or '-'}"
-             f" ({status['timezone']})"]
-    running = status.get("running")
-    if running:
-        total = f"/{running['total']}" if running["total"] is not None else ""
-        lines.append(f"Running: run {running['run_id']} ({running['trigger']}) {running['phase']} {running['done']}{total}")
-    last = status.get("last_run")
-    if last:
-        counts = last["counts"]
-        lines.append(f"Last sync: run {last['id']} {last['status']} at {last['started_at'][:19]}  ·  "
-                     + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("new", "updated", "unchanged", "failed", "skipped")))
-    if status.get("config_error"):
-        lines.append(f"Configuration error (running on the last good one): {status['config_error']}")
-    return "\n".join(lines)
+TABS = [("sync", "Sync"), ("tenants", "Tenants"), ("mapping", "Mapping"), ("users", "Users"),
+        ("settings", "Settings"), ("log", "Log"), ("contacts", "Contacts")]
 
 
 class AzsyncApp(App[None]):
@@ -49,85 +36,106 @@ class AzsyncApp(App[None]):
         Binding("d", "dry_run", "Dry run"),
         Binding("r", "refresh", "Refresh"),
         Binding("q", "quit", "Quit"),
+        *(Binding(str(n), f"show_tab('{tab}')", label, show=False) for n, (tab, label) in enumerate(TABS, 1)),
     ]
 
-    def __init__(self, socket: str | None = None) -> None:
+    def __init__(self, socket: str | None = None, client: Client | None = None) -> None:
         super().__init__()
-        self.client = Client(socket, timeout=10)
+        self.client = client or Client(socket, timeout=130)
+        self.reachable = True
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="banner")
+        panels = {"sync": SyncPanel, "tenants": TenantsPanel, "mapping": MappingPanel, "users": UsersPanel,
+                  "settings": SettingsPanel, "log": LogPanel, "contacts": ContactsPanel}
         with TabbedContent(id="tabs"):
-            with TabPane("Status", id="status"):
-                yield Static("Connecting to azsyncd…", id="status-text")
-            with TabPane("Tenants", id="tenants"):
-                yield DataTable(id="tenant-table", cursor_type="row")
-            with TabPane("Sync log", id="log"):
-                yield DataTable(id="record-table", cursor_type="row")
+            for n, (tab, label) in enumerate(TABS, 1):
+                with TabPane(f"{n} {label}", id=tab):
+                    yield panels[tab](id=f"{tab}-panel")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#tenant-table", DataTable).add_columns("Name", "Status", "Tenant ID", "Cloud", "Auth", "Last sync")
-        self.query_one("#record-table", DataTable).add_columns("Email", "Type", "Sync Status", "Result")
-        self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.poll_status()
+        self.set_interval(REFRESH_SECONDS, self.poll_status)
 
     def on_unmount(self) -> None:
         self.client.close()
 
-    @work(thread=True, exclusive=True, group="refresh")
-    def action_refresh(self) -> None:
-        try:
-            status = self.client.get("/v1/status")
-            tenants = self.client.get("/v1/tenants")["tenants"]
-            try:
-                records = self.client.get("/v1/runs/latest/records", limit=500)["records"]
-            except ApiFailure as exc:
-                if exc.status != 404:
-                    raise
-                records = []
-        except DaemonUnreachable as exc:
-            self.call_from_thread(self.show_problem, f"{exc.message}\nfix: {exc.fix}")
-            return
-        except ApiFailure as exc:
-            self.call_from_thread(self.show_problem, f"the daemon refused: {exc.message}")
-            return
-        self.call_from_thread(self.show_snapshot, Snapshot(status, tenants, records))
+    def current_panel(self) -> Panel | None:
+        active = self.query_one(TabbedContent).active
+        return self.query_one(f"#{active}-panel", Panel) if active else None
 
-    def show_problem(self, text: str) -> None:
+    def on_tabbed_content_tab_activated(self, _: TabbedContent.TabActivated) -> None:
+        panel = self.current_panel()
+        if panel is not None:
+            panel.reload()
+            panel.focus_first()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_refresh(self) -> None:
+        self.poll_status()
+        panel = self.current_panel()
+        if panel is not None:
+            panel.reload()
+
+    @work(thread=True, exclusive=True, group="status")
+    def poll_status(self) -> None:
+        answer = call(self.client, "GET", "/v1/status")
+        if answer.unreachable:
+            self.call_from_thread(self.show_unreachable, answer)
+        elif answer.ok:
+            self.call_from_thread(self.show_status, answer.data)
+
+    def show_unreachable(self, answer: Answer) -> None:
+        self.reachable = False
         banner = self.query_one("#banner", Static)
-        banner.update(text + f"\n(retrying every {REFRESH_SECONDS:.0f} s)")
+        banner.update(f"{answer.error}\nfix: {answer.fix}  (retrying every {REFRESH_SECONDS:.0f} s)")
         banner.add_class("shown")
 
-    def show_snapshot(self, snapshot: Snapshot) -> None:
+    def show_status(self, status: dict[str, Any]) -> None:
+        came_back = not self.reachable
+        self.reachable = True
         self.query_one("#banner", Static).remove_class("shown")
-        self.query_one("#status-text", Static).update(status_lines(snapshot.status))
-        tenants = self.query_one("#tenant-table", DataTable)
-        tenants.clear()
-        for t in snapshot.tenants:
-            state = t["state"]
-            label = "Active ✅" if state["status"] == "active" else f"{state['status'].title()}: {state['reason']}"
-            tenants.add_row(t["name"], label, t["tenant_id"], t["cloud"], t["auth"], (state["last_sync_at"] or "-")[:19])
-        records = self.query_one("#record-table", DataTable)
-        records.clear()
-        for r in snapshot.records:
-            records.add_row(r["email"], r["type"], "Failed" if r["status"] == "failed" else "Success", r["result"])
+        self.query_one(SyncPanel).show_status(status)
+        if came_back:
+            self.notify("Connected to azsyncd again")
+            panel = self.current_panel()
+            if panel is not None:
+                panel.reload()
 
     def action_sync(self) -> None:
-        self._start_sync(dry_run=False)
+        self.start_sync(dry_run=False)
 
     def action_dry_run(self) -> None:
-        self._start_sync(dry_run=True)
+        self.start_sync(dry_run=True)
 
     @work(thread=True, group="sync")
-    def _start_sync(self, dry_run: bool) -> None:
-        try:
-            run = self.client.post("/v1/sync", {"dry_run": dry_run})
-            message = f"{'dry run' if dry_run else 'sync'} started: run {run['run_id']}"
-        except ApiFailure as exc:
-            message = exc.message
-        except DaemonUnreachable as exc:
-            message = exc.message
-        self.call_from_thread(self.notify, message)
-        self.call_from_thread(self.action_refresh)
+    def start_sync(self, dry_run: bool) -> None:
+        if dry_run:
+            self.call_from_thread(self.notify, "Dry run: planning, nothing will be written…")
+        answer = call(self.client, "POST", "/v1/sync", {"dry_run": dry_run, "wait": dry_run, "timeout": 120})
+        if not answer.ok:
+            text = answer.error + (f"\nfix: {answer.fix}" if answer.fix else "")
+            self.call_from_thread(self.notify, text, severity="error", timeout=10)
+        elif dry_run and answer.data.get("plan") is not None:
+            self.call_from_thread(self.push_screen, PlanScreen(answer.data["run"], answer.data["plan"]))
+        else:
+            self.call_from_thread(self.notify, f"Sync started: run {answer.data['run_id']}")
+        self.call_from_thread(self.poll_status)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Sync now", "Start a sync of every enabled tenant", self.action_sync)
+        yield SystemCommand("Dry run", "Plan a sync and show it; write nothing", self.action_dry_run)
+        for tab, label in TABS:
+            yield SystemCommand(f"Show {label}", f"Go to the {label} tab", lambda tab=tab: self.action_show_tab(tab))
+        yield SystemCommand("Add tenant", "Add an Entra ID tenant", lambda: self._panel_action("tenants", "add"))
+        yield SystemCommand("Authorize tenant", "Authorize the selected tenant", lambda: self._panel_action("tenants", "authorize"))
+        yield SystemCommand("Export CSV report", "Save the selected run's CSV report", lambda: self._panel_action("log", "export"))
+
+    def _panel_action(self, tab: str, action: str) -> None:
+        self.action_show_tab(tab)
+        getattr(self.query_one(f"#{tab}-panel"), f"action_{action}")()

@@ -39,7 +39,7 @@ def get_settings(daemon: DaemonDep) -> dict[str, Any]:
 
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
 def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
-    changes = patch.model_dump(exclude_none=True)
+    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
     state_keys = set(changes.get("state", {})) - {"history_runs"}
     if state_keys:
         raise ApiError(422, "not_editable", f"state.{sorted(state_keys)[0]} cannot be changed through the API",
@@ -54,9 +54,11 @@ def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
 
 
 def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
-    """Merge tables key by key; any other value (lists included) replaces."""
+    """JSON merge patch: tables merge key by key, null removes a key, anything else replaces."""
     for key, value in values.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
             deep_merge(into[key], value)
         else:
             into[key] = value

@@ -55,6 +55,9 @@ class SimulatedTenant:
         self.throttle: list[tuple[int, float]] = []  # (status, retry_after) answered before the next Graph call
         self.requests: list[str] = []
         self.roles = ["User.Read.All", "GroupMember.Read.All"]
+        self.delay = 0.0  # seconds each Graph answer takes, to watch a sync in progress
+        self.pending_polls = 2  # device-code sign-ins answer "pending" this many times first
+        self.device_polls = 0
         self._lock = threading.Lock()
 
     # --- changing the directory ------------------------------------------------------
@@ -99,6 +102,8 @@ class SimulatedTenant:
         return httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.delay and str(request.url).startswith(self.graph):
+            time.sleep(self.delay)
         with self._lock:
             url = str(request.url)
             self.requests.append(f"{request.method} {url}")
@@ -128,13 +133,34 @@ class SimulatedTenant:
                                              "token_endpoint": f"{root}/oauth2/v2.0/token",
                                              "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
                                              "issuer": f"{root}/v2.0"})
+        if path.endswith("/oauth2/v2.0/devicecode"):
+            self.device_polls = self.pending_polls
+            return httpx.Response(200, json={
+                "device_code": "demo-device-code", "user_code": "DEMO-CODE", "expires_in": 900, "interval": 1,
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "message": "To sign in, open https://microsoft.com/devicelogin and enter the code DEMO-CODE."})
         if path.endswith("/oauth2/v2.0/token"):
             form = parse_qs(request.content.decode())
+            grant = form.get("grant_type", [""])[0]
+            if grant in ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token"):
+                return self._delegated(grant)
             if form.get("client_secret", [""])[0] != self.secret:
                 return httpx.Response(401, json={"error": "invalid_client", "error_codes": [7000215],
                                                  "error_description": "AADSTS7000215: Invalid client secret provided."})
             return httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()})
         return httpx.Response(404)
+
+    def _delegated(self, grant: str) -> httpx.Response:
+        """Device-code sign-in by a simulated admin: pending for a few polls, then signed in."""
+        if grant != "refresh_token" and self.device_polls > 0:
+            self.device_polls -= 1
+            return httpx.Response(400, json={"error": "authorization_pending", "error_description": "AADSTS70016: pending"})
+        info = base64.urlsafe_b64encode(json.dumps({"uid": "admin", "utid": self.tenant_id}).encode()).rstrip(b"=").decode()
+        id_token = _jwt({"oid": "admin", "tid": self.tenant_id, "preferred_username": "admin@contoso.example",
+                         "iss": f"{self.login}/{self.tenant_id}/v2.0", "aud": "demo", "sub": "admin"})
+        return httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token(),
+                                         "refresh_token": "demo-refresh", "id_token": id_token, "client_info": info,
+                                         "scope": f"{self.graph}/.default"})
 
     def _graph(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v1.0")

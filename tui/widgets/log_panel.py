@@ -1,0 +1,133 @@
+"""The Sync log tab: a run's summary, its records filtered and searched, the full Result, CSV export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Select, Static
+
+from tui.screens.forms import PathScreen
+from tui.widgets.panel import Panel
+
+STATUSES = [("All", "all"), ("Failed", "failed"), ("Success", "success"), ("Unchanged", "unchanged"), ("Skipped", "skipped")]
+
+
+class LogPanel(Panel):
+    DEFAULT_CSS = """
+    LogPanel Horizontal { height: auto; }
+    LogPanel #run { width: 2fr; }
+    LogPanel #status { width: 1fr; }
+    LogPanel #record-table { height: 1fr; }
+    LogPanel #result { height: auto; max-height: 5; }
+    """
+    BINDINGS = [Binding("x", "export", "Export CSV")]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.records: list[dict[str, Any]] = []
+        self.run_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Select([], prompt="Run", id="run")
+            yield Select(STATUSES, value="all", allow_blank=False, id="status")
+        yield Input(placeholder="search by email", id="search")
+        yield Static("", id="summary")
+        yield DataTable(id="record-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="result")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Email", "Type", "Sync Status", "Result")
+
+    @work(thread=True, exclusive=True, group="log")
+    def reload(self) -> None:
+        runs = self.api("GET", "/v1/runs", limit=30)
+        if runs.ok:
+            self.app.call_from_thread(self.show_runs, runs.data["runs"])
+
+    def show_runs(self, runs: list[dict[str, Any]]) -> None:
+        select = self.query_one("#run", Select)
+        options = [(f"run {r['id']} · {r['started_at'][:16].replace('T', ' ')} · {r['trigger']}"
+                    f"{' · dry run' if r['dry_run'] else ''} · {r['status']}", r["id"]) for r in runs]
+        current = select.value
+        select.set_options(options)
+        ids = [r["id"] for r in runs]
+        if current in ids:
+            select.value = current
+        elif ids:
+            latest = next((r["id"] for r in runs if not r["dry_run"]), ids[0])
+            select.value = latest
+        if not runs:
+            self.query_one("#summary", Static).update("No sync has run yet.")
+
+    @on(Select.Changed)
+    @on(Input.Changed, "#search")
+    def filters_changed(self) -> None:
+        run = self.query_one("#run", Select).value
+        if run is not Select.NULL:
+            status = self.query_one("#status", Select).value
+            self.load_records(int(run), None if status == "all" else str(status), self.query_one("#search", Input).value)
+
+    @work(thread=True, exclusive=True, group="records")
+    def load_records(self, run_id: int, status: str | None, search: str) -> None:
+        run = self.api("GET", f"/v1/runs/{run_id}")
+        records = self.api("GET", f"/v1/runs/{run_id}/records", status=status, search=search or None, limit=2000)
+        if run.ok and records.ok:
+            self.app.call_from_thread(self.show_records, run.data, records.data)
+
+    def show_records(self, run: dict[str, Any], records: dict[str, Any]) -> None:
+        self.run_id = run["id"]
+        counts = run["counts"]
+        ok = sum(counts.get(k, 0) for k in ("new", "updated", "unchanged"))
+        summary = (f"Run {run['id']} · {run['trigger']} · started {run['started_at'][:19].replace('T', ' ')} · {run['status']}"
+                   f"\n{ok} succeeded ({counts.get('new', 0)} new, {counts.get('updated', 0)} updated) · "
+                   f"{counts.get('failed', 0)} failed · {counts.get('skipped', 0)} skipped"
+                   f" · showing {len(records['records'])} of {records['total']}")
+        if run["message"]:
+            summary += f"\n{run['message']}"
+        self.query_one("#summary", Static).update(summary)
+        self.records = records["records"]
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in self.records:
+            table.add_row(r["email"] or "-", r["type"], "Failed" if r["status"] == "failed" else r["status"].title(),
+                          r["result"][:60])
+        self.show_result()
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self.show_result()
+
+    def show_result(self) -> None:
+        row = self.query_one(DataTable).cursor_row
+        text = ""
+        if 0 <= row < len(self.records):
+            record = self.records[row]
+            text = f"[b]{record['email'] or '-'}[/b] ({record['tenant']}, {record['user_id']}): {record['result']}"
+        self.query_one("#result", Static).update(text)
+
+    def action_export(self) -> None:
+        if self.run_id is None:
+            self.app.notify("No run to export yet", severity="warning")
+            return
+        run_id = self.run_id
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.export(run_id, path)
+
+        self.app.push_screen(PathScreen("Save the CSV report to", f"azsync-run-{run_id}.csv"), chosen)
+
+    @work(thread=True, group="export")
+    def export(self, run_id: int, path: str) -> None:
+        answer = self.api("DOWNLOAD", f"/v1/runs/{run_id}/report.csv")
+        if answer.ok:
+            try:
+                Path(path).expanduser().write_bytes(answer.data)
+            except OSError as exc:
+                answer.error, answer.fix = f"cannot write {path}: {exc.strerror}", "choose a writable path"
+        self.say(answer, f"Saved the CSV report of run {run_id} to {path}")

@@ -1,0 +1,75 @@
+"""The Settings tab: contact sync on/off, the schedule and time zone, the welcome email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Input, Label, Static, Switch
+
+from tui.widgets.panel import Panel
+
+
+class SettingsPanel(Panel):
+    DEFAULT_CSS = """
+    SettingsPanel Horizontal { height: auto; }
+    SettingsPanel Label { width: 28; padding: 1 1 0 0; }
+    SettingsPanel Input { width: 30; }
+    """
+    BINDINGS = [Binding("ctrl+s", "save", "Save settings")]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label("Contact sync")
+            yield Switch(False, id="enabled")
+        yield Static("When turned on, a sync runs at once, then every day at the time below.", classes="hint")
+        with Horizontal():
+            yield Label("Daily at (HH:MM)")
+            yield Input("00:00", id="time")
+        with Horizontal():
+            yield Label("Time zone (IANA)")
+            yield Input("UTC", id="timezone")
+        with Horizontal():
+            yield Label("Welcome email to new contacts")
+            yield Switch(False, id="welcome")
+        yield Static("", id="smtp", classes="hint")
+        yield Static("", id="next-run")
+        yield Static("", id="settings-errors", classes="error")
+        yield Static("[dim]Ctrl+S[/dim] save", classes="hint")
+
+    @work(thread=True, exclusive=True, group="settings")
+    def reload(self) -> None:
+        settings = self.api("GET", "/v1/settings")
+        status = self.api("GET", "/v1/status")
+        if settings.ok and status.ok:
+            self.app.call_from_thread(self.show, settings.data, status.data)
+
+    def show(self, settings: dict[str, Any], status: dict[str, Any]) -> None:
+        self.query_one("#enabled", Switch).value = settings["schedule"]["enabled"]
+        self.query_one("#time", Input).value = settings["schedule"]["time"]
+        self.query_one("#timezone", Input).value = settings["account"]["timezone"]
+        mail = settings["welcome_email"]
+        self.query_one("#welcome", Switch).value = mail["enabled"]
+        smtp = f"SMTP: {mail['smtp_host']}:{mail['smtp_port']} ({mail['tls']})" if mail["smtp_host"] else \
+            "SMTP is not configured: set [welcome_email] smtp_host and from_address in the configuration file"
+        self.query_one("#smtp", Static).update(smtp)
+        self.query_one("#next-run", Static).update(f"Next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC")
+
+    def action_save(self) -> None:
+        self.save({
+            "schedule": {"enabled": self.query_one("#enabled", Switch).value, "time": self.query_one("#time", Input).value},
+            "account": {"timezone": self.query_one("#timezone", Input).value},
+            "welcome_email": {"enabled": self.query_one("#welcome", Switch).value},
+        })
+
+    @work(thread=True, exclusive=True, group="settings-save")
+    def save(self, body: dict[str, Any]) -> None:
+        answer = self.api("PATCH", "/v1/settings", body)
+        text = "\n".join(f"{p['key']}: {p['message']}" for p in answer.problems or [])
+        self.app.call_from_thread(self.query_one("#settings-errors", Static).update, text)
+        self.say(answer, "Settings saved")
+        if answer.ok:
+            self.app.call_from_thread(self.reload)

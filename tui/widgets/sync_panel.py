@@ -1,0 +1,59 @@
+"""The Sync tab: daemon and schedule at a glance, the running sync's progress, its counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import ProgressBar, Static
+
+from tui.widgets.panel import Panel
+
+COUNTS = ("new", "updated", "unchanged", "failed", "skipped")
+
+
+def describe(status: dict[str, Any]) -> str:
+    lines = [f"[b]{status['account']}[/b]  ·  azsyncd {status['version']}  ·  target: {status['target']}",
+             f"Contact sync: {'[green]on[/green]' if status['sync_enabled'] else 'off'}"
+             f"   next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC ({status['timezone']})"]
+    for tenant in status["tenants"]:
+        mark = "Active ✅" if tenant["status"] == "active" else f"{tenant['status'].title()}: {tenant['reason']}"
+        lines.append(f"Tenant {tenant['name']}: {mark}")
+    last = status.get("last_run")
+    if last:
+        counts = ", ".join(f"{last['counts'].get(k, 0)} {k}" for k in COUNTS)
+        lines.append(f"Last sync: run {last['id']} ({last['trigger']}) {last['status']} at "
+                     f"{last['started_at'][:19].replace('T', ' ')}  ·  {counts}")
+    else:
+        lines.append("No sync has run yet: press s to sync now, d for a dry run.")
+    if status.get("config_error"):
+        lines.append(f"[red]Configuration error (running on the last good one):[/red] {status['config_error']}")
+    return "\n".join(lines)
+
+
+class SyncPanel(Panel):
+    DEFAULT_CSS = """
+    SyncPanel #progress-label { margin-top: 1; }
+    SyncPanel ProgressBar { margin: 0 0 1 0; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("Connecting to azsyncd…", id="status-text")
+        yield Static("", id="progress-label")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Static("[dim]s[/dim] sync now   [dim]d[/dim] dry run (shows the plan, writes nothing)", classes="hint")
+
+    def show_status(self, status: dict[str, Any]) -> None:
+        self.query_one("#status-text", Static).update(describe(status))
+        running = status.get("running")
+        bar = self.query_one("#progress", ProgressBar)
+        label = self.query_one("#progress-label", Static)
+        if running:
+            counts = ", ".join(f"{running['counts'].get(k, 0)} {k}" for k in COUNTS if running["counts"].get(k))
+            label.update(f"Running: run {running['run_id']} ({running['trigger']}{', dry run' if running['dry_run'] else ''})"
+                         f" · {running['phase']} {running['tenant']} · {running['done']} users" + (f" · {counts}" if counts else ""))
+            bar.update(total=running["total"], progress=running["done"])
+            bar.display = True
+        else:
+            label.update("Idle.")
+            bar.display = False
