@@ -13,7 +13,7 @@ STATUS = {
     "config_error": None, "account": "Contoso Help Desk", "timezone": "Europe/Berlin", "sync_enabled": True,
     "next_run": "2026-11-26T23:00:00+00:00", "target": "happyfox",
     "running": {"run_id": 8, "trigger": "manual", "dry_run": False, "started_at": T0, "phase": "writing contacts",
-                "tenant": "contoso", "done": 600, "total": None, "counts": {"new": 412, "failed": 9}},
+                "tenant": "contoso", "done": 600, "total": 1500, "counts": {"new": 412, "failed": 9}},
     "last_run": {"id": 7, "status": "partial", "trigger": "scheduled", "started_at": T0, "finished_at": T0,
                  "counts": {"new": 231, "updated": 12, "unchanged": 980, "failed": 7, "skipped": 3}},
     "tenants": [{"name": "contoso", "status": "active", "reason": "", "fix": "", "last_sync_at": T0},

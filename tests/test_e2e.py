@@ -199,3 +199,29 @@ def test_sigterm_during_a_sync_stops_at_a_safe_point(world: World) -> None:
         assert run["status"] == "interrupted" and "safe point" in run["message"]
         final = sync_and_wait(http)
         assert final["status"] in ("succeeded", "partial") and max(world.happyfox.created.values()) == 1
+
+
+def test_each_failure_reason_reaches_the_csv_report(world: World) -> None:
+    directory = world.directory
+    directory.update_user("00000000-0000-4000-a000-000000000010", userPrincipalName="", mail=None)
+    directory.update_user("00000000-0000-4000-a000-000000000011", userPrincipalName="not an address")
+    directory.update_user("00000000-0000-4000-a000-000000000012", jobTitle=None)
+    directory.update_user("00000000-0000-4000-a000-000000000013", mobilePhone=None)
+    world.happyfox.fields[3]["required"] = True  # "Notes"
+    with started(world) as daemon, daemon.client() as http:
+        answer = http.patch("/v1/settings", json={"mapping": {"skip_empty_phones": False,
+                                                              "custom_fields": {"Notes": "jobTitle"}}})
+        assert answer.status_code == 200, answer.text
+        sync_and_wait(http)
+        report = http.get("/v1/runs/latest/report.csv")
+        assert report.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(report.text.removeprefix("\ufeff"))))
+    results = " | ".join(row["Result"] for row in rows if row["Sync Status"] == "Failed")
+    for reason in ("email <- userPrincipalName: empty in the directory",
+                   '"not an address" is not an email address',
+                   "Notes <- jobTitle: the field is required but empty",
+                   "phone (mo) <- mobilePhone: empty in the directory",
+                   "(datatype mismatch)",
+                   "is not a choice of this field (allowed: Berlin, London)"):
+        assert reason in results, reason
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
