@@ -160,17 +160,23 @@ def wait_until(check: Any, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World) -> None:
+def start_a_slow_sync(world: World, http: httpx.Client) -> int:
+    """Start a sync with several chunks of slow writes; return once it is well under way."""
     grow(world.directory, 2500)
     world.happyfox.delay = 1.0
+    run_id = int(http.post("/v1/sync", json={}).json()["run_id"])
+    wait_until(lambda: len(world.happyfox.contacts) >= 200)
+    assert http.get("/v1/status").json()["running"] is not None
+    return run_id
+
+
+def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World) -> None:
     with started(world) as daemon, daemon.client() as http:
-        run_id = http.post("/v1/sync", json={}).json()["run_id"]
-        wait_until(lambda: len(world.happyfox.contacts) >= 200)
-        assert http.get("/v1/status").json()["running"] is not None
+        run_id = start_a_slow_sync(world, http)
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(10)
     world.happyfox.delay = 0
-    with started(world) as daemon, daemon.client() as http:  # a stale socket, a run left "running"
+    with started(world) as daemon, daemon.client() as http:  # the killed daemon left its run "running"
         killed = http.get(f"/v1/runs/{run_id}").json()
         assert killed["status"] == "interrupted" and "killed or crashed" in killed["message"]
         final = sync_and_wait(http)
@@ -184,12 +190,8 @@ def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World)
 
 
 def test_sigterm_during_a_sync_stops_at_a_safe_point(world: World) -> None:
-    grow(world.directory, 2500)
-    world.happyfox.delay = 1.0
     with started(world) as daemon, daemon.client() as http:
-        run_id = http.post("/v1/sync", json={}).json()["run_id"]
-        wait_until(lambda: len(world.happyfox.contacts) >= 200)
-        assert http.get("/v1/status").json()["running"] is not None
+        run_id = start_a_slow_sync(world, http)
         code, err = daemon.stop(signal.SIGTERM)
         assert code == 0, err
         assert not daemon.socket.exists()
