@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -37,7 +37,7 @@ class SettingsPatch(Body):
 TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "TenantPatch",
     __base__=Body,
-    **{name: (field.annotation | None, None) for name, field in Tenant.model_fields.items() if name != "name"},
+    **{name: (Optional[field.annotation], None) for name, field in Tenant.model_fields.items() if name != "name"},  # noqa: UP007
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]

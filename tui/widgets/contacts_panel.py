@@ -25,7 +25,7 @@ class ContactsPanel(Panel):
         self.reload()
 
     @work(thread=True, exclusive=True, group="contacts")
-    def reload(self) -> None:
+    def load(self) -> None:
         search = self.query_one("#contact-search", Input).value
         answer = self.api("GET", "/v1/contacts", search=search or None, limit=500)
         if answer.ok:

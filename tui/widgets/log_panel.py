@@ -45,7 +45,7 @@ class LogPanel(Panel):
         self.query_one(DataTable).add_columns("Email", "Type", "Sync Status", "Result")
 
     @work(thread=True, exclusive=True, group="log")
-    def reload(self) -> None:
+    def load(self) -> None:
         runs = self.api("GET", "/v1/runs", limit=30)
         if runs.ok:
             self.app.call_from_thread(self.show_runs, runs.data["runs"])
@@ -69,9 +69,9 @@ class LogPanel(Panel):
     @on(Input.Changed, "#search")
     def filters_changed(self) -> None:
         run = self.query_one("#run", Select).value
-        if run is not Select.NULL:
+        if isinstance(run, int):
             status = self.query_one("#status", Select).value
-            self.load_records(int(run), None if status == "all" else str(status), self.query_one("#search", Input).value)
+            self.load_records(run, None if status == "all" else str(status), self.query_one("#search", Input).value)
 
     @work(thread=True, exclusive=True, group="records")
     def load_records(self, run_id: int, status: str | None, search: str) -> None:

@@ -37,7 +37,7 @@ class MappingPanel(Panel):
         yield VerticalScroll(Static("Loading the mapping…"), id="mapping-form")
 
     @work(thread=True, exclusive=True, group="mapping")
-    def reload(self) -> None:
+    def load(self) -> None:
         settings = self.api("GET", "/v1/settings")
         attributes = self.api("GET", "/v1/attributes")
         fields = self.api("GET", "/v1/fields")

@@ -43,6 +43,11 @@ class Panel(Vertical):
 
     def reload(self) -> None:
         """Load fresh data; called when the tab is shown and on refresh."""
+        self.load()
+
+    def load(self) -> Any:
+        """Fetch this tab's data in a worker (subclasses decorate it with ``@work``)."""
+        return None
 
     def focus_first(self) -> None:
         """Put the keyboard in this tab, so that its bindings work at once."""

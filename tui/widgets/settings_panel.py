@@ -41,7 +41,7 @@ class SettingsPanel(Panel):
         yield Static("[dim]Ctrl+S[/dim] save", classes="hint")
 
     @work(thread=True, exclusive=True, group="settings")
-    def reload(self) -> None:
+    def load(self) -> None:
         settings = self.api("GET", "/v1/settings")
         status = self.api("GET", "/v1/status")
         if settings.ok and status.ok:

@@ -22,7 +22,7 @@ class TenantsPanel(Panel):
     BINDINGS = [
         Binding("a", "add", "Add tenant"),
         Binding("z", "authorize", "Authorize"),
-        Binding("e", "toggle", "Enable/disable"),
+        Binding("e", "toggle_enabled", "Enable/disable"),
         Binding("delete", "delete", "Delete"),
     ]
 
@@ -40,7 +40,7 @@ class TenantsPanel(Panel):
         self.query_one(DataTable).add_columns("Name", "Status", "Tenant ID", "Cloud", "Auth", "Last sync")
 
     @work(thread=True, exclusive=True, group="tenants")
-    def reload(self) -> None:
+    def load(self) -> None:
         answer = self.api("GET", "/v1/tenants")
         if answer.ok:
             self.app.call_from_thread(self.show, answer.data["tenants"])
@@ -109,7 +109,7 @@ class TenantsPanel(Panel):
             self.app.call_from_thread(self.app.notify, f"{state['reason']}\nfix: {state['fix']}", severity="error", timeout=20)
         self.app.call_from_thread(self.reload)
 
-    def action_toggle(self) -> None:
+    def action_toggle_enabled(self) -> None:
         tenant = self.selected()
         if tenant:
             self.toggle(tenant["name"], "disable" if tenant["enabled"] else "enable")

@@ -40,7 +40,7 @@ class UsersPanel(Panel):
         yield Static("[dim]space[/dim] pick a group  [dim]Ctrl+S[/dim] save", classes="hint")
 
     @work(thread=True, exclusive=True, group="users")
-    def reload(self) -> None:
+    def load(self) -> None:
         answer = self.api("GET", "/v1/tenants")
         if answer.ok:
             self.app.call_from_thread(self.show_tenants, answer.data["tenants"])
