@@ -17,6 +17,7 @@ from azsyncd.graph.auth import TenantAuth
 from azsyncd.graph.authorize import Verdict, authorize
 from azsyncd.graph.client import GraphClient
 from azsyncd.graph.transport import make_http
+from azsyncd.secrets import resolve
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 
@@ -61,9 +62,22 @@ class TenantService:
         self._sign_ins: dict[str, DeviceSignIn] = {}
         self._lock = threading.Lock()
 
+    def _credential_stamp(self, tenant: Tenant) -> str:
+        """When and how big each credential file is: a rotated secret needs a new msal app."""
+        stamps = []
+        for reference in (tenant.client_secret_file, tenant.certificate_file, tenant.private_key_file,
+                          tenant.pfx_file, tenant.pfx_passphrase_file):
+            if reference:
+                try:
+                    st = resolve(reference, self._config_dir).stat()
+                    stamps.append(f"{st.st_mtime_ns}:{st.st_size}")
+                except OSError:
+                    stamps.append("missing")
+        return ",".join(stamps)
+
     def connect(self, tenant: Tenant) -> Connection:
-        """The tenant's connection; rebuilt when its settings change."""
-        fingerprint = tenant.model_dump_json()
+        """The tenant's connection; rebuilt when its settings or credential files change."""
+        fingerprint = tenant.model_dump_json() + self._credential_stamp(tenant)
         with self._lock:
             cached = self._connections.get(tenant.name)
             if cached and cached[0] == fingerprint:

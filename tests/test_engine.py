@@ -212,3 +212,14 @@ def test_dry_run_through_the_api_returns_the_plan(tmp_path: Path) -> None:
     plan = answer["plan"]["records"]
     assert len(plan) == 12 and {r["result"] for r in plan if r["status"] == "success"} == {"Would create"}
     assert Contact.select().count() == 0
+
+
+def test_a_tenant_that_works_again_is_active_again(tmp_path: Path) -> None:
+    directory = contoso(users=3)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True)
+    directory.secret = "rotated"
+    sync(daemon)
+    assert daemon.status()["tenants"][0]["status"] == "disabled"
+    (tmp_path / "secret").write_text("rotated")  # the admin writes the new secret; no restart needed
+    sync(daemon)
+    assert daemon.status()["tenants"][0]["status"] == "active"

@@ -171,6 +171,8 @@ class Engine:
             self.ctx.log(f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; their contacts are kept")
         if not self.dry_run:
             values: dict[str, Any] = {"last_sync_at": utcnow()}
+            if row.status != "active":  # it was read with a valid token: whatever failed before works now
+                values.update(status="active", reason="", fix="")
             if read.mode != "delta":
                 values["last_user_count"] = len(seen)
             self.state.set_tenant(tenant.name, **values)
