@@ -14,6 +14,7 @@ import random
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -251,13 +252,19 @@ DEPARTMENTS = ["Sales", "Support", "Engineering", "Finance", "Marketing", "Legal
 OFFICES = ["Berlin", "London", "Remote"]
 
 
+# Letters NFKD does not take apart, spelled out for the demo's addresses.
+ASCII_LOOKALIKES = str.maketrans({"ø": "o", "ß": "ss", "æ": "ae", "ı": "i", "ł": "l"})
+
+
 def contoso(users: int = 250, seed: int = 7, **kwargs: Any) -> SimulatedTenant:
     """The demo's Contoso: varied, realistic and a little messy, deterministically."""
     rng = random.Random(seed)
     tenant = SimulatedTenant(**kwargs)
     for i in range(users):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
-        slug = f"{first}.{last}{i}".lower().replace("'", "").encode("ascii", "ignore").decode() or f"user{i}"
+        name = f"{first}.{last}{i}".translate(ASCII_LOOKALIKES)
+        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = plain.lower().replace("'", "") or f"user{i}"
         user: dict[str, Any] = {
             "id": f"00000000-0000-4000-a000-{i:012d}", "userPrincipalName": f"{slug}@contoso.example",
             "mail": f"{slug}@contoso.example", "otherMails": [], "displayName": f"{first} {last}",
