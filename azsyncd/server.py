@@ -118,13 +118,18 @@ class _Server(uvicorn.Server):
             sdnotify.notify("READY=1\nSTATUS=idle")
 
 
+def control_server(daemon: Daemon) -> _Server:
+    """The control API's server; ``run(sockets=[...])`` it on a bound socket."""
+    config = uvicorn.Config(create_app(daemon), lifespan="off", log_config=None, access_log=False,
+                            timeout_graceful_shutdown=5)
+    return _Server(config, daemon)
+
+
 def serve(daemon: Daemon, socket_path: Path) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     control = daemon.config.control
     sock = bind_control_socket(socket_path, int(control.mode, 8), control.group)
-    config = uvicorn.Config(create_app(daemon), lifespan="off", log_config=None, access_log=False,
-                            timeout_graceful_shutdown=5)
-    server = _Server(config, daemon)
+    server = control_server(daemon)
     log.info("azsyncd listening on %s (config %s)", socket_path, daemon.loaded.path)
     try:
         daemon.start()

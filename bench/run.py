@@ -55,14 +55,7 @@ kind = "happyfox"
 base_url = "http://127.0.0.1:{port}"
 api_key_file = "key"
 auth_code_file = "code"
-[[tenants]]
-name = "bench"
-tenant_id = "{tenant}"
-client_id = "{client}"
-cloud = "custom"
-login_url = "{login}"
-graph_url = "{graph}"
-client_secret_file = "secret"
+{tenant}
 [mapping]
 name = "{{givenName}} {{surname}}"
 [mapping.phones]
@@ -81,8 +74,9 @@ def one_size(users: int, scale: float) -> dict[str, float]:
 
     from azsyncd import config_file, logs
     from azsyncd.daemon import Daemon
-    from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT
-    from azsyncd.server import _Server, bind_control_socket
+    from azsyncd.demo.directory import DEMO_SECRET
+    from azsyncd.demo.run import tenant_toml
+    from azsyncd.server import bind_control_socket, control_server
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox import limiter_for
     from bench.fake_graph import LeanTenant
@@ -94,19 +88,15 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
         (work / name).write_text(value)
-    (work / "azsyncd.toml").write_text(CONFIG.format(port=port, tenant=DEMO_TENANT, client=DEMO_CLIENT,
-                                                     login=DEMO_LOGIN, graph=DEMO_GRAPH))
+    (work / "azsyncd.toml").write_text(CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret")))
     clock = lambda: time.monotonic() * scale  # noqa: E731
     base = f"http://127.0.0.1:{port}"
-    factory._limiters[base] = limiter_for(0.9, clock, lambda s: time.sleep(s / scale))
+    factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))
     daemon = Daemon(config_file.load(work / "azsyncd.toml"), state_dir=work / "state",
                     graph_transport=LeanTenant(users).transport())
-    import uvicorn
-
-    from azsyncd.api import create_app
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
-    api = _Server(uvicorn.Config(create_app(daemon), lifespan="off", log_config=None, access_log=False), daemon)
+    api = control_server(daemon)
     threading.Thread(target=api.run, kwargs={"sockets": [sock]}, daemon=True).start()
     client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)), base_url="http://azsyncd")
     while True:

@@ -8,6 +8,7 @@ from typing import Any
 from azsyncd import config_file
 from azsyncd.daemon import Daemon
 from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT, SimulatedTenant
 from azsyncd.state.models import SyncRun
 
@@ -35,16 +36,19 @@ Title = "jobTitle"
 
 def tenant_toml(name: str = "contoso", tenant_id: str = DEMO_TENANT, login: str = DEMO_LOGIN,
                 graph: str = DEMO_GRAPH, extra: str = "") -> str:
-    return f"""
-[[tenants]]
-name = "{name}"
-tenant_id = "{tenant_id}"
-client_id = "{DEMO_CLIENT}"
-cloud = "custom"
-login_url = "{login}"
-graph_url = "{graph}"
-client_secret_file = "secret"
-{extra}
+    return demo_tenant_toml(name, tenant_id=tenant_id, login=login, graph=graph, secret_file="secret", extra=extra)
+
+
+# The mapping the HappyFox tests use: the fake HappyFox's own fields.
+HAPPYFOX_MAPPING = """
+[mapping]
+skip_empty_phones = true
+[mapping.phones]
+mo = "mobilePhone"
+[mapping.custom_fields]
+Department = "department"
+"Employee ID" = "employeeId"
+Office = "officeLocation"
 """
 
 

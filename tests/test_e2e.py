@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT, SimulatedTenant, contoso
+from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
 from tests.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.fake_happyfox import FakeHappyFox
-from tests.helpers import DaemonProcess, running_daemon, short_dir
+from tests.engine_setup import HAPPYFOX_MAPPING, tenant_toml
+from tests.helpers import running_daemon, short_dir
 
 pytestmark = pytest.mark.slow
 CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
@@ -46,26 +47,8 @@ base_url = "{happyfox}"
 api_key_file = "key"
 auth_code_file = "code"
 lock_minutes = 0.05
-[[tenants]]
-name = "contoso"
-display_name = "Contoso"
-tenant_id = "{DEMO_TENANT}"
-client_id = "{DEMO_CLIENT}"
-cloud = "custom"
-login_url = "{login}"
-graph_url = "{graph}"
-client_secret_file = "secret"
-ca_bundle = "{ca}"
-[mapping]
-skip_empty_phones = true
-[mapping.phones]
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-{extra}
-""")
+""" + tenant_toml(login=login, graph=graph, extra=f'display_name = "Contoso"\nca_bundle = "{ca}"')
+        + HAPPYFOX_MAPPING + extra)
     path.chmod(0o600)
 
 

@@ -11,7 +11,7 @@ from wsgiref.simple_server import make_server
 import pytest
 
 from azsyncd.demo.directory import contoso
-from tests.engine_setup import make_daemon, sync, tenant_toml
+from tests.engine_setup import HAPPYFOX_MAPPING, make_daemon, sync, tenant_toml
 from tests.fake_happyfox import FakeHappyFox
 from tests.test_targets import _Quiet
 
@@ -23,18 +23,6 @@ def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield fake, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-MAPPING = """
-[mapping]
-skip_empty_phones = true
-[mapping.phones]
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"""
 
 
 def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]
@@ -53,7 +41,7 @@ kind = "happyfox"
 base_url = "{url}"
 api_key_file = "key"
 auth_code_file = "code"
-""" + MAPPING.replace("skip_empty_phones = true", f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}")
+""" + HAPPYFOX_MAPPING.replace("skip_empty_phones = true", f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}")
         + tenant_toml(extra='display_name = "Contoso"'))
     return Daemon(config_file.load(tmp_path / "azsyncd.toml"), state_dir=tmp_path / "state",
                   graph_transport=httpx.MockTransport(Router(directory)))  # type: ignore[arg-type]
@@ -91,7 +79,7 @@ def test_a_happyfox_429_lock_pauses_and_the_run_completes(tmp_path: Path, happyf
     daemon = happyfox_daemon(tmp_path, url, directory)
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox import limiter_for
-    factory._limiters[url] = limiter_for(0.9)
+    factory.use_limiter(url, limiter_for(0.9))
     (tmp_path / "azsyncd.toml").write_text((tmp_path / "azsyncd.toml").read_text().replace(
         'auth_code_file = "code"', 'auth_code_file = "code"\nlock_minutes = 0.02'))
     daemon.reload()

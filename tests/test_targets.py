@@ -151,7 +151,7 @@ def test_the_limiter_holds_a_burst_under_the_limits(fake_and_client: tuple[FakeH
 def test_a_forced_429_pauses_everything_then_resumes_without_loss(fake_and_client: tuple[FakeHappyFox, HappyFox, Clock]) -> None:
     fake, client, clock = fake_and_client
     waits: list[str] = []
-    client._on_wait = waits.append
+    client.on_wait = waits.append
     client.fields()
     fake.locked_until = clock.now + 600  # someone else tripped the account's limit
     results = client.write([ContactWrite(f"u{i}@example.com", f"U{i}", [], {}) for i in range(100)])

@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_TENANT
+from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from tests.helpers import running_daemon, short_dir
 from tests.tui_daemon import live_daemon
 from tui.app import AzsyncApp
@@ -21,17 +22,7 @@ from tui.screens.sign_in import SignInScreen
 
 pytestmark = pytest.mark.slow
 
-TENANT = f"""
-[[tenants]]
-name = "contoso"
-display_name = "Contoso"
-tenant_id = "{DEMO_TENANT}"
-client_id = "{DEMO_CLIENT}"
-cloud = "custom"
-login_url = "{DEMO_LOGIN}"
-graph_url = "{DEMO_GRAPH}"
-client_secret_file = "contoso-secret"
-"""
+TENANT = demo_tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 
 
 async def until(pilot: Any, check: Callable[[], bool], timeout: float = 15) -> None:

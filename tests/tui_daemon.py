@@ -9,14 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-
 from azsyncd import config_file
-from azsyncd.api import create_app
 from azsyncd.daemon import Daemon
 from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
 from azsyncd.demo.run import DEMO_FIELDS
-from azsyncd.server import _Server, bind_control_socket
+from azsyncd.server import bind_control_socket, control_server
 from tests.helpers import short_dir
 
 
@@ -47,7 +44,7 @@ Department = "department"
     daemon = Daemon(config_file.load(config), state_dir=tmp_path / "state", graph_transport=directory.transport())
     path = socket or short_dir() / "azsyncd.sock"
     sock = bind_control_socket(path, 0o600)
-    server = _Server(uvicorn.Config(create_app(daemon), lifespan="off", log_config=None, access_log=False), daemon)
+    server = control_server(daemon)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     daemon.start()
     thread.start()

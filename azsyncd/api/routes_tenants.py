@@ -20,8 +20,8 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 TenantName = Annotated[str, Path(max_length=64)]
 
 
-def _view(daemon: Daemon, tenant: Tenant) -> dict[str, Any]:
-    row = daemon.state.tenants().get(tenant.name)
+def _view(daemon: Daemon, tenant: Tenant, states: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = (states if states is not None else daemon.state.tenants()).get(tenant.name)
     return {**tenant.model_dump(mode="json"), **{"state": tenant_status(tenant.name, tenant.enabled, row)}}
 
 
@@ -34,7 +34,8 @@ def _index(daemon: Daemon, name: str) -> int:
 
 @router.get("", summary="Configured tenants with their status")
 def list_tenants(daemon: DaemonDep) -> dict[str, Any]:
-    return {"tenants": [_view(daemon, t) for t in daemon.config.tenants]}
+    states = daemon.state.tenants()
+    return {"tenants": [_view(daemon, t, states) for t in daemon.config.tenants]}
 
 
 @router.post("", status_code=201, summary="Add a tenant")

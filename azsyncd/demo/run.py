@@ -38,6 +38,22 @@ name = "Title"
 type = "text"
 """
 
+def tenant_toml(name: str = "contoso", *, tenant_id: str = DEMO_TENANT, login: str = DEMO_LOGIN,
+                graph: str = DEMO_GRAPH, secret_file: str = "contoso-client-secret", extra: str = "") -> str:
+    """A [[tenants]] table for a simulated directory (a custom cloud at its login and Graph URLs)."""
+    return f"""
+[[tenants]]
+name = "{name}"
+tenant_id = "{tenant_id}"
+client_id = "{DEMO_CLIENT}"
+cloud = "custom"
+login_url = "{login}"
+graph_url = "{graph}"
+client_secret_file = "{secret_file}"
+{extra}
+"""
+
+
 DEMO_CONFIG = f"""\
 # The demo's configuration: a simulated Contoso tenant, the built-in contact store, sync on.
 [account]
@@ -46,17 +62,7 @@ timezone = "UTC"
 
 [schedule]
 enabled = true
-{DEMO_FIELDS}
-[[tenants]]
-name = "contoso"
-display_name = "Contoso (simulated)"
-tenant_id = "{DEMO_TENANT}"
-client_id = "{DEMO_CLIENT}"
-cloud = "custom"
-login_url = "{DEMO_LOGIN}"
-graph_url = "{DEMO_GRAPH}"
-client_secret_file = "contoso-client-secret"
-
+{DEMO_FIELDS}{tenant_toml(extra='display_name = "Contoso (simulated)"')}
 [mapping]
 name = "{{givenName}} {{surname}}"
 

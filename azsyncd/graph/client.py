@@ -35,7 +35,7 @@ class GraphClient:
         self.max_tries = max_tries
         self.max_wait = max_wait
         self._jitter = jitter
-        self._on_wait = on_wait or (lambda message: log.info("%s", message))
+        self.on_wait = on_wait or (lambda message: log.info("%s", message))  # the run log, during a sync
         self.calls = 0
 
     def _url(self, path_or_url: str) -> str:
@@ -64,7 +64,7 @@ class GraphClient:
             if attempt == self.max_tries or waited + pause > self.max_wait:
                 raise GraphError(0, "gave_up", f"Graph kept failing ({reason}) after {attempt} tries and "
                                                f"{waited:.0f} s of waiting")
-            self._on_wait(f"Graph answered {reason}; waiting {pause:.1f} s before try {attempt + 1}")
+            self.on_wait(f"Graph answered {reason}; waiting {pause:.1f} s before try {attempt + 1}")
             self._sleep(pause)
             waited += pause
         raise AssertionError("unreachable")  # pragma: no cover

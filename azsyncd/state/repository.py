@@ -12,7 +12,6 @@ from azsyncd.state.fields import utcnow
 from azsyncd.state.models import Contact, DeltaLink, MirrorEntry, RunLog, SyncRecord, SyncRun, TenantState
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
-RECORD_STATUSES = ("success", "failed", "skipped", "unchanged")
 
 
 @dataclass(frozen=True)
@@ -183,6 +182,11 @@ class State:
         if search:
             query = query.where(fn.LOWER(SyncRecord.email).contains(search.lower()))
         return query
+
+    def append_result(self, run_id: int, email: str, text: str) -> None:
+        """Add to a contact's Result after the fact (a welcome email that could not be sent)."""
+        (SyncRecord.update(result=SyncRecord.result.concat(f"; {text}"))
+         .where(SyncRecord.run == run_id, SyncRecord.email == email).execute())
 
     def log_lines(self, run_id: int) -> list[RunLog]:
         return list(RunLog.select().where(RunLog.run == run_id).order_by(RunLog.id))

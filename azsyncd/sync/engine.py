@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from azsyncd.config_model import GUID, Config, Tenant
@@ -49,8 +49,6 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
-    held: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -121,7 +119,7 @@ class Engine:
         result = TenantResult(tenant.name)
         assert self.mapper is not None
         connection = self.tenants.connect(tenant)
-        connection.graph._on_wait = lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning")
+        connection.graph.on_wait = lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning")
         try:
             connection.auth.token()
         except AuthError as exc:
@@ -162,7 +160,6 @@ class Engine:
                                      "grant the permissions and re-authorize" if exc.status in (401, 403) else "the next sync retries")
         result.users = len(seen)
         if rail and len(seen) < rail:
-            result.held = True
             return self._fail_tenant(result, tenant, f"safety rail: the directory gave {len(seen)} user(s), last time "
                                      f"{row.last_user_count}; nothing was written for this tenant",
                                      "check the tenant's scope and permissions; lower sync.min_share if this is expected")

@@ -154,7 +154,5 @@ class Executor:
         errors = self.mailer.send_all(recipients)
         if errors:
             self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")
-            from azsyncd.state.models import SyncRecord
             for email, error in errors.items():
-                (SyncRecord.update(result=SyncRecord.result.concat(f"; {error}"))
-                 .where(SyncRecord.run == self.run_id, SyncRecord.email == email).execute())
+                self.state.append_result(self.run_id, email, error)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -34,7 +34,6 @@ class Mapped:
     phones: list[Phone]
     custom: dict[str, Any]  # field id -> value (None: empty in the directory)
     fingerprint: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 class MappingFailure(Exception):

@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from azsyncd.sync.mapping import Mapped, Mapper, MappingFailure, short
+from azsyncd.sync.mapping import Mapped, short
 from azsyncd.targets.base import ContactWrite, ExistingContact
-
-KINDS = ("create", "update", "unchanged", "failed", "skipped")
-
 
 @dataclass
 class Action:
@@ -54,22 +51,6 @@ def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
     if exclude_disabled and user.get("accountEnabled") is False:
         return "disabled account (exclude_disabled is on)"
     return None
-
-
-def plan_user(tenant: str, user: dict[str, Any], mapper: Mapper, existing: ExistingContact | None, *,
-              overwrite: bool, exclude_disabled: bool, field_names: dict[str, str],
-              mapped: Mapped | None = None) -> Action:
-    user_id = str(user.get("id", ""))
-    reason = out_of_scope(user, exclude_disabled)
-    if reason:
-        return Action("skipped", tenant, user_id, mapper.email(user)[0].lower(), reason=reason)
-    if mapped is None:
-        try:
-            mapped = mapper.map(user)
-        except MappingFailure as failure:
-            return Action("failed", tenant, user_id, mapper.email(user)[0].lower(), reason="; ".join(failure.reasons),
-                          existing_id=existing.id if existing else "")
-    return decide(tenant, user_id, mapped, existing, overwrite=overwrite, field_names=field_names)
 
 
 def decide(tenant: str, user_id: str, mapped: Mapped, existing: ExistingContact | None, *,

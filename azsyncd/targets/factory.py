@@ -18,6 +18,11 @@ from azsyncd.targets.ratelimit import RateLimiter
 _limiters: dict[str, RateLimiter] = {}
 
 
+def use_limiter(base_url: str, limiter: RateLimiter) -> None:
+    """Make every client of this HappyFox account share ``limiter`` (benchmarks inject a scaled clock)."""
+    _limiters[base_url.rstrip("/")] = limiter
+
+
 def build_target(config: Config, config_dir: Path, on_wait: Callable[[str], None] | None = None) -> Target:
     target = config.target
     if target.kind == "local":

@@ -110,8 +110,8 @@ class HappyFox:
         self.lock_seconds = lock_minutes * 60
         self.group_name = group_name
         self.mark = mark
-        self._sleep = sleep or limiter._sleep
-        self._on_wait = on_wait or (lambda message: log.warning("%s", message))
+        self._sleep = sleep or limiter.sleep
+        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._field_names: dict[str, str] = {}
         self._field_ids: list[str] | None = None
         self._choice_fields: set[str] = set()
@@ -147,7 +147,7 @@ class HappyFox:
             if response.status_code != 429:
                 return self._answer(method, path, response)
             self.limiter.lock_for(self.lock_seconds)
-            self._on_wait(f"HappyFox answered 429 (rate limit): pausing all calls for "
+            self.on_wait(f"HappyFox answered 429 (rate limit): pausing all calls for "
                           f"{self.lock_seconds / 60:.0f} min, then resuming")
         raise TargetError("HappyFox kept answering 429 for an hour",
                           "another integration may be using the same account's rate limit; try again later")

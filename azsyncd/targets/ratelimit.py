@@ -19,7 +19,7 @@ class RateLimiter:
         self.limits = dict(limits)
         self.window = window
         self._clock = clock
-        self._sleep = sleep
+        self.sleep = sleep
         self._calls: dict[str, deque[float]] = {kind: deque() for kind in limits}
         self._locked_until = 0.0
         self._lock = threading.Lock()
@@ -40,7 +40,7 @@ class RateLimiter:
                         calls.append(now)
                         return waited
                     pause = calls[0] + self.window - now
-            self._sleep(pause)
+            self.sleep(pause)
             waited += pause
 
     def lock_for(self, seconds: float) -> None:
