@@ -7,31 +7,49 @@ import os
 import sys
 from pathlib import Path
 
-from azsyncd import __version__, config_file, logs, paths
+from azsyncd import __version__, logs, paths
+from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="azsyncd", description="Keep help desk contacts in step with Microsoft Entra ID.")
+    parser = argparse.ArgumentParser(
+        prog="azsyncd", description="Keep help desk contacts in step with Microsoft Entra ID."
+    )
     parser.add_argument("--version", action="version", version=f"azsyncd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the daemon in the foreground")
-    run.add_argument("--config", help="configuration file (default: $AZSYNCD_CONFIG, /etc/azsyncd/azsyncd.toml, "
-                                      "$XDG_CONFIG_HOME/azsyncd/azsyncd.toml)")
-    run.add_argument("--socket", help="control socket path (default: $AZSYNCD_SOCKET, [control] socket, "
-                                      "/run/azsyncd/azsyncd.sock as a service)")
-    run.add_argument("--state-dir", help="where the state database lives (default: $STATE_DIRECTORY or XDG data dir)")
+    run.add_argument(
+        "--config",
+        help="configuration file (default: $AZSYNCD_CONFIG, /etc/azsyncd/azsyncd.toml, "
+        "$XDG_CONFIG_HOME/azsyncd/azsyncd.toml)",
+    )
+    run.add_argument(
+        "--socket",
+        help="control socket path (default: $AZSYNCD_SOCKET, [control] socket, "
+        "/run/azsyncd/azsyncd.sock as a service)",
+    )
+    run.add_argument(
+        "--state-dir",
+        help="where the state database lives (default: $STATE_DIRECTORY or XDG data dir)",
+    )
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
-    check = commands.add_parser("check-config", help="validate a configuration file; exit 0, or 2 listing every problem")
+    check = commands.add_parser(
+        "check-config", help="validate a configuration file; exit 0, or 2 listing every problem"
+    )
     check.add_argument("--config")
 
-    demo = commands.add_parser("demo", help="run a demo daemon on a simulated directory and the built-in store")
+    demo = commands.add_parser(
+        "demo", help="run a demo daemon on a simulated directory and the built-in store"
+    )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
-    demo.add_argument("--dir", help="keep the demo's config and state here (default: a temporary directory)")
+    demo.add_argument(
+        "--dir", help="keep the demo's config and state here (default: a temporary directory)"
+    )
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -45,8 +63,8 @@ def socket_for(explicit: str | None, configured: str) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from azsyncd.daemon import Daemon
-    from azsyncd.server import serve
+    from azsyncd.service.daemon import Daemon
+    from azsyncd.service.server import serve
 
     logs.setup(args.log_level)
     loaded = config_file.load(config_file.find_config(args.config))
@@ -58,7 +76,10 @@ def _check(args: argparse.Namespace) -> int:
     path = config_file.find_config(args.config)
     loaded = config_file.load(path, check_files=True)
     tenants = len(loaded.config.tenants)
-    print(f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target {loaded.config.target.kind})")
+    print(
+        f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
+        f"{loaded.config.target.kind})"
+    )
     return EXIT_OK
 
 

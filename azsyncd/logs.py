@@ -14,8 +14,13 @@ _lock = threading.Lock()
 _PATTERNS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
     (re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]+"), r"\1[redacted]"),
-    (re.compile(r"(?i)\b(client_secret|client_assertion|refresh_token|access_token|password|passphrase|"
-                r"api_key|auth_code)(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"), r"\1\2[redacted]"),
+    (
+        re.compile(
+            r"(?i)\b(client_secret|client_assertion|refresh_token|access_token|password|passphrase|"
+            r"api_key|auth_code)(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"
+        ),
+        r"\1\2[redacted]",
+    ),
 ]
 
 

@@ -12,16 +12,33 @@ from azsyncd.demo.directory import DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TEN
 
 
 def user(i: int) -> dict[str, Any]:
-    return {"id": f"00000000-0000-4000-a000-{i:012d}", "userPrincipalName": f"user{i}@bench.example",
-            "mail": f"user{i}@bench.example", "displayName": f"User {i}", "givenName": "User", "surname": str(i),
-            "accountEnabled": True, "userType": "Member", "department": ("Sales", "Support", "IT")[i % 3],
-            "employeeId": str(100000 + i), "officeLocation": ("Berlin", "London")[i % 2],
-            "businessPhones": [f"+49 30 {i:07d}"], "mobilePhone": f"+49 170 {i:07d}", "jobTitle": "Engineer"}
+    return {
+        "id": f"00000000-0000-4000-a000-{i:012d}",
+        "userPrincipalName": f"user{i}@bench.example",
+        "mail": f"user{i}@bench.example",
+        "displayName": f"User {i}",
+        "givenName": "User",
+        "surname": str(i),
+        "accountEnabled": True,
+        "userType": "Member",
+        "department": ("Sales", "Support", "IT")[i % 3],
+        "employeeId": str(100000 + i),
+        "officeLocation": ("Berlin", "London")[i % 2],
+        "businessPhones": [f"+49 30 {i:07d}"],
+        "mobilePhone": f"+49 170 {i:07d}",
+        "jobTitle": "Engineer",
+    }
 
 
 class LeanTenant(SimulatedTenant):
     def __init__(self, users: int) -> None:
-        super().__init__(login=DEMO_LOGIN, graph=DEMO_GRAPH, tenant_id=DEMO_TENANT, secret=DEMO_SECRET, page_size=999)
+        super().__init__(
+            login=DEMO_LOGIN,
+            graph=DEMO_GRAPH,
+            tenant_id=DEMO_TENANT,
+            secret=DEMO_SECRET,
+            page_size=999,
+        )
         self.count = users
 
     def _graph(self, request: httpx.Request) -> httpx.Response:
@@ -29,13 +46,20 @@ class LeanTenant(SimulatedTenant):
         params = dict(request.url.params.items())
         select = [s for s in params.get("$select", "").split(",") if s]
         if path == "/users/delta":
-            link = f"{self.graph}/v1.0/users/delta?{urlencode({'$deltatoken': 'v1', '$select': ','.join(select)})}"
+            query = urlencode({"$deltatoken": "v1", "$select": ",".join(select)})
+            link = f"{self.graph}/v1.0/users/delta?{query}"
             return httpx.Response(200, json={"value": [], "@odata.deltaLink": link})
         if path == "/users":
             start = int(params.get("$skiptoken", 0))
             end = min(self.count, start + self.page_size)
-            body: dict[str, Any] = {"value": [{k: v for k, v in user(i).items() if k in select} for i in range(start, end)]}
+            body: dict[str, Any] = {
+                "value": [
+                    {k: v for k, v in user(i).items() if k in select} for i in range(start, end)
+                ]
+            }
             if end < self.count:
-                body["@odata.nextLink"] = f"{self.graph}/v1.0/users?{urlencode({**params, '$skiptoken': end})}"
+                body["@odata.nextLink"] = (
+                    f"{self.graph}/v1.0/users?{urlencode({**params, '$skiptoken': end})}"
+                )
             return httpx.Response(200, json=body)
         return super()._graph(request)

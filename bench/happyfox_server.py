@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from tests.fake_happyfox import FakeHappyFox  # noqa: E402
+from tests.fakes.fake_happyfox import FakeHappyFox
 
 
 class Quiet(WSGIRequestHandler):

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,18 +27,33 @@ sys.path.insert(0, str(ROOT))
 
 
 def mapping_speed(users: int) -> float:
-    from azsyncd.config_model import Mapping
+    from azsyncd.config.model import Mapping
     from azsyncd.sync.mapping import Mapper
     from azsyncd.sync.planner import decide
     from azsyncd.targets.base import Choice, FieldDef
     from bench.fake_graph import user
 
-    fields = [FieldDef("1", "Department", "text"), FieldDef("2", "Employee ID", "number"),
-              FieldDef("3", "Office", "dropdown", choices=(Choice("31", "Berlin"), Choice("32", "London"))),
-              FieldDef("4", "Title", "text")]
-    mapper = Mapper(Mapping(name="{givenName} {surname}", phones={"w": "businessPhones[0]", "mo": "mobilePhone"},
-                            custom_fields={"Department": "department", "Employee ID": "employeeId",
-                                           "Office": "officeLocation", "Title": "jobTitle"}), fields)
+    fields = [
+        FieldDef("1", "Department", "text"),
+        FieldDef("2", "Employee ID", "number"),
+        FieldDef(
+            "3", "Office", "dropdown", choices=(Choice("31", "Berlin"), Choice("32", "London"))
+        ),
+        FieldDef("4", "Title", "text"),
+    ]
+    mapper = Mapper(
+        Mapping(
+            name="{givenName} {surname}",
+            phones={"w": "businessPhones[0]", "mo": "mobilePhone"},
+            custom_fields={
+                "Department": "department",
+                "Employee ID": "employeeId",
+                "Office": "officeLocation",
+                "Title": "jobTitle",
+            },
+        ),
+        fields,
+    )
     names = {f.id: f.name for f in fields}
     data = [user(i) for i in range(users)]
     start = time.process_time()
@@ -72,33 +86,44 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     """Runs in its own process, so that peak RSS is this sync's alone."""
     import httpx
 
-    from azsyncd import config_file, logs
-    from azsyncd.daemon import Daemon
+    from azsyncd import logs
+    from azsyncd.config import file as config_file
     from azsyncd.demo.directory import DEMO_SECRET
     from azsyncd.demo.run import tenant_toml
-    from azsyncd.server import bind_control_socket, control_server
+    from azsyncd.service.daemon import Daemon
+    from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox import limiter_for
     from bench.fake_graph import LeanTenant
 
     logs.setup("warning")
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "happyfox_server.py"), str(scale)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "happyfox_server.py"), str(scale)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(server.stdout.readline())  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
         (work / name).write_text(value)
-    (work / "azsyncd.toml").write_text(CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret")))
+    (work / "azsyncd.toml").write_text(
+        CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
+    )
     clock = lambda: time.monotonic() * scale  # noqa: E731
     base = f"http://127.0.0.1:{port}"
     factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))
-    daemon = Daemon(config_file.load(work / "azsyncd.toml"), state_dir=work / "state",
-                    graph_transport=LeanTenant(users).transport())
+    daemon = Daemon(
+        config_file.load(work / "azsyncd.toml"),
+        state_dir=work / "state",
+        graph_transport=LeanTenant(users).transport(),
+    )
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
     api = control_server(daemon)
     threading.Thread(target=api.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)), base_url="http://azsyncd")
+    client = httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(sock_path)), base_url="http://azsyncd"
+    )
     while True:
         try:
             client.get("/v1/status")
@@ -129,12 +154,22 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     server.terminate()
     api.should_exit = True
     return {
-        "users": users, "status": run.status, "new": run.counts["new"],  # type: ignore[union-attr]
-        "wall_s": wall, "floor_s": floor, "ratio": wall / floor,
-        "post_users": first["post_users"], "writes_min": writes_min, "post_other": first["post_other"],
-        "gets": first["gets"], "locked": first["locked"], "contacts": first["contacts"],
-        "resync_wall_s": rerun_wall, "resync_writes": second["post_users"] - first["post_users"],
-        "resync_calls": second["calls"] - first["calls"], "resync_unchanged": rerun.counts["unchanged"],  # type: ignore[union-attr]
+        "users": users,
+        "status": run.status,
+        "new": run.counts["new"],  # type: ignore[union-attr]
+        "wall_s": wall,
+        "floor_s": floor,
+        "ratio": wall / floor,
+        "post_users": first["post_users"],
+        "writes_min": writes_min,
+        "post_other": first["post_other"],
+        "gets": first["gets"],
+        "locked": first["locked"],
+        "contacts": first["contacts"],
+        "resync_wall_s": rerun_wall,
+        "resync_writes": second["post_users"] - first["post_users"],
+        "resync_calls": second["calls"] - first["calls"],
+        "resync_unchanged": rerun.counts["unchanged"],  # type: ignore[union-attr]
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "status_p50_ms": statistics.median(latencies) * 1000 if latencies else 0,
         "status_p99_ms": (sorted(latencies)[int(len(latencies) * 0.99)] * 1000) if latencies else 0,
@@ -145,8 +180,15 @@ def one_size(users: int, scale: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--scale", type=float, default=3.0,
-                        help="time scale: one HappyFox minute lasts 60/scale s (3: a 100,000-user first sync takes ~2.5 min)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=3.0,
+        help=(
+            "time scale: one HappyFox minute lasts 60/scale s (3: a 100,000-user first sync takes "
+            "~2.5 min)"
+        ),
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -156,19 +198,58 @@ def main() -> None:
     speed = mapping_speed(100_000)
     print(f"mapping + planning: {speed:,.0f} users/s on one core (target >= 20,000)")
     print()
-    header = ("users", "wall s", "floor s", "ratio", "POST users/", "min", "other POST", "GET", "429 lock",
-              "resync writes", "resync calls", "peak RSS MB", "status p50 ms", "p99 ms")
+    header = (
+        "users",
+        "wall s",
+        "floor s",
+        "ratio",
+        "POST users/",
+        "min",
+        "other POST",
+        "GET",
+        "429 lock",
+        "resync writes",
+        "resync calls",
+        "peak RSS MB",
+        "status p50 ms",
+        "p99 ms",
+    )
     print(" | ".join(header))
     for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--scale", str(args.scale)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--scale", str(args.scale)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(" | ".join(str(x) for x in (
-            r["users"], f"{r['wall_s']:.1f}", f"{r['floor_s']:.1f}", f"{r['ratio']:.3f}", r["post_users"],
-            r["writes_min"], r["post_other"], r["gets"], "yes" if r["locked"] else "no", r["resync_writes"],
-            r["resync_calls"], f"{r['peak_rss_mb']:.0f}", f"{r['status_p50_ms']:.1f}", f"{r['status_p99_ms']:.1f}")))
+        print(
+            " | ".join(
+                str(x)
+                for x in (
+                    r["users"],
+                    f"{r['wall_s']:.1f}",
+                    f"{r['floor_s']:.1f}",
+                    f"{r['ratio']:.3f}",
+                    r["post_users"],
+                    r["writes_min"],
+                    r["post_other"],
+                    r["gets"],
+                    "yes" if r["locked"] else "no",
+                    r["resync_writes"],
+                    r["resync_calls"],
+                    f"{r['peak_rss_mb']:.0f}",
+                    f"{r['status_p50_ms']:.1f}",
+                    f"{r['status_p99_ms']:.1f}",
+                )
+            )
+        )
         if r["new"] != r["users"] or r["contacts"] != r["users"]:
-            print(f"  !! {r['new']} new, {r['contacts']} contacts in HappyFox for {r['users']} users ({r['status']})")
+            print(
+                f"  !! {r['new']} new, {r['contacts']} contacts in HappyFox for {r['users']} "
+                "users "
+                f"({r['status']})"
+            )
 
 
 if __name__ == "__main__":

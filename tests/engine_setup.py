@@ -5,17 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from azsyncd import config_file
-from azsyncd.daemon import Daemon
+from azsyncd.config import file as config_file
+from azsyncd.demo.directory import (
+    DEMO_GRAPH,
+    DEMO_LOGIN,
+    DEMO_SECRET,
+    DEMO_TENANT,
+    SimulatedTenant,
+)
 from azsyncd.demo.run import DEMO_FIELDS
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT, SimulatedTenant
+from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
 
-FIELDS = DEMO_FIELDS.replace("required = true\n", "") + """
+FIELDS = (
+    DEMO_FIELDS.replace("required = true\n", "")
+    + """
 [[target.local.fields]]
 name = "Notes"
 """
+)
 
 MAPPING = """
 [mapping]
@@ -34,9 +43,16 @@ Title = "jobTitle"
 """
 
 
-def tenant_toml(name: str = "contoso", tenant_id: str = DEMO_TENANT, login: str = DEMO_LOGIN,
-                graph: str = DEMO_GRAPH, extra: str = "") -> str:
-    return demo_tenant_toml(name, tenant_id=tenant_id, login=login, graph=graph, secret_file="secret", extra=extra)
+def tenant_toml(
+    name: str = "contoso",
+    tenant_id: str = DEMO_TENANT,
+    login: str = DEMO_LOGIN,
+    graph: str = DEMO_GRAPH,
+    extra: str = "",
+) -> str:
+    return demo_tenant_toml(
+        name, tenant_id=tenant_id, login=login, graph=graph, secret_file="secret", extra=extra
+    )
 
 
 # The mapping the HappyFox tests use: the fake HappyFox's own fields.
@@ -66,16 +82,29 @@ class Router:
         raise AssertionError(f"no simulated tenant for {url}")
 
 
-def make_daemon(tmp_path: Path, *tenants: SimulatedTenant, tenants_toml: str | None = None, overwrite: bool = True,
-                skip_empty: bool = False, extra: str = "") -> Daemon:
+def make_daemon(
+    tmp_path: Path,
+    *tenants: SimulatedTenant,
+    tenants_toml: str | None = None,
+    overwrite: bool = True,
+    skip_empty: bool = False,
+    extra: str = "",
+) -> Daemon:
     import httpx
 
     (tmp_path / "secret").write_text(DEMO_SECRET)
-    text = FIELDS + MAPPING.format(overwrite=str(overwrite).lower(), skip_empty=str(skip_empty).lower()) \
-        + (tenants_toml if tenants_toml is not None else tenant_toml()) + extra
+    text = (
+        FIELDS
+        + MAPPING.format(overwrite=str(overwrite).lower(), skip_empty=str(skip_empty).lower())
+        + (tenants_toml if tenants_toml is not None else tenant_toml())
+        + extra
+    )
     (tmp_path / "azsyncd.toml").write_text(text)
-    return Daemon(config_file.load(tmp_path / "azsyncd.toml"), state_dir=tmp_path / "state",
-                  graph_transport=httpx.MockTransport(Router(*tenants)))
+    return Daemon(
+        config_file.load(tmp_path / "azsyncd.toml"),
+        state_dir=tmp_path / "state",
+        graph_transport=httpx.MockTransport(Router(*tenants)),
+    )
 
 
 def sync(daemon: Daemon, **options: Any) -> SyncRun:

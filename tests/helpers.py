@@ -37,11 +37,15 @@ def short_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="az", dir="/tmp"))
 
 
-def wait_for_socket(path: Path, timeout: float = 15.0, proc: subprocess.Popen[str] | None = None) -> None:
+def wait_for_socket(
+    path: Path, timeout: float = 15.0, proc: subprocess.Popen[str] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"daemon exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise AssertionError(
+                f"daemon exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
                 probe.connect(str(path))
@@ -59,7 +63,11 @@ class DaemonProcess:
     state_dir: Path
 
     def client(self) -> httpx.Client:
-        return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), base_url="http://azsyncd", timeout=10)
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.socket)),
+            base_url="http://azsyncd",
+            timeout=10,
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
         if self.proc.poll() is None:
@@ -77,14 +85,24 @@ def daemon_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def running_daemon(config: Path, *, env: dict[str, str] | None = None, socket_path: Path | None = None,
-                   wait: bool = True, state_dir: Path | None = None) -> Iterator[DaemonProcess]:
+def running_daemon(
+    config: Path,
+    *,
+    env: dict[str, str] | None = None,
+    socket_path: Path | None = None,
+    wait: bool = True,
+    state_dir: Path | None = None,
+) -> Iterator[DaemonProcess]:
     base = short_dir()
     sock = socket_path or base / "azsyncd.sock"
     state = state_dir or base / "state"
     proc = subprocess.Popen(
-        daemon_command("run", "--config", str(config), "--socket", str(sock), "--state-dir", str(state)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        daemon_command(
+            "run", "--config", str(config), "--socket", str(sock), "--state-dir", str(state)
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     daemon = DaemonProcess(proc, sock, config, state)

@@ -7,8 +7,12 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="azsync-tui", description="Manage azsyncd from the terminal.")
-    parser.add_argument("--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)")
+    parser = argparse.ArgumentParser(
+        prog="azsync-tui", description="Manage azsyncd from the terminal."
+    )
+    parser.add_argument(
+        "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
+    )
     args = parser.parse_args(argv)
     from tui.app import AzsyncApp
 

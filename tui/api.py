@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azsyncd.client import ApiFailure, Client
+from azsyncd.control.client import ApiFailure, Client
 from azsyncd.errors import DaemonUnreachable
 
 
@@ -24,7 +24,9 @@ class Answer:
         return not self.error
 
 
-def call(client: Client, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> Answer:
+def call(
+    client: Client, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
+) -> Answer:
     try:
         if method == "GET":
             return Answer(client.get(path, **params))

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from azsyncd.client import Client
+from azsyncd.control.client import Client
 from tui.api import Answer, call
 from tui.screens.plan import PlanScreen
 from tui.widgets.contacts_panel import ContactsPanel
@@ -24,8 +24,15 @@ from tui.widgets.tenants_panel import TenantsPanel
 from tui.widgets.users_panel import UsersPanel
 
 REFRESH_SECONDS = 2.0
-TABS = [("sync", "Sync"), ("tenants", "Tenants"), ("mapping", "Mapping"), ("users", "Users"),
-        ("settings", "Settings"), ("log", "Log"), ("contacts", "Contacts")]
+TABS = [
+    ("sync", "Sync"),
+    ("tenants", "Tenants"),
+    ("mapping", "Mapping"),
+    ("users", "Users"),
+    ("settings", "Settings"),
+    ("log", "Log"),
+    ("contacts", "Contacts"),
+]
 
 
 class AzsyncApp(App[None]):
@@ -36,7 +43,10 @@ class AzsyncApp(App[None]):
         Binding("d", "dry_run", "Dry run"),
         Binding("r", "refresh", "Refresh"),
         Binding("q", "quit", "Quit"),
-        *(Binding(str(n), f"show_tab('{tab}')", label, show=False) for n, (tab, label) in enumerate(TABS, 1)),
+        *(
+            Binding(str(n), f"show_tab('{tab}')", label, show=False)
+            for n, (tab, label) in enumerate(TABS, 1)
+        ),
     ]
 
     def __init__(self, socket: str | None = None, client: Client | None = None) -> None:
@@ -47,8 +57,15 @@ class AzsyncApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="banner")
-        panels = {"sync": SyncPanel, "tenants": TenantsPanel, "mapping": MappingPanel, "users": UsersPanel,
-                  "settings": SettingsPanel, "log": LogPanel, "contacts": ContactsPanel}
+        panels = {
+            "sync": SyncPanel,
+            "tenants": TenantsPanel,
+            "mapping": MappingPanel,
+            "users": UsersPanel,
+            "settings": SettingsPanel,
+            "log": LogPanel,
+            "contacts": ContactsPanel,
+        }
         with TabbedContent(id="tabs"):
             for n, (tab, label) in enumerate(TABS, 1):
                 with TabPane(f"{n} {label}", id=tab):
@@ -92,7 +109,9 @@ class AzsyncApp(App[None]):
     def show_unreachable(self, answer: Answer) -> None:
         self.reachable = False
         banner = self.query_one("#banner", Static)
-        banner.update(f"{answer.error}\nfix: {answer.fix}  (retrying every {REFRESH_SECONDS:.0f} s)")
+        banner.update(
+            f"{answer.error}\nfix: {answer.fix}  (retrying every {REFRESH_SECONDS:.0f} s)"
+        )
         banner.add_class("shown")
 
     def show_status(self, status: dict[str, Any]) -> None:
@@ -116,12 +135,16 @@ class AzsyncApp(App[None]):
     def start_sync(self, dry_run: bool) -> None:
         if dry_run:
             self.call_from_thread(self.notify, "Dry run: planning, nothing will be written…")
-        answer = call(self.client, "POST", "/v1/sync", {"dry_run": dry_run, "wait": dry_run, "timeout": 120})
+        answer = call(
+            self.client, "POST", "/v1/sync", {"dry_run": dry_run, "wait": dry_run, "timeout": 120}
+        )
         if not answer.ok:
             text = answer.error + (f"\nfix: {answer.fix}" if answer.fix else "")
             self.call_from_thread(self.notify, text, severity="error", timeout=10)
         elif dry_run and answer.data.get("plan") is not None:
-            self.call_from_thread(self.push_screen, PlanScreen(answer.data["run"], answer.data["plan"]))
+            self.call_from_thread(
+                self.push_screen, PlanScreen(answer.data["run"], answer.data["plan"])
+            )
         else:
             self.call_from_thread(self.notify, f"Sync started: run {answer.data['run_id']}")
         self.call_from_thread(self.poll_status)
@@ -129,12 +152,26 @@ class AzsyncApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Sync now", "Start a sync of every enabled tenant", self.action_sync)
-        yield SystemCommand("Dry run", "Plan a sync and show it; write nothing", self.action_dry_run)
+        yield SystemCommand(
+            "Dry run", "Plan a sync and show it; write nothing", self.action_dry_run
+        )
         for tab, label in TABS:
-            yield SystemCommand(f"Show {label}", f"Go to the {label} tab", lambda tab=tab: self.action_show_tab(tab))
-        yield SystemCommand("Add tenant", "Add an Entra ID tenant", lambda: self._panel_action("tenants", "add"))
-        yield SystemCommand("Authorize tenant", "Authorize the selected tenant", lambda: self._panel_action("tenants", "authorize"))
-        yield SystemCommand("Export CSV report", "Save the selected run's CSV report", lambda: self._panel_action("log", "export"))
+            yield SystemCommand(
+                f"Show {label}", f"Go to the {label} tab", lambda tab=tab: self.action_show_tab(tab)
+            )
+        yield SystemCommand(
+            "Add tenant", "Add an Entra ID tenant", lambda: self._panel_action("tenants", "add")
+        )
+        yield SystemCommand(
+            "Authorize tenant",
+            "Authorize the selected tenant",
+            lambda: self._panel_action("tenants", "authorize"),
+        )
+        yield SystemCommand(
+            "Export CSV report",
+            "Save the selected run's CSV report",
+            lambda: self._panel_action("log", "export"),
+        )
 
     def _panel_action(self, tab: str, action: str) -> None:
         self.action_show_tab(tab)

@@ -42,8 +42,15 @@ class Group:
 
 
 class SimulatedTenant:
-    def __init__(self, name: str = "Contoso", tenant_id: str = DEMO_TENANT, secret: str = DEMO_SECRET,
-                 login: str = DEMO_LOGIN, graph: str = DEMO_GRAPH, page_size: int = 100) -> None:
+    def __init__(
+        self,
+        name: str = "Contoso",
+        tenant_id: str = DEMO_TENANT,
+        secret: str = DEMO_SECRET,
+        login: str = DEMO_LOGIN,
+        graph: str = DEMO_GRAPH,
+        page_size: int = 100,
+    ) -> None:
         self.name, self.tenant_id, self.secret = name, tenant_id, secret
         self.login, self.graph = login.rstrip("/"), graph.rstrip("/")
         self.page_size = page_size
@@ -53,7 +60,9 @@ class SimulatedTenant:
         self.changed_at: dict[str, int] = {}  # user id -> version of its last change
         self.removed_at: dict[str, int] = {}
         self.expired_tokens: set[str] = set()
-        self.throttle: list[tuple[int, float]] = []  # (status, retry_after) answered before the next Graph call
+        self.throttle: list[
+            tuple[int, float]
+        ] = []  # (status, retry_after) answered before the next Graph call
         self.requests: list[str] = []
         self.roles = ["User.Read.All", "GroupMember.Read.All"]
         self.delay = 0.0  # seconds each Graph answer takes, to watch a sync in progress
@@ -112,11 +121,16 @@ class SimulatedTenant:
                 return self._identity(request)
             if url.startswith(self.graph):
                 if request.headers.get("Authorization", "") != f"Bearer {self._token()}":
-                    return _graph_error(401, "InvalidAuthenticationToken", "Access token is missing or invalid.")
+                    return _graph_error(
+                        401, "InvalidAuthenticationToken", "Access token is missing or invalid."
+                    )
                 if self.throttle:
                     status, retry_after = self.throttle.pop(0)
-                    return httpx.Response(status, headers={"Retry-After": str(retry_after)},
-                                          json={"error": {"code": "TooManyRequests", "message": "Throttled"}})
+                    return httpx.Response(
+                        status,
+                        headers={"Retry-After": str(retry_after)},
+                        json={"error": {"code": "TooManyRequests", "message": "Throttled"}},
+                    )
                 return self._graph(request)
             return httpx.Response(404)
 
@@ -128,40 +142,97 @@ class SimulatedTenant:
         path = request.url.path
         if path.endswith("/.well-known/openid-configuration"):
             if not str(request.url).startswith(root):
-                return httpx.Response(400, json={"error": "invalid_tenant", "error_codes": [90002],
-                                                 "error_description": "AADSTS90002: Tenant not found."})
-            return httpx.Response(200, json={"authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-                                             "token_endpoint": f"{root}/oauth2/v2.0/token",
-                                             "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
-                                             "issuer": f"{root}/v2.0"})
+                return httpx.Response(
+                    400,
+                    json={
+                        "error": "invalid_tenant",
+                        "error_codes": [90002],
+                        "error_description": "AADSTS90002: Tenant not found.",
+                    },
+                )
+            return httpx.Response(
+                200,
+                json={
+                    "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{root}/oauth2/v2.0/token",
+                    "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+                    "issuer": f"{root}/v2.0",
+                },
+            )
         if path.endswith("/oauth2/v2.0/devicecode"):
             self.device_polls = self.pending_polls
-            return httpx.Response(200, json={
-                "device_code": "demo-device-code", "user_code": "DEMO-CODE", "expires_in": 900, "interval": 1,
-                "verification_uri": "https://microsoft.com/devicelogin",
-                "message": "To sign in, open https://microsoft.com/devicelogin and enter the code DEMO-CODE."})
+            return httpx.Response(
+                200,
+                json={
+                    "device_code": "demo-device-code",
+                    "user_code": "DEMO-CODE",
+                    "expires_in": 900,
+                    "interval": 1,
+                    "verification_uri": "https://microsoft.com/devicelogin",
+                    "message": (
+                        "To sign in, open https://microsoft.com/devicelogin and enter the "
+                        "code DEMO-CODE."
+                    ),
+                },
+            )
         if path.endswith("/oauth2/v2.0/token"):
             form = parse_qs(request.content.decode())
             grant = form.get("grant_type", [""])[0]
             if grant in ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token"):
                 return self._delegated(grant)
             if form.get("client_secret", [""])[0] != self.secret:
-                return httpx.Response(401, json={"error": "invalid_client", "error_codes": [7000215],
-                                                 "error_description": "AADSTS7000215: Invalid client secret provided."})
-            return httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()})
+                return httpx.Response(
+                    401,
+                    json={
+                        "error": "invalid_client",
+                        "error_codes": [7000215],
+                        "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    },
+                )
+            return httpx.Response(
+                200,
+                json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()},
+            )
         return httpx.Response(404)
 
     def _delegated(self, grant: str) -> httpx.Response:
         """Device-code sign-in by a simulated admin: pending for a few polls, then signed in."""
         if grant != "refresh_token" and self.device_polls > 0:
             self.device_polls -= 1
-            return httpx.Response(400, json={"error": "authorization_pending", "error_description": "AADSTS70016: pending"})
-        info = base64.urlsafe_b64encode(json.dumps({"uid": "admin", "utid": self.tenant_id}).encode()).rstrip(b"=").decode()
-        id_token = _jwt({"oid": "admin", "tid": self.tenant_id, "preferred_username": "admin@contoso.example",
-                         "iss": f"{self.login}/{self.tenant_id}/v2.0", "aud": "demo", "sub": "admin"})
-        return httpx.Response(200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token(),
-                                         "refresh_token": "demo-refresh", "id_token": id_token, "client_info": info,
-                                         "scope": f"{self.graph}/.default"})
+            return httpx.Response(
+                400,
+                json={
+                    "error": "authorization_pending",
+                    "error_description": "AADSTS70016: pending",
+                },
+            )
+        info = (
+            base64.urlsafe_b64encode(json.dumps({"uid": "admin", "utid": self.tenant_id}).encode())
+            .rstrip(b"=")
+            .decode()
+        )
+        id_token = _jwt(
+            {
+                "oid": "admin",
+                "tid": self.tenant_id,
+                "preferred_username": "admin@contoso.example",
+                "iss": f"{self.login}/{self.tenant_id}/v2.0",
+                "aud": "demo",
+                "sub": "admin",
+            }
+        )
+        return httpx.Response(
+            200,
+            json={
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "access_token": self._token(),
+                "refresh_token": "demo-refresh",
+                "id_token": id_token,
+                "client_info": info,
+                "scope": f"{self.graph}/.default",
+            },
+        )
 
     def _graph(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v1.0")
@@ -171,8 +242,12 @@ class SimulatedTenant:
             if "$filter" in params:
                 match = re.search(r"eq '([^']*)'", params["$filter"])
                 who = (match.group(1) if match else "").lower()
-                found = [u for u in self.users.values()
-                         if str(u.get("userPrincipalName", "")).lower() == who or str(u.get("mail") or "").lower() == who]
+                found = [
+                    u
+                    for u in self.users.values()
+                    if str(u.get("userPrincipalName", "")).lower() == who
+                    or str(u.get("mail") or "").lower() == who
+                ]
                 return httpx.Response(200, json={"value": [_pick(u, select) for u in found]})
             return self._page(list(self.users.values()), params, select, "/users")
         if path == "/users/delta":
@@ -180,55 +255,102 @@ class SimulatedTenant:
         match = re.fullmatch(r"/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", path)
         if match:
             if match.group(1) not in self.groups:
-                return _graph_error(404, "Request_ResourceNotFound", f"Group '{match.group(1)}' does not exist.")
-            members = [self.users[i] for i in self.transitive_members(match.group(1)) if i in self.users]
+                return _graph_error(
+                    404, "Request_ResourceNotFound", f"Group '{match.group(1)}' does not exist."
+                )
+            members = [
+                self.users[i] for i in self.transitive_members(match.group(1)) if i in self.users
+            ]
             return self._page(members, params, select, path)
         match = re.fullmatch(r"/users/([^/]+)/transitiveMemberOf/microsoft\.graph\.group", path)
         if match:
-            ids = [g.id for g in self.groups.values() if match.group(1) in self.transitive_members(g.id)]
+            ids = [
+                g.id
+                for g in self.groups.values()
+                if match.group(1) in self.transitive_members(g.id)
+            ]
             return httpx.Response(200, json={"value": [{"id": i} for i in ids]})
         match = re.fullmatch(r"/users/([^/]+)", path)
         if match:
             user = self.users.get(match.group(1))
             if not user:
-                return _graph_error(404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist.")
+                return _graph_error(
+                    404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist."
+                )
             return httpx.Response(200, json=_pick(user, select))
         if path == "/groups":
             text = re.sub(r'^"displayName:(.*)"$', r"\1", params.get("$search", "")).lower()
-            found = [{"id": g.id, "displayName": g.name} for g in self.groups.values() if text in g.name.lower()]
-            return httpx.Response(200, json={"value": sorted(found, key=lambda g: g["displayName"])})
+            found = [
+                {"id": g.id, "displayName": g.name}
+                for g in self.groups.values()
+                if text in g.name.lower()
+            ]
+            return httpx.Response(
+                200, json={"value": sorted(found, key=lambda g: g["displayName"])}
+            )
         if path == "/organization":
             return httpx.Response(200, json={"value": [{"displayName": self.name}]})
         return _graph_error(404, "BadRequest", f"Unsupported path {path}")
 
-    def _page(self, items: list[dict[str, Any]], params: dict[str, str], select: list[str], path: str) -> httpx.Response:
+    def _page(
+        self, items: list[dict[str, Any]], params: dict[str, str], select: list[str], path: str
+    ) -> httpx.Response:
         top = min(int(params.get("$top", self.page_size)), self.page_size)
         start = int(params.get("$skiptoken", 0))
-        body: dict[str, Any] = {"value": [_pick(u, select) for u in items[start:start + top]]}
+        body: dict[str, Any] = {"value": [_pick(u, select) for u in items[start : start + top]]}
         if start + top < len(items):
             rest = {k: v for k, v in params.items() if k != "$skiptoken"}
-            body["@odata.nextLink"] = f"{self.graph}/v1.0{path}?{urlencode({**rest, '$skiptoken': start + top})}"
+            body["@odata.nextLink"] = (
+                f"{self.graph}/v1.0{path}?{urlencode({**rest, '$skiptoken': start + top})}"
+            )
         return httpx.Response(200, json=body)
+
+    def _delta_link(self, base: str, select: list[str]) -> str:
+        return f"{base}?" + urlencode(
+            {"$deltatoken": f"v{self.version}", "$select": ",".join(select)}
+        )
 
     def _delta(self, params: dict[str, str], select: list[str]) -> httpx.Response:
         token = params.get("$deltatoken", "")
         base = f"{self.graph}/v1.0/users/delta"
         if token == "latest":
-            return httpx.Response(200, json={"value": [], "@odata.deltaLink": f"{base}?{urlencode({'$deltatoken': f'v{self.version}', '$select': ','.join(select)})}"})
+            return httpx.Response(
+                200,
+                json={
+                    "value": [],
+                    "@odata.deltaLink": self._delta_link(base, select),
+                },
+            )
         if token in self.expired_tokens:
-            return _graph_error(400, "syncStateNotFound", "The delta token has expired; start a new sync.")
+            return _graph_error(
+                400, "syncStateNotFound", "The delta token has expired; start a new sync."
+            )
         if not token.startswith("v"):
-            return _graph_error(400, "BadRequest", "A full delta from scratch is not simulated; use $deltatoken=latest")
+            return _graph_error(
+                400,
+                "BadRequest",
+                "A full delta from scratch is not simulated; use $deltatoken=latest",
+            )
         since = int(token[1:])
-        changes = [_pick(self.users[i], select) for i, v in self.changed_at.items() if v > since and i in self.users]
-        changes += [{"id": i, "@removed": {"reason": "deleted"}} for i, v in self.removed_at.items() if v > since]
+        changes = [
+            _pick(self.users[i], select)
+            for i, v in self.changed_at.items()
+            if v > since and i in self.users
+        ]
+        changes += [
+            {"id": i, "@removed": {"reason": "deleted"}}
+            for i, v in self.removed_at.items()
+            if v > since
+        ]
         start = int(params.get("$skiptoken", 0))
         size = self.page_size
-        body: dict[str, Any] = {"value": changes[start:start + size]}
+        body: dict[str, Any] = {"value": changes[start : start + size]}
         if start + size < len(changes):
-            body["@odata.nextLink"] = f"{base}?{urlencode({'$deltatoken': token, '$select': ','.join(select), '$skiptoken': start + size})}"
+            body["@odata.nextLink"] = f"{base}?" + urlencode(
+                {"$deltatoken": token, "$select": ",".join(select), "$skiptoken": start + size}
+            )
         else:
-            body["@odata.deltaLink"] = f"{base}?{urlencode({'$deltatoken': f'v{self.version}', '$select': ','.join(select)})}"
+            body["@odata.deltaLink"] = self._delta_link(base, select)
         return httpx.Response(200, json=body)
 
 
@@ -239,15 +361,65 @@ def _pick(user: dict[str, Any], select: list[str]) -> dict[str, Any]:
 
 
 def _graph_error(status: int, code: str, message: str) -> httpx.Response:
-    return httpx.Response(status, headers={"request-id": f"demo-{int(time.time() * 1000)}"},
-                          json={"error": {"code": code, "message": message}})
+    return httpx.Response(
+        status,
+        headers={"request-id": f"demo-{int(time.time() * 1000)}"},
+        json={"error": {"code": code, "message": message}},
+    )
 
 
-FIRST = ["Anna", "Bjørn", "Chloé", "Dmitri", "Eva", "François", "Grace", "Hiroshi", "Ingrid", "José", "Kemal",
-         "Léa", "Mateo", "Nadia", "Oğuz", "Priya", "Quentin", "Rūta", "Søren", "Tomás", "Uma", "Václav", "Wei", "Zoë"]
-LAST = ["Andersson", "Bianchi", "Çelik", "Dubois", "Eriksen", "Fernández", "García", "Hernández", "Ivanova",
-        "Jørgensen", "Kowalski", "López", "Müller", "Nakamura", "O'Brien", "Petrović", "Rossi", "Schäfer", "Tanaka",
-        "Underwood", "Varga", "Wójcik", "Yılmaz", "Zhang"]
+FIRST = [
+    "Anna",
+    "Bjørn",
+    "Chloé",
+    "Dmitri",
+    "Eva",
+    "François",
+    "Grace",
+    "Hiroshi",
+    "Ingrid",
+    "José",
+    "Kemal",
+    "Léa",
+    "Mateo",
+    "Nadia",
+    "Oğuz",
+    "Priya",
+    "Quentin",
+    "Rūta",
+    "Søren",
+    "Tomás",
+    "Uma",
+    "Václav",
+    "Wei",
+    "Zoë",
+]
+LAST = [
+    "Andersson",
+    "Bianchi",
+    "Çelik",
+    "Dubois",
+    "Eriksen",
+    "Fernández",
+    "García",
+    "Hernández",
+    "Ivanova",
+    "Jørgensen",
+    "Kowalski",
+    "López",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Petrović",
+    "Rossi",
+    "Schäfer",
+    "Tanaka",
+    "Underwood",
+    "Varga",
+    "Wójcik",
+    "Yılmaz",
+    "Zhang",
+]
 DEPARTMENTS = ["Sales", "Support", "Engineering", "Finance", "Marketing", "Legal", "Operations"]
 OFFICES = ["Berlin", "London", "Remote"]
 
@@ -266,18 +438,31 @@ def contoso(users: int = 250, seed: int = 7, **kwargs: Any) -> SimulatedTenant:
         plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
         slug = plain.lower().replace("'", "") or f"user{i}"
         user: dict[str, Any] = {
-            "id": f"00000000-0000-4000-a000-{i:012d}", "userPrincipalName": f"{slug}@contoso.example",
-            "mail": f"{slug}@contoso.example", "otherMails": [], "displayName": f"{first} {last}",
-            "givenName": first, "surname": last, "accountEnabled": True, "userType": "Member",
-            "department": DEPARTMENTS[i % len(DEPARTMENTS)], "jobTitle": rng.choice(["Engineer", "Manager", "Analyst"]),
-            "officeLocation": OFFICES[i % len(OFFICES)], "employeeId": str(10000 + i),
+            "id": f"00000000-0000-4000-a000-{i:012d}",
+            "userPrincipalName": f"{slug}@contoso.example",
+            "mail": f"{slug}@contoso.example",
+            "otherMails": [],
+            "displayName": f"{first} {last}",
+            "givenName": first,
+            "surname": last,
+            "accountEnabled": True,
+            "userType": "Member",
+            "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+            "jobTitle": rng.choice(["Engineer", "Manager", "Analyst"]),
+            "officeLocation": OFFICES[i % len(OFFICES)],
+            "employeeId": str(10000 + i),
             "employeeHireDate": f"20{10 + i % 14:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
-            "businessPhones": [f"+49 30 {100000 + i}"], "mobilePhone": f"+49 170 {200000 + i}",
-            "companyName": "Contoso", "city": rng.choice(["Berlin", "London", "Lisbon"]),
+            "businessPhones": [f"+49 30 {100000 + i}"],
+            "mobilePhone": f"+49 170 {200000 + i}",
+            "companyName": "Contoso",
+            "city": rng.choice(["Berlin", "London", "Lisbon"]),
         }
         if i % 25 == 3:  # guests: a UPN that is no mailbox
-            user.update(userType="Guest", userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
-                        mail=f"{slug}@fabrikam.example")
+            user.update(
+                userType="Guest",
+                userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
+                mail=f"{slug}@fabrikam.example",
+            )
         if i % 31 == 5:
             user["accountEnabled"] = False
         if i % 17 == 4:
@@ -287,20 +472,30 @@ def contoso(users: int = 250, seed: int = 7, **kwargs: Any) -> SimulatedTenant:
         if i % 53 == 7:
             user["officeLocation"] = "Mars Base"  # not a choice
         if i % 97 == 8:
-            user["jobTitle"] = "=HYPERLINK(\"http://evil.example\",\"click\")"  # a formula
+            user["jobTitle"] = '=HYPERLINK("http://evil.example","click")'  # a formula
         tenant.add_user(user)
     ids = list(tenant.users)
     for n, department in enumerate(DEPARTMENTS):
         tenant.groups[f"9{n:07d}-0000-4000-b000-000000000000"] = Group(
-            f"9{n:07d}-0000-4000-b000-000000000000", department,
-            [u for u in ids if tenant.users[u]["department"] == department])
+            f"9{n:07d}-0000-4000-b000-000000000000",
+            department,
+            [u for u in ids if tenant.users[u]["department"] == department],
+        )
     tenant.groups["a0000001-0000-4000-b000-000000000000"] = Group(
-        "a0000001-0000-4000-b000-000000000000", "Customer facing", [],
-        ["90000000-0000-4000-b000-000000000000", "90000001-0000-4000-b000-000000000000"])  # nested: Sales, Support
+        "a0000001-0000-4000-b000-000000000000",
+        "Customer facing",
+        [],
+        ["90000000-0000-4000-b000-000000000000", "90000001-0000-4000-b000-000000000000"],
+    )  # nested: Sales, Support
     tenant.groups["a0000002-0000-4000-b000-000000000000"] = Group(
-        "a0000002-0000-4000-b000-000000000000", "Everyone in Berlin",
-        [u for u in ids if tenant.users[u]["officeLocation"] == "Berlin"])
+        "a0000002-0000-4000-b000-000000000000",
+        "Everyone in Berlin",
+        [u for u in ids if tenant.users[u]["officeLocation"] == "Berlin"],
+    )
     tenant.groups["a0000003-0000-4000-b000-000000000000"] = Group(
-        "a0000003-0000-4000-b000-000000000000", "All staff", [], ["a0000001-0000-4000-b000-000000000000",
-                                                                  "90000002-0000-4000-b000-000000000000"])
+        "a0000003-0000-4000-b000-000000000000",
+        "All staff",
+        [],
+        ["a0000001-0000-4000-b000-000000000000", "90000002-0000-4000-b000-000000000000"],
+    )
     return tenant

@@ -8,11 +8,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from azsyncd import config_file
-from azsyncd.daemon import Daemon
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, DEMO_TENANT, contoso
-from azsyncd.secrets import write_private
-from azsyncd.server import serve
+from azsyncd.config import file as config_file
+from azsyncd.config.secrets import write_private
+from azsyncd.demo.directory import (
+    DEMO_CLIENT,
+    DEMO_GRAPH,
+    DEMO_LOGIN,
+    DEMO_SECRET,
+    DEMO_TENANT,
+    contoso,
+)
+from azsyncd.service.daemon import Daemon
+from azsyncd.service.server import serve
 
 DEMO_FIELDS = """
 [[target.local.fields]]
@@ -38,9 +45,17 @@ name = "Title"
 type = "text"
 """
 
-def tenant_toml(name: str = "contoso", *, tenant_id: str = DEMO_TENANT, login: str = DEMO_LOGIN,
-                graph: str = DEMO_GRAPH, secret_file: str = "contoso-client-secret", extra: str = "") -> str:
-    """A [[tenants]] table for a simulated directory (a custom cloud at its login and Graph URLs)."""
+
+def tenant_toml(
+    name: str = "contoso",
+    *,
+    tenant_id: str = DEMO_TENANT,
+    login: str = DEMO_LOGIN,
+    graph: str = DEMO_GRAPH,
+    secret_file: str = "contoso-client-secret",
+    extra: str = "",
+) -> str:
+    """A [[tenants]] table for a simulated directory, a custom cloud at its login and Graph URLs."""
     return f"""
 [[tenants]]
 name = "{name}"
@@ -88,24 +103,32 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
         write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
     socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
     tenant = contoso()
-    daemon = Daemon(config_file.load(config_path), state_dir=workdir / "state", graph_transport=tenant.transport())
+    daemon = Daemon(
+        config_file.load(config_path),
+        state_dir=workdir / "state",
+        graph_transport=tenant.transport(),
+    )
     contoso_settings = daemon.config.tenant("contoso")
     if contoso_settings is not None:
         daemon.tenants.authorize_app(contoso_settings)
     ctl = f".venv/bin/azsyncctl --socket {socket_path}"
-    print(f"azsyncd demo listening on {socket_path}\n"
-          f"  config and state: {workdir}\n"
-          f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and {len(tenant.groups)} groups;\n"
-          "  the first sync into the built-in store starts now.\n\n"
-          "Try, in another terminal:\n"
-          f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
-          f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
-          f"  {ctl} log --csv report.csv    # the CSV report\n"
-          f"  {ctl} contacts --search anna  # the contacts written\n"
-          f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
-          f"  .venv/bin/azsync-tui --socket {socket_path}\n"
-          f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
-          "Stop with Ctrl-C.", flush=True)
+    print(
+        f"azsyncd demo listening on {socket_path}\n"
+        f"  config and state: {workdir}\n"
+        f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and "
+        f"{len(tenant.groups)} groups;\n"
+        "  the first sync into the built-in store starts now.\n\n"
+        "Try, in another terminal:\n"
+        f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
+        f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
+        f"  {ctl} log --csv report.csv    # the CSV report\n"
+        f"  {ctl} contacts --search anna  # the contacts written\n"
+        f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
+        f"  .venv/bin/azsync-tui --socket {socket_path}\n"
+        f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
+        "Stop with Ctrl-C.",
+        flush=True,
+    )
     try:
         return serve(daemon, socket_path)
     finally:

@@ -34,14 +34,20 @@ def database_for(url: str, state_dir: Path) -> Database:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return SqliteDatabase(str(state_dir / "state.db"), pragmas=SQLITE_PRAGMAS)
     if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite:")
+        path = (
+            url.removeprefix("sqlite:///")
+            if url.startswith("sqlite:///")
+            else url.removeprefix("sqlite:")
+        )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS)
     try:
         return connect(url)
     except (ValueError, RuntimeError, ImportError) as exc:
-        raise StateError(f"cannot use database_url: {exc}; use sqlite:///path or postgresql://user@host/db"
-                         " (PostgreSQL needs: pip install 'azsync[postgres]')") from None
+        raise StateError(
+            f"cannot use database_url: {exc}; use sqlite:///path or postgresql://user@host/db"
+            " (PostgreSQL needs: pip install 'azsync[postgres]')"
+        ) from None
 
 
 def open_database(url: str, state_dir: Path) -> Database:
@@ -65,8 +71,11 @@ def schema_version(db: Database) -> int:
 
 def _set_info(key: str, value: str) -> None:
     # INSERT ... ON CONFLICT works on SQLite and PostgreSQL alike (REPLACE is SQLite only).
-    (models.DbInfo.insert(key=key, value=value)
-     .on_conflict(conflict_target=[models.DbInfo.key], update={models.DbInfo.value: value}).execute())
+    (
+        models.DbInfo.insert(key=key, value=value)
+        .on_conflict(conflict_target=[models.DbInfo.key], update={models.DbInfo.value: value})
+        .execute()
+    )
 
 
 def migrate(db: Database) -> None:
@@ -74,7 +83,8 @@ def migrate(db: Database) -> None:
         current = schema_version(db)
         if current > LATEST:
             raise StateError(
-                f"the state database has schema version {current}, newer than this azsyncd understands"
+                f"the state database has schema version {current}, newer than this azsyncd "
+                "understands"
                 f" ({LATEST}); upgrade azsyncd or point database_url at another database"
             )
         for version in range(current + 1, LATEST + 1):

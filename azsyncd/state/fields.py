@@ -13,7 +13,9 @@ class JSONField(TextField):
     """JSON stored as text; portable, and our documents are small."""
 
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return (
+            None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        )
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from peewee import (
-    AutoField, BooleanField, CharField, CompositeKey, ForeignKeyField, IntegerField, Model, TextField,
+    AutoField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
 )
 
 from azsyncd.state.fields import JSONField, UTCField, utcnow

@@ -9,7 +9,15 @@ from typing import Any
 from peewee import Database, fn
 
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import Contact, DeltaLink, MirrorEntry, RunLog, SyncRecord, SyncRun, TenantState
+from azsyncd.state.models import (
+    Contact,
+    DeltaLink,
+    MirrorEntry,
+    RunLog,
+    SyncRecord,
+    SyncRun,
+    TenantState,
+)
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
 
@@ -73,7 +81,9 @@ class State:
         wanted = list(set(emails))
         found: dict[str, MirrorEntry] = {}
         for start in range(0, len(wanted), 500):
-            for row in MirrorEntry.select().where(MirrorEntry.email.in_(wanted[start:start + 500])):
+            for row in MirrorEntry.select().where(
+                MirrorEntry.email.in_(wanted[start : start + 500])
+            ):
                 found[row.email] = row
         return found
 
@@ -81,29 +91,50 @@ class State:
         """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint)."""
         now = utcnow()
         for start in range(0, len(rows), 200):
-            chunk = [{**row, "updated_at": now} for row in rows[start:start + 200]]
-            (MirrorEntry.insert_many(chunk)
-             .on_conflict(conflict_target=[MirrorEntry.email],
-                          preserve=[MirrorEntry.target_id, MirrorEntry.tenant, MirrorEntry.object_id,
-                                    MirrorEntry.fingerprint, MirrorEntry.updated_at])
-             .execute())
+            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
+            (
+                MirrorEntry.insert_many(chunk)
+                .on_conflict(
+                    conflict_target=[MirrorEntry.email],
+                    preserve=[
+                        MirrorEntry.target_id,
+                        MirrorEntry.tenant,
+                        MirrorEntry.object_id,
+                        MirrorEntry.fingerprint,
+                        MirrorEntry.updated_at,
+                    ],
+                )
+                .execute()
+            )
 
     def claim_welcome(self, emails: list[str]) -> list[str]:
         """Mark welcome emails as sent before sending: at most once, even across a crash."""
         with self.db.atomic():
-            due = [r.email for r in MirrorEntry.select(MirrorEntry.email)
-                   .where(MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null())]
+            due = [
+                r.email
+                for r in MirrorEntry.select(MirrorEntry.email).where(
+                    MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null()
+                )
+            ]
             if due:
-                MirrorEntry.update(welcome_sent_at=utcnow()).where(MirrorEntry.email.in_(due)).execute()
+                MirrorEntry.update(welcome_sent_at=utcnow()).where(
+                    MirrorEntry.email.in_(due)
+                ).execute()
         return due
 
     def mirrored_ids(self, tenant: str) -> Iterator[str]:
-        yield from (r.object_id for r in MirrorEntry.select(MirrorEntry.object_id)
-                    .where(MirrorEntry.tenant == tenant).iterator())
+        yield from (
+            r.object_id
+            for r in MirrorEntry.select(MirrorEntry.object_id)
+            .where(MirrorEntry.tenant == tenant)
+            .iterator()
+        )
 
     # --- runs --------------------------------------------------------------------------
 
-    def start_run(self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None) -> int:
+    def start_run(
+        self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None
+    ) -> int:
         run = SyncRun.create(trigger=trigger, dry_run=dry_run, options=options or {})
         return int(run.id)
 
@@ -114,11 +145,17 @@ class State:
         batch = [dict(run=run_id, **row.__dict__) for row in rows]
         with self.db.atomic():
             for start in range(0, len(batch), 500):
-                SyncRecord.insert_many(batch[start:start + 500]).execute()
+                SyncRecord.insert_many(batch[start : start + 500]).execute()
 
-    def finish_run(self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None) -> None:
+    def finish_run(
+        self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None
+    ) -> None:
         assert status in RUN_STATUSES
-        values: dict[Any, Any] = {SyncRun.status: status, SyncRun.message: message, SyncRun.finished_at: utcnow()}
+        values: dict[Any, Any] = {
+            SyncRun.status: status,
+            SyncRun.message: message,
+            SyncRun.finished_at: utcnow(),
+        }
         if counts is not None:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
@@ -135,10 +172,14 @@ class State:
     def prune_history(self, keep: int) -> int:
         """Keep the newest ``keep`` runs; the foreign keys remove their records and logs."""
         with self.db.atomic():
-            newest = [r.id for r in SyncRun.select(SyncRun.id).order_by(SyncRun.id.desc()).limit(keep)]
+            newest = [
+                r.id for r in SyncRun.select(SyncRun.id).order_by(SyncRun.id.desc()).limit(keep)
+            ]
             if not newest:
                 return 0
-            stale = SyncRun.select(SyncRun.id).where(SyncRun.id.not_in(newest), SyncRun.status != "running")
+            stale = SyncRun.select(SyncRun.id).where(
+                SyncRun.id.not_in(newest), SyncRun.status != "running"
+            )
             stale_ids = [r.id for r in stale]
             if stale_ids:
                 SyncRecord.delete().where(SyncRecord.run.in_(stale_ids)).execute()
@@ -155,15 +196,26 @@ class State:
     def latest_run(self, *, include_dry: bool = False) -> SyncRun | None:
         query = SyncRun.select().order_by(SyncRun.id.desc())
         if not include_dry:
-            query = query.where(SyncRun.dry_run == False)  # noqa: E712 - peewee expression
+            query = query.where(~SyncRun.dry_run)
         return query.first()
 
     def last_finished_scheduled(self) -> SyncRun | None:
-        return (SyncRun.select().where(SyncRun.trigger.in_(["first", "scheduled", "catch-up"]), SyncRun.dry_run == False)  # noqa: E712
-                .order_by(SyncRun.id.desc()).first())
+        return (
+            SyncRun.select()
+            .where(SyncRun.trigger.in_(["first", "scheduled", "catch-up"]), ~SyncRun.dry_run)
+            .order_by(SyncRun.id.desc())
+            .first()
+        )
 
-    def records(self, run_id: int, *, status: str | None = None, search: str = "",
-                limit: int | None = None, offset: int = 0) -> list[SyncRecord]:
+    def records(
+        self,
+        run_id: int,
+        *,
+        status: str | None = None,
+        search: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SyncRecord]:
         query = self._records_query(run_id, status, search).order_by(SyncRecord.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -173,7 +225,9 @@ class State:
         return int(self._records_query(run_id, status, search).count())
 
     def iter_records(self, run_id: int) -> Iterator[SyncRecord]:
-        yield from SyncRecord.select().where(SyncRecord.run == run_id).order_by(SyncRecord.id).iterator()
+        yield from (
+            SyncRecord.select().where(SyncRecord.run == run_id).order_by(SyncRecord.id).iterator()
+        )
 
     def _records_query(self, run_id: int, status: str | None, search: str) -> Any:
         query = SyncRecord.select().where(SyncRecord.run == run_id)
@@ -185,8 +239,11 @@ class State:
 
     def append_result(self, run_id: int, email: str, text: str) -> None:
         """Add to a contact's Result after the fact (a welcome email that could not be sent)."""
-        (SyncRecord.update(result=SyncRecord.result.concat(f"; {text}"))
-         .where(SyncRecord.run == run_id, SyncRecord.email == email).execute())
+        (
+            SyncRecord.update(result=SyncRecord.result.concat(f"; {text}"))
+            .where(SyncRecord.run == run_id, SyncRecord.email == email)
+            .execute()
+        )
 
     def log_lines(self, run_id: int) -> list[RunLog]:
         return list(RunLog.select().where(RunLog.run == run_id).order_by(RunLog.id))
@@ -196,9 +253,13 @@ class State:
     def iter_contacts(self) -> Iterator[Contact]:
         yield from Contact.select().order_by(Contact.email).iterator()
 
-    def contacts(self, search: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[Contact]]:
+    def contacts(
+        self, search: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[Contact]]:
         query = Contact.select()
         if search:
             needle = search.lower()
-            query = query.where(Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle))
+            query = query.where(
+                Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle)
+            )
         return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))

@@ -14,20 +14,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from azsyncd.config_model import GUID, Config, Tenant
+from azsyncd.config.model import GUID, Config, Tenant
+from azsyncd.directory.authorize import Verdict
+from azsyncd.directory.source import DirectorySource, scope_key, select_for
+from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
-from azsyncd.graph.authorize import Verdict
-from azsyncd.graph.source import DirectorySource, scope_key, select_for
-from azsyncd.runner import Outcome, RunContext
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.sync.executor import PENDING, Executor
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, decide, out_of_scope
-from azsyncd.tenants import TenantService
+from azsyncd.sync.runner import Outcome, RunContext
 from azsyncd.targets.base import Target
 
 CHUNK = 1000
+READ_MODES = {
+    "delta": "changes since the last sync",
+    "full": "all users",
+    "groups": "members of the selected groups",
+}
 T = TypeVar("T")
 
 
@@ -52,15 +57,24 @@ class TenantResult:
 
 
 class Engine:
-    def __init__(self, ctx: RunContext, config: Config, state: State, tenants: TenantService, target: Target,
-                 executor: Executor) -> None:
+    def __init__(
+        self,
+        ctx: RunContext,
+        config: Config,
+        state: State,
+        tenants: TenantService,
+        target: Target,
+        executor: Executor,
+    ) -> None:
         self.ctx = ctx
         self.config = config
         self.state = state
         self.tenants = tenants
         self.target = target
         self.executor = executor
-        self.claims: dict[str, tuple[str, str]] = {}  # email -> (tenant, user principal name) in this run
+        self.claims: dict[
+            str, tuple[str, str]
+        ] = {}  # email -> (tenant, user principal name) in this run
         self.mapper: Mapper | None = None
         self.field_names: dict[str, str] = {}
 
@@ -70,18 +84,30 @@ class Engine:
 
     def run(self) -> Outcome:
         wanted = self.ctx.options.get("tenant")
-        tenants = [t for t in self.config.tenants if t.enabled and (wanted is None or t.name == wanted)]
+        tenants = [
+            t for t in self.config.tenants if t.enabled and (wanted is None or t.name == wanted)
+        ]
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self._counts()))
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
-            return Outcome("failed", f"the help desk's contact fields could not be read: {exc}", dict(self._counts()))
+            return Outcome(
+                "failed",
+                f"the help desk's contact fields could not be read: {exc}",
+                dict(self._counts()),
+            )
         self.mapper = Mapper(self.config.mapping, fields)
         self.field_names = {f.id: f.name for f in fields}
         if self.mapper.missing_fields:
-            self.ctx.log(f"mapped custom fields missing in the help desk, left out: {', '.join(self.mapper.missing_fields)}", "warning")
+            self.ctx.log(
+                (
+                    "mapped custom fields missing in the help desk, left out: "
+                    f"{', '.join(self.mapper.missing_fields)}"
+                ),
+                "warning",
+            )
         results = []
         for tenant in tenants:
             self.ctx.checkpoint()
@@ -90,24 +116,45 @@ class Engine:
         return self._outcome(results)
 
     def _counts(self) -> Counter[str]:
-        counts = Counter({k: 0 for k in ("new", "updated", "unchanged", "failed", "skipped", "removed")})
+        counts = Counter(
+            {k: 0 for k in ("new", "updated", "unchanged", "failed", "skipped", "removed")}
+        )
         counts.update(self.executor.counts)
         return counts
 
     def _outcome(self, results: list[TenantResult]) -> Outcome:
         counts: dict[str, Any] = dict(self._counts())
         counts["removed"] = sum(r.removed for r in results)
-        counts["tenants"] = {r.name: {**dict(self.executor.tenant_counts.get(r.name, {})), "ok": r.ok,
-                                      "reason": r.reason, "users": r.users, "removed": r.removed} for r in results}
+        counts["tenants"] = {
+            r.name: {
+                **dict(self.executor.tenant_counts.get(r.name, {})),
+                "ok": r.ok,
+                "reason": r.reason,
+                "users": r.users,
+                "removed": r.removed,
+            }
+            for r in results
+        }
         broken = [r for r in results if not r.ok]
         message = "; ".join(f"{r.name}: {r.reason}" for r in broken)
         if len(broken) == len(results):
             return Outcome("failed", message, counts)
         if broken or counts["failed"]:
-            return Outcome("partial", message or f"{counts['failed']} contact(s) failed; see the records", counts)
+            return Outcome(
+                "partial",
+                message or f"{counts['failed']} contact(s) failed; see the records",
+                counts,
+            )
         return Outcome("succeeded", "", counts)
 
-    def _fail_tenant(self, result: TenantResult, tenant: Tenant, reason: str, fix: str = "", disable: bool = False) -> TenantResult:
+    def _fail_tenant(
+        self,
+        result: TenantResult,
+        tenant: Tenant,
+        reason: str,
+        fix: str = "",
+        disable: bool = False,
+    ) -> TenantResult:
         self.executor.drain()  # what was already written is recorded
         result.ok, result.reason = False, reason + (f" (fix: {fix})" if fix else "")
         self.ctx.log(f"tenant {tenant.name}: {result.reason}", "error")
@@ -119,11 +166,19 @@ class Engine:
         result = TenantResult(tenant.name)
         assert self.mapper is not None
         connection = self.tenants.connect(tenant)
-        connection.graph.on_wait = lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning")
+        connection.graph.on_wait = lambda message: self.ctx.log(
+            f"tenant {tenant.name}: {message}", "warning"
+        )
         try:
             connection.auth.token()
         except AuthError as exc:
-            return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix or "re-authorize the tenant", disable=True)
+            return self._fail_tenant(
+                result,
+                tenant,
+                f"no token: {exc}",
+                exc.fix or "re-authorize the tenant",
+                disable=True,
+            )
         except SecretError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix, disable=True)
         row = self.state.tenant(tenant.name)
@@ -133,11 +188,15 @@ class Engine:
 
         select = select_for(self.config.mapping)
         key = scope_key(select, tenant, self.executor.settings_key)
-        source = DirectorySource(connection.graph, tenant, select,
-                                 note=lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning"))
+        source = DirectorySource(
+            connection.graph,
+            tenant,
+            select,
+            note=lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning"),
+        )
         try:
             read = source.read(self.state.delta_link(tenant.name, key))
-            self.ctx.log(f"tenant {tenant.name}: reading {'changes since the last sync' if read.mode == 'delta' else 'all users' if read.mode == 'full' else 'members of the selected groups'}")
+            self.ctx.log(f"tenant {tenant.name}: reading {READ_MODES[read.mode]}")
             seen: set[str] = set()
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
@@ -151,24 +210,42 @@ class Engine:
                 if held:
                     actions, held = held + actions, []
                 self.executor.apply(actions)
-                self.ctx.report(phase="writing contacts", done=self.ctx.progress.done + len(actions))
+                self.ctx.report(
+                    phase="writing contacts", done=self.ctx.progress.done + len(actions)
+                )
             self.executor.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
         except GraphError as exc:
-            return self._fail_tenant(result, tenant, f"reading the directory failed: {exc}",
-                                     "grant the permissions and re-authorize" if exc.status in (401, 403) else "the next sync retries")
+            return self._fail_tenant(
+                result,
+                tenant,
+                f"reading the directory failed: {exc}",
+                "grant the permissions and re-authorize"
+                if exc.status in (401, 403)
+                else "the next sync retries",
+            )
         result.users = len(seen)
         if rail and len(seen) < rail:
-            return self._fail_tenant(result, tenant, f"safety rail: the directory gave {len(seen)} user(s), last time "
-                                     f"{row.last_user_count}; nothing was written for this tenant",
-                                     "check the tenant's scope and permissions; lower sync.min_share if this is expected")
+            return self._fail_tenant(
+                result,
+                tenant,
+                f"safety rail: the directory gave {len(seen)} user(s), last time "
+                f"{row.last_user_count}; nothing was written for this tenant",
+                "check the tenant's scope and permissions; lower sync.min_share if this is"
+                " expected",
+            )
         result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
         if result.removed:
-            self.ctx.log(f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; their contacts are kept")
+            self.ctx.log(
+                f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
+                "their contacts are kept"
+            )
         if not self.dry_run:
             values: dict[str, Any] = {"last_sync_at": utcnow()}
-            if row.status != "active":  # it was read with a valid token: whatever failed before works now
+            if (
+                row.status != "active"
+            ):  # it was read with a valid token: whatever failed before works now
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
                 values["last_user_count"] = len(seen)
@@ -195,19 +272,45 @@ class Engine:
             user_id = str(user.get("id", ""))
             reason = out_of_scope(user, tenant.exclude_disabled)
             if reason:
-                actions.append(Action("skipped", tenant.name, user_id, self.mapper.email(user)[0].lower(), reason=reason))
+                actions.append(
+                    Action(
+                        "skipped",
+                        tenant.name,
+                        user_id,
+                        self.mapper.email(user)[0].lower(),
+                        reason=reason,
+                    )
+                )
                 continue
             try:
                 mapped = self.mapper.map(user)
             except MappingFailure as failure:
-                actions.append(Action("failed", tenant.name, user_id, self.mapper.email(user)[0].lower(),
-                                      reason="; ".join(failure.reasons)))
+                actions.append(
+                    Action(
+                        "failed",
+                        tenant.name,
+                        user_id,
+                        self.mapper.email(user)[0].lower(),
+                        reason="; ".join(failure.reasons),
+                    )
+                )
                 continue
             owner = self.claims.get(mapped.email)
             if owner and owner[0] != tenant.name:
-                actions.append(Action("failed", tenant.name, user_id, mapped.email, mapped, reason=(
-                    f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, which syncs first;"
-                    " fix: give one of them another address")))
+                actions.append(
+                    Action(
+                        "failed",
+                        tenant.name,
+                        user_id,
+                        mapped.email,
+                        mapped,
+                        reason=(
+                            f"email {mapped.email} already belongs to {owner[1]} in tenant "
+                            f"{owner[0]}, which syncs first;"
+                            " fix: give one of them another address"
+                        ),
+                    )
+                )
                 continue
             self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
             action = Action("pending", tenant.name, user_id, mapped.email, mapped)
@@ -218,18 +321,29 @@ class Engine:
         for action in pending:
             entry = mirror.get(action.email)
             if entry and entry.fingerprint == self.executor.fingerprint(action) and entry.target_id:
-                action.kind, action.existing_id = "unchanged", entry.target_id  # written as is last time
+                action.kind, action.existing_id = (
+                    "unchanged",
+                    entry.target_id,
+                )  # written as is last time
             else:
                 lookup.append(action)
         existing = self.target.find_by_email([a.email for a in lookup]) if lookup else {}
         for action in lookup:
             assert action.mapped is not None
             contact = existing.get(action.email)
-            planned = decide(tenant.name, action.user_id, action.mapped, contact,
-                             overwrite=mapping.overwrite_custom_fields, field_names=self.field_names)
+            planned = decide(
+                tenant.name,
+                action.user_id,
+                action.mapped,
+                contact,
+                overwrite=mapping.overwrite_custom_fields,
+                field_names=self.field_names,
+            )
             entry = mirror.get(action.email)
             planned.first_seen = contact is not None and entry is None
-            planned.welcome_pending = contact is not None and entry is not None and entry.fingerprint == PENDING
+            planned.welcome_pending = (
+                contact is not None and entry is not None and entry.fingerprint == PENDING
+            )
             action.__dict__.update(planned.__dict__)
         return actions
 
@@ -244,8 +358,13 @@ class Engine:
                 user = graph.get(f"/users/{who}", {"$select": ",".join(select)})
             else:  # a UPN or an address; a filter copes with guests' #EXT# UPNs
                 quoted = who.replace("'", "''")
-                found = graph.get("/users", {"$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
-                                             "$select": ",".join(select)}).get("value", [])
+                found = graph.get(
+                    "/users",
+                    {
+                        "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
+                        "$select": ",".join(select),
+                    },
+                ).get("value", [])
                 user = found[0] if found else None
         except GraphError as exc:
             if exc.status == 404:
@@ -257,11 +376,17 @@ class Engine:
             return result
         log(f"1. fetched: {user.get('userPrincipalName')} (id {user.get('id')})")
         if tenant.users == "groups":
-            groups = graph.get(f"/users/{user['id']}/transitiveMemberOf/microsoft.graph.group",
-                               {"$select": "id"}, {"ConsistencyLevel": "eventual"}).get("value", [])
+            groups = graph.get(
+                f"/users/{user['id']}/transitiveMemberOf/microsoft.graph.group",
+                {"$select": "id"},
+                {"ConsistencyLevel": "eventual"},
+            ).get("value", [])
             member = {g.get("id") for g in groups} & set(tenant.groups)
             if not member:
-                log("2. scope: not a member (directly or through nested groups) of the selected groups; nothing to do")
+                log(
+                    "2. scope: not a member (directly or through nested groups) of the selected "
+                    "groups; nothing to do"
+                )
                 return result
             log(f"2. scope: member of selected group(s) {', '.join(sorted(member))}")
         else:
@@ -271,10 +396,15 @@ class Engine:
         if action.mapped:
             mapped = action.mapped
             custom = {self.field_names.get(k, k): v for k, v in mapped.custom.items()}
-            log(f"3. mapped: email {mapped.email}, name {mapped.name!r}, phones "
-                f"{[(p.type, p.number) for p in mapped.phones]}, custom fields {custom}")
-        log(f"4. action: {action.kind}" + (f" ({action.reason})" if action.reason else "")
-            + (f": {'; '.join(action.changes)}" if action.changes else ""))
+            log(
+                f"3. mapped: email {mapped.email}, name {mapped.name!r}, phones "
+                f"{[(p.type, p.number) for p in mapped.phones]}, custom fields {custom}"
+            )
+        log(
+            f"4. action: {action.kind}"
+            + (f" ({action.reason})" if action.reason else "")
+            + (f": {'; '.join(action.changes)}" if action.changes else "")
+        )
         self.executor.apply(actions)
         self.executor.drain()
         log(f"5. result: {action.kind}" + (f": {action.reason}" if action.kind == "failed" else ""))
@@ -284,5 +414,7 @@ class Engine:
 
 def settings_key(config: Config, fields_hint: str = "") -> str:
     """Part of each mirror fingerprint: changing the mapping or overwrite rule rewrites contacts."""
-    text = json.dumps([config.mapping.model_dump(mode="json"), config.target.kind, fields_hint], sort_keys=True)
+    text = json.dumps(
+        [config.mapping.model_dump(mode="json"), config.target.kind, fields_hint], sort_keys=True
+    )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -19,14 +19,31 @@ from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.base import Target, WriteResult
 
 MAX_IN_FLIGHT = 2
-PENDING = "pending"  # the fingerprint of a contact being created: its write may not have been recorded
-COUNT_OF = {"create": "new", "update": "updated", "unchanged": "unchanged", "failed": "failed", "skipped": "skipped"}
+PENDING = (
+    "pending"  # the fingerprint of a contact being created: its write may not have been recorded
+)
+COUNT_OF = {
+    "create": "new",
+    "update": "updated",
+    "unchanged": "unchanged",
+    "failed": "failed",
+    "skipped": "skipped",
+}
 
 
 class Executor:
-    def __init__(self, state: State, target: Target, run_id: int, *, dry_run: bool, settings_key: str,
-                 mailer: WelcomeMailer | None = None, parallel: int = 1,
-                 log: Callable[[str], None] = lambda message: None) -> None:
+    def __init__(
+        self,
+        state: State,
+        target: Target,
+        run_id: int,
+        *,
+        dry_run: bool,
+        settings_key: str,
+        mailer: WelcomeMailer | None = None,
+        parallel: int = 1,
+        log: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self.state = state
         self.target = target
         self.run_id = run_id
@@ -38,8 +55,14 @@ class Executor:
         self.tenant_counts: dict[str, Counter[str]] = {}
         self.target_failures = 0
         self.label_of: dict[str, str] = {}
-        self._in_flight: deque[tuple[list[Action], list[Action], list[Future[list[WriteResult]]]]] = deque()  # tenant name -> the name shown on the target's marker
-        self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="write") if parallel > 1 else None
+        self._in_flight: deque[
+            tuple[list[Action], list[Action], list[Future[list[WriteResult]]]]
+        ] = deque()  # tenant name -> the name shown on the target's marker
+        self._pool = (
+            ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="write")
+            if parallel > 1
+            else None
+        )
 
     def close(self) -> None:
         self._in_flight.clear()
@@ -52,7 +75,7 @@ class Executor:
 
     def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
         size = self.target.max_batch
-        batches = [writes[i:i + size] for i in range(0, len(writes), size)]
+        batches = [writes[i : i + size] for i in range(0, len(writes), size)]
         if self._pool:
             return [self._pool.submit(self._write_batch, batch) for batch in batches]
         done = []
@@ -79,7 +102,9 @@ class Executor:
         if creates and not self.dry_run:
             # Say what we are about to create before creating it: if the run dies between the
             # write and its record, the next run knows these contacts still await their welcome.
-            self.state.remember([{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates])
+            self.state.remember(
+                [{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates]
+            )
         futures = [] if self.dry_run else self._submit(writes)
         self._in_flight.append((actions, writes, futures))
         self.drain(keep=MAX_IN_FLIGHT - 1)
@@ -89,7 +114,8 @@ class Executor:
         while len(self._in_flight) > keep:
             actions, writes, futures = self._in_flight.popleft()
             results = [result for future in futures for result in future.result()]
-            self._finish(actions, dict(zip((id(a) for a in writes), results)))
+            # A dry run has no results: every action is recorded as planned.
+            self._finish(actions, dict(zip((id(a) for a in writes), results, strict=False)))
 
     def _finish(self, actions: list[Action], results: dict[int, WriteResult]) -> None:
         records, mirror_rows, created, marks = [], [], [], []
@@ -118,8 +144,13 @@ class Executor:
         self._welcome(created + [a for a in actions if a.welcome_pending and a.kind != "failed"])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
-        return {"email": action.email, "target_id": target_id, "tenant": action.tenant,
-                "object_id": action.user_id, "fingerprint": self.fingerprint(action)}
+        return {
+            "email": action.email,
+            "target_id": target_id,
+            "tenant": action.tenant,
+            "object_id": action.user_id,
+            "fingerprint": self.fingerprint(action),
+        }
 
     def _record(self, action: Action) -> RecordRow:
         would = "Would " if self.dry_run else ""
@@ -127,13 +158,23 @@ class Executor:
             result = f"{would}create" if self.dry_run else "Created"
             status = "success"
         elif action.kind == "update":
-            result = (f"{would}update: " if self.dry_run else "Updated: ") + "; ".join(action.changes)
+            result = (f"{would}update: " if self.dry_run else "Updated: ") + "; ".join(
+                action.changes
+            )
             status = "success"
         elif action.kind == "unchanged":
             result, status = "No changes", "unchanged"
         else:
             result, status = action.reason, action.kind
-        return RecordRow(action.tenant, action.user_id, action.email, action.type, status, result, action.changed_fields)
+        return RecordRow(
+            action.tenant,
+            action.user_id,
+            action.email,
+            action.type,
+            status,
+            result,
+            action.changed_fields,
+        )
 
     def _mark(self, tenant: str, ids: list[str]) -> None:
         if self.dry_run or not ids:
@@ -150,7 +191,9 @@ class Executor:
         if self.dry_run or self.mailer is None or not created:
             return
         due = set(self.state.claim_welcome([a.email for a in created]))
-        recipients = [(a.mapped.name if a.mapped else a.email, a.email) for a in created if a.email in due]
+        recipients = [
+            (a.mapped.name if a.mapped else a.email, a.email) for a in created if a.email in due
+        ]
         errors = self.mailer.send_all(recipients)
         if errors:
             self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")

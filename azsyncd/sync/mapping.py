@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from azsyncd import directory_attributes
-from azsyncd.config_model import Mapping
+from azsyncd import attributes
+from azsyncd.config.model import Mapping
 from azsyncd.targets.base import FieldDef, Phone
 
-EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 
@@ -43,24 +45,37 @@ class MappingFailure(Exception):
 
 
 def is_guest(user: dict[str, Any]) -> bool:
-    return "#EXT#" in str(user.get("userPrincipalName") or "").upper() or user.get("userType") == "Guest"
+    return (
+        "#EXT#" in str(user.get("userPrincipalName") or "").upper()
+        or user.get("userType") == "Guest"
+    )
 
 
 class Mapper:
     def __init__(self, mapping: Mapping, fields: list[FieldDef]) -> None:
         self.mapping = mapping
         by_name = {f.name: f for f in fields}
-        self.custom = [(by_name[name], attribute) for name, attribute in mapping.custom_fields.items() if name in by_name]
+        self.custom = [
+            (by_name[name], attribute)
+            for name, attribute in mapping.custom_fields.items()
+            if name in by_name
+        ]
         self.missing_fields = [name for name in mapping.custom_fields if name not in by_name]
-        self.required_unmapped = [f.name for f in fields if f.required and f.name not in mapping.custom_fields]
+        self.required_unmapped = [
+            f.name for f in fields if f.required and f.name not in mapping.custom_fields
+        ]
 
     def email(self, user: dict[str, Any]) -> tuple[str, str]:
         """The contact's address and the attribute it came from."""
         attribute = self.mapping.email
-        value = directory_attributes.read(user, attribute)
-        if self.mapping.guest_email_from_mail and is_guest(user) and attribute == "userPrincipalName":
+        value = attributes.read(user, attribute)
+        if (
+            self.mapping.guest_email_from_mail
+            and is_guest(user)
+            and attribute == "userPrincipalName"
+        ):
             for candidate in ("mail", "otherMails[0]"):
-                found = directory_attributes.read(user, candidate)
+                found = attributes.read(user, candidate)
                 if found:
                     return str(found).strip(), candidate
             return "", "mail"
@@ -70,41 +85,61 @@ class Mapper:
         reasons: list[str] = []
         email, source = self.email(user)
         if not email:
-            reasons.append(f"email <- {source}: empty in the directory; fix: set {source} for this user"
-                           + (" (guests need mail or otherMails)" if is_guest(user) else ""))
+            reasons.append(
+                f"email <- {source}: empty in the directory; fix: set {source} for this user"
+                + (" (guests need mail or otherMails)" if is_guest(user) else "")
+            )
         elif "#EXT#" in email.upper():
-            reasons.append(f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
-                           " mapping.guest_email_from_mail = true to use the guest's mail")
+            reasons.append(
+                f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
+                " mapping.guest_email_from_mail = true to use the guest's mail"
+            )
         elif not EMAIL.match(email):
-            reasons.append(f"email <- {source}: {short(email)} is not an email address; fix: correct {source} in Entra ID")
+            reasons.append(
+                f"email <- {source}: {short(email)} is not an email address; fix: correct "
+                f"{source} "
+                "in Entra ID"
+            )
 
         name = self._name(user)
         if not name:
-            reasons.append(f"name <- {self.mapping.name}: empty in the directory; fix: set the name attributes in Entra ID")
+            reasons.append(
+                f"name <- {self.mapping.name}: empty in the directory; fix: set the name "
+                "attributes in Entra ID"
+            )
 
         phones = []
         for phone_type, attribute in self.mapping.phones.items():
-            value = directory_attributes.read(user, attribute)
+            value = attributes.read(user, attribute)
             number = str(value).strip() if value not in (None, "") else ""
             if number:
                 phones.append(Phone(phone_type, number))
             elif not self.mapping.skip_empty_phones:
-                reasons.append(f"phone ({phone_type}) <- {attribute}: empty in the directory; fix: set {attribute},"
-                               " or set mapping.skip_empty_phones = true")
+                reasons.append(
+                    f"phone ({phone_type}) <- {attribute}: empty in the directory; fix: set "
+                    f"{attribute},"
+                    " or set mapping.skip_empty_phones = true"
+                )
 
         custom: dict[str, Any] = {}
         for target_field, attribute in self.custom:
-            raw = directory_attributes.read(user, attribute)
+            raw = attributes.read(user, attribute)
             try:
                 custom[target_field.id] = convert(target_field, raw)
             except ValueError as exc:
                 reasons.append(f"{target_field.name} <- {attribute}: {exc}")
                 continue
             if custom[target_field.id] is None and target_field.required:
-                reasons.append(f"{target_field.name} <- {attribute}: the field is required but empty in the directory;"
-                               f" fix: set {attribute} in Entra ID")
+                reasons.append(
+                    f"{target_field.name} <- {attribute}: the field is required but empty in the "
+                    "directory;"
+                    f" fix: set {attribute} in Entra ID"
+                )
         for name_missing in self.required_unmapped:
-            reasons.append(f"{name_missing}: a required field with no mapping; fix: map it under [mapping.custom_fields]")
+            reasons.append(
+                f"{name_missing}: a required field with no mapping; fix: map it under "
+                "[mapping.custom_fields]"
+            )
         if reasons:
             raise MappingFailure(reasons)
         mapped = Mapped(email.lower(), name, phones, custom)
@@ -114,14 +149,23 @@ class Mapper:
     def _name(self, user: dict[str, Any]) -> str:
         template = self.mapping.name
         if "{" not in template:
-            return str(directory_attributes.read(user, template) or "").strip()
-        text = re.sub(r"\{([^{}]+)\}", lambda m: str(directory_attributes.read(user, m.group(1)) or ""), template)
+            return str(attributes.read(user, template) or "").strip()
+        text = re.sub(
+            r"\{([^{}]+)\}", lambda m: str(attributes.read(user, m.group(1)) or ""), template
+        )
         return " ".join(text.split())
 
 
 def fingerprint(mapped: Mapped) -> str:
-    data = [mapped.email, mapped.name, [(p.type, p.number) for p in mapped.phones], sorted(mapped.custom.items(), key=str)]
-    return hashlib.blake2b(json.dumps(data, default=str, ensure_ascii=False).encode(), digest_size=16).hexdigest()
+    data = [
+        mapped.email,
+        mapped.name,
+        [(p.type, p.number) for p in mapped.phones],
+        sorted(mapped.custom.items(), key=str),
+    ]
+    return hashlib.blake2b(
+        json.dumps(data, default=str, ensure_ascii=False).encode(), digest_size=16
+    ).hexdigest()
 
 
 def _text(value: Any) -> str:
@@ -146,22 +190,36 @@ def convert(target_field: FieldDef, value: Any) -> Any:
             return value
         text = str(value).strip().replace(" ", "")
         if not NUMBER.match(text):
-            raise ValueError(f"{short(value)} is not a number (datatype mismatch); fix: correct the value in Entra ID"
-                             " or map this attribute to a text field")
+            raise ValueError(
+                f"{short(value)} is not a number (datatype mismatch); fix: correct the value in "
+                "Entra ID"
+                " or map this attribute to a text field"
+            )
         number = float(text.replace(",", "."))
-        return int(number) if number.is_integer() and "." not in text and "," not in text else round(number, 2)
+        return (
+            int(number)
+            if number.is_integer() and "." not in text and "," not in text
+            else round(number, 2)
+        )
     if kind in ("dropdown", "multi_select"):
         labels = {c.label.casefold(): c.id for c in target_field.choices}
         allowed = ", ".join(c.label for c in target_field.choices)
-        items = value if isinstance(value, list) else (re.split(r"[;,]", str(value)) if kind == "multi_select" else [value])
+        items = (
+            value
+            if isinstance(value, list)
+            else (re.split(r"[;,]", str(value)) if kind == "multi_select" else [value])
+        )
         ids = []
         for item in items:
             label = _text(item)
             if not label:
                 continue
             if label.casefold() not in labels:
-                raise ValueError(f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add the choice"
-                                 " in the help desk or correct the value in Entra ID")
+                raise ValueError(
+                    f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add "
+                    "the choice"
+                    " in the help desk or correct the value in Entra ID"
+                )
             ids.append(labels[label.casefold()])
         if kind == "dropdown":
             return ids[0] if ids else None
@@ -173,6 +231,10 @@ def convert(target_field: FieldDef, value: Any) -> Any:
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%d")
         except ValueError:
-            raise ValueError(f"{short(value)} is not a date; fix: use an ISO date such as 2024-03-01 in Entra ID") from None
-    raise ValueError(f"the target field has type {target_field.raw_type or kind!r}, which azsync cannot write;"
-                     " fix: remove this mapping")
+            raise ValueError(
+                f"{short(value)} is not a date; fix: use an ISO date such as 2024-03-01 in Entra ID"
+            ) from None
+    raise ValueError(
+        f"the target field has type {target_field.raw_type or kind!r}, which azsync cannot write;"
+        " fix: remove this mapping"
+    )

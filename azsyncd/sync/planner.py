@@ -12,6 +12,7 @@ from typing import Any
 from azsyncd.sync.mapping import Mapped, short
 from azsyncd.targets.base import ContactWrite, ExistingContact
 
+
 @dataclass
 class Action:
     kind: str
@@ -40,7 +41,9 @@ def same(a: Any, b: Any) -> bool:
     if a in (None, "", []) and b in (None, "", []):
         return True
     if isinstance(a, list) or isinstance(b, list):
-        return sorted(map(str, a if isinstance(a, list) else [a])) == sorted(map(str, b if isinstance(b, list) else [b]))
+        return sorted(map(str, a if isinstance(a, list) else [a])) == sorted(
+            map(str, b if isinstance(b, list) else [b])
+        )
     try:
         return float(a) == float(b)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -53,12 +56,24 @@ def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
     return None
 
 
-def decide(tenant: str, user_id: str, mapped: Mapped, existing: ExistingContact | None, *,
-           overwrite: bool, field_names: dict[str, str]) -> Action:
+def decide(
+    tenant: str,
+    user_id: str,
+    mapped: Mapped,
+    existing: ExistingContact | None,
+    *,
+    overwrite: bool,
+    field_names: dict[str, str],
+) -> Action:
     if existing is None:
-        write = ContactWrite(mapped.email, mapped.name, mapped.phones,
-                             {k: v for k, v in mapped.custom.items() if v is not None},
-                             source_tenant=tenant, source_object_id=user_id)
+        write = ContactWrite(
+            mapped.email,
+            mapped.name,
+            mapped.phones,
+            {k: v for k, v in mapped.custom.items() if v is not None},
+            source_tenant=tenant,
+            source_object_id=user_id,
+        )
         return Action("create", tenant, user_id, mapped.email, mapped, write)
     changes = []
     if existing.name != mapped.name:
@@ -72,10 +87,27 @@ def decide(tenant: str, user_id: str, mapped: Mapped, existing: ExistingContact 
         for field_id, value in mapped.custom.items():
             if not same(existing.custom.get(field_id), value):
                 custom[field_id] = value
-                changes.append(f"{field_names.get(field_id, field_id)}: {short(existing.custom.get(field_id))} -> {short(value)}")
-    action = Action("update" if changes else "unchanged", tenant, user_id, mapped.email, mapped,
-                    changes=changes, existing_id=existing.id)
+                changes.append(
+                    f"{field_names.get(field_id, field_id)}: "
+                    f"{short(existing.custom.get(field_id))} -> {short(value)}"
+                )
+    action = Action(
+        "update" if changes else "unchanged",
+        tenant,
+        user_id,
+        mapped.email,
+        mapped,
+        changes=changes,
+        existing_id=existing.id,
+    )
     if changes:
-        action.write = ContactWrite(mapped.email, mapped.name, mapped.phones, custom, existing=existing,
-                                    source_tenant=tenant, source_object_id=user_id)
+        action.write = ContactWrite(
+            mapped.email,
+            mapped.name,
+            mapped.phones,
+            custom,
+            existing=existing,
+            source_tenant=tenant,
+            source_object_id=user_id,
+        )
     return action

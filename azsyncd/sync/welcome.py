@@ -8,9 +8,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from azsyncd.config_model import WelcomeEmail
+from azsyncd.config.model import WelcomeEmail
+from azsyncd.config.secrets import read_secret, resolve
 from azsyncd.logs import register_secret
-from azsyncd.secrets import read_secret, resolve
 
 DEFAULT_TEMPLATE = """Hello {name},
 
@@ -38,7 +38,12 @@ class WelcomeMailer:
             self.template = DEFAULT_TEMPLATE
 
     def message(self, name: str, email: str) -> EmailMessage:
-        values = {"name": name, "email": email, "portal_url": self.settings.portal_url, "account": self.account}
+        values = {
+            "name": name,
+            "email": email,
+            "portal_url": self.settings.portal_url,
+            "account": self.account,
+        }
         message = EmailMessage()
         message["From"] = self.settings.from_address
         message["To"] = email
@@ -59,7 +64,9 @@ class WelcomeMailer:
                 smtp.starttls(context=context)
         if s.username:
             if self._password is None:
-                self._password = read_secret(s.password_file or "", self._config_dir, "welcome_email.password_file")
+                self._password = read_secret(
+                    s.password_file or "", self._config_dir, "welcome_email.password_file"
+                )
                 register_secret(self._password)
             smtp.login(s.username, self._password)
         return smtp
@@ -72,7 +79,10 @@ class WelcomeMailer:
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as exc:
-            reason = f"welcome email not sent: cannot use {self.settings.smtp_host}:{self.settings.smtp_port} ({type(exc).__name__}: {exc})"
+            reason = (
+                "welcome email not sent: cannot use "
+                f"{self.settings.smtp_host}:{self.settings.smtp_port} ({type(exc).__name__}: {exc})"
+            )
             return {email: reason for _, email in recipients}
         with smtp:
             for name, email in recipients:

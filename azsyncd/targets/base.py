@@ -31,8 +31,14 @@ class FieldDef:
     raw_type: str = ""  # the target's own type string, kept when we do not know it
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "type": self.type, "required": self.required,
-                "choices": [c.label for c in self.choices], "raw_type": self.raw_type or self.type}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "choices": [c.label for c in self.choices],
+            "raw_type": self.raw_type or self.type,
+        }
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from azsyncd.config_model import Config
+from azsyncd.config.model import Config
+from azsyncd.config.secrets import read_secret
 from azsyncd.logs import register_secret
-from azsyncd.secrets import read_secret
 from azsyncd.targets.base import Target
 from azsyncd.targets.happyfox import HappyFox, limiter_for
 from azsyncd.targets.local import LocalStore
@@ -19,11 +19,13 @@ _limiters: dict[str, RateLimiter] = {}
 
 
 def use_limiter(base_url: str, limiter: RateLimiter) -> None:
-    """Make every client of this HappyFox account share ``limiter`` (benchmarks inject a scaled clock)."""
+    """Make every client of this HappyFox account share ``limiter`` (a benchmark's scaled clock)."""
     _limiters[base_url.rstrip("/")] = limiter
 
 
-def build_target(config: Config, config_dir: Path, on_wait: Callable[[str], None] | None = None) -> Target:
+def build_target(
+    config: Config, config_dir: Path, on_wait: Callable[[str], None] | None = None
+) -> Target:
     target = config.target
     if target.kind == "local":
         return LocalStore(target.local.fields)
@@ -36,5 +38,13 @@ def build_target(config: Config, config_dir: Path, on_wait: Callable[[str], None
     limiter = _limiters.get(settings.base_url)
     if limiter is None or limiter.limits != limiter_for(settings.rate_headroom).limits:
         limiter = _limiters[settings.base_url] = limiter_for(settings.rate_headroom)
-    return HappyFox(settings.base_url, api_key, auth_code, limiter=limiter, lock_minutes=settings.lock_minutes,
-                    group_name=settings.group_name, mark=settings.mark, on_wait=on_wait)
+    return HappyFox(
+        settings.base_url,
+        api_key,
+        auth_code,
+        limiter=limiter,
+        lock_minutes=settings.lock_minutes,
+        group_name=settings.group_name,
+        mark=settings.mark,
+        on_wait=on_wait,
+    )

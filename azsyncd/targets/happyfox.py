@@ -20,7 +20,13 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from azsyncd.errors import TargetError
 from azsyncd.targets.base import (
-    Choice, ContactWrite, ExistingContact, FieldDef, Phone, WriteResult, normal_email,
+    Choice,
+    ContactWrite,
+    ExistingContact,
+    FieldDef,
+    Phone,
+    WriteResult,
+    normal_email,
 )
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -28,18 +34,31 @@ log = logging.getLogger(__name__)
 
 GET_LIMIT, POST_LIMIT = 500, 300
 MAX_LOCKS = 6
-SEARCH_LIMIT = 20  # above this many addresses, list every contact once instead of searching each  # give up after an hour of back-to-back 429 locks
-TYPES = {"text": "text", "textarea": "text", "choice": "dropdown", "dropdown": "dropdown",
-         "multiple_choice": "multi_select", "multi_choice": "multi_select", "multiselect": "multi_select",
-         "number": "number", "decimal": "number", "date": "date"}
+# Above this many addresses, list every contact once instead of searching each.
+SEARCH_LIMIT = 20
+TYPES = {
+    "text": "text",
+    "textarea": "text",
+    "choice": "dropdown",
+    "dropdown": "dropdown",
+    "multiple_choice": "multi_select",
+    "multi_choice": "multi_select",
+    "multiselect": "multi_select",
+    "number": "number",
+    "decimal": "number",
+    "date": "date",
+}
 
 
 class _Transient(Exception):
     """A 5xx or a timeout: worth another try after a pause."""
 
 
-def limiter_for(headroom: float, clock: Callable[[], float] | None = None,
-                sleep: Callable[[float], None] | None = None) -> RateLimiter:
+def limiter_for(
+    headroom: float,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> RateLimiter:
     limits = {"GET": max(1, int(GET_LIMIT * headroom)), "POST": max(1, int(POST_LIMIT * headroom))}
     kwargs: dict[str, Any] = {}
     if clock:
@@ -52,20 +71,39 @@ def limiter_for(headroom: float, clock: Callable[[], float] | None = None,
 def field_from(raw: dict[str, Any]) -> FieldDef:
     raw_type = str(raw.get("type", ""))
     choices = tuple(Choice(str(c["id"]), str(c.get("text", ""))) for c in raw.get("choices") or [])
-    return FieldDef(id=str(raw["id"]), name=str(raw.get("name", raw["id"])), type=TYPES.get(raw_type.lower(), "unknown"),
-                    required=bool(raw.get("required")), choices=choices, raw_type=raw_type)
+    return FieldDef(
+        id=str(raw["id"]),
+        name=str(raw.get("name", raw["id"])),
+        type=TYPES.get(raw_type.lower(), "unknown"),
+        required=bool(raw.get("required")),
+        choices=choices,
+        raw_type=raw_type,
+    )
 
 
 def contact_from(raw: dict[str, Any]) -> ExistingContact:
     custom: dict[str, Any] = {}
     for item in raw.get("custom_fields") or []:
         # A choice field's value_id is the choice id that writes expect back.
-        value = item.get("value_id") if item.get("value_id") not in (None, "") else item.get("value")
+        value = (
+            item.get("value_id") if item.get("value_id") not in (None, "") else item.get("value")
+        )
         custom[str(item["id"])] = value
-    phones = [Phone(str(p.get("type", "o")), str(p.get("number", "")), str(p["id"]) if p.get("id") is not None else None)
-              for p in raw.get("phones") or []]
-    return ExistingContact(id=str(raw["id"]), email=normal_email(raw.get("email") or ""), name=raw.get("name") or "",
-                           phones=phones, custom=custom)
+    phones = [
+        Phone(
+            str(p.get("type", "o")),
+            str(p.get("number", "")),
+            str(p["id"]) if p.get("id") is not None else None,
+        )
+        for p in raw.get("phones") or []
+    ]
+    return ExistingContact(
+        id=str(raw["id"]),
+        email=normal_email(raw.get("email") or ""),
+        name=raw.get("name") or "",
+        phones=phones,
+        custom=custom,
+    )
 
 
 def readable_errors(error: Any, names: dict[str, str]) -> str:
@@ -75,7 +113,11 @@ def readable_errors(error: Any, names: dict[str, str]) -> str:
         for item in error:
             if isinstance(item, dict):
                 field = str(item.get("field", ""))
-                label = names.get(field.removeprefix("c-cf-"), field) if field.startswith("c-cf-") else field
+                label = (
+                    names.get(field.removeprefix("c-cf-"), field)
+                    if field.startswith("c-cf-")
+                    else field
+                )
                 label = f"{label} ({field})" if field.startswith("c-cf-") else label
                 messages = item.get("errors") or item.get("error") or []
                 text = " ".join(messages) if isinstance(messages, list) else str(messages)
@@ -84,7 +126,9 @@ def readable_errors(error: Any, names: dict[str, str]) -> str:
                 parts.append(str(item))
         return "; ".join(parts)
     if isinstance(error, dict):
-        return "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in error.items())
+        return "; ".join(
+            f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in error.items()
+        )
     return str(error)
 
 
@@ -98,14 +142,28 @@ def _choice_ids(value: Any) -> Any:
 class HappyFox:
     max_batch = 100
 
-    def __init__(self, base_url: str, api_key: str, auth_code: str, *, limiter: RateLimiter,
-                 lock_minutes: float = 10, group_name: str = "Microsoft Entra ID: {tenant}",
-                 mark: str = "contact_group", transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] | None = None, timeout: float = 30.0,
-                 on_wait: Callable[[str], None] | None = None) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/api/1.1/json/", auth=(api_key, auth_code),
-                                  transport=transport, timeout=timeout,
-                                  headers={"Accept": "application/json", "User-Agent": "azsync"})
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        auth_code: str,
+        *,
+        limiter: RateLimiter,
+        lock_minutes: float = 10,
+        group_name: str = "Microsoft Entra ID: {tenant}",
+        mark: str = "contact_group",
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+        timeout: float = 30.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/api/1.1/json/",
+            auth=(api_key, auth_code),
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": "azsync"},
+        )
         self.limiter = limiter
         self.lock_seconds = lock_minutes * 60
         self.group_name = group_name
@@ -117,7 +175,9 @@ class HappyFox:
         self._choice_fields: set[str] = set()
         self._groups: dict[str, str] = {}
         self._group_lock = threading.Lock()
-        self._index: dict[str, ExistingContact] | None = None  # every contact, once listed in this run
+        self._index: dict[str, ExistingContact] | None = (
+            None  # every contact, once listed in this run
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -125,15 +185,22 @@ class HappyFox:
     # --- calls -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        retrying = Retrying(stop=stop_after_attempt(5), wait=wait_exponential_jitter(initial=1, max=60),
-                            retry=retry_if_exception_type(_Transient), sleep=self._sleep, reraise=True)
+        retrying = Retrying(
+            stop=stop_after_attempt(5),
+            wait=wait_exponential_jitter(initial=1, max=60),
+            retry=retry_if_exception_type(_Transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
         try:
             for attempt in retrying:
                 with attempt:
                     return self._call_once(method, path, **kwargs)
         except _Transient as exc:
-            raise TargetError(f"HappyFox did not answer {method} {path} after 5 tries: {exc}",
-                              "check HappyFox's status page and the network; the next sync retries") from None
+            raise TargetError(
+                f"HappyFox did not answer {method} {path} after 5 tries: {exc}",
+                "check HappyFox's status page and the network; the next sync retries",
+            ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -147,25 +214,40 @@ class HappyFox:
             if response.status_code != 429:
                 return self._answer(method, path, response)
             self.limiter.lock_for(self.lock_seconds)
-            self.on_wait(f"HappyFox answered 429 (rate limit): pausing all calls for "
-                          f"{self.lock_seconds / 60:.0f} min, then resuming")
-        raise TargetError("HappyFox kept answering 429 for an hour",
-                          "another integration may be using the same account's rate limit; try again later")
+            self.on_wait(
+                f"HappyFox answered 429 (rate limit): pausing all calls for "
+                f"{self.lock_seconds / 60:.0f} min, then resuming"
+            )
+        raise TargetError(
+            "HappyFox kept answering 429 for an hour",
+            "another integration may be using the same account's rate limit; try again later",
+        )
 
     def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
         status = response.status_code
         if status >= 500:
             raise _Transient(f"HTTP {status}")
         if status == 401:
-            raise TargetError("HappyFox refused the API key and auth code (401)",
-                              "check api_key_file and auth_code_file (Manage > Integrations > API in HappyFox)")
+            raise TargetError(
+                "HappyFox refused the API key and auth code (401)",
+                "check api_key_file and auth_code_file (Manage > Integrations > API in HappyFox)",
+            )
         try:
             body = response.json()
         except ValueError:
-            raise TargetError(f"HappyFox answered {method} {path} with HTTP {status} and no JSON",
-                              "check base_url: it should be https://<account>.happyfox.com") from None
-        if isinstance(body, dict) and "error" in body and (status >= 400 or set(body) <= {"error", "errors"}):
-            raise TargetError(f"HappyFox refused {method} {path}: {readable_errors(body['error'], self._field_names)}")
+            raise TargetError(
+                f"HappyFox answered {method} {path} with HTTP {status} and no JSON",
+                "check base_url: it should be https://<account>.happyfox.com",
+            ) from None
+        if (
+            isinstance(body, dict)
+            and "error" in body
+            and (status >= 400 or set(body) <= {"error", "errors"})
+        ):
+            raise TargetError(
+                f"HappyFox refused {method} {path}: "
+                f"{readable_errors(body['error'], self._field_names)}"
+            )
         if status >= 400:
             raise TargetError(f"HappyFox refused {method} {path} with HTTP {status}")
         return body
@@ -179,7 +261,11 @@ class HappyFox:
         self._choice_fields = {f.id for f in defs if f.type in ("dropdown", "multi_select")}
         for f in defs:
             if f.type == "unknown":
-                log.warning("HappyFox custom field %r has a type we do not know (%r); it is kept as it is", f.name, f.raw_type)
+                log.warning(
+                    "HappyFox custom field %r has a type we do not know (%r); it is kept as it is",
+                    f.name,
+                    f.raw_type,
+                )
         return defs
 
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
@@ -215,12 +301,22 @@ class HappyFox:
         if self._field_ids is None:
             self.fields()
         payload: dict[str, Any] = {"name": item.name, "email": item.email}
-        existing_phones = {(p.type, p.number): p.id for p in (item.existing.phones if item.existing else [])}
+        existing_phones = {
+            (p.type, p.number): p.id for p in (item.existing.phones if item.existing else [])
+        }
         by_type = {p.type: p.id for p in (item.existing.phones if item.existing else [])}
         phones = []
         for index, phone in enumerate(item.phones):
-            entry: dict[str, Any] = {"type": phone.type, "number": phone.number, "is_primary": index == 0}
-            phone_id = phone.id or existing_phones.get((phone.type, phone.number)) or by_type.get(phone.type)
+            entry: dict[str, Any] = {
+                "type": phone.type,
+                "number": phone.number,
+                "is_primary": index == 0,
+            }
+            phone_id = (
+                phone.id
+                or existing_phones.get((phone.type, phone.number))
+                or by_type.get(phone.type)
+            )
             if phone_id:
                 entry["id"] = phone_id
             phones.append(entry)
@@ -230,7 +326,9 @@ class HappyFox:
         values.update(item.custom)
         for field_id, value in values.items():
             if value is not None and (item.existing is not None or field_id in item.custom):
-                payload[f"c-cf-{field_id}"] = _choice_ids(value) if field_id in self._choice_fields else value
+                payload[f"c-cf-{field_id}"] = (
+                    _choice_ids(value) if field_id in self._choice_fields else value
+                )
         if item.existing is None:
             payload["is_login_enabled"] = "TRUE"
         return payload
@@ -245,12 +343,20 @@ class HappyFox:
         except TargetError as exc:
             return [WriteResult(item.email, False, error=exc.message) for item in batch]
         entries = answer if isinstance(answer, list) else [answer]
-        by_email = {normal_email(str(e.get("email", ""))): e for e in entries if isinstance(e, dict)}
+        by_email = {
+            normal_email(str(e.get("email", ""))): e for e in entries if isinstance(e, dict)
+        }
         results = []
         for index, item in enumerate(batch):
-            entry = by_email.get(normal_email(item.email)) or (entries[index] if index < len(entries) and isinstance(entries[index], dict) else None)
+            entry = by_email.get(normal_email(item.email)) or (
+                entries[index]
+                if index < len(entries) and isinstance(entries[index], dict)
+                else None
+            )
             if entry is None:
-                results.append(WriteResult(item.email, False, error="HappyFox gave no result for this contact"))
+                results.append(
+                    WriteResult(item.email, False, error="HappyFox gave no result for this contact")
+                )
             elif entry.get("success", True) and entry.get("id") is not None:
                 results.append(WriteResult(item.email, True, str(entry["id"])))
                 if self._index is not None and normal_email(item.email) in self._index:
@@ -258,10 +364,17 @@ class HappyFox:
                     # asked for again in this run, so they are not kept (memory).
                     custom = {**(item.existing.custom if item.existing else {}), **item.custom}
                     self._index[normal_email(item.email)] = ExistingContact(
-                        str(entry["id"]), normal_email(item.email), item.name, list(item.phones), custom)
+                        str(entry["id"]),
+                        normal_email(item.email),
+                        item.name,
+                        list(item.phones),
+                        custom,
+                    )
             else:
-                reason = readable_errors(entry.get("error") or entry.get("errors") or "refused without a reason",
-                                         self._field_names)
+                reason = readable_errors(
+                    entry.get("error") or entry.get("errors") or "refused without a reason",
+                    self._field_names,
+                )
                 results.append(WriteResult(item.email, False, error=reason))
         return results
 
@@ -270,9 +383,12 @@ class HappyFox:
             return
         group_id = self._group(self.group_name.format(tenant=tenant_label))
         for start in range(0, len(contact_ids), 100):
-            chunk = contact_ids[start:start + 100]
-            self._call("POST", f"contact_group/{group_id}/update_contacts/",
-                       json=[{"contact": int(c), "access_tickets": False} for c in chunk])
+            chunk = contact_ids[start : start + 100]
+            self._call(
+                "POST",
+                f"contact_group/{group_id}/update_contacts/",
+                json=[{"contact": int(c), "access_tickets": False} for c in chunk],
+            )
 
     def _group(self, name: str) -> str:
         with self._group_lock:  # workers mark in parallel: create the group once

@@ -7,11 +7,17 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from azsyncd.config_model import LocalField
+from azsyncd.config.model import LocalField
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import Contact
 from azsyncd.targets.base import (
-    Choice, ContactWrite, ExistingContact, FieldDef, Phone, WriteResult, normal_email,
+    Choice,
+    ContactWrite,
+    ExistingContact,
+    FieldDef,
+    Phone,
+    WriteResult,
+    normal_email,
 )
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -19,8 +25,16 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def field_defs(declared: list[LocalField]) -> list[FieldDef]:
     # The field's name is its id: stable across restarts, readable in the database.
-    return [FieldDef(id=f.name, name=f.name, type=f.type, required=f.required,
-                     choices=tuple(Choice(c, c) for c in f.choices)) for f in declared]
+    return [
+        FieldDef(
+            id=f.name,
+            name=f.name,
+            type=f.type,
+            required=f.required,
+            choices=tuple(Choice(c, c) for c in f.choices),
+        )
+        for f in declared
+    ]
 
 
 def _problem(field: FieldDef, value: Any) -> str | None:
@@ -45,9 +59,13 @@ def _problem(field: FieldDef, value: Any) -> str | None:
 
 
 def _existing(row: Contact) -> ExistingContact:
-    return ExistingContact(id=str(row.id), email=row.email, name=row.name,
-                           phones=[Phone(p["type"], p["number"], p.get("id")) for p in row.phones],
-                           custom=dict(row.custom))
+    return ExistingContact(
+        id=str(row.id),
+        email=row.email,
+        name=row.name,
+        phones=[Phone(p["type"], p["number"], p.get("id")) for p in row.phones],
+        custom=dict(row.custom),
+    )
 
 
 class LocalStore:
@@ -66,7 +84,7 @@ class LocalStore:
         wanted = list({normal_email(e) for e in emails})
         found: dict[str, ExistingContact] = {}
         for start in range(0, len(wanted), 500):
-            for row in Contact.select().where(Contact.email.in_(wanted[start:start + 500])):
+            for row in Contact.select().where(Contact.email.in_(wanted[start : start + 500])):
                 found[row.email] = _existing(row)
         return found
 
@@ -78,9 +96,13 @@ class LocalStore:
             yield _existing(row)
 
     def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
-        """Validate every item, then write the batch with one insert and as few updates as needed."""
-        rows = {row.email: row for row in Contact.select().where(
-            Contact.email.in_([normal_email(item.email) for item in batch]))}
+        """Validate every item, then write the batch: one insert and as few updates as needed."""
+        rows = {
+            row.email: row
+            for row in Contact.select().where(
+                Contact.email.in_([normal_email(item.email) for item in batch])
+            )
+        }
         results: list[WriteResult] = []
         inserts: list[dict[str, Any]] = []
         now = utcnow()
@@ -90,27 +112,55 @@ class LocalStore:
                 row = rows.get(email)
                 problem = self._problems(item, row)
                 if problem:
-                    results.append(WriteResult(item.email, False, str(row.id) if row else "", problem))
+                    results.append(
+                        WriteResult(item.email, False, str(row.id) if row else "", problem)
+                    )
                     continue
-                custom = {**(row.custom if row else {}), **item.custom}  # fields not set here keep their values
-                phones = [{"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})} for p in item.phones]
+                custom = {
+                    **(row.custom if row else {}),
+                    **item.custom,
+                }  # fields not set here keep their values
+                phones = [
+                    {"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})}
+                    for p in item.phones
+                ]
                 if row is None:
-                    inserts.append(dict(email=email, name=item.name, phones=phones, custom=custom,
-                                        source_tenant=item.source_tenant, source_object_id=item.source_object_id,
-                                        created_at=now, updated_at=now))
+                    inserts.append(
+                        dict(
+                            email=email,
+                            name=item.name,
+                            phones=phones,
+                            custom=custom,
+                            source_tenant=item.source_tenant,
+                            source_object_id=item.source_object_id,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
                     results.append(WriteResult(item.email, True))
                     continue
                 row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
                 if item.source_object_id:
-                    row.source_tenant, row.source_object_id = item.source_tenant, item.source_object_id
+                    row.source_tenant, row.source_object_id = (
+                        item.source_tenant,
+                        item.source_object_id,
+                    )
                 row.save()
                 results.append(WriteResult(item.email, True, str(row.id)))
             if inserts:
                 Contact.insert_many(inserts).execute()
-                ids = {r.email: str(r.id) for r in Contact.select(Contact.id, Contact.email)
-                       .where(Contact.email.in_([i["email"] for i in inserts]))}
-                results = [WriteResult(r.email, True, ids[normal_email(r.email)]) if r.ok and not r.id else r
-                           for r in results]
+                ids = {
+                    r.email: str(r.id)
+                    for r in Contact.select(Contact.id, Contact.email).where(
+                        Contact.email.in_([i["email"] for i in inserts])
+                    )
+                }
+                results = [
+                    WriteResult(r.email, True, ids[normal_email(r.email)])
+                    if r.ok and not r.id
+                    else r
+                    for r in results
+                ]
         return results
 
     def _problems(self, item: ContactWrite, row: Contact | None) -> str:
@@ -129,4 +179,6 @@ class LocalStore:
         # The store's marker is the source tenant on the row, set by write(); this makes
         # sure contacts written before the marker existed get it too.
         ids = [int(i) for i in contact_ids]
-        Contact.update(source_tenant=tenant_label).where(Contact.id.in_(ids), Contact.source_tenant == "").execute()
+        Contact.update(source_tenant=tenant_label).where(
+            Contact.id.in_(ids), Contact.source_tenant == ""
+        ).execute()

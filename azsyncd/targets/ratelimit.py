@@ -14,8 +14,13 @@ from collections.abc import Callable
 
 
 class RateLimiter:
-    def __init__(self, limits: dict[str, int], window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        limits: dict[str, int],
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.limits = dict(limits)
         self.window = window
         self._clock = clock

@@ -16,8 +16,8 @@ from tui.api import Answer
 
 MODAL_CSS = """
 ModalScreen { align: center middle; }
-ModalScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%; border: thick $primary;
-                         background: $surface; padding: 1 2; }
+ModalScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                         border: thick $primary; background: $surface; padding: 1 2; }
 ModalScreen Input, ModalScreen Select { margin-bottom: 1; }
 ModalScreen .buttons { height: auto; align-horizontal: right; }
 ModalScreen .error { color: $error; }
@@ -61,10 +61,18 @@ class PathScreen(ModalScreen[str | None]):
         self.dismiss(event.value.strip() or None)
 
 
-CLOUDS = [("Global", "global"), ("US Government (GCC High)", "usgov"), ("US Government DoD", "usgov-dod"),
-          ("China (21Vianet)", "china"), ("Custom URLs", "custom")]
-AUTH = [("Client secret (app-only)", "secret"), ("Certificate (app-only)", "certificate"),
-        ("Admin sign-in with a device code", "device_code")]
+CLOUDS = [
+    ("Global", "global"),
+    ("US Government (GCC High)", "usgov"),
+    ("US Government DoD", "usgov-dod"),
+    ("China (21Vianet)", "china"),
+    ("Custom URLs", "custom"),
+]
+AUTH = [
+    ("Client secret (app-only)", "secret"),
+    ("Certificate (app-only)", "certificate"),
+    ("Admin sign-in with a device code", "device_code"),
+]
 
 
 class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
@@ -75,16 +83,27 @@ class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
     def __init__(self, submit: Callable[[dict[str, Any]], Answer]) -> None:
         super().__init__()
         self.submit = submit
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("[b]Add a tenant[/b]  (the app registration's tenant, or any other by id or domain)")
+            yield Label(
+                "[b]Add a tenant[/b]  (the app registration's tenant, or any other by id or domain)"
+            )
             yield Input(placeholder="name, e.g. contoso (lowercase, used in the API)", id="name")
-            yield Input(placeholder="tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com", id="tenant_id")
-            yield Input(placeholder="application (client) id of the app registration", id="client_id")
+            yield Input(
+                placeholder="tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com",
+                id="tenant_id",
+            )
+            yield Input(
+                placeholder="application (client) id of the app registration", id="client_id"
+            )
             yield Select(AUTH, value="secret", allow_blank=False, id="auth")
-            yield Input(placeholder="client secret file (for a client secret), e.g. contoso-secret", id="client_secret_file")
+            yield Input(
+                placeholder="client secret file (for a client secret), e.g. contoso-secret",
+                id="client_secret_file",
+            )
             yield Select(CLOUDS, value="global", allow_blank=False, id="cloud")
             yield Input(placeholder="login URL (custom cloud only), https://…", id="login_url")
             yield Input(placeholder="Graph URL (custom cloud only), https://…", id="graph_url")
@@ -94,14 +113,21 @@ class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
                 yield Button("Add (Ctrl+S)", id="add", variant="primary")
 
     def values(self) -> dict[str, Any]:
-        body: dict[str, Any] = {key: self.query_one(f"#{key}", Input).value.strip()
-                                for key in ("name", "tenant_id", "client_id", "client_secret_file")}
+        body: dict[str, Any] = {
+            key: self.query_one(f"#{key}", Input).value.strip()
+            for key in ("name", "tenant_id", "client_id", "client_secret_file")
+        }
         body["auth"] = self.query_one("#auth", Select).value
         body["cloud"] = self.query_one("#cloud", Select).value
         if body["auth"] != "secret" or not body["client_secret_file"]:
             body.pop("client_secret_file")
         if body["cloud"] == "custom":
-            body.update({key: self.query_one(f"#{key}", Input).value.strip() for key in ("login_url", "graph_url")})
+            body.update(
+                {
+                    key: self.query_one(f"#{key}", Input).value.strip()
+                    for key in ("login_url", "graph_url")
+                }
+            )
         return body
 
     def on_mount(self) -> None:
@@ -130,5 +156,7 @@ class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
         if answer.ok:
             self.app.call_from_thread(self.dismiss, answer.data)
             return
-        lines = [f"{p['key'].removeprefix('body.')}: {p['message']}" for p in answer.problems or []] or [answer.error]
+        lines = [
+            f"{p['key'].removeprefix('body.')}: {p['message']}" for p in answer.problems or []
+        ] or [answer.error]
         self.app.call_from_thread(self.query_one("#errors", Static).update, "\n".join(lines))

@@ -14,10 +14,13 @@ from tui.screens.forms import MODAL_CSS
 
 
 class PlanScreen(ModalScreen[None]):
-    DEFAULT_CSS = MODAL_CSS + """
+    DEFAULT_CSS = (
+        MODAL_CSS
+        + """
     PlanScreen > Vertical { width: 100%; height: 100%; }
     PlanScreen DataTable { height: 1fr; }
     """
+    )
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, run: dict[str, Any], plan: dict[str, Any]) -> None:
@@ -27,9 +30,13 @@ class PlanScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         counts = self.run["counts"]
         with Vertical():
-            yield Static(f"[b]Dry run {self.run['id']}: nothing was written.[/b]  Planned: {counts.get('new', 0)} new, "
-                         f"{counts.get('updated', 0)} updated, {counts.get('unchanged', 0)} unchanged, "
-                         f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped.  (Esc to close)")
+            yield Static(
+                f"[b]Dry run {self.run['id']}: nothing was written.[/b]  Planned: "
+                f"{counts.get('new', 0)} new, "
+                f"{counts.get('updated', 0)} updated, {counts.get('unchanged', 0)} unchanged, "
+                f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped.  (Esc to "
+                "close)"
+            )
             yield DataTable(id="plan-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -39,5 +46,9 @@ class PlanScreen(ModalScreen[None]):
         for record in sorted(self.plan["records"], key=lambda r: order.get(r["status"], 9)):
             if record["status"] == "unchanged":
                 continue
-            action = ("New" if record["type"] == "New" else "Update") if record["status"] == "success" else record["status"].title()
+            action = (
+                ("New" if record["type"] == "New" else "Update")
+                if record["status"] == "success"
+                else record["status"].title()
+            )
             table.add_row(record["email"] or "-", action, record["result"])

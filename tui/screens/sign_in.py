@@ -18,14 +18,19 @@ from tui.screens.forms import MODAL_CSS
 
 
 class SignInScreen(ModalScreen[str]):
-    DEFAULT_CSS = MODAL_CSS + """
+    DEFAULT_CSS = (
+        MODAL_CSS
+        + """
     SignInScreen #code { text-style: bold; color: $accent; text-align: center; padding: 1 0; }
     SignInScreen #url { text-align: center; }
     SignInScreen LoadingIndicator { height: 3; }
     """
+    )
     BINDINGS = [Binding("escape", "dismiss('closed')", "Close")]
 
-    def __init__(self, tenant: str, code: dict[str, Any], poll: Callable[[], Answer], interval: float = 1.0) -> None:
+    def __init__(
+        self, tenant: str, code: dict[str, Any], poll: Callable[[], Answer], interval: float = 1.0
+    ) -> None:
         super().__init__()
         self.tenant, self.code, self.poll, self.interval = tenant, code, poll, interval
 
@@ -36,8 +41,12 @@ class SignInScreen(ModalScreen[str]):
             yield Static("and enter the code")
             yield Static(" ".join(self.code["user_code"]), id="code")
             yield LoadingIndicator(id="spinner")
-            yield Static(f"Waiting for the sign-in… (the code expires in {self.code['expires_in'] // 60} min; Esc closes"
-                         " this window, the daemon keeps waiting)", id="state")
+            yield Static(
+                f"Waiting for the sign-in… (the code expires in {self.code['expires_in'] // 60} "
+                "min; Esc closes"
+                " this window, the daemon keeps waiting)",
+                id="state",
+            )
 
     def on_mount(self) -> None:
         self.wait_for_sign_in()
@@ -51,7 +60,11 @@ class SignInScreen(ModalScreen[str]):
                 self.app.call_from_thread(self.finished, code, answer.data.get("state", {}))
                 return
             if not answer.ok and not answer.unreachable:
-                self.app.call_from_thread(self.finished, {"status": "failed", "reason": answer.error, "fix": answer.fix}, {})
+                self.app.call_from_thread(
+                    self.finished,
+                    {"status": "failed", "reason": answer.error, "fix": answer.fix},
+                    {},
+                )
                 return
             time.sleep(self.interval)
 
@@ -60,7 +73,10 @@ class SignInScreen(ModalScreen[str]):
         if code["status"] == "succeeded":
             text = f"[green]Signed in. {self.tenant} is Active ✅[/green]  (Esc to close)"
         else:
-            text = f"[red]{code['status'].title()}: {code.get('reason') or state.get('reason', '')}[/red]"
+            text = (
+                f"[red]{code['status'].title()}: "
+                f"{code.get('reason') or state.get('reason', '')}[/red]"
+            )
             fix = code.get("fix") or state.get("fix")
             text += f"\nfix: {fix}" if fix else ""
             text += "\n(Esc to close)"

@@ -36,7 +36,12 @@ class ContactsPanel(Panel):
         table.clear()
         for c in data["contacts"]:
             phones = ", ".join(p["number"] for p in c["phones"])
-            custom = ", ".join(f"{k}: {v}" for k, v in c["custom_fields"].items() if v not in (None, ""))
-            table.add_row("Ⓔ" if c["synced_from_entra"] else "", c["email"], c["name"], phones, custom[:60])
+            custom = ", ".join(
+                f"{k}: {v}" for k, v in c["custom_fields"].items() if v not in (None, "")
+            )
+            table.add_row(
+                "Ⓔ" if c["synced_from_entra"] else "", c["email"], c["name"], phones, custom[:60]
+            )
         self.query_one("#contact-count", Static).update(
-            f"{len(data['contacts'])} of {data['total']} contacts · Ⓔ synced from Entra ID")
+            f"{len(data['contacts'])} of {data['total']} contacts · Ⓔ synced from Entra ID"
+        )

@@ -1,4 +1,4 @@
-"""The Sync log tab: a run's summary, its records filtered and searched, the full Result, CSV export."""
+"""The Sync log tab: a run's summary, its records filtered and searched, the Result, CSV export."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from textual.widgets import DataTable, Input, Select, Static
 from tui.screens.forms import PathScreen
 from tui.widgets.panel import Panel
 
-STATUSES = [("All", "all"), ("Failed", "failed"), ("Success", "success"), ("Unchanged", "unchanged"), ("Skipped", "skipped")]
+STATUSES = [
+    ("All", "all"),
+    ("Failed", "failed"),
+    ("Success", "success"),
+    ("Unchanged", "unchanged"),
+    ("Skipped", "skipped"),
+]
 
 
 class LogPanel(Panel):
@@ -52,8 +58,14 @@ class LogPanel(Panel):
 
     def show_runs(self, runs: list[dict[str, Any]]) -> None:
         select = self.query_one("#run", Select)
-        options = [(f"run {r['id']} · {r['started_at'][:16].replace('T', ' ')} · {r['trigger']}"
-                    f"{' · dry run' if r['dry_run'] else ''} · {r['status']}", r["id"]) for r in runs]
+        options = [
+            (
+                f"run {r['id']} · {r['started_at'][:16].replace('T', ' ')} · {r['trigger']}"
+                f"{' · dry run' if r['dry_run'] else ''} · {r['status']}",
+                r["id"],
+            )
+            for r in runs
+        ]
         current = select.value
         select.set_options(options)
         ids = [r["id"] for r in runs]
@@ -71,12 +83,18 @@ class LogPanel(Panel):
         run = self.query_one("#run", Select).value
         if isinstance(run, int):
             status = self.query_one("#status", Select).value
-            self.load_records(run, None if status == "all" else str(status), self.query_one("#search", Input).value)
+            self.load_records(
+                run,
+                None if status == "all" else str(status),
+                self.query_one("#search", Input).value,
+            )
 
     @work(thread=True, exclusive=True, group="records")
     def load_records(self, run_id: int, status: str | None, search: str) -> None:
         run = self.api("GET", f"/v1/runs/{run_id}")
-        records = self.api("GET", f"/v1/runs/{run_id}/records", status=status, search=search or None, limit=2000)
+        records = self.api(
+            "GET", f"/v1/runs/{run_id}/records", status=status, search=search or None, limit=2000
+        )
         if run.ok and records.ok:
             self.app.call_from_thread(self.show_records, run.data, records.data)
 
@@ -84,10 +102,13 @@ class LogPanel(Panel):
         self.run_id = run["id"]
         counts = run["counts"]
         ok = sum(counts.get(k, 0) for k in ("new", "updated", "unchanged"))
-        summary = (f"Run {run['id']} · {run['trigger']} · started {run['started_at'][:19].replace('T', ' ')} · {run['status']}"
-                   f"\n{ok} succeeded ({counts.get('new', 0)} new, {counts.get('updated', 0)} updated) · "
-                   f"{counts.get('failed', 0)} failed · {counts.get('skipped', 0)} skipped"
-                   f" · showing {len(records['records'])} of {records['total']}")
+        summary = (
+            f"Run {run['id']} · {run['trigger']} · started "
+            f"{run['started_at'][:19].replace('T', ' ')} · {run['status']}"
+            f"\n{ok} succeeded ({counts.get('new', 0)} new, {counts.get('updated', 0)} updated) · "
+            f"{counts.get('failed', 0)} failed · {counts.get('skipped', 0)} skipped"
+            f" · showing {len(records['records'])} of {records['total']}"
+        )
         if run["message"]:
             summary += f"\n{run['message']}"
         self.query_one("#summary", Static).update(summary)
@@ -95,8 +116,12 @@ class LogPanel(Panel):
         table = self.query_one(DataTable)
         table.clear()
         for r in self.records:
-            table.add_row(r["email"] or "-", r["type"], "Failed" if r["status"] == "failed" else r["status"].title(),
-                          r["result"][:60])
+            table.add_row(
+                r["email"] or "-",
+                r["type"],
+                "Failed" if r["status"] == "failed" else r["status"].title(),
+                r["result"][:60],
+            )
         self.show_result()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -107,7 +132,10 @@ class LogPanel(Panel):
         text = ""
         if 0 <= row < len(self.records):
             record = self.records[row]
-            text = f"[b]{record['email'] or '-'}[/b] ({record['tenant']}, {record['user_id']}): {record['result']}"
+            text = (
+                f"[b]{record['email'] or '-'}[/b] ({record['tenant']}, {record['user_id']}): "
+                f"{record['result']}"
+            )
         self.query_one("#result", Static).update(text)
 
     def action_export(self) -> None:
@@ -120,7 +148,9 @@ class LogPanel(Panel):
             if path:
                 self.export(run_id, path)
 
-        self.app.push_screen(PathScreen("Save the CSV report to", f"azsync-run-{run_id}.csv"), chosen)
+        self.app.push_screen(
+            PathScreen("Save the CSV report to", f"azsync-run-{run_id}.csv"), chosen
+        )
 
     @work(thread=True, group="export")
     def export(self, run_id: int, path: str) -> None:
@@ -129,5 +159,8 @@ class LogPanel(Panel):
             try:
                 Path(path).expanduser().write_bytes(answer.data)
             except OSError as exc:
-                answer.error, answer.fix = f"cannot write {path}: {exc.strerror}", "choose a writable path"
+                answer.error, answer.fix = (
+                    f"cannot write {path}: {exc.strerror}",
+                    "choose a writable path",
+                )
         self.say(answer, f"Saved the CSV report of run {run_id} to {path}")

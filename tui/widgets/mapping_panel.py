@@ -42,37 +42,86 @@ class MappingPanel(Panel):
         attributes = self.api("GET", "/v1/attributes")
         fields = self.api("GET", "/v1/fields")
         if settings.ok and attributes.ok:
-            self.app.call_from_thread(self.build, settings.data["mapping"], attributes.data["attributes"],
-                                      fields.data["fields"] if fields.ok else [], "" if fields.ok else fields.error)
+            self.app.call_from_thread(
+                self.build,
+                settings.data["mapping"],
+                attributes.data["attributes"],
+                fields.data["fields"] if fields.ok else [],
+                "" if fields.ok else fields.error,
+            )
 
     def _row(self, label: str, widget: Any, key: str) -> list[Any]:
-        return [Horizontal(Label(label), widget, classes="row"), Static("", id=error_id(key), classes="error")]
+        return [
+            Horizontal(Label(label), widget, classes="row"),
+            Static("", id=error_id(key), classes="error"),
+        ]
 
-    def build(self, mapping: dict[str, Any], attributes: list[str], fields: list[dict[str, Any]], fields_error: str) -> None:
+    def build(
+        self,
+        mapping: dict[str, Any],
+        attributes: list[str],
+        fields: list[dict[str, Any]],
+        fields_error: str,
+    ) -> None:
         self.fields = fields
         options = [(a, a) for a in attributes]
         form = self.query_one("#mapping-form", VerticalScroll)
         form.remove_children()
-        widgets: list[Any] = [Static("[b]Contact[/b]  (the help desk's email and name follow the directory)")]
-        widgets += self._row("Email <-", Select(options, value=mapping["email"], allow_blank=False, id="email"), "mapping.email")
-        widgets += self._row("Name <- (attribute or template)", Input(mapping["name"], id="name"), "mapping.name")
+        widgets: list[Any] = [
+            Static("[b]Contact[/b]  (the help desk's email and name follow the directory)")
+        ]
+        widgets += self._row(
+            "Email <-",
+            Select(options, value=mapping["email"], allow_blank=False, id="email"),
+            "mapping.email",
+        )
+        widgets += self._row(
+            "Name <- (attribute or template)", Input(mapping["name"], id="name"), "mapping.name"
+        )
         widgets.append(Static("[b]Phones[/b]  (empty: not mapped)"))
         for code, label in PHONE_TYPES.items():
             value = mapping["phones"].get(code, Select.NULL)
-            widgets += self._row(f"{label} phone <-", Select(options, value=value, id=f"phone-{code}"), f"mapping.phones.{code}")
+            widgets += self._row(
+                f"{label} phone <-",
+                Select(options, value=value, id=f"phone-{code}"),
+                f"mapping.phones.{code}",
+            )
         widgets.append(Static("[b]Custom fields[/b]  (help desk field <- directory attribute)"))
         if fields_error:
-            widgets.append(Static(f"[red]The help desk's fields could not be read: {fields_error}[/red]"))
+            widgets.append(
+                Static(f"[red]The help desk's fields could not be read: {fields_error}[/red]")
+            )
         for n, field in enumerate(fields):
             label = f"{field['name']} ({field['type']}{', required' if field['required'] else ''})"
             value = mapping["custom_fields"].get(field["name"], Select.NULL)
-            widgets += self._row(label, Select(options, value=value, id=f"custom-{n}"), f"mapping.custom_fields.{field['name']}")
-        widgets.append(Horizontal(Label("Overwrite custom fields"), Switch(mapping["overwrite_custom_fields"], id="overwrite"),
-                                  classes="row"))
-        widgets.append(Static("On: existing contacts' mapped custom fields follow the directory. Off: existing contacts"
-                              " keep their values; new contacts still get them. Unmapped fields are never touched.",
-                              classes="hint"))
-        widgets.append(Static("[dim]Ctrl+S[/dim] save (the daemon validates; errors appear next to the field)", classes="hint"))
+            widgets += self._row(
+                label,
+                Select(options, value=value, id=f"custom-{n}"),
+                f"mapping.custom_fields.{field['name']}",
+            )
+        widgets.append(
+            Horizontal(
+                Label("Overwrite custom fields"),
+                Switch(mapping["overwrite_custom_fields"], id="overwrite"),
+                classes="row",
+            )
+        )
+        widgets.append(
+            Static(
+                "On: existing contacts' mapped custom fields follow the directory. Off: "
+                "existing "
+                "contacts"
+                " keep their values; new contacts still get them. Unmapped fields are never "
+                "touched.",
+                classes="hint",
+            )
+        )
+        widgets.append(
+            Static(
+                "[dim]Ctrl+S[/dim] save (the daemon validates; errors appear next to the field)",
+                classes="hint",
+            )
+        )
         form.mount_all(widgets)
 
     def values(self) -> dict[str, Any]:

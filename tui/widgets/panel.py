@@ -25,7 +25,9 @@ class Panel(Vertical):
     def azsync(self) -> AzsyncApp:
         return self.app  # type: ignore[return-value]
 
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> Answer:
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
+    ) -> Answer:
         """Call the daemon (from a worker thread)."""
         answer = call(self.azsync.client, method, path, body, **params)
         if answer.unreachable:

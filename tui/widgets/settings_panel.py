@@ -25,7 +25,9 @@ class SettingsPanel(Panel):
         with Horizontal():
             yield Label("Contact sync")
             yield Switch(False, id="enabled")
-        yield Static("When turned on, a sync runs at once, then every day at the time below.", classes="hint")
+        yield Static(
+            "When turned on, a sync runs at once, then every day at the time below.", classes="hint"
+        )
         with Horizontal():
             yield Label("Daily at (HH:MM)")
             yield Input("00:00", id="time")
@@ -53,17 +55,30 @@ class SettingsPanel(Panel):
         self.query_one("#timezone", Input).value = settings["account"]["timezone"]
         mail = settings["welcome_email"]
         self.query_one("#welcome", Switch).value = mail["enabled"]
-        smtp = f"SMTP: {mail['smtp_host']}:{mail['smtp_port']} ({mail['tls']})" if mail["smtp_host"] else \
-            "SMTP is not configured: set [welcome_email] smtp_host and from_address in the configuration file"
+        smtp = (
+            f"SMTP: {mail['smtp_host']}:{mail['smtp_port']} ({mail['tls']})"
+            if mail["smtp_host"]
+            else (
+                "SMTP is not configured: set [welcome_email] smtp_host and from_address in the "
+                "configuration file"
+            )
+        )
         self.query_one("#smtp", Static).update(smtp)
-        self.query_one("#next-run", Static).update(f"Next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC")
+        self.query_one("#next-run", Static).update(
+            f"Next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC"
+        )
 
     def action_save(self) -> None:
-        self.save({
-            "schedule": {"enabled": self.query_one("#enabled", Switch).value, "time": self.query_one("#time", Input).value},
-            "account": {"timezone": self.query_one("#timezone", Input).value},
-            "welcome_email": {"enabled": self.query_one("#welcome", Switch).value},
-        })
+        self.save(
+            {
+                "schedule": {
+                    "enabled": self.query_one("#enabled", Switch).value,
+                    "time": self.query_one("#time", Input).value,
+                },
+                "account": {"timezone": self.query_one("#timezone", Input).value},
+                "welcome_email": {"enabled": self.query_one("#welcome", Switch).value},
+            }
+        )
 
     @work(thread=True, exclusive=True, group="settings-save")
     def save(self, body: dict[str, Any]) -> None:

@@ -13,21 +13,34 @@ COUNTS = ("new", "updated", "unchanged", "failed", "skipped")
 
 
 def describe(status: dict[str, Any]) -> str:
-    lines = [f"[b]{status['account']}[/b]  ·  azsyncd {status['version']}  ·  target: {status['target']}",
-             f"Contact sync: {'[green]on[/green]' if status['sync_enabled'] else 'off'}"
-             f"   next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC ({status['timezone']})"]
+    lines = [
+        f"[b]{status['account']}[/b]  ·  azsyncd {status['version']}"
+        f"  ·  target: {status['target']}",
+        f"Contact sync: {'[green]on[/green]' if status['sync_enabled'] else 'off'}"
+        f"   next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC "
+        f"({status['timezone']})",
+    ]
     for tenant in status["tenants"]:
-        mark = "Active ✅" if tenant["status"] == "active" else f"{tenant['status'].title()}: {tenant['reason']}"
+        mark = (
+            "Active ✅"
+            if tenant["status"] == "active"
+            else f"{tenant['status'].title()}: {tenant['reason']}"
+        )
         lines.append(f"Tenant {tenant['name']}: {mark}")
     last = status.get("last_run")
     if last:
         counts = ", ".join(f"{last['counts'].get(k, 0)} {k}" for k in COUNTS)
-        lines.append(f"Last sync: run {last['id']} ({last['trigger']}) {last['status']} at "
-                     f"{last['started_at'][:19].replace('T', ' ')}  ·  {counts}")
+        lines.append(
+            f"Last sync: run {last['id']} ({last['trigger']}) {last['status']} at "
+            f"{last['started_at'][:19].replace('T', ' ')}  ·  {counts}"
+        )
     else:
         lines.append("No sync has run yet: press s to sync now, d for a dry run.")
     if status.get("config_error"):
-        lines.append(f"[red]Configuration error (running on the last good one):[/red] {status['config_error']}")
+        lines.append(
+            "[red]Configuration error (running on the last good one):[/red] "
+            f"{status['config_error']}"
+        )
     return "\n".join(lines)
 
 
@@ -41,7 +54,10 @@ class SyncPanel(Panel):
         yield Static("Connecting to azsyncd…", id="status-text")
         yield Static("", id="progress-label")
         yield ProgressBar(id="progress", show_eta=False)
-        yield Static("[dim]s[/dim] sync now   [dim]d[/dim] dry run (shows the plan, writes nothing)", classes="hint")
+        yield Static(
+            "[dim]s[/dim] sync now   [dim]d[/dim] dry run (shows the plan, writes nothing)",
+            classes="hint",
+        )
 
     def show_status(self, status: dict[str, Any]) -> None:
         self.query_one("#status-text", Static).update(describe(status))
@@ -49,9 +65,15 @@ class SyncPanel(Panel):
         bar = self.query_one("#progress", ProgressBar)
         label = self.query_one("#progress-label", Static)
         if running:
-            counts = ", ".join(f"{running['counts'].get(k, 0)} {k}" for k in COUNTS if running["counts"].get(k))
-            label.update(f"Running: run {running['run_id']} ({running['trigger']}{', dry run' if running['dry_run'] else ''})"
-                         f" · {running['phase']} {running['tenant']} · {running['done']} users" + (f" · {counts}" if counts else ""))
+            counts = ", ".join(
+                f"{running['counts'].get(k, 0)} {k}" for k in COUNTS if running["counts"].get(k)
+            )
+            label.update(
+                f"Running: run {running['run_id']} "
+                f"({running['trigger']}{', dry run' if running['dry_run'] else ''})"
+                f" · {running['phase']} {running['tenant']} · {running['done']} users"
+                + (f" · {counts}" if counts else "")
+            )
             bar.update(total=running["total"], progress=running["done"])
             bar.display = True
         else:

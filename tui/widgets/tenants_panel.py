@@ -15,7 +15,11 @@ from tui.widgets.panel import Panel
 
 
 def status_label(state: dict[str, Any]) -> str:
-    return "Active ✅" if state["status"] == "active" else f"{state['status'].title()}: {state['reason']}"
+    return (
+        "Active ✅"
+        if state["status"] == "active"
+        else f"{state['status'].title()}: {state['reason']}"
+    )
 
 
 class TenantsPanel(Panel):
@@ -33,11 +37,16 @@ class TenantsPanel(Panel):
     def compose(self) -> ComposeResult:
         yield DataTable(id="tenant-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="tenant-detail")
-        yield Static("[dim]a[/dim] add  [dim]z[/dim] authorize / re-authorize  [dim]e[/dim] enable/disable  "
-                     "[dim]Del[/dim] delete", classes="hint")
+        yield Static(
+            "[dim]a[/dim] add  [dim]z[/dim] authorize / re-authorize  [dim]e[/dim] enable/disable  "
+            "[dim]Del[/dim] delete",
+            classes="hint",
+        )
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Name", "Status", "Tenant ID", "Cloud", "Auth", "Last sync")
+        self.query_one(DataTable).add_columns(
+            "Name", "Status", "Tenant ID", "Cloud", "Auth", "Last sync"
+        )
 
     @work(thread=True, exclusive=True, group="tenants")
     def load(self) -> None:
@@ -52,7 +61,15 @@ class TenantsPanel(Panel):
         table.clear()
         for t in tenants:
             last = (t["state"]["last_sync_at"] or "-")[:16].replace("T", " ")
-            table.add_row(t["name"], status_label(t["state"]), t["tenant_id"], t["cloud"], t["auth"], last, key=t["name"])
+            table.add_row(
+                t["name"],
+                status_label(t["state"]),
+                t["tenant_id"],
+                t["cloud"],
+                t["auth"],
+                last,
+                key=t["name"],
+            )
         if tenants:
             table.move_cursor(row=min(row, len(tenants) - 1))
         self.show_detail()
@@ -84,7 +101,9 @@ class TenantsPanel(Panel):
                 self.app.notify(f"Added {tenant['name']}; press z to authorize it")
                 self.reload()
 
-        self.app.push_screen(AddTenantScreen(lambda body: self.api("POST", "/v1/tenants", body)), added)
+        self.app.push_screen(
+            AddTenantScreen(lambda body: self.api("POST", "/v1/tenants", body)), added
+        )
 
     def action_authorize(self) -> None:
         tenant = self.selected()
@@ -99,14 +118,21 @@ class TenantsPanel(Panel):
             return
         code = answer.data.get("device_code")
         if code:
-            screen = SignInScreen(name, code, lambda: self.api("GET", f"/v1/tenants/{name}/authorize"))
+            screen = SignInScreen(
+                name, code, lambda: self.api("GET", f"/v1/tenants/{name}/authorize")
+            )
             self.app.call_from_thread(self.app.push_screen, screen, lambda _: self.reload())
             return
         state = answer.data["state"]
         if state["status"] == "active":
             self.app.call_from_thread(self.app.notify, f"{name} is authorized: Active ✅")
         else:
-            self.app.call_from_thread(self.app.notify, f"{state['reason']}\nfix: {state['fix']}", severity="error", timeout=20)
+            self.app.call_from_thread(
+                self.app.notify,
+                f"{state['reason']}\nfix: {state['fix']}",
+                severity="error",
+                timeout=20,
+            )
         self.app.call_from_thread(self.reload)
 
     def action_toggle_enabled(self) -> None:
@@ -128,8 +154,13 @@ class TenantsPanel(Panel):
             if yes:
                 self.delete(tenant["name"])
 
-        self.app.push_screen(ConfirmScreen(f"Delete tenant [b]{tenant['name']}[/b]? Its settings and token cache go;"
-                                           " the contacts it synced stay in the help desk."), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete tenant [b]{tenant['name']}[/b]? Its settings and token cache go;"
+                " the contacts it synced stay in the help desk."
+            ),
+            confirmed,
+        )
 
     @work(thread=True, group="tenant-change")
     def delete(self, name: str) -> None:

@@ -60,7 +60,9 @@ class UsersPanel(Panel):
         tenant = self.tenants.get(str(event.value))
         if tenant is None:
             return
-        self.query_one("#groups" if tenant["users"] == "groups" else "#all", RadioButton).value = True
+        self.query_one(
+            "#groups" if tenant["users"] == "groups" else "#all", RadioButton
+        ).value = True
         self.query_one("#exclude", Checkbox).value = tenant["exclude_disabled"]
         self.chosen = {g: f"group {g[:8]}…" for g in tenant["groups"]}
         self.show_chosen()
@@ -108,8 +110,11 @@ class UsersPanel(Panel):
             self.app.notify("Pick a tenant first", severity="warning")
             return
         groups_mode = self.query_one("#groups", RadioButton).value
-        body = {"users": "groups" if groups_mode else "all", "groups": sorted(self.chosen) if groups_mode else [],
-                "exclude_disabled": self.query_one("#exclude", Checkbox).value}
+        body = {
+            "users": "groups" if groups_mode else "all",
+            "groups": sorted(self.chosen) if groups_mode else [],
+            "exclude_disabled": self.query_one("#exclude", Checkbox).value,
+        }
         self.save(str(tenant), body)
 
     @work(thread=True, group="users-save")

@@ -1,0 +1,75 @@
+"""The Entra ID user attributes a mapping may read, and how to read one from a Graph user."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Attributes Graph returns for users that make sense on a contact. Order is the order the
+# TUI lists them in.
+KNOWN: tuple[str, ...] = (
+    "userPrincipalName",
+    "mail",
+    "otherMails[0]",
+    "displayName",
+    "givenName",
+    "surname",
+    "businessPhones[0]",
+    "mobilePhone",
+    "faxNumber",
+    "jobTitle",
+    "department",
+    "companyName",
+    "officeLocation",
+    "employeeId",
+    "employeeType",
+    "employeeHireDate",
+    "streetAddress",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "usageLocation",
+    "preferredLanguage",
+    "accountEnabled",
+    "userType",
+    "createdDateTime",
+    "mailNickname",
+    *(f"onPremisesExtensionAttributes.extensionAttribute{i}" for i in range(1, 16)),
+    "onPremisesSamAccountName",
+    "onPremisesDistinguishedName",
+)
+
+# Directory extensions registered by an app: extension_<app id without dashes>_<name>.
+_EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_[A-Za-z0-9_]+$")
+_INDEXED = re.compile(r"^(?P<name>[A-Za-z]+)\[(?P<index>\d+)\]$")
+
+
+def is_known(attribute: str) -> bool:
+    return attribute in KNOWN or bool(_EXTENSION.match(attribute))
+
+
+def graph_property(attribute: str) -> str:
+    """The top-level Graph property to $select for an attribute path."""
+    head = attribute.split(".", 1)[0]
+    match = _INDEXED.match(head)
+    return match.group("name") if match else head
+
+
+def read(user: dict[str, Any], attribute: str) -> Any:
+    """Read an attribute path such as ``businessPhones[0]`` or ``a.b`` from a Graph user.
+
+    Missing parts give None rather than an error: directory data is often sparse.
+    """
+    value: Any = user
+    for part in attribute.split("."):
+        if not isinstance(value, dict):
+            return None
+        match = _INDEXED.match(part)
+        if match:
+            items = value.get(match.group("name"))
+            index = int(match.group("index"))
+            value = items[index] if isinstance(items, list) and index < len(items) else None
+        else:
+            value = value.get(part)
+    return value

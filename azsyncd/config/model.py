@@ -1,0 +1,319 @@
+"""The shape of azsyncd.toml, as pydantic models.
+
+pydantic checks types and field-level rules and reports every error with its location in
+one pass; rules that tie fields together live in ``config_rules``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from azsyncd import attributes
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
+)
+TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+PERSONAL_TENANTS = {"consumers", "9188040d-6c67-4c5b-b112-36a304b66dad"}
+MULTI_TENANT_ALIASES = {"common", "organizations"}
+PHONE_TYPES = ("mo", "w", "m", "h", "o")
+
+# Keys that would hold a secret inline; each has a *_file sibling to use instead.
+INLINE_SECRET_KEYS = {
+    "client_secret": "client_secret_file",
+    "api_key": "api_key_file",
+    "auth_code": "auth_code_file",
+    "password": "password_file",
+    "pfx_passphrase": "pfx_passphrase_file",
+    "passphrase": "pfx_passphrase_file",
+    "private_key": "private_key_file",
+}
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def suggest(word: str, candidates: object) -> str:
+    """' (did you mean "x"?)' for the nearest candidate, or nothing."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)  # type: ignore[call-overload]
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _check_attribute(value: str) -> str:
+    if not attributes.is_known(value):
+        raise ValueError(
+            f'unknown directory attribute "{value}"{suggest(value, attributes.KNOWN)};'
+            " see GET /v1/attributes for the list"
+        )
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+
+
+class Account(Section):
+    name: str = Field("azsync", min_length=1, description="Shown in messages and welcome emails")
+    timezone: str = Field("UTC", description="IANA time zone of the daily sync")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _zones():
+            raise ValueError(
+                f'unknown time zone "{value}"{suggest(value, _zones())}; use an IANA name '
+                "such "
+                "as "
+                '"Europe/Berlin"'
+            )
+        return value
+
+
+class Schedule(Section):
+    enabled: bool = Field(False, description="Contact sync on: sync at once, then daily")
+    time: str = Field("00:00", description="Daily sync time, HH:MM in the account's time zone")
+
+    @field_validator("time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK_TIME.match(value):
+            raise ValueError(
+                f'"{value}" is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"'
+            )
+        return value
+
+
+class HappyFoxTarget(Section):
+    base_url: str = Field(
+        ..., description="https://<account>.happyfox.com, .happyfox.net, or a custom domain"
+    )
+    api_key_file: str
+    auth_code_file: str
+    rate_headroom: float = Field(
+        0.9, gt=0, le=1, description="Share of the published rate limits to use"
+    )
+    lock_minutes: float = Field(10, ge=0, description="How long a 429 locks the account")
+    mark: Literal["contact_group", "none"] = "contact_group"
+    group_name: str = "Microsoft Entra ID: {tenant}"
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(
+                f'"{value}" is not a URL; write it as "https://<account>.happyfox.com"'
+            )
+        return value.rstrip("/")
+
+
+FieldType = Literal["text", "number", "dropdown", "multi_select", "date"]
+
+
+class LocalField(Section):
+    name: str = Field(..., min_length=1)
+    type: FieldType = "text"
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+
+
+class LocalTarget(Section):
+    fields: list[LocalField] = Field(default_factory=list)
+
+
+class Target(Section):
+    kind: Literal["local", "happyfox"] = "local"
+    happyfox: HappyFoxTarget | None = None
+    local: LocalTarget = Field(default_factory=LocalTarget)
+
+
+class Tenant(Section):
+    name: str = Field(
+        ..., description="Short identifier used in the API: lowercase letters, digits, dashes"
+    )
+    display_name: str = ""
+    tenant_id: str = Field(..., description="Directory (tenant) id GUID or a verified domain")
+    cloud: Literal["global", "usgov", "usgov-dod", "china", "custom"] = "global"
+    login_url: str | None = None
+    graph_url: str | None = None
+    client_id: str
+    auth: Literal["secret", "certificate", "device_code"] = "secret"
+    client_secret_file: str | None = None
+    certificate_file: str | None = None
+    private_key_file: str | None = None
+    pfx_file: str | None = None
+    pfx_passphrase_file: str | None = None
+    ca_bundle: str | None = None
+    enabled: bool = True
+    users: Literal["all", "groups"] = "all"
+    groups: list[str] = Field(
+        default_factory=list, description='Group object ids when users = "groups"'
+    )
+    exclude_disabled: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not TENANT_NAME.match(value):
+            raise ValueError(
+                f'"{value}" is not a tenant name; use lowercase letters, digits and dashes, '
+                "e.g. "
+                '"contoso"'
+            )
+        return value
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        lowered = value.lower()
+        if lowered in PERSONAL_TENANTS:
+            raise ValueError(
+                "personal Microsoft accounts cannot be synced; an organizational tenant (its "
+                "GUID "
+                "or verified domain) is required"
+            )
+        if lowered in MULTI_TENANT_ALIASES:
+            raise ValueError(
+                f'"{value}" is not one tenant; give the organizational tenant\'s GUID or '
+                "verified "
+                "domain"
+            )
+        if not (GUID.match(value) or DOMAIN.match(value)):
+            raise ValueError(
+                f'"{value}" is neither a tenant GUID nor a domain such as "contoso.onmicrosoft.com"'
+            )
+        return lowered
+
+    @field_validator("client_id")
+    @classmethod
+    def _client(cls, value: str) -> str:
+        if not GUID.match(value):
+            raise ValueError(
+                f'"{value}" is not an application (client) id; copy the GUID from the app '
+                "registration's overview"
+            )
+        return value.lower()
+
+    @field_validator("groups")
+    @classmethod
+    def _group_ids(cls, value: list[str]) -> list[str]:
+        for group in value:
+            if not GUID.match(group):
+                raise ValueError(
+                    f'"{group}" is not a group object id (a GUID); search groups with GET '
+                    "/v1/tenants/<name>/groups?search="
+                )
+        return value
+
+
+class Mapping(Section):
+    email: str = "userPrincipalName"
+    guest_email_from_mail: bool = Field(
+        True, description="Guests (#EXT# UPNs) use mail, then otherMails[0]"
+    )
+    name: str = Field(
+        "{displayName}", description='An attribute, or a template such as "{givenName} {surname}"'
+    )
+    phones: dict[Literal["mo", "w", "m", "h", "o"], str] = Field(default_factory=dict)
+    skip_empty_phones: bool = Field(
+        False, description="Skip an empty mapped phone instead of failing the contact"
+    )
+    custom_fields: dict[str, str] = Field(
+        default_factory=dict, description="Target field name -> directory attribute"
+    )
+    overwrite_custom_fields: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _email_attr(cls, value: str) -> str:
+        return _check_attribute(value)
+
+    @field_validator("phones", "custom_fields")
+    @classmethod
+    def _attrs(cls, value: dict[str, str]) -> dict[str, str]:
+        for attribute in value.values():
+            _check_attribute(attribute)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_template(cls, value: str) -> str:
+        for attribute in name_template_attributes(value):
+            _check_attribute(attribute)
+        return value
+
+
+def name_template_attributes(template: str) -> list[str]:
+    """The attributes a name template reads: "{givenName} {surname}" or a bare "displayName"."""
+    found = re.findall(r"\{([^{}]+)\}", template)
+    return found if found else [template]
+
+
+class WelcomeEmail(Section):
+    enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_file: str | None = None
+    from_address: str = ""
+    portal_url: str = ""
+    subject: str = "Your {account} help desk account"
+    template_file: str | None = None
+
+
+class Sync(Section):
+    min_share: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description=(
+            "Safety rail: a tenant whose full read gives fewer users than this share of last time's"
+            " (or none at all) writes nothing that run"
+        ),
+    )
+
+
+class State(Section):
+    database_url: str = Field(
+        "",
+        description="Empty: SQLite under the state directory; or sqlite:///path, postgresql://...",
+    )
+    history_runs: int = Field(30, ge=1, le=10000)
+
+
+class Control(Section):
+    socket: str = ""
+    mode: str = "0660"
+    group: str = ""
+
+    @field_validator("mode")
+    @classmethod
+    def _octal(cls, value: str) -> str:
+        if not re.match(r"^0?[0-7]{3}$", value):
+            raise ValueError(f'"{value}" is not a file mode; write it in octal, e.g. "0660"')
+        return value
+
+
+class Config(Section):
+    account: Account = Field(default_factory=Account)
+    schedule: Schedule = Field(default_factory=Schedule)
+    target: Target = Field(default_factory=Target)
+    tenants: list[Tenant] = Field(default_factory=list)
+    mapping: Mapping = Field(default_factory=Mapping)
+    welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
+    sync: Sync = Field(default_factory=Sync)
+    state: State = Field(default_factory=State)
+    control: Control = Field(default_factory=Control)
+
+    def tenant(self, name: str) -> Tenant | None:
+        return next((t for t in self.tenants if t.name == name), None)

@@ -1,0 +1,73 @@
+"""One httpx client per tenant for identity and Graph traffic alike: same proxy, same trust."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """The system's trust store (which honours $SSL_CERT_FILE), plus the tenant's CA bundle."""
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def make_http(
+    ca_bundle: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 60.0,
+) -> httpx.Client:
+    return httpx.Client(
+        verify=tls_context(ca_bundle),
+        transport=transport,
+        timeout=timeout,
+        headers={"User-Agent": "azsync"},
+        trust_env=True,
+    )
+
+
+class MsalHttp:
+    """An httpx.Client shaped the way msal expects of its ``http_client``.
+
+    msal sends a certificate's signed client assertion as *bytes* in the form data; httpx
+    would encode a bytes form value as its repr (``b'eyJ...'``) and break the JWT.
+    """
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @staticmethod
+    def _text_form(data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in data.items()}
+        return data
+
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        kwargs.pop("verify", None)
+        kwargs.pop("proxies", None)
+        return self._client.post(
+            url,
+            params=params,
+            data=self._text_form(data),
+            headers=headers,
+            timeout=kwargs.pop("timeout", httpx.USE_CLIENT_DEFAULT),
+        )
+
+    def get(
+        self, url: str, params: Any = None, headers: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        return self._client.get(
+            url,
+            params=params,
+            headers=headers,
+            timeout=kwargs.pop("timeout", httpx.USE_CLIENT_DEFAULT),
+        )
+
+    def close(self) -> None:
+        pass  # the owner of the httpx.Client closes it

@@ -1,0 +1,193 @@
+"""Syncs: start one, and read the history, records, log and CSV report of runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.errors import ApiError, not_found
+from azsyncd.service.api.schemas import RecordStatus, SyncRequest
+from azsyncd.service.daemon import Daemon
+from azsyncd.state.models import SyncRun
+from azsyncd.sync import report
+from azsyncd.sync.runner import AlreadyRunning
+
+router = APIRouter(prefix="/v1", tags=["runs"])
+DaemonDep = Annotated[Daemon, Depends(daemon_of)]
+RunId = Annotated[int, "run id"]
+
+
+def run_view(run: SyncRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "trigger": run.trigger,
+        "dry_run": run.dry_run,
+        "options": run.options,
+        "status": run.status,
+        "message": run.message,
+        "counts": run.counts,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+@router.post(
+    "/sync", status_code=202, summary="Start a sync; 409 with the running run's id if one runs"
+)
+def start_sync(request: SyncRequest, daemon: DaemonDep) -> dict[str, Any]:
+    if request.tenant is not None and daemon.config.tenant(request.tenant) is None:
+        raise not_found(
+            f'tenant "{request.tenant}"', "GET /v1/tenants lists the configured tenants"
+        )
+    try:
+        run_id = daemon.start_sync(
+            "manual",
+            dry_run=request.dry_run,
+            options=request.model_dump(exclude_none=True, include={"user", "tenant"}),
+        )
+    except AlreadyRunning as exc:
+        raise ApiError(
+            409,
+            "sync_running",
+            str(exc),
+            "wait for it to finish (GET /v1/status)",
+            run_id=exc.run_id,
+        ) from None
+    if run_id is None:
+        raise ApiError(
+            503, "stopping", "the daemon is shutting down", "start the sync after it restarts"
+        )
+    if request.wait:
+        daemon.runner.wait(request.timeout)
+        run = _run(daemon, run_id)
+        return {
+            "run_id": run_id,
+            "run": _run_detail(daemon, run),
+            "plan": _records(daemon, run, None, "", 1000, 0) if run.dry_run else None,
+        }
+    return {"run_id": run_id}
+
+
+def _run(daemon: Daemon, run_id: int | str) -> SyncRun:
+    run = daemon.state.latest_run() if run_id == "latest" else daemon.state.run(int(run_id))
+    if run is None:
+        raise not_found(
+            "no sync has run yet" if run_id == "latest" else f"run {run_id}",
+            "start one with POST /v1/sync" if run_id == "latest" else "GET /v1/runs lists the runs",
+        )
+    return run
+
+
+@router.get("/runs", summary="Sync history, newest first")
+def list_runs(
+    daemon: DaemonDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 30,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    return {"runs": [run_view(r) for r in daemon.state.runs(limit, offset)]}
+
+
+def _run_detail(daemon: Daemon, run: SyncRun) -> dict[str, Any]:
+    return {
+        **run_view(run),
+        "log": [
+            {"at": line.at.isoformat(), "level": line.level, "message": line.message}
+            for line in daemon.state.log_lines(run.id)
+        ],
+    }
+
+
+@router.get("/runs/latest", summary="The last sync (not dry runs), with its log")
+def latest_run(daemon: DaemonDep) -> dict[str, Any]:
+    return _run_detail(daemon, _run(daemon, "latest"))
+
+
+@router.get("/runs/{run_id}", summary="One run, with its log")
+def get_run(run_id: Annotated[int, "id"], daemon: DaemonDep) -> dict[str, Any]:
+    return _run_detail(daemon, _run(daemon, _bounded(run_id)))
+
+
+def _records(
+    daemon: Daemon, run: SyncRun, status: str | None, search: str, limit: int, offset: int
+) -> dict[str, Any]:
+    rows = daemon.state.records(run.id, status=status, search=search, limit=limit, offset=offset)
+    return {
+        "run_id": run.id,
+        "total": daemon.state.count_records(run.id, status=status, search=search),
+        "records": [
+            {
+                "tenant": r.tenant,
+                "user_id": r.user_id,
+                "email": r.email,
+                "type": r.type,
+                "status": r.status,
+                "result": r.result,
+                "changed_fields": r.changed_fields,
+            }
+            for r in rows
+        ],
+    }
+
+
+Status = Annotated[RecordStatus | None, Query()]
+Search = Annotated[str, Query(max_length=256)]
+Limit = Annotated[int, Query(ge=1, le=10000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
+@router.get("/runs/latest/records", summary="The last sync's per-contact records")
+def latest_records(
+    daemon: DaemonDep,
+    status: Status = None,
+    search: Search = "",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    return _records(daemon, _run(daemon, "latest"), status, search, limit, offset)
+
+
+@router.get("/runs/{run_id}/records", summary="A run's per-contact records")
+def run_records(
+    run_id: int,
+    daemon: DaemonDep,
+    status: Status = None,
+    search: Search = "",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    return _records(daemon, _run(daemon, _bounded(run_id)), status, search, limit, offset)
+
+
+def _csv(daemon: Daemon, run: SyncRun) -> StreamingResponse:
+    filename = f"azsync-run-{run.id}.csv"
+    return StreamingResponse(
+        report.iter_csv(daemon.state.iter_records(run.id)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/runs/latest/report.csv",
+    summary="The last sync's CSV report",
+    response_class=StreamingResponse,
+)
+def latest_report(daemon: DaemonDep) -> StreamingResponse:
+    return _csv(daemon, _run(daemon, "latest"))
+
+
+@router.get(
+    "/runs/{run_id}/report.csv", summary="A run's CSV report", response_class=StreamingResponse
+)
+def run_report(run_id: int, daemon: DaemonDep) -> StreamingResponse:
+    return _csv(daemon, _run(daemon, _bounded(run_id)))
+
+
+def _bounded(run_id: int) -> int:
+    # SQLite integers are 64-bit; a larger id cannot exist and must not reach the driver.
+    if not 0 < run_id < 2**63:
+        raise not_found(f"run {run_id}", "GET /v1/runs lists the runs")
+    return run_id

@@ -1,0 +1,145 @@
+"""Status, settings, target fields, directory attributes, contacts, reload."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from azsyncd import attributes
+from azsyncd.errors import TargetError
+from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.errors import ApiError
+from azsyncd.service.api.schemas import SettingsPatch
+from azsyncd.service.daemon import Daemon
+from azsyncd.sync import report
+from azsyncd.targets.factory import build_target
+
+router = APIRouter(prefix="/v1")
+DaemonDep = Annotated[Daemon, Depends(daemon_of)]
+SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync")
+
+
+@router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
+def get_status(daemon: DaemonDep) -> dict[str, Any]:
+    return daemon.status()
+
+
+def _settings(daemon: Daemon) -> dict[str, Any]:
+    document = daemon.config.model_dump(mode="json")
+    settings = {section: document[section] for section in SETTINGS_SECTIONS}
+    settings["state"] = {"history_runs": document["state"]["history_runs"]}
+    return settings
+
+
+@router.get("/settings", summary="Account, schedule, target, mapping, welcome email")
+def get_settings(daemon: DaemonDep) -> dict[str, Any]:
+    return _settings(daemon)
+
+
+@router.patch("/settings", summary="Change settings; validated, then written atomically")
+def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
+    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
+    state_keys = set(changes.get("state", {})) - {"history_runs"}
+    if state_keys:
+        raise ApiError(
+            422,
+            "not_editable",
+            f"state.{sorted(state_keys)[0]} cannot be changed through the API",
+            "edit the configuration file and restart azsyncd",
+        )
+
+    def apply(document: dict[str, Any]) -> None:
+        for section, values in changes.items():
+            deep_merge(document[section], values)
+
+    daemon.update_config(apply)
+    return _settings(daemon)
+
+
+def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """JSON merge patch: tables merge key by key, null removes a key, anything else replaces."""
+    for key, value in values.items():
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+            deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+@router.get("/fields", summary="The target's contact fields with types, required flags and choices")
+def get_fields(daemon: DaemonDep) -> dict[str, Any]:
+    try:
+        target = build_target(daemon.config, daemon.loaded.directory)
+        try:
+            fields = target.fields()
+        finally:
+            target.close()
+    except TargetError as exc:
+        raise ApiError(502, "target_error", exc.message, exc.fix) from None
+    return {"target": daemon.config.target.kind, "fields": [f.as_dict() for f in fields]}
+
+
+@router.get("/attributes", summary="Directory attributes a mapping may read")
+def get_attributes() -> dict[str, Any]:
+    return {
+        "attributes": list(attributes.KNOWN),
+        "note": "directory extensions (extension_<appid>_<name>) are accepted too",
+    }
+
+
+@router.get("/contacts", summary="Contacts of the built-in store")
+def get_contacts(
+    daemon: DaemonDep,
+    search: Annotated[str, Query(max_length=256)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    total, rows = daemon.state.contacts(search, limit, offset)
+    return {
+        "total": total,
+        "contacts": [
+            {
+                "id": c.id,
+                "email": c.email,
+                "name": c.name,
+                "phones": c.phones,
+                "custom_fields": c.custom,
+                "source_tenant": c.source_tenant,
+                "source_object_id": c.source_object_id,
+                "synced_from_entra": bool(c.source_object_id),
+                "created_at": c.created_at.isoformat(),
+                "updated_at": c.updated_at.isoformat(),
+            }
+            for c in rows
+        ],
+    }
+
+
+@router.get(
+    "/contacts.csv",
+    summary="Every contact of the built-in store as CSV",
+    response_class=StreamingResponse,
+)
+def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
+    names = [f.name for f in daemon.config.target.local.fields]
+    return StreamingResponse(
+        report.iter_contacts_csv(daemon.state.iter_contacts(), names),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="azsync-contacts.csv"'},
+    )
+
+
+@router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
+def post_reload(daemon: DaemonDep) -> dict[str, Any]:
+    if not daemon.reload():
+        raise ApiError(
+            422,
+            "invalid_config",
+            "the configuration file is invalid; still running on the last good one",
+            "fix the file (azsyncd check-config lists every problem) and reload again",
+            detail=daemon.config_error,
+        )
+    return {"reloaded": True, "config_path": str(daemon.loaded.path)}

@@ -1,0 +1,160 @@
+"""The daemon process: the control socket, uvicorn serving the API on it, and signals.
+
+- A socket file left by a crashed daemon is replaced; a live one makes us exit with a message.
+- SIGTERM/SIGINT: stop accepting, let a running sync stop at a safe point within a
+  deadline, remove the socket, exit 0. A second SIGINT forces the exit.
+- SIGHUP: reload the configuration, keeping the last good one on error.
+- systemd: READY=1 once the socket listens, STATUS= while syncing, STOPPING=1 on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import grp
+import logging
+import os
+import signal
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from azsyncd.errors import UserError
+from azsyncd.service import sdnotify
+from azsyncd.service.api import create_app
+from azsyncd.service.daemon import Daemon
+
+log = logging.getLogger(__name__)
+SYNC_STOP_DEADLINE = 20.0
+
+
+def _socket_is_live(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def bind_control_socket(path: Path, mode: int = 0o660, group: str = "") -> socket.socket:
+    """Bind and listen on ``path`` with ``mode`` from the first instant (no window of 0666)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o750 if group else 0o700)
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise UserError(
+                f"{path} exists and is not a socket; refusing to replace it",
+                "remove the file or choose another path with --socket",
+            )
+        if _socket_is_live(path):
+            raise UserError(
+                f"another azsyncd is already listening on {path}",
+                "stop it first (systemctl stop azsyncd), or give this one another --socket",
+            )
+        log.warning("removing stale socket %s left by a daemon that did not stop cleanly", path)
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o777 & ~mode)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UserError(
+                f"another azsyncd is already listening on {path}", "stop it first"
+            ) from None
+        raise UserError(
+            f"cannot listen on {path}: {exc.strerror}", "check the directory's permissions"
+        ) from None
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, mode)
+    if group:
+        try:
+            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+        except (KeyError, PermissionError) as exc:
+            log.warning(
+                "socket group %r not applied (%s); only the daemon's user can connect", group, exc
+            )
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with our own signals (it re-raises SIGTERM after shutdown, which exits 143)."""
+
+    def __init__(self, config: uvicorn.Config, daemon: Daemon) -> None:
+        super().__init__(config)
+        self.daemon = daemon
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            # Signals reach the main thread only; an embedded server is stopped by should_exit.
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._exit, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, self._exit, "SIGINT")
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+    def _exit(self, name: str) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        log.info("%s received: shutting down", name)
+        self.should_exit = True
+
+    def _reload(self) -> None:
+        log.info("SIGHUP received: reloading the configuration")
+        asyncio.get_running_loop().run_in_executor(None, self.daemon.reload)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            sdnotify.notify("READY=1\nSTATUS=idle")
+
+
+def control_server(daemon: Daemon) -> _Server:
+    """The control API's server; ``run(sockets=[...])`` it on a bound socket."""
+    config = uvicorn.Config(
+        create_app(daemon),
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return _Server(config, daemon)
+
+
+def serve(daemon: Daemon, socket_path: Path) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    control = daemon.config.control
+    sock = bind_control_socket(socket_path, int(control.mode, 8), control.group)
+    server = control_server(daemon)
+    log.info("azsyncd listening on %s (config %s)", socket_path, daemon.loaded.path)
+    try:
+        daemon.start()
+        server.run(sockets=[sock])
+    finally:
+        sdnotify.notify("STOPPING=1")
+        daemon.stop(SYNC_STOP_DEADLINE)
+        sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            socket_path.unlink()
+        log.info("azsyncd stopped")
+    return 0

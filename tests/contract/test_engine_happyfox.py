@@ -1,0 +1,114 @@
+"""The engine through the HappyFox target, over real HTTP to the fake HappyFox on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from wsgiref.simple_server import make_server
+
+import pytest
+
+from azsyncd.demo.directory import contoso
+from tests.contract.test_targets import _Quiet
+from tests.engine_setup import HAPPYFOX_MAPPING, sync, tenant_toml
+from tests.fakes.fake_happyfox import FakeHappyFox
+
+
+@pytest.fixture
+def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
+    fake = FakeHappyFox(time.monotonic)
+    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield fake, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]
+    (tmp_path / "key").write_text("key")
+    (tmp_path / "code").write_text("code")
+    import httpx
+
+    from azsyncd.config import file as config_file
+    from azsyncd.service.daemon import Daemon
+    from tests.engine_setup import Router
+
+    (tmp_path / "secret").write_text("demo-client-secret")
+    (tmp_path / "azsyncd.toml").write_text(
+        f"""
+[target]
+kind = "happyfox"
+[target.happyfox]
+base_url = "{url}"
+api_key_file = "key"
+auth_code_file = "code"
+"""
+        + HAPPYFOX_MAPPING.replace(
+            "skip_empty_phones = true",
+            f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}",
+        )
+        + tenant_toml(extra='display_name = "Contoso"')
+    )
+    return Daemon(
+        config_file.load(tmp_path / "azsyncd.toml"),
+        state_dir=tmp_path / "state",
+        graph_transport=httpx.MockTransport(Router(directory)),
+    )  # type: ignore[arg-type]
+
+
+def test_first_sync_update_and_resync_through_happyfox(
+    tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
+) -> None:
+    fake, url = happyfox
+    directory = contoso(users=250)
+    daemon = happyfox_daemon(tmp_path, url, directory)
+    first = sync(daemon)
+    assert first.counts["new"] == len(fake.contacts) > 100
+    assert fake.post_calls("users/") == -(-len(fake.contacts) // 100)  # 100 a call
+    group = next(iter(fake.groups.values()))
+    assert group["name"] == "Microsoft Entra ID: Contoso" and len(group["contacts"]) == len(
+        fake.contacts
+    )
+    failed = daemon.state.records(first.id, status="failed")
+    assert any("Office" in r.result and "(allowed: Berlin, London)" in r.result for r in failed)
+
+    ann = fake.by_email["anna.andersson0@contoso.example"]
+    ann["custom"][4] = "Agent note: VIP"  # a custom field azsync does not map
+    directory.update_user("00000000-0000-4000-a000-000000000000", department="Legal")
+    posts_before = fake.post_calls("users/")
+    second = sync(daemon)
+    assert second.counts["updated"] == 1 and fake.post_calls("users/") == posts_before + 1
+    assert (
+        ann["custom"][1] == "Legal" and ann["custom"][4] == "Agent note: VIP"
+    )  # not wiped by HappyFox's reset
+
+    third = sync(daemon)
+    assert (
+        third.counts["new"] == third.counts["updated"] == 0
+        and fake.post_calls("users/") == posts_before + 1
+    )
+
+
+def test_a_happyfox_429_lock_pauses_and_the_run_completes(
+    tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
+) -> None:
+    fake, url = happyfox
+    fake.lock_seconds = 1.0
+    fake.locked_until = time.monotonic() + 1.0  # the account is locked when the sync starts
+    directory = contoso(users=20)
+    daemon = happyfox_daemon(tmp_path, url, directory)
+    from azsyncd.targets import factory
+    from azsyncd.targets.happyfox import limiter_for
+
+    factory.use_limiter(url, limiter_for(0.9))
+    (tmp_path / "azsyncd.toml").write_text(
+        (tmp_path / "azsyncd.toml")
+        .read_text()
+        .replace('auth_code_file = "code"', 'auth_code_file = "code"\nlock_minutes = 0.02')
+    )
+    daemon.reload()
+    run = sync(daemon)
+    assert run.counts["new"] > 0 and len(fake.contacts) == run.counts["new"]
+    log = " ".join(line.message for line in daemon.state.log_lines(run.id))
+    assert "HappyFox answered 429 (rate limit): pausing all calls" in log

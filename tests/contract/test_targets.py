@@ -1,0 +1,354 @@
+"""One contract for both targets, then HappyFox's limits and faults against the fake."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import httpx
+import pytest
+
+from azsyncd.config.model import LocalField
+from azsyncd.state import open_database
+from azsyncd.targets import ContactWrite, Phone, Target
+from azsyncd.targets.happyfox import HappyFox, limiter_for
+from azsyncd.targets.local import LocalStore
+from tests.fakes.fake_happyfox import FakeHappyFox
+
+
+class Clock:
+    """Virtual time: sleeping advances it, so ten-minute locks take no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def happyfox_client(fake: FakeHappyFox, clock: Clock, **kwargs: Any) -> HappyFox:
+    return HappyFox(
+        "https://acme.happyfox.com",
+        "key",
+        "code",
+        limiter=limiter_for(0.9, clock, clock.sleep),
+        transport=httpx.WSGITransport(app=fake),
+        sleep=clock.sleep,
+        **kwargs,
+    )
+
+
+@pytest.fixture(params=["local", "happyfox"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    if request.param == "local":
+        open_database("", tmp_path)
+        yield LocalStore(
+            [
+                LocalField(name="Department"),
+                LocalField(name="Employee ID", type="number"),
+                LocalField(name="Office", type="dropdown", choices=["Berlin", "London"]),
+                LocalField(name="Notes"),
+            ]
+        )
+    else:
+        clock = Clock()
+        client = happyfox_client(FakeHappyFox(clock), clock)
+        yield client
+        client.close()
+
+
+def ids(target: Target) -> dict[str, Any]:
+    return {f.name: f for f in target.fields()}
+
+
+def contact(email: str, target: Target, **custom: Any) -> ContactWrite:
+    fields = ids(target)
+    return ContactWrite(
+        email=email,
+        name=email.split("@")[0].title(),
+        phones=[Phone("w", "+1 555 0100")],
+        custom={fields[name].id: value for name, value in custom.items()},
+    )
+
+
+def test_fields_have_types_and_choices(target: Target) -> None:
+    fields = ids(target)
+    assert fields["Department"].type == "text" and fields["Employee ID"].type == "number"
+    assert fields["Office"].type == "dropdown" and [c.label for c in fields["Office"].choices] == [
+        "Berlin",
+        "London",
+    ]
+
+
+def test_create_then_find_by_email_case_insensitively(target: Target) -> None:
+    results = target.write(
+        [contact("Ann@Example.com", target, Department="Sales"), contact("bob@example.com", target)]
+    )
+    assert all(r.ok and r.id for r in results)
+    found = target.find_by_email(["ann@EXAMPLE.com", "nobody@example.com"])
+    assert list(found) == ["ann@example.com"]
+    assert (
+        found["ann@example.com"].name == "Ann"
+        and found["ann@example.com"].phones[0].number == "+1 555 0100"
+    )
+    assert sorted(c.email for c in target.iter_contacts()) == ["ann@example.com", "bob@example.com"]
+
+
+def test_a_partial_update_keeps_every_other_custom_field(target: Target) -> None:
+    fields = ids(target)
+    berlin = fields["Office"].choices[0].id
+    target.write(
+        [
+            contact(
+                "ann@example.com",
+                target,
+                Department="Sales",
+                Notes="VIP, call first",
+                Office=berlin,
+            )
+        ]
+    )
+    existing = target.find_by_email(["ann@example.com"])["ann@example.com"]
+    update = ContactWrite(
+        email="ann@example.com",
+        name="Ann Lee",
+        phones=existing.phones,
+        custom={fields["Department"].id: "Support"},
+        existing=existing,
+    )
+    assert target.write([update])[0].ok
+    after = target.find_by_email(["ann@example.com"])["ann@example.com"]
+    assert after.name == "Ann Lee"
+    assert after.custom[fields["Department"].id] == "Support"
+    assert after.custom[fields["Notes"].id] == "VIP, call first"
+    assert str(after.custom[fields["Office"].id]) == str(berlin)
+
+
+def test_a_bad_value_fails_only_its_contact_with_a_readable_reason(target: Target) -> None:
+    results = target.write(
+        [
+            contact("ann@example.com", target, **{"Employee ID": "A-123"}),
+            contact("bob@example.com", target, **{"Employee ID": 42}),
+        ]
+    )
+    assert [r.ok for r in results] == [False, True]
+    assert "Employee ID" in results[0].error and "number" in results[0].error
+    assert list(target.find_by_email(["ann@example.com", "bob@example.com"])) == ["bob@example.com"]
+
+
+def test_mark_synced(target: Target) -> None:
+    result = target.write([contact("ann@example.com", target)])[0]
+    target.mark_synced("Contoso", [result.id])
+    if isinstance(target, HappyFox):
+        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
+        assert [(g["name"], g["contacts"]) for g in fake.groups.values()] == [
+            ("Microsoft Entra ID: Contoso", [int(result.id)])
+        ]
+        target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
+        assert len(fake.groups) == 1
+    else:
+        from azsyncd.state.models import Contact
+
+        assert Contact.get_by_id(int(result.id)).source_tenant == "Contoso"
+
+
+# --- HappyFox only ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_and_client() -> Iterator[tuple[FakeHappyFox, HappyFox, Clock]]:
+    clock = Clock()
+    fake = FakeHappyFox(clock)
+    client = happyfox_client(fake, clock)
+    yield fake, client, clock
+    client.close()
+
+
+def test_5000_contacts_take_50_bulk_calls_under_the_post_limit(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _clock = fake_and_client
+    emails = [f"user{i}@example.com" for i in range(5000)]
+    client.fields()
+    for start in range(0, 5000, 100):
+        results = client.write([ContactWrite(e, e, [], {}) for e in emails[start : start + 100]])
+        assert all(r.ok for r in results)
+    assert fake.post_calls("users/") == 50
+    assert len(fake.contacts) == 5000
+    assert fake.locked_until == 0.0
+
+
+def test_the_limiter_holds_a_burst_under_the_limits(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, clock = fake_and_client
+    for _ in range(1200):
+        client.fields()
+    times = [t for method, _, t in fake.calls if method == "GET"]
+    worst = max(sum(1 for u in times[i:] if u < t + 60) for i, t in enumerate(times))
+    assert worst <= 450 and fake.locked_until == 0.0
+    assert clock.now - 1000.0 >= 120  # 1200 calls at 450 a minute need over two minutes
+
+
+def test_a_forced_429_pauses_everything_then_resumes_without_loss(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, clock = fake_and_client
+    waits: list[str] = []
+    client.on_wait = waits.append
+    client.fields()
+    fake.locked_until = clock.now + 600  # someone else tripped the account's limit
+    results = client.write([ContactWrite(f"u{i}@example.com", f"U{i}", [], {}) for i in range(100)])
+    assert all(r.ok for r in results) and len(fake.contacts) == 100
+    assert clock.now >= fake.locked_until and any(s >= 600 for s in clock.slept)
+    assert waits and "429" in waits[0] and "10 min" in waits[0]
+    assert sorted(c["email"] for c in fake.contacts.values()) == sorted(
+        f"u{i}@example.com" for i in range(100)
+    )
+
+
+def test_5xx_is_retried_with_backoff(fake_and_client: tuple[FakeHappyFox, HappyFox, Clock]) -> None:
+    fake, client, clock = fake_and_client
+    fake.fail_next = [503, 502]
+    assert client.fields()
+    assert len([s for s in clock.slept if s > 0]) == 2
+
+
+def test_a_5xx_that_never_ends_fails_the_batch_with_a_reason(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _clock = fake_and_client
+    client.fields()
+    fake.fail_next = [503] * 10
+    results = client.write([ContactWrite("ann@example.com", "Ann", [], {})])
+    assert not results[0].ok and "after 5 tries" in results[0].error
+
+
+def test_an_error_body_on_a_2xx_is_a_failure(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _ = fake_and_client
+    client.fields()
+    fake.fail_next = [200]  # the fake answers {"error": "injected"} with a 200
+    results = client.write([ContactWrite("ann@example.com", "Ann", [], {})])
+    assert not results[0].ok and "injected" in results[0].error and not fake.contacts
+
+
+def test_validation_errors_become_readable_reasons(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    _, client, _ = fake_and_client
+    results = client.write([ContactWrite("ann@example.com", "", [], {"2": "A-123", "3": 99})])
+    assert results[0].error == (
+        "name: This field is required.; Employee ID (c-cf-2): A valid number is required.; "
+        "Office (c-cf-3): Select a valid choice. 99 is not one of the available choices."
+    )
+
+
+def test_unknown_field_types_are_kept_and_reported(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, client, _ = fake_and_client
+    badge = {f.name: f for f in client.fields()}["Badge"]
+    assert (badge.type, badge.raw_type) == ("unknown", "hologram")
+    assert "hologram" in caplog.text
+
+
+def test_wrong_credentials_say_which_files_to_check() -> None:
+    clock = Clock()
+    client = HappyFox(
+        "https://acme.happyfox.com",
+        "wrong",
+        "code",
+        limiter=limiter_for(0.9, clock, clock.sleep),
+        transport=httpx.WSGITransport(app=FakeHappyFox(clock)),
+        sleep=clock.sleep,
+    )
+    from azsyncd.errors import TargetError
+
+    with pytest.raises(TargetError) as caught:
+        client.fields()
+    assert "401" in caught.value.message and "api_key_file" in caught.value.fix
+    assert "wrong" not in str(caught.value)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_over_real_http_on_loopback() -> None:
+    import time
+
+    fake = FakeHappyFox(time.monotonic)
+    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = HappyFox(
+            f"http://127.0.0.1:{server.server_port}", "key", "code", limiter=limiter_for(0.9)
+        )
+        fields = {f.name: f for f in client.fields()}
+        first = client.write(
+            [
+                ContactWrite(
+                    "ann@example.com",
+                    "Ann",
+                    [Phone("mo", "+49 30 1")],
+                    {fields["Notes"].id: "keep me"},
+                )
+            ]
+        )
+        assert first[0].ok
+        existing = client.find_by_email(["ann@example.com"])["ann@example.com"]
+        client.write(
+            [
+                ContactWrite(
+                    "ann@example.com",
+                    "Ann B",
+                    [Phone("mo", "+49 30 2")],
+                    {fields["Department"].id: "IT"},
+                    existing=existing,
+                )
+            ]
+        )
+        after = client.find_by_email(["ann@example.com"])["ann@example.com"]
+        assert (
+            after.custom[fields["Notes"].id] == "keep me"
+            and after.custom[fields["Department"].id] == "IT"
+        )
+        assert after.phones[0].id == existing.phones[0].id  # the phone was edited, not added
+        client.close()
+    finally:
+        server.shutdown()
+
+
+def test_parallel_marking_creates_the_group_once(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _ = fake_and_client
+    ids = [
+        r.id
+        for r in client.write(
+            [ContactWrite(f"u{i}@example.com", f"U{i}", [], {}) for i in range(40)]
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda chunk: client.mark_synced("Contoso", chunk),
+                [ids[i : i + 5] for i in range(0, 40, 5)],
+            )
+        )
+    assert len(fake.groups) == 1 and sorted(next(iter(fake.groups.values()))["contacts"]) == sorted(
+        int(i) for i in ids
+    )

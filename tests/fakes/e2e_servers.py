@@ -1,0 +1,88 @@
+"""Real HTTP(S) servers on 127.0.0.1 for end-to-end tests: the simulated Microsoft identity
+and Graph over HTTPS (msal requires https) with a throwaway CA, and the fake HappyFox."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+
+from tests.fakes.tls_certs import make_ca_and_server
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Threaded(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def wsgi_from_handler(
+    handle: Callable[[httpx.Request], httpx.Response],
+) -> Callable[..., Iterable[bytes]]:
+    """Serve an httpx-style handler (request -> response) as a WSGI app."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        scheme = environ["wsgi.url_scheme"]
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        query = environ.get("QUERY_STRING", "")
+        url = f"{scheme}://{host}{environ.get('PATH_INFO', '')}" + (f"?{query}" if query else "")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        request = httpx.Request(
+            environ["REQUEST_METHOD"],
+            url,
+            headers=headers,
+            content=environ["wsgi.input"].read(length) if length else b"",
+        )
+        response = handle(request)
+        body = response.read()
+        start_response(
+            f"{response.status_code} {response.reason_phrase}",
+            [
+                (k, v)
+                for k, v in response.headers.items()
+                if k.lower() not in ("content-length", "transfer-encoding")
+            ]
+            + [("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return app
+
+
+@contextmanager
+def serve(app: Callable[..., Iterable[bytes]], tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    server = make_server("127.0.0.1", 0, app, server_class=_Threaded, handler_class=_Quiet)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        server.base_environ["HTTPS"] = "on"  # type: ignore[attr-defined]  # wsgiref reads the scheme from it
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_port)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def tls_for_localhost(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    ca, cert, key = make_ca_and_server(directory, ("localhost",))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context, ca

@@ -1,0 +1,240 @@
+"""A fake HappyFox that models the documented behaviour, as a WSGI app.
+
+Used in-process through httpx.WSGITransport, or over real HTTP on loopback with wsgiref.
+Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
+out; at most 100 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
+going over locks the account with 429s for 10 minutes; per-field validation errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+API = "/api/1.1/json/"
+
+
+class FakeHappyFox:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        key: str = "key",
+        code: str = "code",
+        get_limit: int = 500,
+        post_limit: int = 300,
+        lock_seconds: float = 600,
+    ) -> None:
+        self.clock = clock
+        self.auth = "Basic " + base64.b64encode(f"{key}:{code}".encode()).decode()
+        self.limits = {"GET": get_limit, "POST": post_limit}
+        self.lock_seconds = lock_seconds
+        self.recent: dict[str, deque[float]] = {"GET": deque(), "POST": deque()}
+        self.locked_until = 0.0
+        self.calls: list[tuple[str, str, float]] = []
+        self.fail_next: list[int] = []  # statuses to answer with before serving normally
+        self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
+        self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
+        self.contacts: dict[int, dict[str, Any]] = {}
+        self.by_email: dict[str, dict[str, Any]] = {}
+        self.groups: dict[int, dict[str, Any]] = {}
+        self.fields = [
+            {"id": 1, "name": "Department", "type": "text", "required": False, "choices": None},
+            {"id": 2, "name": "Employee ID", "type": "number", "required": False, "choices": None},
+            {
+                "id": 3,
+                "name": "Office",
+                "type": "choice",
+                "required": False,
+                "choices": [{"id": 31, "text": "Berlin"}, {"id": 32, "text": "London"}],
+            },
+            {"id": 4, "name": "Notes", "type": "text", "required": False, "choices": None},
+            {"id": 5, "name": "Badge", "type": "hologram", "required": False, "choices": None},
+        ]
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    # --- the WSGI entry point -------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        if self.delay and method == "POST":
+            time.sleep(self.delay)
+        with self._lock:
+            status, body = self._handle(
+                method, path, query, raw, environ.get("HTTP_AUTHORIZATION", "")
+            )
+        data = json.dumps(body).encode()
+        start_response(
+            f"{status} X",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+    def _handle(
+        self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str
+    ) -> tuple[int, Any]:
+        now = self.clock()
+        self.calls.append((method, path, now))
+        if auth != self.auth:
+            return 401, {"error": "Authentication failed"}
+        if now < self.locked_until:
+            return 429, {"error": "Rate limit exceeded"}
+        kind = "GET" if method == "GET" else "POST"
+        recent = self.recent[kind]
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) > self.limits[kind]:
+            self.locked_until = now + self.lock_seconds
+            return 429, {"error": "Rate limit exceeded"}
+        if self.fail_next:
+            return self.fail_next.pop(0), {"error": "injected"}
+        route = path.removeprefix(API)
+        body = json.loads(raw) if raw else None
+        if route == "__stats__/":  # for benchmarks: what the client made us do
+            return 200, {
+                "post_users": self.post_calls("users/"),
+                "calls": len(self.calls),
+                "contacts": len(self.contacts),
+                "post_other": sum(1 for m, p, _ in self.calls if m == "POST")
+                - self.post_calls("users/"),
+                "gets": sum(1 for m, _, _ in self.calls if m == "GET"),
+                "locked": self.locked_until > now,
+            }
+        if route == "user_custom_fields/" and method == "GET":
+            return 200, self.fields
+        if route == "users/" and method == "GET":
+            return 200, self._list(query)
+        if route == "users/" and method == "POST":
+            if isinstance(body, list):
+                if len(body) > 100:
+                    return 400, {"error": "At most 100 contacts can be added at once"}
+                return 200, [self._add_or_edit(item) for item in body]
+            return 200, self._add_or_edit(body)
+        if route == "contact_groups/" and method == "GET":
+            return 200, list(self.groups.values())
+        if route == "contact_groups/" and method == "POST":
+            group_id = 100 + len(self.groups)
+            self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": []}
+            return 200, self.groups[group_id]
+        match = re.fullmatch(r"contact_group/(\d+)/update_contacts/", route)
+        if match and method == "POST":
+            if len(body) > 100:
+                return 400, {"error": "At most 100 contacts"}
+            group = self.groups[int(match.group(1))]
+            for entry in body:
+                if entry["contact"] not in group["contacts"]:
+                    group["contacts"].append(entry["contact"])
+            return 200, group
+        return 404, {"error": "Not found"}
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        size = min(int(query.get("size", ["10"])[0]), 50)
+        page = int(query.get("page", ["1"])[0])
+        items = list(self.contacts.values())  # insertion order is id order
+        for term in query.get("q", [""])[0].split():
+            if term.startswith("email:"):
+                found = self.by_email.get(term[6:].lower())
+                items = [found] if found else []
+        pages = max(1, -(-len(items) // size))
+        chunk = items[(page - 1) * size : page * size]
+        return {
+            "page_info": {
+                "count": len(chunk),
+                "page_count": pages,
+                "start_index": (page - 1) * size + 1,
+                "end_index": (page - 1) * size + len(chunk),
+                "last_index": len(items),
+            },
+            "data": [self._view(c) for c in chunk],
+        }
+
+    def _view(self, contact: dict[str, Any]) -> dict[str, Any]:
+        custom = []
+        for f in self.fields:
+            value = contact["custom"].get(f["id"])
+            label = next((c["text"] for c in f["choices"] or [] if c["id"] == value), None)
+            custom.append(
+                {
+                    "id": f["id"],
+                    "name": f["name"],
+                    "type": f["type"],
+                    "value": label if label is not None else value,
+                    "value_id": value if label is not None else None,
+                }
+            )
+        return {
+            "id": contact["id"],
+            "name": contact["name"],
+            "email": contact["email"],
+            "phones": contact["phones"],
+            "custom_fields": custom,
+            "contact_groups": [],
+        }
+
+    def _add_or_edit(self, item: dict[str, Any]) -> dict[str, Any]:
+        email = str(item.get("email") or "")
+        errors = []
+        if not item.get("name"):
+            errors.append({"field": "name", "errors": ["This field is required."]})
+        custom: dict[int, Any] = {}
+        for f in self.fields:
+            key = f"c-cf-{f['id']}"
+            if key not in item:
+                continue  # left out: reset below, as HappyFox does
+            value = item[key]
+            if f["type"] == "number" and not isinstance(value, (int, float)):
+                errors.append({"field": key, "errors": ["A valid number is required."]})
+            elif f["type"] == "choice" and value not in [c["id"] for c in f["choices"]]:
+                errors.append(
+                    {
+                        "field": key,
+                        "errors": [
+                            f"Select a valid choice. {value} is not one of the available choices."
+                        ],
+                    }
+                )
+            custom[f["id"]] = value
+        if errors:
+            return {"email": email, "success": False, "error": errors}
+        existing = self.by_email.get(email.lower())
+        phones = []
+        for index, phone in enumerate(item.get("phones") or []):
+            phone_id = phone.get("id") or (
+                existing
+                and next((p["id"] for p in existing["phones"] if p["type"] == phone["type"]), None)
+            )
+            phones.append(
+                {
+                    "id": phone_id or 1000 + len(phones) + 10 * self._next_id,
+                    "type": phone["type"],
+                    "number": phone["number"],
+                    "is_primary": index == 0,
+                }
+            )
+        if existing is None:
+            existing = {"id": self._next_id, "email": email, "created": True}
+            self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
+            self._next_id += 1
+            self.contacts[existing["id"]] = existing
+            self.by_email[email.lower()] = existing
+        existing.update(
+            name=item["name"], phones=phones, custom=custom
+        )  # everything left out is reset
+        return {"email": email, "success": True, "id": existing["id"]}
+
+    def post_calls(self, route: str) -> int:
+        return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.helpers import daemon_command, short_dir, wait_for_socket
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sock = short_dir() / "demo.sock"
+    proc = subprocess.Popen(
+        daemon_command("demo", "--socket", str(sock)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_socket(sock, proc=proc)
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd"
+        ) as http:
+            deadline = time.monotonic() + 30
+            while (http.get("/v1/status").json()["last_run"] or {}).get("status") in (
+                None,
+                "running",
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            status = http.get("/v1/status").json()
+            assert status["tenants"][0]["status"] == "active" and status["sync_enabled"]
+            counts = status["last_run"]["counts"]
+            assert counts["new"] > 150 and counts["failed"] > 10
+            fields = http.get("/v1/fields").json()["fields"]
+            assert {f["type"] for f in fields} == {"text", "number", "dropdown", "date"}
+            assert any(f["required"] for f in fields)
+            assert http.get("/v1/contacts", params={"search": "anna"}).json()["total"] >= 1
+            report = http.get("/v1/runs/latest/report.csv").text.removeprefix("\ufeff")
+            rows = list(csv.DictReader(io.StringIO(report)))
+            failed = [r["Result"] for r in rows if r["Sync Status"] == "Failed"]
+            assert any("datatype mismatch" in r for r in failed) and any(
+                "is not a choice" in r for r in failed
+            )
+            assert any("phone (mo) <- mobilePhone: empty" in r for r in failed)
+        env = {**os.environ, "AZSYNCD_SOCKET": str(sock)}
+        ctl = subprocess.run(
+            [sys.executable, "-m", "azsyncd.control.ctl", "sync", "--dry-run", "--wait"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert ctl.returncode in (0, 4) and "0 new, 0 updated" in ctl.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
+    assert "simulated Contoso tenant with 250 users" in out
+    assert not sock.exists()

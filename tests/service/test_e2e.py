@@ -1,0 +1,271 @@
+"""End to end: the daemon as a real process, its socket used as a script would, and real
+HTTP servers on 127.0.0.1 for Microsoft identity + Graph (HTTPS, throwaway CA) and HappyFox."""
+
+from __future__ import annotations
+
+import csv
+import io
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
+from tests.engine_setup import HAPPYFOX_MAPPING, tenant_toml
+from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
+from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.helpers import running_daemon, short_dir
+
+pytestmark = pytest.mark.slow
+CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
+
+
+@dataclass
+class World:
+    directory: SimulatedTenant
+    happyfox: FakeHappyFox
+    config: Path
+    state_dir: Path
+
+
+def write_config(
+    path: Path, login: str, graph: str, happyfox: str, ca: Path, extra: str = ""
+) -> None:
+    (path.parent / "secret").write_text(DEMO_SECRET)
+    (path.parent / "key").write_text("key")
+    (path.parent / "code").write_text("code")
+    path.write_text(
+        f"""
+[account]
+name = "E2E Desk"
+[target]
+kind = "happyfox"
+[target.happyfox]
+base_url = "{happyfox}"
+api_key_file = "key"
+auth_code_file = "code"
+lock_minutes = 0.05
+"""
+        + tenant_toml(
+            login=login, graph=graph, extra=f'display_name = "Contoso"\nca_bundle = "{ca}"'
+        )
+        + HAPPYFOX_MAPPING
+        + extra
+    )
+    path.chmod(0o600)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    tls, ca = tls_for_localhost(tmp_path)
+    happyfox = FakeHappyFox(time.monotonic)
+    directory = contoso(users=150)
+    with (
+        serve(wsgi_from_handler(directory.handle), tls) as login_port,
+        serve(wsgi_from_handler(directory.handle), tls) as graph_port,
+        serve(happyfox) as hf_port,
+    ):
+        directory.login, directory.graph = (
+            f"https://localhost:{login_port}",
+            f"https://localhost:{graph_port}",
+        )
+        config = tmp_path / "azsyncd.toml"
+        write_config(config, directory.login, directory.graph, f"http://127.0.0.1:{hf_port}", ca)
+        yield World(directory, happyfox, config, short_dir() / "state")
+
+
+def sync_and_wait(http: httpx.Client, **body: Any) -> dict[str, Any]:
+    answer = http.post("/v1/sync", json={**body, "wait": True, "timeout": 120}, timeout=130)
+    assert answer.status_code == 202, answer.text
+    return dict(answer.json()["run"])
+
+
+def started(world: World) -> Any:
+    return running_daemon(world.config, state_dir=world.state_dir)
+
+
+def test_first_sync_then_only_changes(world: World) -> None:
+    with started(world) as daemon, daemon.client() as http:
+        assert http.post("/v1/tenants/contoso/authorize").json()["state"]["status"] == "active"
+        first = sync_and_wait(http)
+        created = len(world.happyfox.contacts)
+        assert first["counts"]["new"] == created > 50 and first["status"] == "partial"
+        report = http.get("/v1/runs/latest/report.csv").text.removeprefix("\ufeff")
+        results = [
+            row["Result"]
+            for row in csv.DictReader(io.StringIO(report))
+            if row["Sync Status"] == "Failed"
+        ]
+        assert any('"A-6" is not a number (datatype mismatch)' in r for r in results)
+        assert any("is not a choice of this field (allowed: Berlin, London)" in r for r in results)
+
+        requests_before = len(world.directory.requests)
+        world.directory.update_user("00000000-0000-4000-a000-000000000000", department="Legal")
+        second = sync_and_wait(http)
+        assert (second["counts"]["new"], second["counts"]["updated"]) == (0, 1)
+        graph_calls = [r for r in world.directory.requests[requests_before:] if "/v1.0/users" in r]
+        assert graph_calls and all("delta" in r for r in graph_calls)  # only the changes were read
+        assert world.happyfox.by_email["anna.andersson0@contoso.example"]["custom"][1] == "Legal"
+        assert max(world.happyfox.created.values()) == 1
+
+
+def test_overwrite_off_and_group_scope(world: World) -> None:
+    with started(world) as daemon, daemon.client() as http:
+        assert (
+            http.patch(
+                "/v1/settings", json={"mapping": {"overwrite_custom_fields": False}}
+            ).status_code
+            == 200
+        )
+        assert (
+            http.patch(
+                "/v1/tenants/contoso", json={"users": "groups", "groups": [CUSTOMER_FACING]}
+            ).status_code
+            == 200
+        )
+        first = sync_and_wait(http)
+        members = set(world.directory.transitive_members(CUSTOMER_FACING))
+        assert first["counts"]["tenants"]["contoso"]["users"] == len(members)
+        synced = next(
+            m
+            for m in sorted(members)
+            if world.directory.users[m]["mail"] in world.happyfox.by_email
+        )
+        world.directory.update_user(synced, department="Legal", displayName="Renamed Person")
+        newcomer = (
+            "00000000-0000-4000-a000-000000000009"  # Engineering, Berlin: out of scope so far
+        )
+        world.directory.add_to_group(
+            "90000000-0000-4000-b000-000000000000", newcomer
+        )  # into Sales, nested
+        second = sync_and_wait(http)
+        contact = next(
+            c for c in world.happyfox.contacts.values() if c["name"].startswith("Renamed")
+        )
+        assert contact["custom"][1] != "Legal"  # overwrite off: the custom field stayed
+        assert world.directory.users[newcomer]["mail"] in world.happyfox.by_email
+        assert second["counts"]["new"] == 1
+
+
+def test_graph_429_storm_and_happyfox_429_lock(world: World) -> None:
+    world.directory.throttle = [(429, 1), (429, 1), (503, 0)]
+    world.happyfox.lock_seconds = 2
+    world.happyfox.locked_until = time.monotonic() + 2
+    with started(world) as daemon, daemon.client() as http:
+        run = sync_and_wait(http)
+        assert run["counts"]["new"] == len(world.happyfox.contacts) > 50
+        log = " ".join(line["message"] for line in run["log"])
+        assert "Graph answered HTTP 429; waiting 1.0 s" in log
+        assert "HappyFox answered 429 (rate limit): pausing all calls" in log
+        assert max(world.happyfox.created.values()) == 1
+
+
+def grow(directory: SimulatedTenant, count: int) -> None:
+    """Add valid users, so that a sync has several chunks of writes to interrupt."""
+    for i in range(count):
+        directory.add_user(
+            {
+                "id": f"extra-{i}",
+                "userPrincipalName": f"extra{i}@contoso.example",
+                "mail": f"extra{i}@contoso.example",
+                "displayName": f"Extra {i}",
+                "accountEnabled": True,
+                "department": "Sales",
+                "employeeId": str(50000 + i),
+                "officeLocation": "Berlin",
+                "mobilePhone": f"+1 555 {i:05d}",
+            }
+        )
+
+
+def wait_until(check: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def start_a_slow_sync(world: World, http: httpx.Client) -> int:
+    """Start a sync with several chunks of slow writes; return once it is well under way."""
+    grow(world.directory, 2500)
+    world.happyfox.delay = 1.0
+    run_id = int(http.post("/v1/sync", json={}).json()["run_id"])
+    wait_until(lambda: len(world.happyfox.contacts) >= 200)
+    assert http.get("/v1/status").json()["running"] is not None
+    return run_id
+
+
+def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World) -> None:
+    with started(world) as daemon, daemon.client() as http:
+        run_id = start_a_slow_sync(world, http)
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait(10)
+    world.happyfox.delay = 0
+    with (
+        started(world) as daemon,
+        daemon.client() as http,
+    ):  # the killed daemon left its run "running"
+        killed = http.get(f"/v1/runs/{run_id}").json()
+        assert killed["status"] == "interrupted" and "killed or crashed" in killed["message"]
+        final = sync_and_wait(http)
+        emails = [c["email"] for c in world.happyfox.contacts.values()]
+        assert len(emails) == len(set(emails)) and max(world.happyfox.created.values()) == 1
+        records = http.get(f"/v1/runs/{final['id']}/records", params={"limit": 10000}).json()
+        ok = [r for r in records["records"] if r["status"] != "failed"]
+        assert len(ok) == len(emails)
+        again = sync_and_wait(http)
+        assert again["counts"]["new"] == again["counts"]["updated"] == 0
+
+
+def test_sigterm_during_a_sync_stops_at_a_safe_point(world: World) -> None:
+    with started(world) as daemon, daemon.client() as http:
+        run_id = start_a_slow_sync(world, http)
+        code, err = daemon.stop(signal.SIGTERM)
+        assert code == 0, err
+        assert not daemon.socket.exists()
+    world.happyfox.delay = 0
+    with started(world) as daemon, daemon.client() as http:
+        run = http.get(f"/v1/runs/{run_id}").json()
+        assert run["status"] == "interrupted" and "safe point" in run["message"]
+        final = sync_and_wait(http)
+        assert (
+            final["status"] in ("succeeded", "partial")
+            and max(world.happyfox.created.values()) == 1
+        )
+
+
+def test_each_failure_reason_reaches_the_csv_report(world: World) -> None:
+    directory = world.directory
+    directory.update_user("00000000-0000-4000-a000-000000000010", userPrincipalName="", mail=None)
+    directory.update_user(
+        "00000000-0000-4000-a000-000000000011", userPrincipalName="not an address"
+    )
+    directory.update_user("00000000-0000-4000-a000-000000000012", jobTitle=None)
+    directory.update_user("00000000-0000-4000-a000-000000000013", mobilePhone=None)
+    world.happyfox.fields[3]["required"] = True  # "Notes"
+    with started(world) as daemon, daemon.client() as http:
+        answer = http.patch(
+            "/v1/settings",
+            json={"mapping": {"skip_empty_phones": False, "custom_fields": {"Notes": "jobTitle"}}},
+        )
+        assert answer.status_code == 200, answer.text
+        sync_and_wait(http)
+        report = http.get("/v1/runs/latest/report.csv")
+        assert report.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(report.text.removeprefix("\ufeff"))))
+    results = " | ".join(row["Result"] for row in rows if row["Sync Status"] == "Failed")
+    for reason in (
+        "email <- userPrincipalName: empty in the directory",
+        '"not an address" is not an email address',
+        "Notes <- jobTitle: the field is required but empty",
+        "phone (mo) <- mobilePhone: empty in the directory",
+        "(datatype mismatch)",
+        "is not a choice of this field (allowed: Berlin, London)",
+    ):
+        assert reason in results, reason
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())

@@ -1,0 +1,236 @@
+"""Fixed daemon answers for snapshot tests: the screens must not depend on the clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azsyncd.attributes import KNOWN
+from azsyncd.control.client import ApiFailure
+
+T0 = "2026-11-26T00:00:04.000000+00:00"
+STATUS = {
+    "version": "0.1.0",
+    "pid": 4242,
+    "uptime_seconds": 3600.0,
+    "config_path": "/etc/azsyncd/azsyncd.toml",
+    "config_error": None,
+    "account": "Contoso Help Desk",
+    "timezone": "Europe/Berlin",
+    "sync_enabled": True,
+    "next_run": "2026-11-26T23:00:00+00:00",
+    "target": "happyfox",
+    "running": {
+        "run_id": 8,
+        "trigger": "manual",
+        "dry_run": False,
+        "started_at": T0,
+        "phase": "writing contacts",
+        "tenant": "contoso",
+        "done": 600,
+        "total": 1500,
+        "counts": {"new": 412, "failed": 9},
+    },
+    "last_run": {
+        "id": 7,
+        "status": "partial",
+        "trigger": "scheduled",
+        "started_at": T0,
+        "finished_at": T0,
+        "counts": {"new": 231, "updated": 12, "unchanged": 980, "failed": 7, "skipped": 3},
+    },
+    "tenants": [
+        {"name": "contoso", "status": "active", "reason": "", "fix": "", "last_sync_at": T0},
+        {
+            "name": "fabrikam",
+            "status": "disabled",
+            "reason": "AADSTS7000222: The client secret has expired.",
+            "fix": "create a new secret",
+            "last_sync_at": None,
+        },
+    ],
+}
+TENANTS = [
+    {
+        "name": "contoso",
+        "display_name": "Contoso",
+        "tenant_id": "contoso.onmicrosoft.com",
+        "cloud": "global",
+        "auth": "secret",
+        "enabled": True,
+        "users": "groups",
+        "groups": ["a0000001-0000-4000-b000-000000000000"],
+        "exclude_disabled": True,
+        "state": STATUS["tenants"][0],
+    },  # type: ignore[index]
+    {
+        "name": "fabrikam",
+        "display_name": "Fabrikam",
+        "tenant_id": "0b1e2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+        "cloud": "usgov",
+        "auth": "device_code",
+        "enabled": True,
+        "users": "all",
+        "groups": [],
+        "exclude_disabled": False,
+        "state": STATUS["tenants"][1],
+    },  # type: ignore[index]
+]
+SETTINGS = {
+    "account": {"name": "Contoso Help Desk", "timezone": "Europe/Berlin"},
+    "schedule": {"enabled": True, "time": "00:00"},
+    "target": {"kind": "happyfox"},
+    "mapping": {
+        "email": "userPrincipalName",
+        "guest_email_from_mail": True,
+        "name": "{givenName} {surname}",
+        "phones": {"w": "businessPhones[0]", "mo": "mobilePhone"},
+        "skip_empty_phones": False,
+        "custom_fields": {"Department": "department", "Employee ID": "employeeId"},
+        "overwrite_custom_fields": True,
+    },
+    "welcome_email": {
+        "enabled": True,
+        "smtp_host": "smtp.contoso.example",
+        "smtp_port": 587,
+        "tls": "starttls",
+    },
+    "sync": {"min_share": 0.0},
+    "state": {"history_runs": 30},
+}
+FIELDS = [
+    {
+        "id": "1",
+        "name": "Department",
+        "type": "text",
+        "required": False,
+        "choices": [],
+        "raw_type": "text",
+    },
+    {
+        "id": "2",
+        "name": "Employee ID",
+        "type": "number",
+        "required": False,
+        "choices": [],
+        "raw_type": "number",
+    },
+    {
+        "id": "3",
+        "name": "Office",
+        "type": "dropdown",
+        "required": True,
+        "choices": ["Berlin", "London"],
+        "raw_type": "choice",
+    },
+]
+RUN = {
+    "id": 7,
+    "trigger": "scheduled",
+    "dry_run": False,
+    "options": {},
+    "status": "partial",
+    "message": "7 contact(s) failed; see the records",
+    "counts": STATUS["last_run"]["counts"],  # type: ignore[index]
+    "started_at": T0,
+    "finished_at": T0,
+    "log": [],
+}
+RECORDS = [
+    {
+        "tenant": "contoso",
+        "user_id": "u1",
+        "email": "anna.lee@contoso.example",
+        "type": "New",
+        "status": "success",
+        "result": "Created",
+        "changed_fields": "",
+    },
+    {
+        "tenant": "contoso",
+        "user_id": "u2",
+        "email": "bjorn@contoso.example",
+        "type": "Existing",
+        "status": "success",
+        "result": 'Updated: Department: "Sales" -> "Legal"',
+        "changed_fields": "Department",
+    },
+    {
+        "tenant": "contoso",
+        "user_id": "u3",
+        "email": "grace@contoso.example",
+        "type": "New",
+        "status": "failed",
+        "result": (
+            'Employee ID <- employeeId: "A-6" is not a number (datatype mismatch); fix: '
+            "correct the value in Entra ID"
+        ),
+        "changed_fields": "",
+    },
+]
+CONTACTS = [
+    {
+        "id": 1,
+        "email": "anna.lee@contoso.example",
+        "name": "Anna Lee",
+        "phones": [{"type": "w", "number": "+49 30 1"}],
+        "custom_fields": {"Department": "Sales"},
+        "source_tenant": "contoso",
+        "source_object_id": "u1",
+        "synced_from_entra": True,
+        "created_at": T0,
+        "updated_at": T0,
+    },
+    {
+        "id": 2,
+        "email": "walk-in@example.com",
+        "name": "Walk-in Customer",
+        "phones": [],
+        "custom_fields": {},
+        "source_tenant": "",
+        "source_object_id": "",
+        "synced_from_entra": False,
+        "created_at": T0,
+        "updated_at": T0,
+    },
+]
+GROUPS = [
+    {"id": "a0000001-0000-4000-b000-000000000000", "name": "Customer facing", "description": ""}
+]
+
+
+class CannedClient:
+    """Answers like the daemon, always the same way."""
+
+    def get(self, path: str, **params: Any) -> Any:
+        answers: dict[str, Any] = {
+            "/v1/status": STATUS,
+            "/v1/tenants": {"tenants": TENANTS},
+            "/v1/settings": SETTINGS,
+            "/v1/attributes": {"attributes": list(KNOWN)},
+            "/v1/fields": {"target": "happyfox", "fields": FIELDS},
+            "/v1/runs": {"runs": [RUN]},
+            "/v1/runs/7": RUN,
+            "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
+            "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
+            "/v1/tenants/contoso/groups": {"groups": GROUPS},
+        }
+        if path not in answers:
+            raise ApiFailure(
+                404, {"error": {"code": "not_found", "message": f"{path} was not found"}}
+            )
+        return answers[path]
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return {"run_id": 8}
+
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return SETTINGS
+
+    def delete(self, path: str) -> Any:
+        return {}
+
+    def download(self, path: str) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass

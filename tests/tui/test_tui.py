@@ -1,0 +1,197 @@
+"""The TUI driven with Textual's Pilot against a real daemon on a temporary socket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Select, SelectionList, Static
+
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_TENANT
+from azsyncd.demo.run import tenant_toml as demo_tenant_toml
+from tests.helpers import running_daemon, short_dir
+from tests.tui.tui_daemon import live_daemon
+from tui.app import AzsyncApp
+from tui.screens.forms import AddTenantScreen
+from tui.screens.plan import PlanScreen
+from tui.screens.sign_in import SignInScreen
+
+pytestmark = pytest.mark.slow
+
+TENANT = demo_tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
+
+
+async def until(pilot: Any, check: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        await pilot.pause(0.05)
+    raise AssertionError("the screen never showed what was expected")
+
+
+def text(widget: Any) -> str:
+    return str(widget.render())
+
+
+def drive(
+    app: AzsyncApp, scenario: Callable[[Any], Awaitable[None]], size: tuple[int, int] = (80, 24)
+) -> None:
+    async def run() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(run())
+
+
+def test_add_and_authorize_a_tenant_with_a_device_code(tmp_path: Path) -> None:
+    with live_daemon(tmp_path) as live:
+        live.directory.pending_polls = 2
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("2")
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, AddTenantScreen))
+            form = app.screen
+            for key, value in (
+                ("name", "contoso"),
+                ("tenant_id", DEMO_TENANT),
+                ("client_id", DEMO_CLIENT),
+                ("login_url", DEMO_LOGIN),
+                ("graph_url", DEMO_GRAPH),
+            ):
+                form.query_one(f"#{key}", Input).value = value
+            form.query_one("#auth", Select).value = "device_code"
+            form.query_one("#cloud", Select).value = "custom"
+            form.query_one("#tenant_id", Input).value = "consumers"
+            await pilot.press("ctrl+s")
+            await until(
+                pilot, lambda: "personal Microsoft accounts" in text(form.query_one("#errors"))
+            )
+            form.query_one("#tenant_id", Input).value = DEMO_TENANT
+            await pilot.press("ctrl+s")
+            table = app.query_one("#tenant-table", DataTable)
+            await until(pilot, lambda: table.row_count == 1)
+            assert table.get_row_at(0)[1].startswith("New")
+            await pilot.press("z")
+            await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+            assert "D E M O - C O D E" in text(app.screen.query_one("#code"))
+            assert "microsoft.com/devicelogin" in text(app.screen.query_one("#url"))
+            await until(
+                pilot, lambda: "Active ✅" in text(app.screen.query_one("#state")), timeout=30
+            )
+            await pilot.press("escape")
+            await until(pilot, lambda: table.get_row_at(0)[1] == "Active ✅")
+
+        drive(app, scenario)
+        assert live.daemon.state.tenant("contoso").status == "active"
+
+
+def test_edit_the_mapping_and_see_a_validation_error_next_to_the_field(tmp_path: Path) -> None:
+    with live_daemon(tmp_path, TENANT) as live:
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("3")
+            await until(pilot, lambda: app.query_one("#name", Input) is not None)
+            app.query_one("#name", Input).value = "{givenNme} {surname}"
+            await pilot.press("ctrl+s")
+            error = app.query_one("#err-mapping-name", Static)
+            await until(pilot, lambda: 'unknown directory attribute "givenNme"' in text(error))
+            assert 'did you mean "givenName"' in text(error)
+            app.query_one("#name", Input).value = "{givenName} {surname}"
+            app.query_one("#custom-4", Select).value = "jobTitle"  # Title <- jobTitle
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: text(error) == "")
+
+        drive(app, scenario, size=(120, 40))
+        mapping = live.daemon.config.mapping
+        assert (
+            mapping.name == "{givenName} {surname}" and mapping.custom_fields["Title"] == "jobTitle"
+        )
+
+
+def test_pick_groups_with_live_search(tmp_path: Path) -> None:
+    with live_daemon(tmp_path, TENANT) as live:
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("4")
+            await until(pilot, lambda: app.query_one("#tenant", Select).value == "contoso")
+            app.query_one("#search", Input).value = "Customer"
+            results = app.query_one("#results", SelectionList)
+            await until(pilot, lambda: results.option_count == 1)
+            results.focus()
+            await pilot.press("space")
+            await until(pilot, lambda: "Customer facing" in text(app.query_one("#chosen")))
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: live.daemon.config.tenants[0].users == "groups")
+
+        drive(app, scenario)
+        assert live.daemon.config.tenants[0].groups == ["a0000001-0000-4000-b000-000000000000"]
+
+
+def test_dry_run_then_sync_with_progress_then_log_and_csv_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with live_daemon(tmp_path, TENANT, users=120) as live:
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, PlanScreen), timeout=30)
+            plan = app.screen.query_one(DataTable)
+            assert plan.row_count > 50 and "nothing was written" in text(
+                app.screen.query_one(Static)
+            )
+            await pilot.press("escape")
+            live.directory.delay = 0.3  # slow Graph pages, to watch the progress
+            await pilot.press("s")
+            label = app.query_one("#progress-label", Static)
+            await until(pilot, lambda: "Running: run" in text(label), timeout=30)
+            await until(pilot, lambda: text(label) == "Idle.", timeout=60)
+            await pilot.press("6")
+            table = app.query_one("#record-table", DataTable)
+            await until(pilot, lambda: table.row_count == 120)
+            assert "manual" in text(app.query_one("#summary"))
+            app.query_one("#status", Select).value = "failed"
+            await until(pilot, lambda: 0 < table.row_count < 120)
+            assert all(table.get_row_at(i)[2] == "Failed" for i in range(table.row_count))
+            await pilot.press("x")
+            await pilot.press("enter")
+            await until(pilot, lambda: any(tmp_path.glob("azsync-run-*.csv")))
+
+        drive(app, scenario)
+        report = next(tmp_path.glob("azsync-run-*.csv")).read_text(encoding="utf-8")
+        assert report.startswith("\ufeffEmail,Type,Sync Status,Result")
+        assert Path(".").resolve() == tmp_path.resolve()
+
+
+def test_daemon_down_and_back(tmp_path: Path) -> None:
+    config = tmp_path / "azsyncd.toml"
+    config.write_text('[account]\nname = "Pilot Desk"\n')
+    sock = short_dir() / "azsyncd.sock"
+
+    async def scenario() -> None:
+        with running_daemon(config, socket_path=sock) as daemon:
+            app = AzsyncApp(socket=str(sock))
+            async with app.run_test(size=(80, 24)) as pilot:
+                status = app.query_one("#status-text", Static)
+                await until(pilot, lambda: "Pilot Desk" in text(status))
+                daemon.stop()
+                banner = app.query_one("#banner", Static)
+                await until(pilot, lambda: "azsyncd is not running" in text(banner))
+                assert banner.has_class("shown") and "systemctl start azsyncd" in text(banner)
+                with running_daemon(config, socket_path=sock):
+                    await until(pilot, lambda: not banner.has_class("shown"))
+
+    asyncio.run(scenario())

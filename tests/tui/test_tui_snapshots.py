@@ -1,0 +1,35 @@
+"""What every screen looks like, at 80x24 and 120x40 (pytest-textual-snapshot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tui.canned_daemon import CannedClient
+from tui.app import AzsyncApp
+
+TABS = ["1", "2", "3", "4", "5", "6", "7"]
+
+
+def app() -> AzsyncApp:
+    return AzsyncApp(client=CannedClient())  # type: ignore[arg-type]
+
+
+def settle(key: str) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause(0.2)
+        await pilot.press(key)
+        for _ in range(3):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.2)
+        pilot.app.screen.set_focus(None)  # no blinking cursor in the picture
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("tab", TABS)
+def test_screen(snap_compare: Any, tab: str, size: tuple[int, int]) -> None:
+    assert snap_compare(app(), terminal_size=size, run_before=settle(tab))

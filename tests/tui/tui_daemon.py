@@ -1,0 +1,74 @@
+"""A real daemon serving its control API on a temporary Unix socket, in-process, for TUI tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from azsyncd.config import file as config_file
+from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
+from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.service.daemon import Daemon
+from azsyncd.service.server import bind_control_socket, control_server
+from tests.helpers import short_dir
+
+
+@dataclass
+class LiveDaemon:
+    daemon: Daemon
+    socket: Path
+    directory: SimulatedTenant
+    config: Path
+
+
+@contextmanager
+def live_daemon(
+    tmp_path: Path,
+    extra: str = "",
+    users: int = 60,
+    socket: Path | None = None,
+    directory: SimulatedTenant | None = None,
+) -> Iterator[LiveDaemon]:
+    directory = directory or contoso(users=users)
+    (tmp_path / "contoso-secret").write_text(DEMO_SECRET)
+    config = tmp_path / "azsyncd.toml"
+    if not config.exists():
+        config.write_text(
+            '[account]\nname = "Pilot Desk"\n'
+            + DEMO_FIELDS.replace("required = true\n", "")
+            + """
+[mapping]
+skip_empty_phones = true
+[mapping.phones]
+mo = "mobilePhone"
+[mapping.custom_fields]
+Department = "department"
+"Employee ID" = "employeeId"
+"""
+            + extra
+        )
+    daemon = Daemon(
+        config_file.load(config),
+        state_dir=tmp_path / "state",
+        graph_transport=directory.transport(),
+    )
+    path = socket or short_dir() / "azsyncd.sock"
+    sock = bind_control_socket(path, 0o600)
+    server = control_server(daemon)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    daemon.start()
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield LiveDaemon(daemon, path, directory, config)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        daemon.stop(5)
+        sock.close()
+        path.unlink(missing_ok=True)

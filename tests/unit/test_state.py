@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from azsyncd.errors import StateError
+from azsyncd.state import State, open_database
+from azsyncd.state.database import LATEST, schema_version
+from azsyncd.state.models import DbInfo, SyncRecord
+from azsyncd.state.repository import RecordRow
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> State:
+    return State(open_database("", tmp_path))
+
+
+def test_new_database_is_migrated_and_uses_wal(state: State) -> None:
+    assert schema_version(state.db) == LATEST
+    assert state.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_keeps_data(tmp_path: Path) -> None:
+    first = State(open_database("", tmp_path))
+    run_id = first.start_run("manual")
+    first.close()
+    second = State(open_database(f"sqlite:///{tmp_path / 'state.db'}", tmp_path))
+    assert second.run(run_id) is not None
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path, state: State) -> None:
+    DbInfo.update(value=str(LATEST + 1)).where(DbInfo.key == "schema_version").execute()
+    state.close()
+    with pytest.raises(StateError, match="newer than this azsyncd"):
+        open_database("", tmp_path)
+
+
+def test_unknown_database_url_says_what_works(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="sqlite:///path or postgresql://"):
+        open_database("mongodb://nowhere/x", tmp_path)
+
+
+def test_runs_left_running_are_marked_interrupted(state: State) -> None:
+    run_id = state.start_run("scheduled")
+    assert state.mark_interrupted("the daemon stopped") == [run_id]
+    run = state.run(run_id)
+    assert run is not None and run.status == "interrupted" and run.finished_at is not None
+    assert [line.message for line in state.log_lines(run_id)] == ["the daemon stopped"]
+
+
+def test_history_keeps_the_newest_runs_with_their_records(state: State) -> None:
+    ids = []
+    for i in range(5):
+        run_id = state.start_run("manual")
+        state.add_records(run_id, [RecordRow("t", f"u{i}", f"u{i}@x.test", "New", "success", "")])
+        state.log(run_id, "hello")
+        state.finish_run(run_id, "succeeded")
+        ids.append(run_id)
+    assert state.prune_history(2) == 3
+    assert [r.id for r in state.runs()] == ids[:-3:-1]
+    assert SyncRecord.select().count() == 2
+
+
+def test_records_filter_and_search(state: State) -> None:
+    run_id = state.start_run("manual")
+    state.add_records(
+        run_id,
+        [
+            RecordRow("t", "1", "Ann@X.test", "New", "success", ""),
+            RecordRow("t", "2", "bob@x.test", "Existing", "failed", "bad"),
+            RecordRow("t", "3", "cy@y.test", "New", "failed", "bad"),
+        ],
+    )
+    assert [r.email for r in state.records(run_id, status="failed")] == ["bob@x.test", "cy@y.test"]
+    assert [r.email for r in state.records(run_id, search="ann@x")] == ["Ann@X.test"]
+    assert state.count_records(run_id, status="failed", search="x.test") == 1
+
+
+def test_tenant_state_round_trip(state: State) -> None:
+    assert state.tenant("c").status == "new"
+    state.set_tenant("c", status="disabled", reason="consent revoked", fix="grant consent")
+    state.set_tenant("c", display_name="Contoso")
+    row = state.tenant("c")
+    assert (row.status, row.reason, row.display_name) == ("disabled", "consent revoked", "Contoso")
+    state.forget_tenant("c")
+    assert state.tenant("c").status == "new"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    from tests.fakes.postgres import find_bin, postgres_server
+
+    if not find_bin("initdb") and not os.environ.get("CI"):
+        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
+    with postgres_server() as url:
+        yield url
+
+
+def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
+    state = State(open_database(postgres_url, tmp_path))
+    assert schema_version(state.db) == LATEST
+    run_id = state.start_run("manual", options={"user": "ann@x.test"})
+    state.add_records(run_id, [RecordRow("t", "1", "Ann@X.test", "New", "failed", "bad ünïcode")])
+    state.log(run_id, "hello")
+    state.set_tenant("contoso", status="active")
+    assert state.mark_interrupted("stopped") == [run_id]
+    state.close()
+    again = State(open_database(postgres_url, tmp_path))  # migrations are idempotent
+    run = again.run(run_id)
+    assert run is not None and run.status == "interrupted" and run.options == {"user": "ann@x.test"}
+    assert [r.result for r in again.records(run_id, search="ann@")] == ["bad ünïcode"]
+    assert again.tenant("contoso").status == "active"
+    assert again.prune_history(1) == 0
+    again.close()
