@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from azsyncd import attributes
 from azsyncd.errors import TargetError
-from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.schemas import SettingsPatch
 from azsyncd.service.daemon import Daemon
@@ -39,7 +39,7 @@ def get_settings(daemon: DaemonDep) -> dict[str, Any]:
 
 
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
-def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
+def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
     state_keys = set(changes.get("state", {})) - {"history_runs"}
     if state_keys:
@@ -54,7 +54,7 @@ def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
         for section, values in changes.items():
             deep_merge(document[section], values)
 
-    daemon.update_config(apply)
+    note(request, *daemon.update_config(apply))
     return _settings(daemon)
 
 
@@ -93,7 +93,7 @@ def get_attributes() -> dict[str, Any]:
 @router.get("/contacts", summary="Contacts of the built-in store")
 def get_contacts(
     daemon: DaemonDep,
-    search: Annotated[str, Query(max_length=256)] = "",
+    search: Annotated[str, Query(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
@@ -133,8 +133,9 @@ def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
 
 
 @router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
-def post_reload(daemon: DaemonDep) -> dict[str, Any]:
-    if not daemon.reload():
+def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    changes = daemon.reload()
+    if changes is None:
         raise ApiError(
             422,
             "invalid_config",
@@ -142,4 +143,5 @@ def post_reload(daemon: DaemonDep) -> dict[str, Any]:
             "fix the file (azsyncd check-config lists every problem) and reload again",
             detail=daemon.config_error,
         )
-    return {"reloaded": True, "config_path": str(daemon.loaded.path)}
+    note(request, "configuration reloaded from the file", *changes)
+    return {"reloaded": True, "config_path": str(daemon.loaded.path), "changes": changes}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 
 from azsyncd.config.model import Tenant
+from azsyncd.config.secrets import MAX_SECRET_BYTES
 
 
 class Body(BaseModel):
@@ -53,3 +54,34 @@ TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
+
+# Secrets arrive as SecretStr: pydantic never shows them in a repr or an error.
+PEM = Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES)]
+
+
+class ClientSecret(Body):
+    kind: Literal["client_secret"]
+    client_secret: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
+class Certificate(Body):
+    kind: Literal["certificate"]
+    certificate: PEM = Field(description="The public certificate, PEM")
+    private_key: PEM = Field(description="Its private key, unencrypted PEM")
+
+
+class Pfx(Body):
+    kind: Literal["pfx"]
+    pfx: Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES * 4 // 3 + 4)] = (
+        Field(description="The PFX (PKCS#12) file, base64")
+    )
+    passphrase: Annotated[SecretStr, Field(max_length=1024)] | None = None
+
+
+Credential = Annotated[ClientSecret | Certificate | Pfx, Field(discriminator="kind")]
+
+
+class NewTenant(Tenant):
+    """A tenant to add, optionally with its secret (stored as by PUT .../credential)."""
+
+    credential: Credential | None = None
