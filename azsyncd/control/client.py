@@ -94,3 +94,7 @@ class Client:
 
     def download(self, path: str) -> bytes:
         return self.request("GET", path).content
+
+    def audit(self, limit: int = 50, user: str | None = None) -> Any:
+        """Changes made through the socket, newest first."""
+        return self.get("/v1/audit", limit=limit, user=user)

@@ -57,10 +57,12 @@ class Throttle:
 
     def __init__(self, interval: float = 60.0) -> None:
         self.interval = interval
+        self.hits = 0  # ever, for whoever watches
         self._last = -interval
         self._count = 0
 
     def hit(self, message: str) -> None:
+        self.hits += 1
         self._count += 1
         now = time.monotonic()
         if now - self._last >= self.interval:
@@ -148,7 +150,7 @@ class GuardedH11(H11Protocol):
         return True
 
 
-def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> Throttle:
     """Failed accepts (out of descriptors) are logged once a minute, not on every retry."""
     throttle = Throttle()
     previous = loop.get_exception_handler()
@@ -165,3 +167,4 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+    return throttle
