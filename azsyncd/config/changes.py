@@ -11,8 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from azsyncd.config.secrets import looks_like_secret
 from azsyncd.config.text import clipped
 from azsyncd.errors import UserError
+
+HIDDEN = "(not shown: it looks like a secret rather than a file name)"
 
 FILE_ONLY_NAMES = frozenset(
     {
@@ -37,6 +40,22 @@ def is_file_only(key: str) -> bool:
         or parts[-1].endswith("_file")
         or parts[-1] in FILE_ONLY_NAMES
     )
+
+
+def hidden(key: str, value: Any) -> Any:
+    """A *_file value as it may be shown: a secret pasted there never is."""
+    if key.endswith("_file") and isinstance(value, str) and looks_like_secret(value):
+        return HIDDEN
+    return value
+
+
+def shown(document: Any) -> Any:
+    """A config document (or part) with every pasted secret in a *_file key hidden."""
+    if isinstance(document, dict):
+        return {k: hidden(str(k), shown(v)) for k, v in document.items()}
+    if isinstance(document, list):
+        return [shown(item) for item in document]
+    return document
 
 
 @dataclass(frozen=True)
@@ -77,13 +96,13 @@ class Change:
     after: Any
 
     def __str__(self) -> str:
-        return f"{clipped(self.key, 120)}: {_show(self.before)} -> {_show(self.after)}"
+        return f"{clipped(self.key, 120)}: {self._show(self.before)} -> {self._show(self.after)}"
 
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    return clipped(json.dumps(value, ensure_ascii=False), 80)
+    def _show(self, value: Any) -> str:
+        if value is None:
+            return "(none)"
+        value = hidden(self.key, value)
+        return value if value == HIDDEN else clipped(json.dumps(value, ensure_ascii=False), 80)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:

@@ -255,8 +255,10 @@ def _problem_from_pydantic(error: Any, file: str) -> Problem:
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
     if kind != "value_error" and "input" in error and not isinstance(value, (dict, list)):
-        # Quote short values only, and never one that looks like a pasted secret.
-        if isinstance(value, str) and (len(value) > 60 or looks_like_secret(value)):
+        # Quote short values only, and never a *_file value: it may be a pasted secret.
+        if str(loc[-1]).endswith("_file") or (
+            isinstance(value, str) and (len(value) > 60 or looks_like_secret(value))
+        ):
             message += " (the value is not shown)"
         else:
             message += f" (got {clipped(repr(value))})"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from azsyncd import attributes
+from azsyncd.config.changes import shown
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
@@ -27,7 +28,7 @@ def get_status(daemon: DaemonDep) -> dict[str, Any]:
 
 
 def _settings(daemon: Daemon) -> dict[str, Any]:
-    document = daemon.config.model_dump(mode="json")
+    document = shown(daemon.config.model_dump(mode="json"))
     settings = {section: document[section] for section in SETTINGS_SECTIONS}
     settings["state"] = {"history_runs": document["state"]["history_runs"]}
     return settings

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from azsyncd.config import credentials
+from azsyncd.config.changes import shown
 from azsyncd.config.model import TENANT_NAME, Tenant
 from azsyncd.config.secrets import resolve
 from azsyncd.directory.authorize import Verdict
@@ -34,7 +35,7 @@ TenantName = Annotated[str, Path(max_length=64, pattern=TENANT_NAME.pattern)]
 def _view(daemon: Daemon, tenant: Tenant, states: dict[str, Any] | None = None) -> dict[str, Any]:
     row = (states if states is not None else daemon.state.tenants()).get(tenant.name)
     return {
-        **tenant.model_dump(mode="json"),
+        **shown(tenant.model_dump(mode="json")),
         **{"state": tenant_status(tenant.name, tenant.enabled, row)},
     }
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import write_config
+
 
 @dataclass
 class Attacker:
@@ -59,3 +61,17 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def contoso_config(directory: Path, secret_file: str = "secret") -> Path:
+    """A config with one tenant whose client secret is read from ``secret_file``."""
+    return write_config(
+        directory,
+        f"""
+        [[tenants]]
+        name = "contoso"
+        tenant_id = "contoso.onmicrosoft.com"
+        client_id = "11111111-2222-3333-4444-555555555555"
+        client_secret_file = "{secret_file}"
+        """,
+    )

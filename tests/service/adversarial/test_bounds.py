@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import daemon_command, running_daemon, short_dir, write_config
-from tests.service.adversarial.conftest import private
+from tests.helpers import daemon_command, running_daemon, short_dir
+from tests.service.adversarial.conftest import contoso_config, private
 
 pytestmark = pytest.mark.slow
 GIB = 1024**3
@@ -111,16 +111,7 @@ def test_a_device_or_fifo_as_a_secret_is_refused_at_once(tmp_path: Path, kind: s
         os.mkfifo(secret, 0o600)
     else:
         secret.symlink_to(kind)
-    config = write_config(
-        tmp_path,
-        """
-        [[tenants]]
-        name = "contoso"
-        tenant_id = "contoso.onmicrosoft.com"
-        client_id = "11111111-2222-3333-4444-555555555555"
-        client_secret_file = "secret"
-        """,
-    )
+    config = contoso_config(tmp_path)
     what = "a FIFO (named pipe)" if kind == "fifo" else "a character device"
     for command in ("check-config", "run"):
         args = ["--config", str(config)]
@@ -137,16 +128,7 @@ def test_a_device_or_fifo_as_a_secret_is_refused_at_once(tmp_path: Path, kind: s
 
 def test_a_secret_swapped_for_a_fifo_or_dev_zero_after_start(tmp_path: Path) -> None:
     secret = private(tmp_path / "secret", "a-good-secret")
-    config = write_config(
-        tmp_path,
-        """
-        [[tenants]]
-        name = "contoso"
-        tenant_id = "contoso.onmicrosoft.com"
-        client_id = "11111111-2222-3333-4444-555555555555"
-        client_secret_file = "secret"
-        """,
-    )
+    config = contoso_config(tmp_path)
     with running_daemon(config) as daemon, daemon.client() as http:
         rss_before = rss_kib(daemon.proc.pid)
         for swap, what in ((os.mkfifo, "a FIFO (named pipe)"), (None, "a character device")):

@@ -60,6 +60,14 @@ from_address = "helpdesk@victim.example"
 
 def attacks(attacker: str, victim: str) -> list[tuple[str, str, dict[str, Any]]]:
     port = int(attacker.rsplit(":", 1)[1])
+    evil = {
+        "name": "evil",
+        "tenant_id": "evil.onmicrosoft.com",
+        "client_id": "11111111-2222-3333-4444-555555555555",
+        "cloud": "custom",
+        "login_url": attacker,
+        "graph_url": attacker,
+    }
     return [
         # The issue's own example: a login URL of the caller's choice and a file as the secret.
         ("PATCH", "/v1/tenants/contoso", {"login_url": attacker, "client_secret_file": victim}),
@@ -67,31 +75,11 @@ def attacks(attacker: str, victim: str) -> list[tuple[str, str, dict[str, Any]]]
         ("PATCH", "/v1/tenants/contoso", {"ca_bundle": victim}),
         ("PATCH", "/v1/tenants/contoso", {"pfx_file": victim, "auth": "certificate"}),
         ("PATCH", "/v1/tenants/contoso", {"client_secret_file": None}),
+        ("POST", "/v1/tenants", {**evil, "client_secret_file": victim}),
         (
             "POST",
             "/v1/tenants",
-            {
-                "name": "evil",
-                "tenant_id": "evil.onmicrosoft.com",
-                "client_id": "11111111-2222-3333-4444-555555555555",
-                "cloud": "custom",
-                "login_url": attacker,
-                "graph_url": attacker,
-                "client_secret_file": victim,
-            },
-        ),
-        (
-            "POST",
-            "/v1/tenants",
-            {
-                "name": "evil",
-                "tenant_id": "evil.onmicrosoft.com",
-                "client_id": "11111111-2222-3333-4444-555555555555",
-                "cloud": "custom",
-                "login_url": attacker,
-                "graph_url": attacker,
-                "credential": {"kind": "client_secret", "client_secret": "mine"},
-            },
+            {**evil, "credential": {"kind": "client_secret", "client_secret": "mine"}},
         ),
         ("PATCH", "/v1/settings", {"target": {"happyfox": {"base_url": attacker}}}),
         (
