@@ -71,6 +71,27 @@ class Throttle:
             self._last, self._count = now, 0
 
 
+class _QuietLogger:
+    """uvicorn's per-connection logger, with its warnings (a malformed request, an unsupported
+    upgrade) logged once a minute each: a client sending garbage in a loop cannot flood the
+    journal."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._throttles: dict[str, Throttle] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+    def warning(self, message: str, *args: Any, **kwargs: Any) -> None:
+        text = message % args if args else message
+        throttle = self._throttles.setdefault(text, Throttle())
+        throttle.hit(f"control socket: {text}")
+
+
+_quiet_uvicorn = _QuietLogger(logging.getLogger("uvicorn.error"))
+
+
 class _WithPeer:
     """The app, with the connection's peer credentials put in each request's scope."""
 
@@ -85,6 +106,10 @@ class _WithPeer:
 class GuardedH11(H11Protocol):
     cap = MAX_CONNECTIONS
     closed = Throttle()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = _quiet_uvicorn  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._waiting_since = time.monotonic()

@@ -137,3 +137,19 @@ def test_throttle_says_how_often_it_held_back(caplog: pytest.LogCaptureFixture) 
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0] == "event" and messages[1].startswith("event (")
     assert "times in the last minute" in messages[1]
+
+
+def test_garbage_in_a_loop_gives_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with served_in_thread(idle_daemon(tmp_path)) as path:
+        for _ in range(100):
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(str(path))
+            client.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            client.settimeout(5)
+            assert client.recv(1024).startswith(b"HTTP/1.1 400")
+            client.close()
+    lines = [r.getMessage() for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
+    assert lines == ["control socket: Invalid HTTP request received."]
