@@ -130,8 +130,14 @@ def running_daemon(
         shutil.rmtree(base, ignore_errors=True)
 
 
+@dataclass
+class Served:
+    path: Path
+    server: Any  # the uvicorn server, to look at its connections
+
+
 @contextmanager
-def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -> Iterator[Path]:
+def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -> Iterator[Served]:
     """A Daemon built in this process, serving its control API on a real Unix socket."""
     from azsyncd.service.server import bind_control_socket, control_server
 
@@ -146,7 +152,7 @@ def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -
         assert time.monotonic() < deadline, "the control server did not start"
         time.sleep(0.01)
     try:
-        yield path
+        yield Served(path, server)
     finally:
         server.should_exit = True
         thread.join(10)

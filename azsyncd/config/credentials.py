@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,8 +163,8 @@ def stage(directory: Path, prefix: str, contents: dict[str, bytes], label: str) 
     try:
         for key, data in contents.items():
             final = directory / f"{prefix}.{SUFFIXES[key]}"
-            tmp = final.with_name(f".{final.name}.new-{os.getpid()}")
-            tmp.unlink(missing_ok=True)
+            # Unique per call: two requests for one tenant never share a temporary file.
+            tmp = final.with_name(f".{final.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(tmp, flags, 0o600)
             staged._pending.append((tmp, final))

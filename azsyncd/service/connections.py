@@ -5,8 +5,9 @@ uvicorn's h11 protocol, plus:
 - a deadline for each request to arrive in full: a client that connects and then trickles
   bytes is closed, so slow clients cannot hold the daemon's descriptors;
 - a cap on open connections below the descriptor limit: at the cap, the connection that has
-  waited longest for its request is closed to make room, so a flood of slow clients still
-  leaves room for a real request (and accept() never runs out of descriptors).
+  waited longest for its request (or whose client stopped reading) is closed to make room,
+  so a flood of slow clients still leaves room for a real request (and accept() never runs
+  out of descriptors).
 Repeated events (closed slow clients, failed accepts) are logged once a minute, not each time.
 """
 
@@ -161,15 +162,18 @@ class GuardedH11(H11Protocol):
         self.transport.abort()
 
     def _make_room(self) -> bool:
-        """At the cap, close the longest-waiting connection; False if none is waiting."""
+        """At the cap, close the connection that has waited longest for its request, else the
+        oldest whose client stopped reading its answer; False if every one is busy."""
         if len(self.connections) < self.cap:
             return True
-        waiting = [c for c in self.connections if isinstance(c, GuardedH11) and c.waiting()]
-        if not waiting:
+        guarded = [c for c in self.connections if isinstance(c, GuardedH11)]
+        stalled = [c for c in guarded if c.waiting()] or [c for c in guarded if c.flow.write_paused]
+        if not stalled:
             return False
-        oldest = min(waiting, key=lambda c: c._waiting_since)
+        oldest = min(stalled, key=lambda c: c._waiting_since)
         GuardedH11.closed.hit(
-            f"closed control connections waiting for their request to make room (limit {self.cap})"
+            f"closed control connections that sent no request or read no answer, to make room"
+            f" (limit {self.cap})"
         )
         oldest._drop()
         return True

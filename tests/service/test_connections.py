@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from azsyncd.config import file as config_file
@@ -52,7 +53,8 @@ def test_a_request_that_never_completes_is_closed_a_complete_one_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(connections, "REQUEST_TIMEOUT", 0.3)
-    with served_in_thread(idle_daemon(tmp_path)) as path:
+    with served_in_thread(idle_daemon(tmp_path)) as served:
+        path = served.path
         slow = socket.socket(socket.AF_UNIX)
         slow.connect(str(path))
         slow.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")  # the head never ends
@@ -72,7 +74,8 @@ def test_a_request_that_never_completes_is_closed_a_complete_one_answered(
 
 def test_the_caller_is_known_by_its_socket_credentials(tmp_path: Path) -> None:
     daemon = idle_daemon(tmp_path)
-    with served_in_thread(daemon) as path:
+    with served_in_thread(daemon) as served:
+        path = served.path
         client = socket.socket(socket.AF_UNIX)
         client.connect(str(path))
         body = b'{"schedule": {"time": "02:00"}}'
@@ -143,7 +146,8 @@ def test_garbage_in_a_loop_gives_one_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    with served_in_thread(idle_daemon(tmp_path)) as path:
+    with served_in_thread(idle_daemon(tmp_path)) as served:
+        path = served.path
         for _ in range(100):
             client = socket.socket(socket.AF_UNIX)
             client.connect(str(path))
@@ -153,3 +157,32 @@ def test_garbage_in_a_loop_gives_one_log_line(
             client.close()
     lines = [r.getMessage() for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
     assert lines == ["control socket: Invalid HTTP request received."]
+
+
+def test_clients_that_stop_reading_make_room_at_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with served_in_thread(idle_daemon(tmp_path)) as served:
+        path = served.path
+        monkeypatch.setattr(connections.GuardedH11, "cap", 8)
+        stalled = []
+        for _ in range(8):
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(str(path))
+            # Many answers asked for at once and none read: the daemon's writes back up.
+            client.sendall(b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
+            stalled.append(client)
+        deadline = time.monotonic() + 10
+        while True:
+            open_now = list(served.server.server_state.connections)
+            guarded = [c for c in open_now if c.flow.write_paused]
+            if len(guarded) == 8:
+                break
+            assert time.monotonic() < deadline, f"{len(guarded)} writers stalled"
+            time.sleep(0.05)
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(path)), base_url="http://azsyncd", timeout=5
+        ) as http:
+            assert http.get("/v1/status").status_code == 200
+        for client in stalled:
+            client.close()

@@ -53,5 +53,5 @@ Department = "department"
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    with served_in_thread(daemon, socket) as path:
-        yield LiveDaemon(daemon, path, directory, config)
+    with served_in_thread(daemon, socket) as served:
+        yield LiveDaemon(daemon, served.path, directory, config)
