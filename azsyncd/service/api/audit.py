@@ -18,6 +18,7 @@ from peewee import PeeweeException
 from azsyncd.config.text import clipped
 from azsyncd.service.api.callers import READ_METHODS, Caller, caller_from_scope
 from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.schemas import PRINTABLE
 from azsyncd.service.daemon import Daemon
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 
 
 def record(daemon: Daemon, caller: Caller, action: str, status: int, lines: list[str]) -> None:
+    # One entry is one journal line: no caller-chosen newline may forge another.
+    lines = [clipped(line, 400) for line in lines]
     text = "; ".join(lines)
     log.info("audit: %s %s -> %d%s", caller.label, action, status, f": {text}" if text else "")
     try:
@@ -71,7 +74,7 @@ def get_audit(
     daemon: DaemonDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-    user: Annotated[str, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    user: Annotated[str, Query(max_length=64, pattern=PRINTABLE)] = "",
 ) -> dict[str, Any]:
     total, rows = daemon.state.audit_entries(limit, offset, user)
     return {

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.schemas import RecordStatus, SyncRequest
+from azsyncd.service.api.schemas import RecordStatus, Search, SyncRequest
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
 from azsyncd.sync import report
@@ -142,7 +142,6 @@ def _records(
 
 
 Status = Annotated[RecordStatus | None, Query()]
-Search = Annotated[str, Query(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Limit = Annotated[int, Query(ge=1, le=10000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 

@@ -12,7 +12,7 @@ from azsyncd.config.changes import shown
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.api.schemas import SettingsPatch
+from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
 from azsyncd.targets.factory import build_target
@@ -94,7 +94,7 @@ def get_attributes() -> dict[str, Any]:
 @router.get("/contacts", summary="Contacts of the built-in store")
 def get_contacts(
     daemon: DaemonDep,
-    search: Annotated[str, Query(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    search: Search = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:

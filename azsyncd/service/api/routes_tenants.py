@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from azsyncd.config import credentials
 from azsyncd.config.changes import shown
@@ -23,6 +23,7 @@ from azsyncd.service.api.schemas import (
     Credential,
     NewTenant,
     Pfx,
+    Search,
     TenantPatch,
 )
 from azsyncd.service.daemon import Daemon, tenant_status
@@ -265,7 +266,7 @@ def sign_in_status(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
 def search_groups(
     name: TenantName,
     daemon: DaemonDep,
-    search: Annotated[str, Query(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")] = "",
+    search: Search = "",
 ) -> dict[str, Any]:
     tenant = _tenant(daemon, name)
     connection = daemon.tenants.connect(tenant)

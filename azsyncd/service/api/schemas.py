@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import MAX_SECRET_BYTES
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters: they would reach logs and files
+Search = Annotated[str, Query(max_length=256, pattern=PRINTABLE)]
 
 
 class Body(BaseModel):
@@ -17,9 +21,14 @@ class Body(BaseModel):
 class SyncRequest(Body):
     dry_run: bool = Field(False, description="Plan only: write nothing to the target")
     user: str | None = Field(
-        None, max_length=512, description="Sync one user (UPN, email or object id), step by step"
+        None,
+        max_length=512,
+        pattern=PRINTABLE,
+        description="Sync one user (UPN, email or object id), step by step",
     )
-    tenant: str | None = Field(None, max_length=64, description="Sync only this tenant")
+    tenant: str | None = Field(
+        None, max_length=64, pattern=PRINTABLE, description="Sync only this tenant"
+    )
     wait: bool = Field(
         False, description="Answer when the run has ended, with its outcome (a dry run's plan)"
     )

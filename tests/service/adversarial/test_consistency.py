@@ -193,6 +193,8 @@ def test_control_characters_are_refused_and_break_nothing_later(tmp_path: Path) 
         assert http.get("/v1/contacts", params={"search": "a\u0000"}).status_code == 422
         escape = http.get("/v1/runs/latest/records", params={"search": "\u001b[2J"})
         assert escape.status_code == 422
+        forged = "x\nINFO azsyncd.service.api.audit: audit: root (uid 0) DELETE /v1/tenants/a"
+        assert http.post("/v1/sync", json={"user": forged}).status_code == 422
         for path in ("/v1/status", "/v1/tenants", "/v1/settings"):
             assert http.get(path).status_code == 200
 
