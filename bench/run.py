@@ -88,6 +88,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
 
     from azsyncd import logs
     from azsyncd.config import file as config_file
+    from azsyncd.config.secrets import write_private
     from azsyncd.demo.directory import DEMO_SECRET
     from azsyncd.demo.run import tenant_toml
     from azsyncd.service.daemon import Daemon
@@ -105,7 +106,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     port = int(server.stdout.readline())  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-        (work / name).write_text(value)
+        write_private(work / name, value.encode())  # azsyncd reads only private secret files
     (work / "azsyncd.toml").write_text(
         CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
     )

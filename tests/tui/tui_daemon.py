@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +11,7 @@ from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
 from azsyncd.demo.run import DEMO_FIELDS
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.server import bind_control_socket, control_server
-from tests.helpers import short_dir
+from tests.helpers import served_in_thread
 
 
 @dataclass
@@ -34,7 +31,9 @@ def live_daemon(
     directory: SimulatedTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
-    (tmp_path / "contoso-secret").write_text(DEMO_SECRET)
+    secret = tmp_path / "contoso-secret"
+    secret.write_text(DEMO_SECRET)
+    secret.chmod(0o600)  # the daemon refuses secret files others can read
     config = tmp_path / "azsyncd.toml"
     if not config.exists():
         config.write_text(
@@ -56,19 +55,5 @@ Department = "department"
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    path = socket or short_dir() / "azsyncd.sock"
-    sock = bind_control_socket(path, 0o600)
-    server = control_server(daemon)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    daemon.start()
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield LiveDaemon(daemon, path, directory, config)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        daemon.stop(5)
-        sock.close()
-        path.unlink(missing_ok=True)
+    with served_in_thread(daemon, socket) as served:
+        yield LiveDaemon(daemon, served.path, directory, config)
