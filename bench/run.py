@@ -30,7 +30,7 @@ def mapping_speed(users: int) -> float:
     from azsyncd.config.model import Mapping
     from azsyncd.sync.mapping import Mapper
     from azsyncd.sync.planner import decide
-    from azsyncd.targets.base import Choice, FieldDef
+    from azsyncd.targets.fields import Choice, FieldDef
     from bench.fake_graph import user
 
     fields = [
@@ -93,7 +93,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     from azsyncd.service.daemon import Daemon
     from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.targets import factory
-    from azsyncd.targets.happyfox import limiter_for
+    from azsyncd.targets.happyfox.client import limiter_for
     from bench.fake_graph import LeanTenant
 
     logs.setup("warning")

@@ -96,18 +96,4 @@ class MirrorEntry(Base):
     updated_at = UTCField(default=utcnow)
 
 
-class Contact(Base):
-    """A contact of the built-in store, the default target."""
-
-    id = AutoField()
-    email = CharField(unique=True)  # lowercased
-    name = TextField()
-    phones = JSONField(default=list)
-    custom = JSONField(default=dict)
-    source_tenant = CharField(default="")
-    source_object_id = CharField(default="")
-    created_at = UTCField(default=utcnow)
-    updated_at = UTCField(default=utcnow)
-
-
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, Contact]
+ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry]

@@ -99,7 +99,7 @@ def test_a_happyfox_429_lock_pauses_and_the_run_completes(
     directory = contoso(users=20)
     daemon = happyfox_daemon(tmp_path, url, directory)
     from azsyncd.targets import factory
-    from azsyncd.targets.happyfox import limiter_for
+    from azsyncd.targets.happyfox.client import limiter_for
 
     factory.use_limiter(url, limiter_for(0.9))
     (tmp_path / "azsyncd.toml").write_text(

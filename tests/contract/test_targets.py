@@ -12,11 +12,11 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import httpx
 import pytest
 
-from azsyncd.config.model import LocalField
 from azsyncd.state import open_database
 from azsyncd.targets import ContactWrite, Phone, Target
-from azsyncd.targets.happyfox import HappyFox, limiter_for
-from azsyncd.targets.local import LocalStore
+from azsyncd.targets.happyfox.client import HappyFox, limiter_for
+from azsyncd.targets.local.settings import LocalField
+from azsyncd.targets.local.store import LocalStore
 from tests.fakes.fake_happyfox import FakeHappyFox
 
 
@@ -50,14 +50,14 @@ def happyfox_client(fake: FakeHappyFox, clock: Clock, **kwargs: Any) -> HappyFox
 @pytest.fixture(params=["local", "happyfox"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     if request.param == "local":
-        open_database("", tmp_path)
         yield LocalStore(
             [
                 LocalField(name="Department"),
                 LocalField(name="Employee ID", type="number"),
                 LocalField(name="Office", type="dropdown", choices=["Berlin", "London"]),
                 LocalField(name="Notes"),
-            ]
+            ],
+            open_database("", tmp_path),
         )
     else:
         clock = Clock()
@@ -156,7 +156,7 @@ def test_mark_synced(target: Target) -> None:
         target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
         assert len(fake.groups) == 1
     else:
-        from azsyncd.state.models import Contact
+        from azsyncd.targets.local.table import Contact
 
         assert Contact.get_by_id(int(result.id)).source_tenant == "Contoso"
 

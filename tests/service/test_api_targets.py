@@ -18,7 +18,7 @@ from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from azsyncd.targets import ContactWrite, Phone
-from azsyncd.targets.local import LocalStore
+from azsyncd.targets.local import built_in_store
 from tests.contract.test_targets import _Quiet
 from tests.fakes.fake_happyfox import FakeHappyFox
 from tests.helpers import write_config
@@ -113,7 +113,8 @@ def test_store_contacts_search_and_csv(tmp_path: Path) -> None:
         name = "Title"
     """,
     )
-    store = LocalStore(api.app.state.daemon.config.target.local.fields)  # type: ignore[attr-defined]
+    daemon = api.app.state.daemon  # type: ignore[attr-defined]
+    store = built_in_store(daemon.config, daemon.state.db)
     store.write(
         [
             ContactWrite(

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from azsyncd.demo.directory import SimulatedTenant, contoso
-from azsyncd.state.models import Contact, MirrorEntry
+from azsyncd.state.models import MirrorEntry
 from azsyncd.sync import report
+from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
 
 
