@@ -240,8 +240,8 @@ class SimulatedTenant:
         select = [s for s in params.get("$select", "").split(",") if s]
         if path == "/users":
             if "$filter" in params:
-                match = re.search(r"eq '([^']*)'", params["$filter"])
-                who = (match.group(1) if match else "").lower()
+                match = re.search(r"eq '((?:[^']|'')*)'", params["$filter"])  # '' is a quote
+                who = (match.group(1).replace("''", "'") if match else "").lower()
                 found = [
                     u
                     for u in self.users.values()

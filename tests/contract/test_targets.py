@@ -1,4 +1,5 @@
-"""One contract for both targets, then HappyFox's limits and faults against the fake."""
+"""One contract for every target (the built-in store, HappyFox, and a throwaway target
+registered from tests/), then HappyFox's limits and faults against the fake."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import httpx
 import pytest
 
+from azsyncd.config import file as config_file
 from azsyncd.state import open_database
-from azsyncd.targets import ContactWrite, Phone, Target
+from azsyncd.targets import ContactWrite, Phone, Target, registry
+from azsyncd.targets.factory import build_target
 from azsyncd.targets.happyfox.client import HappyFox, limiter_for
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
+from tests.fakes import memory_target
 from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.helpers import write_config
 
 
 class Clock:
@@ -47,9 +52,35 @@ def happyfox_client(fake: FakeHappyFox, clock: Clock, **kwargs: Any) -> HappyFox
     )
 
 
-@pytest.fixture(params=["local", "happyfox"])
+@pytest.fixture
+def memory_book(tmp_path: Path) -> Iterator[Path]:
+    """The throwaway target registered, and a config file that selects it."""
+    (tmp_path / "token").write_text("memory-token-value")
+    (tmp_path / "token").chmod(0o600)
+    config = write_config(
+        tmp_path,
+        f"""
+        [target]
+        kind = "memory"
+        [target.memory]
+        book = "{tmp_path.name}"
+        token_file = "token"
+    """,
+    )
+    with registry.registered(memory_target.TARGET):
+        yield config
+    memory_target.BOOKS.pop(tmp_path.name, None)
+
+
+@pytest.fixture(params=["local", "happyfox", "memory"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "local":
+    if request.param == "memory":
+        # Through the configuration and the factory, as a sync builds it.
+        loaded = config_file.load(request.getfixturevalue("memory_book"), check_files=True)
+        built = build_target(loaded.config, loaded.directory, open_database("", tmp_path))
+        assert isinstance(built, memory_target.MemoryTarget)
+        yield built
+    elif request.param == "local":
         yield LocalStore(
             [
                 LocalField(name="Department"),
@@ -155,6 +186,8 @@ def test_mark_synced(target: Target) -> None:
         ]
         target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
         assert len(fake.groups) == 1
+    elif isinstance(target, memory_target.MemoryTarget):
+        assert target.book.marks == {"Contoso": [result.id]}
     else:
         from azsyncd.targets.local.table import Contact
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
 import pytest
 
 from azsyncd.demo.directory import SimulatedTenant, contoso
+from azsyncd.state.fields import utcnow
 from azsyncd.state.models import MirrorEntry
 from azsyncd.sync import report
+from azsyncd.sync.engine import Engine
+from azsyncd.sync.planner import Action, ActionKind
+from azsyncd.sync.runner import Progress, RunContext
+from azsyncd.sync.writes import Tally
+from azsyncd.targets.factory import build_target
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
 
@@ -323,3 +330,56 @@ def test_a_tenant_that_works_again_is_active_again(tmp_path: Path) -> None:
     )  # the admin writes the new secret; no restart needed
     sync(daemon)
     assert daemon.status()["tenants"][0]["status"] == "active"
+
+
+class RecordingWrites:
+    """Only the named interface (sync/writes.py): the engine may use nothing else."""
+
+    __slots__ = ("applied", "calls", "tenants")
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.tenants: list[tuple[str, str]] = []
+        self.applied: list[Action] = []
+
+    def begin_tenant(self, name: str, label: str) -> None:
+        self.calls.append("begin_tenant")
+        self.tenants.append((name, label))
+
+    def apply(self, actions: list[Action]) -> None:
+        self.calls.append("apply")
+        self.applied += actions
+
+    def drain(self) -> None:
+        self.calls.append("drain")
+
+    def tally(self) -> Tally:
+        tally = Tally()
+        for action in self.applied:
+            if action.kind is not ActionKind.PENDING:
+                tally.add(action)
+        return tally
+
+
+def test_the_engine_plans_through_the_writes_interface_only(tmp_path: Path) -> None:
+    directory = contoso(users=30)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra='display_name = "Contoso"')
+    writes = RecordingWrites()
+    run_id = daemon.state.start_run("manual")
+    ctx = RunContext(
+        daemon.state,
+        Progress(run_id, "manual", False, utcnow()),
+        {},
+        threading.Event(),
+        lambda progress: None,
+    )
+    target = build_target(daemon.config, daemon.config_dir, daemon.state.db)
+    outcome = Engine(ctx, daemon.config, daemon.state, daemon.tenants, target, writes).run()
+    assert writes.tenants == [("contoso", "Contoso")]
+    assert writes.calls[0] == "begin_tenant" and writes.calls[-1] == "drain"
+    assert len(writes.applied) == 30 and {a.kind for a in writes.applied} <= {
+        ActionKind.CREATE,
+        ActionKind.FAILED,
+    }
+    assert outcome.counts["new"] == sum(a.kind is ActionKind.CREATE for a in writes.applied) > 20
+    assert outcome.counts["tenants"]["contoso"]["users"] == 30
