@@ -1,4 +1,4 @@
-"""azsync benchmarks: run on demand (python bench/run.py), never in CI. Prints a table.
+"""azsync benchmarks: run on demand (python -m bench.run), never in CI. Prints a table.
 
 - mapping + planning speed on one core;
 - a first sync of N users into a fake HappyFox that enforces 500 GET / 300 POST a minute
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def mapping_speed(users: int) -> float:
@@ -31,7 +30,7 @@ def mapping_speed(users: int) -> float:
     from azsyncd.sync.mapping import Mapper
     from azsyncd.sync.planner import decide
     from azsyncd.targets.fields import Choice, FieldDef
-    from bench.fake_graph import user
+    from tests.fakes.directory import numbered_user
 
     fields = [
         FieldDef("1", "Department", "text"),
@@ -55,7 +54,7 @@ def mapping_speed(users: int) -> float:
         fields,
     )
     names = {f.id: f.name for f in fields}
-    data = [user(i) for i in range(users)]
+    data = [numbered_user(i) for i in range(users)]
     start = time.process_time()
     for u in data:
         decide("t", u["id"], mapper.map(u), None, overwrite=True, field_names=names)
@@ -94,13 +93,14 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox.client import limiter_for
-    from bench.fake_graph import LeanTenant
+    from tests.fakes.directory import GeneratedTenant
 
     logs.setup("warning")
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "happyfox_server.py"), str(scale)],
+        [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=ROOT,
     )
     port = int(server.stdout.readline())  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
@@ -115,7 +115,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
-        graph_transport=LeanTenant(users).transport(),
+        graph_transport=GeneratedTenant(users).transport(),
     )
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
@@ -217,10 +217,11 @@ def main() -> None:
     print(" | ".join(header))
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--scale", str(args.scale)],
+            [sys.executable, "-m", "bench.run", "--one", str(size), "--scale", str(args.scale)],
             capture_output=True,
             text=True,
             check=True,
+            cwd=ROOT,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(

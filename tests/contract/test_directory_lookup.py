@@ -8,12 +8,13 @@ import httpx
 import pytest
 
 from azsyncd.config.model import Tenant
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET, contoso
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.lookup import find_user, groups_of
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import GraphError
 from azsyncd.state import State, open_database
+from tests.fakes.directory import FakeTenant, contoso
 
 SELECT = ["id", "userPrincipalName", "mail", "displayName"]
 ANN = "00000000-0000-4000-a000-000000000000"
@@ -21,7 +22,7 @@ GUEST = "00000000-0000-4000-a000-000000000003"  # contoso() makes every 25th use
 
 
 @pytest.fixture
-def directory_and_graph(tmp_path: Path) -> tuple[object, GraphClient]:
+def directory_and_graph(tmp_path: Path) -> tuple[FakeTenant, GraphClient]:
     directory = contoso(users=30)
     (tmp_path / "secret").write_text(DEMO_SECRET)
     tenant = Tenant(
@@ -38,7 +39,7 @@ def directory_and_graph(tmp_path: Path) -> tuple[object, GraphClient]:
     return directory, service.connect(tenant).graph
 
 
-def test_by_object_id_upn_or_mail(directory_and_graph: tuple[object, GraphClient]) -> None:
+def test_by_object_id_upn_or_mail(directory_and_graph: tuple[FakeTenant, GraphClient]) -> None:
     _, graph = directory_and_graph
     by_id = find_user(graph, ANN, SELECT)
     assert by_id is not None and by_id["userPrincipalName"] == "anna.andersson0@contoso.example"
@@ -47,21 +48,21 @@ def test_by_object_id_upn_or_mail(directory_and_graph: tuple[object, GraphClient
     assert find_user(graph, "00000000-0000-4000-a000-999999999999", SELECT) is None  # a 404
 
 
-def test_a_guest_by_ext_upn_or_by_mail(directory_and_graph: tuple[object, GraphClient]) -> None:
+def test_a_guest_by_ext_upn_or_by_mail(directory_and_graph: tuple[FakeTenant, GraphClient]) -> None:
     directory, graph = directory_and_graph
-    guest = directory.users[GUEST]  # type: ignore[attr-defined]
+    guest = directory.users[GUEST]
     assert "#EXT#" in guest["userPrincipalName"]
     assert find_user(graph, guest["userPrincipalName"], SELECT)["id"] == GUEST  # type: ignore[index]
     assert find_user(graph, guest["mail"], SELECT)["id"] == GUEST  # type: ignore[index]
 
 
 def test_a_quote_in_an_address_is_not_an_injection(
-    directory_and_graph: tuple[object, GraphClient],
+    directory_and_graph: tuple[FakeTenant, GraphClient],
 ) -> None:
     directory, graph = directory_and_graph
-    directory.update_user(ANN, mail="o'brien@contoso.example")  # type: ignore[attr-defined]
+    directory.update_user(ANN, mail="o'brien@contoso.example")
     assert find_user(graph, "o'brien@contoso.example", SELECT)["id"] == ANN  # type: ignore[index]
-    sent = httpx.URL(directory.requests[-1].split(" ", 1)[1]).params["$filter"]  # type: ignore[attr-defined]
+    sent = httpx.URL(directory.requests[-1].split(" ", 1)[1]).params["$filter"]
     assert (
         sent
         == "userPrincipalName eq 'o''brien@contoso.example' or mail eq 'o''brien@contoso.example'"
@@ -69,7 +70,7 @@ def test_a_quote_in_an_address_is_not_an_injection(
 
 
 def test_groups_of_a_user_include_nested_ones(
-    directory_and_graph: tuple[object, GraphClient],
+    directory_and_graph: tuple[FakeTenant, GraphClient],
 ) -> None:
     _, graph = directory_and_graph
     sales, customer_facing, everyone = (
@@ -81,10 +82,10 @@ def test_groups_of_a_user_include_nested_ones(
 
 
 def test_other_graph_errors_are_not_a_missing_user(
-    directory_and_graph: tuple[object, GraphClient],
+    directory_and_graph: tuple[FakeTenant, GraphClient],
 ) -> None:
     directory, graph = directory_and_graph
-    directory.throttle = [(403, 0)]  # type: ignore[attr-defined]
+    directory.throttle = [(403, 0)]
     with pytest.raises(GraphError) as caught:
         find_user(graph, ANN, SELECT)
     assert caught.value.status == 403

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import pytest
 
-from azsyncd.demo.directory import contoso
-from tests.contract.test_targets import _Quiet
 from tests.engine_setup import HAPPYFOX_MAPPING, sync, tenant_toml
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.fakes.directory import contoso
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
 
 
 @pytest.fixture
 def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
     fake = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield fake, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(fake) as port:
+        yield fake, f"http://127.0.0.1:{port}"
 
 
 def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]
@@ -95,7 +91,7 @@ def test_a_happyfox_429_lock_pauses_and_the_run_completes(
 ) -> None:
     fake, url = happyfox
     fake.lock_seconds = 1.0
-    fake.locked_until = time.monotonic() + 1.0  # the account is locked when the sync starts
+    fake.lock_next_call = True  # the account is locked when the sync starts
     directory = contoso(users=20)
     daemon = happyfox_daemon(tmp_path, url, directory)
     from azsyncd.targets import factory

@@ -3,12 +3,10 @@ registered from tests/), then HappyFox's limits and faults against the fake."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
@@ -21,7 +19,8 @@ from azsyncd.targets.happyfox.client import HappyFox, limiter_for
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
 from tests.fakes import memory_target
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
 from tests.helpers import write_config
 
 
@@ -314,22 +313,12 @@ def test_wrong_credentials_say_which_files_to_check() -> None:
     assert "wrong" not in str(caught.value)
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 def test_over_real_http_on_loopback() -> None:
     import time
 
     fake = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        client = HappyFox(
-            f"http://127.0.0.1:{server.server_port}", "key", "code", limiter=limiter_for(0.9)
-        )
+    with serve(fake) as port:
+        client = HappyFox(f"http://127.0.0.1:{port}", "key", "code", limiter=limiter_for(0.9))
         fields = {f.name: f for f in client.fields()}
         first = client.write(
             [
@@ -361,8 +350,6 @@ def test_over_real_http_on_loopback() -> None:
         )
         assert after.phones[0].id == existing.phones[0].id  # the phone was edited, not added
         client.close()
-    finally:
-        server.shutdown()
 
 
 def test_parallel_marking_creates_the_group_once(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import pytest
 from starlette.testclient import TestClient
@@ -19,8 +17,8 @@ from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local import built_in_store
-from tests.contract.test_targets import _Quiet
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
 from tests.helpers import write_config
 
 
@@ -30,10 +28,8 @@ def idle_job(_: Daemon):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def happyfox_url() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, FakeHappyFox(time.monotonic), handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(FakeHappyFox(time.monotonic)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def client_for(tmp_path: Path, text: str) -> TestClient:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import MirrorEntry
 from azsyncd.sync import report
@@ -20,6 +19,7 @@ from azsyncd.sync.writes import Tally
 from azsyncd.targets.factory import build_target
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
+from tests.fakes.directory import FakeTenant, contoso
 
 
 def contacts() -> dict[str, Contact]:
@@ -172,7 +172,7 @@ def test_expired_delta_falls_back_to_a_full_pass_and_says_so(tmp_path: Path) -> 
 
 def test_the_first_tenant_owns_a_shared_email(tmp_path: Path) -> None:
     first = contoso(users=5)
-    second = SimulatedTenant(
+    second = FakeTenant(
         "Fabrikam",
         "fab00000-0000-4000-8000-00000000fab0",
         login="https://login.fabrikam.test",
@@ -254,7 +254,7 @@ def test_throttling_waits_and_the_run_still_succeeds(tmp_path: Path) -> None:
 
 def test_a_tenant_without_a_token_is_disabled_and_the_others_sync(tmp_path: Path) -> None:
     good = contoso(users=5)
-    bad = SimulatedTenant(
+    bad = FakeTenant(
         "Broken",
         "bad00000-0000-4000-8000-00000000bad0",
         secret="another",
