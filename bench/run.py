@@ -61,41 +61,29 @@ def mapping_speed(users: int) -> float:
     return users / (time.process_time() - start)
 
 
-CONFIG = """
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "http://127.0.0.1:{port}"
-api_key_file = "key"
-auth_code_file = "code"
-{tenant}
-[mapping]
-name = "{{givenName}} {{surname}}"
-[mapping.phones]
-w = "businessPhones[0]"
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"""
-
-
 def one_size(users: int, scale: float) -> dict[str, float]:
     """Runs in its own process, so that peak RSS is this sync's alone."""
     import httpx
+    import tomli_w
 
     from azsyncd import logs
     from azsyncd.config import file as config_file
     from azsyncd.demo.directory import DEMO_SECRET
-    from azsyncd.demo.run import tenant_toml
+    from azsyncd.demo.run import MAPPING, tenant_toml
     from azsyncd.service.daemon import Daemon
     from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox.client import limiter_for
+    from tests.engine_setup import happyfox_toml
     from tests.fakes.directory import GeneratedTenant
 
     logs.setup("warning")
+    # The demo's mapping, to the fields the fake HappyFox has.
+    happyfox_fields = {
+        name: attribute
+        for name, attribute in MAPPING["custom_fields"].items()
+        if name in ("Department", "Employee ID", "Office")
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
         stdout=subprocess.PIPE,
@@ -107,7 +95,9 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
         (work / name).write_text(value)
     (work / "azsyncd.toml").write_text(
-        CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
+        happyfox_toml(f"http://127.0.0.1:{port}")
+        + tenant_toml("bench", secret_file="secret")
+        + tomli_w.dumps({"mapping": {**MAPPING, "custom_fields": happyfox_fields}})
     )
     clock = lambda: time.monotonic() * scale  # noqa: E731
     base = f"http://127.0.0.1:{port}"

@@ -11,9 +11,10 @@ import difflib
 import re
 import zoneinfo
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -75,6 +76,40 @@ def _check_attribute(value: str) -> str:
     return value
 
 
+def _shaped(pattern: re.Pattern[str], problem: str) -> AfterValidator:
+    """A check that a text matches ``pattern``; ``problem`` says what it is not, and the fix."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f'"{value}" {problem}')
+        return value
+
+    return AfterValidator(check)
+
+
+ClockTime = Annotated[
+    str, _shaped(CLOCK_TIME, 'is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"')
+]
+TenantName = Annotated[
+    str,
+    _shaped(
+        TENANT_NAME,
+        'is not a tenant name; use lowercase letters, digits and dashes, e.g. "contoso"',
+    ),
+]
+ClientId = Annotated[
+    str,
+    _shaped(
+        GUID,
+        "is not an application (client) id; copy the GUID from the app registration's overview",
+    ),
+    AfterValidator(str.lower),
+]
+FileMode = Annotated[
+    str, _shaped(re.compile(r"^0?[0-7]{3}$"), 'is not a file mode; write it in octal, e.g. "0660"')
+]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
 
@@ -104,16 +139,9 @@ class Account(Section):
 
 class Schedule(Section):
     enabled: bool = Field(False, description="Contact sync on: sync at once, then daily")
-    time: str = Field("00:00", description="Daily sync time, HH:MM in the account's time zone")
-
-    @field_validator("time")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        if not CLOCK_TIME.match(value):
-            raise ValueError(
-                f'"{value}" is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"'
-            )
-        return value
+    time: ClockTime = Field(
+        "00:00", description="Daily sync time, HH:MM in the account's time zone"
+    )
 
 
 class TargetConfig(Section):
@@ -189,7 +217,7 @@ def _nested(error: Any, table: str) -> Any:
 
 
 class Tenant(Section):
-    name: str = Field(
+    name: TenantName = Field(
         ..., description="Short identifier used in the API: lowercase letters, digits, dashes"
     )
     display_name: str = ""
@@ -197,7 +225,7 @@ class Tenant(Section):
     cloud: Literal["global", "usgov", "usgov-dod", "china", "custom"] = "global"
     login_url: str | None = None
     graph_url: str | None = None
-    client_id: str
+    client_id: ClientId
     auth: Literal["secret", "certificate", "device_code"] = "secret"
     client_secret_file: str | None = None
     certificate_file: str | None = None
@@ -211,17 +239,6 @@ class Tenant(Section):
         default_factory=list, description='Group object ids when users = "groups"'
     )
     exclude_disabled: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not TENANT_NAME.match(value):
-            raise ValueError(
-                f'"{value}" is not a tenant name; use lowercase letters, digits and dashes, '
-                "e.g. "
-                '"contoso"'
-            )
-        return value
 
     @field_validator("tenant_id")
     @classmethod
@@ -244,16 +261,6 @@ class Tenant(Section):
                 f'"{value}" is neither a tenant GUID nor a domain such as "contoso.onmicrosoft.com"'
             )
         return lowered
-
-    @field_validator("client_id")
-    @classmethod
-    def _client(cls, value: str) -> str:
-        if not GUID.match(value):
-            raise ValueError(
-                f'"{value}" is not an application (client) id; copy the GUID from the app '
-                "registration's overview"
-            )
-        return value.lower()
 
     @field_validator("groups")
     @classmethod
@@ -345,15 +352,8 @@ class State(Section):
 
 class Control(Section):
     socket: str = ""
-    mode: str = "0660"
+    mode: FileMode = "0660"
     group: str = ""
-
-    @field_validator("mode")
-    @classmethod
-    def _octal(cls, value: str) -> str:
-        if not re.match(r"^0?[0-7]{3}$", value):
-            raise ValueError(f'"{value}" is not a file mode; write it in octal, e.g. "0660"')
-        return value
 
 
 class Config(Section):

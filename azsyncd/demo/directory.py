@@ -91,7 +91,6 @@ class SimulatedTenant:
         self.changed_at: dict[str, int] = {}  # user id -> version of its last change
         self.removed_at: dict[str, int] = {}
         self.roles = list(roles)
-        self.delay = 0.0  # seconds each Graph answer takes, to watch a sync in progress
         self.pending_polls = pending_polls  # a device-code sign-in is "pending" this often first
         self.device_polls = 0
         self._lock = threading.Lock()
@@ -120,8 +119,6 @@ class SimulatedTenant:
         return httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay and str(request.url).startswith(self.graph):
-            time.sleep(self.delay)
         with self._lock:
             url = str(request.url)
             if url.startswith(self.login):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_setup import HAPPYFOX_MAPPING, sync, tenant_toml
+from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
@@ -32,14 +32,7 @@ def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool
 
     (tmp_path / "secret").write_text("demo-client-secret")
     (tmp_path / "azsyncd.toml").write_text(
-        f"""
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "{url}"
-api_key_file = "key"
-auth_code_file = "code"
-"""
+        happyfox_toml(url)
         + HAPPYFOX_MAPPING.replace(
             "skip_empty_phones = true",
             f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}",

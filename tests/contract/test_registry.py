@@ -16,7 +16,7 @@ from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.errors import ConfigError
 from azsyncd.service.daemon import Daemon
 from azsyncd.targets import ContactWrite, WriteResult, registry
-from tests.engine_setup import Router, sync, tenant_toml
+from tests.engine_setup import HAPPYFOX_MAPPING, Router, sync, tenant_toml
 from tests.fakes import memory_target
 from tests.fakes.directory import contoso
 
@@ -27,15 +27,8 @@ kind = "memory"
 book = "registry-test"
 token_file = "token"
 calls_per_minute = 5000
-[mapping]
-skip_empty_phones = true
-[mapping.phones]
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
 """
+CONFIG += HAPPYFOX_MAPPING  # the same three custom fields
 
 
 @pytest.fixture

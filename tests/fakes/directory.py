@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -39,6 +40,7 @@ class FakeTenant(SimulatedTenant):
         super().__init__(*args, **kwargs)
         self.certificate_pem = certificate_pem  # the certificate registered for the app
         self.token_error = token_error  # answered (400) to every token request when set
+        self.delay = 0.0  # seconds each Graph answer takes, to watch a sync in progress
         self.throttle: list[tuple[int, float]] = []  # (status, retry-after) before Graph answers
         self.expired_tokens: set[str] = set()  # delta tokens Graph no longer knows
         self.requests: list[str] = []  # "METHOD url" of every request
@@ -75,6 +77,8 @@ class FakeTenant(SimulatedTenant):
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(f"{request.method} {request.url}")
+        if self.delay and str(request.url).startswith(self.graph):
+            time.sleep(self.delay)
         return super().handle(request)
 
     # --- faults and checks ----------------------------------------------------------------

@@ -17,6 +17,7 @@ from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local import built_in_store
+from tests.engine_setup import happyfox_toml
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
 from tests.helpers import write_config
@@ -45,17 +46,7 @@ def test_fields_from_happyfox(tmp_path: Path, happyfox_url: str) -> None:
     for name, value in (("key", "key"), ("code", "code")):
         (tmp_path / name).write_text(value)
         (tmp_path / name).chmod(0o600)
-    api = client_for(
-        tmp_path,
-        f"""
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "{happyfox_url}"
-        api_key_file = "key"
-        auth_code_file = "code"
-    """,
-    )
+    api = client_for(tmp_path, happyfox_toml(happyfox_url))
     answer = api.get("/v1/fields").json()
     assert answer["target"] == "happyfox"
     office = next(f for f in answer["fields"] if f["name"] == "Office")
@@ -66,17 +57,7 @@ def test_fields_from_happyfox(tmp_path: Path, happyfox_url: str) -> None:
 def test_happyfox_refusal_is_a_502_with_the_fix(tmp_path: Path, happyfox_url: str) -> None:
     (tmp_path / "key").write_text("wrong-key-value")
     (tmp_path / "code").write_text("code")
-    api = client_for(
-        tmp_path,
-        f"""
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "{happyfox_url}"
-        api_key_file = "key"
-        auth_code_file = "code"
-    """,
-    )
+    api = client_for(tmp_path, happyfox_toml(happyfox_url))
     answer = api.get("/v1/fields")
     assert answer.status_code == 502
     assert "401" in answer.json()["error"]["message"] and "wrong-key-value" not in answer.text
@@ -85,14 +66,7 @@ def test_happyfox_refusal_is_a_502_with_the_fix(tmp_path: Path, happyfox_url: st
 def test_missing_secret_file_is_a_clear_error(tmp_path: Path) -> None:
     api = client_for(
         tmp_path,
-        """
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "https://acme.happyfox.com"
-        api_key_file = "nope"
-        auth_code_file = "nope2"
-    """,
+        happyfox_toml("https://acme.happyfox.com", api_key_file="nope", auth_code_file="nope2"),
     )
     answer = api.get("/v1/fields")
     assert answer.status_code == 400

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from azsyncd.demo.directory import DEMO_SECRET
-from tests.engine_setup import HAPPYFOX_MAPPING, tenant_toml
+from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
@@ -41,17 +41,8 @@ def write_config(
     (path.parent / "key").write_text("key")
     (path.parent / "code").write_text("code")
     path.write_text(
-        f"""
-[account]
-name = "E2E Desk"
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "{happyfox}"
-api_key_file = "key"
-auth_code_file = "code"
-lock_minutes = 0.05
-"""
+        '[account]\nname = "E2E Desk"\n'
+        + happyfox_toml(happyfox, lock_minutes=0.05)
         + tenant_toml(
             login=login, graph=graph, extra=f'display_name = "Contoso"\nca_bundle = "{ca}"'
         )

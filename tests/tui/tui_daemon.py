@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from azsyncd.config import file as config_file
-from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.server import bind_control_socket, control_server
+from tests.engine_setup import DEMO_FIELDS
+from tests.fakes.directory import FakeTenant, contoso
 from tests.helpers import short_dir
 
 
@@ -21,7 +22,7 @@ from tests.helpers import short_dir
 class LiveDaemon:
     daemon: Daemon
     socket: Path
-    directory: SimulatedTenant
+    directory: FakeTenant
     config: Path
 
 
@@ -31,7 +32,7 @@ def live_daemon(
     extra: str = "",
     users: int = 60,
     socket: Path | None = None,
-    directory: SimulatedTenant | None = None,
+    directory: FakeTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
     (tmp_path / "contoso-secret").write_text(DEMO_SECRET)

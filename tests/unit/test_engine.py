@@ -180,7 +180,9 @@ def test_the_first_tenant_owns_a_shared_email(tmp_path: Path) -> None:
     )
     clash = dict(first.users["00000000-0000-4000-a000-000000000000"], id="fab-user-1")
     second.add_user(clash)
-    toml = tenant_toml() + tenant_toml("fabrikam", second.tenant_id, second.login, second.graph)
+    toml = tenant_toml() + tenant_toml(
+        "fabrikam", tenant_id=second.tenant_id, login=second.login, graph=second.graph
+    )
     daemon = make_daemon(tmp_path, first, second, tenants_toml=toml, skip_empty=True)
     run = sync(daemon)
     failure = daemon.state.records(run.id, status="failed", search="anna.andersson0")
@@ -261,7 +263,8 @@ def test_a_tenant_without_a_token_is_disabled_and_the_others_sync(tmp_path: Path
         login="https://login.broken.test",
         graph="https://graph.broken.test",
     )
-    toml = tenant_toml("broken", bad.tenant_id, bad.login, bad.graph) + tenant_toml()
+    toml = tenant_toml("broken", tenant_id=bad.tenant_id, login=bad.login, graph=bad.graph)
+    toml += tenant_toml()
     daemon = make_daemon(tmp_path, good, bad, tenants_toml=toml, skip_empty=True)
     run = sync(daemon)
     assert run.status == "partial" and run.counts["new"] == 5
