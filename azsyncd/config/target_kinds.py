@@ -8,6 +8,7 @@ which of its keys name secret files and which rules tie it to the rest of the fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,11 @@ _kinds: dict[str, TargetKind] = {}
 
 
 def register(kind: TargetKind) -> None:
+    """Make ``kind`` known; its name must be a table name that is not ``kind`` itself."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", kind.name) or kind.name == "kind":
+        raise ValueError(f"{kind.name!r} cannot name a target kind: use a lowercase identifier")
+    if _kinds.get(kind.name, kind) is not kind:
+        raise ValueError(f'another target kind is registered as "{kind.name}" already')
     _kinds[kind.name] = kind
 
 

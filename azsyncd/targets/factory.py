@@ -42,10 +42,9 @@ def build_target(
     settings = config.target.settings
     secrets = {}
     for key in target.secret_keys:
-        secrets[key] = read_secret(
-            getattr(settings, key), config_dir, f"target.{target.name}.{key}"
-        )
-        register_secret(secrets[key])
+        if reference := getattr(settings, key):  # an optional secret may be left out
+            secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
+            register_secret(secrets[key])
     limiter = _limiter(target.limits(settings)) if target.limits else None
     resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
     return target.make(settings, resources)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -116,3 +117,13 @@ def test_unregistered_it_is_unknown_again(tmp_path: Path) -> None:
     assert problems_of(tmp_path, CONFIG)[0].startswith(
         'target.kind: unknown target kind "memory"; use one of: local, happyfox'
     )
+
+
+def test_a_kind_cannot_take_a_name_in_use_or_that_is_no_table(memory: None) -> None:
+    with pytest.raises(ValueError, match='registered as "memory" already'):
+        registry.register(replace(memory_target.TARGET, parallel=1))
+    for name in ("kind", "Memory", "two words", ""):
+        with pytest.raises(ValueError, match="cannot name a target kind"):
+            registry.register(replace(memory_target.TARGET, name=name))
+    registry.register(memory_target.TARGET)  # the same one again changes nothing
+    assert target_kinds.names() == ["local", "happyfox", "memory"]
