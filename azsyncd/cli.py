@@ -85,6 +85,10 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    thresholds = loaded.config.sync.thresholds
+    if thresholds.active:
+        limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)
+        print(f"  runs are held past: {limits} (per tenant)")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -355,7 +356,51 @@ class WelcomeEmail(Section):
     template_file: str | None = None
 
 
+LIMIT = re.compile(r"^(\d{1,9})(%?)$")
+
+
+def _limit(value: object) -> object:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    found = LIMIT.match(text)
+    if not found or (found[2] and int(found[1]) > 100):
+        raise PydanticCustomError(
+            "limit",
+            f"{value!r} is not a threshold; write a count (e.g. 500) or a percentage of the "
+            'tenant\'s contacts from "0%" to "100%" (e.g. "10%")',
+        )
+    return text if found[2] else int(found[1])
+
+
+# A count of changes, or "N%" of the tenant's contacts; None: no threshold.
+Limit = Annotated[int | str | None, BeforeValidator(_limit)]
+
+
+class Thresholds(Section):
+    """Changes a run may make per tenant before it is held for an admin's approval."""
+
+    create: Limit = Field(None, description="New contacts per tenant: a count or a percentage")
+    update: Limit = Field(None, description="Updated contacts per tenant")
+    disable: Limit = Field(
+        None, description="Users leaving the directory or the scope (a config change counts too)"
+    )
+    group_changes: Limit = Field(None, description="Contact-group changes per tenant")
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in self.model_dump().values())
+
+    def limit(self, kind: str, contacts: int) -> int | None:
+        """The most changes of ``kind`` a run may make for a tenant holding ``contacts``."""
+        value = getattr(self, kind)
+        if isinstance(value, str):
+            return contacts * int(value.rstrip("%")) // 100
+        return value
+
+
 class Sync(Section):
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     min_share: float = Field(
         0.0,
         ge=0,

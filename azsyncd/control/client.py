@@ -383,6 +383,16 @@ class Client:
         """One run with its log; "latest" is the last sync that was not a dry run."""
         return self._read(Run, "GET", f"/runs/{_segment(str(run_id))}")
 
+    def approve_run(self, run_id: int, timeout: float = 600) -> SyncOutcome:
+        """Apply a held run's plan; ApiFailure 409 "plan_moved" (run_id: the new plan) if stale."""
+        body = {"timeout": timeout}
+        return self._read(
+            SyncOutcome, "POST", f"/runs/{run_id}/approve", json=body, timeout=timeout + 15
+        )
+
+    def discard_run(self, run_id: int) -> Run:
+        return self._read(Run, "POST", f"/runs/{run_id}/discard")
+
     def records(
         self,
         run_id: RunId,

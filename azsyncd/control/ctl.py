@@ -75,8 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--tenant", help="sync only this tenant")
     sync.add_argument("--user", help="sync one user, step by step")
-    runs = sub.add_parser("runs", help="sync history")
+    runs = sub.add_parser("runs", help="sync history; show, approve or discard a held run")
     runs.add_argument("--limit", type=int, default=10)
+    rsub = runs.add_subparsers(dest="action", metavar="ACTION")
+    rsub.add_parser("list")
+    for action, text in (
+        ("show", "a run's plan: what a held run would change"),
+        ("approve", "apply a held run's plan, exactly as shown"),
+        ("discard", "drop a held run's plan; nothing is written"),
+    ):
+        rsub.add_parser(action, help=text).add_argument("run", type=run_id_arg)
     log = sub.add_parser("log", help="a run's log and records (default: the last sync)")
     log.add_argument("run", nargs="?", default="latest", type=run_id_arg)
     log.add_argument("--status", choices=["success", "failed", "skipped", "unchanged"])
@@ -223,6 +231,9 @@ def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 
 def _runs(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    action = getattr(args, "action", None)
+    if action in ("show", "approve", "discard"):
+        return _held_run(client, p, action, args.run)
     runs = client.runs(limit=args.limit)
     lines = [
         f"{r.id:>5}  {when(r.started_at)}  {r.trigger:<9} "
@@ -231,6 +242,34 @@ def _runs(client: Client, p: Printer, args: argparse.Namespace) -> int:
     ]
     p.out(runs, "\n".join(lines) or "no runs yet")
     return EXIT_OK
+
+
+def _held_run(client: Client, p: Printer, action: str, run_id: int | Literal["latest"]) -> int:
+    if action == "show":
+        run = client.run(run_id)
+        records = [r for r in client.all_records(run.id) if r.status != "unchanged"]
+        plan = run.counts.get("plan", {})
+        lines = [f"run {run.id} {run.status}" + (f": {run.message}" if run.message else "")]
+        lines += [
+            f"  {tenant}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in c.items())
+            for tenant, c in plan.items()
+        ]
+        lines += [f"{r.tenant}\t{r.email or '-'}\t{r.status}\t{r.result}" for r in records]
+        p.out({"run": run, "plan": records}, "\n".join(lines))
+        return EXIT_OK
+    if not isinstance(run_id, int):
+        raise UsageError(f"{action} takes a run number, as azsyncctl runs lists them")
+    if action == "discard":
+        run = client.discard_run(run_id)
+        p.out(run, f"run {run.id} {run.status}: {run.message}")
+        return EXIT_OK
+    outcome = client.approve_run(run_id)
+    applied = outcome.run or client.run(outcome.run_id)
+    p.out(
+        outcome,
+        f"run {run_id} approved; run {applied.id} {applied.status}: {counts_text(applied.counts)}",
+    )
+    return EXIT_OK if applied.status == "succeeded" else EXIT_SYNC_FAILED
 
 
 def _log(client: Client, p: Printer, args: argparse.Namespace) -> int:

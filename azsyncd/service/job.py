@@ -57,10 +57,15 @@ def make_job(daemon: JobHost) -> SyncJob:
             parallel=spec(config.target.kind).parallel,
             log=lambda message: ctx.log(message, "warning"),
         )
+        # A held run's plan is recorded the way a dry run records its plan.
+        plan_records = Executor(daemon.state, target, ctx.run_id, dry_run=True)
         try:
-            return Engine(ctx, config, daemon.state, daemon.tenants, target, executor).run()
+            return Engine(
+                ctx, config, daemon.state, daemon.tenants, target, executor, plan_records
+            ).run()
         finally:
             executor.close()
+            plan_records.close()
             target.close()
 
     return job

@@ -54,7 +54,9 @@ class SyncRun(Base):
     trigger = CharField()  # first | scheduled | catch-up | manual
     dry_run = BooleanField(default=False)
     options = JSONField(default=dict)
-    status = CharField(default="running")  # running | succeeded | partial | failed | interrupted
+    # running | succeeded | partial | failed | interrupted | held (then approved, discarded,
+    # superseded)
+    status = CharField(default="running")
     message = TextField(default="")
     counts = JSONField(default=dict)
     started_at = UTCField(default=utcnow)

@@ -19,7 +19,9 @@ from azsyncd.state.models import (
     TenantState,
 )
 
-RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted", "held")
+# What a held run becomes: applied by a later run, refused by an admin, or planned again.
+HELD_ENDS = ("approved", "discarded", "superseded")
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 
 
@@ -123,6 +125,10 @@ class State:
                 ).execute()
         return due
 
+    def contact_count(self, tenant: str) -> int:
+        """The contacts azsync keeps for a tenant: what a percentage threshold is of."""
+        return int(MirrorEntry.select().where(MirrorEntry.tenant == tenant).count())
+
     def mirrored_ids(self, tenant: str) -> Iterator[str]:
         yield from (
             r.object_id
@@ -151,7 +157,7 @@ class State:
     def finish_run(
         self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None
     ) -> None:
-        assert status in RUN_STATUSES
+        assert status in RUN_STATUSES + HELD_ENDS
         values: dict[Any, Any] = {
             SyncRun.status: status,
             SyncRun.message: message,
@@ -160,6 +166,12 @@ class State:
         if counts is not None:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
+
+    def set_run_status(self, run_id: int, status: str, message: str) -> None:
+        """A held run's end (approved, discarded, superseded), said in its log too."""
+        assert status in HELD_ENDS
+        SyncRun.update(status=status, message=message).where(SyncRun.id == run_id).execute()
+        self.log(run_id, f"{status}: {message}")
 
     def mark_interrupted(self, reason: str) -> list[int]:
         """Runs still 'running' belong to a daemon that died: say so in their history."""
@@ -179,7 +191,9 @@ class State:
             if not newest:
                 return 0
             stale = SyncRun.select(SyncRun.id).where(
-                SyncRun.id.not_in(newest), SyncRun.status != "running"
+                # A held run waits for an admin, however many runs come after it.
+                SyncRun.id.not_in(newest),
+                SyncRun.status.not_in(["running", "held"]),
             )
             stale_ids = [r.id for r in stale]
             if stale_ids:

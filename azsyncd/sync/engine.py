@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from azsyncd.config.model import Config, Tenant
@@ -24,9 +24,11 @@ from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import MirrorEntry
 from azsyncd.sync.executor import PENDING
+from azsyncd.sync.held import PlanBuffer
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
 from azsyncd.sync.runner import Outcome, RunContext
+from azsyncd.sync.thresholds import digest, passed
 from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
 
@@ -66,6 +68,8 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
+    # What a complete read leaves in the state (last sync, delta link), once its writes are done.
+    finish: Callable[[], None] = field(default=lambda: None, repr=False)
 
 
 class Engine:
@@ -77,9 +81,13 @@ class Engine:
         tenants: TenantService,
         target: Target,
         writes: Writes,
+        plan_records: Writes | None = None,
     ) -> None:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
         self.target, self.writes = target, writes
+        # Where a held run's plan is recorded (as a dry run records); None: runs are never held.
+        self.plan_records = plan_records
+        self.buffer: PlanBuffer | None = None
         self.settings = settings_key(config)
         # email -> (tenant, user principal name): the first tenant to sync an address owns it
         self.claims: dict[str, tuple[str, str]] = {}
@@ -114,12 +122,74 @@ class Engine:
                 f"{', '.join(self.mapper.missing_fields)}",
                 "warning",
             )
+        writes = self.writes
+        if self._guarded():
+            # The whole plan first: nothing is written until it is within the thresholds.
+            self.writes = self.buffer = PlanBuffer()
         results = []
         for tenant in tenants:
             self.ctx.checkpoint()
             self.ctx.report(phase="reading directory", tenant=tenant.name)
             results.append(self._tenant(tenant))
+        if self.buffer is not None:
+            held = self._hold(self.buffer, results)
+            if held:
+                return held
+            self.writes = writes
+            self.ctx.report(phase="writing contacts")
+            self.buffer.replay(writes)
+        for result in results:
+            result.finish()
         return self._outcome(results, self.writes.tally())
+
+    def _guarded(self) -> bool:
+        return (
+            self.plan_records is not None
+            and not self.dry_run
+            and not self.ctx.options.get("user")
+            and (self.config.sync.thresholds.active or bool(self.ctx.options.get("approves")))
+        )
+
+    def _hold(self, buffer: PlanBuffer, results: list[TenantResult]) -> Outcome | None:
+        """The held run's outcome if the plan passes a threshold or moved since its approval."""
+        plans = list(buffer.plans.values())
+        found = digest(plans)
+        approves = self.ctx.options.get("approves")
+        if approves:
+            approved = self.state.run(int(approves))
+            if approved is not None and approved.counts.get("plan_digest") == found:
+                self.state.set_run_status(
+                    int(approves), "approved", f"applied by run {self.ctx.run_id}"
+                )
+                self.ctx.log(f"applying the plan of run {approves}, as approved")
+                return None
+            reasons = [
+                f"the directory or the config changed since run {approves} was planned, so its "
+                "plan is not applied; this run holds the new plan"
+            ]
+            self.state.set_run_status(
+                int(approves),
+                "superseded",
+                f"the directory moved; run {self.ctx.run_id} holds the new plan",
+            )
+        else:
+            reasons = passed(plans, self.config.sync.thresholds, self.state.contact_count)
+            if not reasons:
+                return None
+        assert self.plan_records is not None
+        buffer.replay(self.plan_records)
+        outcome = self._outcome(results, buffer.tally())
+        counts = {
+            **outcome.counts,
+            "plan": {plan.name: dict(plan.counts()) for plan in plans},
+            "plan_digest": found,
+        }
+        self.ctx.log(
+            "held, nothing written: " + "; ".join(reasons) + ". Review the plan (azsyncctl runs "
+            f"show {self.ctx.run_id}), then approve or discard it",
+            "warning",
+        )
+        return Outcome("held", "; ".join(reasons), counts)
 
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
@@ -235,7 +305,10 @@ class Engine:
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
+        left = read.removed if read.mode == "delta" else self._removed(tenant, seen)
+        result.removed = len(left)
+        if self.buffer is not None:
+            self.buffer.left(tenant.name, left)
         if result.removed:
             self.ctx.log(
                 f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
@@ -248,9 +321,13 @@ class Engine:
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
                 values["last_user_count"] = len(seen)
-            self.state.set_tenant(tenant.name, **values)
-            if read.delta_link and not self.writes.tally().refused:
-                self.state.set_delta_link(tenant.name, key, read.delta_link)
+
+            def finish() -> None:
+                self.state.set_tenant(tenant.name, **values)
+                if read.delta_link and not self.writes.tally().refused:
+                    self.state.set_delta_link(tenant.name, key, read.delta_link)
+
+            result.finish = finish
         return result
 
     def _rail(self, tenant: Tenant, mode: str, last: int | None) -> int:
@@ -259,8 +336,8 @@ class Engine:
             return 0
         return max(1, int(last * self.config.sync.min_share))
 
-    def _removed(self, tenant: Tenant, seen: set[str]) -> int:
-        return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
+    def _removed(self, tenant: Tenant, seen: set[str]) -> set[str]:
+        return {i for i in self.state.mirrored_ids(tenant.name) if i not in seen}
 
     def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
         """One action per user, in order: mapped, then checked against the mirror and target."""

@@ -165,7 +165,7 @@ class SyncRunner:
         try:
             ctx.log(
                 f"sync {outcome.status}" + (f": {outcome.message}" if outcome.message else ""),
-                "info" if outcome.status == "succeeded" else "error",
+                {"succeeded": "info", "held": "warning"}.get(outcome.status, "error"),
             )
             self._state.finish_run(progress.run_id, outcome.status, outcome.message, outcome.counts)
             self._state.prune_history(self._history())

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.schemas import RecordStatus, Search, SyncRequest
+from azsyncd.service.api.schemas import ApproveRequest, RecordStatus, Search, SyncRequest
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
 from azsyncd.sync import report
@@ -78,6 +78,56 @@ def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[s
             "plan": _records(daemon, run, None, "", 1000, 0) if run.dry_run else None,
         }
     return {"run_id": run_id}
+
+
+def _held(daemon: Daemon, run_id: int) -> SyncRun:
+    run = _run(daemon, _bounded(run_id))
+    if run.status != "held":
+        raise ApiError(
+            409,
+            "not_held",
+            f"run {run_id} is {run.status}, not held: only a held run is approved or discarded",
+            "GET /v1/runs lists the runs; a held run has the status held",
+        )
+    return run
+
+
+@router.post(
+    "/runs/{run_id}/approve",
+    summary="Apply a held run's plan, exactly; 409 if the directory moved since (plan again)",
+)
+def approve_run(
+    run_id: int, request: ApproveRequest, daemon: DaemonDep, http: Request
+) -> dict[str, Any]:
+    held = _held(daemon, run_id)
+    try:
+        started = daemon.start_sync("approval", options={**held.options, "approves": held.id})
+    except AlreadyRunning as exc:
+        raise ApiError(
+            409, "sync_running", str(exc), "approve once it has ended", run_id=exc.run_id
+        ) from None
+    if started is None:
+        raise ApiError(503, "stopping", "the daemon is shutting down", "approve after it restarts")
+    note(http, f"run {run_id} approved; run {started} applies it")
+    daemon.runner.wait(request.timeout)
+    run = _run(daemon, started)
+    if run.status == "held":
+        raise ApiError(
+            409,
+            "plan_moved",
+            f"run {run_id} was not applied: {run.message}",
+            f"review the new plan (GET /v1/runs/{started}/records) and approve run {started}",
+            run_id=started,
+        )
+    return {"run_id": started, "run": _run_detail(daemon, run)}
+
+
+@router.post("/runs/{run_id}/discard", summary="Drop a held run's plan; nothing is written")
+def discard_run(run_id: int, daemon: DaemonDep, http: Request) -> dict[str, Any]:
+    held = _held(daemon, run_id)
+    daemon.state.set_run_status(held.id, "discarded", "discarded by an admin; nothing written")
+    note(http, f"run {run_id} discarded")
+    return run_view(_run(daemon, held.id))
 
 
 def _run(daemon: Daemon, run_id: int | str) -> SyncRun:

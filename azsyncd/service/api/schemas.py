@@ -37,6 +37,12 @@ class SyncRequest(Body):
     )
 
 
+class ApproveRequest(Body):
+    timeout: float = Field(
+        600, gt=0, le=3600, description="Give up waiting for the approving run after this long"
+    )
+
+
 class SettingsPatch(Body):
     """Sections to change, each merged into the current one. Tenants have their own endpoints."""
 

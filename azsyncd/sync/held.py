@@ -1,0 +1,44 @@
+"""A plan kept whole before anything is written, so thresholds see the entire run.
+
+``PlanBuffer`` stands in for the executor while the engine plans (it implements
+``writes.Writes``); then the plan is either replayed on the real writes or recorded as
+a held run's plan.
+"""
+
+from __future__ import annotations
+
+from azsyncd.sync.planner import Action
+from azsyncd.sync.thresholds import TenantPlan
+from azsyncd.sync.writes import Tally, Writes
+
+
+class PlanBuffer:
+    def __init__(self) -> None:
+        self.plans: dict[str, TenantPlan] = {}
+        self._current: TenantPlan | None = None
+        self._tally = Tally()
+
+    def begin_tenant(self, name: str, label: str) -> None:
+        self._current = self.plans.setdefault(name, TenantPlan(name, label))
+
+    def apply(self, actions: list[Action]) -> None:
+        assert self._current is not None, "begin_tenant first"
+        self._current.actions.extend(actions)
+        for action in actions:
+            self._tally.add(action)
+
+    def drain(self) -> None:
+        """Nothing is written while planning."""
+
+    def tally(self) -> Tally:
+        return self._tally
+
+    def left(self, tenant: str, user_ids: set[str]) -> None:
+        self.plans.setdefault(tenant, TenantPlan(tenant)).leavers |= user_ids
+
+    def replay(self, writes: Writes) -> None:
+        for plan in self.plans.values():
+            writes.begin_tenant(plan.name, plan.label or plan.name)
+            for start in range(0, len(plan.actions), 1000):
+                writes.apply(plan.actions[start : start + 1000])
+        writes.drain()

@@ -1,0 +1,146 @@
+"""Held runs: [sync.thresholds] stop a run before it writes; an admin approves or discards it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from azsyncd.config.model import Config
+from azsyncd.service.api import create_app
+from azsyncd.service.daemon import Daemon
+from azsyncd.state.models import MirrorEntry
+from azsyncd.targets.local.table import Contact
+from tests.engine_setup import make_daemon, sync, tenant_toml
+from tests.fakes.directory import FakeTenant, contoso
+
+GROUP = "a0000003-0000-4000-b000-000000000000"
+
+
+def held_daemon(tmp_path: Path, directory: FakeTenant, thresholds: str, **kw: Any) -> Daemon:
+    return make_daemon(
+        tmp_path, directory, skip_empty=True, extra=f"\n[sync.thresholds]\n{thresholds}\n", **kw
+    )
+
+
+def test_a_run_over_the_create_threshold_writes_nothing_and_is_approved(tmp_path: Path) -> None:
+    directory = contoso(users=12)
+    daemon = held_daemon(tmp_path, directory, "create = 5")
+    held = sync(daemon)
+    creates = held.counts["plan"]["contoso"]["create"]
+    assert held.status == "held" and f"{creates} create (threshold 5, at most 5)" in held.message
+    assert creates > 5 and Contact.select().count() == 0 and MirrorEntry.select().count() == 0
+    assert daemon.state.delta_link("contoso", "any") is None
+    plan = daemon.state.records(held.id, status="success")
+    assert len(plan) == creates and {r.result for r in plan} == {"Would create"}
+
+    api = TestClient(create_app(daemon))
+    answer = api.post(f"/v1/runs/{held.id}/approve", json={}).json()
+    applied = answer["run"]
+    assert applied["status"] in ("succeeded", "partial") and applied["counts"]["new"] == creates
+    assert Contact.select().count() == creates
+    after = daemon.state.run(held.id)
+    assert after is not None and after.status == "approved"
+    assert f"applied by run {applied['id']}" in after.message
+    # Approved once: a second approval is refused with the reason.
+    again = api.post(f"/v1/runs/{held.id}/approve", json={})
+    assert again.status_code == 409 and "is approved, not held" in again.json()["error"]["message"]
+    # Within the threshold: the next change is written at once.
+    directory.update_user("00000000-0000-4000-a000-000000000000", department="Support")
+    assert sync(daemon).counts["updated"] == 1
+
+
+def test_a_discarded_run_writes_nothing_and_cannot_be_approved(tmp_path: Path) -> None:
+    daemon = held_daemon(tmp_path, contoso(users=8), 'create = "50%"')
+    held = sync(daemon)
+    assert held.status == "held" and "of 0 contact(s)" in held.message
+    api = TestClient(create_app(daemon))
+    assert api.post(f"/v1/runs/{held.id}/discard").json()["status"] == "discarded"
+    refused = api.post(f"/v1/runs/{held.id}/approve", json={})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_held"
+    assert Contact.select().count() == 0
+    # A run that is not held is not discarded either; an unknown run is a 404.
+    assert api.post("/v1/runs/999/discard").status_code == 404
+
+
+def test_a_plan_the_directory_moved_under_is_refused_and_planned_again(tmp_path: Path) -> None:
+    directory = contoso(users=10)
+    daemon = held_daemon(tmp_path, directory, "create = 3")
+    held = sync(daemon)
+    directory.update_user("00000000-0000-4000-a000-000000000000", givenName="Someone")
+    api = TestClient(create_app(daemon))
+    refused = api.post(f"/v1/runs/{held.id}/approve", json={})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "plan_moved"
+    assert Contact.select().count() == 0
+    new_id = refused.json()["error"]["run_id"]
+    old, new = daemon.state.run(held.id), daemon.state.run(new_id)
+    assert old is not None and old.status == "superseded" and str(new_id) in old.message
+    assert new is not None and new.status == "held"
+    # The new plan, unchanged since, is applied.
+    ok = api.post(f"/v1/runs/{new_id}/approve", json={}).json()["run"]
+    assert ok["counts"]["new"] == Contact.select().count() > 3
+    assert any(c.name.startswith("Someone ") for c in Contact.select())
+
+
+def test_a_config_change_that_shrinks_the_scope_counts_as_leavers(tmp_path: Path) -> None:
+    directory = contoso(users=20)
+    daemon = held_daemon(tmp_path, directory, "disable = 2")
+    assert sync(daemon).status in ("succeeded", "partial")
+    # The admin narrows the scope to one group: every user outside it leaves at once.
+    (tmp_path / "azsyncd.toml").write_text(
+        (tmp_path / "azsyncd.toml")
+        .read_text()
+        .replace(tenant_toml(), tenant_toml(extra=f'users = "groups"\ngroups = ["{GROUP}"]'))
+    )
+    assert daemon.reload()
+    held = sync(daemon)
+    assert held.status == "held" and " disable (threshold 2, at most 2)" in held.message
+    assert held.counts["plan"]["contoso"]["disable"] > 2
+
+
+class FailingSecondPage(FakeTenant):
+    """Graph throttles every request for the second page of users, until told otherwise."""
+
+    failing = False
+
+    def _graph(self, request: httpx.Request) -> httpx.Response:
+        if self.failing and "skiptoken" in str(request.url):
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"error": {}})
+        return super()._graph(request)
+
+
+def test_an_incomplete_read_never_counts_users_as_leaving(tmp_path: Path) -> None:
+    directory = FailingSecondPage(page_size=5)
+    from azsyncd.demo.directory import populate
+
+    populate(directory, users=12)
+    daemon = held_daemon(tmp_path, directory, "disable = 0")
+    first = sync(daemon).counts["new"]
+    directory.expired_tokens.update(f"v{v}" for v in range(100))  # force a full read
+    directory.failing = True
+    run = sync(daemon)
+    assert run.status == "failed" and run.counts["removed"] == 0
+    assert "plan" not in run.counts and Contact.select().count() == first
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [('"x"', "is not a threshold"), ('"150%"', "is not a threshold"), ("-1", "is not a threshold")],
+)
+def test_a_bad_threshold_names_the_fix(value: str, complaint: str) -> None:
+    import tomllib
+
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as found:
+        Config.model_validate(tomllib.loads(f"[sync.thresholds]\ncreate = {value}\n"))
+    assert complaint in str(found.value) and '"10%"' in str(found.value)
+
+
+def test_a_percentage_is_of_the_tenant_s_contacts() -> None:
+    thresholds = Config.model_validate({"sync": {"thresholds": {"update": "10%"}}}).sync.thresholds
+    assert thresholds.limit("update", 95) == 9 and thresholds.limit("create", 95) is None
+    assert not Config().sync.thresholds.active
