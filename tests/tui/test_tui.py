@@ -20,6 +20,7 @@ from tui.app import AzsyncApp
 from tui.screens.forms import AddTenantScreen
 from tui.screens.plan import PlanScreen
 from tui.screens.sign_in import SignInScreen
+from tui.widgets.log_panel import LogPanel
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +198,38 @@ def test_daemon_down_and_back(tmp_path: Path) -> None:
                     await until(pilot, lambda: not banner.has_class("shown"))
 
     asyncio.run(scenario())
+
+
+def test_a_held_run_is_shown_then_approved_and_another_discarded(tmp_path: Path) -> None:
+    with live_daemon(
+        tmp_path, TENANT + "\n[sync.thresholds]\ncreate = 3\nupdate = 0\n", users=20
+    ) as live:
+        held = live.daemon.start_sync("manual")
+        assert held is not None and live.daemon.runner.wait(60)
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("6")
+            summary = app.query_one("#summary", Static)
+            await until(pilot, lambda: "press a to apply this plan" in text(summary))
+            assert app.query_one("#record-table", DataTable).row_count == 20
+            await pilot.press("a")
+            await until(pilot, lambda: f"applied by run {held + 1}" in text(summary), 60)
+            assert "approved" in text(summary) and "press a" not in text(summary)
+            live.directory.update_user(
+                "00000000-0000-4000-a000-000000000000",
+                givenName="X",
+                displayName="X",
+                department="X",
+            )
+            second = live.daemon.start_sync("manual")
+            assert second is not None and live.daemon.runner.wait(60)
+            runs = app.query_one("#run", Select)
+            app.query_one(LogPanel).load()
+            await until(pilot, lambda: second in [value for _, value in runs._options])
+            runs.value = second
+            await until(pilot, lambda: "press a to apply this plan" in text(summary))
+            await pilot.press("D")
+            await until(pilot, lambda: "discarded" in text(summary))
+
+        drive(app, scenario, size=(120, 40))

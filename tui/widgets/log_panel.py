@@ -34,12 +34,17 @@ class LogPanel(Panel):
     LogPanel #record-table { height: 1fr; }
     LogPanel #result { height: auto; max-height: 5; }
     """
-    BINDINGS = [Binding("x", "export", "Export CSV")]
+    BINDINGS = [
+        Binding("x", "export", "Export CSV"),
+        Binding("a", "approve", "Approve held run"),
+        Binding("D", "discard", "Discard held run"),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.records: list[Record] = []
         self.run_id: int | None = None
+        self.held = False  # the run shown is held: it may be approved or discarded
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -111,6 +116,10 @@ class LogPanel(Panel):
         )
         if run.message:
             summary += f"\n{run.message}"
+        self.held = run.status == "held"
+        if self.held:
+            summary += "\nHeld, nothing written: press a to apply this plan, D to discard it."
+        self.refresh_bindings()
         self.query_one("#summary", Static).update(summary)
         self.records = records.records
         table = self.query_one(DataTable)
@@ -136,6 +145,31 @@ class LogPanel(Panel):
                 f"[b]{record.email or '-'}[/b] ({record.tenant}, {record.user_id}): {record.result}"
             )
         self.query_one("#result", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Approve and discard are offered for a held run only.
+        return self.held or action not in ("approve", "discard")
+
+    def action_approve(self) -> None:
+        if self.run_id is not None and self.held:
+            self.held = False
+            self.app.notify(f"Applying run {self.run_id}'s plan...")
+            self.decide(self.run_id, approve=True)
+
+    def action_discard(self) -> None:
+        if self.run_id is not None and self.held:
+            self.held = False
+            self.decide(self.run_id, approve=False)
+
+    @work(thread=True, group="held")
+    def decide(self, run_id: int, *, approve: bool) -> None:
+        if approve:
+            outcome = self.attempt(lambda c: c.approve_run(run_id))
+            self.say(outcome, f"Run {run_id} approved and applied")
+        else:
+            self.say(self.attempt(lambda c: c.discard_run(run_id)), f"Run {run_id} discarded")
+        self.app.call_from_thread(self.load)
+        self.app.call_from_thread(self.filters_changed)
 
     def action_export(self) -> None:
         if self.run_id is None:
