@@ -412,6 +412,24 @@ class Sync(Section):
     )
 
 
+class Metrics(Section):
+    textfile: str = Field(
+        "",
+        description="A .prom file written atomically after each run, for node_exporter's"
+        " textfile collector; empty: none",
+    )
+
+    @field_validator("textfile")
+    @classmethod
+    def _prom(cls, value: str) -> str:
+        if value and not value.endswith(".prom"):
+            raise ValueError(
+                f'"{value}" does not end in .prom: node_exporter\'s textfile collector reads '
+                'only *.prom files; name it e.g. "/var/lib/node_exporter/textfile/azsync.prom"'
+            )
+        return value
+
+
 class State(Section):
     database_url: str = Field(
         "",
@@ -454,6 +472,7 @@ class Config(Section):
     mapping: Mapping = Field(default_factory=Mapping)
     welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
     sync: Sync = Field(default_factory=Sync)
+    metrics: Metrics = Field(default_factory=Metrics)
     state: State = Field(default_factory=State)
     control: Control = Field(default_factory=Control)
 

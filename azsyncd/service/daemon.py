@@ -26,9 +26,18 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service import instance_lock, sdnotify
 from azsyncd.service.job import make_job
+from azsyncd.service.run_metrics import RunMetrics
 from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
 from azsyncd.state import State, open_database
-from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncJob, SyncRunner
+from azsyncd.sync.runner import (
+    AlreadyRunning,
+    Interrupted,
+    Outcome,
+    Progress,
+    SyncJob,
+    SyncRunner,
+)
+from azsyncd.targets.factory import limiters
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +81,13 @@ class Daemon:
             )
         self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
         factory = job_factory or default_job_factory
+        self.metrics = RunMetrics(self.state, limiters)
         self.runner = SyncRunner(
             self.state,
             factory(self),
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
+            on_finish=self._run_finished,
         )
         self.scheduler = DailyScheduler(self._fire_scheduled, clock)
 
@@ -252,6 +263,20 @@ class Daemon:
 
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
+
+    def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
+        self.metrics.observe(progress, outcome, recorded)
+        textfile = self.config.metrics.textfile
+        if textfile:
+            try:
+                self.metrics.write_textfile(textfile)
+            except OSError as exc:
+                log.error(
+                    "could not write the metrics textfile %s: %s; fix its directory's"
+                    " permissions or [metrics] textfile",
+                    textfile,
+                    exc.strerror or exc,
+                )
 
     def _progress_changed(self, progress: Progress) -> None:
         running = self.runner.current

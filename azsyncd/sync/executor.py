@@ -116,6 +116,10 @@ class Executor:
         for action in actions:
             result = results.get(id(action))
             if result is not None and not result.ok:
+                # What the help desk refused, for the metrics: a create or an update.
+                self._tally.tenants.setdefault(action.tenant, Counter())[
+                    f"refused_{action.kind}"
+                ] += 1
                 action.kind, action.reason = ActionKind.FAILED, result.error
                 self._tally.refused += 1
             if result is not None and result.ok:

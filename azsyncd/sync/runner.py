@@ -55,9 +55,12 @@ class Progress:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # succeeded | partial | failed
+    status: str  # succeeded | partial | failed | interrupted | held
     message: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
+
+
+Finished = Callable[[Progress, Outcome, bool], None]
 
 
 class RunContext:
@@ -110,11 +113,13 @@ class SyncRunner:
         *,
         history: Callable[[], int] = lambda: 30,
         on_progress: Callable[[Progress], None] = lambda p: None,
+        on_finish: Finished = lambda progress, outcome, recorded: None,
     ) -> None:
         self._state = state
         self._job = job
         self._history = history
         self._on_progress = on_progress
+        self._on_finish = on_finish
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -169,6 +174,10 @@ class SyncRunner:
             )
             self._state.finish_run(progress.run_id, outcome.status, outcome.message, outcome.counts)
             self._state.prune_history(self._history())
+            try:
+                self._on_finish(progress, outcome, True)
+            except Exception:  # bookkeeping after the run must not lose the run
+                log.exception("after run %d", progress.run_id)
         finally:
             with self._finished:
                 self._progress = None

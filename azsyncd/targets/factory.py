@@ -25,6 +25,11 @@ def use_limiter(account: str, limiter: RateLimiter) -> None:
     _limiters[account.rstrip("/")] = limiter
 
 
+def limiters() -> dict[str, RateLimiter]:
+    """Every help desk account's limiter, by account: what the metrics report."""
+    return dict(_limiters)
+
+
 def _limiter(limits: RateLimits) -> RateLimiter:
     limiter = _limiters.get(limits.account)
     if limiter is None or limiter.limits != limits.per_minute:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 
 
@@ -28,6 +28,8 @@ class RateLimiter:
         self._calls: dict[str, deque[float]] = {kind: deque() for kind in limits}
         self._locked_until = 0.0
         self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()  # calls let out, by kind, for the metrics
+        self.locks = 0  # 429 locks taken
 
     def acquire(self, kind: str) -> float:
         """Wait until a call of ``kind`` may go out; returns the seconds waited."""
@@ -43,6 +45,7 @@ class RateLimiter:
                         calls.popleft()
                     if len(calls) < self.limits[kind]:
                         calls.append(now)
+                        self.calls[kind] += 1
                         return waited
                     pause = calls[0] + self.window - now
             self.sleep(pause)
@@ -52,3 +55,11 @@ class RateLimiter:
         """Hold every call back for ``seconds`` (the server's 429 lock)."""
         with self._lock:
             self._locked_until = max(self._locked_until, self._clock() + seconds)
+            self.locks += 1
+
+    def used(self, kind: str) -> float:
+        """The share of the window's budget of ``kind`` spent now (0 to 1)."""
+        with self._lock:
+            now = self._clock()
+            recent = sum(1 for at in self._calls[kind] if at > now - self.window)
+            return recent / self.limits[kind] if self.limits[kind] else 0.0

@@ -1,0 +1,23 @@
+"""Prometheus metrics: runs, contacts, directory reads, help desk calls, run durations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from azsyncd.service import run_metrics
+from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.daemon import Daemon
+
+router = APIRouter(prefix="/v1", tags=["metrics"])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: runs by status, contacts by action and outcome, last success",
+    response_class=Response,
+)
+def get_metrics(daemon: Annotated[Daemon, Depends(daemon_of)]) -> Response:
+    return Response(daemon.metrics.render(), media_type=run_metrics.CONTENT_TYPE)
