@@ -48,6 +48,8 @@ class TenantState:
     reason: str = ""
     fix: str = ""
     last_sync_at: datetime | None = None
+    failures: int = 0  # failed syncs in a row
+    next_try_at: datetime | None = None  # a quarantined tenant's next try
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,9 @@ class TenantService:
         if verdict.status == "active":
             values["authorized_at"] = utcnow()
         self._state.set_tenant(tenant.name, **values)
+        if verdict.status == "active" and self._state.health(tenant.name).failures:
+            # It works now: a quarantined tenant is tried at the next sync again.
+            self._state.set_health(tenant.name, 0, "", None)
 
     def authorize_app(self, tenant: Tenant) -> Verdict:
         connection = self.connect(tenant)

@@ -26,9 +26,11 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service import instance_lock, sdnotify
 from azsyncd.service.job import make_job
+from azsyncd.service.retry import QuarantineRetry
 from azsyncd.service.run_metrics import RunMetrics
 from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
 from azsyncd.state import State, open_database
+from azsyncd.sync import quarantine
 from azsyncd.sync.runner import (
     AlreadyRunning,
     Interrupted,
@@ -90,6 +92,7 @@ class Daemon:
             on_finish=self._run_finished,
         )
         self.scheduler = DailyScheduler(self._fire_scheduled, clock)
+        self.retry = QuarantineRetry(self._retry_tenant, clock)
 
     @property
     def config(self) -> Config:
@@ -102,10 +105,12 @@ class Daemon:
     def start(self) -> None:
         self._apply_schedule(previous=None)
         self.scheduler.start()
+        self._plan_retry()
 
     def stop(self, deadline: float) -> bool:
         """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s."""
         self.scheduler.stop()
+        self.retry.stop()
         stopped = self.runner.shutdown(deadline)
         if not stopped:
             log.error(
@@ -143,6 +148,7 @@ class Daemon:
         changes = describe(previous.model_dump(mode="json"), fresh.config.model_dump(mode="json"))
         log.info("configuration reloaded from %s%s", fresh.path, "; ".join(["", *changes]))
         self._apply_schedule(previous)
+        self._lift_changed(previous)
         return changes
 
     def update_config(
@@ -183,6 +189,7 @@ class Daemon:
             self.loaded = config_file.LoadedConfig(fresh, path, config_file.digest(text))
             self.config_error = None
         self._apply_schedule(previous)
+        self._lift_changed(previous)
         return describe(before, fresh.model_dump(mode="json"))
 
     def _file_as_loaded(self) -> str:
@@ -264,7 +271,57 @@ class Daemon:
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
 
+    # --- quarantine --------------------------------------------------------------------
+
+    def _note_health(self, progress: Progress, outcome: Outcome) -> None:
+        """Count each tenant's failures in a row; quarantine or lift after a real run."""
+        if progress.dry_run or outcome.status in ("held", "interrupted"):
+            return
+        now = self.clock()
+        tenants: dict[str, dict[str, Any]] = outcome.counts.get("tenants") or {}
+        for name, result in tenants.items():
+            if result.get("quarantined"):
+                continue  # skipped, not tried
+            health = self.state.health(name)
+            if result.get("ok"):
+                if health.failures:
+                    self.state.set_health(name, 0, "", None)
+                continue
+            failures, reason = health.failures + 1, str(result.get("reason", ""))
+            until = quarantine.next_try(failures, now)
+            self.state.set_health(name, failures, reason, until)
+            if until:
+                log.warning("tenant %s: %s", name, quarantine.describe(failures, reason, until))
+
+    def lift_quarantine(self, name: str, why: str) -> None:
+        if self.state.health(name).failures:
+            self.state.set_health(name, 0, "", None)
+            log.info("tenant %s: quarantine lifted (%s)", name, why)
+            self._plan_retry()
+
+    def _lift_changed(self, previous: Config) -> None:
+        for tenant in self.config.tenants:
+            before = previous.tenant(tenant.name)
+            if before is None or before != tenant:
+                self.lift_quarantine(tenant.name, "its settings changed")
+
+    def _plan_retry(self) -> None:
+        enabled = {t.name for t in self.config.tenants if t.enabled}
+        self.retry.plan(
+            {
+                name: row.quarantined_until
+                for name, row in self.state.healths().items()
+                if row.quarantined_until is not None and name in enabled
+            }
+        )
+
+    def _retry_tenant(self, name: str) -> None:
+        # Refused while another run holds the runner: that run's end plans the retry again.
+        self.start_sync("retry", options={"tenant": name})
+
     def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
+        self._note_health(progress, outcome)
+        self._plan_retry()
         self.metrics.observe(progress, outcome, recorded)
         textfile = self.config.metrics.textfile
         if textfile:
@@ -293,6 +350,7 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         config = self.config
         states = self.state.tenants()
+        healths = self.state.healths()
         running = self.runner.current
         next_run = self.scheduler.next_run
         latest = self.state.latest_run()
@@ -319,14 +377,20 @@ class Daemon:
             else None,
             "target": config.target.kind,
             "tenants": [
-                tenant_status(t.name, t.enabled, states.get(t.name)) for t in config.tenants
+                tenant_status(t.name, t.enabled, states.get(t.name), healths.get(t.name))
+                for t in config.tenants
             ],
         }
 
 
-def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
+def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:
+    until = getattr(health, "quarantined_until", None)
+    fix = getattr(row, "fix", "") if row else ""
     if not enabled:
         status, reason = "disabled", "disabled in the configuration"
+    elif until is not None:
+        status, reason = "quarantined", quarantine.describe(health.failures, health.reason, until)
+        fix = "fix the cause, then authorize the tenant or change its settings to try at once"
     elif row is None or row.status == "new":
         status, reason = "new", "not authorized yet"
     else:
@@ -335,8 +399,10 @@ def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
         "name": name,
         "status": status,
         "reason": reason,
-        "fix": getattr(row, "fix", "") if row else "",
+        "fix": fix,
         "last_sync_at": _iso(row.last_sync_at) if row else None,
+        "failures": getattr(health, "failures", 0),
+        "next_try_at": _iso(until),
     }
 
 

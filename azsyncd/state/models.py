@@ -39,6 +39,15 @@ class TenantState(Base):
     updated_at = UTCField(default=utcnow)
 
 
+class TenantHealth(Base):
+    """Failed syncs in a row, and the quarantine they led to (None: not quarantined)."""
+
+    name = CharField(primary_key=True)
+    failures = IntegerField(default=0)
+    reason = TextField(default="")  # the last failure's
+    quarantined_until = UTCField(null=True)  # the next try
+
+
 class DeltaLink(Base):
     tenant = CharField()
     scope_key = CharField()  # hash of the selected attributes and scope the link tracks
@@ -110,4 +119,14 @@ class AuditEntry(Base):
     detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]
+ALL = [
+    DbInfo,
+    TenantState,
+    DeltaLink,
+    SyncRun,
+    RunLog,
+    SyncRecord,
+    MirrorEntry,
+    AuditEntry,
+    TenantHealth,
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from peewee import Database, fn
@@ -16,6 +17,7 @@ from azsyncd.state.models import (
     RunLog,
     SyncRecord,
     SyncRun,
+    TenantHealth,
     TenantState,
 )
 
@@ -63,9 +65,24 @@ class State:
             row.updated_at = utcnow()
             row.save(force_insert=TenantState.get_or_none(TenantState.name == name) is None)
 
+    def health(self, name: str) -> TenantHealth:
+        return TenantHealth.get_or_none(TenantHealth.name == name) or TenantHealth(name=name)
+
+    def healths(self) -> dict[str, TenantHealth]:
+        return {row.name: row for row in TenantHealth.select()}
+
+    def set_health(
+        self, name: str, failures: int, reason: str, quarantined_until: datetime | None
+    ) -> None:
+        values = {"failures": failures, "reason": reason, "quarantined_until": quarantined_until}
+        TenantHealth.insert(name=name, **values).on_conflict(
+            conflict_target=[TenantHealth.name], update=values
+        ).execute()
+
     def forget_tenant(self, name: str) -> None:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
+            TenantHealth.delete().where(TenantHealth.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:

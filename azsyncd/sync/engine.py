@@ -27,6 +27,7 @@ from azsyncd.sync.executor import PENDING
 from azsyncd.sync.held import PlanBuffer
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
+from azsyncd.sync.quarantine import describe
 from azsyncd.sync.runner import Outcome, RunContext
 from azsyncd.sync.thresholds import digest, passed
 from azsyncd.sync.writes import Tally, Writes
@@ -68,6 +69,7 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
+    quarantined: bool = False  # not tried: its next try is later
     # What a complete read leaves in the state (last sync, delta link), once its writes are done.
     finish: Callable[[], None] = field(default=lambda: None, repr=False)
 
@@ -130,7 +132,7 @@ class Engine:
         for tenant in tenants:
             self.ctx.checkpoint()
             self.ctx.report(phase="reading directory", tenant=tenant.name)
-            results.append(self._tenant(tenant))
+            results.append(self._quarantined(tenant, wanted) or self._tenant(tenant))
         if self.buffer is not None:
             held = self._hold(self.buffer, results)
             if held:
@@ -141,6 +143,16 @@ class Engine:
         for result in results:
             result.finish()
         return self._outcome(results, self.writes.tally())
+
+    def _quarantined(self, tenant: Tenant, wanted: str | None) -> TenantResult | None:
+        """A quarantined tenant waits for its next try, unless this run asks for it by name."""
+        health = self.state.health(tenant.name)
+        until = health.quarantined_until
+        if until is None or until <= utcnow() or wanted == tenant.name:
+            return None
+        reason = describe(health.failures, health.reason, until)
+        self.ctx.log(f"tenant {tenant.name}: skipped, {reason}", "warning")
+        return TenantResult(tenant.name, reason=reason, quarantined=True)
 
     def _guarded(self) -> bool:
         return (
@@ -201,6 +213,7 @@ class Engine:
                 "reason": r.reason,
                 "users": r.users,
                 "removed": r.removed,
+                "quarantined": r.quarantined,
             }
             for r in results
         }

@@ -37,7 +37,11 @@ def _view(daemon: Daemon, tenant: Tenant, states: dict[str, Any] | None = None) 
     row = (states if states is not None else daemon.state.tenants()).get(tenant.name)
     return {
         **shown(tenant.model_dump(mode="json")),
-        **{"state": tenant_status(tenant.name, tenant.enabled, row)},
+        **{
+            "state": tenant_status(
+                tenant.name, tenant.enabled, row, daemon.state.health(tenant.name)
+            )
+        },
     }
 
 
