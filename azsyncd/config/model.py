@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from azsyncd import attributes
 from azsyncd.config import target_kinds
+from azsyncd.config.endpoints import secure_url
 from azsyncd.config.text import MAX_TEXT, control_character
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -412,6 +413,41 @@ class Sync(Section):
     )
 
 
+class Alerts(Section):
+    """Who hears of a failed, held or stale sync: email (the welcome email's SMTP), webhook."""
+
+    email_to: list[str] = Field(
+        default_factory=list, max_length=50, description="Alert recipients; empty: no email"
+    )
+    webhook_url: str = Field("", description="JSON POSTs over https; empty: no webhook")
+    secret_file: str | None = Field(None, description="The webhook's shared secret, in a file")
+    secret_header: str = Field(
+        "X-Azsync-Secret", pattern=r"^[A-Za-z0-9-]{1,64}$", description="Header carrying it"
+    )
+    stale_hours: int = Field(
+        0, ge=0, le=8760, description="Alert when no sync succeeded for this long; 0: never"
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _secure(cls, value: str) -> str:
+        return secure_url(value, "webhook_url") if value else value
+
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(
+                    f'"{address}" is not an email address; write e.g. "ops@example.com"'
+                )
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.email_to or self.webhook_url)
+
+
 class Metrics(Section):
     textfile: str = Field(
         "",
@@ -473,6 +509,7 @@ class Config(Section):
     welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
     sync: Sync = Field(default_factory=Sync)
     metrics: Metrics = Field(default_factory=Metrics)
+    alerts: Alerts = Field(default_factory=Alerts)
     state: State = Field(default_factory=State)
     control: Control = Field(default_factory=Control)
 

@@ -110,6 +110,16 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                 "an SMTP username needs password_file, a file holding the password",
             )
 
+    alerts = config.alerts
+    if alerts.email_to and not (mail.smtp_host and mail.from_address):
+        yield (
+            "alerts.email_to",
+            "alert emails go through the welcome email's SMTP server: set [welcome_email]"
+            " smtp_host and from_address (enabled may stay false)",
+        )
+    if alerts.secret_file and not alerts.webhook_url:
+        yield "alerts.secret_file", "a webhook secret needs webhook_url, the webhook it is sent to"
+
 
 def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
     """Yield (key, path) of every secret (and template) file the configuration refers to."""
@@ -133,3 +143,5 @@ def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
         yield "welcome_email.password_file", config.welcome_email.password_file
     if config.welcome_email.template_file:
         yield "welcome_email.template_file", config.welcome_email.template_file
+    if config.alerts.secret_file:
+        yield "alerts.secret_file", config.alerts.secret_file

@@ -329,3 +329,22 @@ class ErrorBody:
     fix: str = ""
     problems: list[FieldProblem] = field(default_factory=list)
     run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    key: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Alerts sent and not yet resolved."""
+
+    enabled: bool = False
+    alerts: list[RaisedAlert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AlertTest:
+    channels: dict[str, str] = field(default_factory=dict)  # email/webhook -> "sent" or why not

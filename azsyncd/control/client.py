@@ -21,6 +21,8 @@ import httpx
 
 from azsyncd.control.answers import (
     AccountSettings,
+    Alerts,
+    AlertTest,
     AuditEntry,
     Authorization,
     Contact,
@@ -58,6 +60,8 @@ from azsyncd.paths import client_socket_path
 
 __all__ = [
     "AccountSettings",
+    "AlertTest",
+    "Alerts",
     "ApiFailure",
     "AuditEntry",
     "Authorization",
@@ -382,6 +386,13 @@ class Client:
     def run(self, run_id: RunId = "latest") -> Run:
         """One run with its log; "latest" is the last sync that was not a dry run."""
         return self._read(Run, "GET", f"/runs/{_segment(str(run_id))}")
+
+    def alerts(self) -> Alerts:
+        return self._read(Alerts, "GET", "/alerts")
+
+    def test_alerts(self) -> AlertTest:
+        """Send a test message on every alert channel; ApiFailure 409 if none is set."""
+        return self._read(AlertTest, "POST", "/alerts/test", timeout=180)
 
     def approve_run(self, run_id: int, timeout: float = 600) -> SyncOutcome:
         """Apply a held run's plan; ApiFailure 409 "plan_moved" (run_id: the new plan) if stale."""

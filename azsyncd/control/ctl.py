@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    alerts = sub.add_parser("alerts", help="alerts not yet resolved; test sends a test message")
+    alerts.add_argument("action", nargs="?", choices=["list", "test"], default="list")
     audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--user", help="only this user's changes")
@@ -428,6 +430,18 @@ def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _alerts(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    if args.action == "test":
+        answer = client.test_alerts()
+        p.out(answer, "\n".join(f"{k}: {v}" for k, v in answer.channels.items()))
+        return EXIT_OK if all(v == "sent" for v in answer.channels.values()) else EXIT_REFUSED
+    found = client.alerts()
+    lines = [f"{a.key}\t{a.title}" for a in found.alerts]
+    off = "alerts are off: set [alerts] email_to or webhook_url"
+    p.out(found, "\n".join(lines) or ("no alert open" if found.enabled else off))
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -438,6 +452,7 @@ COMMANDS = {
     "contacts": _contacts,
     "reload": _reload,
     "audit": _audit,
+    "alerts": _alerts,
 }
 
 

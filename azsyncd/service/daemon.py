@@ -25,7 +25,9 @@ from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service import instance_lock, sdnotify
+from azsyncd.service.alerts import AlertBook, AlertWatch
 from azsyncd.service.job import make_job
+from azsyncd.service.notify import Notifier
 from azsyncd.service.retry import QuarantineRetry
 from azsyncd.service.run_metrics import RunMetrics
 from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
@@ -93,6 +95,15 @@ class Daemon:
         )
         self.scheduler = DailyScheduler(self._fire_scheduled, clock)
         self.retry = QuarantineRetry(self._retry_tenant, clock)
+        self.alert_backoff = 1.0  # seconds before a webhook's second try; doubles after
+        self.alerts = AlertBook(
+            self.state,
+            lambda: self.config,
+            lambda config: Notifier(config, self.config_dir, backoff=self.alert_backoff),
+            clock,
+            self.started_at,
+        )
+        self.alert_watch = AlertWatch(self.alerts)
 
     @property
     def config(self) -> Config:
@@ -106,12 +117,15 @@ class Daemon:
         self._apply_schedule(previous=None)
         self.scheduler.start()
         self._plan_retry()
+        self.alert_watch.start()
+        self.alert_watch.poke()
 
     def stop(self, deadline: float) -> bool:
         """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s."""
         self.scheduler.stop()
         self.retry.stop()
         stopped = self.runner.shutdown(deadline)
+        self.alert_watch.stop()
         if not stopped:
             log.error(
                 (
@@ -322,6 +336,7 @@ class Daemon:
     def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
         self._note_health(progress, outcome)
         self._plan_retry()
+        self.alert_watch.poke()
         self.metrics.observe(progress, outcome, recorded)
         textfile = self.config.metrics.textfile
         if textfile:

@@ -19,11 +19,15 @@ SQLITE_PRAGMAS = {
 }
 
 
+# Tables schema 3 added: the first step must not create them before it.
+V3 = (models.TenantHealth, models.RaisedAlert)
+
+
 def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m not in (models.AuditEntry, models.TenantHealth)])
+    db.create_tables([m for m in models.ALL if m not in (models.AuditEntry, *V3)])
 
 
 def _v2(db: Database) -> None:
@@ -31,7 +35,7 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
-    db.create_tables([models.TenantHealth])
+    db.create_tables(V3)
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.

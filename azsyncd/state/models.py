@@ -48,6 +48,14 @@ class TenantHealth(Base):
     quarantined_until = UTCField(null=True)  # the next try
 
 
+class RaisedAlert(Base):
+    """A condition an alert was sent for: kept until it clears and "resolved" is sent."""
+
+    key = CharField(primary_key=True)  # e.g. "held-42", "tenant-contoso-quarantined"
+    title = TextField()
+    raised_at = UTCField(default=utcnow)
+
+
 class DeltaLink(Base):
     tenant = CharField()
     scope_key = CharField()  # hash of the selected attributes and scope the link tracks
@@ -129,4 +137,5 @@ ALL = [
     MirrorEntry,
     AuditEntry,
     TenantHealth,
+    RaisedAlert,
 ]

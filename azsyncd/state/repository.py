@@ -14,6 +14,7 @@ from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
     MirrorEntry,
+    RaisedAlert,
     RunLog,
     SyncRecord,
     SyncRun,
@@ -78,6 +79,43 @@ class State:
         TenantHealth.insert(name=name, **values).on_conflict(
             conflict_target=[TenantHealth.name], update=values
         ).execute()
+
+    def raised_alerts(self) -> dict[str, str]:
+        return {row.key: row.title for row in RaisedAlert.select()}
+
+    def raise_alert(self, key: str, title: str) -> None:
+        RaisedAlert.insert(key=key, title=title).on_conflict_ignore().execute()
+
+    def clear_alert(self, key: str) -> None:
+        RaisedAlert.delete().where(RaisedAlert.key == key).execute()
+
+    def failed_emails(self, run_id: int) -> set[str]:
+        query = SyncRecord.select(SyncRecord.email).where(
+            SyncRecord.run == run_id, SyncRecord.status == "failed"
+        )
+        return {row.email for row in query}
+
+    def last_success(self) -> datetime | None:
+        """When the last real sync that wrote what it could ended (succeeded or partial)."""
+        run = (
+            SyncRun.select(SyncRun.finished_at)
+            .where(SyncRun.status.in_(["succeeded", "partial"]), ~SyncRun.dry_run)
+            .order_by(SyncRun.finished_at.desc())
+            .first()
+        )
+        return run.finished_at if run else None
+
+    def finished_runs(self, limit: int = 2) -> list[SyncRun]:
+        """The newest real runs that ended in a result (not held, not running)."""
+        return list(
+            SyncRun.select()
+            .where(SyncRun.status.in_(["succeeded", "partial", "failed"]), ~SyncRun.dry_run)
+            .order_by(SyncRun.id.desc())
+            .limit(limit)
+        )
+
+    def held_runs(self) -> list[SyncRun]:
+        return list(SyncRun.select().where(SyncRun.status == "held").order_by(SyncRun.id))
 
     def forget_tenant(self, name: str) -> None:
         with self.db.atomic():

@@ -53,7 +53,8 @@ class WelcomeMailer:
         message.set_content(self.template.format(**values))
         return message
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
+        """A logged-in SMTP connection (alerts use it too)."""
         s = self.settings
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
@@ -78,7 +79,7 @@ class WelcomeMailer:
         if not recipients:
             return errors
         try:
-            smtp = self._connect()
+            smtp = self.connect()
         except (OSError, smtplib.SMTPException) as exc:
             reason = (
                 "welcome email not sent: cannot use "

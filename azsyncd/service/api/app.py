@@ -8,6 +8,7 @@ from azsyncd import __version__
 from azsyncd.service.api import (
     audit,
     errors,
+    routes_alerts,
     routes_metrics,
     routes_runs,
     routes_settings,
@@ -36,6 +37,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_metrics.router)
+    app.include_router(routes_alerts.router)
     app.include_router(audit.router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)

@@ -126,6 +126,7 @@ def approve_run(
 def discard_run(run_id: int, daemon: DaemonDep, http: Request) -> dict[str, Any]:
     held = _held(daemon, run_id)
     daemon.state.set_run_status(held.id, "discarded", "discarded by an admin; nothing written")
+    daemon.alert_watch.poke()  # its "held" alert is resolved
     note(http, f"run {run_id} discarded")
     return run_view(_run(daemon, held.id))
 

@@ -1,0 +1,180 @@
+"""Alerts: which conditions hold now, and one message when each starts and when it clears.
+
+The conditions are computed from the state (runs, tenants, quarantine) at each check; the
+ones already announced are kept in the state database, so a restart sends nothing twice.
+Checks run on their own thread: after each run, after an admin's decision, and every few
+minutes (for ``stale_hours``), so a slow webhook never holds up a sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from azsyncd.config.model import Config
+from azsyncd.service.notify import Alert, Notifier
+from azsyncd.state import State
+from azsyncd.sync import quarantine
+
+log = logging.getLogger(__name__)
+CHECK_EVERY = 300.0  # seconds between checks when nothing happens
+
+
+def conditions(state: State, config: Config, now: datetime, since: datetime) -> list[Alert]:
+    """Every alert condition that holds now; ``since``: when the daemon started."""
+    found: list[Alert] = []
+    runs = state.finished_runs(2)
+    if runs and runs[0].status == "failed":
+        found.append(Alert("run-failed", f"sync run {runs[0].id} failed", runs[0].message))
+    elif runs and runs[0].counts.get("failed"):
+        new = state.failed_emails(runs[0].id) - (
+            state.failed_emails(runs[1].id) if len(runs) > 1 else set()
+        )
+        if new:
+            shown = ", ".join(sorted(new)[:10]) + (" ..." if len(new) > 10 else "")
+            found.append(
+                Alert(
+                    "run-new-failures",
+                    f"sync run {runs[0].id} ended with {len(new)} new failure(s)",
+                    f"{shown}; see azsyncctl log {runs[0].id} --status failed",
+                )
+            )
+    for run in state.held_runs():
+        found.append(
+            Alert(
+                f"held-{run.id}",
+                f"sync run {run.id} is held: nothing was written",
+                f"{run.message}. Review it with azsyncctl runs show {run.id}, then approve or "
+                "discard it",
+            )
+        )
+    rows, healths = state.tenants(), state.healths()
+    for tenant in config.tenants:
+        if not tenant.enabled:
+            continue
+        health = healths.get(tenant.name)
+        row = rows.get(tenant.name)
+        if health and health.quarantined_until:
+            reason = quarantine.describe(health.failures, health.reason, health.quarantined_until)
+            found.append(
+                Alert(f"tenant-{tenant.name}-quarantined", f"tenant {tenant.name} {reason}")
+            )
+        elif row and row.status == "disabled":
+            found.append(
+                Alert(
+                    f"tenant-{tenant.name}-disabled",
+                    f"tenant {tenant.name} is disabled",
+                    row.reason + (f" (fix: {row.fix})" if row.fix else ""),
+                )
+            )
+    hours = config.alerts.stale_hours
+    if hours:
+        last = state.last_success() or since
+        if now - last > timedelta(hours=hours):
+            found.append(
+                Alert(
+                    "stale",
+                    f"no sync has succeeded for {hours} hours",
+                    f"the last one ended at {last.isoformat(timespec='minutes')}"
+                    if state.last_success()
+                    else "none since the daemon started",
+                )
+            )
+    return found
+
+
+class AlertBook:
+    """Sends what started and what cleared since the last check, once each."""
+
+    def __init__(
+        self,
+        state: State,
+        config: Callable[[], Config],
+        notifier: Callable[[Config], Notifier],
+        clock: Callable[[], datetime],
+        since: datetime,
+    ) -> None:
+        self._state, self._config, self._notifier, self._clock = state, config, notifier, clock
+        self._since = since
+        self._lock = threading.Lock()
+
+    def check(self) -> list[str]:
+        """One check; what was sent, one line each."""
+        config = self._config()
+        if not config.alerts.enabled:
+            return []
+        with self._lock:
+            now = self._clock()
+            current = {a.key: a for a in conditions(self._state, config, now, self._since)}
+            raised = self._state.raised_alerts()
+            notifier = self._notifier(config)
+            sent = []
+            for key, alert in current.items():
+                if key not in raised and self._deliver(notifier, "alert", alert, now):
+                    self._state.raise_alert(key, alert.title)
+                    sent.append(f"alert: {alert.title}")
+            for key, title in raised.items():
+                if key not in current:
+                    resolved = Alert(key, title, "this condition has cleared")
+                    if self._deliver(notifier, "resolved", resolved, now):
+                        self._state.clear_alert(key)
+                        sent.append(f"resolved: {title}")
+            return sent
+
+    def test(self) -> dict[str, str]:
+        """A test message on every channel: channel -> "sent" or why not."""
+        config = self._config()
+        alert = Alert("test", f"test alert from azsyncd for {config.account.name}")
+        errors = self._notifier(config).send("test", alert, self._clock())
+        channels = (["email"] if config.alerts.email_to else []) + (
+            ["webhook"] if config.alerts.webhook_url else []
+        )
+        return {channel: errors.get(channel, "sent") for channel in channels}
+
+    @staticmethod
+    def _deliver(notifier: Notifier, event: str, alert: Alert, now: datetime) -> bool:
+        """True if a channel delivered it; if none did, the next check tries again."""
+        errors = notifier.send(event, alert, now)
+        for channel, error in errors.items():
+            log.error("%s %s not sent by %s: %s", event, alert.key, channel, error)
+        channels = len(notifier.config.alerts.email_to[:1]) + bool(
+            notifier.config.alerts.webhook_url
+        )
+        return len(errors) < channels
+
+
+class AlertWatch:
+    """The thread the checks run on: woken by ``poke``, else every ``every`` seconds."""
+
+    def __init__(self, book: AlertBook, every: float = CHECK_EVERY) -> None:
+        self.book, self._every = book, every
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self.checks = 0  # done so far, for tests to wait on
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(20)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.book.check()
+            except Exception:  # a broken check must not end the watch
+                log.exception("alert check failed")
+            self.checks += 1
