@@ -36,6 +36,14 @@ class PlanBuffer:
     def left(self, tenant: str, user_ids: set[str]) -> None:
         self.plans.setdefault(tenant, TenantPlan(tenant)).leavers |= user_ids
 
+    def planned(self, tenant: str, kind: str, keys: set[str]) -> None:
+        """Changes made outside the actions (a leaver's login, a group), counted toward ``kind``.
+
+        Whoever plans them applies them only once the run is not held (``TenantResult.finish``).
+        """
+        plan = self.plans.setdefault(tenant, TenantPlan(tenant))
+        plan.other.setdefault(kind, set()).update(keys)
+
     def replay(self, writes: Writes) -> None:
         for plan in self.plans.values():
             writes.begin_tenant(plan.name, plan.label or plan.name)

@@ -34,17 +34,22 @@ class TenantPlan:
     label: str = ""
     actions: list[Action] = field(default_factory=list)
     leavers: set[str] = field(default_factory=set)
+    # Changes planned outside the actions, by threshold: "disable" -> user ids, "group_changes"
+    # -> "user id:group" keys. Counted once each, together with the actions of that kind.
+    other: dict[str, set[str]] = field(default_factory=dict)
 
     def counts(self) -> Counter[str]:
         found: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
-        disabled = set(self.leavers)
+        keys = {kind: set(self.other.get(kind, ())) for kind in KINDS}
+        keys["disable"] |= self.leavers
         for action in self.actions:
             kind = THRESHOLD_OF.get(str(action.kind))
             if kind == "disable":
-                disabled.add(action.user_id)
+                keys[kind].add(action.user_id)
             elif kind:
                 found[kind] += 1
-        found["disable"] = len(disabled)
+        for kind in ("disable", "group_changes"):
+            found[kind] += len(keys[kind])
         return found
 
 
@@ -85,5 +90,7 @@ def digest(plans: Iterable[TenantPlan]) -> str:
                     ]
                 )
         items.extend([plan.name, user, "left"] for user in sorted(plan.leavers))
+        for kind, keys in sorted(plan.other.items()):
+            items.extend([plan.name, key, kind] for key in sorted(keys))
     text = json.dumps(sorted(items), separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -144,3 +144,18 @@ def test_a_percentage_is_of_the_tenant_s_contacts() -> None:
     thresholds = Config.model_validate({"sync": {"thresholds": {"update": "10%"}}}).sync.thresholds
     assert thresholds.limit("update", 95) == 9 and thresholds.limit("create", 95) is None
     assert not Config().sync.thresholds.active
+
+
+def test_changes_planned_outside_the_actions_count_once_each() -> None:
+    from azsyncd.sync.held import PlanBuffer
+    from azsyncd.sync.thresholds import digest
+
+    buffer = PlanBuffer()
+    buffer.left("contoso", {"u1", "u2"})
+    buffer.planned("contoso", "disable", {"u2", "u3"})  # u2 both left and disabled: once
+    buffer.planned("contoso", "group_changes", {"u1:Sales", "u1:Staff"})
+    counts = buffer.plans["contoso"].counts()
+    assert counts["disable"] == 3 and counts["group_changes"] == 2 and counts["create"] == 0
+    before = digest(buffer.plans.values())
+    buffer.planned("contoso", "group_changes", {"u4:Sales"})
+    assert digest(buffer.plans.values()) != before
