@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
 from azsyncd import __version__, logs, paths
@@ -89,6 +90,18 @@ def _check(args: argparse.Namespace) -> int:
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)
         print(f"  runs are held past: {limits} (per tenant)")
+    alerts = loaded.config.alerts
+    if alerts.enabled:
+        to = [
+            *alerts.email_to,
+            *([urlsplit(alerts.webhook_url).netloc] if alerts.webhook_url else []),
+        ]
+        print(
+            f"  alerts go to: {', '.join(to)}"
+            + (f"; stale after {alerts.stale_hours} h" if alerts.stale_hours else "")
+        )
+    if loaded.config.metrics.textfile:
+        print(f"  metrics textfile: {loaded.config.metrics.textfile}")
     return EXIT_OK
 
 

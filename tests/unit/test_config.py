@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import stat
 import subprocess
@@ -386,3 +388,29 @@ def test_a_valid_target_table_survives_a_save_and_a_reload(tmp_path: Path) -> No
         "local": {"fields": [{"name": "Office", "type": "dropdown", "choices": ["Berlin"]}]},
     }
     assert config_file.load(path).config == config
+
+
+def test_check_config_says_the_thresholds_alerts_and_metrics_it_will_use(tmp_path: Path) -> None:
+    from azsyncd import cli
+
+    (tmp_path / "hook").write_text("s3cret-value")
+    (tmp_path / "hook").chmod(0o600)
+    good = write_config(
+        tmp_path,
+        '[welcome_email]\nsmtp_host = "smtp.example.com"\nfrom_address = "a@example.com"\n'
+        '[sync.thresholds]\ncreate = 100\nupdate = "10%"\n'
+        '[alerts]\nemail_to = ["ops@example.com"]\nwebhook_url = "https://hooks.example.com/x"\n'
+        'secret_file = "hook"\nstale_hours = 26\n'
+        '[metrics]\ntextfile = "/var/lib/node_exporter/textfile/azsync.prom"\n',
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["check-config", "--config", str(good)]) == 0
+    text = out.getvalue()
+    assert "held past: create 100, update 10%" in text
+    assert "alerts go to: ops@example.com, hooks.example.com; stale after 26 h" in text
+    assert "azsync.prom" in text and "s3cret" not in text
+    (tmp_path / "hook").unlink()  # a missing webhook secret is a problem like any secret file
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(ConfigError) as found:
+        config_file.load(good, check_files=True)
+    assert "alerts.secret_file" in str(found.value)
