@@ -147,6 +147,32 @@ class AzsyncApp(App[None]):
             self.call_from_thread(self.push_screen, PlanScreen(result.run, result.plan))
         self.call_from_thread(self.poll_status)
 
+    @work(thread=True, group="alerts")
+    def test_alert(self) -> None:
+        result = attempt(self.client, lambda c: c.test_alerts())
+        if isinstance(result, Failure):
+            self.call_from_thread(self.notify, result.text, severity="error", timeout=10)
+            return
+        failed = any(v != "sent" for v in result.channels.values())
+        text = "Test alert: " + "; ".join(f"{k} {v}" for k, v in result.channels.items())
+        self.call_from_thread(
+            self.notify, text, severity="error" if failed else "information", timeout=10
+        )
+
+    @work(thread=True, group="alerts")
+    def show_alerts(self) -> None:
+        result = attempt(self.client, lambda c: c.alerts())
+        if isinstance(result, Failure):
+            self.call_from_thread(self.notify, result.text, severity="error", timeout=10)
+            return
+        if not result.enabled:
+            text = "Alerts are off: set [alerts] email_to or webhook_url in the configuration file"
+        else:
+            text = "\n".join(a.title for a in result.alerts) or "No alert is open"
+        self.call_from_thread(
+            self.notify, text, severity="warning" if result.alerts else "information", timeout=15
+        )
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Sync now", "Start a sync of every enabled tenant", self.action_sync)
@@ -164,6 +190,10 @@ class AzsyncApp(App[None]):
             "Authorize tenant",
             "Authorize the selected tenant",
             lambda: self._panel_action("tenants", "authorize"),
+        )
+        yield SystemCommand("Open alerts", "The alerts sent and not yet resolved", self.show_alerts)
+        yield SystemCommand(
+            "Send a test alert", "A test message on every alert channel", self.test_alert
         )
         yield SystemCommand(
             "Export CSV report",

@@ -233,3 +233,26 @@ def test_a_held_run_is_shown_then_approved_and_another_discarded(tmp_path: Path)
             await until(pilot, lambda: "discarded" in text(summary))
 
         drive(app, scenario, size=(120, 40))
+
+
+def test_open_alerts_and_a_test_alert_from_the_command_palette(tmp_path: Path) -> None:
+    from tests.fakes.servers import serve
+    from tests.service.test_alerts import Receiver
+
+    hook = Receiver()
+    with serve(hook) as port:
+        extra = f'\n[alerts]\nwebhook_url = "http://127.0.0.1:{port}/hook"\n'
+        with live_daemon(tmp_path, TENANT + extra, users=5) as live:
+            app = AzsyncApp(socket=str(live.socket))
+
+            def said(words: str) -> bool:
+                return any(words in str(n.message) for n in app._notifications)
+
+            async def scenario(pilot: Any) -> None:
+                app.show_alerts()
+                await until(pilot, lambda: said("No alert is open"))
+                app.test_alert()
+                await until(pilot, lambda: said("Test alert: webhook sent"))
+                assert [body["event"] for body, _ in hook.posts] == ["test"]
+
+            drive(app, scenario)
