@@ -188,6 +188,11 @@ class Engine:
             reasons = passed(plans, self.config.sync.thresholds, self.state.contact_count)
             if not reasons:
                 return None
+        for older in self.state.held_runs():
+            if older.id != self.ctx.run_id:  # only the newest plan may be approved
+                self.state.set_run_status(
+                    older.id, "superseded", f"run {self.ctx.run_id} holds a newer plan"
+                )
         assert self.plan_records is not None
         buffer.replay(self.plan_records)
         outcome = self._outcome(results, buffer.tally())

@@ -159,3 +159,14 @@ def test_changes_planned_outside_the_actions_count_once_each() -> None:
     before = digest(buffer.plans.values())
     buffer.planned("contoso", "group_changes", {"u4:Sales"})
     assert digest(buffer.plans.values()) != before
+
+
+def test_a_newer_held_run_supersedes_the_older_one(tmp_path: Path) -> None:
+    daemon = held_daemon(tmp_path, contoso(users=6), "create = 1")
+    first, second = sync(daemon), sync(daemon)
+    assert second.status == "held"
+    older = daemon.state.run(first.id)
+    assert older is not None and older.status == "superseded"
+    assert f"run {second.id} holds a newer plan" in older.message
+    refused = TestClient(create_app(daemon)).post(f"/v1/runs/{first.id}/approve", json={})
+    assert refused.status_code == 409 and Contact.select().count() == 0
