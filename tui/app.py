@@ -113,6 +113,8 @@ class AzsyncApp(App[None]):
         banner.add_class("shown")
 
     def show_status(self, status: Status) -> None:
+        if not self.query("#banner"):
+            return  # an answer that arrives while the app is closing
         came_back = not self.reachable
         self.reachable = True
         self.query_one("#banner", Static).remove_class("shown")
