@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import re
 import zoneinfo
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from azsyncd import attributes
+from azsyncd.config.interval import parse_interval
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(
@@ -82,6 +84,27 @@ class Account(Section):
 class Schedule(Section):
     enabled: bool = Field(False, description="Contact sync on: sync at once, then daily")
     time: str = Field("00:00", description="Daily sync time, HH:MM in the account's time zone")
+    interval: str = Field(
+        "",
+        description='Incremental syncs between the daily ones, e.g. "5m" (at least 1m); "0": off',
+    )
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value == 0:
+                return "0"
+            raise ValueError(f'{value} has no unit; write it as a string, e.g. "{value}m"')
+        if isinstance(value, str):
+            parse_interval(value)
+            return value.strip()
+        return value
+
+    @property
+    def every(self) -> timedelta | None:
+        """The incremental interval, or None when off."""
+        return parse_interval(self.interval)
 
     @field_validator("time")
     @classmethod

@@ -24,9 +24,26 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError
 from azsyncd.service import sdnotify
 from azsyncd.service.job import make_job
-from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
+from azsyncd.service.schedule import Clock, Scheduler, utc_clock
+from azsyncd.service.ticks import (
+    TickBook,
+    in_flight_since,
+    lock_blocker,
+    running_blocker,
+    tenant_blocker,
+)
 from azsyncd.state import State, open_database
-from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncJob, SyncRunner
+from azsyncd.state.fields import utcnow
+from azsyncd.state.repository import TICK
+from azsyncd.sync.runner import (
+    AlreadyRunning,
+    Interrupted,
+    Outcome,
+    Progress,
+    SyncJob,
+    SyncRunner,
+)
+from azsyncd.targets.factory import rate_lock_seconds
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +83,12 @@ class Daemon:
             factory(self),
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
+            on_finish=self._run_finished,
         )
-        self.scheduler = DailyScheduler(self._fire_scheduled, clock)
+        self.ticks = TickBook()
+        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
+        # Routers added to the control API, e.g. by the demo (its simulated directory).
+        self.api_routers: list[Any] = []
 
     @property
     def config(self) -> Config:
@@ -142,6 +163,9 @@ class Daemon:
             zone=self.config.account.timezone,
             since=last.started_at if last else None,
         )
+        self.scheduler.configure_ticks(
+            schedule.every, [t.name for t in self.config.tenants if t.enabled]
+        )
         newly_enabled = schedule.enabled and (
             (previous is None and last is None)
             or (previous is not None and not previous.schedule.enabled)
@@ -167,6 +191,44 @@ class Daemon:
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
 
+    def _tick(self, name: str) -> None:
+        """One tenant's incremental tick: read its delta and write what changed, or say why not."""
+        now = self.clock()
+        reason = self._tick_blocker(name)
+        if reason is None:
+            try:
+                self.runner.start(TICK, options={"tenant": name})
+            except AlreadyRunning as exc:
+                reason = f"run {exc.run_id} was running"
+            except Interrupted:
+                reason = "the daemon is stopping"
+        if reason is None:
+            self.ticks.started(name, now)
+        else:
+            self.ticks.skipped(name, now, reason)
+            log.info("tick of tenant %s skipped: %s", name, reason)
+
+    def _tick_blocker(self, name: str) -> str | None:
+        tenant = self.config.tenant(name)
+        if tenant is None or not tenant.enabled:
+            return "the tenant is disabled in the configuration"
+        return (
+            running_blocker(self.runner.current)
+            or tenant_blocker(self.state.tenant(name))
+            or lock_blocker(rate_lock_seconds(self.config))
+        )
+
+    def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
+        if progress.trigger == TICK:
+            self.ticks.finished(str(progress.options.get("tenant", "")), recorded)
+        if not recorded or progress.dry_run:
+            return
+        # "The last sync" of a tenant is the last run that did something for it.
+        tenants = outcome.counts.get("tenants") or {}
+        for name, result in tenants.items():
+            if result.get("ok"):
+                self.state.set_tenant(name, last_sync_at=utcnow())
+
     def _progress_changed(self, progress: Progress) -> None:
         running = self.runner.current
         if running is None:
@@ -184,7 +246,9 @@ class Daemon:
         states = self.state.tenants()
         running = self.runner.current
         next_run = self.scheduler.next_run
+        next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
         latest = self.state.latest_run()
+        now = utcnow()  # runs are timed on the wall clock
         return {
             "version": __version__,
             "pid": os.getpid(),
@@ -195,6 +259,8 @@ class Daemon:
             "timezone": config.account.timezone,
             "sync_enabled": config.schedule.enabled,
             "next_run": _iso(next_run),
+            "interval": config.schedule.interval if config.schedule.every else "",
+            "next_tick": _iso(min(next_ticks.values(), default=None)),
             "running": running.as_dict() if running else None,
             "last_run": {
                 "id": latest.id,
@@ -208,8 +274,24 @@ class Daemon:
             else None,
             "target": config.target.kind,
             "tenants": [
-                tenant_status(t.name, t.enabled, states.get(t.name)) for t in config.tenants
+                {
+                    **tenant_status(t.name, t.enabled, states.get(t.name)),
+                    **self._latency(t.name, now, running),
+                    "next_tick_at": _iso(next_ticks.get(t.name)),
+                    "last_tick": self.ticks.view(t.name),
+                }
+                for t in config.tenants
             ],
+        }
+
+    def _latency(self, name: str, now: datetime, running: Progress | None) -> dict[str, Any]:
+        """The oldest change read from the directory that the help desk does not have yet."""
+        since = in_flight_since(name, running)
+        return {
+            "oldest_unwritten_at": _iso(since),
+            "oldest_unwritten_age_seconds": round((now - since).total_seconds(), 1)
+            if since
+            else None,
         }
 
 
@@ -226,6 +308,7 @@ def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
         "reason": reason,
         "fix": getattr(row, "fix", "") if row else "",
         "last_sync_at": _iso(row.last_sync_at) if row else None,
+        "last_checked_at": _iso(row.last_checked_at) if row else None,
     }
 
 

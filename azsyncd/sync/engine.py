@@ -47,6 +47,10 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+class _FieldsUnreadable(Exception):
+    """The help desk's fields could not be read: nothing can be planned in this run."""
+
+
 @dataclass
 class TenantResult:
     name: str
@@ -90,14 +94,29 @@ class Engine:
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self._counts()))
+        results = []
+        try:
+            for tenant in tenants:
+                self.ctx.checkpoint()
+                self.ctx.report(phase="reading directory", tenant=tenant.name)
+                results.append(self._tenant(tenant))
+        except _FieldsUnreadable as exc:
+            return Outcome(
+                "failed",
+                f"the help desk's contact fields could not be read: {exc.__cause__}",
+                dict(self._counts()),
+            )
+        return self._outcome(results)
+
+    def _ready(self) -> Mapper:
+        """The mapper, reading the help desk's fields the first time there is a user to plan:
+        a delta with no change costs no help-desk call."""
+        if self.mapper is not None:
+            return self.mapper
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
-            return Outcome(
-                "failed",
-                f"the help desk's contact fields could not be read: {exc}",
-                dict(self._counts()),
-            )
+            raise _FieldsUnreadable() from exc
         self.mapper = Mapper(self.config.mapping, fields)
         self.field_names = {f.id: f.name for f in fields}
         if self.mapper.missing_fields:
@@ -108,12 +127,7 @@ class Engine:
                 ),
                 "warning",
             )
-        results = []
-        for tenant in tenants:
-            self.ctx.checkpoint()
-            self.ctx.report(phase="reading directory", tenant=tenant.name)
-            results.append(self._tenant(tenant))
-        return self._outcome(results)
+        return self.mapper
 
     def _counts(self) -> Counter[str]:
         counts = Counter(
@@ -164,7 +178,6 @@ class Engine:
 
     def _tenant(self, tenant: Tenant) -> TenantResult:
         result = TenantResult(tenant.name)
-        assert self.mapper is not None
         connection = self.tenants.connect(tenant)
         connection.graph.on_wait = lambda message: self.ctx.log(
             f"tenant {tenant.name}: {message}", "warning"
@@ -242,7 +255,7 @@ class Engine:
                 "their contacts are kept"
             )
         if not self.dry_run:
-            values: dict[str, Any] = {"last_sync_at": utcnow()}
+            values: dict[str, Any] = {"last_checked_at": utcnow()}
             if (
                 row.status != "active"
             ):  # it was read with a valid token: whatever failed before works now
@@ -264,7 +277,7 @@ class Engine:
         return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
 
     def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
-        assert self.mapper is not None
+        mapper = self._ready()
         actions: list[Action] = []
         pending: list[Action] = []
         mapping = self.config.mapping
@@ -277,20 +290,20 @@ class Engine:
                         "skipped",
                         tenant.name,
                         user_id,
-                        self.mapper.email(user)[0].lower(),
+                        mapper.email(user)[0].lower(),
                         reason=reason,
                     )
                 )
                 continue
             try:
-                mapped = self.mapper.map(user)
+                mapped = mapper.map(user)
             except MappingFailure as failure:
                 actions.append(
                     Action(
                         "failed",
                         tenant.name,
                         user_id,
-                        self.mapper.email(user)[0].lower(),
+                        mapper.email(user)[0].lower(),
                         reason="; ".join(failure.reasons),
                     )
                 )
@@ -349,7 +362,6 @@ class Engine:
 
     def _one_user(self, tenant: Tenant, graph: Any, result: TenantResult) -> TenantResult:
         """Every step for one user, in the run's log, the way provision-on-demand shows it."""
-        assert self.mapper is not None
         who = str(self.ctx.options["user"])
         log = lambda message: self.ctx.log(f"{tenant.name}: {message}")  # noqa: E731
         select = select_for(self.config.mapping)

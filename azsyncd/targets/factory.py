@@ -48,3 +48,12 @@ def build_target(
         mark=settings.mark,
         on_wait=on_wait,
     )
+
+
+def rate_lock_seconds(config: Config) -> float:
+    """How long the configured help desk account stays in its rate-limit lock (0: none)."""
+    settings = config.target.happyfox
+    if config.target.kind != "happyfox" or settings is None:
+        return 0.0
+    limiter = _limiters.get(settings.base_url)
+    return limiter.locked_for if limiter else 0.0

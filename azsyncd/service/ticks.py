@@ -1,0 +1,111 @@
+"""Incremental ticks: why one must wait, and what the last ones did, per tenant.
+
+A tick reads one tenant's delta and writes only what changed. It is skipped, and says why
+in ``status``, when a run is already going, when the help desk is in its rate-limit lock,
+or when the tenant may not be read now.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from azsyncd.state.models import TenantState
+from azsyncd.sync.runner import Progress
+
+RESULTS = ("recorded", "idle", "skipped")
+
+
+def tenant_blocker(row: TenantState) -> str | None:
+    """Why this tenant's state keeps its ticks waiting, or None.
+
+    The one place that says which tenant states stop ticks: a quarantine joins here. The
+    daily run still tries a disabled tenant, so that a fixed one becomes Active again.
+    """
+    if row.status == "disabled":
+        return "the tenant is disabled" + (f": {row.reason}" if row.reason else "")
+    return None
+
+
+def lock_blocker(locked_seconds: float) -> str | None:
+    if locked_seconds <= 0:
+        return None
+    return (
+        f"the help desk is in its rate-limit lock for {locked_seconds / 60:.1f} more min; "
+        "ticks resume after it"
+    )
+
+
+def running_blocker(running: Progress | None) -> str | None:
+    if running is None:
+        return None
+    return f"run {running.run_id} ({running.trigger}) was running"
+
+
+def in_flight_since(tenant: str, running: Progress | None) -> datetime | None:
+    """When the running sync started, if it has read changes of ``tenant`` not yet written."""
+    if (
+        running is None
+        or running.dry_run
+        or running.tenant != tenant
+        or running.phase != "writing contacts"
+    ):
+        return None
+    return running.started_at
+
+
+@dataclass
+class TenantTicks:
+    last_at: datetime | None = None
+    skipped: str | None = None  # why the last tick did not run, or None if it did
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any] | None:
+        if self.last_at is None:
+            return None
+        return {
+            "at": self.last_at.isoformat(),
+            "skipped": self.skipped,
+            "counts": {result: self.counts[result] for result in RESULTS},
+        }
+
+
+class TickBook:
+    """What each tenant's ticks did since the daemon started (for status and the metrics)."""
+
+    def __init__(self) -> None:
+        self._tenants: dict[str, TenantTicks] = {}
+        self._lock = threading.Lock()
+
+    def _of(self, tenant: str) -> TenantTicks:
+        return self._tenants.setdefault(tenant, TenantTicks())
+
+    def started(self, tenant: str, at: datetime) -> None:
+        with self._lock:
+            entry = self._of(tenant)
+            entry.last_at, entry.skipped = at, None
+
+    def skipped(self, tenant: str, at: datetime, reason: str) -> None:
+        with self._lock:
+            entry = self._of(tenant)
+            entry.last_at, entry.skipped = at, reason
+            entry.counts["skipped"] += 1
+
+    def finished(self, tenant: str, recorded: bool) -> None:
+        with self._lock:
+            self._of(tenant).counts["recorded" if recorded else "idle"] += 1
+
+    def view(self, tenant: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._tenants.get(tenant)
+            return entry.as_dict() if entry else None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                name: {result: entry.counts[result] for result in RESULTS}
+                for name, entry in self._tenants.items()
+            }
