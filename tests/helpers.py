@@ -11,12 +11,17 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from azsyncd.service.daemon import Daemon
 
 MINIMAL = """
 [account]
@@ -114,3 +119,48 @@ def running_daemon(
         if proc.poll() is None:
             daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def serving(daemon: Daemon, socket_path: Path | None = None) -> Iterator[Path]:
+    """Serve an in-process daemon's control API on a real Unix socket; yield its path."""
+    import threading
+
+    from azsyncd.service.server import bind_control_socket, control_server
+
+    path = socket_path or short_dir() / "azsyncd.sock"
+    sock = bind_control_socket(path, 0o600)
+    server = control_server(daemon)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    daemon.start()
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "the control server did not start"
+        time.sleep(0.01)
+    try:
+        yield path
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        daemon.stop(5)
+        sock.close()
+        path.unlink(missing_ok=True)
+
+
+class FakeClock:
+    """A clock that moves only when a test moves it; for the scheduler and the daemon."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll ``check`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting for a condition"
+        time.sleep(0.02)

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,24 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    demo = sub.add_parser("demo", help="the demo daemon's simulated directory")
+    dsub = demo.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_user = dsub.add_parser("add-user", help="add a person, to watch the next tick sync them")
+    add_user.add_argument("name", help='e.g. "Ada Lovelace"')
+    add_user.add_argument("--department", default="Support")
+    _json_after_the_command(parser)
     return parser
+
+
+def _json_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """Accept --json after the command too (azsyncctl status --json), not only before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument(
+                    "--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+                _json_after_the_command(command)
 
 
 def parse_assignment(text: str) -> dict[str, Any]:
@@ -125,6 +143,12 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         f"sync: {'enabled' if s['sync_enabled'] else 'disabled'}; next run: {s['next_run'] or '-'}"
         f" ({s['timezone']}); target: {s['target']}"
     )
+    if s.get("interval"):
+        lines.append(
+            f"incremental: every {s['interval']}; next tick: {_when(s.get('next_tick'))}"
+            if s["sync_enabled"]
+            else f"incremental: every {s['interval']}, once contact sync is enabled"
+        )
     if s["running"]:
         r = s["running"]
         total = f"/{r['total']}" if r["total"] is not None else ""
@@ -142,8 +166,43 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         lines.append(
             f"tenant {t['name']}: {t['status']}" + (f" ({t['reason']})" if t["reason"] else "")
         )
+        lines += _latency_lines(t)
     p.out(s, "\n".join(lines))
     return EXIT_OK
+
+
+def _when(iso: str | None) -> str:
+    return f"{iso[:19].replace('T', ' ')} UTC" if iso else "-"
+
+
+def _ago(iso: str | None) -> str:
+    if not iso:
+        return "never"
+    seconds = (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
+    return f"{_when(iso)} ({_duration(seconds)} ago)"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _latency_lines(tenant: dict[str, Any]) -> list[str]:
+    age = tenant.get("oldest_unwritten_age_seconds")
+    lines = [
+        f"  checked: {_ago(tenant.get('last_checked_at'))}; oldest change not yet written: "
+        + ("none" if age is None else _duration(age))
+    ]
+    if tenant.get("next_tick_at"):
+        lines.append(f"  next tick: {_when(tenant['next_tick_at'])}")
+    last = tenant.get("last_tick") or {}
+    if last.get("skipped"):
+        lines.append(f"  last tick skipped: {last['skipped']}")
+    return lines
 
 
 def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
@@ -306,6 +365,32 @@ def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    try:
+        added = client.post("/v1/demo/users", {"name": args.name, "department": args.department})
+    except ApiFailure as exc:
+        if exc.status != 404:
+            raise
+        print(
+            "azsyncctl: this daemon has no simulated directory\n"
+            "  fix: start the demo (azsyncd demo) and pass its --socket",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    user = added["user"]
+    when = (
+        f"the next tick ({added['next_tick'][11:19]} UTC) brings the contact across"
+        if added.get("next_tick")
+        else "the next sync brings the contact across"
+    )
+    p.out(
+        added,
+        f"added {user['displayName']} <{user['userPrincipalName']}> to the simulated directory;"
+        f" {when}\n  then: azsyncctl contacts --search {user['userPrincipalName'].split('@')[0]}",
+    )
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -315,6 +400,7 @@ COMMANDS = {
     "settings": _settings,
     "contacts": _contacts,
     "reload": _reload,
+    "demo": _demo,
 }
 
 

@@ -213,8 +213,8 @@ class Daemon:
         if tenant is None or not tenant.enabled:
             return "the tenant is disabled in the configuration"
         return (
-            running_blocker(self.runner.current)
-            or tenant_blocker(self.state.tenant(name))
+            tenant_blocker(self.state.tenant(name))
+            or running_blocker(self.runner.current)
             or lock_blocker(rate_lock_seconds(self.config))
         )
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from azsyncd.service.schedule import Scheduler, next_run_after
+from tests.helpers import FakeClock
 
 MIDNIGHT = time(0, 0)
 
@@ -80,14 +81,6 @@ def test_a_time_inside_a_spring_gap_runs_at_the_end_of_the_gap() -> None:
     tz = ZoneInfo("Europe/Berlin")  # 2026-03-29 02:00 -> 03:00
     got = next_run_after(datetime(2026, 3, 28, 12, tzinfo=UTC), time(2, 30), tz)
     assert got.astimezone(tz).strftime("%Y-%m-%d %H:%M") == "2026-03-29 03:00"
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_scheduler_fires_at_the_due_time_and_never_twice() -> None:

@@ -20,13 +20,22 @@ def describe(status: dict[str, Any]) -> str:
         f"   next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC "
         f"({status['timezone']})",
     ]
+    if status.get("interval") and status["sync_enabled"]:
+        lines.append(
+            f"Incremental: every {status['interval']}   next tick: "
+            f"{_clock(status.get('next_tick'))} UTC"
+        )
     for tenant in status["tenants"]:
         mark = (
             "Active ✅"
             if tenant["status"] == "active"
             else f"{tenant['status'].title()}: {tenant['reason']}"
         )
-        lines.append(f"Tenant {tenant['name']}: {mark}")
+        checked = tenant.get("last_checked_at")
+        lines.append(
+            f"Tenant {tenant['name']}: {mark}"
+            + (f"  ·  checked {_clock(checked)}" if checked else "")
+        )
     last = status.get("last_run")
     if last:
         counts = ", ".join(f"{last['counts'].get(k, 0)} {k}" for k in COUNTS)
@@ -42,6 +51,10 @@ def describe(status: dict[str, Any]) -> str:
             f"{status['config_error']}"
         )
     return "\n".join(lines)
+
+
+def _clock(iso: str | None) -> str:
+    return (iso or "-")[11:19] if iso else "-"
 
 
 class SyncPanel(Panel):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from azsyncd import __version__
-from azsyncd.service.api import errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api import (
+    errors,
+    routes_metrics,
+    routes_runs,
+    routes_settings,
+    routes_tenants,
+)
 from azsyncd.service.daemon import Daemon
 
 
@@ -24,4 +30,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_metrics.router)
+    for router in daemon.api_routers:
+        app.include_router(router)
     return app
