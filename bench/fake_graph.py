@@ -40,23 +40,36 @@ class LeanTenant(SimulatedTenant):
             page_size=999,
         )
         self.count = users
+        self.edits: dict[int, dict[str, Any]] = {}  # user index -> values changed since
+        self.edited_at: dict[int, int] = {}  # user index -> version of its last change
+
+    def edit(self, index: int, **values: Any) -> None:
+        """Change a user, as an admin in Entra ID would; the next delta carries it."""
+        with self._lock:
+            self.version += 1
+            self.edits.setdefault(index, {}).update(values)
+            self.edited_at[index] = self.version
+
+    def _user(self, index: int, select: list[str]) -> dict[str, Any]:
+        values = {**user(index), **self.edits.get(index, {})}
+        return {k: v for k, v in values.items() if k in select}
 
     def _graph(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v1.0")
         params = dict(request.url.params.items())
         select = [s for s in params.get("$select", "").split(",") if s]
         if path == "/users/delta":
-            query = urlencode({"$deltatoken": "v1", "$select": ",".join(select)})
+            token = params.get("$deltatoken", "latest")
+            since = self.version if token == "latest" else int(token.removeprefix("v"))
+            changed = [i for i, at in self.edited_at.items() if at > since]
+            query = urlencode({"$deltatoken": f"v{self.version}", "$select": ",".join(select)})
             link = f"{self.graph}/v1.0/users/delta?{query}"
-            return httpx.Response(200, json={"value": [], "@odata.deltaLink": link})
+            value = [self._user(i, select) for i in changed]
+            return httpx.Response(200, json={"value": value, "@odata.deltaLink": link})
         if path == "/users":
             start = int(params.get("$skiptoken", 0))
             end = min(self.count, start + self.page_size)
-            body: dict[str, Any] = {
-                "value": [
-                    {k: v for k, v in user(i).items() if k in select} for i in range(start, end)
-                ]
-            }
+            body: dict[str, Any] = {"value": [self._user(i, select) for i in range(start, end)]}
             if end < self.count:
                 body["@odata.nextLink"] = (
                     f"{self.graph}/v1.0/users?{urlencode({**params, '$skiptoken': end})}"

@@ -17,7 +17,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -62,61 +61,17 @@ def mapping_speed(users: int) -> float:
     return users / (time.process_time() - start)
 
 
-CONFIG = """
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "http://127.0.0.1:{port}"
-api_key_file = "key"
-auth_code_file = "code"
-{tenant}
-[mapping]
-name = "{{givenName}} {{surname}}"
-[mapping.phones]
-w = "businessPhones[0]"
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"""
-
-
 def one_size(users: int, scale: float) -> dict[str, float]:
     """Runs in its own process, so that peak RSS is this sync's alone."""
     import httpx
 
     from azsyncd import logs
-    from azsyncd.config import file as config_file
-    from azsyncd.demo.directory import DEMO_SECRET
-    from azsyncd.demo.run import tenant_toml
-    from azsyncd.service.daemon import Daemon
     from azsyncd.service.server import bind_control_socket, control_server
-    from azsyncd.targets import factory
-    from azsyncd.targets.happyfox import limiter_for
-    from bench.fake_graph import LeanTenant
+    from bench import setup
 
     logs.setup("warning")
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "happyfox_server.py"), str(scale)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(server.stdout.readline())  # type: ignore[union-attr]
-    work = Path(tempfile.mkdtemp(prefix="azbench"))
-    for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-        (work / name).write_text(value)
-    (work / "azsyncd.toml").write_text(
-        CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
-    )
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    base = f"http://127.0.0.1:{port}"
-    factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))
-    daemon = Daemon(
-        config_file.load(work / "azsyncd.toml"),
-        state_dir=work / "state",
-        graph_transport=LeanTenant(users).transport(),
-    )
+    bench = setup.start(users, scale)
+    daemon, work = bench.daemon, bench.work
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
     api = control_server(daemon)
@@ -130,7 +85,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
             break
         except httpx.TransportError:
             time.sleep(0.05)
-    stats = lambda: httpx.get(f"{base}/api/1.1/json/__stats__/", auth=("key", "code")).json()  # noqa: E731
+    stats = bench.stats
 
     latencies = []
     start = time.monotonic()
@@ -151,7 +106,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     rerun_wall = time.monotonic() - start
     rerun = daemon.state.run(rerun.id)  # type: ignore[union-attr]
     second = stats()
-    server.terminate()
+    bench.close()
     api.should_exit = True
     return {
         "users": users,

@@ -60,6 +60,13 @@ def wait_for_socket(
     raise AssertionError(f"no daemon listening on {path} after {timeout} s")
 
 
+def socket_client(path: Path, timeout: float = 10) -> httpx.Client:
+    """An HTTP client of a daemon's control socket."""
+    return httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(path)), base_url="http://azsyncd", timeout=timeout
+    )
+
+
 @dataclass
 class DaemonProcess:
     proc: subprocess.Popen[str]
@@ -68,11 +75,7 @@ class DaemonProcess:
     state_dir: Path
 
     def client(self) -> httpx.Client:
-        return httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.socket)),
-            base_url="http://azsyncd",
-            timeout=10,
-        )
+        return socket_client(self.socket)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
         if self.proc.poll() is None:

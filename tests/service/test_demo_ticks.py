@@ -8,13 +8,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from azsyncd.config import file as config_file
 from azsyncd.demo.run import demo_daemon
 from azsyncd.service.daemon import Daemon
-from tests.helpers import FakeClock, serving, wait_until, write_config
+from tests.helpers import FakeClock, serving, socket_client, wait_until, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +39,7 @@ def test_add_a_user_to_the_demo_directory_and_see_the_contact_after_the_next_tic
         assert again.returncode == 1 and "already in the simulated directory" in again.stderr
         assert len([u for u in directory.users.values() if u["displayName"] == "Ada Lovelace"]) == 1
 
-        http = httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), base_url="http://x")
+        http = socket_client(socket)
         found = lambda: http.get("/v1/contacts", params={"search": "ada.lovelace"}).json()  # noqa: E731
         assert found()["total"] == 0
         clock.now = min(daemon.scheduler.next_ticks().values())

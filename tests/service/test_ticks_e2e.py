@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from azsyncd.config import file as config_file
+from azsyncd.demo.api import person
 from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.demo.run import tenant_toml
 from azsyncd.service.daemon import Daemon
@@ -28,7 +29,7 @@ from azsyncd.targets.happyfox import limiter_for
 from azsyncd.targets.ratelimit import RateLimiter
 from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.fakes.fake_happyfox import FakeHappyFox
-from tests.helpers import FakeClock, serving, short_dir, wait_until
+from tests.helpers import FakeClock, serving, short_dir, socket_client, wait_until
 from tests.service.test_e2e import write_config
 
 pytestmark = pytest.mark.slow
@@ -56,11 +57,7 @@ class Ticking:
     limiter: CountingLimiter
 
     def http(self) -> httpx.Client:
-        return httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.socket)),
-            base_url="http://azsyncd",
-            timeout=30,
-        )
+        return socket_client(self.socket, timeout=30)
 
     def status(self) -> dict[str, Any]:
         with self.http() as http:
@@ -138,20 +135,6 @@ def ticking(tmp_path: Path) -> Iterator[Ticking]:
             yield world
 
 
-def new_hire(number: int) -> dict[str, Any]:
-    return {
-        "id": f"00000000-0000-4000-c000-{number:012d}",
-        "userPrincipalName": f"new.hire{number}@contoso.example",
-        "mail": f"new.hire{number}@contoso.example",
-        "displayName": f"New Hire {number}",
-        "accountEnabled": True,
-        "department": "Support",
-        "employeeId": str(70000 + number),
-        "officeLocation": "London",
-        "mobilePhone": f"+44 7700 {number:06d}",
-    }
-
-
 def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call_each(
     ticking: Ticking,
 ) -> None:
@@ -159,7 +142,7 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
     assert first is not None and first.trigger == "first"
     assert ticking.tenant("fabrikam")["status"] == "disabled"  # its secret is wrong
 
-    hire = ticking.directory.add_user(new_hire(1))
+    hire = ticking.directory.add_user(person(ticking.directory, "Nina Newhire", "Support"))
     for _ in range(2):
         ticking.tick("contoso")
         if hire["mail"] in ticking.happyfox.by_email:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +11,7 @@ from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
 from azsyncd.demo.run import DEMO_FIELDS
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.server import bind_control_socket, control_server
-from tests.helpers import short_dir
+from tests.helpers import serving
 
 
 @dataclass
@@ -56,19 +53,5 @@ Department = "department"
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    path = socket or short_dir() / "azsyncd.sock"
-    sock = bind_control_socket(path, 0o600)
-    server = control_server(daemon)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    daemon.start()
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
+    with serving(daemon, socket) as path:
         yield LiveDaemon(daemon, path, directory, config)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        daemon.stop(5)
-        sock.close()
-        path.unlink(missing_ok=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -158,16 +156,6 @@ def upgraded(url: str, tmp_path: Path) -> None:
 
 def test_a_database_of_the_previous_release_is_upgraded(tmp_path: Path) -> None:
     upgraded("", tmp_path)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb") and not os.environ.get("CI"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url
 
 
 def test_a_postgresql_database_of_the_previous_release_is_upgraded(
