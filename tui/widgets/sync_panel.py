@@ -83,8 +83,11 @@ class SyncPanel(Panel):
                 f" · {running.phase} {running.tenant} · {running.done} users"
                 + (f" · {counts}" if counts else "")
             )
-            bar.update(total=running.total, progress=running.done)
             bar.display = True
+            if bar.size.width:
+                bar.update(total=running.total, progress=running.done)
+            else:  # not laid out yet: the bar fits its percentage to its width when set
+                self.call_after_refresh(bar.update, total=running.total, progress=running.done)
         else:
             label.update("Idle.")
             bar.display = False
