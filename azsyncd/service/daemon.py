@@ -48,6 +48,8 @@ from azsyncd.targets.factory import rate_lock_seconds
 log = logging.getLogger(__name__)
 
 JobFactory = Callable[["Daemon"], SyncJob]
+# How long a manual sync waits for a running tick (usually a second) before it is refused.
+TICK_GRACE = 20.0
 
 
 class Daemon:
@@ -179,7 +181,7 @@ class Daemon:
         self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None
     ) -> int | None:
         try:
-            return self.runner.start(trigger, dry_run=dry_run, options=options)
+            return self._start_after_tick(trigger, dry_run, options or {})
         except AlreadyRunning as exc:
             if trigger == "manual":
                 raise
@@ -187,6 +189,21 @@ class Daemon:
         except Interrupted:
             log.info("%s sync not started: the daemon is stopping", trigger)
         return None
+
+    def _start_after_tick(self, trigger: str, dry_run: bool, options: dict[str, Any]) -> int:
+        """Start a run; a tick in the way is waited for, never the reverse: the daily run is
+        not lost to a tick, and a manual sync waits a little before it is refused."""
+        for _ in range(3):
+            try:
+                return self.runner.start(trigger, dry_run=dry_run, options=options)
+            except AlreadyRunning:
+                running = self.runner.current
+                if running is not None and running.trigger != TICK:
+                    raise
+                timeout = TICK_GRACE if trigger == "manual" else None
+                if running is not None and not self.runner.wait(timeout):
+                    raise
+        return self.runner.start(trigger, dry_run=dry_run, options=options)
 
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)

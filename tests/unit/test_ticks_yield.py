@@ -1,0 +1,106 @@
+"""A tick never costs another run its turn: the daily run and a manual sync wait for it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from azsyncd.config import file as config_file
+from azsyncd.service import daemon as daemon_module
+from azsyncd.service.daemon import Daemon
+from azsyncd.sync.runner import AlreadyRunning, Outcome, RunContext
+from tests.helpers import wait_until, write_config
+
+
+class Gate:
+    """A job that holds each run of the given trigger until released."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.release = threading.Event()
+        self.started: list[str] = []
+
+    def __call__(self, ctx: RunContext) -> Outcome:
+        self.started.append(ctx.progress.trigger)
+        while ctx.progress.trigger == self.held and not self.release.wait(0.01):
+            ctx.checkpoint()
+        return Outcome("succeeded", "", {"new": 1})
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> tuple[Daemon, Gate]:
+    gate = Gate("tick")
+    daemon = Daemon(
+        config_file.load(write_config(tmp_path)),
+        job_factory=lambda _: gate,
+        state_dir=tmp_path / "state",
+    )
+    return daemon, gate
+
+
+def in_background(action: object) -> tuple[threading.Thread, list[object]]:
+    result: list[object] = []
+
+    def run() -> None:
+        try:
+            result.append(action())  # type: ignore[operator]
+        except Exception as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+@pytest.mark.parametrize("trigger", ["scheduled", "catch-up", "first", "manual"])
+def test_a_run_asked_for_during_a_tick_starts_when_the_tick_ends(
+    gated: tuple[Daemon, Gate], trigger: str
+) -> None:
+    daemon, gate = gated
+    tick = daemon.runner.start("tick", options={"tenant": "contoso"})
+    wait_until(lambda: gate.started == ["tick"])
+    thread, result = in_background(lambda: daemon.start_sync(trigger))
+    wait_until(lambda: daemon.runner.current is not None)
+    assert not result  # still waiting for the tick
+    gate.release.set()
+    thread.join(10)
+    (run_id,) = result
+    assert isinstance(run_id, int) and run_id != tick
+    assert daemon.runner.wait(10)
+    run = daemon.state.run(run_id)
+    assert run is not None and run.trigger == trigger and run.status == "succeeded"
+    assert gate.started == ["tick", trigger]
+    daemon.stop(5)
+
+
+def test_a_manual_sync_is_refused_if_the_tick_outlasts_the_grace(
+    gated: tuple[Daemon, Gate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    daemon, gate = gated
+    monkeypatch.setattr(daemon_module, "TICK_GRACE", 0.2)
+    tick = daemon.runner.start("tick", options={"tenant": "contoso"})
+    wait_until(lambda: gate.started == ["tick"])
+    with pytest.raises(AlreadyRunning) as refused:
+        daemon.start_sync("manual")
+    assert refused.value.run_id == tick
+    gate.release.set()
+    daemon.stop(5)
+
+
+def test_a_run_that_is_no_tick_is_not_waited_for(tmp_path: Path) -> None:
+    gate = Gate("manual")
+    daemon = Daemon(
+        config_file.load(write_config(tmp_path)),
+        job_factory=lambda _: gate,
+        state_dir=tmp_path / "state",
+    )
+    first = daemon.start_sync("manual")
+    wait_until(lambda: gate.started == ["manual"])
+    with pytest.raises(AlreadyRunning) as refused:
+        daemon.start_sync("manual")
+    assert refused.value.run_id == first
+    assert daemon.start_sync("scheduled") is None  # skipped, as before: one run at a time
+    gate.release.set()
+    daemon.stop(5)
