@@ -73,7 +73,7 @@ def main() -> int:
     made: dict[str, datetime] = {}  # email -> when its change was made
     before = bench.stats()
     graph_before = len(tenant.requests)
-    ticks_before = daemon.ticks.counts().get("bench", {})
+    ticks_before = daemon.ticks.book.counts().get("bench", {})
 
     def change() -> None:
         end = time.monotonic() + args.minutes * 60
@@ -102,7 +102,7 @@ def main() -> int:
     done = written()
     after = bench.stats()
     latencies = [(done[email] - at).total_seconds() for email, at in made.items() if email in done]
-    ticks = daemon.ticks.counts().get("bench", {})
+    ticks = daemon.ticks.book.counts().get("bench", {})
     runs = [r for r in daemon.state.runs(limit=1000) if r.trigger == "tick"]
     work = [(r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at]
     daemon.stop(10)

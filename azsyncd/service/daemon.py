@@ -25,13 +25,7 @@ from azsyncd.errors import ConfigError
 from azsyncd.service import sdnotify
 from azsyncd.service.job import make_job
 from azsyncd.service.schedule import Clock, Scheduler, utc_clock
-from azsyncd.service.ticks import (
-    TickBook,
-    in_flight_since,
-    lock_blocker,
-    running_blocker,
-    tenant_blocker,
-)
+from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
 from azsyncd.state.fields import utcnow
 from azsyncd.state.repository import TICK
@@ -43,7 +37,6 @@ from azsyncd.sync.runner import (
     SyncJob,
     SyncRunner,
 )
-from azsyncd.targets.factory import rate_lock_seconds
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +80,8 @@ class Daemon:
             on_progress=self._progress_changed,
             on_finish=self._run_finished,
         )
-        self.ticks = TickBook()
-        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
+        self.ticks = Ticks(self.runner, self.state, lambda: self.config, clock)
+        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self.ticks.tick)
         # Routers added to the control API, e.g. by the demo (its simulated directory).
         self.api_routers: list[Any] = []
 
@@ -208,36 +201,9 @@ class Daemon:
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
 
-    def _tick(self, name: str) -> None:
-        """One tenant's incremental tick: read its delta and write what changed, or say why not."""
-        now = self.clock()
-        reason = self._tick_blocker(name)
-        if reason is None:
-            try:
-                self.runner.start(TICK, options={"tenant": name})
-            except AlreadyRunning as exc:
-                reason = f"run {exc.run_id} was running"
-            except Interrupted:
-                reason = "the daemon is stopping"
-        if reason is None:
-            self.ticks.started(name, now)
-        else:
-            self.ticks.skipped(name, now, reason)
-            log.info("tick of tenant %s skipped: %s", name, reason)
-
-    def _tick_blocker(self, name: str) -> str | None:
-        tenant = self.config.tenant(name)
-        if tenant is None or not tenant.enabled:
-            return "the tenant is disabled in the configuration"
-        return (
-            tenant_blocker(self.state.tenant(name))
-            or running_blocker(self.runner.current)
-            or lock_blocker(rate_lock_seconds(self.config))
-        )
-
     def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
         if progress.trigger == TICK:
-            self.ticks.finished(str(progress.options.get("tenant", "")), recorded)
+            self.ticks.book.finished(str(progress.options.get("tenant", "")), recorded)
         if not recorded or progress.dry_run:
             return
         # "The last sync" of a tenant is the last run that did something for it.
@@ -265,7 +231,6 @@ class Daemon:
         next_run = self.scheduler.next_run
         next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
         latest = self.state.latest_run()
-        now = utcnow()  # runs are timed on the wall clock
         return {
             "version": __version__,
             "pid": os.getpid(),
@@ -293,22 +258,10 @@ class Daemon:
             "tenants": [
                 {
                     **tenant_status(t.name, t.enabled, states.get(t.name)),
-                    **self._latency(t.name, now, running),
-                    "next_tick_at": _iso(next_ticks.get(t.name)),
-                    "last_tick": self.ticks.view(t.name),
+                    **self.ticks.view(t.name, next_ticks.get(t.name), running),
                 }
                 for t in config.tenants
             ],
-        }
-
-    def _latency(self, name: str, now: datetime, running: Progress | None) -> dict[str, Any]:
-        """The oldest change read from the directory that the help desk does not have yet."""
-        since = in_flight_since(name, running)
-        return {
-            "oldest_unwritten_at": _iso(since),
-            "oldest_unwritten_age_seconds": round((now - since).total_seconds(), 1)
-            if since
-            else None,
         }
 
 

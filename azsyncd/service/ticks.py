@@ -7,14 +7,24 @@ or when the tenant may not be read now.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from azsyncd.config.model import Config
+from azsyncd.service.schedule import Clock
+from azsyncd.state import State
+from azsyncd.state.fields import utcnow
 from azsyncd.state.models import TenantState
-from azsyncd.sync.runner import Progress
+from azsyncd.state.repository import TICK
+from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncRunner
+from azsyncd.targets.factory import rate_lock_seconds
+
+log = logging.getLogger(__name__)
 
 RESULTS = ("recorded", "idle", "skipped")
 
@@ -109,3 +119,58 @@ class TickBook:
                 name: {result: entry.counts[result] for result in RESULTS}
                 for name, entry in self._tenants.items()
             }
+
+
+class Ticks:
+    """A daemon's incremental ticks: one run per tenant tick, or the reason it was skipped."""
+
+    def __init__(
+        self, runner: SyncRunner, state: State, config: Callable[[], Config], clock: Clock
+    ) -> None:
+        self._runner = runner
+        self._state = state
+        self._config = config
+        self._clock = clock
+        self.book = TickBook()
+
+    def tick(self, name: str) -> None:
+        """Read the tenant's delta and write what changed, or say why not."""
+        now = self._clock()
+        reason = self.blocker(name)
+        if reason is None:
+            try:
+                self._runner.start(TICK, options={"tenant": name})
+            except AlreadyRunning as exc:
+                reason = f"run {exc.run_id} was running"
+            except Interrupted:
+                reason = "the daemon is stopping"
+        if reason is None:
+            self.book.started(name, now)
+        else:
+            self.book.skipped(name, now, reason)
+            log.info("tick of tenant %s skipped: %s", name, reason)
+
+    def blocker(self, name: str) -> str | None:
+        config = self._config()
+        tenant = config.tenant(name)
+        if tenant is None or not tenant.enabled:
+            return "the tenant is disabled in the configuration"
+        return (
+            tenant_blocker(self._state.tenant(name))
+            or running_blocker(self._runner.current)
+            or lock_blocker(rate_lock_seconds(config))
+        )
+
+    def view(
+        self, name: str, next_tick: datetime | None, running: Progress | None
+    ) -> dict[str, Any]:
+        """What status says of a tenant's ticks and how far behind the help desk is."""
+        since = in_flight_since(name, running)
+        return {
+            "next_tick_at": next_tick.isoformat() if next_tick else None,
+            "last_tick": self.book.view(name),
+            "oldest_unwritten_at": since.isoformat() if since else None,
+            "oldest_unwritten_age_seconds": round((utcnow() - since).total_seconds(), 1)
+            if since
+            else None,
+        }

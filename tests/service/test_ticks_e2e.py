@@ -67,7 +67,7 @@ class Ticking:
         return next(t for t in self.status()["tenants"] if t["name"] == name)
 
     def ticks_of(self, name: str) -> int:
-        view = self.daemon.ticks.view(name)
+        view = self.daemon.ticks.book.view(name)
         return sum(view["counts"].values()) if view else 0
 
     def step(self, finish: bool = True) -> str:
@@ -158,7 +158,7 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
     happyfox_before = len(ticking.happyfox.calls)
     taken_before = sum(ticking.limiter.taken.values())
     checked_before = ticking.tenant("contoso")["last_checked_at"]
-    idle_before = ticking.daemon.ticks.counts()["contoso"]["idle"]
+    idle_before = ticking.daemon.ticks.book.counts()["contoso"]["idle"]
     for _ in range(20):
         ticking.tick("contoso")
     calls = ticking.directory.requests[graph_before:]
@@ -168,7 +168,7 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
     assert ticking.runs() == runs  # nothing recorded
     assert ticking.daemon.state.latest_run() == kept  # "the last sync" is still the one above
 
-    counts = ticking.daemon.ticks.counts()
+    counts = ticking.daemon.ticks.book.counts()
     assert counts["contoso"]["idle"] == idle_before + 20
     assert counts["fabrikam"]["skipped"] >= 20 and counts["fabrikam"]["idle"] == 0
     contoso_now = ticking.tenant("contoso")

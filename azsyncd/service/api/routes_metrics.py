@@ -21,5 +21,5 @@ router = APIRouter(prefix="/v1", tags=["metrics"])
 )
 def get_metrics(daemon: Annotated[Daemon, Depends(daemon_of)]) -> Response:
     return Response(
-        metrics.render(daemon.status, daemon.ticks.counts), media_type=metrics.CONTENT_TYPE
+        metrics.render(daemon.status, daemon.ticks.book.counts), media_type=metrics.CONTENT_TYPE
     )
