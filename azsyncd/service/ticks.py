@@ -146,9 +146,12 @@ class Ticks:
                 reason = "the daemon is stopping"
         if reason is None:
             self.book.started(name, now)
-        else:
-            self.book.skipped(name, now, reason)
-            log.info("tick of tenant %s skipped: %s", name, reason)
+            return
+        last = self.book.view(name)
+        self.book.skipped(name, now, reason)
+        # Said once in the journal, not every few minutes while it lasts.
+        repeated = last is not None and last["skipped"] == reason
+        log.log(logging.DEBUG if repeated else logging.INFO, "tick of %s skipped: %s", name, reason)
 
     def blocker(self, name: str) -> str | None:
         config = self._config()

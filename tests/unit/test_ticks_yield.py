@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
 import pytest
 
 from azsyncd.config import file as config_file
+from azsyncd.config.model import Tenant
 from azsyncd.service import daemon as daemon_module
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import AlreadyRunning, Outcome, RunContext
 from tests.helpers import wait_until, write_config
+
+CLIENT = "11111111-2222-3333-4444-555555555555"
 
 
 class Gate:
@@ -103,4 +107,29 @@ def test_a_run_that_is_no_tick_is_not_waited_for(tmp_path: Path) -> None:
     assert refused.value.run_id == first
     assert daemon.start_sync("scheduled") is None  # skipped, as before: one run at a time
     gate.release.set()
+    daemon.stop(5)
+
+
+def test_a_skip_that_lasts_is_said_once_in_the_journal(
+    gated: tuple[Daemon, Gate], caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon, gate = gated
+    caplog.set_level(logging.INFO, logger="azsyncd")
+    daemon.state.set_tenant("contoso", status="disabled", reason="consent revoked")
+    daemon.config.tenants.append(  # a tenant as the configuration would give it
+        Tenant(
+            name="contoso", tenant_id="contoso.example", client_id=CLIENT, client_secret_file="s"
+        )
+    )
+    for _ in range(5):
+        daemon.ticks.tick("contoso")
+    said = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert said == ["tick of contoso skipped: the tenant is disabled: consent revoked"]
+    assert daemon.ticks.book.counts()["contoso"]["skipped"] == 5
+    assert gate.started == []  # nothing ran
+    daemon.state.set_tenant("contoso", status="active", reason="")
+    daemon.ticks.tick("contoso")
+    wait_until(lambda: gate.started == ["tick"])
+    gate.release.set()
+    assert daemon.runner.wait(10)
     daemon.stop(5)
