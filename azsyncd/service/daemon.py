@@ -202,8 +202,7 @@ class Daemon:
         self.start_sync(trigger)
 
     def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
-        if progress.trigger == TICK:
-            self.ticks.book.finished(str(progress.options.get("tenant", "")), recorded)
+        self.ticks.finished(progress, outcome, recorded)
         if not recorded or progress.dry_run:
             return
         # "The last sync" of a tenant is the last run that did something for it.

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from azsyncd.config.model import Config
@@ -21,7 +21,7 @@ from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import TenantState
 from azsyncd.state.repository import TICK
-from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncRunner
+from azsyncd.sync.runner import AlreadyRunning, Interrupted, Outcome, Progress, SyncRunner
 from azsyncd.targets.factory import rate_lock_seconds
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,33 @@ class TickBook:
             }
 
 
+BACKOFF_MAX = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Ticks of a tenant whose last tick could not read it wait until ``until``."""
+
+    until: datetime
+    step: timedelta
+    reason: str
+
+    @classmethod
+    def after(
+        cls, previous: Backoff | None, now: datetime, every: timedelta, reason: str
+    ) -> Backoff:
+        step = min(BACKOFF_MAX, previous.step * 2 if previous else every)
+        return cls(now + step, step, reason)
+
+    def blocker(self, now: datetime) -> str | None:
+        if now >= self.until:
+            return None
+        return (
+            f"the last tick failed ({self.reason}); next try after "
+            f"{self.until.isoformat()[11:19]} UTC"
+        )
+
+
 class Ticks:
     """A daemon's incremental ticks: one run per tenant tick, or the reason it was skipped."""
 
@@ -132,6 +159,7 @@ class Ticks:
         self._config = config
         self._clock = clock
         self.book = TickBook()
+        self._backoff: dict[str, Backoff] = {}
 
     def tick(self, name: str) -> None:
         """Read the tenant's delta and write what changed, or say why not."""
@@ -158,11 +186,29 @@ class Ticks:
         tenant = config.tenant(name)
         if tenant is None or not tenant.enabled:
             return "the tenant is disabled in the configuration"
+        backoff = self._backoff.get(name)
         return (
             tenant_blocker(self._state.tenant(name))
+            or (backoff.blocker(self._clock()) if backoff else None)
             or running_blocker(self._runner.current)
             or lock_blocker(rate_lock_seconds(config))
         )
+
+    def finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
+        """A run ended. A tick that could not read its tenant makes the next ones wait longer
+        each time (up to an hour), so an outage fills neither the history nor the journal."""
+        if progress.trigger == TICK:
+            name = str(progress.options.get("tenant", ""))
+            self.book.finished(name, recorded)
+            if outcome.status == "failed":
+                every = self._config().schedule.every or BACKOFF_MAX
+                self._backoff[name] = Backoff.after(
+                    self._backoff.get(name), self._clock(), every, outcome.message
+                )
+                return
+        for name, result in (outcome.counts.get("tenants") or {}).items():
+            if result.get("ok"):
+                self._backoff.pop(name, None)
 
     def view(
         self, name: str, next_tick: datetime | None, running: Progress | None

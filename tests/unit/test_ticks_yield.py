@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from azsyncd.config.model import Tenant
 from azsyncd.service import daemon as daemon_module
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import AlreadyRunning, Outcome, RunContext
-from tests.helpers import wait_until, write_config
+from tests.helpers import FakeClock, wait_until, write_config
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
 
@@ -132,4 +133,77 @@ def test_a_skip_that_lasts_is_said_once_in_the_journal(
     wait_until(lambda: gate.started == ["tick"])
     gate.release.set()
     assert daemon.runner.wait(10)
+    daemon.stop(5)
+
+
+def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    statuses = iter(["failed"] * 6 + ["succeeded"] * 3)
+
+    def job(ctx: RunContext) -> Outcome:
+        status = next(statuses)
+        ok = status == "succeeded"
+        message = "" if ok else "contoso: reading the directory failed: HTTP 503"
+        return Outcome(status, message, {"new": int(ok), "tenants": {"contoso": {"ok": ok}}})
+
+    config = write_config(
+        tmp_path,
+        f"""
+        [schedule]
+        enabled = true
+        interval = "5m"
+        [[tenants]]
+        name = "contoso"
+        tenant_id = "contoso.example"
+        client_id = "{CLIENT}"
+        client_secret_file = "secret"
+        """,
+    )
+    daemon = Daemon(
+        config_file.load(config), job_factory=lambda _: job, clock=clock, state_dir=tmp_path / "s"
+    )
+    ran: list[str] = []
+    for minute in range(0, 210, 5):  # the grid of a 5-minute interval, 3.5 hours
+        clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=minute)
+        runs_before = len(daemon.state.runs())
+        daemon.ticks.tick("contoso")
+        assert daemon.runner.wait(10)
+        if len(daemon.state.runs()) > runs_before:
+            ran.append(clock.now.strftime("%H:%M"))
+    # 5, 10, 20, 40, 60, 60 minutes apart; then it worked and ticks are back to every 5 min.
+    assert ran == ["09:00", "09:05", "09:15", "09:35", "10:15", "11:15", "12:15", "12:20", "12:25"]
+    assert daemon.ticks.book.counts()["contoso"] == {"recorded": 9, "idle": 0, "skipped": 33}
+    daemon.stop(5)
+
+
+def test_the_wait_after_a_failed_tick_is_shown(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    failing = lambda ctx: Outcome("failed", "contoso: no token: AADSTS50020", {})  # noqa: E731
+    config = write_config(
+        tmp_path,
+        f"""
+        [schedule]
+        enabled = true
+        interval = "5m"
+        [[tenants]]
+        name = "contoso"
+        tenant_id = "contoso.example"
+        client_id = "{CLIENT}"
+        client_secret_file = "secret"
+        """,
+    )
+    daemon = Daemon(
+        config_file.load(config),
+        job_factory=lambda _: failing,
+        clock=clock,
+        state_dir=tmp_path / "s",
+    )
+    daemon.ticks.tick("contoso")
+    assert daemon.runner.wait(10)
+    clock.now += timedelta(minutes=1)
+    daemon.ticks.tick("contoso")
+    view = daemon.status()["tenants"][0]["last_tick"]
+    assert view["skipped"] == (
+        "the last tick failed (contoso: no token: AADSTS50020); next try after 09:05:00 UTC"
+    )
     daemon.stop(5)
