@@ -2,7 +2,8 @@
 
 A tick reads one tenant's delta and writes only what changed. It is skipped, and says why
 in ``status``, when a run is already going, when the help desk is in its rate-limit lock,
-or when the tenant may not be read now.
+when the tenant is disabled, or while a tenant whose last tick could not read it waits
+(the interval, doubling each time, up to an hour).
 """
 
 from __future__ import annotations
