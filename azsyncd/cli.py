@@ -67,7 +67,11 @@ def _run(args: argparse.Namespace) -> int:
     from azsyncd.service.server import serve
 
     logs.setup(args.log_level)
-    loaded = config_file.load(config_file.find_config(args.config))
+    # The same permission checks as check-config; a secret file not written yet is no reason
+    # not to start (its tenant shows why it cannot sync).
+    loaded = config_file.load(
+        config_file.find_config(args.config), check_files=True, missing_ok=True
+    )
     daemon = Daemon(loaded, state_dir=Path(args.state_dir) if args.state_dir else None)
     return serve(daemon, socket_for(args.socket, loaded.config.control.socket))
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from azsyncd.config import file as config_file
+from azsyncd.config.secrets import write_private
 from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.demo.run import tenant_toml
 from azsyncd.service.daemon import Daemon
@@ -71,10 +72,9 @@ def start(users: int, scale: float, extra_config: str = "") -> Bench:
     port = int(server.stdout.readline())  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-        (work / name).write_text(value)
-    (work / "azsyncd.toml").write_text(
-        CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret")) + extra_config
-    )
+        write_private(work / name, value.encode())  # azsyncd reads only private secret files
+    config = CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
+    write_private(work / "azsyncd.toml", (config + extra_config).encode())
     base = f"http://127.0.0.1:{port}"
     clock = lambda: time.monotonic() * scale  # noqa: E731
     factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))

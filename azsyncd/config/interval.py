@@ -21,6 +21,8 @@ def parse_interval(text: str) -> timedelta | None:
     text = text.strip()
     if text in OFF:
         return None
+    if len(text) > 16:  # never echo a pasted novel back in the error
+        raise ValueError(f'"{text[:16]}…" is not an interval; {HOW}')
     match = _FORM.match(text)
     if not match or not any(match.groupdict().values()):
         hint = f' (did you mean "{_guess(text)}"?)' if _guess(text) else ""

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 import zoneinfo
 from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from azsyncd import attributes
+from azsyncd.config.endpoints import secure_url
 from azsyncd.config.interval import parse_interval
+from azsyncd.config.text import MAX_TEXT, control_character
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
 )
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ACCOUNT_NAME = re.compile(r"^@?[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 PERSONAL_TENANTS = {"consumers", "9188040d-6c67-4c5b-b112-36a304b66dad"}
 MULTI_TENANT_ALIASES = {"common", "organizations"}
@@ -60,8 +64,27 @@ def _check_attribute(value: str) -> str:
     return value
 
 
+def _holds_tables(annotation: object) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_tables(arg) for arg in typing.get_args(annotation))
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, validate_default=True, str_max_length=MAX_TEXT
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _printable(cls, value: object, info: ValidationInfo) -> object:
+        # A NUL or newline in a path, name or header line breaks whatever later uses it.
+        if info.field_name and _holds_tables(cls.model_fields[info.field_name].annotation):
+            return value  # the nested table checks its own keys
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control character ({found}); remove it")
+        return value
 
 
 class Account(Section):
@@ -132,11 +155,7 @@ class HappyFoxTarget(Section):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(
-                f'"{value}" is not a URL; write it as "https://<account>.happyfox.com"'
-            )
-        return value.rstrip("/")
+        return secure_url(value, "base_url (e.g. https://<account>.happyfox.com)").rstrip("/")
 
 
 FieldType = Literal["text", "number", "dropdown", "multi_select", "date"]
@@ -179,7 +198,7 @@ class Tenant(Section):
     enabled: bool = True
     users: Literal["all", "groups"] = "all"
     groups: list[str] = Field(
-        default_factory=list, description='Group object ids when users = "groups"'
+        default_factory=list, max_length=1000, description='Group object ids when users = "groups"'
     )
     exclude_disabled: bool = False
 
@@ -318,6 +337,26 @@ class Control(Section):
     socket: str = ""
     mode: str = "0660"
     group: str = ""
+    credentials_dir: str = Field(
+        "",
+        description="Where secrets set through the API are stored; empty: credentials/ beside"
+        " the config file (/etc/azsyncd/credentials as a service)",
+    )
+    admins: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="Socket users who may change things (user names, @groups); empty: all of them",
+    )
+
+    @field_validator("admins")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f'"{name}" is not a user or @group name; write e.g. "alice" or "@desk-admins"'
+                )
+        return value
 
     @field_validator("mode")
     @classmethod
@@ -331,7 +370,7 @@ class Config(Section):
     account: Account = Field(default_factory=Account)
     schedule: Schedule = Field(default_factory=Schedule)
     target: Target = Field(default_factory=Target)
-    tenants: list[Tenant] = Field(default_factory=list)
+    tenants: list[Tenant] = Field(default_factory=list, max_length=100)
     mapping: Mapping = Field(default_factory=Mapping)
     welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
     sync: Sync = Field(default_factory=Sync)

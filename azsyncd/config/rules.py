@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from azsyncd.config.endpoints import is_loopback_host, secure_url
 from azsyncd.config.model import Config, suggest
 
 
@@ -67,11 +68,11 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                 url = getattr(tenant, url_key)
                 if not url:
                     yield f"{key}.{url_key}", f'cloud = "custom" needs {url_key}'
-                elif not url.startswith("https://"):
-                    yield (
-                        f"{key}.{url_key}",
-                        f'"{url}" must be an https:// URL (Microsoft identity requires TLS)',
-                    )
+                    continue
+                try:
+                    secure_url(url, url_key)
+                except ValueError as exc:
+                    yield f"{key}.{url_key}", str(exc)
         else:
             for url_key in ("login_url", "graph_url"):
                 if getattr(tenant, url_key):
@@ -116,6 +117,12 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                     f"welcome_email.{mail_key}",
                     f"the welcome email is enabled but {mail_key} is empty",
                 )
+        if mail.tls == "none" and mail.smtp_host and not is_loopback_host(mail.smtp_host):
+            yield (
+                "welcome_email.tls",
+                'tls = "none" sends the SMTP login and every email in the clear; use "starttls"'
+                ' or "tls" (plain SMTP is accepted only on loopback addresses such as 127.0.0.1)',
+            )
         if mail.username and not mail.password_file:
             yield (
                 "welcome_email.password_file",
@@ -124,7 +131,7 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
 
 
 def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
-    """Yield (key, path) of every secret file the configuration refers to."""
+    """Yield (key, path) of every secret (and template) file the configuration refers to."""
     for i, tenant in enumerate(config.tenants):
         for name in (
             "client_secret_file",
@@ -141,3 +148,5 @@ def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
         yield "target.happyfox.auth_code_file", config.target.happyfox.auth_code_file
     if config.welcome_email.password_file:
         yield "welcome_email.password_file", config.welcome_email.password_file
+    if config.welcome_email.template_file:
+        yield "welcome_email.template_file", config.welcome_email.template_file

@@ -121,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--user", help="only this user's changes")
     demo = sub.add_parser("demo", help="the demo daemon's simulated directory")
     dsub = demo.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_user = dsub.add_parser("add-user", help="add a person, to watch the next tick sync them")
@@ -434,6 +437,17 @@ def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    entries = client.audit(args.limit, args.user)
+    lines = []
+    for e in entries:
+        at = e.at.isoformat()[:19] if e.at else "-"
+        lines.append(f"{at}  {e.user:<12} {e.action}  {e.status}")
+        lines += [f"    {change}" for change in e.changes]
+    p.out(entries, "\n".join(lines) or "no changes recorded")
+    return EXIT_OK
+
+
 def _demo(client: Client, p: Printer, args: argparse.Namespace) -> int:
     try:
         added = client.demo_add_user(args.name, args.department)
@@ -469,6 +483,7 @@ COMMANDS = {
     "settings": _settings,
     "contacts": _contacts,
     "reload": _reload,
+    "audit": _audit,
     "demo": _demo,
 }
 

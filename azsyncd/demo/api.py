@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from azsyncd.demo.directory import SimulatedTenant, mailbox
-from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.daemon import Daemon
 
@@ -66,8 +66,11 @@ def demo_router(tenant: SimulatedTenant) -> APIRouter:
     router = APIRouter(prefix="/v1/demo", tags=["demo"])
 
     @router.post("/users", status_code=201, summary="Add a person to the simulated directory")
-    def add_user(body: NewUser, daemon: Annotated[Daemon, Depends(daemon_of)]) -> dict[str, Any]:
+    def add_user(
+        body: NewUser, request: Request, daemon: Annotated[Daemon, Depends(daemon_of)]
+    ) -> dict[str, Any]:
         user = tenant.add_user(person(tenant, body.name, body.department))
+        note(request, f"added {user['userPrincipalName']} to the simulated directory")
         ticks = daemon.status()
         return {
             "user": {k: user[k] for k in ("id", "userPrincipalName", "displayName")},

@@ -19,7 +19,7 @@ import httpx
 import msal
 
 from azsyncd.config.model import Tenant
-from azsyncd.config.secrets import read_secret, resolve, write_private
+from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
 from azsyncd.directory.transport import MsalHttp
 from azsyncd.errors import AuthError
@@ -114,7 +114,9 @@ class TenantAuth:
             register_secret(passphrase)
         if t.pfx_file:
             credential: dict[str, Any] = {
-                "private_key_pfx_path": str(resolve(t.pfx_file, self._config_dir)),
+                "private_key_pfx_path": str(
+                    check_private(t.pfx_file, self._config_dir, "pfx_file")
+                ),
                 "public_certificate": True,
             }
         else:

@@ -39,16 +39,16 @@ def make_job(daemon: JobHost) -> SyncJob:
         config = daemon.config  # a snapshot: settings changed during the run apply next time
         directory = daemon.config_dir
         try:
+            mailer = (
+                WelcomeMailer(config.welcome_email, config.account.name, directory)
+                if config.welcome_email.enabled
+                else None
+            )
             target = build_target(
                 config, directory, on_wait=lambda message: ctx.log(message, "warning")
             )
         except SecretError as exc:
             return Outcome("failed", f"{exc.message} ({exc.fix})")
-        mailer = (
-            WelcomeMailer(config.welcome_email, config.account.name, directory)
-            if config.welcome_email.enabled
-            else None
-        )
         executor = Executor(
             daemon.state,
             target,

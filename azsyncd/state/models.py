@@ -111,4 +111,26 @@ class Contact(Base):
     updated_at = UTCField(default=utcnow)
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, Contact]
+class AuditEntry(Base):
+    """One change made through the control socket: who, when, what, and the answer."""
+
+    id = AutoField()
+    at = UTCField(default=utcnow, index=True)
+    user = CharField()  # the caller's user name, or "uid N"
+    uid = IntegerField(null=True)  # None when the caller's credentials were not available
+    action = CharField()  # e.g. "PATCH /v1/settings"
+    status = IntegerField()  # the HTTP status of the answer
+    detail = TextField(default="")  # what changed, one line each; never a secret
+
+
+ALL = [
+    DbInfo,
+    TenantState,
+    DeltaLink,
+    SyncRun,
+    RunLog,
+    SyncRecord,
+    MirrorEntry,
+    Contact,
+    AuditEntry,
+]

@@ -10,6 +10,7 @@ from peewee import Database, fn
 
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
+    AuditEntry,
     Contact,
     DeltaLink,
     MirrorEntry,
@@ -20,6 +21,7 @@ from azsyncd.state.models import (
 )
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 TICK = "tick"  # the trigger of an incremental run, kept only if it did something
 
 
@@ -278,3 +280,24 @@ class State:
                 Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle)
             )
         return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))
+
+    # --- the audit log of changes made through the control socket ------------------------
+
+    def audit(self, user: str, uid: int | None, action: str, status: int, detail: list[str]) -> int:
+        with self.db.atomic():
+            entry = AuditEntry.create(
+                user=user, uid=uid, action=action, status=status, detail="\n".join(detail)
+            )
+            if entry.id % 100 == 0:
+                AuditEntry.delete().where(AuditEntry.id <= entry.id - AUDIT_KEEP).execute()
+        return int(entry.id)
+
+    def audit_entries(
+        self, limit: int = 50, offset: int = 0, user: str = ""
+    ) -> tuple[int, list[AuditEntry]]:
+        """Newest first."""
+        query = AuditEntry.select()
+        if user:
+            query = query.where(AuditEntry.user == user)
+        rows = query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+        return int(query.count()), list(rows)

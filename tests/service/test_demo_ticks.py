@@ -13,7 +13,7 @@ import pytest
 from azsyncd.config import file as config_file
 from azsyncd.demo.run import demo_daemon
 from azsyncd.service.daemon import Daemon
-from tests.helpers import FakeClock, serving, socket_client, wait_until, write_config
+from tests.helpers import FakeClock, served_in_thread, socket_client, wait_until, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,8 @@ def test_add_a_user_to_the_demo_directory_and_see_the_contact_after_the_next_tic
     clock = FakeClock(datetime.now(UTC))
     daemon, directory = demo_daemon(tmp_path / "demo", clock)
     assert daemon.config.schedule.every is not None and daemon.config.schedule.interval == "1m"
-    with serving(daemon) as socket:
+    with served_in_thread(daemon) as served:
+        socket = served.path
         wait_until(lambda: bool(daemon.state.runs()) and daemon.runner.current is None, 60)
         added = ctl(socket, "demo", "add-user", "Ada Lovelace")
         assert added.returncode == 0, added.stderr
@@ -47,12 +48,18 @@ def test_add_a_user_to_the_demo_directory_and_see_the_contact_after_the_next_tic
         wait_until(lambda: found()["total"] == 1)
         contact = found()["contacts"][0]
         assert contact["name"] == "Ada Lovelace" and contact["synced_from_entra"]
+        audit = http.get("/v1/audit").json()["entries"]
+        added = [e for e in audit if e["action"] == "POST /v1/demo/users" and e["status"] == 201]
+        assert added[0]["changes"] == [
+            "added ada.lovelace@contoso.example to the simulated directory"
+        ]
         http.close()
 
 
 def test_add_user_against_a_daemon_that_is_no_demo_says_so(tmp_path: Path) -> None:
     daemon = Daemon(config_file.load(write_config(tmp_path)), state_dir=tmp_path / "state")
-    with serving(daemon) as socket:
+    with served_in_thread(daemon) as served:
+        socket = served.path
         refused = ctl(socket, "demo", "add-user", "Ada Lovelace")
     assert refused.returncode == 1
     assert "this daemon has no simulated directory" in refused.stderr

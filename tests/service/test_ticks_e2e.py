@@ -29,7 +29,7 @@ from azsyncd.targets.happyfox import limiter_for
 from azsyncd.targets.ratelimit import RateLimiter
 from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.fakes.fake_happyfox import FakeHappyFox
-from tests.helpers import FakeClock, serving, short_dir, socket_client, wait_until
+from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
 from tests.service.test_e2e import write_config
 
 pytestmark = pytest.mark.slow
@@ -128,8 +128,8 @@ def ticking(tmp_path: Path) -> Iterator[Ticking]:
         factory.use_limiter(base_url, limiter)
         clock = FakeClock(start)
         daemon = Daemon(config_file.load(config), clock=clock, state_dir=short_dir() / "state")
-        with serving(daemon) as socket:
-            world = Ticking(daemon, socket, directory, happyfox, clock, limiter)
+        with served_in_thread(daemon) as served:
+            world = Ticking(daemon, served.path, directory, happyfox, clock, limiter)
             # Turned on for the first time: the first sync runs at once.
             wait_until(lambda: bool(world.runs()) and daemon.runner.current is None, 60)
             yield world

@@ -11,7 +11,7 @@ from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
 from azsyncd.demo.run import DEMO_FIELDS
 from azsyncd.service.daemon import Daemon
-from tests.helpers import serving
+from tests.helpers import served_in_thread
 
 
 @dataclass
@@ -31,7 +31,9 @@ def live_daemon(
     directory: SimulatedTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
-    (tmp_path / "contoso-secret").write_text(DEMO_SECRET)
+    secret = tmp_path / "contoso-secret"
+    secret.write_text(DEMO_SECRET)
+    secret.chmod(0o600)  # the daemon refuses secret files others can read
     config = tmp_path / "azsyncd.toml"
     if not config.exists():
         config.write_text(
@@ -53,5 +55,5 @@ Department = "department"
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    with serving(daemon, socket) as path:
-        yield LiveDaemon(daemon, path, directory, config)
+    with served_in_thread(daemon, socket) as served:
+        yield LiveDaemon(daemon, served.path, directory, config)

@@ -146,7 +146,7 @@ def v1_database(url: str, tmp_path: Path) -> None:
 def upgraded(url: str, tmp_path: Path) -> None:
     v1_database(url, tmp_path)
     state = State(open_database(url, tmp_path))
-    assert schema_version(state.db) == LATEST >= 2
+    assert schema_version(state.db) == LATEST >= 3
     assert state.tenant("contoso").status == "active"  # the rows are kept
     assert state.tenant("contoso").last_checked_at is None
     state.set_tenant("contoso", last_checked_at=state.tenant("contoso").updated_at)
