@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError

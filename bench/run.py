@@ -1,4 +1,4 @@
-"""azsync benchmarks: run on demand (python bench/run.py), never in CI. Prints a table.
+"""azsync benchmarks: run on demand (python -m bench.run), never in CI. Prints a table.
 
 - mapping + planning speed on one core;
 - a first sync of N users into a fake HappyFox that enforces 500 GET / 300 POST a minute
@@ -22,15 +22,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def mapping_speed(users: int) -> float:
     from azsyncd.config.model import Mapping
     from azsyncd.sync.mapping import Mapper
     from azsyncd.sync.planner import decide
-    from azsyncd.targets.base import Choice, FieldDef
-    from bench.fake_graph import user
+    from azsyncd.targets.fields import Choice, FieldDef
+    from tests.fakes.directory import numbered_user
 
     fields = [
         FieldDef("1", "Department", "text"),
@@ -54,7 +53,7 @@ def mapping_speed(users: int) -> float:
         fields,
     )
     names = {f.id: f.name for f in fields}
-    data = [user(i) for i in range(users)]
+    data = [numbered_user(i) for i in range(users)]
     start = time.process_time()
     for u in data:
         decide("t", u["id"], mapper.map(u), None, overwrite=True, field_names=names)
@@ -172,10 +171,11 @@ def main() -> None:
     print(" | ".join(header))
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--scale", str(args.scale)],
+            [sys.executable, "-m", "bench.run", "--one", str(size), "--scale", str(args.scale)],
             capture_output=True,
             text=True,
             check=True,
+            cwd=ROOT,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(

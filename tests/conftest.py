@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import azsyncd.targets.registry  # noqa: F401  (the config tables of the built-in targets)
 from tests.helpers import write_config
 
 

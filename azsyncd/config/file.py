@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from azsyncd import paths
 from azsyncd.config import toml_edit
-from azsyncd.config.model import INLINE_SECRET_KEYS, Config, suggest
+from azsyncd.config.model import Config, Section, inline_secret_keys, suggest
 from azsyncd.config.rules import cross_field_problems, secret_file_keys
 from azsyncd.config.secrets import file_problem, looks_like_secret, resolve, shown, user_name
 from azsyncd.config.text import clipped
@@ -179,14 +179,15 @@ def secret_file_problems(
 def _without_inline_secrets(raw: dict[str, Any], file: str) -> tuple[dict[str, Any], list[Problem]]:
     """Drop secrets written inline, with a problem saying where they belong."""
     problems: list[Problem] = []
+    secret_keys = inline_secret_keys()
 
     def walk(node: Any, key: str) -> Any:
         if isinstance(node, dict):
             kept = {}
             for name, value in node.items():
                 where = f"{key}.{name}" if key else name
-                if name in INLINE_SECRET_KEYS:
-                    file_key = INLINE_SECRET_KEYS[name]
+                if name in secret_keys:
+                    file_key = secret_keys[name]
                     problems.append(
                         Problem(
                             file,
@@ -222,11 +223,10 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The pydantic model that holds the value at a location, to suggest its keys."""
     current: Any = Config
     for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
-            if field is None:
+        if isinstance(current, type) and issubclass(current, Section) and isinstance(part, str):
+            current = current.model_at(part)
+            if current is None:
                 return None
-            current = field.annotation
         while typing.get_origin(current) in (typing.Union, types.UnionType):
             current = next(a for a in typing.get_args(current) if a is not type(None))
         if isinstance(part, int) and typing.get_origin(current) is list:

@@ -83,7 +83,7 @@ class TenantAuth:
         self.tenant = tenant
         self.cloud = cloud_for(tenant)
         self.authority = f"{self.cloud.login}/{tenant.tenant_id}"
-        self.scopes = [self.cloud.scope]
+        self.scopes = [f"{self.cloud.graph}/.default"]  # the app's permissions on this Graph
         self._config_dir = config_dir
         self._cache_path = cache_dir / f"{tenant.name}.json"
         self._http = MsalHttp(http)

@@ -23,6 +23,9 @@ SQLITE_PRAGMAS = {
 
 
 def _v1(db: Database) -> None:
+    # The built-in store's "contact" table was created here too until it moved to the local
+    # target, which creates it when missing (targets/local/table.py): a database of either
+    # layout opens the same way.
     db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
 
 

@@ -97,20 +97,6 @@ class MirrorEntry(Base):
     updated_at = UTCField(default=utcnow)
 
 
-class Contact(Base):
-    """A contact of the built-in store, the default target."""
-
-    id = AutoField()
-    email = CharField(unique=True)  # lowercased
-    name = TextField()
-    phones = JSONField(default=list)
-    custom = JSONField(default=dict)
-    source_tenant = CharField(default="")
-    source_object_id = CharField(default="")
-    created_at = UTCField(default=utcnow)
-    updated_at = UTCField(default=utcnow)
-
-
 class AuditEntry(Base):
     """One change made through the control socket: who, when, what, and the answer."""
 
@@ -123,14 +109,4 @@ class AuditEntry(Base):
     detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [
-    DbInfo,
-    TenantState,
-    DeltaLink,
-    SyncRun,
-    RunLog,
-    SyncRecord,
-    MirrorEntry,
-    Contact,
-    AuditEntry,
-]
+ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]

@@ -11,7 +11,6 @@ from peewee import Database, fn
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
-    Contact,
     DeltaLink,
     MirrorEntry,
     RunLog,
@@ -264,22 +263,6 @@ class State:
 
     def log_lines(self, run_id: int) -> list[RunLog]:
         return list(RunLog.select().where(RunLog.run == run_id).order_by(RunLog.id))
-
-    # --- built-in store contacts (read side; the target writes them) --------------------
-
-    def iter_contacts(self) -> Iterator[Contact]:
-        yield from Contact.select().order_by(Contact.email).iterator()
-
-    def contacts(
-        self, search: str = "", limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[Contact]]:
-        query = Contact.select()
-        if search:
-            needle = search.lower()
-            query = query.where(
-                Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle)
-            )
-        return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))
 
     # --- the audit log of changes made through the control socket ------------------------
 

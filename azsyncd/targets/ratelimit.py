@@ -55,5 +55,6 @@ class RateLimiter:
 
     @property
     def locked_for(self) -> float:
+        """Seconds left in the lock (0: none); incremental ticks wait for it to end."""
         with self._lock:
             return max(0.0, self._locked_until - self._clock())

@@ -15,9 +15,8 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from starlette.testclient import TestClient
 
 from tests.contract.test_graph import self_signed
-from tests.fakes.fake_identity import FakeIdentity
+from tests.fakes.directory import FakeTenant
 from tests.service.test_api_tenants_auth import (
-    CLIENT_ID,
     LOGIN,
     TENANT_ID,
     Recorder,
@@ -37,9 +36,9 @@ def loose_umask() -> Iterator[None]:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[TestClient, FakeIdentity]:
+def setup(tmp_path: Path) -> tuple[TestClient, FakeTenant]:
     routes = Recorder()
-    fake = FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID)
+    fake = FakeTenant(login=LOGIN, tenant_id=TENANT_ID, secret=None)
     fake.install(routes)
     graph_ok(routes)
     return daemon_with(tmp_path, "device_code", routes), fake
@@ -59,7 +58,7 @@ def answers(api: TestClient) -> str:
 
 
 def test_each_kind_of_credential_is_stored_privately_and_used(
-    setup: tuple[TestClient, FakeIdentity], tmp_path: Path, loose_umask: None
+    setup: tuple[TestClient, FakeTenant], tmp_path: Path, loose_umask: None
 ) -> None:
     api, fake = setup
     fake.secret = SECRET
@@ -121,7 +120,7 @@ def test_each_kind_of_credential_is_stored_privately_and_used(
 
 
 def test_unusable_credentials_are_refused_and_nothing_is_stored(
-    setup: tuple[TestClient, FakeIdentity], tmp_path: Path
+    setup: tuple[TestClient, FakeTenant], tmp_path: Path
 ) -> None:
     api, _ = setup
     config = tmp_path / "azsyncd.toml"

@@ -21,14 +21,14 @@ import pytest
 
 from azsyncd.config import file as config_file
 from azsyncd.demo.api import person
-from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.demo.run import tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.targets import factory
-from azsyncd.targets.happyfox import limiter_for
+from azsyncd.targets.happyfox.client import limiter_for
 from azsyncd.targets.ratelimit import RateLimiter
-from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.fakes.directory import FakeTenant, contoso
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
 from tests.service.test_e2e import write_config
 
@@ -51,7 +51,7 @@ class CountingLimiter(RateLimiter):
 class Ticking:
     daemon: Daemon
     socket: Path
-    directory: SimulatedTenant
+    directory: FakeTenant
     happyfox: FakeHappyFox
     clock: FakeClock
     limiter: CountingLimiter

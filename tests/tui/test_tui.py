@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT, contoso
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
+from tests.fakes.directory import contoso
 from tests.helpers import running_daemon, short_dir
 from tests.tui.tui_daemon import live_daemon
 from tui.app import AzsyncApp

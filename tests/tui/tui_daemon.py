@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from azsyncd.config import file as config_file
-from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.service.daemon import Daemon
+from tests.engine_setup import DEMO_FIELDS
+from tests.fakes.directory import FakeTenant, contoso
 from tests.helpers import served_in_thread
 
 
@@ -18,7 +19,7 @@ from tests.helpers import served_in_thread
 class LiveDaemon:
     daemon: Daemon
     socket: Path
-    directory: SimulatedTenant
+    directory: FakeTenant
     config: Path
 
 
@@ -28,7 +29,7 @@ def live_daemon(
     extra: str = "",
     users: int = 60,
     socket: Path | None = None,
-    directory: SimulatedTenant | None = None,
+    directory: FakeTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
     secret = tmp_path / "contoso-secret"

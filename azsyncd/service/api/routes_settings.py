@@ -16,6 +16,7 @@ from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.local import built_in_store
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -73,7 +74,7 @@ def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
 @router.get("/fields", summary="The target's contact fields with types, required flags and choices")
 def get_fields(daemon: DaemonDep) -> dict[str, Any]:
     try:
-        target = build_target(daemon.config, daemon.loaded.directory)
+        target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
         try:
             fields = target.fields()
         finally:
@@ -98,7 +99,7 @@ def get_contacts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
-    total, rows = daemon.state.contacts(search, limit, offset)
+    total, rows = built_in_store(daemon.config, daemon.state.db).search(search, limit, offset)
     return {
         "total": total,
         "contacts": [
@@ -125,9 +126,9 @@ def get_contacts(
     response_class=StreamingResponse,
 )
 def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
-    names = [f.name for f in daemon.config.target.local.fields]
+    store = built_in_store(daemon.config, daemon.state.db)
     return StreamingResponse(
-        report.iter_contacts_csv(daemon.state.iter_contacts(), names),
+        report.iter_contacts_csv(store.rows(), store.field_names()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="azsync-contacts.csv"'},
     )
