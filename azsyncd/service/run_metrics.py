@@ -74,7 +74,7 @@ class _Live(Collector):
 
 class RunMetrics:
     def __init__(self, state: State, limiters: Callable[[], dict[str, RateLimiter]]) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry(auto_describe=False)
         self._runs = Counter(
             "azsync_runs", "Sync runs ended, by status", ["status"], registry=self.registry
         )

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from peewee import Database, PeeweeException, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 
 from azsyncd.errors import StateError
 from azsyncd.state import models
+from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -19,15 +22,15 @@ SQLITE_PRAGMAS = {
 }
 
 
-# Tables schema 3 added: the first step must not create them before it.
-V3 = (models.TenantHealth, models.RaisedAlert)
+# Tables schema 4 added: the first step must not create them before it.
+V4 = (models.TenantHealth, models.RaisedAlert)
 
 
 def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m not in (models.AuditEntry, *V3)])
+    db.create_tables([m for m in models.ALL if m not in (models.AuditEntry, *V4)])
 
 
 def _v2(db: Database) -> None:
@@ -35,11 +38,20 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
-    db.create_tables(V3)
+    """When each tenant was last read: incremental ticks update it without recording a run."""
+    table = models.TenantState._meta.table_name
+    if "last_checked_at" not in {c.name for c in db.get_columns(table)}:
+        # A database made by an earlier release; a fresh one got the column from _v1.
+        migrator = SchemaMigrator.from_database(db)
+        migrate_schema(migrator.add_column(table, "last_checked_at", UTCField(null=True)))
+
+
+def _v4(db: Database) -> None:
+    db.create_tables(V4)
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 LATEST = max(MIGRATIONS)
 
 

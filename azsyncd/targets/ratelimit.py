@@ -63,3 +63,9 @@ class RateLimiter:
             now = self._clock()
             recent = sum(1 for at in self._calls[kind] if at > now - self.window)
             return recent / self.limits[kind] if self.limits[kind] else 0.0
+
+    @property
+    def locked_for(self) -> float:
+        """Seconds left in the lock (0: none); incremental ticks wait for it to end."""
+        with self._lock:
+            return max(0.0, self._locked_until - self._clock())

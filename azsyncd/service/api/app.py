@@ -39,6 +39,8 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_metrics.router)
     app.include_router(routes_alerts.router)
     app.include_router(audit.router)
+    for router in daemon.api_routers:
+        app.include_router(router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)
     app.add_middleware(BodyLimit)

@@ -1,4 +1,4 @@
-"""Prometheus metrics: runs, contacts, directory reads, help desk calls, run durations."""
+"""Prometheus metrics: runs, contacts, directory reads, help desk calls, latency, ticks."""
 
 from __future__ import annotations
 
