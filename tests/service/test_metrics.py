@@ -60,6 +60,10 @@ def test_a_scrape_after_a_happyfox_run_with_a_429_lock(
     assert found[("azsync_helpdesk_calls_total", (("kind", "GET"),))] > 0
     assert 0 < found[("azsync_helpdesk_rate_budget_used_ratio", (("kind", "GET"),))] <= 1
     assert found[("azsync_run_duration_seconds_count", ())] == 1
+    # The latency and tick metrics are in the same scrape.
+    tenant = (("status", "active"), ("tenant", "contoso"))
+    assert found[("azsync_tenant_status", tenant)] == 1
+    assert ("azsync_tenant_status", (("status", "quarantined"), ("tenant", "contoso"))) in found
 
 
 def test_the_textfile_is_written_whole_after_each_run(

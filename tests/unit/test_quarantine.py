@@ -96,3 +96,17 @@ def test_the_retry_fires_for_the_earliest_tenant_due() -> None:
     retry.stop()
     retry.plan({"after-stop": now})
     assert retry.due is None and fired == ["soon"]
+
+
+def test_ticks_wait_for_a_quarantined_tenant_s_retry() -> None:
+    from azsyncd.service.ticks import tenant_blocker
+    from azsyncd.state.models import TenantHealth, TenantState
+
+    row = TenantState(name="contoso", status="active")
+    until = datetime(2026, 1, 1, 13, tzinfo=UTC)
+    quarantined = TenantHealth(
+        name="contoso", failures=3, reason="no token", quarantined_until=until
+    )
+    assert tenant_blocker(row, TenantHealth(name="contoso")) is None
+    said = tenant_blocker(row, quarantined)
+    assert said is not None and "quarantined after 3 failed syncs" in said and "13:00" in said
