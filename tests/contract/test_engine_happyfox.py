@@ -79,14 +79,11 @@ def test_first_sync_update_and_resync_through_happyfox(
     )
 
 
-def test_a_happyfox_429_lock_pauses_and_the_run_completes(
-    tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
-) -> None:
-    fake, url = happyfox
+def locked_at_start(tmp_path: Path, fake: FakeHappyFox, url: str, users: int = 20):  # type: ignore[no-untyped-def]
+    """A daemon syncing to a HappyFox account locked by a 429 (a 1 s lock) when the sync starts."""
     fake.lock_seconds = 1.0
-    fake.lock_next_call = True  # the account is locked when the sync starts
-    directory = contoso(users=20)
-    daemon = happyfox_daemon(tmp_path, url, directory)
+    fake.lock_next_call = True
+    daemon = happyfox_daemon(tmp_path, url, contoso(users=users))
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox.client import limiter_for
 
@@ -97,6 +94,14 @@ def test_a_happyfox_429_lock_pauses_and_the_run_completes(
         .replace('auth_code_file = "code"', 'auth_code_file = "code"\nlock_minutes = 0.02')
     )
     daemon.reload()
+    return daemon
+
+
+def test_a_happyfox_429_lock_pauses_and_the_run_completes(
+    tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
+) -> None:
+    fake, url = happyfox
+    daemon = locked_at_start(tmp_path, fake, url)
     run = sync(daemon)
     assert run.counts["new"] > 0 and len(fake.contacts) == run.counts["new"]
     log = " ".join(line.message for line in daemon.state.log_lines(run.id))

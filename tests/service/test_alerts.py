@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,20 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield hook, f"http://127.0.0.1:{port}/hook"
 
 
+@dataclass
+class Channels:
+    inbox: Any  # what the SMTP server received
+    hook: Receiver
+    port: int
+    url: str
+
+
+@pytest.fixture
+def channels(smtp: Any, receiver: tuple[Receiver, str]) -> Channels:  # noqa: F811
+    (inbox, port), (hook, url) = smtp, receiver
+    return Channels(inbox, hook, port, url)
+
+
 def alerting_daemon(tmp_path: Path, port: int, url: str, extra: str = "") -> Daemon:
     (tmp_path / "hook-secret").write_text(SECRET)
     (tmp_path / "hook-secret").chmod(0o600)
@@ -76,20 +90,11 @@ secret_file = "hook-secret"
     return daemon
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.02)
-
-
 def test_a_held_run_alerts_once_and_resolves_once_on_both_channels(
     tmp_path: Path,
-    smtp: Any,  # noqa: F811
-    receiver: tuple[Receiver, str],
+    channels: Channels,
 ) -> None:
-    inbox, port = smtp
-    hook, url = receiver
+    inbox, hook, port, url = channels.inbox, channels.hook, channels.port, channels.url
     daemon = alerting_daemon(tmp_path, port, url, "\n[sync.thresholds]\ncreate = 1\n")
     held = sync(daemon)
     assert held.status == "held"
@@ -111,11 +116,9 @@ def test_a_held_run_alerts_once_and_resolves_once_on_both_channels(
 
 def test_a_failing_tenant_alerts_until_it_works_and_a_webhook_is_retried(
     tmp_path: Path,
-    smtp: Any,  # noqa: F811
-    receiver: tuple[Receiver, str],
+    channels: Channels,
 ) -> None:
-    _, port = smtp
-    hook, url = receiver
+    hook, port, url = channels.hook, channels.port, channels.url
     daemon = alerting_daemon(tmp_path, port, url)
     directory_secret = (tmp_path / "secret").read_text()
     (tmp_path / "secret").write_text("wrong")
@@ -142,11 +145,9 @@ def test_an_unreachable_webhook_is_tried_again_at_the_next_check(tmp_path: Path)
 
 def test_stale_hours_alerts_when_no_sync_succeeded_for_that_long(
     tmp_path: Path,
-    smtp: Any,  # noqa: F811
-    receiver: tuple[Receiver, str],
+    channels: Channels,
 ) -> None:
-    _, port = smtp
-    _, url = receiver
+    port, url = channels.port, channels.url
     daemon = alerting_daemon(tmp_path, port, url, "stale_hours = 2")
     now = [datetime.now(UTC)]
     daemon.alerts._clock = lambda: now[0]
@@ -160,12 +161,10 @@ def test_stale_hours_alerts_when_no_sync_succeeded_for_that_long(
 
 def test_azsyncctl_alerts_test_sends_on_every_channel(
     tmp_path: Path,
-    smtp: Any,  # noqa: F811
-    receiver: tuple[Receiver, str],
+    channels: Channels,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    inbox, port = smtp
-    hook, url = receiver
+    inbox, hook, port, url = channels.inbox, channels.hook, channels.port, channels.url
     daemon = alerting_daemon(tmp_path, port, url)
     with served_in_thread(daemon) as served:
         code = ctl.main(["--socket", str(served.path), "alerts", "test"])

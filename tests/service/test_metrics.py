@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from azsyncd.config.changes import is_file_only
 from azsyncd.config.model import Config
 from azsyncd.service.api import create_app
-from tests.contract.test_engine_happyfox import happyfox, happyfox_daemon  # noqa: F401
+from tests.contract.test_engine_happyfox import happyfox, locked_at_start  # noqa: F401
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
@@ -33,19 +33,7 @@ def test_a_scrape_after_a_happyfox_run_with_a_429_lock(
     happyfox: tuple[FakeHappyFox, str],  # noqa: F811
 ) -> None:
     fake, url = happyfox
-    fake.lock_seconds = 1.0
-    fake.lock_next_call = True
-    daemon = happyfox_daemon(tmp_path, url, contoso(users=20))
-    from azsyncd.targets import factory
-    from azsyncd.targets.happyfox.client import limiter_for
-
-    factory.use_limiter(url, limiter_for(0.9))
-    (tmp_path / "azsyncd.toml").write_text(
-        (tmp_path / "azsyncd.toml")
-        .read_text()
-        .replace('auth_code_file = "code"', 'auth_code_file = "code"\nlock_minutes = 0.02')
-    )
-    daemon.reload()
+    daemon = locked_at_start(tmp_path, fake, url)
     run = sync(daemon)
     answer = TestClient(create_app(daemon)).get("/v1/metrics")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
