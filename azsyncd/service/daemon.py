@@ -317,7 +317,12 @@ class Daemon:
 
     def _note_health(self, progress: Progress, outcome: Outcome) -> None:
         """Count each tenant's failures in a row; quarantine or lift after a real run."""
-        if progress.dry_run or outcome.status in ("held", "interrupted"):
+        # A tick that cannot read a tenant backs off on its own (service/ticks.py).
+        if (
+            progress.dry_run
+            or progress.trigger == TICK
+            or outcome.status in ("held", "interrupted")
+        ):
             return
         now = self.clock()
         tenants: dict[str, dict[str, Any]] = outcome.counts.get("tenants") or {}
