@@ -8,6 +8,7 @@
     │   │   └── DaemonUnreachable a client could not talk to the control socket
     │   └── TargetError           the help desk refused a call or could not be reached
     ├── StateError                the state database is unusable (schema too new, cannot open)
+    ├── Interrupted               the daemon is stopping: a run ends at the next safe point
     ├── AuthError                 no token for a tenant (msal's code and message, and the fix)
     └── GraphError                Graph refused a call (Graph's code, message, request-id)
 
@@ -76,6 +77,10 @@ class DaemonUnreachable(UserError):
 
 class StateError(AzsyncError):
     """The state database cannot be used."""
+
+
+class Interrupted(AzsyncError):
+    """Raised at a safe point (or in a wait) when the daemon is asked to stop."""
 
 
 class TargetError(WithFix):

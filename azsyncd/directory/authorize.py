@@ -77,8 +77,9 @@ def authorize(auth: TenantAuth, graph: GraphClient) -> Verdict:
         )
     display_name = ""
     try:
-        orgs = graph.get("/organization", {"$select": "displayName"}).get("value", [])
-        display_name = str(orgs[0].get("displayName", "")) if orgs else ""
+        orgs = graph.fetch("/organization", {"$select": "displayName"}).items
+        if orgs and isinstance(orgs[0], dict):
+            display_name = str(orgs[0].get("displayName") or "")
     except GraphError:
         pass  # reading the tenant's name needs Organization.Read.All; optional
     return Verdict("active", "", "", display_name)

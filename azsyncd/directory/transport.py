@@ -7,13 +7,27 @@ from typing import Any
 
 import httpx
 
+from azsyncd import outbound
+from azsyncd.errors import AuthError
+
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """The system's trust store (which honours $SSL_CERT_FILE), plus the tenant's CA bundle."""
     context = ssl.create_default_context()
     if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise AuthError(
+                "ca_bundle",
+                f"cannot use ca_bundle {ca_bundle}: {getattr(exc, 'strerror', None) or exc}",
+                "point ca_bundle at a readable PEM file of the CA certificates to trust",
+            ) from None
     return context
+
+
+# A Graph page of 999 users takes seconds; far longer means the answer is stuck or dripping.
+CALL_DEADLINE = 120.0
 
 
 def make_http(
@@ -21,12 +35,13 @@ def make_http(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 60.0,
 ) -> httpx.Client:
-    return httpx.Client(
-        verify=tls_context(ca_bundle),
+    """The tenant's client: every call ends by its deadline, or when the daemon stops."""
+    return outbound.client(
+        ssl_context=tls_context(ca_bundle),
+        deadline=CALL_DEADLINE,
+        timeout=httpx.Timeout(timeout, connect=10.0),
         transport=transport,
-        timeout=timeout,
         headers={"User-Agent": "azsync"},
-        trust_env=True,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from azsyncd.config.model import GUID, Config, Tenant
 from azsyncd.directory.authorize import Verdict
-from azsyncd.directory.source import DirectorySource, scope_key, select_for
+from azsyncd.directory.source import INVALID, DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
@@ -225,6 +225,8 @@ class Engine:
                 if exc.status in (401, 403)
                 else "the next sync retries",
             )
+        except TargetError as exc:
+            return self._fail_tenant(result, tenant, exc.message, exc.fix)
         result.users = len(seen)
         if rail and len(seen) < rail:
             return self._fail_tenant(
@@ -270,6 +272,9 @@ class Engine:
         mapping = self.config.mapping
         for user in users:
             user_id = str(user.get("id", ""))
+            if INVALID in user:
+                actions.append(Action("failed", tenant.name, user_id, reason=user[INVALID]))
+                continue
             reason = out_of_scope(user, tenant.exclude_disabled)
             if reason:
                 actions.append(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from azsyncd import stop
 from azsyncd.state import State
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync.planner import Action
@@ -67,7 +68,7 @@ class Executor:
     def close(self) -> None:
         self._in_flight.clear()
         if self._pool:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def fingerprint(self, action: Action) -> str:
         assert action.mapped is not None
@@ -76,8 +77,8 @@ class Executor:
     def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
         size = self.target.max_batch
         batches = [writes[i : i + size] for i in range(0, len(writes), size)]
-        if self._pool:
-            return [self._pool.submit(self._write_batch, batch) for batch in batches]
+        if self._pool:  # the workers see the daemon stopping, as this thread does
+            return [self._pool.submit(stop.carry(self._write_batch), batch) for batch in batches]
         done = []
         for batch in batches:
             future: Future[list[WriteResult]] = Future()
@@ -87,6 +88,7 @@ class Executor:
 
     def _write_batch(self, batch: list[Action]) -> list[WriteResult]:
         """One write call, then the marker for what it wrote, on the same worker."""
+        stop.check()
         results = self.target.write([a.write for a in batch if a.write])
         self._mark(batch[0].tenant, [r.id for r in results if r.ok and r.id])
         return results

@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from azsyncd import stop
+from azsyncd.errors import Interrupted
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class Interrupted(Exception):
-    """Raised at a safe point when the daemon is asked to stop."""
 
 
 class AlreadyRunning(Exception):
@@ -150,7 +148,8 @@ class SyncRunner:
         ctx = RunContext(self._state, progress, options, self._stop, self._on_progress)
         ctx.log(f"sync started ({progress.trigger}{', dry run' if progress.dry_run else ''})")
         try:
-            outcome = self._job(ctx)
+            with stop.watching(self._stop):
+                outcome = self._job(ctx)
         except Interrupted:
             outcome = Outcome(
                 "interrupted",

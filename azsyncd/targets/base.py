@@ -45,7 +45,7 @@ class FieldDef:
 class Phone:
     type: str
     number: str
-    id: str | None = None
+    id: int | str | None = None  # as the target gave it: HappyFox matches ids by type too
 
 
 @dataclass

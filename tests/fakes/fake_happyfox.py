@@ -2,7 +2,8 @@
 
 Used in-process through httpx.WSGITransport, or over real HTTP on loopback with wsgiref.
 Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
-out; at most 100 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
+out; a phone is edited only when its integer id is given, otherwise added; at most 100
+contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
 going over locks the account with 429s for 10 minutes; per-field validation errors.
 """
 
@@ -58,6 +59,7 @@ class FakeHappyFox:
             {"id": 5, "name": "Badge", "type": "hologram", "required": False, "choices": None},
         ]
         self._next_id = 1
+        self._phone_ids = 1000
         self._lock = threading.Lock()
 
     # --- the WSGI entry point -------------------------------------------------------------
@@ -211,20 +213,7 @@ class FakeHappyFox:
         if errors:
             return {"email": email, "success": False, "error": errors}
         existing = self.by_email.get(email.lower())
-        phones = []
-        for index, phone in enumerate(item.get("phones") or []):
-            phone_id = phone.get("id") or (
-                existing
-                and next((p["id"] for p in existing["phones"] if p["type"] == phone["type"]), None)
-            )
-            phones.append(
-                {
-                    "id": phone_id or 1000 + len(phones) + 10 * self._next_id,
-                    "type": phone["type"],
-                    "number": phone["number"],
-                    "is_primary": index == 0,
-                }
-            )
+        phones = self._phones(existing["phones"] if existing else [], item.get("phones") or [])
         if existing is None:
             existing = {"id": self._next_id, "email": email, "created": True}
             self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
@@ -235,6 +224,25 @@ class FakeHappyFox:
             name=item["name"], phones=phones, custom=custom
         )  # everything left out is reset
         return {"email": email, "success": True, "id": existing["id"]}
+
+    def _phones(
+        self, current: list[dict[str, Any]], given: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A phone whose id is one of the contact's (an integer, as HappyFox gave it) is
+        edited; any other entry is a new phone; phones left out stay."""
+        phones = {p["id"]: dict(p) for p in current}
+        for phone in given:
+            known = phone.get("id")
+            if not (isinstance(known, int) and known in phones):
+                self._phone_ids += 1
+                known = self._phone_ids
+            phones[known] = {
+                "id": known,
+                "type": phone["type"],
+                "number": phone["number"],
+                "is_primary": bool(phone.get("is_primary")),
+            }
+        return list(phones.values())
 
     def post_calls(self, route: str) -> int:
         return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)
