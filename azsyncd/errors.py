@@ -98,12 +98,16 @@ class AuthError(AzsyncError):
 
 
 class GraphError(AzsyncError):
-    """Graph answered with an error, after any retries. Carries what support asks for."""
+    """Graph answered with an error, after any retries. Carries what support asks for, and
+    what to do when that is known."""
 
-    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
-        text = f"Graph answered {status} {code}: {message}"
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str = "", fix: str = ""
+    ) -> None:
+        text = f"Graph answered {status} {code}: {message}" if status else message
         super().__init__(text + (f" (request-id {request_id})" if request_id else ""))
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.fix = fix

@@ -30,6 +30,9 @@ import httpx
 from azsyncd import stop
 
 SLICE = 0.2  # how often a wait looks at the stop flag and the call's deadline
+# How this module words the failures an admin must act on (not transient: no retry helps).
+UNTRUSTED = "was not trusted"
+UNRESOLVED = "cannot resolve the host"
 _call = threading.local()  # when the call running on this thread must end
 
 _MAPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
@@ -121,7 +124,7 @@ class _Stream(httpcore.NetworkStream):
         except ssl.SSLCertVerificationError as exc:
             sock.close()
             raise httpcore.ConnectError(
-                f"the TLS certificate of {host} was not trusted ({exc.verify_message})"
+                f"the TLS certificate of {host} {UNTRUSTED} ({exc.verify_message})"
             ) from None
         except (ssl.SSLError, OSError) as exc:
             sock.close()
@@ -162,9 +165,8 @@ class _Backend(httpcore.NetworkBackend):
         try:
             addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise httpcore.ConnectError(
-                f"cannot resolve the host {host} ({exc.strerror})"
-            ) from None
+            reason = str(exc.strerror or exc)
+            raise httpcore.ConnectError(f"{UNRESOLVED} {host} ({reason})") from None
         problem = ""
         for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
@@ -298,6 +300,12 @@ def _mapped(exc: Exception, request: httpx.Request) -> httpx.TransportError:
     return httpx.TransportError(str(exc), request=request)
 
 
+def lasting(exc: BaseException) -> bool:
+    """A failure no retry will cure: an untrusted certificate, a host name that is unknown."""
+    text = str(exc)
+    return UNTRUSTED in text or (UNRESOLVED in text and "temporary" not in text.lower())
+
+
 class BadAnswer(ValueError):
     """An answer that is not the JSON the API documents; the message says what it was."""
 
@@ -307,10 +315,11 @@ def json_of(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
     except ValueError as exc:
-        raise BadAnswer(_what_came(response.text, exc)) from None
+        raise BadAnswer(what_came(response.text, exc)) from None
 
 
-def _what_came(text: str, exc: ValueError) -> str:
+def what_came(text: str, exc: ValueError) -> str:
+    """Words for an answer that was meant to be JSON: an HTML page, JSON cut short..."""
     head = text.lstrip()
     if not head:
         return "an empty answer instead of JSON"

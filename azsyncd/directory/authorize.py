@@ -49,7 +49,7 @@ def authorize(auth: TenantAuth, graph: GraphClient) -> Verdict:
     tenant = auth.tenant
     kind = "application" if auth.app_only else "delegated"
     try:
-        token = auth.token()
+        token = auth.token(fresh=True)  # a cached token says nothing of today's credential
     except AuthError as exc:
         return Verdict("disabled", str(exc), exc.fix)
     missing = missing_permissions(token, tenant)
@@ -73,7 +73,7 @@ def authorize(auth: TenantAuth, graph: GraphClient) -> Verdict:
         return Verdict(
             "disabled",
             f"reading users failed: {exc}",
-            "try again; if it persists, quote the request-id",
+            exc.fix or "try again; if it persists, quote the request-id",
         )
     display_name = ""
     try:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from azsyncd import outbound, stop
+from azsyncd.directory.transport import network_failure
 from azsyncd.errors import GraphError
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,9 @@ class GraphClient:
             try:
                 response = self._http.get(url, params=params, headers=request_headers)
             except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if outbound.lasting(exc):  # no retry cures an unknown host or certificate
+                    failure = network_failure(exc, url)
+                    raise GraphError(0, failure.code, failure.message, fix=failure.fix) from None
                 reason, retry_after = f"{type(exc).__name__}: {exc}", None
             else:
                 if response.status_code < 400:

@@ -214,17 +214,20 @@ class Daemon:
 
 
 def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
+    # The fix always answers the reason shown: a stored fix only goes with the stored reason.
     if not enabled:
         status, reason = "disabled", "disabled in the configuration"
+        fix = f"enable it: azsyncctl tenants enable {name}"
     elif row is None or row.status == "new":
         status, reason = "new", "not authorized yet"
+        fix = f"authorize it: azsyncctl tenants authorize {name}"
     else:
-        status, reason = row.status, row.reason
+        status, reason, fix = row.status, row.reason, row.fix
     return {
         "name": name,
         "status": status,
         "reason": reason,
-        "fix": getattr(row, "fix", "") if row else "",
+        "fix": fix,
         "last_sync_at": _iso(row.last_sync_at) if row else None,
     }
 

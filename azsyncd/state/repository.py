@@ -53,6 +53,8 @@ class State:
         return {row.name: row for row in TenantState.select()}
 
     def set_tenant(self, name: str, **values: Any) -> None:
+        if "reason" in values:
+            values.setdefault("fix", "")  # a fix belongs to its reason: never keep a stale one
         with self.db.atomic():
             row = self.tenant(name)
             for key, value in values.items():

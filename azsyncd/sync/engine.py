@@ -165,11 +165,11 @@ class Engine:
     def _tenant(self, tenant: Tenant) -> TenantResult:
         result = TenantResult(tenant.name)
         assert self.mapper is not None
-        connection = self.tenants.connect(tenant)
-        connection.graph.on_wait = lambda message: self.ctx.log(
-            f"tenant {tenant.name}: {message}", "warning"
-        )
         try:
+            connection = self.tenants.connect(tenant)
+            connection.graph.on_wait = lambda message: self.ctx.log(
+                f"tenant {tenant.name}: {message}", "warning"
+            )
             connection.auth.token()
         except AuthError as exc:
             return self._fail_tenant(
@@ -221,9 +221,12 @@ class Engine:
                 result,
                 tenant,
                 f"reading the directory failed: {exc}",
-                "grant the permissions and re-authorize"
-                if exc.status in (401, 403)
-                else "the next sync retries",
+                exc.fix
+                or (
+                    "grant the permissions and re-authorize"
+                    if exc.status in (401, 403)
+                    else "the next sync retries"
+                ),
             )
         except TargetError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix)
