@@ -94,3 +94,7 @@ class Client:
 
     def download(self, path: str) -> bytes:
         return self.request("GET", path).content
+
+    def resend_welcome(self, email: str) -> dict[str, Any]:
+        """Send a contact's welcome email that failed or may not have arrived."""
+        return dict(self.post("/v1/welcome/resend", {"email": email}))

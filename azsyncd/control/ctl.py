@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    welcome = sub.add_parser("welcome", help="welcome emails")
+    wsub = welcome.add_subparsers(dest="action", required=True, metavar="ACTION")
+    wsub.add_parser(
+        "resend", help="send a welcome email that failed or may not have arrived"
+    ).add_argument("email")
     return parser
 
 
@@ -306,6 +311,12 @@ def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _welcome(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    answer = client.resend_welcome(args.email)
+    p.out(answer, f"sent the welcome email to {answer['email']}")
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -315,6 +326,7 @@ COMMANDS = {
     "settings": _settings,
     "contacts": _contacts,
     "reload": _reload,
+    "welcome": _welcome,
 }
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, PeeweeException, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    IntegerField,
+    PeeweeException,
+    SqliteDatabase,
+    TextField,
+)
+from playhouse import migrate as schema
 from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
@@ -23,8 +31,30 @@ def _v1(db: Database) -> None:
     db.create_tables(models.ALL)
 
 
+def _v2(db: Database) -> None:
+    """Welcome emails claimed and confirmed one recipient at a time (idempotent)."""
+    table = models.MirrorEntry._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = schema.SchemaMigrator.from_database(db)
+    schema.migrate(
+        *[
+            migrator.add_column(table, name, field)
+            for name, field in (
+                ("welcome_state", CharField(default="")),
+                ("welcome_name", TextField(default="")),
+                ("welcome_run", IntegerField(null=True)),
+            )
+            if name not in present
+        ]
+    )
+    # Before, a claimed welcome was taken for sent.
+    models.MirrorEntry.update(welcome_state="sent").where(
+        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
+    ).execute()
+
+
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2}
 LATEST = max(MIGRATIONS)
 
 

@@ -92,7 +92,12 @@ class MirrorEntry(Base):
     tenant = CharField()
     object_id = CharField()
     fingerprint = CharField(default="")
-    welcome_sent_at = UTCField(null=True)
+    # The welcome email of a contact azsync created: "" (none due), due, sending, sent,
+    # failed, unknown (claimed by a daemon that stopped before confirming it).
+    welcome_state = CharField(default="")
+    welcome_name = TextField(default="")  # the name it greets
+    welcome_run = IntegerField(null=True)  # the run that created the contact: its record
+    welcome_sent_at = UTCField(null=True)  # when it was claimed
     updated_at = UTCField(default=utcnow)
 
 

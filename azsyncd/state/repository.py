@@ -20,6 +20,9 @@ from azsyncd.state.models import (
 )
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT = "due", "sending", "sent"
+WELCOME_FAILED, WELCOME_UNKNOWN = "failed", "unknown"
+WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while sending)"
 
 
 @dataclass(frozen=True)
@@ -109,20 +112,71 @@ class State:
                 .execute()
             )
 
-    def claim_welcome(self, emails: list[str]) -> list[str]:
-        """Mark welcome emails as sent before sending: at most once, even across a crash."""
+    # --- welcome emails: due at creation, claimed just before sending, confirmed after ---
+
+    def welcome_due(self, contacts: list[tuple[str, str]], run_id: int) -> None:
+        """(email, name) of contacts this run created: each is owed one welcome email."""
+        for email, name in contacts:
+            MirrorEntry.update(
+                welcome_state=WELCOME_DUE, welcome_name=name, welcome_run=run_id
+            ).where(MirrorEntry.email == email, MirrorEntry.welcome_state == "").execute()
+
+    def due_welcomes(self, emails: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(name, email) of the welcome emails still owed, among ``emails`` or all."""
+        query = MirrorEntry.select(MirrorEntry.welcome_name, MirrorEntry.email).where(
+            MirrorEntry.welcome_state == WELCOME_DUE
+        )
+        if emails is not None:
+            query = query.where(MirrorEntry.email.in_(list(emails)))
+        return [
+            (row.welcome_name or row.email, row.email) for row in query.order_by(MirrorEntry.email)
+        ]
+
+    def claim_welcome(self, email: str, *, again: bool = False) -> bool:
+        """Claim one contact's welcome email; False if it is not owed. A crash between the
+        claim and ``settle_welcome`` leaves this one recipient, and only it, uncertain.
+
+        ``again`` (an admin's resend) also claims one that failed or may not have arrived.
+        """
+        owed = [WELCOME_DUE, WELCOME_FAILED, WELCOME_UNKNOWN] if again else [WELCOME_DUE]
+        claimed = (
+            MirrorEntry.update(welcome_state=WELCOME_SENDING, welcome_sent_at=utcnow())
+            .where(MirrorEntry.email == email, MirrorEntry.welcome_state.in_(owed))
+            .execute()
+        )
+        return bool(claimed)
+
+    def settle_welcome(self, email: str, error: str = "") -> None:
+        """Confirm a claimed welcome email; a failure goes into the contact's record."""
         with self.db.atomic():
-            due = [
-                r.email
-                for r in MirrorEntry.select(MirrorEntry.email).where(
-                    MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null()
+            state = WELCOME_FAILED if error else WELCOME_SENT
+            MirrorEntry.update(welcome_state=state).where(MirrorEntry.email == email).execute()
+            row = MirrorEntry.get_or_none(MirrorEntry.email == email)
+            if error and row is not None and row.welcome_run is not None:
+                self.append_result(row.welcome_run, email, error)
+
+    def orphaned_welcomes(self) -> list[str]:
+        """Welcome emails a stopped daemon claimed but never confirmed: maybe sent, maybe not.
+        Each is marked unknown and the record of the run that created its contact says so."""
+        with self.db.atomic():
+            rows = list(
+                MirrorEntry.select(MirrorEntry.email, MirrorEntry.welcome_run).where(
+                    MirrorEntry.welcome_state == WELCOME_SENDING
                 )
-            ]
-            if due:
-                MirrorEntry.update(welcome_sent_at=utcnow()).where(
-                    MirrorEntry.email.in_(due)
+            )
+            for row in rows:
+                MirrorEntry.update(welcome_state=WELCOME_UNKNOWN).where(
+                    MirrorEntry.email == row.email
                 ).execute()
-        return due
+                if row.welcome_run is not None:
+                    self.append_result(row.welcome_run, row.email, WELCOME_MAYBE)
+                    self.log(
+                        row.welcome_run,
+                        f"{row.email}: {WELCOME_MAYBE}; azsyncctl welcome resend {row.email} "
+                        "sends it",
+                        "warning",
+                    )
+        return [row.email for row in rows]
 
     def mirrored_ids(self, tenant: str) -> Iterator[str]:
         yield from (
@@ -163,12 +217,14 @@ class State:
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
 
     def mark_interrupted(self, reason: str) -> list[int]:
-        """Runs still 'running' belong to a daemon that died: say so in their history."""
+        """Runs still 'running' belong to a daemon that died: say so in their history, and
+        in the record of a contact whose welcome email it was sending."""
         with self.db.atomic():
             ids = [r.id for r in SyncRun.select(SyncRun.id).where(SyncRun.status == "running")]
             for run_id in ids:
                 self.finish_run(run_id, "interrupted", reason)
                 self.log(run_id, reason, "error")
+            self.orphaned_welcomes()
         return ids
 
     def prune_history(self, keep: int) -> int:

@@ -108,6 +108,7 @@ class Engine:
                 ),
                 "warning",
             )
+        self.executor.send_owed_welcomes()
         results = []
         for tenant in tenants:
             self.ctx.checkpoint()

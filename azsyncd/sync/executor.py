@@ -137,13 +137,20 @@ class Executor:
             records.append(self._record(action))
             self.counts[COUNT_OF[action.kind]] += 1
             self.tenant_counts.setdefault(action.tenant, Counter())[COUNT_OF[action.kind]] += 1
+        welcomed = created + [a for a in actions if a.welcome_pending and a.kind != "failed"]
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
             if mirror_rows:
                 self.state.remember(mirror_rows)
+            if welcomed and self.mailer is not None and not self.dry_run:
+                # Owed with the record of the creation: a crash before sending loses none.
+                self.state.welcome_due(
+                    [(a.email, a.mapped.name if a.mapped else a.email) for a in welcomed],
+                    self.run_id,
+                )
         if marks:
             self._mark(actions[0].tenant, marks)
-        self._welcome(created + [a for a in actions if a.welcome_pending and a.kind != "failed"])
+        self._welcome([a.email for a in welcomed])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         return {
@@ -189,15 +196,18 @@ class Executor:
     def _label(self, tenant: str) -> str:
         return self.label_of.get(tenant, tenant)
 
-    def _welcome(self, created: list[Action]) -> None:
-        if self.dry_run or self.mailer is None or not created:
-            return
-        due = set(self.state.claim_welcome([a.email for a in created]))
-        recipients = [
-            (a.mapped.name if a.mapped else a.email, a.email) for a in created if a.email in due
-        ]
-        errors = self.mailer.send_all(recipients)
+    def _welcome(self, emails: list[str] | None) -> int:
+        """Send the welcome emails owed to ``emails`` (None: all owed); how many went out."""
+        if self.dry_run or self.mailer is None or emails == []:
+            return 0
+        recipients = self.state.due_welcomes(emails)
+        errors = self.mailer.deliver(recipients, self.state)
         if errors:
             self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")
-            for email, error in errors.items():
-                self.state.append_result(self.run_id, email, error)
+        return len(recipients) - len(errors)
+
+    def send_owed_welcomes(self) -> None:
+        """Welcome emails a stopped run still owed (it created the contacts, then stopped)."""
+        sent = self._welcome(None)
+        if sent:
+            self.log(f"sent {sent} welcome email(s) owed since an earlier run stopped")

@@ -96,7 +96,9 @@ def test_a_certificate_the_app_does_not_know_is_caught(tmp_path: Path, httpx_moc
     def attempt() -> Any:
         http = make_http(transport=httpx.HTTPTransport())
         auth = TenantAuth(t, tmp_path, tmp_path / "tokens", http)
-        return authorize(auth, GraphClient(http, auth.cloud.graph, auth.token, sleep=print))
+        return authorize(
+            auth, GraphClient(http, auth.cloud.graph, auth.token, sleep=lambda s: None)
+        )
 
     assert attempt().status == "active"
     self_signed(tmp_path)  # another certificate and key, which the registration does not know

@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from azsyncd import __version__
-from azsyncd.service.api import errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api import (
+    errors,
+    routes_runs,
+    routes_settings,
+    routes_tenants,
+    routes_welcome,
+)
 from azsyncd.service.daemon import Daemon
 
 
@@ -24,4 +30,5 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_welcome.router)
     return app
