@@ -1,46 +1,36 @@
-"""How the TUI calls the daemon from worker threads: errors become one line and a fix."""
+"""How the TUI calls the daemon from worker threads: an answer, or why there is none."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from azsyncd.control.client import ApiFailure, Client
+from azsyncd.control.client import ApiFailure, Client, FieldProblem
 from azsyncd.errors import DaemonUnreachable
+
+T = TypeVar("T")
 
 
 @dataclass
-class Answer:
-    """A daemon answer, or why there is none."""
+class Failure:
+    """Why a call gave no answer: the daemon's message and fix, and any refused fields."""
 
-    data: Any = None
-    error: str = ""
+    message: str
     fix: str = ""
-    problems: list[dict[str, str]] | None = None
+    problems: list[FieldProblem] = field(default_factory=list)
     unreachable: bool = False
 
     @property
-    def ok(self) -> bool:
-        return not self.error
+    def text(self) -> str:
+        return self.message + (f"\nfix: {self.fix}" if self.fix else "")
 
 
-def call(
-    client: Client, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
-) -> Answer:
+def attempt(client: Client, request: Callable[[Client], T]) -> T | Failure:
+    """Run one client call; a refusal or an absent daemon becomes a Failure."""
     try:
-        if method == "GET":
-            return Answer(client.get(path, **params))
-        if method == "POST":
-            return Answer(client.post(path, body))
-        if method == "PATCH":
-            return Answer(client.patch(path, body or {}))
-        if method == "DELETE":
-            return Answer(client.delete(path))
-        if method == "DOWNLOAD":
-            return Answer(client.download(path))
-        raise ValueError(method)
+        return request(client)
     except DaemonUnreachable as exc:
-        return Answer(error=exc.message, fix=exc.fix, unreachable=True)
+        return Failure(exc.message, exc.fix, unreachable=True)
     except ApiFailure as exc:
-        problems = exc.body.get("error", {}).get("problems") if isinstance(exc.body, dict) else None
-        return Answer(error=exc.message, fix=exc.fix, problems=problems)
+        return Failure(exc.message, exc.fix, list(exc.problems))

@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from azsyncd.control.client import Client
-from tui.api import Answer, call
+from azsyncd.control.client import Client, Status, SyncOutcome
+from tui.api import Failure, attempt
 from tui.screens.plan import PlanScreen
 from tui.widgets.contacts_panel import ContactsPanel
 from tui.widgets.log_panel import LogPanel
@@ -51,7 +51,7 @@ class AzsyncApp(App[None]):
 
     def __init__(self, socket: str | None = None, client: Client | None = None) -> None:
         super().__init__()
-        self.client = client or Client(socket, timeout=130)
+        self.client = client or Client(socket, timeout=10)
         self.reachable = True
 
     def compose(self) -> ComposeResult:
@@ -100,21 +100,19 @@ class AzsyncApp(App[None]):
 
     @work(thread=True, exclusive=True, group="status")
     def poll_status(self) -> None:
-        answer = call(self.client, "GET", "/v1/status")
-        if answer.unreachable:
-            self.call_from_thread(self.show_unreachable, answer)
-        elif answer.ok:
-            self.call_from_thread(self.show_status, answer.data)
+        status = attempt(self.client, Client.status)
+        if not isinstance(status, Failure):
+            self.call_from_thread(self.show_status, status)
+        elif status.unreachable:
+            self.call_from_thread(self.show_unreachable, status)
 
-    def show_unreachable(self, answer: Answer) -> None:
+    def show_unreachable(self, failure: Failure) -> None:
         self.reachable = False
         banner = self.query_one("#banner", Static)
-        banner.update(
-            f"{answer.error}\nfix: {answer.fix}  (retrying every {REFRESH_SECONDS:.0f} s)"
-        )
+        banner.update(f"{failure.text}  (retrying every {REFRESH_SECONDS:.0f} s)")
         banner.add_class("shown")
 
-    def show_status(self, status: dict[str, Any]) -> None:
+    def show_status(self, status: Status) -> None:
         came_back = not self.reachable
         self.reachable = True
         self.query_one("#banner", Static).remove_class("shown")
@@ -135,18 +133,18 @@ class AzsyncApp(App[None]):
     def start_sync(self, dry_run: bool) -> None:
         if dry_run:
             self.call_from_thread(self.notify, "Dry run: planning, nothing will be written…")
-        answer = call(
-            self.client, "POST", "/v1/sync", {"dry_run": dry_run, "wait": dry_run, "timeout": 120}
+        result: object = attempt(
+            self.client,
+            (lambda c: c.sync_and_wait(dry_run=True, timeout=120))
+            if dry_run
+            else (lambda c: c.start_sync()),
         )
-        if not answer.ok:
-            text = answer.error + (f"\nfix: {answer.fix}" if answer.fix else "")
-            self.call_from_thread(self.notify, text, severity="error", timeout=10)
-        elif dry_run and answer.data.get("plan") is not None:
-            self.call_from_thread(
-                self.push_screen, PlanScreen(answer.data["run"], answer.data["plan"])
-            )
-        else:
-            self.call_from_thread(self.notify, f"Sync started: run {answer.data['run_id']}")
+        if isinstance(result, Failure):
+            self.call_from_thread(self.notify, result.text, severity="error", timeout=10)
+        elif isinstance(result, int):
+            self.call_from_thread(self.notify, f"Sync started: run {result}")
+        elif isinstance(result, SyncOutcome) and result.run and result.plan:
+            self.call_from_thread(self.push_screen, PlanScreen(result.run, result.plan))
         self.call_from_thread(self.poll_status)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

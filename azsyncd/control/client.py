@@ -1,31 +1,184 @@
-"""A small client of the control socket, for azsyncctl, the TUI and scripts.
+"""The typed client of the control socket, for azsyncctl, the TUI and scripts.
 
-It needs only httpx: no daemon internals, no database, no identity library.
+One method per endpoint, each returning the typed records of ``answers``. It needs httpx and
+pydantic only: no daemon internals, no database, no identity library. Failures are
+``ApiFailure`` (the daemon refused) or ``DaemonUnreachable`` (nobody answered).
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 
+from azsyncd.control.answers import (
+    AccountSettings,
+    Authorization,
+    Contact,
+    Contacts,
+    DeviceCode,
+    ErrorBody,
+    FieldProblem,
+    Group,
+    HappyFoxSettings,
+    LogLine,
+    MappingSettings,
+    Phone,
+    Record,
+    Records,
+    Run,
+    RunningSync,
+    RunSummary,
+    ScheduleSettings,
+    Settings,
+    StateSettings,
+    Status,
+    SyncOutcome,
+    SyncSettings,
+    TargetField,
+    TargetSettings,
+    Tenant,
+    TenantState,
+    UnreadableAnswer,
+    WelcomeEmailSettings,
+    counts_text,
+    read,
+)
 from azsyncd.errors import DaemonUnreachable
 from azsyncd.paths import client_socket_path
 
+__all__ = [
+    "AccountSettings",
+    "ApiFailure",
+    "Authorization",
+    "ClientSecret",
+    "Contact",
+    "Contacts",
+    "Credential",
+    "DaemonUnreachable",
+    "DeviceCode",
+    "FieldProblem",
+    "Group",
+    "HappyFoxSettings",
+    "LogLine",
+    "MappingSettings",
+    "PemCertificate",
+    "Pfx",
+    "Phone",
+    "Record",
+    "RecordStatus",
+    "Records",
+    "Run",
+    "RunSummary",
+    "RunningSync",
+    "ScheduleSettings",
+    "Settings",
+    "StateSettings",
+    "Status",
+    "SyncOutcome",
+    "SyncSettings",
+    "TargetField",
+    "TargetSettings",
+    "Tenant",
+    "TenantState",
+    "WelcomeEmailSettings",
+    "counts_text",
+]
+
+T = TypeVar("T")
+RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
+RunId = int | Literal["latest"]
+API = "/v1"
+RECORDS_PAGE = 10000  # the API's largest page
+
 
 class ApiFailure(Exception):
-    """The daemon answered with an error: its status, code, message and fix."""
+    """The daemon answered with an error: its status, code, message and fix.
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        error = body.get("error", {}) if isinstance(body, dict) else {}
+    ``problems`` lists each refused key with its message (validation errors);
+    ``run_id`` names the running sync when a second one was refused.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fix: str = "",
+        problems: list[FieldProblem] | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
         self.status = status
-        self.code = str(error.get("code", "error"))
-        self.message = str(error.get("message", f"HTTP {status}"))
-        self.fix = str(error.get("fix", ""))
-        self.body = body
-        super().__init__(self.message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+        self.problems = problems or []
+        self.run_id = run_id
+
+    @classmethod
+    def from_answer(cls, status: int, body: Any) -> ApiFailure:
+        error = body.get("error") if isinstance(body, dict) else None
+        try:
+            parsed = read(ErrorBody, error if isinstance(error, dict) else {})
+        except UnreadableAnswer:
+            parsed = ErrorBody()
+        return cls(
+            status,
+            parsed.code,
+            parsed.message or f"the daemon answered HTTP {status}",
+            parsed.fix,
+            parsed.problems,
+            parsed.run_id,
+        )
+
+    def __str__(self) -> str:
+        return self.message + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PemCertificate:
+    certificate_pem: str
+    private_key_pem: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Pfx:
+    data: bytes = field(repr=False)
+    passphrase: str = field(default="", repr=False)
+
+
+Credential = ClientSecret | PemCertificate | Pfx
+
+
+def credential_body(credential: Credential) -> dict[str, str]:
+    """The JSON the credential endpoint takes; the values are never logged or echoed."""
+    if isinstance(credential, ClientSecret):
+        return {"kind": "secret", "secret": credential.secret}
+    if isinstance(credential, PemCertificate):
+        return {
+            "kind": "certificate",
+            "certificate_pem": credential.certificate_pem,
+            "private_key_pem": credential.private_key_pem,
+        }
+    return {
+        "kind": "pfx",
+        "pfx_base64": base64.b64encode(credential.data).decode("ascii"),
+        "passphrase": credential.passphrase,
+    }
 
 
 def unreachable(path: Path, exc: Exception) -> DaemonUnreachable:
@@ -47,11 +200,60 @@ def unreachable(path: Path, exc: Exception) -> DaemonUnreachable:
     )
 
 
+def _plain(cell: str) -> str:
+    """A report cell without the quote that keeps spreadsheets from reading it as a formula."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def filter_report(report: bytes, kept: set[tuple[str, str]]) -> bytes:
+    """The CSV report with the header and the rows whose (Tenant, User ID) is in ``kept``."""
+    rows = csv.reader(io.StringIO(report.decode("utf-8-sig"), newline=""))
+    header = next(rows, [])
+    if "Tenant" not in header or "User ID" not in header:
+        raise ValueError("the report has no Tenant and User ID columns")
+    tenant, user = header.index("Tenant"), header.index("User ID")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(
+        row
+        for row in rows
+        if len(row) > max(tenant, user) and (_plain(row[tenant]), _plain(row[user])) in kept
+    )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _segment(value: str) -> str:
+    """A name as one path segment: "a/../b" must not reach another endpoint.
+
+    The daemon decodes %2F before routing, so a slash is refused here rather than quoted.
+    """
+    if "/" in value or "\\" in value or value in ("", ".", ".."):
+        raise ApiFailure(
+            400,
+            "invalid_name",
+            f'"{value}" cannot name a tenant or run',
+            "tenant names are lowercase letters, digits and dashes; run ids are numbers",
+        )
+    return quote(value, safe="")
+
+
+def _params(**params: Any) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None and v != ""}
+
+
 class Client:
-    def __init__(self, socket: str | os.PathLike[str] | None = None, timeout: float = 30.0) -> None:
+    """The control API over its Unix socket. Thread-safe: the TUI calls it from workers."""
+
+    def __init__(
+        self,
+        socket: str | os.PathLike[str] | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.path = client_socket_path(socket)
         self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.path)),
+            transport=transport or httpx.HTTPTransport(uds=str(self.path)),
             base_url="http://azsyncd",
             timeout=timeout,
         )
@@ -65,9 +267,11 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    # The transport: one place turns HTTP into answers or the two failures.
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.request(method, API + path, **kwargs)
         except httpx.TransportError as exc:
             raise unreachable(self.path, exc) from None
         if response.status_code >= 400:
@@ -75,26 +279,215 @@ class Client:
                 body = response.json()
             except ValueError:
                 body = {"error": {"message": response.text[:200]}}
-            raise ApiFailure(response.status_code, body)
+            raise ApiFailure.from_answer(response.status_code, body)
         return response
 
-    def get(self, path: str, **params: Any) -> Any:
-        return self.request(
-            "GET", path, params={k: v for k, v in params.items() if v is not None}
-        ).json()
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._unreadable(method, path, "not JSON") from None
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.request("POST", path, json=body or {}).json()
+    def _read(self, kind: type[T], method: str, path: str, **kwargs: Any) -> T:
+        data = self._json(method, path, **kwargs)
+        try:
+            return read(kind, data)
+        except UnreadableAnswer as exc:
+            raise self._unreadable(method, path, str(exc)) from None
 
-    def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return self.request("PATCH", path, json=body).json()
+    def _list(self, kind: type[T], key: str, path: str, **params: Any) -> list[T]:
+        data = self._json("GET", path, params=_params(**params))
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise self._unreadable("GET", path, f'no "{key}" list')
+        try:
+            return [read(kind, item) for item in items]
+        except UnreadableAnswer as exc:
+            raise self._unreadable("GET", path, str(exc)) from None
 
-    def delete(self, path: str) -> Any:
-        return self.request("DELETE", path).json()
+    @staticmethod
+    def _unreadable(method: str, path: str, why: str) -> ApiFailure:
+        return ApiFailure(
+            200,
+            "unreadable_answer",
+            f"the daemon's answer to {method} {API}{path} could not be read ({why})",
+            "use azsyncctl and azsync-tui of the same version as azsyncd",
+        )
 
-    def download(self, path: str) -> bytes:
-        return self.request("GET", path).content
+    # Status, settings, directory attributes, the target's fields.
 
-    def resend_welcome(self, email: str) -> dict[str, Any]:
-        """Send a contact's welcome email that failed or may not have arrived."""
-        return dict(self.post("/v1/welcome/resend", {"email": email}))
+    def status(self) -> Status:
+        return self._read(Status, "GET", "/status")
+
+    def settings(self) -> Settings:
+        return self._read(Settings, "GET", "/settings")
+
+    def update_settings(self, **sections: dict[str, Any]) -> Settings:
+        """Merge changes into sections, e.g. ``update_settings(schedule={"enabled": True})``.
+
+        A key set to None is removed (JSON merge patch). Validated, then written atomically.
+        """
+        return self._read(Settings, "PATCH", "/settings", json=sections)
+
+    def attributes(self) -> list[str]:
+        data = self._json("GET", "/attributes")
+        items = data.get("attributes") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise self._unreadable("GET", "/attributes", 'no "attributes" list')
+        return [str(a) for a in items]
+
+    def fields(self) -> list[TargetField]:
+        return self._list(TargetField, "fields", "/fields")
+
+    def reload(self) -> str:
+        """Re-read the configuration file; the path it was read from."""
+        data = self._json("POST", "/reload", json={})
+        return str(data.get("config_path", "")) if isinstance(data, dict) else ""
+
+    def openapi(self) -> dict[str, Any]:
+        data = self._json("GET", "/openapi.json")
+        return data if isinstance(data, dict) else {}
+
+    # Syncs and their history.
+
+    def start_sync(
+        self, *, dry_run: bool = False, tenant: str | None = None, user: str | None = None
+    ) -> int:
+        """Start a sync; its run id. A running sync makes it ApiFailure 409 with run_id."""
+        body = _params(dry_run=dry_run or None, tenant=tenant, user=user)
+        data = self._json("POST", "/sync", json=body)
+        run_id = data.get("run_id") if isinstance(data, dict) else None
+        if not isinstance(run_id, int):
+            raise self._unreadable("POST", "/sync", "no run_id")
+        return run_id
+
+    def sync_and_wait(
+        self,
+        *,
+        dry_run: bool = False,
+        tenant: str | None = None,
+        user: str | None = None,
+        timeout: float = 600,
+    ) -> SyncOutcome:
+        """Run a sync and answer when it has ended (a dry run: with its plan)."""
+        body = {**_params(dry_run=dry_run or None, tenant=tenant, user=user)}
+        body.update(wait=True, timeout=timeout)
+        return self._read(SyncOutcome, "POST", "/sync", json=body, timeout=timeout + 15)
+
+    def runs(self, limit: int = 30, offset: int = 0) -> list[Run]:
+        return self._list(Run, "runs", "/runs", limit=limit, offset=offset or None)
+
+    def run(self, run_id: RunId = "latest") -> Run:
+        """One run with its log; "latest" is the last sync that was not a dry run."""
+        return self._read(Run, "GET", f"/runs/{_segment(str(run_id))}")
+
+    def records(
+        self,
+        run_id: RunId,
+        *,
+        status: RecordStatus | None = None,
+        search: str = "",
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Records:
+        params = _params(status=status, search=search, limit=limit, offset=offset or None)
+        return self._read(Records, "GET", f"/runs/{_segment(str(run_id))}/records", params=params)
+
+    def all_records(
+        self, run_id: RunId, *, status: RecordStatus | None = None, search: str = ""
+    ) -> Iterator[Record]:
+        """Every record of a run that the filter keeps, page by page."""
+        offset = 0
+        while True:
+            page = self.records(
+                run_id, status=status, search=search, limit=RECORDS_PAGE, offset=offset
+            )
+            yield from page.records
+            offset += len(page.records)
+            if not page.records or offset >= page.total:
+                return
+
+    def report_csv(
+        self, run_id: RunId, *, status: RecordStatus | None = None, search: str = ""
+    ) -> bytes:
+        """A run's CSV report as the daemon writes it, with only the rows the filter keeps."""
+        report = self._send("GET", f"/runs/{_segment(str(run_id))}/report.csv").content
+        if status is None and not search:
+            return report
+        # The report endpoint takes no filter: keep the rows of the records the filter keeps.
+        kept = {
+            (r.tenant, r.user_id) for r in self.all_records(run_id, status=status, search=search)
+        }
+        try:
+            return filter_report(report, kept)
+        except ValueError as exc:
+            raise self._unreadable("GET", f"/runs/{run_id}/report.csv", str(exc)) from None
+
+    # Tenants.
+
+    def tenants(self) -> list[Tenant]:
+        return self._list(Tenant, "tenants", "/tenants")
+
+    def tenant(self, name: str) -> Tenant:
+        return self._read(Tenant, "GET", f"/tenants/{_segment(name)}")
+
+    def add_tenant(self, **settings: Any) -> Tenant:
+        """Add a tenant: name, tenant_id, client_id, auth, cloud, display_name..."""
+        return self._read(Tenant, "POST", "/tenants", json=settings)
+
+    def update_tenant(self, name: str, **changes: Any) -> Tenant:
+        return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)
+
+    def delete_tenant(self, name: str) -> None:
+        self._send("DELETE", f"/tenants/{_segment(name)}")
+
+    def set_tenant_enabled(self, name: str, enabled: bool) -> Tenant:
+        action = "enable" if enabled else "disable"
+        return self._read(Tenant, "POST", f"/tenants/{_segment(name)}/{action}", json={})
+
+    def set_credential(self, name: str, credential: Credential) -> None:
+        """Store a tenant's secret, certificate or PFX on the daemon's side (write-only)."""
+        self._send("PUT", f"/tenants/{_segment(name)}/credential", json=credential_body(credential))
+
+    def authorize(self, name: str) -> Authorization:
+        """Get a fresh token and prove it works; a device-code tenant starts its sign-in."""
+        return self._authorization("POST", name)
+
+    def sign_in_status(self, name: str) -> Authorization:
+        """The device-code sign-in in progress, if any, and the tenant's state."""
+        return self._authorization("GET", name)
+
+    def _authorization(self, method: str, name: str) -> Authorization:
+        path = f"/tenants/{_segment(name)}/authorize"
+        data = self._json(method, path, **({"json": {}} if method == "POST" else {}))
+        try:
+            code = data.get("device_code") if isinstance(data, dict) else None
+            return Authorization(
+                read(Tenant, data), read(DeviceCode, code) if code is not None else None
+            )
+        except UnreadableAnswer as exc:
+            raise self._unreadable(method, path, str(exc)) from None
+
+    def groups(self, name: str, search: str = "") -> list[Group]:
+        """The tenant's groups whose name starts with ``search``."""
+        return self._list(Group, "groups", f"/tenants/{_segment(name)}/groups", search=search)
+
+    # The built-in contact store.
+
+    def contacts(self, search: str = "", limit: int = 50, offset: int = 0) -> Contacts:
+        params = _params(search=search, limit=limit, offset=offset or None)
+        return self._read(Contacts, "GET", "/contacts", params=params)
+
+    def contacts_csv(self) -> bytes:
+        return self._send("GET", "/contacts.csv").content
+
+    # Welcome emails.
+
+    def resend_welcome(self, email: str) -> str:
+        """Send a welcome email that failed or may not have arrived; the address it went to."""
+        data = self._json("POST", "/welcome/resend", json={"email": email})
+        sent = data.get("email") if isinstance(data, dict) else None
+        if not isinstance(sent, str):
+            raise self._unreadable("POST", "/welcome/resend", "no email")
+        return sent

@@ -11,13 +11,48 @@ import json
 import sys
 import time
 import tomllib
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from azsyncd.control.client import ApiFailure, Client
+from azsyncd.control.client import (
+    ApiFailure,
+    Client,
+    ClientSecret,
+    Credential,
+    PemCertificate,
+    Pfx,
+    counts_text,
+)
 from azsyncd.errors import DaemonUnreachable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_SYNC_FAILED = 0, 1, 2, 3, 4
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be done; nothing was sent."""
+
+
+def run_id_arg(text: str) -> int | Literal["latest"]:
+    if text == "latest":
+        return "latest"
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f'"{text}" is not a run id; give a number or "latest"')
+
+
+def _credential_options(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("credential (sent to the daemon, never shown again)")
+    group.add_argument(
+        "--secret-stdin", action="store_true", help="read the client secret from stdin"
+    )
+    group.add_argument("--certificate", metavar="PEM", help="certificate file (PEM)")
+    group.add_argument("--private-key", metavar="PEM", help="its private key file (PEM)")
+    group.add_argument("--pfx", metavar="FILE", help="a PFX (PKCS#12) file")
+    group.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the PFX passphrase from stdin"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
     )
     parser.add_argument(
-        "--json", action="store_true", help="print the daemon's JSON answers, for scripts"
+        "--json", action="store_true", help="print the answers as JSON, for scripts"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -43,10 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="sync history")
     runs.add_argument("--limit", type=int, default=10)
     log = sub.add_parser("log", help="a run's log and records (default: the last sync)")
-    log.add_argument("run", nargs="?", default="latest")
+    log.add_argument("run", nargs="?", default="latest", type=run_id_arg)
     log.add_argument("--status", choices=["success", "failed", "skipped", "unchanged"])
     log.add_argument("--search", default="", help="only emails containing this")
-    log.add_argument("--csv", metavar="FILE", help="save the run's CSV report to FILE")
+    log.add_argument(
+        "--csv", metavar="FILE", help="save the CSV report to FILE (only the rows the filter keeps)"
+    )
 
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
@@ -61,9 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--tenant-id", required=True)
     add.add_argument("--client-id", required=True)
     add.add_argument("--auth", default="secret", choices=["secret", "certificate", "device_code"])
-    add.add_argument("--client-secret-file")
+    add.add_argument("--client-secret-file", help="a file on the daemon's side")
     add.add_argument("--cloud", default="global")
     add.add_argument("--display-name", default="")
+    credential = tsub.add_parser(
+        "credential", help="store a tenant's client secret, certificate or PFX (write-only)"
+    )
+    credential.add_argument("name")
+    for command in (add, credential):
+        _credential_options(command)
 
     settings = sub.add_parser("settings", help="show or change settings")
     ssub = settings.add_subparsers(dest="action", metavar="ACTION")
@@ -88,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
 def parse_assignment(text: str) -> dict[str, Any]:
     """ "a.b=value" -> {"a": {"b": value}}; the value is read as TOML, else taken as a string."""
     if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ValueError(f'"{text}" is not SECTION.KEY=VALUE, e.g. schedule.enabled=true')
+        raise UsageError(f'"{text}" is not SECTION.KEY=VALUE, e.g. schedule.enabled=true')
     key, raw = text.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
@@ -103,88 +146,89 @@ def parse_assignment(text: str) -> dict[str, Any]:
     return result
 
 
+def plain(value: Any) -> Any:
+    """A typed answer as JSON-ready data, for --json."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def when(value: datetime | None, width: int = 19) -> str:
+    return value.isoformat()[:width].replace("T", " ") if value else "-"
+
+
 class Printer:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
     def out(self, data: Any, human: str) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False) if self.as_json else human)
-
-
-def _fmt_counts(counts: dict[str, Any]) -> str:
-    keys = ("new", "updated", "unchanged", "failed", "skipped")
-    return ", ".join(f"{counts.get(k, 0)} {k}" for k in keys)
+        print(json.dumps(plain(data), indent=2, ensure_ascii=False) if self.as_json else human)
 
 
 def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
-    s = client.get("/v1/status")
+    s = client.status()
     lines = [
-        (
-            f"azsyncd {s['version']} (pid {s['pid']}, up {s['uptime_seconds']:.0f} s), config "
-            f"{s['config_path']}"
-        )
+        f"azsyncd {s.version} (pid {s.pid}, up {s.uptime_seconds:.0f} s), config {s.config_path}"
     ]
-    if s["config_error"]:
-        lines.append(f"CONFIG ERROR (running on the last good config): {s['config_error']}")
+    if s.config_error:
+        lines.append(f"CONFIG ERROR (running on the last good config): {s.config_error}")
     lines.append(
-        f"sync: {'enabled' if s['sync_enabled'] else 'disabled'}; next run: {s['next_run'] or '-'}"
-        f" ({s['timezone']}); target: {s['target']}"
+        f"sync: {'enabled' if s.sync_enabled else 'disabled'}; next run: "
+        f"{s.next_run.isoformat() if s.next_run else '-'} ({s.timezone}); target: {s.target}"
     )
-    if s["running"]:
-        r = s["running"]
-        total = f"/{r['total']}" if r["total"] is not None else ""
+    if s.running:
+        r = s.running
+        total = f"/{r.total}" if r.total is not None else ""
+        lines.append(f"running: run {r.run_id} ({r.trigger}) {r.phase} {r.tenant} {r.done}{total}")
+    if s.last_run:
+        last = s.last_run
         lines.append(
-            f"running: run {r['run_id']} ({r['trigger']}) {r['phase']} {r['tenant']} "
-            f"{r['done']}{total}"
+            f"last run: {last.id} {last.status} at {when(last.started_at, 32)}: "
+            f"{counts_text(last.counts)}"
         )
-    if s["last_run"]:
-        last = s["last_run"]
-        lines.append(
-            f"last run: {last['id']} {last['status']} at {last['started_at']}: "
-            f"{_fmt_counts(last['counts'])}"
-        )
-    for t in s["tenants"]:
-        lines.append(
-            f"tenant {t['name']}: {t['status']}" + (f" ({t['reason']})" if t["reason"] else "")
-        )
+    for t in s.tenants:
+        lines.append(f"tenant {t.name}: {t.status}" + (f" ({t.reason})" if t.reason else ""))
     p.out(s, "\n".join(lines))
     return EXIT_OK
 
 
 def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    body = {"dry_run": args.dry_run, "tenant": args.tenant, "user": args.user}
-    started = client.post("/v1/sync", {k: v for k, v in body.items() if v not in (None, False)})
-    run_id = started["run_id"]
+    run_id = client.start_sync(dry_run=args.dry_run, tenant=args.tenant, user=args.user)
     if not args.wait:
-        p.out(started, f"started run {run_id}; follow it with: azsyncctl status")
+        p.out({"run_id": run_id}, f"started run {run_id}; follow it with: azsyncctl status")
         return EXIT_OK
     while True:
-        running = client.get("/v1/status")["running"]
-        if not running or running["run_id"] != run_id:
+        running = client.status().running
+        if not running or running.run_id != run_id:
             break
         if not p.as_json and sys.stderr.isatty():
-            total = f"/{running['total']}" if running["total"] is not None else ""
+            total = f"/{running.total}" if running.total is not None else ""
             print(
-                f"\r{running['phase']} {running['tenant']} {running['done']}{total}   ",
+                f"\r{running.phase} {running.tenant} {running.done}{total}   ",
                 end="",
                 file=sys.stderr,
             )
         time.sleep(0.5)
-    run = client.get(f"/v1/runs/{run_id}")
+    run = client.run(run_id)
     p.out(
         run,
-        f"run {run_id} {run['status']}: {_fmt_counts(run['counts'])}"
-        + (f"\n{run['message']}" if run["message"] else ""),
+        f"run {run_id} {run.status}: {counts_text(run.counts)}"
+        + (f"\n{run.message}" if run.message else ""),
     )
-    return EXIT_OK if run["status"] == "succeeded" else EXIT_SYNC_FAILED
+    return EXIT_OK if run.status == "succeeded" else EXIT_SYNC_FAILED
 
 
 def _runs(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    runs = client.get("/v1/runs", limit=args.limit)["runs"]
+    runs = client.runs(limit=args.limit)
     lines = [
-        f"{r['id']:>5}  {r['started_at'][:19]}  {r['trigger']:<9} "
-        f"{'dry ' if r['dry_run'] else ''}{r['status']:<11}"
-        f" {_fmt_counts(r['counts'])}"
+        f"{r.id:>5}  {when(r.started_at)}  {r.trigger:<9} "
+        f"{'dry ' if r.dry_run else ''}{r.status:<11} {counts_text(r.counts)}"
         for r in runs
     ]
     p.out(runs, "\n".join(lines) or "no runs yet")
@@ -192,39 +236,54 @@ def _runs(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 
 def _log(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    run = client.get(f"/v1/runs/{args.run}")
+    run = client.run(args.run)
     if args.csv:
-        Path(args.csv).write_bytes(client.download(f"/v1/runs/{run['id']}/report.csv"))
-        print(f"saved the CSV report of run {run['id']} to {args.csv}", file=sys.stderr)
-    records = client.get(
-        f"/v1/runs/{run['id']}/records", status=args.status, search=args.search or None, limit=10000
-    )
-    lines = [f"run {run['id']} ({run['trigger']}) {run['status']}: {_fmt_counts(run['counts'])}"]
-    lines += [f"  {line['at'][11:19]} {line['level']:<5} {line['message']}" for line in run["log"]]
-    lines += [
-        f"{r['email'] or '-'}\t{r['type']}\t{r['status']}\t{r['result']}"
-        for r in records["records"]
-    ]
+        target = Path(args.csv).expanduser().resolve()
+        report = client.report_csv(run.id, status=args.status, search=args.search)
+        target.write_bytes(report)
+        print(f"saved the CSV report of run {run.id} to {target}", file=sys.stderr)
+    records = list(client.all_records(run.id, status=args.status, search=args.search))
+    lines = [f"run {run.id} ({run.trigger}) {run.status}: {counts_text(run.counts)}"]
+    lines += [f"  {when(line.at)[11:19]} {line.level:<5} {line.message}" for line in run.log]
+    lines += [f"{r.email or '-'}\t{r.type}\t{r.status}\t{r.result}" for r in records]
     p.out({"run": run, "records": records}, "\n".join(lines))
     return EXIT_OK
 
 
-def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    action = args.action or "list"
-    if action == "list":
-        tenants = client.get("/v1/tenants")["tenants"]
-        lines = [
-            (
-                f"{t['name']:<16} {t['state']['status']:<9} {t['tenant_id']:<38} {t['cloud']:<9} "
-                f"{t['auth']}"
-            )
-            + (f"  ({t['state']['reason']})" if t["state"]["reason"] else "")
-            for t in tenants
-        ]
-        p.out(tenants, "\n".join(lines) or "no tenants; add one with: azsyncctl tenants add ...")
-        return EXIT_OK
-    if action == "add":
-        body = {
+def _local_file(name: str) -> Path:
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{path} is not a readable file")
+    return path
+
+
+def read_credential(args: argparse.Namespace) -> Credential | None:
+    """The credential the options name; secrets come from stdin, never from the command line."""
+    if args.secret_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            raise UsageError("no client secret on stdin; pipe it in, e.g. from a password manager")
+        return ClientSecret(secret)
+    if args.pfx:
+        passphrase = sys.stdin.readline().rstrip("\r\n") if args.passphrase_stdin else ""
+        return Pfx(_local_file(args.pfx).read_bytes(), passphrase)
+    if args.certificate or args.private_key:
+        if not (args.certificate and args.private_key):
+            raise UsageError("--certificate and --private-key go together (both PEM files)")
+        return PemCertificate(
+            _local_file(args.certificate).read_text(), _local_file(args.private_key).read_text()
+        )
+    return None
+
+
+def _add_or_credential(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    credential = read_credential(args)  # read first: a bad option must not leave half a tenant
+    if args.action == "credential" and credential is None:
+        raise UsageError(
+            "name the credential: --secret-stdin, --certificate with --private-key, or --pfx"
+        )
+    if args.action == "add":
+        settings = {
             "name": args.name,
             "tenant_id": args.tenant_id,
             "client_id": args.client_id,
@@ -233,87 +292,97 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
             "display_name": args.display_name,
         }
         if args.client_secret_file:
-            body["client_secret_file"] = args.client_secret_file
-        tenant = client.post("/v1/tenants", body)
-        p.out(tenant, f"added tenant {tenant['name']}")
-        return EXIT_OK
-    path = f"/v1/tenants/{args.name}"
-    if action == "authorize":
-        return _authorize(client, p, path)
-    if action == "groups":
-        found = client.get(path + "/groups", search=args.search or None)["groups"]
-        p.out(found, "\n".join(f"{g['id']}  {g['name']}" for g in found) or "no group matches")
-        return EXIT_OK
-    result = {
-        "show": lambda: client.get(path),
-        "delete": lambda: client.delete(path),
-        "enable": lambda: client.post(path + "/enable"),
-        "disable": lambda: client.post(path + "/disable"),
-    }[action]()
-    p.out(result, json.dumps(result, indent=2) if action == "show" else f"{action}d {args.name}")
+            settings["client_secret_file"] = args.client_secret_file
+        client.add_tenant(**settings)
+    if credential is not None:
+        client.set_credential(args.name, credential)
+    tenant = client.tenant(args.name)
+    done = "added tenant" if args.action == "add" else "stored the credential of"
+    p.out(tenant, f"{done} {tenant.name}")
     return EXIT_OK
 
 
-def _authorize(client: Client, p: Printer, path: str) -> int:
-    answer = client.post(path + "/authorize")
-    code = answer.get("device_code")
+def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    action = args.action or "list"
+    if action == "list":
+        tenants = client.tenants()
+        lines = [
+            f"{t.name:<16} {t.state.status:<9} {t.tenant_id:<38} {t.cloud:<9} {t.auth}"
+            + (f"  ({t.state.reason})" if t.state.reason else "")
+            for t in tenants
+        ]
+        p.out(tenants, "\n".join(lines) or "no tenants; add one with: azsyncctl tenants add ...")
+        return EXIT_OK
+    if action in ("add", "credential"):
+        return _add_or_credential(client, p, args)
+    if action == "authorize":
+        return _authorize(client, p, args.name)
+    if action == "groups":
+        found = client.groups(args.name, args.search)
+        p.out(found, "\n".join(f"{g.id}  {g.name}" for g in found) or "no group matches")
+    elif action == "show":
+        tenant = client.tenant(args.name)
+        p.out(tenant, json.dumps(plain(tenant), indent=2, ensure_ascii=False))
+    elif action == "delete":
+        client.delete_tenant(args.name)
+        p.out({"deleted": args.name}, f"deleted {args.name}")
+    else:
+        tenant = client.set_tenant_enabled(args.name, action == "enable")
+        p.out(tenant, f"{action}d {args.name}")
+    return EXIT_OK
+
+
+def _authorize(client: Client, p: Printer, name: str) -> int:
+    answer = client.authorize(name)
+    code = answer.device_code
     if code:
         print(
-            f"\n  Open {code['verification_uri']} and enter the code  {code['user_code']}\n",
+            f"\n  Open {code.verification_uri} and enter the code  {code.user_code}\n",
             file=sys.stderr,
         )
-        while code["status"] == "pending":
+        while code is not None and code.status == "pending":
             time.sleep(2)
-            answer = client.get(path + "/authorize")
-            code = answer["device_code"]
-    state = answer["state"]
-    human = f"{answer['name']}: {state['status']}" + (
-        f"\n  {state['reason']}" if state["reason"] else ""
+            answer = client.sign_in_status(name)
+            code = answer.device_code
+    state = answer.tenant.state
+    human = f"{answer.tenant.name}: {state.status}" + (
+        f"\n  {state.reason}" if state.reason else ""
     )
-    human += f"\n  fix: {state['fix']}" if state["fix"] else ""
+    human += f"\n  fix: {state.fix}" if state.fix else ""
     p.out(answer, human)
-    return EXIT_OK if state["status"] == "active" else EXIT_REFUSED
+    return EXIT_OK if state.status == "active" else EXIT_REFUSED
 
 
 def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
     if (args.action or "show") == "show":
-        settings = client.get("/v1/settings")
-        p.out(settings, json.dumps(settings, indent=2, ensure_ascii=False))
+        settings = client.settings()
+        p.out(settings, json.dumps(plain(settings), indent=2, ensure_ascii=False))
         return EXIT_OK
     patch: dict[str, Any] = {}
     for assignment in args.assignments:
-        try:
-            parsed = parse_assignment(assignment)
-        except ValueError as exc:
-            print(f"azsyncctl: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        for section, values in parsed.items():
+        for section, values in parse_assignment(assignment).items():
             patch.setdefault(section, {}).update(values)
-    settings = client.patch("/v1/settings", patch)
-    p.out(settings, "settings saved")
+    p.out(client.update_settings(**patch), "settings saved")
     return EXIT_OK
 
 
 def _contacts(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    data = client.get("/v1/contacts", search=args.search or None, limit=args.limit)
-    lines = [
-        f"{'E' if c['synced_from_entra'] else ' '} {c['email']:<40} {c['name']}"
-        for c in data["contacts"]
-    ]
-    lines.append(f"{len(data['contacts'])} of {data['total']} contacts (E = synced from Entra ID)")
+    data = client.contacts(args.search, args.limit)
+    lines = [f"{'E' if c.synced_from_entra else ' '} {c.email:<40} {c.name}" for c in data.contacts]
+    lines.append(f"{len(data.contacts)} of {data.total} contacts (E = synced from Entra ID)")
     p.out(data, "\n".join(lines))
     return EXIT_OK
 
 
 def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
-    result = client.post("/v1/reload")
-    p.out(result, f"configuration reloaded from {result['config_path']}")
+    path = client.reload()
+    p.out({"reloaded": True, "config_path": path}, f"configuration reloaded from {path}")
     return EXIT_OK
 
 
 def _welcome(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    answer = client.resend_welcome(args.email)
-    p.out(answer, f"sent the welcome email to {answer['email']}")
+    sent = client.resend_welcome(args.email)
+    p.out({"email": sent, "welcome": "sent"}, f"sent the welcome email to {sent}")
     return EXIT_OK
 
 
@@ -336,21 +405,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Client(args.socket) as client:
             return COMMANDS[args.command](client, printer, args)
+    except UsageError as exc:
+        print(f"azsyncctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except DaemonUnreachable as exc:
         print(f"azsyncctl: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except ApiFailure as exc:
         if args.json:
-            print(json.dumps(exc.body, indent=2), file=sys.stderr)
+            error = {"status": exc.status, "code": exc.code, "message": exc.message}
+            error.update(fix=exc.fix, problems=plain(exc.problems))
+            print(json.dumps({"error": error}, indent=2, ensure_ascii=False), file=sys.stderr)
         else:
-            print(
-                f"azsyncctl: {exc.message}" + (f"\n  fix: {exc.fix}" if exc.fix else ""),
-                file=sys.stderr,
-            )
-            for problem in (
-                exc.body.get("error", {}).get("problems", []) if isinstance(exc.body, dict) else []
-            ):
-                print(f"  - {problem['key']}: {problem['message']}", file=sys.stderr)
+            print(f"azsyncctl: {exc}", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  - {problem.key}: {problem.message}", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from azsyncd.attributes import KNOWN
-from azsyncd.control.client import ApiFailure
+from azsyncd.control.client import Client
 
 T0 = "2026-11-26T00:00:04.000000+00:00"
 STATUS = {
@@ -198,39 +200,34 @@ GROUPS = [
 ]
 
 
-class CannedClient:
-    """Answers like the daemon, always the same way."""
+ANSWERS: dict[str, Any] = {
+    "/v1/status": STATUS,
+    "/v1/tenants": {"tenants": TENANTS},
+    "/v1/settings": SETTINGS,
+    "/v1/attributes": {"attributes": list(KNOWN)},
+    "/v1/fields": {"target": "happyfox", "fields": FIELDS},
+    "/v1/runs": {"runs": [RUN]},
+    "/v1/runs/7": RUN,
+    "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
+    "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
+    "/v1/tenants/contoso/groups": {"groups": GROUPS},
+}
 
-    def get(self, path: str, **params: Any) -> Any:
-        answers: dict[str, Any] = {
-            "/v1/status": STATUS,
-            "/v1/tenants": {"tenants": TENANTS},
-            "/v1/settings": SETTINGS,
-            "/v1/attributes": {"attributes": list(KNOWN)},
-            "/v1/fields": {"target": "happyfox", "fields": FIELDS},
-            "/v1/runs": {"runs": [RUN]},
-            "/v1/runs/7": RUN,
-            "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
-            "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
-            "/v1/tenants/contoso/groups": {"groups": GROUPS},
-        }
-        if path not in answers:
-            raise ApiFailure(
-                404, {"error": {"code": "not_found", "message": f"{path} was not found"}}
-            )
-        return answers[path]
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return {"run_id": 8}
+def answer(request: httpx.Request) -> httpx.Response:
+    """Reads come from ANSWERS; writes succeed and change nothing."""
+    if request.method == "GET":
+        if request.url.path in ANSWERS:
+            return httpx.Response(200, json=ANSWERS[request.url.path])
+        error = {"code": "not_found", "message": f"{request.url.path} was not found"}
+        return httpx.Response(404, json={"error": error})
+    if request.url.path == "/v1/sync":
+        return httpx.Response(202, json={"run_id": 8})
+    if request.url.path == "/v1/settings":
+        return httpx.Response(200, json=SETTINGS)
+    return httpx.Response(200, json={})
 
-    def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return SETTINGS
 
-    def delete(self, path: str) -> Any:
-        return {}
-
-    def download(self, path: str) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
+def canned_client() -> Client:
+    """The real client, answered from fixed data instead of a socket."""
+    return Client("/nonexistent/azsyncd.sock", transport=httpx.MockTransport(answer))

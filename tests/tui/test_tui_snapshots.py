@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.tui.canned_daemon import CannedClient
+from tests.tui.canned_daemon import canned_client
 from tui.app import AzsyncApp
 
 TABS = ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def app() -> AzsyncApp:
-    return AzsyncApp(client=CannedClient())  # type: ignore[arg-type]
+    return AzsyncApp(client=canned_client())
 
 
 def settle(key: str) -> Any:

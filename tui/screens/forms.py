@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tui.api import Answer
+from azsyncd.control.client import Tenant
+from tui.api import Failure
 
 MODAL_CSS = """
 ModalScreen { align: center middle; }
@@ -75,12 +76,12 @@ AUTH = [
 ]
 
 
-class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
+class AddTenantScreen(ModalScreen[Tenant | None]):
     """The tenant's settings; the daemon validates them and its errors are shown here."""
 
     DEFAULT_CSS = MODAL_CSS
 
-    def __init__(self, submit: Callable[[dict[str, Any]], Answer]) -> None:
+    def __init__(self, submit: Callable[[dict[str, Any]], Tenant | Failure]) -> None:
         super().__init__()
         self.submit = submit
 
@@ -153,10 +154,10 @@ class AddTenantScreen(ModalScreen[dict[str, Any] | None]):
     @work(thread=True, exclusive=True)
     def _send(self, body: dict[str, Any]) -> None:
         answer = self.submit(body)
-        if answer.ok:
-            self.app.call_from_thread(self.dismiss, answer.data)
+        if not isinstance(answer, Failure):
+            self.app.call_from_thread(self.dismiss, answer)
             return
-        lines = [
-            f"{p['key'].removeprefix('body.')}: {p['message']}" for p in answer.problems or []
-        ] or [answer.error]
+        lines = [f"{p.key.removeprefix('body.')}: {p.message}" for p in answer.problems] or [
+            answer.message
+        ]
         self.app.call_from_thread(self.query_one("#errors", Static).update, "\n".join(lines))

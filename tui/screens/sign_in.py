@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -13,7 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import LoadingIndicator, Static
 
-from tui.api import Answer
+from azsyncd.control.client import Authorization, DeviceCode, TenantState
+from tui.api import Failure
 from tui.screens.forms import MODAL_CSS
 
 
@@ -29,7 +29,11 @@ class SignInScreen(ModalScreen[str]):
     BINDINGS = [Binding("escape", "dismiss('closed')", "Close")]
 
     def __init__(
-        self, tenant: str, code: dict[str, Any], poll: Callable[[], Answer], interval: float = 1.0
+        self,
+        tenant: str,
+        code: DeviceCode,
+        poll: Callable[[], Authorization | Failure],
+        interval: float = 1.0,
     ) -> None:
         super().__init__()
         self.tenant, self.code, self.poll, self.interval = tenant, code, poll, interval
@@ -37,12 +41,12 @@ class SignInScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"[b]Sign in to authorize {self.tenant}[/b]\nOn any device, open")
-            yield Static(self.code["verification_uri"], id="url")
+            yield Static(self.code.verification_uri, id="url")
             yield Static("and enter the code")
-            yield Static(" ".join(self.code["user_code"]), id="code")
+            yield Static(" ".join(self.code.user_code), id="code")
             yield LoadingIndicator(id="spinner")
             yield Static(
-                f"Waiting for the sign-in… (the code expires in {self.code['expires_in'] // 60} "
+                f"Waiting for the sign-in… (the code expires in {self.code.expires_in // 60} "
                 "min; Esc closes"
                 " this window, the daemon keeps waiting)",
                 id="state",
@@ -55,29 +59,23 @@ class SignInScreen(ModalScreen[str]):
     def wait_for_sign_in(self) -> None:
         while True:
             answer = self.poll()
-            code = (answer.data or {}).get("device_code") if answer.ok else None
-            if code and code["status"] != "pending":
-                self.app.call_from_thread(self.finished, code, answer.data.get("state", {}))
-                return
-            if not answer.ok and not answer.unreachable:
-                self.app.call_from_thread(
-                    self.finished,
-                    {"status": "failed", "reason": answer.error, "fix": answer.fix},
-                    {},
-                )
+            if isinstance(answer, Failure):
+                if not answer.unreachable:
+                    failed = DeviceCode(status="failed", reason=answer.message, fix=answer.fix)
+                    self.app.call_from_thread(self.finished, failed, TenantState())
+                    return
+            elif answer.device_code and answer.device_code.status != "pending":
+                self.app.call_from_thread(self.finished, answer.device_code, answer.tenant.state)
                 return
             time.sleep(self.interval)
 
-    def finished(self, code: dict[str, Any], state: dict[str, Any]) -> None:
+    def finished(self, code: DeviceCode, state: TenantState) -> None:
         self.query_one("#spinner").display = False
-        if code["status"] == "succeeded":
+        if code.status == "succeeded":
             text = f"[green]Signed in. {self.tenant} is Active ✅[/green]  (Esc to close)"
         else:
-            text = (
-                f"[red]{code['status'].title()}: "
-                f"{code.get('reason') or state.get('reason', '')}[/red]"
-            )
-            fix = code.get("fix") or state.get("fix")
+            text = f"[red]{code.status.title()}: {code.reason or state.reason}[/red]"
+            fix = code.fix or state.fix
             text += f"\nfix: {fix}" if fix else ""
             text += "\n(Esc to close)"
         self.query_one("#state", Static).update(text)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
+from azsyncd.control.client import Contacts
 from tui.widgets.panel import Panel
 
 
@@ -27,21 +26,19 @@ class ContactsPanel(Panel):
     @work(thread=True, exclusive=True, group="contacts")
     def load(self) -> None:
         search = self.query_one("#contact-search", Input).value
-        answer = self.api("GET", "/v1/contacts", search=search or None, limit=500)
-        if answer.ok:
-            self.app.call_from_thread(self.show, answer.data)
+        data = self.fetch(lambda c: c.contacts(search, limit=500))
+        if data is not None:
+            self.app.call_from_thread(self.show, data)
 
-    def show(self, data: dict[str, Any]) -> None:
+    def show(self, data: Contacts) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for c in data["contacts"]:
-            phones = ", ".join(p["number"] for p in c["phones"])
+        for c in data.contacts:
+            phones = ", ".join(p.number for p in c.phones)
             custom = ", ".join(
-                f"{k}: {v}" for k, v in c["custom_fields"].items() if v not in (None, "")
+                f"{k}: {v}" for k, v in c.custom_fields.items() if v not in (None, "")
             )
-            table.add_row(
-                "Ⓔ" if c["synced_from_entra"] else "", c["email"], c["name"], phones, custom[:60]
-            )
+            table.add_row("Ⓔ" if c.synced_from_entra else "", c.email, c.name, phones, custom[:60])
         self.query_one("#contact-count", Static).update(
-            f"{len(data['contacts'])} of {data['total']} contacts · Ⓔ synced from Entra ID"
+            f"{len(data.contacts)} of {data.total} contacts · Ⓔ synced from Entra ID"
         )

@@ -11,7 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
+from azsyncd.control.client import Record, Records, RecordStatus, Run
+from tui.api import Failure
 from tui.screens.forms import PathScreen
+from tui.text import when
 from tui.widgets.panel import Panel
 
 STATUSES = [
@@ -35,7 +38,7 @@ class LogPanel(Panel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.records: list[dict[str, Any]] = []
+        self.records: list[Record] = []
         self.run_id: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -52,27 +55,27 @@ class LogPanel(Panel):
 
     @work(thread=True, exclusive=True, group="log")
     def load(self) -> None:
-        runs = self.api("GET", "/v1/runs", limit=30)
-        if runs.ok:
-            self.app.call_from_thread(self.show_runs, runs.data["runs"])
+        runs = self.fetch(lambda c: c.runs(limit=30))
+        if runs is not None:
+            self.app.call_from_thread(self.show_runs, runs)
 
-    def show_runs(self, runs: list[dict[str, Any]]) -> None:
+    def show_runs(self, runs: list[Run]) -> None:
         select = self.query_one("#run", Select)
         options = [
             (
-                f"run {r['id']} · {r['started_at'][:16].replace('T', ' ')} · {r['trigger']}"
-                f"{' · dry run' if r['dry_run'] else ''} · {r['status']}",
-                r["id"],
+                f"run {r.id} · {when(r.started_at)} · {r.trigger}"
+                f"{' · dry run' if r.dry_run else ''} · {r.status}",
+                r.id,
             )
             for r in runs
         ]
         current = select.value
         select.set_options(options)
-        ids = [r["id"] for r in runs]
+        ids = [r.id for r in runs]
         if current in ids:
             select.value = current
         elif ids:
-            latest = next((r["id"] for r in runs if not r["dry_run"]), ids[0])
+            latest = next((r.id for r in runs if not r.dry_run), ids[0])
             select.value = latest
         if not runs:
             self.query_one("#summary", Static).update("No sync has run yet.")
@@ -85,42 +88,39 @@ class LogPanel(Panel):
             status = self.query_one("#status", Select).value
             self.load_records(
                 run,
-                None if status == "all" else str(status),
+                None if status == "all" else status,  # type: ignore[arg-type]
                 self.query_one("#search", Input).value,
             )
 
     @work(thread=True, exclusive=True, group="records")
-    def load_records(self, run_id: int, status: str | None, search: str) -> None:
-        run = self.api("GET", f"/v1/runs/{run_id}")
-        records = self.api(
-            "GET", f"/v1/runs/{run_id}/records", status=status, search=search or None, limit=2000
-        )
-        if run.ok and records.ok:
-            self.app.call_from_thread(self.show_records, run.data, records.data)
+    def load_records(self, run_id: int, status: RecordStatus | None, search: str) -> None:
+        run = self.fetch(lambda c: c.run(run_id))
+        records = self.fetch(lambda c: c.records(run_id, status=status, search=search, limit=2000))
+        if run is not None and records is not None:
+            self.app.call_from_thread(self.show_records, run, records)
 
-    def show_records(self, run: dict[str, Any], records: dict[str, Any]) -> None:
-        self.run_id = run["id"]
-        counts = run["counts"]
+    def show_records(self, run: Run, records: Records) -> None:
+        self.run_id = run.id
+        counts = run.counts
         ok = sum(counts.get(k, 0) for k in ("new", "updated", "unchanged"))
         summary = (
-            f"Run {run['id']} · {run['trigger']} · started "
-            f"{run['started_at'][:19].replace('T', ' ')} · {run['status']}"
+            f"Run {run.id} · {run.trigger} · started {when(run.started_at, 19)} · {run.status}"
             f"\n{ok} succeeded ({counts.get('new', 0)} new, {counts.get('updated', 0)} updated) · "
             f"{counts.get('failed', 0)} failed · {counts.get('skipped', 0)} skipped"
-            f" · showing {len(records['records'])} of {records['total']}"
+            f" · showing {len(records.records)} of {records.total}"
         )
-        if run["message"]:
-            summary += f"\n{run['message']}"
+        if run.message:
+            summary += f"\n{run.message}"
         self.query_one("#summary", Static).update(summary)
-        self.records = records["records"]
+        self.records = records.records
         table = self.query_one(DataTable)
         table.clear()
         for r in self.records:
             table.add_row(
-                r["email"] or "-",
-                r["type"],
-                "Failed" if r["status"] == "failed" else r["status"].title(),
-                r["result"][:60],
+                r.email or "-",
+                r.type,
+                "Failed" if r.status == "failed" else r.status.title(),
+                r.result[:60],
             )
         self.show_result()
 
@@ -133,8 +133,7 @@ class LogPanel(Panel):
         if 0 <= row < len(self.records):
             record = self.records[row]
             text = (
-                f"[b]{record['email'] or '-'}[/b] ({record['tenant']}, {record['user_id']}): "
-                f"{record['result']}"
+                f"[b]{record.email or '-'}[/b] ({record.tenant}, {record.user_id}): {record.result}"
             )
         self.query_one("#result", Static).update(text)
 
@@ -154,13 +153,10 @@ class LogPanel(Panel):
 
     @work(thread=True, group="export")
     def export(self, run_id: int, path: str) -> None:
-        answer = self.api("DOWNLOAD", f"/v1/runs/{run_id}/report.csv")
-        if answer.ok:
+        report = self.attempt(lambda c: c.report_csv(run_id))
+        if not isinstance(report, Failure):
             try:
-                Path(path).expanduser().write_bytes(answer.data)
+                Path(path).expanduser().write_bytes(report)
             except OSError as exc:
-                answer.error, answer.fix = (
-                    f"cannot write {path}: {exc.strerror}",
-                    "choose a writable path",
-                )
-        self.say(answer, f"Saved the CSV report of run {run_id} to {path}")
+                report = Failure(f"cannot write {path}: {exc.strerror}", "choose a writable path")
+        self.say(report, f"Saved the CSV report of run {run_id} to {path}")

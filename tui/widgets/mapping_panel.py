@@ -10,6 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static, Switch
 
+from azsyncd.control.client import FieldProblem, MappingSettings, TargetField
+from tui.api import Failure
 from tui.widgets.panel import Panel
 
 PHONE_TYPES = {"mo": "Mobile", "w": "Work", "m": "Main", "h": "Home", "o": "Other"}
@@ -31,23 +33,23 @@ class MappingPanel(Panel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fields: list[dict[str, Any]] = []
+        self.fields: list[TargetField] = []
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(Static("Loading the mapping…"), id="mapping-form")
 
     @work(thread=True, exclusive=True, group="mapping")
     def load(self) -> None:
-        settings = self.api("GET", "/v1/settings")
-        attributes = self.api("GET", "/v1/attributes")
-        fields = self.api("GET", "/v1/fields")
-        if settings.ok and attributes.ok:
+        settings = self.fetch(lambda c: c.settings())
+        attributes = self.fetch(lambda c: c.attributes())
+        fields = self.attempt(lambda c: c.fields())
+        if settings is not None and attributes is not None:
             self.app.call_from_thread(
                 self.build,
-                settings.data["mapping"],
-                attributes.data["attributes"],
-                fields.data["fields"] if fields.ok else [],
-                "" if fields.ok else fields.error,
+                settings.mapping,
+                attributes,
+                [] if isinstance(fields, Failure) else fields,
+                fields.message if isinstance(fields, Failure) else "",
             )
 
     def _row(self, label: str, widget: Any, key: str) -> list[Any]:
@@ -58,9 +60,9 @@ class MappingPanel(Panel):
 
     def build(
         self,
-        mapping: dict[str, Any],
+        mapping: MappingSettings,
         attributes: list[str],
-        fields: list[dict[str, Any]],
+        fields: list[TargetField],
         fields_error: str,
     ) -> None:
         self.fields = fields
@@ -72,15 +74,15 @@ class MappingPanel(Panel):
         ]
         widgets += self._row(
             "Email <-",
-            Select(options, value=mapping["email"], allow_blank=False, id="email"),
+            Select(options, value=mapping.email, allow_blank=False, id="email"),
             "mapping.email",
         )
         widgets += self._row(
-            "Name <- (attribute or template)", Input(mapping["name"], id="name"), "mapping.name"
+            "Name <- (attribute or template)", Input(mapping.name, id="name"), "mapping.name"
         )
         widgets.append(Static("[b]Phones[/b]  (empty: not mapped)"))
         for code, label in PHONE_TYPES.items():
-            value = mapping["phones"].get(code, Select.NULL)
+            value = mapping.phones.get(code, Select.NULL)
             widgets += self._row(
                 f"{label} phone <-",
                 Select(options, value=value, id=f"phone-{code}"),
@@ -92,17 +94,17 @@ class MappingPanel(Panel):
                 Static(f"[red]The help desk's fields could not be read: {fields_error}[/red]")
             )
         for n, field in enumerate(fields):
-            label = f"{field['name']} ({field['type']}{', required' if field['required'] else ''})"
-            value = mapping["custom_fields"].get(field["name"], Select.NULL)
+            label = f"{field.name} ({field.type}{', required' if field.required else ''})"
+            value = mapping.custom_fields.get(field.name, Select.NULL)
             widgets += self._row(
                 label,
                 Select(options, value=value, id=f"custom-{n}"),
-                f"mapping.custom_fields.{field['name']}",
+                f"mapping.custom_fields.{field.name}",
             )
         widgets.append(
             Horizontal(
                 Label("Overwrite custom fields"),
-                Switch(mapping["overwrite_custom_fields"], id="overwrite"),
+                Switch(mapping.overwrite_custom_fields, id="overwrite"),
                 classes="row",
             )
         )
@@ -133,7 +135,7 @@ class MappingPanel(Panel):
             "email": picked("email"),
             "name": self.query_one("#name", Input).value,
             "phones": {code: picked(f"phone-{code}") for code in PHONE_TYPES},
-            "custom_fields": {f["name"]: picked(f"custom-{n}") for n, f in enumerate(self.fields)},
+            "custom_fields": {f.name: picked(f"custom-{n}") for n, f in enumerate(self.fields)},
             "overwrite_custom_fields": self.query_one("#overwrite", Switch).value,
         }
 
@@ -142,15 +144,16 @@ class MappingPanel(Panel):
 
     @work(thread=True, exclusive=True, group="mapping-save")
     def save(self, mapping: dict[str, Any]) -> None:
-        answer = self.api("PATCH", "/v1/settings", {"mapping": mapping})
-        self.app.call_from_thread(self.show_problems, answer.problems or [])
+        answer = self.attempt(lambda c: c.update_settings(mapping=mapping))
+        problems = answer.problems if isinstance(answer, Failure) else []
+        self.app.call_from_thread(self.show_problems, problems)
         self.say(answer, "Mapping saved; it applies from the next sync")
 
-    def show_problems(self, problems: list[dict[str, str]]) -> None:
+    def show_problems(self, problems: list[FieldProblem]) -> None:
         for error in self.query(".error"):
             if isinstance(error, Static):
                 error.update("")
         for problem in problems:
-            found = self.query(f"#{error_id(problem['key'])}")
+            found = self.query(f"#{error_id(problem.key)}")
             if found:
-                found.first(Static).update(f"[red]↑ {problem['message']}[/red]")
+                found.first(Static).update(f"[red]↑ {problem.message}[/red]")

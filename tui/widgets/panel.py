@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.containers import Vertical
 
-from tui.api import Answer, call
+from azsyncd.control.client import Client
+from tui.api import Failure, attempt
 
 if TYPE_CHECKING:
     from tui.app import AzsyncApp
+
+T = TypeVar("T")
 
 
 class Panel(Vertical):
@@ -25,23 +29,28 @@ class Panel(Vertical):
     def azsync(self) -> AzsyncApp:
         return self.app  # type: ignore[return-value]
 
-    def api(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any
-    ) -> Answer:
-        """Call the daemon (from a worker thread)."""
-        answer = call(self.azsync.client, method, path, body, **params)
-        if answer.unreachable:
-            self.app.call_from_thread(self.azsync.show_unreachable, answer)
-        return answer
+    def attempt(self, request: Callable[[Client], T]) -> T | Failure:
+        """Call the daemon (from a worker thread); an absent daemon shows the banner."""
+        result = attempt(self.azsync.client, request)
+        if isinstance(result, Failure) and result.unreachable:
+            self.app.call_from_thread(self.azsync.show_unreachable, result)
+        return result
 
-    def say(self, answer: Answer, success: str = "") -> None:
+    def fetch(self, request: Callable[[Client], T]) -> T | None:
+        """Call the daemon (from a worker thread); a refusal is shown, and gives None."""
+        result = self.attempt(request)
+        if isinstance(result, Failure):
+            self.say(result)
+            return None
+        return result
+
+    def say(self, result: object, success: str = "") -> None:
         """Tell the admin how a call went (from a worker thread)."""
-        if answer.ok:
+        if not isinstance(result, Failure):
             if success:
                 self.app.call_from_thread(self.app.notify, success)
-        elif not answer.unreachable:
-            text = answer.error + (f"\nfix: {answer.fix}" if answer.fix else "")
-            self.app.call_from_thread(self.app.notify, text, severity="error", timeout=10)
+        elif not result.unreachable:
+            self.app.call_from_thread(self.app.notify, result.text, severity="error", timeout=10)
 
     def reload(self) -> None:
         """Load fresh data; called when the tab is shown and on refresh."""

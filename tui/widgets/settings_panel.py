@@ -10,6 +10,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static, Switch
 
+from azsyncd.control.client import Settings, Status
+from tui.api import Failure
+from tui.text import when
 from tui.widgets.panel import Panel
 
 
@@ -44,29 +47,27 @@ class SettingsPanel(Panel):
 
     @work(thread=True, exclusive=True, group="settings")
     def load(self) -> None:
-        settings = self.api("GET", "/v1/settings")
-        status = self.api("GET", "/v1/status")
-        if settings.ok and status.ok:
-            self.app.call_from_thread(self.show, settings.data, status.data)
+        settings = self.fetch(lambda c: c.settings())
+        status = self.fetch(lambda c: c.status())
+        if settings is not None and status is not None:
+            self.app.call_from_thread(self.show, settings, status)
 
-    def show(self, settings: dict[str, Any], status: dict[str, Any]) -> None:
-        self.query_one("#enabled", Switch).value = settings["schedule"]["enabled"]
-        self.query_one("#time", Input).value = settings["schedule"]["time"]
-        self.query_one("#timezone", Input).value = settings["account"]["timezone"]
-        mail = settings["welcome_email"]
-        self.query_one("#welcome", Switch).value = mail["enabled"]
+    def show(self, settings: Settings, status: Status) -> None:
+        self.query_one("#enabled", Switch).value = settings.schedule.enabled
+        self.query_one("#time", Input).value = settings.schedule.time
+        self.query_one("#timezone", Input).value = settings.account.timezone
+        mail = settings.welcome_email
+        self.query_one("#welcome", Switch).value = mail.enabled
         smtp = (
-            f"SMTP: {mail['smtp_host']}:{mail['smtp_port']} ({mail['tls']})"
-            if mail["smtp_host"]
+            f"SMTP: {mail.smtp_host}:{mail.smtp_port} ({mail.tls})"
+            if mail.smtp_host
             else (
                 "SMTP is not configured: set [welcome_email] smtp_host and from_address in the "
                 "configuration file"
             )
         )
         self.query_one("#smtp", Static).update(smtp)
-        self.query_one("#next-run", Static).update(
-            f"Next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC"
-        )
+        self.query_one("#next-run", Static).update(f"Next run: {when(status.next_run)} UTC")
 
     def action_save(self) -> None:
         self.save(
@@ -82,9 +83,10 @@ class SettingsPanel(Panel):
 
     @work(thread=True, exclusive=True, group="settings-save")
     def save(self, body: dict[str, Any]) -> None:
-        answer = self.api("PATCH", "/v1/settings", body)
-        text = "\n".join(f"{p['key']}: {p['message']}" for p in answer.problems or [])
+        answer = self.attempt(lambda c: c.update_settings(**body))
+        problems = answer.problems if isinstance(answer, Failure) else []
+        text = "\n".join(f"{p.key}: {p.message}" for p in problems)
         self.app.call_from_thread(self.query_one("#settings-errors", Static).update, text)
         self.say(answer, "Settings saved")
-        if answer.ok:
+        if not isinstance(answer, Failure):
             self.app.call_from_thread(self.reload)

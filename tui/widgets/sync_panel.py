@@ -2,44 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.widgets import ProgressBar, Static
 
+from azsyncd.control.client import Status, counts_text
+from tui.text import when
 from tui.widgets.panel import Panel
 
 COUNTS = ("new", "updated", "unchanged", "failed", "skipped")
 
 
-def describe(status: dict[str, Any]) -> str:
+def describe(status: Status) -> str:
     lines = [
-        f"[b]{status['account']}[/b]  ·  azsyncd {status['version']}"
-        f"  ·  target: {status['target']}",
-        f"Contact sync: {'[green]on[/green]' if status['sync_enabled'] else 'off'}"
-        f"   next run: {(status['next_run'] or '-')[:16].replace('T', ' ')} UTC "
-        f"({status['timezone']})",
+        f"[b]{status.account}[/b]  ·  azsyncd {status.version}  ·  target: {status.target}",
+        f"Contact sync: {'[green]on[/green]' if status.sync_enabled else 'off'}"
+        f"   next run: {when(status.next_run)} UTC ({status.timezone})",
     ]
-    for tenant in status["tenants"]:
+    for tenant in status.tenants:
         mark = (
             "Active ✅"
-            if tenant["status"] == "active"
-            else f"{tenant['status'].title()}: {tenant['reason']}"
+            if tenant.status == "active"
+            else f"{tenant.status.title()}: {tenant.reason}"
         )
-        lines.append(f"Tenant {tenant['name']}: {mark}")
-    last = status.get("last_run")
+        lines.append(f"Tenant {tenant.name}: {mark}")
+    last = status.last_run
     if last:
-        counts = ", ".join(f"{last['counts'].get(k, 0)} {k}" for k in COUNTS)
         lines.append(
-            f"Last sync: run {last['id']} ({last['trigger']}) {last['status']} at "
-            f"{last['started_at'][:19].replace('T', ' ')}  ·  {counts}"
+            f"Last sync: run {last.id} ({last.trigger}) {last.status} at "
+            f"{when(last.started_at, 19)}  ·  {counts_text(last.counts)}"
         )
     else:
         lines.append("No sync has run yet: press s to sync now, d for a dry run.")
-    if status.get("config_error"):
+    if status.config_error:
         lines.append(
-            "[red]Configuration error (running on the last good one):[/red] "
-            f"{status['config_error']}"
+            f"[red]Configuration error (running on the last good one):[/red] {status.config_error}"
         )
     return "\n".join(lines)
 
@@ -59,22 +55,22 @@ class SyncPanel(Panel):
             classes="hint",
         )
 
-    def show_status(self, status: dict[str, Any]) -> None:
+    def show_status(self, status: Status) -> None:
         self.query_one("#status-text", Static).update(describe(status))
-        running = status.get("running")
+        running = status.running
         bar = self.query_one("#progress", ProgressBar)
         label = self.query_one("#progress-label", Static)
         if running:
             counts = ", ".join(
-                f"{running['counts'].get(k, 0)} {k}" for k in COUNTS if running["counts"].get(k)
+                f"{running.counts.get(k, 0)} {k}" for k in COUNTS if running.counts.get(k)
             )
             label.update(
-                f"Running: run {running['run_id']} "
-                f"({running['trigger']}{', dry run' if running['dry_run'] else ''})"
-                f" · {running['phase']} {running['tenant']} · {running['done']} users"
+                f"Running: run {running.run_id} "
+                f"({running.trigger}{', dry run' if running.dry_run else ''})"
+                f" · {running.phase} {running.tenant} · {running.done} users"
                 + (f" · {counts}" if counts else "")
             )
-            bar.update(total=running["total"], progress=running["done"])
+            bar.update(total=running.total, progress=running.done)
             bar.display = True
         else:
             label.update("Idle.")

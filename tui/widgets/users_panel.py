@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, SelectionList, Static
 
+from azsyncd.control.client import Group, Tenant
+from tui.api import Failure
 from tui.widgets.panel import Panel
 
 
@@ -24,7 +26,7 @@ class UsersPanel(Panel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.tenants: dict[str, dict[str, Any]] = {}
+        self.tenants: dict[str, Tenant] = {}
         self.chosen: dict[str, str] = {}  # group id -> name
 
     def compose(self) -> ComposeResult:
@@ -41,30 +43,28 @@ class UsersPanel(Panel):
 
     @work(thread=True, exclusive=True, group="users")
     def load(self) -> None:
-        answer = self.api("GET", "/v1/tenants")
-        if answer.ok:
-            self.app.call_from_thread(self.show_tenants, answer.data["tenants"])
+        tenants = self.fetch(lambda c: c.tenants())
+        if tenants is not None:
+            self.app.call_from_thread(self.show_tenants, tenants)
 
-    def show_tenants(self, tenants: list[dict[str, Any]]) -> None:
-        self.tenants = {t["name"]: t for t in tenants}
+    def show_tenants(self, tenants: list[Tenant]) -> None:
+        self.tenants = {t.name: t for t in tenants}
         select = self.query_one("#tenant", Select)
         current = select.value
-        select.set_options([(t["display_name"] or t["name"], t["name"]) for t in tenants])
+        select.set_options([(t.label, t.name) for t in tenants])
         if current in self.tenants:
             select.value = current
         elif tenants:
-            select.value = tenants[0]["name"]
+            select.value = tenants[0].name
 
     @on(Select.Changed, "#tenant")
     def tenant_changed(self, event: Select.Changed) -> None:
         tenant = self.tenants.get(str(event.value))
         if tenant is None:
             return
-        self.query_one(
-            "#groups" if tenant["users"] == "groups" else "#all", RadioButton
-        ).value = True
-        self.query_one("#exclude", Checkbox).value = tenant["exclude_disabled"]
-        self.chosen = {g: f"group {g[:8]}…" for g in tenant["groups"]}
+        self.query_one("#groups" if tenant.users == "groups" else "#all", RadioButton).value = True
+        self.query_one("#exclude", Checkbox).value = tenant.exclude_disabled
+        self.chosen = {g: f"group {g[:8]}…" for g in tenant.groups}
         self.show_chosen()
 
     def show_chosen(self) -> None:
@@ -80,16 +80,14 @@ class UsersPanel(Panel):
     @work(thread=True, exclusive=True, group="group-search")
     def search(self, tenant: str, text: str) -> None:
         time.sleep(0.25)  # typing: let the last keystroke win (exclusive cancels older searches)
-        answer = self.api("GET", f"/v1/tenants/{tenant}/groups", search=text)
-        if answer.ok:
-            self.app.call_from_thread(self.show_results, answer.data["groups"])
-        else:
-            self.say(answer)
+        groups = self.fetch(lambda c: c.groups(tenant, text))
+        if groups is not None:
+            self.app.call_from_thread(self.show_results, groups)
 
-    def show_results(self, groups: list[dict[str, Any]]) -> None:
+    def show_results(self, groups: list[Group]) -> None:
         results = self.query_one("#results", SelectionList)
         results.clear_options()
-        results.add_options([(g["name"], g["id"], g["id"] in self.chosen) for g in groups])
+        results.add_options([(g.name, g.id, g.id in self.chosen) for g in groups])
         if groups:
             results.highlighted = 0
 
@@ -119,8 +117,8 @@ class UsersPanel(Panel):
 
     @work(thread=True, group="users-save")
     def save(self, tenant: str, body: dict[str, Any]) -> None:
-        answer = self.api("PATCH", f"/v1/tenants/{tenant}", body)
-        if answer.problems:
-            answer.error = "; ".join(p["message"] for p in answer.problems)
+        answer = self.attempt(lambda c: c.update_tenant(tenant, **body))
+        if isinstance(answer, Failure) and answer.problems:
+            answer.message = "; ".join(p.message for p in answer.problems)
         self.say(answer, f"Selection saved for {tenant}; it applies from the next sync")
         self.app.call_from_thread(self.reload)

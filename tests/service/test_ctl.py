@@ -1,0 +1,134 @@
+"""azsyncctl against a real daemon on a temporary socket: output, --json, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from azsyncd.control import ctl
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
+from azsyncd.demo.run import tenant_toml
+from tests.helpers import short_dir
+from tests.tui.tui_daemon import LiveDaemon, live_daemon
+
+TENANT = tenant_toml(secret_file="contoso-secret")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    with live_daemon(tmp_path_factory.mktemp("daemon"), TENANT, users=30) as daemon:
+        daemon.daemon.runner.wait(0)
+        yield daemon
+
+
+def azsyncctl(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    code = ctl.main(["--socket", str(live.socket), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(live: LiveDaemon, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    code, out, err = azsyncctl(live, capsys, "--json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_sync_wait_runs_and_log_with_a_filtered_csv(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = azsyncctl(live, capsys, "sync", "--wait")
+    assert code in (0, 4) and out.startswith("run ") and " new, " in out
+    run_id = out.split()[1]
+    code, out, _ = azsyncctl(live, capsys, "runs")
+    assert code == 0 and out.split()[0] == run_id and "manual" in out
+    report = tmp_path / "failed.csv"
+    code, out, err = azsyncctl(
+        live, capsys, "log", run_id, "--status", "failed", "--csv", str(report)
+    )
+    assert code == 0 and f"to {report.resolve()}" in err
+    failed_lines = [line for line in out.splitlines() if "\tfailed\t" in line]
+    rows = report.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("Email,Type,Sync Status,Result")
+    assert len(rows) - 1 == len(failed_lines) > 0
+    assert all(",Failed," in row for row in rows[1:])
+    logged = as_json(live, capsys, "log")
+    assert logged["run"]["id"] == int(run_id) and len(logged["records"]) == 30
+
+
+def test_every_command_has_json(live: LiveDaemon, capsys: pytest.CaptureFixture[str]) -> None:
+    assert as_json(live, capsys, "status")["account"] == "Pilot Desk"
+    assert as_json(live, capsys, "tenants", "list")[0]["state"]["status"]
+    assert as_json(live, capsys, "tenants", "show", "contoso")["name"] == "contoso"
+    assert "mapping" in as_json(live, capsys, "settings", "show")
+    assert isinstance(as_json(live, capsys, "runs"), list)
+    assert "contacts" in as_json(live, capsys, "contacts", "--limit", "3")
+    assert as_json(live, capsys, "reload")["config_path"] == str(live.config)
+    assert as_json(live, capsys, "tenants", "groups", "contoso", "--search", "Cust")[0]["name"]
+
+
+def test_tenant_lifecycle(live: LiveDaemon, capsys: pytest.CaptureFixture[str]) -> None:
+    add = ["tenants", "add", "--name", "fabrikam", "--tenant-id", DEMO_TENANT]
+    code, out, err = azsyncctl(
+        live, capsys, *add, "--client-id", DEMO_CLIENT, "--auth", "device_code"
+    )
+    assert code == 0 and out.strip() == "added tenant fabrikam", err
+    assert azsyncctl(live, capsys, "tenants", "disable", "fabrikam")[:2] == (
+        0,
+        "disabled fabrikam\n",
+    )
+    assert "disabled" in azsyncctl(live, capsys, "tenants", "list")[1]
+    assert azsyncctl(live, capsys, "tenants", "enable", "fabrikam")[0] == 0
+    assert azsyncctl(live, capsys, "tenants", "delete", "fabrikam")[:2] == (0, "deleted fabrikam\n")
+    code, _, err = azsyncctl(live, capsys, "tenants", "show", "fabrikam")
+    assert code == 1 and 'tenant "fabrikam" was not found' in err and "fix:" in err
+
+
+def test_refusals_and_usage_errors(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = azsyncctl(live, capsys, "settings", "set", "schedule.time=noon")
+    assert code == 1 and "schedule.time" in err and "HH:MM" in err
+    code, _, err = azsyncctl(live, capsys, "--json", "settings", "set", "account.timezone=Mars")
+    assert code == 1 and json.loads(err)["error"]["problems"][0]["key"] == "account.timezone"
+    code, _, err = azsyncctl(live, capsys, "settings", "set", "enabled=true")
+    assert code == 2 and "SECTION.KEY=VALUE" in err
+    with pytest.raises(SystemExit) as usage:
+        ctl.main(["--socket", str(live.socket), "log", "last-tuesday"])
+    assert usage.value.code == 2 and "not a run id" in capsys.readouterr().err
+    code, _, err = azsyncctl(live, capsys, "tenants", "credential", "contoso")
+    assert code == 2 and "--secret-stdin" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = azsyncctl(live, capsys, "tenants", "credential", "contoso", "--secret-stdin")
+    assert code == 2 and "no client secret on stdin" in err
+    code, _, err = azsyncctl(
+        live, capsys, "tenants", "credential", "contoso", "--certificate", "/nonexistent.pem"
+    )
+    assert code == 2 and "--private-key" in err
+    code, _, err = azsyncctl(live, capsys, "tenants", "show", "../settings")
+    assert code == 1 and "cannot name a tenant" in err
+
+
+def test_a_bad_credential_option_adds_no_tenant(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = azsyncctl(
+        live,
+        capsys,
+        *("tenants", "add", "--name", "halfway", "--tenant-id", DEMO_TENANT),
+        *("--client-id", DEMO_CLIENT, "--auth", "certificate", "--pfx", "/nonexistent.pfx"),
+    )
+    assert code == 2 and "/nonexistent.pfx is not a readable file" in err
+    assert "halfway" not in azsyncctl(live, capsys, "tenants", "list")[1]
+
+
+def test_unreachable_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    gone = short_dir() / "azsyncd.sock"
+    assert ctl.main(["--socket", str(gone), "runs"]) == 3
+    assert "azsyncd is not running" in capsys.readouterr().err
