@@ -22,7 +22,7 @@ from azsyncd.directory.transport import make_http
 from azsyncd.service.daemon import tenant_status
 from azsyncd.state import State, open_database
 from tests.contract.test_graph import CLIENT_ID, SECRET, TENANT_ID, self_signed, tenant
-from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
+from tests.fakes.e2e_servers import serve_directory, tls_for_localhost
 from tests.fakes.fake_identity import FakeIdentity
 
 LOGIN = "https://login.microsoftonline.com"
@@ -146,14 +146,7 @@ def test_a_refused_connection_names_host_and_port(tmp_path: Path, state: State) 
 def https_tenant(tmp_path: Path) -> Iterator[tuple[SimulatedTenant, Path]]:
     tls, ca = tls_for_localhost(tmp_path)
     directory = SimulatedTenant()
-    with (
-        serve(wsgi_from_handler(directory.handle), tls) as login,
-        serve(wsgi_from_handler(directory.handle), tls) as graph,
-    ):
-        directory.login, directory.graph = (
-            f"https://localhost:{login}",
-            f"https://localhost:{graph}",
-        )
+    with serve_directory(directory, tls):
         yield directory, ca
 
 

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
-
-import pytest
 
 from azsyncd.demo.directory import contoso
-from tests.contract.test_targets import _Quiet
 from tests.engine_setup import HAPPYFOX_MAPPING, sync, tenant_toml
 from tests.fakes.fake_happyfox import FakeHappyFox
-
-
-@pytest.fixture
-def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
-    fake = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield fake, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]

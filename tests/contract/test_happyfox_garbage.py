@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from wsgiref.simple_server import make_server
 
 import pytest
 
@@ -15,26 +13,18 @@ from azsyncd import stop
 from azsyncd.errors import Interrupted, TargetError
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.happyfox import HappyFox, limiter_for
-from tests.contract.test_targets import _Quiet
 from tests.fakes.fake_happyfox import FakeHappyFox
 from tests.fakes.raw_http import dripping, fixed, serve_raw
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeHappyFox, str]]:
-    happyfox = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, happyfox, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield happyfox, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def client(url: str, **kwargs: object) -> HappyFox:
     return HappyFox(url, "key", "code", limiter=limiter_for(0.9), **kwargs)  # type: ignore[arg-type]
 
 
-def test_three_updates_in_a_row_keep_the_number_of_phones(fake: tuple[FakeHappyFox, str]) -> None:
-    happyfox, url = fake
+def test_three_updates_in_a_row_keep_the_number_of_phones(
+    happyfox: tuple[FakeHappyFox, str],
+) -> None:
+    fake, url = happyfox
     hf = client(url)
     phones = [Phone("mo", "+49 170 1"), Phone("w", "+49 30 1")]
     assert hf.write([ContactWrite("ann@example.com", "Ann", phones, {})])[0].ok
@@ -43,7 +33,7 @@ def test_three_updates_in_a_row_keep_the_number_of_phones(fake: tuple[FakeHappyF
         assert all(isinstance(p.id, int) for p in existing.phones)  # as HappyFox gave them
         moved = [Phone("mo", f"+49 170 {n}"), Phone("w", "+49 30 1")]
         assert hf.write([ContactWrite("ann@example.com", "Ann", moved, {}, existing)])[0].ok
-        stored = happyfox.by_email["ann@example.com"]["phones"]
+        stored = fake.by_email["ann@example.com"]["phones"]
         assert sorted((p["type"], p["number"]) for p in stored) == [
             ("mo", f"+49 170 {n}"),
             ("w", "+49 30 1"),
@@ -51,16 +41,18 @@ def test_three_updates_in_a_row_keep_the_number_of_phones(fake: tuple[FakeHappyF
     hf.close()
 
 
-def test_the_fake_adds_a_phone_for_an_id_sent_as_a_string(fake: tuple[FakeHappyFox, str]) -> None:
+def test_the_fake_adds_a_phone_for_an_id_sent_as_a_string(
+    happyfox: tuple[FakeHappyFox, str],
+) -> None:
     """What the trap looks like: the id as text is not HappyFox's id, so a phone is added."""
-    happyfox, url = fake
+    fake, url = happyfox
     hf = client(url)
     hf.write([ContactWrite("bob@example.com", "Bob", [Phone("mo", "+1 1")], {})])
-    phone_id = happyfox.by_email["bob@example.com"]["phones"][0]["id"]
+    phone_id = fake.by_email["bob@example.com"]["phones"][0]["id"]
     as_text = [Phone("mo", "+1 2", str(phone_id))]
     existing = hf.find_by_email(["bob@example.com"])["bob@example.com"]
     hf.write([ContactWrite("bob@example.com", "Bob", as_text, {}, existing)])
-    assert len(happyfox.by_email["bob@example.com"]["phones"]) == 2
+    assert len(fake.by_email["bob@example.com"]["phones"]) == 2
     hf.close()
 
 

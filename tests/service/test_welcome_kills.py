@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from azsyncd.demo.directory import DEMO_SECRET, contoso
 from azsyncd.state.repository import WELCOME_MAYBE
 from tests.engine_setup import tenant_toml
-from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
+from tests.fakes.e2e_servers import serve_directory, tls_for_localhost
 from tests.helpers import running_daemon, short_dir
 from tests.unit.test_welcome_and_crash import free_port
 
@@ -57,14 +57,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Path, Path, SlowInbox]]:
     inbox = SlowInbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    with (
-        serve(wsgi_from_handler(directory.handle), tls) as login,
-        serve(wsgi_from_handler(directory.handle), tls) as graph,
-    ):
-        directory.login, directory.graph = (
-            f"https://localhost:{login}",
-            f"https://localhost:{graph}",
-        )
+    with serve_directory(directory, tls):
         (tmp_path / "secret").write_text(DEMO_SECRET)
         config = tmp_path / "azsyncd.toml"
         config.write_text(

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from azsyncd.demo.directory import contoso
+from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.errors import UserError
+from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import Contact, MirrorEntry, SyncRecord
 from azsyncd.sync import welcome
 from azsyncd.sync.welcome import WelcomeMailer
@@ -54,10 +55,15 @@ portal_url = "https://support.contoso.example"
 """
 
 
+def welcoming(tmp_path: Path, port: int, users: int) -> tuple[SimulatedTenant, Daemon]:
+    """A simulated directory and a daemon that welcomes new contacts over SMTP on ``port``."""
+    directory = contoso(users=users)
+    return directory, make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+
+
 def test_each_new_contact_gets_one_welcome_email(tmp_path: Path, smtp: Any) -> None:
     inbox, port = smtp
-    directory = contoso(users=8)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    directory, daemon = welcoming(tmp_path, port, users=8)
     run = sync(daemon)
     created = {c.email for c in Contact.select()}
     assert {m["To"] for m in inbox.messages} == created and len(inbox.messages) == len(
@@ -87,8 +93,7 @@ def test_a_run_that_dies_after_writing_is_completed_without_duplicates(
     tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox, port = smtp
-    directory = contoso(users=30)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    _, daemon = welcoming(tmp_path, port, users=30)
     state = daemon.state
     original = state.add_records
 
@@ -182,8 +187,7 @@ def test_welcomes_owed_by_a_run_that_stopped_before_sending_go_out_next_run(
     tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox, port = smtp
-    directory = contoso(users=12)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    directory, daemon = welcoming(tmp_path, port, users=12)
 
     def stopped(mailer: WelcomeMailer, recipients: list[Any], *args: Any) -> dict[str, str]:
         if recipients:  # after the chunk's commit, before any send
@@ -210,8 +214,7 @@ def test_a_crash_mid_send_marks_one_contact_and_resend_sends_it(
     tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox, port = smtp
-    directory = contoso(users=6)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    _, daemon = welcoming(tmp_path, port, users=6)
     state = daemon.state
     settle = state.settle_welcome
     calls: list[str] = []
