@@ -216,10 +216,14 @@ class Transport(httpx.BaseTransport):
     ) -> None:
         self.deadline = deadline
         self._ssl = ssl_context
-        self._backend = _Backend()
-        self._direct = httpcore.ConnectionPool(
-            ssl_context=ssl_context, network_backend=self._backend, keepalive_expiry=30.0
+        # httpx's own limits; HappyFox writes on 8 workers share one pool
+        self._limits: dict[str, Any] = dict(
+            network_backend=_Backend(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
         )
+        self._direct = httpcore.ConnectionPool(ssl_context=ssl_context, **self._limits)
         self._proxies = urllib.request.getproxies() if trust_env else {}
         self._proxied: dict[str, httpcore.HTTPProxy] = {}
 
@@ -240,7 +244,7 @@ class Transport(httpx.BaseTransport):
                 proxy_url=urllib.parse.urlunsplit(bare),
                 proxy_auth=auth,
                 ssl_context=self._ssl,
-                network_backend=self._backend,
+                **self._limits,
             )
         return self._proxied[proxy]
 

@@ -49,6 +49,37 @@ def dripping(every: float, stopped: threading.Event) -> Answer:
     return answer
 
 
+def tunnel(seen: list[str]) -> Answer:
+    """An HTTP proxy that only tunnels (CONNECT host:port), noting each target in ``seen``."""
+
+    def answer(conn: socket.socket) -> None:
+        head = read_request(conn).split(b"\r\n")[0].decode()
+        method, target, _ = head.split(" ", 2)
+        seen.append(f"{method} {target}")
+        host, port = target.rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as upstream:
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+            def pipe(source: socket.socket, sink: socket.socket) -> None:
+                try:
+                    while data := source.recv(65536):
+                        sink.sendall(data)
+                except OSError:
+                    pass
+                finally:
+                    try:
+                        sink.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+
+            back = threading.Thread(target=pipe, args=(upstream, conn), daemon=True)
+            back.start()
+            pipe(conn, upstream)
+            back.join(5)
+
+    return answer
+
+
 def fixed(status: int, body: bytes, content_type: str = "application/json") -> Answer:
     def answer(conn: socket.socket) -> None:
         read_request(conn)

@@ -17,7 +17,7 @@ import pytest
 from azsyncd import outbound, stop
 from azsyncd.errors import Interrupted
 from tests.fakes.e2e_servers import serve, tls_for_localhost
-from tests.fakes.raw_http import dripping, fixed, read_request, serve_raw
+from tests.fakes.raw_http import dripping, fixed, read_request, serve_raw, tunnel
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -134,6 +134,19 @@ def test_an_environment_proxy_is_used_unless_no_proxy_names_the_host(
         assert client.get("http://helpdesk.example/api/").json() == "proxied"
         assert client.get(f"http://localhost:{direct}/").json() == "direct"
     assert seen == [b"GET http://helpdesk.example/api/ HTTP/1.1"]
+
+
+def test_https_goes_through_an_environment_proxy_as_a_tunnel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tls, ca = tls_for_localhost(tmp_path)
+    seen: list[str] = []
+    with serve(_ok, tls) as port, serve_raw(tunnel(seen)) as (proxy, _):
+        monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{proxy}")
+        trusting = ssl.create_default_context(cafile=str(ca))
+        client = outbound.client(ssl_context=trusting, deadline=5, timeout=TIMEOUT)
+        assert client.get(f"https://localhost:{port}/").json() == {}
+    assert seen == [f"CONNECT localhost:{port}"]
 
 
 @pytest.mark.parametrize(
