@@ -125,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     wsub.add_parser(
         "resend", help="send a welcome email that failed or may not have arrived"
     ).add_argument("email")
+    audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--user", help="only this user's changes")
     return parser
 
 
@@ -386,6 +389,17 @@ def _welcome(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    entries = client.audit(args.limit, args.user)
+    lines = []
+    for e in entries:
+        at = e.at.isoformat()[:19] if e.at else "-"
+        lines.append(f"{at}  {e.user:<12} {e.action}  {e.status}")
+        lines += [f"    {change}" for change in e.changes]
+    p.out(entries, "\n".join(lines) or "no changes recorded")
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -396,6 +410,7 @@ COMMANDS = {
     "contacts": _contacts,
     "reload": _reload,
     "welcome": _welcome,
+    "audit": _audit,
 }
 
 

@@ -21,7 +21,7 @@ from msal.exceptions import MsalServiceError
 
 from azsyncd import outbound
 from azsyncd.config.model import Tenant
-from azsyncd.config.secrets import read_secret, resolve, write_private
+from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
 from azsyncd.directory.transport import MsalHttp, unreachable
 from azsyncd.errors import AuthError
@@ -85,7 +85,7 @@ class TenantAuth:
         self.tenant = tenant
         self.cloud = cloud_for(tenant)
         self.authority = f"{self.cloud.login}/{tenant.tenant_id}"
-        self.scopes = [self.cloud.scope]
+        self.scopes = [f"{self.cloud.graph}/.default"]  # the app's permissions on this Graph
         self._config_dir = config_dir
         self._cache_path = cache_dir / f"{tenant.name}.json"
         self._http = MsalHttp(http)
@@ -116,7 +116,9 @@ class TenantAuth:
             register_secret(passphrase)
         if t.pfx_file:
             credential: dict[str, Any] = {
-                "private_key_pfx_path": str(resolve(t.pfx_file, self._config_dir)),
+                "private_key_pfx_path": str(
+                    check_private(t.pfx_file, self._config_dir, "pfx_file")
+                ),
                 "public_certificate": True,
             }
         else:

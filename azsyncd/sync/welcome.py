@@ -16,7 +16,7 @@ from pathlib import Path
 
 from azsyncd import stop
 from azsyncd.config.model import Config, WelcomeEmail
-from azsyncd.config.secrets import read_secret, resolve
+from azsyncd.config.secrets import read_private, read_secret
 from azsyncd.errors import UserError
 from azsyncd.logs import register_secret
 from azsyncd.state import State
@@ -43,7 +43,8 @@ class WelcomeMailer:
         self._config_dir = config_dir
         self._password: str | None = None
         if settings.template_file:
-            self.template = resolve(settings.template_file, config_dir).read_text(encoding="utf-8")
+            raw = read_private(settings.template_file, config_dir, "welcome_email.template_file")
+            self.template = raw.decode("utf-8", errors="replace")
         else:
             self.template = DEFAULT_TEMPLATE
 

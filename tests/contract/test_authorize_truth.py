@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from azsyncd.config.model import Tenant
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT, SimulatedTenant
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT
 from azsyncd.directory.auth import TenantAuth
 from azsyncd.directory.authorize import authorize
 from azsyncd.directory.client import GraphClient
@@ -21,11 +21,9 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.directory.transport import make_http
 from azsyncd.service.daemon import tenant_status
 from azsyncd.state import State, open_database
-from tests.contract.test_graph import CLIENT_ID, SECRET, TENANT_ID, self_signed, tenant
-from tests.fakes.e2e_servers import serve_directory, tls_for_localhost
-from tests.fakes.fake_identity import FakeIdentity
-
-LOGIN = "https://login.microsoftonline.com"
+from tests.contract.test_graph import GRAPH, LOGIN, SECRET, TENANT_ID, self_signed, tenant
+from tests.fakes.directory import FakeTenant, SimulatedTenant
+from tests.fakes.servers import serve_directory, tls_for_localhost
 
 
 @pytest.fixture
@@ -74,7 +72,7 @@ def test_a_secret_the_app_does_not_know_is_caught_despite_a_cached_token(
 
 def test_a_certificate_the_app_does_not_know_is_caught(tmp_path: Path, httpx_mock: Any) -> None:
     _, registered = self_signed(tmp_path)
-    fake = FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID, certificate_pem=registered)
+    fake = FakeTenant(login=LOGIN, tenant_id=TENANT_ID, certificate_pem=registered)
     fake.install(httpx_mock)
     httpx_mock.add_response(
         url="https://graph.microsoft.com/v1.0/users?%24select=id&%24top=1",
@@ -108,17 +106,19 @@ def test_a_certificate_the_app_does_not_know_is_caught(tmp_path: Path, httpx_moc
 
 
 def test_a_device_code_tenant_refreshes_at_the_endpoint(tmp_path: Path, httpx_mock: Any) -> None:
-    fake = FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID, pending_polls=0)
+    fake = FakeTenant(login=LOGIN, graph=GRAPH, tenant_id=TENANT_ID, pending_polls=0)
     fake.install(httpx_mock)
     t = tenant(auth="device_code", client_secret_file=None)
     auth = TenantAuth(t, tmp_path, tmp_path / "tokens", make_http(transport=httpx.HTTPTransport()))
     flow = auth.start_device_flow()
     flow["latest_attempt_at"] = 0
     assert auth.poll_device_flow(flow)
-    cached = auth.token()
-    assert auth.token() == cached and len(fake.token_requests) == 1  # a sync uses the cache
-    assert auth.token(fresh=True) != cached
-    assert [r["grant_type"] for r in fake.token_requests][-1] == ["refresh_token"]
+    asked = len(fake.token_requests)
+    auth.token()
+    assert len(fake.token_requests) == asked  # a sync's token comes from the cache
+    auth.token(fresh=True)
+    assert len(fake.token_requests) == asked + 1
+    assert fake.token_requests[-1]["grant_type"] == ["refresh_token"]
 
 
 # --- the real cause of a failure ----------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 from azsyncd import stop
 from azsyncd.errors import Interrupted, TargetError
 from azsyncd.targets import ContactWrite, Phone
-from azsyncd.targets.happyfox import HappyFox, limiter_for
-from tests.fakes.fake_happyfox import FakeHappyFox
+from azsyncd.targets.happyfox.client import HappyFox, limiter_for
+from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.raw_http import dripping, fixed, serve_raw
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from azsyncd.demo.directory import contoso
-from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.fakes.directory import contoso
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import running_daemon, short_dir
 from tests.service.test_e2e import write_config
 

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from azsyncd.demo.directory import DEMO_SECRET, contoso
+from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.state.repository import WELCOME_MAYBE
 from tests.engine_setup import tenant_toml
-from tests.fakes.e2e_servers import serve_directory, tls_for_localhost
+from tests.fakes.directory import contoso
+from tests.fakes.servers import serve_directory, tls_for_localhost
 from tests.helpers import running_daemon, short_dir
 from tests.unit.test_welcome_and_crash import free_port
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_TENANT
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
+from tests.fakes.directory import contoso
 from tests.helpers import running_daemon, short_dir
 from tests.tui.tui_daemon import live_daemon
 from tui.app import AzsyncApp
@@ -52,7 +53,11 @@ def drive(
 
 
 def test_add_and_authorize_a_tenant_with_a_device_code(tmp_path: Path) -> None:
-    with live_daemon(tmp_path) as live:
+    # A tenant in the global cloud: custom login and Graph URLs are set in the file only.
+    directory = contoso(
+        users=60, login="https://login.microsoftonline.com", graph="https://graph.microsoft.com"
+    )
+    with live_daemon(tmp_path, directory=directory) as live:
         live.directory.pending_polls = 2
         app = AzsyncApp(socket=str(live.socket))
 
@@ -65,12 +70,9 @@ def test_add_and_authorize_a_tenant_with_a_device_code(tmp_path: Path) -> None:
                 ("name", "contoso"),
                 ("tenant_id", DEMO_TENANT),
                 ("client_id", DEMO_CLIENT),
-                ("login_url", DEMO_LOGIN),
-                ("graph_url", DEMO_GRAPH),
             ):
                 form.query_one(f"#{key}", Input).value = value
             form.query_one("#auth", Select).value = "device_code"
-            form.query_one("#cloud", Select).value = "custom"
             form.query_one("#tenant_id", Input).value = "consumers"
             await pilot.press("ctrl+s")
             await until(

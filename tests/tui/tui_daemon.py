@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from azsyncd.config import file as config_file
-from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.server import bind_control_socket, control_server
-from tests.helpers import short_dir
+from tests.engine_setup import DEMO_FIELDS
+from tests.fakes.directory import FakeTenant, contoso
+from tests.helpers import served_in_thread
 
 
 @dataclass
 class LiveDaemon:
     daemon: Daemon
     socket: Path
-    directory: SimulatedTenant
+    directory: FakeTenant
     config: Path
 
 
@@ -31,10 +29,12 @@ def live_daemon(
     extra: str = "",
     users: int = 60,
     socket: Path | None = None,
-    directory: SimulatedTenant | None = None,
+    directory: FakeTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
-    (tmp_path / "contoso-secret").write_text(DEMO_SECRET)
+    secret = tmp_path / "contoso-secret"
+    secret.write_text(DEMO_SECRET)
+    secret.chmod(0o600)  # the daemon refuses secret files others can read
     config = tmp_path / "azsyncd.toml"
     if not config.exists():
         config.write_text(
@@ -56,19 +56,5 @@ Department = "department"
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    path = socket or short_dir() / "azsyncd.sock"
-    sock = bind_control_socket(path, 0o600)
-    server = control_server(daemon)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    daemon.start()
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield LiveDaemon(daemon, path, directory, config)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        daemon.stop(5)
-        sock.close()
-        path.unlink(missing_ok=True)
+    with served_in_thread(daemon, socket) as served:
+        yield LiveDaemon(daemon, served.path, directory, config)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.service.daemon import Daemon
-from azsyncd.state.models import Contact
+from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
+from tests.fakes.directory import SimulatedTenant, contoso
 
 
 class Broken(SimulatedTenant):
@@ -33,7 +33,8 @@ class Broken(SimulatedTenant):
 
 def two_tenants(tmp_path: Path, broken: SimulatedTenant) -> tuple[Daemon, SimulatedTenant]:
     good = contoso(users=6)
-    toml = tenant_toml("broken", broken.tenant_id, broken.login, broken.graph) + tenant_toml()
+    toml = tenant_toml("broken", tenant_id=broken.tenant_id, login=broken.login, graph=broken.graph)
+    toml += tenant_toml()
     return make_daemon(tmp_path, good, broken, tenants_toml=toml, skip_empty=True), good
 
 

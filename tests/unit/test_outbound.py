@@ -16,8 +16,8 @@ import pytest
 
 from azsyncd import outbound, stop
 from azsyncd.errors import Interrupted
-from tests.fakes.e2e_servers import serve, tls_for_localhost
 from tests.fakes.raw_http import dripping, fixed, read_request, serve_raw, tunnel
+from tests.fakes.servers import serve, tls_for_localhost
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from azsyncd.demo.directory import SimulatedTenant, contoso
 from azsyncd.errors import UserError
 from azsyncd.service.daemon import Daemon
-from azsyncd.state.models import Contact, MirrorEntry, SyncRecord
+from azsyncd.state.models import MirrorEntry, SyncRecord
 from azsyncd.sync import welcome
 from azsyncd.sync.welcome import WelcomeMailer
+from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
+from tests.fakes.directory import SimulatedTenant, contoso
 
 
 class Inbox:

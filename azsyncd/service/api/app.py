@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from azsyncd import __version__
 from azsyncd.service.api import (
+    audit,
     errors,
     routes_runs,
     routes_settings,
     routes_tenants,
     routes_welcome,
 )
+from azsyncd.service.api.callers import require_change_right
+from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
 
 
@@ -20,10 +23,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         title="azsyncd control API",
         version=__version__,
         description="Local control of azsyncd over its Unix socket. Errors are JSON: "
-        '{"error": {"code", "message", "fix"}}.',
+        '{"error": {"code", "message", "fix"}}. Every change is recorded in GET /v1/audit'
+        " with the caller's user name; [control] admins says who may change things.",
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(require_change_right)],
     )
     app.state.daemon = daemon
     errors.install(app)
@@ -31,4 +36,8 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_welcome.router)
+    app.include_router(audit.router)
+    # Added last, runs first: an oversized body is refused before anything reads it.
+    app.add_middleware(audit.AuditTrail, daemon=daemon)
+    app.add_middleware(BodyLimit)
     return app
