@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="start a sync")
     sync.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
     sync.add_argument(
+        "--full",
+        action="store_true",
+        help="full reconciliation: read every user and compare each contact with the help desk's",
+    )
+    sync.add_argument(
         "--wait", action="store_true", help="wait for the sync to end, showing progress"
     )
     sync.add_argument("--tenant", help="sync only this tenant")
@@ -202,7 +207,9 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
 
 
 def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    run_id = client.start_sync(dry_run=args.dry_run, tenant=args.tenant, user=args.user)
+    run_id = client.start_sync(
+        dry_run=args.dry_run, tenant=args.tenant, user=args.user, full=args.full
+    )
     if not args.wait:
         p.out({"run_id": run_id}, f"started run {run_id}; follow it with: azsyncctl status")
         return EXIT_OK
@@ -222,7 +229,8 @@ def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
     p.out(
         run,
         f"run {run_id} {run.status}: {counts_text(run.counts)}"
-        + (f"\n{run.message}" if run.message else ""),
+        + (f"\n{run.message}" if run.message else "")
+        + (f"\nthe plan, contact by contact: azsyncctl log {run_id}" if args.dry_run else ""),
     )
     return EXIT_OK if run.status == "succeeded" else EXIT_SYNC_FAILED
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from peewee import (
     CharField,
     Database,
+    Field,
     IntegerField,
     PeeweeException,
     SqliteDatabase,
@@ -18,6 +19,7 @@ from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
 from azsyncd.state import models
+from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -31,7 +33,10 @@ def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
+    db.create_tables([m for m in models.ALL if m not in LATER])
+
+
+LATER = (models.AuditEntry, models.FailingUser)  # tables a later step creates
 
 
 def _v2(db: Database) -> None:
@@ -39,25 +44,34 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
-    """Welcome emails claimed and confirmed one recipient at a time (idempotent)."""
-    table = models.MirrorEntry._meta.table_name
+    """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
+    the next runs; the time of each tenant's last full reconciliation (idempotent)."""
+    _add_columns(
+        db,
+        models.MirrorEntry,
+        welcome_state=CharField(default=""),
+        welcome_name=TextField(default=""),
+        welcome_run=IntegerField(null=True),
+    )
+    _add_columns(db, models.TenantState, last_full_at=UTCField(null=True))
+    db.create_tables([models.FailingUser])
+    # Before, a claimed welcome was taken for sent.
+    models.MirrorEntry.update(welcome_state="sent").where(
+        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
+    ).execute()
+
+
+def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
+    table = model._meta.table_name
     present = {column.name for column in db.get_columns(table)}
     migrator = schema.SchemaMigrator.from_database(db)
     schema.migrate(
         *[
             migrator.add_column(table, name, field)
-            for name, field in (
-                ("welcome_state", CharField(default="")),
-                ("welcome_name", TextField(default="")),
-                ("welcome_run", IntegerField(null=True)),
-            )
+            for name, field in fields.items()
             if name not in present
         ]
     )
-    # Before, a claimed welcome was taken for sent.
-    models.MirrorEntry.update(welcome_state="sent").where(
-        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
-    ).execute()
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.

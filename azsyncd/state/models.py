@@ -36,6 +36,7 @@ class TenantState(Base):
     authorized_at = UTCField(null=True)
     last_sync_at = UTCField(null=True)
     last_user_count = IntegerField(null=True)
+    last_full_at = UTCField(null=True)  # the last full reconciliation with the help desk
     updated_at = UTCField(default=utcnow)
 
 
@@ -113,4 +114,33 @@ class AuditEntry(Base):
     detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]
+class FailingUser(Base):
+    """A directory user whose contact failed, kept with its last directory data so that
+    every run plans it again (a fix in the help desk or the mapping works at once) and
+    lists it, without reading the directory in full."""
+
+    tenant = CharField()
+    object_id = CharField()
+    email = CharField(default="")
+    user = JSONField(default=dict)  # the selected properties, as Graph last gave them
+    reason = TextField(default="")
+    since_run = IntegerField()  # the run in which it first failed
+    refused = TextField(default="")  # what the help desk refused: not sent again unchanged
+    existed = BooleanField(default=False)  # the help desk held the contact before
+    updated_at = UTCField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("tenant", "object_id")
+
+
+ALL = [
+    DbInfo,
+    TenantState,
+    DeltaLink,
+    SyncRun,
+    RunLog,
+    SyncRecord,
+    MirrorEntry,
+    AuditEntry,
+    FailingUser,
+]

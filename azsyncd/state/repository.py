@@ -12,6 +12,7 @@ from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
+    FailingUser,
     MirrorEntry,
     RunLog,
     SyncRecord,
@@ -70,6 +71,7 @@ class State:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
+            FailingUser.delete().where(FailingUser.tenant == name).execute()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:
         row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
@@ -178,6 +180,52 @@ class State:
                         "warning",
                     )
         return [row.email for row in rows]
+
+    # --- users whose contact failed: planned again every run -----------------------------
+
+    def failing(
+        self, tenant: str, object_ids: Iterable[str] | None = None
+    ) -> dict[str, FailingUser]:
+        """The tenant's failing users (among ``object_ids``, or all), by object id."""
+        query = FailingUser.select().where(FailingUser.tenant == tenant)
+        if object_ids is None:
+            return {row.object_id: row for row in query}
+        wanted = list(set(object_ids))
+        found: dict[str, FailingUser] = {}
+        for start in range(0, len(wanted), 500):
+            part = query.where(FailingUser.object_id.in_(wanted[start : start + 500]))
+            found.update((row.object_id, row) for row in part)
+        return found
+
+    def keep_failures(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert failing users (tenant, object_id, email, user, reason, since_run, refused,
+        existed): the run of the first failure stays."""
+        now = utcnow()
+        for start in range(0, len(rows), 200):
+            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
+            (
+                FailingUser.insert_many(chunk)
+                .on_conflict(
+                    conflict_target=[FailingUser.tenant, FailingUser.object_id],
+                    preserve=[
+                        FailingUser.email,
+                        FailingUser.user,
+                        FailingUser.reason,
+                        FailingUser.refused,
+                        FailingUser.existed,
+                        FailingUser.updated_at,
+                    ],
+                )
+                .execute()
+            )
+
+    def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
+        """These users no longer fail (they synced, left the scope or the directory)."""
+        gone = list(set(object_ids))
+        for start in range(0, len(gone), 500):
+            FailingUser.delete().where(
+                FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
+            ).execute()
 
     def mirrored_ids(self, tenant: str) -> Iterator[str]:
         yield from (

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from azsyncd import stop
 from azsyncd.state import State
 from azsyncd.state.repository import RecordRow
+from azsyncd.sync import failures
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.sync.writes import Tally
@@ -66,7 +67,6 @@ class Executor:
         return Tally(
             Counter(self._tally.counts),
             {name: Counter(counts) for name, counts in self._tally.tenants.items()},
-            self._tally.refused,
         )
 
     def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
@@ -109,18 +109,39 @@ class Executor:
     def drain(self, keep: int = 0) -> None:
         """Finish chunks, oldest first, until at most ``keep`` are still writing."""
         while len(self._in_flight) > keep:
-            actions, writes, futures = self._in_flight.popleft()
+            actions, writes, futures = self._in_flight[0]
+            # A stop raises here: the chunk stays in flight for record_finished.
             results = [result for future in futures for result in future.result()]
+            self._in_flight.popleft()
             # A dry run has no results: every action is recorded as planned.
             self._finish(actions, dict(zip((id(a) for a in writes), results, strict=False)))
 
-    def _finish(self, actions: list[Action], results: dict[int, WriteResult]) -> None:
+    def record_finished(self) -> None:
+        """After a stop: record what the writers had finished. A write cut short stays
+        unrecorded (a create is pending in the mirror: the next run completes it); the
+        welcome emails owed are sent by the next run."""
+        size = self.target.max_batch
+        while self._in_flight:
+            actions, writes, futures = self._in_flight.popleft()
+            wait(futures, timeout=5)  # the workers see the stop within a fraction of a second
+            results: dict[int, WriteResult] = {}
+            for n, future in enumerate(futures):
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    batch = writes[n * size : (n + 1) * size]
+                    results.update(zip((id(a) for a in batch), future.result(), strict=False))
+            unwritten = {id(a) for a in writes} - set(results)
+            finished = [a for a in actions if id(a) not in unwritten]
+            self._finish(finished, results, stopping=True)
+
+    def _finish(
+        self, actions: list[Action], results: dict[int, WriteResult], stopping: bool = False
+    ) -> None:
         records, mirror_rows, created, marks = [], [], [], []
         for action in actions:
             result = results.get(id(action))
             if result is not None and not result.ok:
                 action.kind, action.reason = ActionKind.FAILED, result.error
-                self._tally.refused += 1
+                action.refused = action.attempt
             if result is not None and result.ok:
                 if action.kind is ActionKind.CREATE:
                     created.append(action)
@@ -142,12 +163,19 @@ class Executor:
             self.state.add_records(self.run_id, records)
             if mirror_rows:
                 self.state.remember(mirror_rows)
+            if not self.dry_run:
+                keep, cured = failures.bookkeeping(actions, self.run_id)
+                self.state.keep_failures(keep)
+                for tenant, ids in cured.items():
+                    self.state.forget_failures(tenant, ids)
             if welcomed and self.mailer is not None and not self.dry_run:
                 # Owed with the record of the creation: a crash before sending loses none.
                 self.state.welcome_due(
                     [(a.email, a.mapped.name if a.mapped else a.email) for a in welcomed],
                     self.run_id,
                 )
+        if stopping:
+            return  # no more outside calls: the marker and the emails wait for the next run
         if marks:
             self._mark(actions[0].tenant, marks)
         self._welcome([a.email for a in welcomed])
@@ -174,6 +202,8 @@ class Executor:
             status = "success"
         elif action.kind is ActionKind.UNCHANGED:
             result, status = "No changes", "unchanged"
+        elif action.kind is ActionKind.FAILED:
+            result, status = action.reason + failures.notes(action, self.run_id), "failed"
         else:
             result, status = action.reason, str(action.kind)
         return RecordRow(

@@ -146,7 +146,10 @@ class SyncRunner:
 
     def _work(self, progress: Progress, options: dict[str, Any]) -> None:
         ctx = RunContext(self._state, progress, options, self._stop, self._on_progress)
-        ctx.log(f"sync started ({progress.trigger}{', dry run' if progress.dry_run else ''})")
+        kind = "".join(
+            (", full reconciliation" if options.get("full") else "", ", dry run" * progress.dry_run)
+        )
+        ctx.log(f"sync started ({progress.trigger}{kind})")
         try:
             with stop.watching(self._stop):
                 outcome = self._job(ctx)
