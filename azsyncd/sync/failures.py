@@ -52,12 +52,13 @@ def attach(actions: list[Action], rows: dict[str, FailingUser]) -> None:
             action.existed = action.existed or row.existed
 
 
-def held_back(action: Action, row: FailingUser | None) -> Action:
-    """A write the help desk refused as it is now: failed again, with the reason it gave."""
-    if row is None or not row.refused or row.refused != action.attempt or not action.kind.writes:
-        return action
-    action.kind, action.write = ActionKind.FAILED, None
-    action.reason, action.refused = row.reason, row.refused
+def refused_again(action: Action, row: FailingUser | None, attempt: str) -> Action | None:
+    """The help desk refused this very write before: failed again with the reason it gave,
+    without asking it (None when something it depends on changed)."""
+    if row is None or not row.refused or row.refused != attempt:
+        return None
+    action.kind, action.reason, action.attempt = ActionKind.FAILED, row.reason, attempt
+    action.refused, action.existed = row.refused, row.existed
     return action
 
 

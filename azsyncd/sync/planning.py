@@ -58,23 +58,20 @@ class Planning:
         for i in pending:
             action, entry = actions[i], mirror.get(actions[i].email)
             assert action.mapped is not None
-            if (
-                not reconcile
-                and entry
-                and entry.target_id
-                and entry.fingerprint == action.mapped.mirror
-            ):
+            action.attempt = f"{action.mapped.mirror}:{self.fields_key}"
+            if reconcile:
+                lookup.append(i)
+            elif entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
                 # Written as it is now last time: no need to ask the target.
                 actions[i] = replace(action, kind=ActionKind.UNCHANGED, existing_id=entry.target_id)
-            else:
+            elif not failures.refused_again(action, rows.get(action.user_id), action.attempt):
                 lookup.append(i)
         unknown = [i for i in unknown if not self._in_mirror(actions[i], mirror)]
         emails = [actions[i].email for i in lookup + unknown]
         existing = self.target.find_by_email(emails) if emails else {}
         for i in lookup:
             email = actions[i].email
-            row = None if reconcile else rows.get(actions[i].user_id)
-            actions[i] = self._decided(actions[i], existing.get(email), mirror.get(email), row)
+            actions[i] = self._decided(actions[i], existing.get(email), mirror.get(email))
         for i in unknown:
             actions[i].existed = actions[i].email in existing
         return actions
@@ -125,11 +122,7 @@ class Planning:
         return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped, user=user)
 
     def _decided(
-        self,
-        action: Action,
-        contact: ExistingContact | None,
-        entry: MirrorEntry | None,
-        row: FailingUser | None,
+        self, action: Action, contact: ExistingContact | None, entry: MirrorEntry | None
     ) -> Action:
         assert action.mapped is not None
         planned = decide(
@@ -141,11 +134,11 @@ class Planning:
             field_names=self.field_names,
         )
         planned.user, planned.failing_since = action.user, action.failing_since
-        planned.attempt = f"{action.mapped.mirror}:{self.fields_key}"
+        planned.attempt = action.attempt
         # An existing contact azsync never wrote gets the marker; a create that died before
         # its welcome email gets it now.
         planned.first_seen = contact is not None and entry is None
         planned.welcome_pending = (
             contact is not None and entry is not None and entry.fingerprint == PENDING
         )
-        return failures.held_back(planned, row)
+        return planned

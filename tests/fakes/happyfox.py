@@ -6,7 +6,8 @@ the benchmarks run it).
 Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
 out; a phone is edited only when its integer id is given, otherwise added; at most 100
 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
-going over locks the account with 429s for 10 minutes; per-field validation errors.
+going over locks the account with 429s for 10 minutes; per-field validation errors, required
+fields on every add and edit, and a text field's length.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs
 from tests.fakes.servers import serve_forever
 
 API = "/api/1.1/json/"
+TEXT_LIMIT = 255  # a text field's longest value
 
 
 class FakeHappyFox:
@@ -203,10 +205,19 @@ class FakeHappyFox:
         custom: dict[int, Any] = {}
         for f in self.fields:
             key = f"c-cf-{f['id']}"
+            if f["required"] and item.get(key) in (None, "", []):  # on every add and edit
+                errors.append({"field": key, "errors": ["This field is required."]})
             if key not in item:
                 continue  # left out: reset below, as HappyFox does
             value = item[key]
-            if f["type"] == "number" and not isinstance(value, (int, float)):
+            if f["type"] == "text" and len(str(value)) > TEXT_LIMIT:
+                errors.append(
+                    {
+                        "field": key,
+                        "errors": [f"Ensure this field has no more than {TEXT_LIMIT} characters."],
+                    }
+                )
+            elif f["type"] == "number" and not isinstance(value, (int, float)):
                 errors.append({"field": key, "errors": ["A valid number is required."]})
             elif f["type"] == "choice" and value not in [c["id"] for c in f["choices"]]:
                 errors.append(
