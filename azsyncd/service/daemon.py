@@ -97,6 +97,7 @@ class Daemon:
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
             on_finish=self._run_finished,
+            clock=clock,
         )
         self.ticks = Ticks(self.runner, self.state, lambda: self.config, clock)
         self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self.ticks.tick)
@@ -445,17 +446,19 @@ class Daemon:
 
 
 def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:
+    # The fix always answers the reason shown: a stored fix only goes with the stored reason.
     until = getattr(health, "quarantined_until", None)
-    fix = getattr(row, "fix", "") if row else ""
     if not enabled:
         status, reason = "disabled", "disabled in the configuration"
+        fix = f"enable it: azsyncctl tenants enable {name}"
     elif until is not None:
         status, reason = "quarantined", quarantine.describe(health.failures, health.reason, until)
         fix = "fix the cause, then authorize the tenant or change its settings to try at once"
     elif row is None or row.status == "new":
         status, reason = "new", "not authorized yet"
+        fix = f"authorize it: azsyncctl tenants authorize {name}"
     else:
-        status, reason = row.status, row.reason
+        status, reason, fix = row.status, row.reason, row.fix
     return {
         "name": name,
         "status": status,

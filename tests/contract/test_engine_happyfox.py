@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
-from tests.fakes.servers import serve
 
 
-@pytest.fixture
-def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
-    fake = FakeHappyFox(time.monotonic)
-    with serve(fake) as port:
-        yield fake, f"http://127.0.0.1:{port}"
-
-
-def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]
+def happyfox_daemon(  # type: ignore[no-untyped-def]
+    tmp_path: Path, url: str, directory: object, overwrite: bool = True, extra: str = ""
+):
     (tmp_path / "key").write_text("key")
     (tmp_path / "code").write_text("code")
     import httpx
@@ -38,6 +28,7 @@ def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool
             f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}",
         )
         + tenant_toml(extra='display_name = "Contoso"')
+        + extra
     )
     return Daemon(
         config_file.load(tmp_path / "azsyncd.toml"),

@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from azsyncd.config.changes import is_file_only
 from azsyncd.config.model import Config
 from azsyncd.service.api import create_app
-from tests.contract.test_engine_happyfox import happyfox, locked_at_start  # noqa: F401
+from tests.contract.conftest import happyfox  # noqa: F401
+from tests.contract.test_engine_happyfox import locked_at_start
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox

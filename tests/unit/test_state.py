@@ -7,8 +7,8 @@ import pytest
 
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
-from azsyncd.state.database import LATEST, schema_version
-from azsyncd.state.models import DbInfo, SyncRecord
+from azsyncd.state.database import LATEST, migrate, schema_version
+from azsyncd.state.models import DbInfo, MirrorEntry, RaisedAlert, SyncRecord, TenantHealth
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
@@ -137,3 +137,39 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     assert store.write(written)[0].ok
     assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
     again.close()
+
+
+def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    old.remember([{"email": "bob@x.test", "tenant": "t", "object_id": "2", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql(
+        "UPDATE mirrorentry SET welcome_sent_at = '2024-01-01T00:00:00+00:00'"
+        " WHERE email = 'ann@x.test'"
+    )
+    for column in ("welcome_state", "welcome_name", "welcome_run"):
+        db.execute_sql(f"ALTER TABLE mirrorentry DROP COLUMN {column}")  # as version 1 had it
+    DbInfo.update(value="1").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    rows = {r.email: r.welcome_state for r in MirrorEntry.select()}
+    assert rows == {"ann@x.test": "sent", "bob@x.test": ""}  # a claim of old counted as sent
+    assert state.claim_welcome("ann@x.test") is False
+
+
+def test_a_version_4_database_gains_the_health_and_alert_tables_once(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.db.drop_tables([TenantHealth, RaisedAlert])  # as version 4 had it
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 5
+    RaisedAlert.create(key="held-1", title="run 1 is held")
+    # Step 5 again (a half-applied upgrade, a second daemon) keeps what the tables hold.
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    migrate(state.db)
+    assert schema_version(state.db) == 5
+    assert [a.key for a in RaisedAlert.select()] == ["held-1"]
+    assert state.health("t").failures == 0
