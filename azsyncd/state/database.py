@@ -44,6 +44,11 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
+    """When each tenant was last read: incremental ticks update it without recording a run."""
+    _add_columns(db, models.TenantState, last_checked_at=UTCField(null=True))
+
+
+def _v4(db: Database) -> None:
     """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
     the next runs; the time of each tenant's last full reconciliation (idempotent)."""
     _add_columns(
@@ -53,7 +58,12 @@ def _v3(db: Database) -> None:
         welcome_name=TextField(default=""),
         welcome_run=IntegerField(null=True),
     )
-    _add_columns(db, models.TenantState, last_full_at=UTCField(null=True))
+    _add_columns(
+        db,
+        models.TenantState,
+        last_full_at=UTCField(null=True),
+        failures_retried_at=UTCField(null=True),
+    )
     db.create_tables([models.FailingUser])
     # Before, a claimed welcome was taken for sent.
     models.MirrorEntry.update(welcome_state="sent").where(
@@ -75,7 +85,7 @@ def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> Non
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 LATEST = max(MIGRATIONS)
 
 

@@ -26,6 +26,7 @@ from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import TenantState
+from azsyncd.state.repository import TICK
 from azsyncd.sync import failures
 from azsyncd.sync.planner import Action
 from azsyncd.sync.planning import Planning
@@ -34,6 +35,7 @@ from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
 
 CHUNK = 1000
+FAILURE_RETRY_EVERY = timedelta(hours=1)  # for incremental ticks
 READ_MODES = {
     "delta": "changes since the last sync",
     "full": "all users",
@@ -62,6 +64,10 @@ def settings_key(config: Config) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+class _FieldsUnreadable(Exception):
+    """The help desk's fields could not be read: nothing can be planned in this run."""
+
+
 @dataclass
 class TenantResult:
     name: str
@@ -86,7 +92,7 @@ class Engine:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
-        self.planning: Planning  # once the target's fields are read
+        self._planning: Planning | None = None  # once the target's fields are read
         self.planned: set[str] = set()  # object ids of the tenant being synced, planned so far
 
     @property
@@ -101,27 +107,38 @@ class Engine:
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self.writes.tally().counts))
+        results = []
+        try:
+            for tenant in tenants:
+                self.ctx.checkpoint()
+                self.ctx.report(phase="reading directory", tenant=tenant.name)
+                results.append(self._tenant(tenant))
+        except _FieldsUnreadable as exc:
+            return Outcome(
+                "failed",
+                f"the help desk's contact fields could not be read: {exc.__cause__}",
+                dict(self.writes.tally().counts),
+            )
+        return self._outcome(results, self.writes.tally())
+
+    @property
+    def planning(self) -> Planning:
+        """The planner, reading the help desk's fields the first time there is a user to plan:
+        a delta with no change costs no help-desk call."""
+        if self._planning is not None:
+            return self._planning
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
-            return Outcome(
-                "failed",
-                f"the help desk's contact fields could not be read: {exc}",
-                dict(self.writes.tally().counts),
-            )
-        self.planning = Planning(self.config, self.state, self.target, fields, self.settings)
-        missing = self.planning.mapper.missing_fields
+            raise _FieldsUnreadable() from exc
+        self._planning = Planning(self.config, self.state, self.target, fields, self.settings)
+        missing = self._planning.mapper.missing_fields
         if missing:
             self.ctx.log(
                 f"mapped custom fields missing in the help desk, left out: {', '.join(missing)}",
                 "warning",
             )
-        results = []
-        for tenant in tenants:
-            self.ctx.checkpoint()
-            self.ctx.report(phase="reading directory", tenant=tenant.name)
-            results.append(self._tenant(tenant))
-        return self._outcome(results, self.writes.tally())
+        return self._planning
 
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
@@ -221,7 +238,8 @@ class Engine:
                 if held:
                     actions, held = held + actions, []
                 self._apply(actions)
-            if not (rail and len(seen) < rail):
+            retry = not (rail and len(seen) < rail) and self._retry_due(row, bool(why))
+            if retry:
                 result.retried = self._plan_failures_again(tenant, read, seen, bool(why))
             self.writes.drain()
         except AuthError as exc:
@@ -257,7 +275,7 @@ class Engine:
                 "their contacts are kept"
             )
         if not self.dry_run:
-            values: dict[str, Any] = {"last_sync_at": utcnow()}
+            values: dict[str, Any] = {"last_checked_at": utcnow()}
             if row.status != "active":
                 # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
@@ -265,6 +283,8 @@ class Engine:
                 values["last_user_count"] = len(seen)
             if why:
                 values["last_full_at"] = utcnow()
+            if retry:
+                values["failures_retried_at"] = self.ctx.now()
             self.state.set_tenant(tenant.name, **values)
             if read.delta_link:  # the read was complete, whatever the writes came to
                 self.state.set_delta_link(tenant.name, key, read.delta_link)
@@ -278,6 +298,15 @@ class Engine:
             done=self.ctx.progress.done + len(actions),
             counts=dict(self.writes.tally().counts),  # what an interrupted run finished
         )
+
+    def _retry_due(self, row: TenantState, reconcile: bool) -> bool:
+        """Whether this run plans again the users that still fail. An incremental tick does
+        so at most once an hour: a permanent refusal must not spend the rate budget every few
+        minutes. Every other run does, and so lists every contact still failing."""
+        if self.ctx.progress.trigger != TICK or reconcile:
+            return True
+        last = row.failures_retried_at
+        return last is None or self.ctx.now() - last >= FAILURE_RETRY_EVERY
 
     def _reconciliation(self, row: TenantState) -> str:
         """Why this tenant's sync is a full reconciliation, or "" when it is not one."""
