@@ -30,7 +30,7 @@ from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
-from tests.service.test_e2e import write_config
+from tests.service.e2e_world import write_config
 
 pytestmark = pytest.mark.slow
 
