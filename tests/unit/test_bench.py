@@ -1,0 +1,79 @@
+"""The benchmark's floor formula and its fake HappyFox's group membership, kept fast."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from azsyncd.targets.happyfox.client import limits_for
+from azsyncd.targets.ratelimit import RateLimiter
+from bench.floor import floor_seconds
+from tests.fakes.happyfox import FakeHappyFox
+
+
+class Clock:
+    """A clock that moves only when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("posts", "budget", "seconds"),
+    [(0, 300, 0), (1, 300, 0), (300, 300, 0), (301, 300, 60), (600, 300, 60), (2001, 270, 420)],
+)
+def test_floor_counts_the_full_first_window(posts: int, budget: int, seconds: float) -> None:
+    assert floor_seconds(posts, budget) == seconds
+
+
+def test_floor_refuses_an_empty_budget() -> None:
+    with pytest.raises(ValueError, match="give >= 1"):
+        floor_seconds(10, 0)
+
+
+@pytest.mark.parametrize("posts", [1, 270, 271, 999, 2001])
+def test_floor_is_what_the_limiter_achieves_and_the_fake_accepts(posts: int) -> None:
+    """The limiter, sending as fast as it may, ends exactly on the floor; the fake's window
+    (which starts full) takes every one of those POSTs without a 429."""
+    budget = limits_for(0.9)["POST"]
+    clock = Clock()
+    limiter = RateLimiter({"POST": budget}, clock=clock, sleep=clock.sleep)
+    fake = FakeHappyFox(clock)
+    times = []
+    for _ in range(posts):
+        limiter.acquire("POST")
+        times.append(clock.now)
+        status, _ = fake._handle(
+            "POST", "/api/1.1/json/contact_groups/", {}, b'{"name": "g"}', fake.auth
+        )
+        assert status == 200
+    assert times[-1] - times[0] == floor_seconds(posts, budget)
+    # And the true limit's floor is no higher than the headroom's.
+    assert floor_seconds(posts, 300) <= floor_seconds(posts, budget)
+
+
+def test_fake_group_membership_is_constant_time_per_contact() -> None:
+    fake = FakeHappyFox(time.monotonic, post_limit=10**9)
+    group = fake._handle("POST", "/api/1.1/json/contact_groups/", {}, b'{"name": "g"}', fake.auth)
+    group_id = group[1]["id"]
+    big = list(range(200_000))
+
+    def add(contacts: list[int]) -> float:
+        start = time.process_time()
+        for i in range(0, len(contacts), 100):
+            fake.add_to_group(group_id, contacts[i : i + 100])
+        return time.process_time() - start
+
+    add(big)  # the group now holds 200,000 contacts
+    # 2,000 more contacts, half of them already members: a list scan would take seconds.
+    assert add(list(range(199_000, 201_000))) < 0.05
+    assert len(fake.groups[group_id]["contacts"]) == 201_000
+    assert fake.groups[group_id]["contacts"][-1] == 200_999
+    assert len(set(fake.groups[group_id]["contacts"])) == 201_000  # each contact once
