@@ -23,15 +23,29 @@ def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
+    db.create_tables(
+        [
+            models.DbInfo,
+            models.TenantState,
+            models.DeltaLink,
+            models.SyncRun,
+            models.RunLog,
+            models.SyncRecord,
+            models.MirrorEntry,
+        ]
+    )
 
 
 def _v2(db: Database) -> None:
     db.create_tables([models.AuditEntry])
 
 
+def _v3(db: Database) -> None:
+    db.create_tables([models.RunSeen, models.RunClaim])
+
+
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
 LATEST = max(MIGRATIONS)
 
 

@@ -108,4 +108,38 @@ class AuditEntry(Base):
     detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]
+class RunSeen(Base):
+    """A user a running sync has read: kept here, not in memory, so a run's memory is flat."""
+
+    run = IntegerField()
+    tenant = CharField()
+    object_id = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("run", "tenant", "object_id")
+
+
+class RunClaim(Base):
+    """An address a running sync gave to a tenant's user: the first tenant to sync it owns it."""
+
+    run = IntegerField()
+    email = CharField()
+    tenant = CharField()
+    principal = CharField()  # the user principal name, named when another tenant collides
+
+    class Meta:
+        primary_key = CompositeKey("run", "email")
+
+
+ALL = [
+    DbInfo,
+    TenantState,
+    DeltaLink,
+    SyncRun,
+    RunLog,
+    SyncRecord,
+    MirrorEntry,
+    AuditEntry,
+    RunSeen,
+    RunClaim,
+]

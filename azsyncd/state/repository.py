@@ -8,19 +8,41 @@ from typing import Any
 
 from peewee import Database, fn
 
+from azsyncd.state.bulk import insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
     MirrorEntry,
+    RunClaim,
     RunLog,
+    RunSeen,
     SyncRecord,
     SyncRun,
     TenantState,
 )
 
+MIRROR_COLUMNS = (
+    MirrorEntry.email,
+    MirrorEntry.target_id,
+    MirrorEntry.tenant,
+    MirrorEntry.object_id,
+    MirrorEntry.fingerprint,
+)
+RECORD_COLUMNS = (
+    SyncRecord.run,
+    SyncRecord.tenant,
+    SyncRecord.user_id,
+    SyncRecord.email,
+    SyncRecord.type,
+    SyncRecord.status,
+    SyncRecord.result,
+    SyncRecord.changed_fields,
+)
+
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
+RUN_SEEN_KEY = (RunSeen.run, RunSeen.tenant, RunSeen.object_id)
 
 
 @dataclass(frozen=True)
@@ -89,24 +111,11 @@ class State:
         return found
 
     def remember(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint)."""
-        now = utcnow()
-        for start in range(0, len(rows), 200):
-            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
-            (
-                MirrorEntry.insert_many(chunk)
-                .on_conflict(
-                    conflict_target=[MirrorEntry.email],
-                    preserve=[
-                        MirrorEntry.target_id,
-                        MirrorEntry.tenant,
-                        MirrorEntry.object_id,
-                        MirrorEntry.fingerprint,
-                        MirrorEntry.updated_at,
-                    ],
-                )
-                .execute()
-            )
+        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint), one statement."""
+        now = MirrorEntry.updated_at.db_value(utcnow())
+        columns = (*MIRROR_COLUMNS, MirrorEntry.updated_at)
+        values = [(*(row[c.name] for c in MIRROR_COLUMNS), now) for row in rows]
+        insert_rows(MirrorEntry, columns, values, conflict=[MirrorEntry.email], update=columns[1:])
 
     def claim_welcome(self, emails: list[str]) -> list[str]:
         """Mark welcome emails as sent before sending: at most once, even across a crash."""
@@ -123,13 +132,47 @@ class State:
                 ).execute()
         return due
 
-    def mirrored_ids(self, tenant: str) -> Iterator[str]:
-        yield from (
-            r.object_id
-            for r in MirrorEntry.select(MirrorEntry.object_id)
-            .where(MirrorEntry.tenant == tenant)
-            .iterator()
+    # --- a running sync's bookkeeping: users seen, addresses claimed ---------------------
+
+    def see_users(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> int:
+        """Note users read by the run; returns how many had not been seen before."""
+        values = [(run_id, tenant, object_id) for object_id in dict.fromkeys(object_ids)]
+        return insert_rows(
+            RunSeen, (RunSeen.run, RunSeen.tenant, RunSeen.object_id), values, conflict=RUN_SEEN_KEY
         )
+
+    def unseen_mirrored(self, run_id: int, tenant: str) -> int:
+        """Users azsync wrote for ``tenant`` that the run did not read."""
+        seen = RunSeen.select(RunSeen.object_id).where(
+            RunSeen.run == run_id, RunSeen.tenant == tenant
+        )
+        return int(
+            MirrorEntry.select()
+            .where(MirrorEntry.tenant == tenant, MirrorEntry.object_id.not_in(seen))
+            .count()
+        )
+
+    def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """email -> (tenant, principal) for the addresses the run already gave out."""
+        wanted = list(set(emails))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            for row in RunClaim.select().where(
+                RunClaim.run == run_id, RunClaim.email.in_(wanted[start : start + 500])
+            ):
+                found[row.email] = (row.tenant, row.principal)
+        return found
+
+    def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
+        values = [(run_id, email, tenant, who) for email, (tenant, who) in claims.items()]
+        columns = (RunClaim.run, RunClaim.email, RunClaim.tenant, RunClaim.principal)
+        insert_rows(RunClaim, columns, values, conflict=columns[:2], update=columns[2:])
+
+    def forget_run_users(self) -> None:
+        """Drop every run's bookkeeping: at the end of a run, and of any run that died."""
+        with self.db.atomic():
+            RunSeen.delete().execute()
+            RunClaim.delete().execute()
 
     # --- runs --------------------------------------------------------------------------
 
@@ -143,10 +186,12 @@ class State:
         RunLog.create(run=run_id, message=message, level=level)
 
     def add_records(self, run_id: int, rows: Iterable[RecordRow]) -> None:
-        batch = [dict(run=run_id, **row.__dict__) for row in rows]
+        values = [
+            (run_id, r.tenant, r.user_id, r.email, r.type, r.status, r.result, r.changed_fields)
+            for r in rows
+        ]
         with self.db.atomic():
-            for start in range(0, len(batch), 500):
-                SyncRecord.insert_many(batch[start : start + 500]).execute()
+            insert_rows(SyncRecord, RECORD_COLUMNS, values)
 
     def finish_run(
         self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None

@@ -81,8 +81,8 @@ class Engine:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
-        # email -> (tenant, user principal name): the first tenant to sync an address owns it
-        self.claims: dict[str, tuple[str, str]] = {}
+        self.run_id = ctx.progress.run_id
+        self.order: list[str] = []  # the names of the tenants this run syncs, in order
         self.mapper: Mapper | None = None
         self.field_names: dict[str, str] = {}
 
@@ -114,11 +114,17 @@ class Engine:
                 f"{', '.join(self.mapper.missing_fields)}",
                 "warning",
             )
+        self.order = [t.name for t in tenants]
         results = []
-        for tenant in tenants:
-            self.ctx.checkpoint()
-            self.ctx.report(phase="reading directory", tenant=tenant.name)
-            results.append(self._tenant(tenant))
+        # Users seen and addresses claimed live in the state database while the run lasts.
+        self.state.forget_run_users()
+        try:
+            for tenant in tenants:
+                self.ctx.checkpoint()
+                self.ctx.report(phase="reading directory", tenant=tenant.name)
+                results.append(self._tenant(tenant))
+        finally:
+            self.state.forget_run_users()
         return self._outcome(results, self.writes.tally())
 
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
@@ -197,14 +203,16 @@ class Engine:
         try:
             read = source.read(self.state.delta_link(tenant.name, key))
             self.ctx.log(f"tenant {tenant.name}: reading {READ_MODES[read.mode]}")
-            seen: set[str] = set()
+            seen = 0
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
-                seen.update(str(u.get("id")) for u in users)
+                seen += self.state.see_users(
+                    self.run_id, tenant.name, (str(u.get("id")) for u in users)
+                )
                 actions = self._plan(tenant, users)
-                if rail and len(seen) < rail:
+                if rail and seen < rail:
                     held.extend(actions)  # not enough users yet to trust this read
                     continue
                 if held:
@@ -225,17 +233,21 @@ class Engine:
                 if exc.status in (401, 403)
                 else "the next sync retries",
             )
-        result.users = len(seen)
-        if rail and len(seen) < rail:
+        result.users = seen
+        if rail and seen < rail:
             return self._fail_tenant(
                 result,
                 tenant,
-                f"safety rail: the directory gave {len(seen)} user(s), last time "
+                f"safety rail: the directory gave {seen} user(s), last time "
                 f"{row.last_user_count}; nothing was written for this tenant",
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
+        result.removed = (
+            len(read.removed)
+            if read.mode == "delta"
+            else self.state.unseen_mirrored(self.run_id, tenant.name)
+        )
         if result.removed:
             self.ctx.log(
                 f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
@@ -247,7 +259,7 @@ class Engine:
                 # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
-                values["last_user_count"] = len(seen)
+                values["last_user_count"] = seen
             self.state.set_tenant(tenant.name, **values)
             if read.delta_link and not self.writes.tally().refused:
                 self.state.set_delta_link(tenant.name, key, read.delta_link)
@@ -259,12 +271,10 @@ class Engine:
             return 0
         return max(1, int(last * self.config.sync.min_share))
 
-    def _removed(self, tenant: Tenant, seen: set[str]) -> int:
-        return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
-
     def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
         """One action per user, in order: mapped, then checked against the mirror and target."""
         actions = [self._mapped(tenant, user) for user in users]
+        self._claim(tenant, users, actions)
         pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
         mirror = self.state.mirror(actions[i].email for i in pending)
         lookup = []
@@ -282,8 +292,39 @@ class Engine:
             actions[i] = self._decided(actions[i], existing.get(email), mirror.get(email))
         return actions
 
+    def _claim(self, tenant: Tenant, users: list[dict[str, Any]], actions: list[Action]) -> None:
+        """Fail users whose address an earlier tenant of this run synced; claim the others'.
+
+        Only a later tenant reads a claim, so a run's first tenant reads none and its last
+        writes none: a one-tenant run keeps no claims at all.
+        """
+        pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
+        if tenant.name != self.order[0]:
+            owners = self.state.claims(self.run_id, (actions[i].email for i in pending))
+            for i in pending:
+                owner = owners.get(actions[i].email)
+                if owner and owner[0] != tenant.name:
+                    actions[i] = replace(
+                        actions[i],
+                        kind=ActionKind.FAILED,
+                        reason=(
+                            f"email {actions[i].email} already belongs to {owner[1]} in tenant "
+                            f"{owner[0]}, which syncs first; fix: give one of them another address"
+                        ),
+                    )
+        if tenant.name != self.order[-1]:
+            claims = {
+                actions[i].email: (
+                    tenant.name,
+                    str(users[i].get("userPrincipalName", actions[i].user_id)),
+                )
+                for i in pending
+                if actions[i].kind is ActionKind.PENDING
+            }
+            self.state.claim(self.run_id, claims)
+
     def _mapped(self, tenant: Tenant, user: dict[str, Any]) -> Action:
-        """The user mapped and claimed (PENDING), or why not (SKIPPED, FAILED)."""
+        """The user mapped (PENDING), or why not (SKIPPED, FAILED)."""
         assert self.mapper is not None
         user_id = str(user.get("id", ""))
         reason = out_of_scope(user, tenant.exclude_disabled)
@@ -296,16 +337,6 @@ class Engine:
             email = self.mapper.email(user)[0].lower()
             reason = "; ".join(failure.reasons)
             return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason)
-        owner = self.claims.get(mapped.email)
-        if owner and owner[0] != tenant.name:
-            reason = (
-                f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, "
-                "which syncs first; fix: give one of them another address"
-            )
-            return Action(
-                ActionKind.FAILED, tenant.name, user_id, mapped.email, mapped, reason=reason
-            )
-        self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
         return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped)
 
     def _decided(self, action: Action, contact: Any, entry: MirrorEntry | None) -> Action:

@@ -93,9 +93,10 @@ class Executor:
         """
         writes = [a for a in actions if a.kind.writes]
         creates = [a for a in writes if a.kind is ActionKind.CREATE]
-        if creates and not self.dry_run:
+        if creates and not self.dry_run and self.mailer is not None:
             # Say what we are about to create before creating it: if the run dies between the
             # write and its record, the next run knows these contacts still await their welcome.
+            # Without welcome emails nothing awaits: each mirror row is written once, below.
             self.state.remember(
                 [{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates]
             )
