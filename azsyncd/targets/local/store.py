@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from peewee import Database, fn
 
@@ -136,12 +136,11 @@ class LocalStore:
                 results.append(WriteResult(item.email, True, str(row.id)))
             if inserts:
                 insert_rows(Contact, INSERTED, inserts)
-                ids = {
-                    email: str(contact_id)
-                    for contact_id, email in Contact.select(Contact.id, Contact.email)
-                    .where(Contact.email.in_([row[0] for row in inserts]))
-                    .tuples()
-                }
+                new = Contact.select(Contact.id, Contact.email).where(
+                    Contact.email.in_([row[0] for row in inserts])
+                )
+                rows_back = cast(Iterable[tuple[int, str]], new.tuples())
+                ids = {email: str(contact_id) for contact_id, email in rows_back}
                 results = [
                     WriteResult(r.email, True, ids[normal_email(r.email)])
                     if r.ok and not r.id

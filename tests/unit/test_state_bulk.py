@@ -1,0 +1,82 @@
+"""Bulk writes of the state database, on SQLite and on a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from azsyncd.state import State, bulk
+from azsyncd.state.database import open_database
+from azsyncd.state.models import MirrorEntry, RunClaim, RunSeen, SyncRecord
+from azsyncd.state.repository import RecordRow
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    from tests.fakes.postgres import find_bin, postgres_server
+
+    if not find_bin("initdb") and not os.environ.get("CI"):
+        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    url = "" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    state = State(open_database(url, tmp_path))
+    for table in (MirrorEntry, RunSeen, RunClaim, SyncRecord):
+        table.delete().execute()  # the PostgreSQL database is shared by the module's tests
+    yield state
+    state.close()
+
+
+def mirror_row(i: int, **values: str) -> dict[str, str]:
+    row = {"email": f"u{i}@x.test", "target_id": str(i), "tenant": "t", "object_id": f"o{i}"}
+    return {**row, "fingerprint": "f1", **values}
+
+
+def test_remember_upserts_in_one_statement_and_keeps_the_welcome_mark(state: State) -> None:
+    state.remember([mirror_row(i, fingerprint="pending", target_id="") for i in range(3)])
+    assert state.claim_welcome(["u0@x.test"]) == ["u0@x.test"]
+    state.remember([mirror_row(i) for i in range(3)])
+    rows = state.mirror(f"u{i}@x.test" for i in range(3))
+    assert {e: (r.fingerprint, r.target_id) for e, r in rows.items()} == {
+        f"u{i}@x.test": ("f1", str(i)) for i in range(3)
+    }
+    assert rows["u0@x.test"].welcome_sent_at is not None
+    assert rows["u1@x.test"].welcome_sent_at is None
+
+
+def test_values_are_parameters_never_sql(state: State) -> None:
+    nasty = "x'); DROP TABLE syncrecord; --\"ünï\x7f"
+    run_id = state.start_run("manual")
+    state.add_records(run_id, [RecordRow("t", nasty, "a@x.test", "New", "failed", nasty, nasty)])
+    [record] = state.records(run_id)
+    assert (record.user_id, record.result, record.changed_fields) == (nasty, nasty, nasty)
+
+
+def test_many_rows_split_under_the_parameter_limit(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_PARAMETERS", 60)  # 10 mirror rows a statement
+    state.remember([mirror_row(i) for i in range(95)])
+    assert MirrorEntry.select().count() == 95
+    assert state.see_users(1, "t", [f"o{i}" for i in range(95)]) == 95
+
+
+def test_seen_users_count_once_and_give_the_unseen_mirrored(state: State) -> None:
+    state.remember([mirror_row(i) for i in range(5)] + [mirror_row(9, tenant="other")])
+    assert state.see_users(7, "t", ["o0", "o1", "o1"]) == 2  # a repeat in one call counts once
+    assert state.see_users(7, "t", ["o1", "o2"]) == 1  # and across calls
+    assert state.see_users(8, "t", ["o3"]) == 1  # another run's users are its own
+    assert state.unseen_mirrored(7, "t") == 2  # o3 and o4; the other tenant's row is not ours
+    state.claim(7, {"a@x.test": ("t", "a@t"), "b@x.test": ("t", "b@t")})
+    state.claim(7, {"a@x.test": ("t", "a2@t")})
+    assert state.claims(7, ["a@x.test", "c@x.test"]) == {"a@x.test": ("t", "a2@t")}
+    assert state.claims(8, ["a@x.test"]) == {}
+    state.forget_run_users()
+    assert RunSeen.select().count() == RunClaim.select().count() == 0
