@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +120,57 @@ def write_secrets(work: Path) -> None:
         write_private(work / name, value.encode())  # azsyncd reads only private secret files
 
 
-def run_sync(daemon: Any, during: Callable[[], None] = lambda: None) -> tuple[Any, float]:
-    """One manual sync to its end, calling ``during`` while it runs; the run and its wall time."""
+class StatusProbe:
+    """GET /v1/status sampled from another process while a sync runs (bench.status_probe)."""
+
+    def __init__(self, daemon: Any, work: Path) -> None:
+        import httpx
+
+        from azsyncd.service.server import bind_control_socket, control_server
+
+        sock_path = work / "s.sock"
+        sock = bind_control_socket(sock_path, 0o600)
+        self.api = control_server(daemon)
+        threading.Thread(target=self.api.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                client.get("http://azsyncd/v1/status")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.status_probe", str(sock_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.proc.stdout.readline()  # type: ignore[union-attr]
+
+    def stop(self) -> dict[str, float]:
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=60)
+        self.api.should_exit = True
+        return latency_figures(json.loads(out.strip().splitlines()[-1]))
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    if not ordered:
+        return {"status_samples": 0, "status_p50_ms": 0.0, "status_p99_ms": 0.0}
+    return {
+        "status_samples": len(ordered),
+        "status_p50_ms": statistics.median(ordered) * 1000,
+        "status_p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "status_max_ms": ordered[-1] * 1000,
+    }
+
+
+def run_sync(daemon: Any) -> tuple[Any, float]:
+    """One manual sync to its end; the run and its wall time."""
     start = time.monotonic()
     run_id = daemon.start_sync("manual")
-    while daemon.runner.current is not None:
-        during()
     daemon.runner.wait()
     return daemon.state.run(run_id), time.monotonic() - start
 
@@ -140,7 +184,6 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     from azsyncd.config import file as config_file
     from azsyncd.demo.run import MAPPING, tenant_toml
     from azsyncd.service.daemon import Daemon
-    from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.state.models import DeltaLink
     from azsyncd.targets import factory
     from azsyncd.targets.happyfox.client import limiter_for, limits_for
@@ -177,32 +220,12 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         state_dir=work / "state",
         graph_transport=GeneratedTenant(users).transport(),
     )
-    sock_path = work / "s.sock"
-    sock = bind_control_socket(sock_path, 0o600)
-    api = control_server(daemon)
-    threading.Thread(target=api.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    client = httpx.Client(
-        transport=httpx.HTTPTransport(uds=str(sock_path)), base_url="http://azsyncd"
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            client.get("/v1/status")
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    probe = StatusProbe(daemon, work)
     stats = lambda: httpx.get(f"{base}/api/1.1/json/__stats__/", auth=("key", "code")).json()  # noqa: E731
 
-    latencies: list[float] = []
-
-    def sample_status() -> None:
-        t0 = time.perf_counter()
-        client.get("/v1/status").raise_for_status()
-        latencies.append(time.perf_counter() - t0)
-        time.sleep(0.05)
-
     spy = Profile(RESULTS / f"profile-happyfox-{users}.txt") if profile else None
-    run, wall = run_sync(daemon, sample_status)
+    run, wall = run_sync(daemon)
+    latencies = probe.stop()
     orm = spy.stop() if spy else {}
     first = stats()
     posts = first["post_users"] + first["post_other"]
@@ -216,8 +239,6 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     full, full_wall = run_sync(daemon)
     after_full = stats()
     server.terminate()
-    api.should_exit = True
-    ordered = sorted(latencies)
     return {
         "kind": "happyfox",
         "users": users,
@@ -249,16 +270,12 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         - (after_delta["post_users"] + after_delta["post_other"]),
         "full_resync_calls": after_full["calls"] - after_delta["calls"],
         "peak_rss_mb": peak_rss_mb(),
-        "status_samples": len(latencies),
-        "status_p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
-        "status_p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-        if ordered
-        else 0.0,
+        **latencies,
         **orm,
     }
 
 
-def local_size(users: int) -> dict[str, Any]:
+def local_size(users: int, profile: bool) -> dict[str, Any]:
     """One built-in store point, in this (fresh) process: planning and memory."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
@@ -275,8 +292,13 @@ def local_size(users: int) -> dict[str, Any]:
         state_dir=work / "state",
         graph_transport=GeneratedTenant(users).transport(),
     )
+    probe = StatusProbe(daemon, work)
+    spy = Profile(RESULTS / f"profile-local-{users}.txt") if profile else None
     start_cpu = time.process_time()
-    run, wall = run_sync(daemon, lambda: time.sleep(0.2))
+    run, wall = run_sync(daemon)
+    cpu = time.process_time() - start_cpu
+    orm = spy.stop() if spy else {}
+    latencies = probe.stop()
     return {
         "kind": "local",
         "users": users,
@@ -285,8 +307,10 @@ def local_size(users: int) -> dict[str, Any]:
         "failed": run.counts["failed"],
         "wall_s": wall,
         "users_per_s": users / wall,
-        "cpu_s": time.process_time() - start_cpu,
+        "cpu_s": cpu,
         "peak_rss_mb": peak_rss_mb(),
+        **latencies,
+        **orm,
     }
 
 
@@ -322,7 +346,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.one:
         point = (
-            local_size(args.one)
+            local_size(args.one, args.profile)
             if args.kind == "local"
             else happyfox_size(args.one, args.scale, args.profile)
         )
@@ -341,7 +365,7 @@ def main() -> None:
     }
     print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
     for size in sizes(args.local):
-        point = fresh(["--one", str(size), "--kind", "local"])
+        point = fresh(["--one", str(size), "--kind", "local"] + ["--profile"] * (size == 100_000))
         results["local"].append(point)
         print(json.dumps(point), flush=True)
     for size in sizes(args.happyfox):
