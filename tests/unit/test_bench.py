@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from azsyncd.targets.happyfox.client import limits_for
 from azsyncd.targets.ratelimit import RateLimiter
+from bench import report
 from bench.floor import floor_seconds
 from tests.fakes.happyfox import FakeHappyFox
 
@@ -77,3 +79,31 @@ def test_fake_group_membership_is_constant_time_per_contact() -> None:
     assert len(fake.groups[group_id]["contacts"]) == 201_000
     assert fake.groups[group_id]["contacts"][-1] == 200_999
     assert len(set(fake.groups[group_id]["contacts"])) == 201_000  # each contact once
+
+
+def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
+    local = {
+        "kind": "local",
+        "wall_s": 10.0,
+        "users_per_s": 10_000.0,
+        "status_p50_ms": 1.0,
+        "status_p99_ms": 2.0,
+    }
+    results = {
+        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
+        "mapping_users_per_s": 40_000.0,
+        "local": [
+            {**local, "users": 100_000, "peak_rss_mb": 100.0},
+            {**local, "users": 1_000_000, "peak_rss_mb": 110.0},
+        ],
+        "happyfox": [],
+    }
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{report.BEGIN}\nold figure 1.107x\n{report.END}\n\n## Next\n")
+    report.update_readme(readme, results)
+    text = readme.read_text()
+    assert "old figure" not in text and text.endswith(f"{report.END}\n\n## Next\n")
+    assert "| 1,000,000 | 10.0 | 10,000 | 110 |" in text and "+10.0%" in text
+    readme.write_text("# no markers\n")
+    with pytest.raises(SystemExit, match="bench:begin"):
+        report.update_readme(readme, results)

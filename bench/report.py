@@ -1,0 +1,105 @@
+"""The README's performance figures, rendered from bench.run's JSON output.
+
+python -m bench.report [bench/results/results.json] rewrites the part of README.md between
+the bench markers; nothing there is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def _share(point: dict[str, Any]) -> str:
+    if not point.get("sync_samples"):
+        return "-"
+    return f"{point['orm_share']:.0%} of {point['sync_samples']} samples"
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Measured on {m['cores']} cores ({m['arch']}), Python {m['python']}; each point in a "
+        "fresh process. Peak RSS is that process's own high-water mark (VmHWM). "
+        "`GET /v1/status` is sampled every 50 ms from a separate process during the first sync.",
+        "",
+        "Mapping + planning on one core (CPU time): "
+        f"{results['mapping_users_per_s']:,.0f} users/s.",
+        "",
+        "First sync into the built-in store (planning, state writes and memory; no rate limit):",
+        "",
+        "| users | wall s | users/s | peak RSS MB | status p50 / p99 ms "
+        "| ORM share of sync thread |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    local = {p["users"]: p for p in results["local"]}
+    for p in results["local"]:
+        lines.append(
+            f"| {p['users']:,} | {p['wall_s']:.1f} | {p['users_per_s']:,.0f} | "
+            f"{p['peak_rss_mb']:.0f} | {p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | "
+            f"{_share(p)} |"
+        )
+    if 100_000 in local and 1_000_000 in local:
+        growth = local[1_000_000]["peak_rss_mb"] / local[100_000]["peak_rss_mb"] - 1
+        lines += ["", f"Peak RSS growth from 100,000 to 1,000,000 users: {growth:+.1%}."]
+    if results["happyfox"]:
+        p0 = results["happyfox"][0]
+        lines += [
+            "",
+            f"First sync into the fake HappyFox (its own process, 300 POST / 500 GET a minute, "
+            f"429 lock; clock scaled {p0['scale']:g}x, so a minute lasts {60 / p0['scale']:g} s; "
+            f"azsync's limiter uses {p0['headroom']:.0%} of the limit, "
+            f"{p0['budget_per_minute']} POST a minute). Floors in scaled seconds:",
+            "",
+            "| users | POSTs (contacts + marks) | GETs | floor at 300/min | floor at budget "
+            "| wall s | ratio to 300 / to budget | 429 | peak RSS MB | status p50 / p99 ms "
+            "| ORM share |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |",
+        ]
+        for p in results["happyfox"]:
+            lines.append(
+                f"| {p['users']:,} | {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
+                f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
+                f"{p['wall_s']:.1f} | {p['ratio']:.3f}x / {p['ratio_budget']:.3f}x | "
+                f"{'yes' if p['locked'] else 'no'} | {p['peak_rss_mb']:.0f} | "
+                f"{p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | {_share(p)} |"
+            )
+        lines += [
+            "",
+            "No-change resync after it (HappyFox):",
+            "",
+            "| users | over a delta: users read, calls, wall s | over a full read: users "
+            "unchanged, POSTs, calls, wall s |",
+            "| ---: | --- | --- |",
+        ]
+        for p in results["happyfox"]:
+            lines.append(
+                f"| {p['users']:,} | {p['delta_resync_users']}, {p['delta_resync_calls']}, "
+                f"{p['delta_resync_wall_s']:.1f} | {p['full_resync_unchanged']:,}, "
+                f"{p['full_resync_posts']}, {p['full_resync_calls']}, "
+                f"{p['full_resync_wall_s']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, results: dict[str, Any]) -> None:
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme} has no {BEGIN} ... {END} block; add one where the figures go")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{render(results)}\n{END}{tail}")
+
+
+def main() -> None:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/results/results.json"
+    update_readme(ROOT / "README.md", json.loads(source.read_text()))
+
+
+if __name__ == "__main__":
+    main()
