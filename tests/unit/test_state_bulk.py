@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,16 +11,6 @@ from azsyncd.state import State, bulk
 from azsyncd.state.database import open_database
 from azsyncd.state.models import MirrorEntry, RunClaim, RunSeen, SyncRecord
 from azsyncd.state.repository import RecordRow
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb") and not os.environ.get("CI"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
