@@ -13,15 +13,50 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+SYNC_THREAD = "_work (azsyncd/sync/runner.py"  # the frame every sync thread's stack starts at
+# peewee frames that are the database driver running SQL, not the ORM building it
+DRIVER = ("Database._execute_cursor (peewee.py", "Database.commit (peewee.py")
 
 
-def _share(point: dict[str, Any]) -> str:
-    if not point.get("sync_samples"):
+def orm_share(raw: str) -> dict[str, Any]:
+    """From py-spy's collapsed stacks, the sync thread's samples: how many had a peewee frame
+    (the ORM plus the database running its SQL), and how many were the ORM's own Python work
+    (a peewee frame, but not ending in the driver's execute or commit)."""
+    total = peewee = orm = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if SYNC_THREAD not in stack:
+            continue
+        total += int(count)
+        if "(peewee.py:" in stack:
+            peewee += int(count)
+            if not stack.rsplit(";", 1)[-1].startswith(DRIVER):
+                orm += int(count)
+    return {
+        "sync_samples": total,
+        "peewee_share": peewee / total if total else 0.0,
+        "orm_share": orm / total if total else 0.0,
+    }
+
+
+def profile_of(point: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The shares from the profile kept next to the results, when this point has one."""
+    path = folder / f"profile-{point['kind']}-{point['users']}.txt"
+    return orm_share(path.read_text()) if path.exists() else {}
+
+
+def _share(point: dict[str, Any], folder: Path) -> str:
+    shares = profile_of(point, folder)
+    if not shares.get("sync_samples"):
         return "-"
-    return f"{point['orm_share']:.0%} of {point['sync_samples']} samples"
+    return (
+        f"{shares['orm_share']:.0%} ORM, {shares['peewee_share']:.0%} with SQL "
+        f"({shares['sync_samples']:,} samples)"
+    )
 
 
-def render(results: dict[str, Any]) -> str:
+def render(results: dict[str, Any], folder: Path) -> str:
+    """The figures in Markdown; ``folder`` holds the results and their profiles."""
     m = results["machine"]
     lines = [
         f"Measured on {m['cores']} cores ({m['arch']}), Python {m['python']}; each point in a "
@@ -42,7 +77,7 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {p['users']:,} | {p['wall_s']:.1f} | {p['users_per_s']:,.0f} | "
             f"{p['peak_rss_mb']:.0f} | {p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | "
-            f"{_share(p)} |"
+            f"{_share(p, folder)} |"
         )
     if 100_000 in local and 1_000_000 in local:
         growth = local[1_000_000]["peak_rss_mb"] / local[100_000]["peak_rss_mb"] - 1
@@ -67,7 +102,7 @@ def render(results: dict[str, Any]) -> str:
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
                 f"{p['wall_s']:.1f} | {p['ratio']:.3f}x / {p['ratio_budget']:.3f}x | "
                 f"{'yes' if p['locked'] else 'no'} | {p['peak_rss_mb']:.0f} | "
-                f"{p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | {_share(p)} |"
+                f"{p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | {_share(p, folder)} |"
             )
         lines += [
             "",
@@ -87,18 +122,18 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, results: dict[str, Any]) -> None:
+def update_readme(readme: Path, results: dict[str, Any], folder: Path) -> None:
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme} has no {BEGIN} ... {END} block; add one where the figures go")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{BEGIN}\n{render(results)}\n{END}{tail}")
+    readme.write_text(f"{head}{BEGIN}\n{render(results, folder)}\n{END}{tail}")
 
 
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/results/results.json"
-    update_readme(ROOT / "README.md", json.loads(source.read_text()))
+    update_readme(ROOT / "README.md", json.loads(source.read_text()), source.parent)
 
 
 if __name__ == "__main__":

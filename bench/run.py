@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.floor import floor_seconds
+from bench.report import orm_share
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SYNC_THREAD = "_work (azsyncd/sync/runner.py"  # the frame every sync thread's stack starts at
 
 
 def peak_rss_mb() -> float:
@@ -97,19 +97,6 @@ class Profile:
         self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
         self.proc.wait(timeout=120)
         return orm_share(self.out.read_text())
-
-
-def orm_share(raw: str) -> dict[str, Any]:
-    """From py-spy's collapsed stacks: the sync thread's samples, and how many were in peewee."""
-    total = orm = 0
-    for line in raw.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if SYNC_THREAD not in stack:
-            continue
-        total += int(count)
-        if "/peewee.py" in stack or "(peewee.py" in stack:
-            orm += int(count)
-    return {"sync_samples": total, "orm_samples": orm, "orm_share": orm / total if total else 0.0}
 
 
 def write_secrets(work: Path) -> None:

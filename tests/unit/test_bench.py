@@ -100,10 +100,20 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     }
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.BEGIN}\nold figure 1.107x\n{report.END}\n\n## Next\n")
-    report.update_readme(readme, results)
+    report.update_readme(readme, results, tmp_path)
     text = readme.read_text()
     assert "old figure" not in text and text.endswith(f"{report.END}\n\n## Next\n")
     assert "| 1,000,000 | 10.0 | 10,000 | 110 |" in text and "+10.0%" in text
+    assert "ORM" not in text.split("| 100,000 |")[1].split("\n")[0]  # no profile: no share
+    (tmp_path / "profile-local-100000.txt").write_text(
+        "_work (azsyncd/sync/runner.py:1);plan (azsyncd/sync/engine.py:2) 6\n"
+        "_work (azsyncd/sync/runner.py:1);Insert.sql (peewee.py:9) 3\n"
+        "_work (azsyncd/sync/runner.py:1);x (peewee.py:9);"
+        "Database._execute_cursor (peewee.py:3) 1\n"
+        "api (uvicorn/server.py:1);Insert.sql (peewee.py:9) 50\n"
+    )
+    report.update_readme(readme, results, tmp_path)
+    assert "30% ORM, 40% with SQL (10 samples)" in readme.read_text()
     readme.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="bench:begin"):
-        report.update_readme(readme, results)
+        report.update_readme(readme, results, tmp_path)
