@@ -45,6 +45,13 @@ def profile_of(point: dict[str, Any], folder: Path) -> dict[str, Any]:
     return orm_share(path.read_text()) if path.exists() else {}
 
 
+def _status(point: dict[str, Any]) -> str:
+    during = f"{point['status_p50_ms']:.1f} / {point['status_p99_ms']:.1f}"
+    if "idle_p99_ms" not in point:
+        return during
+    return f"{during} (idle: {point['idle_p50_ms']:.1f} / {point['idle_p99_ms']:.1f})"
+
+
 def _share(point: dict[str, Any], folder: Path) -> str:
     shares = profile_of(point, folder)
     if not shares.get("sync_samples"):
@@ -61,7 +68,8 @@ def render(results: dict[str, Any], folder: Path) -> str:
     lines = [
         f"Measured on {m['cores']} cores ({m['arch']}), Python {m['python']}; each point in a "
         "fresh process. Peak RSS is that process's own high-water mark (VmHWM). "
-        "`GET /v1/status` is sampled every 50 ms from a separate process during the first sync.",
+        "`GET /v1/status` is sampled every 50 ms from a separate process during the first sync, "
+        "and for 10 s before it with the daemon idle (the machine's own baseline).",
         "",
         "Mapping + planning on one core (CPU time): "
         f"{results['mapping_users_per_s']:,.0f} users/s.",
@@ -76,7 +84,7 @@ def render(results: dict[str, Any], folder: Path) -> str:
     for p in results["local"]:
         lines.append(
             f"| {p['users']:,} | {p['wall_s']:.1f} | {p['users_per_s']:,.0f} | "
-            f"{p['peak_rss_mb']:.0f} | {p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | "
+            f"{p['peak_rss_mb']:.0f} | {_status(p)} | "
             f"{_share(p, folder)} |"
         )
     if 100_000 in local and 1_000_000 in local:
@@ -102,7 +110,7 @@ def render(results: dict[str, Any], folder: Path) -> str:
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
                 f"{p['wall_s']:.1f} | {p['ratio']:.3f}x / {p['ratio_budget']:.3f}x | "
                 f"{'yes' if p['locked'] else 'no'} | {p['peak_rss_mb']:.0f} | "
-                f"{p['status_p50_ms']:.1f} / {p['status_p99_ms']:.1f} | {_share(p, folder)} |"
+                f"{_status(p)} | {_share(p, folder)} |"
             )
         lines += [
             "",

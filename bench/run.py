@@ -34,6 +34,7 @@ from bench.floor import floor_seconds
 from bench.report import orm_share
 
 ROOT = Path(__file__).resolve().parent.parent
+IDLE_SECONDS = 10.0  # status sampled with the daemon idle, as the machine's own baseline
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -108,7 +109,8 @@ def write_secrets(work: Path) -> None:
 
 
 class StatusProbe:
-    """GET /v1/status sampled from another process while a sync runs (bench.status_probe)."""
+    """GET /v1/status sampled from another process (bench.status_probe) while a sync runs,
+    and first for a while with the daemon idle: what the machine alone costs."""
 
     def __init__(self, daemon: Any, work: Path) -> None:
         import httpx
@@ -127,19 +129,41 @@ class StatusProbe:
                 break
             except httpx.TransportError:
                 time.sleep(0.05)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.status_probe", str(sock_path)],
+        self.sock_path = sock_path
+        self.idle = self._sample(IDLE_SECONDS)  # the same probe with no sync running
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.status_probe", str(self.sock_path)],
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
         )
-        self.proc.stdout.readline()  # type: ignore[union-attr]
+        proc.stdout.readline()  # type: ignore[union-attr]
+        return proc
+
+    def _sample(self, seconds: float) -> list[float]:
+        proc = self._start()
+        time.sleep(seconds)
+        return self._finish(proc)
+
+    @staticmethod
+    def _finish(proc: subprocess.Popen[str]) -> list[float]:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+        latencies: list[float] = json.loads(out.strip().splitlines()[-1])
+        return latencies
 
     def stop(self) -> dict[str, float]:
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=60)
+        during = latency_figures(self._finish(self.proc))
         self.api.should_exit = True
-        return latency_figures(json.loads(out.strip().splitlines()[-1]))
+        idle = latency_figures(self.idle)
+        return {
+            **during,
+            "idle_p50_ms": idle["status_p50_ms"],
+            "idle_p99_ms": idle["status_p99_ms"],
+        }
 
 
 def latency_figures(latencies: list[float]) -> dict[str, float]:
