@@ -283,7 +283,13 @@ class Engine:
             assert action.mapped is not None
             if entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
                 # Written as it is now last time: no need to ask the target.
-                actions[i] = replace(action, kind=ActionKind.UNCHANGED, existing_id=entry.target_id)
+                actions[i] = replace(
+                    action,
+                    kind=ActionKind.UNCHANGED,
+                    existing_id=entry.target_id,
+                    # The row names who it was written for; a new owner of the address updates it.
+                    in_mirror=(entry.tenant, entry.object_id) == (action.tenant, action.user_id),
+                )
             else:
                 lookup.append(i)
         existing = self.target.find_by_email([actions[i].email for i in lookup]) if lookup else {}

@@ -127,6 +127,7 @@ class Executor:
                 action.kind is ActionKind.UNCHANGED
                 and not self.dry_run
                 and action.mapped is not None
+                and not action.in_mirror
             ):
                 mirror_rows.append(self._mirror_row(action, action.existing_id))
                 if action.existing_id and action.first_seen:

@@ -51,6 +51,7 @@ class Action:
     existing_id: str = ""
     first_seen: bool = False  # an existing contact azsync has not written before: mark it
     welcome_pending: bool = False  # created by a run that died before its welcome email
+    in_mirror: bool = False  # the mirror already holds exactly this: no mirror row to write
 
     @property
     def type(self) -> str:

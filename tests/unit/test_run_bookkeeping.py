@@ -106,3 +106,32 @@ def test_without_welcome_emails_each_mirror_row_is_written_once(
     emails = [row["email"] for row in written]
     assert len(emails) == len(set(emails)) == run.counts["new"]
     assert all(row["fingerprint"] != PENDING and row["target_id"] for row in written)
+
+
+def test_a_no_change_resync_writes_no_mirror_row_unless_the_owner_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = contoso(users=12)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True)
+    first = sync(daemon)
+    written: list[dict[str, Any]] = []
+    remember = State.remember
+
+    def spy(self: State, rows: list[dict[str, Any]]) -> None:
+        written.extend(rows)
+        remember(self, rows)
+
+    monkeypatch.setattr(State, "remember", spy)
+    DeltaLink.delete().execute()  # a full read: every user comes again, unchanged
+    again = sync(daemon)
+    assert again.counts["unchanged"] == first.counts["new"] and written == []
+    # Anna's account is recreated: same address and values, another object id.
+    anna = directory.users[ANNA]
+    directory.remove_user(ANNA)
+    directory.add_user(dict(anna, id="new-anna"))
+    DeltaLink.delete().execute()
+    last = sync(daemon)
+    assert [(r["email"], r["object_id"]) for r in written] == [
+        ("anna.andersson0@contoso.example", "new-anna")
+    ]
+    assert last.counts["removed"] == 0  # the old id is no longer the mirror's
