@@ -45,6 +45,13 @@ def profile_of(point: dict[str, Any], folder: Path) -> dict[str, Any]:
     return orm_share(path.read_text()) if path.exists() else {}
 
 
+def _ratios(point: dict[str, Any]) -> str:
+    if not point["floor_budget_s"]:
+        return "- (every POST fits the first window: the floor is 0)"
+    ratio = f"{point['ratio']:.3f}x" if point["floor_s"] else "-"
+    return f"{ratio} / {point['ratio_budget']:.3f}x"
+
+
 def _status(point: dict[str, Any]) -> str:
     during = f"{point['status_p50_ms']:.1f} / {point['status_p99_ms']:.1f}"
     if "idle_p99_ms" not in point:
@@ -108,7 +115,7 @@ def render(results: dict[str, Any], folder: Path) -> str:
             lines.append(
                 f"| {p['users']:,} | {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
-                f"{p['wall_s']:.1f} | {p['ratio']:.3f}x / {p['ratio_budget']:.3f}x | "
+                f"{p['wall_s']:.1f} | {_ratios(p)} | "
                 f"{'yes' if p['locked'] else 'no'} | {p['peak_rss_mb']:.0f} | "
                 f"{_status(p)} | {_share(p, folder)} |"
             )
