@@ -188,51 +188,16 @@ def run_sync(daemon: Any) -> tuple[Any, float]:
 
 def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     """One HappyFox point, in this (fresh) process."""
-    import httpx
-    import tomli_w
-
     from azsyncd import logs
-    from azsyncd.config import file as config_file
-    from azsyncd.demo.run import MAPPING, tenant_toml
-    from azsyncd.service.daemon import Daemon
     from azsyncd.state.models import DeltaLink
-    from azsyncd.targets import factory
-    from azsyncd.targets.happyfox.client import limiter_for, limits_for
-    from tests.engine_setup import happyfox_toml
-    from tests.fakes.directory import GeneratedTenant
+    from azsyncd.targets.happyfox.client import limits_for
+    from bench import setup
 
-    headroom = 0.9
+    headroom = 0.9  # what bench.setup gives the account's limiter
     logs.setup("warning")
-    # The demo's mapping, to the fields the fake HappyFox has.
-    happyfox_fields = {
-        name: attribute
-        for name, attribute in MAPPING["custom_fields"].items()
-        if name in ("Department", "Employee ID", "Office")
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    port = int(server.stdout.readline())  # type: ignore[union-attr]
-    work = Path(tempfile.mkdtemp(prefix="azbench"))
-    write_secrets(work)
-    (work / "azsyncd.toml").write_text(
-        happyfox_toml(f"http://127.0.0.1:{port}")
-        + tenant_toml("bench", secret_file="secret")
-        + tomli_w.dumps({"mapping": {**MAPPING, "custom_fields": happyfox_fields}})
-    )
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    base = f"http://127.0.0.1:{port}"
-    factory.use_limiter(base, limiter_for(headroom, clock, lambda s: time.sleep(s / scale)))
-    daemon = Daemon(
-        config_file.load(work / "azsyncd.toml"),
-        state_dir=work / "state",
-        graph_transport=GeneratedTenant(users).transport(),
-    )
+    bench = setup.start(users, scale)
+    daemon, work, stats = bench.daemon, bench.work, bench.stats
     probe = StatusProbe(daemon, work)
-    stats = lambda: httpx.get(f"{base}/api/1.1/json/__stats__/", auth=("key", "code")).json()  # noqa: E731
 
     spy = Profile(RESULTS / f"profile-happyfox-{users}.txt") if profile else None
     run, wall = run_sync(daemon)
@@ -249,7 +214,7 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     DeltaLink.delete().execute()  # no baseline: the next sync reads every user
     full, full_wall = run_sync(daemon)
     after_full = stats()
-    server.terminate()
+    bench.close()
     return {
         "kind": "happyfox",
         "users": users,

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from peewee import Database, PeeweeException, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 
 from azsyncd.errors import StateError
 from azsyncd.state import models
+from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -41,11 +44,21 @@ def _v2(db: Database) -> None:
 
 
 def _v3(db: Database) -> None:
+    """When each tenant was last read: incremental ticks update it without recording a run."""
+    table = models.TenantState._meta.table_name
+    if "last_checked_at" not in {c.name for c in db.get_columns(table)}:
+        # A database made by an earlier release; a fresh one got the column from _v1.
+        migrator = SchemaMigrator.from_database(db)
+        migrate_schema(migrator.add_column(table, "last_checked_at", UTCField(null=True)))
+
+
+def _v4(db: Database) -> None:
+    """A running sync's bookkeeping: the users it read, the addresses it gave out."""
     db.create_tables([models.RunSeen, models.RunClaim])
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 LATEST = max(MIGRATIONS)
 
 
