@@ -39,14 +39,3 @@ def _service_umask() -> Iterator[None]:
     previous = os.umask(0o077)
     yield
     os.umask(previous)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server for the module's tests."""
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb") and not os.environ.get("CI"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url

@@ -89,17 +89,23 @@ def test_a_dead_runs_claims_do_not_fail_the_next_run(tmp_path: Path) -> None:
     assert run.counts["removed"] == 0
 
 
-def test_without_welcome_emails_each_mirror_row_is_written_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    written: list[dict[str, Any]] = []
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every mirror row the state is asked to write from now on."""
+    rows: list[dict[str, Any]] = []
     remember = State.remember
 
-    def spy(self: State, rows: list[dict[str, Any]]) -> None:
-        written.extend(rows)
-        remember(self, rows)
+    def spy(self: State, batch: list[dict[str, Any]]) -> None:
+        rows.extend(batch)
+        remember(self, batch)
 
     monkeypatch.setattr(State, "remember", spy)
+    return rows
+
+
+def test_without_welcome_emails_each_mirror_row_is_written_once(
+    tmp_path: Path, written: list[dict[str, Any]]
+) -> None:
     daemon = make_daemon(tmp_path, contoso(users=30), skip_empty=True)
     run = sync(daemon)
     assert run.counts["new"] >= 25  # the demo's directory has a few users that cannot map
@@ -109,19 +115,12 @@ def test_without_welcome_emails_each_mirror_row_is_written_once(
 
 
 def test_a_no_change_resync_writes_no_mirror_row_unless_the_owner_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, written: list[dict[str, Any]]
 ) -> None:
     directory = contoso(users=12)
     daemon = make_daemon(tmp_path, directory, skip_empty=True)
     first = sync(daemon)
-    written: list[dict[str, Any]] = []
-    remember = State.remember
-
-    def spy(self: State, rows: list[dict[str, Any]]) -> None:
-        written.extend(rows)
-        remember(self, rows)
-
-    monkeypatch.setattr(State, "remember", spy)
+    written.clear()  # the first sync's rows
     DeltaLink.delete().execute()  # a full read: every user comes again, unchanged
     again = sync(daemon)
     assert again.counts["unchanged"] == first.counts["new"] and written == []
