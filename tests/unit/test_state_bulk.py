@@ -9,7 +9,7 @@ import pytest
 
 from azsyncd.state import State, bulk
 from azsyncd.state.database import open_database
-from azsyncd.state.models import MirrorEntry, RunClaim, RunSeen, SyncRecord
+from azsyncd.state.models import FailingUser, MirrorEntry, RunClaim, RunSeen, SyncRecord
 from azsyncd.state.repository import RecordRow
 
 
@@ -17,7 +17,7 @@ from azsyncd.state.repository import RecordRow
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
     url = "" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     state = State(open_database(url, tmp_path))
-    for table in (MirrorEntry, RunSeen, RunClaim, SyncRecord):
+    for table in (MirrorEntry, RunSeen, RunClaim, SyncRecord, FailingUser):
         table.delete().execute()  # the PostgreSQL database is shared by the module's tests
     yield state
     state.close()
@@ -28,16 +28,52 @@ def mirror_row(i: int, **values: str) -> dict[str, str]:
     return {**row, "fingerprint": "f1", **values}
 
 
-def test_remember_upserts_in_one_statement_and_keeps_the_welcome_mark(state: State) -> None:
+def test_remember_upserts_in_one_statement_and_keeps_the_welcome_state(state: State) -> None:
     state.remember([mirror_row(i, fingerprint="pending", target_id="") for i in range(3)])
-    assert state.claim_welcome(["u0@x.test"]) == ["u0@x.test"]
+    state.welcome_due([("u0@x.test", "Ann Lee"), ("u1@x.test", "Bo Ek")], run_id=4)
+    assert state.claim_welcome("u0@x.test")
     state.remember([mirror_row(i) for i in range(3)])
     rows = state.mirror(f"u{i}@x.test" for i in range(3))
     assert {e: (r.fingerprint, r.target_id) for e, r in rows.items()} == {
         f"u{i}@x.test": ("f1", str(i)) for i in range(3)
     }
-    marked = {r.email: r.welcome_sent_at is not None for r in MirrorEntry.select()}
-    assert marked == {"u0@x.test": True, "u1@x.test": False, "u2@x.test": False}
+    kept = {
+        r.email: (r.welcome_state, r.welcome_name, r.welcome_run, r.welcome_sent_at is not None)
+        for r in MirrorEntry.select()
+    }
+    assert kept == {
+        "u0@x.test": ("sending", "Ann Lee", 4, True),
+        "u1@x.test": ("due", "Bo Ek", 4, False),
+        "u2@x.test": ("", "", None, False),
+    }
+    entry = state.mirror_entry("u0@x.test")  # the whole row, as a resend reads it
+    assert entry is not None and entry.welcome_state == "sending"
+
+
+def failing_row(i: int, **values: object) -> dict[str, object]:
+    row = {"tenant": "t", "object_id": f"o{i}", "email": f"u{i}@x.test", "reason": "no phone"}
+    user = {"id": f"o{i}", "displayName": "Ünï 'x\"", "businessPhones": []}
+    return {**row, "user": user, "since_run": 3, "refused": "", "existed": False, **values}
+
+
+def test_failing_users_upsert_in_one_statement_and_keep_their_first_run(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_PARAMETERS", 40)  # 4 rows a statement: several statements
+    state.keep_failures([failing_row(i) for i in range(10)])
+    state.keep_failures(
+        [failing_row(1, since_run=9, reason="refused: Type", refused="a:b", existed=True)]
+    )
+    rows = state.failing("t")
+    assert len(rows) == 10 and rows["o0"].user == failing_row(0)["user"]
+    again = rows["o1"]
+    assert (again.since_run, again.reason, again.refused, again.existed) == (
+        3,
+        "refused: Type",
+        "a:b",
+        True,
+    )
+    assert again.updated_at >= rows["o0"].updated_at
 
 
 def test_values_are_parameters_never_sql(state: State) -> None:
