@@ -157,3 +157,24 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     rows = {r.email: r.welcome_state for r in MirrorEntry.select()}
     assert rows == {"ann@x.test": "sent", "bob@x.test": ""}  # a claim of old counted as sent
     assert state.claim_welcome("ann@x.test") is False
+
+
+def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 6
+    assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
+    state.claim(1, {"ann@x.test": ("t", "ann@t")})
+    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
+    assert state.mirror(["ann@x.test"])  # the data of version 4 is kept
+    state.close()
+    again = State(open_database("", tmp_path))  # the step runs once; run again, it keeps all
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    again.close()
+    third = State(open_database("", tmp_path))
+    assert schema_version(third.db) == 6 and third.claims(1, ["ann@x.test"])
