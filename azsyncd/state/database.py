@@ -30,8 +30,8 @@ SQLITE_PRAGMAS = {
 
 
 # Tables a later step creates: the first step must not create them before it.
-V5 = (models.TenantHealth, models.RaisedAlert)
-LATER = (models.AuditEntry, models.FailingUser, *V5)
+V9 = (models.TenantHealth, models.RaisedAlert)
+LATER = (models.AuditEntry, models.FailingUser, models.RunSeen, models.RunClaim, *V9)
 
 
 def _v1(db: Database) -> None:
@@ -86,14 +86,29 @@ def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> Non
     )
 
 
-def _v5(db: Database) -> None:
+def _v6(db: Database) -> None:
+    """A running sync's bookkeeping: the users it read, the addresses it gave out
+    (idempotent: tables that exist are kept)."""
+    db.create_tables([models.RunSeen, models.RunClaim])
+
+
+def _v9(db: Database) -> None:
     """Each tenant's failed syncs in a row and its quarantine; the alerts raised and not yet
     resolved (idempotent: an existing table is kept)."""
-    db.create_tables(V5)
+    db.create_tables(V9)
 
 
-# Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+# Each step takes the schema to its version from the one before. Append, never edit a
+# released step. A step keeps the number it was given, so the numbers may have a gap: the
+# steps run in order, each once.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    6: _v6,
+    9: _v9,
+}
 LATEST = max(MIGRATIONS)
 
 
@@ -156,6 +171,6 @@ def migrate(db: Database) -> None:
                 "understands"
                 f" ({LATEST}); upgrade azsyncd or point database_url at another database"
             )
-        for version in range(current + 1, LATEST + 1):
+        for version in sorted(v for v in MIGRATIONS if v > current):
             MIGRATIONS[version](db)
             _set_info("schema_version", str(version))

@@ -159,17 +159,40 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     assert state.claim_welcome("ann@x.test") is False
 
 
-def test_a_version_4_database_gains_the_health_and_alert_tables_once(tmp_path: Path) -> None:
+def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
-    old.db.drop_tables([TenantHealth, RaisedAlert])  # as version 4 had it
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
     DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
-    assert schema_version(state.db) == LATEST == 5
-    RaisedAlert.create(key="held-1", title="run 1 is held")
-    # Step 5 again (a half-applied upgrade, a second daemon) keeps what the tables hold.
+    assert schema_version(state.db) == LATEST
+    assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
+    state.remember([{"email": "cy@x.test", "tenant": "t", "object_id": "3", "fingerprint": "f"}])
+    assert list(state.unseen_mirrored_ids(1, "t")) == ["3"]  # kept, not read by run 1
+    state.claim(1, {"ann@x.test": ("t", "ann@t")})
+    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
+    assert state.mirror(["ann@x.test"])  # the data of version 4 is kept
+    state.close()
+    again = State(open_database("", tmp_path))  # the step runs once; run again, it keeps all
     DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    again.close()
+    third = State(open_database("", tmp_path))
+    assert schema_version(third.db) == LATEST and third.claims(1, ["ann@x.test"])
+
+
+def test_a_version_6_database_gains_the_health_and_alert_tables_once(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.db.drop_tables([TenantHealth, RaisedAlert])  # as version 6 had it
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 9
+    RaisedAlert.create(key="held-1", title="run 1 is held")
+    # Step 9 again (a half-applied upgrade, a second daemon) keeps what the tables hold.
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
     migrate(state.db)
-    assert schema_version(state.db) == 5
+    assert schema_version(state.db) == 9
     assert [a.key for a in RaisedAlert.select()] == ["held-1"]
     assert state.health("t").failures == 0
