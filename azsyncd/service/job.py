@@ -8,6 +8,7 @@ from typing import Protocol
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import SecretError
+from azsyncd.service.schedule import Clock
 from azsyncd.state import State
 from azsyncd.sync.engine import Engine
 from azsyncd.sync.executor import Executor
@@ -28,6 +29,7 @@ class JobHost(Protocol):
 
     state: State
     tenants: TenantService
+    clock: Clock
 
 
 def make_job(daemon: JobHost) -> SyncJob:
@@ -58,7 +60,9 @@ def make_job(daemon: JobHost) -> SyncJob:
             log=lambda message: ctx.log(message, "warning"),
         )
         try:
-            return Engine(ctx, config, daemon.state, daemon.tenants, target, executor).run()
+            return Engine(
+                ctx, config, daemon.state, daemon.tenants, target, executor, daemon.clock
+            ).run()
         finally:
             executor.close()
             target.close()

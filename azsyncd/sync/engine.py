@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from azsyncd.config.model import Config, Tenant
@@ -22,7 +23,9 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import LifecycleState, Managed
 from azsyncd.state.models import MirrorEntry
+from azsyncd.sync import leavers
 from azsyncd.sync.executor import PENDING
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
@@ -66,6 +69,8 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
+    left: int = 0  # logins turned off this run
+    returned: int = 0  # logins given back
 
 
 class Engine:
@@ -77,8 +82,11 @@ class Engine:
         tenants: TenantService,
         target: Target,
         writes: Writes,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
+        self.clock = clock  # when a removal was first seen, and whether its grace has passed
+        self.lifecycle = LifecycleState(state.db)
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
         # email -> (tenant, user principal name): the first tenant to sync an address owns it
@@ -124,6 +132,8 @@ class Engine:
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
         counts["removed"] = sum(r.removed for r in results)
+        counts["left"] = sum(r.left for r in results)
+        counts["returned"] = sum(r.returned for r in results)
         counts["tenants"] = {
             r.name: {
                 **dict(tally.tenants.get(r.name, {})),
@@ -131,6 +141,8 @@ class Engine:
                 "reason": r.reason,
                 "users": r.users,
                 "removed": r.removed,
+                "left": r.left,
+                "returned": r.returned,
             }
             for r in results
         }
@@ -180,9 +192,7 @@ class Engine:
         except SecretError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix, disable=True)
         row = self.state.tenant(tenant.name)
-        self.writes.begin_tenant(
-            tenant.name, tenant.display_name or row.display_name or tenant.name
-        )
+        self.writes.begin_tenant(tenant.name, self.writes_label(tenant))
         if self.ctx.options.get("user"):
             return self._one_user(tenant, connection.graph, result)
 
@@ -198,11 +208,13 @@ class Engine:
             read = source.read(self.state.delta_link(tenant.name, key))
             self.ctx.log(f"tenant {tenant.name}: reading {READ_MODES[read.mode]}")
             seen: set[str] = set()
+            disabled: set[str] = set()
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
                 seen.update(str(u.get("id")) for u in users)
+                disabled.update(str(u.get("id")) for u in users if u.get("accountEnabled") is False)
                 actions = self._plan(tenant, users)
                 if rail and len(seen) < rail:
                     held.extend(actions)  # not enough users yet to trust this read
@@ -235,12 +247,16 @@ class Engine:
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
-        if result.removed:
+        managed = self.lifecycle.managed(tenant.name)
+        removed = read.removed if read.mode == "delta" else set(managed) - seen
+        result.removed = len(removed)
+        if result.removed and self.config.lifecycle.on_removed == "keep":
             self.ctx.log(
                 f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
                 "their contacts are kept"
             )
+        # Reached only after a complete read: a failed or cut-short one returned above.
+        self._leavers(tenant, managed, {i: i not in disabled for i in seen}, removed, result)
         if not self.dry_run:
             values: dict[str, Any] = {"last_sync_at": utcnow()}
             if row.status != "active":
@@ -259,8 +275,44 @@ class Engine:
             return 0
         return max(1, int(last * self.config.sync.min_share))
 
-    def _removed(self, tenant: Tenant, seen: set[str]) -> int:
-        return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
+    def _leavers(
+        self,
+        tenant: Tenant,
+        managed: dict[str, Managed],
+        present: dict[str, bool],
+        removed: set[str],
+        result: TenantResult,
+    ) -> None:
+        settings = self.config.lifecycle
+        known = self.lifecycle.leavers(tenant.name)
+        if not known and settings.on_removed == settings.on_disabled == "keep":
+            return  # today's behaviour, at no cost
+        steps, rows = leavers.plan(
+            settings, tenant.name, managed, known, present, removed, self.clock()
+        )
+        group = settings.group_name.format(tenant=self.writes_label(tenant))
+        try:
+            records = leavers.apply(steps, self.target, group, dry_run=self.dry_run)
+        except (TargetError, SecretError) as exc:
+            self.ctx.log(
+                f"tenant {tenant.name}: leavers not handled, the next sync retries: {exc}", "error"
+            )
+            return
+        self.state.add_records(self.ctx.run_id, records)
+        if not self.dry_run:
+            self.lifecycle.save_leavers(rows)
+        ok = [r for r in records if r.status == "success"]
+        result.left = sum(1 for r in ok if r.type == leavers.LEAVER)
+        result.returned = sum(1 for r in ok if r.type == leavers.RETURNED)
+        if records:
+            self.ctx.log(
+                f"tenant {tenant.name}: {result.left} leaver(s) lost their login, "
+                f"{result.returned} got it back, {len(records) - len(ok)} failed"
+            )
+
+    def writes_label(self, tenant: Tenant) -> str:
+        row = self.state.tenant(tenant.name)
+        return tenant.display_name or row.display_name or tenant.name
 
     def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
         """One action per user, in order: mapped, then checked against the mirror and target."""

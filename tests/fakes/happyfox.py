@@ -133,21 +133,34 @@ class FakeHappyFox:
                 return 200, [self._add_or_edit(item) for item in body]
             return 200, self._add_or_edit(body)
         if route == "contact_groups/" and method == "GET":
-            return 200, list(self.groups.values())
+            return 200, [self._group_view(g) for g in self.groups.values()]
         if route == "contact_groups/" and method == "POST":
             group_id = 100 + len(self.groups)
-            self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": []}
-            return 200, self.groups[group_id]
-        match = re.fullmatch(r"contact_group/(\d+)/update_contacts/", route)
+            # contacts: contact id -> access_tickets; a dict keeps membership O(1) a contact
+            self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": {}}
+            return 200, self._group_view(self.groups[group_id])
+        match = re.fullmatch(r"contact_group/(\d+)/(update|delete)_contacts/", route)
         if match and method == "POST":
             if len(body) > 100:
                 return 400, {"error": "At most 100 contacts"}
-            group = self.groups[int(match.group(1))]
+            group = self.groups.get(int(match.group(1)))
+            if group is None:
+                return 404, {"error": "Not found"}
             for entry in body:
-                if entry["contact"] not in group["contacts"]:
-                    group["contacts"].append(entry["contact"])
-            return 200, group
+                if match.group(2) == "update":
+                    group["contacts"][entry["contact"]] = bool(entry.get("access_tickets"))
+                else:
+                    group["contacts"].pop(entry["contact"], None)
+            return 200, self._group_view(group)
         return 404, {"error": "Not found"}
+
+    def _group_view(self, group: dict[str, Any]) -> dict[str, Any]:
+        return {"id": group["id"], "name": group["name"], "contacts": list(group["contacts"])}
+
+    def group(self, name: str) -> dict[int, bool]:
+        """Contact id -> access_tickets of the group ``name`` (empty if there is none)."""
+        found = [g["contacts"] for g in self.groups.values() if g["name"] == name]
+        return found[0] if found else {}
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         size = min(int(query.get("size", ["10"])[0]), 50)
@@ -190,7 +203,12 @@ class FakeHappyFox:
             "email": contact["email"],
             "phones": contact["phones"],
             "custom_fields": custom,
-            "contact_groups": [],
+            "contact_groups": [
+                {"id": g["id"], "name": g["name"]}
+                for g in self.groups.values()
+                if contact["id"] in g["contacts"]
+            ],
+            "is_login_enabled": contact.get("login", True),
         }
 
     def _add_or_edit(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +260,9 @@ class FakeHappyFox:
         existing.update(
             name=item["name"], phones=phones, custom=custom
         )  # everything left out is reset
+        if "is_login_enabled" in item:
+            existing["login"] = item["is_login_enabled"] == "TRUE"
+        existing.setdefault("login", True)
         return {"email": email, "success": True, "id": existing["id"]}
 
     def post_calls(self, route: str) -> int:

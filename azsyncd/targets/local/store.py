@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -108,6 +108,7 @@ class LocalStore:
                             custom=custom,
                             source_tenant=item.source_tenant,
                             source_object_id=item.source_object_id,
+                            login_enabled=item.login_enabled is not False,
                             created_at=now,
                             updated_at=now,
                         )
@@ -115,6 +116,8 @@ class LocalStore:
                     results.append(WriteResult(item.email, True))
                     continue
                 row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
+                if item.login_enabled is not None:
+                    row.login_enabled = item.login_enabled
                 if item.source_object_id:
                     row.source_tenant, row.source_object_id = (
                         item.source_tenant,
@@ -157,6 +160,26 @@ class LocalStore:
         Contact.update(source_tenant=tenant_label).where(
             Contact.id.in_(ids), Contact.source_tenant == ""
         ).execute()
+
+    # --- contact groups (targets.groups.ContactGroups) --------------------------------
+
+    def add_to_group(self, name: str, contact_ids: list[str], access_tickets: bool) -> None:
+        self._regroup(contact_ids, lambda groups: {**groups, name: access_tickets})
+
+    def remove_from_group(self, name: str, contact_ids: list[str]) -> None:
+        self._regroup(contact_ids, lambda groups: {k: v for k, v in groups.items() if k != name})
+
+    def _regroup(
+        self, contact_ids: list[str], change: Callable[[dict[str, bool]], dict[str, bool]]
+    ) -> None:
+        ids = [int(i) for i in contact_ids]
+        with Contact._meta.database.atomic():
+            for start in range(0, len(ids), 500):
+                for row in Contact.select().where(Contact.id.in_(ids[start : start + 500])):
+                    groups = change(dict(row.groups))
+                    if groups != row.groups:
+                        row.groups = groups
+                        row.save(only=[Contact.groups])
 
     # --- reading the store (control API, CSV export) --------------------------------------
 
