@@ -46,3 +46,14 @@ def groups_of(graph: GraphClient, user_id: str) -> set[str]:
         for group in page.get("value", [])
         if group.get("id")
     }
+
+
+def member_ids(graph: GraphClient, group_id: str) -> set[str]:
+    """The ids of every user in the group, directly or through nested groups."""
+    path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
+    return {
+        str(user["id"])
+        for page in graph.pages(path, {"$select": "id", "$top": 999}, EVENTUAL)
+        for user in page.get("value", [])
+        if user.get("id")
+    }

@@ -96,9 +96,12 @@ class LifecycleState:
                         .execute()
                     )
 
-    def members(self, group: str) -> dict[str, RuleMember]:
-        """Target id -> membership azsync made, in one group."""
-        return {r.target_id: r for r in RuleMember.select().where(RuleMember.group == group)}
+    def members(self, tenant: str) -> dict[str, dict[str, bool]]:
+        """Group -> {target id: access_tickets} of the memberships azsync made for a tenant."""
+        found: dict[str, dict[str, bool]] = {}
+        for row in RuleMember.select().where(RuleMember.tenant == tenant).iterator():
+            found.setdefault(row.group, {})[row.target_id] = row.access_tickets
+        return found
 
     def add_members(self, rows: list[dict[str, object]]) -> None:
         with self.db.atomic():

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.lookup import find_user, groups_of
+from azsyncd.directory.lookup import find_user, groups_of, member_ids
 from azsyncd.directory.source import DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
@@ -25,13 +25,14 @@ from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import LifecycleState, Managed
 from azsyncd.state.models import MirrorEntry
-from azsyncd.sync import leavers
+from azsyncd.sync import group_rules, leavers
 from azsyncd.sync.executor import PENDING
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
 from azsyncd.sync.runner import Outcome, RunContext
 from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
+from azsyncd.targets.groups import ContactGroups
 
 CHUNK = 1000
 READ_MODES = {
@@ -71,6 +72,8 @@ class TenantResult:
     removed: int = 0
     left: int = 0  # logins turned off this run
     returned: int = 0  # logins given back
+    grouped: int = 0  # contacts added to a rule's group
+    ungrouped: int = 0  # contacts taken out of one
 
 
 class Engine:
@@ -134,6 +137,8 @@ class Engine:
         counts["removed"] = sum(r.removed for r in results)
         counts["left"] = sum(r.left for r in results)
         counts["returned"] = sum(r.returned for r in results)
+        counts["grouped"] = sum(r.grouped for r in results)
+        counts["ungrouped"] = sum(r.ungrouped for r in results)
         counts["tenants"] = {
             r.name: {
                 **dict(tally.tenants.get(r.name, {})),
@@ -143,6 +148,8 @@ class Engine:
                 "removed": r.removed,
                 "left": r.left,
                 "returned": r.returned,
+                "grouped": r.grouped,
+                "ungrouped": r.ungrouped,
             }
             for r in results
         }
@@ -196,8 +203,11 @@ class Engine:
         if self.ctx.options.get("user"):
             return self._one_user(tenant, connection.graph, result)
 
-        select = select_for(self.config.mapping)
+        rules = self.config.contact_groups
+        # A new rule attribute changes the scope key: the next read is a full one.
+        select = sorted({*select_for(self.config.mapping), *group_rules.rule_attributes(rules)})
         key = scope_key(select, tenant, self.settings)
+        matched = group_rules.Seen()
         source = DirectorySource(
             connection.graph,
             tenant,
@@ -215,6 +225,7 @@ class Engine:
                 self.ctx.checkpoint()
                 seen.update(str(u.get("id")) for u in users)
                 disabled.update(str(u.get("id")) for u in users if u.get("accountEnabled") is False)
+                matched.add(rules, users)
                 actions = self._plan(tenant, users)
                 if rail and len(seen) < rail:
                     held.extend(actions)  # not enough users yet to trust this read
@@ -257,6 +268,8 @@ class Engine:
             )
         # Reached only after a complete read: a failed or cut-short one returned above.
         self._leavers(tenant, managed, {i: i not in disabled for i in seen}, removed, result)
+        if rules:
+            self._group_rules(tenant, connection.graph, managed, matched, result)
         if not self.dry_run:
             values: dict[str, Any] = {"last_sync_at": utcnow()}
             if row.status != "active":
@@ -309,6 +322,58 @@ class Engine:
                 f"tenant {tenant.name}: {result.left} leaver(s) lost their login, "
                 f"{result.returned} got it back, {len(records) - len(ok)} failed"
             )
+
+    def _group_rules(
+        self,
+        tenant: Tenant,
+        graph: GraphClient,
+        managed: dict[str, Managed],
+        matched: group_rules.Seen,
+        result: TenantResult,
+    ) -> None:
+        def log(message: str, level: str = "info") -> None:
+            self.ctx.log(f"tenant {tenant.name}: contact groups: {message}", level)
+
+        if not isinstance(self.target, ContactGroups):
+            return log("this help desk has no contact groups; the rules are not applied", "warning")
+        rules, members, unread = self.config.contact_groups, {}, set()
+        for group_id in {r.entra_group for r in rules if r.entra_group}:
+            try:
+                members[group_id] = member_ids(graph, group_id)
+            except GraphError as exc:
+                unread.add(group_id)
+                log(
+                    f"Entra ID group {group_id} could not be read ({exc}); its contact group is"
+                    " left as it is"
+                    + (
+                        " (fix: copy the group's object id from Entra ID)"
+                        if exc.status == 404
+                        else ""
+                    ),
+                    "warning",
+                )
+        # A group with a rule that could not be read keeps its members: no guess from half.
+        held = {r.group for r in rules if r.entra_group in unread}
+        rules = [r for r in rules if r.group not in held]
+        changes = group_rules.plan(
+            rules, managed, matched, members, self.lifecycle.members(tenant.name)
+        )
+        for change in changes:
+            would = "would " if self.dry_run else ""
+            log(
+                f'"{change.group}": {would}add {len(change.add)},'
+                f" {would}remove {len(change.remove)}"
+            )
+        if self.dry_run or not changes:
+            return None
+        object_ids = {m.target_id: object_id for object_id, m in managed.items()}
+        try:
+            result.grouped, result.ungrouped = group_rules.apply(
+                changes, self.target, self.lifecycle, tenant.name, object_ids
+            )
+        except (TargetError, SecretError) as exc:
+            log(f"not all changes were made, the next sync retries: {exc}", "error")
+        return None
 
     def writes_label(self, tenant: Tenant) -> str:
         row = self.state.tenant(tenant.name)
