@@ -53,6 +53,7 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
+from azsyncd.control.lifecycle_answers import Lifecycle
 from azsyncd.errors import DaemonUnreachable
 from azsyncd.paths import client_socket_path
 
@@ -330,6 +331,22 @@ class Client:
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
         """
         return self._read(Settings, "PATCH", "/settings", json=sections)
+
+    def lifecycle(self) -> Lifecycle:
+        return self._read(Lifecycle, "GET", "/lifecycle")
+
+    def update_lifecycle(
+        self,
+        lifecycle: dict[str, Any] | None = None,
+        contact_groups: list[dict[str, Any]] | None = None,
+    ) -> Lifecycle:
+        """Merge leaver settings and/or replace the contact-group rules; validated, then saved."""
+        body: dict[str, Any] = {}
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        if contact_groups is not None:
+            body["contact_groups"] = contact_groups
+        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
 
     def attributes(self) -> list[str]:
         data = self._json("GET", "/attributes")

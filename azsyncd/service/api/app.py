@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from azsyncd import __version__
-from azsyncd.service.api import audit, errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api import (
+    audit,
+    errors,
+    routes_lifecycle,
+    routes_runs,
+    routes_settings,
+    routes_tenants,
+)
 from azsyncd.service.api.callers import require_change_right
 from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
@@ -28,6 +35,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_lifecycle.router)
     app.include_router(audit.router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)

@@ -1,0 +1,79 @@
+"""The lifecycle API through the typed client, on a live daemon over its Unix socket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from azsyncd.control.client import ApiFailure, Client
+from azsyncd.demo.run import tenant_toml
+from tests.tui.tui_daemon import LiveDaemon, live_daemon
+
+TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    with live_daemon(tmp_path_factory.mktemp("daemon"), TENANT, users=40) as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def client(live: LiveDaemon) -> Iterator[Client]:
+    with Client(live.socket, timeout=30) as c:
+        yield c
+
+
+def test_defaults_keep_todays_behaviour(client: Client) -> None:
+    shown = client.lifecycle()
+    assert shown.lifecycle.on_removed == shown.lifecycle.on_disabled == "keep"
+    assert shown.lifecycle.grace_days == 3 and shown.contact_groups == [] and shown.leavers == []
+
+
+def test_a_bad_rule_is_refused_with_the_nearest_attribute_and_nothing_is_written(
+    client: Client, live: LiveDaemon
+) -> None:
+    before = live.config.read_text()
+    with pytest.raises(ApiFailure) as refused:
+        client.update_lifecycle(
+            lifecycle={"on_removed": "disable_login"},
+            contact_groups=[{"group": "Sales", "when": 'departmnt = "Sales"'}],
+        )
+    failure = refused.value
+    assert failure.status == 422 and [p.key for p in failure.problems] == ["contact_groups[0].when"]
+    assert 'did you mean "department"?' in failure.problems[0].message
+    assert live.config.read_text() == before  # the valid half was not kept either
+    assert client.lifecycle().lifecycle.on_removed == "keep"
+
+
+def test_settings_and_rules_saved_and_a_leaver_listed(client: Client, live: LiveDaemon) -> None:
+    saved = client.update_lifecycle(
+        lifecycle={"on_disabled": "disable_login", "grace_days": 5},
+        contact_groups=[
+            {
+                "group": "Sales desk",
+                "when": 'department starts with "Sales"',
+                "access_tickets": True,
+            }
+        ],
+    )
+    assert saved.lifecycle.on_disabled == "disable_login" and saved.lifecycle.grace_days == 5
+    assert [r.condition for r in saved.contact_groups] == ['department starts with "Sales"']
+    text = live.config.read_text()
+    assert "[lifecycle]" in text and "[[contact_groups]]" in text
+    client.sync_and_wait(timeout=120)
+    leavers = client.lifecycle().leavers  # the demo's disabled accounts, acted on at once
+    assert leavers and all(row.disabled and row.login_off for row in leavers)
+    page = client.contacts(limit=1000)
+    off = {c.email for c in page.contacts if not c.login_enabled}
+    assert off == {row.email for row in leavers}
+    assert all(
+        c.contact_groups.get("Left Microsoft Entra ID: Contoso") is False
+        for c in page.contacts
+        if c.email in off
+    )
+    sales = [c for c in page.contacts if c.contact_groups.get("Sales desk") is True]
+    assert sales and not any(
+        "Sales desk" in c.contact_groups for c in page.contacts if c not in sales
+    )
