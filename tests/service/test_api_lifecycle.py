@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from azsyncd.control import ctl
 from azsyncd.control.client import ApiFailure, Client
 from azsyncd.demo.run import tenant_toml
 from tests.tui.tui_daemon import LiveDaemon, live_daemon
@@ -77,3 +79,31 @@ def test_settings_and_rules_saved_and_a_leaver_listed(client: Client, live: Live
     assert sales and not any(
         "Sales desk" in c.contact_groups for c in page.contacts if c not in sales
     )
+
+
+def test_azsyncctl_lifecycle(live: LiveDaemon, capsys: pytest.CaptureFixture[str]) -> None:
+    def ctl_run(*args: str) -> tuple[int, str, str]:
+        code = ctl.main(["--socket", str(live.socket), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = ctl_run("lifecycle", "set", "on_removed=disable_login", "grace_days=7")
+    assert code == 0 and "on_removed disable_login (after 7 day(s) of grace)" in out, err
+    code, out, _ = ctl_run(
+        "lifecycle",
+        "rule-add",
+        "Fabrikam",
+        "--when",
+        'companyName = "Fabrikam"',
+        "--access-tickets",
+    )
+    assert code == 0 and "rule: companyName = \"Fabrikam\" -> 'Fabrikam' (sees its tickets)" in out
+    code, _, err = ctl_run("lifecycle", "rule-add", "X", "--entra-group", "not-a-guid")
+    assert code == 1 and "contact_groups" in err and "is not a group object id" in err
+    code, _, err = ctl_run("lifecycle", "set", "on_disabled=delete")
+    assert code == 1 and "lifecycle.on_disabled" in err
+    code, _, err = ctl_run("lifecycle", "rule-remove", "Nobody")
+    assert code == 2 and 'no rule names the group "Nobody"' in err
+    shown = json.loads(ctl_run("--json", "lifecycle", "rule-remove", "Fabrikam")[1])
+    assert [r["group"] for r in shown["contact_groups"]] == ["Sales desk"]
+    assert shown["lifecycle"]["grace_days"] == 7
