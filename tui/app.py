@@ -15,6 +15,7 @@ from azsyncd.control.client import Client, Status, SyncOutcome
 from tui.api import Failure, attempt
 from tui.screens.plan import PlanScreen
 from tui.widgets.contacts_panel import ContactsPanel
+from tui.widgets.lifecycle_panel import LifecyclePanel
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.mapping_panel import MappingPanel
 from tui.widgets.panel import Panel
@@ -32,6 +33,7 @@ TABS = [
     ("settings", "Settings"),
     ("log", "Log"),
     ("contacts", "Contacts"),
+    ("leavers", "Leavers"),
 ]
 
 
@@ -65,6 +67,7 @@ class AzsyncApp(App[None]):
             "settings": SettingsPanel,
             "log": LogPanel,
             "contacts": ContactsPanel,
+            "leavers": LifecyclePanel,
         }
         with TabbedContent(id="tabs"):
             for n, (tab, label) in enumerate(TABS, 1):

@@ -71,6 +71,7 @@ __all__ = [
     "FieldProblem",
     "Group",
     "HappyFoxSettings",
+    "Lifecycle",
     "LogLine",
     "MappingSettings",
     "PemCertificate",
