@@ -53,7 +53,7 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
-from azsyncd.control.lifecycle_answers import Lifecycle
+from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
 from azsyncd.errors import DaemonUnreachable
 from azsyncd.paths import client_socket_path
 
@@ -80,6 +80,7 @@ __all__ = [
     "Record",
     "RecordStatus",
     "Records",
+    "RuleCheck",
     "Run",
     "RunSummary",
     "RunningSync",
@@ -348,6 +349,10 @@ class Client:
         if contact_groups is not None:
             body["contact_groups"] = contact_groups
         return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+
+    def check_lifecycle(self) -> RuleCheck:
+        """Ask the tenants and the help desk whether the rules' groups exist."""
+        return self._read(RuleCheck, "GET", "/lifecycle/check")
 
     def attributes(self) -> list[str]:
         data = self._json("GET", "/attributes")

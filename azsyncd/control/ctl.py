@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     life = sub.add_parser("lifecycle", help="leavers and contact-group rules")
     lsub = life.add_subparsers(dest="action", metavar="ACTION")
     lsub.add_parser("show", help="settings, rules and the leavers azsync knows")
+    lsub.add_parser("check", help="do the rules' groups exist? (asks the tenants and help desk)")
     lset = lsub.add_parser("set", help="e.g. on_removed=disable_login grace_days=5")
     lset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     radd = lsub.add_parser("rule-add", help="add a contact-group rule")
@@ -379,6 +380,12 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
     action = args.action or "show"
+    if action == "check":
+        found = client.check_lifecycle()
+        lines = [f"problem: {f.key}: {f.message}" for f in found.problems]
+        lines += [f"note: {f.key}: {f.message}" for f in found.notes]
+        p.out(found, "\n".join(lines) or "every rule's groups exist")
+        return EXIT_REFUSED if found.problems else EXIT_OK
     if action == "set":
         values: dict[str, Any] = {}
         for assignment in args.assignments:

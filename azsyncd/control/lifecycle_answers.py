@@ -41,3 +41,17 @@ class Lifecycle:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     contact_groups: list[GroupRule] = field(default_factory=list)
     leavers: list[LeaverRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """Problems (a group that does not exist, with the nearest one) and notes."""
+
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)

@@ -16,3 +16,6 @@ class ContactGroups(Protocol):
 
     def remove_from_group(self, name: str, contact_ids: list[str]) -> None:
         """Take contacts out of the group ``name``; a missing group has nobody to remove."""
+
+    def group_names(self) -> list[str]:
+        """The names of the contact groups the help desk has."""

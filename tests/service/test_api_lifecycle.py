@@ -107,3 +107,33 @@ def test_azsyncctl_lifecycle(live: LiveDaemon, capsys: pytest.CaptureFixture[str
     shown = json.loads(ctl_run("--json", "lifecycle", "rule-remove", "Fabrikam")[1])
     assert [r["group"] for r in shown["contact_groups"]] == ["Sales desk"]
     assert shown["lifecycle"]["grace_days"] == 7
+
+
+def test_check_names_the_nearest_group_for_a_mistyped_id_and_name(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Client(live.socket, timeout=30) as client:
+        client.update_lifecycle(
+            contact_groups=[{"group": "Sales desk", "when": 'department = "Sales"'}]
+        )
+        client.sync_and_wait(timeout=120)  # the help desk now has "Sales desk"
+        client.update_lifecycle(
+            contact_groups=[
+                # one digit off the demo's "Customer facing" group
+                {"group": "Sales desk", "entra_group": "a0000001-0000-4000-b000-000000000001"},
+                {"group": "Sales Desk2", "when": 'department = "Sales"'},
+                {"group": "Brand new", "when": 'department = "Legal"'},
+            ]
+        )
+        found = client.check_lifecycle()
+    problems = {f.key: f.message for f in found.problems}
+    assert (
+        'did you mean "a0000001-0000-4000-b000-000000000000"?'
+        in problems["contact_groups[0].entra_group"]
+    )
+    assert 'did you mean "Sales desk"?' in problems["contact_groups[1].group"]
+    assert [n.key for n in found.notes] == ["contact_groups[2].group"]
+    assert "will be created by the next sync" in found.notes[0].message
+    code = ctl.main(["--socket", str(live.socket), "lifecycle", "check"])
+    out = capsys.readouterr().out
+    assert code == 1 and "problem: contact_groups[0].entra_group" in out

@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
+from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.deps import daemon_of, note
+from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.schemas import Body
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.lifecycle import LifecycleState
+from azsyncd.sync.rule_check import check_rules
+from azsyncd.targets.factory import build_target
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -60,3 +64,23 @@ def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) 
 
     note(request, *daemon.update_config(apply))
     return _view(daemon)
+
+
+@router.get(
+    "/lifecycle/check",
+    summary="Do the rules' Entra groups and contact groups exist? (asks the tenants and help desk)",
+)
+def check_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
+    config = daemon.config
+    try:
+        target = build_target(config, daemon.loaded.directory, daemon.state.db)
+    except (TargetError, SecretError) as exc:
+        raise ApiError(502, "target_error", exc.message, exc.fix) from None
+    try:
+        findings = check_rules(config, daemon.tenants, target)
+    finally:
+        target.close()
+    return {
+        "problems": [{"key": f.key, "message": f.message} for f in findings if f.level == "error"],
+        "notes": [{"key": f.key, "message": f.message} for f in findings if f.level == "note"],
+    }

@@ -169,6 +169,12 @@ class LocalStore:
     def remove_from_group(self, name: str, contact_ids: list[str]) -> None:
         self._regroup(contact_ids, lambda groups: {k: v for k, v in groups.items() if k != name})
 
+    def group_names(self) -> list[str]:
+        names: set[str] = set()
+        for row in Contact.select(Contact.groups).where(Contact.groups != "{}").iterator():
+            names.update(row.groups)
+        return sorted(names)
+
     def _regroup(
         self, contact_ids: list[str], change: Callable[[dict[str, bool]], dict[str, bool]]
     ) -> None:
