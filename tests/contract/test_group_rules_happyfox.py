@@ -7,7 +7,6 @@ from pathlib import Path
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.lifecycle import LifecycleState
 from tests.contract.test_engine_happyfox import happyfox_daemon
-from tests.contract.test_leavers_happyfox import happyfox  # noqa: F401  (the fixture)
 from tests.engine_setup import sync
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
@@ -26,12 +25,17 @@ entra_group = "{CUSTOMER_FACING}"
 """
 
 
-def rules_daemon(tmp_path: Path, url: str, directory: FakeTenant, rules: str = RULES) -> Daemon:
+def rules_daemon(
+    tmp_path: Path, happyfox: tuple[FakeHappyFox, str], users: int
+) -> tuple[FakeHappyFox, FakeTenant, Daemon]:
+    """The fake HappyFox, a directory, and a daemon with the rules (not synced yet)."""
+    fake, url = happyfox
+    directory = contoso(users=users)
     daemon = happyfox_daemon(tmp_path, url, directory)
     config = tmp_path / "azsyncd.toml"
-    config.write_text(config.read_text() + rules)
+    config.write_text(config.read_text() + RULES)
     daemon.reload()
-    return daemon
+    return fake, directory, daemon
 
 
 def synced(daemon: Daemon) -> dict[str, int]:
@@ -42,11 +46,9 @@ def synced(daemon: Daemon) -> dict[str, int]:
 
 def test_rule_membership_follows_attribute_and_nested_group(
     tmp_path: Path,
-    happyfox: tuple[FakeHappyFox, str],  # noqa: F811
+    happyfox: tuple[FakeHappyFox, str],
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=120)
-    daemon = rules_daemon(tmp_path, url, directory)
+    fake, directory, daemon = rules_daemon(tmp_path, happyfox, 120)
     # A group no rule names, with a member put there by hand: never touched.
     fake.groups[900] = {"id": 900, "name": "VIP", "contacts": {}}
     first = sync(daemon)
@@ -80,11 +82,9 @@ def test_rule_membership_follows_attribute_and_nested_group(
 
 def test_an_unreadable_entra_group_changes_nothing_in_its_contact_group(
     tmp_path: Path,
-    happyfox: tuple[FakeHappyFox, str],  # noqa: F811
+    happyfox: tuple[FakeHappyFox, str],
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=40)
-    daemon = rules_daemon(tmp_path, url, directory)
+    fake, directory, daemon = rules_daemon(tmp_path, happyfox, 40)
     sync(daemon)
     before = dict(fake.group("Customer facing"))
     assert before

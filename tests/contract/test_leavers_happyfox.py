@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import DeltaLink
@@ -17,7 +14,6 @@ from tests.contract.test_engine_happyfox import happyfox_daemon
 from tests.engine_setup import sync
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
-from tests.fakes.servers import serve
 
 LEFT = "Left Microsoft Entra ID: Contoso"
 ANN = "00000000-0000-4000-a000-000000000000"
@@ -36,13 +32,6 @@ class Days:
         self.now += timedelta(days=days)
 
 
-@pytest.fixture
-def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
-    fake = FakeHappyFox(time.monotonic)
-    with serve(fake) as port:
-        yield fake, f"http://127.0.0.1:{port}"
-
-
 def leaver_daemon(
     tmp_path: Path, url: str, directory: FakeTenant, lifecycle: str, days: Days
 ) -> Daemon:
@@ -52,6 +41,18 @@ def leaver_daemon(
     daemon.reload()
     daemon.clock = days
     return daemon
+
+
+def started(
+    tmp_path: Path, happyfox: tuple[FakeHappyFox, str], lifecycle: str, users: int = 10
+) -> tuple[FakeHappyFox, FakeTenant, Days, Daemon]:
+    """The fake HappyFox, a directory, the clock and a daemon that has synced once."""
+    fake, url = happyfox
+    directory = contoso(users=users)
+    days = Days()
+    daemon = leaver_daemon(tmp_path, url, directory, lifecycle, days)
+    sync(daemon)
+    return fake, directory, days, daemon
 
 
 def contact(fake: FakeHappyFox, email: str) -> dict[str, Any]:
@@ -65,13 +66,9 @@ def records(daemon: Daemon, run_id: int, kind: str) -> list[Any]:
 def test_removed_user_waits_out_grace_then_loses_login_and_comes_back(
     tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=30)
-    days = Days()
-    daemon = leaver_daemon(
-        tmp_path, url, directory, 'on_removed = "disable_login"\ngrace_days = 3\n', days
+    fake, directory, days, daemon = started(
+        tmp_path, happyfox, 'on_removed = "disable_login"\ngrace_days = 3\n', users=30
     )
-    sync(daemon)
     ann_email = "anna.andersson0@contoso.example"
     ann = contact(fake, ann_email)
     ann["custom"][4] = "Agent note: VIP"  # a field azsync does not map
@@ -109,11 +106,7 @@ def test_removed_user_waits_out_grace_then_loses_login_and_comes_back(
 def test_a_user_restored_within_grace_is_never_touched(
     tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=10)
-    days = Days()
-    daemon = leaver_daemon(tmp_path, url, directory, 'on_removed = "disable_login"\n', days)
-    sync(daemon)
+    fake, directory, days, daemon = started(tmp_path, happyfox, 'on_removed = "disable_login"\n')
     saved = dict(directory.users[ANN])
     directory.remove_user(ANN)
     sync(daemon)
@@ -130,11 +123,7 @@ def test_a_user_restored_within_grace_is_never_touched(
 def test_disabled_account_acted_on_at_once_and_re_enabled(
     tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=10)
-    days = Days()
-    daemon = leaver_daemon(tmp_path, url, directory, 'on_disabled = "disable_login"\n', days)
-    sync(daemon)
+    fake, directory, _, daemon = started(tmp_path, happyfox, 'on_disabled = "disable_login"\n')
     ann = contact(fake, "anna.andersson0@contoso.example")
     directory.update_user(ANN, accountEnabled=False)
     run = sync(daemon)  # no grace for a disabled account
@@ -149,11 +138,7 @@ def test_disabled_account_acted_on_at_once_and_re_enabled(
 def test_keep_is_todays_behaviour_and_a_failed_read_acts_on_nobody(
     tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
-    fake, url = happyfox
-    directory = contoso(users=10)
-    days = Days()
-    daemon = leaver_daemon(tmp_path, url, directory, "", days)
-    sync(daemon)
+    fake, directory, days, daemon = started(tmp_path, happyfox, "")
     directory.remove_user(ANN)
     days.pass_days(30)
     run = sync(daemon)
