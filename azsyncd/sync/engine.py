@@ -298,8 +298,9 @@ class Engine:
     ) -> None:
         settings = self.config.lifecycle
         known = self.lifecycle.leavers(tenant.name)
-        if not known and settings.on_removed == settings.on_disabled == "keep":
-            return  # today's behaviour, at no cost
+        gone = removed & managed.keys()
+        if not known and not gone and all(present.get(i, True) for i in managed):
+            return  # nobody left, nobody to bring back
         steps, rows = leavers.plan(
             settings, tenant.name, managed, known, present, removed, self.clock()
         )

@@ -49,6 +49,7 @@ def plan(
     """
     rows: dict[str, Leaver] = dict(known)
     steps: list[Step] = []
+    stepped: set[str] = set()  # one step a user a run
 
     def row_for(object_id: str) -> Leaver:
         if object_id not in rows:
@@ -59,7 +60,9 @@ def plan(
 
     def act(row: Leaver, login: bool, reason: str) -> None:
         contact = managed.get(row.object_id)
-        if contact is not None:  # a row whose contact left the mirror has nothing to change
+        # A row whose contact left the mirror has nothing to change.
+        if contact is not None and row.object_id not in stepped:
+            stepped.add(row.object_id)
             steps.append(Step(row, contact.target_id, login, reason))
 
     for object_id, enabled in present.items():
@@ -68,9 +71,7 @@ def plan(
         row = row_for(object_id)
         was_gone, row.gone_since = row.gone_since, None
         if not enabled:
-            row.disabled = True
-            if settings.on_disabled == "disable_login" and not row.acted:
-                act(row, False, "account disabled in Entra ID")
+            row.disabled = True  # acted on below
         else:
             row.disabled = False
             if row.acted:
@@ -79,6 +80,11 @@ def plan(
         if object_id in managed and object_id not in present:
             row = row_for(object_id)
             row.gone_since = row.gone_since or now
+    # Rows kept while the setting was "keep" are acted on once it is turned on.
+    if settings.on_disabled == "disable_login":
+        for row in rows.values():
+            if row.disabled and not row.acted:
+                act(row, False, "account disabled in Entra ID")
     if settings.on_removed == "disable_login":
         grace = timedelta(days=settings.grace_days)
         for row in rows.values():

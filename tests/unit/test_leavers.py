@@ -7,6 +7,7 @@ from pathlib import Path
 
 from azsyncd.config.model import Lifecycle
 from azsyncd.state.lifecycle import Leaver, Managed
+from azsyncd.state.models import DeltaLink
 from azsyncd.sync import leavers
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
@@ -100,3 +101,38 @@ def test_built_in_store_out_of_the_synced_groups_then_back(tmp_path: Path) -> No
     run = sync(daemon)
     row = Contact.get(Contact.email == email)
     assert run.counts["returned"] == 1 and row.login_enabled is True and row.groups == {}
+
+
+def test_rows_kept_under_keep_are_acted_on_when_turned_on_and_never_twice() -> None:
+    keep = Lifecycle()
+    steps, rows = plan(keep, removed={"u1"}, present={"u2": False})
+    assert steps == [] and rows["u1"].gone_since == NOW and rows["u2"].disabled
+    later = NOW + timedelta(days=4)
+    # Next run, delta: neither user is in the read, both are acted on once now that it is on.
+    steps, _ = plan(known=rows, now=later)
+    reasons = {s.row.object_id: s.reason for s in steps}
+    assert reasons["u1"].startswith("gone from Entra ID or the synced groups since 2026-05-04")
+    assert reasons == {**reasons, "u2": "account disabled in Entra ID"} and len(steps) == 2
+    disabled_then_deleted = Leaver(
+        tenant="t", object_id="u2", email="b@x.example", disabled=True, gone_since=NOW
+    )
+    assert len(plan(known={"u2": disabled_then_deleted}, now=later)[0]) == 1
+
+
+def test_the_safety_rail_plans_no_leaver(tmp_path: Path) -> None:
+    directory = contoso(users=40)
+    daemon = make_daemon(
+        tmp_path,
+        directory,
+        skip_empty=True,
+        extra=(
+            '[sync]\nmin_share = 0.8\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n'
+        ),
+    )
+    sync(daemon)
+    DeltaLink.delete().execute()  # a full read, so the rail applies
+    for user_id in list(directory.users)[:20]:
+        directory.remove_user(user_id)
+    held = sync(daemon)
+    assert "safety rail" in held.message and held.counts.get("left", 0) == 0
+    assert Contact.select().where(Contact.login_enabled == False).count() == 0  # noqa: E712
