@@ -10,6 +10,8 @@ import pytest
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, schema_version
+from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import Leaver, LifecycleState
 from azsyncd.state.models import DbInfo, SyncRecord
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
@@ -59,6 +61,10 @@ def test_a_database_of_the_previous_layout_opens_with_its_contacts(tmp_path: Pat
     assert store.write([update])[0].id == ann.id
     assert store.search("berg") == (1, [Contact.get_by_id(int(ann.id))])
     assert Contact.get_by_id(int(ann.id)).custom == {"Department": "IT", "Office": "Berlin"}
+    # Columns added since: the old rows take their defaults, and they can be set.
+    assert Contact.get_by_id(int(ann.id)).login_enabled is True
+    store.add_to_group("Sales", [ann.id], True)
+    assert Contact.get_by_id(int(ann.id)).groups == {"Sales": True}
 
 
 def test_a_new_database_gets_the_contact_table_from_the_store(tmp_path: Path) -> None:
@@ -148,4 +154,28 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     written = [ContactWrite("ann@x.test", "Ann", [Phone("w", "+1")], {"Notes": "ünï"})]
     assert store.write(written)[0].ok
     assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
+    lifecycle_round_trip(again)
     again.close()
+
+
+def lifecycle_round_trip(state: State) -> None:
+    """Leaver rows and rule memberships upsert the same way on SQLite and PostgreSQL."""
+    memory = LifecycleState(state.db)
+    row = Leaver(tenant="t", object_id="u1", email="a@x.test", gone_since=utcnow())
+    memory.save_leavers([row])
+    row.acted = True
+    memory.save_leavers([row])  # the second save updates
+    assert [(r.object_id, r.acted) for r in memory.all_leavers()] == [("u1", True)]
+    row.gone_since, row.acted = None, False
+    memory.save_leavers([row])  # back and nothing owed: forgotten
+    assert memory.all_leavers() == []
+    member = {"group": "G", "target_id": "7", "tenant": "t", "object_id": "u1"}
+    memory.add_members([{**member, "access_tickets": False}])
+    memory.add_members([{**member, "access_tickets": True}])
+    assert memory.members("t") == {"G": {"7": True}}
+    memory.remove_members("G", ["7"])
+    assert memory.members("t") == {}
+
+
+def test_lifecycle_tables_on_sqlite(state: State) -> None:
+    lifecycle_round_trip(state)
