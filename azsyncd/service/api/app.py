@@ -9,6 +9,7 @@ from azsyncd.service.api import (
     audit,
     errors,
     routes_lifecycle,
+    routes_metrics,
     routes_runs,
     routes_settings,
     routes_tenants,
@@ -36,7 +37,10 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_metrics.router)
     app.include_router(audit.router)
+    for router in daemon.api_routers:
+        app.include_router(router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)
     app.add_middleware(BodyLimit)
