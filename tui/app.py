@@ -109,16 +109,25 @@ class AzsyncApp(App[None]):
         elif status.unreachable:
             self.call_from_thread(self.show_unreachable, status)
 
+    def _banner(self) -> Static | None:
+        # None while the app closes: a status poll may still answer after its screen is gone.
+        return next(self.query("#banner").results(Static), None)
+
     def show_unreachable(self, failure: Failure) -> None:
         self.reachable = False
-        banner = self.query_one("#banner", Static)
+        banner = self._banner()
+        if banner is None:
+            return
         banner.update(f"{failure.text}  (retrying every {REFRESH_SECONDS:.0f} s)")
         banner.add_class("shown")
 
     def show_status(self, status: Status) -> None:
         came_back = not self.reachable
         self.reachable = True
-        self.query_one("#banner", Static).remove_class("shown")
+        banner = self._banner()
+        if banner is None:
+            return
+        banner.remove_class("shown")
         self.query_one(SyncPanel).show_status(status)
         if came_back:
             self.notify("Connected to azsyncd again")
