@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, PeeweeException, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    Field,
+    IntegerField,
+    PeeweeException,
+    SqliteDatabase,
+    TextField,
+)
+from playhouse import migrate as schema
 from playhouse.db_url import connect
-from playhouse.migrate import SchemaMigrator
-from playhouse.migrate import migrate as migrate_schema
 
 from azsyncd.errors import StateError
-from azsyncd.state import models
+from azsyncd.state import lifecycle, models
 from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
@@ -26,7 +33,10 @@ def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
+    db.create_tables([m for m in models.ALL if m not in LATER])
+
+
+LATER = (models.AuditEntry, models.FailingUser)  # tables a later step creates
 
 
 def _v2(db: Database) -> None:
@@ -35,15 +45,53 @@ def _v2(db: Database) -> None:
 
 def _v3(db: Database) -> None:
     """When each tenant was last read: incremental ticks update it without recording a run."""
-    table = models.TenantState._meta.table_name
-    if "last_checked_at" not in {c.name for c in db.get_columns(table)}:
-        # A database made by an earlier release; a fresh one got the column from _v1.
-        migrator = SchemaMigrator.from_database(db)
-        migrate_schema(migrator.add_column(table, "last_checked_at", UTCField(null=True)))
+    _add_columns(db, models.TenantState, last_checked_at=UTCField(null=True))
+
+
+def _v4(db: Database) -> None:
+    """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
+    the next runs; the time of each tenant's last full reconciliation (idempotent)."""
+    _add_columns(
+        db,
+        models.MirrorEntry,
+        welcome_state=CharField(default=""),
+        welcome_name=TextField(default=""),
+        welcome_run=IntegerField(null=True),
+    )
+    _add_columns(
+        db,
+        models.TenantState,
+        last_full_at=UTCField(null=True),
+        failures_retried_at=UTCField(null=True),
+    )
+    db.create_tables([models.FailingUser])
+    # Before, a claimed welcome was taken for sent.
+    models.MirrorEntry.update(welcome_state="sent").where(
+        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
+    ).execute()
+
+
+def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = schema.SchemaMigrator.from_database(db)
+    schema.migrate(
+        *[
+            migrator.add_column(table, name, field)
+            for name, field in fields.items()
+            if name not in present
+        ]
+    )
+
+
+def _v5(db: Database) -> None:
+    """Leavers seen and the contact-group memberships rules made. Builds before this step
+    created the tables when first used, so they may be there already (idempotent)."""
+    db.create_tables(lifecycle.TABLES, safe=True)
 
 
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 LATEST = max(MIGRATIONS)
 
 
@@ -72,7 +120,7 @@ def database_for(url: str, state_dir: Path) -> Database:
 def open_database(url: str, state_dir: Path) -> Database:
     """Connect, bind the models and migrate to the latest schema."""
     db = database_for(url, state_dir)
-    db.bind(models.ALL)
+    db.bind([*models.ALL, *lifecycle.TABLES])
     try:
         db.connect(reuse_if_open=True)
         migrate(db)

@@ -1,7 +1,7 @@
 """What azsync remembers about leavers and rule memberships, between runs.
 
-Kept in tables of their own, created when missing, so databases of earlier versions open
-as they are. A contact is managed when the mirror holds it: azsync created or adopted it.
+Kept in tables of their own, created by schema step 5 (state/database.py). A contact is
+managed when the mirror holds it: azsync created or adopted it.
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ class LifecycleState:
     def __init__(self, db: Database) -> None:
         self.db = db
         db.bind(TABLES)
-        db.create_tables(TABLES, safe=True)
 
     def managed(self, tenant: str) -> dict[str, Managed]:
         """Object id -> the contact azsync wrote for it, for one tenant."""

@@ -35,7 +35,9 @@ def check_rules(config: Config, tenants: TenantService, target: Target) -> list[
         graph = tenants.connect(tenant).graph
         try:
             for page in graph.pages("/groups", {"$select": "id,displayName", "$top": 999}):
-                for group in page.get("value", []):
+                for group in page.items:
+                    if not isinstance(group, dict):
+                        continue
                     known[str(group.get("id", "")).lower()] = str(group.get("displayName", ""))
         except (AuthError, GraphError, SecretError) as exc:
             findings.append(

@@ -10,7 +10,7 @@ from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, schema_version
 from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import Leaver, LifecycleState
-from azsyncd.state.models import DbInfo, SyncRecord
+from azsyncd.state.models import DbInfo, MirrorEntry, SyncRecord
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
@@ -167,3 +167,51 @@ def lifecycle_round_trip(state: State) -> None:
 
 def test_lifecycle_tables_on_sqlite(state: State) -> None:
     lifecycle_round_trip(state)
+
+
+def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    old.remember([{"email": "bob@x.test", "tenant": "t", "object_id": "2", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql(
+        "UPDATE mirrorentry SET welcome_sent_at = '2024-01-01T00:00:00+00:00'"
+        " WHERE email = 'ann@x.test'"
+    )
+    for column in ("welcome_state", "welcome_name", "welcome_run"):
+        db.execute_sql(f"ALTER TABLE mirrorentry DROP COLUMN {column}")  # as version 1 had it
+    DbInfo.update(value="1").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    rows = {r.email: r.welcome_state for r in MirrorEntry.select()}
+    assert rows == {"ann@x.test": "sent", "bob@x.test": ""}  # a claim of old counted as sent
+    assert state.claim_welcome("ann@x.test") is False
+
+
+def test_a_version_4_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql("DROP TABLE leaver")
+    db.execute_sql("DROP TABLE rule_member")
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 5
+    assert {"leaver", "rule_member"} <= set(state.db.get_tables())
+    assert [r.email for r in MirrorEntry.select()] == ["ann@x.test"]
+    lifecycle_round_trip(state)
+
+
+def test_step_5_keeps_tables_an_earlier_build_created(tmp_path: Path) -> None:
+    """Builds before step 5 created the lifecycle tables on first use: their rows stay."""
+    old = State(open_database("", tmp_path))
+    LifecycleState(old.db).save_leavers(
+        [Leaver(tenant="t", object_id="u1", email="a@x.test", gone_since=utcnow())]
+    )
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert [r.object_id for r in LifecycleState(state.db).all_leavers()] == ["u1"]
