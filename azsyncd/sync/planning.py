@@ -53,7 +53,10 @@ class Planning:
             and EMAIL.match(a.email)
             and (a.user_id not in rows or rows[a.user_id].email != a.email)
         ]
-        mirror = self.state.mirror(actions[i].email for i in pending + unknown)
+        skipped = [i for i, a in enumerate(actions) if a.kind is ActionKind.SKIPPED and a.email]
+        mirror = self.state.mirror(actions[i].email for i in pending + unknown + skipped)
+        for i in skipped:  # out of scope: its Type from what azsyncd wrote, no question asked
+            self._in_mirror(actions[i], mirror)
         lookup = []
         for i in pending:
             action, entry = actions[i], mirror.get(actions[i].email)

@@ -176,10 +176,10 @@ class SyncRunner:
 
     def _work(self, progress: Progress, options: dict[str, Any]) -> None:
         ctx = RunContext(self._state, progress, options, self._stop, self._on_progress, self._clock)
-        kind = "".join(
-            (", full reconciliation" if options.get("full") else "", ", dry run" * progress.dry_run)
-        )
-        ctx.log(f"sync started ({progress.trigger}{kind})")
+        kind = [progress.trigger]
+        kind += ["full reconciliation"] if options.get("full") else []
+        kind += ["dry run"] if progress.dry_run else []
+        ctx.log(f"sync started ({', '.join(kind)})")
         try:
             with stop.watching(self._stop):
                 outcome = self._job(ctx)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from azsyncd.state.models import FailingUser
 from tests.contract.test_engine_happyfox import happyfox_daemon
-from tests.engine_setup import sync
+from tests.engine_setup import make_daemon, sync, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import TEXT_LIMIT, FakeHappyFox
 
@@ -155,3 +155,19 @@ def test_overwrite_off_fills_an_empty_required_field_and_keeps_the_rest(
     assert record.status == "success", record.result
     assert ann["custom"][1] == "Sales" and ann["custom"][2] == 99999
     assert record.changed_fields == "name, Department"
+
+
+def test_type_is_existing_for_a_synced_contact_now_out_of_scope(tmp_path: Path) -> None:
+    directory = contoso(users=6)
+    daemon = make_daemon(
+        tmp_path,
+        directory,
+        skip_empty=True,
+        tenants_toml=tenant_toml(extra="exclude_disabled = true"),
+    )
+    sync(daemon)
+    directory.update_user(ANN, accountEnabled=False)
+    run = sync(daemon)
+    record = daemon.state.records(run.id, search="anna.andersson0")[0]
+    assert (record.status, record.type) == ("skipped", "Existing")
+    assert "disabled account" in record.result

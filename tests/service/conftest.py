@@ -1,13 +1,16 @@
-"""Fixtures of the service tests: a live daemon on a temporary socket, and a client of it."""
+"""Fixtures of the service tests: a live daemon on a temporary socket and a client of it, and
+the directory, HappyFox and a configuration for a daemon process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from azsyncd.control.client import Client
 from azsyncd.demo.run import tenant_toml
+from tests.service.e2e_world import World, make_world
 from tests.tui.tui_daemon import LiveDaemon, live_daemon
 
 TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
@@ -23,3 +26,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
 def client(live: LiveDaemon) -> Iterator[Client]:
     with Client(live.socket, timeout=30) as c:
         yield c
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """The directory, HappyFox and a configuration for both, for a daemon process."""
+    yield from make_world(tmp_path)

@@ -16,7 +16,7 @@ from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import running_daemon, short_dir
-from tests.service.test_e2e import write_config
+from tests.service.e2e_world import write_config
 
 pytestmark = pytest.mark.slow
 App = Callable[..., Iterable[bytes]]

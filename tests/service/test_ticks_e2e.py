@@ -30,7 +30,7 @@ from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
-from tests.service.test_e2e import write_config
+from tests.service.e2e_world import write_config
 
 pytestmark = pytest.mark.slow
 
@@ -155,21 +155,37 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
 
     runs = ticking.runs()
     graph_before = len(ticking.directory.requests)
-    happyfox_before = len(ticking.happyfox.calls)
     taken_before = sum(ticking.limiter.taken.values())
     checked_before = ticking.tenant("contoso")["last_checked_at"]
     idle_before = ticking.daemon.ticks.book.counts()["contoso"]["idle"]
+    retried_at = ticking.clock.now  # the hire's tick planned the failing contacts again
+    busy: list[tuple[timedelta, list[Any]]] = []  # ticks that called the help desk
     for _ in range(20):
+        before = len(ticking.happyfox.calls)
         ticking.tick("contoso")
+        if len(ticking.happyfox.calls) > before:
+            busy.append((ticking.clock.now - retried_at, ticking.happyfox.calls[before:]))
     calls = ticking.directory.requests[graph_before:]
     assert len(calls) == 20 and all("/v1.0/users/delta?" in call for call in calls), calls
-    assert len(ticking.happyfox.calls) == happyfox_before  # no help-desk call at all
-    assert sum(ticking.limiter.taken.values()) == taken_before
-    assert ticking.runs() == runs  # nothing recorded
-    assert ticking.daemon.state.latest_run() == kept  # "the last sync" is still the one above
+    # Idle ticks call no help desk; the contacts that still fail are planned again once an
+    # hour, and a write refused as it is stays held back (no POST).
+    assert len(busy) == 1, busy
+    age, retry_calls = busy[0]
+    assert timedelta(hours=1) <= age < timedelta(hours=1, minutes=10), age
+    assert [(method, path) for method, path, _ in retry_calls] == [
+        ("GET", "/api/1.1/json/user_custom_fields/")
+    ]
+    assert sum(ticking.limiter.taken.values()) == taken_before + 1
+    retry_runs = [r for r in ticking.runs() if r not in runs]
+    assert len(retry_runs) == 1  # the hourly retry is kept, its failures listed
+    retry_run = ticking.daemon.state.latest_run()
+    assert retry_run is not None and retry_run.id == retry_runs[0]
+    assert retry_run.trigger == "tick" and retry_run.counts["failed"] > 0
+    assert retry_run.counts["new"] == retry_run.counts["updated"] == 0
+    assert retry_run.counts["tenants"]["contoso"]["retried"] == retry_run.counts["failed"]
 
     counts = ticking.daemon.ticks.book.counts()
-    assert counts["contoso"]["idle"] == idle_before + 20
+    assert counts["contoso"]["idle"] == idle_before + 19
     assert counts["fabrikam"]["skipped"] >= 20 and counts["fabrikam"]["idle"] == 0
     contoso_now = ticking.tenant("contoso")
     assert contoso_now["last_checked_at"] > checked_before
@@ -180,7 +196,7 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
     assert "AADSTS7000215" in fabrikam_now["last_tick"]["skipped"]
     with ticking.http() as http:
         metrics = http.get("/v1/metrics").text
-    assert f'azsync_ticks_total{{result="idle",tenant="contoso"}} {idle_before + 20}.0' in metrics
+    assert f'azsync_ticks_total{{result="idle",tenant="contoso"}} {idle_before + 19}.0' in metrics
     assert 'azsync_tenant_oldest_unwritten_change_age_seconds{tenant="contoso"} 0.0' in metrics
 
 

@@ -52,7 +52,7 @@ class SlowInbox:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Path, Path, SlowInbox]]:
+def mailing(tmp_path: Path) -> Iterator[tuple[Path, Path, SlowInbox]]:
     tls, ca = tls_for_localhost(tmp_path)
     directory = contoso(users=USERS)
     inbox = SlowInbox()
@@ -93,8 +93,8 @@ def welcome_states(state_dir: Path) -> Counter[str]:
     return Counter(state for (state,) in rows)
 
 
-def test_twenty_kill_9_while_sending_welcomes(world: tuple[Path, Path, SlowInbox]) -> None:
-    config, state_dir, inbox = world
+def test_twenty_kill_9_while_sending_welcomes(mailing: tuple[Path, Path, SlowInbox]) -> None:
+    config, state_dir, inbox = mailing
     rng = random.Random(11)
     unknown_before = 0
     for _ in range(CRASHES):
