@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from azsyncd.config.model import GUID
@@ -48,12 +49,9 @@ def groups_of(graph: GraphClient, user_id: str) -> set[str]:
     }
 
 
-def member_ids(graph: GraphClient, group_id: str) -> set[str]:
-    """The ids of every user in the group, directly or through nested groups."""
+def member_pages(graph: GraphClient, group_id: str) -> Iterator[list[str]]:
+    """The ids of every user in the group, directly or through nested groups, a page at a
+    time (a group may hold the whole tenant)."""
     path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
-    return {
-        str(user["id"])
-        for page in graph.pages(path, {"$select": "id", "$top": 999}, EVENTUAL)
-        for user in page.items
-        if isinstance(user, dict) and user.get("id")
-    }
+    for page in graph.pages(path, {"$select": "id", "$top": 999}, EVENTUAL):
+        yield [str(user["id"]) for user in page.items if isinstance(user, dict) and user.get("id")]

@@ -36,7 +36,8 @@ def _v1(db: Database) -> None:
     db.create_tables([m for m in models.ALL if m not in LATER])
 
 
-LATER = (models.AuditEntry, models.FailingUser)  # tables a later step creates
+# Tables a later step creates.
+LATER = (models.AuditEntry, models.FailingUser, models.RunSeen, models.RunClaim)
 
 
 def _v2(db: Database) -> None:
@@ -84,14 +85,29 @@ def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> Non
     )
 
 
-def _v5(db: Database) -> None:
-    """Leavers seen and the contact-group memberships rules made. Builds before this step
-    created the tables when first used, so they may be there already (idempotent)."""
+def _v6(db: Database) -> None:
+    """A running sync's bookkeeping: the users it read, the addresses it gave out
+    (idempotent: tables that exist are kept)."""
+    db.create_tables([models.RunSeen, models.RunClaim])
+
+
+def _v8(db: Database) -> None:
+    """Leavers seen and the contact-group memberships rules made. Earlier builds created
+    the tables when first used (or at step 5), so they may be there already (idempotent)."""
     db.create_tables(lifecycle.TABLES, safe=True)
 
 
-# Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+# Each step takes the schema to its version from the one before. Append, never edit a
+# released step. A step keeps the number it was given, so the numbers may have a gap: the
+# steps run in order, each once.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    6: _v6,
+    8: _v8,
+}
 LATEST = max(MIGRATIONS)
 
 
@@ -154,6 +170,6 @@ def migrate(db: Database) -> None:
                 "understands"
                 f" ({LATEST}); upgrade azsyncd or point database_url at another database"
             )
-        for version in range(current + 1, LATEST + 1):
+        for version in sorted(v for v in MIGRATIONS if v > current):
             MIGRATIONS[version](db)
             _set_info("schema_version", str(version))

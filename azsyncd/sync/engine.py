@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.lookup import find_user, groups_of, member_ids
+from azsyncd.directory.lookup import find_user, groups_of, member_pages
 from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
-from azsyncd.state.lifecycle import LifecycleState, Managed
+from azsyncd.state.lifecycle import Leaver, LifecycleState, Managed
 from azsyncd.state.models import TenantState
 from azsyncd.state.repository import TICK
 from azsyncd.sync import failures, group_rules, leavers
@@ -101,8 +101,12 @@ class Engine:
         self.lifecycle = LifecycleState(state.db)
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
+        self.run_id = ctx.progress.run_id
+        self.order: list[str] = []  # the names of the tenants this run syncs, in order
         self._planning: Planning | None = None  # once the target's fields are read
-        self.planned: set[str] = set()  # object ids of the tenant being synced, planned so far
+        # Object ids of the tenant's users that failed in an earlier run, planned so far this
+        # run: no more than the failing users the state holds, whatever the directory's size.
+        self.planned: set[str] = set()
 
     @property
     def dry_run(self) -> bool:
@@ -116,7 +120,10 @@ class Engine:
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self.writes.tally().counts))
+        self.order = [t.name for t in tenants]
         results = []
+        # Users seen and addresses claimed live in the state database while the run lasts.
+        self.state.forget_run_users()
         try:
             for tenant in tenants:
                 self.ctx.checkpoint()
@@ -128,6 +135,8 @@ class Engine:
                 f"the help desk's contact fields could not be read: {exc.__cause__}",
                 dict(self.writes.tally().counts),
             )
+        finally:
+            self.state.forget_run_users()
         return self._outcome(results, self.writes.tally())
 
     @property
@@ -140,7 +149,9 @@ class Engine:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
             raise _FieldsUnreadable() from exc
-        self._planning = Planning(self.config, self.state, self.target, fields, self.settings)
+        self._planning = Planning(
+            self.config, self.state, self.target, fields, self.settings, self.run_id, self.order
+        )
         missing = self._planning.mapper.missing_fields
         if missing:
             self.ctx.log(
@@ -199,7 +210,9 @@ class Engine:
             self.tenants.record(tenant, Verdict("disabled", reason, fix))
         # Its users that failed before still fail: the log lists them, not planned again.
         rows = self.state.failing(tenant.name)
-        self._apply([failures.from_row(r) for k, r in rows.items() if k not in self.planned])
+        # Planned this run: failed before (in self.planned), or first failed in this run.
+        listed = self.planned | {k for k, r in rows.items() if r.since_run == self.run_id}
+        self._apply([failures.from_row(r) for k, r in rows.items() if k not in listed])
         self.writes.drain()
         return result
 
@@ -231,7 +244,6 @@ class Engine:
         # A new rule attribute changes the scope key: the next read is a full one.
         select = sorted({*select_for(self.config.mapping), *group_rules.rule_attributes(rules)})
         key = scope_key(select, tenant, self.settings)
-        matched = group_rules.Seen()
         source = DirectorySource(
             connection.graph,
             tenant,
@@ -243,25 +255,31 @@ class Engine:
             read = source.read(None if why else self.state.delta_link(tenant.name, key))
             result.read = "reconciliation" if why else read.mode
             self.ctx.log(f"tenant {tenant.name}: {self._kind_of_read(read.mode, why)}")
-            seen: set[str] = set()
-            disabled: set[str] = set()
+            seen = 0
+            known = self.lifecycle.leavers(tenant.name)
+            present: dict[str, bool] = {}  # the users read that the leavers' step needs
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
-                seen.update(str(u.get("id")) for u in users)
-                disabled.update(str(u.get("id")) for u in users if u.get("accountEnabled") is False)
-                matched.add(rules, users)
+                seen += self.state.see_users(
+                    self.run_id, tenant.name, (str(u.get("id")) for u in users)
+                )
+                present.update(leavers.noted(users, known))
+                if rules:
+                    self.lifecycle.note_matches(
+                        self.run_id, tenant.name, group_rules.attribute_matches(rules, users)
+                    )
                 actions = self.planning.plan(tenant, users, reconcile=bool(why))
-                if rail and len(seen) < rail:
+                if rail and seen < rail:
                     held.extend(actions)  # not enough users yet to trust this read
                     continue
                 if held:
                     actions, held = held + actions, []
                 self._apply(actions)
-            retry = not (rail and len(seen) < rail) and self._retry_due(row, bool(why))
+            retry = not (rail and seen < rail) and self._retry_due(row, bool(why))
             if retry:
-                result.retried = self._plan_failures_again(tenant, read, seen, bool(why))
+                result.retried = self._plan_failures_again(tenant, read, bool(why))
             self.writes.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
@@ -279,18 +297,22 @@ class Engine:
             )
         except TargetError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix)
-        result.users = len(seen)
-        if rail and len(seen) < rail:
+        result.users = seen
+        if rail and seen < rail:
             return self._fail_tenant(
                 result,
                 tenant,
-                f"safety rail: the directory gave {len(seen)} user(s), last time "
+                f"safety rail: the directory gave {seen} user(s), last time "
                 f"{row.last_user_count}; nothing was written for this tenant",
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        managed = self.lifecycle.managed(tenant.name)
-        removed = read.removed if read.mode == "delta" else set(managed) - seen
+        # A full read's leavers come from the database: the contacts azsync wrote whose users
+        # the run did not read (RunSeen), never from a set of every user read.
+        unseen = (
+            {} if read.mode == "delta" else self.lifecycle.unseen_managed(self.run_id, tenant.name)
+        )
+        removed = read.removed if read.mode == "delta" else set(unseen)
         result.removed = len(removed)
         if result.removed and self.config.lifecycle.on_removed == "keep":
             self.ctx.log(
@@ -298,16 +320,16 @@ class Engine:
                 "their contacts are kept"
             )
         # Reached only after a complete read: a failed or cut-short one returned above.
-        self._leavers(tenant, managed, {i: i not in disabled for i in seen}, removed, result)
+        self._leavers(tenant, known, present, removed, unseen, result)
         if rules:
-            self._group_rules(tenant, connection.graph, managed, matched, result)
+            self._group_rules(tenant, connection.graph, result)
         if not self.dry_run:
             values: dict[str, Any] = {"last_checked_at": utcnow()}
             if row.status != "active":
                 # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
-                values["last_user_count"] = len(seen)
+                values["last_user_count"] = seen
             if why:
                 values["last_full_at"] = utcnow()
             if retry:
@@ -318,7 +340,7 @@ class Engine:
         return result
 
     def _apply(self, actions: list[Action]) -> None:
-        self.planned.update(a.user_id for a in actions)
+        self.planned.update(a.user_id for a in actions if a.failing_since is not None)
         self.writes.apply(actions)
         self.ctx.report(
             phase="writing contacts",
@@ -356,12 +378,11 @@ class Engine:
             return f"full reconciliation ({why}): reading {what}, each compared with the help desk"
         return f"reading {READ_MODES[mode]}"
 
-    def _plan_failures_again(
-        self, tenant: Tenant, read: DirectoryRead, seen: set[str], reconcile: bool
-    ) -> int:
+    def _plan_failures_again(self, tenant: Tenant, read: DirectoryRead, reconcile: bool) -> int:
         """Plan again, from their kept data, the users that failed before and that this read
         did not bring; a complete read without them means they left. How many."""
         rows = self.state.failing(tenant.name)
+        seen = self.state.seen_among(self.run_id, tenant.name, rows)
         gone = read.removed if read.mode == "delta" else set(rows) - seen
         if gone and not self.dry_run:
             self.state.forget_failures(tenant.name, gone)
@@ -385,16 +406,21 @@ class Engine:
     def _leavers(
         self,
         tenant: Tenant,
-        managed: dict[str, Managed],
+        known: dict[str, Leaver],
         present: dict[str, bool],
         removed: set[str],
+        unseen: dict[str, Managed],
         result: TenantResult,
     ) -> None:
-        settings = self.config.lifecycle
-        known = self.lifecycle.leavers(tenant.name)
+        if not known and not removed and not present:
+            return  # nobody left, nobody disabled, nobody to bring back
+        # The contacts of just the users named: leavers, disabled, gone (those unseen are in).
+        wanted = {*known, *present, *removed} - unseen.keys()
+        managed = {**self.lifecycle.managed(tenant.name, wanted), **unseen}
         gone = removed & managed.keys()
         if not known and not gone and all(present.get(i, True) for i in managed):
-            return  # nobody left, nobody to bring back
+            return
+        settings = self.config.lifecycle
         steps, rows = leavers.plan(
             settings, tenant.name, managed, known, present, removed, self.clock()
         )
@@ -418,23 +444,23 @@ class Engine:
                 f"{result.returned} got it back, {len(records) - len(ok)} failed"
             )
 
-    def _group_rules(
-        self,
-        tenant: Tenant,
-        graph: GraphClient,
-        managed: dict[str, Managed],
-        matched: group_rules.Seen,
-        result: TenantResult,
-    ) -> None:
+    def _group_rules(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> None:
+        """Contact groups follow the rules, over the managed contacts a page at a time: what
+        each user matched is in the state database (RunMatch), not in memory."""
+
         def log(message: str, level: str = "info") -> None:
             self.ctx.log(f"tenant {tenant.name}: contact groups: {message}", level)
 
         if not isinstance(self.target, ContactGroups):
             return log("this help desk has no contact groups; the rules are not applied", "warning")
-        rules, members, unread = self.config.contact_groups, {}, set()
+        rules, unread = self.config.contact_groups, set()
         for group_id in {r.entra_group for r in rules if r.entra_group}:
+            names = {r.group for r in rules if r.entra_group == group_id}
             try:
-                members[group_id] = member_ids(graph, group_id)
+                for ids in member_pages(graph, group_id):
+                    self.lifecycle.note_matches(
+                        self.run_id, tenant.name, ((i, name) for i in ids for name in names)
+                    )
             except GraphError as exc:
                 unread.add(group_id)
                 log(
@@ -450,24 +476,38 @@ class Engine:
         # A group with a rule that could not be read keeps its members: no guess from half.
         held = {r.group for r in rules if r.entra_group in unread}
         rules = [r for r in rules if r.group not in held]
-        changes = group_rules.plan(
-            rules, managed, matched, members, self.lifecycle.members(tenant.name)
-        )
-        for change in changes:
-            would = "would " if self.dry_run else ""
-            log(
-                f'"{change.group}": {would}add {len(change.add)},'
-                f" {would}remove {len(change.remove)}"
+        planned: dict[str, list[int]] = {}  # group -> [to add, to remove]
+        failed: Exception | None = None
+        for managed in self.lifecycle.managed_pages(tenant.name):
+            self.ctx.checkpoint()
+            changes = group_rules.plan(
+                rules,
+                managed,
+                self.state.seen_among(self.run_id, tenant.name, managed),
+                self.lifecycle.matches(self.run_id, tenant.name, managed),
+                self.lifecycle.members(tenant.name, [m.target_id for m in managed.values()]),
             )
-        if self.dry_run or not changes:
-            return None
-        object_ids = {m.target_id: object_id for object_id, m in managed.items()}
-        try:
-            result.grouped, result.ungrouped = group_rules.apply(
-                changes, self.target, self.lifecycle, tenant.name, object_ids
-            )
-        except (TargetError, SecretError) as exc:
-            log(f"not all changes were made, the next sync retries: {exc}", "error")
+            for change in changes:
+                counts = planned.setdefault(change.group, [0, 0])
+                counts[0] += len(change.add)
+                counts[1] += len(change.remove)
+            if self.dry_run or not changes or failed:
+                continue
+            object_ids = {m.target_id: object_id for object_id, m in managed.items()}
+            try:
+                added, taken = group_rules.apply(
+                    changes, self.target, self.lifecycle, tenant.name, object_ids
+                )
+            except (TargetError, SecretError) as exc:
+                failed = exc
+                continue
+            result.grouped += added
+            result.ungrouped += taken
+        would = "would " if self.dry_run else ""
+        for group, (add, remove) in planned.items():
+            log(f'"{group}": {would}add {add}, {would}remove {remove}')
+        if failed:
+            log(f"not all changes were made, the next sync retries: {failed}", "error")
         return None
 
     def writes_label(self, tenant: Tenant) -> str:

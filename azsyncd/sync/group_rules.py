@@ -8,8 +8,8 @@ deciding (``plan``) is pure; ``apply`` makes the calls and keeps the memory in s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from azsyncd import attributes
@@ -33,16 +33,14 @@ def rule_attributes(rules: Iterable[ContactGroupRule]) -> set[str]:
     return {attributes.graph_property(r.condition()[0]) for r in rules if r.when}
 
 
-@dataclass
-class Seen:
-    """What the read told about the rules, kept per user while the tenant streams by."""
-
-    matched: dict[str, frozenset[str]] = field(default_factory=dict)  # object id -> groups
-
-    def add(self, rules: list[ContactGroupRule], users: Iterable[dict[str, Any]]) -> None:
-        for user in users:
-            groups = frozenset(r.group for r in rules if r.when and matches(r, user))
-            self.matched[str(user.get("id"))] = groups
+def attribute_matches(
+    rules: list[ContactGroupRule], users: Iterable[dict[str, Any]]
+) -> Iterator[tuple[str, str]]:
+    """(object id, contact group) for each user and attribute rule it matches."""
+    for user in users:
+        for rule in rules:
+            if rule.when and matches(rule, user):
+                yield str(user.get("id")), rule.group
 
 
 @dataclass(frozen=True)
@@ -55,16 +53,17 @@ class GroupChange:
 def plan(
     rules: list[ContactGroupRule],
     managed: dict[str, Managed],
-    seen: Seen,
-    members: dict[str, set[str]],
+    read: set[str],
+    matched: dict[str, set[str]],
     stored: dict[str, dict[str, bool]],
 ) -> list[GroupChange]:
-    """The changes per group.
+    """The changes per group for some of the managed contacts (a page of them).
 
-    ``members``: Entra group id -> user ids, for the rules' groups this tenant has;
-    ``stored``: group -> {target id: access_tickets} azsync added for this tenant. A user
-    is judged when the read gave it, or when all its group's rules are Entra groups (whose
-    members are read in full each run); anyone else keeps what they have.
+    ``read``: the users among them this run read; ``matched``: object id -> the groups
+    whose rules it matched (an attribute of a user read, or a member of the rule's Entra
+    group); ``stored``: group -> {target id: access_tickets} azsync added. A user is judged
+    when the read gave it, when it matched, or when all its group's rules are Entra groups
+    (whose members are read in full each run); anyone else keeps what they have.
     """
     changes = []
     for group in dict.fromkeys(r.group for r in rules):
@@ -74,11 +73,10 @@ def plan(
         wanted: dict[str, bool] = {}
         judged: set[str] = set()
         for object_id, contact in managed.items():
-            in_group = any(object_id in members.get(r.entra_group, ()) for r in own)
-            read = object_id in seen.matched
-            if read or only_groups or in_group:
+            hit = group in matched.get(object_id, ())
+            if hit or only_groups or object_id in read:
                 judged.add(contact.target_id)
-            if in_group or group in seen.matched.get(object_id, ()):
+            if hit:
                 wanted[contact.target_id] = tickets
         have = stored.get(group, {})
         add = {t: v for t, v in wanted.items() if have.get(t) != v}

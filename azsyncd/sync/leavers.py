@@ -9,8 +9,10 @@ calls it after the read ended without error and passed the safety rail.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from azsyncd.config.model import Lifecycle
 from azsyncd.state.lifecycle import Leaver, Managed
@@ -33,6 +35,18 @@ class Step:
         return RETURNED if self.login else LEAVER
 
 
+def noted(users: Iterable[dict[str, Any]], known: Container[str]) -> dict[str, bool]:
+    """Object id -> account enabled, for the users of a chunk that ``plan`` needs: those
+    already known as leavers and the disabled ones. Every other user read is left to the
+    run's seen users in the state database, so memory does not grow with the directory."""
+    found: dict[str, bool] = {}
+    for user in users:
+        object_id, enabled = str(user.get("id")), user.get("accountEnabled") is not False
+        if not enabled or object_id in known:
+            found[object_id] = enabled
+    return found
+
+
 def plan(
     settings: Lifecycle,
     tenant: str,
@@ -44,8 +58,10 @@ def plan(
 ) -> tuple[list[Step], list[Leaver]]:
     """The steps to take and every leaver row as it is after this read.
 
-    ``present``: object id -> account enabled, for each user this read gave; ``removed``:
-    users the read says left (deleted, or out of the synced groups).
+    ``present``: object id -> account enabled, for the users this read gave (at least the
+    disabled ones and those in ``known``); ``removed``: users the read says left (deleted,
+    or out of the synced groups); ``managed``: the contacts azsync wrote, at least for every
+    user named in the other three.
     """
     rows: dict[str, Leaver] = dict(known)
     steps: list[Step] = []

@@ -40,8 +40,8 @@ def rules_daemon(
 
 def synced(daemon: Daemon) -> dict[str, int]:
     """Object id -> HappyFox contact id, of every contact azsync wrote."""
-    managed = LifecycleState(daemon.state.db).managed("contoso")
-    return {object_id: int(m.target_id) for object_id, m in managed.items()}
+    pages = LifecycleState(daemon.state.db).managed_pages("contoso")
+    return {object_id: int(m.target_id) for page in pages for object_id, m in page.items()}
 
 
 def test_rule_membership_follows_attribute_and_nested_group(

@@ -189,29 +189,54 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     assert state.claim_welcome("ann@x.test") is False
 
 
-def test_a_version_4_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
+def test_a_version_6_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
     db = old.db
     db.execute_sql("DROP TABLE leaver")
     db.execute_sql("DROP TABLE rule_member")
-    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
-    assert schema_version(state.db) == LATEST == 5
+    assert schema_version(state.db) == LATEST == 8
     assert {"leaver", "rule_member"} <= set(state.db.get_tables())
     assert [r.email for r in MirrorEntry.select()] == ["ann@x.test"]
     lifecycle_round_trip(state)
 
 
-def test_step_5_keeps_tables_an_earlier_build_created(tmp_path: Path) -> None:
-    """Builds before step 5 created the lifecycle tables on first use: their rows stay."""
+def test_step_8_keeps_tables_an_earlier_build_created(tmp_path: Path) -> None:
+    """Earlier builds created the lifecycle tables on first use or at a step 5 of their own,
+    without the run bookkeeping: their leaver rows stay and the bookkeeping is added."""
     old = State(open_database("", tmp_path))
     LifecycleState(old.db).save_leavers(
         [Leaver(tenant="t", object_id="u1", email="a@x.test", gone_since=utcnow())]
     )
-    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")
+    DbInfo.update(value="5").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
     assert schema_version(state.db) == LATEST
     assert [r.object_id for r in LifecycleState(state.db).all_leavers()] == ["u1"]
+    assert state.see_users(1, "t", ["u1"]) == 1
+
+
+def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
+    state.claim(1, {"ann@x.test": ("t", "ann@t")})
+    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
+    assert state.mirror(["ann@x.test"])  # the data of version 4 is kept
+    state.close()
+    again = State(open_database("", tmp_path))  # the step runs once; run again, it keeps all
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    again.close()
+    third = State(open_database("", tmp_path))
+    assert schema_version(third.db) == LATEST and third.claims(1, ["ann@x.test"])
