@@ -15,6 +15,7 @@ from azsyncd.control.client import Client, Status, SyncOutcome
 from tui.api import Failure, attempt
 from tui.screens.plan import PlanScreen
 from tui.widgets.contacts_panel import ContactsPanel
+from tui.widgets.lifecycle_panel import LifecyclePanel
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.mapping_panel import MappingPanel
 from tui.widgets.panel import Panel
@@ -32,6 +33,7 @@ TABS = [
     ("settings", "Settings"),
     ("log", "Log"),
     ("contacts", "Contacts"),
+    ("leavers", "Leavers"),
 ]
 
 
@@ -65,6 +67,7 @@ class AzsyncApp(App[None]):
             "settings": SettingsPanel,
             "log": LogPanel,
             "contacts": ContactsPanel,
+            "leavers": LifecyclePanel,
         }
         with TabbedContent(id="tabs"):
             for n, (tab, label) in enumerate(TABS, 1):
@@ -106,9 +109,15 @@ class AzsyncApp(App[None]):
         elif status.unreachable:
             self.call_from_thread(self.show_unreachable, status)
 
+    def _banner(self) -> Static | None:
+        # None while the app closes: a status poll may still answer after its screen is gone.
+        return next(self.query("#banner").results(Static), None)
+
     def show_unreachable(self, failure: Failure) -> None:
         self.reachable = False
-        banner = self.query_one("#banner", Static)
+        banner = self._banner()
+        if banner is None:
+            return
         banner.update(f"{failure.text}  (retrying every {REFRESH_SECONDS:.0f} s)")
         banner.add_class("shown")
 
@@ -117,7 +126,10 @@ class AzsyncApp(App[None]):
             return  # an answer that arrives while the app is closing
         came_back = not self.reachable
         self.reachable = True
-        self.query_one("#banner", Static).remove_class("shown")
+        banner = self._banner()
+        if banner is None:
+            return
+        banner.remove_class("shown")
         self.query_one(SyncPanel).show_status(status)
         if came_back:
             self.notify("Connected to azsyncd again")

@@ -498,6 +498,77 @@ class Metrics(Section):
         return value
 
 
+LeaverAction = Literal["keep", "disable_login"]
+# A rule's attribute condition: companyName = "Fabrikam", department starts with "Sales".
+CONDITION = re.compile(r'^(?P<attribute>\S+)\s+(?P<op>=|starts with)\s+"(?P<value>[^"]*)"$')
+
+
+class Lifecycle(Section):
+    on_removed: LeaverAction = Field(
+        "keep",
+        description="A user deleted in Entra ID or out of the synced groups: keep the contact"
+        " as it is, or turn its portal login off and move it to group_name",
+    )
+    on_disabled: LeaverAction = Field(
+        "keep", description="A user whose account is disabled (accountEnabled false)"
+    )
+    grace_days: int = Field(
+        3, ge=0, le=365, description="Days a removal waits, so a restored user comes back untouched"
+    )
+    group_name: str = Field("Left Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
+
+
+class ContactGroupRule(Section):
+    group: str = Field(..., min_length=1, max_length=200, description="The help desk's group")
+    access_tickets: bool = Field(False, description="Members see the group's tickets")
+    entra_group: str = Field(
+        "", description="An Entra ID group's object id; members of nested groups count"
+    )
+    when: str = Field(
+        "",
+        description='An attribute condition: companyName = "Fabrikam", department starts with'
+        ' "Sales"',
+    )
+
+    @field_validator("entra_group")
+    @classmethod
+    def _group_id(cls, value: str) -> str:
+        if value and not GUID.match(value):
+            raise ValueError(
+                f'"{value}" is not a group object id; copy the GUID from the group\'s overview'
+            )
+        return value.lower()
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        if not value:
+            return value
+        match = CONDITION.match(value)
+        if not match:
+            raise ValueError(
+                f'{value!r} is not a condition; write attribute = "value" or attribute'
+                ' starts with "value", e.g. companyName = "Fabrikam"'
+            )
+        _check_attribute(match["attribute"])
+        return value
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> ContactGroupRule:
+        if bool(self.entra_group) == bool(self.when):
+            raise ValueError(
+                f'contact group rule "{self.group}" needs exactly one of entra_group (a group id)'
+                ' and when (e.g. companyName = "Fabrikam")'
+            )
+        return self
+
+    def condition(self) -> tuple[str, str, str]:
+        """(attribute, "=" or "starts with", value) of an attribute rule."""
+        match = CONDITION.match(self.when)
+        assert match is not None
+        return match["attribute"], match["op"], match["value"]
+
+
 class State(Section):
     database_url: str = Field(
         "",
@@ -542,6 +613,8 @@ class Config(Section):
     sync: Sync = Field(default_factory=Sync)
     metrics: Metrics = Field(default_factory=Metrics)
     alerts: Alerts = Field(default_factory=Alerts)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    contact_groups: list[ContactGroupRule] = Field(default_factory=list, max_length=200)
     state: State = Field(default_factory=State)
     control: Control = Field(default_factory=Control)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from azsyncd.config import target_kinds
@@ -31,9 +32,29 @@ def _listed(names: list[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
+def _group_rule_problems(config: Config) -> Iterator[tuple[str, str]]:
+    tickets: dict[str, bool] = {}
+    # The leavers' group belongs to [lifecycle]: a rule emptying it would undo leaver actions.
+    leavers = re.escape(config.lifecycle.group_name).replace(re.escape("{tenant}"), ".*")
+    for i, rule in enumerate(config.contact_groups):
+        key = f"contact_groups[{i}]"
+        if re.fullmatch(leavers, rule.group):
+            yield (
+                f"{key}.group",
+                f'"{rule.group}" is the leavers\' group of [lifecycle] group_name; give the rule'
+                " a group of its own",
+            )
+        if tickets.setdefault(rule.group, rule.access_tickets) != rule.access_tickets:
+            yield (
+                f"{key}.access_tickets",
+                f'rules for group "{rule.group}" disagree on access_tickets; give them one value',
+            )
+
+
 def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
     """Yield (key, message) for each rule the configuration breaks."""
     yield from _target_problems(config)
+    yield from _group_rule_problems(config)
 
     names: set[str] = set()
     for i, tenant in enumerate(config.tenants):

@@ -239,6 +239,8 @@ class Contact:
     source_tenant: str = ""
     source_object_id: str = ""
     synced_from_entra: bool = False
+    login_enabled: bool = True
+    contact_groups: dict[str, bool] = field(default_factory=dict)  # name -> access_tickets
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -57,6 +57,7 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
+from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
 from azsyncd.errors import DaemonUnreachable
 from azsyncd.paths import client_socket_path
 
@@ -78,6 +79,7 @@ __all__ = [
     "Group",
     "HappyFoxSettings",
     "LastTick",
+    "Lifecycle",
     "LogLine",
     "MappingSettings",
     "PemCertificate",
@@ -86,6 +88,7 @@ __all__ = [
     "Record",
     "RecordStatus",
     "Records",
+    "RuleCheck",
     "Run",
     "RunSummary",
     "RunningSync",
@@ -338,6 +341,26 @@ class Client:
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
         """
         return self._read(Settings, "PATCH", "/settings", json=sections)
+
+    def lifecycle(self) -> Lifecycle:
+        return self._read(Lifecycle, "GET", "/lifecycle")
+
+    def update_lifecycle(
+        self,
+        lifecycle: dict[str, Any] | None = None,
+        contact_groups: list[dict[str, Any]] | None = None,
+    ) -> Lifecycle:
+        """Merge leaver settings and/or replace the contact-group rules; validated, then saved."""
+        body: dict[str, Any] = {}
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        if contact_groups is not None:
+            body["contact_groups"] = contact_groups
+        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+
+    def check_lifecycle(self) -> RuleCheck:
+        """Ask the tenants and the help desk whether the rules' groups exist."""
+        return self._read(RuleCheck, "GET", "/lifecycle/check")
 
     def attributes(self) -> list[str]:
         data = self._json("GET", "/attributes")

@@ -130,6 +130,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     setp.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
 
+    life = sub.add_parser("lifecycle", help="leavers and contact-group rules")
+    lsub = life.add_subparsers(dest="action", metavar="ACTION")
+    lsub.add_parser("show", help="settings, rules and the leavers azsync knows")
+    lsub.add_parser("check", help="do the rules' groups exist? (asks the tenants and help desk)")
+    lset = lsub.add_parser("set", help="e.g. on_removed=disable_login grace_days=5")
+    lset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    radd = lsub.add_parser("rule-add", help="add a contact-group rule")
+    radd.add_argument("group", help="the help desk's contact group")
+    how = radd.add_mutually_exclusive_group(required=True)
+    how.add_argument("--when", help="e.g. 'companyName = \"Fabrikam\"'")
+    how.add_argument("--entra-group", help="an Entra ID group's object id")
+    radd.add_argument("--access-tickets", action="store_true", help="members see its tickets")
+    lsub.add_parser("rule-remove", help="remove every rule of a group").add_argument("group")
+
     contacts = sub.add_parser("contacts", help="contacts of the built-in store")
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
@@ -477,6 +491,58 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    action = args.action or "show"
+    if action == "check":
+        found = client.check_lifecycle()
+        lines = [f"problem: {f.key}: {f.message}" for f in found.problems]
+        lines += [f"note: {f.key}: {f.message}" for f in found.notes]
+        p.out(found, "\n".join(lines) or "every rule's groups exist")
+        return EXIT_REFUSED if found.problems else EXIT_OK
+    if action == "set":
+        values: dict[str, Any] = {}
+        for assignment in args.assignments:
+            values.update(parse_assignment(f"lifecycle.{assignment}")["lifecycle"])
+        shown = client.update_lifecycle(lifecycle=values)
+    elif action in ("rule-add", "rule-remove"):
+        rules = [asdict(r) for r in client.lifecycle().contact_groups]
+        if action == "rule-add":
+            rules.append(
+                {
+                    "group": args.group,
+                    "when": args.when or "",
+                    "entra_group": args.entra_group or "",
+                    "access_tickets": args.access_tickets,
+                }
+            )
+        else:
+            kept = [r for r in rules if r["group"] != args.group]
+            if len(kept) == len(rules):
+                raise UsageError(f'no rule names the group "{args.group}"; see azsyncctl lifecycle')
+            rules = kept
+        shown = client.update_lifecycle(contact_groups=rules)
+    else:
+        shown = client.lifecycle()
+    s = shown.lifecycle
+    lines = [
+        f"on_removed {s.on_removed} (after {s.grace_days} day(s) of grace), on_disabled"
+        f" {s.on_disabled}; leavers' group {s.group_name!r}",
+        *(
+            f"rule: {r.condition} -> {r.group!r}"
+            + (" (sees its tickets)" if r.access_tickets else "")
+            for r in shown.contact_groups
+        ),
+        *(
+            f"leaver: {row.tenant} {row.email} "
+            + ("login off" if row.login_off else f"gone since {when(row.gone_since, 10)}")
+            + (", disabled" if row.disabled else "")
+            for row in shown.leavers
+        ),
+    ]
+    p.out(shown, "\n".join(lines))
+    return EXIT_OK
+
+
 def _contacts(client: Client, p: Printer, args: argparse.Namespace) -> int:
     data = client.contacts(args.search, args.limit)
     lines = [f"{'E' if c.synced_from_entra else ' '} {c.email:<40} {c.name}" for c in data.contacts]
@@ -553,6 +619,7 @@ COMMANDS = {
     "log": _log,
     "tenants": _tenants,
     "settings": _settings,
+    "lifecycle": _lifecycle,
     "contacts": _contacts,
     "reload": _reload,
     "welcome": _welcome,

@@ -87,6 +87,16 @@ DEMO_CONFIG = (
             "schedule": {"enabled": True, "interval": "1m"},
             "target": {"local": {"fields": FIELDS}},
             "mapping": MAPPING,
+            # Disabled accounts of the simulated tenant lose their portal login at once.
+            "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
+            "contact_groups": [
+                {
+                    "group": "Sales desk",
+                    "when": 'department starts with "Sales"',
+                    "access_tickets": True,
+                },
+                {"group": "Customer facing", "entra_group": "a0000001-0000-4000-b000-000000000000"},
+            ],
         }
     )
     + tenant_toml(extra='display_name = "Contoso (simulated)"')
@@ -132,6 +142,7 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
         f"  {ctl} log --csv report.csv    # the CSV report\n"
         f"  {ctl} contacts --search anna  # the contacts written\n"
         f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
+        f"  {ctl} lifecycle               # leavers (disabled accounts) and group rules\n"
         f'  {ctl} demo add-user "Ada Lovelace"   # a new hire: a contact within a minute\n'
         f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"
         f"  .venv/bin/azsync-tui --socket {socket_path}\n"

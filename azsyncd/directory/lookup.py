@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from azsyncd.config.model import GUID
@@ -46,3 +47,11 @@ def groups_of(graph: GraphClient, user_id: str) -> set[str]:
         for group in page.items
         if isinstance(group, dict) and group.get("id")
     }
+
+
+def member_pages(graph: GraphClient, group_id: str) -> Iterator[list[str]]:
+    """The ids of every user in the group, directly or through nested groups, a page at a
+    time (a group may hold the whole tenant)."""
+    path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
+    for page in graph.pages(path, {"$select": "id", "$top": 999}, EVENTUAL):
+        yield [str(user["id"]) for user in page.items if isinstance(user, dict) and user.get("id")]

@@ -8,6 +8,7 @@ from typing import Protocol
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import Interrupted, SecretError
+from azsyncd.service.schedule import Clock
 from azsyncd.state import State
 from azsyncd.sync.engine import Engine
 from azsyncd.sync.executor import Executor
@@ -28,6 +29,7 @@ class JobHost(Protocol):
 
     state: State
     tenants: TenantService
+    clock: Clock
 
 
 def make_job(daemon: JobHost) -> SyncJob:
@@ -62,7 +64,14 @@ def make_job(daemon: JobHost) -> SyncJob:
         try:
             executor.send_owed_welcomes()  # of contacts a run that stopped had just created
             return Engine(
-                ctx, config, daemon.state, daemon.tenants, target, executor, plan_records
+                ctx,
+                config,
+                daemon.state,
+                daemon.tenants,
+                target,
+                executor,
+                plan_records=plan_records,
+                clock=daemon.clock,
             ).run()
         except Interrupted:
             executor.record_finished()  # an interrupted run records what it finished

@@ -18,7 +18,7 @@ from playhouse import migrate as schema
 from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
-from azsyncd.state import models
+from azsyncd.state import lifecycle, models
 from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
@@ -92,6 +92,12 @@ def _v6(db: Database) -> None:
     db.create_tables([models.RunSeen, models.RunClaim])
 
 
+def _v8(db: Database) -> None:
+    """Leavers seen and the contact-group memberships rules made. Earlier builds created
+    the tables when first used (or at step 5), so they may be there already (idempotent)."""
+    db.create_tables(lifecycle.TABLES, safe=True)
+
+
 def _v9(db: Database) -> None:
     """Each tenant's failed syncs in a row and its quarantine; the alerts raised and not yet
     resolved (idempotent: an existing table is kept)."""
@@ -107,6 +113,7 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     3: _v3,
     4: _v4,
     6: _v6,
+    8: _v8,
     9: _v9,
 }
 LATEST = max(MIGRATIONS)
@@ -137,7 +144,7 @@ def database_for(url: str, state_dir: Path) -> Database:
 def open_database(url: str, state_dir: Path) -> Database:
     """Connect, bind the models and migrate to the latest schema."""
     db = database_for(url, state_dir)
-    db.bind(models.ALL)
+    db.bind([*models.ALL, *lifecycle.TABLES])
     try:
         db.connect(reuse_if_open=True)
         migrate(db)

@@ -11,6 +11,7 @@ from peewee import Database, fn
 
 from azsyncd.state.bulk import insert_rows
 from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import RunMatch
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
@@ -347,20 +348,13 @@ class State:
 
     def unseen_mirrored(self, run_id: int, tenant: str) -> int:
         """Users azsync wrote for ``tenant`` that the run did not read."""
-        return int(self._unseen(run_id, tenant).count())
-
-    def unseen_mirrored_ids(self, run_id: int, tenant: str) -> Iterator[str]:
-        """The ids of those users, streamed from the database."""
-        for row in self._unseen(run_id, tenant).iterator():
-            yield row.object_id
-
-    @staticmethod
-    def _unseen(run_id: int, tenant: str) -> Any:
         seen = RunSeen.select(RunSeen.object_id).where(
             RunSeen.run == run_id, RunSeen.tenant == tenant
         )
-        return MirrorEntry.select(MirrorEntry.object_id).where(
-            MirrorEntry.tenant == tenant, MirrorEntry.object_id.not_in(seen)
+        return int(
+            MirrorEntry.select()
+            .where(MirrorEntry.tenant == tenant, MirrorEntry.object_id.not_in(seen))
+            .count()
         )
 
     def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -384,6 +378,7 @@ class State:
         with self.db.atomic():
             RunSeen.delete().execute()
             RunClaim.delete().execute()
+            RunMatch.delete().execute()
 
     # --- runs --------------------------------------------------------------------------
 

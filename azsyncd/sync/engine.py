@@ -13,29 +13,31 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.lookup import find_user, groups_of
+from azsyncd.directory.lookup import find_user, groups_of, member_pages
 from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import Leaver, LifecycleState, Managed
 from azsyncd.state.models import TenantState
-from azsyncd.state.repository import TICK
-from azsyncd.sync import failures
+from azsyncd.state.repository import TICK, RecordRow
+from azsyncd.sync import failures, group_rules, leavers
 from azsyncd.sync.held import PlanBuffer
 from azsyncd.sync.planner import Action
 from azsyncd.sync.planning import Planning
 from azsyncd.sync.quarantine import describe
-from azsyncd.sync.runner import Outcome, RunContext
+from azsyncd.sync.runner import SIDE_COUNTS, Outcome, RunContext
 from azsyncd.sync.thresholds import digest, passed
 from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
+from azsyncd.targets.groups import ContactGroups
 
 CHUNK = 1000
 FAILURE_RETRY_EVERY = timedelta(hours=1)  # for incremental ticks
@@ -78,12 +80,28 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
+    left: int = 0  # logins turned off this run
+    returned: int = 0  # logins given back
+    grouped: int = 0  # contacts added to a rule's group
+    ungrouped: int = 0  # contacts taken out of one
+    # Refused by the help desk: logins not turned off or on, memberships not changed.
+    failed_left: int = 0
+    failed_returned: int = 0
+    failed_grouped: int = 0
+    failed_ungrouped: int = 0
     read: str = ""  # delta | full | groups | reconciliation
     retried: int = 0  # users that failed before, planned again from their kept data
     quarantined: bool = False  # not tried: its next try is later
     # What a complete read leaves in the state (last sync, delta link, failures of users who
     # left), stored only once the run is not held.
     finish: Callable[[], None] = field(default=lambda: None, repr=False)
+    # Leaver and contact-group changes a guarded run planned: carried out once it is not held.
+    later: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def settle(self) -> None:
+        for step in self.later:
+            step()
+        self.finish()
 
 
 class Engine:
@@ -96,8 +114,11 @@ class Engine:
         target: Target,
         writes: Writes,
         plan_records: Writes | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
+        self.clock = clock  # when a removal was first seen, and whether its grace has passed
+        self.lifecycle = LifecycleState(state.db)
         self.target, self.writes = target, writes
         # Where a held run's plan is recorded (as a dry run records); None: runs are never held.
         self.plan_records = plan_records
@@ -151,7 +172,7 @@ class Engine:
             self.ctx.report(phase="writing contacts")
             self.buffer.replay(writes)
         for result in results:
-            result.finish()
+            result.settle()
         return self._outcome(results, self.writes.tally())
 
     @property
@@ -226,6 +247,7 @@ class Engine:
                 )
         assert self.plan_records is not None
         buffer.replay(self.plan_records)
+        self.state.add_records(self.ctx.run_id, [r for plan in plans for r in plan.notes])
         outcome = self._outcome(results, buffer.tally())
         counts = {
             **outcome.counts,
@@ -242,6 +264,8 @@ class Engine:
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
         counts["removed"] = sum(r.removed for r in results)
+        for name in SIDE_COUNTS:
+            counts[name] = sum(getattr(r, name) for r in results)
         counts["tenants"] = {
             r.name: {
                 **dict(tally.tenants.get(r.name, {})),
@@ -249,6 +273,7 @@ class Engine:
                 "reason": r.reason,
                 "users": r.users,
                 "removed": r.removed,
+                **{name: getattr(r, name) for name in SIDE_COUNTS},
                 "read": r.read,
                 "retried": r.retried,
                 "quarantined": r.quarantined,
@@ -308,13 +333,13 @@ class Engine:
         except SecretError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix, disable=True)
         row = self.state.tenant(tenant.name)
-        self.writes.begin_tenant(
-            tenant.name, tenant.display_name or row.display_name or tenant.name
-        )
+        self.writes.begin_tenant(tenant.name, self.writes_label(tenant))
         if self.ctx.options.get("user"):
             return self._one_user(tenant, connection.graph, result)
 
-        select = select_for(self.config.mapping)
+        rules = self.config.contact_groups
+        # A new rule attribute changes the scope key: the next read is a full one.
+        select = sorted({*select_for(self.config.mapping), *group_rules.rule_attributes(rules)})
         key = scope_key(select, tenant, self.settings)
         source = DirectorySource(
             connection.graph,
@@ -328,6 +353,8 @@ class Engine:
             result.read = "reconciliation" if why else read.mode
             self.ctx.log(f"tenant {tenant.name}: {self._kind_of_read(read.mode, why)}")
             seen = 0
+            known = self.lifecycle.leavers(tenant.name)
+            present: dict[str, bool] = {}  # the users read that the leavers' step needs
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
@@ -335,6 +362,11 @@ class Engine:
                 seen += self.state.see_users(
                     self.run_id, tenant.name, (str(u.get("id")) for u in users)
                 )
+                present.update(leavers.noted(users, known))
+                if rules:
+                    self.lifecycle.note_matches(
+                        self.run_id, tenant.name, group_rules.attribute_matches(rules, users)
+                    )
                 actions = self.planning.plan(tenant, users, reconcile=bool(why))
                 if rail and seen < rail:
                     held.extend(actions)  # not enough users yet to trust this read
@@ -373,26 +405,22 @@ class Engine:
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        if self.buffer is not None:
-            # The ids, not only their number: the held plan's digest names who left.
-            left = set(
-                read.removed
-                if read.mode == "delta"
-                else self.state.unseen_mirrored_ids(self.run_id, tenant.name)
-            )
-            self.buffer.left(tenant.name, left)
-            result.removed = len(left)
-        else:
-            result.removed = (
-                len(read.removed)
-                if read.mode == "delta"
-                else self.state.unseen_mirrored(self.run_id, tenant.name)
-            )
-        if result.removed:
+        # A full read's leavers come from the database: the contacts azsync wrote whose users
+        # the run did not read (RunSeen), never from a set of every user read.
+        unseen = (
+            {} if read.mode == "delta" else self.lifecycle.unseen_managed(self.run_id, tenant.name)
+        )
+        removed = read.removed if read.mode == "delta" else set(unseen)
+        result.removed = len(removed)
+        if result.removed and self.config.lifecycle.on_removed == "keep":
             self.ctx.log(
                 f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
                 "their contacts are kept"
             )
+        # Reached only after a complete read: a failed or cut-short one returned above.
+        self._leavers(tenant, known, present, removed, unseen, result)
+        if rules:
+            self._group_rules(tenant, connection.graph, result)
         if not self.dry_run:
             values: dict[str, Any] = {"last_checked_at": utcnow()}
             if row.status != "active":
@@ -479,6 +507,196 @@ class Engine:
         if mode == "delta" or not last:
             return 0
         return max(1, int(last * self.config.sync.min_share))
+
+    def _leavers(
+        self,
+        tenant: Tenant,
+        known: dict[str, Leaver],
+        present: dict[str, bool],
+        removed: set[str],
+        unseen: dict[str, Managed],
+        result: TenantResult,
+    ) -> None:
+        if not known and not removed and not present:
+            return  # nobody left, nobody disabled, nobody to bring back
+        # The contacts of just the users named: leavers, disabled, gone (those unseen are in).
+        wanted = {*known, *present, *removed} - unseen.keys()
+        managed = {**self.lifecycle.managed(tenant.name, wanted), **unseen}
+        gone = removed & managed.keys()
+        if self.buffer is not None:
+            # Who left since the last read counts toward disable, whatever on_removed says:
+            # a config change that narrows the scope is held before its grace days start.
+            self.buffer.left(
+                tenant.name, {i for i in gone if i not in known or not known[i].gone_since}
+            )
+        if not known and not gone and all(present.get(i, True) for i in managed):
+            return
+        settings = self.config.lifecycle
+        steps, rows = leavers.plan(
+            settings, tenant.name, managed, known, present, removed, self.clock()
+        )
+        group = settings.group_name.format(tenant=self.writes_label(tenant))
+
+        def carry_out() -> None:
+            try:
+                records = leavers.apply(steps, self.target, group, dry_run=self.dry_run)
+            except (TargetError, SecretError) as exc:
+                self.ctx.log(
+                    f"tenant {tenant.name}: leavers not handled, the next sync retries: {exc}",
+                    "error",
+                )
+                return
+            self.state.add_records(self.ctx.run_id, records)
+            if not self.dry_run:
+                self.lifecycle.save_leavers(rows)
+            for record in records:
+                name = "left" if record.type == leavers.LEAVER else "returned"
+                if record.status != "success":
+                    name = f"failed_{name}"
+                setattr(result, name, getattr(result, name) + 1)
+            if records:
+                failed = result.failed_left + result.failed_returned
+                self.ctx.log(
+                    f"tenant {tenant.name}: {result.left} leaver(s) lost their login, "
+                    f"{result.returned} got it back, {failed} failed"
+                )
+
+        if self.buffer is None:
+            return carry_out()
+        # Guarded: counted and shown now, carried out (with the leavers' rows) once not held.
+        self.buffer.planned(tenant.name, "disable", {s.row.object_id for s in steps if not s.login})
+        self.buffer.planned(tenant.name, "enable", {s.row.object_id for s in steps if s.login})
+        if isinstance(self.target, ContactGroups):
+            self.buffer.planned(
+                tenant.name,
+                "group_changes",
+                {f"{s.row.object_id}:{group}:{'-' if s.login else '+'}" for s in steps},
+            )
+        self.buffer.note(tenant.name, leavers.apply(steps, self.target, group, dry_run=True))
+        result.later.append(carry_out)
+        return None
+
+    def _group_rules(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> None:
+        """Contact groups follow the rules, over the managed contacts a page at a time: what
+        each user matched is in the state database (RunMatch), not in memory."""
+
+        def log(message: str, level: str = "info") -> None:
+            self.ctx.log(f"tenant {tenant.name}: contact groups: {message}", level)
+
+        target = self.target
+        if not isinstance(target, ContactGroups):
+            return log("this help desk has no contact groups; the rules are not applied", "warning")
+        rules, unread = self.config.contact_groups, set()
+        for group_id in {r.entra_group for r in rules if r.entra_group}:
+            names = {r.group for r in rules if r.entra_group == group_id}
+            try:
+                for ids in member_pages(graph, group_id):
+                    self.lifecycle.note_matches(
+                        self.run_id, tenant.name, ((i, name) for i in ids for name in names)
+                    )
+            except GraphError as exc:
+                unread.add(group_id)
+                log(
+                    f"Entra ID group {group_id} could not be read ({exc}); its contact group is"
+                    " left as it is"
+                    + (
+                        " (fix: copy the group's object id from Entra ID)"
+                        if exc.status == 404
+                        else ""
+                    ),
+                    "warning",
+                )
+        # A group with a rule that could not be read keeps its members: no guess from half.
+        held = {r.group for r in rules if r.entra_group in unread}
+        rules = [r for r in rules if r.group not in held]
+        planned: dict[str, list[int]] = {}  # group -> [to add, to remove]
+        waiting: list[tuple[list[group_rules.GroupChange], dict[str, str]]] = []
+        failed: list[Exception] = []
+
+        def write(changes: list[group_rules.GroupChange], object_ids: dict[str, str]) -> None:
+            for change in changes:  # one at a time: a refusal fails only what it named
+                if not failed:
+                    try:
+                        added, taken = group_rules.apply(
+                            [change], target, self.lifecycle, tenant.name, object_ids
+                        )
+                        result.grouped += added
+                        result.ungrouped += taken
+                        continue
+                    except (TargetError, SecretError) as exc:
+                        failed.append(exc)
+                result.failed_grouped += len(change.add)
+                result.failed_ungrouped += len(change.remove)
+
+        for managed in self.lifecycle.managed_pages(tenant.name):
+            self.ctx.checkpoint()
+            changes = group_rules.plan(
+                rules,
+                managed,
+                self.state.seen_among(self.run_id, tenant.name, managed),
+                self.lifecycle.matches(self.run_id, tenant.name, managed),
+                self.lifecycle.members(tenant.name, [m.target_id for m in managed.values()]),
+            )
+            for change in changes:
+                counts = planned.setdefault(change.group, [0, 0])
+                counts[0] += len(change.add)
+                counts[1] += len(change.remove)
+            if self.dry_run or not changes:
+                continue
+            object_ids = {m.target_id: object_id for object_id, m in managed.items()}
+            if self.buffer is None:
+                write(changes, object_ids)
+            else:
+                self._hold_group_changes(tenant.name, managed, changes)
+                waiting.append((changes, object_ids))
+        would = "would " if self.dry_run else ""
+        for group, (add, remove) in planned.items():
+            log(f'"{group}": {would}add {add}, {would}remove {remove}')
+
+        def carry_out() -> None:
+            for changes, object_ids in waiting:
+                write(changes, object_ids)
+            if failed:
+                log(f"not all changes were made, the next sync retries: {failed[0]}", "error")
+
+        if self.buffer is None:
+            return carry_out()
+        result.later.append(carry_out)
+        return None
+
+    def _hold_group_changes(
+        self, tenant: str, managed: dict[str, Managed], changes: list[group_rules.GroupChange]
+    ) -> None:
+        """A guarded run's group changes: counted toward group_changes, shown in its plan."""
+        assert self.buffer is not None
+        by_target = {m.target_id: (object_id, m.email) for object_id, m in managed.items()}
+        keys: set[str] = set()
+        records: list[RecordRow] = []
+        for change in changes:
+            moves = [(t, f"+{'t' if v else ''}") for t, v in change.add.items()]
+            moves += [(t, "-") for t in change.remove]
+            for target_id, how in moves:
+                object_id, email = by_target[target_id]
+                keys.add(f"{object_id}:{change.group}:{how}")
+                what = "add to" if how.startswith("+") else "remove from"
+                tickets = " (sees its tickets)" if how == "+t" else ""
+                records.append(
+                    RecordRow(
+                        tenant,
+                        object_id,
+                        email,
+                        group_rules.GROUP,
+                        "success",
+                        f'Would {what} contact group "{change.group}"{tickets}',
+                        "groups",
+                    )
+                )
+        self.buffer.planned(tenant, "group_changes", keys)
+        self.buffer.note(tenant, records)
+
+    def writes_label(self, tenant: Tenant) -> str:
+        row = self.state.tenant(tenant.name)
+        return tenant.display_name or row.display_name or tenant.name
 
     def _one_user(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> TenantResult:
         """Every step for one user, in the run's log, the way provision-on-demand shows it."""

@@ -7,6 +7,7 @@ a held run's plan.
 
 from __future__ import annotations
 
+from azsyncd.state.repository import RecordRow
 from azsyncd.sync.planner import Action
 from azsyncd.sync.thresholds import TenantPlan
 from azsyncd.sync.writes import Tally, Writes
@@ -43,6 +44,10 @@ class PlanBuffer:
         """
         plan = self.plans.setdefault(tenant, TenantPlan(tenant))
         plan.other.setdefault(kind, set()).update(keys)
+
+    def note(self, tenant: str, records: list[RecordRow]) -> None:
+        """What those changes would do, contact by contact: the records a held run shows."""
+        self.plans.setdefault(tenant, TenantPlan(tenant)).notes.extend(records)
 
     def replay(self, writes: Writes) -> None:
         for plan in self.plans.values():

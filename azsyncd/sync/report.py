@@ -63,7 +63,9 @@ def iter_contacts_csv(contacts: Iterable[Any], field_names: list[str]) -> Iterat
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow(["Email", "Name", "Phones", *field_names, "Tenant", "User ID", "Updated"])
+    writer.writerow(
+        ["Email", "Name", "Phones", *field_names, "Tenant", "User ID", "Login", "Groups", "Updated"]
+    )
     for count, c in enumerate(contacts, 1):
         phones = "; ".join(f"{p['type']}: {p['number']}" for p in c.phones)
         writer.writerow(
@@ -74,6 +76,8 @@ def iter_contacts_csv(contacts: Iterable[Any], field_names: list[str]) -> Iterat
                 *(_cell(c.custom.get(n)) for n in field_names),
                 _cell(c.source_tenant),
                 _cell(c.source_object_id),
+                "enabled" if c.login_enabled else "disabled",
+                _cell(sorted(c.groups)),
                 c.updated_at.isoformat(),
             ]
         )

@@ -58,6 +58,19 @@ class Progress:
         }
 
 
+# A tenant's leaver and contact-group counts, next to the contacts' own.
+SIDE_COUNTS = (
+    "left",
+    "returned",
+    "grouped",
+    "ungrouped",
+    "failed_left",
+    "failed_returned",
+    "failed_grouped",
+    "failed_ungrouped",
+)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # succeeded | partial | failed | interrupted | held
@@ -66,9 +79,10 @@ class Outcome:
 
     @property
     def did_something(self) -> bool:
-        """A change written, a contact that failed, or anything short of success."""
+        """A change written (leavers and group memberships too), a contact that failed, or
+        anything short of success."""
         return self.status != "succeeded" or any(
-            self.counts.get(kind, 0) for kind in ("new", "updated", "failed")
+            self.counts.get(kind, 0) for kind in ("new", "updated", "failed", *SIDE_COUNTS)
         )
 
 

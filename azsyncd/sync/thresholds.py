@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from azsyncd.config.model import Thresholds
+from azsyncd.state.repository import RecordRow
 from azsyncd.sync.planner import Action
 
 # Which threshold each plan action kind counts toward, by the kind's value: a kind added
@@ -35,8 +36,10 @@ class TenantPlan:
     actions: list[Action] = field(default_factory=list)
     leavers: set[str] = field(default_factory=set)
     # Changes planned outside the actions, by threshold: "disable" -> user ids, "group_changes"
-    # -> "user id:group" keys. Counted once each, together with the actions of that kind.
+    # -> "user id:group:+ or -" keys. Counted once each, together with the actions of that
+    # kind; a kind no threshold has ("enable": logins given back) is in the digest only.
     other: dict[str, set[str]] = field(default_factory=dict)
+    notes: list[RecordRow] = field(default_factory=list)  # what those changes would do
 
     def counts(self) -> Counter[str]:
         found: Counter[str] = Counter(dict.fromkeys(KINDS, 0))

@@ -45,6 +45,7 @@ class ContactWrite:
     existing: ExistingContact | None = None
     source_tenant: str = ""
     source_object_id: str = ""
+    login_enabled: bool | None = None  # None: the portal login stays as it is
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ from azsyncd.config import file as config_file
 from azsyncd.state import open_database
 from azsyncd.targets import ContactWrite, Phone, Target, registry
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.groups import ContactGroups
 from azsyncd.targets.happyfox.client import HappyFox, limiter_for
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
+from azsyncd.targets.local.table import Contact
 from tests.fakes import memory_target
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
@@ -181,7 +183,7 @@ def test_mark_synced(target: Target) -> None:
     if isinstance(target, HappyFox):
         fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
         assert [(g["name"], g["contacts"]) for g in fake.groups.values()] == [
-            ("Microsoft Entra ID: Contoso", [int(result.id)])
+            ("Microsoft Entra ID: Contoso", {int(result.id): False})
         ]
         target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
         assert len(fake.groups) == 1
@@ -372,6 +374,80 @@ def test_parallel_marking_creates_the_group_once(
     assert len(fake.groups) == 1 and sorted(next(iter(fake.groups.values()))["contacts"]) == sorted(
         int(i) for i in ids
     )
+
+
+def groups_and_login(target: Target, contact_id: str) -> tuple[dict[str, bool], bool]:
+    """The contact's groups (name -> access_tickets) and whether its login is on, as stored."""
+    if isinstance(target, HappyFox):
+        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
+        groups = {
+            g["name"]: g["contacts"][int(contact_id)]
+            for g in fake.groups.values()
+            if int(contact_id) in g["contacts"]
+        }
+        return groups, fake.contacts[int(contact_id)]["login"]
+    row = Contact.get_by_id(int(contact_id))
+    return dict(row.groups), row.login_enabled
+
+
+@pytest.mark.parametrize("target", ["local", "happyfox"], indirect=True)
+def test_login_off_and_on_keeps_every_other_value(target: Target) -> None:
+    first = target.write([contact("ann@example.com", target, Department="Sales", Notes="VIP")])[0]
+    ann = target.find_by_email(["ann@example.com"])["ann@example.com"]
+    off = ContactWrite(ann.email, ann.name, ann.phones, {}, existing=ann, login_enabled=False)
+    assert target.write([off])[0].ok
+    assert groups_and_login(target, first.id)[1] is False
+    after = target.find_by_email(["ann@example.com"])["ann@example.com"]
+    assert after.custom == ann.custom and after.name == ann.name  # HappyFox's reset avoided
+    plain = ContactWrite(after.email, "Ann B", after.phones, {}, existing=after)
+    assert target.write([plain])[0].ok
+    assert groups_and_login(target, first.id)[1] is False  # an ordinary update leaves it off
+    back = ContactWrite(after.email, "Ann B", after.phones, {}, existing=after, login_enabled=True)
+    target.write([back])
+    assert groups_and_login(target, first.id)[1] is True
+
+
+@pytest.mark.parametrize("target", ["local", "happyfox"], indirect=True)
+def test_contact_groups_add_remove_and_leave_others_alone(target: Target) -> None:
+    assert isinstance(target, ContactGroups)
+    written = target.write([contact(f"u{i}@example.com", target) for i in range(3)])
+    a, b, c = (r.id for r in written)
+    target.add_to_group("Sales", [a, b], True)
+    target.add_to_group("Unmanaged", [c], False)
+    target.remove_from_group("Sales", [b])
+    target.remove_from_group("Nobody made this group", [a])  # nothing to do, nothing created
+    assert groups_and_login(target, a)[0] == {"Sales": True}
+    assert groups_and_login(target, b)[0] == {}
+    assert groups_and_login(target, c)[0] == {"Unmanaged": False}
+    if isinstance(target, HappyFox):
+        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
+        assert sorted(g["name"] for g in fake.groups.values()) == ["Sales", "Unmanaged"]
+
+
+def test_group_calls_go_100_at_a_time_and_the_group_is_created_once() -> None:
+    clock = Clock()
+    fake = FakeHappyFox(clock)
+    client = happyfox_client(fake, clock)
+    written = [
+        r.id for r in client.write([contact(f"u{i}@example.com", client) for i in range(100)])
+    ]
+    written += [
+        r.id for r in client.write([contact(f"v{i}@example.com", client) for i in range(50)])
+    ]
+    with ThreadPoolExecutor(4) as pool:  # parallel workers find one group, not four
+        list(
+            pool.map(
+                lambda part: client.add_to_group("Sales", part, False),
+                [written[:75], written[75:]] * 2,
+            )
+        )
+    assert len(fake.groups) == 1 and len(fake.group("Sales")) == 150
+    posts = [p for m, p, _ in fake.calls if m == "POST" and p.endswith("update_contacts/")]
+    assert len(posts) == 4  # 75 + 75, twice: never above 100 a call
+    client.remove_from_group("Sales", written)
+    deletes = [p for m, p, _ in fake.calls if p.endswith("delete_contacts/")]
+    assert len(deletes) == 2 and fake.group("Sales") == {}
+    client.close()
 
 
 def lookups(fake: FakeHappyFox, client: HappyFox, contacts: int, chunks: list[int]) -> int:

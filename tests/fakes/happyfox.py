@@ -52,9 +52,8 @@ class FakeHappyFox:
         self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
+        # id -> {"id", "name", "contacts": {contact id: access_tickets}}: O(1) a member
         self.groups: dict[int, dict[str, Any]] = {}
-        # group id -> its members as a set: adding a contact costs O(1) at any group size
-        self.members: dict[int, set[int]] = {}
         self.fields = [
             {"id": 1, "name": "Department", "type": "text", "required": False, "choices": None},
             {"id": 2, "name": "Employee ID", "type": "number", "required": False, "choices": None},
@@ -139,27 +138,45 @@ class FakeHappyFox:
                 return 200, [self._add_or_edit(item) for item in body]
             return 200, self._add_or_edit(body)
         if route == "contact_groups/" and method == "GET":
-            return 200, list(self.groups.values())
+            return 200, [self._group_view(g) for g in self.groups.values()]
         if route == "contact_groups/" and method == "POST":
             group_id = 100 + len(self.groups)
-            self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": []}
-            self.members[group_id] = set()
-            return 200, self.groups[group_id]
-        match = re.fullmatch(r"contact_group/(\d+)/update_contacts/", route)
+            # contacts: contact id -> access_tickets; a dict keeps membership O(1) a contact
+            self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": {}}
+            return 200, self._group_view(self.groups[group_id])
+        match = re.fullmatch(r"contact_group/(\d+)/(update|delete)_contacts/", route)
         if match and method == "POST":
             if len(body) > 100:
                 return 400, {"error": "At most 100 contacts"}
-            return 200, self.add_to_group(int(match.group(1)), [e["contact"] for e in body])
+            group_id = int(match.group(1))
+            if group_id not in self.groups:
+                return 404, {"error": "Not found"}
+            if match.group(2) == "update":
+                return 200, self.add_to_group(
+                    group_id, {e["contact"]: bool(e.get("access_tickets")) for e in body}
+                )
+            for entry in body:
+                self.groups[group_id]["contacts"].pop(entry["contact"], None)
+            return 200, self._group_view(self.groups[group_id])
         return 404, {"error": "Not found"}
 
-    def add_to_group(self, group_id: int, contacts: list[int]) -> dict[str, Any]:
-        """Add contacts to a group, each once; the answer leaves the (long) member list out."""
-        group, members = self.groups[group_id], self.members[group_id]
-        for contact in contacts:
-            if contact not in members:
-                members.add(contact)
-                group["contacts"].append(contact)
-        return {"id": group_id, "name": group["name"], "contact_count": len(members)}
+    def add_to_group(
+        self, group_id: int, contacts: Iterable[int] | dict[int, bool]
+    ) -> dict[str, Any]:
+        """Add contacts to a group, each once (a dict gives each one's access_tickets)."""
+        tickets = contacts if isinstance(contacts, dict) else dict.fromkeys(contacts, False)
+        self.groups[group_id]["contacts"].update(tickets)
+        return self._group_view(self.groups[group_id])
+
+    @staticmethod
+    def _group_view(group: dict[str, Any]) -> dict[str, Any]:
+        """A group as answered: the (long) member list left out."""
+        return {"id": group["id"], "name": group["name"], "contact_count": len(group["contacts"])}
+
+    def group(self, name: str) -> dict[int, bool]:
+        """Contact id -> access_tickets of the group ``name`` (empty if there is none)."""
+        found = [g["contacts"] for g in self.groups.values() if g["name"] == name]
+        return found[0] if found else {}
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         size = min(int(query.get("size", ["10"])[0]), 50)
@@ -202,7 +219,12 @@ class FakeHappyFox:
             "email": contact["email"],
             "phones": contact["phones"],
             "custom_fields": custom,
-            "contact_groups": [],
+            "contact_groups": [
+                {"id": g["id"], "name": g["name"]}
+                for g in self.groups.values()
+                if contact["id"] in g["contacts"]
+            ],
+            "is_login_enabled": contact.get("login", True),
         }
 
     def _add_or_edit(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +272,9 @@ class FakeHappyFox:
         existing.update(
             name=item["name"], phones=phones, custom=custom
         )  # everything left out is reset
+        if "is_login_enabled" in item:
+            existing["login"] = item["is_login_enabled"] == "TRUE"
+        existing.setdefault("login", True)
         return {"email": email, "success": True, "id": existing["id"]}
 
     def _phones(

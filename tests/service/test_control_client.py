@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,11 @@ from azsyncd.control.client import (
     filter_report,
 )
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
-from azsyncd.demo.run import tenant_toml
 from azsyncd.errors import DaemonUnreachable
 from tests.helpers import short_dir
-from tests.tui.tui_daemon import LiveDaemon, live_daemon
+from tests.tui.tui_daemon import LiveDaemon
 
 ROOT = Path(__file__).parents[2]
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
-    with live_daemon(tmp_path_factory.mktemp("daemon"), TENANT, users=40) as daemon:
-        yield daemon
-
-
-@pytest.fixture
-def client(live: LiveDaemon) -> Iterator[Client]:
-    with Client(live.socket, timeout=30) as c:
-        yield c
 
 
 def raw(live: LiveDaemon, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -51,6 +51,19 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
                 "is not a choice" in r for r in failed
             )
             assert any("phone (mo) <- mobilePhone: empty" in r for r in failed)
+            leavers = [r for r in rows if r["Type"] == "Leaver"]
+            assert leavers and all("account disabled in Entra ID" in r["Result"] for r in leavers)
+            assert counts["left"] == len(leavers) and counts["grouped"] > 0
+            contacts = http.get("/v1/contacts", params={"limit": 1000}).json()["contacts"]
+            off = [c for c in contacts if not c["login_enabled"]]
+            assert len(off) == len(leavers)
+            assert all(
+                "Left Microsoft Entra ID: Contoso (simulated)" in c["contact_groups"] for c in off
+            )
+            sales = [c for c in contacts if "Sales desk" in c["contact_groups"]]
+            assert sales and all(
+                c["custom_fields"]["Department"].startswith("Sales") for c in sales
+            )
         env = {**os.environ, "AZSYNCD_SOCKET": str(sock)}
         ctl = subprocess.run(
             [sys.executable, "-m", "azsyncd.control.ctl", "sync", "--dry-run", "--wait"],
@@ -66,5 +79,6 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
     assert proc.returncode == 0, err
     assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
     assert "simulated Contoso tenant with 250 users" in out
+    assert "lifecycle               # leavers" in out
     assert f'azsyncctl --socket {sock} demo add-user "Ada Lovelace"' in out
     assert not sock.exists()

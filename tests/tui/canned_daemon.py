@@ -220,6 +220,28 @@ CONTACTS = [
 GROUPS = [
     {"id": "a0000001-0000-4000-b000-000000000000", "name": "Customer facing", "description": ""}
 ]
+LIFECYCLE = {
+    "lifecycle": {
+        "on_removed": "disable_login",
+        "on_disabled": "disable_login",
+        "grace_days": 3,
+        "group_name": "Left Microsoft Entra ID: {tenant}",
+    },
+    "contact_groups": [
+        {"group": "Sales desk", "when": 'department starts with "Sales"', "access_tickets": True},
+        {"group": "Customer facing", "entra_group": GROUPS[0]["id"], "access_tickets": False},
+    ],
+    "leavers": [
+        {
+            "tenant": "contoso",
+            "object_id": "00000000-0000-4000-a000-000000000005",
+            "email": "francois.lopez5@contoso.example",
+            "gone_since": None,
+            "disabled": True,
+            "login_off": True,
+        }
+    ],
+}
 
 
 ANSWERS: dict[str, Any] = {
@@ -233,6 +255,7 @@ ANSWERS: dict[str, Any] = {
     "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
     "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
     "/v1/tenants/contoso/groups": {"groups": GROUPS},
+    "/v1/lifecycle": LIFECYCLE,
 }
 
 

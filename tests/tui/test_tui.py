@@ -256,3 +256,33 @@ def test_open_alerts_and_a_test_alert_from_the_command_palette(tmp_path: Path) -
                 assert [body["event"] for body, _ in hook.posts] == ["test"]
 
             drive(app, scenario)
+
+
+def test_leavers_tab_saves_settings_and_rules_and_shows_a_refusal(tmp_path: Path) -> None:
+    with live_daemon(tmp_path, TENANT) as live:
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Any) -> None:
+            await pilot.press("8")
+            rules = app.query_one("#rule-table", DataTable)
+            await until(pilot, lambda: app.query_one("#grace-days", Input).value == "3")
+            app.query_one("#on-disabled", Select).value = "disable_login"
+            app.query_one("#grace-days", Input).value = "5"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: live.daemon.config.lifecycle.grace_days == 5)
+            app.query_one("#rule-group", Input).value = "Sales desk"
+            app.query_one("#rule-when", Input).value = 'departmnt = "Sales"'
+            await pilot.press("ctrl+n")
+            error = app.query_one("#lifecycle-errors", Static)
+            await until(pilot, lambda: 'did you mean "department"' in text(error))
+            assert rules.row_count == 0
+            app.query_one("#rule-when", Input).value = 'department starts with "Sales"'
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: rules.row_count == 1 and text(error) == "")
+            rules.focus()
+            await pilot.press("delete")
+            await until(pilot, lambda: rules.row_count == 0)
+
+        drive(app, scenario, size=(120, 40))
+        assert live.daemon.config.lifecycle.on_disabled == "disable_login"
+        assert live.daemon.config.contact_groups == []

@@ -10,7 +10,7 @@ import pytest
 from tests.tui.canned_daemon import canned_client
 from tui.app import AzsyncApp
 
-TABS = ["1", "2", "3", "4", "5", "6", "7"]
+TABS = ["1", "2", "3", "4", "5", "6", "7", "8"]
 
 
 def app() -> AzsyncApp:

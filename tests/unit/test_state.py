@@ -8,6 +8,8 @@ import pytest
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, migrate, schema_version
+from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import Leaver, LifecycleState
 from azsyncd.state.models import DbInfo, MirrorEntry, RaisedAlert, SyncRecord, TenantHealth
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
@@ -57,6 +59,10 @@ def test_a_database_of_the_previous_layout_opens_with_its_contacts(tmp_path: Pat
     assert store.write([update])[0].id == ann.id
     assert store.search("berg") == (1, [Contact.get_by_id(int(ann.id))])
     assert Contact.get_by_id(int(ann.id)).custom == {"Department": "IT", "Office": "Berlin"}
+    # Columns added since: the old rows take their defaults, and they can be set.
+    assert Contact.get_by_id(int(ann.id)).login_enabled is True
+    store.add_to_group("Sales", [ann.id], True)
+    assert Contact.get_by_id(int(ann.id)).groups == {"Sales": True}
 
 
 def test_a_new_database_gets_the_contact_table_from_the_store(tmp_path: Path) -> None:
@@ -136,7 +142,31 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     written = [ContactWrite("ann@x.test", "Ann", [Phone("w", "+1")], {"Notes": "ünï"})]
     assert store.write(written)[0].ok
     assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
+    lifecycle_round_trip(again)
     again.close()
+
+
+def lifecycle_round_trip(state: State) -> None:
+    """Leaver rows and rule memberships upsert the same way on SQLite and PostgreSQL."""
+    memory = LifecycleState(state.db)
+    row = Leaver(tenant="t", object_id="u1", email="a@x.test", gone_since=utcnow())
+    memory.save_leavers([row])
+    row.acted = True
+    memory.save_leavers([row])  # the second save updates
+    assert [(r.object_id, r.acted) for r in memory.all_leavers()] == [("u1", True)]
+    row.gone_since, row.acted = None, False
+    memory.save_leavers([row])  # back and nothing owed: forgotten
+    assert memory.all_leavers() == []
+    member = {"group": "G", "target_id": "7", "tenant": "t", "object_id": "u1"}
+    memory.add_members([{**member, "access_tickets": False}])
+    memory.add_members([{**member, "access_tickets": True}])
+    assert memory.members("t") == {"G": {"7": True}}
+    memory.remove_members("G", ["7"])
+    assert memory.members("t") == {}
+
+
+def test_lifecycle_tables_on_sqlite(state: State) -> None:
+    lifecycle_round_trip(state)
 
 
 def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
@@ -159,6 +189,38 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     assert state.claim_welcome("ann@x.test") is False
 
 
+def test_a_version_6_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql("DROP TABLE leaver")
+    db.execute_sql("DROP TABLE rule_member")
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert {"leaver", "rule_member"} <= set(state.db.get_tables())
+    assert [r.email for r in MirrorEntry.select()] == ["ann@x.test"]
+    lifecycle_round_trip(state)
+
+
+def test_step_8_keeps_tables_an_earlier_build_created(tmp_path: Path) -> None:
+    """Earlier builds created the lifecycle tables on first use or at a step 5 of their own,
+    without the run bookkeeping: their leaver rows stay and the bookkeeping is added."""
+    old = State(open_database("", tmp_path))
+    LifecycleState(old.db).save_leavers(
+        [Leaver(tenant="t", object_id="u1", email="a@x.test", gone_since=utcnow())]
+    )
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")
+    DbInfo.update(value="5").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert [r.object_id for r in LifecycleState(state.db).all_leavers()] == ["u1"]
+    assert state.see_users(1, "t", ["u1"]) == 1
+
+
 def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
@@ -169,8 +231,6 @@ def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     state = State(open_database("", tmp_path))
     assert schema_version(state.db) == LATEST
     assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
-    state.remember([{"email": "cy@x.test", "tenant": "t", "object_id": "3", "fingerprint": "f"}])
-    assert list(state.unseen_mirrored_ids(1, "t")) == ["3"]  # kept, not read by run 1
     state.claim(1, {"ann@x.test": ("t", "ann@t")})
     assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
     assert state.mirror(["ann@x.test"])  # the data of version 4 is kept

@@ -9,6 +9,7 @@ from azsyncd.service.api import (
     audit,
     errors,
     routes_alerts,
+    routes_lifecycle,
     routes_metrics,
     routes_runs,
     routes_settings,
@@ -37,6 +38,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_lifecycle.router)
     app.include_router(routes_metrics.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_welcome.router)

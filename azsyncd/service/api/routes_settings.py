@@ -112,6 +112,8 @@ def get_contacts(
                 "source_tenant": c.source_tenant,
                 "source_object_id": c.source_object_id,
                 "synced_from_entra": bool(c.source_object_id),
+                "login_enabled": c.login_enabled,
+                "contact_groups": c.groups,
                 "created_at": c.created_at.isoformat(),
                 "updated_at": c.updated_at.isoformat(),
             }

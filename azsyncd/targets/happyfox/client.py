@@ -359,7 +359,9 @@ class HappyFox:
                 payload[f"c-cf-{field_id}"] = (
                     _choice_ids(value) if field_id in self._choice_fields else value
                 )
-        if item.existing is None:
+        if item.login_enabled is not None:
+            payload["is_login_enabled"] = "TRUE" if item.login_enabled else "FALSE"
+        elif item.existing is None:
             payload["is_login_enabled"] = "TRUE"
         return payload
 
@@ -411,37 +413,57 @@ class HappyFox:
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
         if self.mark == "none" or not contact_ids:
             return
-        group_id = self._group(self.group_name.format(tenant=tenant_label))
-        for start in range(0, len(contact_ids), 100):
+        self.add_to_group(self.group_name.format(tenant=tenant_label), contact_ids, False)
+
+    # --- contact groups (targets.groups.ContactGroups) --------------------------------
+
+    def add_to_group(self, name: str, contact_ids: list[str], access_tickets: bool) -> None:
+        self._members(
+            "update_contacts", self._group(name, create=True), contact_ids, access_tickets
+        )
+
+    def remove_from_group(self, name: str, contact_ids: list[str]) -> None:
+        group_id = self._group(name, create=False)
+        if group_id:
+            self._members("delete_contacts", group_id, contact_ids, False)
+
+    def _members(self, call: str, group_id: str, contact_ids: list[str], tickets: bool) -> None:
+        # The bulk form: at most 100 contacts a call, through the same rate limiter.
+        for start in range(0, len(contact_ids), self.max_batch):
             stop.check()
-            chunk = contact_ids[start : start + 100]
+            chunk = contact_ids[start : start + self.max_batch]
             self._call(
                 "POST",
-                f"contact_group/{group_id}/update_contacts/",
-                json=[{"contact": int(c), "access_tickets": False} for c in chunk],
+                f"contact_group/{group_id}/{call}/",
+                json=[{"contact": int(c), "access_tickets": tickets} for c in chunk],
             )
 
-    def _group(self, name: str) -> str:
+    def group_names(self) -> list[str]:
+        with self._group_lock:
+            self._load_groups()
+            return sorted(self._groups)
+
+    def _group(self, name: str, *, create: bool) -> str:
         with self._group_lock:  # workers mark in parallel: create the group once
-            return self._find_or_create_group(name)
+            if name not in self._groups:
+                self._load_groups()
+            if name not in self._groups and create:
+                self._groups[name] = self._shaped(
+                    "POST contact_groups/",
+                    lambda created: str(created["id"]),
+                    self._call("POST", "contact_groups/", json={"name": name}),
+                )
+            return self._groups.get(name, "")
 
-    def _find_or_create_group(self, name: str) -> str:
-        if name not in self._groups:
-            listed = self._shaped(
-                "GET contact_groups/",
-                lambda groups: _records(
-                    groups if isinstance(groups, list) else groups.get("data"), "the group list"
-                ),
-                self._call("GET", "contact_groups/"),
-            )
-            self._groups.update((str(g.get("name")), str(g.get("id"))) for g in listed)
-        if name not in self._groups:
-            self._groups[name] = self._shaped(
-                "POST contact_groups/",
-                lambda created: str(created["id"]),
-                self._call("POST", "contact_groups/", json={"name": name}),
-            )
-        return self._groups[name]
+    def _load_groups(self) -> None:
+        listed = self._shaped(
+            "GET contact_groups/",
+            lambda groups: _records(
+                groups if isinstance(groups, list) else groups.get("data"), "the group list"
+            ),
+            self._call("GET", "contact_groups/"),
+        )
+        self._groups.update((str(g.get("name")), str(g.get("id"))) for g in listed)
 
 
 def _listing(body: Any) -> tuple[list[ExistingContact], int]:

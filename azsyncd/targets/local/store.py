@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,9 +24,13 @@ INSERTED = (
     Contact.custom,
     Contact.source_tenant,
     Contact.source_object_id,
+    Contact.login_enabled,
+    Contact.groups,
     Contact.created_at,
     Contact.updated_at,
 )
+
+NO_GROUPS = Contact.groups.db_value({})  # a new contact is in no contact group
 
 
 def field_defs(declared: list[LocalField]) -> list[FieldDef]:
@@ -120,6 +124,8 @@ class LocalStore:
                             Contact.custom.db_value(custom),
                             item.source_tenant,
                             item.source_object_id,
+                            Contact.login_enabled.db_value(item.login_enabled is not False),
+                            NO_GROUPS,
                             stamp,
                             stamp,
                         )
@@ -127,6 +133,8 @@ class LocalStore:
                     results.append(WriteResult(item.email, True))
                     continue
                 row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
+                if item.login_enabled is not None:
+                    row.login_enabled = item.login_enabled
                 if item.source_object_id:
                     row.source_tenant, row.source_object_id = (
                         item.source_tenant,
@@ -168,6 +176,32 @@ class LocalStore:
         Contact.update(source_tenant=tenant_label).where(
             Contact.id.in_(ids), Contact.source_tenant == ""
         ).execute()
+
+    # --- contact groups (targets.groups.ContactGroups) --------------------------------
+
+    def add_to_group(self, name: str, contact_ids: list[str], access_tickets: bool) -> None:
+        self._regroup(contact_ids, lambda groups: {**groups, name: access_tickets})
+
+    def remove_from_group(self, name: str, contact_ids: list[str]) -> None:
+        self._regroup(contact_ids, lambda groups: {k: v for k, v in groups.items() if k != name})
+
+    def group_names(self) -> list[str]:
+        names: set[str] = set()
+        for row in Contact.select(Contact.groups).where(Contact.groups != "{}").iterator():
+            names.update(row.groups)
+        return sorted(names)
+
+    def _regroup(
+        self, contact_ids: list[str], change: Callable[[dict[str, bool]], dict[str, bool]]
+    ) -> None:
+        ids = [int(i) for i in contact_ids]
+        with Contact._meta.database.atomic():
+            for start in range(0, len(ids), 500):
+                for row in Contact.select().where(Contact.id.in_(ids[start : start + 500])):
+                    groups = change(dict(row.groups))
+                    if groups != row.groups:
+                        row.groups = groups
+                        row.save(only=[Contact.groups])
 
     # --- reading the store (control API, CSV export) --------------------------------------
 

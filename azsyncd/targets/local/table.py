@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, CharField, Database, Model, TextField
+from peewee import AutoField, BooleanField, CharField, Database, Model, TextField
+from playhouse.migrate import SchemaMigrator, migrate
 
 from azsyncd.state.fields import JSONField, UTCField, utcnow
 
@@ -17,6 +18,8 @@ class Contact(Model):
     custom = JSONField(default=dict)
     source_tenant = CharField(default="")
     source_object_id = CharField(default="")
+    login_enabled = BooleanField(default=True)  # HappyFox's is_login_enabled
+    groups = JSONField(default=dict)  # contact group name -> access_tickets
     created_at = UTCField(default=utcnow)
     updated_at = UTCField(default=utcnow)
 
@@ -31,3 +34,13 @@ def attach(db: Database) -> None:
     db.bind([Contact])
     if not db.table_exists(Contact._meta.table_name):
         db.create_tables([Contact], safe=True)
+        return
+    # Columns added since the table was first created come in with their defaults.
+    present = {c.name for c in db.get_columns(Contact._meta.table_name)}
+    missing = [f for f in (Contact.login_enabled, Contact.groups) if f.column_name not in present]
+    if missing:
+        migrator = SchemaMigrator.from_database(db)
+        with db.atomic():
+            migrate(
+                *(migrator.add_column(Contact._meta.table_name, f.column_name, f) for f in missing)
+            )

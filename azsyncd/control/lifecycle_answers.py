@@ -1,0 +1,57 @@
+"""What ``GET /v1/lifecycle`` answers: leaver settings, contact-group rules, known leavers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    on_removed: str = "keep"
+    on_disabled: str = "keep"
+    grace_days: int = 3
+    group_name: str = "Left Microsoft Entra ID: {tenant}"
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    group: str = ""
+    access_tickets: bool = False
+    entra_group: str = ""
+    when: str = ""
+
+    @property
+    def condition(self) -> str:
+        return f"member of {self.entra_group}" if self.entra_group else self.when
+
+
+@dataclass(frozen=True)
+class LeaverRow:
+    tenant: str = ""
+    object_id: str = ""
+    email: str = ""
+    gone_since: datetime | None = None
+    disabled: bool = False
+    login_off: bool = False
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    contact_groups: list[GroupRule] = field(default_factory=list)
+    leavers: list[LeaverRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """Problems (a group that does not exist, with the nearest one) and notes."""
+
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)

@@ -1,0 +1,181 @@
+"""Leavers: users deleted in Entra ID, out of the synced groups, or disabled, and their return.
+
+``plan`` is pure (rows in, steps out) so every rule is checked on plain data; ``apply``
+turns the portal login off or on through the target and moves the contact in or out of the
+leavers' group. Contacts are never deleted, and only those in the mirror (created or
+adopted by azsync) are touched. Only a complete directory read reaches here: the engine
+calls it after the read ended without error and passed the safety rail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from azsyncd.config.model import Lifecycle
+from azsyncd.state.lifecycle import Leaver, Managed
+from azsyncd.state.repository import RecordRow
+from azsyncd.targets.base import ContactWrite, Target
+from azsyncd.targets.groups import ContactGroups
+
+LEAVER, RETURNED = "Leaver", "Returned"
+
+
+@dataclass
+class Step:
+    row: Leaver
+    target_id: str
+    login: bool  # False: turn the login off; True: give it back
+    reason: str
+
+    @property
+    def type(self) -> str:
+        return RETURNED if self.login else LEAVER
+
+
+def noted(users: Iterable[dict[str, Any]], known: Container[str]) -> dict[str, bool]:
+    """Object id -> account enabled, for the users of a chunk that ``plan`` needs: those
+    already known as leavers and the disabled ones. Every other user read is left to the
+    run's seen users in the state database, so memory does not grow with the directory."""
+    found: dict[str, bool] = {}
+    for user in users:
+        object_id, enabled = str(user.get("id")), user.get("accountEnabled") is not False
+        if not enabled or object_id in known:
+            found[object_id] = enabled
+    return found
+
+
+def plan(
+    settings: Lifecycle,
+    tenant: str,
+    managed: dict[str, Managed],
+    known: dict[str, Leaver],
+    present: dict[str, bool],
+    removed: set[str],
+    now: datetime,
+) -> tuple[list[Step], list[Leaver]]:
+    """The steps to take and every leaver row as it is after this read.
+
+    ``present``: object id -> account enabled, for the users this read gave (at least the
+    disabled ones and those in ``known``); ``removed``: users the read says left (deleted,
+    or out of the synced groups); ``managed``: the contacts azsync wrote, at least for every
+    user named in the other three.
+    """
+    rows: dict[str, Leaver] = dict(known)
+    steps: list[Step] = []
+    stepped: set[str] = set()  # one step a user a run
+
+    def row_for(object_id: str) -> Leaver:
+        if object_id not in rows:
+            rows[object_id] = Leaver(
+                tenant=tenant, object_id=object_id, email=managed[object_id].email
+            )
+        return rows[object_id]
+
+    def act(row: Leaver, login: bool, reason: str) -> None:
+        contact = managed.get(row.object_id)
+        # A row whose contact left the mirror has nothing to change.
+        if contact is not None and row.object_id not in stepped:
+            stepped.add(row.object_id)
+            steps.append(Step(row, contact.target_id, login, reason))
+
+    for object_id, enabled in present.items():
+        if object_id not in managed and object_id not in rows:
+            continue
+        row = row_for(object_id)
+        was_gone, row.gone_since = row.gone_since, None
+        if not enabled:
+            row.disabled = True  # acted on below
+        else:
+            row.disabled = False
+            if row.acted:
+                act(row, True, "back in Entra ID" if was_gone else "account enabled again")
+    for object_id in removed:
+        if object_id in managed and object_id not in present:
+            row = row_for(object_id)
+            row.gone_since = row.gone_since or now
+    # Rows kept while the setting was "keep" are acted on once it is turned on.
+    if settings.on_disabled == "disable_login":
+        for row in rows.values():
+            if row.disabled and not row.acted:
+                act(row, False, "account disabled in Entra ID")
+    if settings.on_removed == "disable_login":
+        grace = timedelta(days=settings.grace_days)
+        for row in rows.values():
+            if row.gone_since is not None and not row.acted and now - row.gone_since >= grace:
+                act(
+                    row,
+                    False,
+                    f"gone from Entra ID or the synced groups since {row.gone_since:%Y-%m-%d}"
+                    f" ({settings.grace_days} day(s) of grace passed)",
+                )
+    return steps, list(rows.values())
+
+
+def apply(steps: list[Step], target: Target, group: str, *, dry_run: bool) -> list[RecordRow]:
+    """Carry the steps out (or say what would happen); a step that fails is tried next run."""
+    if dry_run:
+        return [
+            _record(s, "success", f"Would turn the login {_on_off(s)}: {s.reason}") for s in steps
+        ]
+    found = target.find_by_email([s.row.email for s in steps]) if steps else {}
+    records: list[RecordRow] = []
+    writes: list[tuple[Step, ContactWrite]] = []
+    for step in steps:
+        contact = found.get(step.row.email)
+        if contact is None:
+            records.append(_record(step, "failed", "the contact is no longer in the help desk"))
+            continue
+        # The contact's own values go back unchanged: only the login changes.
+        writes.append(
+            (
+                step,
+                ContactWrite(
+                    contact.email,
+                    contact.name,
+                    contact.phones,
+                    {},
+                    existing=contact,
+                    login_enabled=step.login,
+                ),
+            )
+        )
+    done: list[Step] = []
+    for start in range(0, len(writes), target.max_batch):
+        batch = writes[start : start + target.max_batch]
+        for (step, _), result in zip(batch, target.write([w for _, w in batch]), strict=True):
+            if result.ok:
+                step.row.acted = not step.login
+                done.append(step)
+            else:
+                records.append(_record(step, "failed", result.error))
+    moved = _move(done, target, group)
+    for step in done:
+        where = f"{'left' if step.login else 'moved to'} group {group}" if moved else ""
+        text = f"Login turned {_on_off(step)}" + (f", {where}" if where else "")
+        records.append(_record(step, "success", f"{text}: {step.reason}"))
+    return records
+
+
+def _move(done: list[Step], target: Target, group: str) -> bool:
+    if not isinstance(target, ContactGroups):
+        return False
+    left = [s.target_id for s in done if not s.login]
+    back = [s.target_id for s in done if s.login]
+    if left:
+        target.add_to_group(group, left, False)
+    if back:
+        target.remove_from_group(group, back)
+    return True
+
+
+def _on_off(step: Step) -> str:
+    return "on" if step.login else "off"
+
+
+def _record(step: Step, status: str, result: str) -> RecordRow:
+    return RecordRow(
+        step.row.tenant, step.row.object_id, step.row.email, step.type, status, result, "login"
+    )
