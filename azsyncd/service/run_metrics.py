@@ -30,6 +30,15 @@ ACTION_OUTCOME = {
     "skipped": ("none", "skipped"),
     "refused_create": ("create", "failed"),
     "refused_update": ("update", "failed"),
+    # Leavers and contact-group rules, outside the contacts' own writes.
+    "left": ("disable_login", "success"),
+    "failed_left": ("disable_login", "failed"),
+    "returned": ("enable_login", "success"),
+    "failed_returned": ("enable_login", "failed"),
+    "grouped": ("group_add", "success"),
+    "failed_grouped": ("group_add", "failed"),
+    "ungrouped": ("group_remove", "success"),
+    "failed_ungrouped": ("group_remove", "failed"),
 }
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, float("inf"))
 

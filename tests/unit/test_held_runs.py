@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from azsyncd.config.model import Config
 from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
+from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.state.models import MirrorEntry
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
@@ -112,18 +113,37 @@ class FailingSecondPage(FakeTenant):
         return super()._graph(request)
 
 
-def test_an_incomplete_read_never_counts_users_as_leaving(tmp_path: Path) -> None:
+LEAVERS_NOW = '[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n'
+
+
+@pytest.mark.parametrize("thresholds", ["disable = 0", ""])
+def test_an_incomplete_read_never_counts_users_as_leaving(tmp_path: Path, thresholds: str) -> None:
+    """Throttled on its second page, the read fails: nobody leaves, held or not, even with
+    leavers acted on at once."""
     directory = FailingSecondPage(page_size=5)
     from azsyncd.demo.directory import populate
 
     populate(directory, users=12)
-    daemon = held_daemon(tmp_path, directory, "disable = 0")
+    daemon = held_daemon(tmp_path, directory, thresholds + "\n" + LEAVERS_NOW)
     first = sync(daemon).counts["new"]
     directory.expired_tokens.update(f"v{v}" for v in range(100))  # force a full read
     directory.failing = True
     run = sync(daemon)
-    assert run.status == "failed" and run.counts["removed"] == 0
+    assert run.status == "failed" and run.counts["removed"] == run.counts["left"] == 0
     assert "plan" not in run.counts and Contact.select().count() == first
+    assert Contact.select().where(Contact.login_enabled == False).count() == 0  # noqa: E712
+    known = LifecycleState(daemon.state.db).leavers("contoso").values()
+    assert not [row for row in known if row.gone_since or row.acted]  # nobody seen leaving
+    assert not [r for r in daemon.state.records(run.id) if r.type == "Leaver"]
+    # The same read, complete, is held for its leavers (or acts on them, unguarded).
+    directory.failing = False
+    directory.remove_user(next(iter(directory.users)))
+    after = sync(daemon)
+    assert after.counts["removed"] == 1
+    if thresholds:
+        assert after.status == "held" and after.counts["plan"]["contoso"]["disable"] == 1
+    else:
+        assert after.counts["left"] == 1
 
 
 @pytest.mark.parametrize(
