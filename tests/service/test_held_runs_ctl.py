@@ -46,3 +46,36 @@ def test_held_runs_are_shown_approved_and_discarded_with_azsyncctl(
         assert Contact.select().count() > 2
         code, out = azsyncctl(served.path, capsys, "runs")
         assert "approved" in out and "discarded" in out and "approval" in out
+
+
+def test_a_held_plan_shows_its_leavers_and_rule_changes_with_azsyncctl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = contoso(users=10)
+    rules = (
+        '\n[lifecycle]\non_disabled = "disable_login"\n'
+        '\n[[contact_groups]]\ngroup = "Sales desk"\nwhen = \'department = "Sales"\'\n'
+    )
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=rules)
+    with served_in_thread(daemon) as served:
+        azsyncctl(served.path, capsys, "sync", "--wait")
+        config = tmp_path / "azsyncd.toml"
+        config.write_text(config.read_text() + "\n[sync.thresholds]\ndisable = 0\n")
+        assert daemon.reload()
+        users = sorted(Contact.select(), key=lambda c: c.email)
+        active = [c for c in users if c.login_enabled and "Sales desk" not in c.groups]
+        leaver, joiner = active[0], active[1]
+        ids = {u["mail"]: u["id"] for u in directory.users.values()}
+        directory.update_user(ids[leaver.email], accountEnabled=False)
+        directory.update_user(ids[joiner.email], department="Sales")
+        code, out = azsyncctl(served.path, capsys, "sync", "--wait")
+        assert code == ctl.EXIT_SYNC_FAILED and " held: " in out and "1 disable" in out
+        held = int(out.split()[1])
+        code, out = azsyncctl(served.path, capsys, "runs", "show", str(held))
+        assert f"{leaver.email}\tsuccess\tWould turn the login off" in out
+        assert f'{joiner.email}\tsuccess\tWould add to contact group "Sales desk"' in out
+        assert Contact.get_by_id(leaver.id).login_enabled  # held: nothing written
+        code, out = azsyncctl(served.path, capsys, "runs", "approve", str(held))
+        assert f"run {held} approved" in out
+        assert not Contact.get_by_id(leaver.id).login_enabled
+        assert "Sales desk" in Contact.get_by_id(joiner.id).groups
