@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from azsyncd.state.models import DeltaLink, FailingUser, TenantState
+from azsyncd.state.models import DeltaLink, FailingUser, MirrorEntry, TenantState
 from tests.contract.test_engine_happyfox import happyfox_daemon
 from tests.engine_setup import make_daemon, sync, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
@@ -151,12 +151,14 @@ def test_a_held_run_keeps_the_failures_and_the_tenant_s_state_until_it_is_approv
     links = [(d.scope_key, d.link) for d in DeltaLink.select()]
     tenant = TenantState.get(TenantState.name == "contoso")
     assert links and tenant.failures_retried_at is not None
-    leavers = [u for u in directory.users if u != ANN][:2]
+    # Two users with a contact leave, and the failing one: the two count toward disable.
+    kept = {m.object_id for m in MirrorEntry.select(MirrorEntry.object_id)}
+    leavers = [u for u in directory.users if u != ANN and u in kept][:2]
     for user_id in (ANN, *leavers):
         directory.remove_user(user_id)
 
     held = sync(daemon)
-    assert held.status == "held" and "disable" in held.message
+    assert held.status == "held" and "2 disable" in held.message
     # Nothing stored: the failure of the user who left, the delta link, when failures were
     # last planned again, all as the first run left them.
     assert FailingUser.get_or_none(FailingUser.object_id == ANN) is not None
