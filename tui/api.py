@@ -20,6 +20,8 @@ class Failure:
     fix: str = ""
     problems: list[FieldProblem] = field(default_factory=list)
     unreachable: bool = False
+    status: int = 0
+    code: str = ""
 
     @property
     def text(self) -> str:
@@ -33,4 +35,4 @@ def attempt(client: Client, request: Callable[[Client], T]) -> T | Failure:
     except DaemonUnreachable as exc:
         return Failure(exc.message, exc.fix, unreachable=True)
     except ApiFailure as exc:
-        return Failure(exc.message, exc.fix, list(exc.problems))
+        return Failure(exc.message, exc.fix, list(exc.problems), status=exc.status, code=exc.code)

@@ -24,6 +24,13 @@ class LiveDaemon:
     directory: SimulatedTenant
     config: Path
 
+    def sync(self, timeout: float = 60) -> int:
+        """Run a sync to its end, as a manual one; its run id."""
+        run_id = self.daemon.start_sync("manual")
+        assert run_id is not None
+        self.daemon.runner.wait(timeout)
+        return run_id
+
 
 @contextmanager
 def live_daemon(
