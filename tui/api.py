@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from textual.message_pump import MessagePump
 
 from azsyncd.control.client import ApiFailure, Client, FieldProblem
 from azsyncd.errors import DaemonUnreachable
@@ -26,6 +28,19 @@ class Failure:
     @property
     def text(self) -> str:
         return self.message + (f"\nfix: {self.fix}" if self.fix else "")
+
+
+def on_ui(node: MessagePump, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``callback`` (plain or async) on the UI thread from a worker, and give its result;
+    nothing when ``node`` has left the screen or the app has stopped meanwhile."""
+
+    def if_still_there() -> Any:
+        return callback(*args, **kwargs) if node.is_attached else None
+
+    try:
+        return node.app.call_from_thread(if_still_there)
+    except RuntimeError:  # the app is no longer running
+        return None
 
 
 def attempt(client: Client, request: Callable[[Client], T]) -> T | Failure:

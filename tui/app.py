@@ -21,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPane, TextArea
 
 from azsyncd.control.client import Client, Status, SyncOutcome
-from tui.api import Failure, attempt
+from tui.api import Failure, attempt, on_ui
 from tui.keys import read_esc_digit_as_alt, split_alt_digit
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -261,13 +261,22 @@ class AzsyncApp(App[None]):
     def poll_status(self) -> None:
         status = attempt(self.client, Client.status)
         if not isinstance(status, Failure):
-            self.call_from_thread(self.show_status, status)
+            on_ui(self, self.show_status, status)
         elif status.unreachable:
-            self.call_from_thread(self.show_unreachable, status)
+            on_ui(self, self.show_unreachable, status)
+
+    def main_widget(self, selector: str) -> Widget | None:
+        """A widget of the main screen; None while the app is closing."""
+        try:
+            return self.screen_stack[0].query_one(selector)
+        except (IndexError, NoMatches):
+            return None
 
     def show_unreachable(self, failure: Failure) -> None:
+        banner = self.main_widget("#banner")
+        if not isinstance(banner, Static):
+            return  # closing: the answer came too late
         self.reachable = False
-        banner = self.query_one("#banner", Static)
         banner.update(
             f"{self.marks.error} {failure.message}\nfix: {failure.fix}"
             f"  (trying again every {REFRESH_SECONDS:.0f} s)"
@@ -276,11 +285,14 @@ class AzsyncApp(App[None]):
         self.sub_title = "daemon not reachable"
 
     def show_status(self, status: Status) -> None:
+        banner, sync = self.main_widget("#banner"), self.main_widget("#sync-panel")
+        if banner is None or not isinstance(sync, SyncPanel):
+            return  # closing: the answer came too late
         came_back = not self.reachable
         self.reachable = True
         self.last_status = status
-        self.query_one("#banner", Static).remove_class("shown")
-        self.query_one(SyncPanel).show_status(status)
+        banner.remove_class("shown")
+        sync.show_status(status)
         running = status.running
         if running:
             total = f"/{running.total}" if running.total is not None else ""
@@ -324,12 +336,12 @@ class AzsyncApp(App[None]):
             else (lambda c: c.start_sync()),
         )
         if isinstance(result, Failure):
-            self.call_from_thread(self.notify, result.text, severity="error", timeout=12)
+            on_ui(self, self.notify, result.text, severity="error", timeout=12)
         elif isinstance(result, int):
-            self.call_from_thread(self.notify, f"Sync started: run {result}")
+            on_ui(self, self.notify, f"Sync started: run {result}")
         elif result.run and result.plan:
-            self.call_from_thread(self.push_screen, PlanScreen(result.run, result.plan))
-        self.call_from_thread(self.poll_status)
+            on_ui(self, self.push_screen, PlanScreen(result.run, result.plan))
+        on_ui(self, self.poll_status)
 
     def action_refresh(self) -> None:
         self.poll_status()

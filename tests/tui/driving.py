@@ -10,9 +10,11 @@ from typing import Any
 from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.widgets import Input
 
 from tui.app import AzsyncApp
 from tui.screens.modal import Modal
+from tui.screens.tenant_form import TenantForm
 
 # Workers whose end the screen waits for (the sign-in poll runs until the sign-in ends).
 BUSY = {"panel-load", "records", "group-search", "form-save", "status", "sync", "tenant-form"}
@@ -104,3 +106,13 @@ def visible(widget: Widget) -> bool:
     except Exception:  # nothing is drawn there
         return False
     return drawn is widget or widget in drawn.ancestors
+
+
+async def open_tenant_form(pilot: Pilot[Any], **values: str) -> TenantForm:
+    """The add-tenant form from the Tenants tab, with ``values`` typed into its fields."""
+    await pilot.press("2", "a")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TenantForm), what="the tenant form")
+    form: TenantForm = pilot.app.screen  # type: ignore[assignment]
+    for key, value in values.items():
+        form.query_one(f"#{key}", Input).value = value
+    return form

@@ -5,23 +5,18 @@ Against a real daemon on a temporary Unix socket.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from azsyncd.control.client import Client
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT, contoso
-from azsyncd.demo.run import tenant_toml
-from tests.tui.driving import drive, settle, text, until, visible
-from tests.tui.tui_daemon import live_daemon
+from tests.fakes.tls_certs import make_ca_and_server
+from tests.tui.driving import drive, open_tenant_form, settle, text, until, visible
+from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.sign_in import SignInScreen
@@ -30,30 +25,7 @@ from tui.widgets.fields import OnOff, Row
 
 pytestmark = pytest.mark.slow
 
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 GLOBAL = {"login": "https://login.microsoftonline.com", "graph": "https://graph.microsoft.com"}
-
-
-def pem_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "azsync test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
 
 
 def error_of(row: Row) -> str:
@@ -66,13 +38,10 @@ def takes_credentials(client: Client) -> bool:
 
 @pytest.mark.parametrize("kind", ["secret", "pem", "pfx", "device_code"])
 def test_the_add_tenant_form_fits_80x24(tmp_path: Path, kind: str) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            await pilot.press("2", "a")
-            await until(pilot, lambda: isinstance(app.screen, TenantForm))
-            form = app.screen
+            form = await open_tenant_form(pilot)
             form.query_one("#kind", Select).value = kind
             await pilot.pause()
             form.query_one("#name", Input).value = "fabrikam"  # a label stays beside a value
@@ -96,16 +65,12 @@ def test_the_add_tenant_form_fits_80x24(tmp_path: Path, kind: str) -> None:
 
 
 def test_refusals_are_shown_next_to_their_field_in_full(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            await pilot.press("2", "a")
-            await until(pilot, lambda: isinstance(app.screen, TenantForm))
-            form = app.screen
-            values = {"name": "Fabrikam Ltd", "tenant_id": "consumers", "client_id": "nope"}
-            for key, value in values.items():
-                form.query_one(f"#{key}", Input).value = value
+            form = await open_tenant_form(
+                pilot, name="Fabrikam Ltd", tenant_id="consumers", client_id="nope"
+            )
             form.query_one("#kind", Select).value = "device_code"
             await pilot.press("ctrl+s")
             name_row = form.query_one("#row-name", Row)
@@ -133,19 +98,12 @@ def test_refusals_are_shown_next_to_their_field_in_full(tmp_path: Path) -> None:
 def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path) -> None:
     directory = contoso(users=4, **GLOBAL)
     directory.pending_polls = 1
-    with live_daemon(tmp_path, TENANT, directory=directory) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, directory=directory) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            await pilot.press("2", "a")
-            await until(pilot, lambda: isinstance(app.screen, TenantForm))
-            form = app.screen
-            for key, value in {
-                "name": "fabrikam",
-                "tenant_id": DEMO_TENANT,
-                "client_id": DEMO_CLIENT,
-            }.items():
-                form.query_one(f"#{key}", Input).value = value
+            form = await open_tenant_form(
+                pilot, name="fabrikam", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
+            )
             form.query_one("#kind", Select).value = "device_code"
             await pilot.press("ctrl+s")
             table = app.query_one("#tenant-table", DataTable)
@@ -169,19 +127,16 @@ def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path
 
 
 def test_a_certificate_tenant_from_pasted_pem(tmp_path: Path) -> None:
-    certificate, key = pem_pair()
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    _, cert_file, key_file = make_ca_and_server(tmp_path)
+    certificate, key = cert_file.read_text(), key_file.read_text()
+    with tui_on(tmp_path, users=3) as (live, app):
         with Client(live.socket) as client:
             can_store = takes_credentials(client)
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            await pilot.press("2", "a")
-            await until(pilot, lambda: isinstance(app.screen, TenantForm))
-            form = app.screen
-            for field, value in {"name": "certs", "tenant_id": DEMO_TENANT}.items():
-                form.query_one(f"#{field}", Input).value = value
-            form.query_one("#client_id", Input).value = DEMO_CLIENT
+            form = await open_tenant_form(
+                pilot, name="certs", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
+            )
             form.query_one("#kind", Select).value = "pem"
             await pilot.pause()
             form.query_one("#certificate_pem", TextArea).text = "not a certificate"
@@ -190,7 +145,7 @@ def test_a_certificate_tenant_from_pasted_pem(tmp_path: Path) -> None:
             await until(pilot, lambda: "paste the certificate" in error_of(row))
             assert "certs" not in [t.name for t in live.daemon.config.tenants]  # nothing sent
             form.query_one("#certificate_pem", TextArea).text = certificate
-            form.query_one("#private_key_pem", TextArea).text = key
+            form.query_one("#private_key_pem", TextArea).text = str(key_file)  # a file here
             await pilot.press("ctrl+s")
             if can_store:
                 await until(pilot, lambda: not isinstance(app.screen, TenantForm))
@@ -227,8 +182,7 @@ def test_file_only_settings_show_their_value_not_an_input(tmp_path: Path) -> Non
 
 
 def test_every_setting_an_admin_needs_is_saved(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("3")

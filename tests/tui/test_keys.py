@@ -11,9 +11,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TabbedContent
 
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
-from azsyncd.demo.run import tenant_toml
 from tests.tui.driving import burst, drive, settle, text, until, visible
-from tests.tui.tui_daemon import live_daemon
+from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -23,8 +22,6 @@ from tui.screens.tenant_form import TenantForm
 from tui.widgets.panel import Panel
 
 pytestmark = pytest.mark.slow
-
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 
 
 def test_a_bare_letter_never_writes_without_asking(tmp_path: Path) -> None:
@@ -63,8 +60,7 @@ def test_a_bare_letter_never_writes_without_asking(tmp_path: Path) -> None:
 
 
 def test_q_asks_only_when_there_are_unsaved_edits(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("3")
@@ -88,8 +84,7 @@ def test_q_asks_only_when_there_are_unsaved_edits(tmp_path: Path) -> None:
 
 
 def test_opening_a_tab_focuses_its_first_control(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             for tab in "2345671":
@@ -104,8 +99,7 @@ def test_opening_a_tab_focuses_its_first_control(tmp_path: Path) -> None:
 
 
 def test_esc_leaves_a_text_field_and_then_digits_switch_tabs(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("7")
@@ -193,8 +187,7 @@ def test_every_dialog_closes_with_escape(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("key", ["backspace", "delete"])
 def test_backspace_deletes_where_delete_does(tmp_path: Path, key: str) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("2")
@@ -212,8 +205,7 @@ def test_backspace_deletes_where_delete_does(tmp_path: Path, key: str) -> None:
 
 
 def test_keys_typed_ahead_land_in_the_field_that_had_the_focus(tmp_path: Path) -> None:
-    with live_daemon(tmp_path, TENANT, users=3) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=3) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("2")

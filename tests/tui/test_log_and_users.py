@@ -12,10 +12,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from azsyncd.control.client import Client
-from azsyncd.demo.run import tenant_toml
 from tests.helpers import running_daemon, short_dir
 from tests.tui.driving import drive, settle, text, until
-from tests.tui.tui_daemon import live_daemon
+from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.path import PathScreen
 from tui.screens.plan import PlanScreen
@@ -23,7 +22,6 @@ from tui.widgets.fields import OnOff
 
 pytestmark = pytest.mark.slow
 
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
 
 
@@ -33,8 +31,7 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
     monkeypatch.chdir(tmp_path)
     target = tmp_path / "azsync-run-2-failed.csv"
     shown: dict[str, int] = {}
-    with live_daemon(tmp_path, TENANT, users=120) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=120) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("d")
@@ -113,8 +110,7 @@ def test_a_fix_that_says_set_x_leads_to_x(tmp_path: Path) -> None:
 
 def test_chosen_groups_are_listed_by_name_before_any_search(tmp_path: Path) -> None:
     chosen = TENANT + f'users = "groups"\ngroups = ["{CUSTOMER_FACING}"]\n'
-    with live_daemon(tmp_path, chosen, users=10) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, chosen, users=10) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("4")

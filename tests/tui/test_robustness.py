@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from azsyncd.demo.run import tenant_toml
 from tests.helpers import short_dir
 from tests.tui.driving import drive, settle, text, until, visible
-from tests.tui.tui_daemon import live_daemon
+from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.fields import OnOff
@@ -25,7 +25,6 @@ from tui.widgets.hint_bar import HintBar
 
 pytestmark = pytest.mark.slow
 
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 TABS = "1234567"
 
 
@@ -154,8 +153,7 @@ def test_long_reasons_do_not_push_the_other_columns_off_screen(tmp_path: Path) -
 def test_the_footer_shows_what_fits_most_important_first(
     tmp_path: Path, size: tuple[int, int]
 ) -> None:
-    with live_daemon(tmp_path, TENANT, users=4) as live:
-        app = AzsyncApp(socket=str(live.socket))
+    with tui_on(tmp_path, users=4) as (_live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("2")

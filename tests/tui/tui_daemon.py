@@ -8,13 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.run import DEMO_FIELDS, tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.server import bind_control_socket, control_server
+from tests.engine_setup import HAPPYFOX_MAPPING
 from tests.helpers import short_dir
+from tui.app import AzsyncApp
+
+# The simulated Contoso as a tenant of the daemon (a custom cloud at the simulation's URLs).
+TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 
 
 @dataclass
@@ -47,15 +53,7 @@ def live_daemon(
         config.write_text(
             '[account]\nname = "Pilot Desk"\n'
             + DEMO_FIELDS.replace("required = true\n", "")
-            + """
-[mapping]
-skip_empty_phones = true
-[mapping.phones]
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-"""
+            + HAPPYFOX_MAPPING.replace('Office = "officeLocation"\n', "")
             + extra
         )
     daemon = Daemon(
@@ -79,3 +77,12 @@ Department = "department"
         daemon.stop(5)
         sock.close()
         path.unlink(missing_ok=True)
+
+
+@contextmanager
+def tui_on(
+    tmp_path: Path, extra: str = TENANT, **kwargs: Any
+) -> Iterator[tuple[LiveDaemon, AzsyncApp]]:
+    """A live daemon with the Contoso tenant, and a TUI for its socket."""
+    with live_daemon(tmp_path, extra, **kwargs) as live:
+        yield live, AzsyncApp(socket=str(live.socket))

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from azsyncd.control.client import Authorization, DeviceCode, TenantState
-from tui.api import Failure
+from tui.api import Failure, on_ui
 from tui.screens.modal import Modal
 from tui.text import esc
 
@@ -59,7 +59,7 @@ class SignInScreen(Modal[str]):
             if isinstance(answer, Failure):
                 if not answer.unreachable:
                     failed = DeviceCode(status="failed", reason=answer.message, fix=answer.fix)
-                    self.app.call_from_thread(self.finished, failed, TenantState())
+                    on_ui(self, self.finished, failed, TenantState())
                     return
             else:
                 state = answer.tenant.state
@@ -68,7 +68,7 @@ class SignInScreen(Modal[str]):
                     status="succeeded" if state.status == "active" else "failed"
                 )
                 if code.status != "pending":
-                    self.app.call_from_thread(self.finished, code, state)
+                    on_ui(self, self.finished, code, state)
                     return
             self.closed.wait(self.interval)
 

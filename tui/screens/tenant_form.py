@@ -26,7 +26,7 @@ from azsyncd.control.client import (
     Pfx,
     Tenant,
 )
-from tui.api import Failure, attempt
+from tui.api import Failure, attempt, on_ui
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.modal import Modal
 from tui.text import esc
@@ -310,18 +310,18 @@ class TenantForm(Modal[Tenant | None]):
         if settings is not None:
             added = attempt(client, lambda c: c.add_tenant(**settings))
             if isinstance(added, Failure):
-                self.app.call_from_thread(self.refused, added, "Not added.")
+                on_ui(self, self.refused, added, "Not added.")
                 return
-            self.app.call_from_thread(self.now_added, added)
+            on_ui(self, self.now_added, added)
         assert self.added is not None
         name = self.added.name
         if credential is not None:
             stored = attempt(client, lambda c: c.set_credential(name, credential))
             if isinstance(stored, Failure):
-                self.app.call_from_thread(self.refused, stored, self.credential_refusal(stored))
+                on_ui(self, self.refused, stored, self.credential_refusal(stored))
                 return
         done = attempt(client, lambda c: c.tenant(name))
-        self.app.call_from_thread(self.dismiss, done if isinstance(done, Tenant) else self.added)
+        on_ui(self, self.dismiss, done if isinstance(done, Tenant) else self.added)
 
     def credential_refusal(self, failure: Failure) -> str:
         head = "The tenant was added; its credential was not stored." if self.tenant is None else ""

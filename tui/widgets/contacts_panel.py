@@ -6,14 +6,12 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from azsyncd.control.client import Client, Contacts
 from tui.text import cell
-from tui.widgets.panel import Panel
+from tui.widgets.panel import Panel, add_columns
 
-SEARCH_PAUSE = 0.3
 COLUMNS = [("", 1), ("Email", 30), ("Name", 20), ("Phones", 18), ("Custom fields", 40)]
 
 
@@ -27,7 +25,6 @@ class ContactsPanel(Panel):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search by email or name (/)", id="contact-search", compact=True)
@@ -36,15 +33,12 @@ class ContactsPanel(Panel):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        add_columns(table, COLUMNS)
 
     @on(Input.Changed, "#contact-search")
     def search_typed(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
         self._settled = False
-        self._search_timer = self.set_timer(SEARCH_PAUSE, self.reload)
+        self.after_typing(self.reload)
 
     def read(self, client: Client) -> Contacts:
         return client.contacts(self.query_one("#contact-search", Input).value, limit=500)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding
@@ -19,7 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Label, Select, Static
 
 from tui.text import Marks, marks_for
 
@@ -91,6 +92,13 @@ def first_field(nodes: Iterable[Widget]) -> Widget | None:
     fields = [w for w in focusable if type(w) not in SCROLLERS]
     found = fields or focusable
     return found[0] if found else None
+
+
+def choose(select: Select[Any], options: list[tuple[str, Any]], value: Any) -> None:
+    """Set a list to the daemon's value; a value it does not list (a newer daemon's) is added."""
+    if value not in [v for _, v in options]:
+        select.set_options([*options, (str(value), value)])
+    select.value = value
 
 
 def key_id(key: str) -> str:

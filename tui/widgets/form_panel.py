@@ -178,6 +178,8 @@ class FormPanel(Panel):
             self.on_ui(self._saved, saved)
 
     async def _saved(self, saved: Any) -> None:
+        if not self.is_attached:
+            return
         if isinstance(saved, Failure):  # the daemon is gone: keep the edits
             self.status(f"Not saved: {saved.message}. Your edits are kept.", problem=True)
             return
@@ -188,6 +190,8 @@ class FormPanel(Panel):
         self.status(f"Saved at {datetime.now():%H:%M:%S}; it applies from the next sync.")
 
     async def _refused(self, failure: Failure, held: Any) -> None:
+        if not self.is_attached:
+            return
         if not isinstance(held, Failure):
             async with self._showing:
                 await self.show(held)

@@ -16,14 +16,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.timer import Timer
 from textual.widgets import DataTable, Input, Select, Static
 
 from azsyncd.control.client import Client, Record, Records, RecordStatus, Run
 from tui.api import Failure
 from tui.screens.path import PathScreen
 from tui.text import cell, esc, when
-from tui.widgets.panel import Panel
+from tui.widgets.panel import Panel, add_columns
 
 STATUSES: list[tuple[str, str]] = [
     ("All", "all"),
@@ -33,7 +32,6 @@ STATUSES: list[tuple[str, str]] = [
     ("Skipped", "skipped"),
 ]
 COLUMNS = [("Email", 28), ("Tenant", 10), ("Type", 8), ("Status", 9), ("Result", 60)]
-SEARCH_PAUSE = 0.3
 # Setting keys a Result's fix may name, and where the admin sets them.
 SETTING = re.compile(r"\b(mapping|sync|schedule|welcome_email|account)\.([a-z_]+)")
 
@@ -77,7 +75,6 @@ class LogPanel(Panel):
         self.records: list[Record] = []
         self.run_id: int | None = None
         self.runs: list[Run] = []
-        self._search_timer: Timer | None = None
         self._records_due = False
         self._export_when_shown = False
 
@@ -96,8 +93,7 @@ class LogPanel(Panel):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        add_columns(table, COLUMNS)
 
     # Runs, then the chosen run's records.
 
@@ -138,10 +134,8 @@ class LogPanel(Panel):
 
     @on(Input.Changed, "#search")
     def search_typed(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
         self._records_due = True
-        self._search_timer = self.set_timer(SEARCH_PAUSE, self.filters_changed)
+        self.after_typing(self.filters_changed)
 
     def status_filter(self) -> RecordStatus | None:
         value = self.query_one("#status", Select).value
@@ -155,9 +149,9 @@ class LogPanel(Panel):
             )
         )
         if isinstance(view, RunView):
-            self.app.call_from_thread(self.show_records, view)
+            self.on_ui(self.show_records, view)
         else:
-            self.app.call_from_thread(self.failed, view)
+            self.on_ui(self.failed, view)
 
     def failed(self, failure: Failure) -> None:
         super().failed(failure)

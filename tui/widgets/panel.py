@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widget import Widget
+from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from azsyncd.control.client import Client
-from tui.api import Failure, attempt
+from tui.api import Failure, attempt, on_ui
 from tui.text import Marks, marks_for
 from tui.widgets.fields import first_field
 
@@ -26,6 +28,13 @@ if TYPE_CHECKING:
     from tui.app import AzsyncApp
 
 T = TypeVar("T")
+TYPING_PAUSE = 0.3  # seconds without a key before a search is sent
+
+
+def add_columns(table: DataTable[Any], columns: list[tuple[str, int]]) -> None:
+    """A table's columns, each as wide as given: a long value is cut, the pane below has it."""
+    for label, width in columns:
+        table.add_column(label, width=width)
 
 
 class Panel(Vertical, can_focus=True):
@@ -46,6 +55,7 @@ class Panel(Vertical, can_focus=True):
         self._settled = False
         self._generation = 0
         self._focus_later: str | None = None
+        self._typing: Timer | None = None
         self.marks: Marks = marks_for()
         self._showing = asyncio.Lock()  # a show that rebuilds widgets must not overlap another
 
@@ -59,18 +69,16 @@ class Panel(Vertical, can_focus=True):
         """Call the daemon; an absent daemon shows the banner."""
         result = attempt(self.azsync.client, request)
         if isinstance(result, Failure) and result.unreachable:
-            self.app.call_from_thread(self.azsync.show_unreachable, result)
+            self.on_ui(self.azsync.show_unreachable, result)
         return result
 
     def say(self, result: object, success: str = "") -> None:
         """Tell the admin how a call went."""
         if not isinstance(result, Failure):
             if success:
-                self.app.call_from_thread(self.app.notify, success)
+                self.on_ui(self.app.notify, success)
         elif not result.unreachable:
-            self.app.call_from_thread(
-                self.app.notify, result.text, severity="error", timeout=12, markup=False
-            )
+            self.on_ui(self.app.notify, result.text, severity="error", timeout=12, markup=False)
 
     # Reading and showing.
 
@@ -104,8 +112,8 @@ class Panel(Vertical, can_focus=True):
             self.on_ui(self._loaded, data, generation)
 
     async def _loaded(self, data: Any, generation: int) -> None:
-        if generation != self._generation:
-            return  # a newer read is under way; only the newest is shown
+        if generation != self._generation or not self.is_attached:
+            return  # a newer read is under way, or the app is closing
         async with self._showing:
             try:
                 if isinstance(data, Failure):
@@ -120,9 +128,15 @@ class Panel(Vertical, can_focus=True):
                     self.screen.set_focus(self.query_one(f"#{self._focus_later}"))
                     self._focus_later = None
 
-    def on_ui(self, callback: Callable[..., Any], *args: Any) -> Any:
-        """Run ``callback`` (plain or async) on the UI thread, from a worker; its result."""
-        return self.app.call_from_thread(cast(Callable[..., Any], callback), *args)
+    def on_ui(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``callback`` on the UI thread, from a worker, if this tab is still there."""
+        return on_ui(self, callback, *args, **kwargs)
+
+    def after_typing(self, then: Callable[[], object]) -> None:
+        """Run ``then`` once the admin stops typing: only the last search is sent."""
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, then)
 
     def failed(self, failure: Failure) -> None:
         """A read failed; the banner covers an absent daemon, anything else is told."""

@@ -14,7 +14,7 @@ from textual.widgets import Input, Select, Static
 
 from azsyncd.control.client import Client, Settings, Status
 from tui.text import esc, local_time
-from tui.widgets.fields import OnOff, Row, file_only_row, key_id
+from tui.widgets.fields import OnOff, Row, choose, file_only_row, key_id
 from tui.widgets.form_panel import FormPanel
 
 TLS_MODES = [("STARTTLS (port 587)", "starttls"), ("TLS (port 465)", "tls"), ("None", "none")]
@@ -138,7 +138,7 @@ class SettingsPanel(FormPanel):
             self.query_one(f"#{widget_id}", Input).value = value
         self.query_one("#enabled", OnOff).value = settings.schedule.enabled
         self.query_one("#welcome_enabled", OnOff).value = settings.welcome_email.enabled
-        self.query_one("#tls", Select).value = settings.welcome_email.tls
+        choose(self.query_one("#tls", Select), TLS_MODES, settings.welcome_email.tls)
         for key in FILE_ONLY:
             value = file_only_value(settings, key) or "(not set)"
             self.query_one(f"#file-{key_id(key)}", Static).update(

@@ -17,7 +17,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.tenant_form import TenantForm
 from tui.text import cell, esc, state_label, when
-from tui.widgets.panel import Panel
+from tui.widgets.panel import Panel, add_columns
 
 COLUMNS = [("Name", 14), ("Status", 26), ("Last sync", 16), ("Auth", 11), ("Cloud", 9)]
 COLUMNS += [("Tenant ID", 36)]
@@ -50,9 +50,7 @@ class TenantsPanel(Panel):
             yield Static("", id="tenant-text")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        add_columns(self.query_one(DataTable), COLUMNS)
 
     def read(self, client: Client) -> list[Tenant]:
         return client.tenants()
@@ -166,22 +164,22 @@ class TenantsPanel(Panel):
             screen = SignInScreen(
                 name, answer.device_code, lambda: self.attempt(lambda c: c.sign_in_status(name))
             )
-            self.app.call_from_thread(self.app.push_screen, screen, lambda _: self.reload())
+            self.on_ui(self.app.push_screen, screen, lambda _: self.reload())
             return
         elif answer.tenant.state.status == "active":
-            self.app.call_from_thread(
+            self.on_ui(
                 self.app.notify, f"{name} is authorized: Active{self.marks.active}", markup=False
             )
         else:
             state = answer.tenant.state
-            self.app.call_from_thread(
+            self.on_ui(
                 self.app.notify,
                 f"{state.reason}\nfix: {state.fix}",
                 severity="error",
                 timeout=20,
                 markup=False,
             )
-        self.app.call_from_thread(self.reload)
+        self.on_ui(self.reload)
 
     def action_toggle_enabled(self) -> None:
         tenant = self.selected()
@@ -197,7 +195,7 @@ class TenantsPanel(Panel):
     def toggle(self, name: str, enabled: bool) -> None:
         result = self.attempt(lambda c: c.set_tenant_enabled(name, enabled))
         self.say(result, f"{name}: {'enabled' if enabled else 'disabled'}")
-        self.app.call_from_thread(self.reload)
+        self.on_ui(self.reload)
 
     def action_delete(self) -> None:
         tenant = self.selected()
@@ -211,4 +209,4 @@ class TenantsPanel(Panel):
     @work(thread=True, group="tenant-change")
     def delete(self, name: str) -> None:
         self.say(self.attempt(lambda c: c.delete_tenant(name)), f"Deleted {name}")
-        self.app.call_from_thread(self.reload)
+        self.on_ui(self.reload)

@@ -13,17 +13,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.timer import Timer
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from azsyncd.control.client import Client, Group, Tenant
 from tui.screens.confirm import ConfirmScreen
 from tui.text import esc
-from tui.widgets.fields import OnOff, Row
+from tui.widgets.fields import OnOff, Row, choose
 from tui.widgets.form_panel import FormPanel
 
-SEARCH_PAUSE = 0.3  # seconds of no typing before a group search is sent
 SCOPES = [("All users", "all"), ("Members of the chosen groups", "groups")]
 
 
@@ -51,7 +49,6 @@ class UsersPanel(FormPanel):
         self.chosen: list[str] = []  # group ids, in the order picked
         self.known: dict[str, Group] = {}  # every group seen, by id
         self.found: list[Group] = []  # the last search's groups
-        self._search_timer: Timer | None = None
         self._switching = False
         self._search_due = False
 
@@ -97,7 +94,7 @@ class UsersPanel(FormPanel):
         select.value = self.tenant or Select.NULL
         self._switching = False
         tenant = self.tenants.get(self.tenant)
-        self.query_one("#users", Select).value = tenant.users if tenant else "all"
+        choose(self.query_one("#users", Select), SCOPES, tenant.users if tenant else "all")
         self.query_one("#exclude_disabled", OnOff).value = bool(tenant and tenant.exclude_disabled)
         self.chosen = list(tenant.groups) if tenant else []
         self.show_groups()
@@ -175,22 +172,18 @@ class UsersPanel(FormPanel):
     @on(Input.Changed, "#search")
     def search_typed(self, event: Input.Changed) -> None:
         event.stop()  # a search is no edit of the settings
-        if self._search_timer is not None:
-            self._search_timer.stop()
         tenant, text = self.tenant, event.value
         self._search_due = bool(tenant)
-        self._search_timer = self.set_timer(
-            SEARCH_PAUSE, lambda: self.search_groups(tenant, text) if tenant else None
-        )
+        self.after_typing(lambda: self.search_groups(tenant, text) if tenant else None)
 
     @work(thread=True, exclusive=True, group="group-search")
     def search_groups(self, tenant: str, text: str) -> None:
         groups = self.attempt(lambda c: c.groups(tenant, text))
         if isinstance(groups, list):
-            self.app.call_from_thread(self.found_groups, tenant, groups)
+            self.on_ui(self.found_groups, tenant, groups)
         else:
             self.say(groups)
-            self.app.call_from_thread(setattr, self, "_search_due", False)
+            self.on_ui(setattr, self, "_search_due", False)
 
     def found_groups(self, tenant: str, groups: list[Group]) -> None:
         if tenant != self.tenant:
