@@ -55,11 +55,12 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
             filters = [app.query_one(f"#log-panel #{key}") for key in ("run", "status", "search")]
             assert len({w.region.y for w in filters}) == 1
             assert all(w.region.right <= 80 for w in filters)
-            assert [c.label.plain for c in table.ordered_columns][:2] == ["Email", "Tenant"]
+            labels = [c.label.plain for c in table.ordered_columns]
+            assert labels[:3] == ["Email", "Status", "Tenant"]
             app.query_one("#log-panel #status", Select).value = "failed"
             await until(pilot, lambda: 0 < table.row_count < 120)
             await settle(pilot)
-            assert all(str(table.get_row_at(i)[3]) == "Failed" for i in range(table.row_count))
+            assert all(str(table.get_row_at(i)[1]) == "Failed" for i in range(table.row_count))
             shown["failed"] = table.row_count
             result = text(app.query_one("#result"))
             record = app.query_one("#log-panel").records[0]  # type: ignore[attr-defined]

@@ -28,8 +28,6 @@ FIELD_CSS = """
 Row { height: auto; }
 Row > Horizontal { height: auto; }
 Row .field-label { width: 24; height: auto; padding-right: 1; color: $text-muted; }
-.narrow Row .field-label { width: 17; }
-.narrow Row .field-note, .narrow Row .field-error, .narrow .aside { padding-left: 17; }
 Row:focus-within .field-label { color: $text; text-style: bold; }
 Row .field-note { padding-left: 24; color: $text-muted; height: auto; }
 Row .field-error { padding-left: 24; color: $error; height: auto; display: none; }
@@ -37,7 +35,7 @@ Row .field-error.shown { display: block; }
 Row Input, Row Select, Row OnOff, Row .file-only { width: 1fr; }
 Row .file-only { color: $text-muted; height: auto; }
 Row TextArea { width: 1fr; height: 4; }
-.section { text-style: bold; margin-top: 1; height: 1; }
+.section { text-style: bold; margin-top: 1; height: auto; }
 .aside { padding-left: 24; color: $text-muted; height: auto; }
 """
 

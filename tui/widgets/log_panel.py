@@ -31,7 +31,7 @@ STATUSES: list[tuple[str, str]] = [
     ("Unchanged", "unchanged"),
     ("Skipped", "skipped"),
 ]
-COLUMNS = [("Email", 28), ("Tenant", 10), ("Type", 8), ("Status", 9), ("Result", 60)]
+COLUMNS = [("Email", 26), ("Status", 9), ("Tenant", 10), ("Type", 8), ("Result", 60)]
 # Setting keys a Result's fix may name, and where the admin sets them.
 SETTING = re.compile(r"\b(mapping|sync|schedule|welcome_email|account)\.([a-z_]+)")
 
@@ -67,6 +67,7 @@ class LogPanel(Panel):
     SEARCH = "search"
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("Up/Down", "choose a record; its full Result is in the pane below"),
+        ("Shift+Tab", "to the run, status and search above the records"),
         ("Tab to the pane", "scroll a long Result with Up/Down"),
     ]
 
@@ -94,6 +95,9 @@ class LogPanel(Panel):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         add_columns(table, COLUMNS)
+
+    def first_control(self) -> DataTable[Any]:
+        return self.query_one("#record-table", DataTable)  # the filters are a Shift+Tab away
 
     # Runs, then the chosen run's records.
 
@@ -178,10 +182,10 @@ class LogPanel(Panel):
         table.clear()
         for r in self.records:
             table.add_row(
-                cell(r.email, 28),
+                cell(r.email, 26),
+                cell("Failed" if r.status == "failed" else r.status.title(), 9),
                 cell(r.tenant, 10),
                 cell(r.type, 8),
-                cell("Failed" if r.status == "failed" else r.status.title(), 9),
                 cell(r.result, 60),
             )
         self.show_result()
