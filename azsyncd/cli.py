@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
@@ -67,7 +68,11 @@ def _run(args: argparse.Namespace) -> int:
     from azsyncd.service.server import serve
 
     logs.setup(args.log_level)
-    loaded = config_file.load(config_file.find_config(args.config))
+    # The same permission checks as check-config; a secret file not written yet is no reason
+    # not to start (its tenant shows why it cannot sync).
+    loaded = config_file.load(
+        config_file.find_config(args.config), check_files=True, missing_ok=True
+    )
     daemon = Daemon(loaded, state_dir=Path(args.state_dir) if args.state_dir else None)
     return serve(daemon, socket_for(args.socket, loaded.config.control.socket))
 

@@ -7,6 +7,7 @@ $CONFIGURATION_DIRECTORY; outside systemd we follow the XDG base directory spec.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 SYSTEM_CONFIG = Path("/etc/azsyncd/azsyncd.toml")
@@ -80,3 +81,27 @@ def client_socket_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         if own.exists():
             return own
     return SYSTEM_SOCKET
+
+
+def directory_problem(directory: Path) -> str | None:
+    """Why files in ``directory`` could be swapped by another user, or None.
+
+    Whoever may write a directory may replace what is in it: the config file, a secret, the
+    control socket. It must belong to this user or root and be writable by nobody else.
+    """
+    try:
+        st = directory.stat()
+    except OSError as exc:
+        return f"the directory {directory} cannot be used: {exc.strerror}"
+    if st.st_uid not in (0, os.geteuid()):
+        return (
+            f"the directory {directory} belongs to uid {st.st_uid}, who could replace what is in"
+            f" it; use a directory of this user (uid {os.geteuid()}) or root"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (
+            f"the directory {directory} is writable by other users (mode"
+            f" {stat.S_IMODE(st.st_mode):04o}), who could replace what is in it; chmod go-w"
+            f" {directory}, or use another directory"
+        )
+    return None

@@ -1,4 +1,4 @@
-"""azsync benchmarks: run on demand (python bench/run.py), never in CI. Prints a table.
+"""azsync benchmarks: run on demand (python -m bench.run), never in CI. Prints a table.
 
 - mapping + planning speed on one core;
 - a first sync of N users into a fake HappyFox that enforces 500 GET / 300 POST a minute
@@ -23,15 +23,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def mapping_speed(users: int) -> float:
     from azsyncd.config.model import Mapping
     from azsyncd.sync.mapping import Mapper
     from azsyncd.sync.planner import decide
-    from azsyncd.targets.base import Choice, FieldDef
-    from bench.fake_graph import user
+    from azsyncd.targets.fields import Choice, FieldDef
+    from tests.fakes.directory import numbered_user
 
     fields = [
         FieldDef("1", "Department", "text"),
@@ -55,59 +54,51 @@ def mapping_speed(users: int) -> float:
         fields,
     )
     names = {f.id: f.name for f in fields}
-    data = [user(i) for i in range(users)]
+    data = [numbered_user(i) for i in range(users)]
     start = time.process_time()
     for u in data:
         decide("t", u["id"], mapper.map(u), None, overwrite=True, field_names=names)
     return users / (time.process_time() - start)
 
 
-CONFIG = """
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "http://127.0.0.1:{port}"
-api_key_file = "key"
-auth_code_file = "code"
-{tenant}
-[mapping]
-name = "{{givenName}} {{surname}}"
-[mapping.phones]
-w = "businessPhones[0]"
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"""
-
-
 def one_size(users: int, scale: float) -> dict[str, float]:
     """Runs in its own process, so that peak RSS is this sync's alone."""
     import httpx
+    import tomli_w
 
     from azsyncd import logs
     from azsyncd.config import file as config_file
+    from azsyncd.config.secrets import write_private
     from azsyncd.demo.directory import DEMO_SECRET
-    from azsyncd.demo.run import tenant_toml
+    from azsyncd.demo.run import MAPPING, tenant_toml
     from azsyncd.service.daemon import Daemon
     from azsyncd.service.server import bind_control_socket, control_server
     from azsyncd.targets import factory
-    from azsyncd.targets.happyfox import limiter_for
-    from bench.fake_graph import LeanTenant
+    from azsyncd.targets.happyfox.client import limiter_for
+    from tests.engine_setup import happyfox_toml
+    from tests.fakes.directory import GeneratedTenant
 
     logs.setup("warning")
+    # The demo's mapping, to the fields the fake HappyFox has.
+    happyfox_fields = {
+        name: attribute
+        for name, attribute in MAPPING["custom_fields"].items()
+        if name in ("Department", "Employee ID", "Office")
+    }
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "happyfox_server.py"), str(scale)],
+        [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=ROOT,
     )
     port = int(server.stdout.readline())  # type: ignore[union-attr]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-        (work / name).write_text(value)
+        write_private(work / name, value.encode())  # azsyncd reads only private secret files
     (work / "azsyncd.toml").write_text(
-        CONFIG.format(port=port, tenant=tenant_toml("bench", secret_file="secret"))
+        happyfox_toml(f"http://127.0.0.1:{port}")
+        + tenant_toml("bench", secret_file="secret")
+        + tomli_w.dumps({"mapping": {**MAPPING, "custom_fields": happyfox_fields}})
     )
     clock = lambda: time.monotonic() * scale  # noqa: E731
     base = f"http://127.0.0.1:{port}"
@@ -115,7 +106,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
-        graph_transport=LeanTenant(users).transport(),
+        graph_transport=GeneratedTenant(users).transport(),
     )
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
@@ -217,10 +208,11 @@ def main() -> None:
     print(" | ".join(header))
     for size in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--scale", str(args.scale)],
+            [sys.executable, "-m", "bench.run", "--one", str(size), "--scale", str(args.scale)],
             capture_output=True,
             text=True,
             check=True,
+            cwd=ROOT,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import azsyncd.targets.registry  # noqa: F401  (the config tables of the built-in targets)
 from tests.helpers import write_config
 
 
@@ -27,3 +30,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(autouse=True)
+def _service_umask() -> Iterator[None]:
+    # The unit runs azsyncd with UMask=0077, and secrets are kept owner-only: files a test
+    # writes are private unless it says otherwise, as they are on a service host.
+    previous = os.umask(0o077)
+    yield
+    os.umask(previous)

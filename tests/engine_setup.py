@@ -5,67 +5,62 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from azsyncd.config import file as config_file
 from azsyncd.demo.directory import (
-    DEMO_GRAPH,
-    DEMO_LOGIN,
     DEMO_SECRET,
-    DEMO_TENANT,
     SimulatedTenant,
 )
-from azsyncd.demo.run import DEMO_FIELDS
+from azsyncd.demo.run import FIELDS as DEMO_FIELD_LIST
+from azsyncd.demo.run import MAPPING as DEMO_MAPPING
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
 
-FIELDS = (
-    DEMO_FIELDS.replace("required = true\n", "")
-    + """
-[[target.local.fields]]
-name = "Notes"
-"""
+# The demo's fields in TOML, as the demo writes them.
+DEMO_FIELDS = tomli_w.dumps({"target": {"local": {"fields": DEMO_FIELD_LIST}}})
+# The demo's fields, none required, and one the mapping leaves alone.
+FIELDS = tomli_w.dumps(
+    {
+        "target": {
+            "local": {
+                "fields": [{**f, "required": False} for f in DEMO_FIELD_LIST] + [{"name": "Notes"}]
+            }
+        }
+    }
 )
 
-MAPPING = """
-[mapping]
-name = "{{givenName}} {{surname}}"
-overwrite_custom_fields = {overwrite}
-skip_empty_phones = {skip_empty}
-[mapping.phones]
-w = "businessPhones[0]"
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"Hire date" = "employeeHireDate"
-Title = "jobTitle"
-"""
+
+def mapping_toml(**settings: Any) -> str:
+    """The demo's [mapping], with ``settings`` changed."""
+    return tomli_w.dumps({"mapping": {**DEMO_MAPPING, **settings}})
 
 
-def tenant_toml(
-    name: str = "contoso",
-    tenant_id: str = DEMO_TENANT,
-    login: str = DEMO_LOGIN,
-    graph: str = DEMO_GRAPH,
-    extra: str = "",
-) -> str:
-    return demo_tenant_toml(
-        name, tenant_id=tenant_id, login=login, graph=graph, secret_file="secret", extra=extra
-    )
+def tenant_toml(name: str = "contoso", **settings: str) -> str:
+    """A simulated tenant's [[tenants]] table, its client secret in the file "secret"."""
+    return demo_tenant_toml(name, secret_file="secret", **settings)
 
 
 # The mapping the HappyFox tests use: the fake HappyFox's own fields.
-HAPPYFOX_MAPPING = """
-[mapping]
-skip_empty_phones = true
-[mapping.phones]
-mo = "mobilePhone"
-[mapping.custom_fields]
-Department = "department"
-"Employee ID" = "employeeId"
-Office = "officeLocation"
-"""
+HAPPYFOX_MAPPING = tomli_w.dumps(
+    {
+        "mapping": {
+            "skip_empty_phones": True,
+            "phones": {"mo": "mobilePhone"},
+            "custom_fields": {
+                name: DEMO_MAPPING["custom_fields"][name]
+                for name in ("Department", "Employee ID", "Office")
+            },
+        }
+    }
+)
+
+
+def happyfox_toml(base_url: str, **settings: Any) -> str:
+    """[target] for HappyFox at ``base_url``, its key and code in the files "key" and "code"."""
+    table = {"base_url": base_url, "api_key_file": "key", "auth_code_file": "code", **settings}
+    return tomli_w.dumps({"target": {"kind": "happyfox", "happyfox": table}})
 
 
 class Router:
@@ -95,7 +90,7 @@ def make_daemon(
     (tmp_path / "secret").write_text(DEMO_SECRET)
     text = (
         FIELDS
-        + MAPPING.format(overwrite=str(overwrite).lower(), skip_empty=str(skip_empty).lower())
+        + mapping_toml(overwrite_custom_fields=overwrite, skip_empty_phones=skip_empty)
         + (tenants_toml if tenants_toml is not None else tenant_toml())
         + extra
     )

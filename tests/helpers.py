@@ -10,11 +10,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -61,6 +63,7 @@ class DaemonProcess:
     socket: Path
     config: Path
     state_dir: Path
+    log: Path | None = None  # where stderr goes, when not to a pipe
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -77,7 +80,11 @@ class DaemonProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             _, err = self.proc.communicate()
-        return self.proc.returncode, err
+        return self.proc.returncode, self.log.read_text() if self.log else err
+
+    def log_text(self) -> str:
+        assert self.log is not None, "start the daemon with log= to read its log while it runs"
+        return self.log.read_text()
 
 
 def daemon_command(*args: str) -> list[str]:
@@ -92,20 +99,27 @@ def running_daemon(
     socket_path: Path | None = None,
     wait: bool = True,
     state_dir: Path | None = None,
+    log: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[DaemonProcess]:
+    """A daemon process; ``log``: its stderr goes to that file (readable while it runs)."""
     base = short_dir()
     sock = socket_path or base / "azsyncd.sock"
     state = state_dir or base / "state"
+    stderr = log.open("a") if log else subprocess.PIPE
     proc = subprocess.Popen(
         daemon_command(
             "run", "--config", str(config), "--socket", str(sock), "--state-dir", str(state)
         ),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=preexec_fn,
     )
-    daemon = DaemonProcess(proc, sock, config, state)
+    if log:
+        stderr.close()  # type: ignore[union-attr]
+    daemon = DaemonProcess(proc, sock, config, state, log)
     try:
         if wait:
             wait_for_socket(sock, proc=proc)
@@ -114,3 +128,34 @@ def running_daemon(
         if proc.poll() is None:
             daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class Served:
+    path: Path
+    server: Any  # the uvicorn server, to look at its connections
+
+
+@contextmanager
+def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -> Iterator[Served]:
+    """A Daemon built in this process, serving its control API on a real Unix socket."""
+    from azsyncd.service.server import bind_control_socket, control_server
+
+    path = path or short_dir() / "azsyncd.sock"
+    sock = bind_control_socket(path, mode)
+    server = control_server(daemon)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    daemon.start()
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "the control server did not start"
+        time.sleep(0.01)
+    try:
+        yield Served(path, server)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        daemon.stop(5)
+        sock.close()
+        path.unlink(missing_ok=True)

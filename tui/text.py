@@ -27,6 +27,8 @@ class Marks:
     unsaved: str
     error: str
     dot: str
+    bar: str
+    gap: str
 
     def on_off(self, value: bool) -> str:
         return "[x] On " if value else "[ ] Off"
@@ -34,9 +36,17 @@ class Marks:
     def picked(self, value: bool) -> str:
         return "[x]" if value else "[ ]"
 
+    def progress(self, done: int, total: int | None, width: int = 30) -> str:
+        """ "[██████░░░░] 600/1500 (40%)": the share in the text, not in a colour."""
+        if not total or total <= 0:
+            return f"{done} users so far"
+        share = min(1.0, max(0.0, done / total))
+        filled = int(share * width)
+        return f"[{self.bar * filled}{self.gap * (width - filled)}] {done}/{total} ({share:.0%})"
 
-FANCY = Marks(active=" ✅", entra="Ⓔ", unsaved="●", error="✗", dot="·")
-PLAIN = Marks(active="", entra="E", unsaved="*", error="!", dot="|")
+
+FANCY = Marks(active=" ✅", entra="Ⓔ", unsaved="●", error="✗", dot="·", bar="█", gap="░")
+PLAIN = Marks(active="", entra="E", unsaved="*", error="!", dot="|", bar="#", gap="-")
 
 
 def plain_terminal(env: Mapping[str, str] = os.environ) -> bool:

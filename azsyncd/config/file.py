@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import shutil
+import stat
 import tomllib
 import types
 import typing
@@ -11,24 +14,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from azsyncd import paths
-from azsyncd.config.model import INLINE_SECRET_KEYS, Config, suggest
+from azsyncd.config import toml_edit
+from azsyncd.config.model import Config, Section, inline_secret_keys, suggest
 from azsyncd.config.rules import cross_field_problems, secret_file_keys
-from azsyncd.config.secrets import loose_permissions, resolve
+from azsyncd.config.secrets import file_problem, looks_like_secret, resolve, shown, user_name
+from azsyncd.config.text import clipped
 from azsyncd.errors import ConfigError, Problem
 
+log = logging.getLogger(__name__)
 DEFAULT_MODE = 0o600
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class LoadedConfig:
-    """A valid configuration and the file it came from."""
+    """A valid configuration, the file it came from, and a digest of the bytes read."""
 
     config: Config
     path: Path
+    digest: str = ""
 
     @property
     def directory(self) -> Path:
@@ -54,25 +61,88 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
     raise ConfigError([problem])
 
 
-def load(path: Path, *, check_files: bool = False) -> LoadedConfig:
-    """Read and validate a configuration file; ConfigError lists every problem."""
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and status: a regular file of at most 1 MiB, or ConfigError."""
+
+    def refuse(message: str) -> ConfigError:
+        return ConfigError([Problem(str(path), "", message)])
+
     try:
-        raw_bytes = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise ConfigError([Problem(str(path), "", f"cannot be read: {exc.strerror}")]) from None
+        raise refuse(f"cannot be read: {exc.strerror}") from None
+    except ValueError:
+        raise refuse("the path contains a NUL character") from None
     try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse("is not a regular file; point --config at the TOML file")
+        data = os.read(fd, MAX_CONFIG_BYTES + 1)
+        while data and len(data) <= MAX_CONFIG_BYTES:
+            more = os.read(fd, MAX_CONFIG_BYTES + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise refuse("is larger than 1 MiB; is it the right file?")
+    return data, st
+
+
+def parse(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError([Problem(str(path), "", "is not UTF-8 text; save it as UTF-8")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(str(path), "", f"is not valid TOML: {exc}")]) from None
-    config = validate(raw, str(path))
-    loaded = LoadedConfig(config, path)
+
+
+def load(path: Path, *, check_files: bool = False, missing_ok: bool = False) -> LoadedConfig:
+    """Read and validate a configuration file; ConfigError lists every problem.
+
+    ``check_files``: also refuse a config file others may write and secret files that are not
+    private (what ``check-config``, ``run``, a reload and an API edit check); ``missing_ok``:
+    a secret file that does not exist yet only disables its tenant.
+    """
+    data, st = read_bytes(path)
+    loaded = LoadedConfig(validate(parse(data, path), str(path)), path, digest(data))
     if check_files:
-        file_problems = list(secret_file_problems(loaded))
-        if file_problems:
-            raise ConfigError(file_problems)
+        problems = config_file_problems(path, st) + list(secret_file_problems(loaded, missing_ok))
+        if problems:
+            raise ConfigError(problems)
     return loaded
+
+
+def config_file_problems(path: Path, st: os.stat_result) -> list[Problem]:
+    """Whoever may write the config file decides which files azsyncd reads and where it connects."""
+    problems = []
+    me = user_name(os.geteuid())
+    if st.st_uid not in (0, os.geteuid()):
+        problems.append(
+            Problem(
+                str(path),
+                "",
+                f"is owned by {user_name(st.st_uid)}, not by {me} or root; chown root {path}",
+            )
+        )
+    if st.st_mode & stat.S_IWOTH:
+        problems.append(
+            Problem(
+                str(path),
+                "",
+                f"is writable by everyone (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 {path}",
+            )
+        )
+    directory = paths.directory_problem(path.parent)
+    if directory:
+        problems.append(Problem(str(path), "", directory))
+    return problems
 
 
 def validate(raw: dict[str, Any], file: str) -> Config:
@@ -89,34 +159,35 @@ def validate(raw: dict[str, Any], file: str) -> Config:
     return config
 
 
-def secret_file_problems(loaded: LoadedConfig) -> typing.Iterator[Problem]:
+def secret_file_problems(
+    loaded: LoadedConfig, missing_ok: bool = False
+) -> typing.Iterator[Problem]:
     for key, reference in secret_file_keys(loaded.config):
+        problem = file_problem(reference, loaded.directory, key)
         path = resolve(reference, loaded.directory)
-        if not path.is_file():
+        if problem:
+            yield Problem(str(loaded.path), key, problem)
+        elif not missing_ok and not os.path.lexists(path):
             yield Problem(
                 str(loaded.path),
                 key,
-                f"secret file {path} does not exist; create it (chmod 600) or fix the path",
-            )
-        elif loose_permissions(path):
-            yield Problem(
-                str(loaded.path),
-                key,
-                f"secret file {path} is readable by everyone; chmod 600 {path}",
+                f"secret file {shown(reference, path, key)} does not exist; create it (chmod 600)"
+                " or fix the path",
             )
 
 
 def _without_inline_secrets(raw: dict[str, Any], file: str) -> tuple[dict[str, Any], list[Problem]]:
     """Drop secrets written inline, with a problem saying where they belong."""
     problems: list[Problem] = []
+    secret_keys = inline_secret_keys()
 
     def walk(node: Any, key: str) -> Any:
         if isinstance(node, dict):
             kept = {}
             for name, value in node.items():
                 where = f"{key}.{name}" if key else name
-                if name in INLINE_SECRET_KEYS:
-                    file_key = INLINE_SECRET_KEYS[name]
+                if name in secret_keys:
+                    file_key = secret_keys[name]
                     problems.append(
                         Problem(
                             file,
@@ -143,7 +214,8 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for a bad dict key: the key itself is named already
             continue
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = clipped(str(part), 64)
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
 
@@ -151,11 +223,10 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The pydantic model that holds the value at a location, to suggest its keys."""
     current: Any = Config
     for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
-            if field is None:
+        if isinstance(current, type) and issubclass(current, Section) and isinstance(part, str):
+            current = current.model_at(part)
+            if current is None:
                 return None
-            current = field.annotation
         while typing.get_origin(current) in (typing.Union, types.UnionType):
             current = next(a for a in typing.get_args(current) if a is not type(None))
         if isinstance(part, int) and typing.get_origin(current) is list:
@@ -182,12 +253,15 @@ def _problem_from_pydantic(error: Any, file: str) -> Problem:
     if kind == "missing":
         return Problem(file, key, "is required but missing")
     message = error["msg"].removeprefix("Value error, ")
-    if (
-        kind not in ("value_error",)
-        and "input" in error
-        and not isinstance(error["input"], (dict, list))
-    ):
-        message += f" (got {error['input']!r})"
+    value = error.get("input")
+    if kind != "value_error" and "input" in error and not isinstance(value, (dict, list)):
+        # Quote short values only, and never a *_file value: it may be a pasted secret.
+        if str(loc[-1]).endswith("_file") or (
+            isinstance(value, str) and (len(value) > 60 or looks_like_secret(value))
+        ):
+            message += " (the value is not shown)"
+        else:
+            message += f" (got {clipped(repr(value))})"
     return Problem(file, key, message)
 
 
@@ -196,33 +270,61 @@ def to_document(config: Config) -> dict[str, Any]:
     return config.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
 
 
-def save(path: Path, config: Config) -> None:
-    """Write a validated configuration atomically, keeping the file's mode and a .bak.
+def render(config: Config, current: str | None) -> str:
+    """The TOML text for ``config``, keeping the comments and layout of ``current``.
+
+    The text is read back and must give the same configuration; should an edit of the old
+    text ever not, a fresh document is written instead (the .bak keeps the comments).
+    """
+    full = config.model_dump(mode="json", exclude_none=True)
+    if current is not None:
+        try:
+            text = toml_edit.merged(current, full, to_document(config))
+            if validate(tomllib.loads(text), "") == config:
+                return text
+        except (ConfigError, tomllib.TOMLDecodeError, ValueError) as exc:
+            log.warning("could not keep the configuration file's layout (%s)", exc)
+        log.warning("the configuration file is rewritten without its comments; the .bak has them")
+    return toml_edit.fresh(to_document(config))
+
+
+def save(path: Path, config: Config, current: str | None = None) -> str:
+    """Write a validated configuration atomically, keeping comments, the file's mode and a .bak.
 
     The new text goes to a temporary file in the same directory, is fsynced, and replaces
     the old file with one rename: a crash at any point leaves either the old or the new file.
+    Returns the digest of what was written.
     """
-    text = tomli_w.dumps(to_document(config))
+    if current is None and path.exists():
+        current = read_bytes(path)[0].decode("utf-8")
+    text = render(config, current)
     validate(tomllib.loads(text), str(path))  # never write what we could not read back
+    write_atomically(path, text.encode("utf-8"))
+    return digest(text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes, *, backup: bool = True) -> None:
     try:
         st = path.stat()
         mode, uid, gid = st.st_mode & 0o7777, st.st_uid, st.st_gid
     except FileNotFoundError:
         mode, uid, gid = DEFAULT_MODE, -1, -1
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, mode)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(HEADER + text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             if uid != -1 and os.geteuid() == 0:
                 os.fchown(handle.fileno(), uid, gid)
             os.fsync(handle.fileno())
-        if path.exists():
-            backup = path.with_name(path.name + ".bak")
-            shutil.copy2(path, backup)
-            os.chmod(backup, mode)
+        if backup and path.exists():
+            saved = path.with_name(path.name + ".bak")
+            shutil.copy2(path, saved)
+            os.chmod(saved, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -232,10 +334,3 @@ def save(path: Path, config: Config) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-HEADER = (
-    "# azsyncd configuration, last written by azsyncd through its control API.\n"
-    "# The previous version is kept next to this file as .bak (comments included).\n"
-    "# Reference: config/azsyncd.example.toml\n\n"
-)

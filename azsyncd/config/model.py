@@ -1,41 +1,63 @@
 """The shape of azsyncd.toml, as pydantic models.
 
 pydantic checks types and field-level rules and reports every error with its location in
-one pass; rules that tie fields together live in ``config_rules``.
+one pass; rules that tie fields together live in ``rules.py``. The tables of ``[target]``
+come from the targets, through ``target_kinds``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import typing
 import zoneinfo
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from azsyncd import attributes
+from azsyncd.config import target_kinds
+from azsyncd.config.text import MAX_TEXT, control_character
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
 )
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ACCOUNT_NAME = re.compile(r"^@?[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 PERSONAL_TENANTS = {"consumers", "9188040d-6c67-4c5b-b112-36a304b66dad"}
 MULTI_TENANT_ALIASES = {"common", "organizations"}
-PHONE_TYPES = ("mo", "w", "m", "h", "o")
+# A phone's type, as HappyFox codes it: mobile, work, main, home, other.
+PhoneType = Literal["mo", "w", "m", "h", "o"]
 
 # Keys that would hold a secret inline; each has a *_file sibling to use instead.
 INLINE_SECRET_KEYS = {
     "client_secret": "client_secret_file",
-    "api_key": "api_key_file",
-    "auth_code": "auth_code_file",
     "password": "password_file",
     "pfx_passphrase": "pfx_passphrase_file",
     "passphrase": "pfx_passphrase_file",
     "private_key": "private_key_file",
 }
+
+
+def inline_secret_keys() -> dict[str, str]:
+    """Inline secret keys, with the secret files every target kind declares (api_key_file...)."""
+    found = dict(INLINE_SECRET_KEYS)
+    for kind in target_kinds.kinds():
+        found.update({key.removesuffix("_file"): key for key in kind.secret_keys})
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +80,67 @@ def _check_attribute(value: str) -> str:
     return value
 
 
+def _holds_tables(annotation: object) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_tables(arg) for arg in typing.get_args(annotation))
+
+
+def _shaped(pattern: re.Pattern[str], problem: str) -> AfterValidator:
+    """A check that a text matches ``pattern``; ``problem`` says what it is not, and the fix."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f'"{value}" {problem}')
+        return value
+
+    return AfterValidator(check)
+
+
+ClockTime = Annotated[
+    str, _shaped(CLOCK_TIME, 'is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"')
+]
+TenantName = Annotated[
+    str,
+    _shaped(
+        TENANT_NAME,
+        'is not a tenant name; use lowercase letters, digits and dashes, e.g. "contoso"',
+    ),
+]
+ClientId = Annotated[
+    str,
+    _shaped(
+        GUID,
+        "is not an application (client) id; copy the GUID from the app registration's overview",
+    ),
+    AfterValidator(str.lower),
+]
+FileMode = Annotated[
+    str, _shaped(re.compile(r"^0?[0-7]{3}$"), 'is not a file mode; write it in octal, e.g. "0660"')
+]
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, validate_default=True, str_max_length=MAX_TEXT
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _printable(cls, value: object, info: ValidationInfo) -> object:
+        # A NUL or newline in a path, name or header line breaks whatever later uses it.
+        if info.field_name and _holds_tables(cls.model_fields[info.field_name].annotation):
+            return value  # the nested table checks its own keys
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control character ({found}); remove it")
+        return value
+
+    @classmethod
+    def model_at(cls, key: str) -> Any:
+        """The type of the value under ``key``, to suggest the keys of a nested table."""
+        field = cls.model_fields.get(key)
+        return field.annotation if field else None
 
 
 class Account(Section):
@@ -81,63 +162,87 @@ class Account(Section):
 
 class Schedule(Section):
     enabled: bool = Field(False, description="Contact sync on: sync at once, then daily")
-    time: str = Field("00:00", description="Daily sync time, HH:MM in the account's time zone")
+    time: ClockTime = Field(
+        "00:00", description="Daily sync time, HH:MM in the account's time zone"
+    )
 
-    @field_validator("time")
+
+class TargetConfig(Section):
+    """[target]: the help desk in use (``kind``), and one table of settings per kind.
+
+    Each kind's table ([target.<kind>]) is declared by its target through ``target_kinds``.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", str_strip_whitespace=True, validate_default=True, str_max_length=MAX_TEXT
+    )
+    kind: str = Field("local", description="The help desk contacts are written to")
+
+    @field_validator("kind")
     @classmethod
-    def _clock(cls, value: str) -> str:
-        if not CLOCK_TIME.match(value):
+    def _known_kind(cls, value: str) -> str:
+        if target_kinds.get(value) is None:
+            known = target_kinds.names()
             raise ValueError(
-                f'"{value}" is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"'
+                f'unknown target kind "{value}"{suggest(value, known)}; use one of: '
+                + ", ".join(known)
             )
         return value
 
+    @model_validator(mode="after")
+    def _kind_tables(self) -> TargetConfig:
+        tables = self.__pydantic_extra__ or {}
+        errors: list[Any] = []
+        for name, raw in tables.items():
+            kind = target_kinds.get(name)
+            if kind is None:
+                known = ["kind", *target_kinds.names()]
+                message = f'unknown key "{name}"{suggest(name, known)}; known keys here: '
+                error = PydanticCustomError("unknown_table", message + ", ".join(known))
+                errors.append({"type": error, "loc": (name,), "input": raw})
+            elif not isinstance(raw, kind.settings):
+                try:
+                    tables[name] = kind.settings.model_validate(raw)
+                except ValidationError as exc:
+                    errors += [_nested(error, name) for error in exc.errors()]
+        if errors:
+            raise ValidationError.from_exception_data("TargetConfig", errors)
+        return self
 
-class HappyFoxTarget(Section):
-    base_url: str = Field(
-        ..., description="https://<account>.happyfox.com, .happyfox.net, or a custom domain"
-    )
-    api_key_file: str
-    auth_code_file: str
-    rate_headroom: float = Field(
-        0.9, gt=0, le=1, description="Share of the published rate limits to use"
-    )
-    lock_minutes: float = Field(10, ge=0, description="How long a 429 locks the account")
-    mark: Literal["contact_group", "none"] = "contact_group"
-    group_name: str = "Microsoft Entra ID: {tenant}"
-
-    @field_validator("base_url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(
-                f'"{value}" is not a URL; write it as "https://<account>.happyfox.com"'
-            )
-        return value.rstrip("/")
+    def model_at(cls, key: str) -> Any:
+        kind = target_kinds.get(key)
+        return kind.settings if kind else super().model_at(key)
+
+    def tables(self) -> dict[str, BaseModel]:
+        """The tables of the file, and the selected kind's defaults when its table is absent."""
+        present = dict(self.__pydantic_extra__ or {})
+        if self.kind not in present and (default := self._default(self.kind)) is not None:
+            present[self.kind] = default
+        return present
+
+    @property
+    def settings(self) -> BaseModel | None:
+        """The selected kind's table; None when it is absent and has required keys."""
+        return self.tables().get(self.kind)
+
+    @staticmethod
+    def _default(name: str) -> BaseModel | None:
+        kind = target_kinds.get(name)
+        try:
+            return kind.settings() if kind else None
+        except ValidationError:
+            return None
 
 
-FieldType = Literal["text", "number", "dropdown", "multi_select", "date"]
-
-
-class LocalField(Section):
-    name: str = Field(..., min_length=1)
-    type: FieldType = "text"
-    required: bool = False
-    choices: list[str] = Field(default_factory=list)
-
-
-class LocalTarget(Section):
-    fields: list[LocalField] = Field(default_factory=list)
-
-
-class Target(Section):
-    kind: Literal["local", "happyfox"] = "local"
-    happyfox: HappyFoxTarget | None = None
-    local: LocalTarget = Field(default_factory=LocalTarget)
+def _nested(error: Any, table: str) -> Any:
+    """A table's validation error, placed under the table's name."""
+    nested = {"type": error["type"], "loc": (table, *error["loc"]), "input": error["input"]}
+    return nested | ({"ctx": error["ctx"]} if "ctx" in error else {})
 
 
 class Tenant(Section):
-    name: str = Field(
+    name: TenantName = Field(
         ..., description="Short identifier used in the API: lowercase letters, digits, dashes"
     )
     display_name: str = ""
@@ -145,7 +250,7 @@ class Tenant(Section):
     cloud: Literal["global", "usgov", "usgov-dod", "china", "custom"] = "global"
     login_url: str | None = None
     graph_url: str | None = None
-    client_id: str
+    client_id: ClientId
     auth: Literal["secret", "certificate", "device_code"] = "secret"
     client_secret_file: str | None = None
     certificate_file: str | None = None
@@ -156,20 +261,9 @@ class Tenant(Section):
     enabled: bool = True
     users: Literal["all", "groups"] = "all"
     groups: list[str] = Field(
-        default_factory=list, description='Group object ids when users = "groups"'
+        default_factory=list, max_length=1000, description='Group object ids when users = "groups"'
     )
     exclude_disabled: bool = False
-
-    @field_validator("name")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not TENANT_NAME.match(value):
-            raise ValueError(
-                f'"{value}" is not a tenant name; use lowercase letters, digits and dashes, '
-                "e.g. "
-                '"contoso"'
-            )
-        return value
 
     @field_validator("tenant_id")
     @classmethod
@@ -193,16 +287,6 @@ class Tenant(Section):
             )
         return lowered
 
-    @field_validator("client_id")
-    @classmethod
-    def _client(cls, value: str) -> str:
-        if not GUID.match(value):
-            raise ValueError(
-                f'"{value}" is not an application (client) id; copy the GUID from the app '
-                "registration's overview"
-            )
-        return value.lower()
-
     @field_validator("groups")
     @classmethod
     def _group_ids(cls, value: list[str]) -> list[str]:
@@ -223,7 +307,7 @@ class Mapping(Section):
     name: str = Field(
         "{displayName}", description='An attribute, or a template such as "{givenName} {surname}"'
     )
-    phones: dict[Literal["mo", "w", "m", "h", "o"], str] = Field(default_factory=dict)
+    phones: dict[PhoneType, str] = Field(default_factory=dict)
     skip_empty_phones: bool = Field(
         False, description="Skip an empty mapped phone instead of failing the contact"
     )
@@ -293,22 +377,35 @@ class State(Section):
 
 class Control(Section):
     socket: str = ""
-    mode: str = "0660"
+    mode: FileMode = "0660"
     group: str = ""
+    credentials_dir: str = Field(
+        "",
+        description="Where secrets set through the API are stored; empty: credentials/ beside"
+        " the config file (/etc/azsyncd/credentials as a service)",
+    )
+    admins: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="Socket users who may change things (user names, @groups); empty: all of them",
+    )
 
-    @field_validator("mode")
+    @field_validator("admins")
     @classmethod
-    def _octal(cls, value: str) -> str:
-        if not re.match(r"^0?[0-7]{3}$", value):
-            raise ValueError(f'"{value}" is not a file mode; write it in octal, e.g. "0660"')
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f'"{name}" is not a user or @group name; write e.g. "alice" or "@desk-admins"'
+                )
         return value
 
 
 class Config(Section):
     account: Account = Field(default_factory=Account)
     schedule: Schedule = Field(default_factory=Schedule)
-    target: Target = Field(default_factory=Target)
-    tenants: list[Tenant] = Field(default_factory=list)
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    tenants: list[Tenant] = Field(default_factory=list, max_length=100)
     mapping: Mapping = Field(default_factory=Mapping)
     welcome_email: WelcomeEmail = Field(default_factory=WelcomeEmail)
     sync: Sync = Field(default_factory=Sync)

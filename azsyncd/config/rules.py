@@ -4,54 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from azsyncd.config.model import Config, suggest
+from azsyncd.config import target_kinds
+from azsyncd.config.endpoints import is_loopback_host, secure_url
+from azsyncd.config.model import Config
+
+
+def _target_problems(config: Config) -> Iterator[tuple[str, str]]:
+    target = config.target
+    if target.settings is None:
+        kind = target_kinds.get(target.kind)
+        fields = kind.settings.model_fields if kind else {}
+        required = [name for name, field in fields.items() if field.is_required()]
+        yield (
+            f"target.{target.kind}",
+            f'kind = "{target.kind}" needs a [target.{target.kind}] section with '
+            + _listed(required),
+        )
+    for name, table in target.tables().items():
+        kind = target_kinds.get(name)
+        if kind is not None and kind.rules is not None:
+            yield from kind.rules(table, config)
+
+
+def _listed(names: list[str]) -> str:
+    """ "a, b and c" """
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
     """Yield (key, message) for each rule the configuration breaks."""
-    target = config.target
-    if target.kind == "happyfox" and target.happyfox is None:
-        yield (
-            "target.happyfox",
-            (
-                'kind = "happyfox" needs a [target.happyfox] section with base_url, api_key_file '
-                "and "
-                "auth_code_file"
-            ),
-        )
-
-    seen_fields: set[str] = set()
-    for i, field in enumerate(target.local.fields):
-        key = f"target.local.fields[{i}]"
-        if field.name.lower() in seen_fields:
-            yield (
-                f"{key}.name",
-                f'field "{field.name}" is declared twice; field names must be unique',
-            )
-        seen_fields.add(field.name.lower())
-        if field.type in ("dropdown", "multi_select") and not field.choices:
-            yield (
-                f"{key}.choices",
-                f'a {field.type} field needs choices, e.g. choices = ["Sales", "Support"]',
-            )
-        if field.type not in ("dropdown", "multi_select") and field.choices:
-            yield (
-                f"{key}.choices",
-                f"a {field.type} field takes no choices; remove them or make it a dropdown",
-            )
-
-    if target.kind == "local":
-        declared = {f.name for f in target.local.fields}
-        for name in config.mapping.custom_fields:
-            if name not in declared:
-                yield (
-                    f"mapping.custom_fields.{name}",
-                    (
-                        f'no custom field "{name}" in [target.local]{suggest(name, declared)}; '
-                        "declare "
-                        "it under [[target.local.fields]]"
-                    ),
-                )
+    yield from _target_problems(config)
 
     names: set[str] = set()
     for i, tenant in enumerate(config.tenants):
@@ -67,11 +49,11 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                 url = getattr(tenant, url_key)
                 if not url:
                     yield f"{key}.{url_key}", f'cloud = "custom" needs {url_key}'
-                elif not url.startswith("https://"):
-                    yield (
-                        f"{key}.{url_key}",
-                        f'"{url}" must be an https:// URL (Microsoft identity requires TLS)',
-                    )
+                    continue
+                try:
+                    secure_url(url, url_key)
+                except ValueError as exc:
+                    yield f"{key}.{url_key}", str(exc)
         else:
             for url_key in ("login_url", "graph_url"):
                 if getattr(tenant, url_key):
@@ -116,6 +98,12 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                     f"welcome_email.{mail_key}",
                     f"the welcome email is enabled but {mail_key} is empty",
                 )
+        if mail.tls == "none" and mail.smtp_host and not is_loopback_host(mail.smtp_host):
+            yield (
+                "welcome_email.tls",
+                'tls = "none" sends the SMTP login and every email in the clear; use "starttls"'
+                ' or "tls" (plain SMTP is accepted only on loopback addresses such as 127.0.0.1)',
+            )
         if mail.username and not mail.password_file:
             yield (
                 "welcome_email.password_file",
@@ -124,7 +112,7 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
 
 
 def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
-    """Yield (key, path) of every secret file the configuration refers to."""
+    """Yield (key, path) of every secret (and template) file the configuration refers to."""
     for i, tenant in enumerate(config.tenants):
         for name in (
             "client_secret_file",
@@ -136,8 +124,12 @@ def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
             value = getattr(tenant, name)
             if value:
                 yield f"tenants[{i}].{name}", value
-    if config.target.happyfox:
-        yield "target.happyfox.api_key_file", config.target.happyfox.api_key_file
-        yield "target.happyfox.auth_code_file", config.target.happyfox.auth_code_file
+    for name, table in config.target.tables().items():
+        kind = target_kinds.get(name)
+        for key in kind.secret_keys if kind else ():
+            if value := getattr(table, key):
+                yield f"target.{name}.{key}", value
     if config.welcome_email.password_file:
         yield "welcome_email.password_file", config.welcome_email.password_file
+    if config.welcome_email.template_file:
+        yield "welcome_email.template_file", config.welcome_email.template_file

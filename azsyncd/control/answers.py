@@ -303,6 +303,17 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    id: int = 0
+    at: datetime | None = None
+    user: str = ""
+    uid: int = -1
+    action: str = ""
+    status: int = 0
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class FieldProblem:
     """One refused value: the key as the daemon names it, and what is wrong."""
 

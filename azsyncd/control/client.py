@@ -21,6 +21,7 @@ import httpx
 
 from azsyncd.control.answers import (
     AccountSettings,
+    AuditEntry,
     Authorization,
     Contact,
     Contacts,
@@ -58,6 +59,7 @@ from azsyncd.paths import client_socket_path
 __all__ = [
     "AccountSettings",
     "ApiFailure",
+    "AuditEntry",
     "Authorization",
     "ClientSecret",
     "Contact",
@@ -167,18 +169,17 @@ Credential = ClientSecret | PemCertificate | Pfx
 def credential_body(credential: Credential) -> dict[str, str]:
     """The JSON the credential endpoint takes; the values are never logged or echoed."""
     if isinstance(credential, ClientSecret):
-        return {"kind": "secret", "secret": credential.secret}
+        return {"kind": "client_secret", "client_secret": credential.secret}
     if isinstance(credential, PemCertificate):
         return {
             "kind": "certificate",
-            "certificate_pem": credential.certificate_pem,
-            "private_key_pem": credential.private_key_pem,
+            "certificate": credential.certificate_pem,
+            "private_key": credential.private_key_pem,
         }
-    return {
-        "kind": "pfx",
-        "pfx_base64": base64.b64encode(credential.data).decode("ascii"),
-        "passphrase": credential.passphrase,
-    }
+    body = {"kind": "pfx", "pfx": base64.b64encode(credential.data).decode("ascii")}
+    if credential.passphrase:
+        body["passphrase"] = credential.passphrase
+    return body
 
 
 def unreachable(path: Path, exc: Exception) -> DaemonUnreachable:
@@ -432,9 +433,11 @@ class Client:
     def tenant(self, name: str) -> Tenant:
         return self._read(Tenant, "GET", f"/tenants/{_segment(name)}")
 
-    def add_tenant(self, **settings: Any) -> Tenant:
-        """Add a tenant: name, tenant_id, client_id, auth, cloud, display_name..."""
-        return self._read(Tenant, "POST", "/tenants", json=settings)
+    def add_tenant(self, *, credential: Credential | None = None, **settings: Any) -> Tenant:
+        """Add a tenant (name, tenant_id, client_id, auth, cloud, display_name...), with its
+        credential if given: the daemon stores both or neither."""
+        body = {**settings, **({"credential": credential_body(credential)} if credential else {})}
+        return self._read(Tenant, "POST", "/tenants", json=body)
 
     def update_tenant(self, name: str, **changes: Any) -> Tenant:
         return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)
@@ -481,3 +484,9 @@ class Client:
 
     def contacts_csv(self) -> bytes:
         return self._send("GET", "/contacts.csv").content
+
+    # The audit log.
+
+    def audit(self, limit: int = 50, user: str | None = None) -> list[AuditEntry]:
+        """Changes made through the socket, newest first."""
+        return self._list(AuditEntry, "entries", "/audit", limit=limit, user=user)

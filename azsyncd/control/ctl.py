@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--user", help="only this user's changes")
     return parser
 
 
@@ -288,8 +291,8 @@ def _add_or_credential(client: Client, p: Printer, args: argparse.Namespace) -> 
         }
         if args.client_secret_file:
             settings["client_secret_file"] = args.client_secret_file
-        client.add_tenant(**settings)
-    if credential is not None:
+        client.add_tenant(credential=credential, **settings)  # both or neither
+    elif credential is not None:
         client.set_credential(args.name, credential)
     tenant = client.tenant(args.name)
     done = "added tenant" if args.action == "add" else "stored the credential of"
@@ -375,6 +378,17 @@ def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    entries = client.audit(args.limit, args.user)
+    lines = []
+    for e in entries:
+        at = e.at.isoformat()[:19] if e.at else "-"
+        lines.append(f"{at}  {e.user:<12} {e.action}  {e.status}")
+        lines += [f"    {change}" for change in e.changes]
+    p.out(entries, "\n".join(lines) or "no changes recorded")
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -384,6 +398,7 @@ COMMANDS = {
     "settings": _settings,
     "contacts": _contacts,
     "reload": _reload,
+    "audit": _audit,
 }
 
 

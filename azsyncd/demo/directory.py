@@ -1,9 +1,10 @@
 """A simulated Entra ID tenant served as Microsoft identity + Graph through an httpx transport.
 
-It speaks what the real client relies on: OpenID discovery and client-credential tokens,
-``/users`` paging with ``@odata.nextLink``, ``/users/delta`` with ``$deltatoken=latest``,
-changes, ``@removed`` and expiry, nested groups through ``transitiveMembers``, group search,
-one-user reads, and 429s with Retry-After on demand. The real msal and Graph code run on it.
+It speaks what the real client relies on: OpenID discovery, client-credential tokens and
+device-code sign-ins, ``/users`` paging with ``@odata.nextLink``, ``/users/delta`` with
+``$deltatoken=latest``, changes and ``@removed``, nested groups through
+``transitiveMembers``, group search, and one-user reads. The real msal and Graph code run on
+it. The test fakes (tests/fakes/directory.py) extend it with changes, faults and checks.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 import httpx
@@ -26,11 +28,36 @@ DEMO_GRAPH = "https://graph.contoso-demo.test"
 DEMO_TENANT = "c0de0000-0000-4000-8000-00000000c0de"
 DEMO_CLIENT = "c1d00000-0000-4000-8000-00000000c1d0"
 DEMO_SECRET = "demo-client-secret"
+DEVICE_CODE_GRANTS = ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token")
 
 
-def _jwt(claims: dict[str, Any]) -> str:
-    encode = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()  # noqa: E731
-    return f"{encode({'alg': 'none', 'typ': 'JWT'})}.{encode(claims)}.demo"
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_jwt(claims: dict[str, Any]) -> str:
+    header = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{b64url(json.dumps(claims).encode())}.demo"
+
+
+def identity_error(status: int, error: str, code: int, description: str) -> httpx.Response:
+    """An answer of the identity platform's token and discovery endpoints, with its AADSTS code."""
+    return httpx.Response(
+        status,
+        json={
+            "error": error,
+            "error_codes": [code],
+            "error_description": f"AADSTS{code}: {description}",
+        },
+    )
+
+
+def graph_error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(
+        status,
+        headers={"request-id": f"demo-{int(time.time() * 1000)}"},
+        json={"error": {"code": code, "message": message}},
+    )
 
 
 @dataclass
@@ -42,14 +69,18 @@ class Group:
 
 
 class SimulatedTenant:
+    user_code = "DEMO-CODE"  # what a device-code sign-in shows the admin
+
     def __init__(
         self,
         name: str = "Contoso",
         tenant_id: str = DEMO_TENANT,
-        secret: str = DEMO_SECRET,
+        secret: str | None = DEMO_SECRET,
         login: str = DEMO_LOGIN,
         graph: str = DEMO_GRAPH,
         page_size: int = 100,
+        roles: tuple[str, ...] = ("User.Read.All", "GroupMember.Read.All"),
+        pending_polls: int = 2,
     ) -> None:
         self.name, self.tenant_id, self.secret = name, tenant_id, secret
         self.login, self.graph = login.rstrip("/"), graph.rstrip("/")
@@ -59,18 +90,10 @@ class SimulatedTenant:
         self.version = 0
         self.changed_at: dict[str, int] = {}  # user id -> version of its last change
         self.removed_at: dict[str, int] = {}
-        self.expired_tokens: set[str] = set()
-        self.throttle: list[
-            tuple[int, float]
-        ] = []  # (status, retry_after) answered before the next Graph call
-        self.requests: list[str] = []
-        self.roles = ["User.Read.All", "GroupMember.Read.All"]
-        self.delay = 0.0  # seconds each Graph answer takes, to watch a sync in progress
-        self.pending_polls = 2  # device-code sign-ins answer "pending" this many times first
+        self.roles = list(roles)
+        self.pending_polls = pending_polls  # a device-code sign-in is "pending" this often first
         self.device_polls = 0
         self._lock = threading.Lock()
-
-    # --- changing the directory ------------------------------------------------------
 
     def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
         self.version += 1
@@ -78,22 +101,6 @@ class SimulatedTenant:
         self.changed_at[user["id"]] = self.version
         self.removed_at.pop(user["id"], None)
         return user
-
-    def update_user(self, user_id: str, **values: Any) -> None:
-        self.version += 1
-        self.users[user_id].update(values)
-        self.changed_at[user_id] = self.version
-
-    def remove_user(self, user_id: str) -> None:
-        self.version += 1
-        self.users.pop(user_id)
-        self.removed_at[user_id] = self.version
-        for group in self.groups.values():
-            if user_id in group.members:
-                group.members.remove(user_id)
-
-    def add_to_group(self, group_id: str, user_id: str) -> None:
-        self.groups[group_id].members.append(user_id)
 
     def transitive_members(self, group_id: str, seen: set[str] | None = None) -> list[str]:
         seen = seen if seen is not None else set()
@@ -112,112 +119,82 @@ class SimulatedTenant:
         return httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.delay and str(request.url).startswith(self.graph):
-            time.sleep(self.delay)
         with self._lock:
             url = str(request.url)
-            self.requests.append(f"{request.method} {url}")
             if url.startswith(self.login):
                 return self._identity(request)
             if url.startswith(self.graph):
                 if request.headers.get("Authorization", "") != f"Bearer {self._token()}":
-                    return _graph_error(
+                    return graph_error(
                         401, "InvalidAuthenticationToken", "Access token is missing or invalid."
-                    )
-                if self.throttle:
-                    status, retry_after = self.throttle.pop(0)
-                    return httpx.Response(
-                        status,
-                        headers={"Retry-After": str(retry_after)},
-                        json={"error": {"code": "TooManyRequests", "message": "Throttled"}},
                     )
                 return self._graph(request)
             return httpx.Response(404)
 
     def _token(self) -> str:
-        return _jwt({"tid": self.tenant_id, "roles": self.roles, "aud": self.graph})
+        return unsigned_jwt({"tid": self.tenant_id, "roles": self.roles, "aud": self.graph})
 
     def _identity(self, request: httpx.Request) -> httpx.Response:
         root = f"{self.login}/{self.tenant_id}"
-        path = request.url.path
-        if path.endswith("/.well-known/openid-configuration"):
-            if not str(request.url).startswith(root):
-                return httpx.Response(
-                    400,
-                    json={
-                        "error": "invalid_tenant",
-                        "error_codes": [90002],
-                        "error_description": "AADSTS90002: Tenant not found.",
-                    },
-                )
-            return httpx.Response(
-                200,
-                json={
-                    "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-                    "token_endpoint": f"{root}/oauth2/v2.0/token",
-                    "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
-                    "issuer": f"{root}/v2.0",
-                },
-            )
-        if path.endswith("/oauth2/v2.0/devicecode"):
+        if not str(request.url).startswith(root + "/"):
+            return identity_error(400, "invalid_tenant", 90002, "Tenant not found.")
+        endpoint = str(request.url).split("?")[0].removeprefix(root)
+        if endpoint == "/v2.0/.well-known/openid-configuration":
+            endpoints = {
+                "authorization_endpoint": "oauth2/v2.0/authorize",
+                "token_endpoint": "oauth2/v2.0/token",
+                "device_authorization_endpoint": "oauth2/v2.0/devicecode",
+                "issuer": "v2.0",
+            }
+            return httpx.Response(200, json={k: f"{root}/{v}" for k, v in endpoints.items()})
+        if endpoint == "/oauth2/v2.0/devicecode":
             self.device_polls = self.pending_polls
-            return httpx.Response(
-                200,
-                json={
-                    "device_code": "demo-device-code",
-                    "user_code": "DEMO-CODE",
-                    "expires_in": 900,
-                    "interval": 1,
-                    "verification_uri": "https://microsoft.com/devicelogin",
-                    "message": (
-                        "To sign in, open https://microsoft.com/devicelogin and enter the "
-                        "code DEMO-CODE."
-                    ),
-                },
-            )
-        if path.endswith("/oauth2/v2.0/token"):
-            form = parse_qs(request.content.decode())
-            grant = form.get("grant_type", [""])[0]
-            if grant in ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token"):
-                return self._delegated(grant)
-            if form.get("client_secret", [""])[0] != self.secret:
-                return httpx.Response(
-                    401,
-                    json={
-                        "error": "invalid_client",
-                        "error_codes": [7000215],
-                        "error_description": "AADSTS7000215: Invalid client secret provided.",
-                    },
-                )
-            return httpx.Response(
-                200,
-                json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()},
-            )
+            return httpx.Response(200, json=self._device_flow())
+        if endpoint == "/oauth2/v2.0/token":
+            return self._token_endpoint(parse_qs(request.content.decode()))
         return httpx.Response(404)
 
-    def _delegated(self, grant: str) -> httpx.Response:
+    def _device_flow(self) -> dict[str, Any]:
+        where = "https://microsoft.com/devicelogin"
+        return {
+            "device_code": "demo-device-code",
+            "user_code": self.user_code,
+            "expires_in": 900,
+            "interval": 1,
+            "verification_uri": where,
+            "message": f"To sign in, open {where} and enter the code {self.user_code}.",
+        }
+
+    def _token_endpoint(self, form: dict[str, list[str]]) -> httpx.Response:
+        grant = form.get("grant_type", [""])[0]
+        if grant in DEVICE_CODE_GRANTS:
+            return self._delegated(grant, form.get("client_id", [""])[0])
+        refused = self._client_refused(form)
+        if refused is not None:
+            return refused
+        return httpx.Response(
+            200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": self._token()}
+        )
+
+    def _client_refused(self, form: dict[str, list[str]]) -> httpx.Response | None:
+        """Why the app's credential is refused, or None: the client secret must match."""
+        if form.get("client_secret", [""])[0] != self.secret:
+            return identity_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
+        return None
+
+    def _delegated(self, grant: str, client_id: str) -> httpx.Response:
         """Device-code sign-in by a simulated admin: pending for a few polls, then signed in."""
         if grant != "refresh_token" and self.device_polls > 0:
             self.device_polls -= 1
-            return httpx.Response(
-                400,
-                json={
-                    "error": "authorization_pending",
-                    "error_description": "AADSTS70016: pending",
-                },
-            )
-        info = (
-            base64.urlsafe_b64encode(json.dumps({"uid": "admin", "utid": self.tenant_id}).encode())
-            .rstrip(b"=")
-            .decode()
-        )
-        id_token = _jwt(
+            return identity_error(400, "authorization_pending", 70016, "pending")
+        info = b64url(json.dumps({"uid": "admin", "utid": self.tenant_id}).encode())
+        id_token = unsigned_jwt(
             {
                 "oid": "admin",
                 "tid": self.tenant_id,
                 "preferred_username": "admin@contoso.example",
                 "iss": f"{self.login}/{self.tenant_id}/v2.0",
-                "aud": "demo",
+                "aud": client_id,
                 "sub": "admin",
             }
         )
@@ -234,14 +211,18 @@ class SimulatedTenant:
             },
         )
 
+    def _listing(self) -> Sequence[dict[str, Any]]:
+        """Every user, in the order /users pages through them."""
+        return list(self.users.values())
+
     def _graph(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v1.0")
-        params = {k: v for k, v in request.url.params.items()}
+        params = dict(request.url.params.items())
         select = [s for s in params.get("$select", "").split(",") if s]
         if path == "/users":
             if "$filter" in params:
-                match = re.search(r"eq '([^']*)'", params["$filter"])
-                who = (match.group(1) if match else "").lower()
+                match = re.search(r"eq '((?:[^']|'')*)'", params["$filter"])  # '' is a quote
+                who = (match.group(1).replace("''", "'") if match else "").lower()
                 found = [
                     u
                     for u in self.users.values()
@@ -249,13 +230,13 @@ class SimulatedTenant:
                     or str(u.get("mail") or "").lower() == who
                 ]
                 return httpx.Response(200, json={"value": [_pick(u, select) for u in found]})
-            return self._page(list(self.users.values()), params, select, "/users")
+            return self._page(self._listing(), params, select, "/users")
         if path == "/users/delta":
             return self._delta(params, select)
         match = re.fullmatch(r"/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", path)
         if match:
             if match.group(1) not in self.groups:
-                return _graph_error(
+                return graph_error(
                     404, "Request_ResourceNotFound", f"Group '{match.group(1)}' does not exist."
                 )
             members = [
@@ -274,26 +255,26 @@ class SimulatedTenant:
         if match:
             user = self.users.get(match.group(1))
             if not user:
-                return _graph_error(
+                return graph_error(
                     404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist."
                 )
             return httpx.Response(200, json=_pick(user, select))
         if path == "/groups":
             text = re.sub(r'^"displayName:(.*)"$', r"\1", params.get("$search", "")).lower()
-            found = [
+            found_groups = [
                 {"id": g.id, "displayName": g.name}
                 for g in self.groups.values()
                 if text in g.name.lower()
             ]
             return httpx.Response(
-                200, json={"value": sorted(found, key=lambda g: g["displayName"])}
+                200, json={"value": sorted(found_groups, key=lambda g: g["displayName"])}
             )
         if path == "/organization":
             return httpx.Response(200, json={"value": [{"displayName": self.name}]})
-        return _graph_error(404, "BadRequest", f"Unsupported path {path}")
+        return graph_error(404, "BadRequest", f"Unsupported path {path}")
 
     def _page(
-        self, items: list[dict[str, Any]], params: dict[str, str], select: list[str], path: str
+        self, items: Sequence[dict[str, Any]], params: dict[str, str], select: list[str], path: str
     ) -> httpx.Response:
         top = min(int(params.get("$top", self.page_size)), self.page_size)
         start = int(params.get("$skiptoken", 0))
@@ -315,18 +296,10 @@ class SimulatedTenant:
         base = f"{self.graph}/v1.0/users/delta"
         if token == "latest":
             return httpx.Response(
-                200,
-                json={
-                    "value": [],
-                    "@odata.deltaLink": self._delta_link(base, select),
-                },
-            )
-        if token in self.expired_tokens:
-            return _graph_error(
-                400, "syncStateNotFound", "The delta token has expired; start a new sync."
+                200, json={"value": [], "@odata.deltaLink": self._delta_link(base, select)}
             )
         if not token.startswith("v"):
-            return _graph_error(
+            return graph_error(
                 400,
                 "BadRequest",
                 "A full delta from scratch is not simulated; use $deltatoken=latest",
@@ -358,14 +331,6 @@ def _pick(user: dict[str, Any], select: list[str]) -> dict[str, Any]:
     if not select:
         return dict(user)
     return {key: user.get(key) for key in select if key in user or key == "id"}
-
-
-def _graph_error(status: int, code: str, message: str) -> httpx.Response:
-    return httpx.Response(
-        status,
-        headers={"request-id": f"demo-{int(time.time() * 1000)}"},
-        json={"error": {"code": code, "message": message}},
-    )
 
 
 FIRST = [
@@ -428,10 +393,17 @@ OFFICES = ["Berlin", "London", "Remote"]
 ASCII_LOOKALIKES = str.maketrans({"ø": "o", "ß": "ss", "æ": "ae", "ı": "i", "ł": "l"})
 
 
-def contoso(users: int = 250, seed: int = 7, **kwargs: Any) -> SimulatedTenant:
+def contoso(users: int = 250, seed: int = 7) -> SimulatedTenant:
     """The demo's Contoso: varied, realistic and a little messy, deterministically."""
+    return populate(SimulatedTenant(), users, seed)
+
+
+T = TypeVar("T", bound=SimulatedTenant)
+
+
+def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
+    """Fill ``tenant`` with Contoso's users and groups."""
     rng = random.Random(seed)
-    tenant = SimulatedTenant(**kwargs)
     for i in range(users):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
         name = f"{first}.{last}{i}".translate(ASCII_LOOKALIKES)

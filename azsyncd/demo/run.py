@@ -7,6 +7,9 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
@@ -21,29 +24,31 @@ from azsyncd.demo.directory import (
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.server import serve
 
-DEMO_FIELDS = """
-[[target.local.fields]]
-name = "Department"
-type = "text"
-
-[[target.local.fields]]
-name = "Employee ID"
-type = "number"
-
-[[target.local.fields]]
-name = "Office"
-type = "dropdown"
-choices = ["Berlin", "London", "Remote"]
-required = true
-
-[[target.local.fields]]
-name = "Hire date"
-type = "date"
-
-[[target.local.fields]]
-name = "Title"
-type = "text"
-"""
+# The built-in store's fields and the mapping of the demo (tests and benchmarks reuse them).
+FIELDS: list[dict[str, Any]] = [
+    {"name": "Department", "type": "text"},
+    {"name": "Employee ID", "type": "number"},
+    # Required: contacts without a valid office fail, and say why.
+    {
+        "name": "Office",
+        "type": "dropdown",
+        "choices": ["Berlin", "London", "Remote"],
+        "required": True,
+    },
+    {"name": "Hire date", "type": "date"},
+    {"name": "Title", "type": "text"},
+]
+MAPPING: dict[str, Any] = {
+    "name": "{givenName} {surname}",
+    "phones": {"w": "businessPhones[0]", "mo": "mobilePhone"},
+    "custom_fields": {
+        "Department": "department",
+        "Employee ID": "employeeId",
+        "Office": "officeLocation",
+        "Hire date": "employeeHireDate",
+        "Title": "jobTitle",
+    },
+}
 
 
 def tenant_toml(
@@ -69,29 +74,19 @@ client_secret_file = "{secret_file}"
 """
 
 
-DEMO_CONFIG = f"""\
-# The demo's configuration: a simulated Contoso tenant, the built-in contact store, sync on.
-[account]
-name = "Demo Help Desk"
-timezone = "UTC"
-
-[schedule]
-enabled = true
-{DEMO_FIELDS}{tenant_toml(extra='display_name = "Contoso (simulated)"')}
-[mapping]
-name = "{{givenName}} {{surname}}"
-
-[mapping.phones]
-w = "businessPhones[0]"
-mo = "mobilePhone"
-
-[mapping.custom_fields]
-"Department" = "department"
-"Employee ID" = "employeeId"
-"Office" = "officeLocation"
-"Hire date" = "employeeHireDate"
-"Title" = "jobTitle"
-"""
+DEMO_CONFIG = (
+    "# The demo's configuration: a simulated Contoso tenant, the built-in contact store, "
+    "sync on.\n"
+    + tomli_w.dumps(
+        {
+            "account": {"name": "Demo Help Desk", "timezone": "UTC"},
+            "schedule": {"enabled": True},
+            "target": {"local": {"fields": FIELDS}},
+            "mapping": MAPPING,
+        }
+    )
+    + tenant_toml(extra='display_name = "Contoso (simulated)"')
+)
 
 
 def run_demo(socket: str | None = None, directory: str | None = None) -> int:

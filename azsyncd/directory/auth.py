@@ -19,7 +19,7 @@ import httpx
 import msal
 
 from azsyncd.config.model import Tenant
-from azsyncd.config.secrets import read_secret, resolve, write_private
+from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
 from azsyncd.directory.transport import MsalHttp
 from azsyncd.errors import AuthError
@@ -83,7 +83,7 @@ class TenantAuth:
         self.tenant = tenant
         self.cloud = cloud_for(tenant)
         self.authority = f"{self.cloud.login}/{tenant.tenant_id}"
-        self.scopes = [self.cloud.scope]
+        self.scopes = [f"{self.cloud.graph}/.default"]  # the app's permissions on this Graph
         self._config_dir = config_dir
         self._cache_path = cache_dir / f"{tenant.name}.json"
         self._http = MsalHttp(http)
@@ -114,7 +114,9 @@ class TenantAuth:
             register_secret(passphrase)
         if t.pfx_file:
             credential: dict[str, Any] = {
-                "private_key_pfx_path": str(resolve(t.pfx_file, self._config_dir)),
+                "private_key_pfx_path": str(
+                    check_private(t.pfx_file, self._config_dir, "pfx_file")
+                ),
                 "public_certificate": True,
             }
         else:

@@ -12,10 +12,6 @@ class Cloud:
     login: str
     graph: str
 
-    @property
-    def scope(self) -> str:
-        return f"{self.graph}/.default"
-
 
 CLOUDS = {
     "global": Cloud("https://login.microsoftonline.com", "https://graph.microsoft.com"),

@@ -65,18 +65,12 @@ class DirectoryRead:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
 class DirectorySource:
-    def __init__(
-        self,
-        graph: GraphClient,
-        tenant: Tenant,
-        select: list[str],
-        note: Callable[[str], None] = lambda message: None,
-    ) -> None:
-        self.graph = graph
-        self.tenant = tenant
-        self.select = select
-        self._note = note
+    graph: GraphClient
+    tenant: Tenant
+    select: list[str]  # the user properties to read
+    note: Callable[[str], None] = lambda message: None  # says what a reader should know
 
     def read(self, delta_link: str | None = None) -> DirectoryRead:
         if self.tenant.users == "groups":
@@ -90,7 +84,7 @@ class DirectorySource:
                         f"the delta token expired or was reset ({exc.code or exc.status}); "
                         "reading the whole directory"
                     )
-                    self._note(message)
+                    self.note(message)
                     read = self._full()
                     read.notes.append(message)
                     return read

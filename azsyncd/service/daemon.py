@@ -6,6 +6,7 @@ drive it directly without a socket.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -19,10 +20,11 @@ import httpx
 
 from azsyncd import __version__, paths
 from azsyncd.config import file as config_file
+from azsyncd.config.changes import FileOnlyChange, describe, file_only_changes
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
-from azsyncd.errors import ConfigError
-from azsyncd.service import sdnotify
+from azsyncd.errors import ConfigError, UserError
+from azsyncd.service import instance_lock, sdnotify
 from azsyncd.service.job import make_job
 from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
 from azsyncd.state import State, open_database
@@ -31,6 +33,10 @@ from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncJob, 
 log = logging.getLogger(__name__)
 
 JobFactory = Callable[["Daemon"], SyncJob]
+
+
+class ConfigConflict(UserError):
+    """The file on disk is not the one the daemon loaded: an edit would overwrite it."""
 
 
 class Daemon:
@@ -50,7 +56,12 @@ class Daemon:
         self._started_monotonic = time.monotonic()
         self._config_lock = threading.RLock()
         self.state_dir = state_dir or paths.state_dir()
-        self.state = State(open_database(loaded.config.state.database_url, self.state_dir))
+        self._lock_fd = instance_lock.lock_state_dir(self.state_dir)
+        try:
+            self.state = State(open_database(loaded.config.state.database_url, self.state_dir))
+        except BaseException:
+            instance_lock.release(self._lock_fd)
+            raise
         interrupted = self.state.mark_interrupted(
             "the daemon stopped during this run (killed or crashed)"
         )
@@ -97,41 +108,116 @@ class Daemon:
                 "the daemon was stopped before the sync reached a safe point"
             )
         self.state.close()
+        instance_lock.release(self._lock_fd)
         return stopped
 
     # --- configuration -----------------------------------------------------------------
 
-    def reload(self) -> bool:
-        """Re-read the config file; on error keep the last good one and report it in status."""
+    def reload(self) -> list[str] | None:
+        """Re-read the config file, with the checks ``azsyncd run`` makes.
+
+        Returns what changed; on error keeps the last good configuration, reports the problem
+        in status and returns None.
+        """
         try:
-            fresh = config_file.load(self.loaded.path)
+            fresh = config_file.load(self.loaded.path, check_files=True, missing_ok=True)
         except ConfigError as exc:
             self.config_error = str(exc)
             log.error("reload failed, still running on the last good configuration: %s", exc)
-            return False
+            return None
         with self._config_lock:
             previous = self.loaded.config
             self.loaded = fresh
             self.config_error = None
-        log.info("configuration reloaded from %s", fresh.path)
+        changes = describe(previous.model_dump(mode="json"), fresh.config.model_dump(mode="json"))
+        log.info("configuration reloaded from %s%s", fresh.path, "; ".join(["", *changes]))
         self._apply_schedule(previous)
-        return True
+        return changes
 
-    def update_config(self, change: Callable[[dict[str, Any]], None]) -> Config:
-        """Apply ``change`` to the config document, validate, write atomically, then use it.
+    def update_config(
+        self,
+        change: Callable[[dict[str, Any]], None],
+        *,
+        allowed: frozenset[str] = frozenset(),
+        before_write: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Apply ``change`` to the config document, check it, write it atomically, then use it.
 
-        A change that does not validate raises ConfigError and leaves file and daemon as they were.
+        Refused, with file and daemon left as they were: a file changed or broken on disk since
+        it was loaded (ConfigConflict), keys that name files or endpoints other than
+        ``allowed`` (FileOnlyChange), an invalid result or loose file permissions (ConfigError).
+        ``before_write`` runs in the state database's transaction: both are kept, or neither.
+        Returns what changed, one line each.
         """
         with self._config_lock:
-            document = self.loaded.config.model_dump(mode="json")
+            path = self.loaded.path
+            current = self._file_as_loaded()
+            before = self.loaded.config.model_dump(mode="json")
+            document = copy.deepcopy(before)
             change(document)
-            fresh = config_file.validate(document, str(self.loaded.path))
-            config_file.save(self.loaded.path, fresh)
+            refused = file_only_changes(before, document, allowed)
+            if refused:
+                raise FileOnlyChange(refused, str(path))
+            fresh = config_file.validate(document, str(path))
+            problems = list(
+                config_file.secret_file_problems(
+                    config_file.LoadedConfig(fresh, path), missing_ok=True
+                )
+            )
+            if problems:
+                raise ConfigError(problems)
+            text = config_file.render(fresh, current).encode("utf-8")
+            self._write(text, current.encode("utf-8"), before_write)
             previous = self.loaded.config
-            self.loaded = config_file.LoadedConfig(fresh, self.loaded.path)
+            self.loaded = config_file.LoadedConfig(fresh, path, config_file.digest(text))
             self.config_error = None
         self._apply_schedule(previous)
-        return fresh
+        return describe(before, fresh.model_dump(mode="json"))
+
+    def _file_as_loaded(self) -> str:
+        """The file's text, if it is still what was loaded; else ConfigConflict."""
+        path = self.loaded.path
+        try:
+            data, st = config_file.read_bytes(path)
+        except ConfigError as exc:
+            raise ConfigConflict(
+                f"{path} cannot be read any more ({exc.problems[0].message})",
+                "restore the file, then reload (azsyncctl reload)",
+            ) from None
+        if config_file.digest(data) != self.loaded.digest:
+            try:
+                config_file.validate(config_file.parse(data, path), str(path))
+            except ConfigError:
+                raise ConfigConflict(
+                    f"{path} is broken on disk; an edit through the API would overwrite it",
+                    "fix the file (azsyncd check-config lists the problems) and reload first",
+                ) from None
+            raise ConfigConflict(
+                f"{path} was changed on disk since azsyncd loaded it; an edit through the API"
+                " would overwrite that change",
+                "reload first (azsyncctl reload or systemctl reload azsyncd), then repeat the edit",
+            )
+        problems = config_file.config_file_problems(path, st)
+        if problems:
+            raise ConfigError(problems)
+        return data.decode("utf-8")
+
+    def _write(self, text: bytes, old: bytes, before_write: Callable[[], None] | None) -> None:
+        """The file and the state change together: a failure on either side undoes both."""
+        written = False
+        try:
+            with self.state.db.atomic():
+                if before_write is not None:
+                    before_write()
+                config_file.write_atomically(self.loaded.path, text)
+                written = True
+        except BaseException:
+            if written:  # the database refused to commit: put the old file back
+                try:
+                    config_file.write_atomically(self.loaded.path, old, backup=False)
+                except OSError as exc:
+                    log.error("could not restore %s after a failed edit: %s", self.loaded.path, exc)
+            raise
 
     def _apply_schedule(self, previous: Config | None) -> None:
         schedule = self.config.schedule

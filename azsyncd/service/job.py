@@ -9,11 +9,12 @@ from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import SecretError
 from azsyncd.state import State
-from azsyncd.sync.engine import Engine, settings_key
+from azsyncd.sync.engine import Engine
 from azsyncd.sync.executor import Executor
 from azsyncd.sync.runner import Outcome, RunContext, SyncJob
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.registry import spec
 
 
 class JobHost(Protocol):
@@ -29,34 +30,31 @@ class JobHost(Protocol):
     tenants: TenantService
 
 
-# Enough HappyFox calls in flight to use the rate limit (300 POST a minute), never more:
-# the shared limiter holds them back.
-HAPPYFOX_PARALLEL = 8
-
-
 def make_job(daemon: JobHost) -> SyncJob:
     def job(ctx: RunContext) -> Outcome:
         config = daemon.config  # a snapshot: settings changed during the run apply next time
         directory = daemon.config_dir
         try:
+            mailer = (
+                WelcomeMailer(config.welcome_email, config.account.name, directory)
+                if config.welcome_email.enabled
+                else None
+            )
             target = build_target(
-                config, directory, on_wait=lambda message: ctx.log(message, "warning")
+                config,
+                directory,
+                daemon.state.db,
+                on_wait=lambda message: ctx.log(message, "warning"),
             )
         except SecretError as exc:
             return Outcome("failed", f"{exc.message} ({exc.fix})")
-        mailer = (
-            WelcomeMailer(config.welcome_email, config.account.name, directory)
-            if config.welcome_email.enabled
-            else None
-        )
         executor = Executor(
             daemon.state,
             target,
             ctx.run_id,
             dry_run=ctx.progress.dry_run,
-            settings_key=settings_key(config),
             mailer=mailer,
-            parallel=HAPPYFOX_PARALLEL if config.target.kind == "happyfox" else 1,
+            parallel=spec(config.target.kind).parallel,
             log=lambda message: ctx.log(message, "warning"),
         )
         try:

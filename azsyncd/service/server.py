@@ -1,6 +1,8 @@
 """The daemon process: the control socket, uvicorn serving the API on it, and signals.
 
 - A socket file left by a crashed daemon is replaced; a live one makes us exit with a message.
+- The socket's directory must be this user's (or root's) and writable by nobody else, or we
+  refuse to start: whoever may write it could swap the socket for their own.
 - SIGTERM/SIGINT: stop accepting, let a running sync stop at a safe point within a
   deadline, remove the socket, exit 0. A second SIGINT forces the exit.
 - SIGHUP: reload the configuration, keeping the last good one on error.
@@ -24,13 +26,16 @@ from pathlib import Path
 
 import uvicorn
 
+from azsyncd import paths
 from azsyncd.errors import UserError
 from azsyncd.service import sdnotify
 from azsyncd.service.api import create_app
+from azsyncd.service.connections import GuardedH11, connection_cap, quiet_accept_errors
 from azsyncd.service.daemon import Daemon
 
 log = logging.getLogger(__name__)
 SYNC_STOP_DEADLINE = 20.0
+BACKLOG = 128
 
 
 def _socket_is_live(path: Path) -> bool:
@@ -49,6 +54,12 @@ def bind_control_socket(path: Path, mode: int = 0o660, group: str = "") -> socke
     """Bind and listen on ``path`` with ``mode`` from the first instant (no window of 0666)."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o750 if group else 0o700)
+    problem = paths.directory_problem(path.parent)
+    if problem:
+        raise UserError(
+            f"refusing to put the control socket in {path.parent}: {problem}",
+            "use a directory only azsyncd's user can write, such as /run/azsyncd (--socket PATH)",
+        )
     if path.exists() or path.is_symlink():
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise UserError(
@@ -77,15 +88,20 @@ def bind_control_socket(path: Path, mode: int = 0o660, group: str = "") -> socke
         ) from None
     finally:
         os.umask(old_umask)
-    os.chmod(path, mode)
+    # The umask gave the socket its mode at bind; check it is our socket, never following a
+    # link that could have been put in its place.
+    st = path.lstat()
+    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+        sock.close()
+        raise UserError(f"{path} was replaced while binding; refusing to use it", "try again")
     if group:
         try:
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+            os.chown(path, -1, grp.getgrnam(group).gr_gid, follow_symlinks=False)
         except (KeyError, PermissionError) as exc:
             log.warning(
                 "socket group %r not applied (%s); only the daemon's user can connect", group, exc
             )
-    sock.listen(128)
+    sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -124,6 +140,7 @@ class _Server(uvicorn.Server):
         asyncio.get_running_loop().run_in_executor(None, self.daemon.reload)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        quiet_accept_errors(asyncio.get_running_loop())
         await super().startup(sockets)
         if self.started:
             sdnotify.notify("READY=1\nSTATUS=idle")
@@ -131,12 +148,18 @@ class _Server(uvicorn.Server):
 
 def control_server(daemon: Daemon) -> _Server:
     """The control API's server; ``run(sockets=[...])`` it on a bound socket."""
+    GuardedH11.cap = connection_cap()
     config = uvicorn.Config(
         create_app(daemon),
+        http=GuardedH11,  # peer credentials, request deadline, connection cap
         lifespan="off",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        limit_concurrency=GuardedH11.cap + 1,  # GuardedH11 keeps connections at the cap
+        backlog=BACKLOG,
+        h11_max_incomplete_event_size=16 * 1024,  # request line and headers
     )
     return _Server(config, daemon)
 

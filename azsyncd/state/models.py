@@ -96,18 +96,16 @@ class MirrorEntry(Base):
     updated_at = UTCField(default=utcnow)
 
 
-class Contact(Base):
-    """A contact of the built-in store, the default target."""
+class AuditEntry(Base):
+    """One change made through the control socket: who, when, what, and the answer."""
 
     id = AutoField()
-    email = CharField(unique=True)  # lowercased
-    name = TextField()
-    phones = JSONField(default=list)
-    custom = JSONField(default=dict)
-    source_tenant = CharField(default="")
-    source_object_id = CharField(default="")
-    created_at = UTCField(default=utcnow)
-    updated_at = UTCField(default=utcnow)
+    at = UTCField(default=utcnow, index=True)
+    user = CharField()  # the caller's user name, or "uid N"
+    uid = IntegerField(null=True)  # None when the caller's credentials were not available
+    action = CharField()  # e.g. "PATCH /v1/settings"
+    status = IntegerField()  # the HTTP status of the answer
+    detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, Contact]
+ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]

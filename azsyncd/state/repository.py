@@ -10,7 +10,7 @@ from peewee import Database, fn
 
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
-    Contact,
+    AuditEntry,
     DeltaLink,
     MirrorEntry,
     RunLog,
@@ -20,6 +20,7 @@ from azsyncd.state.models import (
 )
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 
 
 @dataclass(frozen=True)
@@ -248,18 +249,23 @@ class State:
     def log_lines(self, run_id: int) -> list[RunLog]:
         return list(RunLog.select().where(RunLog.run == run_id).order_by(RunLog.id))
 
-    # --- built-in store contacts (read side; the target writes them) --------------------
+    # --- the audit log of changes made through the control socket ------------------------
 
-    def iter_contacts(self) -> Iterator[Contact]:
-        yield from Contact.select().order_by(Contact.email).iterator()
-
-    def contacts(
-        self, search: str = "", limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[Contact]]:
-        query = Contact.select()
-        if search:
-            needle = search.lower()
-            query = query.where(
-                Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle)
+    def audit(self, user: str, uid: int | None, action: str, status: int, detail: list[str]) -> int:
+        with self.db.atomic():
+            entry = AuditEntry.create(
+                user=user, uid=uid, action=action, status=status, detail="\n".join(detail)
             )
-        return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))
+            if entry.id % 100 == 0:
+                AuditEntry.delete().where(AuditEntry.id <= entry.id - AUDIT_KEEP).execute()
+        return int(entry.id)
+
+    def audit_entries(
+        self, limit: int = 50, offset: int = 0, user: str = ""
+    ) -> tuple[int, list[AuditEntry]]:
+        """Newest first."""
+        query = AuditEntry.select()
+        if user:
+            query = query.where(AuditEntry.user == user)
+        rows = query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+        return int(query.count()), list(rows)

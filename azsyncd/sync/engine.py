@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from azsyncd.config.model import GUID, Config, Tenant
+from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
+from azsyncd.directory.client import GraphClient
+from azsyncd.directory.lookup import find_user, groups_of
 from azsyncd.directory.source import DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
-from azsyncd.sync.executor import PENDING, Executor
+from azsyncd.state.models import MirrorEntry
+from azsyncd.sync.executor import PENDING
 from azsyncd.sync.mapping import Mapper, MappingFailure
-from azsyncd.sync.planner import Action, decide, out_of_scope
+from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
 from azsyncd.sync.runner import Outcome, RunContext
+from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
 
 CHUNK = 1000
@@ -47,6 +50,15 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+def settings_key(config: Config) -> str:
+    """Part of each mirror fingerprint: changing the mapping or overwrite rule rewrites contacts."""
+    # The trailing "" keeps the fingerprints stored by earlier versions valid.
+    text = json.dumps(
+        [config.mapping.model_dump(mode="json"), config.target.kind, ""], sort_keys=True
+    )
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 @dataclass
 class TenantResult:
     name: str
@@ -64,17 +76,13 @@ class Engine:
         state: State,
         tenants: TenantService,
         target: Target,
-        executor: Executor,
+        writes: Writes,
     ) -> None:
-        self.ctx = ctx
-        self.config = config
-        self.state = state
-        self.tenants = tenants
-        self.target = target
-        self.executor = executor
-        self.claims: dict[
-            str, tuple[str, str]
-        ] = {}  # email -> (tenant, user principal name) in this run
+        self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
+        self.target, self.writes = target, writes
+        self.settings = settings_key(config)
+        # email -> (tenant, user principal name): the first tenant to sync an address owns it
+        self.claims: dict[str, tuple[str, str]] = {}
         self.mapper: Mapper | None = None
         self.field_names: dict[str, str] = {}
 
@@ -89,23 +97,21 @@ class Engine:
         ]
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
-            return Outcome("succeeded", "no enabled tenants", dict(self._counts()))
+            return Outcome("succeeded", "no enabled tenants", dict(self.writes.tally().counts))
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
             return Outcome(
                 "failed",
                 f"the help desk's contact fields could not be read: {exc}",
-                dict(self._counts()),
+                dict(self.writes.tally().counts),
             )
-        self.mapper = Mapper(self.config.mapping, fields)
+        self.mapper = Mapper(self.config.mapping, fields, self.settings)
         self.field_names = {f.id: f.name for f in fields}
         if self.mapper.missing_fields:
             self.ctx.log(
-                (
-                    "mapped custom fields missing in the help desk, left out: "
-                    f"{', '.join(self.mapper.missing_fields)}"
-                ),
+                "mapped custom fields missing in the help desk, left out: "
+                f"{', '.join(self.mapper.missing_fields)}",
                 "warning",
             )
         results = []
@@ -113,21 +119,14 @@ class Engine:
             self.ctx.checkpoint()
             self.ctx.report(phase="reading directory", tenant=tenant.name)
             results.append(self._tenant(tenant))
-        return self._outcome(results)
+        return self._outcome(results, self.writes.tally())
 
-    def _counts(self) -> Counter[str]:
-        counts = Counter(
-            {k: 0 for k in ("new", "updated", "unchanged", "failed", "skipped", "removed")}
-        )
-        counts.update(self.executor.counts)
-        return counts
-
-    def _outcome(self, results: list[TenantResult]) -> Outcome:
-        counts: dict[str, Any] = dict(self._counts())
+    def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
+        counts: dict[str, Any] = dict(tally.counts)
         counts["removed"] = sum(r.removed for r in results)
         counts["tenants"] = {
             r.name: {
-                **dict(self.executor.tenant_counts.get(r.name, {})),
+                **dict(tally.tenants.get(r.name, {})),
                 "ok": r.ok,
                 "reason": r.reason,
                 "users": r.users,
@@ -155,7 +154,7 @@ class Engine:
         fix: str = "",
         disable: bool = False,
     ) -> TenantResult:
-        self.executor.drain()  # what was already written is recorded
+        self.writes.drain()  # what was already written is recorded
         result.ok, result.reason = False, reason + (f" (fix: {fix})" if fix else "")
         self.ctx.log(f"tenant {tenant.name}: {result.reason}", "error")
         if disable and not self.dry_run:
@@ -164,7 +163,6 @@ class Engine:
 
     def _tenant(self, tenant: Tenant) -> TenantResult:
         result = TenantResult(tenant.name)
-        assert self.mapper is not None
         connection = self.tenants.connect(tenant)
         connection.graph.on_wait = lambda message: self.ctx.log(
             f"tenant {tenant.name}: {message}", "warning"
@@ -182,12 +180,14 @@ class Engine:
         except SecretError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix, disable=True)
         row = self.state.tenant(tenant.name)
-        self.executor.label_of[tenant.name] = tenant.display_name or row.display_name or tenant.name
+        self.writes.begin_tenant(
+            tenant.name, tenant.display_name or row.display_name or tenant.name
+        )
         if self.ctx.options.get("user"):
             return self._one_user(tenant, connection.graph, result)
 
         select = select_for(self.config.mapping)
-        key = scope_key(select, tenant, self.executor.settings_key)
+        key = scope_key(select, tenant, self.settings)
         source = DirectorySource(
             connection.graph,
             tenant,
@@ -209,11 +209,11 @@ class Engine:
                     continue
                 if held:
                     actions, held = held + actions, []
-                self.executor.apply(actions)
+                self.writes.apply(actions)
                 self.ctx.report(
                     phase="writing contacts", done=self.ctx.progress.done + len(actions)
                 )
-            self.executor.drain()
+            self.writes.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
         except GraphError as exc:
@@ -243,14 +243,13 @@ class Engine:
             )
         if not self.dry_run:
             values: dict[str, Any] = {"last_sync_at": utcnow()}
-            if (
-                row.status != "active"
-            ):  # it was read with a valid token: whatever failed before works now
+            if row.status != "active":
+                # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
                 values["last_user_count"] = len(seen)
             self.state.set_tenant(tenant.name, **values)
-            if read.delta_link and not self.executor.target_failures:
+            if read.delta_link and not self.writes.tally().refused:
                 self.state.set_delta_link(tenant.name, key, read.delta_link)
         return result
 
@@ -264,124 +263,88 @@ class Engine:
         return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
 
     def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
-        assert self.mapper is not None
-        actions: list[Action] = []
-        pending: list[Action] = []
-        mapping = self.config.mapping
-        for user in users:
-            user_id = str(user.get("id", ""))
-            reason = out_of_scope(user, tenant.exclude_disabled)
-            if reason:
-                actions.append(
-                    Action(
-                        "skipped",
-                        tenant.name,
-                        user_id,
-                        self.mapper.email(user)[0].lower(),
-                        reason=reason,
-                    )
-                )
-                continue
-            try:
-                mapped = self.mapper.map(user)
-            except MappingFailure as failure:
-                actions.append(
-                    Action(
-                        "failed",
-                        tenant.name,
-                        user_id,
-                        self.mapper.email(user)[0].lower(),
-                        reason="; ".join(failure.reasons),
-                    )
-                )
-                continue
-            owner = self.claims.get(mapped.email)
-            if owner and owner[0] != tenant.name:
-                actions.append(
-                    Action(
-                        "failed",
-                        tenant.name,
-                        user_id,
-                        mapped.email,
-                        mapped,
-                        reason=(
-                            f"email {mapped.email} already belongs to {owner[1]} in tenant "
-                            f"{owner[0]}, which syncs first;"
-                            " fix: give one of them another address"
-                        ),
-                    )
-                )
-                continue
-            self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
-            action = Action("pending", tenant.name, user_id, mapped.email, mapped)
-            actions.append(action)
-            pending.append(action)
-        mirror = self.state.mirror(a.email for a in pending)
+        """One action per user, in order: mapped, then checked against the mirror and target."""
+        actions = [self._mapped(tenant, user) for user in users]
+        pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
+        mirror = self.state.mirror(actions[i].email for i in pending)
         lookup = []
-        for action in pending:
-            entry = mirror.get(action.email)
-            if entry and entry.fingerprint == self.executor.fingerprint(action) and entry.target_id:
-                action.kind, action.existing_id = (
-                    "unchanged",
-                    entry.target_id,
-                )  # written as is last time
-            else:
-                lookup.append(action)
-        existing = self.target.find_by_email([a.email for a in lookup]) if lookup else {}
-        for action in lookup:
+        for i in pending:
+            action, entry = actions[i], mirror.get(actions[i].email)
             assert action.mapped is not None
-            contact = existing.get(action.email)
-            planned = decide(
-                tenant.name,
-                action.user_id,
-                action.mapped,
-                contact,
-                overwrite=mapping.overwrite_custom_fields,
-                field_names=self.field_names,
-            )
-            entry = mirror.get(action.email)
-            planned.first_seen = contact is not None and entry is None
-            planned.welcome_pending = (
-                contact is not None and entry is not None and entry.fingerprint == PENDING
-            )
-            action.__dict__.update(planned.__dict__)
+            if entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
+                # Written as it is now last time: no need to ask the target.
+                actions[i] = replace(action, kind=ActionKind.UNCHANGED, existing_id=entry.target_id)
+            else:
+                lookup.append(i)
+        existing = self.target.find_by_email([actions[i].email for i in lookup]) if lookup else {}
+        for i in lookup:
+            email = actions[i].email
+            actions[i] = self._decided(actions[i], existing.get(email), mirror.get(email))
         return actions
 
-    def _one_user(self, tenant: Tenant, graph: Any, result: TenantResult) -> TenantResult:
-        """Every step for one user, in the run's log, the way provision-on-demand shows it."""
+    def _mapped(self, tenant: Tenant, user: dict[str, Any]) -> Action:
+        """The user mapped and claimed (PENDING), or why not (SKIPPED, FAILED)."""
         assert self.mapper is not None
-        who = str(self.ctx.options["user"])
-        log = lambda message: self.ctx.log(f"{tenant.name}: {message}")  # noqa: E731
-        select = select_for(self.config.mapping)
+        user_id = str(user.get("id", ""))
+        reason = out_of_scope(user, tenant.exclude_disabled)
+        if reason:
+            email = self.mapper.email(user)[0].lower()
+            return Action(ActionKind.SKIPPED, tenant.name, user_id, email, reason=reason)
         try:
-            if GUID.match(who):
-                user = graph.get(f"/users/{who}", {"$select": ",".join(select)})
-            else:  # a UPN or an address; a filter copes with guests' #EXT# UPNs
-                quoted = who.replace("'", "''")
-                found = graph.get(
-                    "/users",
-                    {
-                        "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
-                        "$select": ",".join(select),
-                    },
-                ).get("value", [])
-                user = found[0] if found else None
+            mapped = self.mapper.map(user)
+        except MappingFailure as failure:
+            email = self.mapper.email(user)[0].lower()
+            reason = "; ".join(failure.reasons)
+            return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason)
+        owner = self.claims.get(mapped.email)
+        if owner and owner[0] != tenant.name:
+            reason = (
+                f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, "
+                "which syncs first; fix: give one of them another address"
+            )
+            return Action(
+                ActionKind.FAILED, tenant.name, user_id, mapped.email, mapped, reason=reason
+            )
+        self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
+        return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped)
+
+    def _decided(self, action: Action, contact: Any, entry: MirrorEntry | None) -> Action:
+        assert action.mapped is not None
+        planned = decide(
+            action.tenant,
+            action.user_id,
+            action.mapped,
+            contact,
+            overwrite=self.config.mapping.overwrite_custom_fields,
+            field_names=self.field_names,
+        )
+        # An existing contact azsync never wrote gets the marker; a create that died before
+        # its welcome email gets it now.
+        planned.first_seen = contact is not None and entry is None
+        planned.welcome_pending = (
+            contact is not None and entry is not None and entry.fingerprint == PENDING
+        )
+        return planned
+
+    def _one_user(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> TenantResult:
+        """Every step for one user, in the run's log, the way provision-on-demand shows it."""
+        who = str(self.ctx.options["user"])
+
+        def log(message: str) -> None:
+            self.ctx.log(f"{tenant.name}: {message}")
+
+        member: set[str] = set()
+        try:
+            user = find_user(graph, who, select_for(self.config.mapping))
+            if user and tenant.users == "groups":
+                member = groups_of(graph, str(user["id"])) & set(tenant.groups)
         except GraphError as exc:
-            if exc.status == 404:
-                user = None
-            else:
-                return self._fail_tenant(result, tenant, f"reading {who} failed: {exc}")
+            return self._fail_tenant(result, tenant, f"reading {who} failed: {exc}")
         if not user:
             log(f"1. fetched: no user {who} in this tenant")
             return result
         log(f"1. fetched: {user.get('userPrincipalName')} (id {user.get('id')})")
         if tenant.users == "groups":
-            groups = graph.get(
-                f"/users/{user['id']}/transitiveMemberOf/microsoft.graph.group",
-                {"$select": "id"},
-                {"ConsistencyLevel": "eventual"},
-            ).get("value", [])
-            member = {g.get("id") for g in groups} & set(tenant.groups)
             if not member:
                 log(
                     "2. scope: not a member (directly or through nested groups) of the selected "
@@ -405,16 +368,8 @@ class Engine:
             + (f" ({action.reason})" if action.reason else "")
             + (f": {'; '.join(action.changes)}" if action.changes else "")
         )
-        self.executor.apply(actions)
-        self.executor.drain()
+        self.writes.apply(actions)
+        self.writes.drain()
         log(f"5. result: {action.kind}" + (f": {action.reason}" if action.kind == "failed" else ""))
         result.users = 1
         return result
-
-
-def settings_key(config: Config, fields_hint: str = "") -> str:
-    """Part of each mirror fingerprint: changing the mapping or overwrite rule rewrites contacts."""
-    text = json.dumps(
-        [config.mapping.model_dump(mode="json"), config.target.kind, fields_hint], sort_keys=True
-    )
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -14,24 +14,19 @@ from typing import Any
 
 from azsyncd.state import State
 from azsyncd.state.repository import RecordRow
-from azsyncd.sync.planner import Action
+from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.welcome import WelcomeMailer
+from azsyncd.sync.writes import Tally
 from azsyncd.targets.base import Target, WriteResult
 
 MAX_IN_FLIGHT = 2
-PENDING = (
-    "pending"  # the fingerprint of a contact being created: its write may not have been recorded
-)
-COUNT_OF = {
-    "create": "new",
-    "update": "updated",
-    "unchanged": "unchanged",
-    "failed": "failed",
-    "skipped": "skipped",
-}
+# The mirror's fingerprint of a contact being created: its write may not have been recorded.
+PENDING = "pending"
 
 
 class Executor:
+    """Writes planned actions to the target and records them; implements ``writes.Writes``."""
+
     def __init__(
         self,
         state: State,
@@ -39,25 +34,18 @@ class Executor:
         run_id: int,
         *,
         dry_run: bool,
-        settings_key: str,
         mailer: WelcomeMailer | None = None,
         parallel: int = 1,
         log: Callable[[str], None] = lambda message: None,
     ) -> None:
-        self.state = state
-        self.target = target
-        self.run_id = run_id
-        self.dry_run = dry_run
-        self.settings_key = settings_key
+        self.state, self.target, self.run_id, self.dry_run = state, target, run_id, dry_run
         self.mailer = mailer
         self.log = log
-        self.counts: Counter[str] = Counter()
-        self.tenant_counts: dict[str, Counter[str]] = {}
-        self.target_failures = 0
-        self.label_of: dict[str, str] = {}
+        self._tally = Tally()
+        self._labels: dict[str, str] = {}  # tenant name -> the name shown on the target's marker
         self._in_flight: deque[
             tuple[list[Action], list[Action], list[Future[list[WriteResult]]]]
-        ] = deque()  # tenant name -> the name shown on the target's marker
+        ] = deque()
         self._pool = (
             ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="write")
             if parallel > 1
@@ -69,9 +57,15 @@ class Executor:
         if self._pool:
             self._pool.shutdown(wait=True)
 
-    def fingerprint(self, action: Action) -> str:
-        assert action.mapped is not None
-        return f"{action.mapped.fingerprint}:{self.settings_key}"
+    def begin_tenant(self, name: str, label: str) -> None:
+        self._labels[name] = label
+
+    def tally(self) -> Tally:
+        return Tally(
+            Counter(self._tally.counts),
+            {name: Counter(counts) for name, counts in self._tally.tenants.items()},
+            self._tally.refused,
+        )
 
     def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
         size = self.target.max_batch
@@ -97,8 +91,8 @@ class Executor:
         Up to ``MAX_IN_FLIGHT`` chunks write at once, so the next chunk is read and planned
         while this one's calls wait for the rate limiter: the limit is used, not wasted.
         """
-        writes = [a for a in actions if a.kind in ("create", "update")]
-        creates = [a for a in writes if a.kind == "create"]
+        writes = [a for a in actions if a.kind.writes]
+        creates = [a for a in writes if a.kind is ActionKind.CREATE]
         if creates and not self.dry_run:
             # Say what we are about to create before creating it: if the run dies between the
             # write and its record, the next run knows these contacts still await their welcome.
@@ -122,50 +116,56 @@ class Executor:
         for action in actions:
             result = results.get(id(action))
             if result is not None and not result.ok:
-                action.kind, action.reason = "failed", result.error
-                self.target_failures += 1
+                action.kind, action.reason = ActionKind.FAILED, result.error
+                self._tally.refused += 1
             if result is not None and result.ok:
-                if action.kind == "create":
+                if action.kind is ActionKind.CREATE:
                     created.append(action)
                 mirror_rows.append(self._mirror_row(action, result.id))
-            elif action.kind == "unchanged" and not self.dry_run and action.mapped is not None:
+            elif (
+                action.kind is ActionKind.UNCHANGED
+                and not self.dry_run
+                and action.mapped is not None
+            ):
                 mirror_rows.append(self._mirror_row(action, action.existing_id))
                 if action.existing_id and action.first_seen:
                     marks.append(action.existing_id)
             records.append(self._record(action))
-            self.counts[COUNT_OF[action.kind]] += 1
-            self.tenant_counts.setdefault(action.tenant, Counter())[COUNT_OF[action.kind]] += 1
+            self._tally.add(action)
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
             if mirror_rows:
                 self.state.remember(mirror_rows)
         if marks:
             self._mark(actions[0].tenant, marks)
-        self._welcome(created + [a for a in actions if a.welcome_pending and a.kind != "failed"])
+        self._welcome(
+            created + [a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED]
+        )
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
+        assert action.mapped is not None
         return {
             "email": action.email,
             "target_id": target_id,
             "tenant": action.tenant,
             "object_id": action.user_id,
-            "fingerprint": self.fingerprint(action),
+            "fingerprint": action.mapped.mirror,
         }
 
     def _record(self, action: Action) -> RecordRow:
         would = "Would " if self.dry_run else ""
-        if action.kind == "create":
+        if action.kind is ActionKind.CREATE:
             result = f"{would}create" if self.dry_run else "Created"
             status = "success"
-        elif action.kind == "update":
+        elif action.kind is ActionKind.UPDATE:
             result = (f"{would}update: " if self.dry_run else "Updated: ") + "; ".join(
                 action.changes
             )
             status = "success"
-        elif action.kind == "unchanged":
+        elif action.kind is ActionKind.UNCHANGED:
             result, status = "No changes", "unchanged"
         else:
-            result, status = action.reason, action.kind
+            result, status = action.reason, str(action.kind)
         return RecordRow(
             action.tenant,
             action.user_id,
@@ -180,12 +180,9 @@ class Executor:
         if self.dry_run or not ids:
             return
         try:
-            self.target.mark_synced(self._label(tenant), ids)
+            self.target.mark_synced(self._labels.get(tenant, tenant), ids)
         except Exception as exc:  # the marker is cosmetic: never fail a written contact for it
             self.log(f"could not mark {len(ids)} contact(s) as synced from Entra ID: {exc}")
-
-    def _label(self, tenant: str) -> str:
-        return self.label_of.get(tenant, tenant)
 
     def _welcome(self, created: list[Action]) -> None:
         if self.dry_run or self.mailer is None or not created:

@@ -9,22 +9,16 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from azsyncd import attributes
 from azsyncd.config.model import Mapping
-from azsyncd.targets.base import FieldDef, Phone
+from azsyncd.targets.base import Phone
+from azsyncd.targets.fields import FieldDef, convert, short
 
 EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
-NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-
-
-def short(value: Any, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
 
 
 @dataclass
@@ -35,7 +29,8 @@ class Mapped:
     name: str
     phones: list[Phone]
     custom: dict[str, Any]  # field id -> value (None: empty in the directory)
-    fingerprint: str = ""
+    fingerprint: str = ""  # of the values
+    mirror: str = ""  # what the mirror keeps once written: the values and the settings
 
 
 class MappingFailure(Exception):
@@ -52,8 +47,10 @@ def is_guest(user: dict[str, Any]) -> bool:
 
 
 class Mapper:
-    def __init__(self, mapping: Mapping, fields: list[FieldDef]) -> None:
+    def __init__(self, mapping: Mapping, fields: list[FieldDef], settings: str = "") -> None:
+        """``settings`` identifies the settings behind the values (``engine.settings_key``)."""
         self.mapping = mapping
+        self.settings = settings
         by_name = {f.name: f for f in fields}
         self.custom = [
             (by_name[name], attribute)
@@ -144,6 +141,7 @@ class Mapper:
             raise MappingFailure(reasons)
         mapped = Mapped(email.lower(), name, phones, custom)
         mapped.fingerprint = fingerprint(mapped)
+        mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
         return mapped
 
     def _name(self, user: dict[str, Any]) -> str:
@@ -166,75 +164,3 @@ def fingerprint(mapped: Mapped) -> str:
     return hashlib.blake2b(
         json.dumps(data, default=str, ensure_ascii=False).encode(), digest_size=16
     ).hexdigest()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value).strip()
-
-
-def convert(target_field: FieldDef, value: Any) -> Any:
-    """A directory value in the field's type; ValueError says what is wrong and the fix."""
-    if value is None or value == "" or value == []:
-        return None
-    kind = target_field.type
-    if kind == "text":
-        return _text(value)
-    if kind == "number":
-        if isinstance(value, bool):
-            raise ValueError(f"{short(value)} is a yes/no value, not a number (datatype mismatch)")
-        if isinstance(value, (int, float)):
-            return value
-        text = str(value).strip().replace(" ", "")
-        if not NUMBER.match(text):
-            raise ValueError(
-                f"{short(value)} is not a number (datatype mismatch); fix: correct the value in "
-                "Entra ID"
-                " or map this attribute to a text field"
-            )
-        number = float(text.replace(",", "."))
-        return (
-            int(number)
-            if number.is_integer() and "." not in text and "," not in text
-            else round(number, 2)
-        )
-    if kind in ("dropdown", "multi_select"):
-        labels = {c.label.casefold(): c.id for c in target_field.choices}
-        allowed = ", ".join(c.label for c in target_field.choices)
-        items = (
-            value
-            if isinstance(value, list)
-            else (re.split(r"[;,]", str(value)) if kind == "multi_select" else [value])
-        )
-        ids = []
-        for item in items:
-            label = _text(item)
-            if not label:
-                continue
-            if label.casefold() not in labels:
-                raise ValueError(
-                    f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add "
-                    "the choice"
-                    " in the help desk or correct the value in Entra ID"
-                )
-            ids.append(labels[label.casefold()])
-        if kind == "dropdown":
-            return ids[0] if ids else None
-        return ids or None
-    if kind == "date":
-        if isinstance(value, (date, datetime)):
-            return value.strftime("%Y-%m-%d")
-        text = str(value).strip()
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%d")
-        except ValueError:
-            raise ValueError(
-                f"{short(value)} is not a date; fix: use an ISO date such as 2024-03-01 in Entra ID"
-            ) from None
-    raise ValueError(
-        f"the target field has type {target_field.raw_type or kind!r}, which azsync cannot write;"
-        " fix: remove this mapping"
-    )

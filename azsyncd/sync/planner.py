@@ -7,15 +7,40 @@ is this function's output printed, and tests can check every rule on plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from azsyncd.sync.mapping import Mapped, short
+from azsyncd.sync.mapping import Mapped
 from azsyncd.targets.base import ContactWrite, ExistingContact
+from azsyncd.targets.fields import short
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PENDING = "pending"  # mapped, not yet compared with the mirror and the target
+
+    @property
+    def writes(self) -> bool:
+        return self in (ActionKind.CREATE, ActionKind.UPDATE)
+
+
+# The run's count each final kind adds to.
+COUNTED_AS = {
+    ActionKind.CREATE: "new",
+    ActionKind.UPDATE: "updated",
+    ActionKind.UNCHANGED: "unchanged",
+    ActionKind.FAILED: "failed",
+    ActionKind.SKIPPED: "skipped",
+}
 
 
 @dataclass
 class Action:
-    kind: str
+    kind: ActionKind
     tenant: str
     user_id: str
     email: str = ""
@@ -74,7 +99,7 @@ def decide(
             source_tenant=tenant,
             source_object_id=user_id,
         )
-        return Action("create", tenant, user_id, mapped.email, mapped, write)
+        return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
     changes = []
     if existing.name != mapped.name:
         changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
@@ -92,7 +117,7 @@ def decide(
                     f"{short(existing.custom.get(field_id))} -> {short(value)}"
                 )
     action = Action(
-        "update" if changes else "unchanged",
+        ActionKind.UPDATE if changes else ActionKind.UNCHANGED,
         tenant,
         user_id,
         mapped.email,

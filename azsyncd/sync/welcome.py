@@ -9,7 +9,7 @@ from email.utils import make_msgid
 from pathlib import Path
 
 from azsyncd.config.model import WelcomeEmail
-from azsyncd.config.secrets import read_secret, resolve
+from azsyncd.config.secrets import read_private, read_secret
 from azsyncd.logs import register_secret
 
 DEFAULT_TEMPLATE = """Hello {name},
@@ -33,7 +33,8 @@ class WelcomeMailer:
         self._config_dir = config_dir
         self._password: str | None = None
         if settings.template_file:
-            self.template = resolve(settings.template_file, config_dir).read_text(encoding="utf-8")
+            raw = read_private(settings.template_file, config_dir, "welcome_email.template_file")
+            self.template = raw.decode("utf-8", errors="replace")
         else:
             self.template = DEFAULT_TEMPLATE
 

@@ -1,8 +1,7 @@
-"""The target protocol both help desk targets implement.
+"""The target protocol every help desk target implements, and the values it trades in.
 
-Custom field values are keyed by field id and already in the target's form: text as str,
-number as int or float, dropdown as a choice id, multi-select as a list of choice ids,
-date as "yyyy-mm-dd". Emails compare case-insensitively everywhere.
+Custom field values are keyed by field id and already in the target's form (see
+``targets/fields.py``). Emails compare case-insensitively everywhere.
 """
 
 from __future__ import annotations
@@ -12,38 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-PHONE_TYPES = {"mo": "mobile", "w": "work", "m": "main", "h": "home", "o": "other"}
-
-
-@dataclass(frozen=True)
-class Choice:
-    id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    id: str
-    name: str
-    type: str  # text | number | dropdown | multi_select | date | unknown
-    required: bool = False
-    choices: tuple[Choice, ...] = ()
-    raw_type: str = ""  # the target's own type string, kept when we do not know it
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "type": self.type,
-            "required": self.required,
-            "choices": [c.label for c in self.choices],
-            "raw_type": self.raw_type or self.type,
-        }
+from azsyncd.targets.fields import FieldDef
 
 
 @dataclass(frozen=True)
 class Phone:
-    type: str
+    type: str  # a phone type code, see config.model.PhoneType
     number: str
     id: str | None = None
 

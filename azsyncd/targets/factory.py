@@ -1,50 +1,50 @@
-"""Build the configured target, reading its secrets at the moment they are needed."""
+"""Build the configured target from its registry entry, reading its secrets when needed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from peewee import Database
+
 from azsyncd.config.model import Config
 from azsyncd.config.secrets import read_secret
 from azsyncd.logs import register_secret
 from azsyncd.targets.base import Target
-from azsyncd.targets.happyfox import HappyFox, limiter_for
-from azsyncd.targets.local import LocalStore
 from azsyncd.targets.ratelimit import RateLimiter
+from azsyncd.targets.registry import spec
+from azsyncd.targets.spec import RateLimits, Resources
 
-# One limiter per HappyFox account for the daemon's whole life: the limits are per account,
+# One limiter per account for the daemon's whole life: the limits are per account,
 # whatever number of clients or runs use it.
 _limiters: dict[str, RateLimiter] = {}
 
 
-def use_limiter(base_url: str, limiter: RateLimiter) -> None:
-    """Make every client of this HappyFox account share ``limiter`` (a benchmark's scaled clock)."""
-    _limiters[base_url.rstrip("/")] = limiter
+def use_limiter(account: str, limiter: RateLimiter) -> None:
+    """Make every client of this account share ``limiter`` (a benchmark's scaled clock)."""
+    _limiters[account.rstrip("/")] = limiter
+
+
+def _limiter(limits: RateLimits) -> RateLimiter:
+    limiter = _limiters.get(limits.account)
+    if limiter is None or limiter.limits != limits.per_minute:
+        limiter = _limiters[limits.account] = RateLimiter(limits.per_minute)
+    return limiter
 
 
 def build_target(
-    config: Config, config_dir: Path, on_wait: Callable[[str], None] | None = None
+    config: Config,
+    config_dir: Path,
+    db: Database,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Target:
-    target = config.target
-    if target.kind == "local":
-        return LocalStore(target.local.fields)
-    settings = target.happyfox
-    assert settings is not None  # guaranteed by validation
-    api_key = read_secret(settings.api_key_file, config_dir, "target.happyfox.api_key_file")
-    auth_code = read_secret(settings.auth_code_file, config_dir, "target.happyfox.auth_code_file")
-    register_secret(api_key)
-    register_secret(auth_code)
-    limiter = _limiters.get(settings.base_url)
-    if limiter is None or limiter.limits != limiter_for(settings.rate_headroom).limits:
-        limiter = _limiters[settings.base_url] = limiter_for(settings.rate_headroom)
-    return HappyFox(
-        settings.base_url,
-        api_key,
-        auth_code,
-        limiter=limiter,
-        lock_minutes=settings.lock_minutes,
-        group_name=settings.group_name,
-        mark=settings.mark,
-        on_wait=on_wait,
-    )
+    target = spec(config.target.kind)
+    settings = config.target.settings
+    secrets = {}
+    for key in target.secret_keys:
+        if reference := getattr(settings, key):  # an optional secret may be left out
+            secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
+            register_secret(secrets[key])
+    limiter = _limiter(target.limits(settings)) if target.limits else None
+    resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
+    return target.make(settings, resources)

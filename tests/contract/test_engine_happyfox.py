@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import pytest
 
-from azsyncd.demo.directory import contoso
-from tests.contract.test_targets import _Quiet
-from tests.engine_setup import HAPPYFOX_MAPPING, sync, tenant_toml
-from tests.fakes.fake_happyfox import FakeHappyFox
+from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, sync, tenant_toml
+from tests.fakes.directory import contoso
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
 
 
 @pytest.fixture
 def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
     fake = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield fake, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(fake) as port:
+        yield fake, f"http://127.0.0.1:{port}"
 
 
 def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]
@@ -36,14 +32,7 @@ def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool
 
     (tmp_path / "secret").write_text("demo-client-secret")
     (tmp_path / "azsyncd.toml").write_text(
-        f"""
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "{url}"
-api_key_file = "key"
-auth_code_file = "code"
-"""
+        happyfox_toml(url)
         + HAPPYFOX_MAPPING.replace(
             "skip_empty_phones = true",
             f"skip_empty_phones = true\noverwrite_custom_fields = {str(overwrite).lower()}",
@@ -95,11 +84,11 @@ def test_a_happyfox_429_lock_pauses_and_the_run_completes(
 ) -> None:
     fake, url = happyfox
     fake.lock_seconds = 1.0
-    fake.locked_until = time.monotonic() + 1.0  # the account is locked when the sync starts
+    fake.lock_next_call = True  # the account is locked when the sync starts
     directory = contoso(users=20)
     daemon = happyfox_daemon(tmp_path, url, directory)
     from azsyncd.targets import factory
-    from azsyncd.targets.happyfox import limiter_for
+    from azsyncd.targets.happyfox.client import limiter_for
 
     factory.use_limiter(url, limiter_for(0.9))
     (tmp_path / "azsyncd.toml").write_text(

@@ -25,7 +25,7 @@ from azsyncd.directory.client import GraphClient
 from azsyncd.directory.source import DirectorySource, scope_key, select_for
 from azsyncd.directory.transport import make_http
 from azsyncd.errors import AuthError, GraphError
-from tests.fakes.fake_identity import FakeIdentity
+from tests.fakes.directory import FakeTenant
 
 LOGIN, GRAPH = "https://login.microsoftonline.com", "https://graph.microsoft.com"
 TENANT_ID = "0b1e2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -43,14 +43,14 @@ def tenant(**overrides: Any) -> Tenant:
 
 def setup(
     tmp_path: Path, httpx_mock: Any, t: Tenant | None = None, **identity: Any
-) -> tuple[TenantAuth, FakeIdentity, GraphClient, list[float]]:
+) -> tuple[TenantAuth, FakeTenant, GraphClient, list[float]]:
     t = t or tenant()
     (tmp_path / "secret").write_text(SECRET)
     login = {
         "usgov": "https://login.microsoftonline.us",
         "china": "https://login.partner.microsoftonline.cn",
     }.get(t.cloud, LOGIN)
-    fake = FakeIdentity(login, t.tenant_id, CLIENT_ID, secret=SECRET, **identity)
+    fake = FakeTenant(login=login, tenant_id=t.tenant_id, secret=SECRET, **identity)
     fake.install(httpx_mock)
     http = make_http()
     auth = TenantAuth(t, tmp_path, tmp_path / "tokens", http)
@@ -156,7 +156,7 @@ def test_device_code_flow_then_silent_refresh(tmp_path: Path, httpx_mock: Any) -
     with pytest.raises(AuthError, match="no admin has signed in"):
         auth.token()
     flow = auth.start_device_flow()
-    assert flow["user_code"] == "ABCD-EFGH" and "devicelogin" in flow["verification_uri"]
+    assert flow["user_code"] == fake.user_code and "devicelogin" in flow["verification_uri"]
     assert auth.poll_device_flow(flow) is None  # authorization_pending
     flow["latest_attempt_at"] = 0
     token = auth.poll_device_flow(flow)
@@ -164,7 +164,7 @@ def test_device_code_flow_then_silent_refresh(tmp_path: Path, httpx_mock: Any) -
     # A new process with the same cache file gets tokens silently.
     again = TenantAuth(t, tmp_path, tmp_path / "tokens", make_http())
     assert again.token() == token
-    assert "refresh-1" not in json.dumps(fake.token_requests[:2])
+    assert "demo-refresh" not in json.dumps(fake.token_requests[:2])
 
 
 @pytest.mark.parametrize(

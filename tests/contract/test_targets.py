@@ -1,23 +1,27 @@
-"""One contract for both targets, then HappyFox's limits and faults against the fake."""
+"""One contract for every target (the built-in store, HappyFox, and a throwaway target
+registered from tests/), then HappyFox's limits and faults against the fake."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
 
-from azsyncd.config.model import LocalField
+from azsyncd.config import file as config_file
 from azsyncd.state import open_database
-from azsyncd.targets import ContactWrite, Phone, Target
-from azsyncd.targets.happyfox import HappyFox, limiter_for
-from azsyncd.targets.local import LocalStore
-from tests.fakes.fake_happyfox import FakeHappyFox
+from azsyncd.targets import ContactWrite, Phone, Target, registry
+from azsyncd.targets.factory import build_target
+from azsyncd.targets.happyfox.client import HappyFox, limiter_for
+from azsyncd.targets.local.settings import LocalField
+from azsyncd.targets.local.store import LocalStore
+from tests.fakes import memory_target
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
+from tests.helpers import write_config
 
 
 class Clock:
@@ -47,17 +51,43 @@ def happyfox_client(fake: FakeHappyFox, clock: Clock, **kwargs: Any) -> HappyFox
     )
 
 
-@pytest.fixture(params=["local", "happyfox"])
+@pytest.fixture
+def memory_book(tmp_path: Path) -> Iterator[Path]:
+    """The throwaway target registered, and a config file that selects it."""
+    (tmp_path / "token").write_text("memory-token-value")
+    (tmp_path / "token").chmod(0o600)
+    config = write_config(
+        tmp_path,
+        f"""
+        [target]
+        kind = "memory"
+        [target.memory]
+        book = "{tmp_path.name}"
+        token_file = "token"
+    """,
+    )
+    with registry.registered(memory_target.TARGET):
+        yield config
+    memory_target.BOOKS.pop(tmp_path.name, None)
+
+
+@pytest.fixture(params=["local", "happyfox", "memory"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "local":
-        open_database("", tmp_path)
+    if request.param == "memory":
+        # Through the configuration and the factory, as a sync builds it.
+        loaded = config_file.load(request.getfixturevalue("memory_book"), check_files=True)
+        built = build_target(loaded.config, loaded.directory, open_database("", tmp_path))
+        assert isinstance(built, memory_target.MemoryTarget)
+        yield built
+    elif request.param == "local":
         yield LocalStore(
             [
                 LocalField(name="Department"),
                 LocalField(name="Employee ID", type="number"),
                 LocalField(name="Office", type="dropdown", choices=["Berlin", "London"]),
                 LocalField(name="Notes"),
-            ]
+            ],
+            open_database("", tmp_path),
         )
     else:
         clock = Clock()
@@ -155,8 +185,10 @@ def test_mark_synced(target: Target) -> None:
         ]
         target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
         assert len(fake.groups) == 1
+    elif isinstance(target, memory_target.MemoryTarget):
+        assert target.book.marks == {"Contoso": [result.id]}
     else:
-        from azsyncd.state.models import Contact
+        from azsyncd.targets.local.table import Contact
 
         assert Contact.get_by_id(int(result.id)).source_tenant == "Contoso"
 
@@ -281,22 +313,12 @@ def test_wrong_credentials_say_which_files_to_check() -> None:
     assert "wrong" not in str(caught.value)
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 def test_over_real_http_on_loopback() -> None:
     import time
 
     fake = FakeHappyFox(time.monotonic)
-    server = make_server("127.0.0.1", 0, fake, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        client = HappyFox(
-            f"http://127.0.0.1:{server.server_port}", "key", "code", limiter=limiter_for(0.9)
-        )
+    with serve(fake) as port:
+        client = HappyFox(f"http://127.0.0.1:{port}", "key", "code", limiter=limiter_for(0.9))
         fields = {f.name: f for f in client.fields()}
         first = client.write(
             [
@@ -328,8 +350,6 @@ def test_over_real_http_on_loopback() -> None:
         )
         assert after.phones[0].id == existing.phones[0].id  # the phone was edited, not added
         client.close()
-    finally:
-        server.shutdown()
 
 
 def test_parallel_marking_creates_the_group_once(

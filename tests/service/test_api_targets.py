@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import make_server
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,9 +16,10 @@ from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from azsyncd.targets import ContactWrite, Phone
-from azsyncd.targets.local import LocalStore
-from tests.contract.test_targets import _Quiet
-from tests.fakes.fake_happyfox import FakeHappyFox
+from azsyncd.targets.local import built_in_store
+from tests.engine_setup import happyfox_toml
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
 from tests.helpers import write_config
 
 
@@ -30,10 +29,8 @@ def idle_job(_: Daemon):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def happyfox_url() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, FakeHappyFox(time.monotonic), handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serve(FakeHappyFox(time.monotonic)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def client_for(tmp_path: Path, text: str) -> TestClient:
@@ -49,17 +46,7 @@ def test_fields_from_happyfox(tmp_path: Path, happyfox_url: str) -> None:
     for name, value in (("key", "key"), ("code", "code")):
         (tmp_path / name).write_text(value)
         (tmp_path / name).chmod(0o600)
-    api = client_for(
-        tmp_path,
-        f"""
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "{happyfox_url}"
-        api_key_file = "key"
-        auth_code_file = "code"
-    """,
-    )
+    api = client_for(tmp_path, happyfox_toml(happyfox_url))
     answer = api.get("/v1/fields").json()
     assert answer["target"] == "happyfox"
     office = next(f for f in answer["fields"] if f["name"] == "Office")
@@ -70,17 +57,7 @@ def test_fields_from_happyfox(tmp_path: Path, happyfox_url: str) -> None:
 def test_happyfox_refusal_is_a_502_with_the_fix(tmp_path: Path, happyfox_url: str) -> None:
     (tmp_path / "key").write_text("wrong-key-value")
     (tmp_path / "code").write_text("code")
-    api = client_for(
-        tmp_path,
-        f"""
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "{happyfox_url}"
-        api_key_file = "key"
-        auth_code_file = "code"
-    """,
-    )
+    api = client_for(tmp_path, happyfox_toml(happyfox_url))
     answer = api.get("/v1/fields")
     assert answer.status_code == 502
     assert "401" in answer.json()["error"]["message"] and "wrong-key-value" not in answer.text
@@ -89,14 +66,7 @@ def test_happyfox_refusal_is_a_502_with_the_fix(tmp_path: Path, happyfox_url: st
 def test_missing_secret_file_is_a_clear_error(tmp_path: Path) -> None:
     api = client_for(
         tmp_path,
-        """
-        [target]
-        kind = "happyfox"
-        [target.happyfox]
-        base_url = "https://acme.happyfox.com"
-        api_key_file = "nope"
-        auth_code_file = "nope2"
-    """,
+        happyfox_toml("https://acme.happyfox.com", api_key_file="nope", auth_code_file="nope2"),
     )
     answer = api.get("/v1/fields")
     assert answer.status_code == 400
@@ -113,7 +83,8 @@ def test_store_contacts_search_and_csv(tmp_path: Path) -> None:
         name = "Title"
     """,
     )
-    store = LocalStore(api.app.state.daemon.config.target.local.fields)  # type: ignore[attr-defined]
+    daemon = api.app.state.daemon  # type: ignore[attr-defined]
+    store = built_in_store(daemon.config, daemon.state.db)
     store.write(
         [
             ContactWrite(

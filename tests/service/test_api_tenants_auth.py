@@ -15,7 +15,7 @@ from azsyncd.config import file as config_file
 from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
-from tests.fakes.fake_identity import FakeIdentity
+from tests.fakes.directory import FakeTenant
 from tests.helpers import write_config
 
 LOGIN, GRAPH = "https://login.microsoftonline.com", "https://graph.microsoft.com"
@@ -79,7 +79,7 @@ def graph_ok(routes: Recorder) -> None:
 
 def test_app_only_authorize_makes_the_tenant_active(tmp_path: Path) -> None:
     routes = Recorder()
-    FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID, secret="the-secret").install(routes)
+    FakeTenant(login=LOGIN, tenant_id=TENANT_ID, secret="the-secret").install(routes)
     graph_ok(routes)
     api = daemon_with(tmp_path, "secret", routes)
     answer = api.post("/v1/tenants/contoso/authorize").json()
@@ -90,10 +90,9 @@ def test_app_only_authorize_makes_the_tenant_active(tmp_path: Path) -> None:
 
 def test_consent_missing_disables_with_the_consent_url(tmp_path: Path) -> None:
     routes = Recorder()
-    FakeIdentity(
-        LOGIN,
-        TENANT_ID,
-        CLIENT_ID,
+    FakeTenant(
+        login=LOGIN,
+        tenant_id=TENANT_ID,
         secret="the-secret",
         token_error={
             "error": "invalid_client",
@@ -111,7 +110,7 @@ def test_device_code_sign_in_through_the_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     routes = Recorder()
-    FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID, pending_polls=2).install(routes)
+    FakeTenant(login=LOGIN, tenant_id=TENANT_ID, secret=None, pending_polls=2).install(routes)
     graph_ok(routes)
     api = daemon_with(tmp_path, "device_code", routes)
     daemon: Daemon = api.app.state.daemon  # type: ignore[attr-defined]
@@ -123,7 +122,7 @@ def test_device_code_sign_in_through_the_api(
     assert started.status_code == 202
     code = started.json()["device_code"]
     assert (
-        code["user_code"] == "ABCD-EFGH"
+        code["user_code"] == FakeTenant.user_code
         and code["status"] == "pending"
         and "devicelogin" in code["verification_uri"]
     )
@@ -138,7 +137,7 @@ def test_device_code_sign_in_through_the_api(
 
 def test_group_search(tmp_path: Path) -> None:
     routes = Recorder()
-    FakeIdentity(LOGIN, TENANT_ID, CLIENT_ID, secret="the-secret").install(routes)
+    FakeTenant(login=LOGIN, tenant_id=TENANT_ID, secret="the-secret").install(routes)
     seen: list[httpx.Request] = []
 
     def groups(request: httpx.Request) -> httpx.Response:

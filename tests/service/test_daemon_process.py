@@ -111,10 +111,18 @@ def test_tenants_through_the_api(config_path: Path) -> None:
         "name": "contoso",
         "tenant_id": "contoso.onmicrosoft.com",
         "client_id": "11111111-2222-3333-4444-555555555555",
-        "client_secret_file": "contoso-secret",
+        "credential": {"kind": "client_secret", "client_secret": "Sec8Q~the-client-secret-42"},
     }
     with running_daemon(config_path) as daemon, daemon.client() as http:
-        assert http.post("/v1/tenants", json=tenant).status_code == 201
+        named_file = {**tenant, "client_secret_file": "/etc/shadow"}
+        named_file.pop("credential")
+        assert http.post("/v1/tenants", json=named_file).status_code == 403
+        added = http.post("/v1/tenants", json=tenant)
+        assert added.status_code == 201 and "the-client-secret" not in added.text
+        stored = Path(added.json()["client_secret_file"])
+        assert stored.parent == config_path.parent / "credentials"
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+        assert stored.read_text() == "Sec8Q~the-client-secret-42"
         assert http.post("/v1/tenants", json=tenant).status_code == 409
         assert (
             http.post(
@@ -138,7 +146,7 @@ def test_tenants_through_the_api(config_path: Path) -> None:
         )
         assert http.delete("/v1/tenants/contoso").status_code == 200
         assert http.get("/v1/tenants").json()["tenants"] == []
-        assert "contoso" not in config_path.read_text()
+        assert "contoso" not in config_path.read_text() and not stored.exists()
 
 
 def test_stale_socket_is_replaced(config_path: Path) -> None:
@@ -162,7 +170,7 @@ def test_second_daemon_on_a_live_socket_exits_with_a_message(config_path: Path) 
                 "--socket",
                 str(first.socket),
                 "--state-dir",
-                str(first.state_dir),
+                str(short_dir() / "state"),  # its own state: only the socket is shared
             ),
             capture_output=True,
             text=True,

@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from tests.engine_setup import HAPPYFOX_MAPPING, tenant_toml
-from tests.fakes.e2e_servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.fakes.fake_happyfox import FakeHappyFox
+from azsyncd.demo.directory import DEMO_SECRET
+from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
+from tests.fakes.directory import FakeTenant, contoso
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import running_daemon, short_dir
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,7 @@ CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
 
 @dataclass
 class World:
-    directory: SimulatedTenant
+    directory: FakeTenant
     happyfox: FakeHappyFox
     config: Path
     state_dir: Path
@@ -40,17 +41,8 @@ def write_config(
     (path.parent / "key").write_text("key")
     (path.parent / "code").write_text("code")
     path.write_text(
-        f"""
-[account]
-name = "E2E Desk"
-[target]
-kind = "happyfox"
-[target.happyfox]
-base_url = "{happyfox}"
-api_key_file = "key"
-auth_code_file = "code"
-lock_minutes = 0.05
-"""
+        '[account]\nname = "E2E Desk"\n'
+        + happyfox_toml(happyfox, lock_minutes=0.05)
         + tenant_toml(
             login=login, graph=graph, extra=f'display_name = "Contoso"\nca_bundle = "{ca}"'
         )
@@ -155,7 +147,7 @@ def test_overwrite_off_and_group_scope(world: World) -> None:
 def test_graph_429_storm_and_happyfox_429_lock(world: World) -> None:
     world.directory.throttle = [(429, 1), (429, 1), (503, 0)]
     world.happyfox.lock_seconds = 2
-    world.happyfox.locked_until = time.monotonic() + 2
+    world.happyfox.lock_next_call = True  # the first HappyFox call finds the account locked
     with started(world) as daemon, daemon.client() as http:
         run = sync_and_wait(http)
         assert run["counts"]["new"] == len(world.happyfox.contacts) > 50
@@ -165,7 +157,7 @@ def test_graph_429_storm_and_happyfox_429_lock(world: World) -> None:
         assert max(world.happyfox.created.values()) == 1
 
 
-def grow(directory: SimulatedTenant, count: int) -> None:
+def grow(directory: FakeTenant, count: int) -> None:
     """Add valid users, so that a sync has several chunks of writes to interrupt."""
     for i in range(count):
         directory.add_user(

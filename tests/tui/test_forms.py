@@ -13,7 +13,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from azsyncd.control.client import Client
-from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT, contoso
+from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT
+from tests.fakes.directory import contoso
 from tests.fakes.tls_certs import make_ca_and_server
 from tests.tui.driving import drive, open_tenant_form, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
@@ -30,10 +31,6 @@ GLOBAL = {"login": "https://login.microsoftonline.com", "graph": "https://graph.
 
 def error_of(row: Row) -> str:
     return text(row.query_one(".field-error"))
-
-
-def takes_credentials(client: Client) -> bool:
-    return "/v1/tenants/{name}/credential" in client.openapi()["paths"]
 
 
 @pytest.mark.parametrize("kind", ["secret", "pem", "pfx", "device_code"])
@@ -130,8 +127,6 @@ def test_a_certificate_tenant_from_pasted_pem(tmp_path: Path) -> None:
     _, cert_file, key_file = make_ca_and_server(tmp_path)
     certificate, key = cert_file.read_text(), key_file.read_text()
     with tui_on(tmp_path, users=3) as (live, app):
-        with Client(live.socket) as client:
-            can_store = takes_credentials(client)
 
         async def scenario(pilot: Pilot[Any]) -> None:
             form = await open_tenant_form(
@@ -147,20 +142,51 @@ def test_a_certificate_tenant_from_pasted_pem(tmp_path: Path) -> None:
             form.query_one("#certificate_pem", TextArea).text = certificate
             form.query_one("#private_key_pem", TextArea).text = str(key_file)  # a file here
             await pilot.press("ctrl+s")
-            if can_store:
-                await until(pilot, lambda: not isinstance(app.screen, TenantForm))
-            else:  # this daemon cannot take credentials: it says so, beside the certificate
-                await until(pilot, lambda: error_of(row) != "", what="the daemon's refusal")
-                assert "certificate_file" in error_of(row)
-                assert key not in text(form.query_one("#form-error"))
+            table = app.query_one("#tenant-table", DataTable)
+            await until(pilot, lambda: not isinstance(app.screen, TenantForm), what="added")
+            await until(pilot, lambda: table.row_count == 2)
+            await settle(pilot)
+            assert str(table.get_row_at(table.cursor_row)[0]) == "certs"  # the new one is chosen
+            shown = text(app.query_one("#tenant-text"))
+            assert "certificate_file" in shown and "BEGIN" not in shown
 
         drive(app, scenario)
         tenant = live.daemon.config.tenant("certs")
-        if can_store:
-            assert tenant is not None and tenant.certificate_file and tenant.private_key_file
-            assert key not in live.config.read_text()
-        else:
-            assert tenant is None, "a refused credential leaves no half tenant"
+        assert tenant is not None and tenant.auth == "certificate"
+        assert tenant.certificate_file and tenant.private_key_file
+        assert Path(tenant.private_key_file).read_text() == key  # stored as given, owner-only
+        assert Path(tenant.private_key_file).stat().st_mode & 0o077 == 0
+        assert key not in live.config.read_text()
+
+
+def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) -> None:
+    directory = contoso(users=4, **GLOBAL)
+    with tui_on(tmp_path, directory=directory) as (live, app):
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            form = await open_tenant_form(
+                pilot, name="fabrikam", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
+            )
+            form.query_one("#secret", Input).value = "not-the-secret"
+            await pilot.press("ctrl+s")
+            table = app.query_one("#tenant-table", DataTable)
+            await until(pilot, lambda: table.row_count == 2, what="the new tenant")
+            await settle(pilot)
+            await pilot.press("z", "y")
+            await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Disabled"))
+            assert "c stores a new client secret" in text(app.query_one("#tenant-text"))
+            await pilot.press("c")  # the fix: a new secret, from the TUI
+            await until(pilot, lambda: isinstance(app.screen, TenantForm))
+            assert not app.screen.query("#name"), "a new credential asks only for the credential"
+            app.screen.query_one("#secret", Input).value = DEMO_SECRET
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: not isinstance(app.screen, TenantForm))
+            await pilot.press("z", "y")
+            await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Active"))
+
+        drive(app, scenario)
+        assert DEMO_SECRET not in live.config.read_text()
+        assert live.daemon.state.tenant("fabrikam").status == "active"
 
 
 def test_file_only_settings_show_their_value_not_an_input(tmp_path: Path) -> None:

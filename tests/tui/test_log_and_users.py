@@ -37,9 +37,8 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
             await pilot.press("d")
             await until(pilot, lambda: isinstance(app.screen, PlanScreen), timeout=60)
             plan = app.screen.query_one(DataTable)
-            assert plan.row_count > 50 and "nothing was written" in text(
-                app.screen.query_one(Static)
-            )
+            await until(pilot, lambda: plan.row_count > 50, what="the plan's rows")
+            assert "nothing was written" in text(app.screen.query_one(Static))
             await pilot.press("escape")
             live.directory.delay = 0.3  # slow Graph pages, to watch the progress
             await pilot.press("s", "y")

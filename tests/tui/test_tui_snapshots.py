@@ -37,6 +37,8 @@ def steps(*keys: str, then: Callable[[Pilot[Any]], Awaitable[None]] | None = Non
         for field in pilot.app.screen.query("Input, TextArea"):
             if isinstance(field, Input | TextArea):
                 field.cursor_blink = False  # a blinking cursor is in the picture or not
+        pilot.app.clear_notifications()  # a toast is there or gone by a clock
+        await pilot.pause()
 
     return run_before
 

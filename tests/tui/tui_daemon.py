@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from azsyncd.config import file as config_file
-from azsyncd.demo.directory import DEMO_SECRET, SimulatedTenant, contoso
-from azsyncd.demo.run import DEMO_FIELDS, tenant_toml
+from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.demo.run import tenant_toml
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.server import bind_control_socket, control_server
-from tests.engine_setup import HAPPYFOX_MAPPING
-from tests.helpers import short_dir
+from tests.engine_setup import DEMO_FIELDS
+from tests.fakes.directory import FakeTenant, contoso
+from tests.helpers import served_in_thread
 from tui.app import AzsyncApp
 
 # The simulated Contoso as a tenant of the daemon (a custom cloud at the simulation's URLs).
@@ -27,7 +25,7 @@ TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contos
 class LiveDaemon:
     daemon: Daemon
     socket: Path
-    directory: SimulatedTenant
+    directory: FakeTenant
     config: Path
 
     def sync(self, timeout: float = 60) -> int:
@@ -44,16 +42,26 @@ def live_daemon(
     extra: str = "",
     users: int = 60,
     socket: Path | None = None,
-    directory: SimulatedTenant | None = None,
+    directory: FakeTenant | None = None,
 ) -> Iterator[LiveDaemon]:
     directory = directory or contoso(users=users)
-    (tmp_path / "contoso-secret").write_text(DEMO_SECRET)
+    secret = tmp_path / "contoso-secret"
+    secret.write_text(DEMO_SECRET)
+    secret.chmod(0o600)  # the daemon refuses secret files others can read
     config = tmp_path / "azsyncd.toml"
     if not config.exists():
         config.write_text(
             '[account]\nname = "Pilot Desk"\n'
             + DEMO_FIELDS.replace("required = true\n", "")
-            + HAPPYFOX_MAPPING.replace('Office = "officeLocation"\n', "")
+            + """
+[mapping]
+skip_empty_phones = true
+[mapping.phones]
+mo = "mobilePhone"
+[mapping.custom_fields]
+Department = "department"
+"Employee ID" = "employeeId"
+"""
             + extra
         )
     daemon = Daemon(
@@ -61,22 +69,8 @@ def live_daemon(
         state_dir=tmp_path / "state",
         graph_transport=directory.transport(),
     )
-    path = socket or short_dir() / "azsyncd.sock"
-    sock = bind_control_socket(path, 0o600)
-    server = control_server(daemon)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    daemon.start()
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield LiveDaemon(daemon, path, directory, config)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        daemon.stop(5)
-        sock.close()
-        path.unlink(missing_ok=True)
+    with served_in_thread(daemon, socket) as served:
+        yield LiveDaemon(daemon, served.path, directory, config)
 
 
 @contextmanager

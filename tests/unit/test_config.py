@@ -314,3 +314,75 @@ def test_check_config_command_exit_codes(tmp_path: Path) -> None:
         and "schedule.enabld" in failed.stderr
     )
     assert "Traceback" not in failed.stderr
+
+
+def test_an_unknown_target_kind_names_the_nearest_and_the_known_ones(tmp_path: Path) -> None:
+    problems = problems_of('[target]\nkind = "hapyfox"\n', tmp_path)
+    assert problems == [
+        'target.kind: unknown target kind "hapyfox" (did you mean "happyfox"?); '
+        "use one of: local, happyfox"
+    ]
+
+
+def test_target_tables_are_checked_key_by_key_with_suggestions(tmp_path: Path) -> None:
+    problems = problems_of(
+        """
+        [target]
+        kind = "happyfox"
+        [target.happyfox]
+        base_url = "acme.happyfox.com"
+        api_key_fil = "k"
+        auth_code_file = "c"
+        rate_headroom = 2
+        [target.hapyfox]
+        base_url = "https://acme.happyfox.com"
+        [[target.local.fields]]
+        name = "Office"
+        type = "dropdwn"
+    """,
+        tmp_path,
+    )
+    assert sorted(problems) == [
+        'target.happyfox.api_key_fil: unknown key "api_key_fil" (did you mean "api_key_file"?)',
+        "target.happyfox.api_key_file: is required but missing",
+        "target.happyfox.base_url: base_url (e.g. https://<account>.happyfox.com) must be a URL"
+        " such as https://host/; this one has no https:// host",
+        "target.happyfox.rate_headroom: Input should be less than or equal to 1 (got 2)",
+        'target.hapyfox: unknown key "hapyfox" (did you mean "happyfox"?); known keys here: '
+        "kind, local, happyfox",
+        'target.local.fields[0].type: unknown field type "dropdwn" (did you mean "dropdown"?); '
+        "use one of: text, number, dropdown, multi_select, date",
+    ]
+
+
+def test_a_valid_target_table_survives_a_save_and_a_reload(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        [target]
+        kind = "happyfox"
+        [target.happyfox]
+        base_url = "https://acme.happyfox.com/"
+        api_key_file = "k"
+        auth_code_file = "c"
+        mark = "none"
+        [[target.local.fields]]
+        name = "Office"
+        type = "dropdown"
+        choices = ["Berlin"]
+    """,
+    )
+    config = config_file.load(path).config
+    config_file.save(path, config)
+    saved = tomllib.loads(path.read_text())
+    assert saved["target"] == {
+        "kind": "happyfox",
+        "happyfox": {
+            "base_url": "https://acme.happyfox.com",
+            "api_key_file": "k",
+            "auth_code_file": "c",
+            "mark": "none",
+        },
+        "local": {"fields": [{"name": "Office", "type": "dropdown", "choices": ["Berlin"]}]},
+    }
+    assert config_file.load(path).config == config

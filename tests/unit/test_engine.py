@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
 import pytest
 
-from azsyncd.demo.directory import SimulatedTenant, contoso
-from azsyncd.state.models import Contact, MirrorEntry
+from azsyncd.state.fields import utcnow
+from azsyncd.state.models import MirrorEntry
 from azsyncd.sync import report
+from azsyncd.sync.engine import Engine
+from azsyncd.sync.planner import Action, ActionKind
+from azsyncd.sync.runner import Progress, RunContext
+from azsyncd.sync.writes import Tally
+from azsyncd.targets.factory import build_target
+from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
+from tests.fakes.directory import FakeTenant, contoso
 
 
 def contacts() -> dict[str, Contact]:
@@ -164,7 +172,7 @@ def test_expired_delta_falls_back_to_a_full_pass_and_says_so(tmp_path: Path) -> 
 
 def test_the_first_tenant_owns_a_shared_email(tmp_path: Path) -> None:
     first = contoso(users=5)
-    second = SimulatedTenant(
+    second = FakeTenant(
         "Fabrikam",
         "fab00000-0000-4000-8000-00000000fab0",
         login="https://login.fabrikam.test",
@@ -172,7 +180,9 @@ def test_the_first_tenant_owns_a_shared_email(tmp_path: Path) -> None:
     )
     clash = dict(first.users["00000000-0000-4000-a000-000000000000"], id="fab-user-1")
     second.add_user(clash)
-    toml = tenant_toml() + tenant_toml("fabrikam", second.tenant_id, second.login, second.graph)
+    toml = tenant_toml() + tenant_toml(
+        "fabrikam", tenant_id=second.tenant_id, login=second.login, graph=second.graph
+    )
     daemon = make_daemon(tmp_path, first, second, tenants_toml=toml, skip_empty=True)
     run = sync(daemon)
     failure = daemon.state.records(run.id, status="failed", search="anna.andersson0")
@@ -246,14 +256,15 @@ def test_throttling_waits_and_the_run_still_succeeds(tmp_path: Path) -> None:
 
 def test_a_tenant_without_a_token_is_disabled_and_the_others_sync(tmp_path: Path) -> None:
     good = contoso(users=5)
-    bad = SimulatedTenant(
+    bad = FakeTenant(
         "Broken",
         "bad00000-0000-4000-8000-00000000bad0",
         secret="another",
         login="https://login.broken.test",
         graph="https://graph.broken.test",
     )
-    toml = tenant_toml("broken", bad.tenant_id, bad.login, bad.graph) + tenant_toml()
+    toml = tenant_toml("broken", tenant_id=bad.tenant_id, login=bad.login, graph=bad.graph)
+    toml += tenant_toml()
     daemon = make_daemon(tmp_path, good, bad, tenants_toml=toml, skip_empty=True)
     run = sync(daemon)
     assert run.status == "partial" and run.counts["new"] == 5
@@ -322,3 +333,56 @@ def test_a_tenant_that_works_again_is_active_again(tmp_path: Path) -> None:
     )  # the admin writes the new secret; no restart needed
     sync(daemon)
     assert daemon.status()["tenants"][0]["status"] == "active"
+
+
+class RecordingWrites:
+    """Only the named interface (sync/writes.py): the engine may use nothing else."""
+
+    __slots__ = ("applied", "calls", "tenants")
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.tenants: list[tuple[str, str]] = []
+        self.applied: list[Action] = []
+
+    def begin_tenant(self, name: str, label: str) -> None:
+        self.calls.append("begin_tenant")
+        self.tenants.append((name, label))
+
+    def apply(self, actions: list[Action]) -> None:
+        self.calls.append("apply")
+        self.applied += actions
+
+    def drain(self) -> None:
+        self.calls.append("drain")
+
+    def tally(self) -> Tally:
+        tally = Tally()
+        for action in self.applied:
+            if action.kind is not ActionKind.PENDING:
+                tally.add(action)
+        return tally
+
+
+def test_the_engine_plans_through_the_writes_interface_only(tmp_path: Path) -> None:
+    directory = contoso(users=30)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra='display_name = "Contoso"')
+    writes = RecordingWrites()
+    run_id = daemon.state.start_run("manual")
+    ctx = RunContext(
+        daemon.state,
+        Progress(run_id, "manual", False, utcnow()),
+        {},
+        threading.Event(),
+        lambda progress: None,
+    )
+    target = build_target(daemon.config, daemon.config_dir, daemon.state.db)
+    outcome = Engine(ctx, daemon.config, daemon.state, daemon.tenants, target, writes).run()
+    assert writes.tenants == [("contoso", "Contoso")]
+    assert writes.calls[0] == "begin_tenant" and writes.calls[-1] == "drain"
+    assert len(writes.applied) == 30 and {a.kind for a in writes.applied} <= {
+        ActionKind.CREATE,
+        ActionKind.FAILED,
+    }
+    assert outcome.counts["new"] == sum(a.kind is ActionKind.CREATE for a in writes.applied) > 20
+    assert outcome.counts["tenants"]["contoso"]["users"] == 30

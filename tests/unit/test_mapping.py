@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from azsyncd.config.model import Mapping
-from azsyncd.sync.mapping import Mapper, MappingFailure, convert
-from azsyncd.targets.base import Choice, FieldDef
+from azsyncd.sync.mapping import Mapper, MappingFailure
+from azsyncd.targets.fields import Choice, FieldDef, convert
 
 TEXT = FieldDef("t", "Title", "text")
 NUMBER = FieldDef("n", "Employee ID", "number")

@@ -8,13 +8,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from azsyncd.config.model import LocalField, Mapping
+from azsyncd.config.model import Mapping
 from azsyncd.state import open_database
-from azsyncd.state.models import Contact
 from azsyncd.sync.mapping import Mapper, MappingFailure
 from azsyncd.sync.planner import decide
 from azsyncd.targets import ContactWrite, Phone
-from azsyncd.targets.local import LocalStore
+from azsyncd.targets.local.settings import LocalField
+from azsyncd.targets.local.store import LocalStore
+from azsyncd.targets.local.table import Contact
 
 FIELDS = [
     LocalField(name="Department"),
@@ -59,8 +60,7 @@ prior = st.none() | st.fixed_dictionaries(
 
 
 def store(tmp_path: Path) -> LocalStore:
-    open_database(f"sqlite:///{tmp_path / 'props.db'}", tmp_path)
-    return LocalStore(FIELDS)
+    return LocalStore(FIELDS, open_database(f"sqlite:///{tmp_path / 'props.db'}", tmp_path))
 
 
 @settings(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, schema_version
 from azsyncd.state.models import DbInfo, SyncRecord
 from azsyncd.state.repository import RecordRow
+from azsyncd.targets import ContactWrite, Phone
+from azsyncd.targets.local.settings import LocalField
+from azsyncd.targets.local.store import LocalStore
+from azsyncd.targets.local.table import Contact
+
+# A state database written by azsyncd before the contact table moved to the local target.
+PREVIOUS_LAYOUT = Path(__file__).parent / "data" / "state-v1.sql"
 
 
 @pytest.fixture
@@ -36,6 +44,28 @@ def test_a_newer_schema_is_refused(tmp_path: Path, state: State) -> None:
     state.close()
     with pytest.raises(StateError, match="newer than this azsyncd"):
         open_database("", tmp_path)
+
+
+def test_a_database_of_the_previous_layout_opens_with_its_contacts(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "state.db") as old:
+        old.executescript(PREVIOUS_LAYOUT.read_text())
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert state.run(1) is not None and state.mirror(["ann@contoso.example"])
+    store = LocalStore([LocalField(name="Department")], state.db)
+    ann = store.find_by_email(["ANN@contoso.example"])["ann@contoso.example"]
+    assert (ann.name, ann.custom) == ("Ann Lee", {"Department": "Sales", "Office": "Berlin"})
+    update = ContactWrite(ann.email, "Ann Berg", ann.phones, {"Department": "IT"}, existing=ann)
+    assert store.write([update])[0].id == ann.id
+    assert store.search("berg") == (1, [Contact.get_by_id(int(ann.id))])
+    assert Contact.get_by_id(int(ann.id)).custom == {"Department": "IT", "Office": "Berlin"}
+
+
+def test_a_new_database_gets_the_contact_table_from_the_store(tmp_path: Path) -> None:
+    state = State(open_database("", tmp_path))
+    assert not state.db.table_exists("contact")  # the run state alone has none
+    LocalStore([], state.db)
+    assert state.db.table_exists("contact")
 
 
 def test_unknown_database_url_says_what_works(tmp_path: Path) -> None:
@@ -114,4 +144,8 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     assert [r.result for r in again.records(run_id, search="ann@")] == ["bad ünïcode"]
     assert again.tenant("contoso").status == "active"
     assert again.prune_history(1) == 0
+    store = LocalStore([LocalField(name="Notes")], again.db)  # creates its table there
+    written = [ContactWrite("ann@x.test", "Ann", [Phone("w", "+1")], {"Notes": "ünï"})]
+    assert store.write(written)[0].ok
+    assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
     again.close()

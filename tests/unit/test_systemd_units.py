@@ -21,6 +21,9 @@ HARDENING = {
     "RuntimeDirectory": None,
     "ConfigurationDirectory": "azsyncd",
     "User": "azsyncd",
+    "LimitNOFILE": "4096",
+    "MemoryMax": "1G",
+    "TasksMax": "256",
 }
 
 needs_systemd = pytest.mark.skipif(

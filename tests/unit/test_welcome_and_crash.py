@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from azsyncd.demo.directory import contoso
-from azsyncd.state.models import Contact, MirrorEntry, SyncRecord
+from azsyncd.state.models import MirrorEntry, SyncRecord
+from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
+from tests.fakes.directory import contoso
 
 
 class Inbox:

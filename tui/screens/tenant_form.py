@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from azsyncd.control.client import (
+    Client,
     ClientSecret,
     Credential,
     FieldProblem,
@@ -107,7 +108,6 @@ class TenantForm(Modal[Tenant | None]):
     def __init__(self, tenant: Tenant | None = None) -> None:
         super().__init__()
         self.tenant = tenant
-        self.added: Tenant | None = tenant  # once the tenant exists, only its credential is sent
 
     def compose(self) -> ComposeResult:
         adding = self.tenant is None
@@ -185,31 +185,31 @@ class TenantForm(Modal[Tenant | None]):
             Row(
                 "Client secret",
                 Input(password=True, id="secret", compact=True, placeholder="paste it here"),
-                keys=["secret", "client_secret_file"],
+                keys=["secret", "client_secret_file", "credential.client_secret", "credential"],
                 note=stored,
             ),
             Row(
                 "Certificate (PEM)",
                 TextArea(id="certificate_pem", soft_wrap=False),
-                keys=["certificate_pem", "certificate_file"],
+                keys=["certificate_pem", "certificate_file", "credential.certificate"],
                 note="paste it, or type the path of a PEM file on this machine",
             ),
             Row(
                 "Private key (PEM)",
                 TextArea(id="private_key_pem", soft_wrap=False),
-                keys=["private_key_pem", "private_key_file"],
+                keys=["private_key_pem", "private_key_file", "credential.private_key"],
                 note=stored,
             ),
             Row(
                 "PFX file",
                 Input(id="pfx_path", compact=True, placeholder="/home/me/contoso.pfx"),
-                keys=["pfx_path", "pfx_base64", "pfx_file"],
+                keys=["pfx_path", "pfx_file", "credential.pfx"],
                 note="a file on this machine; its content is sent, " + stored,
             ),
             Row(
                 "PFX passphrase",
                 Input(password=True, id="passphrase", compact=True, placeholder="empty if none"),
-                keys=["passphrase", "pfx_passphrase_file"],
+                keys=["passphrase", "pfx_passphrase_file", "credential.passphrase"],
             ),
             Static(
                 "No credential: once added, press z on the tenant and sign in as an admin of "
@@ -296,7 +296,7 @@ class TenantForm(Modal[Tenant | None]):
     def action_save(self) -> None:
         self.show_problems([], "")
         try:
-            settings = None if self.added else self.settings()
+            settings = None if self.tenant else self.settings()
             credential = self.credential()
         except LocalProblem as problem:
             self.show_problems([FieldProblem(problem.key, str(problem))], "Not sent:")
@@ -307,37 +307,21 @@ class TenantForm(Modal[Tenant | None]):
     @work(thread=True, exclusive=True, group="tenant-form")
     def send(self, settings: dict[str, Any] | None, credential: Credential | None) -> None:
         client = self.azsync.client
-        if settings is not None:
-            added = attempt(client, lambda c: c.add_tenant(**settings))
-            if isinstance(added, Failure):
-                on_ui(self, self.refused, added, "Not added.")
-                return
-            on_ui(self, self.now_added, added)
-        assert self.added is not None
-        name = self.added.name
-        if credential is not None:
-            stored = attempt(client, lambda c: c.set_credential(name, credential))
-            if isinstance(stored, Failure):
-                on_ui(self, self.refused, stored, self.credential_refusal(stored))
-                return
-        done = attempt(client, lambda c: c.tenant(name))
-        on_ui(self, self.dismiss, done if isinstance(done, Tenant) else self.added)
+        done: Tenant | Failure
+        if settings is not None:  # the tenant and its credential, both or neither
+            done = attempt(client, lambda c: c.add_tenant(credential=credential, **settings))
+        else:
+            done = attempt(client, lambda c: self.store(c, credential))
+        if isinstance(done, Failure):
+            on_ui(self, self.refused, done, "Not added." if settings is not None else "Not stored.")
+        else:
+            on_ui(self, self.dismiss, done)
 
-    def credential_refusal(self, failure: Failure) -> str:
-        head = "The tenant was added; its credential was not stored." if self.tenant is None else ""
-        if failure.status in (404, 405):
-            return (
-                f"{head} This azsyncd cannot take credentials through its socket: put the "
-                "credential in a file (chmod 600) and name it in the tenant's table in the "
-                "configuration file."
-            ).strip()
-        return head or "Not stored."
-
-    def now_added(self, tenant: Tenant) -> None:
-        self.added = tenant
-        for key in ("name", "display_name", "tenant_id", "client_id", "cloud"):
-            self.query_one(f"#{key}").disabled = True
-        self.query_one("#save", Button).label = "Store credential (Ctrl+S)"
+    def store(self, client: Client, credential: Credential | None) -> Tenant:
+        """A new credential for the tenant the form was opened for; the tenant as it is then."""
+        assert self.tenant is not None and credential is not None
+        client.set_credential(self.tenant.name, credential)
+        return client.tenant(self.tenant.name)
 
     def refused(self, failure: Failure, head: str) -> None:
         if failure.unreachable:
@@ -370,9 +354,6 @@ class TenantForm(Modal[Tenant | None]):
             self.set_focus(first.control)
 
     def action_close(self) -> None:
-        if self.added is not None and self.tenant is None:
-            self.dismiss(self.added)  # added already: the tab selects it even without a secret
-            return
         if not self.typed_anything():
             self.dismiss(None)
             return

@@ -6,7 +6,8 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, ProgressBar, Static
+from textual.content import Content
+from textual.widgets import Button, Static
 
 from azsyncd.control.client import Client, Status, counts_text
 from tui.text import Marks, esc, local_time, state_label
@@ -44,7 +45,7 @@ class SyncPanel(Panel):
     DEFAULT_CSS = """
     SyncPanel #status-box { height: 1fr; }
     SyncPanel #progress-label { margin-top: 1; height: auto; }
-    SyncPanel ProgressBar { margin: 0 0 1 0; }
+    SyncPanel #progress { height: auto; margin: 0 0 1 0; }
     SyncPanel #sync-buttons { height: 1; }
     SyncPanel #sync-buttons Button { margin-right: 2; }
     """
@@ -60,7 +61,7 @@ class SyncPanel(Panel):
         with VerticalScroll(id="status-box"):
             yield Static("Connecting to azsyncd…", id="status-text")
             yield Static("", id="progress-label")
-            yield ProgressBar(id="progress", show_eta=False)
+            yield Static("", id="progress")  # text, not a bar of colour: exact on any terminal
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "sync-now":
@@ -77,7 +78,7 @@ class SyncPanel(Panel):
     def show_status(self, status: Status) -> None:
         self.query_one("#status-text", Static).update(describe(status, self.marks))
         running = status.running
-        bar = self.query_one("#progress", ProgressBar)
+        bar = self.query_one("#progress", Static)
         label = self.query_one("#progress-label", Static)
         if running:
             counts = ", ".join(
@@ -89,7 +90,7 @@ class SyncPanel(Panel):
                 f"{self.marks.dot} {esc(running.phase)} {esc(running.tenant)} {self.marks.dot} "
                 f"{running.done} users" + (f" {self.marks.dot} {counts}" if counts else "")
             )
-            bar.update(total=running.total, progress=running.done)
+            bar.update(Content(self.marks.progress(running.done, running.total)))
             bar.display = True
         else:
             label.update("Idle.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from azsyncd import __version__
-from azsyncd.service.api import errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api import audit, errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api.callers import require_change_right
+from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
 
 
@@ -14,14 +16,20 @@ def create_app(daemon: Daemon) -> FastAPI:
         title="azsyncd control API",
         version=__version__,
         description="Local control of azsyncd over its Unix socket. Errors are JSON: "
-        '{"error": {"code", "message", "fix"}}.',
+        '{"error": {"code", "message", "fix"}}. Every change is recorded in GET /v1/audit'
+        " with the caller's user name; [control] admins says who may change things.",
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(require_change_right)],
     )
     app.state.daemon = daemon
     errors.install(app)
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(audit.router)
+    # Added last, runs first: an oversized body is refused before anything reads it.
+    app.add_middleware(audit.AuditTrail, daemon=daemon)
+    app.add_middleware(BodyLimit)
     return app

@@ -1,18 +1,32 @@
-"""Every API error is JSON: {"error": {"code", "message", "fix", ...}} with a 4xx status."""
+"""Every API error is JSON: {"error": {"code", "message", "fix", ...}}.
+
+4xx: the request cannot be done as asked (403 file-only keys or a read-only caller, 409 the
+file changed on disk). 503: the state database is locked or a disk is full; nothing was
+changed, and the message says which.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from peewee import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from azsyncd.config.changes import FileOnlyChange
+from azsyncd.config.credentials import CredentialError
+from azsyncd.config.text import clipped
 from azsyncd.errors import ConfigError, UserError
+from azsyncd.service.api.deps import note
+from azsyncd.service.daemon import ConfigConflict
 
 log = logging.getLogger(__name__)
+# Errors of a full, read-only or failing disk: the daemon is fine, the host needs a hand.
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 class ApiError(Exception):
@@ -35,13 +49,58 @@ def not_found(what: str, fix: str = "") -> ApiError:
     return ApiError(404, "not_found", f"{what} was not found", fix)
 
 
+def _answer(
+    request: Request, status: int, code: str, message: str, fix: str = "", **extra: Any
+) -> JSONResponse:
+    note(request, f"refused: {message}")
+    return JSONResponse(error_body(code, message, fix, **extra), status)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.fix, **exc.extra), exc.status)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return _answer(request, exc.status, exc.code, exc.message, exc.fix, **exc.extra)
+
+    @app.exception_handler(FileOnlyChange)
+    async def _file_only(request: Request, exc: FileOnlyChange) -> JSONResponse:
+        return _answer(request, 403, "file_only", exc.message, exc.fix, keys=exc.keys)
+
+    @app.exception_handler(ConfigConflict)
+    async def _conflict(request: Request, exc: ConfigConflict) -> JSONResponse:
+        return _answer(request, 409, "reload_first", exc.message, exc.fix)
+
+    @app.exception_handler(CredentialError)
+    async def _credential(request: Request, exc: CredentialError) -> JSONResponse:
+        return _answer(request, 422, "invalid_credential", exc.message, exc.fix)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("state database unavailable: %s", exc)
+        return _answer(
+            request,
+            503,
+            "state_unavailable",
+            f"the state database cannot be used right now ({exc}); nothing was changed",
+            "try again shortly; if it persists, check the disk (df) and what else holds the"
+            " database (fuser state.db)",
+        )
+
+    @app.exception_handler(OSError)
+    async def _disk(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno not in DISK_ERRORS:
+            return await _unexpected(request, exc)
+        log.error("cannot write: %s", exc)
+        return _answer(
+            request,
+            503,
+            "disk_error",
+            f"cannot write the configuration or state: {exc.strerror}; nothing was changed",
+            "free space on the disk (df -h), then try again",
+        )
 
     @app.exception_handler(ConfigError)
-    async def _config(_: Request, exc: ConfigError) -> JSONResponse:
+    async def _config(request: Request, exc: ConfigError) -> JSONResponse:
+        note(request, *(f"refused: {p.key}: {p.message}" for p in exc.problems[:10]))
         problems = [{"key": p.key, "message": p.message} for p in exc.problems]
         return JSONResponse(
             error_body(
@@ -54,15 +113,17 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(UserError)
-    async def _user(_: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse(error_body("user_error", exc.message, exc.fix), 400)
+    async def _user(request: Request, exc: UserError) -> JSONResponse:
+        return _answer(request, 400, "user_error", exc.message, exc.fix)
 
     @app.exception_handler(RequestValidationError)
-    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            {"key": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            {"key": ".".join(clipped(str(p), 64) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors()
         ]
         first = problems[0] if problems else {"key": "", "message": "invalid request"}
+        note(request, f"refused: {first['key']}: {first['message']}")
         return JSONResponse(
             error_body(
                 "invalid_request",
@@ -74,7 +135,8 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        note(request, f"refused: {exc.detail}")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(exc.detail), "GET /v1/openapi.json lists the API"),
@@ -84,7 +146,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error in the control API")
+        log.error("unexpected error in the control API", exc_info=exc)
         return JSONResponse(
             error_body("internal", f"unexpected {type(exc).__name__}; see the daemon's log"), 500
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.schemas import RecordStatus, SyncRequest
+from azsyncd.service.api.schemas import RecordStatus, Search, SyncRequest
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
 from azsyncd.sync import report
@@ -37,7 +37,7 @@ def run_view(run: SyncRun) -> dict[str, Any]:
 @router.post(
     "/sync", status_code=202, summary="Start a sync; 409 with the running run's id if one runs"
 )
-def start_sync(request: SyncRequest, daemon: DaemonDep) -> dict[str, Any]:
+def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[str, Any]:
     if request.tenant is not None and daemon.config.tenant(request.tenant) is None:
         raise not_found(
             f'tenant "{request.tenant}"', "GET /v1/tenants lists the configured tenants"
@@ -60,6 +60,15 @@ def start_sync(request: SyncRequest, daemon: DaemonDep) -> dict[str, Any]:
         raise ApiError(
             503, "stopping", "the daemon is shutting down", "start the sync after it restarts"
         )
+    scope = ", ".join(
+        f"{k} {v}" for k, v in request.model_dump(include={"tenant", "user"}).items() if v
+    )
+    note(
+        http,
+        f"sync run {run_id} started"
+        + (" (dry run)" if request.dry_run else "")
+        + (f": {scope}" if scope else ""),
+    )
     if request.wait:
         daemon.runner.wait(request.timeout)
         run = _run(daemon, run_id)
@@ -133,7 +142,6 @@ def _records(
 
 
 Status = Annotated[RecordStatus | None, Query()]
-Search = Annotated[str, Query(max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=10000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 

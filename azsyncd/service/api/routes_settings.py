@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from azsyncd import attributes
+from azsyncd.config.changes import shown
 from azsyncd.errors import TargetError
-from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.api.schemas import SettingsPatch
+from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.local import built_in_store
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -27,7 +29,7 @@ def get_status(daemon: DaemonDep) -> dict[str, Any]:
 
 
 def _settings(daemon: Daemon) -> dict[str, Any]:
-    document = daemon.config.model_dump(mode="json")
+    document = shown(daemon.config.model_dump(mode="json"))
     settings = {section: document[section] for section in SETTINGS_SECTIONS}
     settings["state"] = {"history_runs": document["state"]["history_runs"]}
     return settings
@@ -39,7 +41,7 @@ def get_settings(daemon: DaemonDep) -> dict[str, Any]:
 
 
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
-def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
+def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
     state_keys = set(changes.get("state", {})) - {"history_runs"}
     if state_keys:
@@ -54,7 +56,7 @@ def patch_settings(patch: SettingsPatch, daemon: DaemonDep) -> dict[str, Any]:
         for section, values in changes.items():
             deep_merge(document[section], values)
 
-    daemon.update_config(apply)
+    note(request, *daemon.update_config(apply))
     return _settings(daemon)
 
 
@@ -72,7 +74,7 @@ def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
 @router.get("/fields", summary="The target's contact fields with types, required flags and choices")
 def get_fields(daemon: DaemonDep) -> dict[str, Any]:
     try:
-        target = build_target(daemon.config, daemon.loaded.directory)
+        target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
         try:
             fields = target.fields()
         finally:
@@ -93,11 +95,11 @@ def get_attributes() -> dict[str, Any]:
 @router.get("/contacts", summary="Contacts of the built-in store")
 def get_contacts(
     daemon: DaemonDep,
-    search: Annotated[str, Query(max_length=256)] = "",
+    search: Search = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
-    total, rows = daemon.state.contacts(search, limit, offset)
+    total, rows = built_in_store(daemon.config, daemon.state.db).search(search, limit, offset)
     return {
         "total": total,
         "contacts": [
@@ -124,17 +126,18 @@ def get_contacts(
     response_class=StreamingResponse,
 )
 def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
-    names = [f.name for f in daemon.config.target.local.fields]
+    store = built_in_store(daemon.config, daemon.state.db)
     return StreamingResponse(
-        report.iter_contacts_csv(daemon.state.iter_contacts(), names),
+        report.iter_contacts_csv(store.rows(), store.field_names()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="azsync-contacts.csv"'},
     )
 
 
 @router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
-def post_reload(daemon: DaemonDep) -> dict[str, Any]:
-    if not daemon.reload():
+def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    changes = daemon.reload()
+    if changes is None:
         raise ApiError(
             422,
             "invalid_config",
@@ -142,4 +145,5 @@ def post_reload(daemon: DaemonDep) -> dict[str, Any]:
             "fix the file (azsyncd check-config lists every problem) and reload again",
             detail=daemon.config_error,
         )
-    return {"reloaded": True, "config_path": str(daemon.loaded.path)}
+    note(request, "configuration reloaded from the file", *changes)
+    return {"reloaded": True, "config_path": str(daemon.loaded.path), "changes": changes}

@@ -1,29 +1,42 @@
-"""Tenants: list, add, read, change, delete, enable and disable."""
+"""Tenants: list, add, read, change, delete, enable and disable; set a tenant's credential."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
-from azsyncd.config.model import Tenant
+from azsyncd.config import credentials
+from azsyncd.config.changes import shown
+from azsyncd.config.model import TENANT_NAME, Tenant
+from azsyncd.config.secrets import resolve
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.source import DirectorySource
 from azsyncd.errors import AuthError, GraphError, UserError
-from azsyncd.service.api.deps import daemon_of
+from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.schemas import TenantPatch
+from azsyncd.service.api.schemas import (
+    Certificate,
+    ClientSecret,
+    Credential,
+    NewTenant,
+    Pfx,
+    Search,
+    TenantPatch,
+)
 from azsyncd.service.daemon import Daemon, tenant_status
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
-TenantName = Annotated[str, Path(max_length=64)]
+TenantName = Annotated[str, Path(max_length=64, pattern=TENANT_NAME.pattern)]
 
 
 def _view(daemon: Daemon, tenant: Tenant, states: dict[str, Any] | None = None) -> dict[str, Any]:
     row = (states if states is not None else daemon.state.tenants()).get(tenant.name)
     return {
-        **tenant.model_dump(mode="json"),
+        **shown(tenant.model_dump(mode="json")),
         **{"state": tenant_status(tenant.name, tenant.enabled, row)},
     }
 
@@ -35,67 +48,199 @@ def _index(daemon: Daemon, name: str) -> int:
     raise not_found(f'tenant "{name}"', "GET /v1/tenants lists the configured tenants")
 
 
+def _tenant(daemon: Daemon, name: str) -> Tenant:
+    return daemon.config.tenants[_index(daemon, name)]
+
+
+def _at(name: str, change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """A change to the tenant called ``name`` in the document, wherever it is by then."""
+
+    def apply(document: dict[str, Any]) -> None:
+        tenant = next((t for t in document["tenants"] if t["name"] == name), None)
+        if tenant is None:
+            raise not_found(f'tenant "{name}"', "GET /v1/tenants lists the configured tenants")
+        change(tenant)
+
+    return apply
+
+
 @router.get("", summary="Configured tenants with their status")
 def list_tenants(daemon: DaemonDep) -> dict[str, Any]:
     states = daemon.state.tenants()
     return {"tenants": [_view(daemon, t, states) for t in daemon.config.tenants]}
 
 
-@router.post("", status_code=201, summary="Add a tenant")
-def add_tenant(tenant: Tenant, daemon: DaemonDep) -> dict[str, Any]:
+@router.post("", status_code=201, summary="Add a tenant, optionally with its credential")
+def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     if daemon.config.tenant(tenant.name):
         raise ApiError(
             409, "exists", f'a tenant named "{tenant.name}" exists already', "choose another name"
         )
-    daemon.update_config(lambda doc: doc["tenants"].append(tenant.model_dump(mode="json")))
-    daemon.state.forget_tenant(tenant.name)  # a re-added name starts with no old delta links
-    return _view(daemon, daemon.config.tenant(tenant.name))  # type: ignore[arg-type]
+    document = tenant.model_dump(mode="json", exclude={"credential"})
+    staged = _stage(daemon, tenant.name, tenant.credential) if tenant.credential else None
+    if staged is not None:
+        document.update(staged.settings())
+
+    def before_write() -> None:
+        daemon.state.forget_tenant(tenant.name)  # a re-added name starts with no old delta links
+        if staged is not None:
+            staged.commit()
+
+    lines = _with_credential(
+        daemon,
+        tenant.name,
+        staged,
+        lambda: daemon.update_config(
+            lambda doc: doc["tenants"].append(document),
+            allowed=_credential_keys(tenant.name, staged),
+            before_write=before_write,
+        ),
+    )
+    note(request, *lines)
+    return _view(daemon, _tenant(daemon, tenant.name))
 
 
 @router.get("/{name}", summary="One tenant")
 def get_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    return _view(daemon, daemon.config.tenants[_index(daemon, name)])
+    return _view(daemon, _tenant(daemon, name))
 
 
-@router.patch("/{name}", summary="Change a tenant's settings")
-def patch_tenant(name: TenantName, patch: TenantPatch, daemon: DaemonDep) -> dict[str, Any]:  # type: ignore[valid-type]
-    index = _index(daemon, name)
+@router.patch("/{name}", summary="Change a tenant's settings (not its files or endpoints)")
+def patch_tenant(
+    name: TenantName,
+    patch: TenantPatch,  # type: ignore[valid-type]
+    daemon: DaemonDep,
+    request: Request,
+) -> dict[str, Any]:
+    _index(daemon, name)
     changes = patch.model_dump(exclude_unset=True, mode="json")  # type: ignore[attr-defined]
-    daemon.update_config(lambda doc: doc["tenants"][index].update(changes))
-    return _view(daemon, daemon.config.tenants[index])
+    note(request, *daemon.update_config(_at(name, lambda t: t.update(changes))))
+    return _view(daemon, _tenant(daemon, name))
 
 
 @router.delete("/{name}", summary="Delete a tenant and its runtime state; its contacts stay")
-def delete_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    index = _index(daemon, name)
-    daemon.update_config(lambda doc: doc["tenants"].pop(index))
-    daemon.state.forget_tenant(name)
+def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    _index(daemon, name)
+    lines = daemon.update_config(
+        lambda doc: doc["tenants"].remove(next(t for t in doc["tenants"] if t["name"] == name)),
+        before_write=lambda: daemon.state.forget_tenant(name),
+    )
     daemon.tenants.forget(name)
+    credentials.remove_unused(_credentials_dir(daemon), _prefix(daemon, name), keep=set())
+    note(request, *lines)
     return {"deleted": name}
 
 
-def _set_enabled(daemon: Daemon, name: str, enabled: bool) -> dict[str, Any]:
-    index = _index(daemon, name)
-    daemon.update_config(lambda doc: doc["tenants"][index].update(enabled=enabled))
-    return _view(daemon, daemon.config.tenants[index])
+def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> dict[str, Any]:
+    _index(daemon, name)
+    note(request, *daemon.update_config(_at(name, lambda t: t.update(enabled=enabled))))
+    return _view(daemon, _tenant(daemon, name))
 
 
 @router.post("/{name}/enable", summary="Sync this tenant again")
-def enable_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    return _set_enabled(daemon, name, True)
+def enable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    return _set_enabled(daemon, request, name, True)
 
 
 @router.post("/{name}/disable", summary="Leave this tenant out of syncs")
-def disable_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    return _set_enabled(daemon, name, False)
+def disable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    return _set_enabled(daemon, request, name, False)
+
+
+@router.put(
+    "/{name}/credential",
+    summary="Set the tenant's client secret, certificate and key, or PFX; write-only",
+    description="The daemon stores the credential as owner-only files in its credentials"
+    " directory ([control] credentials_dir) and points the tenant at them. No call returns it.",
+)
+def put_credential(
+    name: TenantName,
+    credential: Annotated[Credential, Body()],
+    daemon: DaemonDep,
+    request: Request,
+) -> dict[str, Any]:
+    _index(daemon, name)
+    staged = _stage(daemon, name, credential)
+    lines = _with_credential(
+        daemon,
+        name,
+        staged,
+        lambda: daemon.update_config(
+            _at(name, lambda t: t.update(staged.settings())),
+            allowed=_credential_keys(name, staged),
+            before_write=staged.commit,
+        ),
+    )
+    note(request, f"tenants.{name}: {staged.label} stored in {_credentials_dir(daemon)}", *lines)
+    return _view(daemon, _tenant(daemon, name))
+
+
+def _credentials_dir(daemon: Daemon) -> FilePath:
+    return credentials.credentials_dir(daemon.config.control.credentials_dir, daemon.config_dir)
+
+
+def _prefix(daemon: Daemon, name: str) -> str:
+    # One credentials directory may serve several daemons (azsyncd@NAME): the config's name
+    # keeps their files apart.
+    return f"{daemon.loaded.path.stem}.{name}"
+
+
+def _stage(daemon: Daemon, name: str, credential: Any) -> credentials.Staged:
+    if isinstance(credential, ClientSecret):
+        contents = credentials.client_secret(credential.client_secret.get_secret_value())
+        label = "client secret"
+    elif isinstance(credential, Certificate):
+        contents = credentials.certificate(
+            credential.certificate.get_secret_value(), credential.private_key.get_secret_value()
+        )
+        label = "certificate and private key"
+    else:
+        assert isinstance(credential, Pfx)
+        passphrase = credential.passphrase.get_secret_value() if credential.passphrase else None
+        contents = credentials.pfx(credential.pfx.get_secret_value(), passphrase)
+        label = "PFX" + (" and passphrase" if passphrase else "")
+    return credentials.stage(_credentials_dir(daemon), _prefix(daemon, name), contents, label)
+
+
+def _credential_keys(name: str, staged: credentials.Staged | None) -> frozenset[str]:
+    if staged is None:
+        return frozenset()
+    return frozenset(f"tenants.{name}.{key}" for key in credentials.CREDENTIAL_KEYS)
+
+
+def _with_credential(
+    daemon: Daemon, name: str, staged: credentials.Staged | None, edit: Callable[[], list[str]]
+) -> list[str]:
+    """Run the edit; on failure no new credential file is left, on success no stale one."""
+    directory, prefix = _credentials_dir(daemon), _prefix(daemon, name)
+    try:
+        lines = edit()
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+            credentials.remove_unused(directory, prefix, keep=_referenced(daemon, name))
+        raise
+    if staged is not None:
+        credentials.remove_unused(directory, prefix, keep=_referenced(daemon, name))
+    return lines
+
+
+def _referenced(daemon: Daemon, name: str) -> set[FilePath]:
+    tenant = daemon.config.tenant(name)
+    if tenant is None:
+        return set()
+    found = (getattr(tenant, key) for key in credentials.CREDENTIAL_KEYS)
+    return {resolve(value, daemon.config_dir) for value in found if value}
 
 
 @router.post(
     "/{name}/authorize",
     summary="Acquire a token and prove it works (device code: start the sign-in)",
 )
-def authorize_tenant(name: TenantName, daemon: DaemonDep, response: Response) -> dict[str, Any]:
-    tenant = daemon.config.tenants[_index(daemon, name)]
+def authorize_tenant(
+    name: TenantName, daemon: DaemonDep, request: Request, response: Response
+) -> dict[str, Any]:
+    tenant = _tenant(daemon, name)
     if tenant.auth == "device_code":
         try:
             sign_in = daemon.tenants.start_device_sign_in(tenant)
@@ -103,23 +248,27 @@ def authorize_tenant(name: TenantName, daemon: DaemonDep, response: Response) ->
             daemon.tenants.record(tenant, Verdict("disabled", str(exc), exc.fix))
             raise ApiError(502, "sign_in_failed", str(exc), exc.fix) from None
         response.status_code = 202
+        note(request, f"tenants.{name}: device-code sign-in started")
         return {"device_code": sign_in.as_dict(), **_view(daemon, tenant)}
-    daemon.tenants.authorize_app(tenant)
+    verdict = daemon.tenants.authorize_app(tenant)
+    note(request, f"tenants.{name}: authorized: {verdict.status} {verdict.reason}".rstrip())
     return _view(daemon, tenant)
 
 
 @router.get("/{name}/authorize", summary="The device-code sign-in in progress, if any")
 def sign_in_status(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
-    tenant = daemon.config.tenants[_index(daemon, name)]
+    tenant = _tenant(daemon, name)
     sign_in = daemon.tenants.sign_in(name)
     return {"device_code": sign_in.as_dict() if sign_in else None, **_view(daemon, tenant)}
 
 
 @router.get("/{name}/groups", summary="Search the tenant's groups by name")
 def search_groups(
-    name: TenantName, daemon: DaemonDep, search: Annotated[str, Query(max_length=256)] = ""
+    name: TenantName,
+    daemon: DaemonDep,
+    search: Search = "",
 ) -> dict[str, Any]:
-    tenant = daemon.config.tenants[_index(daemon, name)]
+    tenant = _tenant(daemon, name)
     connection = daemon.tenants.connect(tenant)
     source = DirectorySource(connection.graph, tenant, ["id"])
     try:

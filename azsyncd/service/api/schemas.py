@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
 
 from azsyncd.config.model import Tenant
+from azsyncd.config.secrets import MAX_SECRET_BYTES
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters: they would reach logs and files
+Search = Annotated[str, Query(max_length=256, pattern=PRINTABLE)]
 
 
 class Body(BaseModel):
@@ -16,9 +21,14 @@ class Body(BaseModel):
 class SyncRequest(Body):
     dry_run: bool = Field(False, description="Plan only: write nothing to the target")
     user: str | None = Field(
-        None, max_length=512, description="Sync one user (UPN, email or object id), step by step"
+        None,
+        max_length=512,
+        pattern=PRINTABLE,
+        description="Sync one user (UPN, email or object id), step by step",
     )
-    tenant: str | None = Field(None, max_length=64, description="Sync only this tenant")
+    tenant: str | None = Field(
+        None, max_length=64, pattern=PRINTABLE, description="Sync only this tenant"
+    )
     wait: bool = Field(
         False, description="Answer when the run has ended, with its outcome (a dry run's plan)"
     )
@@ -53,3 +63,34 @@ TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
+
+# Secrets arrive as SecretStr: pydantic never shows them in a repr or an error.
+PEM = Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES)]
+
+
+class ClientSecret(Body):
+    kind: Literal["client_secret"]
+    client_secret: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
+class Certificate(Body):
+    kind: Literal["certificate"]
+    certificate: PEM = Field(description="The public certificate, PEM")
+    private_key: PEM = Field(description="Its private key, unencrypted PEM")
+
+
+class Pfx(Body):
+    kind: Literal["pfx"]
+    pfx: Annotated[SecretStr, Field(min_length=1, max_length=MAX_SECRET_BYTES * 4 // 3 + 4)] = (
+        Field(description="The PFX (PKCS#12) file, base64")
+    )
+    passphrase: Annotated[SecretStr, Field(max_length=1024)] | None = None
+
+
+Credential = Annotated[ClientSecret | Certificate | Pfx, Field(discriminator="kind")]
+
+
+class NewTenant(Tenant):
+    """A tenant to add, optionally with its secret (stored as by PUT .../credential)."""
+
+    credential: Credential | None = None

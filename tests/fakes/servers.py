@@ -1,5 +1,5 @@
-"""Real HTTP(S) servers on 127.0.0.1 for end-to-end tests: the simulated Microsoft identity
-and Graph over HTTPS (msal requires https) with a throwaway CA, and the fake HappyFox."""
+"""Real HTTP(S) servers on 127.0.0.1 for the fakes: the fake identity and Graph over HTTPS
+(msal requires https) with a throwaway CA, and the fake HappyFox over plain HTTP."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class _Quiet(WSGIRequestHandler):
 
 class _Threaded(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+
+
+def _server(app: Callable[..., Iterable[bytes]]) -> WSGIServer:
+    return make_server("127.0.0.1", 0, app, server_class=_Threaded, handler_class=_Quiet)
 
 
 def wsgi_from_handler(
@@ -68,7 +72,8 @@ def wsgi_from_handler(
 
 @contextmanager
 def serve(app: Callable[..., Iterable[bytes]], tls: ssl.SSLContext | None = None) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, app, server_class=_Threaded, handler_class=_Quiet)
+    """Serve a WSGI app on a free loopback port (HTTPS with ``tls``) while the block runs."""
+    server = _server(app)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
         server.base_environ["HTTPS"] = "on"  # type: ignore[attr-defined]  # wsgiref reads the scheme from it
@@ -86,3 +91,13 @@ def tls_for_localhost(directory: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context, ca
+
+
+def serve_forever(app: Callable[..., Iterable[bytes]]) -> None:
+    """Serve in this process until it is stopped; the port goes to stdout first."""
+    server = _server(app)
+    print(server.server_port, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

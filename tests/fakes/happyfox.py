@@ -1,6 +1,8 @@
 """A fake HappyFox that models the documented behaviour, as a WSGI app.
 
-Used in-process through httpx.WSGITransport, or over real HTTP on loopback with wsgiref.
+Used in-process through httpx.WSGITransport, over real HTTP on loopback (servers.serve), or
+in a process of its own on a time-scaled clock (``python -m tests.fakes.happyfox SCALE``, as
+the benchmarks run it).
 Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
 out; at most 100 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
 going over locks the account with 429s for 10 minutes; per-field validation errors.
@@ -11,12 +13,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.servers import serve_forever
 
 API = "/api/1.1/json/"
 
@@ -37,6 +42,7 @@ class FakeHappyFox:
         self.lock_seconds = lock_seconds
         self.recent: dict[str, deque[float]] = {"GET": deque(), "POST": deque()}
         self.locked_until = 0.0
+        self.lock_next_call = False  # the next call finds the account locked, as if over the limit
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
         self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
@@ -90,6 +96,8 @@ class FakeHappyFox:
         self.calls.append((method, path, now))
         if auth != self.auth:
             return 401, {"error": "Authentication failed"}
+        if self.lock_next_call:
+            self.lock_next_call, self.locked_until = False, now + self.lock_seconds
         if now < self.locked_until:
             return 429, {"error": "Rate limit exceeded"}
         kind = "GET" if method == "GET" else "POST"
@@ -238,3 +246,15 @@ class FakeHappyFox:
 
     def post_calls(self, route: str) -> int:
         return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)
+
+
+def main() -> None:
+    """One HappyFox minute lasts 60/SCALE seconds; the port is printed first."""
+    scale = float(sys.argv[1])
+    fake = FakeHappyFox(lambda: time.monotonic() * scale)
+    fake.fields = [f for f in fake.fields if f["type"] != "hologram"]
+    serve_forever(fake)
+
+
+if __name__ == "__main__":
+    main()

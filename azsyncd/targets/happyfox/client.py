@@ -19,15 +19,8 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from azsyncd.errors import TargetError
-from azsyncd.targets.base import (
-    Choice,
-    ContactWrite,
-    ExistingContact,
-    FieldDef,
-    Phone,
-    WriteResult,
-    normal_email,
-)
+from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
+from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -36,22 +29,15 @@ GET_LIMIT, POST_LIMIT = 500, 300
 MAX_LOCKS = 6
 # Above this many addresses, list every contact once instead of searching each.
 SEARCH_LIMIT = 20
-TYPES = {
-    "text": "text",
-    "textarea": "text",
-    "choice": "dropdown",
-    "dropdown": "dropdown",
-    "multiple_choice": "multi_select",
-    "multi_choice": "multi_select",
-    "multiselect": "multi_select",
-    "number": "number",
-    "decimal": "number",
-    "date": "date",
-}
 
 
 class _Transient(Exception):
     """A 5xx or a timeout: worth another try after a pause."""
+
+
+def limits_for(headroom: float) -> dict[str, int]:
+    """Calls a minute by kind, using ``headroom`` of what HappyFox publishes."""
+    return {"GET": max(1, int(GET_LIMIT * headroom)), "POST": max(1, int(POST_LIMIT * headroom))}
 
 
 def limiter_for(
@@ -59,7 +45,7 @@ def limiter_for(
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> RateLimiter:
-    limits = {"GET": max(1, int(GET_LIMIT * headroom)), "POST": max(1, int(POST_LIMIT * headroom))}
+    limits = limits_for(headroom)
     kwargs: dict[str, Any] = {}
     if clock:
         kwargs["clock"] = clock
@@ -74,7 +60,7 @@ def field_from(raw: dict[str, Any]) -> FieldDef:
     return FieldDef(
         id=str(raw["id"]),
         name=str(raw.get("name", raw["id"])),
-        type=TYPES.get(raw_type.lower(), "unknown"),
+        type=field_type(raw_type),
         required=bool(raw.get("required")),
         choices=choices,
         raw_type=raw_type,
@@ -258,9 +244,9 @@ class HappyFox:
         defs = [field_from(raw) for raw in self._call("GET", "user_custom_fields/")]
         self._field_names = {f.id: f.name for f in defs}
         self._field_ids = [f.id for f in defs]
-        self._choice_fields = {f.id for f in defs if f.type in ("dropdown", "multi_select")}
+        self._choice_fields = {f.id for f in defs if FIELD_TYPES[f.type].choices}
         for f in defs:
-            if f.type == "unknown":
+            if f.type is FieldType.UNKNOWN:
                 log.warning(
                     "HappyFox custom field %r has a type we do not know (%r); it is kept as it is",
                     f.name,

@@ -1,24 +1,19 @@
-"""The built-in contact store: peewee tables, custom fields declared in the configuration."""
+"""The built-in store as a target: validated batch writes, lookups by email, and listing."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from azsyncd.config.model import LocalField
+from peewee import Database, fn
+
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import Contact
-from azsyncd.targets.base import (
-    Choice,
-    ContactWrite,
-    ExistingContact,
-    FieldDef,
-    Phone,
-    WriteResult,
-    normal_email,
-)
+from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
+from azsyncd.targets.fields import Choice, FieldDef, problem
+from azsyncd.targets.local.settings import LocalField
+from azsyncd.targets.local.table import Contact, attach
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -37,27 +32,6 @@ def field_defs(declared: list[LocalField]) -> list[FieldDef]:
     ]
 
 
-def _problem(field: FieldDef, value: Any) -> str | None:
-    """Why ``value`` does not fit ``field``, or None; mirrors a help desk's own checks."""
-    if value is None or value == "" or value == []:
-        return f"{field.name}: this field is required" if field.required else None
-    labels = {c.id for c in field.choices}
-    if field.type == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        return f"{field.name}: a number is required, got {value!r}"
-    if field.type == "dropdown" and value not in labels:
-        return f"{field.name}: {value!r} is not one of the choices"
-    if field.type == "multi_select" and (not isinstance(value, list) or not set(value) <= labels):
-        return f"{field.name}: {value!r} are not all choices"
-    if field.type == "date":
-        try:
-            date.fromisoformat(str(value))
-        except ValueError:
-            return f"{field.name}: {value!r} is not a date (yyyy-mm-dd)"
-    if field.type == "text" and not isinstance(value, str):
-        return f"{field.name}: text is required, got {value!r}"
-    return None
-
-
 def _existing(row: Contact) -> ExistingContact:
     return ExistingContact(
         id=str(row.id),
@@ -71,8 +45,9 @@ def _existing(row: Contact) -> ExistingContact:
 class LocalStore:
     max_batch = 500
 
-    def __init__(self, declared: list[LocalField]) -> None:
+    def __init__(self, declared: list[LocalField], db: Database) -> None:
         self._fields = field_defs(declared)
+        attach(db)
 
     def close(self) -> None:
         pass
@@ -170,7 +145,7 @@ class LocalStore:
         if not item.name.strip():
             return "name: this field is required"
         custom = {**(row.custom if row else {}), **item.custom}
-        problems = [p for f in self._fields if (p := _problem(f, custom.get(f.id)))]
+        problems = [p for f in self._fields if (p := problem(f, custom.get(f.id)))]
         unknown = set(item.custom) - {f.id for f in self._fields}
         problems += [f"{name}: no such custom field" for name in sorted(unknown)]
         return "; ".join(problems)
@@ -182,3 +157,22 @@ class LocalStore:
         Contact.update(source_tenant=tenant_label).where(
             Contact.id.in_(ids), Contact.source_tenant == ""
         ).execute()
+
+    # --- reading the store (control API, CSV export) --------------------------------------
+
+    def field_names(self) -> list[str]:
+        return [f.name for f in self._fields]
+
+    def search(self, text: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[Contact]]:
+        """Contacts whose address or name contains ``text``, by address; and how many match."""
+        query = Contact.select()
+        if text:
+            needle = text.lower()
+            query = query.where(
+                Contact.email.contains(needle) | fn.LOWER(Contact.name).contains(needle)
+            )
+        return int(query.count()), list(query.order_by(Contact.email).limit(limit).offset(offset))
+
+    def rows(self) -> Iterator[Contact]:
+        """Every contact by address, streamed."""
+        yield from Contact.select().order_by(Contact.email).iterator()

@@ -1,0 +1,48 @@
+"""One user of a tenant: find them by object id, UPN or address, and list their groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azsyncd.config.model import GUID
+from azsyncd.directory.client import GraphClient
+from azsyncd.directory.source import EVENTUAL
+from azsyncd.errors import GraphError
+
+
+def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any] | None:
+    """The user with this object id, UPN or mail, or None when the tenant has none.
+
+    A UPN or an address goes in a $filter, not the URL path: guests' UPNs hold a "#"
+    ("ann_fabrikam.example#EXT#@contoso.example") that a path would cut, and a quote in a
+    name is doubled as OData wants.
+    """
+    fields = ",".join(select)
+    who = who.strip()
+    try:
+        if GUID.match(who):
+            return graph.get(f"/users/{who}", {"$select": fields})
+        quoted = who.replace("'", "''")
+        found = graph.get(
+            "/users",
+            {
+                "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
+                "$select": fields,
+            },
+        ).get("value", [])
+    except GraphError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found[0] if found else None
+
+
+def groups_of(graph: GraphClient, user_id: str) -> set[str]:
+    """The ids of every group the user is in, directly or through nested groups."""
+    path = f"/users/{user_id}/transitiveMemberOf/microsoft.graph.group"
+    return {
+        str(group["id"])
+        for page in graph.pages(path, {"$select": "id"}, EVENTUAL)
+        for group in page.get("value", [])
+        if group.get("id")
+    }

@@ -1,0 +1,87 @@
+"""Who is calling: the socket peer's user, and whether ``[control] admins`` lets them change.
+
+The daemon learns each caller's uid from the socket itself (SO_PEERCRED); nothing the
+caller sends can change it. With ``[control] admins`` unset every socket user may change
+things; set, the listed users and @groups may, root and the daemon's own user always may
+(they can edit the file anyway), and everyone else may only read.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from azsyncd.service.api.errors import ApiError
+from azsyncd.service.connections import PEER_KEY, Peer
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    uid: int | None
+    gid: int | None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.uid is None else f"{self.name} (uid {self.uid})"
+
+
+def caller_from_scope(scope: Mapping[str, Any]) -> Caller:
+    peer: Peer | None = scope.get(PEER_KEY)
+    if peer is None:
+        return Caller("(no socket credentials)", None, None)
+    try:
+        name = pwd.getpwuid(peer.uid).pw_name
+    except KeyError:
+        name = f"uid {peer.uid}"
+    return Caller(name, peer.uid, peer.gid)
+
+
+def _groups(caller: Caller) -> set[str]:
+    gids = {caller.gid} if caller.gid is not None else set()
+    try:
+        gids.update(os.getgrouplist(caller.name, caller.gid or 0))
+    except OSError:
+        pass  # no such user in the password database: the socket's gid only
+    names = set()
+    for gid in gids:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return names
+
+
+def may_change(caller: Caller, admins: list[str]) -> bool:
+    if not admins:
+        return True
+    if caller.uid is None:
+        return False
+    if caller.uid in (0, os.geteuid()) or caller.name in admins:
+        return True
+    wanted = {a[1:] for a in admins if a.startswith("@")}
+    return bool(wanted & _groups(caller))
+
+
+def require_change_right(request: Request) -> None:
+    """Every call that changes something needs the right to; reading needs none."""
+    if request.method in READ_METHODS:
+        return
+    caller = caller_from_scope(request.scope)
+    if not may_change(caller, request.app.state.daemon.config.control.admins):
+        raise ApiError(
+            403,
+            "read_only",
+            f"{caller.name} may read but not change azsyncd: [control] admins does not list"
+            " this user or any of its groups",
+            "ask an admin to add you to [control] admins in the configuration file (a user name"
+            " or @group), then reload",
+        )

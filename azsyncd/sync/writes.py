@@ -1,0 +1,42 @@
+"""The engine's side of writing: what it asks of the executor, and the tally it gets back.
+
+The engine plans; whoever applies its plans (``executor.Executor``) offers exactly this.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from azsyncd.sync.planner import COUNTED_AS, Action
+
+COUNTS = (*COUNTED_AS.values(), "removed")
+
+
+@dataclass
+class Tally:
+    """What the writes of a run came to, overall and per tenant."""
+
+    counts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(COUNTS, 0)))
+    tenants: dict[str, Counter[str]] = field(default_factory=dict)
+    refused: int = 0  # contacts the help desk refused to write
+
+    def add(self, action: Action) -> None:
+        counted = COUNTED_AS[action.kind]
+        self.counts[counted] += 1
+        self.tenants.setdefault(action.tenant, Counter())[counted] += 1
+
+
+class Writes(Protocol):
+    def begin_tenant(self, name: str, label: str) -> None:
+        """The actions that follow are this tenant's; ``label`` is its name on the target."""
+
+    def apply(self, actions: list[Action]) -> None:
+        """Start writing a chunk of planned actions (they may still be writing on return)."""
+
+    def drain(self) -> None:
+        """Wait until every chunk is written and recorded."""
+
+    def tally(self) -> Tally:
+        """The counts so far, of recorded actions only."""

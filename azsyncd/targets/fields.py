@@ -1,0 +1,227 @@
+"""Contact field types in one place: what each type converts from, accepts, and is called.
+
+``FIELD_TYPES`` is the table: per type, how a directory value becomes the target's form
+(``convert``), whether a stored value fits (``check``), whether the type lists choices, and
+the names help desks spell it with. Values in the target's form are: text as str, number as
+int or float, dropdown as a choice id, multi-select as a list of choice ids, date as
+"yyyy-mm-dd".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
+EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DROPDOWN = "dropdown"
+    MULTI_SELECT = "multi_select"
+    DATE = "date"
+    UNKNOWN = "unknown"  # a help desk's type azsync cannot write; kept as it is
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A custom contact field of the target."""
+
+    id: str
+    name: str
+    type: FieldType
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    raw_type: str = ""  # the target's own type string, kept when we do not know it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", FieldType(self.type))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": str(self.type),
+            "required": self.required,
+            "choices": [c.label for c in self.choices],
+            "raw_type": self.raw_type or str(self.type),
+        }
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """A value as a reason quotes it: JSON, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(text if len(text) <= limit else text[: limit - 1] + "…", ensure_ascii=False)
+
+
+# --- conversions: a directory value (never empty) to the target's form ------------------
+
+
+def _text(field: FieldDef, value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _number(field: FieldDef, value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise ValueError(f"{short(value)} is a yes/no value, not a number (datatype mismatch)")
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip().replace(" ", "")
+    if not NUMBER.match(text):
+        raise ValueError(
+            f"{short(value)} is not a number (datatype mismatch); fix: correct the value in "
+            "Entra ID or map this attribute to a text field"
+        )
+    number = float(text.replace(",", "."))
+    if number.is_integer() and "." not in text and "," not in text:
+        return int(number)
+    return round(number, 2)
+
+
+def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
+    ids = {c.label.casefold(): c.id for c in field.choices}
+    found = []
+    for item in items:
+        label = _text(field, item)
+        if not label:
+            continue
+        if label.casefold() not in ids:
+            allowed = ", ".join(c.label for c in field.choices)
+            raise ValueError(
+                f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add "
+                "the choice in the help desk or correct the value in Entra ID"
+            )
+        found.append(ids[label.casefold()])
+    return found
+
+
+def _dropdown(field: FieldDef, value: Any) -> str | None:
+    ids = _choice_ids(field, value if isinstance(value, list) else [value])
+    return ids[0] if ids else None
+
+
+def _multi_select(field: FieldDef, value: Any) -> list[str] | None:
+    items = value if isinstance(value, list) else re.split(r"[;,]", str(value))
+    return _choice_ids(field, items) or None
+
+
+def _date(field: FieldDef, value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.strftime("%Y-%m-%d")
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).strftime(
+            "%Y-%m-%d"
+        )
+    except ValueError:
+        raise ValueError(
+            f"{short(value)} is not a date; fix: use an ISO date such as 2024-03-01 in Entra ID"
+        ) from None
+
+
+def _unwritable(field: FieldDef, value: Any) -> Any:
+    raise ValueError(
+        f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
+        "write; fix: remove this mapping"
+    )
+
+
+# --- checks: does a stored value (never empty) fit the field? -------------------------
+
+
+def _is_text(field: FieldDef, value: Any) -> str | None:
+    return None if isinstance(value, str) else f"text is required, got {value!r}"
+
+
+def _is_number(field: FieldDef, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"a number is required, got {value!r}"
+    return None
+
+
+def _is_choice(field: FieldDef, value: Any) -> str | None:
+    if isinstance(value, str) and value in {c.id for c in field.choices}:
+        return None
+    return f"{value!r} is not one of the choices"
+
+
+def _are_choices(field: FieldDef, value: Any) -> str | None:
+    ids = {c.id for c in field.choices}
+    if isinstance(value, list) and set(value) <= ids:
+        return None
+    return f"{value!r} are not all choices"
+
+
+def _is_date(field: FieldDef, value: Any) -> str | None:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return f"{value!r} is not a date (yyyy-mm-dd)"
+    return None
+
+
+def _anything(field: FieldDef, value: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    convert: Callable[[FieldDef, Any], Any]
+    check: Callable[[FieldDef, Any], str | None]
+    spellings: tuple[str, ...]  # what help desks call the type, lowercase
+    choices: bool = False
+
+
+FIELD_TYPES: dict[FieldType, TypeRule] = {
+    FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea")),
+    FieldType.NUMBER: TypeRule(_number, _is_number, ("number", "decimal")),
+    FieldType.DROPDOWN: TypeRule(_dropdown, _is_choice, ("dropdown", "choice"), choices=True),
+    FieldType.MULTI_SELECT: TypeRule(
+        _multi_select,
+        _are_choices,
+        ("multi_select", "multiple_choice", "multi_choice", "multiselect"),
+        choices=True,
+    ),
+    FieldType.DATE: TypeRule(_date, _is_date, ("date",)),
+    FieldType.UNKNOWN: TypeRule(_unwritable, _anything, ()),
+}
+WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
+_SPELLED = {name: kind for kind, rule in FIELD_TYPES.items() for name in rule.spellings}
+
+
+def field_type(spelled: str) -> FieldType:
+    """The type a help desk's type name stands for; UNKNOWN when azsync cannot write it."""
+    return _SPELLED.get(spelled.strip().lower(), FieldType.UNKNOWN)
+
+
+def convert(field: FieldDef, value: Any) -> Any:
+    """A directory value in the field's type; ValueError says what is wrong and the fix."""
+    if value in EMPTY:
+        return None
+    converted = FIELD_TYPES[field.type].convert(field, value)
+    # Blank text (or a list of blanks) is as empty as no value: "required" says so.
+    return None if converted in EMPTY else converted
+
+
+def problem(field: FieldDef, value: Any) -> str | None:
+    """Why ``value`` (in the target's form) does not fit ``field``, or None."""
+    if value in EMPTY:
+        return f"{field.name}: this field is required" if field.required else None
+    reason = FIELD_TYPES[field.type].check(field, value)
+    return f"{field.name}: {reason}" if reason else None

@@ -1,0 +1,65 @@
+"""HappyFox as a target: its [target.happyfox] table and how a client is built from it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from azsyncd.config.endpoints import secure_url
+from azsyncd.config.model import Section
+from azsyncd.targets.happyfox.client import HappyFox, limits_for
+from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
+
+# Enough calls in flight to use the rate limit (300 POST a minute), never more: the shared
+# limiter holds them back.
+PARALLEL = 8
+
+
+class HappyFoxSettings(Section):
+    base_url: str = Field(
+        ..., description="https://<account>.happyfox.com, .happyfox.net, or a custom domain"
+    )
+    api_key_file: str
+    auth_code_file: str
+    rate_headroom: float = Field(
+        0.9, gt=0, le=1, description="Share of the published rate limits to use"
+    )
+    lock_minutes: float = Field(10, ge=0, description="How long a 429 locks the account")
+    mark: Literal["contact_group", "none"] = "contact_group"
+    group_name: str = "Microsoft Entra ID: {tenant}"
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # The API key and auth code travel with every call: https only, but for loopback.
+        return secure_url(value, "base_url (e.g. https://<account>.happyfox.com)").rstrip("/")
+
+
+def _limits(settings: HappyFoxSettings) -> RateLimits:
+    # The limits count per account, whatever number of clients or runs use it.
+    return RateLimits(settings.base_url, limits_for(settings.rate_headroom))
+
+
+def _build(settings: HappyFoxSettings, resources: Resources) -> HappyFox:
+    assert resources.limiter is not None  # the spec declares limits
+    return HappyFox(
+        settings.base_url,
+        resources.secrets["api_key_file"],
+        resources.secrets["auth_code_file"],
+        limiter=resources.limiter,
+        lock_minutes=settings.lock_minutes,
+        group_name=settings.group_name,
+        mark=settings.mark,
+        on_wait=resources.on_wait,
+    )
+
+
+TARGET = TargetSpec(
+    name="happyfox",
+    settings=HappyFoxSettings,
+    secret_keys=("api_key_file", "auth_code_file"),
+    build=_build,
+    parallel=PARALLEL,
+    limits=_limits,
+)

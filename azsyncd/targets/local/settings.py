@@ -1,0 +1,64 @@
+"""[target.local]: the custom fields of the built-in store, and the rules they follow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import Field, field_validator
+
+from azsyncd.config.model import Config, Section, suggest
+from azsyncd.targets.fields import FIELD_TYPES, WRITABLE, FieldType
+
+
+class LocalField(Section):
+    name: str = Field(..., min_length=1)
+    type: FieldType = FieldType.TEXT
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _writable(cls, value: object) -> object:
+        if value not in WRITABLE:
+            names = [str(t) for t in WRITABLE]
+            raise ValueError(
+                f'unknown field type "{value}"{suggest(str(value), names)}; use one of: '
+                + ", ".join(names)
+            )
+        return value
+
+
+class LocalSettings(Section):
+    fields: list[LocalField] = Field(default_factory=list)
+
+
+def rules(settings: LocalSettings, config: Config) -> Iterator[tuple[str, str]]:
+    seen: set[str] = set()
+    for i, field in enumerate(settings.fields):
+        key = f"target.local.fields[{i}]"
+        if field.name.lower() in seen:
+            yield (
+                f"{key}.name",
+                f'field "{field.name}" is declared twice; field names must be unique',
+            )
+        seen.add(field.name.lower())
+        takes_choices = FIELD_TYPES[field.type].choices
+        if takes_choices and not field.choices:
+            yield (
+                f"{key}.choices",
+                f'a {field.type} field needs choices, e.g. choices = ["Sales", "Support"]',
+            )
+        if not takes_choices and field.choices:
+            yield (
+                f"{key}.choices",
+                f"a {field.type} field takes no choices; remove them or make it a dropdown",
+            )
+    if config.target.kind == "local":
+        declared = {f.name for f in settings.fields}
+        for name in config.mapping.custom_fields:
+            if name not in declared:
+                yield (
+                    f"mapping.custom_fields.{name}",
+                    f'no custom field "{name}" in [target.local]{suggest(name, declared)}; '
+                    "declare it under [[target.local.fields]]",
+                )

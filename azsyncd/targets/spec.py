@@ -1,0 +1,50 @@
+"""What a target declares in one place: its registry entry (``TargetSpec``).
+
+A target module defines one ``TargetSpec``: the ``[target.<kind>]`` table and its checks
+(the part the config layer sees, ``TargetKind``), the keys of that table naming secret
+files, how many write batches may be in flight, the rate limits of the account, and how the
+target is built from its settings. ``registry.py`` lists the specs; the factory, the config
+rules and the job wiring only ever ask a spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import Database
+
+from azsyncd.config.target_kinds import TargetKind
+from azsyncd.targets.base import Target
+from azsyncd.targets.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The calls a minute an account allows, by kind of call; one limiter per account."""
+
+    account: str
+    per_minute: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """What the factory hands a target's ``build``."""
+
+    secrets: Mapping[str, str]  # secret key of the table -> the secret, read and redacted
+    limiter: RateLimiter | None  # shared by every client of the account
+    db: Database  # the state database, for a target that keeps tables there
+    on_wait: Callable[[str], None] | None = None  # says why writes pause, in the run's log
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSpec(TargetKind):
+    build: Callable[[Any, Resources], Target]
+    parallel: int = 1  # write batches in flight at once; the limiter holds them back
+    limits: Callable[[Any], RateLimits] | None = None
+
+    def make(self, settings: Any, resources: Resources) -> Target:
+        if not isinstance(settings, self.settings):
+            raise TypeError(f"{self.name} target settings expected, got {type(settings).__name__}")
+        return self.build(settings, resources)
