@@ -28,6 +28,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.modal import Modal
 from tui.screens.plan import PlanScreen
 from tui.text import local_time, marks_for
+from tui.widgets.audit_panel import AuditPanel
 from tui.widgets.contacts_panel import ContactsPanel
 from tui.widgets.hint_bar import HintBar
 from tui.widgets.log_panel import LogPanel
@@ -50,6 +51,7 @@ TABS: list[tuple[str, str, type[Panel]]] = [
     ("settings", "Settings", SettingsPanel),
     ("log", "Log", LogPanel),
     ("contacts", "Contacts", ContactsPanel),
+    ("audit", "Audit", AuditPanel),
 ]
 # Where a setting a fix names is set: (tab, widget id); otherwise the key's last part.
 SETTING_WIDGETS = {

@@ -203,6 +203,35 @@ GROUPS = [
 ]
 
 
+AUDIT = [
+    {
+        "id": 12,
+        "at": T0,
+        "user": "mlopez",
+        "uid": 1001,
+        "action": "PATCH /v1/settings",
+        "status": 200,
+        "changes": ["schedule.time: 00:00 -> 23:30", "welcome_email.enabled: false -> true"],
+    },
+    {
+        "id": 11,
+        "at": T0,
+        "user": "mlopez",
+        "uid": 1001,
+        "action": "PUT /v1/tenants/contoso/credential",
+        "status": 200,
+        "changes": ["tenants.contoso: client secret stored in /etc/azsyncd/credentials"],
+    },
+    {
+        "id": 10,
+        "at": T0,
+        "user": "jdoe",
+        "uid": 1002,
+        "action": "POST /v1/sync",
+        "status": 403,
+        "changes": ["refused: jdoe is not in [control] admins"],
+    },
+]
 DEVICE_CODE = {
     "tenant": "fabrikam",
     "status": "pending",
@@ -226,6 +255,7 @@ ANSWERS: dict[str, Any] = {
     "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
     "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
     "/v1/tenants/contoso/groups": {"groups": GROUPS},
+    "/v1/audit": {"total": len(AUDIT), "entries": AUDIT},
 }
 PLAN = {
     "run_id": 9,

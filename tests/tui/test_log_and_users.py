@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import pwd
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +168,32 @@ def test_a_daemon_process_down_and_back(tmp_path: Path) -> None:
                     await until(pilot, lambda: not banner.has_class("shown"))
 
     asyncio.run(scenario())
+
+
+def test_the_audit_tab_lists_each_change_made_in_the_tui_with_the_users_name(
+    tmp_path: Path,
+) -> None:
+    me = pwd.getpwuid(os.getuid()).pw_name
+    with tui_on(tmp_path, users=3) as (live, app):
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await pilot.press("2")
+            await settle(pilot)
+            await pilot.press("e", "y")  # disable contoso
+            await until(pilot, lambda: not live.daemon.config.tenants[0].enabled)
+            await pilot.press("5")
+            await settle(pilot)
+            app.query_one("#settings-panel #time", Input).value = "23:30"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: live.daemon.config.schedule.time == "23:30")
+            await pilot.press("escape", "8")
+            await settle(pilot)
+            table = app.query_one("#audit-table", DataTable)
+            await until(pilot, lambda: table.row_count >= 2, what="two audit entries")
+            newest, older = (table.get_row_at(i) for i in (0, 1))
+            assert str(newest[1]) == me and "settings" in str(newest[2])
+            assert str(older[1]) == me and "contoso/disable" in str(older[2])
+            detail = text(app.query_one("#audit-text"))
+            assert "23:30" in detail and me in detail
+
+        drive(app, scenario)

@@ -25,7 +25,7 @@ from tui.widgets.hint_bar import HintBar
 
 pytestmark = pytest.mark.slow
 
-TABS = "1234567"
+TABS = "12345678"
 
 
 def test_every_tab_refreshed_and_the_daemon_restarted_under_it_three_times(

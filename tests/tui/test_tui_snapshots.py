@@ -59,7 +59,7 @@ async def refused_time(pilot: Pilot[Any]) -> None:
 
 
 CASES: dict[str, Any] = {
-    **{f"tab-{n}": steps(str(n)) for n in range(1, 8)},
+    **{f"tab-{n}": steps(str(n)) for n in range(1, 9)},
     "add-tenant-secret": steps("2", "a"),
     "add-tenant-pem": steps("2", "a", then=pick("#kind", "pem")),
     "add-tenant-pfx": steps("2", "a", then=pick("#kind", "pfx")),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tui.widgets.panel import Panel
 
 EVERYWHERE = [
-    ("1-7", "switch tabs (after Esc when a text field has the focus)"),
+    ("1-8", "switch tabs (after Esc when a text field has the focus)"),
     ("Tab / Shift+Tab", "next / previous field"),
     ("Enter", "in a text field: the next field"),
     ("Esc", "leave a text field; close a dialog or list"),
