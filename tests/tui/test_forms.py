@@ -29,6 +29,20 @@ pytestmark = pytest.mark.slow
 GLOBAL = {"login": "https://login.microsoftonline.com", "graph": "https://graph.microsoft.com"}
 
 
+async def add_fabrikam(pilot: Pilot[Any], kind: str = "secret", secret: str = "") -> DataTable[Any]:
+    """Fabrikam added through the form, beside Contoso; the Tenants table once it shows both."""
+    form = await open_tenant_form(
+        pilot, name="fabrikam", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
+    )
+    form.query_one("#kind", Select).value = kind
+    form.query_one("#secret", Input).value = secret
+    await pilot.press("ctrl+s")
+    table = pilot.app.query_one("#tenant-table", DataTable)
+    await until(pilot, lambda: table.row_count == 2, what="the new tenant")
+    await settle(pilot)
+    return table
+
+
 def error_of(row: Row) -> str:
     return text(row.query_one(".field-error"))
 
@@ -98,14 +112,7 @@ def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path
     with tui_on(tmp_path, directory=directory) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            form = await open_tenant_form(
-                pilot, name="fabrikam", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
-            )
-            form.query_one("#kind", Select).value = "device_code"
-            await pilot.press("ctrl+s")
-            table = app.query_one("#tenant-table", DataTable)
-            await until(pilot, lambda: table.row_count == 2, what="the new tenant")
-            await settle(pilot)
+            table = await add_fabrikam(pilot, kind="device_code")
             assert str(table.get_row_at(table.cursor_row)[0]) == "fabrikam"
             await pilot.press("z")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -164,14 +171,7 @@ def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) 
     with tui_on(tmp_path, directory=directory) as (live, app):
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            form = await open_tenant_form(
-                pilot, name="fabrikam", tenant_id=DEMO_TENANT, client_id=DEMO_CLIENT
-            )
-            form.query_one("#secret", Input).value = "not-the-secret"
-            await pilot.press("ctrl+s")
-            table = app.query_one("#tenant-table", DataTable)
-            await until(pilot, lambda: table.row_count == 2, what="the new tenant")
-            await settle(pilot)
+            table = await add_fabrikam(pilot, secret="not-the-secret")
             await pilot.press("z", "y")
             await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Disabled"))
             assert "c stores a new client secret" in text(app.query_one("#tenant-text"))
