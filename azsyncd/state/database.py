@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, PeeweeException, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    Field,
+    IntegerField,
+    PeeweeException,
+    SqliteDatabase,
+    TextField,
+)
+from playhouse import migrate as schema
 from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
 from azsyncd.state import models
+from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -23,15 +33,68 @@ def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
+    db.create_tables([m for m in models.ALL if m not in LATER])
+
+
+# Tables a later step creates.
+LATER = (models.AuditEntry, models.FailingUser, models.RunSeen, models.RunClaim)
 
 
 def _v2(db: Database) -> None:
     db.create_tables([models.AuditEntry])
 
 
-# Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2}
+def _v3(db: Database) -> None:
+    """When each tenant was last read: incremental ticks update it without recording a run."""
+    _add_columns(db, models.TenantState, last_checked_at=UTCField(null=True))
+
+
+def _v4(db: Database) -> None:
+    """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
+    the next runs; the time of each tenant's last full reconciliation (idempotent)."""
+    _add_columns(
+        db,
+        models.MirrorEntry,
+        welcome_state=CharField(default=""),
+        welcome_name=TextField(default=""),
+        welcome_run=IntegerField(null=True),
+    )
+    _add_columns(
+        db,
+        models.TenantState,
+        last_full_at=UTCField(null=True),
+        failures_retried_at=UTCField(null=True),
+    )
+    db.create_tables([models.FailingUser])
+    # Before, a claimed welcome was taken for sent.
+    models.MirrorEntry.update(welcome_state="sent").where(
+        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
+    ).execute()
+
+
+def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = schema.SchemaMigrator.from_database(db)
+    schema.migrate(
+        *[
+            migrator.add_column(table, name, field)
+            for name, field in fields.items()
+            if name not in present
+        ]
+    )
+
+
+def _v6(db: Database) -> None:
+    """A running sync's bookkeeping: the users it read, the addresses it gave out
+    (idempotent: tables that exist are kept)."""
+    db.create_tables([models.RunSeen, models.RunClaim])
+
+
+# Each step takes the schema to its version from the one before. Append, never edit a
+# released step. A step keeps the number it was given, so the numbers may have a gap: the
+# steps run in order, each once.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6}
 LATEST = max(MIGRATIONS)
 
 
@@ -94,6 +157,6 @@ def migrate(db: Database) -> None:
                 "understands"
                 f" ({LATEST}); upgrade azsyncd or point database_url at another database"
             )
-        for version in range(current + 1, LATEST + 1):
+        for version in sorted(v for v in MIGRATIONS if v > current):
             MIGRATIONS[version](db)
             _set_info("schema_version", str(version))

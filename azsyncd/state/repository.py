@@ -8,19 +8,63 @@ from typing import Any
 
 from peewee import Database, fn
 
+from azsyncd.state.bulk import insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
+    FailingUser,
     MirrorEntry,
+    RunClaim,
     RunLog,
+    RunSeen,
     SyncRecord,
     SyncRun,
     TenantState,
 )
 
+MIRROR_COLUMNS = (
+    MirrorEntry.email,
+    MirrorEntry.target_id,
+    MirrorEntry.tenant,
+    MirrorEntry.object_id,
+    MirrorEntry.fingerprint,
+)
+RECORD_COLUMNS = (
+    SyncRecord.run,
+    SyncRecord.tenant,
+    SyncRecord.user_id,
+    SyncRecord.email,
+    SyncRecord.type,
+    SyncRecord.status,
+    SyncRecord.result,
+    SyncRecord.changed_fields,
+)
+
+FAILING_COLUMNS = (
+    FailingUser.tenant,
+    FailingUser.object_id,
+    FailingUser.email,
+    FailingUser.user,
+    FailingUser.reason,
+    FailingUser.since_run,
+    FailingUser.refused,
+    FailingUser.existed,
+    FailingUser.updated_at,
+)
+
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT = "due", "sending", "sent"
+WELCOME_FAILED, WELCOME_UNKNOWN = "failed", "unknown"
+WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while sending)"
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
+RUN_SEEN_KEY = (RunSeen.run, RunSeen.tenant, RunSeen.object_id)
+TICK = "tick"  # the trigger of an incremental run, kept only if it did something
+
+
+def _kept() -> Any:
+    """Runs in the history: all but a tick still running, which may yet turn out idle."""
+    return ~((SyncRun.trigger == TICK) & (SyncRun.status == "running"))
 
 
 @dataclass(frozen=True)
@@ -54,6 +98,8 @@ class State:
         return {row.name: row for row in TenantState.select()}
 
     def set_tenant(self, name: str, **values: Any) -> None:
+        if "reason" in values:
+            values.setdefault("fix", "")  # a fix belongs to its reason: never keep a stale one
         with self.db.atomic():
             row = self.tenant(name)
             for key, value in values.items():
@@ -65,6 +111,7 @@ class State:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
+            FailingUser.delete().where(FailingUser.tenant == name).execute()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:
         row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
@@ -79,57 +126,196 @@ class State:
     # --- the mirror of what was pushed to the target -----------------------------------
 
     def mirror(self, emails: Iterable[str]) -> dict[str, MirrorEntry]:
+        """The mirror rows of these addresses, with what the planner compares (no timestamps:
+        parsing them for every user of a resync costs more than the rest of the row)."""
         wanted = list(set(emails))
         found: dict[str, MirrorEntry] = {}
         for start in range(0, len(wanted), 500):
-            for row in MirrorEntry.select().where(
+            for row in MirrorEntry.select(*MIRROR_COLUMNS).where(
                 MirrorEntry.email.in_(wanted[start : start + 500])
             ):
                 found[row.email] = row
         return found
 
+    def mirror_entry(self, email: str) -> MirrorEntry | None:
+        """One address's whole mirror row, its welcome email's state included."""
+        return MirrorEntry.get_or_none(MirrorEntry.email == email)
+
     def remember(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint)."""
-        now = utcnow()
-        for start in range(0, len(rows), 200):
-            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
-            (
-                MirrorEntry.insert_many(chunk)
-                .on_conflict(
-                    conflict_target=[MirrorEntry.email],
-                    preserve=[
-                        MirrorEntry.target_id,
-                        MirrorEntry.tenant,
-                        MirrorEntry.object_id,
-                        MirrorEntry.fingerprint,
-                        MirrorEntry.updated_at,
-                    ],
-                )
-                .execute()
-            )
-
-    def claim_welcome(self, emails: list[str]) -> list[str]:
-        """Mark welcome emails as sent before sending: at most once, even across a crash."""
-        with self.db.atomic():
-            due = [
-                r.email
-                for r in MirrorEntry.select(MirrorEntry.email).where(
-                    MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null()
-                )
-            ]
-            if due:
-                MirrorEntry.update(welcome_sent_at=utcnow()).where(
-                    MirrorEntry.email.in_(due)
-                ).execute()
-        return due
-
-    def mirrored_ids(self, tenant: str) -> Iterator[str]:
-        yield from (
-            r.object_id
-            for r in MirrorEntry.select(MirrorEntry.object_id)
-            .where(MirrorEntry.tenant == tenant)
-            .iterator()
+        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint), one statement.
+        A new row owes no welcome email; an existing row keeps its welcome state."""
+        now = MirrorEntry.updated_at.db_value(utcnow())
+        columns = (*MIRROR_COLUMNS, MirrorEntry.updated_at)
+        values = [(*(row.get(c.name, c.default) for c in MIRROR_COLUMNS), now) for row in rows]
+        # The welcome columns have no default in the database: the insert names them.
+        welcome = (MirrorEntry.welcome_state, MirrorEntry.welcome_name)
+        insert_rows(
+            MirrorEntry,
+            (*columns, *welcome),
+            [(*row, "", "") for row in values],
+            conflict=[MirrorEntry.email],
+            update=columns[1:],
         )
+
+    # --- welcome emails: due at creation, claimed just before sending, confirmed after ---
+
+    def welcome_due(self, contacts: list[tuple[str, str]], run_id: int) -> None:
+        """(email, name) of contacts this run created: each is owed one welcome email."""
+        for email, name in contacts:
+            MirrorEntry.update(
+                welcome_state=WELCOME_DUE, welcome_name=name, welcome_run=run_id
+            ).where(MirrorEntry.email == email, MirrorEntry.welcome_state == "").execute()
+
+    def due_welcomes(self, emails: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(name, email) of the welcome emails still owed, among ``emails`` or all."""
+        query = MirrorEntry.select(MirrorEntry.welcome_name, MirrorEntry.email).where(
+            MirrorEntry.welcome_state == WELCOME_DUE
+        )
+        if emails is not None:
+            query = query.where(MirrorEntry.email.in_(list(emails)))
+        return [
+            (row.welcome_name or row.email, row.email) for row in query.order_by(MirrorEntry.email)
+        ]
+
+    def claim_welcome(self, email: str, *, again: bool = False) -> bool:
+        """Claim one contact's welcome email; False if it is not owed. A crash between the
+        claim and ``settle_welcome`` leaves this one recipient, and only it, uncertain.
+
+        ``again`` (an admin's resend) also claims one that failed or may not have arrived.
+        """
+        owed = [WELCOME_DUE, WELCOME_FAILED, WELCOME_UNKNOWN] if again else [WELCOME_DUE]
+        claimed = (
+            MirrorEntry.update(welcome_state=WELCOME_SENDING, welcome_sent_at=utcnow())
+            .where(MirrorEntry.email == email, MirrorEntry.welcome_state.in_(owed))
+            .execute()
+        )
+        return bool(claimed)
+
+    def settle_welcome(self, email: str, error: str = "") -> None:
+        """Confirm a claimed welcome email; a failure goes into the contact's record."""
+        with self.db.atomic():
+            state = WELCOME_FAILED if error else WELCOME_SENT
+            MirrorEntry.update(welcome_state=state).where(MirrorEntry.email == email).execute()
+            row = MirrorEntry.get_or_none(MirrorEntry.email == email)
+            if error and row is not None and row.welcome_run is not None:
+                self.append_result(row.welcome_run, email, error)
+
+    def orphaned_welcomes(self) -> list[str]:
+        """Welcome emails a stopped daemon claimed but never confirmed: maybe sent, maybe not.
+        Each is marked unknown and the record of the run that created its contact says so."""
+        with self.db.atomic():
+            rows = list(
+                MirrorEntry.select(MirrorEntry.email, MirrorEntry.welcome_run).where(
+                    MirrorEntry.welcome_state == WELCOME_SENDING
+                )
+            )
+            for row in rows:
+                MirrorEntry.update(welcome_state=WELCOME_UNKNOWN).where(
+                    MirrorEntry.email == row.email
+                ).execute()
+                if row.welcome_run is not None:
+                    self.append_result(row.welcome_run, row.email, WELCOME_MAYBE)
+                    self.log(
+                        row.welcome_run,
+                        f"{row.email}: {WELCOME_MAYBE}; azsyncctl welcome resend {row.email} "
+                        "sends it",
+                        "warning",
+                    )
+        return [row.email for row in rows]
+
+    # --- users whose contact failed: planned again every run -----------------------------
+
+    def failing(
+        self, tenant: str, object_ids: Iterable[str] | None = None
+    ) -> dict[str, FailingUser]:
+        """The tenant's failing users (among ``object_ids``, or all), by object id."""
+        query = FailingUser.select().where(FailingUser.tenant == tenant)
+        if object_ids is None:
+            return {row.object_id: row for row in query}
+        wanted = list(set(object_ids))
+        found: dict[str, FailingUser] = {}
+        for start in range(0, len(wanted), 500):
+            part = query.where(FailingUser.object_id.in_(wanted[start : start + 500]))
+            found.update((row.object_id, row) for row in part)
+        return found
+
+    def keep_failures(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert failing users (tenant, object_id, email, user, reason, since_run, refused,
+        existed), one statement: the run of the first failure stays."""
+        now = utcnow()
+        values = [
+            tuple(c.db_value({**row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS)
+            for row in rows
+        ]
+        refreshed = [c for c in FAILING_COLUMNS[2:] if c is not FailingUser.since_run]
+        insert_rows(
+            FailingUser, FAILING_COLUMNS, values, conflict=FAILING_COLUMNS[:2], update=refreshed
+        )
+
+    def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
+        """These users no longer fail (they synced, left the scope or the directory)."""
+        gone = list(set(object_ids))
+        for start in range(0, len(gone), 500):
+            FailingUser.delete().where(
+                FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
+            ).execute()
+
+    # --- a running sync's bookkeeping: users seen, addresses claimed ---------------------
+
+    def see_users(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> int:
+        """Note users read by the run; returns how many had not been seen before."""
+        values = [(run_id, tenant, object_id) for object_id in dict.fromkeys(object_ids)]
+        return insert_rows(
+            RunSeen, (RunSeen.run, RunSeen.tenant, RunSeen.object_id), values, conflict=RUN_SEEN_KEY
+        )
+
+    def seen_among(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> set[str]:
+        """Which of these users the run has read."""
+        wanted = list(set(object_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            found.update(
+                row.object_id
+                for row in RunSeen.select(RunSeen.object_id).where(
+                    RunSeen.run == run_id,
+                    RunSeen.tenant == tenant,
+                    RunSeen.object_id.in_(wanted[start : start + 500]),
+                )
+            )
+        return found
+
+    def unseen_mirrored(self, run_id: int, tenant: str) -> int:
+        """Users azsync wrote for ``tenant`` that the run did not read."""
+        seen = RunSeen.select(RunSeen.object_id).where(
+            RunSeen.run == run_id, RunSeen.tenant == tenant
+        )
+        return int(
+            MirrorEntry.select()
+            .where(MirrorEntry.tenant == tenant, MirrorEntry.object_id.not_in(seen))
+            .count()
+        )
+
+    def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """email -> (tenant, principal) for the addresses the run already gave out."""
+        wanted = list(set(emails))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            for row in RunClaim.select().where(
+                RunClaim.run == run_id, RunClaim.email.in_(wanted[start : start + 500])
+            ):
+                found[row.email] = (row.tenant, row.principal)
+        return found
+
+    def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
+        values = [(run_id, email, tenant, who) for email, (tenant, who) in claims.items()]
+        columns = (RunClaim.run, RunClaim.email, RunClaim.tenant, RunClaim.principal)
+        insert_rows(RunClaim, columns, values, conflict=columns[:2], update=columns[2:])
+
+    def forget_run_users(self) -> None:
+        """Drop every run's bookkeeping: at the end of a run, and of any run that died."""
+        with self.db.atomic():
+            RunSeen.delete().execute()
+            RunClaim.delete().execute()
 
     # --- runs --------------------------------------------------------------------------
 
@@ -143,10 +329,12 @@ class State:
         RunLog.create(run=run_id, message=message, level=level)
 
     def add_records(self, run_id: int, rows: Iterable[RecordRow]) -> None:
-        batch = [dict(run=run_id, **row.__dict__) for row in rows]
+        values = [
+            (run_id, r.tenant, r.user_id, r.email, r.type, r.status, r.result, r.changed_fields)
+            for r in rows
+        ]
         with self.db.atomic():
-            for start in range(0, len(batch), 500):
-                SyncRecord.insert_many(batch[start : start + 500]).execute()
+            insert_rows(SyncRecord, RECORD_COLUMNS, values)
 
     def finish_run(
         self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None
@@ -161,13 +349,22 @@ class State:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
 
+    def discard_run(self, run_id: int) -> None:
+        """Forget a run that did nothing worth keeping (an idle tick), with its records and log."""
+        with self.db.atomic():
+            SyncRecord.delete().where(SyncRecord.run == run_id).execute()
+            RunLog.delete().where(RunLog.run == run_id).execute()
+            SyncRun.delete().where(SyncRun.id == run_id).execute()
+
     def mark_interrupted(self, reason: str) -> list[int]:
-        """Runs still 'running' belong to a daemon that died: say so in their history."""
+        """Runs still 'running' belong to a daemon that died: say so in their history, and
+        in the record of a contact whose welcome email it was sending."""
         with self.db.atomic():
             ids = [r.id for r in SyncRun.select(SyncRun.id).where(SyncRun.status == "running")]
             for run_id in ids:
                 self.finish_run(run_id, "interrupted", reason)
                 self.log(run_id, reason, "error")
+            self.orphaned_welcomes()
         return ids
 
     def prune_history(self, keep: int) -> int:
@@ -189,13 +386,15 @@ class State:
             return len(stale_ids)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[SyncRun]:
-        return list(SyncRun.select().order_by(SyncRun.id.desc()).limit(limit).offset(offset))
+        query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())
+        return list(query.limit(limit).offset(offset))
 
     def run(self, run_id: int) -> SyncRun | None:
         return SyncRun.get_or_none(SyncRun.id == run_id)
 
     def latest_run(self, *, include_dry: bool = False) -> SyncRun | None:
-        query = SyncRun.select().order_by(SyncRun.id.desc())
+        """The last sync: the newest run that did something (not an idle tick)."""
+        query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())
         if not include_dry:
             query = query.where(~SyncRun.dry_run)
         return query.first()

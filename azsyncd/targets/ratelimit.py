@@ -2,7 +2,8 @@
 
 A sliding log per kind of call (GET, POST): at most ``limit`` calls in any ``window``
 seconds, which also satisfies a server that counts per calendar minute. A 429 locks every
-kind until the lock ends. Thread-safe, so all workers share one limiter per account.
+kind until the lock ends. Thread-safe, so all workers share one limiter per account. Waits
+end at once when the daemon stops.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from azsyncd import stop
+
 
 class RateLimiter:
     def __init__(
@@ -19,7 +22,7 @@ class RateLimiter:
         limits: dict[str, int],
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
     ) -> None:
         self.limits = dict(limits)
         self.window = window
@@ -52,3 +55,9 @@ class RateLimiter:
         """Hold every call back for ``seconds`` (the server's 429 lock)."""
         with self._lock:
             self._locked_until = max(self._locked_until, self._clock() + seconds)
+
+    @property
+    def locked_for(self) -> float:
+        """Seconds left in the lock (0: none); incremental ticks wait for it to end."""
+        with self._lock:
+            return max(0.0, self._locked_until - self._clock())

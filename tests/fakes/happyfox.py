@@ -4,8 +4,10 @@ Used in-process through httpx.WSGITransport, over real HTTP on loopback (servers
 in a process of its own on a time-scaled clock (``python -m tests.fakes.happyfox SCALE``, as
 the benchmarks run it).
 Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
-out; at most 100 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
-going over locks the account with 429s for 10 minutes; per-field validation errors.
+out; a phone is edited only when its integer id is given, otherwise added; at most 100
+contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
+going over locks the account with 429s for 10 minutes; per-field validation errors, required
+fields on every add and edit, and a text field's length.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import parse_qs
 from tests.fakes.servers import serve_forever
 
 API = "/api/1.1/json/"
+TEXT_LIMIT = 255  # a text field's longest value
 
 
 class FakeHappyFox:
@@ -50,6 +53,8 @@ class FakeHappyFox:
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
+        # group id -> its members as a set: adding a contact costs O(1) at any group size
+        self.members: dict[int, set[int]] = {}
         self.fields = [
             {"id": 1, "name": "Department", "type": "text", "required": False, "choices": None},
             {"id": 2, "name": "Employee ID", "type": "number", "required": False, "choices": None},
@@ -64,6 +69,7 @@ class FakeHappyFox:
             {"id": 5, "name": "Badge", "type": "hologram", "required": False, "choices": None},
         ]
         self._next_id = 1
+        self._phone_ids = 1000
         self._lock = threading.Lock()
 
     # --- the WSGI entry point -------------------------------------------------------------
@@ -137,17 +143,23 @@ class FakeHappyFox:
         if route == "contact_groups/" and method == "POST":
             group_id = 100 + len(self.groups)
             self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": []}
+            self.members[group_id] = set()
             return 200, self.groups[group_id]
         match = re.fullmatch(r"contact_group/(\d+)/update_contacts/", route)
         if match and method == "POST":
             if len(body) > 100:
                 return 400, {"error": "At most 100 contacts"}
-            group = self.groups[int(match.group(1))]
-            for entry in body:
-                if entry["contact"] not in group["contacts"]:
-                    group["contacts"].append(entry["contact"])
-            return 200, group
+            return 200, self.add_to_group(int(match.group(1)), [e["contact"] for e in body])
         return 404, {"error": "Not found"}
+
+    def add_to_group(self, group_id: int, contacts: list[int]) -> dict[str, Any]:
+        """Add contacts to a group, each once; the answer leaves the (long) member list out."""
+        group, members = self.groups[group_id], self.members[group_id]
+        for contact in contacts:
+            if contact not in members:
+                members.add(contact)
+                group["contacts"].append(contact)
+        return {"id": group_id, "name": group["name"], "contact_count": len(members)}
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         size = min(int(query.get("size", ["10"])[0]), 50)
@@ -201,10 +213,19 @@ class FakeHappyFox:
         custom: dict[int, Any] = {}
         for f in self.fields:
             key = f"c-cf-{f['id']}"
+            if f["required"] and item.get(key) in (None, "", []):  # on every add and edit
+                errors.append({"field": key, "errors": ["This field is required."]})
             if key not in item:
                 continue  # left out: reset below, as HappyFox does
             value = item[key]
-            if f["type"] == "number" and not isinstance(value, (int, float)):
+            if f["type"] == "text" and len(str(value)) > TEXT_LIMIT:
+                errors.append(
+                    {
+                        "field": key,
+                        "errors": [f"Ensure this field has no more than {TEXT_LIMIT} characters."],
+                    }
+                )
+            elif f["type"] == "number" and not isinstance(value, (int, float)):
                 errors.append({"field": key, "errors": ["A valid number is required."]})
             elif f["type"] == "choice" and value not in [c["id"] for c in f["choices"]]:
                 errors.append(
@@ -219,20 +240,7 @@ class FakeHappyFox:
         if errors:
             return {"email": email, "success": False, "error": errors}
         existing = self.by_email.get(email.lower())
-        phones = []
-        for index, phone in enumerate(item.get("phones") or []):
-            phone_id = phone.get("id") or (
-                existing
-                and next((p["id"] for p in existing["phones"] if p["type"] == phone["type"]), None)
-            )
-            phones.append(
-                {
-                    "id": phone_id or 1000 + len(phones) + 10 * self._next_id,
-                    "type": phone["type"],
-                    "number": phone["number"],
-                    "is_primary": index == 0,
-                }
-            )
+        phones = self._phones(existing["phones"] if existing else [], item.get("phones") or [])
         if existing is None:
             existing = {"id": self._next_id, "email": email, "created": True}
             self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
@@ -243,6 +251,25 @@ class FakeHappyFox:
             name=item["name"], phones=phones, custom=custom
         )  # everything left out is reset
         return {"email": email, "success": True, "id": existing["id"]}
+
+    def _phones(
+        self, current: list[dict[str, Any]], given: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A phone whose id is one of the contact's (an integer, as HappyFox gave it) is
+        edited; any other entry is a new phone; phones left out stay."""
+        phones = {p["id"]: dict(p) for p in current}
+        for phone in given:
+            known = phone.get("id")
+            if not (isinstance(known, int) and known in phones):
+                self._phone_ids += 1
+                known = self._phone_ids
+            phones[known] = {
+                "id": known,
+                "type": phone["type"],
+                "number": phone["number"],
+                "is_primary": bool(phone.get("is_primary")),
+            }
+        return list(phones.values())
 
     def post_calls(self, route: str) -> int:
         return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +8,7 @@ import pytest
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, schema_version
-from azsyncd.state.models import DbInfo, SyncRecord
+from azsyncd.state.models import DbInfo, MirrorEntry, SyncRecord
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
@@ -119,16 +117,6 @@ def test_tenant_state_round_trip(state: State) -> None:
     assert state.tenant("c").status == "new"
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb") and not os.environ.get("CI"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url
-
-
 def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     state = State(open_database(postgres_url, tmp_path))
     assert schema_version(state.db) == LATEST
@@ -149,3 +137,44 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     assert store.write(written)[0].ok
     assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
     again.close()
+
+
+def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    old.remember([{"email": "bob@x.test", "tenant": "t", "object_id": "2", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql(
+        "UPDATE mirrorentry SET welcome_sent_at = '2024-01-01T00:00:00+00:00'"
+        " WHERE email = 'ann@x.test'"
+    )
+    for column in ("welcome_state", "welcome_name", "welcome_run"):
+        db.execute_sql(f"ALTER TABLE mirrorentry DROP COLUMN {column}")  # as version 1 had it
+    DbInfo.update(value="1").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    rows = {r.email: r.welcome_state for r in MirrorEntry.select()}
+    assert rows == {"ann@x.test": "sent", "bob@x.test": ""}  # a claim of old counted as sent
+    assert state.claim_welcome("ann@x.test") is False
+
+
+def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    for table in ("runseen", "runclaim"):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 6
+    assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
+    state.claim(1, {"ann@x.test": ("t", "ann@t")})
+    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
+    assert state.mirror(["ann@x.test"])  # the data of version 4 is kept
+    state.close()
+    again = State(open_database("", tmp_path))  # the step runs once; run again, it keeps all
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    again.close()
+    third = State(open_database("", tmp_path))
+    assert schema_version(third.db) == 6 and third.claims(1, ["ann@x.test"])

@@ -67,6 +67,12 @@ class SettingsPanel(FormPanel):
             note="On: a sync runs at once, then every day at the time below",
         )
         yield Row("Daily at (HH:MM)", text("time", "00:00"), keys=["schedule.time"])
+        yield Row(
+            "Changes every",
+            text("interval", "5m"),
+            keys=["schedule.interval"],
+            note="incremental syncs between the daily ones (5m, 1h); empty or 0 turns them off",
+        )
         yield Static("", id="next-run", classes="aside")
         yield Row(
             "Safety rail (min share)",
@@ -127,6 +133,7 @@ class SettingsPanel(FormPanel):
             "account_name": settings.account.name,
             "timezone": settings.account.timezone,
             "time": settings.schedule.time,
+            "interval": settings.schedule.interval,
             "min_share": str(settings.sync.min_share),
             "from_address": settings.welcome_email.from_address,
             "portal_url": settings.welcome_email.portal_url,
@@ -163,6 +170,7 @@ class SettingsPanel(FormPanel):
             "schedule": {
                 "enabled": self.query_one("#enabled", OnOff).value,
                 "time": text("time").strip(),
+                "interval": text("interval").strip(),
             },
             "sync": {"min_share": number(text("min_share"), float)},
             "welcome_email": {

@@ -24,8 +24,21 @@ def describe(status: Status, marks: Marks) -> str:
         f"{marks.dot}  target: {esc(status.target)}",
         f"Contact sync: {switch}   next run: {esc(next_run)}",
     ]
+    if status.interval and status.sync_enabled:
+        lines.append(
+            f"Incremental: every {esc(status.interval)}   "
+            f"next tick: {esc(local_time(status.next_tick, status.timezone))}"
+        )
     for tenant in status.tenants:
-        lines.append(f"Tenant {esc(tenant.name)}: {esc(state_label(tenant, marks))}")
+        checked = tenant.last_checked_at
+        lines.append(
+            f"Tenant {esc(tenant.name)}: {esc(state_label(tenant, marks))}"
+            + (
+                f"  {marks.dot} checked {esc(local_time(checked, status.timezone))}"
+                if checked
+                else ""
+            )
+        )
     last = status.last_run
     if last:
         lines.append(
