@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 
 from azsyncd.control.client import Client
-from azsyncd.demo.run import tenant_toml
 from tests.service.e2e_world import World, make_world
-from tests.tui.tui_daemon import LiveDaemon, live_daemon
-
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
+from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
 
 
 @pytest.fixture(scope="module")

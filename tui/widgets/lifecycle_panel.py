@@ -1,136 +1,177 @@
-"""The Leavers tab: what happens to leavers, the contact-group rules, and who left."""
+"""The Leavers tab: what happens to leavers (saved with Ctrl+S like every form), the
+contact-group rules (a adds one in a dialog, Del removes the chosen one after asking), and
+the leavers azsync knows."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Label, Select, Static, Switch
+from textual.widgets import DataTable, Input, Select, Static
 
-from azsyncd.control.client import Lifecycle
-from tui.api import Failure
-from tui.text import when
-from tui.widgets.panel import Panel
+from azsyncd.control.client import Client, Lifecycle
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.rule_form import RuleForm
+from tui.text import cell, esc, when
+from tui.widgets.fields import Row, choose
+from tui.widgets.form_panel import FormPanel
+from tui.widgets.panel import add_columns
 
 ACTIONS = [("Keep the contact as it is", "keep"), ("Turn the portal login off", "disable_login")]
+RULE_COLUMNS = [("Contact group", 20), ("When", 36), ("Tickets", 7)]
+LEAVER_COLUMNS = [("Tenant", 10), ("Email", 27), ("Gone since", 16), ("Disabled", 8)]
+LEAVER_COLUMNS += [("Login", 5)]
 
 
-class LifecyclePanel(Panel):
-    DEFAULT_CSS = """
-    LifecyclePanel Horizontal { height: auto; }
-    LifecyclePanel Label { width: 28; padding: 1 1 0 0; }
-    LifecyclePanel Select { width: 34; }
-    LifecyclePanel Input { width: 34; }
-    LifecyclePanel #rule-group { width: 24; }
-    LifecyclePanel #rule-when { width: 1fr; }
-    LifecyclePanel DataTable { height: auto; max-height: 8; }
-    """
+def grace(text: str) -> Any:
+    """The typed number, or the text as typed so the daemon's error names it."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text
+
+
+class LifecyclePanel(FormPanel):
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+n", "add_rule", "Add rule"),
-        Binding("delete", "remove_rule", "Remove rule"),
+        *FormPanel.BINDINGS,
+        Binding("a", "add_rule", "Add rule"),
+        Binding("delete", "remove_rule", "Remove rule", key_display="Del"),
+    ]
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        *FormPanel.KEYS_HELP,
+        ("a", "add a contact-group rule (a dialog; saved when you add it)"),
+        ("Del", "on the rules: remove the chosen rule (asks first)"),
+        ("Up/Down", "on a table: choose a rule or a leaver"),
+        ("Enter/Space", "on a list: open it and pick"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rules: list[dict[str, Any]] = []
 
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label("User removed / out of scope")
-            yield Select(ACTIONS, value="keep", allow_blank=False, id="on-removed")
-        with Horizontal():
-            yield Label("Account disabled")
-            yield Select(ACTIONS, value="keep", allow_blank=False, id="on-disabled")
-        with Horizontal():
-            yield Label("Grace days (removals)")
-            yield Input("3", id="grace-days", type="integer")
-        yield Static("Contact-group rules", classes="hint")
-        yield DataTable(id="rule-table", cursor_type="row")
-        with Horizontal():
-            yield Input(placeholder="contact group", id="rule-group")
-            yield Input(placeholder='companyName = "Fabrikam" or a group id', id="rule-when")
-            yield Switch(False, id="rule-tickets")
-        yield Static("", id="lifecycle-errors", classes="error")
-        yield Static("Leavers", classes="hint")
-        yield DataTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
-        yield Static(
-            "[dim]Ctrl+S[/dim] save  [dim]Ctrl+N[/dim] add rule (switch: sees its tickets)"
-            "  [dim]Del[/dim] remove rule",
-            classes="hint",
+    def compose_form(self) -> ComposeResult:
+        def action(widget_id: str) -> Select[str]:
+            return Select(ACTIONS, allow_blank=False, compact=True, id=widget_id)
+
+        yield Static("Leavers: azsync never deletes a contact", classes="section")
+        yield Row(
+            "User removed",
+            action("on_removed"),
+            keys=["lifecycle.on_removed"],
+            note="deleted in Entra ID or out of the synced groups",
         )
+        yield Row(
+            "Account disabled",
+            action("on_disabled"),
+            keys=["lifecycle.on_disabled"],
+            note="acted on at once",
+        )
+        yield Row(
+            "Grace days",
+            Input(id="grace_days", placeholder="3", compact=True),
+            keys=["lifecycle.grace_days"],
+            note="before a removal is acted on: a user restored meanwhile is untouched",
+        )
+        yield Static("", id="group-name", classes="aside")
+        yield Static("Contact-group rules (a adds, Del removes)", classes="section")
+        yield DataTable(id="rule-table", cursor_type="row", zebra_stripes=True)
+        yield Static("Leavers azsync knows", classes="section")
+        yield DataTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one("#rule-table", DataTable).add_columns("Group", "When", "Tickets")
-        self.query_one("#leaver-table", DataTable).add_columns(
-            "Tenant", "Email", "Gone since", "Disabled", "Login"
+        add_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)
+        add_columns(self.query_one("#leaver-table", DataTable), LEAVER_COLUMNS)
+
+    def read(self, client: Client) -> Lifecycle:
+        return client.lifecycle()
+
+    def fill(self, data: Lifecycle) -> None:
+        settings = data.lifecycle
+        choose(self.query_one("#on_removed", Select), ACTIONS, settings.on_removed)
+        choose(self.query_one("#on_disabled", Select), ACTIONS, settings.on_disabled)
+        self.query_one("#grace_days", Input).value = str(settings.grace_days)
+        self.query_one("#group-name", Static).update(
+            f"A leaver's contact moves to the group {esc(settings.group_name)} (configuration file)"
         )
 
-    @work(thread=True, exclusive=True, group="lifecycle")
-    def load(self) -> None:
-        data = self.fetch(lambda c: c.lifecycle())
-        if data is not None:
-            self.app.call_from_thread(self.show, data)
+    def values(self) -> dict[str, Any]:
+        return {
+            "on_removed": self.query_one("#on_removed", Select).value,
+            "on_disabled": self.query_one("#on_disabled", Select).value,
+            "grace_days": grace(self.query_one("#grace_days", Input).value),
+        }
 
-    def show(self, data: Lifecycle) -> None:
-        settings = data.lifecycle
-        self.query_one("#on-removed", Select).value = settings.on_removed
-        self.query_one("#on-disabled", Select).value = settings.on_disabled
-        self.query_one("#grace-days", Input).value = str(settings.grace_days)
+    def write(self, client: Client, values: dict[str, Any]) -> Lifecycle:
+        return client.update_lifecycle(values, None)
+
+    async def show(self, data: Lifecycle) -> None:
+        await super().show(data)
+        self.show_tables(data)
+
+    def show_tables(self, data: Lifecycle) -> None:
+        """The rules and leavers as the daemon holds them, whatever the form's edits."""
         self.rules = [asdict(r) for r in data.contact_groups]
         rules = self.query_one("#rule-table", DataTable)
+        row = rules.cursor_row
         rules.clear()
         for rule in data.contact_groups:
-            rules.add_row(rule.group, rule.condition, "yes" if rule.access_tickets else "")
+            rules.add_row(
+                cell(rule.group, 20),
+                cell(rule.condition, 36),
+                "yes" if rule.access_tickets else "no",
+            )
+        if data.contact_groups:
+            rules.move_cursor(row=min(max(row, 0), len(data.contact_groups) - 1))
         leavers = self.query_one("#leaver-table", DataTable)
         leavers.clear()
-        for row in data.leavers:
+        for leaver in data.leavers:
             leavers.add_row(
-                row.tenant,
-                row.email,
-                when(row.gone_since),
-                "yes" if row.disabled else "",
-                "off" if row.login_off else "on",
+                cell(leaver.tenant, 10),
+                cell(leaver.email, 27),
+                cell(when(leaver.gone_since), 16),
+                "yes" if leaver.disabled else "",
+                "off" if leaver.login_off else "on",
             )
 
-    def action_save(self) -> None:
-        grace = self.query_one("#grace-days", Input).value.strip()
-        self.save(
-            {
-                "on_removed": self.query_one("#on-removed", Select).value,
-                "on_disabled": self.query_one("#on-disabled", Select).value,
-                "grace_days": int(grace) if grace.lstrip("-").isdigit() else grace,
-            },
-            None,
-        )
+    # The rules: each change is saved at once, after the admin says so.
 
     def action_add_rule(self) -> None:
-        condition = self.query_one("#rule-when", Input).value.strip()
-        # A bare id is a group rule; anything else is a condition the daemon checks.
-        is_id = len(condition) == 36 and condition.count("-") == 4
-        rule = {
-            "group": self.query_one("#rule-group", Input).value.strip(),
-            "entra_group": condition if is_id else "",
-            "when": "" if is_id else condition,
-            "access_tickets": self.query_one("#rule-tickets", Switch).value,
-        }
-        self.save(None, [*self.rules, rule])
+        self.app.push_screen(RuleForm(self.rules), self.rules_saved)
+
+    def rules_saved(self, data: Lifecycle | None) -> None:
+        if data is not None:
+            self.show_tables(data)
+            self.app.notify("Rule saved; the next sync applies it")
 
     def action_remove_rule(self) -> None:
         table = self.query_one("#rule-table", DataTable)
-        if self.rules and 0 <= table.cursor_row < len(self.rules):
-            self.save(None, [r for i, r in enumerate(self.rules) if i != table.cursor_row])
+        if self.app.focused is not table or not self.rules:
+            return
+        index = table.cursor_row
+        if not 0 <= index < len(self.rules):
+            return
+        rule = self.rules[index]
+        what = rule["when"] or f"member of {rule['entra_group']}"
 
-    @work(thread=True, exclusive=True, group="lifecycle-save")
-    def save(self, settings: dict[str, Any] | None, rules: list[dict[str, Any]] | None) -> None:
-        answer = self.attempt(lambda c: c.update_lifecycle(settings, rules))
-        problems = answer.problems if isinstance(answer, Failure) else []
-        text = "\n".join(f"{p.key}: {p.message}" for p in problems)
-        self.app.call_from_thread(self.query_one("#lifecycle-errors", Static).update, text)
-        self.say(answer, "Saved")
-        if not isinstance(answer, Failure):
-            self.app.call_from_thread(self.show, answer)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                kept = [r for i, r in enumerate(self.rules) if i != index]
+                self.save_rules(kept)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Remove the rule {esc(what)} -> {esc(rule['group'])}?\nThe contacts it put in "
+                "that group leave it at the next sync; the group itself stays."
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, group="form-save")
+    def save_rules(self, rules: list[dict[str, Any]]) -> None:
+        saved = self.attempt(lambda c: c.update_lifecycle(None, rules))
+        self.say(saved, "Rule removed; the next sync applies it")
+        if isinstance(saved, Lifecycle):
+            self.on_ui(self.show_tables, saved)
