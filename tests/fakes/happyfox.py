@@ -244,6 +244,16 @@ class FakeHappyFox:
         )  # everything left out is reset
         return {"email": email, "success": True, "id": existing["id"]}
 
+    def busiest_minute(self, kind: str) -> int:
+        """The most calls of ``kind`` (GET or POST) the account received in any 60 s."""
+        times = sorted(at for method, _, at in self.calls if (method == "GET") == (kind == "GET"))
+        busiest, start = 0, 0
+        for end, at in enumerate(times):
+            while times[start] <= at - 60:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        return busiest
+
     def post_calls(self, route: str) -> int:
         return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)
 
