@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,16 +66,6 @@ def test_a_429_seen_by_one_pauses_the_other(tmp_path: Path) -> None:
     assert other.acquire("GET") == 0
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url
-
-
 class Recording(CallLog):
     """The call times the log admitted."""
 
@@ -96,11 +86,11 @@ class Recording(CallLog):
         return pause
 
 
-def test_hosts_on_postgresql_share_one_budget_and_lock(postgres_url: str) -> None:
+def test_hosts_on_postgresql_share_one_budget_and_lock(postgres_db: str) -> None:
     from playhouse.db_url import connect
 
     scale = 120  # one minute lasts half a second
-    logs = [Recording(connect(postgres_url)), Recording(connect(postgres_url))]
+    logs = [Recording(connect(postgres_db)), Recording(connect(postgres_db))]
     admitted: list[float] = []
     for log in logs:
         log.admitted = admitted

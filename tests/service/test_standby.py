@@ -1,0 +1,217 @@
+"""Active/standby on one PostgreSQL state, with real daemon processes (issue 14, part 1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg2
+import pytest
+import tomli_w
+
+from azsyncd.config.secrets import write_private
+from azsyncd.demo.directory import DEMO_SECRET
+from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
+from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.servers import serve
+from tests.helpers import short_dir, wait_for_socket
+
+pytestmark = pytest.mark.slow
+
+USERS = 600
+TAKEOVER_LIMIT = 30.0
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+@dataclass
+class Host:
+    proc: subprocess.Popen[str]
+    socket: Path
+    config: Path
+    log: Path
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.socket)),
+            base_url="http://azsyncd",
+            timeout=10,
+        )
+
+    def status(self) -> dict[str, Any]:
+        with self.http() as http:
+            answer: dict[str, Any] = http.get("/v1/status").json()
+            return answer
+
+
+@contextmanager
+def fleet(database_url: str, happyfox: str, names: tuple[str, ...]) -> Iterator[list[Host]]:
+    """Daemons, started one after the other (the first is active), on one database."""
+    base = short_dir()
+    hosts: list[Host] = []
+    try:
+        for name in names:
+            home = base / name
+            home.mkdir()
+            for secret, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
+                write_private(home / secret, value.encode())
+            config = home / "azsyncd.toml"
+            config.write_text(
+                '[account]\nname = "Desk"\ntimezone = "UTC"\n'
+                + tomli_w.dumps({"state": {"database_url": database_url}})
+                + happyfox_toml(happyfox)
+                + HAPPYFOX_MAPPING
+                + tenant_toml()
+            )
+            config.chmod(0o600)
+            log = home / "daemon.log"
+            sock = home / "s.sock"
+            with log.open("w") as err:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.fakes.scaled_daemon",
+                        "serve",
+                        str(config),
+                        str(home / "state"),
+                        str(USERS),
+                        str(sock),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    text=True,
+                )
+            hosts.append(Host(proc, sock, config, log))
+            wait_for_socket(sock, proc=proc)
+        yield hosts
+    finally:
+        for host in hosts:
+            if host.proc.poll() is None:
+                host.proc.send_signal(signal.SIGTERM)
+        for host in hosts:
+            try:
+                host.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                host.proc.kill()
+
+
+@pytest.fixture
+def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
+    fake = FakeHappyFox(time.monotonic)
+    fake.fields = [f for f in fake.fields if f["type"] != "hologram"]
+    with serve(fake) as port:
+        yield fake, f"http://127.0.0.1:{port}"
+
+
+def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
+    postgres_db: str, happyfox: tuple[FakeHappyFox, str]
+) -> None:
+    fake, url = happyfox
+    with fleet(postgres_db, url, ("a", "b")) as (active, standby):
+        first, second = active.status(), standby.status()
+        here = socket.gethostname()
+        assert first["role"] == "active" and first["active_pid"] == active.proc.pid
+        assert second["role"] == "standby"
+        assert second["active_host"] == here and second["active_pid"] == active.proc.pid
+
+        # The standby reads the shared state and refuses every change, naming the active host.
+        with standby.http() as http:
+            assert http.get("/v1/runs").status_code == 200
+            for refused in (
+                http.post("/v1/sync", json={}),
+                http.patch("/v1/settings", json={"account": {"timezone": "Europe/Berlin"}}),
+            ):
+                assert refused.status_code == 409, refused.text
+                error = refused.json()["error"]
+                assert error["code"] == "standby" and error["active_host"] == here
+                assert f"the active daemon is on {here} (pid {active.proc.pid})" in error["message"]
+                assert here in error["fix"]
+        assert 'timezone = "UTC"' in standby.config.read_text()
+
+        # Settings changed through the API on the active host reach the standby's takeover.
+        fake.delay = 0.4  # each write takes a while: the run is still going when it is killed
+        with active.http() as http:
+            saved = http.patch("/v1/settings", json={"account": {"timezone": "Europe/Berlin"}})
+            assert saved.status_code == 200, saved.text
+            run_id = http.post("/v1/sync", json={}).json()["run_id"]
+        wait_for(lambda: len(fake.created) >= 100, 60, "the first contacts written")
+        assert len(fake.created) < USERS
+        active.proc.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        active.proc.wait(10)
+
+        wait_for(lambda: standby.status()["role"] == "active", TAKEOVER_LIMIT, "takeover")
+        took = time.monotonic() - killed_at
+        print(f"takeover after kill -9: {took:.1f} s")
+        fake.delay = 0
+        with standby.http() as http:
+            runs = wait_for(
+                lambda: [
+                    r
+                    for r in http.get("/v1/runs").json()["runs"]
+                    if r["trigger"] == "resume" and r["status"] != "running"
+                ],
+                60,
+                "the resumed run",
+            )
+            killed = http.get(f"/v1/runs/{run_id}").json()
+        assert killed["status"] == "interrupted"
+        assert runs[0]["status"] == "succeeded", runs[0]
+        # Every user is a contact once: the takeover wrote nobody twice.
+        assert len(fake.created) == USERS and set(fake.created.values()) == {1}
+        status = standby.status()
+        assert status["timezone"] == "Europe/Berlin" and status["active_pid"] == standby.proc.pid
+        assert 'timezone = "Europe/Berlin"' in standby.config.read_text()
+        assert 'client_secret_file = "secret"' in standby.config.read_text()
+
+
+def test_a_daemon_cut_off_from_the_database_steps_down(
+    postgres_db: str, happyfox: tuple[FakeHappyFox, str]
+) -> None:
+    _, url = happyfox
+    with fleet(postgres_db, url, ("a", "b")) as (active, standby):
+        assert active.status()["role"] == "active"
+        # The server drops the session holding the lead, as when the network to it fails.
+        with ExitStack() as stack:
+            conn = psycopg2.connect(postgres_db)
+            stack.callback(conn.close)
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = %s",
+                    (f"azsyncd leader {socket.gethostname()} {active.proc.pid}",),
+                )
+                assert cursor.fetchone() == (True,)
+        dropped = time.monotonic()
+        wait_for(lambda: standby.status()["role"] == "active", TAKEOVER_LIMIT, "takeover")
+        print(f"takeover after a dropped connection: {time.monotonic() - dropped:.1f} s")
+        old = wait_for(
+            lambda: (s := active.status())["role"] == "standby" and s["active_host"] and s,
+            TAKEOVER_LIMIT,
+            "the old active on standby",
+        )
+        assert old["active_pid"] == standby.proc.pid
+        with active.http() as http:
+            refused = http.post("/v1/sync", json={})
+        assert refused.status_code == 409 and f"pid {standby.proc.pid}" in refused.text
+        assert os.path.exists(active.socket)
