@@ -214,7 +214,9 @@ def convert(field: FieldDef, value: Any) -> Any:
     """A directory value in the field's type; ValueError says what is wrong and the fix."""
     if value in EMPTY:
         return None
-    return FIELD_TYPES[field.type].convert(field, value)
+    converted = FIELD_TYPES[field.type].convert(field, value)
+    # Blank text (or a list of blanks) is as empty as no value: "required" says so.
+    return None if converted in EMPTY else converted
 
 
 def problem(field: FieldDef, value: Any) -> str | None:
