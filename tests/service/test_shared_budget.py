@@ -9,17 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
-import tomli_w
 
-from azsyncd.config.secrets import write_private
-from azsyncd.demo.directory import DEMO_SECRET
-from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
+from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
 
 pytestmark = pytest.mark.slow
 
-SCALE = 30  # one HappyFox minute lasts 2 s
+SCALE = 10  # one HappyFox minute lasts 6 s
 HEADROOM = 0.03  # each daemon alone may make 15 GET / 9 POST a minute
 
 
@@ -33,18 +30,12 @@ def test_two_daemons_on_one_account_never_exceed_its_limits(tmp_path: Path) -> N
         procs = []
         for name in ("one", "two"):
             home = tmp_path / name
-            home.mkdir()
-            for secret, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-                write_private(home / secret, value.encode())
-            config = home / "azsyncd.toml"
-            config.write_text(
-                '[account]\nname = "Desk"\ntimezone = "UTC"\n'
-                + tomli_w.dumps({"state": {"shared_dir": str(shared)}})
-                + happyfox_toml(f"http://127.0.0.1:{port}", rate_headroom=HEADROOM)
-                + HAPPYFOX_MAPPING
-                + tenant_toml()
+            config = happyfox_daemon_home(
+                home,
+                f"http://127.0.0.1:{port}",
+                {"shared_dir": str(shared)},
+                rate_headroom=HEADROOM,
             )
-            config.chmod(0o600)
             procs.append(
                 subprocess.Popen(
                     [

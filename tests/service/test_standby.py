@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,29 +17,16 @@ from typing import Any
 import httpx
 import psycopg2
 import pytest
-import tomli_w
 
-from azsyncd.config.secrets import write_private
-from azsyncd.demo.directory import DEMO_SECRET
-from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
+from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
-from tests.helpers import short_dir, wait_for_socket
+from tests.helpers import short_dir, wait_for, wait_for_socket
 
 pytestmark = pytest.mark.slow
 
 USERS = 600
 TAKEOVER_LIMIT = 30.0
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 @dataclass
@@ -70,18 +57,7 @@ def fleet(database_url: str, happyfox: str, names: tuple[str, ...]) -> Iterator[
     try:
         for name in names:
             home = base / name
-            home.mkdir()
-            for secret, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-                write_private(home / secret, value.encode())
-            config = home / "azsyncd.toml"
-            config.write_text(
-                '[account]\nname = "Desk"\ntimezone = "UTC"\n'
-                + tomli_w.dumps({"state": {"database_url": database_url}})
-                + happyfox_toml(happyfox)
-                + HAPPYFOX_MAPPING
-                + tenant_toml()
-            )
-            config.chmod(0o600)
+            config = happyfox_daemon_home(home, happyfox, {"database_url": database_url})
             log = home / "daemon.log"
             sock = home / "s.sock"
             with log.open("w") as err:
