@@ -139,11 +139,11 @@ class Daemon:
 
     def _adopt_shared_settings(self) -> None:
         found = shared_settings.stored(self.state.db)
-        if found is None:
+        if found is None or self._file_changed_since(found.at):
+            self._publish_settings(self.config)  # this host's file is the newest word
             return
-        document, host = found
         before = self.config.model_dump(mode="json")
-        wanted = shared_settings.for_this_host(before, document)
+        wanted = shared_settings.for_this_host(before, found.document)
         if wanted == before:
             return
 
@@ -153,18 +153,25 @@ class Daemon:
 
         try:
             changes = self.update_config(
-                replace,
-                allowed=frozenset(file_only_changes(before, wanted)),
+                replace, allowed=frozenset(file_only_changes(before, wanted))
             )
         except UserError as exc:
             log.error(
                 "could not take over the settings the daemon on %s stored (%s); running on"
                 " this host's file",
-                host,
+                found.host,
                 exc,
             )
             return
-        log.info("took over the settings stored by the daemon on %s: %s", host, "; ".join(changes))
+        log.info(
+            "took over the settings stored by the daemon on %s: %s", found.host, "; ".join(changes)
+        )
+
+    def _file_changed_since(self, at: float) -> bool:
+        try:
+            return self.loaded.path.stat().st_mtime > at
+        except OSError:
+            return False
 
     def _publish_settings(self, config: Config) -> None:
         if self.leadership.shared and self.active:

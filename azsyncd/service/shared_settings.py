@@ -2,14 +2,18 @@
 
 Each host has its own config file. On PostgreSQL the active daemon also stores its settings
 in the database whenever they change (an API edit, in the same transaction as its file, or a
-reload); a standby that takes over applies them to its own file first, so it syncs as the
-active one did. Keys that name files or endpoints (secret files, database_url, the control
-socket...) stay as this host's file has them: they are the host's, not the account's.
+reload); a daemon that becomes active applies them to its own file first, so it syncs as the
+previous one did, unless its file was changed after they were stored: the newest wins (a
+hand edit followed by a restart is kept, and stored in turn). Keys that name files or
+endpoints (secret files, database_url, the control socket...) stay as this host's file has
+them: they are the host's, not the account's.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from peewee import Database, PostgresqlDatabase
@@ -18,7 +22,7 @@ from azsyncd.config.changes import is_file_only
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS azsync_settings (id INTEGER PRIMARY KEY, document TEXT NOT NULL,"
-    " host TEXT NOT NULL)"
+    " host TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)"
 )
 _MISSING = object()
 
@@ -31,17 +35,25 @@ def publish(db: Database, document: dict[str, Any], host: str) -> None:
     """Store the active daemon's settings (run it in the transaction that writes the file)."""
     db.execute_sql(_TABLE)
     db.execute_sql(
-        "INSERT INTO azsync_settings (id, document, host) VALUES (1, %s, %s)"
-        " ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document, host = EXCLUDED.host",
-        (json.dumps(document), host),
+        "INSERT INTO azsync_settings (id, document, host, at) VALUES (1, %s, %s, %s)"
+        " ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document, host = EXCLUDED.host,"
+        " at = EXCLUDED.at",
+        (json.dumps(document), host, time.time()),
     )
 
 
-def stored(db: Database) -> tuple[dict[str, Any], str] | None:
-    """The settings the last active daemon stored, and its host; None if none were."""
+@dataclass(frozen=True)
+class Stored:
+    document: dict[str, Any]
+    host: str
+    at: float  # when it was stored, in seconds since the epoch
+
+
+def stored(db: Database) -> Stored | None:
+    """The settings the last active daemon stored; None if none were."""
     db.execute_sql(_TABLE)
-    row = db.execute_sql("SELECT document, host FROM azsync_settings WHERE id = 1").fetchone()
-    return (json.loads(row[0]), str(row[1])) if row else None
+    row = db.execute_sql("SELECT document, host, at FROM azsync_settings WHERE id = 1").fetchone()
+    return Stored(json.loads(row[0]), str(row[1]), float(row[2])) if row else None
 
 
 def for_this_host(local: dict[str, Any], stored_document: dict[str, Any]) -> dict[str, Any]:

@@ -191,3 +191,18 @@ def test_a_daemon_cut_off_from_the_database_steps_down(
             refused = http.post("/v1/sync", json={})
         assert refused.status_code == 409 and f"pid {standby.proc.pid}" in refused.text
         assert os.path.exists(active.socket)
+
+
+def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path: Path) -> None:
+    from tests.engine_setup import make_daemon
+
+    daemon = make_daemon(tmp_path)
+    try:
+        status = daemon.status()
+        assert status["role"] == "active" and status["active_pid"] == os.getpid()
+        assert status["active_host"] == socket.gethostname()
+        assert not daemon.leadership.shared
+        run_id = daemon.start_sync("manual")
+        assert run_id is not None and daemon.runner.wait(30)
+    finally:
+        daemon.stop(5)
