@@ -17,7 +17,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -64,50 +63,14 @@ def mapping_speed(users: int) -> float:
 def one_size(users: int, scale: float) -> dict[str, float]:
     """Runs in its own process, so that peak RSS is this sync's alone."""
     import httpx
-    import tomli_w
 
     from azsyncd import logs
-    from azsyncd.config import file as config_file
-    from azsyncd.config.secrets import write_private
-    from azsyncd.demo.directory import DEMO_SECRET
-    from azsyncd.demo.run import MAPPING, tenant_toml
-    from azsyncd.service.daemon import Daemon
     from azsyncd.service.server import bind_control_socket, control_server
-    from azsyncd.targets import factory
-    from azsyncd.targets.happyfox.client import limiter_for
-    from tests.engine_setup import happyfox_toml
-    from tests.fakes.directory import GeneratedTenant
+    from bench import setup
 
     logs.setup("warning")
-    # The demo's mapping, to the fields the fake HappyFox has.
-    happyfox_fields = {
-        name: attribute
-        for name, attribute in MAPPING["custom_fields"].items()
-        if name in ("Department", "Employee ID", "Office")
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    port = int(server.stdout.readline())  # type: ignore[union-attr]
-    work = Path(tempfile.mkdtemp(prefix="azbench"))
-    for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
-        write_private(work / name, value.encode())  # azsyncd reads only private secret files
-    (work / "azsyncd.toml").write_text(
-        happyfox_toml(f"http://127.0.0.1:{port}")
-        + tenant_toml("bench", secret_file="secret")
-        + tomli_w.dumps({"mapping": {**MAPPING, "custom_fields": happyfox_fields}})
-    )
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    base = f"http://127.0.0.1:{port}"
-    factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))
-    daemon = Daemon(
-        config_file.load(work / "azsyncd.toml"),
-        state_dir=work / "state",
-        graph_transport=GeneratedTenant(users).transport(),
-    )
+    bench = setup.start(users, scale)
+    daemon, work = bench.daemon, bench.work
     sock_path = work / "s.sock"
     sock = bind_control_socket(sock_path, 0o600)
     api = control_server(daemon)
@@ -121,7 +84,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
             break
         except httpx.TransportError:
             time.sleep(0.05)
-    stats = lambda: httpx.get(f"{base}/api/1.1/json/__stats__/", auth=("key", "code")).json()  # noqa: E731
+    stats = bench.stats
 
     latencies = []
     start = time.monotonic()
@@ -142,7 +105,7 @@ def one_size(users: int, scale: float) -> dict[str, float]:
     rerun_wall = time.monotonic() - start
     rerun = daemon.state.run(rerun.id)  # type: ignore[union-attr]
     second = stats()
-    server.terminate()
+    bench.close()
     api.should_exit = True
     return {
         "users": users,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,13 @@ def wait_for_socket(
     raise AssertionError(f"no daemon listening on {path} after {timeout} s")
 
 
+def socket_client(path: Path, timeout: float = 10) -> httpx.Client:
+    """An HTTP client of a daemon's control socket."""
+    return httpx.Client(
+        transport=httpx.HTTPTransport(uds=str(path)), base_url="http://azsyncd", timeout=timeout
+    )
+
+
 @dataclass
 class DaemonProcess:
     proc: subprocess.Popen[str]
@@ -77,11 +85,7 @@ class DaemonProcess:
     log: Path | None = None  # where stderr goes, when not to a pipe
 
     def client(self) -> httpx.Client:
-        return httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.socket)),
-            base_url="http://azsyncd",
-            timeout=10,
-        )
+        return socket_client(self.socket)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
         if self.proc.poll() is None:
@@ -170,3 +174,21 @@ def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -
         daemon.stop(5)
         sock.close()
         path.unlink(missing_ok=True)
+
+
+class FakeClock:
+    """A clock that moves only when a test moves it; for the scheduler and the daemon."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll ``check`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting for a condition"
+        time.sleep(0.02)

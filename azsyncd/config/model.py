@@ -11,6 +11,7 @@ import difflib
 import re
 import typing
 import zoneinfo
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from azsyncd import attributes
 from azsyncd.config import target_kinds
+from azsyncd.config.interval import parse_interval
 from azsyncd.config.text import MAX_TEXT, control_character
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -165,6 +167,27 @@ class Schedule(Section):
     time: ClockTime = Field(
         "00:00", description="Daily sync time, HH:MM in the account's time zone"
     )
+    interval: str = Field(
+        "",
+        description='Incremental syncs between the daily ones, e.g. "5m" (at least 1m); "0": off',
+    )
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value == 0:
+                return "0"
+            raise ValueError(f'{value} has no unit; write it as a string, e.g. "{value}m"')
+        if isinstance(value, str):
+            parse_interval(value)
+            return value.strip()
+        return value
+
+    @property
+    def every(self) -> timedelta | None:
+        """The incremental interval, or None when off."""
+        return parse_interval(self.interval)
 
 
 class TargetConfig(Section):

@@ -42,12 +42,27 @@ def counts_text(counts: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class LastTick:
+    """A tenant's last incremental tick: when, and why it was skipped (None: it ran)."""
+
+    at: datetime | None = None
+    skipped: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # recorded | idle | skipped
+
+
+@dataclass(frozen=True)
 class TenantState:
     name: str = ""
     status: str = "new"  # new | active | disabled | failed ...
     reason: str = ""
     fix: str = ""
-    last_sync_at: datetime | None = None
+    last_sync_at: datetime | None = None  # the last run that did something for it
+    last_checked_at: datetime | None = None  # the last complete read, idle ticks included
+    # In status only: the incremental schedule and how far behind the help desk is.
+    next_tick_at: datetime | None = None
+    last_tick: LastTick | None = None
+    oldest_unwritten_at: datetime | None = None
+    oldest_unwritten_age_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class Status:
     timezone: str = "UTC"
     sync_enabled: bool = False
     next_run: datetime | None = None
+    interval: str = ""  # the incremental schedule, "" when off
+    next_tick: datetime | None = None
     running: RunningSync | None = None
     last_run: RunSummary | None = None
     target: str = ""
@@ -243,6 +260,7 @@ class AccountSettings:
 class ScheduleSettings:
     enabled: bool = False
     time: str = "00:00"
+    interval: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,6 +320,22 @@ class Settings:
     welcome_email: WelcomeEmailSettings = field(default_factory=WelcomeEmailSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     state: StateSettings = field(default_factory=StateSettings)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A person added to the demo's simulated directory."""
+
+    id: str = ""
+    userPrincipalName: str = ""  # the directory's own spelling, as the API answers
+    displayName: str = ""
+
+
+@dataclass(frozen=True)
+class DemoUserAdded:
+    user: DemoUser = field(default_factory=DemoUser)
+    interval: str = ""
+    next_tick: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ from azsyncd.control.answers import (
     Authorization,
     Contact,
     Contacts,
+    DemoUserAdded,
     DeviceCode,
     ErrorBody,
     FieldProblem,
     Group,
     HappyFoxSettings,
+    LastTick,
     LogLine,
     MappingSettings,
     Phone,
@@ -66,10 +68,12 @@ __all__ = [
     "Contacts",
     "Credential",
     "DaemonUnreachable",
+    "DemoUserAdded",
     "DeviceCode",
     "FieldProblem",
     "Group",
     "HappyFoxSettings",
+    "LastTick",
     "LogLine",
     "MappingSettings",
     "PemCertificate",
@@ -488,3 +492,15 @@ class Client:
     def audit(self, limit: int = 50, user: str | None = None) -> list[AuditEntry]:
         """Changes made through the socket, newest first."""
         return self._list(AuditEntry, "entries", "/audit", limit=limit, user=user)
+
+    # The demo daemon's simulated directory (404 from any other daemon).
+
+    def demo_add_user(self, name: str, department: str = "Support") -> DemoUserAdded:
+        """Add a person to the demo's simulated directory; the next tick syncs them."""
+        body = {"name": name, "department": department}
+        return self._read(DemoUserAdded, "POST", "/demo/users", json=body)
+
+    # Prometheus metrics.
+
+    def metrics(self) -> str:
+        return self._send("GET", "/metrics").text

@@ -12,7 +12,7 @@ import sys
 import time
 import tomllib
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from azsyncd.control.client import (
     Credential,
     PemCertificate,
     Pfx,
+    TenantState,
     counts_text,
 )
 from azsyncd.errors import DaemonUnreachable
@@ -123,7 +124,24 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--user", help="only this user's changes")
+    demo = sub.add_parser("demo", help="the demo daemon's simulated directory")
+    dsub = demo.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_user = dsub.add_parser("add-user", help="add a person, to watch the next tick sync them")
+    add_user.add_argument("name", help='e.g. "Ada Lovelace"')
+    add_user.add_argument("--department", default="Support")
+    _json_after_the_command(parser)
     return parser
+
+
+def _json_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """Accept --json after the command too (azsyncctl status --json), not only before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument(
+                    "--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
+                _json_after_the_command(command)
 
 
 def parse_assignment(text: str) -> dict[str, Any]:
@@ -185,6 +203,12 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         f"sync: {'enabled' if s.sync_enabled else 'disabled'}; next run: "
         f"{s.next_run.isoformat() if s.next_run else '-'} ({s.timezone}); target: {s.target}"
     )
+    if s.interval:
+        lines.append(
+            f"incremental: every {s.interval}; next tick: {_utc(s.next_tick)}"
+            if s.sync_enabled
+            else f"incremental: every {s.interval}, once contact sync is enabled"
+        )
     if s.running:
         r = s.running
         total = f"/{r.total}" if r.total is not None else ""
@@ -197,8 +221,43 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         )
     for t in s.tenants:
         lines.append(f"tenant {t.name}: {t.status}" + (f" ({t.reason})" if t.reason else ""))
+        lines += _latency_lines(t)
     p.out(s, "\n".join(lines))
     return EXIT_OK
+
+
+def _utc(value: datetime | None) -> str:
+    return f"{when(value)} UTC" if value else "-"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _latency_lines(tenant: TenantState) -> list[str]:
+    """When the tenant was last checked, how far behind the help desk is, its ticks."""
+    checked = tenant.last_checked_at
+    age = tenant.oldest_unwritten_age_seconds
+    lines = [
+        "  checked: "
+        + (
+            f"{_utc(checked)} ({_duration((datetime.now(UTC) - checked).total_seconds())} ago)"
+            if checked
+            else "never"
+        )
+        + "; oldest change not yet written: "
+        + ("none" if age is None else _duration(age))
+    ]
+    if tenant.next_tick_at:
+        lines.append(f"  next tick: {_utc(tenant.next_tick_at)}")
+    if tenant.last_tick and tenant.last_tick.skipped:
+        lines.append(f"  last tick skipped: {tenant.last_tick.skipped}")
+    return lines
 
 
 def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
@@ -394,6 +453,32 @@ def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    try:
+        added = client.demo_add_user(args.name, args.department)
+    except ApiFailure as exc:
+        if exc.status != 404:
+            raise
+        print(
+            "azsyncctl: this daemon has no simulated directory\n"
+            "  fix: start the demo (azsyncd demo) and pass its --socket",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    user = added.user
+    next_tick = (
+        f"the next tick ({when(added.next_tick)[11:19]} UTC) brings the contact across"
+        if added.next_tick
+        else "the next sync brings the contact across"
+    )
+    p.out(
+        added,
+        f"added {user.displayName} <{user.userPrincipalName}> to the simulated directory;"
+        f" {next_tick}\n  then: azsyncctl contacts --search {user.userPrincipalName.split('@')[0]}",
+    )
+    return EXIT_OK
+
+
 COMMANDS = {
     "status": _status,
     "sync": _sync,
@@ -404,6 +489,7 @@ COMMANDS = {
     "contacts": _contacts,
     "reload": _reload,
     "audit": _audit,
+    "demo": _demo,
 }
 
 

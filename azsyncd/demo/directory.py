@@ -95,11 +95,13 @@ class SimulatedTenant:
         self.device_polls = 0
         self._lock = threading.Lock()
 
+    # Takes the lock the transport holds: the directory may change while it is read.
     def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
-        self.version += 1
-        self.users[user["id"]] = user
-        self.changed_at[user["id"]] = self.version
-        self.removed_at.pop(user["id"], None)
+        with self._lock:
+            self.version += 1
+            self.users[user["id"]] = user
+            self.changed_at[user["id"]] = self.version
+            self.removed_at.pop(user["id"], None)
         return user
 
     def transitive_members(self, group_id: str, seen: set[str] | None = None) -> list[str]:
@@ -393,6 +395,13 @@ OFFICES = ["Berlin", "London", "Remote"]
 ASCII_LOOKALIKES = str.maketrans({"ø": "o", "ß": "ss", "æ": "ae", "ı": "i", "ł": "l"})
 
 
+def mailbox(name: str) -> str:
+    """The ASCII local part of an address for a name: "Bjørn O'Brien" -> "bjorn.obrien"."""
+    plain = unicodedata.normalize("NFKD", name.translate(ASCII_LOOKALIKES))
+    text = plain.encode("ascii", "ignore").decode().lower().replace("'", "")
+    return ".".join(part for part in re.split(r"[^a-z0-9]+", text) if part)
+
+
 def contoso(users: int = 250, seed: int = 7) -> SimulatedTenant:
     """The demo's Contoso: varied, realistic and a little messy, deterministically."""
     return populate(SimulatedTenant(), users, seed)
@@ -406,9 +415,7 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
     rng = random.Random(seed)
     for i in range(users):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
-        name = f"{first}.{last}{i}".translate(ASCII_LOOKALIKES)
-        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-        slug = plain.lower().replace("'", "") or f"user{i}"
+        slug = mailbox(f"{first}.{last}{i}") or f"user{i}"
         user: dict[str, Any] = {
             "id": f"00000000-0000-4000-a000-{i:012d}",
             "userPrincipalName": f"{slug}@contoso.example",

@@ -13,15 +13,18 @@ import tomli_w
 
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
+from azsyncd.demo.api import demo_router
 from azsyncd.demo.directory import (
     DEMO_CLIENT,
     DEMO_GRAPH,
     DEMO_LOGIN,
     DEMO_SECRET,
     DEMO_TENANT,
+    SimulatedTenant,
     contoso,
 )
 from azsyncd.service.daemon import Daemon
+from azsyncd.service.schedule import Clock, utc_clock
 from azsyncd.service.server import serve
 
 # The built-in store's fields and the mapping of the demo (tests and benchmarks reuse them).
@@ -80,7 +83,8 @@ DEMO_CONFIG = (
     + tomli_w.dumps(
         {
             "account": {"name": "Demo Help Desk", "timezone": "UTC"},
-            "schedule": {"enabled": True},
+            # Contact sync on; the directory's changes are read every minute.
+            "schedule": {"enabled": True, "interval": "1m"},
             "target": {"local": {"fields": FIELDS}},
             "mapping": MAPPING,
         }
@@ -89,36 +93,47 @@ DEMO_CONFIG = (
 )
 
 
-def run_demo(socket: str | None = None, directory: str | None = None) -> int:
-    workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="azsync-demo-"))
+def demo_daemon(workdir: Path, clock: Clock = utc_clock) -> tuple[Daemon, SimulatedTenant]:
+    """The demo's daemon on its simulated directory, the tenant authorized, not yet started."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
     if not config_path.exists():
         write_private(config_path, DEMO_CONFIG.encode())
         write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
-    socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
     tenant = contoso()
     daemon = Daemon(
         config_file.load(config_path),
         state_dir=workdir / "state",
         graph_transport=tenant.transport(),
+        clock=clock,
     )
+    daemon.api_routers.append(demo_router(tenant))
     contoso_settings = daemon.config.tenant("contoso")
     if contoso_settings is not None:
         daemon.tenants.authorize_app(contoso_settings)
+    return daemon, tenant
+
+
+def run_demo(socket: str | None = None, directory: str | None = None) -> int:
+    workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="azsync-demo-"))
+    socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
+    daemon, tenant = demo_daemon(workdir)
     ctl = f".venv/bin/azsyncctl --socket {socket_path}"
     print(
         f"azsyncd demo listening on {socket_path}\n"
         f"  config and state: {workdir}\n"
         f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and "
         f"{len(tenant.groups)} groups;\n"
-        "  the first sync into the built-in store starts now.\n\n"
+        "  the first sync into the built-in store starts now; then the directory's changes are\n"
+        "  read every minute.\n\n"
         "Try, in another terminal:\n"
         f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
         f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
         f"  {ctl} log --csv report.csv    # the CSV report\n"
         f"  {ctl} contacts --search anna  # the contacts written\n"
         f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
+        f'  {ctl} demo add-user "Ada Lovelace"   # a new hire: a contact within a minute\n'
+        f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"
         f"  .venv/bin/azsync-tui --socket {socket_path}\n"
         f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
         "Stop with Ctrl-C.",

@@ -27,13 +27,25 @@ from azsyncd.errors import ConfigError, UserError
 from azsyncd.service import instance_lock, sdnotify, shared_settings
 from azsyncd.service.job import make_job
 from azsyncd.service.leadership import Leadership
-from azsyncd.service.schedule import Clock, DailyScheduler, utc_clock
+from azsyncd.service.schedule import Clock, Scheduler, utc_clock
+from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
-from azsyncd.sync.runner import AlreadyRunning, Interrupted, Progress, SyncJob, SyncRunner
+from azsyncd.state.fields import utcnow
+from azsyncd.state.repository import TICK
+from azsyncd.sync.runner import (
+    AlreadyRunning,
+    Interrupted,
+    Outcome,
+    Progress,
+    SyncJob,
+    SyncRunner,
+)
 
 log = logging.getLogger(__name__)
 
 JobFactory = Callable[["Daemon"], SyncJob]
+# How long a manual sync waits for a running tick (usually a second) before it is refused.
+TICK_GRACE = 20.0
 
 
 class ConfigConflict(UserError):
@@ -69,8 +81,10 @@ class Daemon:
             raise
         self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
         self._job_factory = job_factory or default_job_factory
-        self.runner = self._new_runner()
-        self.scheduler = DailyScheduler(self._fire_scheduled, clock)
+        self._wire_runs()
+        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
+        # Routers added to the control API, e.g. by the demo (its simulated directory).
+        self.api_routers: list[Any] = []
         self._started = False
         self._to_resume: list[int] = []
         # On SQLite this daemon is the only one on its state and is active at once; on
@@ -78,13 +92,16 @@ class Daemon:
         self.leadership = Leadership(self.state.db, self._promoted, self._demoted)
         self.leadership.start()
 
-    def _new_runner(self) -> SyncRunner:
-        return SyncRunner(
+    def _wire_runs(self) -> None:
+        """A runner, and the ticks that start runs on it."""
+        self.runner = SyncRunner(
             self.state,
             self._job_factory(self),
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
+            on_finish=self._run_finished,
         )
+        self.ticks = Ticks(self.runner, self.state, lambda: self.config, self.clock)
 
     @property
     def active(self) -> bool:
@@ -134,7 +151,8 @@ class Daemon:
 
     def _demoted(self) -> None:
         """The lead is lost: stop syncing at the next safe point; another daemon takes over."""
-        stopping, self.runner = self.runner, self._new_runner()
+        stopping = self.runner
+        self._wire_runs()
         threading.Thread(target=stopping.shutdown, args=(20.0,), daemon=True).start()
 
     def _adopt_shared_settings(self) -> None:
@@ -339,6 +357,9 @@ class Daemon:
             zone=self.config.account.timezone,
             since=last.started_at if last else None,
         )
+        self.scheduler.configure_ticks(
+            schedule.every, [t.name for t in self.config.tenants if t.enabled]
+        )
         newly_enabled = schedule.enabled and (
             (previous is None and last is None)
             or (previous is not None and not previous.schedule.enabled)
@@ -357,7 +378,7 @@ class Daemon:
             log.info("%s sync skipped: this daemon is on standby", trigger)
             return None
         try:
-            return self.runner.start(trigger, dry_run=dry_run, options=options)
+            return self._start_after_tick(trigger, dry_run, options or {})
         except AlreadyRunning as exc:
             if trigger == "manual":
                 raise
@@ -366,8 +387,37 @@ class Daemon:
             log.info("%s sync not started: the daemon is stopping", trigger)
         return None
 
+    def _start_after_tick(self, trigger: str, dry_run: bool, options: dict[str, Any]) -> int:
+        """Start a run; a tick in the way is waited for, never the reverse: the daily run is
+        not lost to a tick, and a manual sync waits a little before it is refused."""
+        for _ in range(3):
+            try:
+                return self.runner.start(trigger, dry_run=dry_run, options=options)
+            except AlreadyRunning:
+                running = self.runner.current
+                if running is not None and running.trigger != TICK:
+                    raise
+                timeout = TICK_GRACE if trigger == "manual" else None
+                if running is not None and not self.runner.wait(timeout):
+                    raise
+        return self.runner.start(trigger, dry_run=dry_run, options=options)
+
+    def _tick(self, name: str) -> None:
+        if self.active:  # a standby's ticks are the active daemon's to run
+            self.ticks.tick(name)
+
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
+
+    def _run_finished(self, progress: Progress, outcome: Outcome, recorded: bool) -> None:
+        self.ticks.finished(progress, outcome, recorded)
+        if not recorded or progress.dry_run:
+            return
+        # "The last sync" of a tenant is the last run that did something for it.
+        tenants = outcome.counts.get("tenants") or {}
+        for name, result in tenants.items():
+            if result.get("ok"):
+                self.state.set_tenant(name, last_sync_at=utcnow())
 
     def _progress_changed(self, progress: Progress) -> None:
         running = self.runner.current
@@ -386,6 +436,7 @@ class Daemon:
         states = self.state.tenants()
         running = self.runner.current
         next_run = self.scheduler.next_run
+        next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
         latest = self.state.latest_run()
         return {
             "version": __version__,
@@ -397,6 +448,8 @@ class Daemon:
             "timezone": config.account.timezone,
             "sync_enabled": config.schedule.enabled,
             "next_run": _iso(next_run),
+            "interval": config.schedule.interval if config.schedule.every else "",
+            "next_tick": _iso(min(next_ticks.values(), default=None)),
             "running": running.as_dict() if running else None,
             "last_run": {
                 "id": latest.id,
@@ -411,7 +464,11 @@ class Daemon:
             "target": config.target.kind,
             **self.leadership.as_dict(),
             "tenants": [
-                tenant_status(t.name, t.enabled, states.get(t.name)) for t in config.tenants
+                {
+                    **tenant_status(t.name, t.enabled, states.get(t.name)),
+                    **self.ticks.view(t.name, next_ticks.get(t.name), running),
+                }
+                for t in config.tenants
             ],
         }
 
@@ -429,6 +486,7 @@ def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
         "reason": reason,
         "fix": getattr(row, "fix", "") if row else "",
         "last_sync_at": _iso(row.last_sync_at) if row else None,
+        "last_checked_at": _iso(row.last_checked_at) if row else None,
     }
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 from peewee import Database, PeeweeException, SqliteDatabase
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 
 from azsyncd.errors import StateError
 from azsyncd.state import models
+from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -30,8 +33,17 @@ def _v2(db: Database) -> None:
     db.create_tables([models.AuditEntry])
 
 
+def _v3(db: Database) -> None:
+    """When each tenant was last read: incremental ticks update it without recording a run."""
+    table = models.TenantState._meta.table_name
+    if "last_checked_at" not in {c.name for c in db.get_columns(table)}:
+        # A database made by an earlier release; a fresh one got the column from _v1.
+        migrator = SchemaMigrator.from_database(db)
+        migrate_schema(migrator.add_column(table, "last_checked_at", UTCField(null=True)))
+
+
 # Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
 LATEST = max(MIGRATIONS)
 
 

@@ -34,7 +34,8 @@ class TenantState(Base):
     fix = TextField(default="")
     display_name = TextField(default="")
     authorized_at = UTCField(null=True)
-    last_sync_at = UTCField(null=True)
+    last_sync_at = UTCField(null=True)  # the last run that did something for this tenant
+    last_checked_at = UTCField(null=True)  # the last complete read, idle ticks included
     last_user_count = IntegerField(null=True)
     updated_at = UTCField(default=utcnow)
 
@@ -51,7 +52,7 @@ class DeltaLink(Base):
 
 class SyncRun(Base):
     id = AutoField()
-    trigger = CharField()  # first | scheduled | catch-up | manual
+    trigger = CharField()  # first | scheduled | catch-up | manual | tick
     dry_run = BooleanField(default=False)
     options = JSONField(default=dict)
     status = CharField(default="running")  # running | succeeded | partial | failed | interrupted

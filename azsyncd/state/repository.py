@@ -21,6 +21,12 @@ from azsyncd.state.models import (
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
+TICK = "tick"  # the trigger of an incremental run, kept only if it did something
+
+
+def _kept() -> Any:
+    """Runs in the history: all but a tick still running, which may yet turn out idle."""
+    return ~((SyncRun.trigger == TICK) & (SyncRun.status == "running"))
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,13 @@ class State:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
 
+    def discard_run(self, run_id: int) -> None:
+        """Forget a run that did nothing worth keeping (an idle tick), with its records and log."""
+        with self.db.atomic():
+            SyncRecord.delete().where(SyncRecord.run == run_id).execute()
+            RunLog.delete().where(RunLog.run == run_id).execute()
+            SyncRun.delete().where(SyncRun.id == run_id).execute()
+
     def mark_interrupted(self, reason: str) -> list[int]:
         """Runs still 'running' belong to a daemon that died: say so in their history."""
         with self.db.atomic():
@@ -189,13 +202,15 @@ class State:
             return len(stale_ids)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[SyncRun]:
-        return list(SyncRun.select().order_by(SyncRun.id.desc()).limit(limit).offset(offset))
+        query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())
+        return list(query.limit(limit).offset(offset))
 
     def run(self, run_id: int) -> SyncRun | None:
         return SyncRun.get_or_none(SyncRun.id == run_id)
 
     def latest_run(self, *, include_dry: bool = False) -> SyncRun | None:
-        query = SyncRun.select().order_by(SyncRun.id.desc())
+        """The last sync: the newest run that did something (not an idle tick)."""
+        query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())
         if not include_dry:
             query = query.where(~SyncRun.dry_run)
         return query.first()

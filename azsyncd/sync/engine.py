@@ -59,6 +59,10 @@ def settings_key(config: Config) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+class _FieldsUnreadable(Exception):
+    """The help desk's fields could not be read: nothing can be planned in this run."""
+
+
 @dataclass
 class TenantResult:
     name: str
@@ -98,14 +102,29 @@ class Engine:
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self.writes.tally().counts))
+        results = []
+        try:
+            for tenant in tenants:
+                self.ctx.checkpoint()
+                self.ctx.report(phase="reading directory", tenant=tenant.name)
+                results.append(self._tenant(tenant))
+        except _FieldsUnreadable as exc:
+            return Outcome(
+                "failed",
+                f"the help desk's contact fields could not be read: {exc.__cause__}",
+                dict(self.writes.tally().counts),
+            )
+        return self._outcome(results, self.writes.tally())
+
+    def _ready(self) -> Mapper:
+        """The mapper, reading the help desk's fields the first time there is a user to plan:
+        a delta with no change costs no help-desk call."""
+        if self.mapper is not None:
+            return self.mapper
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
-            return Outcome(
-                "failed",
-                f"the help desk's contact fields could not be read: {exc}",
-                dict(self.writes.tally().counts),
-            )
+            raise _FieldsUnreadable() from exc
         self.mapper = Mapper(self.config.mapping, fields, self.settings)
         self.field_names = {f.id: f.name for f in fields}
         if self.mapper.missing_fields:
@@ -114,12 +133,7 @@ class Engine:
                 f"{', '.join(self.mapper.missing_fields)}",
                 "warning",
             )
-        results = []
-        for tenant in tenants:
-            self.ctx.checkpoint()
-            self.ctx.report(phase="reading directory", tenant=tenant.name)
-            results.append(self._tenant(tenant))
-        return self._outcome(results, self.writes.tally())
+        return self.mapper
 
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
@@ -242,7 +256,7 @@ class Engine:
                 "their contacts are kept"
             )
         if not self.dry_run:
-            values: dict[str, Any] = {"last_sync_at": utcnow()}
+            values: dict[str, Any] = {"last_checked_at": utcnow()}
             if row.status != "active":
                 # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
@@ -284,16 +298,16 @@ class Engine:
 
     def _mapped(self, tenant: Tenant, user: dict[str, Any]) -> Action:
         """The user mapped and claimed (PENDING), or why not (SKIPPED, FAILED)."""
-        assert self.mapper is not None
+        mapper = self._ready()
         user_id = str(user.get("id", ""))
         reason = out_of_scope(user, tenant.exclude_disabled)
         if reason:
-            email = self.mapper.email(user)[0].lower()
+            email = mapper.email(user)[0].lower()
             return Action(ActionKind.SKIPPED, tenant.name, user_id, email, reason=reason)
         try:
-            mapped = self.mapper.map(user)
+            mapped = mapper.map(user)
         except MappingFailure as failure:
-            email = self.mapper.email(user)[0].lower()
+            email = mapper.email(user)[0].lower()
             reason = "; ".join(failure.reasons)
             return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason)
         owner = self.claims.get(mapped.email)

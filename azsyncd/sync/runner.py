@@ -1,4 +1,9 @@
-"""Runs one sync at a time on a worker thread, with progress and a safe way to stop it."""
+"""Runs one sync at a time on a worker thread, with progress and a safe way to stop it.
+
+An incremental tick is kept in the history only if it did something (a change written, a
+contact failed, a tenant not read); an idle one is discarded with its log, so that "the
+last sync" and the history mean runs that did something.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any, Protocol
 
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
+from azsyncd.state.repository import TICK
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ class Progress:
     done: int = 0
     total: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # what was asked: tenant, user
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,9 +62,21 @@ class Progress:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # succeeded | partial | failed
+    status: str  # succeeded | partial | failed | interrupted
     message: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def did_something(self) -> bool:
+        """A change written, a contact that failed, or anything short of success."""
+        return self.status != "succeeded" or any(
+            self.counts.get(kind, 0) for kind in ("new", "updated", "failed")
+        )
+
+
+# Runs recorded only when they did something; quiet in the journal until then.
+QUIET_TRIGGERS = frozenset({TICK})
+Finished = Callable[[Progress, Outcome, bool], None]
 
 
 class RunContext:
@@ -76,6 +95,7 @@ class RunContext:
         self.options = options
         self._stop = stop
         self._on_progress = on_progress
+        self._quiet = progress.trigger in QUIET_TRIGGERS
 
     @property
     def run_id(self) -> int:
@@ -83,9 +103,11 @@ class RunContext:
 
     def log(self, message: str, level: str = "info") -> None:
         self.state.log(self.run_id, message, level)
-        log.log(
-            logging.WARNING if level != "info" else logging.INFO, "run %d: %s", self.run_id, message
-        )
+        if level != "info":
+            severity = logging.WARNING
+        else:  # a tick every few minutes must not fill the journal with "nothing to do"
+            severity = logging.DEBUG if self._quiet else logging.INFO
+        log.log(severity, "run %d: %s", self.run_id, message)
 
     def report(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -110,11 +132,13 @@ class SyncRunner:
         *,
         history: Callable[[], int] = lambda: 30,
         on_progress: Callable[[Progress], None] = lambda p: None,
+        on_finish: Finished = lambda progress, outcome, recorded: None,
     ) -> None:
         self._state = state
         self._job = job
         self._history = history
         self._on_progress = on_progress
+        self._on_finish = on_finish
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,7 +160,7 @@ class SyncRunner:
                 raise Interrupted()
             options = options or {}
             run_id = self._state.start_run(trigger, dry_run=dry_run, options=options)
-            self._progress = Progress(run_id, trigger, dry_run, utcnow())
+            self._progress = Progress(run_id, trigger, dry_run, utcnow(), options=options)
             self._thread = threading.Thread(
                 target=self._work,
                 args=(self._progress, options),
@@ -162,18 +186,32 @@ class SyncRunner:
             outcome = Outcome(
                 "failed", f"the sync failed: {type(exc).__name__}: {exc}", dict(progress.counts)
             )
+        recorded = progress.trigger not in QUIET_TRIGGERS or outcome.did_something
         try:
-            ctx.log(
-                f"sync {outcome.status}" + (f": {outcome.message}" if outcome.message else ""),
-                "info" if outcome.status == "succeeded" else "error",
-            )
-            self._state.finish_run(progress.run_id, outcome.status, outcome.message, outcome.counts)
-            self._state.prune_history(self._history())
+            if recorded:
+                self._record(ctx, outcome)
+            else:
+                self._state.discard_run(progress.run_id)
+                log.debug("run %d (%s) found nothing to do; not kept", progress.run_id, TICK)
+            try:
+                self._on_finish(progress, outcome, recorded)
+            except Exception:  # bookkeeping after the run must not lose the run
+                log.exception("after run %d", progress.run_id)
         finally:
             with self._finished:
                 self._progress = None
                 self._finished.notify_all()
             self._on_progress(progress)
+
+    def _record(self, ctx: RunContext, outcome: Outcome) -> None:
+        run_id = ctx.run_id
+        message = f"sync {outcome.status}" + (f": {outcome.message}" if outcome.message else "")
+        ctx.log(message, "info" if outcome.status == "succeeded" else "error")
+        if ctx.progress.trigger in QUIET_TRIGGERS and outcome.status == "succeeded":
+            counts = ", ".join(f"{outcome.counts.get(k, 0)} {k}" for k in ("new", "updated"))
+            log.info("run %d (%s): %s", run_id, ctx.progress.trigger, counts)
+        self._state.finish_run(run_id, outcome.status, outcome.message, outcome.counts)
+        self._state.prune_history(self._history())
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the running sync, if any, to end; False on timeout."""

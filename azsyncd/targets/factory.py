@@ -80,3 +80,12 @@ def build_target(
         limiter = _limiter(target.limits(settings), log)
     resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
     return target.make(settings, resources)
+
+
+def rate_lock_seconds(config: Config) -> float:
+    """How long the configured target's account stays in its rate-limit lock (0: none)."""
+    target = spec(config.target.kind)
+    if target.limits is None:
+        return 0.0
+    limiter = _limiters.get(target.limits(config.target.settings).account)
+    return limiter.locked_for if limiter else 0.0

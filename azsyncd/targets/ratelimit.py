@@ -58,3 +58,9 @@ class RateLimiter:
         """Hold every call back for ``seconds`` (the server's 429 lock)."""
         with self._lock:
             self._locked_until = max(self._locked_until, self._clock() + seconds)
+
+    @property
+    def locked_for(self) -> float:
+        """Seconds left in the lock (0: none); incremental ticks wait for it to end."""
+        with self._lock:
+            return max(0.0, self._locked_until - self._clock())

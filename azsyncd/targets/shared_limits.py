@@ -93,6 +93,13 @@ class CallLog:
                 return 0.0
             return max(float(oldest) + window - now, 0.001)
 
+    def locked_until(self, account: str) -> float:
+        """When the account's 429 lock ends (0: it never was locked)."""
+        row = self.db.execute_sql(
+            f"SELECT until FROM rate_lock WHERE account = {self.db.param}", (account,)
+        ).fetchone()
+        return float(row[0]) if row else 0.0
+
     def lock(self, account: str, until: float) -> None:
         """Hold every call to ``account`` back until ``until`` (a lock is only ever extended)."""
         p = self.db.param
@@ -131,3 +138,7 @@ class SharedRateLimiter(RateLimiter):
 
     def lock_for(self, seconds: float) -> None:
         self.log.lock(self.account, self._clock() + seconds)
+
+    @property
+    def locked_for(self) -> float:
+        return max(0.0, self.log.locked_until(self.account) - self._clock())

@@ -372,3 +372,41 @@ def test_parallel_marking_creates_the_group_once(
     assert len(fake.groups) == 1 and sorted(next(iter(fake.groups.values()))["contacts"]) == sorted(
         int(i) for i in ids
     )
+
+
+def lookups(fake: FakeHappyFox, client: HappyFox, contacts: int, chunks: list[int]) -> int:
+    """GETs made to find ``chunks`` of addresses in an account of ``contacts`` contacts."""
+    for start in range(0, contacts, 100):
+        batch = [f"user{i}@example.com" for i in range(start, min(contacts, start + 100))]
+        client.write([ContactWrite(e, e, [], {}) for e in batch])
+    before = sum(1 for method, _, _ in fake.calls if method == "GET")
+    asked = 0
+    for size in chunks:
+        emails = [f"user{i}@example.com" for i in range(asked, asked + size)]
+        found = client.find_by_email(emails)
+        assert set(found) == {e for e in emails if int(e[4:].split("@")[0]) < contacts}
+        asked += size
+    return sum(1 for method, _, _ in fake.calls if method == "GET") - before
+
+
+@pytest.mark.parametrize(
+    "contacts, chunks, gets",
+    [
+        (5000, [5], 5),  # a few changes: one search each
+        (5000, [25], 1 + 25),  # a burst in a big account: the list's size, then searches,
+        # not its 100 pages
+        (5000, [25] * 6, 1 + 25 + 100),  # searches reach half the listing: listed once
+        (500, [25], 10),  # a small account: its 10 pages beat 25 searches
+        (5000, [1000, 1000, 1000], 100),  # a full sync: listed once
+    ],
+    ids=["few", "burst", "bursts", "small account", "full sync"],
+)
+def test_finding_contacts_costs_few_calls(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+    contacts: int,
+    chunks: list[int],
+    gets: int,
+) -> None:
+    fake, client, _clock = fake_and_client
+    client.fields()
+    assert lookups(fake, client, contacts, chunks) == gets

@@ -66,4 +66,5 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
     assert proc.returncode == 0, err
     assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
     assert "simulated Contoso tenant with 250 users" in out
+    assert f'azsyncctl --socket {sock} demo add-user "Ada Lovelace"' in out
     assert not sock.exists()

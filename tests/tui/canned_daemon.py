@@ -20,6 +20,8 @@ STATUS = {
     "timezone": "Europe/Berlin",
     "sync_enabled": True,
     "next_run": "2026-11-26T23:00:00+00:00",
+    "interval": "5m",
+    "next_tick": "2026-11-26T00:05:02+00:00",
     "target": "happyfox",
     "running": {
         "run_id": 8,
@@ -41,13 +43,33 @@ STATUS = {
         "counts": {"new": 231, "updated": 12, "unchanged": 980, "failed": 7, "skipped": 3},
     },
     "tenants": [
-        {"name": "contoso", "status": "active", "reason": "", "fix": "", "last_sync_at": T0},
+        {
+            "name": "contoso",
+            "status": "active",
+            "reason": "",
+            "fix": "",
+            "last_sync_at": T0,
+            "last_checked_at": "2026-11-26T00:00:02.000000+00:00",
+            "next_tick_at": "2026-11-26T00:05:02+00:00",
+            "oldest_unwritten_at": None,
+            "oldest_unwritten_age_seconds": None,
+            "last_tick": None,
+        },
         {
             "name": "fabrikam",
             "status": "disabled",
             "reason": "AADSTS7000222: The client secret has expired.",
             "fix": "create a new secret",
             "last_sync_at": None,
+            "last_checked_at": None,
+            "next_tick_at": "2026-11-26T00:07:32+00:00",
+            "oldest_unwritten_at": None,
+            "oldest_unwritten_age_seconds": None,
+            "last_tick": {
+                "at": "2026-11-26T00:02:32+00:00",
+                "skipped": "the tenant is disabled: AADSTS7000222: The client secret has expired.",
+                "counts": {"recorded": 0, "idle": 0, "skipped": 1},
+            },
         },
     ],
 }
@@ -79,7 +101,7 @@ TENANTS = [
 ]
 SETTINGS = {
     "account": {"name": "Contoso Help Desk", "timezone": "Europe/Berlin"},
-    "schedule": {"enabled": True, "time": "00:00"},
+    "schedule": {"enabled": True, "time": "00:00", "interval": "5m"},
     "target": {"kind": "happyfox"},
     "mapping": {
         "email": "userPrincipalName",

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from azsyncd.service.schedule import DailyScheduler, next_run_after
+from azsyncd.service.schedule import Scheduler, next_run_after
+from tests.helpers import FakeClock
 
 MIDNIGHT = time(0, 0)
 
@@ -81,17 +83,9 @@ def test_a_time_inside_a_spring_gap_runs_at_the_end_of_the_gap() -> None:
     assert got.astimezone(tz).strftime("%Y-%m-%d %H:%M") == "2026-03-29 03:00"
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def test_scheduler_fires_at_the_due_time_and_never_twice() -> None:
     clock = FakeClock(datetime(2026, 6, 1, 21, 0, tzinfo=UTC))
-    scheduler = DailyScheduler(lambda trigger: None, clock)
+    scheduler = Scheduler(lambda trigger: None, clock)
     scheduler.configure(enabled=True, at="00:00", zone="Europe/Berlin")
     assert scheduler.next_run == datetime(2026, 6, 1, 22, 0, tzinfo=UTC)
     assert scheduler.due() is None
@@ -103,7 +97,7 @@ def test_scheduler_fires_at_the_due_time_and_never_twice() -> None:
 
 def test_scheduler_catches_up_once_after_downtime() -> None:
     clock = FakeClock(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
-    scheduler = DailyScheduler(lambda trigger: None, clock)
+    scheduler = Scheduler(lambda trigger: None, clock)
     last = datetime(2026, 6, 1, 22, 0, tzinfo=UTC)  # then the daemon was down for two midnights
     scheduler.configure(enabled=True, at="00:00", zone="Europe/Berlin", since=last)
     assert scheduler.due() == "catch-up"
@@ -113,7 +107,7 @@ def test_scheduler_catches_up_once_after_downtime() -> None:
 
 def test_disabled_scheduler_never_fires() -> None:
     clock = FakeClock(datetime(2026, 6, 3, 9, 0, tzinfo=UTC))
-    scheduler = DailyScheduler(lambda trigger: None, clock)
+    scheduler = Scheduler(lambda trigger: None, clock)
     scheduler.configure(
         enabled=False, at="00:00", zone="UTC", since=datetime(2026, 1, 1, tzinfo=UTC)
     )
@@ -123,7 +117,7 @@ def test_disabled_scheduler_never_fires() -> None:
 def test_scheduler_thread_fires_when_woken() -> None:
     clock = FakeClock(datetime(2026, 6, 1, 23, 59, tzinfo=UTC))
     fired = threading.Event()
-    scheduler = DailyScheduler(lambda trigger: fired.set(), clock)
+    scheduler = Scheduler(lambda trigger: fired.set(), clock)
     scheduler.configure(enabled=True, at="00:00", zone="UTC")
     scheduler.start()
     try:
@@ -133,5 +127,120 @@ def test_scheduler_thread_fires_when_woken() -> None:
             enabled=True, at="00:00", zone="UTC", since=datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
         )
         assert fired.wait(5)
+    finally:
+        scheduler.stop()
+
+
+def ticking(
+    clock: FakeClock, every: timedelta | None, tenants: list[str], enabled: bool = True
+) -> Scheduler:
+    scheduler = Scheduler(lambda trigger: None, clock)
+    scheduler.configure(enabled=enabled, at="00:00", zone="UTC")
+    scheduler.configure_ticks(every, tenants)
+    return scheduler
+
+
+def test_ticks_of_several_tenants_are_spread_over_the_interval() -> None:
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    clock = FakeClock(start)
+    scheduler = ticking(clock, timedelta(minutes=6), ["a", "b", "c"])
+    assert scheduler.next_ticks() == {
+        "a": start + timedelta(minutes=2),
+        "b": start + timedelta(minutes=4),
+        "c": start + timedelta(minutes=6),
+    }
+    fired: list[tuple[str, str]] = []
+    for second in range(0, 19 * 60, 5):  # 19 minutes, looked at every 5 s
+        clock.now = start + timedelta(seconds=second)
+        fired += [(clock.now.strftime("%M:%S"), name) for name in scheduler.due_ticks()]
+    assert fired == [
+        ("02:00", "a"),
+        ("04:00", "b"),
+        ("06:00", "c"),
+        ("08:00", "a"),
+        ("10:00", "b"),
+        ("12:00", "c"),
+        ("14:00", "a"),
+        ("16:00", "b"),
+        ("18:00", "c"),
+    ]
+    assert len({at for at, _ in fired}) == len(fired)  # never two in the same second
+
+
+def test_a_late_tick_keeps_its_grid_and_fires_once() -> None:
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    clock = FakeClock(start)
+    scheduler = ticking(clock, timedelta(minutes=5), ["a"])
+    clock.now = start + timedelta(minutes=17, seconds=30)  # a busy machine, a clock step
+    assert scheduler.due_ticks() == ["a"]
+    assert scheduler.due_ticks() == []
+    assert scheduler.next_ticks() == {"a": start + timedelta(minutes=20)}
+
+
+def test_no_ticks_when_off_or_when_contact_sync_is_off() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    off = ticking(clock, None, ["a"])
+    sync_off = ticking(clock, timedelta(minutes=1), ["a"], enabled=False)
+    clock.now += timedelta(hours=3)
+    assert off.next_ticks() == {} and off.due_ticks() == []
+    assert sync_off.due_ticks() == []
+
+
+def test_reconfiguring_with_the_same_settings_does_not_delay_the_ticks() -> None:
+    start = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    clock = FakeClock(start)
+    scheduler = ticking(clock, timedelta(minutes=5), ["a", "b"])
+    before = scheduler.next_ticks()
+    clock.now = start + timedelta(minutes=2)
+    scheduler.configure_ticks(timedelta(minutes=5), ["a", "b"])  # a reload, nothing changed
+    assert scheduler.next_ticks() == before
+    scheduler.configure_ticks(timedelta(minutes=10), ["a", "b"])  # a new interval: a new grid
+    assert scheduler.next_ticks() == {
+        "a": clock.now + timedelta(minutes=5),
+        "b": clock.now + timedelta(minutes=10),
+    }
+    scheduler.configure_ticks(timedelta(minutes=10), ["a"])  # a tenant gone
+    assert list(scheduler.next_ticks()) == ["a"]
+
+
+def test_the_daily_run_comes_before_a_tick_due_at_the_same_time() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 23, 55, tzinfo=UTC))
+    calls: list[str] = []
+    scheduler = Scheduler(calls.append, clock, tick=lambda tenant: calls.append(f"tick {tenant}"))
+    scheduler.configure(enabled=True, at="00:00", zone="UTC")
+    scheduler.configure_ticks(timedelta(minutes=5), ["a"])
+    scheduler.start()
+    try:
+        clock.now = datetime(2026, 6, 2, 0, 0, tzinfo=UTC)
+        scheduler.wake()
+        deadline = monotonic() + 5
+        while len(calls) < 2:
+            assert monotonic() < deadline, calls
+            sleep(0.01)
+    finally:
+        scheduler.stop()
+    assert calls == ["scheduled", "tick a"]
+
+
+def test_one_failing_tick_does_not_stop_the_others() -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    calls: list[str] = []
+
+    def tick(tenant: str) -> None:
+        calls.append(tenant)
+        if tenant == "a":
+            raise RuntimeError("boom")
+
+    scheduler = Scheduler(lambda trigger: None, clock, tick=tick)
+    scheduler.configure(enabled=True, at="00:00", zone="UTC")
+    scheduler.configure_ticks(timedelta(minutes=2), ["a", "b"])
+    scheduler.start()
+    try:
+        clock.now += timedelta(minutes=2)
+        scheduler.wake()
+        deadline = monotonic() + 5
+        while calls != ["a", "b"]:
+            assert monotonic() < deadline, calls
+            sleep(0.01)
     finally:
         scheduler.stop()

@@ -60,7 +60,9 @@ def test_a_429_seen_by_one_pauses_the_other(tmp_path: Path) -> None:
     )
     first.lock_for(600)
     first.lock_for(5)  # a shorter lock never shortens the one in force
+    assert second.locked_for == pytest.approx(600)  # what incremental ticks wait for
     assert second.acquire("GET") == pytest.approx(600)
+    assert second.locked_for == 0
     # Another account on the same file is not held back.
     (other,) = limiters([CallLog.in_directory(tmp_path)], clock, "https://b.example")
     assert other.acquire("GET") == 0

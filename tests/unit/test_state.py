@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,16 +115,6 @@ def test_tenant_state_round_trip(state: State) -> None:
     assert (row.status, row.reason, row.display_name) == ("disabled", "consent revoked", "Contoso")
     state.forget_tenant("c")
     assert state.tenant("c").status == "new"
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    from tests.fakes.postgres import find_bin, postgres_server
-
-    if not find_bin("initdb") and not os.environ.get("CI"):
-        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
-    with postgres_server() as url:
-        yield url
 
 
 def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:

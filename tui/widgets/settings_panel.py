@@ -21,6 +21,8 @@ class SettingsPanel(Panel):
     SettingsPanel Horizontal { height: auto; }
     SettingsPanel Label { width: 28; padding: 1 1 0 0; }
     SettingsPanel Input { width: 30; }
+    SettingsPanel #time, SettingsPanel #interval { width: 11; }
+    SettingsPanel Label.inline { width: 24; padding: 1 1 0 2; }
     """
     BINDINGS = [Binding("ctrl+s", "save", "Save settings")]
 
@@ -29,11 +31,14 @@ class SettingsPanel(Panel):
             yield Label("Contact sync")
             yield Switch(False, id="enabled")
         yield Static(
-            "When turned on, a sync runs at once, then every day at the time below.", classes="hint"
+            "On: a sync at once, then daily at this time, and changes at each interval.",
+            classes="hint",
         )
         with Horizontal():
             yield Label("Daily at (HH:MM)")
             yield Input("00:00", id="time")
+            yield Label("changes every (0=off)", classes="inline")
+            yield Input("", id="interval", placeholder="5m")
         with Horizontal():
             yield Label("Time zone (IANA)")
             yield Input("UTC", id="timezone")
@@ -55,6 +60,7 @@ class SettingsPanel(Panel):
     def show(self, settings: Settings, status: Status) -> None:
         self.query_one("#enabled", Switch).value = settings.schedule.enabled
         self.query_one("#time", Input).value = settings.schedule.time
+        self.query_one("#interval", Input).value = settings.schedule.interval
         self.query_one("#timezone", Input).value = settings.account.timezone
         mail = settings.welcome_email
         self.query_one("#welcome", Switch).value = mail.enabled
@@ -75,6 +81,7 @@ class SettingsPanel(Panel):
                 "schedule": {
                     "enabled": self.query_one("#enabled", Switch).value,
                     "time": self.query_one("#time", Input).value,
+                    "interval": self.query_one("#interval", Input).value,
                 },
                 "account": {"timezone": self.query_one("#timezone", Input).value},
                 "welcome_email": {"enabled": self.query_one("#welcome", Switch).value},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual.app import ComposeResult
 from textual.widgets import ProgressBar, Static
 
@@ -18,13 +20,20 @@ def describe(status: Status) -> str:
         f"Contact sync: {'[green]on[/green]' if status.sync_enabled else 'off'}"
         f"   next run: {when(status.next_run)} UTC ({status.timezone})",
     ]
+    if status.interval and status.sync_enabled:
+        lines.append(
+            f"Incremental: every {status.interval}   next tick: {_clock(status.next_tick)} UTC"
+        )
     for tenant in status.tenants:
         mark = (
             "Active ✅"
             if tenant.status == "active"
             else f"{tenant.status.title()}: {tenant.reason}"
         )
-        lines.append(f"Tenant {tenant.name}: {mark}")
+        checked = tenant.last_checked_at
+        lines.append(
+            f"Tenant {tenant.name}: {mark}" + (f"  ·  checked {_clock(checked)}" if checked else "")
+        )
     last = status.last_run
     if last:
         lines.append(
@@ -38,6 +47,10 @@ def describe(status: Status) -> str:
             f"[red]Configuration error (running on the last good one):[/red] {status.config_error}"
         )
     return "\n".join(lines)
+
+
+def _clock(value: datetime | None) -> str:
+    return when(value, 19)[11:] if value else "-"
 
 
 class SyncPanel(Panel):
@@ -70,8 +83,11 @@ class SyncPanel(Panel):
                 f" · {running.phase} {running.tenant} · {running.done} users"
                 + (f" · {counts}" if counts else "")
             )
-            bar.update(total=running.total, progress=running.done)
             bar.display = True
+            if bar.size.width:
+                bar.update(total=running.total, progress=running.done)
+            else:  # not laid out yet: the bar fits its percentage to its width when set
+                self.call_after_refresh(bar.update, total=running.total, progress=running.done)
         else:
             label.update("Idle.")
             bar.display = False

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from azsyncd import __version__
-from azsyncd.service.api import audit, errors, routes_runs, routes_settings, routes_tenants
+from azsyncd.service.api import (
+    audit,
+    errors,
+    routes_metrics,
+    routes_runs,
+    routes_settings,
+    routes_tenants,
+)
 from azsyncd.service.api.callers import require_active, require_change_right
 from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
@@ -30,7 +37,10 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_metrics.router)
     app.include_router(audit.router)
+    for router in daemon.api_routers:
+        app.include_router(router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)
     app.add_middleware(BodyLimit)
