@@ -136,16 +136,8 @@ def test_a_skip_that_lasts_is_said_once_in_the_journal(
     daemon.stop(5)
 
 
-def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
-    statuses = iter(["failed"] * 6 + ["succeeded"] * 3)
-
-    def job(ctx: RunContext) -> Outcome:
-        status = next(statuses)
-        ok = status == "succeeded"
-        message = "" if ok else "contoso: reading the directory failed: HTTP 503"
-        return Outcome(status, message, {"new": int(ok), "tenants": {"contoso": {"ok": ok}}})
-
+def ticking_daemon(tmp_path: Path, job: object, clock: FakeClock) -> Daemon:
+    """A daemon ticking tenant contoso every 5 minutes on ``clock``, running ``job``."""
     config = write_config(
         tmp_path,
         f"""
@@ -159,9 +151,25 @@ def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Pa
         client_secret_file = "secret"
         """,
     )
-    daemon = Daemon(
-        config_file.load(config), job_factory=lambda _: job, clock=clock, state_dir=tmp_path / "s"
+    return Daemon(
+        config_file.load(config),
+        job_factory=lambda _: job,  # type: ignore[arg-type,return-value]
+        clock=clock,
+        state_dir=tmp_path / "s",
     )
+
+
+def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    statuses = iter(["failed"] * 6 + ["succeeded"] * 3)
+
+    def job(ctx: RunContext) -> Outcome:
+        status = next(statuses)
+        ok = status == "succeeded"
+        message = "" if ok else "contoso: reading the directory failed: HTTP 503"
+        return Outcome(status, message, {"new": int(ok), "tenants": {"contoso": {"ok": ok}}})
+
+    daemon = ticking_daemon(tmp_path, job, clock)
     ran: list[str] = []
     for minute in range(0, 210, 5):  # the grid of a 5-minute interval, 3.5 hours
         clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=minute)
@@ -179,25 +187,7 @@ def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Pa
 def test_the_wait_after_a_failed_tick_is_shown(tmp_path: Path) -> None:
     clock = FakeClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
     failing = lambda ctx: Outcome("failed", "contoso: no token: AADSTS50020", {})  # noqa: E731
-    config = write_config(
-        tmp_path,
-        f"""
-        [schedule]
-        enabled = true
-        interval = "5m"
-        [[tenants]]
-        name = "contoso"
-        tenant_id = "contoso.example"
-        client_id = "{CLIENT}"
-        client_secret_file = "secret"
-        """,
-    )
-    daemon = Daemon(
-        config_file.load(config),
-        job_factory=lambda _: failing,
-        clock=clock,
-        state_dir=tmp_path / "s",
-    )
+    daemon = ticking_daemon(tmp_path, failing, clock)
     daemon.ticks.tick("contoso")
     assert daemon.runner.wait(10)
     clock.now += timedelta(minutes=1)
