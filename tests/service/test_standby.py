@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import psycopg2
 import pytest
+import tomli_w
 
+from azsyncd.service import shared_settings
 from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
@@ -206,3 +208,31 @@ def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path:
         assert run_id is not None and daemon.runner.wait(30)
     finally:
         daemon.stop(5)
+
+
+def test_at_takeover_the_newest_settings_win(postgres_db: str, tmp_path: Path) -> None:
+    from tests.engine_setup import make_daemon
+
+    extra = tomli_w.dumps({"state": {"database_url": postgres_db}})
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    first = make_daemon(tmp_path / "a", extra=extra)
+    second = make_daemon(tmp_path / "b", extra=extra)
+    try:
+        assert first.active and not second.active
+        first.update_config(lambda d: d["account"].update(timezone="Europe/Berlin"))
+        first.update_config(lambda d: d["state"].update(history_runs=12))
+        # The admin edits the standby's file by hand after that (and does not reload).
+        second.loaded.path.write_text(second.loaded.path.read_text() + "# edited\n")
+        first.stop(5)
+        wait_for(lambda: second.active, TAKEOVER_LIMIT, "takeover")
+        # Its file is newer than the stored settings: it is kept, and stored in turn.
+        assert second.config.account.timezone == "UTC"
+        assert "# edited" in second.loaded.path.read_text()
+        kept = shared_settings.stored(second.state.db)
+        assert kept is not None and kept.document["account"]["timezone"] == "UTC"
+        assert kept.document["state"]["history_runs"] == 30
+    finally:
+        for daemon in (first, second):
+            if daemon.leadership.role == "active":
+                daemon.stop(5)
