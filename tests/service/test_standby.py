@@ -223,14 +223,27 @@ def test_at_takeover_the_newest_settings_win(postgres_db: str, tmp_path: Path) -
         first.update_config(lambda d: d["account"].update(timezone="Europe/Berlin"))
         first.update_config(lambda d: d["state"].update(history_runs=12))
         # The admin edits the standby's file by hand after that (and does not reload).
-        second.loaded.path.write_text(second.loaded.path.read_text() + "# edited\n")
+        path = second.loaded.path
+        path.write_text(path.read_text() + "# edited\n")
+        stored = shared_settings.stored(first.state.db)
+        assert stored is not None and stored.document["account"]["timezone"] == "Europe/Berlin"
+        # A file's time is the kernel's coarse clock: say plainly that the edit came later.
+        os.utime(path, (stored.at + 1, stored.at + 1))
         first.stop(5)
         wait_for(lambda: second.active, TAKEOVER_LIMIT, "takeover")
-        # Its file is newer than the stored settings: it is kept, and stored in turn.
         assert second.config.account.timezone == "UTC"
         assert "# edited" in second.loaded.path.read_text()
-        kept = shared_settings.stored(second.state.db)
-        assert kept is not None and kept.document["account"]["timezone"] == "UTC"
+        # Its file is newer than the stored settings: it is kept, and stored in turn.
+        kept = wait_for(
+            lambda: (
+                (found := shared_settings.stored(second.state.db))
+                and found.at > stored.at
+                and found
+            ),
+            TAKEOVER_LIMIT,
+            "the taking-over daemon's settings stored",
+        )
+        assert kept.document["account"]["timezone"] == "UTC"
         assert kept.document["state"]["history_runs"] == 30
     finally:
         for daemon in (first, second):
