@@ -27,7 +27,7 @@ from tests.helpers import short_dir, wait_for, wait_for_socket
 
 pytestmark = pytest.mark.slow
 
-USERS = 600
+USERS = 1000  # ten write batches: more than the eight in flight at once
 TAKEOVER_LIMIT = 30.0
 
 
@@ -132,8 +132,7 @@ def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
             assert saved.status_code == 200, saved.text
             run_id = http.post("/v1/sync", json={}).json()["run_id"]
         wait_for(lambda: len(fake.created) >= 100, 60, "the first contacts written")
-        assert len(fake.created) < USERS
-        active.proc.send_signal(signal.SIGKILL)
+        active.proc.send_signal(signal.SIGKILL)  # mid-run: the run is recorded interrupted below
         killed_at = time.monotonic()
         active.proc.wait(10)
 
