@@ -8,6 +8,7 @@
     │   │   └── DaemonUnreachable a client could not talk to the control socket
     │   └── TargetError           the help desk refused a call or could not be reached
     ├── StateError                the state database is unusable (schema too new, cannot open)
+    ├── Interrupted               the daemon is stopping: a run ends at the next safe point
     ├── AuthError                 no token for a tenant (msal's code and message, and the fix)
     └── GraphError                Graph refused a call (Graph's code, message, request-id)
 
@@ -78,6 +79,10 @@ class StateError(AzsyncError):
     """The state database cannot be used."""
 
 
+class Interrupted(AzsyncError):
+    """Raised at a safe point (or in a wait) when the daemon is asked to stop."""
+
+
 class TargetError(WithFix):
     """A help desk call failed for good (after retries); ``fix`` says what to do."""
 
@@ -93,12 +98,16 @@ class AuthError(AzsyncError):
 
 
 class GraphError(AzsyncError):
-    """Graph answered with an error, after any retries. Carries what support asks for."""
+    """Graph answered with an error, after any retries. Carries what support asks for, and
+    what to do when that is known."""
 
-    def __init__(self, status: int, code: str, message: str, request_id: str = "") -> None:
-        text = f"Graph answered {status} {code}: {message}"
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str = "", fix: str = ""
+    ) -> None:
+        text = f"Graph answered {status} {code}: {message}" if status else message
         super().__init__(text + (f" (request-id {request_id})" if request_id else ""))
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.fix = fix

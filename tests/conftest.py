@@ -23,11 +23,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AZSYNCD_SOCKET",
         "NOTIFY_SOCKET",
         "CREDENTIALS_DIRECTORY",
-        "STATE_DIRECTORY",
         "RUNTIME_DIRECTORY",
         "CONFIGURATION_DIRECTORY",
     ):
         monkeypatch.delenv(name, raising=False)
+    # As root the default state directory is /var/lib/azsyncd, shared by every test run.
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state-default"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 

@@ -388,6 +388,15 @@ class Sync(Section):
             " (or none at all) writes nothing that run"
         ),
     )
+    full_every: float = Field(
+        7.0,
+        ge=0,
+        le=3650,
+        description=(
+            "Days between full reconciliations: every user read and compared with the help"
+            " desk's own contact, so edits made there are seen (0: never)"
+        ),
+    )
 
 
 class State(Section):

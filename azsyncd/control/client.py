@@ -357,10 +357,18 @@ class Client:
     # Syncs and their history.
 
     def start_sync(
-        self, *, dry_run: bool = False, tenant: str | None = None, user: str | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        tenant: str | None = None,
+        user: str | None = None,
+        full: bool = False,
     ) -> int:
-        """Start a sync; its run id. A running sync makes it ApiFailure 409 with run_id."""
-        body = _params(dry_run=dry_run or None, tenant=tenant, user=user)
+        """Start a sync; its run id. A running sync makes it ApiFailure 409 with run_id.
+
+        ``full``: a full reconciliation, every contact compared with the help desk's own.
+        """
+        body = _params(dry_run=dry_run or None, tenant=tenant, user=user, full=full or None)
         data = self._json("POST", "/sync", json=body)
         run_id = data.get("run_id") if isinstance(data, dict) else None
         if not isinstance(run_id, int):
@@ -374,9 +382,10 @@ class Client:
         tenant: str | None = None,
         user: str | None = None,
         timeout: float = 600,
+        full: bool = False,
     ) -> SyncOutcome:
         """Run a sync and answer when it has ended (a dry run: with its plan)."""
-        body = {**_params(dry_run=dry_run or None, tenant=tenant, user=user)}
+        body = {**_params(dry_run=dry_run or None, tenant=tenant, user=user, full=full or None)}
         body.update(wait=True, timeout=timeout)
         return self._read(SyncOutcome, "POST", "/sync", json=body, timeout=timeout + 15)
 
@@ -486,6 +495,16 @@ class Client:
 
     def contacts_csv(self) -> bytes:
         return self._send("GET", "/contacts.csv").content
+
+    # Welcome emails.
+
+    def resend_welcome(self, email: str) -> str:
+        """Send a welcome email that failed or may not have arrived; the address it went to."""
+        data = self._json("POST", "/welcome/resend", json={"email": email})
+        sent = data.get("email") if isinstance(data, dict) else None
+        if not isinstance(sent, str):
+            raise self._unreadable("POST", "/welcome/resend", "no email")
+        return sent
 
     # The audit log.
 

@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="start a sync")
     sync.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
     sync.add_argument(
+        "--full",
+        action="store_true",
+        help="full reconciliation: read every user and compare each contact with the help desk's",
+    )
+    sync.add_argument(
         "--wait", action="store_true", help="wait for the sync to end, showing progress"
     )
     sync.add_argument("--tenant", help="sync only this tenant")
@@ -121,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
     sub.add_parser("reload", help="re-read the configuration file")
+    welcome = sub.add_parser("welcome", help="welcome emails")
+    wsub = welcome.add_subparsers(dest="action", required=True, metavar="ACTION")
+    wsub.add_parser(
+        "resend", help="send a welcome email that failed or may not have arrived"
+    ).add_argument("email")
     audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--user", help="only this user's changes")
@@ -261,7 +271,9 @@ def _latency_lines(tenant: TenantState) -> list[str]:
 
 
 def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    run_id = client.start_sync(dry_run=args.dry_run, tenant=args.tenant, user=args.user)
+    run_id = client.start_sync(
+        dry_run=args.dry_run, tenant=args.tenant, user=args.user, full=args.full
+    )
     if not args.wait:
         p.out({"run_id": run_id}, f"started run {run_id}; follow it with: azsyncctl status")
         return EXIT_OK
@@ -281,7 +293,8 @@ def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
     p.out(
         run,
         f"run {run_id} {run.status}: {counts_text(run.counts)}"
-        + (f"\n{run.message}" if run.message else ""),
+        + (f"\n{run.message}" if run.message else "")
+        + (f"\nthe plan, contact by contact: azsyncctl log {run_id}" if args.dry_run else ""),
     )
     return EXIT_OK if run.status == "succeeded" else EXIT_SYNC_FAILED
 
@@ -442,6 +455,12 @@ def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _welcome(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    sent = client.resend_welcome(args.email)
+    p.out({"email": sent, "welcome": "sent"}, f"sent the welcome email to {sent}")
+    return EXIT_OK
+
+
 def _audit(client: Client, p: Printer, args: argparse.Namespace) -> int:
     entries = client.audit(args.limit, args.user)
     lines = []
@@ -488,6 +507,7 @@ COMMANDS = {
     "settings": _settings,
     "contacts": _contacts,
     "reload": _reload,
+    "welcome": _welcome,
     "audit": _audit,
     "demo": _demo,
 }

@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 import msal
+from msal.exceptions import MsalServiceError
 
+from azsyncd import outbound
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
-from azsyncd.directory.transport import MsalHttp
+from azsyncd.directory.transport import MsalHttp, unreachable
 from azsyncd.errors import AuthError
 from azsyncd.logs import register_secret
 
@@ -147,19 +149,41 @@ class TenantAuth:
                     )
                 else:
                     self._app = msal.PublicClientApplication(self.tenant.client_id, **common)
-            except ValueError as exc:
-                raise AuthError(
-                    "invalid_configuration",
-                    f"msal refused the tenant's settings: {exc}",
-                    "check tenant_id, the cloud URLs and the certificate files",
-                ) from None
             except httpx.HTTPError as exc:
-                raise AuthError(
-                    "unreachable",
-                    f"cannot reach {self.cloud.login}: {exc}",
-                    "check the network, the proxy and the CA bundle",
-                ) from None
+                raise unreachable(exc, self.authority) from None
+            except ValueError as exc:
+                raise self._refused(exc) from None
         return self._app
+
+    def _refused(self, exc: ValueError) -> AuthError:
+        """msal's ValueError, told apart: no configuration for the tenant, an unusable
+        certificate, or other settings msal will not take."""
+        custom = " and login_url" if self.tenant.cloud == "custom" else ""
+        if "authority configuration" in str(exc):
+            cause = exc.__context__
+            answer = (
+                f" ({outbound.what_came(cause.doc, cause)})"
+                if isinstance(cause, json.JSONDecodeError)
+                else ""
+            )
+            return AuthError(
+                "tenant_not_found",
+                f"{self.cloud.login} gave no sign-in configuration for tenant "
+                f"{self.tenant.tenant_id}{answer}",
+                f"check tenant_id (the directory's GUID or a verified domain){custom}",
+            )
+        if self.tenant.auth == "certificate":
+            return AuthError(
+                "bad_certificate",
+                f"the certificate could not be used: {exc}",
+                "check certificate_file and private_key_file (PEM), or pfx_file and "
+                "pfx_passphrase_file",
+            )
+        return AuthError(
+            "invalid_configuration",
+            f"msal refused the tenant's settings: {exc}",
+            f"check tenant_id and client_id{custom}",
+        )
 
     def _persist(self) -> None:
         if self._cache.has_state_changed:
@@ -184,17 +208,22 @@ class TenantAuth:
         )
         return AuthError(f"AADSTS{code}" if code else error, description or error, fix)
 
-    def token(self) -> str:
-        """A valid access token, from the cache when possible. AuthError otherwise."""
+    def token(self, fresh: bool = False) -> str:
+        """A valid access token, from the cache when possible. ``fresh`` asks the token
+        endpoint, which proves the credential as it is now. AuthError otherwise."""
         with self._lock:
             app = self.app()
             try:
                 if isinstance(app, msal.ConfidentialClientApplication):
+                    if fresh:
+                        app.remove_tokens_for_client()
                     result = app.acquire_token_for_client(self.scopes)
                 else:
                     accounts = app.get_accounts()
                     result = (
-                        app.acquire_token_silent(self.scopes, account=accounts[0])
+                        app.acquire_token_silent(
+                            self.scopes, account=accounts[0], force_refresh=fresh
+                        )
                         if accounts
                         else None
                     )
@@ -209,10 +238,17 @@ class TenantAuth:
                             ),
                         )
             except httpx.HTTPError as exc:
+                raise unreachable(exc, self.authority) from None
+            except (ValueError, MsalServiceError) as exc:  # an answer that is no token answer
+                came = (
+                    outbound.what_came(exc.doc, exc)
+                    if isinstance(exc, json.JSONDecodeError)
+                    else str(exc)
+                )
                 raise AuthError(
-                    "unreachable",
-                    f"cannot reach {self.cloud.login}: {type(exc).__name__}",
-                    "check the network, the proxy and the CA bundle",
+                    "unexpected_answer",
+                    f"{self.cloud.login} answered the token request with {came}",
+                    "check login_url and any proxy on the way; the next sync retries",
                 ) from None
             finally:
                 self._persist()

@@ -49,7 +49,7 @@ def authorize(auth: TenantAuth, graph: GraphClient) -> Verdict:
     tenant = auth.tenant
     kind = "application" if auth.app_only else "delegated"
     try:
-        token = auth.token()
+        token = auth.token(fresh=True)  # a cached token says nothing of today's credential
     except AuthError as exc:
         return Verdict("disabled", str(exc), exc.fix)
     missing = missing_permissions(token, tenant)
@@ -73,12 +73,13 @@ def authorize(auth: TenantAuth, graph: GraphClient) -> Verdict:
         return Verdict(
             "disabled",
             f"reading users failed: {exc}",
-            "try again; if it persists, quote the request-id",
+            exc.fix or "try again; if it persists, quote the request-id",
         )
     display_name = ""
     try:
-        orgs = graph.get("/organization", {"$select": "displayName"}).get("value", [])
-        display_name = str(orgs[0].get("displayName", "")) if orgs else ""
+        orgs = graph.fetch("/organization", {"$select": "displayName"}).items
+        if orgs and isinstance(orgs[0], dict):
+            display_name = str(orgs[0].get("displayName") or "")
     except GraphError:
         pass  # reading the tenant's name needs Organization.Read.All; optional
     return Verdict("active", "", "", display_name)

@@ -1,26 +1,81 @@
-"""A Microsoft Graph client that pages, and survives throttling and brief outages.
+"""A Microsoft Graph client that pages, and survives throttling, outages and garbage.
 
 - 429, 503, 504: wait ``Retry-After`` when given (and keep honouring it), else back off
   exponentially with jitter; bounded both in tries and in total wait.
-- Timeouts and dropped connections: the same backoff.
-- Anything else: a GraphError with Graph's code, message and request-id. A page that
-  finally fails fails the caller; no page is ever skipped.
+- Timeouts and dropped connections: the same backoff. Every call has an overall deadline
+  (``make_http``), and every wait ends at once when the daemon stops.
+- Anything else: a GraphError with Graph's code, message and request-id. An answer that is
+  not a JSON object (an HTML page, JSON cut short, a list) is a GraphError that says what
+  came. A page that finally fails fails the caller; no page is ever skipped.
+- The bearer token goes only to the tenant's Graph host over https: a next link pointing
+  anywhere else is an error naming that host. A next link or skip token that comes back a
+  second time in one read stops it (a server loop would otherwise never end).
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from azsyncd import outbound, stop
+from azsyncd.directory.transport import network_failure
 from azsyncd.errors import GraphError
 
 log = logging.getLogger(__name__)
 RETRYABLE = {429, 503, 504}
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of Graph: its JSON object and the request-id support asks for."""
+
+    body: dict[str, Any]
+    request_id: str = ""
+
+    @property
+    def items(self) -> list[Any]:
+        value = self.body.get("value", [])
+        if not isinstance(value, list):
+            raise self.bad(f'"value" is {type(value).__name__}, not a list')
+        return value
+
+    def link(self, key: str) -> str | None:
+        value = self.body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.bad(f'"{key}" is {type(value).__name__}, not a URL')
+        return value or None
+
+    def bad(self, reason: str) -> GraphError:
+        return GraphError(200, "unexpected_answer", reason, self.request_id)
+
+
+class LinkGuard:
+    """Remembers the links of one read; a link or skip token seen twice is a loop."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def check(self, link: str, page: Page) -> None:
+        query = {k.lower(): v for k, v in parse_qsl(urlsplit(link).query)}
+        token = query.get("$skiptoken") or query.get("$skip_token")
+        keys = [link] + ([f"skiptoken:{token}"] if token else [])
+        if any(key in self._seen for key in keys):
+            raise GraphError(
+                200,
+                "repeated_link",
+                "Graph sent a next link it had already sent in this read"
+                + (" (the same skip token)" if token else "")
+                + "; the read stops here rather than loop",
+                page.request_id,
+            )
+        self._seen.update(keys)
 
 
 class GraphClient:
@@ -30,7 +85,7 @@ class GraphClient:
         base_url: str,
         token: Callable[[], str],
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
         max_tries: int = 10,
         max_wait: float = 900.0,
         jitter: Callable[[], float] = random.random,
@@ -38,6 +93,7 @@ class GraphClient:
     ) -> None:
         self._http = http
         self.base = base_url.rstrip("/") + "/v1.0"
+        self._origin = _origin(self.base)
         self._token = token
         self._sleep = sleep
         self.max_tries = max_tries
@@ -49,11 +105,19 @@ class GraphClient:
         self.calls = 0
 
     def _url(self, path_or_url: str) -> str:
-        return (
-            path_or_url
-            if path_or_url.startswith("https://") or path_or_url.startswith("http://")
-            else self.base + path_or_url
-        )
+        if "://" not in path_or_url:
+            return self.base + path_or_url
+        origin = _origin(path_or_url)
+        scheme, host, _ = origin
+        if origin != self._origin or (scheme != "https" and host not in LOOPBACK):
+            raise GraphError(
+                0,
+                "foreign_link",
+                f"Graph sent a link to {scheme}://{host or '?'}, not to the tenant's Graph "
+                f"host {self._origin[0]}://{self._origin[1]}; the token is sent only there, "
+                "so the read stops",
+            )
+        return path_or_url
 
     def get(
         self,
@@ -61,18 +125,30 @@ class GraphClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        return self.fetch(path_or_url, params, headers).body
+
+    def fetch(
+        self,
+        path_or_url: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Page:
         url = self._url(path_or_url)
         waited = 0.0
         for attempt in range(1, self.max_tries + 1):
+            stop.check()
             self.calls += 1
             request_headers = {"Authorization": f"Bearer {self._token()}", **(headers or {})}
             try:
                 response = self._http.get(url, params=params, headers=request_headers)
             except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                reason, retry_after = type(exc).__name__, None
+                if outbound.lasting(exc):  # no retry cures an unknown host or certificate
+                    failure = network_failure(exc, url)
+                    raise GraphError(0, failure.code, failure.message, fix=failure.fix) from None
+                reason, retry_after = f"{type(exc).__name__}: {exc}", None
             else:
                 if response.status_code < 400:
-                    return dict(response.json())
+                    return _page(response)
                 if response.status_code not in RETRYABLE:
                     raise _error(response)
                 reason, retry_after = (
@@ -104,26 +180,69 @@ class GraphClient:
 
     def pages(
         self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Page]:
         """Each page of a collection, following @odata.nextLink until it is absent."""
-        page = self.get(path, params, headers)
+        page = self.fetch(path, params, headers)
+        guard = LinkGuard()
         while True:
             yield page
-            next_link = page.get("@odata.nextLink")
+            next_link = page.link("@odata.nextLink")
             if not next_link:
                 return
-            page = self.get(next_link, None, headers)
+            guard.check(next_link, page)
+            page = self.fetch(next_link, None, headers)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a port that is no number: never the tenant's
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port or default
+
+
+def _request_id(response: httpx.Response) -> str:
+    return response.headers.get("request-id", "") or response.headers.get("client-request-id", "")
+
+
+def _page(response: httpx.Response) -> Page:
+    request_id = _request_id(response)
+    try:
+        body = outbound.json_of(response)
+    except outbound.BadAnswer as exc:
+        raise GraphError(response.status_code, "unexpected_answer", str(exc), request_id) from None
+    if not isinstance(body, dict):
+        raise GraphError(
+            response.status_code,
+            "unexpected_answer",
+            f"a JSON {type(body).__name__} instead of an object",
+            request_id,
+        )
+    if "error" in body and "value" not in body and "id" not in body:
+        code, message = _error_text(body["error"])
+        raise GraphError(response.status_code, code or "error_in_answer", message, request_id)
+    return Page(body, request_id)
+
+
+def _error_text(error: Any) -> tuple[str, str]:
+    """Graph's error code and message, whatever shape the error came in."""
+    if isinstance(error, dict):
+        return str(error.get("code") or ""), str(error.get("message") or error)[:300]
+    return "", str(error)[:300]
 
 
 def _error(response: httpx.Response) -> GraphError:
-    request_id = response.headers.get("request-id", "") or response.headers.get(
-        "client-request-id", ""
-    )
     try:
-        error = response.json().get("error", {})
-        code, message = str(error.get("code", "")), str(error.get("message", ""))
-    except (ValueError, AttributeError):
-        code, message = "", response.text[:200]
+        body = outbound.json_of(response)
+    except outbound.BadAnswer as exc:
+        code, message = "", str(exc)
+    else:
+        code, message = _error_text(body.get("error", body) if isinstance(body, dict) else body)
     return GraphError(
-        response.status_code, code or f"HTTP{response.status_code}", message, request_id
+        response.status_code,
+        code or f"HTTP{response.status_code}",
+        message,
+        _request_id(response),
     )

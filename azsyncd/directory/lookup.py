@@ -23,18 +23,18 @@ def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any]
         if GUID.match(who):
             return graph.get(f"/users/{who}", {"$select": fields})
         quoted = who.replace("'", "''")
-        found = graph.get(
+        found = graph.fetch(
             "/users",
             {
                 "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
                 "$select": fields,
             },
-        ).get("value", [])
+        ).items
     except GraphError as exc:
         if exc.status == 404:
             return None
         raise
-    return found[0] if found else None
+    return found[0] if found and isinstance(found[0], dict) else None
 
 
 def groups_of(graph: GraphClient, user_id: str) -> set[str]:
@@ -43,6 +43,6 @@ def groups_of(graph: GraphClient, user_id: str) -> set[str]:
     return {
         str(group["id"])
         for page in graph.pages(path, {"$select": "id"}, EVENTUAL)
-        for group in page.get("value", [])
-        if group.get("id")
+        for group in page.items
+        if isinstance(group, dict) and group.get("id")
     }

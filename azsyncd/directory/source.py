@@ -1,19 +1,22 @@
 """Reading a tenant's users: a full pass, a delta, or the members of selected groups.
 
 Users stream through page by page; only a delta's changes (small by nature) are merged
-in memory, because the same user may appear several times in one delta.
+in memory, because the same user may appear several times in one delta. A user object that
+is not one (no id, not an object) comes through as ``{"id": ..., INVALID: reason}``, so
+that contact fails with the reason and the others go on.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import reprlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from azsyncd import attributes
+from azsyncd import attributes, stop
 from azsyncd.config.model import Mapping, Tenant, name_template_attributes
-from azsyncd.directory.client import GraphClient
+from azsyncd.directory.client import GraphClient, LinkGuard, Page
 from azsyncd.errors import GraphError
 
 BASE_SELECT = (
@@ -27,6 +30,21 @@ BASE_SELECT = (
 )
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 EXPIRED_CODES = {"syncStateNotFound", "resyncRequired", "syncStateInvalid"}
+INVALID = "@azsync.invalid"  # set on a user object Graph sent in a shape azsync cannot use
+
+
+def checked_users(page: Page) -> Iterator[dict[str, Any]]:
+    """The users of a page; a junk object becomes an INVALID marker naming the request-id."""
+    for user in page.items:
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if isinstance(user_id, str) and user_id:
+            yield user
+            continue
+        where = f" (request-id {page.request_id})" if page.request_id else ""
+        yield {
+            "id": str(user_id or ""),
+            INVALID: f"Graph sent a user object azsync cannot read: {reprlib.repr(user)}{where}",
+        }
 
 
 def select_for(mapping: Mapping) -> list[str]:
@@ -77,9 +95,13 @@ class DirectorySource:
             return DirectoryRead("groups", self._group_members())
         if delta_link:
             try:
-                first = self.graph.get(delta_link)
+                first = self.graph.fetch(delta_link)
             except GraphError as exc:
-                if exc.status == 410 or (exc.status == 400 and exc.code in EXPIRED_CODES):
+                if (
+                    exc.status == 410
+                    or (exc.status == 400 and exc.code in EXPIRED_CODES)
+                    or exc.code == "foreign_link"  # stored for another graph_url
+                ):
                     message = (
                         f"the delta token expired or was reset ({exc.code or exc.status}); "
                         "reading the whole directory"
@@ -94,57 +116,66 @@ class DirectorySource:
 
     def _full(self) -> DirectoryRead:
         # Take the delta link *before* the full read, so changes made during it come next time.
-        latest = self.graph.get(
+        latest = self.graph.fetch(
             "/users/delta", {"$select": ",".join(self.select), "$deltatoken": "latest"}
         )
-        while "@odata.deltaLink" not in latest and latest.get("@odata.nextLink"):
-            latest = self.graph.get(latest["@odata.nextLink"])
-        read = DirectoryRead("full", iter(()), delta_link=latest.get("@odata.deltaLink"))
-        read.users = self._all_users()
+        latest = self._follow(latest, lambda page: None)
+        read = DirectoryRead("full", iter(()), delta_link=latest.link("@odata.deltaLink"))
+        read.users = self._users(
+            self.graph.pages("/users", {"$select": ",".join(self.select), "$top": 999})
+        )
         return read
 
-    def _all_users(self) -> Iterator[dict[str, Any]]:
-        for page in self.graph.pages("/users", {"$select": ",".join(self.select), "$top": 999}):
-            yield from page.get("value", [])
+    @staticmethod
+    def _users(pages: Iterable[Page]) -> Iterator[dict[str, Any]]:
+        for page in pages:
+            yield from checked_users(page)
 
-    def _delta(self, first: dict[str, Any]) -> DirectoryRead:
+    def _follow(self, page: Page, take: Callable[[Page], None]) -> Page:
+        """``take`` each page of a delta chain; the last one, which holds the delta link."""
+        guard = LinkGuard()
+        while True:
+            stop.check()
+            take(page)
+            if page.link("@odata.deltaLink"):
+                return page
+            next_link = page.link("@odata.nextLink")
+            if not next_link:
+                raise page.bad("a delta page had neither nextLink nor deltaLink")
+            guard.check(next_link, page)
+            page = self.graph.fetch(next_link)
+
+    def _delta(self, first: Page) -> DirectoryRead:
         changed: dict[str, dict[str, Any]] = {}
         removed: set[str] = set()
-        page = first
-        while True:
-            for user in page.get("value", []):
-                user_id = user.get("id")
-                if not user_id:
-                    continue
-                if "@removed" in user:
+        invalid: list[dict[str, Any]] = []
+
+        def take(page: Page) -> None:
+            for user in checked_users(page):
+                user_id = user["id"]
+                if INVALID in user:
+                    invalid.append(user)
+                elif "@removed" in user:
                     removed.add(user_id)
                     changed.pop(user_id, None)
                 else:
                     removed.discard(user_id)
-                    changed.setdefault(user_id, {}).update(
-                        user
-                    )  # replays and partial repeats merge
-            if "@odata.deltaLink" in page:
-                return DirectoryRead(
-                    "delta", iter(list(changed.values())), removed, page["@odata.deltaLink"]
-                )
-            next_link = page.get("@odata.nextLink")
-            if not next_link:
-                raise GraphError(
-                    0, "truncated_delta", "a delta page had neither nextLink nor deltaLink"
-                )
-            page = self.graph.get(next_link)
+                    changed.setdefault(user_id, {}).update(user)  # replays and repeats merge
+
+        last = self._follow(first, take)
+        return DirectoryRead(
+            "delta", iter([*changed.values(), *invalid]), removed, last.link("@odata.deltaLink")
+        )
 
     def _group_members(self) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         for group_id in self.tenant.groups:
             path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
             params = {"$select": ",".join(self.select), "$top": 999, "$count": "true"}
-            for page in self.graph.pages(path, params, EVENTUAL):
-                for user in page.get("value", []):
-                    if user.get("id") and user["id"] not in seen:  # in several groups: once
-                        seen.add(user["id"])
-                        yield user
+            for user in self._users(self.graph.pages(path, params, EVENTUAL)):
+                if INVALID in user or user["id"] not in seen:  # in several groups: once
+                    seen.add(user["id"])
+                    yield user
 
     def search_groups(self, text: str, limit: int = 25) -> list[dict[str, Any]]:
         params: dict[str, Any] = {
@@ -155,4 +186,6 @@ class DirectorySource:
         if text:
             params["$search"] = '"displayName:' + text.replace('"', "") + '"'
             params["$orderby"] = "displayName"
-        return list(self.graph.get("/groups", params, EVENTUAL).get("value", []))
+        return [
+            g for g in self.graph.fetch("/groups", params, EVENTUAL).items if isinstance(g, dict)
+        ]

@@ -128,8 +128,8 @@ class TenantService:
         self._state.set_tenant(tenant.name, **values)
 
     def authorize_app(self, tenant: Tenant) -> Verdict:
-        connection = self.connect(tenant)
         try:
+            connection = self.connect(tenant)
             verdict = authorize(connection.auth, connection.graph)
         except Exception as exc:  # a secret file missing, msal refusing a certificate...
             verdict = Verdict(

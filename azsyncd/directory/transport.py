@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+
+from azsyncd import outbound
+from azsyncd.errors import AuthError
 
 
 def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     """The system's trust store (which honours $SSL_CERT_FILE), plus the tenant's CA bundle."""
     context = ssl.create_default_context()
     if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
+        try:
+            context.load_verify_locations(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            raise AuthError(
+                "ca_bundle",
+                f"cannot use ca_bundle {ca_bundle}: {getattr(exc, 'strerror', None) or exc}",
+                "point ca_bundle at a readable PEM file of the CA certificates to trust",
+            ) from None
     return context
+
+
+# A Graph page of 999 users takes seconds; far longer means the answer is stuck or dripping.
+CALL_DEADLINE = 120.0
 
 
 def make_http(
@@ -21,13 +37,51 @@ def make_http(
     transport: httpx.BaseTransport | None = None,
     timeout: float = 60.0,
 ) -> httpx.Client:
-    return httpx.Client(
-        verify=tls_context(ca_bundle),
+    """The tenant's client: every call ends by its deadline, or when the daemon stops."""
+    return outbound.client(
+        ssl_context=tls_context(ca_bundle),
+        deadline=CALL_DEADLINE,
+        timeout=httpx.Timeout(timeout, connect=10.0),
         transport=transport,
-        timeout=timeout,
         headers={"User-Agent": "azsync"},
-        trust_env=True,
     )
+
+
+@dataclass(frozen=True)
+class NetworkFailure:
+    """What a failed call means for the admin: a code, which host and why, what to do."""
+
+    code: str
+    message: str
+    fix: str
+
+
+def network_failure(exc: httpx.HTTPError, url: str) -> NetworkFailure:
+    """The failure of a call to ``url``, worded for the admin."""
+    host = urlsplit(url).hostname or url
+    text = str(exc) or type(exc).__name__
+    if outbound.UNTRUSTED in text:
+        code, fix = (
+            "tls_untrusted",
+            "if a proxy inspects TLS, set the tenant's ca_bundle to a PEM file with its CA; "
+            "otherwise check the host name and the system's CA certificates",
+        )
+    elif outbound.UNRESOLVED in text:
+        code, fix = (
+            "dns",
+            "check the host name (login_url and graph_url for a custom cloud) and the "
+            "machine's DNS",
+        )
+    elif isinstance(exc, httpx.TimeoutException):
+        code, fix = "timeout", "the network or the service is slow; the next sync retries"
+    else:
+        code, fix = "unreachable", "check the network, the firewall and the proxy (https_proxy)"
+    return NetworkFailure(code, text if host in text else f"{host}: {text}", fix)
+
+
+def unreachable(exc: httpx.HTTPError, url: str) -> AuthError:
+    failure = network_failure(exc, url)
+    return AuthError(failure.code, failure.message, failure.fix)
 
 
 class MsalHttp:

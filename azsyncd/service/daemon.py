@@ -100,6 +100,7 @@ class Daemon:
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
             on_finish=self._run_finished,
+            clock=self.clock,
         )
         self.ticks = Ticks(self.runner, self.state, lambda: self.config, self.clock)
 
@@ -474,17 +475,20 @@ class Daemon:
 
 
 def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:
+    # The fix always answers the reason shown: a stored fix only goes with the stored reason.
     if not enabled:
         status, reason = "disabled", "disabled in the configuration"
+        fix = f"enable it: azsyncctl tenants enable {name}"
     elif row is None or row.status == "new":
         status, reason = "new", "not authorized yet"
+        fix = f"authorize it: azsyncctl tenants authorize {name}"
     else:
-        status, reason = row.status, row.reason
+        status, reason, fix = row.status, row.reason, row.fix
     return {
         "name": name,
         "status": status,
         "reason": reason,
-        "fix": getattr(row, "fix", "") if row else "",
+        "fix": fix,
         "last_sync_at": _iso(row.last_sync_at) if row else None,
         "last_checked_at": _iso(row.last_checked_at) if row else None,
     }

@@ -8,7 +8,7 @@ from typing import Protocol
 from azsyncd import paths
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
-from azsyncd.errors import SecretError
+from azsyncd.errors import Interrupted, SecretError
 from azsyncd.state import State
 from azsyncd.sync.engine import Engine
 from azsyncd.sync.executor import Executor
@@ -61,7 +61,12 @@ def make_job(daemon: JobHost) -> SyncJob:
             log=lambda message: ctx.log(message, "warning"),
         )
         try:
+            executor.send_owed_welcomes()  # of contacts a run that stopped had just created
             return Engine(ctx, config, daemon.state, daemon.tenants, target, executor).run()
+        except Interrupted:
+            executor.record_finished()  # an interrupted run records what it finished
+            ctx.report(counts=dict(executor.tally().counts))
+            raise
         finally:
             executor.close()
             target.close()

@@ -21,7 +21,8 @@ from typing import Any
 
 from peewee import Database, PostgresqlDatabase
 
-from azsyncd.targets.shared_limits import lock_key
+from azsyncd.state import shared_tables
+from azsyncd.state.shared_tables import lock_key
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,6 @@ LOCK_NAME = "azsyncd leader"
 INTERVAL = 2.0  # seconds between tries: a standby takes over well within 30 s
 # The server drops the session of a host that stopped answering after about 5 + 3 x 2 s.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
-
-_LEADER_TABLE = (
-    "CREATE TABLE IF NOT EXISTS azsync_leader (id INTEGER PRIMARY KEY, host TEXT NOT NULL,"
-    " pid INTEGER NOT NULL)"
-)
 
 
 def this_host() -> str:
@@ -127,7 +123,7 @@ class Leadership:
                     "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2;"
                     " SET tcp_keepalives_count = 3"
                 )
-                cursor.execute(_LEADER_TABLE)
+                cursor.execute(*shared_tables.LEADER)
         return self._conn
 
     def _try_lock(self) -> bool:

@@ -19,11 +19,8 @@ from typing import Any
 from peewee import Database, PostgresqlDatabase
 
 from azsyncd.config.changes import is_file_only
+from azsyncd.state import shared_tables
 
-_TABLE = (
-    "CREATE TABLE IF NOT EXISTS azsync_settings (id INTEGER PRIMARY KEY, document TEXT NOT NULL,"
-    " host TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)"
-)
 _MISSING = object()
 
 
@@ -33,7 +30,7 @@ def shared(db: Database) -> bool:
 
 def publish(db: Database, document: dict[str, Any], host: str) -> None:
     """Store the active daemon's settings (run it in the transaction that writes the file)."""
-    db.execute_sql(_TABLE)
+    shared_tables.create(db, shared_tables.SETTINGS)
     db.execute_sql(
         "INSERT INTO azsync_settings (id, document, host, at) VALUES (1, %s, %s, %s)"
         " ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document, host = EXCLUDED.host,"
@@ -51,7 +48,7 @@ class Stored:
 
 def stored(db: Database) -> Stored | None:
     """The settings the last active daemon stored; None if none were."""
-    db.execute_sql(_TABLE)
+    shared_tables.create(db, shared_tables.SETTINGS)
     row = db.execute_sql("SELECT document, host, at FROM azsync_settings WHERE id = 1").fetchone()
     return Stored(json.loads(row[0]), str(row[1]), float(row[2])) if row else None
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database, PeeweeException, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    Field,
+    IntegerField,
+    PeeweeException,
+    PostgresqlDatabase,
+    SqliteDatabase,
+    TextField,
+)
+from playhouse import migrate as schema
 from playhouse.db_url import connect
-from playhouse.migrate import SchemaMigrator
-from playhouse.migrate import migrate as migrate_schema
 
 from azsyncd.errors import StateError
-from azsyncd.state import models
+from azsyncd.state import models, shared_tables
 from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
@@ -26,7 +34,10 @@ def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m is not models.AuditEntry])
+    db.create_tables([m for m in models.ALL if m not in LATER])
+
+
+LATER = (models.AuditEntry, models.FailingUser)  # tables a later step creates
 
 
 def _v2(db: Database) -> None:
@@ -35,15 +46,54 @@ def _v2(db: Database) -> None:
 
 def _v3(db: Database) -> None:
     """When each tenant was last read: incremental ticks update it without recording a run."""
-    table = models.TenantState._meta.table_name
-    if "last_checked_at" not in {c.name for c in db.get_columns(table)}:
-        # A database made by an earlier release; a fresh one got the column from _v1.
-        migrator = SchemaMigrator.from_database(db)
-        migrate_schema(migrator.add_column(table, "last_checked_at", UTCField(null=True)))
+    _add_columns(db, models.TenantState, last_checked_at=UTCField(null=True))
 
 
-# Each step takes the schema from version N-1 to N. Append, never edit a released step.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: Database) -> None:
+    """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
+    the next runs; the time of each tenant's last full reconciliation (idempotent)."""
+    _add_columns(
+        db,
+        models.MirrorEntry,
+        welcome_state=CharField(default=""),
+        welcome_name=TextField(default=""),
+        welcome_run=IntegerField(null=True),
+    )
+    _add_columns(
+        db,
+        models.TenantState,
+        last_full_at=UTCField(null=True),
+        failures_retried_at=UTCField(null=True),
+    )
+    db.create_tables([models.FailingUser])
+    # Before, a claimed welcome was taken for sent.
+    models.MirrorEntry.update(welcome_state="sent").where(
+        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
+    ).execute()
+
+
+def _v7(db: Database) -> None:
+    """The tables daemons sharing the state use together: the leader, the stored settings,
+    each account's rate-limit calls and 429 lock (idempotent)."""
+    shared_tables.create(db, shared_tables.ALL)
+
+
+def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = schema.SchemaMigrator.from_database(db)
+    schema.migrate(
+        *[
+            migrator.add_column(table, name, field)
+            for name, field in fields.items()
+            if name not in present
+        ]
+    )
+
+
+# Each step takes the schema from its previous step's version to its own. Append, never edit
+# a released step. Numbers may skip one that another line of work holds (5 and 6 here).
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 7: _v7}
 LATEST = max(MIGRATIONS)
 
 
@@ -99,6 +149,11 @@ def _set_info(key: str, value: str) -> None:
 
 def migrate(db: Database) -> None:
     with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            # Daemons starting together on one PostgreSQL state migrate one after the other.
+            db.execute_sql(
+                "SELECT pg_advisory_xact_lock(%s)", (shared_tables.lock_key("azsyncd schema"),)
+            )
         current = schema_version(db)
         if current > LATEST:
             raise StateError(
@@ -106,6 +161,6 @@ def migrate(db: Database) -> None:
                 "understands"
                 f" ({LATEST}); upgrade azsyncd or point database_url at another database"
             )
-        for version in range(current + 1, LATEST + 1):
+        for version in sorted(v for v in MIGRATIONS if v > current):
             MIGRATIONS[version](db)
             _set_info("schema_version", str(version))

@@ -37,6 +37,8 @@ class TenantState(Base):
     last_sync_at = UTCField(null=True)  # the last run that did something for this tenant
     last_checked_at = UTCField(null=True)  # the last complete read, idle ticks included
     last_user_count = IntegerField(null=True)
+    last_full_at = UTCField(null=True)  # the last full reconciliation with the help desk
+    failures_retried_at = UTCField(null=True)  # failing users last planned again (ticks: hourly)
     updated_at = UTCField(default=utcnow)
 
 
@@ -93,7 +95,12 @@ class MirrorEntry(Base):
     tenant = CharField()
     object_id = CharField()
     fingerprint = CharField(default="")
-    welcome_sent_at = UTCField(null=True)
+    # The welcome email of a contact azsync created: "" (none due), due, sending, sent,
+    # failed, unknown (claimed by a daemon that stopped before confirming it).
+    welcome_state = CharField(default="")
+    welcome_name = TextField(default="")  # the name it greets
+    welcome_run = IntegerField(null=True)  # the run that created the contact: its record
+    welcome_sent_at = UTCField(null=True)  # when it was claimed
     updated_at = UTCField(default=utcnow)
 
 
@@ -109,4 +116,33 @@ class AuditEntry(Base):
     detail = TextField(default="")  # what changed, one line each; never a secret
 
 
-ALL = [DbInfo, TenantState, DeltaLink, SyncRun, RunLog, SyncRecord, MirrorEntry, AuditEntry]
+class FailingUser(Base):
+    """A directory user whose contact failed, kept with its last directory data so that
+    every run plans it again (a fix in the help desk or the mapping works at once) and
+    lists it, without reading the directory in full."""
+
+    tenant = CharField()
+    object_id = CharField()
+    email = CharField(default="")
+    user = JSONField(default=dict)  # the selected properties, as Graph last gave them
+    reason = TextField(default="")
+    since_run = IntegerField()  # the run in which it first failed
+    refused = TextField(default="")  # what the help desk refused: not sent again unchanged
+    existed = BooleanField(default=False)  # the help desk held the contact before
+    updated_at = UTCField(default=utcnow)
+
+    class Meta:
+        primary_key = CompositeKey("tenant", "object_id")
+
+
+ALL = [
+    DbInfo,
+    TenantState,
+    DeltaLink,
+    SyncRun,
+    RunLog,
+    SyncRecord,
+    MirrorEntry,
+    AuditEntry,
+    FailingUser,
+]

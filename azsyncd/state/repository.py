@@ -12,6 +12,7 @@ from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
+    FailingUser,
     MirrorEntry,
     RunLog,
     SyncRecord,
@@ -20,6 +21,9 @@ from azsyncd.state.models import (
 )
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
+WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT = "due", "sending", "sent"
+WELCOME_FAILED, WELCOME_UNKNOWN = "failed", "unknown"
+WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while sending)"
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 TICK = "tick"  # the trigger of an incremental run, kept only if it did something
 
@@ -60,6 +64,8 @@ class State:
         return {row.name: row for row in TenantState.select()}
 
     def set_tenant(self, name: str, **values: Any) -> None:
+        if "reason" in values:
+            values.setdefault("fix", "")  # a fix belongs to its reason: never keep a stale one
         with self.db.atomic():
             row = self.tenant(name)
             for key, value in values.items():
@@ -71,6 +77,7 @@ class State:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
+            FailingUser.delete().where(FailingUser.tenant == name).execute()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:
         row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
@@ -114,20 +121,117 @@ class State:
                 .execute()
             )
 
-    def claim_welcome(self, emails: list[str]) -> list[str]:
-        """Mark welcome emails as sent before sending: at most once, even across a crash."""
+    # --- welcome emails: due at creation, claimed just before sending, confirmed after ---
+
+    def welcome_due(self, contacts: list[tuple[str, str]], run_id: int) -> None:
+        """(email, name) of contacts this run created: each is owed one welcome email."""
+        for email, name in contacts:
+            MirrorEntry.update(
+                welcome_state=WELCOME_DUE, welcome_name=name, welcome_run=run_id
+            ).where(MirrorEntry.email == email, MirrorEntry.welcome_state == "").execute()
+
+    def due_welcomes(self, emails: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(name, email) of the welcome emails still owed, among ``emails`` or all."""
+        query = MirrorEntry.select(MirrorEntry.welcome_name, MirrorEntry.email).where(
+            MirrorEntry.welcome_state == WELCOME_DUE
+        )
+        if emails is not None:
+            query = query.where(MirrorEntry.email.in_(list(emails)))
+        return [
+            (row.welcome_name or row.email, row.email) for row in query.order_by(MirrorEntry.email)
+        ]
+
+    def claim_welcome(self, email: str, *, again: bool = False) -> bool:
+        """Claim one contact's welcome email; False if it is not owed. A crash between the
+        claim and ``settle_welcome`` leaves this one recipient, and only it, uncertain.
+
+        ``again`` (an admin's resend) also claims one that failed or may not have arrived.
+        """
+        owed = [WELCOME_DUE, WELCOME_FAILED, WELCOME_UNKNOWN] if again else [WELCOME_DUE]
+        claimed = (
+            MirrorEntry.update(welcome_state=WELCOME_SENDING, welcome_sent_at=utcnow())
+            .where(MirrorEntry.email == email, MirrorEntry.welcome_state.in_(owed))
+            .execute()
+        )
+        return bool(claimed)
+
+    def settle_welcome(self, email: str, error: str = "") -> None:
+        """Confirm a claimed welcome email; a failure goes into the contact's record."""
         with self.db.atomic():
-            due = [
-                r.email
-                for r in MirrorEntry.select(MirrorEntry.email).where(
-                    MirrorEntry.email.in_(emails), MirrorEntry.welcome_sent_at.is_null()
+            state = WELCOME_FAILED if error else WELCOME_SENT
+            MirrorEntry.update(welcome_state=state).where(MirrorEntry.email == email).execute()
+            row = MirrorEntry.get_or_none(MirrorEntry.email == email)
+            if error and row is not None and row.welcome_run is not None:
+                self.append_result(row.welcome_run, email, error)
+
+    def orphaned_welcomes(self) -> list[str]:
+        """Welcome emails a stopped daemon claimed but never confirmed: maybe sent, maybe not.
+        Each is marked unknown and the record of the run that created its contact says so."""
+        with self.db.atomic():
+            rows = list(
+                MirrorEntry.select(MirrorEntry.email, MirrorEntry.welcome_run).where(
+                    MirrorEntry.welcome_state == WELCOME_SENDING
                 )
-            ]
-            if due:
-                MirrorEntry.update(welcome_sent_at=utcnow()).where(
-                    MirrorEntry.email.in_(due)
+            )
+            for row in rows:
+                MirrorEntry.update(welcome_state=WELCOME_UNKNOWN).where(
+                    MirrorEntry.email == row.email
                 ).execute()
-        return due
+                if row.welcome_run is not None:
+                    self.append_result(row.welcome_run, row.email, WELCOME_MAYBE)
+                    self.log(
+                        row.welcome_run,
+                        f"{row.email}: {WELCOME_MAYBE}; azsyncctl welcome resend {row.email} "
+                        "sends it",
+                        "warning",
+                    )
+        return [row.email for row in rows]
+
+    # --- users whose contact failed: planned again every run -----------------------------
+
+    def failing(
+        self, tenant: str, object_ids: Iterable[str] | None = None
+    ) -> dict[str, FailingUser]:
+        """The tenant's failing users (among ``object_ids``, or all), by object id."""
+        query = FailingUser.select().where(FailingUser.tenant == tenant)
+        if object_ids is None:
+            return {row.object_id: row for row in query}
+        wanted = list(set(object_ids))
+        found: dict[str, FailingUser] = {}
+        for start in range(0, len(wanted), 500):
+            part = query.where(FailingUser.object_id.in_(wanted[start : start + 500]))
+            found.update((row.object_id, row) for row in part)
+        return found
+
+    def keep_failures(self, rows: list[dict[str, Any]]) -> None:
+        """Upsert failing users (tenant, object_id, email, user, reason, since_run, refused,
+        existed): the run of the first failure stays."""
+        now = utcnow()
+        for start in range(0, len(rows), 200):
+            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
+            (
+                FailingUser.insert_many(chunk)
+                .on_conflict(
+                    conflict_target=[FailingUser.tenant, FailingUser.object_id],
+                    preserve=[
+                        FailingUser.email,
+                        FailingUser.user,
+                        FailingUser.reason,
+                        FailingUser.refused,
+                        FailingUser.existed,
+                        FailingUser.updated_at,
+                    ],
+                )
+                .execute()
+            )
+
+    def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
+        """These users no longer fail (they synced, left the scope or the directory)."""
+        gone = list(set(object_ids))
+        for start in range(0, len(gone), 500):
+            FailingUser.delete().where(
+                FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
+            ).execute()
 
     def mirrored_ids(self, tenant: str) -> Iterator[str]:
         yield from (
@@ -175,12 +279,14 @@ class State:
             SyncRun.delete().where(SyncRun.id == run_id).execute()
 
     def mark_interrupted(self, reason: str) -> list[int]:
-        """Runs still 'running' belong to a daemon that died: say so in their history."""
+        """Runs still 'running' belong to a daemon that died: say so in their history, and
+        in the record of a contact whose welcome email it was sending."""
         with self.db.atomic():
             ids = [r.id for r in SyncRun.select(SyncRun.id).where(SyncRun.status == "running")]
             for run_id in ids:
                 self.finish_run(run_id, "interrupted", reason)
                 self.log(run_id, reason, "error")
+            self.orphaned_welcomes()
         return ids
 
     def prune_history(self, keep: int) -> int:

@@ -1,8 +1,10 @@
 """One sync run: every enabled tenant in order, users streamed in chunks, planned, applied.
 
 Per tenant: read (full, delta or groups) -> map -> plan against the mirror and the target
--> apply in batches. A tenant that cannot be read is disabled with the reason; the others
-still sync. One failing contact never stops the others.
+-> apply in batches, then plan again the users that failed in earlier runs. A tenant that
+cannot be read is disabled with the reason; the others still sync. One failing contact
+never stops the others. Every ``[sync] full_every`` days (or on request) a tenant's sync is
+a full reconciliation: all users read and compared with the help desk's own contacts.
 """
 
 from __future__ import annotations
@@ -10,27 +12,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.lookup import find_user, groups_of
-from azsyncd.directory.source import DirectorySource, scope_key, select_for
+from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import MirrorEntry
-from azsyncd.sync.executor import PENDING
-from azsyncd.sync.mapping import Mapper, MappingFailure
-from azsyncd.sync.planner import Action, ActionKind, decide, out_of_scope
+from azsyncd.state.models import TenantState
+from azsyncd.state.repository import TICK
+from azsyncd.sync import failures
+from azsyncd.sync.planner import Action
+from azsyncd.sync.planning import Planning
 from azsyncd.sync.runner import Outcome, RunContext
 from azsyncd.sync.writes import Tally, Writes
 from azsyncd.targets.base import Target
 
 CHUNK = 1000
+FAILURE_RETRY_EVERY = timedelta(hours=1)  # for incremental ticks
 READ_MODES = {
     "delta": "changes since the last sync",
     "full": "all users",
@@ -70,6 +75,8 @@ class TenantResult:
     reason: str = ""
     users: int = 0
     removed: int = 0
+    read: str = ""  # delta | full | groups | reconciliation
+    retried: int = 0  # users that failed before, planned again from their kept data
 
 
 class Engine:
@@ -85,10 +92,8 @@ class Engine:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
-        # email -> (tenant, user principal name): the first tenant to sync an address owns it
-        self.claims: dict[str, tuple[str, str]] = {}
-        self.mapper: Mapper | None = None
-        self.field_names: dict[str, str] = {}
+        self._planning: Planning | None = None  # once the target's fields are read
+        self.planned: set[str] = set()  # object ids of the tenant being synced, planned so far
 
     @property
     def dry_run(self) -> bool:
@@ -116,24 +121,24 @@ class Engine:
             )
         return self._outcome(results, self.writes.tally())
 
-    def _ready(self) -> Mapper:
-        """The mapper, reading the help desk's fields the first time there is a user to plan:
+    @property
+    def planning(self) -> Planning:
+        """The planner, reading the help desk's fields the first time there is a user to plan:
         a delta with no change costs no help-desk call."""
-        if self.mapper is not None:
-            return self.mapper
+        if self._planning is not None:
+            return self._planning
         try:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
             raise _FieldsUnreadable() from exc
-        self.mapper = Mapper(self.config.mapping, fields, self.settings)
-        self.field_names = {f.id: f.name for f in fields}
-        if self.mapper.missing_fields:
+        self._planning = Planning(self.config, self.state, self.target, fields, self.settings)
+        missing = self._planning.mapper.missing_fields
+        if missing:
             self.ctx.log(
-                "mapped custom fields missing in the help desk, left out: "
-                f"{', '.join(self.mapper.missing_fields)}",
+                f"mapped custom fields missing in the help desk, left out: {', '.join(missing)}",
                 "warning",
             )
-        return self.mapper
+        return self._planning
 
     def _outcome(self, results: list[TenantResult], tally: Tally) -> Outcome:
         counts: dict[str, Any] = dict(tally.counts)
@@ -145,6 +150,8 @@ class Engine:
                 "reason": r.reason,
                 "users": r.users,
                 "removed": r.removed,
+                "read": r.read,
+                "retried": r.retried,
             }
             for r in results
         }
@@ -173,15 +180,20 @@ class Engine:
         self.ctx.log(f"tenant {tenant.name}: {result.reason}", "error")
         if disable and not self.dry_run:
             self.tenants.record(tenant, Verdict("disabled", reason, fix))
+        # Its users that failed before still fail: the log lists them, not planned again.
+        rows = self.state.failing(tenant.name)
+        self._apply([failures.from_row(r) for k, r in rows.items() if k not in self.planned])
+        self.writes.drain()
         return result
 
     def _tenant(self, tenant: Tenant) -> TenantResult:
         result = TenantResult(tenant.name)
-        connection = self.tenants.connect(tenant)
-        connection.graph.on_wait = lambda message: self.ctx.log(
-            f"tenant {tenant.name}: {message}", "warning"
-        )
+        self.planned = set()
         try:
+            connection = self.tenants.connect(tenant)
+            connection.graph.on_wait = lambda message: self.ctx.log(
+                f"tenant {tenant.name}: {message}", "warning"
+            )
             connection.auth.token()
         except AuthError as exc:
             return self._fail_tenant(
@@ -208,25 +220,27 @@ class Engine:
             select,
             note=lambda message: self.ctx.log(f"tenant {tenant.name}: {message}", "warning"),
         )
+        why = self._reconciliation(row)
         try:
-            read = source.read(self.state.delta_link(tenant.name, key))
-            self.ctx.log(f"tenant {tenant.name}: reading {READ_MODES[read.mode]}")
+            read = source.read(None if why else self.state.delta_link(tenant.name, key))
+            result.read = "reconciliation" if why else read.mode
+            self.ctx.log(f"tenant {tenant.name}: {self._kind_of_read(read.mode, why)}")
             seen: set[str] = set()
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
                 seen.update(str(u.get("id")) for u in users)
-                actions = self._plan(tenant, users)
+                actions = self.planning.plan(tenant, users, reconcile=bool(why))
                 if rail and len(seen) < rail:
                     held.extend(actions)  # not enough users yet to trust this read
                     continue
                 if held:
                     actions, held = held + actions, []
-                self.writes.apply(actions)
-                self.ctx.report(
-                    phase="writing contacts", done=self.ctx.progress.done + len(actions)
-                )
+                self._apply(actions)
+            retry = not (rail and len(seen) < rail) and self._retry_due(row, bool(why))
+            if retry:
+                result.retried = self._plan_failures_again(tenant, read, seen, bool(why))
             self.writes.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
@@ -235,10 +249,15 @@ class Engine:
                 result,
                 tenant,
                 f"reading the directory failed: {exc}",
-                "grant the permissions and re-authorize"
-                if exc.status in (401, 403)
-                else "the next sync retries",
+                exc.fix
+                or (
+                    "grant the permissions and re-authorize"
+                    if exc.status in (401, 403)
+                    else "the next sync retries"
+                ),
             )
+        except TargetError as exc:
+            return self._fail_tenant(result, tenant, exc.message, exc.fix)
         result.users = len(seen)
         if rail and len(seen) < rail:
             return self._fail_tenant(
@@ -262,10 +281,73 @@ class Engine:
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
                 values["last_user_count"] = len(seen)
+            if why:
+                values["last_full_at"] = utcnow()
+            if retry:
+                values["failures_retried_at"] = self.ctx.now()
             self.state.set_tenant(tenant.name, **values)
-            if read.delta_link and not self.writes.tally().refused:
+            if read.delta_link:  # the read was complete, whatever the writes came to
                 self.state.set_delta_link(tenant.name, key, read.delta_link)
         return result
+
+    def _apply(self, actions: list[Action]) -> None:
+        self.planned.update(a.user_id for a in actions)
+        self.writes.apply(actions)
+        self.ctx.report(
+            phase="writing contacts",
+            done=self.ctx.progress.done + len(actions),
+            counts=dict(self.writes.tally().counts),  # what an interrupted run finished
+        )
+
+    def _retry_due(self, row: TenantState, reconcile: bool) -> bool:
+        """Whether this run plans again the users that still fail. An incremental tick does
+        so at most once an hour: a permanent refusal must not spend the rate budget every few
+        minutes. Every other run does, and so lists every contact still failing."""
+        if self.ctx.progress.trigger != TICK or reconcile:
+            return True
+        last = row.failures_retried_at
+        return last is None or self.ctx.now() - last >= FAILURE_RETRY_EVERY
+
+    def _reconciliation(self, row: TenantState) -> str:
+        """Why this tenant's sync is a full reconciliation, or "" when it is not one."""
+        if self.ctx.options.get("full"):
+            return "asked for (sync --full)"
+        every = self.config.sync.full_every
+        if not every:
+            return ""
+        if row.last_full_at is None:
+            return "the first for this tenant"
+        age = utcnow() - row.last_full_at
+        if age < timedelta(days=every):
+            return ""
+        return f"the last one was {age.days} day(s) ago; [sync] full_every = {every:g}"
+
+    @staticmethod
+    def _kind_of_read(mode: str, why: str) -> str:
+        if why:
+            what = READ_MODES["full" if mode == "delta" else mode]
+            return f"full reconciliation ({why}): reading {what}, each compared with the help desk"
+        return f"reading {READ_MODES[mode]}"
+
+    def _plan_failures_again(
+        self, tenant: Tenant, read: DirectoryRead, seen: set[str], reconcile: bool
+    ) -> int:
+        """Plan again, from their kept data, the users that failed before and that this read
+        did not bring; a complete read without them means they left. How many."""
+        rows = self.state.failing(tenant.name)
+        gone = read.removed if read.mode == "delta" else set(rows) - seen
+        if gone and not self.dry_run:
+            self.state.forget_failures(tenant.name, gone)
+        again = [r.user for k, r in rows.items() if k not in seen and k not in gone]
+        if again:
+            self.ctx.log(
+                f"tenant {tenant.name}: planning again {len(again)} user(s) that failed in an "
+                "earlier run"
+            )
+        for users in chunked(again, CHUNK):
+            self.ctx.checkpoint()
+            self._apply(self.planning.plan(tenant, users, reconcile))
+        return len(again)
 
     def _rail(self, tenant: Tenant, mode: str, last: int | None) -> int:
         """How many users a full read must give before anything is written (0: no rail)."""
@@ -275,70 +357,6 @@ class Engine:
 
     def _removed(self, tenant: Tenant, seen: set[str]) -> int:
         return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
-
-    def _plan(self, tenant: Tenant, users: list[dict[str, Any]]) -> list[Action]:
-        """One action per user, in order: mapped, then checked against the mirror and target."""
-        actions = [self._mapped(tenant, user) for user in users]
-        pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
-        mirror = self.state.mirror(actions[i].email for i in pending)
-        lookup = []
-        for i in pending:
-            action, entry = actions[i], mirror.get(actions[i].email)
-            assert action.mapped is not None
-            if entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
-                # Written as it is now last time: no need to ask the target.
-                actions[i] = replace(action, kind=ActionKind.UNCHANGED, existing_id=entry.target_id)
-            else:
-                lookup.append(i)
-        existing = self.target.find_by_email([actions[i].email for i in lookup]) if lookup else {}
-        for i in lookup:
-            email = actions[i].email
-            actions[i] = self._decided(actions[i], existing.get(email), mirror.get(email))
-        return actions
-
-    def _mapped(self, tenant: Tenant, user: dict[str, Any]) -> Action:
-        """The user mapped and claimed (PENDING), or why not (SKIPPED, FAILED)."""
-        mapper = self._ready()
-        user_id = str(user.get("id", ""))
-        reason = out_of_scope(user, tenant.exclude_disabled)
-        if reason:
-            email = mapper.email(user)[0].lower()
-            return Action(ActionKind.SKIPPED, tenant.name, user_id, email, reason=reason)
-        try:
-            mapped = mapper.map(user)
-        except MappingFailure as failure:
-            email = mapper.email(user)[0].lower()
-            reason = "; ".join(failure.reasons)
-            return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason)
-        owner = self.claims.get(mapped.email)
-        if owner and owner[0] != tenant.name:
-            reason = (
-                f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, "
-                "which syncs first; fix: give one of them another address"
-            )
-            return Action(
-                ActionKind.FAILED, tenant.name, user_id, mapped.email, mapped, reason=reason
-            )
-        self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
-        return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped)
-
-    def _decided(self, action: Action, contact: Any, entry: MirrorEntry | None) -> Action:
-        assert action.mapped is not None
-        planned = decide(
-            action.tenant,
-            action.user_id,
-            action.mapped,
-            contact,
-            overwrite=self.config.mapping.overwrite_custom_fields,
-            field_names=self.field_names,
-        )
-        # An existing contact azsync never wrote gets the marker; a create that died before
-        # its welcome email gets it now.
-        planned.first_seen = contact is not None and entry is None
-        planned.welcome_pending = (
-            contact is not None and entry is not None and entry.fingerprint == PENDING
-        )
-        return planned
 
     def _one_user(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> TenantResult:
         """Every step for one user, in the run's log, the way provision-on-demand shows it."""
@@ -368,11 +386,12 @@ class Engine:
             log(f"2. scope: member of selected group(s) {', '.join(sorted(member))}")
         else:
             log("2. scope: all users of the tenant")
-        actions = self._plan(tenant, [user])
+        actions = self.planning.plan(tenant, [user])
         action = actions[0]
         if action.mapped:
             mapped = action.mapped
-            custom = {self.field_names.get(k, k): v for k, v in mapped.custom.items()}
+            names = self.planning.field_names
+            custom = {names.get(k, k): v for k, v in mapped.custom.items()}
             log(
                 f"3. mapped: email {mapped.email}, name {mapped.name!r}, phones "
                 f"{[(p.type, p.number) for p in mapped.phones]}, custom fields {custom}"
@@ -382,7 +401,7 @@ class Engine:
             + (f" ({action.reason})" if action.reason else "")
             + (f": {'; '.join(action.changes)}" if action.changes else "")
         )
-        self.writes.apply(actions)
+        self._apply(actions)
         self.writes.drain()
         log(f"5. result: {action.kind}" + (f": {action.reason}" if action.kind == "failed" else ""))
         result.users = 1

@@ -1,19 +1,22 @@
 """Applying a chunk of planned actions: batched writes, records, the mirror, welcome emails.
 
-Each chunk ends in one database transaction holding its records and mirror rows, so a run
-killed at any instant leaves a state the next run completes without duplicates: contacts
-are added or edited by email, and welcome emails are claimed before they are sent.
+Each chunk ends in one database transaction holding its records, mirror rows and the
+welcome emails it owes, so a run killed at any instant leaves a state the next run
+completes without duplicates: contacts are added or edited by email, and each welcome email
+is claimed just before it is sent (``welcome.py``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from azsyncd import stop
 from azsyncd.state import State
 from azsyncd.state.repository import RecordRow
+from azsyncd.sync import failures
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.sync.writes import Tally
@@ -55,7 +58,7 @@ class Executor:
     def close(self) -> None:
         self._in_flight.clear()
         if self._pool:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def begin_tenant(self, name: str, label: str) -> None:
         self._labels[name] = label
@@ -64,14 +67,13 @@ class Executor:
         return Tally(
             Counter(self._tally.counts),
             {name: Counter(counts) for name, counts in self._tally.tenants.items()},
-            self._tally.refused,
         )
 
     def _submit(self, writes: list[Action]) -> list[Future[list[WriteResult]]]:
         size = self.target.max_batch
         batches = [writes[i : i + size] for i in range(0, len(writes), size)]
-        if self._pool:
-            return [self._pool.submit(self._write_batch, batch) for batch in batches]
+        if self._pool:  # the workers see the daemon stopping, as this thread does
+            return [self._pool.submit(stop.carry(self._write_batch), batch) for batch in batches]
         done = []
         for batch in batches:
             future: Future[list[WriteResult]] = Future()
@@ -81,6 +83,7 @@ class Executor:
 
     def _write_batch(self, batch: list[Action]) -> list[WriteResult]:
         """One write call, then the marker for what it wrote, on the same worker."""
+        stop.check()
         results = self.target.write([a.write for a in batch if a.write])
         self._mark(batch[0].tenant, [r.id for r in results if r.ok and r.id])
         return results
@@ -106,18 +109,39 @@ class Executor:
     def drain(self, keep: int = 0) -> None:
         """Finish chunks, oldest first, until at most ``keep`` are still writing."""
         while len(self._in_flight) > keep:
-            actions, writes, futures = self._in_flight.popleft()
+            actions, writes, futures = self._in_flight[0]
+            # A stop raises here: the chunk stays in flight for record_finished.
             results = [result for future in futures for result in future.result()]
+            self._in_flight.popleft()
             # A dry run has no results: every action is recorded as planned.
             self._finish(actions, dict(zip((id(a) for a in writes), results, strict=False)))
 
-    def _finish(self, actions: list[Action], results: dict[int, WriteResult]) -> None:
+    def record_finished(self) -> None:
+        """After a stop: record what the writers had finished. A write cut short stays
+        unrecorded (a create is pending in the mirror: the next run completes it); the
+        welcome emails owed are sent by the next run."""
+        size = self.target.max_batch
+        while self._in_flight:
+            actions, writes, futures = self._in_flight.popleft()
+            wait(futures, timeout=5)  # the workers see the stop within a fraction of a second
+            results: dict[int, WriteResult] = {}
+            for n, future in enumerate(futures):
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    batch = writes[n * size : (n + 1) * size]
+                    results.update(zip((id(a) for a in batch), future.result(), strict=False))
+            unwritten = {id(a) for a in writes} - set(results)
+            finished = [a for a in actions if id(a) not in unwritten]
+            self._finish(finished, results, stopping=True)
+
+    def _finish(
+        self, actions: list[Action], results: dict[int, WriteResult], stopping: bool = False
+    ) -> None:
         records, mirror_rows, created, marks = [], [], [], []
         for action in actions:
             result = results.get(id(action))
             if result is not None and not result.ok:
                 action.kind, action.reason = ActionKind.FAILED, result.error
-                self._tally.refused += 1
+                action.refused = action.attempt
             if result is not None and result.ok:
                 if action.kind is ActionKind.CREATE:
                     created.append(action)
@@ -132,15 +156,29 @@ class Executor:
                     marks.append(action.existing_id)
             records.append(self._record(action))
             self._tally.add(action)
+        welcomed = created + [
+            a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED
+        ]
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
             if mirror_rows:
                 self.state.remember(mirror_rows)
+            if not self.dry_run:
+                keep, cured = failures.bookkeeping(actions, self.run_id)
+                self.state.keep_failures(keep)
+                for tenant, ids in cured.items():
+                    self.state.forget_failures(tenant, ids)
+            if welcomed and self.mailer is not None and not self.dry_run:
+                # Owed with the record of the creation: a crash before sending loses none.
+                self.state.welcome_due(
+                    [(a.email, a.mapped.name if a.mapped else a.email) for a in welcomed],
+                    self.run_id,
+                )
+        if stopping:
+            return  # no more outside calls: the marker and the emails wait for the next run
         if marks:
             self._mark(actions[0].tenant, marks)
-        self._welcome(
-            created + [a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED]
-        )
+        self._welcome([a.email for a in welcomed])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         assert action.mapped is not None
@@ -164,6 +202,8 @@ class Executor:
             status = "success"
         elif action.kind is ActionKind.UNCHANGED:
             result, status = "No changes", "unchanged"
+        elif action.kind is ActionKind.FAILED:
+            result, status = action.reason + failures.notes(action, self.run_id), "failed"
         else:
             result, status = action.reason, str(action.kind)
         return RecordRow(
@@ -184,15 +224,18 @@ class Executor:
         except Exception as exc:  # the marker is cosmetic: never fail a written contact for it
             self.log(f"could not mark {len(ids)} contact(s) as synced from Entra ID: {exc}")
 
-    def _welcome(self, created: list[Action]) -> None:
-        if self.dry_run or self.mailer is None or not created:
-            return
-        due = set(self.state.claim_welcome([a.email for a in created]))
-        recipients = [
-            (a.mapped.name if a.mapped else a.email, a.email) for a in created if a.email in due
-        ]
-        errors = self.mailer.send_all(recipients)
+    def _welcome(self, emails: list[str] | None) -> int:
+        """Send the welcome emails owed to ``emails`` (None: all owed); how many went out."""
+        if self.dry_run or self.mailer is None or emails == []:
+            return 0
+        recipients = self.state.due_welcomes(emails)
+        errors = self.mailer.deliver(recipients, self.state)
         if errors:
             self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")
-            for email, error in errors.items():
-                self.state.append_result(self.run_id, email, error)
+        return len(recipients) - len(errors)
+
+    def send_owed_welcomes(self) -> None:
+        """Welcome emails a stopped run still owed (it created the contacts, then stopped)."""
+        sent = self._welcome(None)
+        if sent:
+            self.log(f"sent {sent} welcome email(s) owed since an earlier run stopped")

@@ -49,12 +49,17 @@ class Action:
     changes: list[str] = field(default_factory=list)  # "Department: "Sales" -> "Support""
     reason: str = ""
     existing_id: str = ""
+    existed: bool = False  # the help desk held the contact before the run (id unknown)
     first_seen: bool = False  # an existing contact azsync has not written before: mark it
     welcome_pending: bool = False  # created by a run that died before its welcome email
+    user: dict[str, Any] | None = None  # the directory data: kept while the contact fails
+    failing_since: int | None = None  # the run in which it first failed, if it did before
+    attempt: str = ""  # what a write sends (values, settings, the help desk's fields)
+    refused: str = ""  # the attempt the help desk refused
 
     @property
     def type(self) -> str:
-        return "Existing" if self.existing_id else "New"
+        return "Existing" if self.existing_id or self.existed else "New"
 
     @property
     def changed_fields(self) -> str:
@@ -108,14 +113,14 @@ def decide(
     if old_phones != new_phones:
         changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
     custom: dict[str, Any] = {}
-    if overwrite:  # off: existing contacts keep their custom values
-        for field_id, value in mapped.custom.items():
-            if not same(existing.custom.get(field_id), value):
-                custom[field_id] = value
-                changes.append(
-                    f"{field_names.get(field_id, field_id)}: "
-                    f"{short(existing.custom.get(field_id))} -> {short(value)}"
-                )
+    for field_id, value in mapped.custom.items():
+        current = existing.custom.get(field_id)
+        # Overwrite off: a value the help desk has stays; an empty one is filled.
+        if (overwrite or same(current, None)) and not same(current, value):
+            custom[field_id] = value
+            changes.append(
+                f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
+            )
     action = Action(
         ActionKind.UPDATE if changes else ActionKind.UNCHANGED,
         tenant,

@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from azsyncd import stop
+from azsyncd.errors import Interrupted
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.repository import TICK
 
 log = logging.getLogger(__name__)
-
-
-class Interrupted(Exception):
-    """Raised at a safe point when the daemon is asked to stop."""
 
 
 class AlreadyRunning(Exception):
@@ -89,8 +87,10 @@ class RunContext:
         options: dict[str, Any],
         stop: threading.Event,
         on_progress: Callable[[Progress], None],
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.state = state
+        self.now = clock  # the daemon's clock: tests move it, the sync's own timings do not
         self.progress = progress
         self.options = options
         self._stop = stop
@@ -133,9 +133,11 @@ class SyncRunner:
         history: Callable[[], int] = lambda: 30,
         on_progress: Callable[[Progress], None] = lambda p: None,
         on_finish: Finished = lambda progress, outcome, recorded: None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._state = state
         self._job = job
+        self._clock = clock
         self._history = history
         self._on_progress = on_progress
         self._on_finish = on_finish
@@ -171,10 +173,14 @@ class SyncRunner:
             return run_id
 
     def _work(self, progress: Progress, options: dict[str, Any]) -> None:
-        ctx = RunContext(self._state, progress, options, self._stop, self._on_progress)
-        ctx.log(f"sync started ({progress.trigger}{', dry run' if progress.dry_run else ''})")
+        ctx = RunContext(self._state, progress, options, self._stop, self._on_progress, self._clock)
+        kind = [progress.trigger]
+        kind += ["full reconciliation"] if options.get("full") else []
+        kind += ["dry run"] if progress.dry_run else []
+        ctx.log(f"sync started ({', '.join(kind)})")
         try:
-            outcome = self._job(ctx)
+            with stop.watching(self._stop):
+                outcome = self._job(ctx)
         except Interrupted:
             outcome = Outcome(
                 "interrupted",

@@ -1,4 +1,10 @@
-"""The account-information email each newly created contact gets, over SMTP."""
+"""The account-information email each newly created contact gets, over SMTP.
+
+Never two to one contact: each recipient is claimed in the state database just before its
+email goes out and confirmed just after, so a crash leaves at most one recipient whose email
+may or may not have gone; that one is marked (``State.orphaned_welcomes``) and an admin can
+send it with ``azsyncctl welcome resend EMAIL``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,13 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from azsyncd.config.model import WelcomeEmail
+from azsyncd import stop
+from azsyncd.config.model import Config, WelcomeEmail
 from azsyncd.config.secrets import read_private, read_secret
+from azsyncd.errors import UserError
 from azsyncd.logs import register_secret
+from azsyncd.state import State
+from azsyncd.state.repository import WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT
 
 DEFAULT_TEMPLATE = """Hello {name},
 
@@ -72,23 +82,84 @@ class WelcomeMailer:
             smtp.login(s.username, self._password)
         return smtp
 
-    def send_all(self, recipients: list[tuple[str, str]]) -> dict[str, str]:
-        """Send to (name, email) pairs over one connection; returns email -> error for failures."""
+    def deliver(
+        self, recipients: list[tuple[str, str]], state: State, again: bool = False
+    ) -> dict[str, str]:
+        """Send to (name, email) pairs over one connection, each claimed just before and
+        confirmed just after; returns email -> reason for those not sent. A recipient not
+        owed one is left alone; ``again`` also takes one that failed or may not have arrived."""
         errors: dict[str, str] = {}
-        if not recipients:
-            return errors
+        smtp: smtplib.SMTP | None = None
+        unusable = ""  # the server could not be used: the rest fail without trying
         try:
-            smtp = self._connect()
+            for name, email in recipients:
+                stop.check()  # never between a claim and its confirmation
+                if not state.claim_welcome(email, again=again):
+                    continue
+                error = unusable
+                try:
+                    if not error:
+                        smtp = smtp or self._connect_or_say_why()
+                        smtp.send_message(self.message(name, email))
+                except _Unusable as exc:
+                    error = unusable = str(exc)
+                except (OSError, smtplib.SMTPException) as exc:
+                    error = f"welcome email not sent: {type(exc).__name__}: {exc}"
+                except Exception as exc:  # never leave a claim behind for a crash to explain
+                    state.settle_welcome(email, f"welcome email not sent: {exc!r}")
+                    raise
+                state.settle_welcome(email, error)
+                if error:
+                    errors[email] = error
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (OSError, smtplib.SMTPException):
+                    smtp.close()
+        return errors
+
+    def _connect_or_say_why(self) -> smtplib.SMTP:
+        try:
+            return self._connect()
         except (OSError, smtplib.SMTPException) as exc:
-            reason = (
+            raise _Unusable(
                 "welcome email not sent: cannot use "
                 f"{self.settings.smtp_host}:{self.settings.smtp_port} ({type(exc).__name__}: {exc})"
-            )
-            return {email: reason for _, email in recipients}
-        with smtp:
-            for name, email in recipients:
-                try:
-                    smtp.send_message(self.message(name, email))
-                except (OSError, smtplib.SMTPException) as exc:
-                    errors[email] = f"welcome email not sent: {type(exc).__name__}: {exc}"
-        return errors
+            ) from None
+
+
+class _Unusable(Exception):
+    """The SMTP server cannot be used at all."""
+
+
+def resend(config: Config, config_dir: Path, state: State, email: str) -> None:
+    """An admin's resend of one welcome email azsync owes: one that failed or may not have
+    arrived (the daemon stopped while sending). Never after a confirmed send."""
+    if not config.welcome_email.enabled:
+        raise UserError(
+            "welcome emails are turned off",
+            "turn them on first: azsyncctl settings set welcome_email.enabled=true",
+        )
+    email = email.strip().lower()
+    row = state.mirror([email]).get(email)
+    if row is None or not row.welcome_state:
+        raise UserError(
+            f"azsync owes {email} no welcome email: "
+            + ("it syncs no contact with that address" if row is None else "it did not create it"),
+            "check the address; azsyncctl log --search PART finds it in the last sync",
+        )
+    if row.welcome_state == WELCOME_SENT:
+        raise UserError(
+            f"{email} got its welcome email on {row.welcome_sent_at:%Y-%m-%d %H:%M} UTC",
+            "nothing to do; azsync never sends two",
+        )
+    if row.welcome_state in (WELCOME_SENDING, WELCOME_DUE):
+        raise UserError(
+            f"the welcome email to {email} is being sent or is due at the next sync",
+            "wait for the sync to finish",
+        )
+    mailer = WelcomeMailer(config.welcome_email, config.account.name, config_dir)
+    errors = mailer.deliver([(row.welcome_name or email, email)], state, again=True)
+    if email in errors:
+        raise UserError(errors[email], "check the [welcome_email] settings and the SMTP server")

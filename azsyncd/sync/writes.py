@@ -20,7 +20,6 @@ class Tally:
 
     counts: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(COUNTS, 0)))
     tenants: dict[str, Counter[str]] = field(default_factory=dict)
-    refused: int = 0  # contacts the help desk refused to write
 
     def add(self, action: Action) -> None:
         counted = COUNTED_AS[action.kind]

@@ -18,7 +18,7 @@ from azsyncd.targets.fields import FieldDef
 class Phone:
     type: str  # a phone type code, see config.model.PhoneType
     number: str
-    id: str | None = None
+    id: int | str | None = None  # as the target gave it: HappyFox matches ids by type too
 
 
 @dataclass

@@ -4,6 +4,7 @@ A sliding log per kind of call (GET, POST): at most ``limit`` calls in any ``win
 seconds, which also satisfies a server that counts per calendar minute. A 429 locks every
 kind until the lock ends. Thread-safe, so all workers share one limiter per account;
 ``shared_limits.py`` keeps the same log in a database, for every process of the account.
+Waits end at once when the daemon stops.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from azsyncd import stop
+
 
 class RateLimiter:
     def __init__(
@@ -20,7 +23,7 @@ class RateLimiter:
         limits: dict[str, int],
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
     ) -> None:
         self.limits = dict(limits)
         self.window = window

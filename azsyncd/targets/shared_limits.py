@@ -14,7 +14,6 @@ the headroom under the published limits absorbs a skew of a second or two).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,22 +21,12 @@ from pathlib import Path
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
+from azsyncd import stop
+from azsyncd.state import shared_tables
+from azsyncd.state.shared_tables import lock_key
 from azsyncd.targets.ratelimit import RateLimiter
 
 FILE_NAME = "ratelimit.db"
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS rate_call (account TEXT NOT NULL, kind TEXT NOT NULL,"
-    " at DOUBLE PRECISION NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS rate_call_account_kind_at ON rate_call (account, kind, at)",
-    "CREATE TABLE IF NOT EXISTS rate_lock (account TEXT PRIMARY KEY,"
-    " until DOUBLE PRECISION NOT NULL)",
-)
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for a PostgreSQL advisory lock named ``name``."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class CallLog:
@@ -46,8 +35,7 @@ class CallLog:
     def __init__(self, db: Database) -> None:
         self.db = db
         with self._serialised("schema"):
-            for statement in _SCHEMA:
-                db.execute_sql(statement)
+            shared_tables.create(db, shared_tables.RATE)
 
     @classmethod
     def in_directory(cls, directory: Path) -> CallLog:
@@ -127,7 +115,7 @@ class SharedRateLimiter(RateLimiter):
         limits: dict[str, int],
         window: float = 60.0,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
     ) -> None:
         super().__init__(limits, window, clock, sleep)
         self.log = log

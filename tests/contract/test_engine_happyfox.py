@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
-from tests.fakes.servers import serve
-
-
-@pytest.fixture
-def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
-    fake = FakeHappyFox(time.monotonic)
-    with serve(fake) as port:
-        yield fake, f"http://127.0.0.1:{port}"
 
 
 def happyfox_daemon(tmp_path: Path, url: str, directory: object, overwrite: bool = True):  # type: ignore[no-untyped-def]

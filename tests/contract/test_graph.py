@@ -52,7 +52,7 @@ def setup(
     }.get(t.cloud, LOGIN)
     fake = FakeTenant(login=login, tenant_id=t.tenant_id, secret=SECRET, **identity)
     fake.install(httpx_mock)
-    http = make_http()
+    http = make_http(transport=httpx.HTTPTransport())  # the transport pytest-httpx replaces
     auth = TenantAuth(t, tmp_path, tmp_path / "tokens", http)
     slept: list[float] = []
     graph = GraphClient(http, auth.cloud.graph, auth.token, sleep=slept.append, jitter=lambda: 0.5)
@@ -162,7 +162,7 @@ def test_device_code_flow_then_silent_refresh(tmp_path: Path, httpx_mock: Any) -
     token = auth.poll_device_flow(flow)
     assert token
     # A new process with the same cache file gets tokens silently.
-    again = TenantAuth(t, tmp_path, tmp_path / "tokens", make_http())
+    again = TenantAuth(t, tmp_path, tmp_path / "tokens", make_http(transport=httpx.HTTPTransport()))
     assert again.token() == token
     assert "demo-refresh" not in json.dumps(fake.token_requests[:2])
 
@@ -236,7 +236,7 @@ def test_national_clouds(
     httpx_mock.add_response(
         url=re.compile(re.escape(graph_host) + r"/v1\.0/users.*"), json=users_page(range(2))
     )
-    assert [u["id"] for page in graph.pages("/users") for u in page["value"]] == ["u0", "u1"]
+    assert [u["id"] for page in graph.pages("/users") for u in page.items] == ["u0", "u1"]
     assert fake.token_requests[0]["scope"] == [f"{graph_host}/.default"]
     assert auth.authority.startswith(login)
 

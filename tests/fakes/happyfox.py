@@ -4,8 +4,10 @@ Used in-process through httpx.WSGITransport, over real HTTP on loopback (servers
 in a process of its own on a time-scaled clock (``python -m tests.fakes.happyfox SCALE``, as
 the benchmarks run it).
 Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
-out; at most 100 contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
-going over locks the account with 429s for 10 minutes; per-field validation errors.
+out; a phone is edited only when its integer id is given, otherwise added; at most 100
+contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
+going over locks the account with 429s for 10 minutes; per-field validation errors, required
+fields on every add and edit, and a text field's length.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import parse_qs
 from tests.fakes.servers import serve_forever
 
 API = "/api/1.1/json/"
+TEXT_LIMIT = 255  # a text field's longest value
 
 
 class FakeHappyFox:
@@ -64,6 +67,7 @@ class FakeHappyFox:
             {"id": 5, "name": "Badge", "type": "hologram", "required": False, "choices": None},
         ]
         self._next_id = 1
+        self._phone_ids = 1000
         self._lock = threading.Lock()
 
     # --- the WSGI entry point -------------------------------------------------------------
@@ -201,10 +205,19 @@ class FakeHappyFox:
         custom: dict[int, Any] = {}
         for f in self.fields:
             key = f"c-cf-{f['id']}"
+            if f["required"] and item.get(key) in (None, "", []):  # on every add and edit
+                errors.append({"field": key, "errors": ["This field is required."]})
             if key not in item:
                 continue  # left out: reset below, as HappyFox does
             value = item[key]
-            if f["type"] == "number" and not isinstance(value, (int, float)):
+            if f["type"] == "text" and len(str(value)) > TEXT_LIMIT:
+                errors.append(
+                    {
+                        "field": key,
+                        "errors": [f"Ensure this field has no more than {TEXT_LIMIT} characters."],
+                    }
+                )
+            elif f["type"] == "number" and not isinstance(value, (int, float)):
                 errors.append({"field": key, "errors": ["A valid number is required."]})
             elif f["type"] == "choice" and value not in [c["id"] for c in f["choices"]]:
                 errors.append(
@@ -219,20 +232,7 @@ class FakeHappyFox:
         if errors:
             return {"email": email, "success": False, "error": errors}
         existing = self.by_email.get(email.lower())
-        phones = []
-        for index, phone in enumerate(item.get("phones") or []):
-            phone_id = phone.get("id") or (
-                existing
-                and next((p["id"] for p in existing["phones"] if p["type"] == phone["type"]), None)
-            )
-            phones.append(
-                {
-                    "id": phone_id or 1000 + len(phones) + 10 * self._next_id,
-                    "type": phone["type"],
-                    "number": phone["number"],
-                    "is_primary": index == 0,
-                }
-            )
+        phones = self._phones(existing["phones"] if existing else [], item.get("phones") or [])
         if existing is None:
             existing = {"id": self._next_id, "email": email, "created": True}
             self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
@@ -253,6 +253,25 @@ class FakeHappyFox:
                 start += 1
             busiest = max(busiest, end - start + 1)
         return busiest
+
+    def _phones(
+        self, current: list[dict[str, Any]], given: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A phone whose id is one of the contact's (an integer, as HappyFox gave it) is
+        edited; any other entry is a new phone; phones left out stay."""
+        phones = {p["id"]: dict(p) for p in current}
+        for phone in given:
+            known = phone.get("id")
+            if not (isinstance(known, int) and known in phones):
+                self._phone_ids += 1
+                known = self._phone_ids
+            phones[known] = {
+                "id": known,
+                "type": phone["type"],
+                "number": phone["number"],
+                "is_primary": bool(phone.get("is_primary")),
+            }
+        return list(phones.values())
 
     def post_calls(self, route: str) -> int:
         return sum(1 for method, path, _ in self.calls if method == "POST" and path == API + route)

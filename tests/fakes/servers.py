@@ -14,6 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 
+from azsyncd.demo.directory import SimulatedTenant
 from tests.fakes.tls_certs import make_ca_and_server
 
 
@@ -91,6 +92,20 @@ def tls_for_localhost(directory: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context, ca
+
+
+@contextmanager
+def serve_directory(directory: SimulatedTenant, tls: ssl.SSLContext) -> Iterator[SimulatedTenant]:
+    """The simulated identity platform and Graph, each on its own HTTPS port of 127.0.0.1."""
+    with (
+        serve(wsgi_from_handler(directory.handle), tls) as login,
+        serve(wsgi_from_handler(directory.handle), tls) as graph,
+    ):
+        directory.login, directory.graph = (
+            f"https://localhost:{login}",
+            f"https://localhost:{graph}",
+        )
+        yield directory
 
 
 def serve_forever(app: Callable[..., Iterable[bytes]]) -> None:

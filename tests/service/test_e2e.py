@@ -6,79 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import signal
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from azsyncd.demo.directory import DEMO_SECRET
-from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
-from tests.fakes.directory import FakeTenant, contoso
-from tests.fakes.happyfox import FakeHappyFox
-from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.helpers import running_daemon, short_dir
+from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
 
 pytestmark = pytest.mark.slow
 CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
-
-
-@dataclass
-class World:
-    directory: FakeTenant
-    happyfox: FakeHappyFox
-    config: Path
-    state_dir: Path
-
-
-def write_config(
-    path: Path, login: str, graph: str, happyfox: str, ca: Path, extra: str = ""
-) -> None:
-    (path.parent / "secret").write_text(DEMO_SECRET)
-    (path.parent / "key").write_text("key")
-    (path.parent / "code").write_text("code")
-    path.write_text(
-        '[account]\nname = "E2E Desk"\n'
-        + happyfox_toml(happyfox, lock_minutes=0.05)
-        + tenant_toml(
-            login=login, graph=graph, extra=f'display_name = "Contoso"\nca_bundle = "{ca}"'
-        )
-        + HAPPYFOX_MAPPING
-        + extra
-    )
-    path.chmod(0o600)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    tls, ca = tls_for_localhost(tmp_path)
-    happyfox = FakeHappyFox(time.monotonic)
-    directory = contoso(users=150)
-    with (
-        serve(wsgi_from_handler(directory.handle), tls) as login_port,
-        serve(wsgi_from_handler(directory.handle), tls) as graph_port,
-        serve(happyfox) as hf_port,
-    ):
-        directory.login, directory.graph = (
-            f"https://localhost:{login_port}",
-            f"https://localhost:{graph_port}",
-        )
-        config = tmp_path / "azsyncd.toml"
-        write_config(config, directory.login, directory.graph, f"http://127.0.0.1:{hf_port}", ca)
-        yield World(directory, happyfox, config, short_dir() / "state")
-
-
-def sync_and_wait(http: httpx.Client, **body: Any) -> dict[str, Any]:
-    answer = http.post("/v1/sync", json={**body, "wait": True, "timeout": 120}, timeout=130)
-    assert answer.status_code == 202, answer.text
-    return dict(answer.json()["run"])
-
-
-def started(world: World) -> Any:
-    return running_daemon(world.config, state_dir=world.state_dir)
 
 
 def test_first_sync_then_only_changes(world: World) -> None:
@@ -155,41 +89,6 @@ def test_graph_429_storm_and_happyfox_429_lock(world: World) -> None:
         assert "Graph answered HTTP 429; waiting 1.0 s" in log
         assert "HappyFox answered 429 (rate limit): pausing all calls" in log
         assert max(world.happyfox.created.values()) == 1
-
-
-def grow(directory: FakeTenant, count: int) -> None:
-    """Add valid users, so that a sync has several chunks of writes to interrupt."""
-    for i in range(count):
-        directory.add_user(
-            {
-                "id": f"extra-{i}",
-                "userPrincipalName": f"extra{i}@contoso.example",
-                "mail": f"extra{i}@contoso.example",
-                "displayName": f"Extra {i}",
-                "accountEnabled": True,
-                "department": "Sales",
-                "employeeId": str(50000 + i),
-                "officeLocation": "Berlin",
-                "mobilePhone": f"+1 555 {i:05d}",
-            }
-        )
-
-
-def wait_until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def start_a_slow_sync(world: World, http: httpx.Client) -> int:
-    """Start a sync with several chunks of slow writes; return once it is well under way."""
-    grow(world.directory, 2500)
-    world.happyfox.delay = 1.0
-    run_id = int(http.post("/v1/sync", json={}).json()["run_id"])
-    wait_until(lambda: len(world.happyfox.contacts) >= 200)
-    assert http.get("/v1/status").json()["running"] is not None
-    return run_id
 
 
 def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World) -> None:

@@ -30,7 +30,7 @@ from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
 from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
-from tests.service.test_e2e import write_config
+from tests.service.e2e_world import write_config
 
 pytestmark = pytest.mark.slow
 
@@ -255,3 +255,32 @@ def test_status_shows_a_change_in_flight_and_azsyncctl_carries_the_fields(
     assert "incremental: every 5m; next tick: " in human
     assert "oldest change not yet written: none" in human
     assert "last tick skipped: the tenant is disabled: " in human
+
+
+def test_a_contact_that_keeps_failing_is_retried_once_an_hour_not_on_every_tick(
+    ticking: Ticking,
+) -> None:
+    failing = ticking.daemon.state.failing("contoso")
+    assert failing, "the simulated directory has users whose contacts fail"
+    first = ticking.daemon.state.tenant("contoso").failures_retried_at
+    assert first is not None
+    runs, calls = ticking.runs(), len(ticking.happyfox.calls)
+    quiet_ticks = 0
+    while True:
+        ticking.tick("contoso")
+        if ticking.clock.now - first >= timedelta(hours=1):
+            break
+        quiet_ticks += 1
+        # Within the hour a tick neither asks the help desk again nor records a run.
+        assert len(ticking.happyfox.calls) == calls
+        assert ticking.runs() == runs
+    assert quiet_ticks >= 10  # every 5 minutes for most of an hour
+    # Past the hour: one tick plans them again, and its run lists every one still failing.
+    assert len(ticking.happyfox.calls) > calls
+    retry = ticking.daemon.state.latest_run()
+    assert retry is not None and retry.trigger == "tick" and retry.id not in runs
+    assert retry.counts["failed"] == len(failing)
+    assert ticking.daemon.state.tenant("contoso").failures_retried_at == ticking.clock.now
+    calls = len(ticking.happyfox.calls)
+    ticking.tick("contoso")
+    assert len(ticking.happyfox.calls) == calls  # and then not again for an hour

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from azsyncd.config.model import Mapping
 from azsyncd.state import open_database
-from azsyncd.sync.mapping import Mapper, MappingFailure
+from azsyncd.sync.mapping import Mapped, Mapper, MappingFailure
 from azsyncd.sync.planner import decide
-from azsyncd.targets import ContactWrite, Phone
+from azsyncd.targets import ContactWrite, ExistingContact, Phone
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
 from azsyncd.targets.local.table import Contact
@@ -93,3 +93,25 @@ def test_apply_then_plan_again_gives_no_action_and_unmapped_fields_stay(
     assert after.custom.get("Notes") == notes_before  # never mapped, never touched
     again = decide("t", user["id"], mapped, after, overwrite=overwrite, field_names=names)
     assert again.kind == "unchanged", again.changes
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    current=st.dictionaries(
+        st.sampled_from(["d", "e", "o"]), st.none() | st.just("") | text, max_size=3
+    ),
+    wanted=st.dictionaries(st.sampled_from(["d", "e", "o"]), st.none() | text, min_size=1),
+)
+def test_overwrite_off_never_changes_a_value_the_help_desk_has_and_fills_empty_ones(
+    current: dict[str, Any], wanted: dict[str, Any]
+) -> None:
+    existing = ExistingContact("1", "a@x.test", "A", [], dict(current))
+    mapped = Mapped("a@x.test", "A", [], dict(wanted))
+    action = decide("t", "u", mapped, existing, overwrite=False, field_names={})
+    sent = action.write.custom if action.write else {}
+    for field, value in wanted.items():
+        had = current.get(field)
+        if had not in (None, ""):
+            assert field not in sent  # the help desk's value stays
+        elif value not in (None, ""):
+            assert sent[field] == value  # an empty field is filled from the directory

@@ -8,7 +8,7 @@ import pytest
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
 from azsyncd.state.database import LATEST, schema_version
-from azsyncd.state.models import DbInfo, SyncRecord
+from azsyncd.state.models import DbInfo, MirrorEntry, SyncRecord
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
@@ -137,3 +137,75 @@ def test_postgresql_by_url(postgres_url: str, tmp_path: Path) -> None:
     assert store.write(written)[0].ok
     assert store.find_by_email(["Ann@X.test"])["ann@x.test"].custom == {"Notes": "ünï"}
     again.close()
+
+
+def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    old.remember([{"email": "bob@x.test", "tenant": "t", "object_id": "2", "fingerprint": "f"}])
+    db = old.db
+    db.execute_sql(
+        "UPDATE mirrorentry SET welcome_sent_at = '2024-01-01T00:00:00+00:00'"
+        " WHERE email = 'ann@x.test'"
+    )
+    for column in ("welcome_state", "welcome_name", "welcome_run"):
+        db.execute_sql(f"ALTER TABLE mirrorentry DROP COLUMN {column}")  # as version 1 had it
+    DbInfo.update(value="1").where(DbInfo.key == "schema_version").execute()
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST
+    rows = {r.email: r.welcome_state for r in MirrorEntry.select()}
+    assert rows == {"ann@x.test": "sent", "bob@x.test": ""}  # a claim of old counted as sent
+    assert state.claim_welcome("ann@x.test") is False
+
+
+SHARED_TABLES = {"azsync_leader", "azsync_settings", "rate_call", "rate_lock"}
+
+
+def test_a_version_4_database_gains_the_shared_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.set_tenant("contoso", status="active")
+    for table in sorted(SHARED_TABLES):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    assert not SHARED_TABLES & set(old.db.get_tables())
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 7
+    assert set(state.db.get_tables()) >= SHARED_TABLES
+    assert state.tenant("contoso").status == "active"
+    # Step 7 finding its tables there already (made by a daemon of the branch before it)
+    # leaves them and their rows alone.
+    state.db.execute_sql("INSERT INTO rate_lock (account, until) VALUES ('a', 5)")
+    DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
+    state.close()
+    again = State(open_database("", tmp_path))
+    assert schema_version(again.db) == 7
+    assert again.db.execute_sql("SELECT account, until FROM rate_lock").fetchall() == [("a", 5.0)]
+    again.close()
+
+
+def test_daemons_opening_one_new_postgresql_state_together_migrate_it_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    opening = (
+        "import sys; from pathlib import Path; from azsyncd.state import open_database;"
+        " open_database(sys.argv[1], Path(sys.argv[2])).close()"
+    )
+    daemons = [
+        subprocess.Popen(
+            [sys.executable, "-c", opening, postgres_url, str(tmp_path / str(i))],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    errors = [d.communicate(timeout=60)[1] for d in daemons]
+    assert [d.returncode for d in daemons] == [0] * 4, errors
+    state = State(open_database(postgres_url, tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert set(state.db.get_tables()) >= SHARED_TABLES
+    state.close()

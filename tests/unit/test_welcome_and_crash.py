@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from azsyncd.errors import UserError
+from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import MirrorEntry, SyncRecord
+from azsyncd.sync import welcome
+from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
-from tests.fakes.directory import contoso
+from tests.fakes.directory import SimulatedTenant, contoso
 
 
 class Inbox:
@@ -52,10 +56,15 @@ portal_url = "https://support.contoso.example"
 """
 
 
+def welcoming(tmp_path: Path, port: int, users: int) -> tuple[SimulatedTenant, Daemon]:
+    """A simulated directory and a daemon that welcomes new contacts over SMTP on ``port``."""
+    directory = contoso(users=users)
+    return directory, make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+
+
 def test_each_new_contact_gets_one_welcome_email(tmp_path: Path, smtp: Any) -> None:
     inbox, port = smtp
-    directory = contoso(users=8)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    directory, daemon = welcoming(tmp_path, port, users=8)
     run = sync(daemon)
     created = {c.email for c in Contact.select()}
     assert {m["To"] for m in inbox.messages} == created and len(inbox.messages) == len(
@@ -85,8 +94,7 @@ def test_a_run_that_dies_after_writing_is_completed_without_duplicates(
     tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox, port = smtp
-    directory = contoso(users=30)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(port))
+    _, daemon = welcoming(tmp_path, port, users=30)
     state = daemon.state
     original = state.add_records
 
@@ -174,3 +182,89 @@ portal_url = "https://support.contoso.example"
     assert run.counts["new"] == 2 and len(inbox.messages) == 2
     assert logins == [("helpdesk", "smtp-pass-123")]
     assert all("welcome email not sent" not in r.result for r in daemon.state.records(run.id))
+
+
+def test_welcomes_owed_by_a_run_that_stopped_before_sending_go_out_next_run(
+    tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = smtp
+    directory, daemon = welcoming(tmp_path, port, users=12)
+
+    def stopped(mailer: WelcomeMailer, recipients: list[Any], *args: Any) -> dict[str, str]:
+        if recipients:  # after the chunk's commit, before any send
+            raise RuntimeError("the daemon stopped")
+        return {}
+
+    monkeypatch.setattr(WelcomeMailer, "deliver", stopped)
+    first = sync(daemon)
+    monkeypatch.undo()
+    assert first.status == "failed" and inbox.messages == []
+    owed = {e for _, e in daemon.state.due_welcomes()}
+    assert owed == {c.email for c in Contact.select()} and len(owed) > 5
+    directory.update_user("00000000-0000-4000-a000-000000000000", department="Legal")
+    second = sync(daemon)  # a delta: the 12 contacts are not even read again
+    assert second.counts["new"] == 0
+    assert sorted(m["To"] for m in inbox.messages) == sorted(owed)
+    log = " ".join(line.message for line in daemon.state.log_lines(second.id))
+    assert f"sent {len(owed)} welcome email(s) owed since an earlier run stopped" in log
+    sync(daemon)
+    assert len(inbox.messages) == len(owed)  # never twice
+
+
+def test_a_crash_mid_send_marks_one_contact_and_resend_sends_it(
+    tmp_path: Path, smtp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = smtp
+    _, daemon = welcoming(tmp_path, port, users=6)
+    state = daemon.state
+    settle = state.settle_welcome
+    calls: list[str] = []
+
+    def crash_on_the_third(email: str, error: str = "") -> None:
+        calls.append(email)
+        if len(calls) == 3:  # the daemon dies between a send and its confirmation
+            raise RuntimeError("killed")
+        settle(email, error)
+
+    monkeypatch.setattr(state, "settle_welcome", crash_on_the_third)
+    run_id = daemon.start_sync("manual")
+    daemon.runner.wait(30)
+    monkeypatch.undo()
+    assert len(inbox.messages) == 3
+    state.mark_interrupted("the daemon stopped during this run (killed or crashed)")
+    uncertain = calls[2]
+    row = MirrorEntry.get(MirrorEntry.email == uncertain)
+    assert row.welcome_state == "unknown"
+    record = state.records(run_id, search=uncertain)[0]
+    assert record.result == (
+        "Created; welcome email may not have been sent (the daemon stopped while sending)"
+    )
+    assert MirrorEntry.select().where(MirrorEntry.welcome_state == "unknown").count() == 1
+    sync(daemon)  # the others go out; the uncertain one is not sent by itself
+    assert sorted(m["To"] for m in inbox.messages) == sorted(c.email for c in Contact.select())
+    assert [m["To"] for m in inbox.messages].count(uncertain) == 1
+    welcome.resend(daemon.config, daemon.config_dir, state, uncertain.upper())
+    assert [m["To"] for m in inbox.messages].count(uncertain) == 2  # the admin asked for it
+    with pytest.raises(UserError, match="got its welcome email on"):
+        welcome.resend(daemon.config, daemon.config_dir, state, uncertain)
+    with pytest.raises(UserError, match="it syncs no contact with that address"):
+        welcome.resend(daemon.config, daemon.config_dir, state, "nobody@contoso.example")
+
+
+def test_an_smtp_refusal_is_in_the_result_and_resend_retries_it(tmp_path: Path) -> None:
+    directory = contoso(users=2)
+    silent = free_port()
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=welcome_toml(silent))
+    run = sync(daemon)
+    assert {r.result.split(";")[0] for r in daemon.state.records(run.id)} == {"Created"}
+    assert {m.welcome_state for m in MirrorEntry.select()} == {"failed"}
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=silent)
+    controller.start()
+    try:
+        welcome.resend(
+            daemon.config, daemon.config_dir, daemon.state, "anna.andersson0@contoso.example"
+        )
+    finally:
+        controller.stop()
+    assert [m["To"] for m in inbox.messages] == ["anna.andersson0@contoso.example"]

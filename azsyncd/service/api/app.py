@@ -12,6 +12,7 @@ from azsyncd.service.api import (
     routes_runs,
     routes_settings,
     routes_tenants,
+    routes_welcome,
 )
 from azsyncd.service.api.callers import require_active, require_change_right
 from azsyncd.service.api.limits import BodyLimit
@@ -38,6 +39,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_metrics.router)
+    app.include_router(routes_welcome.router)
     app.include_router(audit.router)
     for router in daemon.api_routers:
         app.include_router(router)

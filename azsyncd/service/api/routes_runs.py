@@ -46,7 +46,8 @@ def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[s
         run_id = daemon.start_sync(
             "manual",
             dry_run=request.dry_run,
-            options=request.model_dump(exclude_none=True, include={"user", "tenant"}),
+            options=request.model_dump(exclude_none=True, include={"user", "tenant"})
+            | ({"full": True} if request.full else {}),
         )
     except AlreadyRunning as exc:
         raise ApiError(
@@ -66,6 +67,7 @@ def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[s
     note(
         http,
         f"sync run {run_id} started"
+        + (" (full)" if request.full else "")
         + (" (dry run)" if request.dry_run else "")
         + (f": {scope}" if scope else ""),
     )

@@ -20,6 +20,11 @@ class Body(BaseModel):
 
 class SyncRequest(Body):
     dry_run: bool = Field(False, description="Plan only: write nothing to the target")
+    full: bool = Field(
+        False,
+        description="A full reconciliation: read every user and compare each contact with the"
+        " help desk's own (with dry_run: preview the whole plan)",
+    )
     user: str | None = Field(
         None,
         max_length=512,

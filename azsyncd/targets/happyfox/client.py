@@ -4,26 +4,32 @@ Traps handled here (see the HappyFox API notes):
 - an edit resets every custom field it leaves out, so updates carry all current values;
 - going over 500 GET / 300 POST a minute locks the account with 429s for ten minutes, so a
   shared limiter keeps under the limits and a 429 pauses every call until the lock ends;
-- an ``error`` body on a 2xx answer is a failure.
+- an ``error`` body on a 2xx answer is a failure;
+- phone ids go back as HappyFox gave them (integers): another id adds a phone;
+- an answer of another shape (an HTML page, JSON cut short, a contact without an id) is an
+  error that says what came, and every call ends by its deadline or when the daemon stops.
 """
 
 from __future__ import annotations
 
 import logging
+import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from azsyncd import outbound, stop
 from azsyncd.errors import TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GET_LIMIT, POST_LIMIT = 500, 300
 MAX_LOCKS = 6
@@ -59,9 +65,23 @@ def limiter_for(
     return RateLimiter(limits, **kwargs)
 
 
+def _records(value: Any, what: str) -> list[dict[str, Any]]:
+    """A list of objects, as HappyFox documents it; ValueError naming what came instead."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError(f"{what} is not a list of objects: {reprlib.repr(value)}")
+    return value
+
+
 def field_from(raw: dict[str, Any]) -> FieldDef:
+    if raw.get("id") in (None, ""):
+        raise ValueError(f"a custom field without an id: {reprlib.repr(raw)}")
     raw_type = str(raw.get("type", ""))
-    choices = tuple(Choice(str(c["id"]), str(c.get("text", ""))) for c in raw.get("choices") or [])
+    choices = tuple(
+        Choice(str(c.get("id")), str(c.get("text", "")))
+        for c in _records(raw.get("choices"), "a field's choices")
+    )
     return FieldDef(
         id=str(raw["id"]),
         name=str(raw.get("name", raw["id"])),
@@ -72,26 +92,25 @@ def field_from(raw: dict[str, Any]) -> FieldDef:
     )
 
 
-def contact_from(raw: dict[str, Any]) -> ExistingContact:
+def contact_from(raw: Any) -> ExistingContact:
+    """One contact as HappyFox lists it; ValueError when it is something else."""
+    if not isinstance(raw, dict) or raw.get("id") in (None, ""):
+        raise ValueError(f"a contact without an id: {reprlib.repr(raw)}")
     custom: dict[str, Any] = {}
-    for item in raw.get("custom_fields") or []:
+    for item in _records(raw.get("custom_fields"), f"contact {raw['id']}'s custom_fields"):
         # A choice field's value_id is the choice id that writes expect back.
         value = (
             item.get("value_id") if item.get("value_id") not in (None, "") else item.get("value")
         )
-        custom[str(item["id"])] = value
+        custom[str(item.get("id"))] = value
     phones = [
-        Phone(
-            str(p.get("type", "o")),
-            str(p.get("number", "")),
-            str(p["id"]) if p.get("id") is not None else None,
-        )
-        for p in raw.get("phones") or []
+        Phone(str(p.get("type", "o")), str(p.get("number", "")), p.get("id"))
+        for p in _records(raw.get("phones"), f"contact {raw['id']}'s phones")
     ]
     return ExistingContact(
         id=str(raw["id"]),
-        email=normal_email(raw.get("email") or ""),
-        name=raw.get("name") or "",
+        email=normal_email(str(raw.get("email") or "")),
+        name=str(raw.get("name") or ""),
         phones=phones,
         custom=custom,
     )
@@ -150,13 +169,15 @@ class HappyFox:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0,
+        deadline: float = 120.0,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        self._http = httpx.Client(
+        self._http = outbound.client(
             base_url=base_url.rstrip("/") + "/api/1.1/json/",
             auth=(api_key, auth_code),
             transport=transport,
-            timeout=timeout,
+            deadline=deadline,
+            timeout=httpx.Timeout(timeout, connect=10.0),
             headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
         self.limiter = limiter
@@ -207,7 +228,7 @@ class HappyFox:
             try:
                 response = self._http.request(method, path, **kwargs)
             except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                raise _Transient(f"{type(exc).__name__}") from None
+                raise _Transient(f"{type(exc).__name__}: {exc}") from None
             if response.status_code != 429:
                 return self._answer(method, path, response)
             self.limiter.lock_for(self.lock_seconds)
@@ -230,11 +251,12 @@ class HappyFox:
                 "check api_key_file and auth_code_file (Manage > Integrations > API in HappyFox)",
             )
         try:
-            body = response.json()
-        except ValueError:
+            body = outbound.json_of(response)
+        except outbound.BadAnswer as exc:
             raise TargetError(
-                f"HappyFox answered {method} {path} with HTTP {status} and no JSON",
-                "check base_url: it should be https://<account>.happyfox.com",
+                f"HappyFox answered {method} {path} with HTTP {status} and {exc}",
+                "check base_url (https://<account>.happyfox.com) and HappyFox's status page; "
+                "the next sync retries",
             ) from None
         if (
             isinstance(body, dict)
@@ -251,8 +273,24 @@ class HappyFox:
 
     # --- the Target protocol ----------------------------------------------------------
 
+    @staticmethod
+    def _shaped(call: str, parse: Callable[[Any], T], answer: Any) -> T:
+        """``parse`` the answer to ``call``; a shape HappyFox does not document is a
+        TargetError saying what came."""
+        try:
+            return parse(answer)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise TargetError(
+                f"HappyFox answered {call} with something azsync cannot read: {exc}",
+                "check HappyFox's status page; the next sync retries",
+            ) from None
+
     def fields(self) -> list[FieldDef]:
-        defs = [field_from(raw) for raw in self._call("GET", "user_custom_fields/")]
+        defs = self._shaped(
+            "GET user_custom_fields/",
+            lambda answer: [field_from(raw) for raw in _records(answer, "the field list")],
+            self._call("GET", "user_custom_fields/"),
+        )
         self._field_names = {f.id: f.name for f in defs}
         self._field_ids = [f.id for f in defs]
         self._choice_fields = {f.id for f in defs if FIELD_TYPES[f.type].choices}
@@ -274,9 +312,10 @@ class HappyFox:
     def _listed(self, params: dict[str, Any], first: Any) -> Iterator[ExistingContact]:
         body, page = first, 1
         while True:
-            for raw in body.get("data") or []:
-                yield contact_from(raw)
-            if page >= _page_count(body):
+            stop.check()
+            contacts, pages = self._shaped(f"GET users/?page={page}", _listing, body)
+            yield from contacts
+            if page >= pages or not contacts:
                 return
             page += 1
             body = self._call("GET", "users/", params={**params, "page": page})
@@ -288,13 +327,12 @@ class HappyFox:
         if self._index is not None:
             return {email: self._index[email] for email in wanted if email in self._index}
         self._searched += len(wanted)
-        found = {}
+        found: dict[str, ExistingContact] = {}
         for email in wanted:
+            stop.check()
             body = self._call("GET", "users/", params={"q": f"email:{email}", "size": 50})
-            for raw in body.get("data") or []:
-                contact = contact_from(raw)
-                if contact.email == email:
-                    found[email] = contact
+            contacts, _ = self._shaped(f"GET users/?q=email:{email}", _listing, body)
+            found.update((c.email, c) for c in contacts if c.email == email)
         return found
 
     def _list_if_cheaper(self, more: int) -> None:
@@ -302,7 +340,7 @@ class HappyFox:
         first = None
         if self._pages is None:
             first = self._call("GET", "users/", params={**params, "page": 1})
-            self._pages = _page_count(first)
+            self._pages = self._shaped("GET users/?page=1", _listing, first)[1]
         if self._pages <= 2 * (self._searched + more):
             if first is None:
                 first = self._call("GET", "users/", params={**params, "page": 1})
@@ -312,26 +350,7 @@ class HappyFox:
         if self._field_ids is None:
             self.fields()
         payload: dict[str, Any] = {"name": item.name, "email": item.email}
-        existing_phones = {
-            (p.type, p.number): p.id for p in (item.existing.phones if item.existing else [])
-        }
-        by_type = {p.type: p.id for p in (item.existing.phones if item.existing else [])}
-        phones = []
-        for index, phone in enumerate(item.phones):
-            entry: dict[str, Any] = {
-                "type": phone.type,
-                "number": phone.number,
-                "is_primary": index == 0,
-            }
-            phone_id = (
-                phone.id
-                or existing_phones.get((phone.type, phone.number))
-                or by_type.get(phone.type)
-            )
-            if phone_id:
-                entry["id"] = phone_id
-            phones.append(entry)
-        payload["phones"] = phones
+        payload["phones"] = _phones(item)
         # Every custom field goes out: one left out would be reset by HappyFox.
         values = dict(item.existing.custom) if item.existing else {}
         values.update(item.custom)
@@ -378,7 +397,7 @@ class HappyFox:
                         str(entry["id"]),
                         normal_email(item.email),
                         item.name,
-                        list(item.phones),
+                        [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)],
                         custom,
                     )
             else:
@@ -394,6 +413,7 @@ class HappyFox:
             return
         group_id = self._group(self.group_name.format(tenant=tenant_label))
         for start in range(0, len(contact_ids), 100):
+            stop.check()
             chunk = contact_ids[start : start + 100]
             self._call(
                 "POST",
@@ -407,10 +427,59 @@ class HappyFox:
 
     def _find_or_create_group(self, name: str) -> str:
         if name not in self._groups:
-            groups = self._call("GET", "contact_groups/")
-            for group in groups if isinstance(groups, list) else groups.get("data", []):
-                self._groups[str(group.get("name"))] = str(group["id"])
+            listed = self._shaped(
+                "GET contact_groups/",
+                lambda groups: _records(
+                    groups if isinstance(groups, list) else groups.get("data"), "the group list"
+                ),
+                self._call("GET", "contact_groups/"),
+            )
+            self._groups.update((str(g.get("name")), str(g.get("id"))) for g in listed)
         if name not in self._groups:
-            created = self._call("POST", "contact_groups/", json={"name": name})
-            self._groups[name] = str(created["id"])
+            self._groups[name] = self._shaped(
+                "POST contact_groups/",
+                lambda created: str(created["id"]),
+                self._call("POST", "contact_groups/", json={"name": name}),
+            )
         return self._groups[name]
+
+
+def _listing(body: Any) -> tuple[list[ExistingContact], int]:
+    """The contacts of one page of ``GET users/`` and the number of pages."""
+    if not isinstance(body, dict):
+        raise ValueError(f"a listing that is not an object: {reprlib.repr(body)}")
+    contacts = [contact_from(raw) for raw in _records(body.get("data"), "data")]
+    pages = (body.get("page_info") or {}).get("page_count") or 1
+    if not str(pages).isdigit():
+        raise ValueError(f"page_info.page_count is not a number: {reprlib.repr(pages)}")
+    return contacts, int(pages)
+
+
+def _phones(item: ContactWrite) -> list[dict[str, Any]]:
+    """The phones of a write; an existing phone keeps its id exactly as HappyFox gave it."""
+    current = item.existing.phones if item.existing else []
+    by_number = {(p.type, p.number): p.id for p in current}
+    by_type = {p.type: p.id for p in current}
+    phones = []
+    for index, phone in enumerate(item.phones):
+        entry: dict[str, Any] = {
+            "type": phone.type,
+            "number": phone.number,
+            "is_primary": index == 0,
+        }
+        phone_id = next(
+            (
+                known
+                for known in (
+                    phone.id,
+                    by_number.get((phone.type, phone.number)),
+                    by_type.get(phone.type),
+                )
+                if known is not None
+            ),
+            None,
+        )
+        if phone_id is not None:
+            entry["id"] = phone_id
+        phones.append(entry)
+    return phones
