@@ -1,7 +1,7 @@
 """Incremental ticks end to end: a daemon with a fake clock, its control API on a real Unix
 socket, Microsoft identity + Graph over HTTPS on loopback (throwaway CA), and the fake
 HappyFox over HTTP on loopback. The clock is the only thing faked: the interval is the
-configured "5m", and the test moves the clock from one tick to the next."""
+configured "2m", and the test moves the clock from one tick to the next."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def ticking(tmp_path: Path) -> Iterator[Ticking]:
             directory.graph,
             base_url,
             ca,
-            extra=f'\n[schedule]\nenabled = true\ntime = "{daily}"\ninterval = "5m"\n' + fabrikam,
+            extra=f'\n[schedule]\nenabled = true\ntime = "{daily}"\ninterval = "2m"\n' + fabrikam,
         )
         limiter = CountingLimiter()
         factory.use_limiter(base_url, limiter)
@@ -159,7 +159,7 @@ def test_a_new_user_arrives_within_two_ticks_then_idle_ticks_cost_one_delta_call
     taken_before = sum(ticking.limiter.taken.values())
     checked_before = ticking.tenant("contoso")["last_checked_at"]
     idle_before = ticking.daemon.ticks.book.counts()["contoso"]["idle"]
-    for _ in range(20):
+    for _ in range(20):  # 40 minutes: the hourly retry of the failing contacts is not due
         ticking.tick("contoso")
     calls = ticking.directory.requests[graph_before:]
     assert len(calls) == 20 and all("/v1.0/users/delta?" in call for call in calls), calls
@@ -245,14 +245,14 @@ def test_status_shows_a_change_in_flight_and_azsyncctl_carries_the_fields(
         [*ctl, "status", "--json"], capture_output=True, text=True, timeout=30, check=True
     )
     status = json.loads(answer.stdout)
-    assert status["interval"] == "5m" and status["next_tick"] is not None
+    assert status["interval"] == "2m" and status["next_tick"] is not None
     tenant = status["tenants"][0]
     for key in ("last_checked_at", "next_tick_at", "oldest_unwritten_age_seconds", "last_tick"):
         assert key in tenant, key
     human = subprocess.run(
         [*ctl, "status"], capture_output=True, text=True, timeout=30, check=True
     ).stdout
-    assert "incremental: every 5m; next tick: " in human
+    assert "incremental: every 2m; next tick: " in human
     assert "oldest change not yet written: none" in human
     assert "last tick skipped: the tenant is disabled: " in human
 
@@ -274,7 +274,7 @@ def test_a_contact_that_keeps_failing_is_retried_once_an_hour_not_on_every_tick(
         # Within the hour a tick neither asks the help desk again nor records a run.
         assert len(ticking.happyfox.calls) == calls
         assert ticking.runs() == runs
-    assert quiet_ticks >= 10  # every 5 minutes for most of an hour
+    assert quiet_ticks >= 25  # every 2 minutes for most of an hour
     # Past the hour: one tick plans them again, and its run lists every one still failing.
     assert len(ticking.happyfox.calls) > calls
     retry = ticking.daemon.state.latest_run()
