@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 # Attributes Graph returns for users that make sense on a contact. Order is the order the
@@ -62,14 +63,20 @@ def read(user: dict[str, Any], attribute: str) -> Any:
     Missing parts give None rather than an error: directory data is often sparse.
     """
     value: Any = user
-    for part in attribute.split("."):
+    for name, index in _steps(attribute):
         if not isinstance(value, dict):
             return None
-        match = _INDEXED.match(part)
-        if match:
-            items = value.get(match.group("name"))
-            index = int(match.group("index"))
-            value = items[index] if isinstance(items, list) and index < len(items) else None
-        else:
-            value = value.get(part)
+        value = value.get(name)
+        if index is not None:
+            value = value[index] if isinstance(value, list) and index < len(value) else None
     return value
+
+
+@lru_cache(maxsize=1024)
+def _steps(attribute: str) -> tuple[tuple[str, int | None], ...]:
+    """An attribute path parsed once: it is read for every user of every run."""
+    steps: list[tuple[str, int | None]] = []
+    for part in attribute.split("."):
+        match = _INDEXED.match(part)
+        steps.append((match.group("name"), int(match.group("index"))) if match else (part, None))
+    return tuple(steps)

@@ -1,10 +1,17 @@
-"""azsync benchmarks: run on demand (python -m bench.run), never in CI. Prints a table.
+"""azsync benchmarks: run on demand (python -m bench.run), never in the test suite.
 
-- mapping + planning speed on one core;
-- a first sync of N users into a fake HappyFox that enforces 500 GET / 300 POST a minute
-  and the 10-minute 429 lock, time-scaled (one minute lasts 60/scale seconds), against the
-  floor those limits allow; the calls made against the minimum; a no-change resync;
-- peak RSS of the syncing process; GET /v1/status latency while a sync runs.
+Every size runs in a fresh process (``--one``), so its peak RSS (the kernel's VmHWM of that
+process) is that sync's alone. Results go to ``bench/results/results.json``; ``bench.report``
+renders the README's figures from it.
+
+- mapping + planning speed on one core (CPU time);
+- HappyFox points: a first sync of N users into a fake HappyFox in its own process that
+  enforces 500 GET / 300 POST a minute and the 10-minute 429 lock on a time-scaled clock
+  (one minute lasts 60/scale s), against the floor those limits allow (``bench.floor``); a
+  no-change resync over a delta and over a full read; GET /v1/status latency during the
+  first sync; a py-spy profile of the syncing process;
+- built-in store points: a first sync of N users into the built-in store (planning and
+  memory, no rate limit), up to 1,000,000 users.
 """
 
 from __future__ import annotations
@@ -13,15 +20,30 @@ import argparse
 import json
 import math
 import os
-import resource
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+from bench.floor import floor_seconds
+from bench.report import orm_share
 
 ROOT = Path(__file__).resolve().parent.parent
+IDLE_SECONDS = 10.0  # status sampled with the daemon idle, as the machine's own baseline
+RESULTS = ROOT / "bench" / "results"
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark; unlike ru_maxrss, not inherited from a parent."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def mapping_speed(users: int) -> float:
@@ -60,151 +82,277 @@ def mapping_speed(users: int) -> float:
     return users / (time.process_time() - start)
 
 
-def one_size(users: int, scale: float) -> dict[str, float]:
-    """Runs in its own process, so that peak RSS is this sync's alone."""
-    import httpx
+class Profile:
+    """py-spy sampling this process until stopped; the share of the sync thread in the ORM."""
 
-    from azsyncd import logs
-    from azsyncd.service.server import bind_control_socket, control_server
-    from bench import setup
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.proc = subprocess.Popen(
+            ["py-spy", "record", "-p", str(os.getpid()), "-f", "raw", "-o", str(out), "-r", "50"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            executable=str(Path(sys.executable).parent / "py-spy"),
+        )
 
-    logs.setup("warning")
-    bench = setup.start(users, scale)
-    daemon, work = bench.daemon, bench.work
-    sock_path = work / "s.sock"
-    sock = bind_control_socket(sock_path, 0o600)
-    api = control_server(daemon)
-    threading.Thread(target=api.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    client = httpx.Client(
-        transport=httpx.HTTPTransport(uds=str(sock_path)), base_url="http://azsyncd"
-    )
-    while True:
-        try:
-            client.get("/v1/status")
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    stats = bench.stats
+    def stop(self) -> dict[str, Any]:
+        self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        self.proc.wait(timeout=120)
+        return orm_share(self.out.read_text())
 
-    latencies = []
+
+def write_secrets(work: Path) -> None:
+    from azsyncd.config.secrets import write_private
+    from azsyncd.demo.directory import DEMO_SECRET
+
+    for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
+        write_private(work / name, value.encode())  # azsyncd reads only private secret files
+
+
+class StatusProbe:
+    """GET /v1/status sampled from another process (bench.status_probe) while a sync runs,
+    and first for a while with the daemon idle: what the machine alone costs."""
+
+    def __init__(self, daemon: Any, work: Path) -> None:
+        import httpx
+
+        from azsyncd.service.server import bind_control_socket, control_server
+
+        sock_path = work / "s.sock"
+        sock = bind_control_socket(sock_path, 0o600)
+        self.api = control_server(daemon)
+        threading.Thread(target=self.api.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                client.get("http://azsyncd/v1/status")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.sock_path = sock_path
+        self.idle = self._sample(IDLE_SECONDS)  # the same probe with no sync running
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.status_probe", str(self.sock_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        proc.stdout.readline()  # type: ignore[union-attr]
+        return proc
+
+    def _sample(self, seconds: float) -> list[float]:
+        proc = self._start()
+        time.sleep(seconds)
+        return self._finish(proc)
+
+    @staticmethod
+    def _finish(proc: subprocess.Popen[str]) -> list[float]:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+        latencies: list[float] = json.loads(out.strip().splitlines()[-1])
+        return latencies
+
+    def stop(self) -> dict[str, float]:
+        during = latency_figures(self._finish(self.proc))
+        self.api.should_exit = True
+        idle = latency_figures(self.idle)
+        return {
+            **during,
+            "idle_p50_ms": idle["status_p50_ms"],
+            "idle_p99_ms": idle["status_p99_ms"],
+        }
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    if not ordered:
+        return {"status_samples": 0, "status_p50_ms": 0.0, "status_p99_ms": 0.0}
+    return {
+        "status_samples": len(ordered),
+        "status_p50_ms": statistics.median(ordered) * 1000,
+        "status_p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "status_max_ms": ordered[-1] * 1000,
+    }
+
+
+def run_sync(daemon: Any) -> tuple[Any, float]:
+    """One manual sync to its end; the run and its wall time."""
     start = time.monotonic()
     run_id = daemon.start_sync("manual")
-    while daemon.runner.current is not None:
-        t0 = time.perf_counter()
-        client.get("/v1/status")
-        latencies.append(time.perf_counter() - t0)
-        time.sleep(0.05)
-    wall = time.monotonic() - start
-    run = daemon.state.run(run_id)
-    first = stats()
-    writes_min = math.ceil(users / 100)
-    floor = (2 * writes_min + 1) / 300 * 60 / scale  # writes + group marks + the group's creation
-    start = time.monotonic()
-    rerun = daemon.state.run(daemon.start_sync("manual"))  # type: ignore[arg-type]
     daemon.runner.wait()
-    rerun_wall = time.monotonic() - start
-    rerun = daemon.state.run(rerun.id)  # type: ignore[union-attr]
-    second = stats()
+    return daemon.state.run(run_id), time.monotonic() - start
+
+
+def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
+    """One HappyFox point, in this (fresh) process."""
+    from azsyncd import logs
+    from azsyncd.state.models import DeltaLink
+    from azsyncd.targets.happyfox.client import limits_for
+    from bench import setup
+
+    headroom = 0.9  # what bench.setup gives the account's limiter
+    logs.setup("warning")
+    bench = setup.start(users, scale)
+    daemon, work, stats = bench.daemon, bench.work, bench.stats
+    probe = StatusProbe(daemon, work)
+
+    spy = Profile(RESULTS / f"profile-happyfox-{users}.txt") if profile else None
+    run, wall = run_sync(daemon)
+    latencies = probe.stop()
+    orm = spy.stop() if spy else {}
+    first = stats()
+    posts = first["post_users"] + first["post_other"]
+    budget = limits_for(headroom)["POST"]
+    floor = floor_seconds(posts, 300) / scale
+    floor_budget = floor_seconds(posts, budget) / scale
+
+    delta, delta_wall = run_sync(daemon)
+    after_delta = stats()
+    DeltaLink.delete().execute()  # no baseline: the next sync reads every user
+    full, full_wall = run_sync(daemon)
+    after_full = stats()
     bench.close()
-    api.should_exit = True
     return {
+        "kind": "happyfox",
         "users": users,
+        "scale": scale,
+        "headroom": headroom,
         "status": run.status,
-        "new": run.counts["new"],  # type: ignore[union-attr]
+        "new": run.counts["new"],
         "wall_s": wall,
-        "floor_s": floor,
-        "ratio": wall / floor,
+        "posts": posts,
         "post_users": first["post_users"],
-        "writes_min": writes_min,
         "post_other": first["post_other"],
+        "writes_min": math.ceil(users / 100),
         "gets": first["gets"],
         "locked": first["locked"],
         "contacts": first["contacts"],
-        "resync_wall_s": rerun_wall,
-        "resync_writes": second["post_users"] - first["post_users"],
-        "resync_calls": second["calls"] - first["calls"],
-        "resync_unchanged": rerun.counts["unchanged"],  # type: ignore[union-attr]
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "status_p50_ms": statistics.median(latencies) * 1000 if latencies else 0,
-        "status_p99_ms": (sorted(latencies)[int(len(latencies) * 0.99)] * 1000) if latencies else 0,
-        "status_samples": len(latencies),
+        "floor_s": floor,
+        "ratio": wall / floor if floor else 0.0,
+        "budget_per_minute": budget,
+        "floor_budget_s": floor_budget,
+        "ratio_budget": wall / floor_budget if floor_budget else 0.0,
+        "delta_resync_wall_s": delta_wall,
+        "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
+        "delta_resync_calls": after_delta["calls"] - first["calls"],
+        "full_resync_wall_s": full_wall,
+        "full_resync_status": full.status,
+        "full_resync_unchanged": full.counts["unchanged"],
+        "full_resync_writes": after_full["post_users"] - after_delta["post_users"],
+        "full_resync_posts": (after_full["post_users"] + after_full["post_other"])
+        - (after_delta["post_users"] + after_delta["post_other"]),
+        "full_resync_calls": after_full["calls"] - after_delta["calls"],
+        "peak_rss_mb": peak_rss_mb(),
+        **latencies,
+        **orm,
     }
+
+
+def local_size(users: int, profile: bool) -> dict[str, Any]:
+    """One built-in store point, in this (fresh) process: planning and memory."""
+    from azsyncd import logs
+    from azsyncd.config import file as config_file
+    from azsyncd.service.daemon import Daemon
+    from tests.engine_setup import DEMO_FIELDS, mapping_toml, tenant_toml
+    from tests.fakes.directory import GeneratedTenant
+
+    logs.setup("warning")
+    work = Path(tempfile.mkdtemp(prefix="azbench"))
+    write_secrets(work)
+    (work / "azsyncd.toml").write_text(DEMO_FIELDS + mapping_toml() + tenant_toml("bench"))
+    daemon = Daemon(
+        config_file.load(work / "azsyncd.toml"),
+        state_dir=work / "state",
+        graph_transport=GeneratedTenant(users).transport(),
+    )
+    probe = StatusProbe(daemon, work)
+    spy = Profile(RESULTS / f"profile-local-{users}.txt") if profile else None
+    start_cpu = time.process_time()
+    run, wall = run_sync(daemon)
+    cpu = time.process_time() - start_cpu
+    orm = spy.stop() if spy else {}
+    latencies = probe.stop()
+    return {
+        "kind": "local",
+        "users": users,
+        "status": run.status,
+        "new": run.counts["new"],
+        "failed": run.counts["failed"],
+        "wall_s": wall,
+        "users_per_s": users / wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": peak_rss_mb(),
+        **latencies,
+        **orm,
+    }
+
+
+def fresh(args: list[str]) -> dict[str, Any]:
+    """One point in a new process; its last line of output is its JSON."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.run", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if out.returncode:
+        raise SystemExit(f"bench.run {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--happyfox", default="10000,100000", help="HappyFox sizes ('' for none)")
+    parser.add_argument("--local", default="10000,100000,1000000", help="built-in store sizes")
     parser.add_argument(
         "--scale",
         type=float,
         default=3.0,
-        help=(
-            "time scale: one HappyFox minute lasts 60/scale s (3: a 100,000-user first sync takes "
-            "~2.5 min)"
-        ),
+        help="HappyFox clock scale: one minute lasts 60/scale s (3: 100,000 users take ~2.5 min)",
     )
+    parser.add_argument("--out", type=Path, default=RESULTS / "results.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=("happyfox", "local"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
     if args.one:
-        print(json.dumps(one_size(args.one, args.scale)))
+        point = (
+            local_size(args.one, args.profile)
+            if args.kind == "local"
+            else happyfox_size(args.one, args.scale, args.profile)
+        )
+        print(json.dumps(point))
         return
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {os.uname().machine}")
-    speed = mapping_speed(100_000)
-    print(f"mapping + planning: {speed:,.0f} users/s on one core (target >= 20,000)")
-    print()
-    header = (
-        "users",
-        "wall s",
-        "floor s",
-        "ratio",
-        "POST users/",
-        "min",
-        "other POST",
-        "GET",
-        "429 lock",
-        "resync writes",
-        "resync calls",
-        "peak RSS MB",
-        "status p50 ms",
-        "p99 ms",
-    )
-    print(" | ".join(header))
-    for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.run", "--one", str(size), "--scale", str(args.scale)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
+    sizes = lambda text: [int(s) for s in text.split(",") if s]  # noqa: E731
+    results: dict[str, Any] = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "arch": os.uname().machine,
+        },
+        "mapping_users_per_s": mapping_speed(100_000),
+        "happyfox": [],
+        "local": [],
+    }
+    print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
+    for size in sizes(args.local):
+        point = fresh(["--one", str(size), "--kind", "local"] + ["--profile"] * (size == 100_000))
+        results["local"].append(point)
+        print(json.dumps(point), flush=True)
+    for size in sizes(args.happyfox):
+        point = fresh(
+            ["--one", str(size), "--kind", "happyfox", "--scale", str(args.scale)]
+            + ["--profile"] * (size >= 100_000)
         )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            " | ".join(
-                str(x)
-                for x in (
-                    r["users"],
-                    f"{r['wall_s']:.1f}",
-                    f"{r['floor_s']:.1f}",
-                    f"{r['ratio']:.3f}",
-                    r["post_users"],
-                    r["writes_min"],
-                    r["post_other"],
-                    r["gets"],
-                    "yes" if r["locked"] else "no",
-                    r["resync_writes"],
-                    r["resync_calls"],
-                    f"{r['peak_rss_mb']:.0f}",
-                    f"{r['status_p50_ms']:.1f}",
-                    f"{r['status_p99_ms']:.1f}",
-                )
-            )
-        )
-        if r["new"] != r["users"] or r["contacts"] != r["users"]:
-            print(
-                f"  !! {r['new']} new, {r['contacts']} contacts in HappyFox for {r['users']} "
-                "users "
-                f"({r['status']})"
-            )
+        results["happyfox"].append(point)
+        print(json.dumps(point), flush=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {args.out}; python -m bench.report {args.out} updates the README")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
@@ -80,7 +80,7 @@ client_secret_file = "{secret_file}"
 DEMO_CONFIG = (
     "# The demo's configuration: a simulated Contoso tenant, the built-in contact store, "
     "sync on.\n"
-    + tomli_w.dumps(
+    + tomlkit.dumps(
         {
             "account": {"name": "Demo Help Desk", "timezone": "UTC"},
             # Contact sync on; the directory's changes are read every minute.

@@ -135,6 +135,29 @@ class FailingUser(Base):
         primary_key = CompositeKey("tenant", "object_id")
 
 
+class RunSeen(Base):
+    """A user a running sync has read: kept here, not in memory, so a run's memory is flat."""
+
+    run = IntegerField()
+    tenant = CharField()
+    object_id = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("run", "tenant", "object_id")
+
+
+class RunClaim(Base):
+    """An address a running sync gave to a tenant's user: the first tenant to sync it owns it."""
+
+    run = IntegerField()
+    email = CharField()
+    tenant = CharField()
+    principal = CharField()  # the user principal name, named when another tenant collides
+
+    class Meta:
+        primary_key = CompositeKey("run", "email")
+
+
 ALL = [
     DbInfo,
     TenantState,
@@ -145,4 +168,6 @@ ALL = [
     MirrorEntry,
     AuditEntry,
     FailingUser,
+    RunSeen,
+    RunClaim,
 ]

@@ -8,16 +8,49 @@ from typing import Any
 
 from peewee import Database, fn
 
+from azsyncd.state.bulk import insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
     FailingUser,
     MirrorEntry,
+    RunClaim,
     RunLog,
+    RunSeen,
     SyncRecord,
     SyncRun,
     TenantState,
+)
+
+MIRROR_COLUMNS = (
+    MirrorEntry.email,
+    MirrorEntry.target_id,
+    MirrorEntry.tenant,
+    MirrorEntry.object_id,
+    MirrorEntry.fingerprint,
+)
+RECORD_COLUMNS = (
+    SyncRecord.run,
+    SyncRecord.tenant,
+    SyncRecord.user_id,
+    SyncRecord.email,
+    SyncRecord.type,
+    SyncRecord.status,
+    SyncRecord.result,
+    SyncRecord.changed_fields,
+)
+
+FAILING_COLUMNS = (
+    FailingUser.tenant,
+    FailingUser.object_id,
+    FailingUser.email,
+    FailingUser.user,
+    FailingUser.reason,
+    FailingUser.since_run,
+    FailingUser.refused,
+    FailingUser.existed,
+    FailingUser.updated_at,
 )
 
 RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted")
@@ -25,6 +58,7 @@ WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT = "due", "sending", "sent"
 WELCOME_FAILED, WELCOME_UNKNOWN = "failed", "unknown"
 WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while sending)"
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
+RUN_SEEN_KEY = (RunSeen.run, RunSeen.tenant, RunSeen.object_id)
 TICK = "tick"  # the trigger of an incremental run, kept only if it did something
 
 
@@ -92,34 +126,36 @@ class State:
     # --- the mirror of what was pushed to the target -----------------------------------
 
     def mirror(self, emails: Iterable[str]) -> dict[str, MirrorEntry]:
+        """The mirror rows of these addresses, with what the planner compares (no timestamps:
+        parsing them for every user of a resync costs more than the rest of the row)."""
         wanted = list(set(emails))
         found: dict[str, MirrorEntry] = {}
         for start in range(0, len(wanted), 500):
-            for row in MirrorEntry.select().where(
+            for row in MirrorEntry.select(*MIRROR_COLUMNS).where(
                 MirrorEntry.email.in_(wanted[start : start + 500])
             ):
                 found[row.email] = row
         return found
 
+    def mirror_entry(self, email: str) -> MirrorEntry | None:
+        """One address's whole mirror row, its welcome email's state included."""
+        return MirrorEntry.get_or_none(MirrorEntry.email == email)
+
     def remember(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint)."""
-        now = utcnow()
-        for start in range(0, len(rows), 200):
-            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
-            (
-                MirrorEntry.insert_many(chunk)
-                .on_conflict(
-                    conflict_target=[MirrorEntry.email],
-                    preserve=[
-                        MirrorEntry.target_id,
-                        MirrorEntry.tenant,
-                        MirrorEntry.object_id,
-                        MirrorEntry.fingerprint,
-                        MirrorEntry.updated_at,
-                    ],
-                )
-                .execute()
-            )
+        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint), one statement.
+        A new row owes no welcome email; an existing row keeps its welcome state."""
+        now = MirrorEntry.updated_at.db_value(utcnow())
+        columns = (*MIRROR_COLUMNS, MirrorEntry.updated_at)
+        values = [(*(row.get(c.name, c.default) for c in MIRROR_COLUMNS), now) for row in rows]
+        # The welcome columns have no default in the database: the insert names them.
+        welcome = (MirrorEntry.welcome_state, MirrorEntry.welcome_name)
+        insert_rows(
+            MirrorEntry,
+            (*columns, *welcome),
+            [(*row, "", "") for row in values],
+            conflict=[MirrorEntry.email],
+            update=columns[1:],
+        )
 
     # --- welcome emails: due at creation, claimed just before sending, confirmed after ---
 
@@ -205,25 +241,16 @@ class State:
 
     def keep_failures(self, rows: list[dict[str, Any]]) -> None:
         """Upsert failing users (tenant, object_id, email, user, reason, since_run, refused,
-        existed): the run of the first failure stays."""
+        existed), one statement: the run of the first failure stays."""
         now = utcnow()
-        for start in range(0, len(rows), 200):
-            chunk = [{**row, "updated_at": now} for row in rows[start : start + 200]]
-            (
-                FailingUser.insert_many(chunk)
-                .on_conflict(
-                    conflict_target=[FailingUser.tenant, FailingUser.object_id],
-                    preserve=[
-                        FailingUser.email,
-                        FailingUser.user,
-                        FailingUser.reason,
-                        FailingUser.refused,
-                        FailingUser.existed,
-                        FailingUser.updated_at,
-                    ],
-                )
-                .execute()
-            )
+        values = [
+            tuple(c.db_value({**row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS)
+            for row in rows
+        ]
+        refreshed = [c for c in FAILING_COLUMNS[2:] if c is not FailingUser.since_run]
+        insert_rows(
+            FailingUser, FAILING_COLUMNS, values, conflict=FAILING_COLUMNS[:2], update=refreshed
+        )
 
     def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
         """These users no longer fail (they synced, left the scope or the directory)."""
@@ -233,13 +260,62 @@ class State:
                 FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
             ).execute()
 
-    def mirrored_ids(self, tenant: str) -> Iterator[str]:
-        yield from (
-            r.object_id
-            for r in MirrorEntry.select(MirrorEntry.object_id)
-            .where(MirrorEntry.tenant == tenant)
-            .iterator()
+    # --- a running sync's bookkeeping: users seen, addresses claimed ---------------------
+
+    def see_users(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> int:
+        """Note users read by the run; returns how many had not been seen before."""
+        values = [(run_id, tenant, object_id) for object_id in dict.fromkeys(object_ids)]
+        return insert_rows(
+            RunSeen, (RunSeen.run, RunSeen.tenant, RunSeen.object_id), values, conflict=RUN_SEEN_KEY
         )
+
+    def seen_among(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> set[str]:
+        """Which of these users the run has read."""
+        wanted = list(set(object_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            found.update(
+                row.object_id
+                for row in RunSeen.select(RunSeen.object_id).where(
+                    RunSeen.run == run_id,
+                    RunSeen.tenant == tenant,
+                    RunSeen.object_id.in_(wanted[start : start + 500]),
+                )
+            )
+        return found
+
+    def unseen_mirrored(self, run_id: int, tenant: str) -> int:
+        """Users azsync wrote for ``tenant`` that the run did not read."""
+        seen = RunSeen.select(RunSeen.object_id).where(
+            RunSeen.run == run_id, RunSeen.tenant == tenant
+        )
+        return int(
+            MirrorEntry.select()
+            .where(MirrorEntry.tenant == tenant, MirrorEntry.object_id.not_in(seen))
+            .count()
+        )
+
+    def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """email -> (tenant, principal) for the addresses the run already gave out."""
+        wanted = list(set(emails))
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            for row in RunClaim.select().where(
+                RunClaim.run == run_id, RunClaim.email.in_(wanted[start : start + 500])
+            ):
+                found[row.email] = (row.tenant, row.principal)
+        return found
+
+    def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
+        values = [(run_id, email, tenant, who) for email, (tenant, who) in claims.items()]
+        columns = (RunClaim.run, RunClaim.email, RunClaim.tenant, RunClaim.principal)
+        insert_rows(RunClaim, columns, values, conflict=columns[:2], update=columns[2:])
+
+    def forget_run_users(self) -> None:
+        """Drop every run's bookkeeping: at the end of a run, and of any run that died."""
+        with self.db.atomic():
+            RunSeen.delete().execute()
+            RunClaim.delete().execute()
 
     # --- runs --------------------------------------------------------------------------
 
@@ -253,10 +329,12 @@ class State:
         RunLog.create(run=run_id, message=message, level=level)
 
     def add_records(self, run_id: int, rows: Iterable[RecordRow]) -> None:
-        batch = [dict(run=run_id, **row.__dict__) for row in rows]
+        values = [
+            (run_id, r.tenant, r.user_id, r.email, r.type, r.status, r.result, r.changed_fields)
+            for r in rows
+        ]
         with self.db.atomic():
-            for start in range(0, len(batch), 500):
-                SyncRecord.insert_many(batch[start : start + 500]).execute()
+            insert_rows(SyncRecord, RECORD_COLUMNS, values)
 
     def finish_run(
         self, run_id: int, status: str, message: str = "", counts: dict[str, Any] | None = None

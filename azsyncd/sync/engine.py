@@ -92,8 +92,12 @@ class Engine:
         self.ctx, self.config, self.state, self.tenants = ctx, config, state, tenants
         self.target, self.writes = target, writes
         self.settings = settings_key(config)
+        self.run_id = ctx.progress.run_id
+        self.order: list[str] = []  # the names of the tenants this run syncs, in order
         self._planning: Planning | None = None  # once the target's fields are read
-        self.planned: set[str] = set()  # object ids of the tenant being synced, planned so far
+        # Object ids of the tenant's users that failed in an earlier run, planned so far this
+        # run: no more than the failing users the state holds, whatever the directory's size.
+        self.planned: set[str] = set()
 
     @property
     def dry_run(self) -> bool:
@@ -107,7 +111,10 @@ class Engine:
         if not tenants:
             self.ctx.log("no enabled tenants; nothing to sync (add one with POST /v1/tenants)")
             return Outcome("succeeded", "no enabled tenants", dict(self.writes.tally().counts))
+        self.order = [t.name for t in tenants]
         results = []
+        # Users seen and addresses claimed live in the state database while the run lasts.
+        self.state.forget_run_users()
         try:
             for tenant in tenants:
                 self.ctx.checkpoint()
@@ -119,6 +126,8 @@ class Engine:
                 f"the help desk's contact fields could not be read: {exc.__cause__}",
                 dict(self.writes.tally().counts),
             )
+        finally:
+            self.state.forget_run_users()
         return self._outcome(results, self.writes.tally())
 
     @property
@@ -131,7 +140,9 @@ class Engine:
             fields = self.target.fields()
         except (TargetError, SecretError) as exc:
             raise _FieldsUnreadable() from exc
-        self._planning = Planning(self.config, self.state, self.target, fields, self.settings)
+        self._planning = Planning(
+            self.config, self.state, self.target, fields, self.settings, self.run_id, self.order
+        )
         missing = self._planning.mapper.missing_fields
         if missing:
             self.ctx.log(
@@ -182,7 +193,9 @@ class Engine:
             self.tenants.record(tenant, Verdict("disabled", reason, fix))
         # Its users that failed before still fail: the log lists them, not planned again.
         rows = self.state.failing(tenant.name)
-        self._apply([failures.from_row(r) for k, r in rows.items() if k not in self.planned])
+        # Planned this run: failed before (in self.planned), or first failed in this run.
+        listed = self.planned | {k for k, r in rows.items() if r.since_run == self.run_id}
+        self._apply([failures.from_row(r) for k, r in rows.items() if k not in listed])
         self.writes.drain()
         return result
 
@@ -225,22 +238,24 @@ class Engine:
             read = source.read(None if why else self.state.delta_link(tenant.name, key))
             result.read = "reconciliation" if why else read.mode
             self.ctx.log(f"tenant {tenant.name}: {self._kind_of_read(read.mode, why)}")
-            seen: set[str] = set()
+            seen = 0
             rail = self._rail(tenant, read.mode, row.last_user_count)
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
-                seen.update(str(u.get("id")) for u in users)
+                seen += self.state.see_users(
+                    self.run_id, tenant.name, (str(u.get("id")) for u in users)
+                )
                 actions = self.planning.plan(tenant, users, reconcile=bool(why))
-                if rail and len(seen) < rail:
+                if rail and seen < rail:
                     held.extend(actions)  # not enough users yet to trust this read
                     continue
                 if held:
                     actions, held = held + actions, []
                 self._apply(actions)
-            retry = not (rail and len(seen) < rail) and self._retry_due(row, bool(why))
+            retry = not (rail and seen < rail) and self._retry_due(row, bool(why))
             if retry:
-                result.retried = self._plan_failures_again(tenant, read, seen, bool(why))
+                result.retried = self._plan_failures_again(tenant, read, bool(why))
             self.writes.drain()
         except AuthError as exc:
             return self._fail_tenant(result, tenant, f"no token: {exc}", exc.fix, disable=True)
@@ -258,17 +273,21 @@ class Engine:
             )
         except TargetError as exc:
             return self._fail_tenant(result, tenant, exc.message, exc.fix)
-        result.users = len(seen)
-        if rail and len(seen) < rail:
+        result.users = seen
+        if rail and seen < rail:
             return self._fail_tenant(
                 result,
                 tenant,
-                f"safety rail: the directory gave {len(seen)} user(s), last time "
+                f"safety rail: the directory gave {seen} user(s), last time "
                 f"{row.last_user_count}; nothing was written for this tenant",
                 "check the tenant's scope and permissions; lower sync.min_share if this is"
                 " expected",
             )
-        result.removed = len(read.removed) if read.mode == "delta" else self._removed(tenant, seen)
+        result.removed = (
+            len(read.removed)
+            if read.mode == "delta"
+            else self.state.unseen_mirrored(self.run_id, tenant.name)
+        )
         if result.removed:
             self.ctx.log(
                 f"tenant {tenant.name}: {result.removed} user(s) left the directory or the scope; "
@@ -280,7 +299,7 @@ class Engine:
                 # It was read with a valid token: whatever failed before works now.
                 values.update(status="active", reason="", fix="")
             if read.mode != "delta":
-                values["last_user_count"] = len(seen)
+                values["last_user_count"] = seen
             if why:
                 values["last_full_at"] = utcnow()
             if retry:
@@ -291,7 +310,7 @@ class Engine:
         return result
 
     def _apply(self, actions: list[Action]) -> None:
-        self.planned.update(a.user_id for a in actions)
+        self.planned.update(a.user_id for a in actions if a.failing_since is not None)
         self.writes.apply(actions)
         self.ctx.report(
             phase="writing contacts",
@@ -329,12 +348,11 @@ class Engine:
             return f"full reconciliation ({why}): reading {what}, each compared with the help desk"
         return f"reading {READ_MODES[mode]}"
 
-    def _plan_failures_again(
-        self, tenant: Tenant, read: DirectoryRead, seen: set[str], reconcile: bool
-    ) -> int:
+    def _plan_failures_again(self, tenant: Tenant, read: DirectoryRead, reconcile: bool) -> int:
         """Plan again, from their kept data, the users that failed before and that this read
         did not bring; a complete read without them means they left. How many."""
         rows = self.state.failing(tenant.name)
+        seen = self.state.seen_among(self.run_id, tenant.name, rows)
         gone = read.removed if read.mode == "delta" else set(rows) - seen
         if gone and not self.dry_run:
             self.state.forget_failures(tenant.name, gone)
@@ -354,9 +372,6 @@ class Engine:
         if mode == "delta" or not last:
             return 0
         return max(1, int(last * self.config.sync.min_share))
-
-    def _removed(self, tenant: Tenant, seen: set[str]) -> int:
-        return sum(1 for object_id in self.state.mirrored_ids(tenant.name) if object_id not in seen)
 
     def _one_user(self, tenant: Tenant, graph: GraphClient, result: TenantResult) -> TenantResult:
         """Every step for one user, in the run's log, the way provision-on-demand shows it."""

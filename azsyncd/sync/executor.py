@@ -96,9 +96,10 @@ class Executor:
         """
         writes = [a for a in actions if a.kind.writes]
         creates = [a for a in writes if a.kind is ActionKind.CREATE]
-        if creates and not self.dry_run:
+        if creates and not self.dry_run and self.mailer is not None:
             # Say what we are about to create before creating it: if the run dies between the
             # write and its record, the next run knows these contacts still await their welcome.
+            # Without welcome emails nothing awaits: each mirror row is written once, below.
             self.state.remember(
                 [{**self._mirror_row(a, ""), "fingerprint": PENDING} for a in creates]
             )
@@ -118,7 +119,7 @@ class Executor:
 
     def record_finished(self) -> None:
         """After a stop: record what the writers had finished. A write cut short stays
-        unrecorded (a create is pending in the mirror: the next run completes it); the
+        unrecorded (the next run finds a cut-short create by its address and completes it); the
         welcome emails owed are sent by the next run."""
         size = self.target.max_batch
         while self._in_flight:
@@ -150,6 +151,7 @@ class Executor:
                 action.kind is ActionKind.UNCHANGED
                 and not self.dry_run
                 and action.mapped is not None
+                and not action.in_mirror
             ):
                 mirror_rows.append(self._mirror_row(action, action.existing_id))
                 if action.existing_id and action.first_seen:

@@ -52,6 +52,7 @@ class Action:
     existed: bool = False  # the help desk held the contact before the run (id unknown)
     first_seen: bool = False  # an existing contact azsync has not written before: mark it
     welcome_pending: bool = False  # created by a run that died before its welcome email
+    in_mirror: bool = False  # the mirror already holds exactly this: no mirror row to write
     user: dict[str, Any] | None = None  # the directory data: kept while the contact fails
     failing_since: int | None = None  # the run in which it first failed, if it did before
     attempt: str = ""  # what a write sends (values, settings, the help desk's fields)

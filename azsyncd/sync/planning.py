@@ -1,6 +1,9 @@
 """Planning a chunk of directory users: mapped, claimed, then checked against the mirror, the
 failures kept from earlier runs, and the help desk itself.
 
+The addresses claimed by the run's tenants live in the state database while the run lasts
+(``RunClaim``), not in memory: a run's memory stays flat however many users it reads.
+
 The pure rules are in ``planner.py``; this is the side that reads state and the target. In
 a full reconciliation the mirror is not trusted: every contact is compared with the help
 desk's, so edits made there are seen, and a refused write is tried again.
@@ -25,14 +28,22 @@ from azsyncd.targets.fields import FieldDef
 
 class Planning:
     def __init__(
-        self, config: Config, state: State, target: Target, fields: list[FieldDef], settings: str
+        self,
+        config: Config,
+        state: State,
+        target: Target,
+        fields: list[FieldDef],
+        settings: str,
+        run_id: int,
+        order: list[str],
     ) -> None:
+        """``order``: the names of the tenants the run ``run_id`` syncs, in order (the first
+        to sync an address owns it)."""
         self.config, self.state, self.target = config, state, target
+        self.run_id, self.order = run_id, order
         self.mapper = Mapper(config.mapping, fields, settings)
         self.field_names = {f.id: f.name for f in fields}
         self.fields_key = failures.fields_key(fields)
-        # email -> (tenant, user principal name): the first tenant to sync an address owns it
-        self.claims: dict[str, tuple[str, str]] = {}
 
     def plan(
         self, tenant: Tenant, users: list[dict[str, Any]], reconcile: bool = False
@@ -43,6 +54,7 @@ class Planning:
         # A delta may bring a user's changed properties only: the kept data fills the rest.
         users = [self._with_kept(u, rows) for u in users]
         actions = [self._mapped(tenant, user) for user in users]
+        self._claim(tenant, users, actions)
         failures.attach(actions, rows)
         pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
         # Whether the help desk held a failing contact: asked once, then kept with it.
@@ -66,7 +78,13 @@ class Planning:
                 lookup.append(i)
             elif entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
                 # Written as it is now last time: no need to ask the target.
-                actions[i] = replace(action, kind=ActionKind.UNCHANGED, existing_id=entry.target_id)
+                actions[i] = replace(
+                    action,
+                    kind=ActionKind.UNCHANGED,
+                    existing_id=entry.target_id,
+                    # The row names who it was written for; a new owner of the address updates it.
+                    in_mirror=(entry.tenant, entry.object_id) == (action.tenant, action.user_id),
+                )
             elif not failures.refused_again(action, rows.get(action.user_id), action.attempt):
                 lookup.append(i)
         unknown = [i for i in unknown if not self._in_mirror(actions[i], mirror)]
@@ -92,8 +110,39 @@ class Planning:
         action.existing_id = entry.target_id
         return True
 
+    def _claim(self, tenant: Tenant, users: list[dict[str, Any]], actions: list[Action]) -> None:
+        """Fail users whose address an earlier tenant of this run synced; claim the others'.
+
+        Only a later tenant reads a claim, so a run's first tenant reads none and its last
+        writes none: a one-tenant run keeps no claims at all.
+        """
+        pending = [i for i, a in enumerate(actions) if a.kind is ActionKind.PENDING]
+        if tenant.name != self.order[0]:
+            owners = self.state.claims(self.run_id, (actions[i].email for i in pending))
+            for i in pending:
+                owner = owners.get(actions[i].email)
+                if owner and owner[0] != tenant.name:
+                    actions[i] = replace(
+                        actions[i],
+                        kind=ActionKind.FAILED,
+                        reason=(
+                            f"email {actions[i].email} already belongs to {owner[1]} in tenant "
+                            f"{owner[0]}, which syncs first; fix: give one of them another address"
+                        ),
+                    )
+        if tenant.name != self.order[-1]:
+            claims = {
+                actions[i].email: (
+                    tenant.name,
+                    str(users[i].get("userPrincipalName", actions[i].user_id)),
+                )
+                for i in pending
+                if actions[i].kind is ActionKind.PENDING
+            }
+            self.state.claim(self.run_id, claims)
+
     def _mapped(self, tenant: Tenant, user: dict[str, Any]) -> Action:
-        """The user mapped and claimed (PENDING), or why not (SKIPPED, FAILED)."""
+        """The user mapped (PENDING), or why not (SKIPPED, FAILED)."""
         user_id = str(user.get("id", ""))
         if INVALID in user:
             return Action(ActionKind.FAILED, tenant.name, user_id, reason=user[INVALID])
@@ -106,22 +155,6 @@ class Planning:
         except MappingFailure as failure:
             reason = "; ".join(failure.reasons)
             return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason, user=user)
-        owner = self.claims.get(mapped.email)
-        if owner and owner[0] != tenant.name:
-            reason = (
-                f"email {mapped.email} already belongs to {owner[1]} in tenant {owner[0]}, "
-                "which syncs first; fix: give one of them another address"
-            )
-            return Action(
-                ActionKind.FAILED,
-                tenant.name,
-                user_id,
-                mapped.email,
-                mapped,
-                reason=reason,
-                user=user,
-            )
-        self.claims[mapped.email] = (tenant.name, str(user.get("userPrincipalName", user_id)))
         return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped, user=user)
 
     def _decided(

@@ -142,7 +142,7 @@ def resend(config: Config, config_dir: Path, state: State, email: str) -> None:
             "turn them on first: azsyncctl settings set welcome_email.enabled=true",
         )
     email = email.strip().lower()
-    row = state.mirror([email]).get(email)
+    row = state.mirror_entry(email)
     if row is None or not row.welcome_state:
         raise UserError(
             f"azsync owes {email} no welcome email: "

@@ -53,6 +53,8 @@ class FakeHappyFox:
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
         self.groups: dict[int, dict[str, Any]] = {}
+        # group id -> its members as a set: adding a contact costs O(1) at any group size
+        self.members: dict[int, set[int]] = {}
         self.fields = [
             {"id": 1, "name": "Department", "type": "text", "required": False, "choices": None},
             {"id": 2, "name": "Employee ID", "type": "number", "required": False, "choices": None},
@@ -141,17 +143,23 @@ class FakeHappyFox:
         if route == "contact_groups/" and method == "POST":
             group_id = 100 + len(self.groups)
             self.groups[group_id] = {"id": group_id, "name": body["name"], "contacts": []}
+            self.members[group_id] = set()
             return 200, self.groups[group_id]
         match = re.fullmatch(r"contact_group/(\d+)/update_contacts/", route)
         if match and method == "POST":
             if len(body) > 100:
                 return 400, {"error": "At most 100 contacts"}
-            group = self.groups[int(match.group(1))]
-            for entry in body:
-                if entry["contact"] not in group["contacts"]:
-                    group["contacts"].append(entry["contact"])
-            return 200, group
+            return 200, self.add_to_group(int(match.group(1)), [e["contact"] for e in body])
         return 404, {"error": "Not found"}
+
+    def add_to_group(self, group_id: int, contacts: list[int]) -> dict[str, Any]:
+        """Add contacts to a group, each once; the answer leaves the (long) member list out."""
+        group, members = self.groups[group_id], self.members[group_id]
+        for contact in contacts:
+            if contact not in members:
+                members.add(contact)
+                group["contacts"].append(contact)
+        return {"id": group_id, "name": group["name"], "contact_count": len(members)}
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         size = min(int(query.get("size", ["10"])[0]), 50)

@@ -29,6 +29,7 @@ class Drip:
         self.app, self.chosen = app, chosen
         self.on = False
         self.started = threading.Event()
+        self.dripping = threading.Event()  # a byte after the first one has gone out
         self.stopped = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -44,6 +45,7 @@ class Drip:
             yield b"{"
             while not self.stopped.wait(1.0):
                 yield b" "
+                self.dripping.set()
 
         return body()
 
@@ -80,7 +82,7 @@ def test_sigterm_mid_answer_ends_the_run_within_5_s(
     with running_daemon(config, state_dir=state_dir) as daemon, daemon.client() as http:
         run_id = http.post("/v1/sync", json={}).json()["run_id"]
         assert drip.started.wait(30), "the slow answer never started"
-        time.sleep(1.5)  # well into the dripping answer
+        assert drip.dripping.wait(30), "the answer never dripped"  # well into it
         asked = time.monotonic()
         code, err = daemon.stop(signal.SIGTERM, timeout=30)
         took = time.monotonic() - asked

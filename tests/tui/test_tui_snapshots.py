@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,14 +18,20 @@ def app() -> AzsyncApp:
 
 
 def settle(key: str) -> Any:
+    """Open the tab, then wait until the screen stops changing: a busy machine delays the
+    workers that fill it, so no fixed pause is long enough."""
+
     async def run_before(pilot: Any) -> None:
-        await pilot.pause(0.2)
         await pilot.press(key)
-        for _ in range(3):
+        previous, stable = None, 0
+        deadline = time.monotonic() + 30
+        while stable < 3 and time.monotonic() < deadline:
             await pilot.app.workers.wait_for_complete()
-            await pilot.pause(0.2)
-        pilot.app.screen.set_focus(None)  # no blinking cursor in the picture
-        await pilot.pause(0.1)
+            pilot.app.screen.set_focus(None)  # no blinking cursor in the picture
+            await pilot.pause(0.05)
+            shot = pilot.app.export_screenshot()
+            stable = stable + 1 if shot == previous else 0
+            previous = shot
 
     return run_before
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from peewee import Database, fn
 
+from azsyncd.state.bulk import insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import Choice, FieldDef, problem
@@ -16,6 +17,16 @@ from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.table import Contact, attach
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+INSERTED = (
+    Contact.email,
+    Contact.name,
+    Contact.phones,
+    Contact.custom,
+    Contact.source_tenant,
+    Contact.source_object_id,
+    Contact.created_at,
+    Contact.updated_at,
+)
 
 
 def field_defs(declared: list[LocalField]) -> list[FieldDef]:
@@ -79,8 +90,9 @@ class LocalStore:
             )
         }
         results: list[WriteResult] = []
-        inserts: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
         now = utcnow()
+        stamp = Contact.created_at.db_value(now)
         with Contact._meta.database.atomic():
             for item in batch:
                 email = normal_email(item.email)
@@ -101,15 +113,15 @@ class LocalStore:
                 ]
                 if row is None:
                     inserts.append(
-                        dict(
-                            email=email,
-                            name=item.name,
-                            phones=phones,
-                            custom=custom,
-                            source_tenant=item.source_tenant,
-                            source_object_id=item.source_object_id,
-                            created_at=now,
-                            updated_at=now,
+                        (
+                            email,
+                            item.name,
+                            Contact.phones.db_value(phones),
+                            Contact.custom.db_value(custom),
+                            item.source_tenant,
+                            item.source_object_id,
+                            stamp,
+                            stamp,
                         )
                     )
                     results.append(WriteResult(item.email, True))
@@ -123,13 +135,12 @@ class LocalStore:
                 row.save()
                 results.append(WriteResult(item.email, True, str(row.id)))
             if inserts:
-                Contact.insert_many(inserts).execute()
-                ids = {
-                    r.email: str(r.id)
-                    for r in Contact.select(Contact.id, Contact.email).where(
-                        Contact.email.in_([i["email"] for i in inserts])
-                    )
-                }
+                insert_rows(Contact, INSERTED, inserts)
+                new = Contact.select(Contact.id, Contact.email).where(
+                    Contact.email.in_([row[0] for row in inserts])
+                )
+                rows_back = cast(Iterable[tuple[int, str]], new.tuples())
+                ids = {email: str(contact_id) for contact_id, email in rows_back}
                 results = [
                     WriteResult(r.email, True, ids[normal_email(r.email)])
                     if r.ok and not r.id

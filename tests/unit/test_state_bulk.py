@@ -1,0 +1,107 @@
+"""Bulk writes of the state database, on SQLite and on a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from azsyncd.state import State, bulk
+from azsyncd.state.database import open_database
+from azsyncd.state.models import FailingUser, MirrorEntry, RunClaim, RunSeen, SyncRecord
+from azsyncd.state.repository import RecordRow
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    url = "" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    state = State(open_database(url, tmp_path))
+    for table in (MirrorEntry, RunSeen, RunClaim, SyncRecord, FailingUser):
+        table.delete().execute()  # the PostgreSQL database is shared by the module's tests
+    yield state
+    state.close()
+
+
+def mirror_row(i: int, **values: str) -> dict[str, str]:
+    row = {"email": f"u{i}@x.test", "target_id": str(i), "tenant": "t", "object_id": f"o{i}"}
+    return {**row, "fingerprint": "f1", **values}
+
+
+def test_remember_upserts_in_one_statement_and_keeps_the_welcome_state(state: State) -> None:
+    state.remember([mirror_row(i, fingerprint="pending", target_id="") for i in range(3)])
+    state.welcome_due([("u0@x.test", "Ann Lee"), ("u1@x.test", "Bo Ek")], run_id=4)
+    assert state.claim_welcome("u0@x.test")
+    state.remember([mirror_row(i) for i in range(3)])
+    rows = state.mirror(f"u{i}@x.test" for i in range(3))
+    assert {e: (r.fingerprint, r.target_id) for e, r in rows.items()} == {
+        f"u{i}@x.test": ("f1", str(i)) for i in range(3)
+    }
+    kept = {
+        r.email: (r.welcome_state, r.welcome_name, r.welcome_run, r.welcome_sent_at is not None)
+        for r in MirrorEntry.select()
+    }
+    assert kept == {
+        "u0@x.test": ("sending", "Ann Lee", 4, True),
+        "u1@x.test": ("due", "Bo Ek", 4, False),
+        "u2@x.test": ("", "", None, False),
+    }
+    entry = state.mirror_entry("u0@x.test")  # the whole row, as a resend reads it
+    assert entry is not None and entry.welcome_state == "sending"
+
+
+def failing_row(i: int, **values: object) -> dict[str, object]:
+    row = {"tenant": "t", "object_id": f"o{i}", "email": f"u{i}@x.test", "reason": "no phone"}
+    user = {"id": f"o{i}", "displayName": "Ünï 'x\"", "businessPhones": []}
+    return {**row, "user": user, "since_run": 3, "refused": "", "existed": False, **values}
+
+
+def test_failing_users_upsert_in_one_statement_and_keep_their_first_run(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_PARAMETERS", 40)  # 4 rows a statement: several statements
+    state.keep_failures([failing_row(i) for i in range(10)])
+    state.keep_failures(
+        [failing_row(1, since_run=9, reason="refused: Type", refused="a:b", existed=True)]
+    )
+    rows = state.failing("t")
+    assert len(rows) == 10 and rows["o0"].user == failing_row(0)["user"]
+    again = rows["o1"]
+    assert (again.since_run, again.reason, again.refused, again.existed) == (
+        3,
+        "refused: Type",
+        "a:b",
+        True,
+    )
+    assert again.updated_at >= rows["o0"].updated_at
+
+
+def test_values_are_parameters_never_sql(state: State) -> None:
+    nasty = "x'); DROP TABLE syncrecord; --\"ünï\x7f"
+    run_id = state.start_run("manual")
+    state.add_records(run_id, [RecordRow("t", nasty, "a@x.test", "New", "failed", nasty, nasty)])
+    [record] = state.records(run_id)
+    assert (record.user_id, record.result, record.changed_fields) == (nasty, nasty, nasty)
+
+
+def test_many_rows_split_under_the_parameter_limit(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_PARAMETERS", 60)  # 10 mirror rows a statement
+    state.remember([mirror_row(i) for i in range(95)])
+    assert MirrorEntry.select().count() == 95
+    assert state.see_users(1, "t", [f"o{i}" for i in range(95)]) == 95
+
+
+def test_seen_users_count_once_and_give_the_unseen_mirrored(state: State) -> None:
+    state.remember([mirror_row(i) for i in range(5)] + [mirror_row(9, tenant="other")])
+    assert state.see_users(7, "t", ["o0", "o1", "o1"]) == 2  # a repeat in one call counts once
+    assert state.see_users(7, "t", ["o1", "o2"]) == 1  # and across calls
+    assert state.see_users(8, "t", ["o3"]) == 1  # another run's users are its own
+    assert state.unseen_mirrored(7, "t") == 2  # o3 and o4; the other tenant's row is not ours
+    state.claim(7, {"a@x.test": ("t", "a@t"), "b@x.test": ("t", "b@t")})
+    state.claim(7, {"a@x.test": ("t", "a2@t")})
+    assert state.claims(7, ["a@x.test", "c@x.test"]) == {"a@x.test": ("t", "a2@t")}
+    assert state.claims(8, ["a@x.test"]) == {}
+    state.forget_run_users()
+    assert RunSeen.select().count() == RunClaim.select().count() == 0
