@@ -154,7 +154,7 @@ class Daemon:
         """The lead is lost: stop syncing at the next safe point; another daemon takes over."""
         stopping = self.runner
         self._wire_runs()
-        threading.Thread(target=stopping.shutdown, args=(20.0,), daemon=True).start()
+        threading.Thread(target=stopping.hand_over, args=(20.0,), daemon=True).start()
 
     def _adopt_shared_settings(self) -> None:
         found = shared_settings.stored(self.state.db)

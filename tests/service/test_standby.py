@@ -100,6 +100,42 @@ def happyfox() -> Iterator[tuple[FakeHappyFox, str]]:
         yield fake, f"http://127.0.0.1:{port}"
 
 
+def start_slow_run(fake: FakeHappyFox, active: Host, delay: float) -> int:
+    """A sync on the active daemon, its writes taking ``delay`` s each, so that it is cut
+    mid-run once its first contacts are written."""
+    fake.delay = delay
+    with active.http() as http:
+        run_id: int = http.post("/v1/sync", json={}).json()["run_id"]
+    wait_for(lambda: len(fake.created) >= 100, 60, "the first contacts written")
+    return run_id
+
+
+def resumed_without_duplicates(fake: FakeHappyFox, new: Host, run_id: int) -> dict[str, Any]:
+    """The daemon that took over resumed the cut run: recorded interrupted, the resumed run
+    succeeded, every user is a contact once, and the resumed run's own bookkeeping held."""
+    fake.delay = 0
+    with new.http() as http:
+        runs = wait_for(
+            lambda: [
+                r
+                for r in http.get("/v1/runs").json()["runs"]
+                if r["trigger"] == "resume" and r["status"] != "running"
+            ],
+            60,
+            "the resumed run",
+        )
+        cut = http.get(f"/v1/runs/{run_id}").json()
+    assert cut["status"] == "interrupted"
+    resumed: dict[str, Any] = runs[0]
+    assert resumed["status"] == "succeeded", resumed
+    # Every user is a contact once: the takeover wrote nobody twice.
+    assert len(fake.created) == USERS and set(fake.created.values()) == {1}
+    # It read every user, and none counts as gone from the directory.
+    assert resumed["counts"]["tenants"]["contoso"]["users"] == USERS, resumed["counts"]
+    assert resumed["counts"]["removed"] == 0, resumed["counts"]
+    return resumed
+
+
 def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
     postgres_db: str, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
@@ -126,12 +162,10 @@ def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
         assert 'timezone = "UTC"' in standby.config.read_text()
 
         # Settings changed through the API on the active host reach the standby's takeover.
-        fake.delay = 0.4  # each write takes a while: the run is still going when it is killed
         with active.http() as http:
             saved = http.patch("/v1/settings", json={"account": {"timezone": "Europe/Berlin"}})
             assert saved.status_code == 200, saved.text
-            run_id = http.post("/v1/sync", json={}).json()["run_id"]
-        wait_for(lambda: len(fake.created) >= 100, 60, "the first contacts written")
+        run_id = start_slow_run(fake, active, 0.4)
         active.proc.send_signal(signal.SIGKILL)  # mid-run: the run is recorded interrupted below
         killed_at = time.monotonic()
         active.proc.wait(10)
@@ -139,34 +173,21 @@ def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
         wait_for(lambda: standby.status()["role"] == "active", TAKEOVER_LIMIT, "takeover")
         took = time.monotonic() - killed_at
         print(f"takeover after kill -9: {took:.1f} s")
-        fake.delay = 0
-        with standby.http() as http:
-            runs = wait_for(
-                lambda: [
-                    r
-                    for r in http.get("/v1/runs").json()["runs"]
-                    if r["trigger"] == "resume" and r["status"] != "running"
-                ],
-                60,
-                "the resumed run",
-            )
-            killed = http.get(f"/v1/runs/{run_id}").json()
-        assert killed["status"] == "interrupted"
-        assert runs[0]["status"] == "succeeded", runs[0]
-        # Every user is a contact once: the takeover wrote nobody twice.
-        assert len(fake.created) == USERS and set(fake.created.values()) == {1}
+        resumed_without_duplicates(fake, standby, run_id)
         status = standby.status()
         assert status["timezone"] == "Europe/Berlin" and status["active_pid"] == standby.proc.pid
         assert 'timezone = "Europe/Berlin"' in standby.config.read_text()
         assert 'client_secret_file = "secret"' in standby.config.read_text()
 
 
-def test_a_daemon_cut_off_from_the_database_steps_down(
+def test_a_daemon_cut_off_from_the_database_mid_run_steps_down_and_the_run_resumes(
     postgres_db: str, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
-    _, url = happyfox
+    fake, url = happyfox
     with fleet(postgres_db, url, ("a", "b")) as (active, standby):
         assert active.status()["role"] == "active"
+        # Its last writes are still under way once it has noticed (within 2 s) and stepped down.
+        run_id = start_slow_run(fake, active, 5.0)
         # The server drops the session holding the lead, as when the network to it fails.
         with ExitStack() as stack:
             conn = psycopg2.connect(postgres_db)
@@ -192,6 +213,9 @@ def test_a_daemon_cut_off_from_the_database_steps_down(
             refused = http.post("/v1/sync", json={})
         assert refused.status_code == 409 and f"pid {standby.proc.pid}" in refused.text
         assert os.path.exists(active.socket)
+        # The old daemon's run ends after the takeover began the resumed one: it must leave
+        # that run's bookkeeping alone.
+        resumed_without_duplicates(fake, standby, run_id)
 
 
 def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path: Path) -> None:
