@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,9 @@ def start_slow_run(fake: FakeHappyFox, active: Host, delay: float) -> int:
     return run_id
 
 
-def resumed_without_duplicates(fake: FakeHappyFox, new: Host, run_id: int) -> dict[str, Any]:
+def resumed_without_duplicates(
+    fake: FakeHappyFox, new: Host, run_id: int, database_url: str
+) -> dict[str, Any]:
     """The daemon that took over resumed the cut run: recorded interrupted, the resumed run
     succeeded, every user is a contact once, and the resumed run's own bookkeeping held."""
     fake.delay = 0
@@ -130,6 +132,14 @@ def resumed_without_duplicates(fake: FakeHappyFox, new: Host, run_id: int) -> di
     assert resumed["status"] == "succeeded", resumed
     # Every user is a contact once: the takeover wrote nobody twice.
     assert len(fake.created) == USERS and set(fake.created.values()) == {1}
+    with closing(psycopg2.connect(database_url)) as db, db.cursor() as cursor:
+        cursor.execute(
+            "SELECT email, count(*) FROM syncrecord WHERE result = 'Created' GROUP BY email"
+        )
+        created = dict(cursor.fetchall())
+    # No run took a contact for new that another had created (one the cut run wrote but
+    # did not record is found by its address: existing).
+    assert created and set(created.values()) == {1}, {e: n for e, n in created.items() if n > 1}
     # It read every user, and none counts as gone from the directory.
     assert resumed["counts"]["tenants"]["contoso"]["users"] == USERS, resumed["counts"]
     assert resumed["counts"]["removed"] == 0, resumed["counts"]
@@ -173,7 +183,7 @@ def test_standby_answers_reads_refuses_writes_and_takes_over_a_killed_run(
         wait_for(lambda: standby.status()["role"] == "active", TAKEOVER_LIMIT, "takeover")
         took = time.monotonic() - killed_at
         print(f"takeover after kill -9: {took:.1f} s")
-        resumed_without_duplicates(fake, standby, run_id)
+        resumed_without_duplicates(fake, standby, run_id, postgres_db)
         status = standby.status()
         assert status["timezone"] == "Europe/Berlin" and status["active_pid"] == standby.proc.pid
         assert 'timezone = "Europe/Berlin"' in standby.config.read_text()
@@ -215,7 +225,7 @@ def test_a_daemon_cut_off_from_the_database_mid_run_steps_down_and_the_run_resum
         assert os.path.exists(active.socket)
         # The old daemon's run ends after the takeover began the resumed one: it must leave
         # that run's bookkeeping alone.
-        resumed_without_duplicates(fake, standby, run_id)
+        resumed_without_duplicates(fake, standby, run_id, postgres_db)
 
 
 def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path: Path) -> None:
