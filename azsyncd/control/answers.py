@@ -210,6 +210,7 @@ class Group:
     id: str = ""
     name: str = ""
     description: str = ""
+    member_count: int | None = None  # when the daemon tells it
 
 
 @dataclass(frozen=True)
