@@ -29,6 +29,7 @@ FILE_ONLY_NAMES = frozenset(
         "credentials_dir",
         "database_url",
         "textfile",
+        "shared_dir",
     }
 )
 FILE_ONLY_SECTIONS = frozenset({"control"})

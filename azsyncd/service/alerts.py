@@ -148,8 +148,14 @@ class AlertBook:
 class AlertWatch:
     """The thread the checks run on: woken by ``poke``, else every ``every`` seconds."""
 
-    def __init__(self, book: AlertBook, every: float = CHECK_EVERY) -> None:
+    def __init__(
+        self,
+        book: AlertBook,
+        every: float = CHECK_EVERY,
+        active: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.book, self._every = book, every
+        self._active = active  # daemons sharing one state: only the active one sends
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self.checks = 0  # done so far, for tests to wait on
@@ -174,7 +180,8 @@ class AlertWatch:
             if self._stop.is_set():
                 return
             try:
-                self.book.check()
+                if self._active():
+                    self.book.check()
             except Exception:  # a broken check must not end the watch
                 log.exception("alert check failed")
             self.checks += 1

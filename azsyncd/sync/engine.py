@@ -150,7 +150,7 @@ class Engine:
             self.writes = self.buffer = PlanBuffer()
         results = []
         # Users seen and addresses claimed live in the state database while the run lasts.
-        self.state.forget_run_users()
+        self.state.forget_dead_runs_users(self.run_id)
         try:
             for tenant in tenants:
                 self.ctx.checkpoint()
@@ -163,7 +163,7 @@ class Engine:
                 dict(writes.tally().counts),
             )
         finally:
-            self.state.forget_run_users()
+            self.state.forget_run_users(self.run_id)
         if self.buffer is not None:
             held = self._hold(self.buffer, results)
             if held:
