@@ -173,8 +173,8 @@ def test_the_socket_is_never_put_where_others_could_swap_it(config_path: Path, u
         str(config_path),
         "--socket",
         str(directory / "azsyncd.sock"),
-        "--state-dir",  # its own, not the machine's /var/lib/azsyncd
-        str(config_path.parent / "state"),
+        "--state-dir",  # never the machine's own /var/lib/azsyncd
+        str(short_dir() / "state"),
     )
     assert result.returncode == 1 and expected in result.stderr, result.stderr
     assert "refusing to put the control socket in" in result.stderr
