@@ -11,7 +11,8 @@ renders the README's figures from it.
   no-change resync over a delta and over a full read; GET /v1/status latency during the
   first sync; a py-spy profile of the syncing process;
 - built-in store points: a first sync of N users into the built-in store (planning and
-  memory, no rate limit), up to 1,000,000 users.
+  memory, no rate limit), up to 1,000,000 users; with ``--leavers P``, then a full read with
+  P% of the users gone, their logins turned off, and that resync's own peak RSS.
 """
 
 from __future__ import annotations
@@ -251,7 +252,32 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     }
 
 
-def local_size(users: int, profile: bool) -> dict[str, Any]:
+def reset_peak_rss() -> None:
+    """Start this process's VmHWM again from its current size (Linux 4.0+)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def leavers_point(daemon: Any, tenant: Any, users: int, percent: float) -> dict[str, Any]:
+    """A full read after ``percent`` of the users left: the leavers planned and acted on."""
+    from azsyncd.state.models import DeltaLink
+
+    gone = int(users * percent / 100)
+    tenant.count = users - gone  # the last users of the generated tenant are gone
+    DeltaLink.delete().execute()  # a full read: the leavers are the users it does not bring
+    reset_peak_rss()
+    run, wall = run_sync(daemon)
+    return {
+        "leavers_percent": percent,
+        "leavers_gone": gone,
+        "leavers_removed": run.counts["removed"],
+        "leavers_left": run.counts["left"],
+        "leavers_status": run.status,
+        "leavers_wall_s": wall,
+        "leavers_peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any]:
     """One built-in store point, in this (fresh) process: planning and memory."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
@@ -262,11 +288,15 @@ def local_size(users: int, profile: bool) -> dict[str, Any]:
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     write_secrets(work)
-    (work / "azsyncd.toml").write_text(DEMO_FIELDS + mapping_toml() + tenant_toml("bench"))
+    lifecycle = '\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n' if leavers else ""
+    (work / "azsyncd.toml").write_text(
+        DEMO_FIELDS + mapping_toml() + tenant_toml("bench") + lifecycle
+    )
+    tenant = GeneratedTenant(users)
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
-        graph_transport=GeneratedTenant(users).transport(),
+        graph_transport=tenant.transport(),
     )
     probe = StatusProbe(daemon, work)
     spy = Profile(RESULTS / f"profile-local-{users}.txt") if profile else None
@@ -275,7 +305,7 @@ def local_size(users: int, profile: bool) -> dict[str, Any]:
     cpu = time.process_time() - start_cpu
     orm = spy.stop() if spy else {}
     latencies = probe.stop()
-    return {
+    point = {
         "kind": "local",
         "users": users,
         "status": run.status,
@@ -288,6 +318,9 @@ def local_size(users: int, profile: bool) -> dict[str, Any]:
         **latencies,
         **orm,
     }
+    if leavers:
+        point.update(leavers_point(daemon, tenant, users, leavers))
+    return point
 
 
 def fresh(args: list[str]) -> dict[str, Any]:
@@ -318,11 +351,17 @@ def main() -> None:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=("happyfox", "local"), help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--leavers",
+        type=float,
+        default=0.0,
+        help="built-in store points: then a full read with this %% of the users gone (e.g. 1)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.one:
         point = (
-            local_size(args.one, args.profile)
+            local_size(args.one, args.profile, args.leavers)
             if args.kind == "local"
             else happyfox_size(args.one, args.scale, args.profile)
         )
@@ -341,7 +380,10 @@ def main() -> None:
     }
     print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
     for size in sizes(args.local):
-        point = fresh(["--one", str(size), "--kind", "local"] + ["--profile"] * (size == 100_000))
+        point = fresh(
+            ["--one", str(size), "--kind", "local", "--leavers", str(args.leavers)]
+            + ["--profile"] * (size == 100_000)
+        )
         results["local"].append(point)
         print(json.dumps(point), flush=True)
     for size in sizes(args.happyfox):

@@ -116,3 +116,13 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     readme.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="bench:begin"):
         report.update_readme(readme, results, tmp_path)
+
+
+def test_a_local_point_with_leavers_acts_on_exactly_the_users_gone() -> None:
+    from bench.run import fresh
+
+    point = fresh(["--one", "400", "--kind", "local", "--leavers", "1"])
+    assert point["status"] == "succeeded" and point["new"] == 400
+    assert point["leavers_gone"] == point["leavers_removed"] == point["leavers_left"] == 4
+    assert point["leavers_status"] == "succeeded"
+    assert point["leavers_peak_rss_mb"] > 0 and point["leavers_wall_s"] > 0

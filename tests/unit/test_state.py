@@ -189,13 +189,13 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     assert state.claim_welcome("ann@x.test") is False
 
 
-def test_a_version_6_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
+def test_a_version_7_database_gains_the_lifecycle_tables(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
     db = old.db
     db.execute_sql("DROP TABLE leaver")
     db.execute_sql("DROP TABLE rule_member")
-    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
+    DbInfo.update(value="7").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
     assert schema_version(state.db) == LATEST
