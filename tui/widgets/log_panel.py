@@ -74,7 +74,6 @@ class LogPanel(Panel):
         ("Up/Down", "choose a record; its full Result is in the pane below"),
         ("Shift+Tab", "to the run, status and search above the records"),
         ("Tab to the pane", "scroll a long Result with Up/Down"),
-        ("a / D (shift+d)", "a held run: apply its plan exactly / discard it (each asks first)"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
