@@ -47,6 +47,7 @@ def test_a_held_run_is_approved_after_a_yes_and_another_discarded(tmp_path: Path
             runs = app.query_one("#run", Select)
             app.query_one(LogPanel).reload()
             await until(pilot, lambda: second in [value for _, value in runs._options])
+            await settle(pilot)  # a reload still under way would choose the run it had
             runs.value = second
             await until(pilot, lambda: "press a to apply this plan" in text(summary))
             await pilot.press("D", "y")
