@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import Database, fn
 
-from azsyncd.state.bulk import insert_rows
+from azsyncd.state.bulk import among, insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import (
     AuditEntry,
@@ -60,11 +60,28 @@ WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while 
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 RUN_SEEN_KEY = (RunSeen.run, RunSeen.tenant, RunSeen.object_id)
 TICK = "tick"  # the trigger of an incremental run, kept only if it did something
+LOOKUP_CHUNK = 500  # keys in one IN (...)
+
+
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    wanted = list(set(keys))
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        yield wanted[start : start + LOOKUP_CHUNK]
 
 
 def _kept() -> Any:
     """Runs in the history: all but a tick still running, which may yet turn out idle."""
     return ~((SyncRun.trigger == TICK) & (SyncRun.status == "running"))
+
+
+class Mirrored(NamedTuple):
+    """What the planner compares of one mirror row (``MIRROR_COLUMNS``)."""
+
+    email: str
+    target_id: str
+    tenant: str
+    object_id: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -125,16 +142,14 @@ class State:
 
     # --- the mirror of what was pushed to the target -----------------------------------
 
-    def mirror(self, emails: Iterable[str]) -> dict[str, MirrorEntry]:
-        """The mirror rows of these addresses, with what the planner compares (no timestamps:
-        parsing them for every user of a resync costs more than the rest of the row)."""
-        wanted = list(set(emails))
-        found: dict[str, MirrorEntry] = {}
-        for start in range(0, len(wanted), 500):
-            for row in MirrorEntry.select(*MIRROR_COLUMNS).where(
-                MirrorEntry.email.in_(wanted[start : start + 500])
-            ):
-                found[row.email] = row
+    def mirror(self, emails: Iterable[str]) -> dict[str, Mirrored]:
+        """What the planner compares of these addresses' mirror rows: plain tuples, read for
+        every user of a resync (a model per row, with its timestamps, costs more than the
+        query)."""
+        found: dict[str, Mirrored] = {}
+        for part in _chunks(emails):
+            query = MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part))
+            found.update((row[0], Mirrored(*row)) for row in query.tuples())
         return found
 
     def mirror_entry(self, email: str) -> MirrorEntry | None:
@@ -232,11 +247,11 @@ class State:
         query = FailingUser.select().where(FailingUser.tenant == tenant)
         if object_ids is None:
             return {row.object_id: row for row in query}
-        wanted = list(set(object_ids))
         found: dict[str, FailingUser] = {}
-        for start in range(0, len(wanted), 500):
-            part = query.where(FailingUser.object_id.in_(wanted[start : start + 500]))
-            found.update((row.object_id, row) for row in part)
+        for part in _chunks(object_ids):
+            found.update(
+                (row.object_id, row) for row in query.where(among(FailingUser.object_id, part))
+            )
         return found
 
     def keep_failures(self, rows: list[dict[str, Any]]) -> None:
@@ -254,10 +269,9 @@ class State:
 
     def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
         """These users no longer fail (they synced, left the scope or the directory)."""
-        gone = list(set(object_ids))
-        for start in range(0, len(gone), 500):
+        for part in _chunks(object_ids):
             FailingUser.delete().where(
-                FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
+                FailingUser.tenant == tenant, among(FailingUser.object_id, part)
             ).execute()
 
     # --- a running sync's bookkeeping: users seen, addresses claimed ---------------------
@@ -271,17 +285,12 @@ class State:
 
     def seen_among(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> set[str]:
         """Which of these users the run has read."""
-        wanted = list(set(object_ids))
         found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            found.update(
-                row.object_id
-                for row in RunSeen.select(RunSeen.object_id).where(
-                    RunSeen.run == run_id,
-                    RunSeen.tenant == tenant,
-                    RunSeen.object_id.in_(wanted[start : start + 500]),
-                )
+        for part in _chunks(object_ids):
+            query = RunSeen.select(RunSeen.object_id).where(
+                RunSeen.run == run_id, RunSeen.tenant == tenant, among(RunSeen.object_id, part)
             )
+            found.update(row[0] for row in query.tuples())
         return found
 
     def unseen_mirrored(self, run_id: int, tenant: str) -> int:
@@ -297,13 +306,12 @@ class State:
 
     def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
         """email -> (tenant, principal) for the addresses the run already gave out."""
-        wanted = list(set(emails))
         found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(wanted), 500):
-            for row in RunClaim.select().where(
-                RunClaim.run == run_id, RunClaim.email.in_(wanted[start : start + 500])
-            ):
-                found[row.email] = (row.tenant, row.principal)
+        for part in _chunks(emails):
+            query = RunClaim.select(RunClaim.email, RunClaim.tenant, RunClaim.principal).where(
+                RunClaim.run == run_id, among(RunClaim.email, part)
+            )
+            found.update((email, (tenant, who)) for email, tenant, who in query.tuples())
         return found
 
     def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:

@@ -20,6 +20,10 @@ EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
 
+NAME_PART = re.compile(r"\{([^{}]+)\}")  # an attribute in the name template
+# One encoder for every fingerprint: json.dumps with options builds a new one per call.
+FINGERPRINT_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+
 
 @dataclass
 class Mapped:
@@ -61,6 +65,7 @@ class Mapper:
         self.required_unmapped = [
             f.name for f in fields if f.required and f.name not in mapping.custom_fields
         ]
+        self._name_parts = NAME_PART.split(mapping.name) if "{" in mapping.name else None
 
     def email(self, user: dict[str, Any]) -> tuple[str, str]:
         """The contact's address and the attribute it came from."""
@@ -145,11 +150,12 @@ class Mapper:
         return mapped
 
     def _name(self, user: dict[str, Any]) -> str:
-        template = self.mapping.name
-        if "{" not in template:
-            return str(attributes.read(user, template) or "").strip()
-        text = re.sub(
-            r"\{([^{}]+)\}", lambda m: str(attributes.read(user, m.group(1)) or ""), template
+        if self._name_parts is None:
+            return str(attributes.read(user, self.mapping.name) or "").strip()
+        # Literal text and attributes alternate: the template is parsed once, not per user.
+        text = "".join(
+            str(attributes.read(user, part) or "") if n % 2 else part
+            for n, part in enumerate(self._name_parts)
         )
         return " ".join(text.split())
 
@@ -161,6 +167,4 @@ def fingerprint(mapped: Mapped) -> str:
         [(p.type, p.number) for p in mapped.phones],
         sorted(mapped.custom.items(), key=str),
     ]
-    return hashlib.blake2b(
-        json.dumps(data, default=str, ensure_ascii=False).encode(), digest_size=16
-    ).hexdigest()
+    return hashlib.blake2b(FINGERPRINT_JSON.encode(data).encode(), digest_size=16).hexdigest()

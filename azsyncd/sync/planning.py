@@ -17,7 +17,8 @@ from typing import Any
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.source import INVALID
 from azsyncd.state import State
-from azsyncd.state.models import FailingUser, MirrorEntry
+from azsyncd.state.models import FailingUser
+from azsyncd.state.repository import Mirrored
 from azsyncd.sync import failures
 from azsyncd.sync.executor import PENDING
 from azsyncd.sync.mapping import EMAIL, Mapper, MappingFailure
@@ -103,7 +104,7 @@ class Planning:
         return {**row.user, **user} if row is not None else user
 
     @staticmethod
-    def _in_mirror(action: Action, mirror: dict[str, MirrorEntry]) -> bool:
+    def _in_mirror(action: Action, mirror: dict[str, Mirrored]) -> bool:
         entry = mirror.get(action.email)
         if entry is None or not entry.target_id:
             return False
@@ -158,7 +159,7 @@ class Planning:
         return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped, user=user)
 
     def _decided(
-        self, action: Action, contact: ExistingContact | None, entry: MirrorEntry | None
+        self, action: Action, contact: ExistingContact | None, entry: Mirrored | None
     ) -> Action:
         assert action.mapped is not None
         planned = decide(
