@@ -115,11 +115,12 @@ class StatusProbe:
     def __init__(self, daemon: Any, work: Path) -> None:
         import httpx
 
-        from azsyncd.service.server import bind_control_socket, control_server
+        from azsyncd.service.server import bind_control_socket, control_server, settle_heap
 
         sock_path = work / "s.sock"
         sock = bind_control_socket(sock_path, 0o600)
         self.api = control_server(daemon)
+        settle_heap()  # as azsyncd's serve() does before serving
         threading.Thread(target=self.api.run, kwargs={"sockets": [sock]}, daemon=True).start()
         client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)))
         deadline = time.monotonic() + 30

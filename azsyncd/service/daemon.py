@@ -12,11 +12,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from peewee import PeeweeException
 
 from azsyncd import __version__, paths
 from azsyncd.config import file as config_file
@@ -30,6 +32,7 @@ from azsyncd.service.schedule import Clock, Scheduler, utc_clock
 from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
 from azsyncd.state.fields import utcnow
+from azsyncd.state.models import SyncRun, TenantState
 from azsyncd.state.repository import TICK
 from azsyncd.sync.runner import (
     AlreadyRunning,
@@ -96,6 +99,7 @@ class Daemon:
         self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self.ticks.tick)
         # Routers added to the control API, e.g. by the demo (its simulated directory).
         self.api_routers: list[Any] = []
+        self._published: Published | None = None
 
     @property
     def config(self) -> Config:
@@ -299,6 +303,7 @@ class Daemon:
                 self.state.set_tenant(name, last_sync_at=utcnow())
 
     def _progress_changed(self, progress: Progress) -> None:
+        self._publish()
         running = self.runner.current
         if running is None:
             sdnotify.notify("STATUS=idle")
@@ -310,13 +315,42 @@ class Daemon:
 
     # --- status ------------------------------------------------------------------------
 
+    def _publish(self) -> None:
+        """Read what status shows of the database, on the sync thread at each step it
+        reports: a status request during a sync then asks the database nothing. (On the
+        control socket's thread, every query would wait for the interpreter lock the sync
+        holds, up to sys.getswitchinterval() each time.)"""
+        generation = self.state.generation
+        try:
+            self._published = Published(generation, self.state.tenants(), self.state.latest_run())
+        except PeeweeException:  # the sync meets the problem itself; status reads the database
+            self._published = None
+
+    def _overview(self) -> tuple[dict[str, TenantState], SyncRun | None]:
+        """The tenants' rows and the latest run: as the sync last published them while this
+        daemon syncs and nothing changed them since, else from the database. (When idle, the
+        database is the truth: another daemon sharing it may have written.)"""
+        published = self._published
+        if self.status_in_memory and published is not None:
+            return published.tenants, published.latest
+        return self.state.tenants(), self.state.latest_run()
+
+    @property
+    def status_in_memory(self) -> bool:
+        """Whether ``status()`` is answered without a database query."""
+        published = self._published
+        return (
+            self.runner.current is not None
+            and published is not None
+            and published.generation == self.state.generation
+        )
+
     def status(self) -> dict[str, Any]:
         config = self.config
-        states = self.state.tenants()
+        states, latest = self._overview()
         running = self.runner.current
         next_run = self.scheduler.next_run
         next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
-        latest = self.state.latest_run()
         return {
             "version": __version__,
             "pid": os.getpid(),
@@ -349,6 +383,15 @@ class Daemon:
                 for t in config.tenants
             ],
         }
+
+
+@dataclass(frozen=True)
+class Published:
+    """What status shows of the database, as the sync thread last read it."""
+
+    generation: int  # State.generation when it was read
+    tenants: dict[str, TenantState]
+    latest: SyncRun | None
 
 
 def tenant_status(name: str, enabled: bool, row: Any) -> dict[str, Any]:

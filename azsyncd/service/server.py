@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import grp
 import logging
 import os
@@ -164,6 +165,15 @@ def control_server(daemon: Daemon) -> _Server:
     return _Server(config, daemon)
 
 
+def settle_heap() -> None:
+    """Take what startup built (modules, the app, the configuration) out of the garbage
+    collector's sight: its full collections during a sync then scan only what the sync made.
+    Scanning ~100k long-lived objects as well took 60-170 ms each time, and every request
+    waits for it."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(daemon: Daemon, socket_path: Path) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     control = daemon.config.control
@@ -172,6 +182,7 @@ def serve(daemon: Daemon, socket_path: Path) -> int:
     log.info("azsyncd listening on %s (config %s)", socket_path, daemon.loaded.path)
     try:
         daemon.start()
+        settle_heap()
         server.run(sockets=[sock])
     finally:
         sdnotify.notify("STOPPING=1")

@@ -100,6 +100,12 @@ class RecordRow:
 class State:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Bumped by every write to the tenants' rows or the runs (after it): a copy of them
+        # read before the last bump may be stale.
+        self.generation = 0
+
+    def _changed(self) -> None:
+        self.generation += 1
 
     def close(self) -> None:
         if not self.db.is_closed():
@@ -123,12 +129,14 @@ class State:
                 setattr(row, key, value)
             row.updated_at = utcnow()
             row.save(force_insert=TenantState.get_or_none(TenantState.name == name) is None)
+        self._changed()
 
     def forget_tenant(self, name: str) -> None:
         with self.db.atomic():
             TenantState.delete().where(TenantState.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
             FailingUser.delete().where(FailingUser.tenant == name).execute()
+        self._changed()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:
         row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
@@ -331,6 +339,7 @@ class State:
         self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None
     ) -> int:
         run = SyncRun.create(trigger=trigger, dry_run=dry_run, options=options or {})
+        self._changed()
         return int(run.id)
 
     def log(self, run_id: int, message: str, level: str = "info") -> None:
@@ -356,6 +365,7 @@ class State:
         if counts is not None:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
+        self._changed()
 
     def discard_run(self, run_id: int) -> None:
         """Forget a run that did nothing worth keeping (an idle tick), with its records and log."""
@@ -363,6 +373,7 @@ class State:
             SyncRecord.delete().where(SyncRecord.run == run_id).execute()
             RunLog.delete().where(RunLog.run == run_id).execute()
             SyncRun.delete().where(SyncRun.id == run_id).execute()
+        self._changed()
 
     def mark_interrupted(self, reason: str) -> list[int]:
         """Runs still 'running' belong to a daemon that died: say so in their history, and
@@ -391,7 +402,8 @@ class State:
                 SyncRecord.delete().where(SyncRecord.run.in_(stale_ids)).execute()
                 RunLog.delete().where(RunLog.run.in_(stale_ids)).execute()
                 SyncRun.delete().where(SyncRun.id.in_(stale_ids)).execute()
-            return len(stale_ids)
+        self._changed()
+        return len(stale_ids)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[SyncRun]:
         query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())
