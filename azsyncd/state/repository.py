@@ -156,8 +156,12 @@ class State:
         query)."""
         found: dict[str, Mirrored] = {}
         for part in _chunks(emails):
-            query = MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part))
-            found.update((row[0], Mirrored(*row)) for row in query.tuples())
+            sql, params = (
+                MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part)).sql()
+            )
+            # The driver's rows as they come: every column is text, nothing to convert.
+            for row in self.db.execute_sql(sql, params).fetchall():
+                found[row[0]] = Mirrored(*row)
         return found
 
     def mirror_entry(self, email: str) -> MirrorEntry | None:

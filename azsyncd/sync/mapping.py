@@ -21,8 +21,9 @@ EMAIL = re.compile(
 )
 
 NAME_PART = re.compile(r"\{([^{}]+)\}")  # an attribute in the name template
-# One encoder for every fingerprint: json.dumps with options builds a new one per call.
+# What fingerprints have always hashed: json.dumps(data, default=str, ensure_ascii=False).
 FINGERPRINT_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
+_JSON_STRING = json.encoder.encode_basestring  # a str as that encoder writes it (C)
 
 
 @dataclass
@@ -167,4 +168,29 @@ def fingerprint(mapped: Mapped) -> str:
         [(p.type, p.number) for p in mapped.phones],
         sorted(mapped.custom.items(), key=str),
     ]
-    return hashlib.blake2b(FINGERPRINT_JSON.encode(data).encode(), digest_size=16).hexdigest()
+    text = _plain_json(data)
+    if text is None:
+        text = FINGERPRINT_JSON.encode(data)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _plain_json(value: Any) -> str | None:
+    """``value`` exactly as FINGERPRINT_JSON writes it, when it holds only strings, ints,
+    None and lists or tuples of them (what nearly every user's fingerprint holds); None
+    otherwise. Several times faster than the encoder on such small data, and the stored
+    fingerprints stay valid: the output is the same, byte for byte."""
+    if isinstance(value, str):
+        return _JSON_STRING(value)
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            part = _plain_json(item)
+            if part is None:
+                return None
+            parts.append(part)
+        return "[" + ", ".join(parts) + "]"
+    return None

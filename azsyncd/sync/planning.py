@@ -79,12 +79,11 @@ class Planning:
                 lookup.append(i)
             elif entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
                 # Written as it is now last time: no need to ask the target.
-                actions[i] = replace(
-                    action,
-                    kind=ActionKind.UNCHANGED,
-                    existing_id=entry.target_id,
-                    # The row names who it was written for; a new owner of the address updates it.
-                    in_mirror=(entry.tenant, entry.object_id) == (action.tenant, action.user_id),
+                action.kind, action.existing_id = ActionKind.UNCHANGED, entry.target_id
+                # The row names who it was written for; a new owner of the address updates it.
+                action.in_mirror = (entry.tenant, entry.object_id) == (
+                    action.tenant,
+                    action.user_id,
                 )
             elif not failures.refused_again(action, rows.get(action.user_id), action.attempt):
                 lookup.append(i)
