@@ -4,6 +4,7 @@ database query; a change made meanwhile shows at once; an idle daemon reads the 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from azsyncd.control.client import Client
 from azsyncd.demo.run import tenant_toml
-from azsyncd.service.server import settle_heap
+from azsyncd.service.server import SWITCH_INTERVAL, settle_process
 from azsyncd.state.models import TenantState
 from tests.fakes.directory import contoso
 from tests.helpers import wait_until
@@ -81,10 +82,13 @@ def test_an_idle_daemon_shows_what_another_process_wrote(live: LiveDaemon) -> No
         assert tenant.reason == "written elsewhere"
 
 
-def test_settle_heap_takes_the_startup_objects_out_of_the_collectors_sight() -> None:
+def test_settling_the_process_freezes_the_startup_heap_and_shortens_the_switch() -> None:
     assert gc.get_freeze_count() == 0
+    interval = sys.getswitchinterval()
     try:
-        settle_heap()
+        settle_process()
         assert gc.get_freeze_count() > 10_000  # the modules and objects loaded so far
+        assert sys.getswitchinterval() == SWITCH_INTERVAL < interval
     finally:
         gc.unfreeze()
+        sys.setswitchinterval(interval)
