@@ -107,6 +107,12 @@ class State:
     def _changed(self) -> None:
         self.generation += 1
 
+    def _rows(self, query: Any) -> list[tuple[Any, ...]]:
+        """A lookup's rows as the driver gives them: for text columns, with nothing to
+        convert, peewee's row wrapper costs more than the query."""
+        sql, params = query.sql()
+        return list(self.db.execute_sql(sql, params).fetchall())
+
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
@@ -156,11 +162,8 @@ class State:
         query)."""
         found: dict[str, Mirrored] = {}
         for part in _chunks(emails):
-            sql, params = (
-                MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part)).sql()
-            )
-            # The driver's rows as they come: every column is text, nothing to convert.
-            for row in self.db.execute_sql(sql, params).fetchall():
+            query = MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part))
+            for row in self._rows(query):
                 found[row[0]] = Mirrored(*row)
         return found
 
@@ -302,7 +305,7 @@ class State:
             query = RunSeen.select(RunSeen.object_id).where(
                 RunSeen.run == run_id, RunSeen.tenant == tenant, among(RunSeen.object_id, part)
             )
-            found.update(row[0] for row in query.tuples())
+            found.update(row[0] for row in self._rows(query))
         return found
 
     def unseen_mirrored(self, run_id: int, tenant: str) -> int:
@@ -323,7 +326,7 @@ class State:
             query = RunClaim.select(RunClaim.email, RunClaim.tenant, RunClaim.principal).where(
                 RunClaim.run == run_id, among(RunClaim.email, part)
             )
-            found.update((email, (tenant, who)) for email, tenant, who in query.tuples())
+            found.update((email, (tenant, who)) for email, tenant, who in self._rows(query))
         return found
 
     def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
