@@ -207,6 +207,7 @@ class Group:
     id: str = ""
     name: str = ""
     description: str = ""
+    member_count: int | None = None  # when the daemon tells it
 
 
 @dataclass(frozen=True)

@@ -446,9 +446,11 @@ class Client:
     def tenant(self, name: str) -> Tenant:
         return self._read(Tenant, "GET", f"/tenants/{_segment(name)}")
 
-    def add_tenant(self, **settings: Any) -> Tenant:
-        """Add a tenant: name, tenant_id, client_id, auth, cloud, display_name..."""
-        return self._read(Tenant, "POST", "/tenants", json=settings)
+    def add_tenant(self, *, credential: Credential | None = None, **settings: Any) -> Tenant:
+        """Add a tenant (name, tenant_id, client_id, auth, cloud, display_name...), with its
+        credential if given: the daemon stores both or neither."""
+        body = {**settings, **({"credential": credential_body(credential)} if credential else {})}
+        return self._read(Tenant, "POST", "/tenants", json=body)
 
     def update_tenant(self, name: str, **changes: Any) -> Tenant:
         return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)

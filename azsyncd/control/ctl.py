@@ -363,8 +363,8 @@ def _add_or_credential(client: Client, p: Printer, args: argparse.Namespace) -> 
         }
         if args.client_secret_file:
             settings["client_secret_file"] = args.client_secret_file
-        client.add_tenant(**settings)
-    if credential is not None:
+        client.add_tenant(credential=credential, **settings)  # both or neither
+    elif credential is not None:
         client.set_credential(args.name, credential)
     tenant = client.tenant(args.name)
     done = "added tenant" if args.action == "add" else "stored the credential of"

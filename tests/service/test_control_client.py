@@ -23,13 +23,11 @@ from azsyncd.control.client import (
     filter_report,
 )
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
-from azsyncd.demo.run import tenant_toml
 from azsyncd.errors import DaemonUnreachable
 from tests.helpers import short_dir
-from tests.tui.tui_daemon import LiveDaemon, live_daemon
+from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
 
 ROOT = Path(__file__).parents[2]
-TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 
 
 @pytest.fixture(scope="module")

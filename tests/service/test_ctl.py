@@ -115,6 +115,29 @@ def test_refusals_and_usage_errors(
     assert code == 1 and "cannot name a tenant" in err
 
 
+def test_a_secret_from_stdin_is_stored_with_the_tenant_and_never_shown(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "pasted-secret-Zq8~value"
+    monkeypatch.setattr("sys.stdin", io.StringIO(secret + "\n"))
+    add = ["tenants", "add", "--name", "withsecret", "--tenant-id", DEMO_TENANT]
+    code, out, err = azsyncctl(live, capsys, *add, "--client-id", DEMO_CLIENT, "--secret-stdin")
+    assert code == 0 and out.strip() == "added tenant withsecret", err
+    tenant = live.daemon.config.tenant("withsecret")
+    assert tenant is not None and tenant.client_secret_file
+    assert Path(tenant.client_secret_file).read_text().strip() == secret
+    monkeypatch.setattr("sys.stdin", io.StringIO("rotated-" + secret + "\n"))
+    code, out, _ = azsyncctl(live, capsys, "tenants", "credential", "withsecret", "--secret-stdin")
+    assert code == 0 and "stored the credential of withsecret" in out
+    tenant = live.daemon.config.tenant("withsecret")
+    assert tenant is not None and tenant.client_secret_file
+    assert Path(tenant.client_secret_file).read_text().strip() == "rotated-" + secret
+    for command in (["tenants", "show", "withsecret"], ["settings", "show"], ["status"]):
+        assert secret not in "".join(azsyncctl(live, capsys, "--json", *command)[1:])
+    assert secret not in live.config.read_text()
+    azsyncctl(live, capsys, "tenants", "delete", "withsecret")
+
+
 def test_a_bad_credential_option_adds_no_tenant(
     live: LiveDaemon, capsys: pytest.CaptureFixture[str]
 ) -> None:

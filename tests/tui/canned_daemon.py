@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -78,6 +79,7 @@ TENANTS = [
         "name": "contoso",
         "display_name": "Contoso",
         "tenant_id": "contoso.onmicrosoft.com",
+        "client_id": "11111111-2222-4333-8444-555555555555",
         "cloud": "global",
         "auth": "secret",
         "enabled": True,
@@ -90,6 +92,7 @@ TENANTS = [
         "name": "fabrikam",
         "display_name": "Fabrikam",
         "tenant_id": "0b1e2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+        "client_id": "66666666-7777-4888-8999-000000000000",
         "cloud": "usgov",
         "auth": "device_code",
         "enabled": True,
@@ -222,9 +225,50 @@ GROUPS = [
 ]
 
 
+AUDIT = [
+    {
+        "id": 12,
+        "at": T0,
+        "user": "mlopez",
+        "uid": 1001,
+        "action": "PATCH /v1/settings",
+        "status": 200,
+        "changes": ["schedule.time: 00:00 -> 23:30", "welcome_email.enabled: false -> true"],
+    },
+    {
+        "id": 11,
+        "at": T0,
+        "user": "mlopez",
+        "uid": 1001,
+        "action": "PUT /v1/tenants/contoso/credential",
+        "status": 200,
+        "changes": ["tenants.contoso: client secret stored in /etc/azsyncd/credentials"],
+    },
+    {
+        "id": 10,
+        "at": T0,
+        "user": "jdoe",
+        "uid": 1002,
+        "action": "POST /v1/sync",
+        "status": 403,
+        "changes": ["refused: jdoe is not in [control] admins"],
+    },
+]
+DEVICE_CODE = {
+    "tenant": "fabrikam",
+    "status": "pending",
+    "user_code": "FAB-1234",
+    "verification_uri": "https://microsoft.com/devicelogin",
+    "message": "",
+    "expires_in": 900,
+    "reason": "",
+    "fix": "",
+}
 ANSWERS: dict[str, Any] = {
     "/v1/status": STATUS,
     "/v1/tenants": {"tenants": TENANTS},
+    "/v1/tenants/contoso": TENANTS[0],
+    "/v1/tenants/fabrikam/authorize": {**TENANTS[1], "device_code": DEVICE_CODE},
     "/v1/settings": SETTINGS,
     "/v1/attributes": {"attributes": list(KNOWN)},
     "/v1/fields": {"target": "happyfox", "fields": FIELDS},
@@ -233,20 +277,50 @@ ANSWERS: dict[str, Any] = {
     "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
     "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
     "/v1/tenants/contoso/groups": {"groups": GROUPS},
+    "/v1/audit": {"total": len(AUDIT), "entries": AUDIT},
+}
+PLAN = {
+    "run_id": 9,
+    "run": {**RUN, "id": 9, "dry_run": True, "trigger": "manual"},
+    "plan": {"run_id": 9, "total": len(RECORDS), "records": RECORDS},
+}
+REFUSED_TIME = {
+    "error": {
+        "code": "invalid_config",
+        "message": "the configuration has 1 problem:",
+        "fix": "correct the keys listed in problems; nothing was changed",
+        "problems": [
+            {
+                "key": "schedule.time",
+                "message": '"noon" is not a time of day; write it as HH:MM, e.g. "00:00" or '
+                '"23:30"',
+            }
+        ],
+    }
 }
 
 
 def answer(request: httpx.Request) -> httpx.Response:
-    """Reads come from ANSWERS; writes succeed and change nothing."""
+    """Reads come from ANSWERS; writes succeed and change nothing, but a time of "noon"."""
+    path = request.url.path
     if request.method == "GET":
-        if request.url.path in ANSWERS:
-            return httpx.Response(200, json=ANSWERS[request.url.path])
-        error = {"code": "not_found", "message": f"{request.url.path} was not found"}
+        if path in ANSWERS:
+            return httpx.Response(200, json=ANSWERS[path])
+        error = {"code": "not_found", "message": f"{path} was not found"}
         return httpx.Response(404, json={"error": error})
-    if request.url.path == "/v1/sync":
-        return httpx.Response(202, json={"run_id": 8})
-    if request.url.path == "/v1/settings":
+    body = json.loads(request.content or b"{}")
+    if path == "/v1/sync":
+        return (
+            httpx.Response(200, json=PLAN)
+            if body.get("wait")
+            else httpx.Response(202, json={"run_id": 8})
+        )
+    if path == "/v1/settings":
+        if body.get("schedule", {}).get("time") == "noon":
+            return httpx.Response(422, json=REFUSED_TIME)
         return httpx.Response(200, json=SETTINGS)
+    if path == "/v1/tenants/fabrikam/authorize":
+        return httpx.Response(202, json=ANSWERS[path])
     return httpx.Response(200, json={})
 
 

@@ -1,42 +1,83 @@
-"""What every screen looks like, at 80x24 and 120x40 (pytest-textual-snapshot)."""
+"""What every tab and every form looks like, at 80x24 and 120x40 (pytest-textual-snapshot).
+
+Each picture is taken once the screen is quiet (nothing read, shown or held), never after a
+fixed time; the daemon's answers are fixed, so the pictures do not depend on the clock.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, TextArea
 
 from tests.tui.canned_daemon import canned_client
+from tests.tui.driving import settle, until
 from tui.app import AzsyncApp
 
-TABS = ["1", "2", "3", "4", "5", "6", "7"]
+SIZES = [(80, 24), (120, 40)]
+SIZE_IDS = ["80x24", "120x40"]
 
 
 def app() -> AzsyncApp:
     return AzsyncApp(client=canned_client())
 
 
-def settle(key: str) -> Any:
-    """Open the tab, then wait until the screen stops changing: a busy machine delays the
-    workers that fill it, so no fixed pause is long enough."""
-
-    async def run_before(pilot: Any) -> None:
-        await pilot.press(key)
-        previous, stable = None, 0
-        deadline = time.monotonic() + 30
-        while stable < 3 and time.monotonic() < deadline:
-            await pilot.app.workers.wait_for_complete()
-            pilot.app.screen.set_focus(None)  # no blinking cursor in the picture
-            await pilot.pause(0.05)
-            shot = pilot.app.export_screenshot()
-            stable = stable + 1 if shot == previous else 0
-            previous = shot
+def steps(*keys: str, then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        if then is not None:
+            await then(pilot)
+            await settle(pilot)
+        for field in pilot.app.screen.query("Input, TextArea"):
+            if isinstance(field, Input | TextArea):
+                field.cursor_blink = False  # a blinking cursor is in the picture or not
+        pilot.app.clear_notifications()  # a toast is there or gone by a clock
+        await pilot.pause()
 
     return run_before
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-@pytest.mark.parametrize("tab", TABS)
-def test_screen(snap_compare: Any, tab: str, size: tuple[int, int]) -> None:
-    assert snap_compare(app(), terminal_size=size, run_before=settle(tab))
+def pick(selector: str, value: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def choose(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one(selector, Select).value = value
+        await pilot.pause()
+
+    return choose
+
+
+async def refused_time(pilot: Pilot[Any]) -> None:
+    pilot.app.query_one("#time", Input).value = "noon"
+    await pilot.press("ctrl+s")
+    status = pilot.app.query_one("#settings-panel #form-status")
+    await until(pilot, lambda: "Not saved" in str(status.render()))
+
+
+CASES: dict[str, Any] = {
+    **{f"tab-{n}": steps(str(n)) for n in range(1, 9)},
+    "add-tenant-secret": steps("2", "a"),
+    "add-tenant-pem": steps("2", "a", then=pick("#kind", "pem")),
+    "add-tenant-pfx": steps("2", "a", then=pick("#kind", "pfx")),
+    "add-tenant-device-code": steps("2", "a", then=pick("#kind", "device_code")),
+    "credential": steps("2", "c"),
+    "confirm-sync": steps("s"),
+    "export-path": steps("6", "x"),
+    "help-log": steps("6", "question_mark"),
+    "dry-run-plan": steps("d"),
+    "sign-in": steps("2", "down", "z", "y"),
+    "settings-refused": steps("5", then=refused_time),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_screen(
+    snap_compare: Any, case: str, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir("/tmp")  # the export dialog shows the full path it writes to
+    assert snap_compare(app(), terminal_size=size, run_before=CASES[case])

@@ -6,13 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.demo.run import tenant_toml
 from azsyncd.service.daemon import Daemon
 from tests.engine_setup import DEMO_FIELDS
 from tests.fakes.directory import FakeTenant, contoso
 from tests.helpers import served_in_thread
+from tui.app import AzsyncApp
+
+# The simulated Contoso as a tenant of the daemon (a custom cloud at the simulation's URLs).
+TENANT = tenant_toml(secret_file="contoso-secret", extra='display_name = "Contoso"')
 
 
 @dataclass
@@ -21,6 +27,13 @@ class LiveDaemon:
     socket: Path
     directory: FakeTenant
     config: Path
+
+    def sync(self, timeout: float = 60) -> int:
+        """Run a sync to its end, as a manual one; its run id."""
+        run_id = self.daemon.start_sync("manual")
+        assert run_id is not None
+        self.daemon.runner.wait(timeout)
+        return run_id
 
 
 @contextmanager
@@ -58,3 +71,12 @@ Department = "department"
     )
     with served_in_thread(daemon, socket) as served:
         yield LiveDaemon(daemon, served.path, directory, config)
+
+
+@contextmanager
+def tui_on(
+    tmp_path: Path, extra: str = TENANT, **kwargs: Any
+) -> Iterator[tuple[LiveDaemon, AzsyncApp]]:
+    """A live daemon with the Contoso tenant, and a TUI for its socket."""
+    with live_daemon(tmp_path, extra, **kwargs) as live:
+        yield live, AzsyncApp(socket=str(live.socket))

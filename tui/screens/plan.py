@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from azsyncd.control.client import Records, Run
-from tui.screens.forms import MODAL_CSS
+from tui.screens.modal import Modal
+from tui.text import cell, esc
+
+ORDER = {"failed": 0, "success": 1, "skipped": 2, "unchanged": 3}
 
 
-class PlanScreen(ModalScreen[None]):
-    DEFAULT_CSS = (
-        MODAL_CSS
-        + """
-    PlanScreen > Vertical { width: 100%; height: 100%; }
+class PlanScreen(Modal[None]):
+    DEFAULT_CSS = """
+    PlanScreen > #dialog { width: 100%; height: 100%; }
     PlanScreen DataTable { height: 1fr; }
+    PlanScreen #plan-detail { height: auto; max-height: 5; border-top: solid $panel; }
     """
-    )
-    BINDINGS = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, run: Run, plan: Records) -> None:
         super().__init__()
@@ -28,26 +26,41 @@ class PlanScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         counts = self.run.counts
-        with Vertical():
+        with Vertical(id="dialog"):
             yield Static(
                 f"[b]Dry run {self.run.id}: nothing was written.[/b]  Planned: "
-                f"{counts.get('new', 0)} new, "
-                f"{counts.get('updated', 0)} updated, {counts.get('unchanged', 0)} unchanged, "
-                f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped.  (Esc to "
-                "close)"
+                f"{counts.get('new', 0)} new, {counts.get('updated', 0)} updated, "
+                f"{counts.get('unchanged', 0)} unchanged, {counts.get('failed', 0)} failed, "
+                f"{counts.get('skipped', 0)} skipped.",
+                id="dialog-title",
             )
             yield DataTable(id="plan-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="plan-detail")
+            yield Static("Esc closes; press s on the main screen to sync for real", classes="hint")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Email", "Plan", "Details")
-        order = {"failed": 0, "success": 1, "skipped": 2, "unchanged": 3}
-        for record in sorted(self.plan.records, key=lambda r: order.get(r.status, 9)):
-            if record.status == "unchanged":
-                continue
+        table.add_column("Email", width=30)
+        table.add_column("Plan", width=8)
+        table.add_column("Details")
+        self.shown = [
+            r
+            for r in sorted(self.plan.records, key=lambda r: ORDER.get(r.status, 9))
+            if r.status != "unchanged"
+        ]
+        for record in self.shown:
             action = (
                 ("New" if record.type == "New" else "Update")
                 if record.status == "success"
                 else record.status.title()
             )
-            table.add_row(record.email or "-", action, record.result)
+            table.add_row(cell(record.email, 30), cell(action), cell(record.result, 200))
+        super().on_mount()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        row = event.cursor_row
+        if 0 <= row < len(self.shown):
+            record = self.shown[row]
+            self.query_one("#plan-detail", Static).update(
+                f"[b]{esc(record.email or '-')}[/b]: {esc(record.result)}"
+            )

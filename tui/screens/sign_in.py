@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import LoadingIndicator, Static
+from textual.widgets import Static
 
 from azsyncd.control.client import Authorization, DeviceCode, TenantState
-from tui.api import Failure
-from tui.screens.forms import MODAL_CSS
+from tui.api import Failure, on_ui
+from tui.screens.modal import Modal
+from tui.text import esc
 
 
-class SignInScreen(ModalScreen[str]):
-    DEFAULT_CSS = (
-        MODAL_CSS
-        + """
+class SignInScreen(Modal[str]):
+    DEFAULT_CSS = """
     SignInScreen #code { text-style: bold; color: $accent; text-align: center; padding: 1 0; }
     SignInScreen #url { text-align: center; }
-    SignInScreen LoadingIndicator { height: 3; }
     """
-    )
-    BINDINGS = [Binding("escape", "dismiss('closed')", "Close")]
 
     def __init__(
         self,
@@ -37,45 +31,53 @@ class SignInScreen(ModalScreen[str]):
     ) -> None:
         super().__init__()
         self.tenant, self.code, self.poll, self.interval = tenant, code, poll, interval
+        self.closed = threading.Event()
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"[b]Sign in to authorize {self.tenant}[/b]\nOn any device, open")
-            yield Static(self.code.verification_uri, id="url")
+        with Vertical(id="dialog"):
+            yield Static(f"[b]Sign in to authorize {esc(self.tenant)}[/b]\nOn any device, open")
+            yield Static(esc(self.code.verification_uri), id="url")
             yield Static("and enter the code")
-            yield Static(" ".join(self.code.user_code), id="code")
-            yield LoadingIndicator(id="spinner")
+            yield Static(esc(" ".join(self.code.user_code)), id="code")
             yield Static(
                 f"Waiting for the sign-in… (the code expires in {self.code.expires_in // 60} "
-                "min; Esc closes"
-                " this window, the daemon keeps waiting)",
+                "min; Esc closes this window, the daemon keeps waiting)",
                 id="state",
             )
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.wait_for_sign_in()
+
+    def on_unmount(self) -> None:
+        self.closed.set()
 
     @work(thread=True, exclusive=True)
     def wait_for_sign_in(self) -> None:
-        while True:
+        while not self.closed.is_set():
             answer = self.poll()
             if isinstance(answer, Failure):
                 if not answer.unreachable:
                     failed = DeviceCode(status="failed", reason=answer.message, fix=answer.fix)
-                    self.app.call_from_thread(self.finished, failed, TenantState())
+                    on_ui(self, self.finished, failed, TenantState())
                     return
-            elif answer.device_code and answer.device_code.status != "pending":
-                self.app.call_from_thread(self.finished, answer.device_code, answer.tenant.state)
-                return
-            time.sleep(self.interval)
+            else:
+                state = answer.tenant.state
+                # No sign-in any more (the daemon restarted, say): the tenant's state tells.
+                code = answer.device_code or DeviceCode(
+                    status="succeeded" if state.status == "active" else "failed"
+                )
+                if code.status != "pending":
+                    on_ui(self, self.finished, code, state)
+                    return
+            self.closed.wait(self.interval)
 
     def finished(self, code: DeviceCode, state: TenantState) -> None:
-        self.query_one("#spinner").display = False
         if code.status == "succeeded":
-            text = f"[green]Signed in. {self.tenant} is Active ✅[/green]  (Esc to close)"
+            text = f"[green]Signed in. {esc(self.tenant)} is Active{self.marks.active}[/green]"
         else:
-            text = f"[red]{code.status.title()}: {code.reason or state.reason}[/red]"
+            reason = code.reason or state.reason
+            text = f"[red]{esc(code.status.title())}: {esc(reason)}[/red]"
             fix = code.fix or state.fix
-            text += f"\nfix: {fix}" if fix else ""
-            text += "\n(Esc to close)"
-        self.query_one("#state", Static).update(text)
+            text += f"\nfix: {esc(fix)}" if fix else ""
+        self.query_one("#state", Static).update(text + "\n(Esc closes)")

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from typing import ClassVar
+
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
-from azsyncd.control.client import Contacts
-from tui.widgets.panel import Panel
+from azsyncd.control.client import Client, Contacts
+from tui.text import cell
+from tui.widgets.panel import Panel, add_columns
+
+COLUMNS = [("", 1), ("Email", 30), ("Name", 20), ("Phones", 18), ("Custom fields", 40)]
 
 
 class ContactsPanel(Panel):
+    DEFAULT_CSS = """
+    ContactsPanel #contact-search { margin-bottom: 0; }
+    ContactsPanel #contact-table { height: 1fr; }
+    """
+    SEARCH = "contact-search"
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [("/", "search contacts by email or name")]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search by email or name", id="contact-search")
+        yield Input(placeholder="search by email or name (/)", id="contact-search", compact=True)
         yield Static("", id="contact-count")
         yield DataTable(id="contact-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("", "Email", "Name", "Phones", "Custom fields")
+        table = self.query_one(DataTable)
+        add_columns(table, COLUMNS)
 
     @on(Input.Changed, "#contact-search")
-    def search_changed(self) -> None:
-        self.reload()
+    def search_typed(self) -> None:
+        self._settled = False
+        self.after_typing(self.reload)
 
-    @work(thread=True, exclusive=True, group="contacts")
-    def load(self) -> None:
-        search = self.query_one("#contact-search", Input).value
-        data = self.fetch(lambda c: c.contacts(search, limit=500))
-        if data is not None:
-            self.app.call_from_thread(self.show, data)
+    def read(self, client: Client) -> Contacts:
+        return client.contacts(self.query_one("#contact-search", Input).value, limit=500)
 
     def show(self, data: Contacts) -> None:
         table = self.query_one(DataTable)
@@ -38,7 +51,11 @@ class ContactsPanel(Panel):
             custom = ", ".join(
                 f"{k}: {v}" for k, v in c.custom_fields.items() if v not in (None, "")
             )
-            table.add_row("Ⓔ" if c.synced_from_entra else "", c.email, c.name, phones, custom[:60])
+            mark = self.marks.entra if c.synced_from_entra else ""
+            table.add_row(
+                cell(mark), cell(c.email, 30), cell(c.name, 20), cell(phones, 18), cell(custom, 40)
+            )
         self.query_one("#contact-count", Static).update(
-            f"{len(data.contacts)} of {data.total} contacts · Ⓔ synced from Entra ID"
+            f"{len(data.contacts)} of {data.total} contacts {self.marks.dot} "
+            f"{self.marks.entra} synced from Entra ID"
         )

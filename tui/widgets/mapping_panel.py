@@ -1,159 +1,177 @@
-"""The Field mapping tab: email and name sources, phones, custom fields, the overwrite rule."""
+"""The Mapping tab: email and name sources, guests, phones, custom fields, the overwrite rule."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Label, Select, Static, Switch
+from textual.widget import Widget
+from textual.widgets import Input, Select, Static
 
-from azsyncd.control.client import FieldProblem, MappingSettings, TargetField
-from tui.api import Failure
-from tui.widgets.panel import Panel
+from azsyncd.control.client import ApiFailure, Client, MappingSettings, TargetField
+from tui.text import clip, esc
+from tui.widgets.fields import OnOff, Row
+from tui.widgets.form_panel import FormPanel
 
 PHONE_TYPES = {"mo": "Mobile", "w": "Work", "m": "Main", "h": "Home", "o": "Other"}
 
 
-def error_id(key: str) -> str:
-    return "err-" + "".join(ch if ch.isalnum() else "-" for ch in key)
+@dataclass(frozen=True)
+class MappingData:
+    mapping: MappingSettings
+    attributes: list[str]
+    fields: list[TargetField] = field(default_factory=list)
+    fields_error: str = ""  # the help desk's fields could not be read
+
+    def options(self) -> list[str]:
+        """Every attribute a mapping may pick, with any the mapping uses beyond the known ones."""
+        used = [self.mapping.email, *self.mapping.phones.values()]
+        used += list(self.mapping.custom_fields.values())
+        return list(dict.fromkeys([*self.attributes, *used]))
 
 
-class MappingPanel(Panel):
-    DEFAULT_CSS = """
-    MappingPanel .row { height: auto; }
-    MappingPanel .row Label { width: 30; padding: 1 1 0 0; }
-    MappingPanel .row Select, MappingPanel .row Input { width: 1fr; }
-    MappingPanel .error { height: auto; padding-left: 30; }
-    MappingPanel Switch { width: auto; }
-    """
-    BINDINGS = [Binding("ctrl+s", "save", "Save mapping")]
+def picked(select: Select[str]) -> str | None:
+    return None if select.value is Select.NULL else str(select.value)
+
+
+class MappingPanel(FormPanel):
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        *FormPanel.KEYS_HELP,
+        ("Enter/Space", "on a list: open it and pick; type to search it"),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fields: list[TargetField] = []
 
-    def compose(self) -> ComposeResult:
-        yield VerticalScroll(Static("Loading the mapping…"), id="mapping-form")
+    def compose_form(self) -> Any:
+        yield Static("Loading the mapping…", id="mapping-loading")
 
-    @work(thread=True, exclusive=True, group="mapping")
-    def load(self) -> None:
-        settings = self.fetch(lambda c: c.settings())
-        attributes = self.fetch(lambda c: c.attributes())
-        fields = self.attempt(lambda c: c.fields())
-        if settings is not None and attributes is not None:
-            self.app.call_from_thread(
-                self.build,
-                settings.mapping,
-                attributes,
-                [] if isinstance(fields, Failure) else fields,
-                fields.message if isinstance(fields, Failure) else "",
-            )
+    def read(self, client: Client) -> MappingData:
+        settings, attributes = client.settings(), client.attributes()
+        try:
+            return MappingData(settings.mapping, attributes, client.fields())
+        except ApiFailure as exc:  # the help desk is down: the rest of the mapping still shows
+            return MappingData(settings.mapping, attributes, fields_error=exc.message)
 
-    def _row(self, label: str, widget: Any, key: str) -> list[Any]:
-        return [
-            Horizontal(Label(label), widget, classes="row"),
-            Static("", id=error_id(key), classes="error"),
+    def layout_of(self, data: MappingData) -> Hashable:
+        fields = tuple((f.name, f.type, f.required) for f in data.fields)
+        extra = tuple(
+            n for n in data.mapping.custom_fields if n not in {f.name for f in data.fields}
+        )
+        return fields, extra, tuple(data.options()), data.fields_error
+
+    def rows_for(self, data: MappingData) -> list[Widget]:
+        options = [(a, a) for a in data.options()]
+        self.fields = list(data.fields)
+        known = {f.name for f in data.fields}
+        # Mapped fields the help desk did not list stay editable, so nothing is dropped.
+        self.fields += [
+            TargetField(name=n, type="unlisted")
+            for n in data.mapping.custom_fields
+            if n not in known
         ]
 
-    def build(
-        self,
-        mapping: MappingSettings,
-        attributes: list[str],
-        fields: list[TargetField],
-        fields_error: str,
-    ) -> None:
-        self.fields = fields
-        options = [(a, a) for a in attributes]
-        form = self.query_one("#mapping-form", VerticalScroll)
-        form.remove_children()
-        widgets: list[Any] = [
-            Static("[b]Contact[/b]  (the help desk's email and name follow the directory)")
+        def choice(widget_id: str, blank: bool = True) -> Select[str]:
+            return Select(
+                options, allow_blank=blank, prompt="(not mapped)", compact=True, id=widget_id
+            )
+
+        rows: list[Widget] = [
+            Static(
+                "Contact: the help desk's email and name follow the directory", classes="section"
+            ),
+            Row("Email <-", choice("email", blank=False), keys=["mapping.email"]),
+            Row(
+                "Guests' email from mail",
+                OnOff(id="guest_email_from_mail"),
+                keys=["mapping.guest_email_from_mail"],
+                note="guests' #EXT# UPNs are no mailbox; On uses mail, then otherMails",
+            ),
+            Row(
+                "Name <-",
+                Input(id="name", compact=True),
+                keys=["mapping.name"],
+                note="an attribute, or a template such as {givenName} {surname}",
+            ),
+            Static("Phones", classes="section"),
         ]
-        widgets += self._row(
-            "Email <-",
-            Select(options, value=mapping.email, allow_blank=False, id="email"),
-            "mapping.email",
-        )
-        widgets += self._row(
-            "Name <- (attribute or template)", Input(mapping.name, id="name"), "mapping.name"
-        )
-        widgets.append(Static("[b]Phones[/b]  (empty: not mapped)"))
-        for code, label in PHONE_TYPES.items():
-            value = mapping.phones.get(code, Select.NULL)
-            widgets += self._row(
-                f"{label} phone <-",
-                Select(options, value=value, id=f"phone-{code}"),
-                f"mapping.phones.{code}",
-            )
-        widgets.append(Static("[b]Custom fields[/b]  (help desk field <- directory attribute)"))
-        if fields_error:
-            widgets.append(
-                Static(f"[red]The help desk's fields could not be read: {fields_error}[/red]")
-            )
-        for n, field in enumerate(fields):
-            label = f"{field.name} ({field.type}{', required' if field.required else ''})"
-            value = mapping.custom_fields.get(field.name, Select.NULL)
-            widgets += self._row(
-                label,
-                Select(options, value=value, id=f"custom-{n}"),
-                f"mapping.custom_fields.{field.name}",
-            )
-        widgets.append(
-            Horizontal(
-                Label("Overwrite custom fields"),
-                Switch(mapping.overwrite_custom_fields, id="overwrite"),
-                classes="row",
+        rows += [
+            Row(f"{label} phone <-", choice(f"phone-{code}"), keys=[f"mapping.phones.{code}"])
+            for code, label in PHONE_TYPES.items()
+        ]
+        rows.append(
+            Row(
+                "Skip empty phones",
+                OnOff(id="skip_empty_phones"),
+                keys=["mapping.skip_empty_phones"],
+                note="On: an empty mapped phone is left out; Off: the contact fails",
             )
         )
-        widgets.append(
-            Static(
-                "On: existing contacts' mapped custom fields follow the directory. Off: "
-                "existing "
-                "contacts"
-                " keep their values; new contacts still get them. Unmapped fields are never "
-                "touched.",
-                classes="hint",
+        rows.append(Static("Custom fields (* required by the help desk)", classes="section"))
+        if data.fields_error:
+            rows.append(
+                Static(
+                    f"The help desk's fields could not be read: {esc(data.fields_error)}",
+                    classes="error",
+                )
+            )
+        for n, target_field in enumerate(self.fields):
+            mark = " *" if target_field.required else ""
+            rows.append(
+                Row(
+                    clip(f"{target_field.name} ({target_field.type}){mark}", 23),
+                    choice(f"custom-{n}"),
+                    keys=[f"mapping.custom_fields.{target_field.name}"],
+                )
+            )
+        rows.append(
+            Row(
+                "Overwrite custom fields",
+                OnOff(id="overwrite_custom_fields"),
+                keys=["mapping.overwrite_custom_fields"],
+                note="On: existing contacts' mapped fields follow the directory. Off: they keep "
+                "their values; new contacts still get them. Unmapped fields are never touched.",
             )
         )
-        widgets.append(
-            Static(
-                "[dim]Ctrl+S[/dim] save (the daemon validates; errors appear next to the field)",
-                classes="hint",
-            )
-        )
-        form.mount_all(widgets)
+        return rows
+
+    def fill(self, data: MappingData) -> None:
+        mapping = data.mapping
+        self.query_one("#email", Select).value = mapping.email
+        self.query_one("#name", Input).value = mapping.name
+        for code in PHONE_TYPES:
+            self.query_one(f"#phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
+        for n, target_field in enumerate(self.fields):
+            value = mapping.custom_fields.get(target_field.name, Select.NULL)
+            self.query_one(f"#custom-{n}", Select).value = value
+        for switch in ("guest_email_from_mail", "skip_empty_phones", "overwrite_custom_fields"):
+            self.query_one(f"#{switch}", OnOff).value = getattr(mapping, switch)
 
     def values(self) -> dict[str, Any]:
-        def picked(widget_id: str) -> str | None:
-            value = self.query_one(f"#{widget_id}", Select).value
-            return None if value is Select.NULL else str(value)
-
+        if not self.query("#email"):
+            return {}
         return {
-            "email": picked("email"),
+            "email": picked(self.query_one("#email", Select)),
             "name": self.query_one("#name", Input).value,
-            "phones": {code: picked(f"phone-{code}") for code in PHONE_TYPES},
-            "custom_fields": {f.name: picked(f"custom-{n}") for n, f in enumerate(self.fields)},
-            "overwrite_custom_fields": self.query_one("#overwrite", Switch).value,
+            "phones": {c: picked(self.query_one(f"#phone-{c}", Select)) for c in PHONE_TYPES},
+            "custom_fields": {
+                f.name: picked(self.query_one(f"#custom-{n}", Select))
+                for n, f in enumerate(self.fields)
+            },
+            **{
+                switch: self.query_one(f"#{switch}", OnOff).value
+                for switch in (
+                    "guest_email_from_mail",
+                    "skip_empty_phones",
+                    "overwrite_custom_fields",
+                )
+            },
         }
 
-    def action_save(self) -> None:
-        self.save(self.values())
-
-    @work(thread=True, exclusive=True, group="mapping-save")
-    def save(self, mapping: dict[str, Any]) -> None:
-        answer = self.attempt(lambda c: c.update_settings(mapping=mapping))
-        problems = answer.problems if isinstance(answer, Failure) else []
-        self.app.call_from_thread(self.show_problems, problems)
-        self.say(answer, "Mapping saved; it applies from the next sync")
-
-    def show_problems(self, problems: list[FieldProblem]) -> None:
-        for error in self.query(".error"):
-            if isinstance(error, Static):
-                error.update("")
-        for problem in problems:
-            found = self.query(f"#{error_id(problem.key)}")
-            if found:
-                found.first(Static).update(f"[red]↑ {problem.message}[/red]")
+    def write(self, client: Client, values: dict[str, Any]) -> MappingData:
+        settings = client.update_settings(mapping=values)  # None unmaps; others merge
+        return MappingData(
+            settings.mapping, self.data.attributes, self.data.fields, self.data.fields_error
+        )

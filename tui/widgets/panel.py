@@ -1,68 +1,169 @@
-"""The base of every tab: access to the daemon, and a load() run in a worker."""
+"""The base of every tab: reading from the daemon in a worker, showing it, and the tab's keys.
+
+A panel reads in a thread (``read``, which may call the daemon several times) and shows
+what it read on the UI thread (``show``). Only the newest read is shown; ``settled`` says
+that nothing is being read or shown, which tests wait for instead of a time.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import work
 from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import DataTable
+from textual.worker import get_current_worker
 
 from azsyncd.control.client import Client
-from tui.api import Failure, attempt
+from tui.api import Failure, attempt, on_ui
+from tui.text import Marks, marks_for
+from tui.widgets.fields import first_field
 
 if TYPE_CHECKING:
     from tui.app import AzsyncApp
 
 T = TypeVar("T")
+TYPING_PAUSE = 0.3  # seconds without a key before a search is sent
 
 
-class Panel(Vertical):
-    """A tab's content. Subclasses implement ``load`` (worker thread) and ``show`` (UI thread)."""
+def add_columns(table: DataTable[Any], columns: list[tuple[str, int]]) -> None:
+    """A table's columns, each as wide as given: a long value is cut, the pane below has it."""
+    for label, width in columns:
+        table.add_column(label, width=width)
+
+
+class Panel(Vertical, can_focus=True):
+    """A tab's content. Subclasses implement ``read`` (worker thread) and ``show`` (UI)."""
 
     DEFAULT_CSS = """
     Panel { height: 1fr; padding: 0 1; }
-    Panel .hint { color: $text-muted; }
-    Panel .error { color: $error; }
+    Panel .hint { color: $text-muted; height: auto; }
+    Panel .error { color: $error; height: auto; }
     """
+    # Keys of this tab for the help screen, beyond its shown bindings: (key, what it does).
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = []
+    # The id of the tab's search field, for "/".
+    SEARCH: ClassVar[str | None] = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._settled = False
+        self._generation = 0
+        self._focus_later: str | None = None
+        self._typing: Timer | None = None
+        self.marks: Marks = marks_for()
+        self._showing = asyncio.Lock()  # a show that rebuilds widgets must not overlap another
 
     @property
     def azsync(self) -> AzsyncApp:
         return self.app  # type: ignore[return-value]
 
+    # Talking to the daemon, from worker threads.
+
     def attempt(self, request: Callable[[Client], T]) -> T | Failure:
-        """Call the daemon (from a worker thread); an absent daemon shows the banner."""
+        """Call the daemon; an absent daemon shows the banner."""
         result = attempt(self.azsync.client, request)
         if isinstance(result, Failure) and result.unreachable:
-            self.app.call_from_thread(self.azsync.show_unreachable, result)
-        return result
-
-    def fetch(self, request: Callable[[Client], T]) -> T | None:
-        """Call the daemon (from a worker thread); a refusal is shown, and gives None."""
-        result = self.attempt(request)
-        if isinstance(result, Failure):
-            self.say(result)
-            return None
+            self.on_ui(self.azsync.show_unreachable, result)
         return result
 
     def say(self, result: object, success: str = "") -> None:
-        """Tell the admin how a call went (from a worker thread)."""
+        """Tell the admin how a call went."""
         if not isinstance(result, Failure):
             if success:
-                self.app.call_from_thread(self.app.notify, success)
+                self.on_ui(self.app.notify, success)
         elif not result.unreachable:
-            self.app.call_from_thread(self.app.notify, result.text, severity="error", timeout=10)
+            self.on_ui(self.app.notify, result.text, severity="error", timeout=12, markup=False)
 
-    def reload(self) -> None:
-        """Load fresh data; called when the tab is shown and on refresh."""
-        self.load()
+    # Reading and showing.
 
-    def load(self) -> Any:
-        """Fetch this tab's data in a worker (subclasses decorate it with ``@work``)."""
+    def read(self, client: Client) -> Any:
+        """What this tab shows, read from the daemon (in a worker thread)."""
         return None
 
+    def show(self, data: Any) -> Any:
+        """Show what ``read`` returned (UI thread; may be a coroutine)."""
+        return None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is being read or shown (what tests wait for, instead of a time)."""
+        return self._settled and not self.pending()
+
+    def pending(self) -> bool:
+        """A second read that follows the first (a run's records, a group search)."""
+        return False
+
+    def reload(self) -> None:
+        """Read fresh data; called when the tab is shown, on refresh, on reconnect."""
+        self._settled = False
+        self._generation += 1
+        self._load(self._generation)
+
+    @work(thread=True, exclusive=True, group="panel-load")
+    def _load(self, generation: int) -> None:
+        data = self.attempt(self.read)
+        if not get_current_worker().is_cancelled:
+            self.on_ui(self._loaded, data, generation)
+
+    async def _loaded(self, data: Any, generation: int) -> None:
+        if generation != self._generation or not self.is_attached:
+            return  # a newer read is under way, or the app is closing
+        async with self._showing:
+            try:
+                if isinstance(data, Failure):
+                    self.failed(data)
+                else:
+                    shown = self.show(data)
+                    if inspect.isawaitable(shown):
+                        await shown
+            finally:
+                self._settled = generation == self._generation
+                if self._focus_later and self.query(f"#{self._focus_later}"):
+                    self.screen.set_focus(self.query_one(f"#{self._focus_later}"))
+                    self._focus_later = None
+
+    def on_ui(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``callback`` on the UI thread, from a worker, if this tab is still there."""
+        return on_ui(self, callback, *args, **kwargs)
+
+    def after_typing(self, then: Callable[[], object]) -> None:
+        """Run ``then`` once the admin stops typing: only the last search is sent."""
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, then)
+
+    def failed(self, failure: Failure) -> None:
+        """A read failed; the banner covers an absent daemon, anything else is told."""
+        if not failure.unreachable:
+            self.app.notify(failure.text, severity="error", timeout=12, markup=False)
+
+    # Keys and focus.
+
+    def first_control(self) -> Widget | None:
+        return first_field(self.query("*"))
+
+    def focus_when_ready(self, widget_id: str) -> None:
+        """Focus a control now, or once the tab has shown what it read."""
+        found = self.query(f"#{widget_id}")
+        if found and found.first().focusable:
+            self.screen.set_focus(found.first())
+        else:
+            self._focus_later = widget_id
+
     def focus_first(self) -> None:
-        """Put the keyboard in this tab, so that its bindings work at once."""
-        for widget in self.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
+        """Put the keyboard on the tab's first control, or on the tab itself."""
+        self.screen.set_focus(self.first_control() or self)
+
+    @property
+    def dirty(self) -> bool:
+        """Edits not saved yet."""
+        return False
+
+    def discard(self) -> None:
+        """Forget unsaved edits (the next show puts back what the daemon holds)."""

@@ -1,75 +1,80 @@
-"""The Tenants tab: status of each tenant; add, authorize, enable/disable, delete."""
+"""The Tenants tab: each tenant's state; add, authorize, credential, enable/disable, delete."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from azsyncd.control.client import Tenant, TenantState
+from azsyncd.control.client import Client, Tenant
 from tui.api import Failure
-from tui.screens.forms import AddTenantScreen, ConfirmScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.sign_in import SignInScreen
-from tui.text import when
-from tui.widgets.panel import Panel
+from tui.screens.tenant_form import TenantForm
+from tui.text import cell, esc, state_label, when
+from tui.widgets.panel import Panel, add_columns
 
-
-def status_label(state: TenantState) -> str:
-    return "Active ✅" if state.status == "active" else f"{state.status.title()}: {state.reason}"
+COLUMNS = [("Name", 14), ("Status", 26), ("Last sync", 16), ("Auth", 11), ("Cloud", 9)]
+COLUMNS += [("Tenant ID", 36)]
 
 
 class TenantsPanel(Panel):
+    DEFAULT_CSS = """
+    TenantsPanel #tenant-table { height: 1fr; min-height: 4; }
+    TenantsPanel #tenant-detail { height: auto; max-height: 9; border-top: solid $panel; }
+    """
     BINDINGS = [
-        Binding("a", "add", "Add tenant"),
-        Binding("z", "authorize", "Authorize"),
-        Binding("e", "toggle_enabled", "Enable/disable"),
-        Binding("delete", "delete", "Delete"),
+        Binding("a", "add", "Add", priority=True),
+        Binding("z", "authorize", "Authorize", priority=True),
+        Binding("c", "credential", "Credential", priority=True),
+        Binding("e", "toggle_enabled", "On/off", priority=True),
+        Binding("delete,backspace", "delete", "Delete", key_display="Del", priority=True),
+    ]
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        ("Up/Down", "choose a tenant; its details and the fix for its state are below"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tenants: list[Tenant] = []
+        self.select_next: str | None = None  # a tenant just added becomes the selected one
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="tenant-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="tenant-detail")
-        yield Static(
-            "[dim]a[/dim] add  [dim]z[/dim] authorize / re-authorize  [dim]e[/dim] enable/disable  "
-            "[dim]Del[/dim] delete",
-            classes="hint",
-        )
+        with VerticalScroll(id="tenant-detail"):
+            yield Static("", id="tenant-text")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(
-            "Name", "Status", "Tenant ID", "Cloud", "Auth", "Last sync"
-        )
+        add_columns(self.query_one(DataTable), COLUMNS)
 
-    @work(thread=True, exclusive=True, group="tenants")
-    def load(self) -> None:
-        tenants = self.fetch(lambda c: c.tenants())
-        if tenants is not None:
-            self.app.call_from_thread(self.show, tenants)
+    def read(self, client: Client) -> list[Tenant]:
+        return client.tenants()
 
     def show(self, tenants: list[Tenant]) -> None:
-        self.tenants = tenants
         table = self.query_one(DataTable)
-        row = table.cursor_row
+        current = self.selected()
+        selected = self.select_next or (current.name if current else None)
+        self.select_next = None
+        self.tenants = tenants
         table.clear()
         for t in tenants:
             table.add_row(
-                t.name,
-                status_label(t.state),
-                t.tenant_id,
-                t.cloud,
-                t.auth,
-                when(t.state.last_sync_at),
+                cell(t.name, 14),
+                cell(state_label(t.state, self.marks), 26),
+                cell(when(t.state.last_sync_at), 16),
+                cell(t.auth, 11),
+                cell(t.cloud, 9),
+                cell(t.tenant_id, 36),
                 key=t.name,
             )
+        names = [t.name for t in tenants]
         if tenants:
-            table.move_cursor(row=min(row, len(tenants) - 1))
+            table.move_cursor(row=names.index(selected) if selected in names else 0)
         self.show_detail()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -77,86 +82,131 @@ class TenantsPanel(Panel):
 
     def show_detail(self) -> None:
         tenant = self.selected()
-        detail = self.query_one("#tenant-detail", Static)
+        text = self.query_one("#tenant-text", Static)
         if tenant is None:
-            detail.update("No tenant yet: press a to add one.")
+            text.update("No tenant yet: press a to add one.")
             return
-        text = f"{tenant.label}: {status_label(tenant.state)}"
-        if tenant.state.fix:
-            text += f"\nfix: {tenant.state.fix}"
-        detail.update(text)
+        state = tenant.state
+        lines = [
+            f"[b]{esc(tenant.label)}[/b] ({esc(tenant.name)}): "
+            f"{esc(state_label(state, self.marks))}",
+            f"tenant {esc(tenant.tenant_id)} {self.marks.dot} app {esc(tenant.client_id)} "
+            f"{self.marks.dot} {esc(tenant.cloud)} {self.marks.dot} "
+            f"{'enabled' if tenant.enabled else 'disabled'}",
+        ]
+        if state.fix:
+            lines.append(f"fix: {esc(state.fix)}")
+        if tenant.auth == "device_code":
+            lines.append("z signs in with a device code as an admin of the tenant")
+        else:
+            lines.append("c stores a new client secret or certificate; z checks it works")
+        files = [
+            f"{key}: {getattr(tenant, key)}"
+            for key in ("client_secret_file", "certificate_file", "pfx_file", "ca_bundle")
+            if getattr(tenant, key)
+        ]
+        if files:
+            lines.append(f"[dim]{esc(', '.join(files))} (configuration file)[/dim]")
+        text.update("\n".join(lines))
 
     def selected(self) -> Tenant | None:
         table = self.query_one(DataTable)
-        if not self.tenants or table.cursor_row < 0 or table.cursor_row >= len(self.tenants):
-            return None
-        return self.tenants[table.cursor_row]
+        row = table.cursor_row
+        return self.tenants[row] if self.tenants and 0 <= row < len(self.tenants) else None
+
+    def first_control(self) -> DataTable[Any]:
+        return self.query_one(DataTable)
+
+    # Actions: each write asks first.
+
+    def confirm(self, question: str, then: Callable[[], object]) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_add(self) -> None:
-        def added(tenant: Tenant | None) -> None:
-            if tenant:
-                self.app.notify(f"Added {tenant.name}; press z to authorize it")
-                self.reload()
+        self.app.push_screen(TenantForm(), self.added)
 
-        self.app.push_screen(
-            AddTenantScreen(lambda body: self.attempt(lambda c: c.add_tenant(**body))), added
-        )
+    def added(self, tenant: Tenant | None) -> None:
+        if tenant is None:
+            return
+        self.select_next = tenant.name
+        what = "z signs in" if tenant.auth == "device_code" else "z checks it works"
+        self.app.notify(f"Added {tenant.name}; {what}", markup=False)
+        self.reload()
+
+    def action_credential(self) -> None:
+        tenant = self.selected()
+        if tenant is None:
+            return
+        if tenant.auth == "device_code":
+            self.app.notify(f"{tenant.name} signs in with a device code: press z", markup=False)
+            return
+        self.app.push_screen(TenantForm(tenant), self.added)
 
     def action_authorize(self) -> None:
         tenant = self.selected()
-        if tenant:
-            self.authorize(tenant.name)
+        if tenant is not None:
+            self.confirm(
+                f"Authorize {esc(tenant.name)} now?\nThe daemon gets a fresh token"
+                + (" (you sign in with a code)." if tenant.auth == "device_code" else "."),
+                lambda: self.authorize(tenant.name),
+            )
 
     @work(thread=True, exclusive=True, group="authorize")
     def authorize(self, name: str) -> None:
         answer = self.attempt(lambda c: c.authorize(name))
         if isinstance(answer, Failure):
             self.say(answer)
-            return
-        if answer.device_code:
+        elif answer.device_code:
             screen = SignInScreen(
                 name, answer.device_code, lambda: self.attempt(lambda c: c.sign_in_status(name))
             )
-            self.app.call_from_thread(self.app.push_screen, screen, lambda _: self.reload())
+            self.on_ui(self.app.push_screen, screen, lambda _: self.reload())
             return
-        state = answer.tenant.state
-        if state.status == "active":
-            self.app.call_from_thread(self.app.notify, f"{name} is authorized: Active ✅")
-        else:
-            self.app.call_from_thread(
-                self.app.notify, f"{state.reason}\nfix: {state.fix}", severity="error", timeout=20
+        elif answer.tenant.state.status == "active":
+            self.on_ui(
+                self.app.notify, f"{name} is authorized: Active{self.marks.active}", markup=False
             )
-        self.app.call_from_thread(self.reload)
+        else:
+            state = answer.tenant.state
+            self.on_ui(
+                self.app.notify,
+                f"{state.reason}\nfix: {state.fix}",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        self.on_ui(self.reload)
 
     def action_toggle_enabled(self) -> None:
         tenant = self.selected()
-        if tenant:
-            self.toggle(tenant.name, not tenant.enabled)
+        if tenant is None:
+            return
+        if tenant.enabled:
+            question = f"Disable {esc(tenant.name)}?\nIt is left out of syncs until enabled again."
+        else:
+            question = f"Enable {esc(tenant.name)}?\nThe next sync includes it again."
+        self.confirm(question, lambda: self.toggle(tenant.name, not tenant.enabled))
 
     @work(thread=True, group="tenant-change")
     def toggle(self, name: str, enabled: bool) -> None:
         result = self.attempt(lambda c: c.set_tenant_enabled(name, enabled))
         self.say(result, f"{name}: {'enabled' if enabled else 'disabled'}")
-        self.app.call_from_thread(self.reload)
+        self.on_ui(self.reload)
 
     def action_delete(self) -> None:
         tenant = self.selected()
-        if tenant is None:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.delete(tenant.name)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Delete tenant [b]{tenant.name}[/b]? Its settings and token cache go;"
-                " the contacts it synced stay in the help desk."
-            ),
-            confirmed,
-        )
+        if tenant is not None:
+            self.confirm(
+                f"Delete tenant [b]{esc(tenant.name)}[/b]?\nIts settings and token cache go; "
+                "the contacts it synced stay in the help desk.",
+                lambda: self.delete(tenant.name),
+            )
 
     @work(thread=True, group="tenant-change")
     def delete(self, name: str) -> None:
         self.say(self.attempt(lambda c: c.delete_tenant(name)), f"Deleted {name}")
-        self.app.call_from_thread(self.reload)
+        self.on_ui(self.reload)

@@ -1,124 +1,208 @@
-"""The Select users tab: per tenant, all users or the members of chosen groups."""
+"""The Users tab: per tenant, all users or the members of chosen groups.
+
+The chosen groups are listed by name before any search; each line says [x] or [ ], so the
+choice reads the same in any terminal, with or without colour.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import re
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.content import Content
+from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
 
-from azsyncd.control.client import Group, Tenant
-from tui.api import Failure
-from tui.widgets.panel import Panel
+from azsyncd.control.client import Client, Group, Tenant
+from tui.screens.confirm import ConfirmScreen
+from tui.text import esc
+from tui.widgets.fields import OnOff, Row, choose
+from tui.widgets.form_panel import FormPanel
+
+SCOPES = [("All users", "all"), ("Members of the chosen groups", "groups")]
 
 
-class UsersPanel(Panel):
+class GroupList(OptionList):
+    BINDINGS = [Binding("space", "select", "Pick", show=False)]
+
+
+class UsersPanel(FormPanel):
     DEFAULT_CSS = """
-    UsersPanel Horizontal { height: auto; }
-    UsersPanel RadioSet { width: auto; }
-    UsersPanel SelectionList { height: 1fr; min-height: 4; }
+    UsersPanel #group-list { height: 1fr; min-height: 4; }
+    UsersPanel #form { height: auto; max-height: 10; }
+    UsersPanel #chosen { height: auto; max-height: 3; }
     """
-    BINDINGS = [Binding("ctrl+s", "save", "Save selection")]
+    SEARCH = "search"
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        *FormPanel.KEYS_HELP,
+        ("Enter/Space", "in the list: pick or drop the group"),
+        ("/", "search the tenant's groups by name"),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tenants: dict[str, Tenant] = {}
-        self.chosen: dict[str, str] = {}  # group id -> name
+        self.tenant = ""  # the tenant the form shows
+        self.chosen: list[str] = []  # group ids, in the order picked
+        self.known: dict[str, Group] = {}  # every group seen, by id
+        self.found: list[Group] = []  # the last search's groups
+        self._switching = False
+        self._search_due = False
+
+    def pending(self) -> bool:
+        return self._search_due
 
     def compose(self) -> ComposeResult:
-        yield Select([], prompt="Tenant", id="tenant", allow_blank=True)
-        with Horizontal():
-            with RadioSet(id="scope"):
-                yield RadioButton("All users", id="all", value=True)
-                yield RadioButton("Specific groups", id="groups")
-            yield Checkbox("Leave out disabled accounts", id="exclude")
-        yield Input(placeholder="search groups by name (live)", id="search")
-        yield SelectionList[str](id="results")
+        yield from super().compose()
         yield Static("", id="chosen")
-        yield Static("[dim]space[/dim] pick a group  [dim]Ctrl+S[/dim] save", classes="hint")
+        yield GroupList(id="group-list")
 
-    @work(thread=True, exclusive=True, group="users")
-    def load(self) -> None:
-        tenants = self.fetch(lambda c: c.tenants())
-        if tenants is not None:
-            self.app.call_from_thread(self.show_tenants, tenants)
+    def compose_form(self) -> ComposeResult:
+        yield Row(
+            "Tenant", Select([], allow_blank=True, prompt="(none)", compact=True, id="tenant")
+        )
+        yield Row(
+            "Users",
+            Select(SCOPES, allow_blank=False, compact=True, id="users"),
+            keys=["users"],
+        )
+        yield Row("Skip disabled accounts", OnOff(id="exclude_disabled"), keys=["exclude_disabled"])
+        yield Row(
+            "Search groups",
+            Input(placeholder="name starts with… (/ jumps here)", id="search", compact=True),
+            keys=["groups"],
+        )
 
-    def show_tenants(self, tenants: list[Tenant]) -> None:
-        self.tenants = {t.name: t for t in tenants}
+    def problem_key(self, key: str) -> str:
+        return re.sub(r"^(body\.|tenants\[\d+\]\.)", "", key)
+
+    # Reading and filling.
+
+    def read(self, client: Client) -> list[Tenant]:
+        return client.tenants()
+
+    def fill(self, data: list[Tenant]) -> None:
+        self.tenants = {t.name: t for t in data}
         select = self.query_one("#tenant", Select)
-        current = select.value
-        select.set_options([(t.label, t.name) for t in tenants])
-        if current in self.tenants:
-            select.value = current
-        elif tenants:
-            select.value = tenants[0].name
+        if self.tenant not in self.tenants:
+            self.tenant = data[0].name if data else ""
+        self._switching = True
+        select.set_options([(t.label, t.name) for t in data])
+        select.value = self.tenant or Select.NULL
+        self._switching = False
+        tenant = self.tenants.get(self.tenant)
+        choose(self.query_one("#users", Select), SCOPES, tenant.users if tenant else "all")
+        self.query_one("#exclude_disabled", OnOff).value = bool(tenant and tenant.exclude_disabled)
+        self.chosen = list(tenant.groups) if tenant else []
+        self.show_groups()
+        if tenant is not None:
+            self._search_due = True
+            self.search_groups(tenant.name, self.query_one("#search", Input).value)
+
+    def values(self) -> dict[str, Any]:
+        if not self.query("#users"):
+            return {}
+        return {
+            "users": str(self.query_one("#users", Select).value),
+            "groups": sorted(self.chosen),  # kept when "all" is chosen, so nothing is lost
+            "exclude_disabled": self.query_one("#exclude_disabled", OnOff).value,
+        }
+
+    def write(self, client: Client, values: dict[str, Any]) -> list[Tenant]:
+        client.update_tenant(self.tenant, **values)
+        return client.tenants()
+
+    # Switching tenant: edits of the one shown are not dropped silently.
 
     @on(Select.Changed, "#tenant")
     def tenant_changed(self, event: Select.Changed) -> None:
-        tenant = self.tenants.get(str(event.value))
-        if tenant is None:
+        wanted = str(event.value)
+        if self._switching or wanted == self.tenant or event.value is Select.NULL:
             return
-        self.query_one("#groups" if tenant.users == "groups" else "#all", RadioButton).value = True
-        self.query_one("#exclude", Checkbox).value = tenant.exclude_disabled
-        self.chosen = {g: f"group {g[:8]}…" for g in tenant.groups}
+        if not self.dirty:
+            self.switch_to(wanted)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.switch_to(wanted)
+            else:
+                self._switching = True
+                self.query_one("#tenant", Select).value = self.tenant
+                self._switching = False
+
+        self.app.push_screen(
+            ConfirmScreen(f"Forget the unsaved group choices for {esc(self.tenant)}?"), answered
+        )
+
+    def switch_to(self, name: str) -> None:
+        self.tenant = name
+        if self.data is not None:
+            self._fill(self.data)
+
+    # Groups: the chosen ones by name, then what the search found.
+
+    def label(self, group_id: str) -> str:
+        group = self.known.get(group_id)
+        picked = self.marks.picked(group_id in self.chosen)
+        if group is None:
+            return f"{picked} group {group_id[:8]}… (name not known: search for it)"
+        members = f" ({group.member_count} members)" if group.member_count is not None else ""
+        return f"{picked} {group.name}{members}"
+
+    def show_groups(self) -> None:
+        """The chosen groups, then the ones the search found; each line says [x] or [ ]."""
+        listing = self.query_one("#group-list", GroupList)
+        highlighted = listing.highlighted_option.id if listing.highlighted_option else None
+        ids = list(dict.fromkeys([*self.chosen, *(g.id for g in self.found)]))
+        listing.set_options([Option(Content(self.label(i)), id=i) for i in ids])
+        if ids:
+            listing.highlighted = ids.index(highlighted) if highlighted in ids else 0
         self.show_chosen()
 
     def show_chosen(self) -> None:
-        names = ", ".join(sorted(self.chosen.values())) or "none"
-        self.query_one("#chosen", Static).update(f"Chosen groups: {names}")
+        names = [self.known[i].name if i in self.known else i[:8] + "…" for i in self.chosen]
+        self.query_one("#chosen", Static).update(
+            f"Chosen groups ({len(self.chosen)}): {esc(', '.join(names)) or 'none'}"
+        )
 
     @on(Input.Changed, "#search")
-    def search_changed(self, event: Input.Changed) -> None:
-        tenant = self.query_one("#tenant", Select).value
-        if tenant is not Select.NULL:
-            self.search(str(tenant), event.value)
+    def search_typed(self, event: Input.Changed) -> None:
+        event.stop()  # a search is no edit of the settings
+        tenant, text = self.tenant, event.value
+        self._search_due = bool(tenant)
+        self.after_typing(lambda: self.search_groups(tenant, text) if tenant else None)
 
     @work(thread=True, exclusive=True, group="group-search")
-    def search(self, tenant: str, text: str) -> None:
-        time.sleep(0.25)  # typing: let the last keystroke win (exclusive cancels older searches)
-        groups = self.fetch(lambda c: c.groups(tenant, text))
-        if groups is not None:
-            self.app.call_from_thread(self.show_results, groups)
-
-    def show_results(self, groups: list[Group]) -> None:
-        results = self.query_one("#results", SelectionList)
-        results.clear_options()
-        results.add_options([(g.name, g.id, g.id in self.chosen) for g in groups])
-        if groups:
-            results.highlighted = 0
-
-    @on(SelectionList.SelectionToggled, "#results")
-    def toggled(self, event: SelectionList.SelectionToggled) -> None:
-        group_id = str(event.selection.value)
-        if group_id in self.chosen:
-            self.chosen.pop(group_id)
+    def search_groups(self, tenant: str, text: str) -> None:
+        groups = self.attempt(lambda c: c.groups(tenant, text))
+        if isinstance(groups, list):
+            self.on_ui(self.found_groups, tenant, groups)
         else:
-            self.chosen[group_id] = str(event.selection.prompt)
-        if self.chosen:
-            self.query_one("#groups", RadioButton).value = True
-        self.show_chosen()
+            self.say(groups)
+            self.on_ui(setattr, self, "_search_due", False)
 
-    def action_save(self) -> None:
-        tenant = self.query_one("#tenant", Select).value
-        if tenant is Select.NULL:
-            self.app.notify("Pick a tenant first", severity="warning")
+    def found_groups(self, tenant: str, groups: list[Group]) -> None:
+        if tenant != self.tenant:
             return
-        groups_mode = self.query_one("#groups", RadioButton).value
-        body = {
-            "users": "groups" if groups_mode else "all",
-            "groups": sorted(self.chosen) if groups_mode else [],
-            "exclude_disabled": self.query_one("#exclude", Checkbox).value,
-        }
-        self.save(str(tenant), body)
+        self._search_due = False
+        self.known.update({g.id: g for g in groups})
+        self.found = groups
+        self.show_groups()
 
-    @work(thread=True, group="users-save")
-    def save(self, tenant: str, body: dict[str, Any]) -> None:
-        answer = self.attempt(lambda c: c.update_tenant(tenant, **body))
-        if isinstance(answer, Failure) and answer.problems:
-            answer.message = "; ".join(p.message for p in answer.problems)
-        self.say(answer, f"Selection saved for {tenant}; it applies from the next sync")
-        self.app.call_from_thread(self.reload)
+    @on(OptionList.OptionSelected, "#group-list")
+    def toggled(self, event: OptionList.OptionSelected) -> None:
+        group_id = str(event.option.id)
+        if group_id in self.chosen:
+            self.chosen.remove(group_id)
+        else:
+            self.chosen.append(group_id)
+            if len(self.chosen) == 1:
+                self.query_one("#users", Select).value = "groups"
+        # The line changes in place: a group just dropped stays listed, to be picked again.
+        event.option_list.replace_option_prompt(group_id, Content(self.label(group_id)))
+        self.show_chosen()
+        self.refresh_marker()

@@ -90,7 +90,8 @@ def test_admins_change_others_only_read_and_the_audit_says_who(tmp_path: Path) -
 
 
 def test_the_audit_lists_each_change_of_a_tui_session(tmp_path: Path) -> None:
-    from tests.tui.test_tui import TENANT, drive, until
+    from tests.tui.driving import drive, until
+    from tests.tui.tui_daemon import TENANT
 
     with live_daemon(tmp_path, TENANT) as live:
         app = AzsyncApp(socket=str(live.socket))
@@ -105,9 +106,9 @@ def test_the_audit_lists_each_change_of_a_tui_session(tmp_path: Path) -> None:
             table = app.query_one("#tenant-table", DataTable)
             await until(pilot, lambda: table.row_count == 1)
             table.focus()
-            await pilot.press("e")
+            await pilot.press("e", "y")  # a write asks first
             await until(pilot, lambda: not live.daemon.config.tenants[0].enabled)
-            await pilot.press("s")
+            await pilot.press("s", "y")
             label = app.query_one("#progress-label", Static)
             await until(pilot, lambda: live.daemon.state.latest_run() is not None)
             await until(pilot, lambda: str(label.render()) == "Idle.", timeout=30)

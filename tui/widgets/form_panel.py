@@ -1,0 +1,223 @@
+"""A tab that edits settings: labelled rows, an unsaved marker, Ctrl+S, errors by their field.
+
+What the form shows is either what the daemon holds or the admin's unsaved edits, never a
+mix: a reload does not overwrite edits, and a refused save puts back what the daemon holds
+and shows each error next to its field, in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Input, Select, Static, TextArea
+
+from azsyncd.control.client import Client, FieldProblem
+from tui.api import Failure
+from tui.widgets.fields import FIELD_CSS, OnOff, Row, first_field, owner_of
+from tui.widgets.panel import Panel
+
+
+class FormPanel(Panel):
+    DEFAULT_CSS = (
+        FIELD_CSS
+        + """
+    FormPanel > #form { height: 1fr; }
+    FormPanel > #form-bar { height: auto; max-height: 6; dock: bottom; }
+    FormPanel #form-bar Button { margin-right: 2; }
+    FormPanel #form-status { width: 1fr; height: auto; padding-left: 1; }
+    FormPanel #form-status.problem { color: $error; }
+    """
+    )
+    BINDINGS = [Binding("ctrl+s", "save", "Save")]
+    KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
+        ("Ctrl+S", "save; the daemon checks the values, errors appear next to their field"),
+        ("r", "reload what the daemon holds (asks first when there are unsaved edits)"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data: Any = None  # what the daemon holds, as last read
+        self.saved: dict[str, Any] | None = None  # the form's values for that data
+        self._layout: Hashable = None
+
+    # What subclasses provide.
+
+    def compose_form(self) -> ComposeResult:
+        """The rows of a form whose layout never changes."""
+        yield from ()
+
+    def layout_of(self, data: Any) -> Hashable:
+        """What the rows depend on; when it changes, ``rows_for`` builds them again."""
+        return None
+
+    def rows_for(self, data: Any) -> list[Widget]:
+        return []
+
+    def fill(self, data: Any) -> None:
+        """Put the daemon's values into the controls."""
+
+    def values(self) -> dict[str, Any]:
+        """The controls' values, as the daemon wants them."""
+        return {}
+
+    def write(self, client: Client, values: dict[str, Any]) -> Any:
+        """Save ``values``; the daemon's answer is shown like a read (in a worker)."""
+        return None
+
+    def problem_key(self, key: str) -> str:
+        """A daemon problem's key as the rows name it."""
+        return key.removeprefix("body.")
+
+    # The form.
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="form", can_focus=False):
+            yield from self.compose_form()
+        with Horizontal(id="form-bar"):
+            yield Button("Save ^S", id="save", variant="primary", compact=True)
+            yield Button("Discard", id="discard", compact=True)
+            yield Static("", id="form-status")
+
+    @property
+    def dirty(self) -> bool:
+        return self.saved is not None and self.values() != self.saved
+
+    async def show(self, data: Any) -> None:
+        layout = self.layout_of(data)
+        rebuilt = layout != self._layout
+        if rebuilt:
+            await self._rebuild(data)
+            self._layout = layout
+        self.data = data
+        if rebuilt or not self.dirty:
+            self._fill(data)
+
+    async def _rebuild(self, data: Any) -> None:
+        form = self.query_one("#form", VerticalScroll)
+        now = self.app.focused
+        focused = now.id if now is not None and now in list(form.query("*")) else None
+        self.azsync.hold_keys()  # keys typed meanwhile go to the new rows, in order
+        try:
+            await form.remove_children()
+            await form.mount_all(self.rows_for(data))
+            if focused and form.query(f"#{focused}"):
+                form.query_one(f"#{focused}").focus()
+            elif self.app.focused in (None, self) and self.azsync.current_panel() is self:
+                self.focus_first()
+        finally:
+            self.azsync.release_keys()
+
+    def _fill(self, data: Any) -> None:
+        self.fill(data)
+        self.saved = self.values()
+        self.refresh_marker()
+
+    def rows(self) -> list[Row]:
+        return list(self.query(Row))
+
+    def first_control(self) -> Widget | None:
+        return first_field(self.query_one("#form").query("*"))
+
+    def discard(self) -> None:
+        if self.data is not None:
+            self._fill(self.data)
+        self.show_problems([])
+        self.status("")
+
+    # The unsaved marker.
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(OnOff.Changed)
+    @on(TextArea.Changed)
+    def edited(self) -> None:
+        self.refresh_marker()
+
+    def refresh_marker(self) -> None:
+        if self.dirty:
+            self.status(f"{self.marks.unsaved} unsaved edits: Ctrl+S saves, Discard forgets them")
+        elif self.query_one("#form-status", Static).has_class("unsaved"):
+            self.status("")
+        self.azsync.mark_unsaved(self, self.dirty)
+
+    def status(self, text: str, problem: bool = False) -> None:
+        line = self.query_one("#form-status", Static)
+        line.update(text)
+        line.set_class(problem, "problem")
+        line.set_class(text.startswith(self.marks.unsaved), "unsaved")
+
+    # Saving.
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "discard":
+            self.discard()
+
+    def action_save(self) -> None:
+        if not self.dirty:
+            self.status("Nothing to save: the form shows what the daemon holds.")
+            return
+        self.status("Saving…")
+        self._save(self.values())
+
+    @work(thread=True, exclusive=True, group="form-save")
+    def _save(self, values: dict[str, Any]) -> None:
+        saved = self.attempt(lambda c: self.write(c, values))
+        if isinstance(saved, Failure) and not saved.unreachable:
+            held = self.attempt(self.read)  # show what the daemon holds, with the errors
+            self.on_ui(self._refused, saved, held)
+        else:
+            self.on_ui(self._saved, saved)
+
+    async def _saved(self, saved: Any) -> None:
+        if not self.is_attached:
+            return
+        if isinstance(saved, Failure):  # the daemon is gone: keep the edits
+            self.status(f"Not saved: {saved.message}. Your edits are kept.", problem=True)
+            return
+        async with self._showing:
+            self.data = saved
+            self._fill(saved)
+        self.show_problems([])
+        self.status(f"Saved at {datetime.now():%H:%M:%S}; it applies from the next sync.")
+
+    async def _refused(self, failure: Failure, held: Any) -> None:
+        if not self.is_attached:
+            return
+        if not isinstance(held, Failure):
+            async with self._showing:
+                await self.show(held)
+                self._fill(held)
+        unplaced = self.show_problems(failure.problems)
+        lines = [f"Not saved: {failure.message.rstrip(':')}"]
+        lines += [f"{p.key}: {p.message}" for p in unplaced]
+        if failure.fix and not failure.problems:
+            lines.append(f"fix: {failure.fix}")
+        if failure.problems and len(unplaced) < len(failure.problems):
+            lines.append("The form shows what the daemon holds; each error is next to its field.")
+        self.status("\n".join(lines), problem=True)
+
+    def show_problems(self, problems: list[FieldProblem]) -> list[FieldProblem]:
+        """Each problem next to its field; the ones no field owns are returned."""
+        rows = self.rows()
+        for row in rows:
+            row.show_error("")
+        unplaced: list[FieldProblem] = []
+        for problem in problems:
+            owner = owner_of(rows, self.problem_key(problem.key))
+            if owner is None:
+                unplaced.append(problem)
+            else:
+                owner.show_error(f"{self.marks.error} {problem.message}")
+        first = next((r for r in rows if r.query_one(".field-error").has_class("shown")), None)
+        if first is not None and first.control.focusable:
+            first.control.focus()
+        return unplaced
