@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +82,18 @@ def test_fake_group_membership_is_constant_time_per_contact() -> None:
     assert len(set(fake.groups[group_id]["contacts"])) == 201_000  # each contact once
 
 
+def results_of(
+    local: list[dict[str, Any]] | None = None, happyfox: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """bench.run's JSON around these points."""
+    return {
+        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
+        "mapping_users_per_s": 40_000.0,
+        "local": local or [],
+        "happyfox": happyfox or [],
+    }
+
+
 def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     local = {
         "kind": "local",
@@ -89,15 +102,12 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
         "status_p50_ms": 1.0,
         "status_p99_ms": 2.0,
     }
-    results = {
-        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
-        "mapping_users_per_s": 40_000.0,
-        "local": [
+    results = results_of(
+        local=[
             {**local, "users": 100_000, "peak_rss_mb": 100.0},
             {**local, "users": 1_000_000, "peak_rss_mb": 110.0},
-        ],
-        "happyfox": [],
-    }
+        ]
+    )
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.BEGIN}\nold figure 1.107x\n{report.END}\n\n## Next\n")
     report.update_readme(readme, results, tmp_path)
@@ -169,12 +179,7 @@ def test_the_full_resync_profile_is_split_into_its_parts(tmp_path: Path) -> None
         "full_resync_wall_s": 0.5,
         "full_resync_cpu_s": 0.4,
     }
-    results = {
-        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
-        "mapping_users_per_s": 40_000.0,
-        "local": [],
-        "happyfox": [point],
-    }
+    results = results_of(happyfox=[point])
     (tmp_path / "profile-happyfox-1000-full-resync.txt").write_text(raw)
     text = report.render(results, tmp_path)
     assert "| 1,000 | 0, 1, 0.1 | 1,000, 0, 2, 0.5 (0.4 s CPU) |" in text
