@@ -56,6 +56,18 @@ def state_dir() -> Path:
     return base / "azsyncd"
 
 
+def shared_state_dir(configured: str, state_dir: Path) -> Path:
+    """The directory every azsyncd of this host shares (an account's rate limit).
+
+    ``[state] shared_dir`` if set; else systemd's second StateDirectory (azsyncd@.service
+    names azsyncd/shared there); else the daemon's own state directory.
+    """
+    if configured:
+        return Path(configured)
+    entries = [e for e in os.environ.get("STATE_DIRECTORY", "").split(":") if e]
+    return Path(entries[1]) if len(entries) > 1 else state_dir
+
+
 def daemon_socket_path() -> Path:
     """The socket a daemon listens on when the configuration names none."""
     runtime = _env_path("RUNTIME_DIRECTORY")

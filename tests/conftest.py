@@ -40,3 +40,22 @@ def _service_umask() -> Iterator[None]:
     previous = os.umask(0o077)
     yield
     os.umask(previous)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """The throwaway PostgreSQL server of this test session."""
+    from tests.fakes.postgres import find_bin, postgres_server
+
+    if not find_bin("initdb") and not os.environ.get("CI"):
+        pytest.skip("no PostgreSQL server binaries here; .ci/run installs Debian's postgresql")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_db(postgres_server_url: str) -> str:
+    """A database of its own on the session's PostgreSQL server, for one test."""
+    from tests.fakes.postgres import fresh_database
+
+    return fresh_database(postgres_server_url)

@@ -8,6 +8,7 @@ from typing import Any
 import tomli_w
 
 from azsyncd.config import file as config_file
+from azsyncd.config.secrets import write_private
 from azsyncd.demo.directory import (
     DEMO_SECRET,
     SimulatedTenant,
@@ -109,3 +110,21 @@ def sync(daemon: Daemon, **options: Any) -> SyncRun:
     run = daemon.state.run(run_id)
     assert run is not None
     return run
+
+
+def happyfox_daemon_home(home: Path, base_url: str, state: dict[str, Any], **target: Any) -> Path:
+    """A daemon's config directory writing to HappyFox at ``base_url`` from the simulated
+    tenant, with its secret files; returns the config file."""
+    home.mkdir(parents=True)
+    for secret, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
+        write_private(home / secret, value.encode())
+    config = home / "azsyncd.toml"
+    config.write_text(
+        '[account]\nname = "Desk"\ntimezone = "UTC"\n'
+        + tomli_w.dumps({"state": state})
+        + happyfox_toml(base_url, **target)
+        + HAPPYFOX_MAPPING
+        + tenant_toml()
+    )
+    config.chmod(0o600)
+    return config

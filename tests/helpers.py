@@ -40,6 +40,17 @@ def short_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="az", dir="/tmp"))
 
 
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``predicate`` until it gives something true (returned), else fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
 def wait_for_socket(
     path: Path, timeout: float = 15.0, proc: subprocess.Popen[str] | None = None
 ) -> None:

@@ -28,6 +28,7 @@ FILE_ONLY_NAMES = frozenset(
         "smtp_port",
         "credentials_dir",
         "database_url",
+        "shared_dir",
     }
 )
 FILE_ONLY_SECTIONS = frozenset({"control"})

@@ -405,6 +405,12 @@ class State(Section):
         description="Empty: SQLite under the state directory; or sqlite:///path, postgresql://...",
     )
     history_runs: int = Field(30, ge=1, le=10000)
+    shared_dir: str = Field(
+        "",
+        description="Directory shared by every azsyncd on this host writing to the same help"
+        " desk account (their common rate limit); empty: systemd's azsyncd/shared, else the"
+        " state directory",
+    )
 
 
 class Control(Section):

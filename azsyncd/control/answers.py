@@ -104,6 +104,9 @@ class Status:
     running: RunningSync | None = None
     last_run: RunSummary | None = None
     target: str = ""
+    role: str = "active"  # or "standby": another daemon on the shared state syncs
+    active_host: str | None = None
+    active_pid: int | None = None
     tenants: list[TenantState] = field(default_factory=list)
 
 

@@ -202,6 +202,11 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
     lines = [
         f"azsyncd {s.version} (pid {s.pid}, up {s.uptime_seconds:.0f} s), config {s.config_path}"
     ]
+    if s.role == "standby":
+        active = f"{s.active_host} (pid {s.active_pid})" if s.active_host else "none at the moment"
+        lines.append(f"role: standby; the active daemon: {active}")
+    elif s.active_host:
+        lines.append(f"role: active on {s.active_host}")
     if s.config_error:
         lines.append(f"CONFIG ERROR (running on the last good config): {s.config_error}")
     lines.append(

@@ -26,8 +26,9 @@ from azsyncd.config.changes import FileOnlyChange, describe, file_only_changes
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError, UserError
-from azsyncd.service import instance_lock, sdnotify
+from azsyncd.service import instance_lock, sdnotify, shared_settings
 from azsyncd.service.job import make_job
+from azsyncd.service.leadership import Leadership
 from azsyncd.service.schedule import Clock, Scheduler, utc_clock
 from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
@@ -54,6 +55,10 @@ class ConfigConflict(UserError):
     """The file on disk is not the one the daemon loaded: an edit would overwrite it."""
 
 
+class OnStandby(UserError):
+    """This daemon shares its state with an active one: only that one syncs and changes."""
+
+
 class Daemon:
     def __init__(
         self,
@@ -77,29 +82,125 @@ class Daemon:
         except BaseException:
             instance_lock.release(self._lock_fd)
             raise
+        self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
+        self._job_factory = job_factory or default_job_factory
+        self._wire_runs()
+        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
+        # Routers added to the control API, e.g. by the demo (its simulated directory).
+        self.api_routers: list[Any] = []
+        self._published: Published | None = None  # what status shows, as the sync read it
+        self._started = False
+        self._to_resume: list[int] = []
+        # On SQLite this daemon is the only one on its state and is active at once; on
+        # PostgreSQL it is active if no other daemon holds the lead, else standby.
+        self.leadership = Leadership(self.state.db, self._promoted, self._demoted)
+        self.leadership.start()
+
+    def _wire_runs(self) -> None:
+        """A runner, and the ticks that start runs on it."""
+        self.runner = SyncRunner(
+            self.state,
+            self._job_factory(self),
+            history=lambda: self.config.state.history_runs,
+            on_progress=self._progress_changed,
+            on_finish=self._run_finished,
+            clock=self.clock,
+        )
+        self.ticks = Ticks(self.runner, self.state, lambda: self.config, self.clock)
+
+    @property
+    def active(self) -> bool:
+        return self.leadership.role == "active"
+
+    def standby_refusal(self) -> OnStandby:
+        where = self.leadership.active_host
+        active = (
+            f"the active daemon is on {where} (pid {self.leadership.active_pid})"
+            if where
+            else "no daemon is active at the moment"
+        )
+        return OnStandby(
+            f"this azsyncd (on {self.leadership.host}) is on standby: {active}; only the"
+            " active daemon syncs and takes changes",
+            f"send the change to azsyncd on {where}" if where else "try again in a few seconds",
+        )
+
+    # --- active / standby --------------------------------------------------------------
+
+    def _promoted(self) -> None:
+        """This daemon just became the active one: take over what the previous one left."""
         interrupted = self.state.mark_interrupted(
-            "the daemon stopped during this run (killed or crashed)"
+            "the daemon stopped during this run (killed or crashed, or cut off from the database)"
         )
         if interrupted:
             log.warning(
                 "runs %s were left running by a previous daemon; recorded as interrupted",
                 interrupted,
             )
-        self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
-        factory = job_factory or default_job_factory
-        self.runner = SyncRunner(
-            self.state,
-            factory(self),
-            history=lambda: self.config.state.history_runs,
-            on_progress=self._progress_changed,
-            on_finish=self._run_finished,
-            clock=clock,
+        if self.leadership.shared:
+            # Taking over from another host: finish what it was doing, with its settings.
+            self._to_resume = interrupted
+            self._adopt_shared_settings()
+        if self._started:
+            self._take_over()
+
+    def _take_over(self) -> None:
+        self._apply_schedule(previous=None)
+        for run_id in self._to_resume:
+            run = self.state.run(run_id)
+            if run is not None and not run.dry_run:
+                # The mirror and the look-up by email make a resumed run write no contact twice.
+                log.info("resuming run %d, interrupted when its daemon stopped", run_id)
+                self.start_sync("resume", options=dict(run.options or {}))
+        self._to_resume = []
+
+    def _demoted(self) -> None:
+        """The lead is lost: stop syncing at the next safe point; another daemon takes over."""
+        stopping = self.runner
+        self._wire_runs()
+        threading.Thread(target=stopping.hand_over, args=(20.0,), daemon=True).start()
+
+    def _adopt_shared_settings(self) -> None:
+        found = shared_settings.stored(self.state.db)
+        if found is None or self._file_changed_since(found.at):
+            self._publish_settings(self.config)  # this host's file is the newest word
+            return
+        before = self.config.model_dump(mode="json")
+        wanted = shared_settings.for_this_host(before, found.document)
+        if wanted == before:
+            return
+
+        def replace(document: dict[str, Any]) -> None:
+            document.clear()
+            document.update(wanted)
+
+        try:
+            changes = self.update_config(
+                replace, allowed=frozenset(file_only_changes(before, wanted))
+            )
+        except UserError as exc:
+            log.error(
+                "could not take over the settings the daemon on %s stored (%s); running on"
+                " this host's file",
+                found.host,
+                exc,
+            )
+            return
+        log.info(
+            "took over the settings stored by the daemon on %s: %s", found.host, "; ".join(changes)
         )
-        self.ticks = Ticks(self.runner, self.state, lambda: self.config, clock)
-        self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self.ticks.tick)
-        # Routers added to the control API, e.g. by the demo (its simulated directory).
-        self.api_routers: list[Any] = []
-        self._published: Published | None = None
+
+    def _file_changed_since(self, at: float) -> bool:
+        try:
+            return self.loaded.path.stat().st_mtime > at
+        except OSError:
+            return False
+
+    def _publish_settings(self, config: Config) -> None:
+        if self.leadership.shared and self.active:
+            shared_settings.publish(
+                self.state.db, config.model_dump(mode="json"), self.leadership.host
+            )
 
     @property
     def config(self) -> Config:
@@ -110,13 +211,18 @@ class Daemon:
         return self.loaded.directory
 
     def start(self) -> None:
-        self._apply_schedule(previous=None)
+        self._started = True
+        if self.active:
+            self._take_over()
+        else:
+            self._apply_schedule(previous=None)
         self.scheduler.start()
 
     def stop(self, deadline: float) -> bool:
         """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s."""
         self.scheduler.stop()
         stopped = self.runner.shutdown(deadline)
+        self.leadership.stop()
         if not stopped:
             log.error(
                 (
@@ -150,6 +256,7 @@ class Daemon:
             previous = self.loaded.config
             self.loaded = fresh
             self.config_error = None
+            self._publish_settings(fresh.config)
         changes = describe(previous.model_dump(mode="json"), fresh.config.model_dump(mode="json"))
         log.info("configuration reloaded from %s%s", fresh.path, "; ".join(["", *changes]))
         self._apply_schedule(previous)
@@ -188,7 +295,13 @@ class Daemon:
             if problems:
                 raise ConfigError(problems)
             text = config_file.render(fresh, current).encode("utf-8")
-            self._write(text, current.encode("utf-8"), before_write)
+
+            def in_transaction() -> None:
+                if before_write is not None:
+                    before_write()
+                self._publish_settings(fresh)
+
+            self._write(text, current.encode("utf-8"), in_transaction)
             previous = self.loaded.config
             self.loaded = config_file.LoadedConfig(fresh, path, config_file.digest(text))
             self.config_error = None
@@ -264,6 +377,11 @@ class Daemon:
     def start_sync(
         self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None
     ) -> int | None:
+        if not self.active:
+            if trigger == "manual":
+                raise self.standby_refusal()
+            log.info("%s sync skipped: this daemon is on standby", trigger)
+            return None
         try:
             return self._start_after_tick(trigger, dry_run, options or {})
         except AlreadyRunning as exc:
@@ -289,6 +407,10 @@ class Daemon:
                     raise
         return self.runner.start(trigger, dry_run=dry_run, options=options)
 
+    def _tick(self, name: str) -> None:
+        if self.active:  # a standby's ticks are the active daemon's to run
+            self.ticks.tick(name)
+
     def _fire_scheduled(self, trigger: str) -> None:
         self.start_sync(trigger)
 
@@ -303,7 +425,7 @@ class Daemon:
                 self.state.set_tenant(name, last_sync_at=utcnow())
 
     def _progress_changed(self, progress: Progress) -> None:
-        self._publish()
+        self._publish_status()
         running = self.runner.current
         if running is None:
             sdnotify.notify("STATUS=idle")
@@ -315,7 +437,7 @@ class Daemon:
 
     # --- status ------------------------------------------------------------------------
 
-    def _publish(self) -> None:
+    def _publish_status(self) -> None:
         """Read what status shows of the database, on the sync thread at each step it
         reports: a status request during a sync then asks the database nothing. (On the
         control socket's thread, every query would wait for the interpreter lock the sync
@@ -375,6 +497,7 @@ class Daemon:
             if latest
             else None,
             "target": config.target.kind,
+            **self.leadership.as_dict(),
             "tenants": [
                 {
                     **tenant_status(t.name, t.enabled, states.get(t.name)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from azsyncd import paths
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import Interrupted, SecretError
@@ -28,6 +29,7 @@ class JobHost(Protocol):
 
     state: State
     tenants: TenantService
+    state_dir: Path
 
 
 def make_job(daemon: JobHost) -> SyncJob:
@@ -45,6 +47,7 @@ def make_job(daemon: JobHost) -> SyncJob:
                 directory,
                 daemon.state.db,
                 on_wait=lambda message: ctx.log(message, "warning"),
+                shared_dir=paths.shared_state_dir(config.state.shared_dir, daemon.state_dir),
             )
         except SecretError as exc:
             return Outcome("failed", f"{exc.message} ({exc.fix})")

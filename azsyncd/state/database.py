@@ -11,6 +11,7 @@ from peewee import (
     Field,
     IntegerField,
     PeeweeException,
+    PostgresqlDatabase,
     SqliteDatabase,
     TextField,
 )
@@ -18,7 +19,7 @@ from playhouse import migrate as schema
 from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
-from azsyncd.state import models
+from azsyncd.state import models, shared_tables
 from azsyncd.state.fields import UTCField
 
 SQLITE_PRAGMAS = {
@@ -72,6 +73,18 @@ def _v4(db: Database) -> None:
     ).execute()
 
 
+def _v6(db: Database) -> None:
+    """A running sync's bookkeeping: the users it read, the addresses it gave out
+    (idempotent: tables that exist are kept)."""
+    db.create_tables([models.RunSeen, models.RunClaim])
+
+
+def _v7(db: Database) -> None:
+    """The tables daemons sharing the state use together: the leader, the stored settings,
+    each account's rate-limit calls and 429 lock (idempotent)."""
+    shared_tables.create(db, shared_tables.ALL)
+
+
 def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
     table = model._meta.table_name
     present = {column.name for column in db.get_columns(table)}
@@ -85,16 +98,17 @@ def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> Non
     )
 
 
-def _v6(db: Database) -> None:
-    """A running sync's bookkeeping: the users it read, the addresses it gave out
-    (idempotent: tables that exist are kept)."""
-    db.create_tables([models.RunSeen, models.RunClaim])
-
-
 # Each step takes the schema to its version from the one before. Append, never edit a
 # released step. A step keeps the number it was given, so the numbers may have a gap: the
 # steps run in order, each once.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    6: _v6,
+    7: _v7,
+}
 LATEST = max(MIGRATIONS)
 
 
@@ -150,6 +164,11 @@ def _set_info(key: str, value: str) -> None:
 
 def migrate(db: Database) -> None:
     with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            # Daemons starting together on one PostgreSQL state migrate one after the other.
+            db.execute_sql(
+                "SELECT pg_advisory_xact_lock(%s)", (shared_tables.lock_key("azsyncd schema"),)
+            )
         current = schema_version(db)
         if current > LATEST:
             raise StateError(

@@ -334,11 +334,20 @@ class State:
         columns = (RunClaim.run, RunClaim.email, RunClaim.tenant, RunClaim.principal)
         insert_rows(RunClaim, columns, values, conflict=columns[:2], update=columns[2:])
 
-    def forget_run_users(self) -> None:
-        """Drop every run's bookkeeping: at the end of a run, and of any run that died."""
+    def forget_run_users(self, run_id: int) -> None:
+        """Drop one run's bookkeeping, at its end. Only its own: a daemon that lost the lead
+        ends its run while the daemon that took over runs the next one on the same state."""
         with self.db.atomic():
-            RunSeen.delete().execute()
-            RunClaim.delete().execute()
+            RunSeen.delete().where(RunSeen.run == run_id).execute()
+            RunClaim.delete().where(RunClaim.run == run_id).execute()
+
+    def forget_dead_runs_users(self, run_id: int) -> None:
+        """Before run ``run_id`` starts: drop the bookkeeping of every run no longer running
+        (a daemon killed mid-run leaves its own) and any left under this run's id."""
+        live = SyncRun.select(SyncRun.id).where(SyncRun.status == "running", SyncRun.id != run_id)
+        with self.db.atomic():
+            RunSeen.delete().where(RunSeen.run.not_in(live)).execute()
+            RunClaim.delete().where(RunClaim.run.not_in(live)).execute()
 
     # --- runs --------------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ class Engine:
         self.order = [t.name for t in tenants]
         results = []
         # Users seen and addresses claimed live in the state database while the run lasts.
-        self.state.forget_run_users()
+        self.state.forget_dead_runs_users(self.run_id)
         try:
             for tenant in tenants:
                 self.ctx.checkpoint()
@@ -127,7 +127,7 @@ class Engine:
                 dict(self.writes.tally().counts),
             )
         finally:
-            self.state.forget_run_users()
+            self.state.forget_run_users(self.run_id)
         return self._outcome(results, self.writes.tally())
 
     @property

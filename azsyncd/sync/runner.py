@@ -143,6 +143,7 @@ class SyncRunner:
         self._on_finish = on_finish
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._handed_over = False
         self._thread: threading.Thread | None = None
         self._progress: Progress | None = None
         self._finished = threading.Condition()
@@ -194,7 +195,10 @@ class SyncRunner:
             )
         recorded = progress.trigger not in QUIET_TRIGGERS or outcome.did_something
         try:
-            if recorded:
+            if self._handed_over:
+                recorded = False
+                ctx.log("this daemon lost the lead: the active daemon resumes this run", "warning")
+            elif recorded:
                 self._record(ctx, outcome)
             else:
                 self._state.discard_run(progress.run_id)
@@ -228,3 +232,10 @@ class SyncRunner:
         """Ask a running sync to stop at its next safe point; True if it did in time."""
         self._stop.set()
         return self.wait(deadline)
+
+    def hand_over(self, deadline: float) -> bool:
+        """Stop as ``shutdown`` does, but leave the run as running, unrecorded: the daemon that
+        took the lead records it interrupted and resumes it, whether it looks before this run
+        has stopped or after."""
+        self._handed_over = True
+        return self.shutdown(deadline)

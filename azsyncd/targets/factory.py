@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from azsyncd.config.model import Config
 from azsyncd.config.secrets import read_secret
@@ -13,22 +13,48 @@ from azsyncd.logs import register_secret
 from azsyncd.targets.base import Target
 from azsyncd.targets.ratelimit import RateLimiter
 from azsyncd.targets.registry import spec
+from azsyncd.targets.shared_limits import CallLog, SharedRateLimiter
 from azsyncd.targets.spec import RateLimits, Resources
 
 # One limiter per account for the daemon's whole life: the limits are per account,
 # whatever number of clients or runs use it.
 _limiters: dict[str, RateLimiter] = {}
+_logs: dict[str, CallLog] = {}
+_pinned: set[str] = set()
 
 
 def use_limiter(account: str, limiter: RateLimiter) -> None:
     """Make every client of this account share ``limiter`` (a benchmark's scaled clock)."""
     _limiters[account.rstrip("/")] = limiter
+    _pinned.add(account.rstrip("/"))
 
 
-def _limiter(limits: RateLimits) -> RateLimiter:
+def call_log(db: Database, shared_dir: Path) -> CallLog:
+    """Where every process on an account counts its calls: the state database when it is
+    PostgreSQL (shared by hosts), else a file in the directory this host's daemons share."""
+    where = f"db:{id(db)}" if isinstance(db, PostgresqlDatabase) else f"dir:{shared_dir}"
+    if where not in _logs:
+        _logs[where] = (
+            CallLog(db) if isinstance(db, PostgresqlDatabase) else CallLog.in_directory(shared_dir)
+        )
+    return _logs[where]
+
+
+def _limiter(limits: RateLimits, log: CallLog | None) -> RateLimiter:
     limiter = _limiters.get(limits.account)
-    if limiter is None or limiter.limits != limits.per_minute:
-        limiter = _limiters[limits.account] = RateLimiter(limits.per_minute)
+    if limiter is not None and limits.account in _pinned:
+        return limiter
+    fits = limiter is not None and limiter.limits == limits.per_minute
+    if fits and isinstance(limiter, SharedRateLimiter):
+        fits = limiter.log is log
+    elif fits:
+        fits = log is None
+    if limiter is None or not fits:
+        limiter = _limiters[limits.account] = (
+            SharedRateLimiter(log, limits.account, limits.per_minute)
+            if log is not None
+            else RateLimiter(limits.per_minute)
+        )
     return limiter
 
 
@@ -37,7 +63,10 @@ def build_target(
     config_dir: Path,
     db: Database,
     on_wait: Callable[[str], None] | None = None,
+    shared_dir: Path | None = None,
 ) -> Target:
+    """``shared_dir``: share the account's rate limit with this host's other daemons (or,
+    on PostgreSQL, every daemon on the database); None keeps it to this process."""
     target = spec(config.target.kind)
     settings = config.target.settings
     secrets = {}
@@ -45,7 +74,10 @@ def build_target(
         if reference := getattr(settings, key):  # an optional secret may be left out
             secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
             register_secret(secrets[key])
-    limiter = _limiter(target.limits(settings)) if target.limits else None
+    limiter = None
+    if target.limits:
+        log = call_log(db, shared_dir) if shared_dir is not None else None
+        limiter = _limiter(target.limits(settings), log)
     resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
     return target.make(settings, resources)
 

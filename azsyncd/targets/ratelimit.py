@@ -2,8 +2,9 @@
 
 A sliding log per kind of call (GET, POST): at most ``limit`` calls in any ``window``
 seconds, which also satisfies a server that counts per calendar minute. A 429 locks every
-kind until the lock ends. Thread-safe, so all workers share one limiter per account. Waits
-end at once when the daemon stops.
+kind until the lock ends. Thread-safe, so all workers share one limiter per account;
+``shared_limits.py`` keeps the same log in a database, for every process of the account.
+Waits end at once when the daemon stops.
 """
 
 from __future__ import annotations
@@ -36,20 +37,25 @@ class RateLimiter:
         """Wait until a call of ``kind`` may go out; returns the seconds waited."""
         waited = 0.0
         while True:
-            with self._lock:
-                now = self._clock()
-                if now < self._locked_until:
-                    pause = self._locked_until - now
-                else:
-                    calls = self._calls[kind]
-                    while calls and calls[0] <= now - self.window:
-                        calls.popleft()
-                    if len(calls) < self.limits[kind]:
-                        calls.append(now)
-                        return waited
-                    pause = calls[0] + self.window - now
+            pause = self._take(kind)
+            if pause <= 0:
+                return waited
             self.sleep(pause)
             waited += pause
+
+    def _take(self, kind: str) -> float:
+        """Count a call of ``kind`` now and return 0, or return how long to wait."""
+        with self._lock:
+            now = self._clock()
+            if now < self._locked_until:
+                return self._locked_until - now
+            calls = self._calls[kind]
+            while calls and calls[0] <= now - self.window:
+                calls.popleft()
+            if len(calls) < self.limits[kind]:
+                calls.append(now)
+                return 0.0
+            return calls[0] + self.window - now
 
     def lock_for(self, seconds: float) -> None:
         """Hold every call back for ``seconds`` (the server's 429 lock)."""

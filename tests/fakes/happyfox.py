@@ -252,6 +252,16 @@ class FakeHappyFox:
         )  # everything left out is reset
         return {"email": email, "success": True, "id": existing["id"]}
 
+    def busiest_minute(self, kind: str) -> int:
+        """The most calls of ``kind`` (GET or POST) the account received in any 60 s."""
+        times = sorted(at for method, _, at in self.calls if (method == "GET") == (kind == "GET"))
+        busiest, start = 0, 0
+        for end, at in enumerate(times):
+            while times[start] <= at - 60:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        return busiest
+
     def _phones(
         self, current: list[dict[str, Any]], given: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:

@@ -62,3 +62,18 @@ def postgres_server() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+def fresh_database(server_url: str) -> str:
+    """Create an empty database on the server at ``server_url``; return its URL."""
+    import uuid
+
+    import psycopg2
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return server_url.rsplit("/", 1)[0] + "/" + name

@@ -51,11 +51,11 @@ def test_claims_cross_chunks_and_tenants_and_leave_with_the_run(
     kept: dict[str, Any] = {}
     forget = State.forget_run_users
 
-    def spy(self: State) -> None:
+    def spy(self: State, run_id: int) -> None:
         # At the run's end, before they go: what the database held for it.
-        kept["seen"] = RunSeen.select().count()
+        kept["seen"] = RunSeen.select().where(RunSeen.run == run_id).count()
         kept["claims"] = {c.email: c.tenant for c in RunClaim.select()}
-        forget(self)
+        forget(self, run_id)
 
     monkeypatch.setattr(State, "forget_run_users", spy)
     run = sync(daemon)

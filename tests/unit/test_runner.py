@@ -60,6 +60,20 @@ def test_shutdown_stops_at_a_safe_point_and_records_interrupted(state: State) ->
     assert any("interrupted" in line.message for line in state.log_lines(run_id))
 
 
+def test_a_run_handed_over_stops_and_is_left_to_the_daemon_taking_the_lead(state: State) -> None:
+    job = SlowJob()
+    finished: list[bool] = []
+    runner = SyncRunner(state, job, on_finish=lambda p, o, recorded: finished.append(recorded))
+    run_id = runner.start("tick")
+    assert job.started.wait(5)
+    assert runner.hand_over(deadline=5)
+    assert runner.current is None and finished == [False]
+    run = state.run(run_id)  # kept, even a tick's, and still running: not this daemon's now
+    assert run is not None and run.status == "running" and run.finished_at is None
+    assert "lost the lead" in state.log_lines(run_id)[-1].message
+    assert state.mark_interrupted("taken over") == [run_id]  # what the new active one does
+
+
 def test_a_crashing_job_is_recorded_as_failed_not_lost(state: State) -> None:
     def job(ctx: RunContext) -> Outcome:
         ctx.log("about to fail")

@@ -159,6 +159,60 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     assert state.claim_welcome("ann@x.test") is False
 
 
+SHARED_TABLES = {"azsync_leader", "azsync_settings", "rate_call", "rate_lock"}
+
+
+def test_a_version_6_database_gains_the_shared_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    old = State(open_database("", tmp_path))
+    old.set_tenant("contoso", status="active")
+    old.see_users(1, "contoso", ["u1"])  # a run's bookkeeping of version 6
+    for table in sorted(SHARED_TABLES):
+        old.db.execute_sql(f"DROP TABLE {table}")  # as version 6 had it
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
+    assert not SHARED_TABLES & set(old.db.get_tables())
+    old.close()
+    state = State(open_database("", tmp_path))
+    assert schema_version(state.db) == LATEST == 7
+    assert set(state.db.get_tables()) >= SHARED_TABLES
+    assert state.tenant("contoso").status == "active"
+    assert state.see_users(1, "contoso", ["u1"]) == 0  # already seen: the row is kept
+    # Step 7 finding its tables there already (made by a daemon of the branch before it)
+    # leaves them and their rows alone.
+    state.db.execute_sql("INSERT INTO rate_lock (account, until) VALUES ('a', 5)")
+    DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
+    state.close()
+    again = State(open_database("", tmp_path))
+    assert schema_version(again.db) == 7
+    assert again.db.execute_sql("SELECT account, until FROM rate_lock").fetchall() == [("a", 5.0)]
+    again.close()
+
+
+def test_daemons_opening_one_new_postgresql_state_together_migrate_it_once(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    opening = (
+        "import sys; from pathlib import Path; from azsyncd.state import open_database;"
+        " open_database(sys.argv[1], Path(sys.argv[2])).close()"
+    )
+    daemons = [
+        subprocess.Popen(
+            [sys.executable, "-c", opening, postgres_url, str(tmp_path / str(i))],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    errors = [d.communicate(timeout=60)[1] for d in daemons]
+    assert [d.returncode for d in daemons] == [0] * 4, errors
+    state = State(open_database(postgres_url, tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert set(state.db.get_tables()) >= SHARED_TABLES
+    state.close()
+
+
 def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
@@ -167,7 +221,7 @@ def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
-    assert schema_version(state.db) == LATEST == 6
+    assert schema_version(state.db) == LATEST
     assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
     state.claim(1, {"ann@x.test": ("t", "ann@t")})
     assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
@@ -177,4 +231,4 @@ def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
     again.close()
     third = State(open_database("", tmp_path))
-    assert schema_version(third.db) == 6 and third.claims(1, ["ann@x.test"])
+    assert schema_version(third.db) == LATEST and third.claims(1, ["ann@x.test"])

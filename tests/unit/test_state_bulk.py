@@ -103,8 +103,32 @@ def test_seen_users_count_once_and_give_the_unseen_mirrored(state: State) -> Non
     state.claim(7, {"a@x.test": ("t", "a2@t")})
     assert state.claims(7, ["a@x.test", "c@x.test"]) == {"a@x.test": ("t", "a2@t")}
     assert state.claims(8, ["a@x.test"]) == {}
-    state.forget_run_users()
-    assert RunSeen.select().count() == RunClaim.select().count() == 0
+    state.forget_run_users(7)
+    assert {r.run for r in RunSeen.select()} == {8} and RunClaim.select().count() == 0
+
+
+def test_a_run_drops_only_its_own_bookkeeping_and_what_dead_runs_left(state: State) -> None:
+    """Two daemons on one state: the one that lost the lead ends its run while the one that
+    took over runs the next. Neither may drop what the other's run uses."""
+    dead, stepping_down = (state.start_run("manual") for _ in range(2))
+    for run in (dead, stepping_down):
+        state.see_users(run, "t", ["o1"])
+        state.claim(run, {"a@x.test": ("t", "a@t")})
+    state.mark_interrupted("cut off")  # what the daemon taking over records first
+    resume = state.start_run("resume")
+    state.see_users(resume, "t", ["o9"])  # left under this id by a run that died (SQLite)
+    elsewhere = state.start_run("manual")  # still running
+    state.see_users(elsewhere, "t", ["o2"])
+    state.forget_dead_runs_users(resume)
+    assert {(r.run, r.object_id) for r in RunSeen.select()} == {(elsewhere, "o2")}
+    assert RunClaim.select().count() == 0
+    assert state.see_users(resume, "t", ["o1", "o3"]) == 2
+    state.claim(resume, {"a@x.test": ("t", "a@t")})
+    state.forget_run_users(stepping_down)  # its run ends after the next one began
+    state.forget_run_users(elsewhere)
+    assert state.see_users(resume, "t", ["o1", "o3"]) == 0  # the resumed run's users are kept
+    assert state.claims(resume, ["a@x.test"]) == {"a@x.test": ("t", "a@t")}
+    assert state.unseen_mirrored(resume, "t") == 0
 
 
 def test_lookups_find_exactly_the_keys_asked_across_chunks(

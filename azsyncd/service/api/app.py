@@ -14,7 +14,7 @@ from azsyncd.service.api import (
     routes_tenants,
     routes_welcome,
 )
-from azsyncd.service.api.callers import require_change_right
+from azsyncd.service.api.callers import require_active, require_change_right
 from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
 
@@ -25,11 +25,13 @@ def create_app(daemon: Daemon) -> FastAPI:
         version=__version__,
         description="Local control of azsyncd over its Unix socket. Errors are JSON: "
         '{"error": {"code", "message", "fix"}}. Every change is recorded in GET /v1/audit'
-        " with the caller's user name; [control] admins says who may change things.",
+        " with the caller's user name; [control] admins says who may change things. A daemon"
+        " on standby (another one on the shared PostgreSQL state is active) answers reads and"
+        " refuses changes with 409 naming the active host.",
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(require_change_right)],
+        dependencies=[Depends(require_change_right), Depends(require_active)],
     )
     app.state.daemon = daemon
     errors.install(app)

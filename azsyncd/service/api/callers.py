@@ -85,3 +85,10 @@ def require_change_right(request: Request) -> None:
             "ask an admin to add you to [control] admins in the configuration file (a user name"
             " or @group), then reload",
         )
+
+
+def require_active(request: Request) -> None:
+    """A standby daemon (another one on the shared state is active) only answers reads."""
+    daemon = request.app.state.daemon
+    if request.method not in READ_METHODS and not daemon.active:
+        raise daemon.standby_refusal()

@@ -1,8 +1,8 @@
 """Every API error is JSON: {"error": {"code", "message", "fix", ...}}.
 
 4xx: the request cannot be done as asked (403 file-only keys or a read-only caller, 409 the
-file changed on disk). 503: the state database is locked or a disk is full; nothing was
-changed, and the message says which.
+file changed on disk or this daemon is on standby). 503: the state database is locked or a
+disk is full; nothing was changed, and the message says which.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from azsyncd.config.credentials import CredentialError
 from azsyncd.config.text import clipped
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service.api.deps import note
-from azsyncd.service.daemon import ConfigConflict
+from azsyncd.service.daemon import ConfigConflict, OnStandby
 
 log = logging.getLogger(__name__)
 # Errors of a full, read-only or failing disk: the daemon is fine, the host needs a hand.
@@ -68,6 +68,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConfigConflict)
     async def _conflict(request: Request, exc: ConfigConflict) -> JSONResponse:
         return _answer(request, 409, "reload_first", exc.message, exc.fix)
+
+    @app.exception_handler(OnStandby)
+    async def _standby(request: Request, exc: OnStandby) -> JSONResponse:
+        leader = request.app.state.daemon.leadership
+        return _answer(
+            request, 409, "standby", exc.message, exc.fix, active_host=leader.active_host
+        )
 
     @app.exception_handler(CredentialError)
     async def _credential(request: Request, exc: CredentialError) -> JSONResponse:

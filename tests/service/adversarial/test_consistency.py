@@ -168,7 +168,13 @@ def test_the_socket_is_never_put_where_others_could_swap_it(config_path: Path, u
         os.chown(directory, 65534, 65534)
         expected = "belongs to uid 65534"
     result = run_daemon(
-        "run", "--config", str(config_path), "--socket", str(directory / "azsyncd.sock")
+        "run",
+        "--config",
+        str(config_path),
+        "--socket",
+        str(directory / "azsyncd.sock"),
+        "--state-dir",  # never the machine's own /var/lib/azsyncd
+        str(short_dir() / "state"),
     )
     assert result.returncode == 1 and expected in result.stderr, result.stderr
     assert "refusing to put the control socket in" in result.stderr

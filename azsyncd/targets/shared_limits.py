@@ -1,0 +1,132 @@
+"""One rate limit per help desk account, shared by every process that writes to it.
+
+Two daemons on one account (two hosts, or two ``azsyncd@`` instances on one host) would each
+keep their own limiter and together go over the account's limit, which HappyFox answers
+with ten minutes of 429s. So the sliding log of calls and the 429 lock live in a database
+every such process reaches: the shared PostgreSQL state, or a SQLite file in a directory
+the instances of one host share. Each call is counted in one transaction that holds the
+account's lock (a PostgreSQL transaction-level advisory lock; SQLite's file lock, taken at
+BEGIN IMMEDIATE), so two processes never both take the last free call.
+
+Times are wall-clock seconds (hosts sharing a database keep their clocks in step with NTP;
+the headroom under the published limits absorbs a skew of a second or two).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+
+from azsyncd import stop
+from azsyncd.state import shared_tables
+from azsyncd.state.shared_tables import lock_key
+from azsyncd.targets.ratelimit import RateLimiter
+
+FILE_NAME = "ratelimit.db"
+
+
+class CallLog:
+    """The calls and 429 locks of every account, in one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with self._serialised("schema"):
+            shared_tables.create(db, shared_tables.RATE)
+
+    @classmethod
+    def in_directory(cls, directory: Path) -> CallLog:
+        """The log of one host: a SQLite file in ``directory`` (created owner-only)."""
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return cls(SqliteDatabase(str(directory / FILE_NAME), pragmas={"busy_timeout": 30000}))
+
+    @contextmanager
+    def _serialised(self, account: str) -> Iterator[None]:
+        if isinstance(self.db, PostgresqlDatabase):
+            with self.db.atomic():
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(account),))
+                yield
+        else:
+            with self.db.atomic("IMMEDIATE"):  # SQLite: the file's write lock, at once
+                yield
+
+    def take(
+        self, account: str, kind: str, limit: int, window: float, clock: Callable[[], float]
+    ) -> float:
+        """Count a call now and return 0, or return the seconds to wait first."""
+        p = self.db.param
+        with self._serialised(account):
+            now = clock()  # read under the lock: waiting for it must not make the call older
+            row = self.db.execute_sql(
+                f"SELECT until FROM rate_lock WHERE account = {p}", (account,)
+            ).fetchone()
+            if row and row[0] > now:
+                return float(row[0]) - now
+            self.db.execute_sql(
+                f"DELETE FROM rate_call WHERE account = {p} AND kind = {p} AND at <= {p}",
+                (account, kind, now - window),
+            )
+            count, oldest = self.db.execute_sql(
+                f"SELECT COUNT(*), MIN(at) FROM rate_call WHERE account = {p} AND kind = {p}",
+                (account, kind),
+            ).fetchone()
+            if count < limit:
+                self.db.execute_sql(
+                    f"INSERT INTO rate_call (account, kind, at) VALUES ({p}, {p}, {p})",
+                    (account, kind, now),
+                )
+                return 0.0
+            return max(float(oldest) + window - now, 0.001)
+
+    def locked_until(self, account: str) -> float:
+        """When the account's 429 lock ends (0: it never was locked)."""
+        row = self.db.execute_sql(
+            f"SELECT until FROM rate_lock WHERE account = {self.db.param}", (account,)
+        ).fetchone()
+        return float(row[0]) if row else 0.0
+
+    def lock(self, account: str, until: float) -> None:
+        """Hold every call to ``account`` back until ``until`` (a lock is only ever extended)."""
+        p = self.db.param
+        with self._serialised(account):
+            row = self.db.execute_sql(
+                f"SELECT until FROM rate_lock WHERE account = {p}", (account,)
+            ).fetchone()
+            if row is None:
+                self.db.execute_sql(
+                    f"INSERT INTO rate_lock (account, until) VALUES ({p}, {p})", (account, until)
+                )
+            elif row[0] < until:
+                self.db.execute_sql(
+                    f"UPDATE rate_lock SET until = {p} WHERE account = {p}", (until, account)
+                )
+
+
+class SharedRateLimiter(RateLimiter):
+    """A ``RateLimiter`` whose calls and 429 lock are those of every process on the account."""
+
+    def __init__(
+        self,
+        log: CallLog,
+        account: str,
+        limits: dict[str, int],
+        window: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = stop.sleep,
+    ) -> None:
+        super().__init__(limits, window, clock, sleep)
+        self.log = log
+        self.account = account
+
+    def _take(self, kind: str) -> float:
+        return self.log.take(self.account, kind, self.limits[kind], self.window, self._clock)
+
+    def lock_for(self, seconds: float) -> None:
+        self.log.lock(self.account, self._clock() + seconds)
+
+    @property
+    def locked_for(self) -> float:
+        return max(0.0, self.log.locked_until(self.account) - self._clock())
