@@ -111,7 +111,21 @@ class Profile:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.proc = subprocess.Popen(
-            ["py-spy", "record", "-p", str(os.getpid()), "-f", "raw", "-o", str(out), "-r", "50"],
+            # --nonblocking: pausing the process for each sample would add to the latency of
+            # the status requests measured meanwhile.
+            [
+                "py-spy",
+                "record",
+                "--nonblocking",
+                "-p",
+                str(os.getpid()),
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "-r",
+                "50",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             executable=str(Path(sys.executable).parent / "py-spy"),
