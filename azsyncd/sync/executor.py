@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from azsyncd import stop
+from azsyncd.errors import Interrupted
 from azsyncd.state import State
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync import failures
@@ -223,6 +224,10 @@ class Executor:
             return
         try:
             self.target.mark_synced(self._labels.get(tenant, tenant), ids)
+        except Interrupted:
+            # Stopping: the contacts are written and must still be recorded, so no raise
+            # here; the marker is cosmetic and waits for the next run.
+            self.log(f"stopping: {len(ids)} contact(s) not marked as synced from Entra ID yet")
         except Exception as exc:  # the marker is cosmetic: never fail a written contact for it
             self.log(f"could not mark {len(ids)} contact(s) as synced from Entra ID: {exc}")
 

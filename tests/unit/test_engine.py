@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from azsyncd.errors import Interrupted
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import MirrorEntry
 from azsyncd.sync import report
@@ -17,6 +18,7 @@ from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.runner import Progress, RunContext
 from azsyncd.sync.writes import Tally
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.local.store import LocalStore
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
@@ -389,3 +391,18 @@ def test_the_engine_plans_through_the_writes_interface_only(tmp_path: Path) -> N
     }
     assert outcome.counts["new"] == sum(a.kind is ActionKind.CREATE for a in writes.applied) > 20
     assert outcome.counts["tenants"]["contoso"]["users"] == 30
+
+
+def test_a_stop_while_marking_keeps_the_written_contacts_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stopped(self: LocalStore, label: str, ids: list[str]) -> None:
+        raise Interrupted("stopping")
+
+    monkeypatch.setattr(LocalStore, "mark_synced", stopped)
+    daemon = make_daemon(tmp_path, contoso(users=10))
+    run = sync(daemon)
+    news = [r for r in daemon.state.records(run.id) if r.result == "Created"]
+    assert len(news) == run.counts["new"] == len(contacts()) > 0
+    log = " ".join(line.message for line in daemon.state.log_lines(run.id))
+    assert "not marked as synced from Entra ID yet" in log and "could not mark" not in log
