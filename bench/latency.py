@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from azsyncd import logs
 from azsyncd.state.fields import utcnow
+from azsyncd.state.models import MirrorEntry
 from bench import setup
 from tests.fakes.directory import numbered_user
 
@@ -90,11 +91,14 @@ def main() -> int:
     print(f"{len(made)} changes in {args.minutes:g} min; waiting for the ticks to write them")
 
     def written() -> dict[str, datetime]:
-        mirror = daemon.state.mirror(made)
+        # The whole mirror row: state.mirror gives what the planner compares, no timestamps.
+        rows = MirrorEntry.select(MirrorEntry.email, MirrorEntry.updated_at).where(
+            MirrorEntry.email.in_(list(made))
+        )
         return {
-            email: row.updated_at
-            for email, row in mirror.items()
-            if row.updated_at and row.updated_at >= made[email]
+            row.email: row.updated_at
+            for row in rows
+            if row.updated_at and row.updated_at >= made[row.email]
         }
 
     wait(lambda: len(written()) == len(made), 180)

@@ -39,6 +39,37 @@ def orm_share(raw: str) -> dict[str, Any]:
     }
 
 
+# Where a full-read resync's sync thread spends its time: the first of these frames in a
+# stack names its part ("other" when none is there).
+RESYNC_PARTS = (
+    ("reading Graph", ("DirectorySource._users",)),
+    ("mapping", ("Planning._mapped",)),
+    (
+        "state lookups",
+        ("State.mirror", "State.failing", "State.see_users", "State.claims", "State.seen_among"),
+    ),
+    ("recording", ("Executor.",)),
+)
+
+
+def resync_parts(raw: str) -> dict[str, float]:
+    """From py-spy's collapsed stacks, the share of the sync thread's samples in each part
+    of a resync, "other" last."""
+    counts = dict.fromkeys([name for name, _ in RESYNC_PARTS] + ["other"], 0)
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if SYNC_THREAD not in stack:
+            continue
+        frames = stack.split(";")
+        part = next(
+            (name for frame in frames for name, marks in RESYNC_PARTS if frame.startswith(marks)),
+            "other",
+        )
+        counts[part] += int(count)
+    total = sum(counts.values())
+    return {name: n / total for name, n in counts.items()} if total else {}
+
+
 def profile_of(point: dict[str, Any], folder: Path) -> dict[str, Any]:
     """The shares from the profile kept next to the results, when this point has one."""
     path = folder / f"profile-{point['kind']}-{point['users']}.txt"
@@ -56,7 +87,8 @@ def _status(point: dict[str, Any]) -> str:
     during = f"{point['status_p50_ms']:.1f} / {point['status_p99_ms']:.1f}"
     if "idle_p99_ms" not in point:
         return during
-    return f"{during} (idle: {point['idle_p50_ms']:.1f} / {point['idle_p99_ms']:.1f})"
+    load = f"; load {point['load_1m']:.1f}" if "load_1m" in point else ""
+    return f"{during} (idle: {point['idle_p50_ms']:.1f} / {point['idle_p99_ms']:.1f}{load})"
 
 
 def _share(point: dict[str, Any], folder: Path) -> str:
@@ -76,7 +108,8 @@ def render(results: dict[str, Any], folder: Path) -> str:
         f"Measured on {m['cores']} cores ({m['arch']}), Python {m['python']}; each point in a "
         "fresh process. Peak RSS is that process's own high-water mark (VmHWM). "
         "`GET /v1/status` is sampled every 50 ms from a separate process during the first sync, "
-        "and for 10 s before it with the daemon idle (the machine's own baseline).",
+        "and for 10 s before it with the daemon idle (the machine's own baseline); "
+        "load is the machine's 1-minute load average at the end of the point.",
         "",
         "Mapping + planning on one core (CPU time): "
         f"{results['mapping_users_per_s']:,.0f} users/s.",
@@ -128,12 +161,24 @@ def render(results: dict[str, Any], folder: Path) -> str:
             "| ---: | --- | --- |",
         ]
         for p in results["happyfox"]:
+            cpu = f" ({p['full_resync_cpu_s']:.1f} s CPU)" if "full_resync_cpu_s" in p else ""
             lines.append(
                 f"| {p['users']:,} | {p['delta_resync_users']}, {p['delta_resync_calls']}, "
                 f"{p['delta_resync_wall_s']:.1f} | {p['full_resync_unchanged']:,}, "
                 f"{p['full_resync_posts']}, {p['full_resync_calls']}, "
-                f"{p['full_resync_wall_s']:.1f} |"
+                f"{p['full_resync_wall_s']:.1f}{cpu} |"
             )
+        for p in results["happyfox"]:
+            profile = folder / f"profile-happyfox-{p['users']}-full-resync.txt"
+            if profile.exists():
+                parts = resync_parts(profile.read_text())
+                lines += [
+                    "",
+                    f"Where the sync thread's time went in the full-read resync of "
+                    f"{p['users']:,} users (py-spy): "
+                    + ", ".join(f"{name} {share:.0%}" for name, share in parts.items())
+                    + ".",
+                ]
     return "\n".join(lines)
 
 

@@ -8,8 +8,11 @@ renders the README's figures from it.
 - HappyFox points: a first sync of N users into a fake HappyFox in its own process that
   enforces 500 GET / 300 POST a minute and the 10-minute 429 lock on a time-scaled clock
   (one minute lasts 60/scale s), against the floor those limits allow (``bench.floor``); a
-  no-change resync over a delta and over a full read; GET /v1/status latency during the
-  first sync; a py-spy profile of the syncing process;
+  no-change resync over a delta and over a full read (its wall and CPU time); GET /v1/status
+  latency during the first sync; py-spy profiles of the first sync and of the full-read
+  resync (``bench/results/profile-*.txt``);
+- the machine's 1-minute load average with each point: on a shared machine, read the
+  figures with it;
 - built-in store points: a first sync of N users into the built-in store (planning and
   memory, no rate limit), up to 1,000,000 users; with ``--leavers P``, then a full read with
   P% of the users gone, their logins turned off, and that resync's own peak RSS.
@@ -45,6 +48,26 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def loads() -> float:
+    """The machine's 1-minute load average now: the figures of a point read with it."""
+    return os.getloadavg()[0]
+
+
+def summary(point: dict[str, Any]) -> str:
+    """The point's figures a reader looks for first, in one line."""
+    text = (
+        f"{point['kind']} {point['users']:,} users: first sync {point['wall_s']:.1f} s, "
+        f"status p50 {point['status_p50_ms']:.1f} / p99 {point['status_p99_ms']:.1f} ms "
+        f"(idle p99 {point['idle_p99_ms']:.1f} ms)"
+    )
+    if "full_resync_wall_s" in point:
+        text += (
+            f"; full-read resync {point['full_resync_wall_s']:.1f} s "
+            f"({point['full_resync_cpu_s']:.1f} s CPU), {point['full_resync_posts']} POSTs"
+        )
+    return text + f"; load {point['load_1m']:.2f}"
 
 
 def mapping_speed(users: int) -> float:
@@ -89,7 +112,21 @@ class Profile:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.proc = subprocess.Popen(
-            ["py-spy", "record", "-p", str(os.getpid()), "-f", "raw", "-o", str(out), "-r", "50"],
+            # --nonblocking: pausing the process for each sample would add to the latency of
+            # the status requests measured meanwhile.
+            [
+                "py-spy",
+                "record",
+                "--nonblocking",
+                "-p",
+                str(os.getpid()),
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "-r",
+                "50",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             executable=str(Path(sys.executable).parent / "py-spy"),
@@ -116,11 +153,12 @@ class StatusProbe:
     def __init__(self, daemon: Any, work: Path) -> None:
         import httpx
 
-        from azsyncd.service.server import bind_control_socket, control_server
+        from azsyncd.service.server import bind_control_socket, control_server, settle_process
 
         sock_path = work / "s.sock"
         sock = bind_control_socket(sock_path, 0o600)
         self.api = control_server(daemon)
+        settle_process()  # as azsyncd's serve() does before serving
         threading.Thread(target=self.api.run, kwargs={"sockets": [sock]}, daemon=True).start()
         client = httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)))
         deadline = time.monotonic() + 30
@@ -213,7 +251,12 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     delta, delta_wall = run_sync(daemon)
     after_delta = stats()
     DeltaLink.delete().execute()  # no baseline: the next sync reads every user
+    spy = Profile(RESULTS / f"profile-happyfox-{users}-full-resync.txt") if profile else None
+    full_cpu = time.process_time()
     full, full_wall = run_sync(daemon)
+    full_cpu = time.process_time() - full_cpu
+    if spy:
+        spy.stop()
     after_full = stats()
     bench.close()
     return {
@@ -240,6 +283,8 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
         "delta_resync_calls": after_delta["calls"] - first["calls"],
         "full_resync_wall_s": full_wall,
+        # this process's CPU (azsync and the in-process Graph): less sensitive to load
+        "full_resync_cpu_s": full_cpu,
         "full_resync_status": full.status,
         "full_resync_unchanged": full.counts["unchanged"],
         "full_resync_writes": after_full["post_users"] - after_delta["post_users"],
@@ -247,6 +292,7 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         - (after_delta["post_users"] + after_delta["post_other"]),
         "full_resync_calls": after_full["calls"] - after_delta["calls"],
         "peak_rss_mb": peak_rss_mb(),
+        "load_1m": loads(),
         **latencies,
         **orm,
     }
@@ -315,6 +361,7 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
         "users_per_s": users / wall,
         "cpu_s": cpu,
         "peak_rss_mb": peak_rss_mb(),
+        "load_1m": loads(),
         **latencies,
         **orm,
     }
@@ -385,14 +432,14 @@ def main() -> None:
             + ["--profile"] * (size == 100_000)
         )
         results["local"].append(point)
-        print(json.dumps(point), flush=True)
+        print(json.dumps(point), summary(point), sep="\n", flush=True)
     for size in sizes(args.happyfox):
         point = fresh(
             ["--one", str(size), "--kind", "happyfox", "--scale", str(args.scale)]
             + ["--profile"] * (size >= 100_000)
         )
         results["happyfox"].append(point)
-        print(json.dumps(point), flush=True)
+        print(json.dumps(point), summary(point), sep="\n", flush=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {args.out}; python -m bench.report {args.out} updates the README")
 

@@ -38,7 +38,7 @@ class CountedTenant(GeneratedTenant):
     """A generated tenant that counts the Graph calls it answers."""
 
     def __init__(self, users: int) -> None:
-        super().__init__(users)
+        super().__init__(users, keep_pages=True)  # a resync reads the directory again
         self.graph_calls = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:

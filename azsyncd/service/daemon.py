@@ -12,11 +12,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from peewee import PeeweeException
 
 from azsyncd import __version__, paths
 from azsyncd.config import file as config_file
@@ -35,6 +37,7 @@ from azsyncd.service.schedule import Clock, Scheduler, utc_clock
 from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
 from azsyncd.state.fields import utcnow
+from azsyncd.state.models import SyncRun, TenantHealth, TenantState
 from azsyncd.state.repository import TICK
 from azsyncd.sync import quarantine
 from azsyncd.sync.runner import (
@@ -107,6 +110,7 @@ class Daemon:
         self.metrics.registry.register(
             metrics.StatusCollector(self.status, lambda: self.ticks.book.counts())
         )
+        self._published: Published | None = None  # what status shows, as the sync read it
         self._started = False
         self._to_resume: list[int] = []
         # On SQLite this daemon is the only one on its state and is active at once; on
@@ -517,6 +521,7 @@ class Daemon:
                 )
 
     def _progress_changed(self, progress: Progress) -> None:
+        self._publish_status()
         running = self.runner.current
         if running is None:
             sdnotify.notify("STATUS=idle")
@@ -528,14 +533,46 @@ class Daemon:
 
     # --- status ------------------------------------------------------------------------
 
+    def _publish_status(self) -> None:
+        """Read what status shows of the database, on the sync thread at each step it
+        reports: a status request during a sync then asks the database nothing. (On the
+        control socket's thread, every query would wait for the interpreter lock the sync
+        holds, up to sys.getswitchinterval() each time.)"""
+        generation = self.state.generation
+        try:
+            self._published = Published(
+                generation, self.state.tenants(), self.state.latest_run(), self.state.healths()
+            )
+        except PeeweeException:  # the sync meets the problem itself; status reads the database
+            self._published = None
+
+    def _overview(
+        self,
+    ) -> tuple[dict[str, TenantState], SyncRun | None, dict[str, TenantHealth]]:
+        """The tenants' rows and the latest run: as the sync last published them while this
+        daemon syncs and nothing changed them since, else from the database. (When idle, the
+        database is the truth: another daemon sharing it may have written.)"""
+        published = self._published
+        if self.status_in_memory and published is not None:
+            return published.tenants, published.latest, published.healths
+        return self.state.tenants(), self.state.latest_run(), self.state.healths()
+
+    @property
+    def status_in_memory(self) -> bool:
+        """Whether ``status()`` is answered without a database query."""
+        published = self._published
+        return (
+            self.runner.current is not None
+            and published is not None
+            and published.generation == self.state.generation
+        )
+
     def status(self) -> dict[str, Any]:
         config = self.config
-        states = self.state.tenants()
-        healths = self.state.healths()
+        states, latest, healths = self._overview()
         running = self.runner.current
         next_run = self.scheduler.next_run
         next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
-        latest = self.state.latest_run()
         return {
             "version": __version__,
             "pid": os.getpid(),
@@ -569,6 +606,16 @@ class Daemon:
                 for t in config.tenants
             ],
         }
+
+
+@dataclass(frozen=True)
+class Published:
+    """What status shows of the database, as the sync thread last read it."""
+
+    generation: int  # State.generation when it was read
+    tenants: dict[str, TenantState]
+    latest: SyncRun | None
+    healths: dict[str, TenantHealth]
 
 
 def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import grp
 import logging
 import os
 import signal
 import socket
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ from azsyncd.service.daemon import Daemon
 log = logging.getLogger(__name__)
 SYNC_STOP_DEADLINE = 20.0
 BACKLOG = 128
+SWITCH_INTERVAL = 0.001  # seconds
 
 
 def _socket_is_live(path: Path) -> bool:
@@ -164,6 +167,22 @@ def control_server(daemon: Daemon) -> _Server:
     return _Server(config, daemon)
 
 
+def settle_process() -> None:
+    """Make the daemon's process answer its socket promptly while a sync computes:
+
+    - the objects startup built (modules, the app, the configuration) leave the garbage
+      collector's sight (``gc.freeze``): a full collection during a sync then scans only what
+      the sync made, where scanning ~100k startup objects too took 60-170 ms each time, and
+      every request waited for it;
+    - the interpreter hands its lock over every 1 ms instead of 5 (``SWITCH_INTERVAL``): each
+      time the API's thread wakes (a request, a reply written) it waits for the sync thread
+      to let go of the lock, up to one interval.
+    """
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
 def serve(daemon: Daemon, socket_path: Path) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     control = daemon.config.control
@@ -172,6 +191,7 @@ def serve(daemon: Daemon, socket_path: Path) -> int:
     log.info("azsyncd listening on %s (config %s)", socket_path, daemon.loaded.path)
     try:
         daemon.start()
+        settle_process()
         server.run(sockets=[sock])
     finally:
         sdnotify.notify("STOPPING=1")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import Database, fn
 
-from azsyncd.state.bulk import insert_rows
+from azsyncd.state.bulk import among, insert_rows
 from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import RunMatch
 from azsyncd.state.models import (
@@ -66,11 +66,28 @@ WELCOME_MAYBE = "welcome email may not have been sent (the daemon stopped while 
 AUDIT_KEEP = 10_000  # entries; older ones are pruned as new ones come
 RUN_SEEN_KEY = (RunSeen.run, RunSeen.tenant, RunSeen.object_id)
 TICK = "tick"  # the trigger of an incremental run, kept only if it did something
+LOOKUP_CHUNK = 500  # keys in one IN (...)
+
+
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    wanted = list(set(keys))
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        yield wanted[start : start + LOOKUP_CHUNK]
 
 
 def _kept() -> Any:
     """Runs in the history: all but a tick still running, which may yet turn out idle."""
     return ~((SyncRun.trigger == TICK) & (SyncRun.status == "running"))
+
+
+class Mirrored(NamedTuple):
+    """What the planner compares of one mirror row (``MIRROR_COLUMNS``)."""
+
+    email: str
+    target_id: str
+    tenant: str
+    object_id: str
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,18 @@ class RecordRow:
 class State:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Bumped by every write to the tenants' rows or the runs (after it): a copy of them
+        # read before the last bump may be stale.
+        self.generation = 0
+
+    def _changed(self) -> None:
+        self.generation += 1
+
+    def _rows(self, query: Any) -> list[tuple[Any, ...]]:
+        """A lookup's rows as the driver gives them: for text columns, with nothing to
+        convert, peewee's row wrapper costs more than the query."""
+        sql, params = query.sql()
+        return list(self.db.execute_sql(sql, params).fetchall())
 
     def close(self) -> None:
         if not self.db.is_closed():
@@ -112,6 +141,7 @@ class State:
                 setattr(row, key, value)
             row.updated_at = utcnow()
             row.save(force_insert=TenantState.get_or_none(TenantState.name == name) is None)
+        self._changed()
 
     def health(self, name: str) -> TenantHealth:
         return TenantHealth.get_or_none(TenantHealth.name == name) or TenantHealth(name=name)
@@ -126,6 +156,7 @@ class State:
         TenantHealth.insert(name=name, **values).on_conflict(
             conflict_target=[TenantHealth.name], update=values
         ).execute()
+        self._changed()
 
     def raised_alerts(self) -> dict[str, str]:
         return {row.key: row.title for row in RaisedAlert.select()}
@@ -170,6 +201,7 @@ class State:
             TenantHealth.delete().where(TenantHealth.name == name).execute()
             DeltaLink.delete().where(DeltaLink.tenant == name).execute()
             FailingUser.delete().where(FailingUser.tenant == name).execute()
+        self._changed()
 
     def delta_link(self, tenant: str, scope_key: str) -> str | None:
         row = DeltaLink.get_or_none(DeltaLink.tenant == tenant, DeltaLink.scope_key == scope_key)
@@ -183,16 +215,15 @@ class State:
 
     # --- the mirror of what was pushed to the target -----------------------------------
 
-    def mirror(self, emails: Iterable[str]) -> dict[str, MirrorEntry]:
-        """The mirror rows of these addresses, with what the planner compares (no timestamps:
-        parsing them for every user of a resync costs more than the rest of the row)."""
-        wanted = list(set(emails))
-        found: dict[str, MirrorEntry] = {}
-        for start in range(0, len(wanted), 500):
-            for row in MirrorEntry.select(*MIRROR_COLUMNS).where(
-                MirrorEntry.email.in_(wanted[start : start + 500])
-            ):
-                found[row.email] = row
+    def mirror(self, emails: Iterable[str]) -> dict[str, Mirrored]:
+        """What the planner compares of these addresses' mirror rows: plain tuples, read for
+        every user of a resync (a model per row, with its timestamps, costs more than the
+        query)."""
+        found: dict[str, Mirrored] = {}
+        for part in _chunks(emails):
+            query = MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part))
+            for row in self._rows(query):
+                found[row[0]] = Mirrored(*row)
         return found
 
     def mirror_entry(self, email: str) -> MirrorEntry | None:
@@ -290,11 +321,11 @@ class State:
         query = FailingUser.select().where(FailingUser.tenant == tenant)
         if object_ids is None:
             return {row.object_id: row for row in query}
-        wanted = list(set(object_ids))
         found: dict[str, FailingUser] = {}
-        for start in range(0, len(wanted), 500):
-            part = query.where(FailingUser.object_id.in_(wanted[start : start + 500]))
-            found.update((row.object_id, row) for row in part)
+        for part in _chunks(object_ids):
+            found.update(
+                (row.object_id, row) for row in query.where(among(FailingUser.object_id, part))
+            )
         return found
 
     def keep_failures(self, rows: list[dict[str, Any]]) -> None:
@@ -312,10 +343,9 @@ class State:
 
     def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
         """These users no longer fail (they synced, left the scope or the directory)."""
-        gone = list(set(object_ids))
-        for start in range(0, len(gone), 500):
+        for part in _chunks(object_ids):
             FailingUser.delete().where(
-                FailingUser.tenant == tenant, FailingUser.object_id.in_(gone[start : start + 500])
+                FailingUser.tenant == tenant, among(FailingUser.object_id, part)
             ).execute()
 
     def contact_count(self, tenant: str) -> int:
@@ -333,17 +363,12 @@ class State:
 
     def seen_among(self, run_id: int, tenant: str, object_ids: Iterable[str]) -> set[str]:
         """Which of these users the run has read."""
-        wanted = list(set(object_ids))
         found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            found.update(
-                row.object_id
-                for row in RunSeen.select(RunSeen.object_id).where(
-                    RunSeen.run == run_id,
-                    RunSeen.tenant == tenant,
-                    RunSeen.object_id.in_(wanted[start : start + 500]),
-                )
+        for part in _chunks(object_ids):
+            query = RunSeen.select(RunSeen.object_id).where(
+                RunSeen.run == run_id, RunSeen.tenant == tenant, among(RunSeen.object_id, part)
             )
+            found.update(row[0] for row in self._rows(query))
         return found
 
     def unseen_mirrored(self, run_id: int, tenant: str) -> int:
@@ -359,13 +384,12 @@ class State:
 
     def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
         """email -> (tenant, principal) for the addresses the run already gave out."""
-        wanted = list(set(emails))
         found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(wanted), 500):
-            for row in RunClaim.select().where(
-                RunClaim.run == run_id, RunClaim.email.in_(wanted[start : start + 500])
-            ):
-                found[row.email] = (row.tenant, row.principal)
+        for part in _chunks(emails):
+            query = RunClaim.select(RunClaim.email, RunClaim.tenant, RunClaim.principal).where(
+                RunClaim.run == run_id, among(RunClaim.email, part)
+            )
+            found.update((email, (tenant, who)) for email, tenant, who in self._rows(query))
         return found
 
     def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
@@ -396,6 +420,7 @@ class State:
         self, trigger: str, *, dry_run: bool = False, options: dict[str, Any] | None = None
     ) -> int:
         run = SyncRun.create(trigger=trigger, dry_run=dry_run, options=options or {})
+        self._changed()
         return int(run.id)
 
     def log(self, run_id: int, message: str, level: str = "info") -> None:
@@ -421,11 +446,13 @@ class State:
         if counts is not None:
             values[SyncRun.counts] = counts
         SyncRun.update(values).where(SyncRun.id == run_id).execute()
+        self._changed()
 
     def set_run_status(self, run_id: int, status: str, message: str) -> None:
         """A held run's end (approved, discarded, superseded), said in its log too."""
         assert status in HELD_ENDS
         SyncRun.update(status=status, message=message).where(SyncRun.id == run_id).execute()
+        self._changed()
         self.log(run_id, f"{status}: {message}")
 
     def discard_run(self, run_id: int) -> None:
@@ -434,6 +461,7 @@ class State:
             SyncRecord.delete().where(SyncRecord.run == run_id).execute()
             RunLog.delete().where(RunLog.run == run_id).execute()
             SyncRun.delete().where(SyncRun.id == run_id).execute()
+        self._changed()
 
     def mark_interrupted(self, reason: str) -> list[int]:
         """Runs still 'running' belong to a daemon that died: say so in their history, and
@@ -464,7 +492,8 @@ class State:
                 SyncRecord.delete().where(SyncRecord.run.in_(stale_ids)).execute()
                 RunLog.delete().where(RunLog.run.in_(stale_ids)).execute()
                 SyncRun.delete().where(SyncRun.id.in_(stale_ids)).execute()
-            return len(stale_ids)
+        self._changed()
+        return len(stale_ids)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[SyncRun]:
         query = SyncRun.select().where(_kept()).order_by(SyncRun.id.desc())

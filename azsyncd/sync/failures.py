@@ -88,7 +88,8 @@ def bookkeeping(
         if not action.user_id:
             continue  # a junk object: nothing to key it by
         if action.kind is not ActionKind.FAILED:
-            cured[action.tenant].append(action.user_id)
+            if action.failing_since is not None:  # only a user kept as failing has a row
+                cured[action.tenant].append(action.user_id)
         elif action.user is not None:
             keep.append(
                 {

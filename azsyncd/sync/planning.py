@@ -17,7 +17,8 @@ from typing import Any
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.source import INVALID
 from azsyncd.state import State
-from azsyncd.state.models import FailingUser, MirrorEntry
+from azsyncd.state.models import FailingUser
+from azsyncd.state.repository import Mirrored
 from azsyncd.sync import failures
 from azsyncd.sync.executor import PENDING
 from azsyncd.sync.mapping import EMAIL, Mapper, MappingFailure
@@ -78,12 +79,11 @@ class Planning:
                 lookup.append(i)
             elif entry and entry.target_id and entry.fingerprint == action.mapped.mirror:
                 # Written as it is now last time: no need to ask the target.
-                actions[i] = replace(
-                    action,
-                    kind=ActionKind.UNCHANGED,
-                    existing_id=entry.target_id,
-                    # The row names who it was written for; a new owner of the address updates it.
-                    in_mirror=(entry.tenant, entry.object_id) == (action.tenant, action.user_id),
+                action.kind, action.existing_id = ActionKind.UNCHANGED, entry.target_id
+                # The row names who it was written for; a new owner of the address updates it.
+                action.in_mirror = (entry.tenant, entry.object_id) == (
+                    action.tenant,
+                    action.user_id,
                 )
             elif not failures.refused_again(action, rows.get(action.user_id), action.attempt):
                 lookup.append(i)
@@ -103,7 +103,7 @@ class Planning:
         return {**row.user, **user} if row is not None else user
 
     @staticmethod
-    def _in_mirror(action: Action, mirror: dict[str, MirrorEntry]) -> bool:
+    def _in_mirror(action: Action, mirror: dict[str, Mirrored]) -> bool:
         entry = mirror.get(action.email)
         if entry is None or not entry.target_id:
             return False
@@ -158,7 +158,7 @@ class Planning:
         return Action(ActionKind.PENDING, tenant.name, user_id, mapped.email, mapped, user=user)
 
     def _decided(
-        self, action: Action, contact: ExistingContact | None, entry: MirrorEntry | None
+        self, action: Action, contact: ExistingContact | None, entry: Mirrored | None
     ) -> Action:
         assert action.mapped is not None
         planned = decide(

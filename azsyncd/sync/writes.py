@@ -24,7 +24,10 @@ class Tally:
     def add(self, action: Action) -> None:
         counted = COUNTED_AS[action.kind]
         self.counts[counted] += 1
-        self.tenants.setdefault(action.tenant, Counter())[counted] += 1
+        tenant = self.tenants.get(action.tenant)
+        if tenant is None:  # not setdefault: it would build a Counter for every action
+            tenant = self.tenants[action.tenant] = Counter()
+        tenant[counted] += 1
 
 
 class Writes(Protocol):

@@ -11,10 +11,13 @@ computes its users instead of storing them, for benchmarks.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, overload
 
 import httpx
@@ -192,11 +195,29 @@ class _Numbered(Sequence[dict[str, Any]]):
 
 class GeneratedTenant(SimulatedTenant):
     """Users computed from their index when read, never stored: a benchmark's memory figures
-    are then azsync's, not the simulator's. A resync's delta has no changes."""
+    are then azsync's, not the simulator's. A resync's delta has no changes.
 
-    def __init__(self, users: int) -> None:
+    ``keep_pages``: each page of ``/users`` is encoded once and kept in a file, so a second
+    full read costs this process what reading the real Graph costs it (receiving and decoding
+    the JSON), not what building and encoding it costs Microsoft's servers."""
+
+    def __init__(self, users: int, keep_pages: bool = False) -> None:
         super().__init__(page_size=999)
         self.count = users
+        self._pages = tempfile.TemporaryDirectory(prefix="azgraph") if keep_pages else None
 
     def _listing(self) -> Sequence[dict[str, Any]]:
         return _Numbered(self.count)
+
+    def _page(
+        self, items: Sequence[dict[str, Any]], params: dict[str, str], select: list[str], path: str
+    ) -> httpx.Response:
+        if self._pages is None or not isinstance(items, _Numbered):
+            return super()._page(items, params, select, path)
+        key = hashlib.sha256(json.dumps([path, sorted(params.items())]).encode()).hexdigest()
+        kept = Path(self._pages.name) / key
+        if not kept.exists():
+            kept.write_bytes(super()._page(items, params, select, path).read())
+        return httpx.Response(
+            200, content=kept.read_bytes(), headers={"Content-Type": "application/json"}
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,18 @@ def test_fake_group_membership_is_constant_time_per_contact() -> None:
     assert list(fake.groups[group_id]["contacts"])[-1] == 200_999  # each contact once
 
 
+def results_of(
+    local: list[dict[str, Any]] | None = None, happyfox: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """bench.run's JSON around these points."""
+    return {
+        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
+        "mapping_users_per_s": 40_000.0,
+        "local": local or [],
+        "happyfox": happyfox or [],
+    }
+
+
 def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     local = {
         "kind": "local",
@@ -88,15 +101,12 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
         "status_p50_ms": 1.0,
         "status_p99_ms": 2.0,
     }
-    results = {
-        "machine": {"cores": 2, "arch": "x86_64", "python": "3.11"},
-        "mapping_users_per_s": 40_000.0,
-        "local": [
+    results = results_of(
+        local=[
             {**local, "users": 100_000, "peak_rss_mb": 100.0},
             {**local, "users": 1_000_000, "peak_rss_mb": 110.0},
-        ],
-        "happyfox": [],
-    }
+        ]
+    )
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.BEGIN}\nold figure 1.107x\n{report.END}\n\n## Next\n")
     report.update_readme(readme, results, tmp_path)
@@ -126,3 +136,61 @@ def test_a_local_point_with_leavers_acts_on_exactly_the_users_gone() -> None:
     assert point["leavers_gone"] == point["leavers_removed"] == point["leavers_left"] == 4
     assert point["leavers_status"] == "succeeded"
     assert point["leavers_peak_rss_mb"] > 0 and point["leavers_wall_s"] > 0
+
+
+def test_the_full_resync_profile_is_split_into_its_parts(tmp_path: Path) -> None:
+    sync = "Thread.run (threading.py:1);SyncRunner._work (azsyncd/sync/runner.py:1);"
+    raw = "\n".join(
+        [
+            sync + "chunked (e.py:1);DirectorySource._users (s.py:1);loads (json.py:1) 4",
+            sync + "Planning.plan (p.py:1);Planning._mapped (p.py:2);fingerprint (m.py:1) 3",
+            sync + "Planning.plan (p.py:1);State.mirror (r.py:1);execute (peewee.py:1) 2",
+            sync + "Engine._apply (e.py:2);Executor.drain (x.py:1);State.add_records (r.py:2) 1",
+            sync + "Engine.run (e.py:3) 10",
+            "Server.run (uvicorn/server.py:1);State.mirror (r.py:1) 99",  # not the sync thread
+        ]
+    )
+    assert report.resync_parts(raw) == {
+        "reading Graph": 0.2,
+        "mapping": 0.15,
+        "state lookups": 0.1,
+        "recording": 0.05,
+        "other": 0.5,
+    }
+    assert report.resync_parts("") == {}
+
+    point = {
+        "kind": "happyfox",
+        "users": 1000,
+        "scale": 3.0,
+        "headroom": 0.9,
+        "budget_per_minute": 270,
+        "posts": 21,
+        "post_users": 10,
+        "post_other": 11,
+        "gets": 4,
+        "floor_s": 0.0,
+        "floor_budget_s": 0.0,
+        "wall_s": 1.0,
+        "locked": False,
+        "peak_rss_mb": 90.0,
+        "status_p50_ms": 1.0,
+        "status_p99_ms": 3.0,
+        "idle_p50_ms": 1.0,
+        "idle_p99_ms": 2.0,
+        "load_1m": 1.25,
+        "delta_resync_users": 0,
+        "delta_resync_calls": 1,
+        "delta_resync_wall_s": 0.1,
+        "full_resync_unchanged": 1000,
+        "full_resync_posts": 0,
+        "full_resync_calls": 2,
+        "full_resync_wall_s": 0.5,
+        "full_resync_cpu_s": 0.4,
+    }
+    results = results_of(happyfox=[point])
+    (tmp_path / "profile-happyfox-1000-full-resync.txt").write_text(raw)
+    text = report.render(results, tmp_path)
+    assert "| 1,000 | 0, 1, 0.1 | 1,000, 0, 2, 0.5 (0.4 s CPU) |" in text
+    assert "(idle: 1.0 / 2.0; load 1.2)" in text
+    assert "resync of 1,000 users (py-spy): reading Graph 20%, mapping 15%" in text

@@ -129,3 +129,44 @@ def test_a_run_drops_only_its_own_bookkeeping_and_what_dead_runs_left(state: Sta
     assert state.see_users(resume, "t", ["o1", "o3"]) == 0  # the resumed run's users are kept
     assert state.claims(resume, ["a@x.test"]) == {"a@x.test": ("t", "a@t")}
     assert state.unseen_mirrored(resume, "t") == 0
+
+
+def test_lookups_find_exactly_the_keys_asked_across_chunks(
+    state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azsyncd.state import repository
+
+    monkeypatch.setattr(repository, "LOOKUP_CHUNK", 7)  # 40 keys: six IN lists
+    nasty = "x'); DROP TABLE mirrorentry; --\"ü@x.test"
+    state.remember([mirror_row(i) for i in range(30)] + [{**mirror_row(99), "email": nasty}])
+    asked = [f"u{i}@x.test" for i in range(0, 40, 2)] + [nasty, "u2@x.test"]  # a repeat too
+    found = state.mirror(asked)
+    assert set(found) == {f"u{i}@x.test" for i in range(0, 30, 2)} | {nasty}
+    assert found["u4@x.test"] == ("u4@x.test", "4", "t", "o4", "f1")
+    assert found[nasty].object_id == "o99"
+    assert state.mirror([]) == {}
+
+    state.see_users(3, "t", [f"o{i}" for i in range(20)])
+    assert state.seen_among(3, "t", [f"o{i}" for i in range(15, 40)]) == {
+        f"o{i}" for i in range(15, 20)
+    }
+    state.keep_failures(
+        [
+            {
+                "tenant": "t",
+                "object_id": f"o{i}",
+                "email": f"u{i}@x.test",
+                "user": {"id": f"o{i}"},
+                "reason": "bad",
+                "since_run": 3,
+                "refused": "",
+                "existed": False,
+            }
+            for i in range(12)
+        ]
+    )
+    assert set(state.failing("t", [f"o{i}" for i in range(8, 30)])) == {
+        f"o{i}" for i in range(8, 12)
+    }
+    state.forget_failures("t", [f"o{i}" for i in range(0, 12, 3)])
+    assert set(state.failing("t")) == {f"o{i}" for i in range(12) if i % 3}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from azsyncd import attributes
@@ -24,8 +25,13 @@ SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email"
 
 
 @router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
-def get_status(daemon: DaemonDep) -> dict[str, Any]:
-    return daemon.status()
+async def get_status(request: Request) -> dict[str, Any]:
+    # During a sync, status is answered from memory on the event loop: a hop to a worker
+    # thread (or a database query) would wait for the interpreter lock the sync holds.
+    daemon = daemon_of(request)
+    if daemon.status_in_memory:
+        return daemon.status()
+    return await run_in_threadpool(daemon.status)
 
 
 def _settings(daemon: Daemon) -> dict[str, Any]:
