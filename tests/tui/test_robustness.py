@@ -76,6 +76,7 @@ def test_the_banner_is_pinned_and_says_how_to_fix(tmp_path: Path) -> None:
         banner = app.query_one("#banner", Static)
         await until(pilot, lambda: "azsyncd is not running" in text(banner), what="the banner")
         assert "systemctl start azsyncd" in text(banner)
+        await settle(pilot)  # the layout settles after the banner appears (its width, too)
         where = banner.region
         form = app.query_one("#mapping-panel #form")
         form.scroll_end(animate=False)  # the longest tab, scrolled to its end
