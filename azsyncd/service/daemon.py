@@ -539,6 +539,9 @@ class Daemon:
         control socket's thread, every query would wait for the interpreter lock the sync
         holds, up to sys.getswitchinterval() each time.)"""
         generation = self.state.generation
+        published = self._published
+        if published is not None and published.generation == generation:
+            return  # nothing status shows was written since the last copy
         try:
             self._published = Published(
                 generation, self.state.tenants(), self.state.latest_run(), self.state.healths()
