@@ -74,7 +74,9 @@ def _run(args: argparse.Namespace) -> int:
     loaded = config_file.load(
         config_file.find_config(args.config), check_files=True, missing_ok=True
     )
-    daemon = Daemon(loaded, state_dir=Path(args.state_dir) if args.state_dir else None)
+    daemon = Daemon(
+        loaded, state_dir=Path(args.state_dir) if args.state_dir else None, sync_process=True
+    )
     return serve(daemon, socket_for(args.socket, loaded.config.control.socket))
 
 

@@ -34,6 +34,7 @@ from azsyncd.service.notify import Notifier
 from azsyncd.service.retry import QuarantineRetry
 from azsyncd.service.run_metrics import RunMetrics
 from azsyncd.service.schedule import Clock, Scheduler, utc_clock
+from azsyncd.service.sync_process import make_process_job
 from azsyncd.service.ticks import Ticks
 from azsyncd.state import State, open_database
 from azsyncd.state.fields import utcnow
@@ -74,7 +75,14 @@ class Daemon:
         clock: Clock = utc_clock,
         state_dir: Path | None = None,
         graph_transport: httpx.BaseTransport | None = None,
+        sync_process: bool = False,
     ) -> None:
+        """``sync_process``: each run in a child process (``azsyncd run``), so that it never
+        holds the interpreter lock the control API needs; the run then reads Graph over the
+        network, not through ``graph_transport``. Off, runs go on a thread of this process
+        (daemons that tests build with injected fakes)."""
+        if sync_process and graph_transport is not None:
+            raise ValueError("a run in its own process cannot use an in-process graph_transport")
         self.loaded = loaded
         self.config_error: str | None = None
         self.clock = clock
@@ -89,7 +97,9 @@ class Daemon:
             instance_lock.release(self._lock_fd)
             raise
         self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
-        self._job_factory = job_factory or default_job_factory
+        self._job_factory = job_factory or (
+            make_process_job if sync_process else default_job_factory
+        )
         self.metrics = RunMetrics(self.state, limiters)
         self._wire_runs()
         self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
@@ -231,6 +241,10 @@ class Daemon:
     @property
     def config_dir(self) -> Path:
         return self.loaded.directory
+
+    @property
+    def config_path(self) -> Path:
+        return self.loaded.path
 
     def start(self) -> None:
         self._started = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -109,9 +109,16 @@ class State:
         # Bumped by every write to the tenants' rows or the runs (after it): a copy of them
         # read before the last bump may be stale.
         self.generation = 0
+        self.on_change: Callable[[int], None] | None = None  # told each new generation
 
     def _changed(self) -> None:
         self.generation += 1
+        if self.on_change is not None:
+            self.on_change(self.generation)
+
+    def changed_elsewhere(self) -> None:
+        """Another process wrote what this generation covers: copies of it are stale."""
+        self._changed()
 
     def _rows(self, query: Any) -> list[tuple[Any, ...]]:
         """A lookup's rows as the driver gives them: for text columns, with nothing to

@@ -1,0 +1,176 @@
+"""The job of a daemon whose runs each go to a process of their own (``worker.py``).
+
+In one process, the run's threads (the engine and the help desk's parallel writers) and the
+control API's thread take turns at the interpreter lock, and a status request waits behind
+them. In a child process the run has its own. The runner's thread stays the owner of the
+run: it starts the child (spawned: a fresh interpreter, never a fork of a daemon holding
+database sessions), relays its progress to the run's context, passes the stop flag on, and
+turns the child's last word, or the way it ended, into the run's outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from azsyncd import stop
+from azsyncd.errors import Interrupted
+from azsyncd.service.job import JobHost
+from azsyncd.service.worker_pipe import STOP, Garbage, parse, without_password
+from azsyncd.sync.runner import Outcome, RunContext, SyncJob
+
+log = logging.getLogger(__name__)
+# Within the daemon's own stop deadline (server.SYNC_STOP_DEADLINE, 20 s): the run is
+# recorded before the daemon gives up waiting.
+STOP_GRACE = 15.0
+SEE_MORE = "its own lines in the journal (journalctl -u azsyncd) say more"
+_EOF = object()
+
+
+class ProcessHost(JobHost, Protocol):
+    @property
+    def config_path(self) -> Path: ...
+
+
+def make_process_job(daemon: ProcessHost, *, stop_grace: float = STOP_GRACE) -> SyncJob:
+    def job(ctx: RunContext) -> Outcome:
+        config = daemon.config  # the snapshot this run uses, as in the thread mode
+        url = config.state.database_url
+        document = config.model_dump(mode="json")
+        document["state"]["database_url"] = without_password(url)
+        progress = ctx.progress
+        spec = {
+            "config": document,
+            "database_password": without_password(url) != url,
+            "config_path": str(daemon.config_path),
+            "config_dir": str(daemon.config_dir),
+            "state_dir": str(daemon.state_dir),
+            "run_id": ctx.run_id,
+            "trigger": progress.trigger,
+            "dry_run": progress.dry_run,
+            "started_at": progress.started_at.isoformat(),
+            "counts": progress.counts,
+            "options": ctx.options,
+            "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
+        }
+        return Worker(ctx, daemon, stop_grace).run(spec)
+
+    return job
+
+
+class Worker:
+    """One run's child process, seen from the daemon."""
+
+    def __init__(self, ctx: RunContext, daemon: JobHost, stop_grace: float) -> None:
+        self.ctx = ctx
+        self.daemon = daemon
+        self.stop_grace = stop_grace
+        self.messages: queue.Queue[Any] = queue.Queue()
+
+    def run(self, spec: dict[str, Any]) -> Outcome:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "azsyncd.service.worker", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            close_fds=True,  # the daemon's database sockets stay its own
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        log.debug("run %d: in process %d", self.ctx.run_id, proc.pid)
+        try:
+            proc.stdin.write(json.dumps(spec) + "\n")
+            proc.stdin.flush()
+            threading.Thread(
+                target=self._read, args=(proc.stdout,), name=f"worker-{proc.pid}", daemon=True
+            ).start()
+            return self._follow(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                pipe.close()
+
+    def _read(self, pipe: IO[str]) -> None:
+        for line in pipe:
+            self.messages.put(line)
+        self.messages.put(_EOF)
+
+    def _follow(self, proc: subprocess.Popen[str]) -> Outcome:
+        last: dict[str, Any] | None = None
+        asked_at: float | None = None
+        while True:
+            if asked_at is None and stop.requested():
+                asked_at = time.monotonic()
+                self._tell(proc, STOP)
+            if asked_at is not None and time.monotonic() - asked_at > self.stop_grace:
+                proc.kill()
+                proc.wait()
+                return Outcome(
+                    "interrupted",
+                    f"the sync did not reach a safe point within {self.stop_grace:.0f} s of"
+                    " the daemon's stop; its process was killed",
+                    dict(self.ctx.progress.counts),
+                )
+            try:
+                line = self.messages.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is _EOF:
+                break
+            try:
+                message = parse(line)
+            except Garbage:
+                proc.kill()
+                proc.wait()
+                return self._failed(f"its process wrote {line[:80]!r}, not a message; {SEE_MORE}")
+            last = self._take(message) or last
+        proc.wait()
+        return self._ending(last, proc.returncode)
+
+    def _take(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        kind = message["kind"]
+        if kind == "progress":
+            fields = {k: message[k] for k in ("phase", "tenant", "done", "total", "counts")}
+            self.ctx.report(**fields)
+        elif kind == "changed":
+            self.daemon.state.changed_elsewhere()
+            self.ctx.report()  # status copies what the child wrote
+        else:
+            return message
+        return None
+
+    def _ending(self, last: dict[str, Any] | None, code: int) -> Outcome:
+        if last is None:
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
+            return self._failed(f"its process {how} before the run ended; {SEE_MORE}")
+        counts = dict(last.get("counts") or {})
+        if last["kind"] == "interrupted":
+            self.ctx.report(counts=counts)
+            raise Interrupted()
+        if last["kind"] == "failed":
+            return Outcome("failed", f"the sync failed: {last['error']}", counts)
+        return Outcome(str(last["status"]), str(last.get("message", "")), counts)
+
+    def _failed(self, what: str) -> Outcome:
+        log.error("run %d: %s", self.ctx.run_id, what)
+        return Outcome("failed", f"the sync failed: {what}", dict(self.ctx.progress.counts))
+
+    @staticmethod
+    def _tell(proc: subprocess.Popen[str], word: str) -> None:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(word + "\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it has ended already: its end of the run follows on the pipe

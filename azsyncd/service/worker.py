@@ -1,0 +1,150 @@
+"""One sync run in a process of its own: ``python -m azsyncd.service.worker PARENT_PID``.
+
+The daemon starts it for each run (``sync_process.py``) so that the run's work never holds
+the interpreter lock the control API needs. It opens its own state, tenants and target and
+runs the same job as the daemon's thread mode (``job.make_job``). It dies with the daemon
+(PR_SET_PDEATHSIG), and stops at its next safe point when told to, on SIGTERM or SIGINT
+(systemd and Ctrl-C signal the daemon's whole group), or when its pipe to the daemon closes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
+from azsyncd import logs, stop
+from azsyncd.config import file as config_file
+from azsyncd.config.model import Config
+from azsyncd.directory.tenants import TenantService
+from azsyncd.errors import ConfigError, Interrupted, StateError
+from azsyncd.service.job import make_job
+from azsyncd.service.schedule import Clock, utc_clock
+from azsyncd.service.worker_pipe import STOP, Sender, without_password
+from azsyncd.state import State, open_database
+from azsyncd.sync.runner import Progress, RunContext
+
+log = logging.getLogger("azsyncd.worker")
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class WorkerHost:
+    """What ``make_job`` reads of the daemon, opened afresh in this process."""
+
+    config: Config
+    config_dir: Path
+    state: State
+    tenants: TenantService
+    state_dir: Path
+    clock: Clock
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when the daemon dies (kill -9 included)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    if os.getppid() != parent:  # the daemon died before the line above
+        os._exit(1)
+
+
+def watch_parent(pipe: IO[str], flag: threading.Event) -> None:
+    """Set the stop flag on the daemon's word, or when its end of the pipe closes."""
+    for line in pipe:
+        if line.strip() == STOP:
+            break
+    flag.set()
+
+
+def database_url(spec: dict[str, Any], config: Config, path: Path) -> str:
+    """The state database's URL; a password in it is read from the file, never the pipe."""
+    url = config.state.database_url
+    if not spec.get("database_password"):
+        return url
+    on_disk = config_file.load(path).config.state.database_url
+    if without_password(on_disk) != url:
+        raise StateError(
+            f"database_url in {path} changed since azsyncd loaded it; restart azsyncd"
+            " (systemctl restart azsyncd) to use the new database"
+        )
+    return on_disk
+
+
+def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
+    path = Path(spec["config_path"])
+    config = config_file.validate(spec["config"], str(path))
+    state_dir, config_dir = Path(spec["state_dir"]), Path(spec["config_dir"])
+    state = State(open_database(database_url(spec, config, path), state_dir))
+    # Status shows the tenants' rows and the runs: the daemon reads them again on this word.
+    state.on_change = lambda generation: sender.send("changed", generation=generation)
+    tenants = TenantService(state, state_dir, config_dir)
+    host = WorkerHost(config, config_dir, state, tenants, state_dir, utc_clock)
+    progress = Progress(
+        spec["run_id"],
+        spec["trigger"],
+        spec["dry_run"],
+        datetime.fromisoformat(spec["started_at"]),
+        counts=dict(spec["counts"]),
+        options=dict(spec["options"]),
+    )
+
+    def report(current: Progress) -> None:
+        sender.send(
+            "progress",
+            phase=current.phase,
+            tenant=current.tenant,
+            done=current.done,
+            total=current.total,
+            counts=current.counts,
+        )
+
+    ctx = RunContext(state, progress, progress.options, flag, report)
+    try:
+        with stop.watching(flag):
+            outcome = make_job(host)(ctx)
+    except Interrupted:
+        sender.send("interrupted", counts=progress.counts)
+    except Exception as exc:
+        log.exception("run %d failed", progress.run_id)
+        sender.send("failed", error=f"{type(exc).__name__}: {exc}", counts=progress.counts)
+    else:
+        sender.send(
+            "outcome", status=outcome.status, message=outcome.message, counts=outcome.counts
+        )
+    finally:
+        state.close()
+
+
+def main() -> int:
+    die_with_parent(int(sys.argv[1]))
+    # Only messages go to the daemon: anything else printed lands on stderr (the journal).
+    sender = Sender(os.fdopen(os.dup(1), "w", encoding="utf-8"))
+    os.dup2(2, 1)
+    flag = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: flag.set())
+    spec: dict[str, Any] = json.loads(sys.stdin.readline() or "null") or {}
+    logs.setup(spec.get("log_level", "info"))
+    if not spec:
+        log.error("no run was given on stdin; azsyncd starts this process itself")
+        return 2
+    threading.Thread(target=watch_parent, args=(sys.stdin, flag), daemon=True).start()
+    try:
+        run(spec, sender, flag)
+    except (ConfigError, StateError) as exc:
+        sender.send("failed", error=str(exc), counts=spec.get("counts", {}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
