@@ -28,9 +28,11 @@ class JobHost(Protocol):
     @property
     def config_dir(self) -> Path: ...
 
+    @property
+    def clock(self) -> Clock: ...
+
     state: State
     tenants: TenantService
-    clock: Clock
     state_dir: Path
 
 

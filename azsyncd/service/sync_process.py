@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -41,30 +42,44 @@ class ProcessHost(JobHost, Protocol):
     def config_path(self) -> Path: ...
 
 
-def make_process_job(daemon: ProcessHost, *, stop_grace: float = STOP_GRACE) -> SyncJob:
+WORKER = (sys.executable, "-m", "azsyncd.service.worker")
+
+
+def make_process_job(
+    daemon: ProcessHost, *, stop_grace: float = STOP_GRACE, command: Sequence[str] = WORKER
+) -> SyncJob:
+    """``command``: the worker's, given the daemon's pid as its last argument."""
+
     def job(ctx: RunContext) -> Outcome:
-        config = daemon.config  # the snapshot this run uses, as in the thread mode
-        url = config.state.database_url
-        document = config.model_dump(mode="json")
-        document["state"]["database_url"] = without_password(url)
-        progress = ctx.progress
-        spec = {
-            "config": document,
-            "database_password": without_password(url) != url,
-            "config_path": str(daemon.config_path),
-            "config_dir": str(daemon.config_dir),
-            "state_dir": str(daemon.state_dir),
-            "run_id": ctx.run_id,
-            "trigger": progress.trigger,
-            "dry_run": progress.dry_run,
-            "started_at": progress.started_at.isoformat(),
-            "counts": progress.counts,
-            "options": ctx.options,
-            "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
-        }
-        return Worker(ctx, daemon, stop_grace).run(spec)
+        return Worker(ctx, daemon, stop_grace).run(
+            [*command, str(os.getpid())], run_spec(daemon, ctx)
+        )
 
     return job
+
+
+def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
+    """What the worker is told of its run. A password in the database URL stays out: the
+    worker reads it from the configuration file, as it reads every secret file itself."""
+    config = daemon.config  # the snapshot this run uses, as in the thread mode
+    url = config.state.database_url
+    document = config.model_dump(mode="json")
+    document["state"]["database_url"] = without_password(url)
+    progress = ctx.progress
+    return {
+        "config": document,
+        "database_password": without_password(url) != url,
+        "config_path": str(daemon.config_path),
+        "config_dir": str(daemon.config_dir),
+        "state_dir": str(daemon.state_dir),
+        "run_id": ctx.run_id,
+        "trigger": progress.trigger,
+        "dry_run": progress.dry_run,
+        "started_at": progress.started_at.isoformat(),
+        "counts": progress.counts,
+        "options": ctx.options,
+        "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
+    }
 
 
 class Worker:
@@ -76,9 +91,9 @@ class Worker:
         self.stop_grace = stop_grace
         self.messages: queue.Queue[Any] = queue.Queue()
 
-    def run(self, spec: dict[str, Any]) -> Outcome:
+    def run(self, command: list[str], spec: dict[str, Any]) -> Outcome:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "azsyncd.service.worker", str(os.getpid())],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -9,7 +9,8 @@ import signal
 
 import pytest
 
-from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
+from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait, wait_until
+from tests.service.test_sync_process import children, gone
 
 pytestmark = pytest.mark.slow
 CUSTOMER_FACING = "a0000001-0000-4000-b000-000000000000"
@@ -94,8 +95,10 @@ def test_graph_429_storm_and_happyfox_429_lock(world: World) -> None:
 def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World) -> None:
     with started(world) as daemon, daemon.client() as http:
         run_id = start_a_slow_sync(world, http)
+        [worker] = children(daemon.proc.pid)  # the run's own process
         daemon.proc.send_signal(signal.SIGKILL)
         daemon.proc.wait(10)
+        wait_until(lambda: gone(worker), 10)  # it dies with the daemon: no writes after
     world.happyfox.delay = 0
     with (
         started(world) as daemon,

@@ -1,0 +1,225 @@
+"""Each run of ``azsyncd run`` in a child process: it dies with the daemon, a crash of it is a
+failed run that says what happened, a child that will not stop is killed, status shows what
+it writes, and no secret goes through its pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from azsyncd.config import file as config_file
+from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.errors import StateError
+from azsyncd.service.daemon import Daemon
+from azsyncd.service.sync_process import make_process_job, run_spec
+from azsyncd.service.worker import database_url
+from tests.engine_setup import FIELDS, mapping_toml, sync, tenant_toml
+from tests.fakes.directory import contoso
+from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
+from tests.helpers import wait_until
+from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
+
+pytestmark = pytest.mark.slow
+WORKER = b"azsyncd.service.worker"
+
+
+def children(parent: int, marker: bytes = WORKER) -> list[int]:
+    """The live processes ``parent`` started whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == parent and fields[0] != "Z" and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def run_of(http: Any, run_id: int) -> dict[str, Any]:
+    return dict(http.get(f"/v1/runs/{run_id}").json())
+
+
+def test_kill_9_of_the_worker_fails_the_run_and_the_next_one_works(world: World) -> None:
+    with started(world) as daemon, daemon.client() as http:
+        run_id = start_a_slow_sync(world, http)
+        [worker] = children(daemon.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: run_of(http, run_id)["status"] != "running")
+        run = run_of(http, run_id)
+        assert run["status"] == "failed", run
+        assert "killed by SIGKILL" in run["message"] and "journalctl" in run["message"]
+        assert daemon.proc.poll() is None
+        world.happyfox.delay = 0
+        again = sync_and_wait(http)
+        assert again["status"] in ("succeeded", "partial"), again
+        emails = [c["email"] for c in world.happyfox.contacts.values()]
+        assert len(emails) == len(set(emails)) and max(world.happyfox.created.values()) == 1
+        assert children(daemon.proc.pid) == []  # each run's process ends with it
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Iterator[Any]:
+    """An in-process daemon whose job starts ``python -c CODE`` as the run's process."""
+    made: list[Daemon] = []
+
+    def build(code: str, stop_grace: float = 15.0) -> Daemon:
+        home = tmp_path / str(len(made))
+        home.mkdir()
+        (home / "secret").write_text(DEMO_SECRET)
+        (home / "azsyncd.toml").write_text(FIELDS + mapping_toml() + tenant_toml())
+        daemon = Daemon(
+            config_file.load(home / "azsyncd.toml"),
+            state_dir=home / "state",
+            job_factory=lambda host: make_process_job(
+                host, stop_grace=stop_grace, command=[sys.executable, "-c", code]
+            ),
+        )
+        made.append(daemon)
+        return daemon
+
+    yield build
+    for daemon in made:
+        daemon.stop(5)
+
+
+READ_SPEC = "import json, os, signal, sys, time; spec = json.loads(sys.stdin.readline()); "
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (READ_SPEC + "print('Segmentation fault', flush=True); time.sleep(30)", "'Segmentation"),
+        (READ_SPEC + "sys.exit(3)", "exited (3) before the run ended"),
+        (READ_SPEC + "os.kill(os.getpid(), signal.SIGSEGV)", "killed by SIGSEGV"),
+        (
+            READ_SPEC + "print(json.dumps({'kind': 'failed', 'error': 'RuntimeError: boom',"
+            " 'counts': {'new': 2}}), flush=True)",
+            "the sync failed: RuntimeError: boom",
+        ),
+    ],
+)
+def test_a_broken_worker_is_a_failed_run_that_says_what_happened(
+    quick: Any, code: str, expected: str
+) -> None:
+    daemon = quick(code)
+    run = sync(daemon)
+    assert run.status == "failed" and expected in run.message, run.message
+    assert ("journalctl" in run.message) == ("boom" not in expected)
+    assert daemon.runner.current is None  # the daemon takes the next run
+
+
+def test_a_worker_that_does_not_stop_is_killed_and_the_run_interrupted(quick: Any) -> None:
+    stubborn = (
+        READ_SPEC + "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print(json.dumps({'kind': 'progress', 'phase': 'writing contacts', 'tenant': 't',"
+        " 'done': 7, 'total': None, 'counts': {'new': 7}}), flush=True); time.sleep(60)"
+    )
+    daemon = quick(stubborn, stop_grace=1.0)
+    run_id = daemon.start_sync("manual")
+    wait_until(lambda: daemon.runner.current is not None and daemon.runner.current.done == 7)
+    [worker] = children(os.getpid(), b"SIG_IGN")
+    began = time.monotonic()
+    assert daemon.runner.shutdown(15)
+    assert time.monotonic() - began < 10 and gone(worker)
+    run = daemon.state.run(run_id)
+    assert run is not None and run.status == "interrupted"
+    assert "within 1 s" in run.message and "killed" in run.message
+    assert run.counts["new"] == 7
+
+
+def test_no_password_goes_through_the_pipe(tmp_path: Path) -> None:
+    url = "postgresql://azsync:pw-not-in-pipe@db.example:5432/azsync"
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(f'[state]\ndatabase_url = "{url}"\n')
+    config.chmod(0o600)
+    host = SimpleNamespace(
+        config=config_file.load(config).config,
+        config_dir=tmp_path,
+        config_path=config,
+        state_dir=tmp_path,
+    )
+    progress = SimpleNamespace(
+        trigger="manual", dry_run=False, started_at=datetime.now(UTC), counts={}
+    )
+    spec = run_spec(host, SimpleNamespace(run_id=1, progress=progress, options={}))  # type: ignore[arg-type]
+    assert "pw-not-in-pipe" not in json.dumps(spec)
+    assert spec["config"]["state"]["database_url"] == "postgresql://azsync@db.example:5432/azsync"
+    # The worker takes the password from the file, if the file still names that database.
+    snapshot = config_file.validate(spec["config"], str(config))
+    assert database_url(spec, snapshot, config) == url
+    config.write_text('[state]\ndatabase_url = "postgresql://azsync:pw@elsewhere/azsync"\n')
+    with pytest.raises(StateError, match="restart azsyncd"):
+        database_url(spec, snapshot, config)
+
+
+def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> None:
+    """The worker's writes (here the first tenant's complete read, while the second tenant
+    is read) reach status, though this process did not make them."""
+    tls, ca = tls_for_localhost(tmp_path)
+    first = contoso(users=20)
+    second = contoso(users=300, seed=8, tenant_id="5ec0d000-0000-4000-8000-000000005ec0")
+    second.delay = 0.3  # each Graph page: the second tenant's read lasts a second or more
+    with (
+        serve(wsgi_from_handler(first.handle), tls) as login,
+        serve(wsgi_from_handler(first.handle), tls) as graph,
+        serve(wsgi_from_handler(second.handle), tls) as second_login,
+        serve(wsgi_from_handler(second.handle), tls) as second_graph,
+    ):
+        tables = ""
+        for name, tenant, ports in (
+            ("first", first, (login, graph)),
+            ("second", second, (second_login, second_graph)),
+        ):
+            tenant.login, tenant.graph = (f"https://localhost:{port}" for port in ports)
+            tables += tenant_toml(
+                name,
+                tenant_id=tenant.tenant_id,
+                login=tenant.login,
+                graph=tenant.graph,
+                extra=f'ca_bundle = "{ca}"',
+            )
+        (tmp_path / "secret").write_text(DEMO_SECRET)
+        config = tmp_path / "azsyncd.toml"
+        config.write_text(FIELDS + mapping_toml() + tables)
+        daemon = Daemon(config_file.load(config), state_dir=tmp_path / "state", sync_process=True)
+        try:
+            for settings in daemon.config.tenants:
+                assert daemon.tenants.authorize_app(settings).status == "active"
+
+            def first_checked_during_second() -> bool:
+                status = daemon.status()
+                running = status["running"]
+                checked = status["tenants"][0]["last_checked_at"]
+                return running is not None and running["tenant"] == "second" and bool(checked)
+
+            run_id = daemon.start_sync("manual")
+            wait_until(first_checked_during_second, 60)
+            assert daemon.status_in_memory  # the answer came from the copy, kept current
+            assert daemon.runner.wait(60)
+            run = daemon.state.run(run_id)
+            assert run is not None and run.status in ("succeeded", "partial"), run.message
+            assert children(os.getpid()) == []
+        finally:
+            daemon.stop(10)
