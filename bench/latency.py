@@ -56,9 +56,13 @@ def main() -> int:
     rng = random.Random(args.seed)
     daily = (datetime.now().astimezone() + timedelta(hours=12)).strftime("%H:%M")
     bench = setup.start(
-        args.users, args.scale, {"schedule": {"enabled": True, "time": daily, "interval": "1m"}}
+        args.users,
+        args.scale,
+        {"schedule": {"enabled": True, "time": daily, "interval": "1m"}},
+        sync_process=False,  # the changes are made to the tenant in this process
     )
     daemon, tenant = bench.daemon, bench.tenant
+    assert tenant is not None
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     started = time.monotonic()
     daemon.start()  # contact sync turned on: the first full sync starts at once

@@ -13,9 +13,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-SYNC_THREAD = "_work (azsyncd/sync/runner.py"  # the frame every sync thread's stack starts at
+# The frame every sync thread's stack starts at: on the daemon's runner thread, or in the
+# run's own process.
+SYNC_THREAD = ("_work (azsyncd/sync/runner.py", "run (azsyncd/service/worker.py")
 # peewee frames that are the database driver running SQL, not the ORM building it
 DRIVER = ("Database._execute_cursor (peewee.py", "Database.commit (peewee.py")
+
+
+def _in_sync(stack: str) -> bool:
+    return any(frame in stack for frame in SYNC_THREAD)
 
 
 def orm_share(raw: str) -> dict[str, Any]:
@@ -25,7 +31,7 @@ def orm_share(raw: str) -> dict[str, Any]:
     total = peewee = orm = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if SYNC_THREAD not in stack:
+        if not _in_sync(stack):
             continue
         total += int(count)
         if "(peewee.py:" in stack:
@@ -58,7 +64,7 @@ def resync_parts(raw: str) -> dict[str, float]:
     counts = dict.fromkeys([name for name, _ in RESYNC_PARTS] + ["other"], 0)
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if SYNC_THREAD not in stack:
+        if not _in_sync(stack):
             continue
         frames = stack.split(";")
         part = next(
@@ -89,6 +95,12 @@ def _status(point: dict[str, Any]) -> str:
         return during
     load = f"; load {point['load_1m']:.1f}" if "load_1m" in point else ""
     return f"{during} (idle: {point['idle_p50_ms']:.1f} / {point['idle_p99_ms']:.1f}{load})"
+
+
+def _rss(point: dict[str, Any]) -> str:
+    """The daemon's peak RSS, and its run's process's when the run had one."""
+    run = f" / {point['run_peak_rss_mb']:.0f}" if "run_peak_rss_mb" in point else " / -"
+    return f"{point['peak_rss_mb']:.0f}{run}"
 
 
 def _share(point: dict[str, Any], folder: Path) -> str:
@@ -134,13 +146,21 @@ def render(results: dict[str, Any], folder: Path) -> str:
         p0 = results["happyfox"][0]
         lines += [
             "",
-            f"First sync into the fake HappyFox (its own process, 300 POST / 500 GET a minute, "
+            "First sync into the fake HappyFox (its own process, 300 POST / 500 GET a minute, "
             f"429 lock; clock scaled {p0['scale']:g}x, so a minute lasts {60 / p0['scale']:g} s; "
             f"azsync's limiter uses {p0['headroom']:.0%} of the limit, "
-            f"{p0['budget_per_minute']} POST a minute). Floors in scaled seconds:",
+            f"{p0['budget_per_minute']} POST a minute). "
+            + (
+                "Each run in its own process, as `azsyncd run` does it, Graph served by "
+                "another on loopback HTTPS. "
+                if p0.get("sync_process")
+                else ""
+            )
+            + "Floors in scaled seconds:",
             "",
             "| users | POSTs (contacts + marks) | GETs | floor at 300/min | floor at budget "
-            "| wall s | ratio to 300 / to budget | 429 | peak RSS MB | status p50 / p99 ms "
+            "| wall s | ratio to 300 / to budget | 429 | peak RSS MB (daemon / run) "
+            "| status p50 / p99 ms "
             "| ORM share |",
             "| ---: | --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |",
         ]
@@ -149,7 +169,7 @@ def render(results: dict[str, Any], folder: Path) -> str:
                 f"| {p['users']:,} | {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
                 f"{p['wall_s']:.1f} | {_ratios(p)} | "
-                f"{'yes' if p['locked'] else 'no'} | {p['peak_rss_mb']:.0f} | "
+                f"{'yes' if p['locked'] else 'no'} | {_rss(p)} | "
                 f"{_status(p)} | {_share(p, folder)} |"
             )
         lines += [
@@ -174,7 +194,7 @@ def render(results: dict[str, Any], folder: Path) -> str:
                 parts = resync_parts(profile.read_text())
                 lines += [
                     "",
-                    f"Where the sync thread's time went in the full-read resync of "
+                    f"Where the sync's time went in the full-read resync of "
                     f"{p['users']:,} users (py-spy): "
                     + ", ".join(f"{name} {share:.0%}" for name, share in parts.items())
                     + ".",

@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -48,6 +49,17 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that ended (a sync run's process)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def children_peak_rss_mb() -> float:
+    """The largest peak RSS of this process's children that ended (a sync run's process)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def loads() -> float:
@@ -118,6 +130,7 @@ class Profile:
                 "py-spy",
                 "record",
                 "--nonblocking",
+                "--subprocesses",  # a sync run's own process
                 "-p",
                 str(os.getpid()),
                 "-f",
@@ -232,7 +245,7 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     from azsyncd.targets.happyfox.client import limits_for
     from bench import setup
 
-    headroom = 0.9  # what bench.setup gives the account's limiter
+    headroom = setup.HEADROOM
     logs.setup("warning")
     bench = setup.start(users, scale)
     daemon, work, stats = bench.daemon, bench.work, bench.stats
@@ -252,12 +265,13 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     after_delta = stats()
     DeltaLink.delete().execute()  # no baseline: the next sync reads every user
     spy = Profile(RESULTS / f"profile-happyfox-{users}-full-resync.txt") if profile else None
-    full_cpu = time.process_time()
+    full_cpu = cpu_seconds()
     full, full_wall = run_sync(daemon)
-    full_cpu = time.process_time() - full_cpu
+    full_cpu = cpu_seconds() - full_cpu
     if spy:
         spy.stop()
     after_full = stats()
+    graph_calls, run_peak = bench.graph_calls(), children_peak_rss_mb()
     bench.close()
     return {
         "kind": "happyfox",
@@ -283,7 +297,7 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
         "delta_resync_calls": after_delta["calls"] - first["calls"],
         "full_resync_wall_s": full_wall,
-        # this process's CPU (azsync and the in-process Graph): less sensitive to load
+        # the daemon's and its run's process's CPU (not Graph's): less sensitive to load
         "full_resync_cpu_s": full_cpu,
         "full_resync_status": full.status,
         "full_resync_unchanged": full.counts["unchanged"],
@@ -292,6 +306,9 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         - (after_delta["post_users"] + after_delta["post_other"]),
         "full_resync_calls": after_full["calls"] - after_delta["calls"],
         "peak_rss_mb": peak_rss_mb(),
+        "run_peak_rss_mb": run_peak,
+        "graph_calls": graph_calls,
+        "sync_process": True,
         "load_1m": loads(),
         **latencies,
         **orm,
@@ -384,6 +401,16 @@ def fresh(args: list[str]) -> dict[str, Any]:
     return result
 
 
+def kept_points(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """``now``'s points, and those of ``before`` at the kinds and sizes ``now`` did not measure."""
+    merged = dict(now)
+    for kind in ("happyfox", "local"):
+        measured = {p["users"] for p in now[kind]}
+        kept = [p for p in before.get(kind, []) if p["users"] not in measured]
+        merged[kind] = sorted(kept + now[kind], key=lambda p: p["users"])
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--happyfox", default="10000,100000", help="HappyFox sizes ('' for none)")
@@ -403,6 +430,11 @@ def main() -> None:
         type=float,
         default=0.0,
         help="built-in store points: then a full read with this %% of the users gone (e.g. 1)",
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the points of --out that this run does not measure (e.g. with --local '')",
     )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -440,6 +472,8 @@ def main() -> None:
         )
         results["happyfox"].append(point)
         print(json.dumps(point), summary(point), sep="\n", flush=True)
+    if args.update and args.out.exists():
+        results = kept_points(json.loads(args.out.read_text()), results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {args.out}; python -m bench.report {args.out} updates the README")
 

@@ -1,9 +1,16 @@
 """What every end-to-end benchmark starts from: the fake HappyFox in its own process on a
 time-scaled clock, a work directory with the secrets and config, and a daemon on a generated
-tenant, with the account's limiter on the same scaled clock."""
+tenant, with the account's limiter on the same scaled clock.
+
+With ``sync_process`` (as ``azsyncd run``), each run goes to a process of its own and the
+tenant is served by one too (``bench.graph``, over HTTPS on loopback); the run's process
+gets the scaled limiter from ``bench/child/sitecustomize.py``. Without it, the runs stay on a
+thread of this process and read the tenant in process (``bench.latency`` changes its users)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,10 +29,11 @@ from azsyncd.demo.run import MAPPING, tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.targets import factory
 from azsyncd.targets.happyfox.client import limiter_for
+from bench.graph import CountedTenant
 from tests.engine_setup import happyfox_toml
-from tests.fakes.directory import GeneratedTenant
 
 ROOT = Path(__file__).resolve().parent.parent
+HEADROOM = 0.9  # of HappyFox's limits, what the benchmark's limiter allows
 # The demo's mapping, to the fields the fake HappyFox has.
 HAPPYFOX_FIELDS = {
     name: attribute
@@ -34,64 +42,84 @@ HAPPYFOX_FIELDS = {
 }
 
 
-class CountedTenant(GeneratedTenant):
-    """A generated tenant that counts the Graph calls it answers."""
-
-    def __init__(self, users: int) -> None:
-        super().__init__(users, keep_pages=True)  # a resync reads the directory again
-        self.graph_calls = 0
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url).startswith(self.graph):
-            self.graph_calls += 1
-        return super().handle(request)
+def scaled_limiter(base: str, scale: float) -> None:
+    """This process's HappyFox limiter on the fake HappyFox's clock: one minute lasts
+    60/scale s."""
+    clock = lambda: time.monotonic() * scale  # noqa: E731
+    factory.use_limiter(base, limiter_for(HEADROOM, clock, lambda s: time.sleep(s / scale)))
 
 
 @dataclass
 class Bench:
-    server: subprocess.Popen[str]
+    servers: list[subprocess.Popen[str]]
     base: str
     work: Path
     daemon: Daemon
-    tenant: CountedTenant
+    tenant: CountedTenant | None  # in this process; None when served by its own
+    graph: str = ""
+    ca: str = ""
 
     def stats(self) -> dict[str, Any]:
         """What the fake HappyFox was made to do (this call counts as one GET)."""
         answer = httpx.get(f"{self.base}/api/1.1/json/__stats__/", auth=("key", "code"))
         return dict(answer.json())
 
+    def graph_calls(self) -> int:
+        if self.tenant is not None:
+            return self.tenant.graph_calls
+        return int(httpx.get(f"{self.graph}/__calls__", verify=self.ca).json())
+
     def close(self) -> None:
-        self.server.terminate()
-        self.server.wait(10)
+        self.daemon.stop(20)
+        for server in self.servers:
+            server.terminate()
+            server.wait(10)
 
 
-def start(users: int, scale: float, extra: dict[str, Any] | None = None) -> Bench:
+def _server(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+
+
+def start(
+    users: int, scale: float, extra: dict[str, Any] | None = None, *, sync_process: bool = True
+) -> Bench:
     """HappyFox running, the daemon built (not started) on a ``users``-user tenant;
     ``extra`` adds tables to its configuration."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.happyfox", str(scale)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    port = int(server.stdout.readline())  # type: ignore[union-attr]
+    happyfox = _server("tests.fakes.happyfox", str(scale))
+    port = int(happyfox.stdout.readline())  # type: ignore[union-attr]
+    servers = [happyfox]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
         write_private(work / name, value.encode())  # azsyncd reads only private secret files
+    base = f"http://127.0.0.1:{port}"
+    tenant, where = None, {}
+    if sync_process:
+        (work / "graph").mkdir()
+        graph = _server("bench.graph", str(users), str(work / "graph"))
+        servers.append(graph)
+        served = json.loads(graph.stdout.readline())  # type: ignore[union-attr]
+        where = {"login": served["login"], "graph": served["graph"]}
+        where["extra"] = f'ca_bundle = "{served["ca"]}"'
+        where["ca"] = served["ca"]
+        # The run's process takes this limiter from bench/child/sitecustomize.py.
+        os.environ["AZSYNC_BENCH_HAPPYFOX"] = f"{base} {scale}"
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
+    else:
+        tenant = CountedTenant(users)
     tables = {"mapping": {**MAPPING, "custom_fields": HAPPYFOX_FIELDS}, **(extra or {})}
     config = (
-        happyfox_toml(f"http://127.0.0.1:{port}")
-        + tenant_toml("bench", secret_file="secret")
+        happyfox_toml(base)
+        + tenant_toml("bench", secret_file="secret", **{k: where[k] for k in where if k != "ca"})
         + tomli_w.dumps(tables)
     )
     write_private(work / "azsyncd.toml", config.encode())
-    base = f"http://127.0.0.1:{port}"
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    factory.use_limiter(base, limiter_for(0.9, clock, lambda s: time.sleep(s / scale)))
-    tenant = CountedTenant(users)
+    scaled_limiter(base, scale)
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
-        graph_transport=tenant.transport(),
+        graph_transport=tenant.transport() if tenant is not None else None,
+        sync_process=sync_process,
     )
-    return Bench(server, base, work, daemon, tenant)
+    return Bench(servers, base, work, daemon, tenant, where.get("graph", ""), where.get("ca", ""))

@@ -23,6 +23,7 @@ from azsyncd.demo.directory import (
     SimulatedTenant,
     contoso,
 )
+from azsyncd.demo.relay import serve_directory
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.schedule import Clock, utc_clock
 from azsyncd.service.server import serve
@@ -103,8 +104,12 @@ DEMO_CONFIG = (
 )
 
 
-def demo_daemon(workdir: Path, clock: Clock = utc_clock) -> tuple[Daemon, SimulatedTenant]:
-    """The demo's daemon on its simulated directory, the tenant authorized, not yet started."""
+def demo_daemon(
+    workdir: Path, clock: Clock = utc_clock, *, sync_process: bool = False
+) -> tuple[Daemon, SimulatedTenant]:
+    """The demo's daemon on its simulated directory, the tenant authorized, not yet started.
+    ``sync_process``: each run in its own process (as ``azsyncd demo``), reading the
+    directory from a socket of this process (``relay.py``)."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
     if not config_path.exists():
@@ -116,6 +121,8 @@ def demo_daemon(workdir: Path, clock: Clock = utc_clock) -> tuple[Daemon, Simula
         state_dir=workdir / "state",
         graph_transport=tenant.transport(),
         clock=clock,
+        sync_process=sync_process,
+        graph_socket=workdir / "directory.sock" if sync_process else None,
     )
     daemon.api_routers.append(demo_router(tenant))
     contoso_settings = daemon.config.tenant("contoso")
@@ -127,7 +134,9 @@ def demo_daemon(workdir: Path, clock: Clock = utc_clock) -> tuple[Daemon, Simula
 def run_demo(socket: str | None = None, directory: str | None = None) -> int:
     workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="azsync-demo-"))
     socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
-    daemon, tenant = demo_daemon(workdir)
+    daemon, tenant = demo_daemon(workdir, sync_process=True)
+    assert daemon.graph_socket is not None
+    directory_server = serve_directory(tenant, daemon.graph_socket)
     ctl = f".venv/bin/azsyncctl --socket {socket_path}"
     print(
         f"azsyncd demo listening on {socket_path}\n"
@@ -153,6 +162,7 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
     try:
         return serve(daemon, socket_path)
     finally:
+        directory_server.should_exit = True
         if not directory:
             shutil.rmtree(workdir, ignore_errors=True)
         print("demo stopped", file=sys.stderr)

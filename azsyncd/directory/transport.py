@@ -28,6 +28,21 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
+class UnixSocketTransport(httpx.BaseTransport):
+    """Every request, its host kept, as plain HTTP to one Unix socket: a run in its own
+    process reaching the demo daemon's simulated directory (``demo/relay.py``)."""
+
+    def __init__(self, path: str) -> None:
+        self._inner = httpx.HTTPTransport(uds=path)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 # A Graph page of 999 users takes seconds; far longer means the answer is stuck or dripping.
 CALL_DEADLINE = 120.0
 

@@ -76,13 +76,19 @@ class Daemon:
         state_dir: Path | None = None,
         graph_transport: httpx.BaseTransport | None = None,
         sync_process: bool = False,
+        graph_socket: Path | None = None,
     ) -> None:
         """``sync_process``: each run in a child process (``azsyncd run``), so that it never
         holds the interpreter lock the control API needs; the run then reads Graph over the
-        network, not through ``graph_transport``. Off, runs go on a thread of this process
-        (daemons that tests build with injected fakes)."""
-        if sync_process and graph_transport is not None:
-            raise ValueError("a run in its own process cannot use an in-process graph_transport")
+        network, or from ``graph_socket`` (the demo's simulated directory), never through
+        ``graph_transport``. Off, runs go on a thread of this process (daemons that tests
+        build with injected fakes)."""
+        if sync_process and graph_transport is not None and graph_socket is None:
+            raise ValueError(
+                "a run in its own process cannot use an in-process graph_transport:"
+                " serve it on graph_socket"
+            )
+        self.graph_socket = graph_socket
         self.loaded = loaded
         self.config_error: str | None = None
         self.clock = clock

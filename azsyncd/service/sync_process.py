@@ -41,6 +41,8 @@ class ProcessHost(JobHost, Protocol):
     @property
     def config_path(self) -> Path: ...
 
+    graph_socket: Path | None
+
 
 WORKER = (sys.executable, "-m", "azsyncd.service.worker")
 
@@ -72,6 +74,7 @@ def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
         "config_path": str(daemon.config_path),
         "config_dir": str(daemon.config_dir),
         "state_dir": str(daemon.state_dir),
+        "graph_socket": str(daemon.graph_socket) if daemon.graph_socket else None,
         "run_id": ctx.run_id,
         "trigger": progress.trigger,
         "dry_run": progress.dry_run,

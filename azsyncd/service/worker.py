@@ -26,6 +26,7 @@ from azsyncd import logs, stop
 from azsyncd.config import file as config_file
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
+from azsyncd.directory.transport import UnixSocketTransport
 from azsyncd.errors import ConfigError, Interrupted, StateError
 from azsyncd.service.job import make_job
 from azsyncd.service.schedule import Clock, utc_clock
@@ -87,7 +88,9 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
     state = State(open_database(database_url(spec, config, path), state_dir))
     # Status shows the tenants' rows and the runs: the daemon reads them again on this word.
     state.on_change = lambda generation: sender.send("changed", generation=generation)
-    tenants = TenantService(state, state_dir, config_dir)
+    socket = spec.get("graph_socket")
+    transport = UnixSocketTransport(socket) if socket else None
+    tenants = TenantService(state, state_dir, config_dir, transport)
     host = WorkerHost(config, config_dir, state, tenants, state_dir, utc_clock)
     progress = Progress(
         spec["run_id"],

@@ -11,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for_socket, wait_until
+from tests.service.test_sync_process import children
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +65,20 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
             assert sales and all(
                 c["custom_fields"]["Department"].startswith("Sales") for c in sales
             )
+            # The demo's runs are processes of their own, reading the directory the
+            # daemon's API changes.
+            assert http.post("/v1/demo/users", json={"name": "Ada Lovelace"}).status_code == 201
+            run_id = http.post("/v1/sync", json={}).json()["run_id"]
+            wait_until(
+                lambda: (
+                    children(proc.pid)
+                    or http.get(f"/v1/runs/{run_id}").json()["status"] != "running"
+                )
+            )
+            assert children(proc.pid), "the run did not go to a process of its own"
+            wait_until(lambda: http.get(f"/v1/runs/{run_id}").json()["status"] != "running")
+            ada = http.get("/v1/contacts", params={"search": "ada.lovelace"}).json()
+            assert ada["total"] == 1, ada
         env = {**os.environ, "AZSYNCD_SOCKET": str(sock)}
         ctl = subprocess.run(
             [sys.executable, "-m", "azsyncd.control.ctl", "sync", "--dry-run", "--wait"],
