@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from azsyncd import stop
+from azsyncd import paths, stop
 from azsyncd.errors import Interrupted
 from azsyncd.service.job import JobHost
 from azsyncd.service.worker_pipe import STOP, Garbage, parse, without_password
 from azsyncd.sync.runner import Outcome, RunContext, SyncJob
+from azsyncd.targets import factory
 
 log = logging.getLogger(__name__)
 # Within the daemon's own stop deadline (server.SYNC_STOP_DEADLINE, 20 s): the run is
@@ -53,6 +54,13 @@ def make_process_job(
     """``command``: the worker's, given the daemon's pid as its last argument."""
 
     def job(ctx: RunContext) -> Outcome:
+        config = daemon.config
+        # The account's 429 lock, shared with the run's process, is then seen here too.
+        factory.account_limiter(
+            config,
+            daemon.state.db,
+            paths.shared_state_dir(config.state.shared_dir, daemon.state_dir),
+        )
         return Worker(ctx, daemon, stop_grace).run(
             [*command, str(os.getpid())], run_spec(daemon, ctx)
         )
@@ -172,6 +180,7 @@ class Worker:
         if last is None:
             how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
             return self._failed(f"its process {how} before the run ended; {SEE_MORE}")
+        factory.count_elsewhere(last.get("usage") or {})
         counts = dict(last.get("counts") or {})
         if last["kind"] == "interrupted":
             self.ctx.report(counts=counts)

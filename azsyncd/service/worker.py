@@ -33,6 +33,7 @@ from azsyncd.service.schedule import Clock, utc_clock
 from azsyncd.service.worker_pipe import STOP, Sender, without_password
 from azsyncd.state import State, open_database
 from azsyncd.sync.runner import Progress, RunContext
+from azsyncd.targets import factory
 
 log = logging.getLogger("azsyncd.worker")
 PR_SET_PDEATHSIG = 1
@@ -116,13 +117,18 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
         with stop.watching(flag):
             outcome = make_job(host)(ctx)
     except Interrupted:
-        sender.send("interrupted", counts=progress.counts)
+        sender.send("interrupted", counts=progress.counts, usage=factory.usage())
     except Exception as exc:
         log.exception("run %d failed", progress.run_id)
-        sender.send("failed", error=f"{type(exc).__name__}: {exc}", counts=progress.counts)
+        error = f"{type(exc).__name__}: {exc}"
+        sender.send("failed", error=error, counts=progress.counts, usage=factory.usage())
     else:
         sender.send(
-            "outcome", status=outcome.status, message=outcome.message, counts=outcome.counts
+            "outcome",
+            status=outcome.status,
+            message=outcome.message,
+            counts=outcome.counts,
+            usage=factory.usage(),  # the daemon's metrics count this run's calls
         )
     finally:
         state.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from peewee import Database, PostgresqlDatabase
 
@@ -63,6 +64,36 @@ def _limiter(limits: RateLimits, log: CallLog | None) -> RateLimiter:
     return limiter
 
 
+def account_limiter(
+    config: Config, db: Database, shared_dir: Path | None = None
+) -> RateLimiter | None:
+    """The configured account's limiter (None: the target has no rate limit). A daemon whose
+    runs are processes of their own takes it without building the target: its status and
+    ticks read the account's 429 lock from it, its metrics the calls its runs report."""
+    target = spec(config.target.kind)
+    if target.limits is None:
+        return None
+    log = call_log(db, shared_dir) if shared_dir is not None else None
+    return _limiter(target.limits(config.target.settings), log)
+
+
+def usage() -> dict[str, dict[str, Any]]:
+    """The calls let out and 429 locks taken in this process, by account."""
+    return {
+        account: {"calls": dict(limiter.calls), "locks": limiter.locks}
+        for account, limiter in _limiters.items()
+    }
+
+
+def count_elsewhere(usage: dict[str, dict[str, Any]]) -> None:
+    """Add what another process (a run's own) reported of ``usage()`` to this one's counts."""
+    for account, used in usage.items():
+        limiter = _limiters.get(account)
+        if limiter is not None:
+            limiter.calls.update(used.get("calls") or {})
+            limiter.locks += int(used.get("locks") or 0)
+
+
 def build_target(
     config: Config,
     config_dir: Path,
@@ -79,10 +110,7 @@ def build_target(
         if reference := getattr(settings, key):  # an optional secret may be left out
             secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
             register_secret(secrets[key])
-    limiter = None
-    if target.limits:
-        log = call_log(db, shared_dir) if shared_dir is not None else None
-        limiter = _limiter(target.limits(settings), log)
+    limiter = account_limiter(config, db, shared_dir)
     resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
     return target.make(settings, resources)
 

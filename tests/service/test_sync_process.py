@@ -31,6 +31,7 @@ from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_
 
 pytestmark = pytest.mark.slow
 WORKER = b"azsyncd.service.worker"
+POSTS_METRIC = 'azsync_helpdesk_calls_total{kind="POST"}'
 
 
 def children(parent: int, marker: bytes = WORKER) -> list[int]:
@@ -77,6 +78,10 @@ def test_kill_9_of_the_worker_fails_the_run_and_the_next_one_works(world: World)
         emails = [c["email"] for c in world.happyfox.contacts.values()]
         assert len(emails) == len(set(emails)) and max(world.happyfox.created.values()) == 1
         assert children(daemon.proc.pid) == []  # each run's process ends with it
+        # The runs' HappyFox calls, made in their own processes, are in the daemon's metrics.
+        metrics = http.get("/v1/metrics").text
+        [posts] = [line for line in metrics.splitlines() if line.startswith(POSTS_METRIC)]
+        assert float(posts.split()[-1]) >= again["counts"]["new"] / 100
 
 
 @pytest.fixture
