@@ -114,8 +114,7 @@ class Worker:
         assert proc.stdin is not None and proc.stdout is not None
         log.debug("run %d: in process %d", self.ctx.run_id, proc.pid)
         try:
-            proc.stdin.write(json.dumps(spec) + "\n")
-            proc.stdin.flush()
+            self._tell(proc, json.dumps(spec))  # one that died at once: its exit says why
             threading.Thread(
                 target=self._read, args=(proc.stdout,), name=f"worker-{proc.pid}", daemon=True
             ).start()
