@@ -10,6 +10,7 @@ runs the same job as the daemon's thread mode (``job.make_job``). It dies with t
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import logging
 import os
@@ -148,6 +149,10 @@ def main() -> int:
         log.error("no run was given on stdin; azsyncd starts this process itself")
         return 2
     threading.Thread(target=watch_parent, args=(sys.stdin, flag), daemon=True).start()
+    # As the daemon does before serving (server.settle_process): full collections during the
+    # run then scan only what the run made, not the modules loaded.
+    gc.collect()
+    gc.freeze()
     try:
         run(spec, sender, flag)
     except (ConfigError, StateError) as exc:
