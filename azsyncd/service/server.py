@@ -6,6 +6,8 @@
 - SIGTERM/SIGINT: stop accepting, let a running sync stop at a safe point within a
   deadline, remove the socket, exit 0. A second SIGINT forces the exit.
 - SIGHUP: reload the configuration, keeping the last good one on error.
+- A signal that arrives before the server runs (the socket already accepts connections while
+  the daemon starts) is held and acted on once it does: an early SIGHUP must not kill us.
 - systemd: READY=1 once the socket listens, STATUS= while syncing, STOPPING=1 on the way out.
 """
 
@@ -109,12 +111,37 @@ def bind_control_socket(path: Path, mode: int = 0o660, group: str = "") -> socke
     return sock
 
 
+class HeldSignals:
+    """SIGHUP, SIGTERM and SIGINT noted, not acted on, from before the socket listens until
+    the server takes them over (SIGHUP's default action would end the process)."""
+
+    SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: list[signal.Signals] = []
+
+    def hold(self, signals: tuple[signal.Signals, ...] = SIGNALS) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in signals:
+                signal.signal(sig, self._note)
+
+    def _note(self, signum: int, _frame: object) -> None:
+        self.received.append(signal.Signals(signum))
+
+    def take(self) -> list[signal.Signals]:
+        received, self.received = self.received, []
+        return received
+
+
 class _Server(uvicorn.Server):
     """uvicorn, with our own signals (it re-raises SIGTERM after shutdown, which exits 143)."""
 
-    def __init__(self, config: uvicorn.Config, daemon: Daemon) -> None:
+    def __init__(
+        self, config: uvicorn.Config, daemon: Daemon, held: HeldSignals | None = None
+    ) -> None:
         super().__init__(config)
         self.daemon = daemon
+        self.held = held or HeldSignals()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -126,11 +153,17 @@ class _Server(uvicorn.Server):
         loop.add_signal_handler(signal.SIGTERM, self._exit, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self._exit, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, self._reload)
+        for sig in self.held.take():  # those that came while the daemon was starting
+            if sig == signal.SIGHUP:
+                self._reload()
+            else:
+                self._exit(sig.name)
         try:
             yield
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            self.held.hold((signal.SIGHUP,))  # nor may a SIGHUP while the sync stops
 
     def _exit(self, name: str) -> None:
         if self.should_exit:
@@ -149,7 +182,7 @@ class _Server(uvicorn.Server):
             sdnotify.notify("READY=1\nSTATUS=idle")
 
 
-def control_server(daemon: Daemon) -> _Server:
+def control_server(daemon: Daemon, held: HeldSignals | None = None) -> _Server:
     """The control API's server; ``run(sockets=[...])`` it on a bound socket."""
     GuardedH11.cap = connection_cap()
     config = uvicorn.Config(
@@ -164,7 +197,7 @@ def control_server(daemon: Daemon) -> _Server:
         backlog=BACKLOG,
         h11_max_incomplete_event_size=16 * 1024,  # request line and headers
     )
-    return _Server(config, daemon)
+    return _Server(config, daemon, held)
 
 
 def settle_process() -> None:
@@ -186,8 +219,10 @@ def settle_process() -> None:
 def serve(daemon: Daemon, socket_path: Path) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     control = daemon.config.control
+    held = HeldSignals()
+    held.hold()  # before the socket listens: a client may signal us as soon as it connects
     sock = bind_control_socket(socket_path, int(control.mode, 8), control.group)
-    server = control_server(daemon)
+    server = control_server(daemon, held)
     log.info("azsyncd listening on %s (config %s)", socket_path, daemon.loaded.path)
     try:
         daemon.start()

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import daemon_command, running_daemon, short_dir, write_config
+from tests.helpers import (
+    daemon_command,
+    running_daemon,
+    short_dir,
+    wait_for_socket,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -214,6 +220,25 @@ def test_reload_keeps_the_last_good_config_on_error(config_path: Path) -> None:
         assert answer.status_code == 200
         status = http.get("/v1/status").json()
         assert status["account"] == "Fixed" and status["config_error"] is None
+
+
+def test_signals_sent_the_moment_the_socket_accepts_are_acted_on(config_path: Path) -> None:
+    """The socket listens while the daemon is still starting: a SIGHUP sent then is a reload
+    once it runs (its default action would end the process), a SIGTERM a clean stop."""
+    config_path.write_text('[account]\nname = "Before"\n')
+    with running_daemon(config_path, wait=False) as daemon:
+        wait_for_socket(daemon.socket, proc=daemon.proc)
+        config_path.write_text('[account]\nname = "After"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        with daemon.client() as http:
+            wait_until(lambda: http.get("/v1/status").json()["account"] == "After")
+        assert daemon.proc.poll() is None
+
+    with running_daemon(config_path, wait=False) as daemon:
+        wait_for_socket(daemon.socket, proc=daemon.proc)
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(30) == 0
+        assert not daemon.socket.exists()
 
 
 def test_ctl_status_json_and_unreachable(config_path: Path) -> None:
