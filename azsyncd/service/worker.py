@@ -143,6 +143,7 @@ def main() -> int:
     flag = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: flag.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload is the daemon's; runs keep theirs
     spec: dict[str, Any] = json.loads(sys.stdin.readline() or "null") or {}
     logs.setup(spec.get("log_level", "info"))
     if not spec:

@@ -161,6 +161,7 @@ def test_no_password_goes_through_the_pipe(tmp_path: Path) -> None:
     config.chmod(0o600)
     host = SimpleNamespace(
         config=config_file.load(config).config,
+        graph_socket=None,
         config_dir=tmp_path,
         config_path=config,
         state_dir=tmp_path,
