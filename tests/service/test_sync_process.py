@@ -229,3 +229,25 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
             assert children(os.getpid()) == []
         finally:
             daemon.stop(10)
+
+
+def test_runs_in_their_own_process_on_postgresql_keep_the_daemons_lead(
+    world: World, postgres_db: str
+) -> None:
+    """Each run's process opens its own session (a spawned interpreter, never a fork of the
+    daemon's): the daemon keeps its session and with it the lead. The password in the URL
+    (ignored by the test server's trust) reaches the run from the file, not the pipe."""
+    with_password = postgres_db.replace("azsync@", "azsync:file-only-pw@", 1)
+    world.config.write_text(
+        world.config.read_text() + f'\n[state]\ndatabase_url = "{with_password}"\n'
+    )
+    with started(world) as daemon, daemon.client() as http:
+        assert http.post("/v1/tenants/contoso/authorize").json()["state"]["status"] == "active"
+        first = sync_and_wait(http)
+        assert first["status"] == "partial" and first["counts"]["new"] > 50, first
+        world.directory.update_user("00000000-0000-4000-a000-000000000000", department="Legal")
+        second = sync_and_wait(http)
+        assert second["counts"]["updated"] == 1, second
+        status = http.get("/v1/status").json()
+        assert status["role"] == "active" and status["active_pid"] == daemon.proc.pid
+        assert status["tenants"][0]["last_checked_at"] is not None
