@@ -165,12 +165,15 @@ class Engine:
         finally:
             self.state.forget_run_users(self.run_id)
         if self.buffer is not None:
-            held = self._hold(self.buffer, results)
-            if held:
-                return held
-            self.writes = writes
-            self.ctx.report(phase="writing contacts")
-            self.buffer.replay(writes)
+            try:
+                held = self._hold(self.buffer, results)
+                if held:
+                    return held
+                self.writes = writes
+                self.ctx.report(phase="writing contacts")
+                self.buffer.replay(writes)
+            finally:
+                self.buffer.close()
         for result in results:
             result.settle()
         return self._outcome(results, self.writes.tally())

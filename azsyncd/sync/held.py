@@ -2,7 +2,7 @@
 
 ``PlanBuffer`` stands in for the executor while the engine plans (it implements
 ``writes.Writes``); then the plan is either replayed on the real writes or recorded as
-a held run's plan.
+a held run's plan. The planned actions wait in a temporary file (``spill``), not in memory.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class PlanBuffer:
 
     def apply(self, actions: list[Action]) -> None:
         assert self._current is not None, "begin_tenant first"
-        self._current.actions.extend(actions)
+        self._current.add(actions)
         for action in actions:
             self._tally.add(action)
 
@@ -52,6 +52,12 @@ class PlanBuffer:
     def replay(self, writes: Writes) -> None:
         for plan in self.plans.values():
             writes.begin_tenant(plan.name, plan.label or plan.name)
-            for start in range(0, len(plan.actions), 1000):
-                writes.apply(plan.actions[start : start + 1000])
+            for chunk in plan.actions.chunks():
+                for start in range(0, len(chunk), 1000):  # the chunks the executor takes
+                    writes.apply(chunk[start : start + 1000])
         writes.drain()
+
+    def close(self) -> None:
+        """The plan's temporary files go (they would with the buffer, but not as promptly)."""
+        for plan in self.plans.values():
+            plan.actions.close()

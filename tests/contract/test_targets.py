@@ -486,3 +486,20 @@ def test_finding_contacts_costs_few_calls(
     fake, client, _clock = fake_and_client
     client.fields()
     assert lookups(fake, client, contacts, chunks) == gets
+
+
+def test_a_contact_created_after_the_listing_is_found_again(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _ = fake_and_client
+    lookups(fake, client, 30, [25])  # enough addresses asked that the client lists them all
+    assert client._index is not None
+    [made] = client.write([ContactWrite("new@example.com", "New Hire", [], {})])
+    gets = sum(1 for method, _, _ in fake.calls if method == "GET")
+    found = client.find_by_email(["new@example.com", "user3@example.com", "nobody@example.com"])
+    assert found["new@example.com"].id == made.id and found["new@example.com"].name == "New Hire"
+    assert set(found) == {"new@example.com", "user3@example.com"}
+    # One search for the new contact only; asked again, it comes from the listing.
+    assert sum(1 for method, _, _ in fake.calls if method == "GET") == gets + 1
+    client.find_by_email(["new@example.com"])
+    assert sum(1 for method, _, _ in fake.calls if method == "GET") == gets + 1

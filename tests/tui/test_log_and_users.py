@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,52 @@ def test_a_fix_that_says_set_x_leads_to_x(tmp_path: Path) -> None:
             assert app.focused is switch and not switch.value
             await pilot.press("space", "ctrl+s")
             await until(pilot, lambda: live.daemon.config.mapping.skip_empty_phones)
+
+        drive(app, scenario)
+
+
+def test_an_answer_for_a_run_no_longer_picked_is_not_shown(tmp_path: Path) -> None:
+    """The records of a run asked for first and answered last never replace those of the run
+    the admin picked since."""
+    with live_daemon(tmp_path, TENANT, users=20) as live:
+        first, second = live.sync(), live.sync()
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await pilot.press("6")
+            await settle(pilot)
+            panel: Any = app.query_one("#log-panel")
+            summary = app.query_one("#log-panel #summary", Static)
+            assert text(summary).startswith(f"Run {second}")
+            asked, answer, delivered = threading.Event(), threading.Event(), threading.Event()
+            real_attempt, real_on_ui = panel.attempt, panel.on_ui
+
+            def of_first(values: tuple[Any, ...]) -> bool:
+                return any(getattr(getattr(v, "run", None), "id", None) == first for v in values)
+
+            def late_for_the_first_run(request: Any) -> Any:
+                result = real_attempt(request)
+                if of_first((result,)):
+                    asked.set()
+                    answer.wait(30)  # answers once the second run's records are shown
+                return result
+
+            def on_ui(callback: Any, *args: Any, **kwargs: Any) -> Any:
+                result = real_on_ui(callback, *args, **kwargs)  # returns once it ran
+                if of_first(args):
+                    delivered.set()
+                return result
+
+            panel.attempt, panel.on_ui = late_for_the_first_run, on_ui
+            select = app.query_one("#log-panel #run", Select)
+            select.value = first
+            await until(pilot, asked.is_set, what="the first run's records asked for")
+            select.value = second
+            await until(pilot, lambda: not panel.pending(), what="the second run shown")
+            answer.set()
+            await until(pilot, delivered.is_set, what="the first run's late answer")
+            await settle(pilot)
+            assert text(summary).startswith(f"Run {second}"), text(summary)
 
         drive(app, scenario)
 

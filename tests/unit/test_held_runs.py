@@ -190,3 +190,97 @@ def test_a_newer_held_run_supersedes_the_older_one(tmp_path: Path) -> None:
     assert f"run {second.id} holds a newer plan" in older.message
     refused = TestClient(create_app(daemon)).post(f"/v1/runs/{first.id}/approve", json={})
     assert refused.status_code == 409 and Contact.select().count() == 0
+
+
+def planned_writes(users: range, email: str = "{}@contoso.example") -> list[Any]:
+    from azsyncd.sync.planner import Action, ActionKind
+    from azsyncd.targets.base import ContactWrite, Phone
+
+    return [
+        Action(
+            ActionKind.CREATE,
+            "contoso",
+            f"user-{i:07d}",
+            email.format(i),
+            write=ContactWrite(
+                email.format(i),
+                f"Person Number {i}",
+                [Phone("m", f"+1 555 {i:07d}")],
+                {"Department": "Customer Success", "Office": f"Building {i % 40}"},
+            ),
+            changes=[f'Department: "" -> "Customer Success" ({i})'],
+        )
+        for i in users
+    ]
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.actions: list[Any] = []
+        self.sizes: list[int] = []
+
+    def begin_tenant(self, name: str, label: str) -> None:
+        pass
+
+    def apply(self, actions: list[Any]) -> None:
+        self.actions.extend(actions)
+        self.sizes.append(len(actions))
+
+    def drain(self) -> None:
+        pass
+
+
+def kept_by(build: Any) -> tuple[int, Any]:
+    """The bytes that ``build()`` allocates and still holds once it returns, and its result."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        built = build()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - base, built
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_guarded_plan_waits_in_a_file_not_in_memory_and_comes_back_whole() -> None:
+    from azsyncd.sync.held import PlanBuffer
+    from azsyncd.sync.thresholds import digest
+
+    users, chunk = 20_000, 500
+
+    def planned() -> PlanBuffer:
+        buffer = PlanBuffer()
+        buffer.begin_tenant("contoso", "Contoso")
+        for start in range(0, users, chunk):
+            buffer.apply(planned_writes(range(start, start + chunk)))
+        return buffer
+
+    in_memory, _ = kept_by(lambda: planned_writes(range(users)))
+    kept, buffer = kept_by(planned)
+    # Held in memory, 20,000 planned writes take about 25 MB; what stays is the last (at most
+    # 2,000) actions, the tally, the disabled users and the digest's sum.
+    assert kept < in_memory / 5, f"{kept / 1e6:.1f} of {in_memory / 1e6:.1f} MB kept"
+    plan = buffer.plans["contoso"]
+    assert plan.counts()["create"] == users and len(plan.actions) == users
+
+    replayed = Collected()
+    buffer.replay(replayed)
+    assert [a.user_id for a in replayed.actions] == [f"user-{i:07d}" for i in range(users)]
+    assert replayed.actions[12_345].write.phones[0].number == "+1 555 0012345"
+    assert max(replayed.sizes) <= 1000  # the executor's chunks
+
+    # The digest does not depend on the order the plan came in; any change moves it.
+    backwards, moved = PlanBuffer(), PlanBuffer()
+    for other in (backwards, moved):
+        other.begin_tenant("contoso", "Contoso")
+    for start in reversed(range(0, users, chunk)):
+        backwards.apply(planned_writes(range(start, start + chunk)))
+        moved.apply(planned_writes(range(start, start + chunk), "{}@fabrikam.example"))
+    assert digest(backwards.plans.values()) == digest(buffer.plans.values())
+    assert digest(moved.plans.values()) != digest(buffer.plans.values())
+    for closed in (buffer, backwards, moved):
+        closed.close()

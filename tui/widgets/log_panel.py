@@ -151,6 +151,11 @@ class LogPanel(Panel):
         value = self.query_one("#status", Select).value
         return None if value == "all" else value  # type: ignore[return-value]
 
+    def asked(self) -> tuple[object, RecordStatus | None, str]:
+        """The run, status and search the filters ask for now."""
+        search = self.query_one("#search", Input).value
+        return self.query_one("#run", Select).value, self.status_filter(), search
+
     @work(thread=True, exclusive=True, group="records")
     def load_records(self, run_id: int, status: RecordStatus | None, search: str) -> None:
         view = self.attempt(
@@ -159,9 +164,15 @@ class LogPanel(Panel):
             )
         )
         if isinstance(view, RunView):
-            self.on_ui(self.show_records, view)
+            self.on_ui(self._arrived, (run_id, status, search), view)
         else:
             self.on_ui(self.failed, view)
+
+    def _arrived(self, asked: tuple[object, RecordStatus | None, str], view: RunView) -> None:
+        # A thread that was asked before the admin picked another run (or a reload chose one)
+        # may answer last: only the answer to what the filters ask now is shown.
+        if asked == self.asked():
+            self.show_records(view)
 
     def failed(self, failure: Failure) -> None:
         super().failed(failure)

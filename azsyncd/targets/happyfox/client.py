@@ -195,6 +195,9 @@ class HappyFox:
             None  # every contact, once listed in this run
         )
         self._searched = 0  # addresses searched one by one in this run
+        # Addresses created after the listing: asked for again (a leaver step may turn off the
+        # login of a contact this run created), they are searched, not taken as absent.
+        self._created: set[str] = set()
         self._pages: int | None = None  # pages of the contact list, once asked
 
     def close(self) -> None:
@@ -325,10 +328,16 @@ class HappyFox:
         if self._index is None and self._searched + len(wanted) > SEARCH_LIMIT:
             self._list_if_cheaper(len(wanted))
         if self._index is not None:
+            fresh = self._search({e for e in wanted & self._created if e not in self._index})
+            self._index.update(fresh)
+            self._created -= fresh.keys()
             return {email: self._index[email] for email in wanted if email in self._index}
         self._searched += len(wanted)
+        return self._search(wanted)
+
+    def _search(self, emails: set[str]) -> dict[str, ExistingContact]:
         found: dict[str, ExistingContact] = {}
-        for email in wanted:
+        for email in emails:
             stop.check()
             body = self._call("GET", "users/", params={"q": f"email:{email}", "size": 50})
             contacts, _ = self._shaped(f"GET users/?q=email:{email}", _listing, body)
@@ -402,6 +411,8 @@ class HappyFox:
                         [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)],
                         custom,
                     )
+                elif self._index is not None:
+                    self._created.add(normal_email(item.email))
             else:
                 reason = readable_errors(
                     entry.get("error") or entry.get("errors") or "refused without a reason",

@@ -1,0 +1,72 @@
+"""Peak memory of a guarded run (``[sync.thresholds]`` set): the whole plan is made before
+anything is written. Run on demand: ``python -m bench.guarded 100000`` (one fresh process per
+size; prints one JSON line per size). The built-in store is the target; the thresholds are
+loose enough that the run writes after planning, so planning, the threshold check and the
+replay of the plan are all measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.run import ROOT, loads, peak_rss_mb, run_sync, write_secrets
+
+THRESHOLDS = "\n[sync.thresholds]\ncreate = 10000000\nupdate = 10000000\n"
+
+
+def point(users: int) -> dict[str, Any]:
+    """One guarded first sync of ``users``, in this (fresh) process."""
+    from azsyncd import logs
+    from azsyncd.config import file as config_file
+    from azsyncd.service.daemon import Daemon
+    from tests.engine_setup import DEMO_FIELDS, mapping_toml, tenant_toml
+    from tests.fakes.directory import GeneratedTenant
+
+    logs.setup("warning")
+    work = Path(tempfile.mkdtemp(prefix="azbench"))
+    write_secrets(work)
+    (work / "azsyncd.toml").write_text(
+        DEMO_FIELDS + mapping_toml() + tenant_toml("bench") + THRESHOLDS
+    )
+    tenant = GeneratedTenant(users)
+    daemon = Daemon(
+        config_file.load(work / "azsyncd.toml"),
+        state_dir=work / "state",
+        graph_transport=tenant.transport(),
+    )
+    started = time.process_time()
+    run, wall = run_sync(daemon)
+    return {
+        "kind": "local-guarded",
+        "users": users,
+        "status": run.status,
+        "new": run.counts["new"],
+        "wall_s": round(wall, 1),
+        "cpu_s": round(time.process_time() - started, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "load_1m": loads(),
+    }
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--one"]:
+        print(json.dumps(point(int(sys.argv[2]))))
+        return
+    for size in sys.argv[1:] or ["100000"]:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.guarded", "--one", size],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
+        print(out.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()
