@@ -215,14 +215,21 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
                 assert daemon.tenants.authorize_app(settings).status == "active"
 
             def first_checked_during_second() -> bool:
+                # Answered from the copy: the copy was current before and after the answer.
+                in_memory = daemon.status_in_memory
                 status = daemon.status()
                 running = status["running"]
                 checked = status["tenants"][0]["last_checked_at"]
-                return running is not None and running["tenant"] == "second" and bool(checked)
+                return (
+                    in_memory
+                    and daemon.status_in_memory
+                    and running is not None
+                    and running["tenant"] == "second"
+                    and bool(checked)
+                )
 
             run_id = daemon.start_sync("manual")
             wait_until(first_checked_during_second, 60)
-            assert daemon.status_in_memory  # the answer came from the copy, kept current
             assert daemon.runner.wait(60)
             run = daemon.state.run(run_id)
             assert run is not None and run.status in ("succeeded", "partial"), run.message
