@@ -341,33 +341,44 @@ def leavers_point(daemon: Any, tenant: Any, users: int, percent: float) -> dict[
 
 
 def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any]:
-    """One built-in store point, in this (fresh) process: planning and memory."""
+    """One built-in store point, in this (fresh) process: planning and memory. The run goes to
+    its own process, as under ``azsyncd run``, except with ``leavers``: that point changes
+    the tenant in this process between two runs."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
     from azsyncd.service.daemon import Daemon
+    from bench.setup import serve_graph
     from tests.engine_setup import DEMO_FIELDS, mapping_toml, tenant_toml
     from tests.fakes.directory import GeneratedTenant
 
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     write_secrets(work)
+    sync_process = not leavers
+    tenant, graph, where = None, None, {}
+    if sync_process:
+        graph, where = serve_graph(users, work)
+    else:
+        tenant = GeneratedTenant(users)
     lifecycle = '\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n' if leavers else ""
+    located = {k: v for k, v in where.items() if k != "ca"}
     (work / "azsyncd.toml").write_text(
-        DEMO_FIELDS + mapping_toml() + tenant_toml("bench") + lifecycle
+        DEMO_FIELDS + mapping_toml() + tenant_toml("bench", **located) + lifecycle
     )
-    tenant = GeneratedTenant(users)
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
-        graph_transport=tenant.transport(),
+        graph_transport=tenant.transport() if tenant is not None else None,
+        sync_process=sync_process,
     )
     probe = StatusProbe(daemon, work)
     spy = Profile(RESULTS / f"profile-local-{users}.txt") if profile else None
-    start_cpu = time.process_time()
+    start_cpu = cpu_seconds()
     run, wall = run_sync(daemon)
-    cpu = time.process_time() - start_cpu
+    cpu = cpu_seconds() - start_cpu
     orm = spy.stop() if spy else {}
     latencies = probe.stop()
+    run_peak = children_peak_rss_mb() if sync_process else 0.0
     point = {
         "kind": "local",
         "users": users,
@@ -378,12 +389,19 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
         "users_per_s": users / wall,
         "cpu_s": cpu,
         "peak_rss_mb": peak_rss_mb(),
+        "run_peak_rss_mb": run_peak,
+        "sync_process": sync_process,
         "load_1m": loads(),
         **latencies,
         **orm,
     }
     if leavers:
+        assert tenant is not None
         point.update(leavers_point(daemon, tenant, users, leavers))
+    daemon.stop(20)
+    if graph is not None:
+        graph.terminate()
+        graph.wait(10)
     return point
 
 

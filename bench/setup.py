@@ -82,6 +82,17 @@ def _server(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def serve_graph(users: int, work: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """A ``users``-user generated tenant served by a process of its own (``bench.graph``), for
+    runs in their own processes; where it is, as ``tenant_toml`` takes it, and its CA."""
+    (work / "graph").mkdir()
+    graph = _server("bench.graph", str(users), str(work / "graph"))
+    served = json.loads(graph.stdout.readline())  # type: ignore[union-attr]
+    where = {"login": served["login"], "graph": served["graph"], "ca": served["ca"]}
+    where["extra"] = f'ca_bundle = "{served["ca"]}"'
+    return graph, where
+
+
 def start(
     users: int, scale: float, extra: dict[str, Any] | None = None, *, sync_process: bool = True
 ) -> Bench:
@@ -96,13 +107,8 @@ def start(
     base = f"http://127.0.0.1:{port}"
     tenant, where = None, {}
     if sync_process:
-        (work / "graph").mkdir()
-        graph = _server("bench.graph", str(users), str(work / "graph"))
+        graph, where = serve_graph(users, work)
         servers.append(graph)
-        served = json.loads(graph.stdout.readline())  # type: ignore[union-attr]
-        where = {"login": served["login"], "graph": served["graph"]}
-        where["extra"] = f'ca_bundle = "{served["ca"]}"'
-        where["ca"] = served["ca"]
         # The run's process takes this limiter from bench/child/sitecustomize.py.
         os.environ["AZSYNC_BENCH_HAPPYFOX"] = f"{base} {scale}"
         os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])

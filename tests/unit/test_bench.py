@@ -112,7 +112,7 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     report.update_readme(readme, results, tmp_path)
     text = readme.read_text()
     assert "old figure" not in text and text.endswith(f"{report.END}\n\n## Next\n")
-    assert "| 1,000,000 | 10.0 | 10,000 | 110 |" in text and "+10.0%" in text
+    assert "| 1,000,000 | 10.0 | 10,000 | 110 / - |" in text and "+10.0%" in text
     assert "ORM" not in text.split("| 100,000 |")[1].split("\n")[0]  # no profile: no share
     (tmp_path / "profile-local-100000.txt").write_text(
         "_work (azsyncd/sync/runner.py:1);plan (azsyncd/sync/engine.py:2) 6\n"
@@ -123,6 +123,15 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     )
     report.update_readme(readme, results, tmp_path)
     assert "30% ORM, 40% with SQL (10 samples)" in readme.read_text()
+
+    # Runs in their own processes: both peaks are shown, the growth is the run's process's.
+    for point, run_peak in zip(results["local"], (80.0, 84.0), strict=True):
+        point.update(run_peak_rss_mb=run_peak, sync_process=True)
+    report.update_readme(readme, results, tmp_path)
+    text = readme.read_text()
+    assert "| 1,000,000 | 10.0 | 10,000 | 110 / 84 |" in text
+    assert "growth of the run's process from 100,000 to 1,000,000 users: +5.0%" in text
+    assert "each run in its own process" in text
     readme.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="bench:begin"):
         report.update_readme(readme, results, tmp_path)
@@ -136,6 +145,16 @@ def test_a_local_point_with_leavers_acts_on_exactly_the_users_gone() -> None:
     assert point["leavers_gone"] == point["leavers_removed"] == point["leavers_left"] == 4
     assert point["leavers_status"] == "succeeded"
     assert point["leavers_peak_rss_mb"] > 0 and point["leavers_wall_s"] > 0
+
+
+def test_a_local_point_runs_the_sync_in_its_own_process_against_a_served_graph() -> None:
+    from bench.run import fresh
+
+    point = fresh(["--one", "300", "--kind", "local"])
+    assert point["sync_process"] is True
+    assert point["status"] == "succeeded" and point["new"] == 300
+    # The run's process ended within the point: its peak is counted, apart from the daemon's.
+    assert point["run_peak_rss_mb"] > 0 and point["peak_rss_mb"] > 0
 
 
 def test_the_full_resync_profile_is_split_into_its_parts(tmp_path: Path) -> None:
