@@ -9,39 +9,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.run import ROOT, loads, peak_rss_mb, run_sync, write_secrets
+from bench.run import ROOT, loads, local_bench, peak_rss_mb, run_sync
 
 THRESHOLDS = "\n[sync.thresholds]\ncreate = 10000000\nupdate = 10000000\n"
 
 
 def point(users: int) -> dict[str, Any]:
-    """One guarded first sync of ``users``, in this (fresh) process."""
-    from azsyncd import logs
-    from azsyncd.config import file as config_file
-    from azsyncd.service.daemon import Daemon
-    from tests.engine_setup import DEMO_FIELDS, mapping_toml, tenant_toml
-    from tests.fakes.directory import GeneratedTenant
-
-    logs.setup("warning")
-    work = Path(tempfile.mkdtemp(prefix="azbench"))
-    write_secrets(work)
-    (work / "azsyncd.toml").write_text(
-        DEMO_FIELDS + mapping_toml() + tenant_toml("bench") + THRESHOLDS
-    )
-    tenant = GeneratedTenant(users)
-    daemon = Daemon(
-        config_file.load(work / "azsyncd.toml"),
-        state_dir=work / "state",
-        graph_transport=tenant.transport(),
-    )
+    """One guarded first sync of ``users``, in this (fresh) process; the run on a thread of
+    it, so that its peak RSS is the planning's."""
+    bench = local_bench(users, THRESHOLDS, sync_process=False)
     started = time.process_time()
-    run, wall = run_sync(daemon)
-    return {
+    run, wall = run_sync(bench.daemon)
+    figures = {
         "kind": "local-guarded",
         "users": users,
         "status": run.status,
@@ -51,6 +33,8 @@ def point(users: int) -> dict[str, Any]:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "load_1m": loads(),
     }
+    bench.close()
+    return figures
 
 
 def main() -> None:

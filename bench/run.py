@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -340,10 +341,26 @@ def leavers_point(daemon: Any, tenant: Any, users: int, percent: float) -> dict[
     }
 
 
-def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any]:
-    """One built-in store point, in this (fresh) process: planning and memory. The run goes to
-    its own process, as under ``azsyncd run``, except with ``leavers``: that point changes
-    the tenant in this process between two runs."""
+@dataclass
+class LocalBench:
+    """A daemon on a generated tenant and the built-in store, built (not started) in this
+    process; ``tenant`` is set when the run reads it in this process, ``graph`` when a
+    process of its own serves it (runs in their own processes)."""
+
+    work: Path
+    daemon: Any
+    tenant: Any = None
+    graph: subprocess.Popen[str] | None = None
+
+    def close(self) -> None:
+        self.daemon.stop(20)
+        if self.graph is not None:
+            self.graph.terminate()
+            self.graph.wait(10)
+
+
+def local_bench(users: int, extra: str = "", *, sync_process: bool) -> LocalBench:
+    """The built-in store points' daemon, its configuration the demo's plus ``extra``."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
     from azsyncd.service.daemon import Daemon
@@ -354,16 +371,14 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     write_secrets(work)
-    sync_process = not leavers
     tenant, graph, where = None, None, {}
     if sync_process:
         graph, where = serve_graph(users, work)
     else:
         tenant = GeneratedTenant(users)
-    lifecycle = '\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n' if leavers else ""
     located = {k: v for k, v in where.items() if k != "ca"}
     (work / "azsyncd.toml").write_text(
-        DEMO_FIELDS + mapping_toml() + tenant_toml("bench", **located) + lifecycle
+        DEMO_FIELDS + mapping_toml() + tenant_toml("bench", **located) + extra
     )
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
@@ -371,7 +386,18 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
         graph_transport=tenant.transport() if tenant is not None else None,
         sync_process=sync_process,
     )
-    probe = StatusProbe(daemon, work)
+    return LocalBench(work, daemon, tenant, graph)
+
+
+def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any]:
+    """One built-in store point, in this (fresh) process: planning and memory. The run goes to
+    its own process, as under ``azsyncd run``, except with ``leavers``: that point changes
+    the tenant in this process between two runs."""
+    sync_process = not leavers
+    lifecycle = '\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 0\n' if leavers else ""
+    bench = local_bench(users, lifecycle, sync_process=sync_process)
+    daemon = bench.daemon
+    probe = StatusProbe(daemon, bench.work)
     spy = Profile(RESULTS / f"profile-local-{users}.txt") if profile else None
     start_cpu = cpu_seconds()
     run, wall = run_sync(daemon)
@@ -396,12 +422,8 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
         **orm,
     }
     if leavers:
-        assert tenant is not None
-        point.update(leavers_point(daemon, tenant, users, leavers))
-    daemon.stop(20)
-    if graph is not None:
-        graph.terminate()
-        graph.wait(10)
+        point.update(leavers_point(daemon, bench.tenant, users, leavers))
+    bench.close()
     return point
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import grp
 import logging
 import os
@@ -36,6 +35,7 @@ from azsyncd.service import sdnotify
 from azsyncd.service.api import create_app
 from azsyncd.service.connections import GuardedH11, connection_cap, quiet_accept_errors
 from azsyncd.service.daemon import Daemon
+from azsyncd.service.heap import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 SYNC_STOP_DEADLINE = 20.0
@@ -211,8 +211,7 @@ def settle_process() -> None:
       time the API's thread wakes (a request, a reply written) it waits for the sync thread
       to let go of the lock, up to one interval.
     """
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any, Protocol
 from azsyncd import paths, stop
 from azsyncd.errors import Interrupted
 from azsyncd.service.job import JobHost
-from azsyncd.service.worker_pipe import STOP, Garbage, parse, without_password
+from azsyncd.service.worker_pipe import PROGRESS, STOP, Garbage, parse, without_password
 from azsyncd.sync.runner import Outcome, RunContext, SyncJob
 from azsyncd.targets import factory
 
@@ -166,7 +166,7 @@ class Worker:
     def _take(self, message: dict[str, Any]) -> dict[str, Any] | None:
         kind = message["kind"]
         if kind == "progress":
-            fields = {k: message[k] for k in ("phase", "tenant", "done", "total", "counts")}
+            fields = {key: message[key] for key in PROGRESS}
             self.ctx.report(**fields)
         elif kind == "changed":
             self.daemon.state.changed_elsewhere()

@@ -10,7 +10,6 @@ runs the same job as the daemon's thread mode (``job.make_job``). It dies with t
 from __future__ import annotations
 
 import ctypes
-import gc
 import json
 import logging
 import os
@@ -29,9 +28,10 @@ from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.directory.transport import UnixSocketTransport
 from azsyncd.errors import ConfigError, Interrupted, StateError
+from azsyncd.service.heap import freeze_startup_heap
 from azsyncd.service.job import make_job
 from azsyncd.service.schedule import Clock, utc_clock
-from azsyncd.service.worker_pipe import STOP, Sender, without_password
+from azsyncd.service.worker_pipe import PROGRESS, STOP, Sender, without_password
 from azsyncd.state import State, open_database
 from azsyncd.sync.runner import Progress, RunContext
 from azsyncd.targets import factory
@@ -104,14 +104,7 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
     )
 
     def report(current: Progress) -> None:
-        sender.send(
-            "progress",
-            phase=current.phase,
-            tenant=current.tenant,
-            done=current.done,
-            total=current.total,
-            counts=current.counts,
-        )
+        sender.send("progress", **{key: getattr(current, key) for key in PROGRESS})
 
     ctx = RunContext(state, progress, progress.options, flag, report)
     try:
@@ -150,10 +143,7 @@ def main() -> int:
         log.error("no run was given on stdin; azsyncd starts this process itself")
         return 2
     threading.Thread(target=watch_parent, args=(sys.stdin, flag), daemon=True).start()
-    # As the daemon does before serving (server.settle_process): full collections during the
-    # run then scan only what the run made, not the modules loaded.
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()  # as the daemon does before serving (server.settle_process)
     try:
         run(spec, sender, flag)
     except (ConfigError, StateError) as exc:

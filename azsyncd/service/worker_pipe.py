@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 STOP = "stop"
 LAST = frozenset({"outcome", "interrupted", "failed"})
 KINDS = LAST | {"progress", "changed"}
+PROGRESS = ("phase", "tenant", "done", "total", "counts")  # what a progress message carries
 
 
 class Garbage(ValueError):
