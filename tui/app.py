@@ -30,6 +30,7 @@ from tui.screens.plan import PlanScreen
 from tui.text import local_time, marks_for
 from tui.widgets.audit_panel import AuditPanel
 from tui.widgets.contacts_panel import ContactsPanel
+from tui.widgets.fields import Row
 from tui.widgets.hint_bar import HintBar
 from tui.widgets.lifecycle_panel import LifecyclePanel
 from tui.widgets.log_panel import LogPanel
@@ -142,13 +143,25 @@ class AzsyncApp(App[None]):
                 for key in split:
                     await self.on_event(key)
                 return
-        if (
-            isinstance(event, events.Key | events.Paste)
-            and not event.is_forwarded
-            and not self._replaying
-            and (self._holds or self._held)
-        ):
+        typed = isinstance(event, events.Key | events.Paste) and not event.is_forwarded
+        if typed and not self._replaying and (self._holds or self._held):
             self._held.append(event)
+            return
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        if typed and isinstance(screen, ConfirmScreen) and not screen.takes(event):
+            screen.ignored()  # typed before the question was on screen: never an answer
+            return
+        focused = screen.focused if screen is not None else None
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and focused is not None
+            and event.is_printable
+            and focused.check_consume_key(event.key, event.character)
+        ):
+            # A text field owns every printable key: no binding of the app takes one from it,
+            # whatever Textual makes of the key's name ("slash" has no character for it).
+            focused._forward_event(event)
             return
         await super().on_event(event)
 
@@ -203,9 +216,14 @@ class AzsyncApp(App[None]):
         self.screen.focus_previous()
 
     def action_next_on_enter(self) -> None:
-        # Enter in a text field goes to the next field, at once; elsewhere it does its usual.
+        # Enter in a text field of the app's own forms goes to the next field, at once;
+        # anywhere else (a list, a button, the command palette's search) it is the widget's.
         focused = self.focused
-        if not isinstance(focused, Input) or focused.has_class("submit-on-enter"):
+        if (
+            not isinstance(focused, Input)
+            or focused.has_class("submit-on-enter")
+            or not any(isinstance(node, Row) for node in focused.ancestors)
+        ):
             raise SkipAction()
         self.screen.focus_next()
 
@@ -328,8 +346,18 @@ class AzsyncApp(App[None]):
         )
 
     def action_dry_run(self) -> None:
-        self.notify("Dry run: planning; nothing is written…")
-        self.start_sync(dry_run=True)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify("Dry run: planning; nothing is written…")
+                self.start_sync(dry_run=True)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Dry run now?\nA sync of every enabled tenant is planned and shown; nothing is "
+                "written."
+            ),
+            answered,
+        )
 
     @work(thread=True, group="sync")
     def start_sync(self, dry_run: bool) -> None:

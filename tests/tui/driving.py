@@ -36,6 +36,7 @@ def quiet(app: AzsyncApp) -> bool:
         and not app._held
         and not any(w.is_running and w.group in BUSY for w in app.workers)
         and (not isinstance(app.screen, Modal) or app.screen.is_mounted)
+        and getattr(app.screen, "answerable", True)  # a question takes keys only once shown
     )
 
 
@@ -116,3 +117,11 @@ async def open_tenant_form(pilot: Pilot[Any], **values: str) -> TenantForm:
     for key, value in values.items():
         form.query_one(f"#{key}", Input).value = value
     return form
+
+
+async def answer(pilot: Pilot[Any], key: str) -> None:
+    """Press ``key`` in the question on screen once it takes answers: a key typed before the
+    question was shown is dropped, so a test waits for the state an admin would see."""
+    screen = pilot.app.screen
+    await until(pilot, lambda: getattr(screen, "answerable", True), what="a question on screen")
+    await pilot.press(key)
