@@ -307,8 +307,54 @@ class WelcomeEmailSettings:
 
 
 @dataclass(frozen=True)
+class ThresholdSettings:
+    """Changes a run may make per tenant before it is held: a count, "N%", or None (no limit)."""
+
+    create: int | str | None = None
+    update: int | str | None = None
+    disable: int | str | None = None
+    group_changes: int | str | None = None
+
+
+@dataclass(frozen=True)
 class SyncSettings:
     min_share: float = 0.0
+    full_every: float = 7.0
+    thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    email_to: list[str] = field(default_factory=list)
+    webhook_url: str = ""
+    secret_file: str | None = None
+    secret_header: str = "X-Azsync-Secret"
+    stale_hours: int = 0
+
+
+@dataclass(frozen=True)
+class TargetKey:
+    """One key of the help desk's [target.<kind>] table, as the daemon describes it."""
+
+    key: str = ""
+    value: Any = None
+    type: str = "string"  # string | integer | number | boolean | choice | other
+    choices: list[Any] = field(default_factory=list)
+    description: str = ""
+    default: Any = None
+    required: bool = False
+    secret_file: bool = False  # names a file holding a secret
+    file_only: bool = False  # changed in the configuration file only
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """The help desk in use and the keys of its table."""
+
+    kind: str = ""
+    kinds: list[str] = field(default_factory=list)
+    keys: list[TargetKey] = field(default_factory=list)
+    in_file: bool = False  # the table is in the file (else its defaults apply)
 
 
 @dataclass(frozen=True)
@@ -325,6 +371,7 @@ class Settings:
     welcome_email: WelcomeEmailSettings = field(default_factory=WelcomeEmailSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     state: StateSettings = field(default_factory=StateSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import httpx
 
 from azsyncd.control.answers import (
     AccountSettings,
+    AlertSettings,
     Alerts,
     AlertTest,
     AuditEntry,
@@ -49,7 +50,10 @@ from azsyncd.control.answers import (
     SyncOutcome,
     SyncSettings,
     TargetField,
+    TargetInfo,
+    TargetKey,
     TargetSettings,
+    ThresholdSettings,
     Tenant,
     TenantState,
     UnreadableAnswer,
@@ -63,6 +67,7 @@ from azsyncd.paths import client_socket_path
 
 __all__ = [
     "AccountSettings",
+    "AlertSettings",
     "AlertTest",
     "Alerts",
     "ApiFailure",
@@ -99,9 +104,12 @@ __all__ = [
     "SyncOutcome",
     "SyncSettings",
     "TargetField",
+    "TargetInfo",
+    "TargetKey",
     "TargetSettings",
     "Tenant",
     "TenantState",
+    "ThresholdSettings",
     "WelcomeEmailSettings",
     "counts_text",
 ]
@@ -368,6 +376,10 @@ class Client:
         if not isinstance(items, list):
             raise self._unreadable("GET", "/attributes", 'no "attributes" list')
         return [str(a) for a in items]
+
+    def target(self) -> TargetInfo:
+        """The help desk in use and each key of its [target.<kind>] table."""
+        return self._read(TargetInfo, "GET", "/target")
 
     def fields(self) -> list[TargetField]:
         return self._list(TargetField, "fields", "/fields")

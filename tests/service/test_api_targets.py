@@ -104,3 +104,53 @@ def test_store_contacts_search_and_csv(tmp_path: Path) -> None:
     assert rows[0][:5] == ["Email", "Name", "Phones", "Department", "Title"]
     assert rows[1][:5] == ["ann@example.com", "Ann", "w: +1 555", "Sales", "'=1+1"]
     assert rows[2][0] == "bob@example.com"
+
+
+def test_the_target_table_is_described_key_by_key(tmp_path: Path) -> None:
+    """What the TUI draws the help desk's settings from: values, types, file-only keys."""
+    pasted = "sk_live_0123456789abcdefABCDEF0123456789"  # a secret where a path belongs
+    api = client_for(
+        tmp_path,
+        happyfox_toml("https://acme.happyfox.com", api_key_file=pasted, mark="none")
+        + '[sync.thresholds]\ncreate = 5\nupdate = "10%"\n[alerts]\nstale_hours = 6\n',
+    )
+    answer = api.get("/v1/target").json()
+    assert answer["kind"] == "happyfox" and "local" in answer["kinds"] and answer["in_file"]
+    keys = {k["key"]: k for k in answer["keys"]}
+    assert keys["base_url"]["value"] == "https://acme.happyfox.com"
+    assert keys["base_url"]["file_only"] and keys["auth_code_file"]["file_only"]
+    assert keys["api_key_file"]["secret_file"] and pasted not in str(answer)
+    assert keys["mark"]["type"] == "choice" and keys["mark"]["choices"] == ["contact_group", "none"]
+    assert keys["mark"]["value"] == "none" and not keys["mark"]["file_only"]
+    assert keys["rate_headroom"]["type"] == "number" and keys["rate_headroom"]["value"] == 0.9
+    assert keys["group_name"]["type"] == "string" and not keys["group_name"]["required"]
+    settings = api.get("/v1/settings").json()
+    assert settings["sync"]["thresholds"] == {
+        "create": 5,
+        "update": "10%",
+        "disable": None,
+        "group_changes": None,
+    }
+    assert settings["alerts"]["stale_hours"] == 6
+
+
+def test_a_target_registered_later_is_described_with_no_change_elsewhere(tmp_path: Path) -> None:
+    from azsyncd.targets import registry
+    from tests.fakes import memory_target
+
+    (tmp_path / "token").write_text("t0ken")
+    (tmp_path / "token").chmod(0o600)
+    with registry.registered(memory_target.TARGET):
+        api = client_for(
+            tmp_path, '[target]\nkind = "memory"\n[target.memory]\nbook = "b"\ntoken_file = "token"\n'
+        )
+        keys = {k["key"]: k for k in api.get("/v1/target").json()["keys"]}
+        assert keys["book"] == {**keys["book"], "value": "b", "type": "string", "required": True}
+        assert keys["token_file"]["file_only"] and keys["token_file"]["secret_file"]
+        assert keys["calls_per_minute"]["type"] == "integer"
+        assert keys["calls_per_minute"]["value"] == 600 and not keys["calls_per_minute"]["file_only"]
+        changed = api.patch("/v1/settings", json={"target": {"memory": {"calls_per_minute": 90}}})
+        assert changed.status_code == 200, changed.text
+        keys = {k["key"]: k for k in api.get("/v1/target").json()["keys"]}
+        assert keys["calls_per_minute"]["value"] == 90
+    memory_target.BOOKS.clear()

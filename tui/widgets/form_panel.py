@@ -1,8 +1,9 @@
 """A tab that edits settings: labelled rows, an unsaved marker, Ctrl+S, errors by their field.
 
 What the form shows is either what the daemon holds or the admin's unsaved edits, never a
-mix: a reload does not overwrite edits, and a refused save puts back what the daemon holds
-and shows each error next to its field, in full.
+mix: a reload does not overwrite edits, and nothing typed is lost: a refused save keeps
+every value as typed and shows each error next to its field, in full; rows built again
+(the help desk listed other fields) get the edits back wherever their control still is.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class FormPanel(Panel):
     def fill(self, data: Any) -> None:
         """Put the daemon's values into the controls."""
 
+    def show_info(self, data: Any) -> None:
+        """Show what is read-only (notes, file-only values): always the daemon's, edits or not."""
+
     def values(self) -> dict[str, Any]:
         """The controls' values, as the daemon wants them."""
         return {}
@@ -91,13 +95,52 @@ class FormPanel(Panel):
 
     async def show(self, data: Any) -> None:
         layout = self.layout_of(data)
-        rebuilt = layout != self._layout
-        if rebuilt:
+        edits = self.edits() if self.dirty else None
+        self.data = data
+        if layout != self._layout:
             await self._rebuild(data)
             self._layout = layout
-        self.data = data
-        if rebuilt or not self.dirty:
             self._fill(data)
+            if edits:
+                self.restore(edits)
+        elif edits is None:
+            self._fill(data)
+        self.show_info(data)
+
+    # The admin's edits, control by control, so that nothing typed is lost.
+
+    def controls(self) -> list[Widget]:
+        return [
+            w
+            for w in self.query_one("#form").query("Input, Select, OnOff, TextArea")
+            if w.id and any(isinstance(a, Row) for a in w.ancestors)
+        ]
+
+    def edits(self) -> dict[str, Any]:
+        """Every control's value by its id."""
+        found: dict[str, Any] = {}
+        for control in self.controls():
+            if isinstance(control, TextArea):
+                found[str(control.id)] = control.text
+            else:
+                found[str(control.id)] = control.value  # type: ignore[attr-defined]
+        return found
+
+    def restore(self, edits: dict[str, Any]) -> None:
+        """Put edits back into the controls that still have their id."""
+        for control in self.controls():
+            if control.id not in edits:
+                continue
+            value = edits[str(control.id)]
+            if isinstance(control, TextArea):
+                control.text = value
+            elif isinstance(control, Select):
+                options = [v for _, v in control._options]
+                if value is Select.NULL or value in options:
+                    control.value = value
+            else:
+                control.value = value  # type: ignore[attr-defined]
+        self.refresh_marker()
 
     async def _rebuild(self, data: Any) -> None:
         form = self.query_one("#form", VerticalScroll)
@@ -194,16 +237,20 @@ class FormPanel(Panel):
             return
         if not isinstance(held, Failure):
             async with self._showing:
-                await self.show(held)
-                self._fill(held)
+                await self.show(held)  # what the daemon holds now; the edits stay in the form
         unplaced = self.show_problems(failure.problems)
         lines = [f"Not saved: {failure.message.rstrip(':')}"]
         lines += [f"{p.key}: {p.message}" for p in unplaced]
         if failure.fix and not failure.problems:
             lines.append(f"fix: {failure.fix}")
-        if failure.problems and len(unplaced) < len(failure.problems):
-            lines.append("The form shows what the daemon holds; each error is next to its field.")
+        placed = failure.problems and len(unplaced) < len(failure.problems)
+        lines.append(
+            "Your edits are kept"
+            + ("; each error is next to its field" if placed else "")
+            + ". Correct and save again (Ctrl+S), or Discard."
+        )
         self.status("\n".join(lines), problem=True)
+        self.azsync.mark_unsaved(self, self.dirty)
 
     def show_problems(self, problems: list[FieldProblem]) -> list[FieldProblem]:
         """Each problem next to its field; the ones no field owns are returned."""

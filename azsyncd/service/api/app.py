@@ -13,6 +13,7 @@ from azsyncd.service.api import (
     routes_metrics,
     routes_runs,
     routes_settings,
+    routes_target,
     routes_tenants,
     routes_welcome,
 )
@@ -38,6 +39,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.daemon = daemon
     errors.install(app)
     app.include_router(routes_settings.router)
+    app.include_router(routes_target.router)
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)

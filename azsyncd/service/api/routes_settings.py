@@ -21,7 +21,7 @@ from azsyncd.targets.local import built_in_store
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
-SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync")
+SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync", "alerts")
 
 
 @router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
@@ -41,7 +41,9 @@ def _settings(daemon: Daemon) -> dict[str, Any]:
     return settings
 
 
-@router.get("/settings", summary="Account, schedule, target, mapping, welcome email")
+@router.get(
+    "/settings", summary="Account, schedule, target, mapping, welcome email, sync, alerts"
+)
 def get_settings(daemon: DaemonDep) -> dict[str, Any]:
     return _settings(daemon)
 
