@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
@@ -63,15 +63,35 @@ def when(value: datetime | None, width: int = 16) -> str:
     return value.isoformat()[:width].replace("T", " ") if value else "-"
 
 
-def local_time(value: datetime | None, zone: str) -> str:
-    """A moment in the account's own time zone: "2026-11-27 00:30 Europe/Berlin"."""
+def known_zone(zone: str) -> str:
+    """The zone's name if this machine knows it, else "UTC" (what times are then shown in)."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return zone
+
+
+def at(value: datetime | None, zone: str, width: int = 16) -> str:
+    """A moment in the account's time zone, without the zone's name: "2026-11-27 00:30".
+
+    Each screen names the zone once (``zone_note``); every time on it is in that zone.
+    """
     if value is None:
         return "-"
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"{when(value)} UTC"
-    return f"{value.astimezone(tz).isoformat()[:16].replace('T', ' ')} {zone}"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # the daemon's times are UTC
+    return when(value.astimezone(ZoneInfo(known_zone(zone))), width)
+
+
+def zone_note(zone: str) -> str:
+    """ "times in Europe/Berlin": the one label of a screen's times."""
+    return f"times in {known_zone(zone)}"
+
+
+def local_time(value: datetime | None, zone: str) -> str:
+    """A moment in the account's own time zone, named: "2026-11-27 00:30 Europe/Berlin"."""
+    return "-" if value is None else f"{at(value, zone)} {known_zone(zone)}"
 
 
 def state_label(state: TenantState, marks: Marks) -> str:

@@ -21,8 +21,8 @@ import httpx
 
 from azsyncd.control.answers import (
     AccountSettings,
-    AlertSettings,
     Alerts,
+    AlertSettings,
     AlertTest,
     AuditEntry,
     Authorization,
@@ -53,9 +53,9 @@ from azsyncd.control.answers import (
     TargetInfo,
     TargetKey,
     TargetSettings,
-    ThresholdSettings,
     Tenant,
     TenantState,
+    ThresholdSettings,
     UnreadableAnswer,
     WelcomeEmailSettings,
     counts_text,

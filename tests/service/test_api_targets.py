@@ -142,13 +142,16 @@ def test_a_target_registered_later_is_described_with_no_change_elsewhere(tmp_pat
     (tmp_path / "token").chmod(0o600)
     with registry.registered(memory_target.TARGET):
         api = client_for(
-            tmp_path, '[target]\nkind = "memory"\n[target.memory]\nbook = "b"\ntoken_file = "token"\n'
+            tmp_path,
+            '[target]\nkind = "memory"\n[target.memory]\nbook = "b"\ntoken_file = "token"\n',
         )
         keys = {k["key"]: k for k in api.get("/v1/target").json()["keys"]}
         assert keys["book"] == {**keys["book"], "value": "b", "type": "string", "required": True}
         assert keys["token_file"]["file_only"] and keys["token_file"]["secret_file"]
         assert keys["calls_per_minute"]["type"] == "integer"
-        assert keys["calls_per_minute"]["value"] == 600 and not keys["calls_per_minute"]["file_only"]
+        assert (
+            keys["calls_per_minute"]["value"] == 600 and not keys["calls_per_minute"]["file_only"]
+        )
         changed = api.patch("/v1/settings", json={"target": {"memory": {"calls_per_minute": 90}}})
         assert changed.status_code == 200, changed.text
         keys = {k["key"]: k for k in api.get("/v1/target").json()["keys"]}

@@ -16,7 +16,7 @@ from azsyncd.control.client import Client
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT
 from tests.fakes.directory import contoso
 from tests.fakes.tls_certs import make_ca_and_server
-from tests.tui.driving import drive, open_tenant_form, settle, text, until, visible
+from tests.tui.driving import answer, drive, open_tenant_form, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
@@ -117,7 +117,7 @@ def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path
             await pilot.press("z")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "Authorize fabrikam now?" in text(app.screen.query_one("#question"))
-            await pilot.press("y")
+            await answer(pilot, "y")
             await until(pilot, lambda: isinstance(app.screen, SignInScreen))
             assert "fabrikam" in "".join(text(s) for s in app.screen.query(Static))
             assert "D E M O - C O D E" in text(app.screen.query_one("#code"))
@@ -172,7 +172,8 @@ def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) 
 
         async def scenario(pilot: Pilot[Any]) -> None:
             table = await add_fabrikam(pilot, secret="not-the-secret")
-            await pilot.press("z", "y")
+            await pilot.press("z")
+            await answer(pilot, "y")
             await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Disabled"))
             assert "c stores a new client secret" in text(app.query_one("#tenant-text"))
             await pilot.press("c")  # the fix: a new secret, from the TUI
@@ -181,7 +182,8 @@ def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) 
             app.screen.query_one("#secret", Input).value = DEMO_SECRET
             await pilot.press("ctrl+s")
             await until(pilot, lambda: not isinstance(app.screen, TenantForm))
-            await pilot.press("z", "y")
+            await pilot.press("z")
+            await answer(pilot, "y")
             await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Active"))
 
         drive(app, scenario)
@@ -248,7 +250,7 @@ def test_every_setting_an_admin_needs_is_saved(tmp_path: Path) -> None:
         assert config.state.history_runs == 12
 
 
-def test_unsaved_marker_and_a_refused_save_show_what_the_daemon_holds(tmp_path: Path) -> None:
+def test_unsaved_marker_and_a_refused_save_keeps_every_edit(tmp_path: Path) -> None:
     with live_daemon(tmp_path, TENANT, users=3) as live:
         before = live.config.read_text()
         app = AzsyncApp(socket=str(live.socket))
@@ -259,6 +261,7 @@ def test_unsaved_marker_and_a_refused_save_show_what_the_daemon_holds(tmp_path: 
             settings = app.query_one("#settings-panel")
             time_field = settings.query_one("#time", Input)
             time_field.value = "25:61"
+            settings.query_one("#subject", Input).value = "Hello from {account}"
             await until(pilot, lambda: "settings" in app.unsaved, what="the unsaved marker")
             assert app.marks.unsaved in str(app.query_one("#tabs").get_tab("settings").label)  # type: ignore[attr-defined]
             assert "unsaved edits" in text(settings.query_one("#form-status"))
@@ -266,18 +269,27 @@ def test_unsaved_marker_and_a_refused_save_show_what_the_daemon_holds(tmp_path: 
             row = settings.query_one("#row-time", Row)
             await until(pilot, lambda: error_of(row) != "", what="the error beside the time")
             assert '"25:61" is not a time of day' in error_of(row) and "HH:MM" in error_of(row)
-            assert time_field.value == "00:00", "the form shows what the daemon holds"
-            assert "settings" not in app.unsaved
+            assert time_field.value == "25:61", "what was typed stays, to be corrected"
+            assert settings.query_one("#subject", Input).value == "Hello from {account}"
+            assert "settings" in app.unsaved
             assert app.focused is time_field
-            assert "Not saved" in text(settings.query_one("#form-status"))
+            status = text(settings.query_one("#form-status"))
+            assert "Not saved" in status and "Your edits are kept" in status
             # The mapping: an unknown attribute, next to the name, with a suggestion.
             await pilot.press("escape", "3")
             await settle(pilot)
             app.query_one("#mapping-panel #name", Input).value = "{givenNme} {surname}"
+            app.query_one("#mapping-panel #phone-w", Select).value = "businessPhones[0]"
             await pilot.press("ctrl+s")
             name_row = app.query_one("#mapping-panel #row-name", Row)
             await until(pilot, lambda: "givenNme" in error_of(name_row))
             assert 'did you mean "givenName"' in error_of(name_row)
+            assert app.query_one("#mapping-panel #name", Input).value == "{givenNme} {surname}"
+            assert app.query_one("#mapping-panel #phone-w", Select).value == "businessPhones[0]"
+            # Leaving the tab and coming back (a reload) keeps them too.
+            await pilot.press("escape", "1", "3")
+            await settle(pilot)
+            assert app.query_one("#mapping-panel #name", Input).value == "{givenNme} {surname}"
 
         drive(app, scenario)
         assert live.config.read_text() == before

@@ -9,7 +9,7 @@ every value as typed and shows each error next to its field, in full; rows built
 from __future__ import annotations
 
 from collections.abc import Hashable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from azsyncd.control.client import Client, FieldProblem
 from tui.api import Failure
+from tui.text import at, esc, known_zone
 from tui.widgets.fields import FIELD_CSS, OnOff, Row, first_field, owner_of
 from tui.widgets.panel import Panel
 
@@ -192,7 +193,7 @@ class FormPanel(Panel):
 
     def status(self, text: str, problem: bool = False) -> None:
         line = self.query_one("#form-status", Static)
-        line.update(text)
+        line.update(esc(text))  # the daemon's messages name keys such as [mapping.custom_fields]
         line.set_class(problem, "problem")
         line.set_class(text.startswith(self.marks.unsaved), "unsaved")
 
@@ -229,8 +230,12 @@ class FormPanel(Panel):
         async with self._showing:
             self.data = saved
             self._fill(saved)
+            self.show_info(saved)
         self.show_problems([])
-        self.status(f"Saved at {datetime.now():%H:%M:%S}; it applies from the next sync.")
+        saved_at = at(datetime.now(UTC), self.zone, 19)[11:]
+        self.status(
+            f"Saved at {saved_at} ({known_zone(self.zone)}); it applies from the next sync."
+        )
 
     async def _refused(self, failure: Failure, held: Any) -> None:
         if not self.is_attached:

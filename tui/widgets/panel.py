@@ -63,6 +63,17 @@ class Panel(Vertical, can_focus=True):
     def azsync(self) -> AzsyncApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def zone(self) -> str:
+        """The account's time zone, as the daemon last said (times are shown in it)."""
+        status = self.azsync.last_status
+        return status.timezone if status is not None else "UTC"
+
+    def zone_from(self, client: Client) -> str:
+        """The account's time zone, asking the daemon if its status has not come yet (worker)."""
+        status = self.azsync.last_status
+        return status.timezone if status is not None else client.status().timezone
+
     # Talking to the daemon, from worker threads.
 
     def attempt(self, request: Callable[[Client], T]) -> T | Failure:

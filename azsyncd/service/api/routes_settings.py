@@ -41,9 +41,7 @@ def _settings(daemon: Daemon) -> dict[str, Any]:
     return settings
 
 
-@router.get(
-    "/settings", summary="Account, schedule, target, mapping, welcome email, sync, alerts"
-)
+@router.get("/settings", summary="Account, schedule, target, mapping, welcome email, sync, alerts")
 def get_settings(daemon: DaemonDep) -> dict[str, Any]:
     return _settings(daemon)
 
