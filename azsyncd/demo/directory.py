@@ -230,6 +230,7 @@ class SimulatedTenant:
                     for u in self.users.values()
                     if str(u.get("userPrincipalName", "")).lower() == who
                     or str(u.get("mail") or "").lower() == who
+                    or ("displayName eq" in params["$filter"] and _named(u, who))
                 ]
                 return httpx.Response(200, json={"value": [_pick(u, select) for u in found]})
             return self._page(self._listing(), params, select, "/users")
@@ -478,3 +479,8 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
         ["a0000001-0000-4000-b000-000000000000", "90000002-0000-4000-b000-000000000000"],
     )
     return tenant
+
+
+def _named(user: dict[str, Any], who: str) -> bool:
+    """Graph's displayName eq: the whole name, case-insensitive."""
+    return str(user.get("displayName") or "").lower() == who

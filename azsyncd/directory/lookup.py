@@ -11,14 +11,24 @@ from azsyncd.directory.source import EVENTUAL
 from azsyncd.errors import GraphError
 
 
+class AmbiguousUser(ValueError):
+    """Several users have the display name asked for: an address or object id tells them apart."""
+
+    def __init__(self, who: str, names: list[str]) -> None:
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        super().__init__(f'{len(names)} users are named "{who}" ({shown})')
+        self.names = names
+
+
 def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any] | None:
-    """The user with this object id, UPN or mail, or None when the tenant has none.
+    """The user with this object id, UPN, mail or display name, or None when the tenant has
+    none; ``AmbiguousUser`` when the display name is several users'.
 
     A UPN or an address goes in a $filter, not the URL path: guests' UPNs hold a "#"
     ("ann_fabrikam.example#EXT#@contoso.example") that a path would cut, and a quote in a
     name is doubled as OData wants.
     """
-    fields = ",".join(select)
+    fields = ",".join(sorted({*select, "userPrincipalName", "mail"}))
     who = who.strip()
     try:
         if GUID.match(who):
@@ -27,7 +37,8 @@ def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any]
         found = graph.fetch(
             "/users",
             {
-                "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
+                "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'"
+                f" or displayName eq '{quoted}'",
                 "$select": fields,
             },
         ).items
@@ -35,7 +46,18 @@ def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any]
         if exc.status == 404:
             return None
         raise
-    return found[0] if found and isinstance(found[0], dict) else None
+    users = [u for u in found if isinstance(u, dict)]
+    named = who.lower()
+    exact = [
+        u
+        for u in users
+        if named in (str(u.get("userPrincipalName", "")).lower(), str(u.get("mail") or "").lower())
+    ]
+    if exact:
+        return exact[0]
+    if len(users) > 1:
+        raise AmbiguousUser(who, [str(u.get("userPrincipalName", "")) for u in users])
+    return users[0] if users else None
 
 
 def groups_of(graph: GraphClient, user_id: str) -> set[str]:

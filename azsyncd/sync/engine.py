@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.lookup import find_user, groups_of, member_pages
+from azsyncd.directory.lookup import AmbiguousUser, find_user, groups_of, member_pages
 from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
@@ -713,6 +713,9 @@ class Engine:
             user = find_user(graph, who, select_for(self.config.mapping))
             if user and tenant.users == "groups":
                 member = groups_of(graph, str(user["id"])) & set(tenant.groups)
+        except AmbiguousUser as exc:
+            log(f"1. fetched: {exc}; give the address or the object id")
+            return result
         except GraphError as exc:
             return self._fail_tenant(result, tenant, f"reading {who} failed: {exc}")
         if not user:

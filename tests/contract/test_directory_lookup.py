@@ -10,7 +10,7 @@ import pytest
 from azsyncd.config.model import Tenant
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_GRAPH, DEMO_LOGIN, DEMO_SECRET
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.lookup import find_user, groups_of
+from azsyncd.directory.lookup import AmbiguousUser, find_user, groups_of
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import GraphError
 from azsyncd.state import State, open_database
@@ -63,10 +63,24 @@ def test_a_quote_in_an_address_is_not_an_injection(
     directory.update_user(ANN, mail="o'brien@contoso.example")
     assert find_user(graph, "o'brien@contoso.example", SELECT)["id"] == ANN  # type: ignore[index]
     sent = httpx.URL(directory.requests[-1].split(" ", 1)[1]).params["$filter"]
-    assert (
-        sent
-        == "userPrincipalName eq 'o''brien@contoso.example' or mail eq 'o''brien@contoso.example'"
-    )
+    quoted = "'o''brien@contoso.example'"
+    assert sent == f"userPrincipalName eq {quoted} or mail eq {quoted} or displayName eq {quoted}"
+
+
+def test_by_display_name_and_a_name_two_users_share(
+    directory_and_graph: tuple[FakeTenant, GraphClient],
+) -> None:
+    directory, graph = directory_and_graph
+    directory.update_user(ANN, displayName="Ann O'Neil")
+    assert find_user(graph, "ann o'neil", SELECT)["id"] == ANN  # type: ignore[index]
+    other = "00000000-0000-4000-a000-000000000001"
+    directory.update_user(other, displayName="Ann O'Neil")
+    with pytest.raises(AmbiguousUser) as caught:
+        find_user(graph, "Ann O'Neil", SELECT)
+    assert "2 users" in str(caught.value) and "anna.andersson0@contoso.example" in str(caught.value)
+    # An address still finds the one user, whoever shares the name.
+    upn = directory.users[other]["userPrincipalName"]
+    assert find_user(graph, upn, SELECT)["id"] == other  # type: ignore[index]
 
 
 def test_groups_of_a_user_include_nested_ones(

@@ -121,8 +121,56 @@ SETTINGS = {
         "smtp_port": 587,
         "tls": "starttls",
     },
-    "sync": {"min_share": 0.0},
+    "sync": {
+        "min_share": 0.0,
+        "full_every": 7.0,
+        "thresholds": {"create": 50, "update": "10%", "disable": None, "group_changes": None},
+    },
     "state": {"history_runs": 30},
+    "alerts": {
+        "email_to": ["ops@contoso.example"],
+        "webhook_url": "",
+        "secret_file": None,
+        "stale_hours": 24,
+    },
+}
+TARGET = {
+    "kind": "happyfox",
+    "kinds": ["local", "happyfox"],
+    "in_file": True,
+    "keys": [
+        {
+            "key": "base_url",
+            "value": "https://contoso.happyfox.com",
+            "type": "string",
+            "description": "https://<account>.happyfox.com, .happyfox.net, or a custom domain",
+            "required": True,
+            "file_only": True,
+        },
+        {
+            "key": "api_key_file",
+            "value": "/etc/azsyncd/happyfox-key",
+            "type": "string",
+            "required": True,
+            "secret_file": True,
+            "file_only": True,
+        },
+        {
+            "key": "rate_headroom",
+            "value": 0.9,
+            "type": "number",
+            "description": "Share of the published rate limits to use",
+            "default": 0.9,
+        },
+        {
+            "key": "mark",
+            "value": "contact_group",
+            "type": "choice",
+            "choices": ["contact_group", "none"],
+            "default": "contact_group",
+        },
+        {"key": "group_name", "value": None, "type": "string", "default": "Microsoft Entra ID"},
+    ],
 }
 FIELDS = [
     {
@@ -292,6 +340,7 @@ ANSWERS: dict[str, Any] = {
     "/v1/tenants/contoso": TENANTS[0],
     "/v1/tenants/fabrikam/authorize": {**TENANTS[1], "device_code": DEVICE_CODE},
     "/v1/settings": SETTINGS,
+    "/v1/target": TARGET,
     "/v1/attributes": {"attributes": list(KNOWN)},
     "/v1/fields": {"target": "happyfox", "fields": FIELDS},
     "/v1/runs": {"runs": [RUN]},

@@ -248,6 +248,21 @@ def test_one_user_sync_shows_every_step(tmp_path: Path) -> None:
     assert list(contacts()) == ["anna.andersson0@contoso.example"]
 
 
+def test_one_user_by_display_name_and_a_name_two_users_share(tmp_path: Path) -> None:
+    directory = contoso(users=30)  # 30 users, 24 names: two are called Anna Andersson
+    daemon = make_daemon(tmp_path, directory)
+    one = directory.users["00000000-0000-4000-a000-000000000010"]
+    run = sync(daemon, user=one["displayName"], dry_run=True)
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert any(f"1. fetched: {one['userPrincipalName']}" in line for line in lines), lines
+    assert run.counts["new"] == 1
+    run = sync(daemon, user="anna andersson", dry_run=True)
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert any("2 users are named" in line and "object id" in line for line in lines), lines
+    assert run.status == "succeeded"  # a name two users share is no failure of the tenant
+    assert daemon.state.tenant("contoso").status not in ("failed", "disabled")
+
+
 def test_throttling_waits_and_the_run_still_succeeds(tmp_path: Path) -> None:
     directory = contoso(users=10)
     directory.throttle = [(429, 0.01), (429, 0.01), (503, 0.01)]
