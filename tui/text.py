@@ -112,7 +112,8 @@ def esc(value: object) -> str:
     return escape(str(value))
 
 
-def cell(value: object, width: int | None = None) -> Text:
-    """A table cell shown as it is (no markup), cut to ``width`` when given."""
-    text = "-" if value is None else str(value)
-    return Text(clip(text, width) if width else text, no_wrap=True)
+def cell(value: object) -> Text:
+    """A table cell shown as it is (no markup) on one line; the table cuts it to its column,
+    ending in "…"."""
+    text = "-" if value is None else " ".join(str(value).split())
+    return Text(text, no_wrap=True, overflow="ellipsis", end="")

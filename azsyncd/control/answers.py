@@ -53,6 +53,7 @@ class LastTick:
 @dataclass(frozen=True)
 class TenantState:
     name: str = ""
+    enabled: bool = True  # in status: turned on in the configuration
     status: str = "new"  # new | active | disabled | failed ...
     reason: str = ""
     fix: str = ""
@@ -91,6 +92,16 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class HeldRun:
+    """A run that planned more changes than a threshold allows: it waits for an admin."""
+
+    id: int = 0
+    trigger: str = ""
+    message: str = ""
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Status:
     version: str = ""
     pid: int = 0
@@ -110,6 +121,7 @@ class Status:
     active_host: str | None = None
     active_pid: int | None = None
     tenants: list[TenantState] = field(default_factory=list)
+    held_runs: list[HeldRun] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

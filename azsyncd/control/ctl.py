@@ -253,6 +253,11 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
             f"last run: {last.id} {last.status} at {when(last.started_at, 32)}: "
             f"{counts_text(last.counts)}"
         )
+    for held in s.held_runs:
+        lines.append(
+            f"held: run {held.id}, nothing written: {held.message}; review it with azsyncctl "
+            f"runs show {held.id}, then approve or discard it"
+        )
     for t in s.tenants:
         lines.append(f"tenant {t.name}: {t.status}" + (f" ({t.reason})" if t.reason else ""))
         lines += _latency_lines(t)

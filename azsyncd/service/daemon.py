@@ -564,21 +564,30 @@ class Daemon:
             return  # nothing status shows was written since the last copy
         try:
             self._published = Published(
-                generation, self.state.tenants(), self.state.latest_run(), self.state.healths()
+                generation,
+                self.state.tenants(),
+                self.state.latest_run(),
+                self.state.healths(),
+                self.state.held_runs(),
             )
         except PeeweeException:  # the sync meets the problem itself; status reads the database
             self._published = None
 
-    def _overview(
-        self,
-    ) -> tuple[dict[str, TenantState], SyncRun | None, dict[str, TenantHealth]]:
-        """The tenants' rows and the latest run: as the sync last published them while this
-        daemon syncs and nothing changed them since, else from the database. (When idle, the
-        database is the truth: another daemon sharing it may have written.)"""
+    def _overview(self) -> Published:
+        """The tenants' rows, the latest run and the held ones: as the sync last published them
+        while this daemon syncs and nothing changed them since, else from the database. (When
+        idle, the database is the truth: another daemon sharing it may have written.)"""
         published = self._published
         if self.status_in_memory and published is not None:
-            return published.tenants, published.latest, published.healths
-        return self.state.tenants(), self.state.latest_run(), self.state.healths()
+            return published
+        state = self.state
+        return Published(
+            state.generation,
+            state.tenants(),
+            state.latest_run(),
+            state.healths(),
+            state.held_runs(),
+        )
 
     @property
     def status_in_memory(self) -> bool:
@@ -592,7 +601,8 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         config = self.config
-        states, latest, healths = self._overview()
+        overview = self._overview()
+        states, latest, healths = overview.tenants, overview.latest, overview.healths
         running = self.runner.current
         next_run = self.scheduler.next_run
         next_ticks = self.scheduler.next_ticks() if config.schedule.enabled else {}
@@ -619,6 +629,15 @@ class Daemon:
             }
             if latest
             else None,
+            "held_runs": [
+                {
+                    "id": run.id,
+                    "trigger": run.trigger,
+                    "message": run.message,
+                    "started_at": _iso(run.started_at),
+                }
+                for run in overview.held
+            ],
             "target": config.target.kind,
             **self.leadership.as_dict(),
             "tenants": [
@@ -639,6 +658,7 @@ class Published:
     tenants: dict[str, TenantState]
     latest: SyncRun | None
     healths: dict[str, TenantHealth]
+    held: list[SyncRun]  # runs waiting for an admin's approval
 
 
 def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:
@@ -657,6 +677,7 @@ def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dic
         status, reason, fix = row.status, row.reason, row.fix
     return {
         "name": name,
+        "enabled": enabled,
         "status": status,
         "reason": reason,
         "fix": fix,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from azsyncd.control import ctl
+from azsyncd.control.client import Client
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon
 from tests.fakes.directory import contoso
@@ -30,6 +31,11 @@ def test_held_runs_are_shown_approved_and_discarded_with_azsyncctl(
         code, out = azsyncctl(served.path, capsys, "sync", "--wait")
         assert code == ctl.EXIT_SYNC_FAILED and " held: " in out
         held = int(out.split()[1])
+        code, out = azsyncctl(served.path, capsys, "status")  # what needs action, with the fix
+        assert f"held: run {held}, nothing written: " in out and f"runs show {held}" in out
+        with Client(served.path) as client:
+            waiting = client.status().held_runs
+        assert [r.id for r in waiting] == [held] and "threshold" in waiting[0].message
         code, out = azsyncctl(served.path, capsys, "runs", "show", str(held))
         assert code == 0 and "contoso: " in out and "\tWould create" in out
         code, out = azsyncctl(served.path, capsys, "runs", "discard", "latest")
@@ -38,6 +44,8 @@ def test_held_runs_are_shown_approved_and_discarded_with_azsyncctl(
         assert code == 0 and "discarded" in out and Contact.select().count() == 0
         code, out = azsyncctl(served.path, capsys, "runs", "approve", str(held))
         assert code == ctl.EXIT_REFUSED and "is discarded, not held" in out
+        with Client(served.path) as client:
+            assert client.status().held_runs == []
 
         code, out = azsyncctl(served.path, capsys, "--json", "sync", "--wait")
         second = json.loads(out)["id"]
@@ -71,6 +79,11 @@ def test_a_held_plan_shows_its_leavers_and_rule_changes_with_azsyncctl(
         code, out = azsyncctl(served.path, capsys, "sync", "--wait")
         assert code == ctl.EXIT_SYNC_FAILED and " held: " in out and "1 disable" in out
         held = int(out.split()[1])
+        code, out = azsyncctl(served.path, capsys, "status")  # what needs action, with the fix
+        assert f"held: run {held}, nothing written: " in out and f"runs show {held}" in out
+        with Client(served.path) as client:
+            waiting = client.status().held_runs
+        assert [r.id for r in waiting] == [held] and "threshold" in waiting[0].message
         code, out = azsyncctl(served.path, capsys, "runs", "show", str(held))
         assert f"{leaver.email}\tsuccess\tWould turn the login off" in out
         assert f'{joiner.email}\tsuccess\tWould add to contact group "Sales desk"' in out

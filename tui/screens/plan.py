@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 from azsyncd.control.client import Records, Run
 from tui.screens.modal import Modal
 from tui.text import cell, esc
+from tui.widgets.panel import fit_columns
 
 ORDER = {"failed": 0, "success": 1, "skipped": 2, "unchanged": 3}
 
@@ -40,9 +41,7 @@ class PlanScreen(Modal[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Email", width=30)
-        table.add_column("Plan", width=8)
-        table.add_column("Details")
+        fit_columns(table, [("Email", 30), ("Plan", 8), ("Details", 0)])
         self.shown = [
             r
             for r in sorted(self.plan.records, key=lambda r: ORDER.get(r.status, 9))
@@ -54,7 +53,7 @@ class PlanScreen(Modal[None]):
                 if record.status == "success"
                 else record.status.title()
             )
-            table.add_row(cell(record.email, 30), cell(action), cell(record.result, 200))
+            table.add_row(cell(record.email), cell(action), cell(record.result))
         super().on_mount()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

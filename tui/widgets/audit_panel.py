@@ -10,10 +10,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from azsyncd.control.client import AuditEntry, Client
-from tui.text import cell, esc, when
-from tui.widgets.panel import Panel, add_columns
+from tui.audit_words import changed, what
+from tui.text import at, cell, esc, zone_note
+from tui.widgets.panel import Panel, fit_columns
 
-COLUMNS = [("When", 19), ("User", 12), ("Action", 34), ("Answer", 6)]
+COLUMNS = [("When", 16), ("Who", 12), ("What", 0), ("Changed", 0)]
 SHOWN = 200  # the newest entries; azsyncctl audit --limit reads further back
 
 
@@ -22,6 +23,7 @@ class AuditPanel(Panel):
     AuditPanel #audit-filter { height: 1; }
     AuditPanel #audit-filter Label { width: 8; }
     AuditPanel #audit-user { width: 24; }
+    AuditPanel #audit-zone { width: 1fr; padding-left: 2; }
     AuditPanel #audit-table { height: 1fr; min-height: 3; }
     AuditPanel #audit-detail { height: 6; border-top: solid $panel; }
     """
@@ -34,17 +36,19 @@ class AuditPanel(Panel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entries: list[AuditEntry] = []
+        self.shown_zone = "UTC"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="audit-filter"):
             yield Label("User")
             yield Input(placeholder="everyone (/)", id="audit-user", compact=True)
+            yield Static("", id="audit-zone", classes="hint")
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="audit-detail"):
             yield Static("", id="audit-text")
 
     def on_mount(self) -> None:
-        add_columns(self.query_one(DataTable), COLUMNS)
+        fit_columns(self.query_one(DataTable), COLUMNS)
 
     def first_control(self) -> DataTable[Any]:
         return self.query_one(DataTable)
@@ -54,20 +58,21 @@ class AuditPanel(Panel):
         self._settled = False
         self.after_typing(self.reload)
 
-    def read(self, client: Client) -> list[AuditEntry]:
+    def read(self, client: Client) -> tuple[list[AuditEntry], str]:
         user = self.query_one("#audit-user", Input).value.strip()
-        return client.audit(limit=SHOWN, user=user or None)
+        return client.audit(limit=SHOWN, user=user or None), self.zone_from(client)
 
-    def show(self, entries: list[AuditEntry]) -> None:
-        self.entries = entries
+    def show(self, data: tuple[list[AuditEntry], str]) -> None:
+        self.entries, self.shown_zone = data
+        self.query_one("#audit-zone", Static).update(zone_note(self.shown_zone))
         table = self.query_one(DataTable)
         table.clear()
-        for entry in entries:
+        for entry in self.entries:
             table.add_row(
-                cell(when(entry.at, 19)),
-                cell(entry.user or f"uid {entry.uid}", 12),
-                cell(entry.action, 34),
-                cell(entry.status),
+                cell(at(entry.at, self.shown_zone)),
+                cell(entry.user or f"uid {entry.uid}"),
+                cell(what(entry)),
+                cell(changed(entry)),
             )
         self.show_detail()
 
@@ -80,8 +85,9 @@ class AuditPanel(Panel):
         if 0 <= row < len(self.entries):
             entry = self.entries[row]
             lines = [
-                f"[b]{esc(entry.action)}[/b] by {esc(entry.user)} (uid {entry.uid}) at "
-                f"{esc(when(entry.at, 19))}: answer {entry.status}",
+                f"[b]{esc(entry.user or 'uid ' + str(entry.uid))}[/b] {esc(what(entry))} at "
+                f"{esc(at(entry.at, self.shown_zone, 19))} ({esc(entry.action)}, answer "
+                f"{entry.status}, uid {entry.uid})",
                 *(esc(change) for change in entry.changes),
             ]
             text = "\n".join(lines)

@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Input, Static
 
 from azsyncd.control.client import Client, Contacts
 from tui.text import cell
-from tui.widgets.panel import Panel, add_columns
+from tui.widgets.panel import Panel, fit_columns
 
-COLUMNS = [("", 1), ("Email", 30), ("Name", 20), ("Phones", 18), ("Custom fields", 40)]
+COLUMNS = [("", 1), ("Email", 0), ("Name", 20), ("Phones", 18), ("Custom fields", 0)]
 
 
 class ContactsPanel(Panel):
@@ -32,8 +32,7 @@ class ContactsPanel(Panel):
         yield DataTable(id="contact-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        add_columns(table, COLUMNS)
+        fit_columns(self.query_one(DataTable), COLUMNS)
 
     @on(Input.Changed, "#contact-search")
     def search_typed(self) -> None:
@@ -53,7 +52,7 @@ class ContactsPanel(Panel):
             )
             mark = self.marks.entra if c.synced_from_entra else ""
             table.add_row(
-                cell(mark), cell(c.email, 30), cell(c.name, 20), cell(phones, 18), cell(custom, 40)
+                cell(mark), cell(c.email), cell(c.name), cell(phones), cell(custom)
             )
         self.query_one("#contact-count", Static).update(
             f"{len(data.contacts)} of {data.total} contacts {self.marks.dot} "

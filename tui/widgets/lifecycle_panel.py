@@ -15,14 +15,14 @@ from textual.widgets import DataTable, Input, Select, Static
 from azsyncd.control.client import Client, Lifecycle
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.rule_form import RuleForm
-from tui.text import cell, esc, when
+from tui.text import at, cell, esc, zone_note
 from tui.widgets.fields import Row, choose
 from tui.widgets.form_panel import FormPanel
-from tui.widgets.panel import add_columns
+from tui.widgets.panel import fit_columns
 
 ACTIONS = [("Keep the contact as it is", "keep"), ("Turn the portal login off", "disable_login")]
-RULE_COLUMNS = [("Contact group", 20), ("When", 36), ("Tickets", 7)]
-LEAVER_COLUMNS = [("Tenant", 10), ("Email", 27), ("Gone since", 16), ("Disabled", 8)]
+RULE_COLUMNS = [("Contact group", 20), ("When", 0), ("Tickets", 7)]
+LEAVER_COLUMNS = [("Tenant", 10), ("Email", 0), ("Gone since", 16), ("Disabled", 8)]
 LEAVER_COLUMNS += [("Login", 5)]
 
 
@@ -78,12 +78,12 @@ class LifecyclePanel(FormPanel):
         yield Static("", id="group-name", classes="aside")
         yield Static("Contact-group rules (a adds, Del removes)", classes="section")
         yield DataTable(id="rule-table", cursor_type="row", zebra_stripes=True)
-        yield Static("Leavers azsync knows", classes="section")
+        yield Static("Leavers azsync knows", classes="section", id="leavers-title")
         yield DataTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        add_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)
-        add_columns(self.query_one("#leaver-table", DataTable), LEAVER_COLUMNS)
+        fit_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)
+        fit_columns(self.query_one("#leaver-table", DataTable), LEAVER_COLUMNS)
 
     def read(self, client: Client) -> Lifecycle:
         return client.lifecycle()
@@ -119,19 +119,22 @@ class LifecyclePanel(FormPanel):
         rules.clear()
         for rule in data.contact_groups:
             rules.add_row(
-                cell(rule.group, 20),
-                cell(rule.condition, 36),
+                cell(rule.group),
+                cell(rule.condition),
                 "yes" if rule.access_tickets else "no",
             )
         if data.contact_groups:
             rules.move_cursor(row=min(max(row, 0), len(data.contact_groups) - 1))
+        self.query_one("#leavers-title", Static).update(
+            f"Leavers azsync knows ({zone_note(self.zone)})"
+        )
         leavers = self.query_one("#leaver-table", DataTable)
         leavers.clear()
         for leaver in data.leavers:
             leavers.add_row(
-                cell(leaver.tenant, 10),
-                cell(leaver.email, 27),
-                cell(when(leaver.gone_since), 16),
+                cell(leaver.tenant),
+                cell(leaver.email),
+                cell(at(leaver.gone_since, self.zone)),
                 "yes" if leaver.disabled else "",
                 "off" if leaver.login_off else "on",
             )

@@ -23,8 +23,8 @@ from azsyncd.control.client import Client, Record, Records, RecordStatus, Run
 from tui.api import Failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.path import PathScreen
-from tui.text import cell, esc, when
-from tui.widgets.panel import Panel, add_columns
+from tui.text import at, cell, esc, zone_note
+from tui.widgets.panel import Panel, fit_columns
 
 STATUSES: list[tuple[str, str]] = [
     ("All", "all"),
@@ -33,7 +33,7 @@ STATUSES: list[tuple[str, str]] = [
     ("Unchanged", "unchanged"),
     ("Skipped", "skipped"),
 ]
-COLUMNS = [("Email", 26), ("Status", 9), ("Tenant", 10), ("Type", 8), ("Result", 60)]
+COLUMNS = [("Email", 26), ("Status", 9), ("Tenant", 10), ("Type", 8), ("Result", 0)]
 # Setting keys a Result's fix may name, and where the admin sets them.
 SETTING = re.compile(r"\b(mapping|sync|schedule|welcome_email|account)\.([a-z_]+)")
 
@@ -82,6 +82,7 @@ class LogPanel(Panel):
         self.run_id: int | None = None
         self.held = False  # the run shown is held: it may be approved or discarded
         self.runs: list[Run] = []
+        self.shown_zone = "UTC"  # the account's zone when the runs were read
         self._records_due = False
         self._export_when_shown = False
 
@@ -99,25 +100,25 @@ class LogPanel(Panel):
             yield Static("", id="result")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        add_columns(table, COLUMNS)
+        fit_columns(self.query_one(DataTable), COLUMNS)
 
     def first_control(self) -> DataTable[Any]:
         return self.query_one("#record-table", DataTable)  # the filters are a Shift+Tab away
 
     # Runs, then the chosen run's records.
 
-    def read(self, client: Client) -> list[Run]:
-        return client.runs(limit=30)
+    def read(self, client: Client) -> tuple[list[Run], str]:
+        return client.runs(limit=30), self.zone_from(client)
 
-    def show(self, runs: list[Run]) -> None:
+    def show(self, data: tuple[list[Run], str]) -> None:
+        runs, self.shown_zone = data
         self.runs = runs
         select = self.query_one("#run", Select)
         current = select.value
         select.set_options(
             [
                 (
-                    f"{r.id}: {when(r.started_at)[5:]} {r.trigger}"
+                    f"{r.id}: {at(r.started_at, self.shown_zone)[5:]} {r.trigger}"
                     f"{' (dry)' if r.dry_run else ''} {r.status}",
                     r.id,
                 )
@@ -185,7 +186,8 @@ class LogPanel(Panel):
         ok = sum(counts.get(k, 0) for k in ("new", "updated", "unchanged"))
         dot = self.marks.dot
         summary = (
-            f"Run {run.id} {dot} {esc(run.trigger)} {dot} {esc(when(run.started_at, 19))} {dot} "
+            f"Run {run.id} {dot} {esc(run.trigger)} {dot} "
+            f"{esc(at(run.started_at, self.shown_zone, 19))} ({zone_note(self.shown_zone)}) {dot} "
             f"[b]{esc(run.status)}[/b]: {ok} succeeded ({counts.get('new', 0)} new, "
             f"{counts.get('updated', 0)} updated), {counts.get('failed', 0)} failed, "
             f"{counts.get('skipped', 0)} skipped {dot} showing {len(records.records)} "
@@ -203,11 +205,11 @@ class LogPanel(Panel):
         table.clear()
         for r in self.records:
             table.add_row(
-                cell(r.email, 26),
-                cell("Failed" if r.status == "failed" else r.status.title(), 9),
-                cell(r.tenant, 10),
-                cell(r.type, 8),
-                cell(r.result, 60),
+                cell(r.email),
+                cell("Failed" if r.status == "failed" else r.status.title()),
+                cell(r.tenant),
+                cell(r.type),
+                cell(r.result),
             )
         self.show_result()
         self._records_due = False

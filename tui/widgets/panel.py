@@ -37,6 +37,42 @@ def add_columns(table: DataTable[Any], columns: list[tuple[str, int]]) -> None:
         table.add_column(label, width=width)
 
 
+def fit_columns(table: DataTable[Any], columns: list[tuple[str, int]]) -> None:
+    """Columns that use the table's whole width, now and after every resize.
+
+    Each column is (label, width); a width of 0 marks a column that takes the room the others
+    leave (shared when there are several). A value longer than its column ends in "…"; the
+    pane below the table has it in full.
+    """
+    for label, width in columns:
+        table.add_column(label, width=width or FLEX_MIN)
+    table._fit = columns  # type: ignore[attr-defined]
+    table.watch(table, "size", lambda _: _fit(table), init=True)
+
+
+FLEX_MIN = 12  # a flexible column is never narrower, however small the terminal
+
+
+def _fit(table: DataTable[Any]) -> None:
+    spec: list[tuple[str, int]] = getattr(table, "_fit", [])
+    room = table.size.width
+    if not spec or room <= 0:
+        return
+    padding = 2 * table.cell_padding * len(spec)
+    flexible = [i for i, (_, width) in enumerate(spec) if not width]
+    fixed = sum(width for _, width in spec)
+    share = max(FLEX_MIN, (room - padding - fixed - 1) // max(1, len(flexible)))
+    changed = False
+    for index, column in enumerate(table.ordered_columns):
+        width = spec[index][1] or share
+        if column.width != width:
+            column.width, changed = width, True
+    if changed:
+        table._require_update_dimensions = True
+        table._clear_caches()
+        table.refresh()
+
+
 class Panel(Vertical, can_focus=True):
     """A tab's content. Subclasses implement ``read`` (worker thread) and ``show`` (UI)."""
 

@@ -16,11 +16,11 @@ from tui.api import Failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.tenant_form import TenantForm
-from tui.text import cell, esc, state_label, when
-from tui.widgets.panel import Panel, add_columns
+from tui.text import at, cell, esc, state_label, zone_note
+from tui.widgets.panel import Panel, fit_columns
 
-COLUMNS = [("Name", 14), ("Status", 26), ("Last sync", 16), ("Auth", 11), ("Cloud", 9)]
-COLUMNS += [("Tenant ID", 36)]
+# Status and Tenant ID take the room the others leave; the cloud is in the pane below.
+COLUMNS = [("Name", 12), ("Status", 0), ("Last sync", 16), ("Auth", 11), ("Tenant ID", 0)]
 
 
 class TenantsPanel(Panel):
@@ -43,6 +43,7 @@ class TenantsPanel(Panel):
         super().__init__(**kwargs)
         self.tenants: list[Tenant] = []
         self.select_next: str | None = None  # a tenant just added becomes the selected one
+        self.shown_zone = "UTC"  # the account's zone when the table was read
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="tenant-table", cursor_type="row", zebra_stripes=True)
@@ -50,12 +51,13 @@ class TenantsPanel(Panel):
             yield Static("", id="tenant-text")
 
     def on_mount(self) -> None:
-        add_columns(self.query_one(DataTable), COLUMNS)
+        fit_columns(self.query_one(DataTable), COLUMNS)
 
-    def read(self, client: Client) -> list[Tenant]:
-        return client.tenants()
+    def read(self, client: Client) -> tuple[list[Tenant], str]:
+        return client.tenants(), self.zone_from(client)
 
-    def show(self, tenants: list[Tenant]) -> None:
+    def show(self, data: tuple[list[Tenant], str]) -> None:
+        tenants, self.shown_zone = data
         table = self.query_one(DataTable)
         current = self.selected()
         selected = self.select_next or (current.name if current else None)
@@ -64,12 +66,11 @@ class TenantsPanel(Panel):
         table.clear()
         for t in tenants:
             table.add_row(
-                cell(t.name, 14),
-                cell(state_label(t.state, self.marks), 26),
-                cell(when(t.state.last_sync_at), 16),
-                cell(t.auth, 11),
-                cell(t.cloud, 9),
-                cell(t.tenant_id, 36),
+                cell(t.name),
+                cell(state_label(t.state, self.marks)),
+                cell(at(t.state.last_sync_at, self.shown_zone)),
+                cell(t.auth),
+                cell(t.tenant_id),
                 key=t.name,
             )
         names = [t.name for t in tenants]
@@ -96,6 +97,10 @@ class TenantsPanel(Panel):
         ]
         if state.fix:
             lines.append(f"fix: {esc(state.fix)}")
+        lines.append(
+            f"last sync {at(state.last_sync_at, self.shown_zone)} {self.marks.dot} "
+            f"{zone_note(self.shown_zone)}"
+        )
         if tenant.auth == "device_code":
             lines.append("z signs in with a device code as an admin of the tenant")
         else:
@@ -144,7 +149,14 @@ class TenantsPanel(Panel):
         if tenant.auth == "device_code":
             self.app.notify(f"{tenant.name} signs in with a device code: press z", markup=False)
             return
-        self.app.push_screen(TenantForm(tenant), self.added)
+        self.app.push_screen(TenantForm(tenant), self.stored)
+
+    def stored(self, tenant: Tenant | None) -> None:
+        if tenant is None:
+            return
+        self.select_next = tenant.name
+        self.app.notify(f"Stored a new credential for {tenant.name}; z checks it works", markup=False)
+        self.reload()
 
     def action_authorize(self) -> None:
         tenant = self.selected()
