@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.text import Text
 from textual import events, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
@@ -18,16 +19,19 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
-from azsyncd.control.client import Client, Status, SyncOutcome
+from azsyncd.control.client import Alerts, Client, Status, SyncOutcome
 from tui.api import Failure, attempt, on_ui
+from tui.attention import needs_action
 from tui.keys import read_esc_digit_as_alt, split_alt_digit
+from tui.screens.check_user import CheckUserScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.modal import Modal
 from tui.screens.plan import PlanScreen
 from tui.text import local_time, marks_for
+from tui.widgets.alerts_panel import AlertsPanel
 from tui.widgets.audit_panel import AuditPanel
 from tui.widgets.contacts_panel import ContactsPanel
 from tui.widgets.fields import Row
@@ -44,6 +48,7 @@ from tui.widgets.users_panel import UsersPanel
 read_esc_digit_as_alt()
 
 REFRESH_SECONDS = 2.0
+FLASH_LINES = 3  # at most; the Sync tab lists everything
 HOLD_LIMIT_SECONDS = 3.0  # held keys are let go even if a form never says it is ready
 TABS: list[tuple[str, str, type[Panel]]] = [
     ("sync", "Sync", SyncPanel),
@@ -55,7 +60,26 @@ TABS: list[tuple[str, str, type[Panel]]] = [
     ("contacts", "Contacts", ContactsPanel),
     ("audit", "Audit", AuditPanel),
     ("leavers", "Leavers", LifecyclePanel),
+    ("alerts", "Alerts", AlertsPanel),
 ]
+WIDE = 100  # columns from which tab labels have a space after their digit
+ALERTS_EVERY = 5  # status polls between two reads of the open alerts (and after each run)
+
+
+def digit(n: int) -> str:
+    """The key of the n-th tab (1-based): 1 to 9, then 0."""
+    return str(n % 10)
+
+
+def tab_label(n: int, label: str, unsaved: str = "", wide: bool = True) -> str:
+    """ "3 Mapping ●" on a wide screen; "3Mapping" (the digit bold and underlined, like a
+    menu's accelerator) below 100 columns, so that every tab fits in 80. The unsaved mark is
+    then in the flash line."""
+    if wide:
+        return f"{digit(n)} {label}" + (f" {unsaved}" if unsaved else "")
+    return f"[b u]{digit(n)}[/]{label}"
+
+
 # Where a setting a fix names is set: (tab, widget id); otherwise the key's last part.
 SETTING_WIDGETS = {
     "mapping.custom_fields": ("mapping", "custom-0"),
@@ -98,7 +122,7 @@ class AzsyncApp(App[None]):
         Binding("r", "refresh", "Refresh", priority=True),
         Binding("slash", "search", "Search", key_display="/", priority=True),
         *(
-            Binding(str(n), f"show_tab('{tab}')", label, show=False, priority=True)
+            Binding(digit(n), f"show_tab('{tab}')", label, show=False, priority=True)
             for n, (tab, label, _) in enumerate(TABS, 1)
         ),
     ]
@@ -110,7 +134,11 @@ class AzsyncApp(App[None]):
         self.animation_level = "none"  # nothing moves by itself: calm over SSH, exact snapshots
         self.reachable = True
         self.last_status: Status | None = None
+        self.open_alerts: Alerts | None = None  # None until read (or not readable: a role)
         self.unsaved: set[str] = set()
+        self.wide = True
+        self._polls = 0
+        self._last_run_seen: tuple[int, str] | None = None
         self._holds = 0
         self._held: list[events.Event] = []
         self._replaying = False
@@ -120,11 +148,13 @@ class AzsyncApp(App[None]):
         yield Static(id="banner")
         with FocusTabs(id="tabs"):
             for n, (tab, label, panel) in enumerate(TABS, 1):
-                with TabPane(f"{n} {label}", id=tab):
+                with TabPane(tab_label(n, label), id=tab):
                     yield panel(id=f"{tab}-panel")
         yield HintBar(id="hints")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        await tabs.mount(Static(id="flash"), after=tabs.query_one(Tabs))  # under the tab bar
         self.poll_status()
         self.set_interval(REFRESH_SECONDS, self.poll_status)
 
@@ -133,6 +163,20 @@ class AzsyncApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < 78, "narrow")  # shorter label column in forms
+        wide = event.size.width >= WIDE
+        self.set_class(not wide, "compact")
+        if wide != self.wide:
+            self.wide = wide
+            self.label_tabs()
+
+    def label_tabs(self) -> None:
+        tabs = self.main_widget("#tabs")
+        if not isinstance(tabs, TabbedContent):
+            return
+        for n, (tab, label, _) in enumerate(TABS, 1):
+            mark = self.marks.unsaved if tab in self.unsaved else ""
+            tabs.get_tab(tab).label = tab_label(n, label, mark, self.wide)
+        self.show_flash()
 
     # Where keys go.
 
@@ -268,14 +312,36 @@ class AzsyncApp(App[None]):
             panel.focus_when_ready(widget)
 
     def mark_unsaved(self, panel: Panel, dirty: bool) -> None:
-        """The tab's label says when it holds edits not saved yet."""
+        """The tab's label (on a wide screen) and the flash line say when a tab holds edits
+        not saved yet."""
         tab = str(panel.id).removesuffix("-panel")
         if dirty == (tab in self.unsaved):
             return
         self.unsaved.symmetric_difference_update({tab})
-        n, label = next((n, label) for n, (t, label, _) in enumerate(TABS, 1) if t == tab)
-        mark = f" {self.marks.unsaved}" if dirty else ""
-        self.query_one(TabbedContent).get_tab(tab).label = f"{n} {label}{mark}"
+        self.label_tabs()
+
+    # What needs action: the flash line under the tabs.
+
+    def show_flash(self) -> None:
+        flash = self.main_widget("#flash")
+        if not isinstance(flash, Static):
+            return
+        lines = [item.line() for item in needs_action(self.last_status, self.open_alerts)]
+        if self.unsaved:
+            tabs = ", ".join(
+                f"{label} ({digit(n)})"
+                for n, (tab, label, _) in enumerate(TABS, 1)
+                if tab in self.unsaved
+            )
+            lines.append(f"Unsaved edits on {tabs} [Ctrl+S saves]")
+        if len(lines) > FLASH_LINES:
+            more = len(lines) - FLASH_LINES + 1
+            lines = [*lines[: FLASH_LINES - 1], f"and {more} more on the Sync tab [1]"]
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        for index, line in enumerate(lines):
+            text.append(("\n" if index else "") + f"{self.marks.error} {line}")
+        flash.update(text)
+        flash.set_class(bool(lines), "shown")
 
     # The daemon's status, always on screen.
 
@@ -283,6 +349,13 @@ class AzsyncApp(App[None]):
     def poll_status(self) -> None:
         status = attempt(self.client, Client.status)
         if not isinstance(status, Failure):
+            self._polls += 1
+            last = (status.last_run.id, status.last_run.status) if status.last_run else None
+            if self._polls % ALERTS_EVERY == 1 or last != self._last_run_seen:
+                self._last_run_seen = last
+                alerts = attempt(self.client, Client.alerts)
+                if not isinstance(alerts, Failure):  # a reader may not see them: no alerts
+                    on_ui(self, setattr, self, "open_alerts", alerts)
             on_ui(self, self.show_status, status)
         elif status.unreachable:
             on_ui(self, self.show_unreachable, status)
@@ -299,6 +372,9 @@ class AzsyncApp(App[None]):
         if not isinstance(banner, Static):
             return  # closing: the answer came too late
         self.reachable = False
+        flash = self.main_widget("#flash")
+        if flash is not None:
+            flash.remove_class("shown")  # the banner says why nothing is known
         banner.update(
             f"{self.marks.error} {failure.message}\nfix: {failure.fix}"
             f"  (trying again every {REFRESH_SECONDS:.0f} s)"
@@ -315,6 +391,7 @@ class AzsyncApp(App[None]):
         self.last_status = status
         banner.remove_class("shown")
         sync.show_status(status)
+        self.show_flash()
         running = status.running
         if running:
             total = f"/{running.total}" if running.total is not None else ""
@@ -359,13 +436,30 @@ class AzsyncApp(App[None]):
             answered,
         )
 
+    def action_full_sync(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_sync(dry_run=False, full=True)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Full sync now?\nEvery user of every enabled tenant is read and each contact "
+                "compared with the help desk's own, edits made there included; it takes longer "
+                "than a usual sync."
+            ),
+            answered,
+        )
+
+    def action_check_user(self) -> None:
+        self.push_screen(CheckUserScreen())
+
     @work(thread=True, group="sync")
-    def start_sync(self, dry_run: bool) -> None:
+    def start_sync(self, dry_run: bool, full: bool = False) -> None:
         result: int | SyncOutcome | Failure = attempt(
             self.client,
             (lambda c: c.sync_and_wait(dry_run=True, timeout=120))
             if dry_run
-            else (lambda c: c.start_sync()),
+            else (lambda c: c.start_sync(full=full)),
         )
         if isinstance(result, Failure):
             on_ui(self, self.notify, result.text, severity="error", timeout=12)
@@ -426,24 +520,21 @@ class AzsyncApp(App[None]):
         severity = "error" if failed else "information"
         on_ui(self, self.notify, text, severity=severity, timeout=10, markup=False)
 
-    @work(thread=True, group="alerts")
-    def show_alerts(self) -> None:
-        result = attempt(self.client, lambda c: c.alerts())
-        if isinstance(result, Failure):
-            on_ui(self, self.notify, result.text, severity="error", timeout=10, markup=False)
-            return
-        if not result.enabled:
-            text = "Alerts are off: set [alerts] email_to or webhook_url in the configuration file"
-        else:
-            text = "\n".join(a.title for a in result.alerts) or "No alert is open"
-        severity = "warning" if result.alerts else "information"
-        on_ui(self, self.notify, text, severity=severity, timeout=15, markup=False)
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Sync now", "Start a sync of every enabled tenant", self.action_sync)
         yield SystemCommand(
             "Dry run", "Plan a sync and show it; write nothing", self.action_dry_run
+        )
+        yield SystemCommand(
+            "Full sync",
+            "Read every user and compare every contact with the help desk's",
+            self.action_full_sync,
+        )
+        yield SystemCommand(
+            "Check a user",
+            "Whether one person is in scope, what would be written, why they fail",
+            self.action_check_user,
         )
         for tab, label, _ in TABS:
             yield SystemCommand(
@@ -457,7 +548,11 @@ class AzsyncApp(App[None]):
             "Authorize the selected tenant",
             lambda: self._panel_action("tenants", "authorize"),
         )
-        yield SystemCommand("Open alerts", "The alerts sent and not yet resolved", self.show_alerts)
+        yield SystemCommand(
+            "Open alerts",
+            "The alerts sent and not yet resolved",
+            lambda: self.action_show_tab("alerts"),
+        )
         yield SystemCommand(
             "Send a test alert", "A test message on every alert channel", self.test_alert
         )

@@ -14,7 +14,7 @@ from typing import Any, cast
 from textual import events
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 
-TAB_DIGITS = "123456789"
+TAB_DIGITS = "1234567890"
 
 
 def read_esc_digit_as_alt() -> None:

@@ -43,6 +43,14 @@ STATUS = {
         "finished_at": T0,
         "counts": {"new": 231, "updated": 12, "unchanged": 980, "failed": 7, "skipped": 3},
     },
+    "held_runs": [
+        {
+            "id": 6,
+            "trigger": "scheduled",
+            "message": "tenant contoso: 412 create (threshold 50, at most 50)",
+            "started_at": T0,
+        }
+    ],
     "tenants": [
         {
             "name": "contoso",
@@ -334,6 +342,13 @@ DEVICE_CODE = {
     "reason": "",
     "fix": "",
 }
+ALERTS = {
+    "enabled": True,
+    "alerts": [
+        {"key": "held-6", "title": "sync run 6 is held: nothing was written"},
+        {"key": "run-new-failures", "title": "sync run 7 ended with 7 new failure(s)"},
+    ],
+}
 ANSWERS: dict[str, Any] = {
     "/v1/status": STATUS,
     "/v1/tenants": {"tenants": TENANTS},
@@ -350,6 +365,7 @@ ANSWERS: dict[str, Any] = {
     "/v1/tenants/contoso/groups": {"groups": GROUPS},
     "/v1/lifecycle": LIFECYCLE,
     "/v1/audit": {"total": len(AUDIT), "entries": AUDIT},
+    "/v1/alerts": ALERTS,
 }
 PLAN = {
     "run_id": 9,

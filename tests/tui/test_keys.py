@@ -11,9 +11,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TabbedContent
 
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
-from tests.tui.driving import burst, drive, settle, text, until, visible
+from tests.tui.driving import answer, burst, drive, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
+from tui.screens.check_user import CheckUserScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.path import PathScreen
@@ -46,13 +47,15 @@ def test_a_bare_letter_never_writes_without_asking(tmp_path: Path) -> None:
             app.screen.set_focus(panel)  # the name field does not have the focus
             await burst(pilot, "{givenNam} {surname}")
             await settle(pilot)
-            assert asked == ["ConfirmScreen"], "s asked first; its n answered No"
-            assert not isinstance(app.screen, ConfirmScreen)
+            assert asked == ["ConfirmScreen"], "s asked first; the keys after it answer nothing"
+            assert "Sync now?" in text(app.screen.query_one("#question"))
             assert len(live.daemon.state.runs(100, 0)) == runs_before
+            await answer(pilot, "n")
+            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
             await pilot.press("s")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "Sync now?" in text(app.screen.query_one("#question"))
-            await pilot.press("y")
+            await answer(pilot, "y")
             await until(pilot, lambda: len(live.daemon.state.runs(100, 0)) == runs_before + 1)
 
         drive(app, scenario)
@@ -67,12 +70,15 @@ def test_q_asks_only_when_there_are_unsaved_edits(tmp_path: Path) -> None:
             await settle(pilot)
             app.query_one("#name", Input).value = "{givenName}"
             await until(pilot, lambda: "mapping" in app.unsaved, what="the unsaved marker")
+            await pilot.resize_terminal(120, 40)  # wide: the tab's label has the mark
+            await until(pilot, lambda: app.wide)
             tabs = app.query_one(TabbedContent)
             assert str(tabs.get_tab("mapping").label) == f"3 Mapping {app.marks.unsaved}"
+            assert "Unsaved edits on Mapping (3)" in text(app.query_one("#flash"))
             await pilot.press("escape", "q")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "unsaved edits on Mapping" in text(app.screen.query_one("#question"))
-            await pilot.press("n")
+            await answer(pilot, "n")
             await pilot.pause()
             assert app.is_running
             app.query_one("#mapping-panel #discard").press()
@@ -156,17 +162,22 @@ def test_every_dialog_closes_with_escape(tmp_path: Path) -> None:
         app = AzsyncApp(socket=str(live.socket))
 
         async def scenario(pilot: Pilot[Any]) -> None:
-            for keys, kind in [
-                (("2", "a"), TenantForm),
-                (("2", "c"), TenantForm),
-                (("2", "z"), ConfirmScreen),
-                (("s",), ConfirmScreen),
-                (("6", "x"), PathScreen),
-                (("question_mark",), HelpScreen),
-                (("f1",), HelpScreen),
-                (("d",), PlanScreen),
+            for keys, then, kind in [
+                (("2", "a"), "", TenantForm),
+                (("2", "c"), "", TenantForm),
+                (("2", "z"), "", ConfirmScreen),
+                (("s",), "", ConfirmScreen),
+                (("6", "x"), "", PathScreen),
+                (("question_mark",), "", HelpScreen),
+                (("f1",), "", HelpScreen),
+                (("d",), "", ConfirmScreen),
+                (("d",), "y", PlanScreen),  # y once the question is on screen
+                (("1", "f"), "", ConfirmScreen),
+                (("1", "u"), "", CheckUserScreen),
             ]:
                 await pilot.press("escape", *keys)
+                if then:
+                    await answer(pilot, then)
                 await until(
                     pilot, lambda kind=kind: isinstance(app.screen, kind), what=kind.__name__
                 )
@@ -176,10 +187,11 @@ def test_every_dialog_closes_with_escape(tmp_path: Path) -> None:
             # A form with something typed asks first, so a stray Esc loses nothing.
             await pilot.press("2", "a", "x", "escape")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("escape")  # no, keep the form
+            await answer(pilot, "escape")  # no, keep the form
             await until(pilot, lambda: isinstance(app.screen, TenantForm))
             assert app.screen.query_one("#name", Input).value == "x"
-            await pilot.press("escape", "y")
+            await pilot.press("escape")
+            await answer(pilot, "y")
             await until(pilot, lambda: not app.screen.is_modal)
 
         drive(app, scenario)
@@ -195,10 +207,11 @@ def test_backspace_deletes_where_delete_does(tmp_path: Path, key: str) -> None:
             await pilot.press(key)
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "Delete tenant contoso?" in text(app.screen.query_one("#question"))
-            await pilot.press("n")
+            await answer(pilot, "n")
             await settle(pilot)
             assert [t.name for t in live.daemon.config.tenants] == ["contoso"]
-            await pilot.press(key, "y")
+            await pilot.press(key)
+            await answer(pilot, "y")
             await until(pilot, lambda: not live.daemon.config.tenants)
 
         drive(app, scenario)

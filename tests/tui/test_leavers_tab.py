@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Select
 
 from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import Leaver, LifecycleState
-from tests.tui.driving import drive, settle, text, until, visible
+from tests.tui.driving import answer, drive, settle, text, until, visible
 from tests.tui.tui_daemon import tui_on
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -94,11 +94,12 @@ def test_a_rule_is_added_in_a_dialog_and_removed_only_after_yes(tmp_path: Path) 
             await pilot.press("delete")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             assert "Sales desk" in text(app.screen.query_one("#question"))
-            await pilot.press("n")  # No keeps it
+            await answer(pilot, "n")  # No keeps it
             await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
             await settle(pilot)
             assert len(live.daemon.config.contact_groups) == 1 and rules.row_count == 1
-            await pilot.press("delete", "y")
+            await pilot.press("delete")
+            await answer(pilot, "y")
             await until(pilot, lambda: live.daemon.config.contact_groups == [])
             await until(pilot, lambda: rules.row_count == 0)
 

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from azsyncd.control.client import Client
 from tests.helpers import running_daemon, short_dir
-from tests.tui.driving import drive, settle, text, until
+from tests.tui.driving import answer, drive, settle, text, until
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.path import PathScreen
@@ -38,13 +38,15 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
 
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("d")
+            await answer(pilot, "y")
             await until(pilot, lambda: isinstance(app.screen, PlanScreen), timeout=60)
             plan = app.screen.query_one(DataTable)
             await until(pilot, lambda: plan.row_count > 50, what="the plan's rows")
             assert "nothing was written" in text(app.screen.query_one(Static))
             await pilot.press("escape")
             live.directory.delay = 0.3  # slow Graph pages, to watch the progress
-            await pilot.press("s", "y")
+            await pilot.press("s")
+            await answer(pilot, "y")
             label = app.query_one("#progress-label", Static)
             await until(pilot, lambda: "Running: run" in text(label), timeout=30)
             assert "syncing" in app.sub_title
@@ -226,7 +228,8 @@ def test_the_audit_tab_lists_each_change_made_in_the_tui_with_the_users_name(
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("2")
             await settle(pilot)
-            await pilot.press("e", "y")  # disable contoso
+            await pilot.press("e")
+            await answer(pilot, "y")  # disable contoso
             await until(pilot, lambda: not live.daemon.config.tenants[0].enabled)
             await pilot.press("5")
             await settle(pilot)
@@ -238,8 +241,9 @@ def test_the_audit_tab_lists_each_change_made_in_the_tui_with_the_users_name(
             table = app.query_one("#audit-table", DataTable)
             await until(pilot, lambda: table.row_count >= 2, what="two audit entries")
             newest, older = (table.get_row_at(i) for i in (0, 1))
-            assert str(newest[1]) == me and "settings" in str(newest[2])
-            assert str(older[1]) == me and "contoso/disable" in str(older[2])
+            assert str(newest[1]) == me and str(newest[2]) == "changed settings"
+            assert "schedule.time" in str(newest[3]) and "23:30" in str(newest[3])
+            assert str(older[1]) == me and str(older[2]) == "disabled tenant contoso"
             detail = text(app.query_one("#audit-text"))
             assert "23:30" in detail and me in detail
 

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 from azsyncd.control.client import Records, Run
 from tui.screens.modal import Modal
 from tui.text import cell, esc
-from tui.widgets.panel import fit_columns
+from tui.widgets.panel import FitTable, fit_columns
 
 ORDER = {"failed": 0, "success": 1, "skipped": 2, "unchanged": 3}
 
@@ -35,7 +35,7 @@ class PlanScreen(Modal[None]):
                 f"{counts.get('skipped', 0)} skipped.",
                 id="dialog-title",
             )
-            yield DataTable(id="plan-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="plan-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="plan-detail")
             yield Static("Esc closes; press s on the main screen to sync for real", classes="hint")
 

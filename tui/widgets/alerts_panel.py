@@ -12,10 +12,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from azsyncd.control.client import Alerts, Client, Settings
+from azsyncd.control.client import Alerts, ApiFailure, Client, Settings
 from tui.api import Failure
 from tui.text import cell, esc
-from tui.widgets.panel import Panel, fit_columns
+from tui.widgets.panel import FitTable, Panel, fit_columns
 
 COLUMNS = [("Alert", 0), ("Where to act", 24)]
 
@@ -58,7 +58,7 @@ class AlertsPanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="alert-channels")
-        yield DataTable(id="alert-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="alert-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="alert-detail"):
             yield Static("", id="alert-text")
 
@@ -72,7 +72,7 @@ class AlertsPanel(Panel):
         alerts = client.alerts()
         try:
             settings: Settings | None = client.settings()
-        except Exception:  # noqa: BLE001  (the channels are a courtesy; the alerts are the point)
+        except ApiFailure:  # a reader may not see the settings: the alerts are the point
             settings = None
         return AlertsData(alerts, settings)
 
@@ -120,7 +120,7 @@ class AlertsPanel(Panel):
         text = "No alert is open."
         if key is not None:
             alert = next(a for a in self.alerts.alerts if a.key == key)
-            tab, what = where_to_act(key)
+            what = where_to_act(key)[1]
             text = f"[b]{esc(alert.title)}[/b]\nWhere to act: {esc(what)}  ([b]g[/b] goes there)"
         self.query_one("#alert-text", Static).update(text)
 

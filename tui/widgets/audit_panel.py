@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from azsyncd.control.client import AuditEntry, Client
 from tui.audit_words import changed, what
 from tui.text import at, cell, esc, zone_note
-from tui.widgets.panel import Panel, fit_columns
+from tui.widgets.panel import FitTable, Panel, fit_columns
 
 COLUMNS = [("When", 16), ("Who", 12), ("What", 0), ("Changed", 0)]
 SHOWN = 200  # the newest entries; azsyncctl audit --limit reads further back
@@ -43,7 +43,7 @@ class AuditPanel(Panel):
             yield Label("User")
             yield Input(placeholder="everyone (/)", id="audit-user", compact=True)
             yield Static("", id="audit-zone", classes="hint")
-        yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="audit-detail"):
             yield Static("", id="audit-text")
 

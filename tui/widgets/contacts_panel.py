@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Static
 
 from azsyncd.control.client import Client, Contacts
 from tui.text import cell
-from tui.widgets.panel import Panel, fit_columns
+from tui.widgets.panel import FitTable, Panel, fit_columns
 
 COLUMNS = [("", 1), ("Email", 0), ("Name", 20), ("Phones", 18), ("Custom fields", 0)]
 
@@ -29,7 +29,7 @@ class ContactsPanel(Panel):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search by email or name (/)", id="contact-search", compact=True)
         yield Static("", id="contact-count")
-        yield DataTable(id="contact-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="contact-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         fit_columns(self.query_one(DataTable), COLUMNS)
@@ -51,9 +51,7 @@ class ContactsPanel(Panel):
                 f"{k}: {v}" for k, v in c.custom_fields.items() if v not in (None, "")
             )
             mark = self.marks.entra if c.synced_from_entra else ""
-            table.add_row(
-                cell(mark), cell(c.email), cell(c.name), cell(phones), cell(custom)
-            )
+            table.add_row(cell(mark), cell(c.email), cell(c.name), cell(phones), cell(custom))
         self.query_one("#contact-count", Static).update(
             f"{len(data.contacts)} of {data.total} contacts {self.marks.dot} "
             f"{self.marks.entra} synced from Entra ID"

@@ -18,7 +18,7 @@ from tui.screens.rule_form import RuleForm
 from tui.text import at, cell, esc, zone_note
 from tui.widgets.fields import Row, choose
 from tui.widgets.form_panel import FormPanel
-from tui.widgets.panel import fit_columns
+from tui.widgets.panel import FitTable, fit_columns
 
 ACTIONS = [("Keep the contact as it is", "keep"), ("Turn the portal login off", "disable_login")]
 RULE_COLUMNS = [("Contact group", 20), ("When", 0), ("Tickets", 7)]
@@ -77,9 +77,9 @@ class LifecyclePanel(FormPanel):
         )
         yield Static("", id="group-name", classes="aside")
         yield Static("Contact-group rules (a adds, Del removes)", classes="section")
-        yield DataTable(id="rule-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="rule-table", cursor_type="row", zebra_stripes=True)
         yield Static("Leavers azsync knows", classes="section", id="leavers-title")
-        yield DataTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         fit_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)

@@ -24,7 +24,7 @@ from tui.api import Failure
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.path import PathScreen
 from tui.text import at, cell, esc, zone_note
-from tui.widgets.panel import Panel, fit_columns
+from tui.widgets.panel import FitTable, Panel, fit_columns
 
 STATUSES: list[tuple[str, str]] = [
     ("All", "all"),
@@ -95,7 +95,7 @@ class LogPanel(Panel):
             yield Select(STATUSES, value="all", allow_blank=False, compact=True, id="status")
             yield Input(placeholder="search email (/)", compact=True, id="search")
         yield Static("", id="summary")
-        yield DataTable(id="record-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="record-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="detail"):
             yield Static("", id="result")
 

@@ -47,15 +47,22 @@ def fit_columns(table: DataTable[Any], columns: list[tuple[str, int]]) -> None:
     for label, width in columns:
         table.add_column(label, width=width or FLEX_MIN)
     table._fit = columns  # type: ignore[attr-defined]
-    table.watch(table, "size", lambda _: _fit(table), init=True)
+    fit(table)
 
 
 FLEX_MIN = 12  # a flexible column is never narrower, however small the terminal
 
 
-def _fit(table: DataTable[Any]) -> None:
+class FitTable(DataTable[Any]):
+    """A table whose flexible columns (``fit_columns``) follow its width."""
+
+    def on_resize(self) -> None:
+        fit(self)
+
+
+def fit(table: DataTable[Any]) -> None:
     spec: list[tuple[str, int]] = getattr(table, "_fit", [])
-    room = table.size.width
+    room = table.scrollable_content_region.width
     if not spec or room <= 0:
         return
     padding = 2 * table.cell_padding * len(spec)

@@ -17,7 +17,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.tenant_form import TenantForm
 from tui.text import at, cell, esc, state_label, zone_note
-from tui.widgets.panel import Panel, fit_columns
+from tui.widgets.panel import FitTable, Panel, fit_columns
 
 # Status and Tenant ID take the room the others leave; the cloud is in the pane below.
 COLUMNS = [("Name", 12), ("Status", 0), ("Last sync", 16), ("Auth", 11), ("Tenant ID", 0)]
@@ -46,7 +46,7 @@ class TenantsPanel(Panel):
         self.shown_zone = "UTC"  # the account's zone when the table was read
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="tenant-table", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="tenant-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="tenant-detail"):
             yield Static("", id="tenant-text")
 
@@ -155,7 +155,9 @@ class TenantsPanel(Panel):
         if tenant is None:
             return
         self.select_next = tenant.name
-        self.app.notify(f"Stored a new credential for {tenant.name}; z checks it works", markup=False)
+        self.app.notify(
+            f"Stored a new credential for {tenant.name}; z checks it works", markup=False
+        )
         self.reload()
 
     def action_authorize(self) -> None:
