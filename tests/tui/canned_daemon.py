@@ -372,6 +372,49 @@ PLAN = {
     "run": {**RUN, "id": 9, "dry_run": True, "trigger": "manual"},
     "plan": {"run_id": 9, "total": len(RECORDS), "records": RECORDS},
 }
+CHECKED = {
+    "run_id": 10,
+    "run": {
+        **RUN,
+        "id": 10,
+        "dry_run": True,
+        "trigger": "manual",
+        "status": "partial",
+        "options": {"user": "grace@contoso.example"},
+        "log": [
+            {"at": T0, "level": "info", "message": "sync started (manual, dry run)"},
+            {
+                "at": T0,
+                "level": "info",
+                "message": "contoso: 1. fetched: grace@contoso.example "
+                "(id 00000000-0000-4000-a000-000000000007)",
+            },
+            {
+                "at": T0,
+                "level": "info",
+                "message": "contoso: 2. scope: member of selected group(s) "
+                "a0000001-0000-4000-b000-000000000000",
+            },
+            {
+                "at": T0,
+                "level": "info",
+                "message": "contoso: 3. mapped: email grace@contoso.example, name 'Grace Hopper', "
+                "phones [('mo', '+49 170 200007')], custom fields {'Department': 'Legal', "
+                "'Employee ID': 'A-6'}",
+            },
+            {
+                "at": T0,
+                "level": "info",
+                "message": 'contoso: 4. action: failed (Employee ID <- employeeId: "A-6" is not '
+                "a number)",
+            },
+            {"at": T0, "level": "info", "message": "contoso: 5. result: failed: Employee ID"},
+            {"at": T0, "level": "info", "message": "fabrikam: 1. fetched: no user grace@contoso"},
+            {"at": T0, "level": "info", "message": "sync partial"},
+        ],
+    },
+    "plan": {"run_id": 10, "total": 1, "records": [RECORDS[2]]},
+}
 REFUSED_TIME = {
     "error": {
         "code": "invalid_config",
@@ -398,11 +441,9 @@ def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"error": error})
     body = json.loads(request.content or b"{}")
     if path == "/v1/sync":
-        return (
-            httpx.Response(200, json=PLAN)
-            if body.get("wait")
-            else httpx.Response(202, json={"run_id": 8})
-        )
+        if body.get("wait"):
+            return httpx.Response(200, json=CHECKED if body.get("user") else PLAN)
+        return httpx.Response(202, json={"run_id": 8})
     if path == "/v1/settings":
         if body.get("schedule", {}).get("time") == "noon":
             return httpx.Response(422, json=REFUSED_TIME)

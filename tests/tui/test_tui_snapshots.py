@@ -58,8 +58,25 @@ async def refused_time(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: "Not saved" in str(status.render()))
 
 
+async def check_grace(pilot: Pilot[Any]) -> None:
+    pilot.app.screen.query_one("#who", Input).value = "grace@contoso.example"
+    await pilot.press("enter")
+    trace = pilot.app.screen.query_one("#trace-text")
+    await until(pilot, lambda: "Fails" in str(trace.render()))
+
+
+async def help_desk_rows(pilot: Pilot[Any]) -> None:
+    pilot.app.screen.set_focus(pilot.app.query_one("#target-rate_headroom"))
+    await pilot.pause()
+
+
+async def an_unsaved_edit(pilot: Pilot[Any]) -> None:
+    pilot.app.query_one("#mapping-panel #name", Input).value = "{surname}, {givenName}"
+    await until(pilot, lambda: "mapping" in pilot.app.unsaved)  # type: ignore[attr-defined]
+
+
 CASES: dict[str, Any] = {
-    **{f"tab-{n}": steps(str(n)) for n in range(1, 10)},
+    **{f"tab-{n}": steps(str(n % 10)) for n in range(1, 11)},
     "add-tenant-secret": steps("2", "a"),
     "add-tenant-pem": steps("2", "a", then=pick("#kind", "pem")),
     "add-tenant-pfx": steps("2", "a", then=pick("#kind", "pfx")),
@@ -68,7 +85,12 @@ CASES: dict[str, Any] = {
     "confirm-sync": steps("s"),
     "export-path": steps("6", "x"),
     "help-log": steps("6", "question_mark"),
-    "dry-run-plan": steps("d"),
+    "confirm-dry-run": steps("d"),
+    "dry-run-plan": steps("d", "y"),
+    "confirm-full-sync": steps("f"),
+    "check-user": steps("u", then=check_grace),
+    "settings-help-desk": steps("5", then=help_desk_rows),
+    "flash-unsaved": steps("3", then=an_unsaved_edit),
     "sign-in": steps("2", "down", "z", "y"),
     "settings-refused": steps("5", then=refused_time),
     "add-rule": steps("9", "a"),

@@ -37,19 +37,19 @@ class RuleForm(FormDialog[Lifecycle | None]):
             with VerticalScroll(id="form", can_focus=False):
                 yield Row(
                     "Contact group",
-                    Input(id="group", placeholder="Sales desk", compact=True),
+                    Input(id="group", placeholder="e.g. Sales desk", compact=True),
                     keys=["group"],
                     note="created in the help desk when first needed",
                 )
                 yield Row(
                     "When (attribute)",
-                    Input(id="when", placeholder='department starts with "Sales"', compact=True),
+                    Input(id="when", placeholder='e.g. department starts with "Sales"', compact=True),
                     keys=["when"],
                     note='attribute = "value" or attribute starts with "value"',
                 )
                 yield Row(
                     "or Entra ID group",
-                    Input(id="entra_group", placeholder="the group's object id", compact=True),
+                    Input(id="entra_group", placeholder="(the group's object id)", compact=True),
                     keys=["entra_group"],
                     note="its members, nested groups included; give one of the two",
                 )

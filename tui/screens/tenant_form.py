@@ -140,19 +140,19 @@ class TenantForm(FormDialog[Tenant | None]):
         return [
             Row(
                 "Name",
-                text("name", "contoso"),
+                text("name", "e.g. contoso"),
                 keys=["name"],
                 note="lowercase letters, digits and dashes; azsyncctl and the API use it",
             ),
-            Row("Display name", text("display_name", "Contoso Ltd"), keys=["display_name"]),
+            Row("Display name", text("display_name", "e.g. Contoso Ltd"), keys=["display_name"]),
             Row(
                 "Tenant ID or domain",
-                text("tenant_id", "contoso.onmicrosoft.com or the directory GUID"),
+                text("tenant_id", "e.g. contoso.onmicrosoft.com, or the directory GUID"),
                 keys=["tenant_id"],
             ),
             Row(
                 "Application (client) ID",
-                text("client_id", "the app registration's GUID"),
+                text("client_id", "(the app registration's GUID)"),
                 keys=["client_id"],
             ),
             Row(
@@ -173,7 +173,7 @@ class TenantForm(FormDialog[Tenant | None]):
         return [
             Row(
                 "Client secret",
-                Input(password=True, id="secret", compact=True, placeholder="paste it here"),
+                Input(password=True, id="secret", compact=True, placeholder="(paste it here)"),
                 keys=["secret", "client_secret_file", "credential.client_secret", "credential"],
                 note=stored,
             ),
@@ -191,13 +191,13 @@ class TenantForm(FormDialog[Tenant | None]):
             ),
             Row(
                 "PFX file",
-                Input(id="pfx_path", compact=True, placeholder="/home/me/contoso.pfx"),
+                Input(id="pfx_path", compact=True, placeholder="e.g. /home/me/contoso.pfx"),
                 keys=["pfx_path", "pfx_file", "credential.pfx"],
                 note="a file on this machine; its content is sent, " + stored,
             ),
             Row(
                 "PFX passphrase",
-                Input(password=True, id="passphrase", compact=True, placeholder="empty if none"),
+                Input(password=True, id="passphrase", compact=True, placeholder="(empty if none)"),
                 keys=["passphrase", "pfx_passphrase_file", "credential.passphrase"],
             ),
             Static(

@@ -41,7 +41,7 @@ class AuditPanel(Panel):
     def compose(self) -> ComposeResult:
         with Horizontal(id="audit-filter"):
             yield Label("User")
-            yield Input(placeholder="everyone (/)", id="audit-user", compact=True)
+            yield Input(placeholder="(everyone: /)", id="audit-user", compact=True)
             yield Static("", id="audit-zone", classes="hint")
         yield FitTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="audit-detail"):

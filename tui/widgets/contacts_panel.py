@@ -27,7 +27,7 @@ class ContactsPanel(Panel):
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search by email or name (/)", id="contact-search", compact=True)
+        yield Input(placeholder="(search by email or name: /)", id="contact-search", compact=True)
         yield Static("", id="contact-count")
         yield FitTable(id="contact-table", cursor_type="row", zebra_stripes=True)
 

@@ -34,7 +34,7 @@ Row .field-error { padding-left: 24; color: $error; height: auto; display: none;
 Row .field-error.shown { display: block; }
 Row Input, Row Select, Row OnOff, Row .file-only { width: 1fr; }
 Row .file-only { color: $text-muted; height: auto; }
-Row TextArea { width: 1fr; height: 4; }
+Row TextArea { width: 1fr; height: 7; }  /* five lines of PEM text in view */
 .section { text-style: bold; margin-top: 1; height: auto; }
 .aside { padding-left: 24; color: $text-muted; height: auto; }
 """

@@ -71,7 +71,7 @@ class LifecyclePanel(FormPanel):
         )
         yield Row(
             "Grace days",
-            Input(id="grace_days", placeholder="3", compact=True),
+            Input(id="grace_days", placeholder="e.g. 3", compact=True),
             keys=["lifecycle.grace_days"],
             note="before a removal is acted on: a user restored meanwhile is untouched",
         )

@@ -91,9 +91,9 @@ class LogPanel(Panel):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filters"):
-            yield Select([], prompt="Run", compact=True, id="run")
+            yield Select([], prompt="(run)", compact=True, id="run")
             yield Select(STATUSES, value="all", allow_blank=False, compact=True, id="status")
-            yield Input(placeholder="search email (/)", compact=True, id="search")
+            yield Input(placeholder="(search email: /)", compact=True, id="search")
         yield Static("", id="summary")
         yield FitTable(id="record-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="detail"):

@@ -163,7 +163,7 @@ class SettingsPanel(FormPanel):
             ),
         ]
         rows += [
-            Row(label, text(f"threshold-{kind}", "no limit"), keys=[f"sync.thresholds.{kind}"])
+            Row(label, text(f"threshold-{kind}", "(no limit)"), keys=[f"sync.thresholds.{kind}"])
             for kind, label in THRESHOLDS.items()
         ]
         rows += [
@@ -194,7 +194,7 @@ class SettingsPanel(FormPanel):
             Row("Subject", text("subject"), keys=["welcome_email.subject"]),
             Row(
                 "SMTP user name",
-                text("username", "empty: no login"),
+                text("username", "(empty: no login)"),
                 keys=["welcome_email.username"],
             ),
             Row(

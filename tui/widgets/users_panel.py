@@ -72,7 +72,7 @@ class UsersPanel(FormPanel):
         yield Row("Skip disabled accounts", OnOff(id="exclude_disabled"), keys=["exclude_disabled"])
         yield Row(
             "Search groups",
-            Input(placeholder="name starts with… (/ jumps here)", id="search", compact=True),
+            Input(placeholder="(name starts with…; / jumps here)", id="search", compact=True),
             keys=["groups"],
         )
 
