@@ -34,9 +34,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     umask = os.umask(0o077)
     (home / "token").write_text("t0ken")
     try:
-        with registry.registered(memory_target.TARGET):
-            with live_daemon(home, TENANT + MEMORY, users=5) as daemon:
-                yield daemon
+        with (
+            registry.registered(memory_target.TARGET),
+            live_daemon(home, TENANT + MEMORY, users=5) as daemon,
+        ):
+            yield daemon
     finally:
         os.umask(umask)
         memory_target.BOOKS.clear()

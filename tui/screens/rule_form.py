@@ -43,7 +43,9 @@ class RuleForm(FormDialog[Lifecycle | None]):
                 )
                 yield Row(
                     "When (attribute)",
-                    Input(id="when", placeholder='e.g. department starts with "Sales"', compact=True),
+                    Input(
+                        id="when", placeholder='e.g. department starts with "Sales"', compact=True
+                    ),
                     keys=["when"],
                     note='attribute = "value" or attribute starts with "value"',
                 )
