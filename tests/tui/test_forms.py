@@ -61,10 +61,14 @@ def test_the_add_tenant_form_fits_80x24(tmp_path: Path, kind: str) -> None:
             shown = [w for w in fields if w.parent and w.parent.parent and w.parent.parent.display]
             for field in shown:
                 form.set_focus(field)
-                await pilot.pause()
                 row = next(a for a in field.ancestors if isinstance(a, Row))
                 label = row.query_one(".field-label")
-                assert visible(field) and visible(label), field.id
+                # The form scrolls the focused field into view once it has been laid out.
+                await until(
+                    pilot,
+                    lambda field=field, label=label: visible(field) and visible(label),
+                    what=f"{field.id} in view",
+                )
                 assert text(label) == row.label
                 for always in ("#save", "#cancel", "#form-error"):
                     assert form.query_one(always).region.bottom <= 24, always

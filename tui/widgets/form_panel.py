@@ -48,6 +48,8 @@ class FormPanel(Panel):
         self.data: Any = None  # what the daemon holds, as last read
         self.saved: dict[str, Any] | None = None  # the form's values for that data
         self._layout: Hashable = None
+        self.built: Hashable = None  # the layout of the rows on screen; None while (re)built
+        self._marker_due = False
 
     # What subclasses provide.
 
@@ -99,8 +101,9 @@ class FormPanel(Panel):
         edits = self.edits() if self.dirty else None
         self.data = data
         if layout != self._layout:
+            self.built = None
             await self._rebuild(data)
-            self._layout = layout
+            self._layout = self.built = layout
             self._fill(data)
             if edits:
                 self.restore(edits)
@@ -182,7 +185,15 @@ class FormPanel(Panel):
     @on(OnOff.Changed)
     @on(TextArea.Changed)
     def edited(self) -> None:
-        self.refresh_marker()
+        # A fill changes every control at once: one look at the form after them all.
+        if not self._marker_due:
+            self._marker_due = True
+            self.call_after_refresh(self._edited)
+
+    def _edited(self) -> None:
+        self._marker_due = False
+        if self.is_attached:
+            self.refresh_marker()
 
     def refresh_marker(self) -> None:
         if self.dirty:

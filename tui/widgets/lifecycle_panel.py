@@ -82,26 +82,26 @@ class LifecyclePanel(FormPanel):
         yield FitTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        fit_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)
-        fit_columns(self.query_one("#leaver-table", DataTable), LEAVER_COLUMNS)
+        fit_columns(self.by_id("rule-table", DataTable), RULE_COLUMNS)
+        fit_columns(self.by_id("leaver-table", DataTable), LEAVER_COLUMNS)
 
     def read(self, client: Client) -> Lifecycle:
         return client.lifecycle()
 
     def fill(self, data: Lifecycle) -> None:
         settings = data.lifecycle
-        choose(self.query_one("#on_removed", Select), ACTIONS, settings.on_removed)
-        choose(self.query_one("#on_disabled", Select), ACTIONS, settings.on_disabled)
-        self.query_one("#grace_days", Input).value = str(settings.grace_days)
-        self.query_one("#group-name", Static).update(
+        choose(self.by_id("on_removed", Select), ACTIONS, settings.on_removed)
+        choose(self.by_id("on_disabled", Select), ACTIONS, settings.on_disabled)
+        self.by_id("grace_days", Input).value = str(settings.grace_days)
+        self.by_id("group-name", Static).update(
             f"A leaver's contact moves to the group {esc(settings.group_name)} (configuration file)"
         )
 
     def values(self) -> dict[str, Any]:
         return {
-            "on_removed": self.query_one("#on_removed", Select).value,
-            "on_disabled": self.query_one("#on_disabled", Select).value,
-            "grace_days": grace(self.query_one("#grace_days", Input).value),
+            "on_removed": self.by_id("on_removed", Select).value,
+            "on_disabled": self.by_id("on_disabled", Select).value,
+            "grace_days": grace(self.by_id("grace_days", Input).value),
         }
 
     def write(self, client: Client, values: dict[str, Any]) -> Lifecycle:
@@ -114,7 +114,7 @@ class LifecyclePanel(FormPanel):
     def show_tables(self, data: Lifecycle) -> None:
         """The rules and leavers as the daemon holds them, whatever the form's edits."""
         self.rules = [asdict(r) for r in data.contact_groups]
-        rules = self.query_one("#rule-table", DataTable)
+        rules = self.by_id("rule-table", DataTable)
         row = rules.cursor_row
         rules.clear()
         for rule in data.contact_groups:
@@ -125,10 +125,8 @@ class LifecyclePanel(FormPanel):
             )
         if data.contact_groups:
             rules.move_cursor(row=min(max(row, 0), len(data.contact_groups) - 1))
-        self.query_one("#leavers-title", Static).update(
-            f"Leavers azsync knows ({zone_note(self.zone)})"
-        )
-        leavers = self.query_one("#leaver-table", DataTable)
+        self.by_id("leavers-title", Static).update(f"Leavers azsync knows ({zone_note(self.zone)})")
+        leavers = self.by_id("leaver-table", DataTable)
         leavers.clear()
         for leaver in data.leavers:
             leavers.add_row(
@@ -150,7 +148,7 @@ class LifecyclePanel(FormPanel):
             self.app.notify("Rule saved; the next sync applies it")
 
     def action_remove_rule(self) -> None:
-        table = self.query_one("#rule-table", DataTable)
+        table = self.by_id("rule-table", DataTable)
         if self.app.focused is not table or not self.rules:
             return
         index = table.cursor_row

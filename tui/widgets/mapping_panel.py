@@ -139,29 +139,28 @@ class MappingPanel(FormPanel):
 
     def fill(self, data: MappingData) -> None:
         mapping = data.mapping
-        self.query_one("#email", Select).value = mapping.email
-        self.query_one("#name", Input).value = mapping.name
+        self.by_id("email", Select).value = mapping.email
+        self.by_id("name", Input).value = mapping.name
         for code in PHONE_TYPES:
-            self.query_one(f"#phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
+            self.by_id(f"phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
         for n, target_field in enumerate(self.fields):
             value = mapping.custom_fields.get(target_field.name, Select.NULL)
-            self.query_one(f"#custom-{n}", Select).value = value
+            self.by_id(f"custom-{n}", Select).value = value
         for switch in ("guest_email_from_mail", "skip_empty_phones", "overwrite_custom_fields"):
-            self.query_one(f"#{switch}", OnOff).value = getattr(mapping, switch)
+            self.by_id(f"{switch}", OnOff).value = getattr(mapping, switch)
 
     def values(self) -> dict[str, Any]:
-        if not self.query("#email"):
-            return {}
+        if self.built is None:
+            return {}  # the rows are not there yet
         return {
-            "email": picked(self.query_one("#email", Select)),
-            "name": self.query_one("#name", Input).value,
-            "phones": {c: picked(self.query_one(f"#phone-{c}", Select)) for c in PHONE_TYPES},
+            "email": picked(self.by_id("email", Select)),
+            "name": self.by_id("name", Input).value,
+            "phones": {c: picked(self.by_id(f"phone-{c}", Select)) for c in PHONE_TYPES},
             "custom_fields": {
-                f.name: picked(self.query_one(f"#custom-{n}", Select))
-                for n, f in enumerate(self.fields)
+                f.name: picked(self.by_id(f"custom-{n}", Select)) for n, f in enumerate(self.fields)
             },
             **{
-                switch: self.query_one(f"#{switch}", OnOff).value
+                switch: self.by_id(f"{switch}", OnOff).value
                 for switch in (
                     "guest_email_from_mail",
                     "skip_empty_phones",

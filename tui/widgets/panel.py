@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui.app import AzsyncApp
 
 T = TypeVar("T")
+W = TypeVar("W", bound=Widget)
 TYPING_PAUSE = 0.3  # seconds without a key before a search is sent
 
 
@@ -101,10 +102,22 @@ class Panel(Vertical, can_focus=True):
         self._typing: Timer | None = None
         self.marks: Marks = marks_for()
         self._showing = asyncio.Lock()  # a show that rebuilds widgets must not overlap another
+        self._ids: dict[str, Widget] = {}
 
     @property
     def azsync(self) -> AzsyncApp:
         return self.app  # type: ignore[return-value]
+
+    def by_id(self, widget_id: str, kind: type[W] = Widget) -> W:  # type: ignore[assignment]
+        """A widget of this tab by its id, remembered: forms read their controls at every
+        keystroke, and a query walks the whole tab each time."""
+        found = self._ids.get(widget_id)
+        if found is None or not found.is_attached or found.id != widget_id:
+            found = self.query_one(f"#{widget_id}")
+            self._ids[widget_id] = found
+        if not isinstance(found, kind):
+            raise TypeError(f"#{widget_id} is a {type(found).__name__}, not a {kind.__name__}")
+        return found
 
     @property
     def zone(self) -> str:

@@ -259,14 +259,14 @@ class SettingsPanel(FormPanel):
             },
         }
         for widget_id, value in inputs.items():
-            self.query_one(f"#{widget_id}", Input).value = value
-        self.query_one("#enabled", OnOff).value = settings.schedule.enabled
-        self.query_one("#welcome_enabled", OnOff).value = settings.welcome_email.enabled
-        choose(self.query_one("#tls", Select), TLS_MODES, settings.welcome_email.tls)
+            self.by_id(widget_id, Input).value = value
+        self.by_id("enabled", OnOff).value = settings.schedule.enabled
+        self.by_id("welcome_enabled", OnOff).value = settings.welcome_email.enabled
+        choose(self.by_id("tls", Select), TLS_MODES, settings.welcome_email.tls)
         for key in data.target.keys:
             if not editable(key):
                 continue
-            control = self.query_one(f"#target-{key_id(key.key)}")
+            control = self.by_id(f"target-{key_id(key.key)}")
             value = key.value if key.value is not None else key.default
             if isinstance(control, OnOff):
                 control.value = bool(value)
@@ -283,8 +283,8 @@ class SettingsPanel(FormPanel):
             if not editable(key):
                 self.file_only(f"target.{data.target.kind}.{key.key}", key.value)
         next_run = local_time(status.next_run, status.timezone) if status.sync_enabled else "-"
-        self.query_one("#next-run", Static).update(f"next run: {esc(next_run)}")
-        self.query_one("#file-note", Static).update(
+        self.by_id("next-run", Static).update(f"next run: {esc(next_run)}")
+        self.by_id("file-note", Static).update(
             "Settings marked (config file) name files or servers, or are read from the file "
             f"only: they are changed in {esc(status.config_path)}; edit it, then reload "
             "(azsyncctl reload)."
@@ -296,16 +296,16 @@ class SettingsPanel(FormPanel):
             found.first(Static).update(f"{esc(shown_value(value))}  [i](config file)[/i]")
 
     def values(self) -> dict[str, Any]:
-        if not self.query("#account_name"):
-            return {}
+        if self.built is None:
+            return {}  # the rows are not there yet
 
         def text(widget_id: str) -> str:
-            return self.query_one(f"#{widget_id}", Input).value
+            return self.by_id(widget_id, Input).value
 
         values: dict[str, Any] = {
             "account": {"name": text("account_name"), "timezone": text("timezone").strip()},
             "schedule": {
-                "enabled": self.query_one("#enabled", OnOff).value,
+                "enabled": self.by_id("enabled", OnOff).value,
                 "time": text("time").strip(),
                 "interval": text("interval").strip(),
             },
@@ -315,21 +315,20 @@ class SettingsPanel(FormPanel):
                 "thresholds": {kind: limit(text(f"threshold-{kind}")) for kind in THRESHOLDS},
             },
             "welcome_email": {
-                "enabled": self.query_one("#welcome_enabled", OnOff).value,
+                "enabled": self.by_id("welcome_enabled", OnOff).value,
                 "from_address": text("from_address").strip(),
                 "portal_url": text("portal_url").strip(),
                 "subject": text("subject"),
                 "username": text("username").strip(),
-                "tls": str(self.query_one("#tls", Select).value),
+                "tls": str(self.by_id("tls", Select).value),
             },
             "state": {"history_runs": number(text("history_runs"), int)},
         }
         table: dict[str, Any] = {}
         for key in self.target.keys:
-            found = self.query(f"#target-{key_id(key.key)}")
-            if not editable(key) or not found:
+            if not editable(key):
                 continue
-            control = found.first()
+            control = self.by_id(f"target-{key_id(key.key)}")
             if isinstance(control, OnOff | Select):
                 table[key.key] = control.value
             elif isinstance(control, Input):

@@ -86,7 +86,7 @@ class UsersPanel(FormPanel):
 
     def fill(self, data: list[Tenant]) -> None:
         self.tenants = {t.name: t for t in data}
-        select = self.query_one("#tenant", Select)
+        select = self.by_id("tenant", Select)
         if self.tenant not in self.tenants:
             self.tenant = data[0].name if data else ""
         self._switching = True
@@ -94,21 +94,21 @@ class UsersPanel(FormPanel):
         select.value = self.tenant or Select.NULL
         self._switching = False
         tenant = self.tenants.get(self.tenant)
-        choose(self.query_one("#users", Select), SCOPES, tenant.users if tenant else "all")
-        self.query_one("#exclude_disabled", OnOff).value = bool(tenant and tenant.exclude_disabled)
+        choose(self.by_id("users", Select), SCOPES, tenant.users if tenant else "all")
+        self.by_id("exclude_disabled", OnOff).value = bool(tenant and tenant.exclude_disabled)
         self.chosen = list(tenant.groups) if tenant else []
         self.show_groups()
         if tenant is not None:
             self._search_due = True
-            self.search_groups(tenant.name, self.query_one("#search", Input).value)
+            self.search_groups(tenant.name, self.by_id("search", Input).value)
 
     def values(self) -> dict[str, Any]:
-        if not self.query("#users"):
+        if not self.is_mounted:
             return {}
         return {
-            "users": str(self.query_one("#users", Select).value),
+            "users": str(self.by_id("users", Select).value),
             "groups": sorted(self.chosen),  # kept when "all" is chosen, so nothing is lost
-            "exclude_disabled": self.query_one("#exclude_disabled", OnOff).value,
+            "exclude_disabled": self.by_id("exclude_disabled", OnOff).value,
         }
 
     def write(self, client: Client, values: dict[str, Any]) -> list[Tenant]:
@@ -131,7 +131,7 @@ class UsersPanel(FormPanel):
                 self.switch_to(wanted)
             else:
                 self._switching = True
-                self.query_one("#tenant", Select).value = self.tenant
+                self.by_id("tenant", Select).value = self.tenant
                 self._switching = False
 
         self.app.push_screen(
@@ -155,7 +155,7 @@ class UsersPanel(FormPanel):
 
     def show_groups(self) -> None:
         """The chosen groups, then the ones the search found; each line says [x] or [ ]."""
-        listing = self.query_one("#group-list", GroupList)
+        listing = self.by_id("group-list", GroupList)
         highlighted = listing.highlighted_option.id if listing.highlighted_option else None
         ids = list(dict.fromkeys([*self.chosen, *(g.id for g in self.found)]))
         listing.set_options([Option(Content(self.label(i)), id=i) for i in ids])
@@ -165,7 +165,7 @@ class UsersPanel(FormPanel):
 
     def show_chosen(self) -> None:
         names = [self.known[i].name if i in self.known else i[:8] + "…" for i in self.chosen]
-        self.query_one("#chosen", Static).update(
+        self.by_id("chosen", Static).update(
             f"Chosen groups ({len(self.chosen)}): {esc(', '.join(names)) or 'none'}"
         )
 
@@ -201,7 +201,7 @@ class UsersPanel(FormPanel):
         else:
             self.chosen.append(group_id)
             if len(self.chosen) == 1:
-                self.query_one("#users", Select).value = "groups"
+                self.by_id("users", Select).value = "groups"
         # The line changes in place: a group just dropped stays listed, to be picked again.
         event.option_list.replace_option_prompt(group_id, Content(self.label(group_id)))
         self.show_chosen()
