@@ -44,8 +44,11 @@ def test_the_settings_form_opens_focused_fits_80x24_and_shows_a_refusal(tmp_path
             assert app.focused is panel.query_one("#on_removed", Select)
             for row in panel.query(Row):  # every label stays beside its control
                 panel.screen.set_focus(row.control)
-                await pilot.pause()
-                assert visible(row.control) and visible(row.query_one(".field-label")), row.id
+                await until(
+                    pilot,
+                    lambda row=row: visible(row.control) and visible(row.query_one(".field-label")),
+                    what=f"{row.id} in view",
+                )
                 assert text(row.query_one(".field-label")) == row.label
             panel.query_one("#on_disabled", Select).value = "disable_login"
             panel.query_one("#grace_days", Input).value = "-2"

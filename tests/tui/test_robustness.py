@@ -85,8 +85,7 @@ def test_the_banner_is_pinned_and_says_how_to_fix(tmp_path: Path) -> None:
         assert banner.region == where and visible(banner)
         assert app.sub_title == "daemon not reachable"
         await pilot.press("5")  # every tab shows it
-        await pilot.pause()
-        assert visible(banner)
+        await until(pilot, lambda: visible(banner), what="the banner on the Settings tab")
 
     drive(app, scenario)
 
