@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,22 @@ Department = "department"
     )
     with served_in_thread(daemon, socket) as served:
         yield LiveDaemon(daemon, served.path, directory, config)
+
+
+@contextmanager
+def module_daemon(
+    factory: Any, extra: str = TENANT, syncs: int = 0, **kwargs: Any
+) -> Iterator[LiveDaemon]:
+    """A live daemon for a module's tests that leave it as they found it (a module fixture:
+    ``factory`` is pytest's tmp_path_factory), after ``syncs`` syncs."""
+    umask = os.umask(0o077)  # as the autouse fixture does for each test
+    try:
+        with live_daemon(factory.mktemp("daemon"), extra, **kwargs) as live:
+            for _ in range(syncs):
+                live.sync()
+            yield live
+    finally:
+        os.umask(umask)
 
 
 @contextmanager
