@@ -150,6 +150,20 @@ class Mapper:
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
         return mapped
 
+    def required_values(self, user: dict[str, Any]) -> dict[str, Any]:
+        """The help desk's required fields the mapping fills, as the directory gives them
+        (field id -> value in the target's form); a value that does not convert is left out."""
+        found: dict[str, Any] = {}
+        for target_field, attribute in self.custom:
+            if target_field.required:
+                try:
+                    value = convert(target_field, attributes.read(user, attribute))
+                except ValueError:
+                    continue
+                if value is not None:
+                    found[target_field.id] = value
+        return found
+
     def _name(self, user: dict[str, Any]) -> str:
         if self._name_parts is None:
             return str(attributes.read(user, self.mapping.name) or "").strip()
