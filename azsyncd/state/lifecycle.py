@@ -28,6 +28,7 @@ from azsyncd.state.fields import JSONField, UTCField
 from azsyncd.state.models import MirrorEntry, RunClaim, RunSeen
 
 PAGE = 500  # ids a lookup sends at once, rows a pass reads at once
+STILL_ON = "login still ON"  # the reason a leaver's row keeps while its login is refused
 
 
 class Leaver(Model):
@@ -200,6 +201,13 @@ class LifecycleState:
 
     def leavers(self, tenant: str) -> dict[str, Leaver]:
         return {row.object_id: row for row in Leaver.select().where(Leaver.tenant == tenant)}
+
+    def logins_still_on(self, tenant: str) -> list[Leaver]:
+        """Leavers whose login the help desk refused to turn off (tried again every sync)."""
+        query = Leaver.select().where(
+            (Leaver.tenant == tenant) & Leaver.reason.startswith(STILL_ON) & ~Leaver.acted
+        )
+        return list(query.order_by(Leaver.email))
 
     def all_leavers(self) -> list[Leaver]:
         return list(Leaver.select().order_by(Leaver.tenant, Leaver.email))

@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azsyncd.config.model import Lifecycle
-from azsyncd.state.lifecycle import Leaver, Managed
+from azsyncd.state.lifecycle import STILL_ON, Leaver, Managed
 from azsyncd.state.repository import RecordRow
 from azsyncd.targets.base import ContactWrite, ExistingContact, Target
 from azsyncd.targets.fields import EMPTY, FieldDef
 from azsyncd.targets.groups import ContactGroups
 
 LEAVER, RETURNED = "Leaver", "Returned"
-STILL_ON, STILL_OFF = "login still ON", "login still OFF"  # a refused login write's record
+STILL_OFF = "login still OFF"  # a returning user's refused login write (STILL_ON: a leaver's)
 
 
 @dataclass
@@ -73,55 +73,76 @@ def plan(
     user named in the other three.
     """
     rows: dict[str, Leaver] = dict(known)
+    wanted = _read(rows, tenant, managed, present, removed, now, run_id)
+    wanted += _due(settings, rows, now)
     steps: list[Step] = []
     stepped: set[str] = set()  # one step a user a run
-
-    def row_for(object_id: str) -> Leaver:
-        if object_id not in rows:
-            rows[object_id] = Leaver(
-                tenant=tenant, object_id=object_id, email=managed[object_id].email
-            )
-        return rows[object_id]
-
-    def act(row: Leaver, login: bool, reason: str) -> None:
+    for row, login, reason in wanted:
         contact = managed.get(row.object_id)
-        # A row whose contact left the mirror has nothing to change.
+        # A row whose contact azsync no longer keeps has nothing to change.
         if contact is not None and row.object_id not in stepped:
             stepped.add(row.object_id)
             steps.append(Step(row, contact.target_id, login, reason))
+    return steps, list(rows.values())
 
+
+Wanted = list[tuple[Leaver, bool, str]]  # a row, the login it should have, why
+
+
+def _read(
+    rows: dict[str, Leaver],
+    tenant: str,
+    managed: dict[str, Managed],
+    present: dict[str, bool],
+    removed: set[str],
+    now: datetime,
+    run_id: int,
+) -> Wanted:
+    """The rows as the read leaves them (``rows`` updated in place); the users back."""
+
+    def row_for(object_id: str) -> Leaver:
+        if object_id not in rows:
+            email = managed[object_id].email
+            rows[object_id] = Leaver(tenant=tenant, object_id=object_id, email=email)
+        return rows[object_id]
+
+    back: Wanted = []
     for object_id, enabled in present.items():
         if object_id not in managed and object_id not in rows:
             continue
         row = row_for(object_id)
         was_gone, row.gone_since, row.gone_run = row.gone_since, None, None
-        if not enabled:
-            row.disabled = True  # acted on below
-        else:
-            row.disabled = False
-            if row.acted:
-                act(row, True, "back in Entra ID" if was_gone else "account enabled again")
+        row.disabled = not enabled  # a disabled account is acted on by _due
+        if enabled and row.acted:
+            back.append((row, True, "back in Entra ID" if was_gone else "account enabled again"))
     for object_id in removed:
         if object_id in managed and object_id not in present:
             row = row_for(object_id)
             if row.gone_since is None:
                 row.gone_since, row.gone_run = now, run_id
-    # Rows kept while the setting was "keep" are acted on once it is turned on.
+    return back
+
+
+def _due(settings: Lifecycle, rows: dict[str, Leaver], now: datetime) -> Wanted:
+    """The logins to turn off. Rows kept while a setting was "keep" are acted on once it is
+    turned on."""
+    due: Wanted = []
     if settings.on_disabled == "disable_login":
-        for row in rows.values():
-            if row.disabled and not row.acted:
-                act(row, False, "account disabled in Entra ID")
+        due += [
+            (r, False, "account disabled in Entra ID")
+            for r in rows.values()
+            if r.disabled and not r.acted
+        ]
     if settings.on_removed == "disable_login":
         grace = timedelta(days=settings.grace_days)
         for row in rows.values():
             if row.gone_since is not None and not row.acted and now - row.gone_since >= grace:
-                act(
-                    row,
-                    False,
+                reason = (
                     f"gone from Entra ID or the synced groups since {row.gone_since:%Y-%m-%d}"
-                    f" ({settings.grace_days} day(s) of grace passed)",
+                    f" ({settings.grace_days} day(s) of grace passed)"
                 )
-    return steps, list(rows.values())
+                due.append((row, False, reason))
+    return due
 
 
 def planned(steps: list[Step]) -> list[RecordRow]:

@@ -85,24 +85,8 @@ class Mapper:
         return str(value or "").strip(), attribute
 
     def map(self, user: dict[str, Any]) -> Mapped:
-        reasons: list[str] = []
         email, source = self.email(user)
-        if not email:
-            reasons.append(
-                f"email <- {source}: empty in the directory; fix: set {source} for this user"
-                + (" (guests need mail or otherMails)" if is_guest(user) else "")
-            )
-        elif "#EXT#" in email.upper():
-            reasons.append(
-                f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
-                " mapping.guest_email_from_mail = true to use the guest's mail"
-            )
-        elif not EMAIL.match(email):
-            reasons.append(
-                f"email <- {source}: {short(email)} is not an email address; fix: correct "
-                f"{source} "
-                "in Entra ID"
-            )
+        reasons = _email_problems(email, source, user)
 
         name = self._name(user)
         if not name:
@@ -173,6 +157,26 @@ class Mapper:
             for n, part in enumerate(self._name_parts)
         )
         return " ".join(text.split())
+
+
+def _email_problems(email: str, source: str, user: dict[str, Any]) -> list[str]:
+    """Why ``email`` (read from ``source``) cannot be a contact's address, if it cannot."""
+    if not email:
+        return [
+            f"email <- {source}: empty in the directory; fix: set {source} for this user"
+            + (" (guests need mail or otherMails)" if is_guest(user) else "")
+        ]
+    if "#EXT#" in email.upper():
+        return [
+            f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
+            " mapping.guest_email_from_mail = true to use the guest's mail"
+        ]
+    if not EMAIL.match(email):
+        return [
+            f"email <- {source}: {short(email)} is not an email address; fix: correct "
+            f"{source} in Entra ID"
+        ]
+    return []
 
 
 def fingerprint(mapped: Mapped) -> str:

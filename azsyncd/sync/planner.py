@@ -103,6 +103,32 @@ def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
     return None
 
 
+def _changed(
+    mapped: Mapped,
+    existing: ExistingContact,
+    changes: list[str],
+    overwrite: bool,
+    field_names: dict[str, str],
+) -> dict[str, Any]:
+    """The custom values to write; every difference said in ``changes``."""
+    if existing.name != mapped.name:
+        changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
+    old_phones = sorted((p.type, p.number) for p in existing.phones)
+    new_phones = sorted((p.type, p.number) for p in mapped.phones)
+    if old_phones != new_phones:
+        changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
+    custom: dict[str, Any] = {}
+    for field_id, value in mapped.custom.items():
+        current = existing.custom.get(field_id)
+        # Overwrite off: a value the help desk has stays; an empty one is filled.
+        if (overwrite or same(current, None)) and not same(current, value):
+            custom[field_id] = value
+            changes.append(
+                f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
+            )
+    return custom
+
+
 def decide(
     tenant: str,
     user_id: str,
@@ -127,25 +153,9 @@ def decide(
             source_object_id=user_id,
         )
         return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
-    changes = []
     moved_from = existing.email if existing.email != mapped.email else ""
-    if moved_from:
-        changes.append(f"{MOVED}: {moved_from} -> {mapped.email}")
-    if existing.name != mapped.name:
-        changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
-    old_phones = sorted((p.type, p.number) for p in existing.phones)
-    new_phones = sorted((p.type, p.number) for p in mapped.phones)
-    if old_phones != new_phones:
-        changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
-    custom: dict[str, Any] = {}
-    for field_id, value in mapped.custom.items():
-        current = existing.custom.get(field_id)
-        # Overwrite off: a value the help desk has stays; an empty one is filled.
-        if (overwrite or same(current, None)) and not same(current, value):
-            custom[field_id] = value
-            changes.append(
-                f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
-            )
+    changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
+    custom = _changed(mapped, existing, changes, overwrite, field_names)
     if login_on:
         changes.append("login: off -> on")
     action = Action(

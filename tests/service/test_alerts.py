@@ -153,10 +153,10 @@ def test_stale_hours_alerts_when_no_sync_succeeded_for_that_long(
     daemon.alerts._clock = lambda: now[0]
     assert daemon.alerts.check() == []
     now[0] += timedelta(hours=3)
-    assert daemon.alerts.check() == ["alert: no sync has succeeded for 2 hours"]
+    assert daemon.alerts.check() == ["alert: tenant contoso: no sync has succeeded for 2 hours"]
     sync(daemon)
     now[0] = datetime.now(UTC)
-    assert daemon.alerts.check() == ["resolved: no sync has succeeded for 2 hours"]
+    assert daemon.alerts.check() == ["resolved: tenant contoso: no sync has succeeded for 2 hours"]
 
 
 def test_azsyncctl_alerts_test_sends_on_every_channel(

@@ -137,7 +137,7 @@ def test_lookups_find_exactly_the_keys_asked_across_chunks(
     from azsyncd.state import repository
 
     monkeypatch.setattr(repository, "LOOKUP_CHUNK", 7)  # 40 keys: six IN lists
-    nasty = "x'); DROP TABLE mirrorentry; --\"ü@x.test"
+    nasty = "x'); DROP TABLE contact_binding; --\"ü@x.test"
     state.remember([mirror_row(i) for i in range(30)] + [{**mirror_row(99), "email": nasty}])
     asked = [f"u{i}@x.test" for i in range(0, 40, 2)] + [nasty, "u2@x.test"]  # a repeat too
     found = state.mirror(asked)

@@ -136,12 +136,14 @@ class Leavers:
         # A contact this run meant to create and could not: its record says why; its login
         # is acted on once it exists.
         steps = [s for s in steps if s.row.object_id in contact_ids]
-        required = [f for f in services.planning.fields if f.required]
-        try:
-            records = leavers.apply(steps, services.target, self.group, contact_ids, required)
-        except (TargetError, SecretError) as exc:
-            self.run.log(f"leavers not handled, the next sync retries: {exc}", "error")
-            return
+        records = []
+        if steps:  # what the read changed of the rows alone costs the help desk nothing
+            required = [f for f in services.planning.fields if f.required]
+            try:
+                records = leavers.apply(steps, services.target, self.group, contact_ids, required)
+            except (TargetError, SecretError) as exc:
+                self.run.log(f"leavers not handled, the next sync retries: {exc}", "error")
+                return
         services.state.add_records(services.run_id, records)
         services.lifecycle.save_leavers(rows)
         self._tally(records)
