@@ -5,7 +5,7 @@ ten seconds never trips them. This transport gives every call an overall deadlin
 that retries gives each try what is left of its own budget: the ``DEADLINE`` extension),
 and waits on the network in short slices, so a call also ends within a slice of the daemon
 stopping (``azsyncd.stop``). An answer larger than the client's cap fails the call
-(``TooLarge``) before it is held in memory. It is httpcore's connection pool with a network
+(``network.TooLarge``) before it is held in memory. It is httpcore's connection pool with a network
 backend of our own; proxies come from the environment (``https_proxy``, ``no_proxy``) as in
 httpx.
 """
@@ -30,19 +30,13 @@ from typing import Any
 import httpcore
 import httpx
 
-from azsyncd import stop
+from azsyncd import network, stop
+from azsyncd.network import UNRESOLVED, UNTRUSTED
 
 SLICE = 0.2  # how often a wait looks at the stop flag and the call's deadline
-# How this module words the failures an admin must act on (not transient: no retry helps).
-UNTRUSTED = "was not trusted"
-UNRESOLVED = "cannot resolve the host"
 _call = threading.local()  # when the call running on this thread must end
 DEADLINE = "azsync_deadline"  # a request extension: this call's deadline, in seconds
 MB = 1024 * 1024
-
-
-class TooLarge(httpx.TransportError):
-    """An answer over the client's size cap: the call fails, no retry cures it."""
 
 
 class Budget:
@@ -67,21 +61,6 @@ class Budget:
     def pause(self, seconds: float, sleep: Any) -> None:
         sleep(seconds)
         self.spent += seconds
-
-
-_MAPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-)
 
 
 def _budget(op_ends: float, timeout_type: type[Exception], what: str) -> float:
@@ -301,7 +280,8 @@ class Transport(httpx.BaseTransport):
             extensions=request.extensions,
         )
         deadline = min(self.deadline, float(request.extensions.get(DEADLINE, self.deadline)))
-        with _deadline(deadline), _as_httpx(request):
+        # httpcore's errors go up as they are: network.Client maps them with httpx's own.
+        with _deadline(deadline):
             answer = self._pool(request.url).handle_request(core)
             try:  # the whole body, inside the call's deadline and the size cap
                 content = self._body(answer, request)
@@ -327,7 +307,7 @@ class Transport(httpx.BaseTransport):
                     break
                 chunks.append(chunk)
         if cap is not None and size > cap:
-            raise TooLarge(
+            raise network.TooLarge(
                 f"{request.url.host} answered with more than {cap // MB} MB; the call fails "
                 "rather than hold it",
                 request=request,
@@ -347,27 +327,6 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
     finally:
         _call.ends = None
-
-
-@contextmanager
-def _as_httpx(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except tuple(core for core, _ in _MAPPED) as exc:
-        raise _mapped(exc, request) from None
-
-
-def _mapped(exc: Exception, request: httpx.Request) -> httpx.TransportError:
-    for core, ours in _MAPPED:
-        if isinstance(exc, core):
-            return ours(str(exc), request=request)
-    return httpx.TransportError(str(exc), request=request)
-
-
-def lasting(exc: BaseException) -> bool:
-    """A failure no retry will cure: an untrusted certificate, a host name that is unknown."""
-    text = str(exc)
-    return UNTRUSTED in text or (UNRESOLVED in text and "temporary" not in text.lower())
 
 
 class BadAnswer(ValueError):
@@ -404,10 +363,11 @@ def client(
     max_answer: int | None = None,
     **kwargs: Any,
 ) -> httpx.Client:
-    """An httpx client whose every call ends; ``transport`` replaces the network (tests);
-    ``max_answer``: the largest answer, in bytes, a call may bring."""
+    """An httpx client whose every call ends, and whose failed calls raise
+    ``errors.NetworkError``; ``transport`` replaces the network (tests); ``max_answer``: the
+    largest answer, in bytes, a call may bring (over it: ``network.TooLarge``)."""
     context = ssl_context or ssl.create_default_context()
-    return httpx.Client(
+    return network.Client(
         transport=transport or Transport(context, deadline, max_answer=max_answer),
         timeout=timeout,
         **kwargs,

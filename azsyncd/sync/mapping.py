@@ -53,7 +53,7 @@ def is_guest(user: dict[str, Any]) -> bool:
 
 class Mapper:
     def __init__(self, mapping: Mapping, fields: list[FieldDef], settings: str = "") -> None:
-        """``settings`` identifies the settings behind the values (``engine.settings_key``)."""
+        """``settings`` identifies the settings behind the values (``services.settings_key``)."""
         self.mapping = mapping
         self.settings = settings
         by_name = {f.name: f for f in fields}

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from azsyncd import outbound, stop
-from azsyncd.errors import TargetError
+from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
 from azsyncd.targets.ratelimit import RateLimiter
@@ -249,14 +249,10 @@ class HappyFox:
             try:
                 with budget.trying() as extensions:
                     response = self._http.request(method, path, extensions=extensions, **kwargs)
-            except outbound.TooLarge as exc:
-                raise TargetError(
-                    f"HappyFox answered {method} {path} with {exc}",
-                    "check base_url and HappyFox's status page; the next sync retries",
-                ) from None
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                timed_out = isinstance(exc, httpx.TimeoutException)
-                raise _Transient(f"{type(exc).__name__}: {exc}", timed_out) from None
+            except NetworkError as exc:
+                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
+                    raise TargetError(f"HappyFox: {exc.message}", exc.fix) from exc
+                raise _Transient(f"{exc.kind}: {exc.message}", exc.timeout) from exc
             if response.status_code == 404 and absent_ok:
                 return None
             if response.status_code != 429:

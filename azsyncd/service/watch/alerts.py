@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azsyncd.config.model import Config
-from azsyncd.service.notify import Alert, Notifier
+from azsyncd.service.watch.notify import Alert, Notifier
 from azsyncd.state import State
 from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.sync import quarantine
