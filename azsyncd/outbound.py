@@ -307,9 +307,10 @@ class Transport(httpx.BaseTransport):
                     break
                 chunks.append(chunk)
         if cap is not None and size > cap:
+            limit = f"{cap // MB} MB" if cap >= MB else f"{cap} bytes"
             raise network.TooLarge(
-                f"{request.url.host} answered with more than {cap // MB} MB; the call fails "
-                "rather than hold it",
+                f"{request.url.host} answered with more than {limit}; the call fails rather "
+                "than hold it",
                 request=request,
             )
         return b"".join(chunks)
