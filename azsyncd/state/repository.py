@@ -205,16 +205,6 @@ class State:
         )
         return {row.email for row in query}
 
-    def last_success(self) -> datetime | None:
-        """When the last real sync that wrote what it could ended (succeeded or partial)."""
-        run = (
-            SyncRun.select(SyncRun.finished_at)
-            .where(SyncRun.status.in_(["succeeded", "partial"]), ~SyncRun.dry_run)
-            .order_by(SyncRun.finished_at.desc())
-            .first()
-        )
-        return run.finished_at if run else None
-
     def finished_runs(self, limit: int = 2) -> list[SyncRun]:
         """The newest real runs that ended in a result (not held, not running)."""
         return list(

@@ -129,8 +129,8 @@ class Engine:
         None: the plan may be applied."""
         counts: dict[str, Counter[str]] = {}
         for run in runs:
-            counts[run.tenant.name] = sum((p.counts for p in run.plans), Counter())
-        found = digest(p.digest for run in runs for p in run.plans)
+            counts[run.tenant.name] = sum((p.counts for p in run.planned), Counter())
+        found = digest(p.digest for run in runs for p in run.planned)
         reasons = self._approval(found)
         if reasons is None:
             reasons = passed(counts, self.config.sync.thresholds, self.state.contact_count)

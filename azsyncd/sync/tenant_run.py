@@ -119,6 +119,12 @@ class TenantRun:
         if self.contacts.buffer is not None:
             self.contacts.buffer.close()
 
+    @property
+    def planned(self) -> list[StepPlan]:
+        """What the thresholds judge: every step's plan, or what the contacts step planned
+        of a tenant whose read failed (it is written all the same)."""
+        return self.plans or [self.contacts.partial()]
+
     def digests(self) -> dict[str, str]:
         """Each step's plan in short, to compare one run's plan with another's."""
         return {plan.step: plan.digest.hexdigest() for plan in self.plans}
