@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from azsyncd.errors import GraphError, TargetError
 from azsyncd.targets.happyfox import client as happyfox
 from azsyncd.targets.happyfox.client import HappyFox, limiter_for
 from tests.fakes.happyfox import FakeHappyFox
+from tests.fakes.raw_http import read_request, serve_raw
 from tests.fakes.servers import serve
 
 
@@ -85,36 +86,22 @@ def test_an_answer_over_the_cap_fails_the_call_without_being_held(
         hf.close()
 
 
-@pytest.fixture
-def claims_huge() -> Iterator[int]:
-    """A server that announces a 6 GB answer and sends a few bytes of it, then waits."""
-    server = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
+def test_graph_refuses_an_answer_that_says_it_is_over_the_cap_at_once() -> None:
+    stopped = threading.Event()
 
-    def answer() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6000000000\r\n\r\n{")
-            stop.wait(5)
-            conn.close()
+    def huge(conn: socket.socket) -> None:
+        """Announces a 6 GB answer, sends a byte of it, then waits."""
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6000000000\r\n\r\n{")
+        stopped.wait(5)
 
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    server.close()
-
-
-def test_graph_refuses_an_answer_that_says_it_is_over_the_cap_at_once(claims_huge: int) -> None:
-    http = transport.make_http()
-    graph = GraphClient(http, f"http://127.0.0.1:{claims_huge}", lambda: "token")
-    started = time.monotonic()
-    with pytest.raises(GraphError) as caught:
-        graph.get("/users")
-    assert caught.value.code == "too_large" and "more than 50 MB" in caught.value.message
-    assert time.monotonic() - started < 2  # not read, not waited for
-    http.close()
+    with serve_raw(huge) as (port, _):
+        http = transport.make_http()
+        graph = GraphClient(http, f"http://127.0.0.1:{port}", lambda: "token")
+        started = time.monotonic()
+        with pytest.raises(GraphError) as caught:
+            graph.get("/users")
+        assert caught.value.code == "too_large" and "more than 50 MB" in caught.value.message
+        assert time.monotonic() - started < 2  # not read, not waited for
+        http.close()
+        stopped.set()

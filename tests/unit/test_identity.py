@@ -19,6 +19,7 @@ from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import Router, make_daemon, mapping_toml, sync, tenant_toml
 from tests.fakes.directory import FakeTenant
+from tests.unit.test_run_bookkeeping import tenant
 
 SHARED = "shared@example.test"
 
@@ -37,15 +38,6 @@ def person(key: str, **values: Any) -> dict[str, Any]:
         "officeLocation": "Berlin",
         **values,
     }
-
-
-def tenant(name: str, number: int) -> FakeTenant:
-    return FakeTenant(
-        name.capitalize(),
-        f"{number:08d}-0000-4000-8000-000000000000",
-        login=f"https://login.{name}.test",
-        graph=f"https://graph.{name}.test",
-    )
 
 
 def test_the_first_tenant_in_the_file_that_wants_a_left_address_takes_the_contact_over(
