@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import tomli_w
+from starlette.testclient import TestClient
 
 from azsyncd.config import file as config_file
 from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.watch.alerts import conditions
 from azsyncd.state.lifecycle import LifecycleState
@@ -143,6 +145,8 @@ def test_a_leaver_whose_login_the_help_desk_refuses_is_said_alerted_and_tried_ev
         assert record.result == "login still ON: Employee ID: this field is required"
         assert Contact.get(Contact.email == "bob@example.test").login_enabled is True
         assert still_on() == ["tenant contoso: 1 leaver(s) still have their portal login"]
+        [row] = TestClient(create_app(daemon)).get("/v1/lifecycle").json()["leavers"]
+        assert row["email"] == "bob@example.test" and row["reason"] == record.result
     bob = Contact.get(Contact.email == "bob@example.test")
     bob.custom = {**bob.custom, "Employee ID": 7}  # the agent puts a value back
     bob.save()
@@ -150,3 +154,26 @@ def test_a_leaver_whose_login_the_help_desk_refuses_is_said_alerted_and_tried_ev
     assert fixed.counts["left"] == 1 and fixed.counts["failed_left"] == 0
     assert Contact.get(Contact.email == "bob@example.test").login_enabled is False
     assert still_on() == []
+
+
+def test_a_domain_move_is_updates_for_the_thresholds(tmp_path: Path) -> None:
+    directory = FakeTenant()
+    for key in ("ann", "bob", "cy", "dee"):
+        directory.add_user(person(key))
+    daemon = make_daemon(
+        tmp_path, directory, skip_empty=True, extra="\n[sync.thresholds]\nupdate = 3\n"
+    )
+    assert sync(daemon).counts["new"] == 4
+    for key in ("ann", "bob", "cy", "dee"):
+        directory.update_user(key, userPrincipalName=f"{key}@new.example")
+    held = sync(daemon)
+    assert held.status == "held" and "4 update (threshold 3, at most 3)" in held.message
+    assert held.counts["plan"]["contoso"] == {
+        "create": 0,
+        "update": 4,
+        "disable": 0,
+        "group_changes": 0,
+    }
+    assert sorted(c.email for c in Contact.select()) == [
+        f"{k}@example.test" for k in ("ann", "bob", "cy", "dee")
+    ]  # nothing written while held
