@@ -34,13 +34,13 @@ def rules_daemon(
     daemon = happyfox_daemon(tmp_path, url, directory)
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text() + RULES)
-    daemon.reload()
+    daemon.config_store.reload()
     return fake, directory, daemon
 
 
 def synced(daemon: Daemon) -> dict[str, int]:
     """Object id -> HappyFox contact id, of every contact azsync wrote."""
-    pages = LifecycleState(daemon.state.db).managed_pages("contoso")
+    pages = LifecycleState(daemon.state.db).managed_pages("contoso", run_id=0)
     return {object_id: int(m.target_id) for page in pages for object_id, m in page.items()}
 
 

@@ -43,6 +43,7 @@ def _view(daemon: Daemon) -> dict[str, Any]:
                 "gone_since": row.gone_since.isoformat() if row.gone_since else None,
                 "disabled": row.disabled,
                 "login_off": row.acted,
+                "reason": row.reason,
             }
             for row in leavers
         ],
@@ -62,7 +63,7 @@ def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) 
         if patch.contact_groups is not None:
             document["contact_groups"] = patch.contact_groups
 
-    note(request, *daemon.update_config(apply))
+    note(request, *daemon.config_store.update(apply))
     return _view(daemon)
 
 
