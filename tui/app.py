@@ -8,6 +8,7 @@ pasted over a slow link lands in the field that had the focus when each key was 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -80,6 +81,7 @@ def tab_label(n: int, label: str, unsaved: str = "", wide: bool = True) -> str:
     return f"[b u]{digit(n)}[/]{label}"
 
 
+PANELS = {tab: panel for tab, _, panel in TABS}
 # Where a setting a fix names is set: (tab, widget id); otherwise the key's last part.
 SETTING_WIDGETS = {
     "mapping.custom_fields": ("mapping", "custom-0"),
@@ -138,6 +140,7 @@ class AzsyncApp(App[None]):
         self.unsaved: set[str] = set()
         self.wide = True
         self._polls = 0
+        self._building: set[str] = set()  # tabs whose panel is being built
         self._last_run_seen: tuple[int, str] | None = None
         self._holds = 0
         self._held: list[events.Event] = []
@@ -149,7 +152,8 @@ class AzsyncApp(App[None]):
         with FocusTabs(id="tabs"):
             for n, (tab, label, panel) in enumerate(TABS, 1):
                 with TabPane(tab_label(n, label), id=tab):
-                    yield panel(id=f"{tab}-panel")
+                    if n == 1:  # the others are built when first shown: a quick start
+                        yield panel(id=f"{tab}-panel")
         yield HintBar(id="hints")
 
     async def on_mount(self) -> None:
@@ -289,7 +293,7 @@ class AzsyncApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, _: TabbedContent.TabActivated) -> None:
         panel = self.current_panel()
-        if panel is not None and panel not in (self.focused, *self.focused_ancestors()):
+        if panel is None or panel not in (self.focused, *self.focused_ancestors()):
             self._enter_panel()
 
     def focused_ancestors(self) -> list[Widget]:
@@ -300,16 +304,41 @@ class AzsyncApp(App[None]):
         if panel is not None:
             panel.focus_first()
             panel.reload()
+            return
+        tab = self.query_one(TabbedContent).active
+        if tab not in self._building:  # built the first time it is shown
+            self._building.add(tab)
+            self.screen.set_focus(None)  # the focus must not stay, hidden, on the tab left
+            self.hold_keys()  # keys typed meanwhile go to the tab, in order
+            self.call_later(self._build_panel, tab)
 
-    def go_to_setting(self, key: str) -> None:
+    async def _build_panel(self, tab: str) -> None:
+        try:
+            pane = self.screen_stack[0].query_one(f"#{tab}", TabPane)
+            if not pane.query(Panel):
+                await pane.mount(PANELS[tab](id=f"{tab}-panel"))
+            if self.query_one(TabbedContent).active == tab:
+                self._enter_panel()
+        except (IndexError, NoMatches):
+            pass  # the app is closing
+        finally:
+            self._building.discard(tab)
+            self.release_keys()
+
+    async def panel_of(self, tab: str) -> Panel:
+        """The tab's panel, shown, once it is built."""
+        self.action_show_tab(tab)
+        while tab in self._building:
+            await asyncio.sleep(0.01)
+        return self.query_one(f"#{tab}-panel", Panel)
+
+    async def go_to_setting(self, key: str) -> None:
         """Show the control of a setting a fix names ("set mapping.skip_empty_phones")."""
         section, _, name = key.partition(".")
         default = ("mapping" if section == "mapping" else "settings", name.split(".")[0])
         tab, widget = SETTING_WIDGETS.get(key, default)
-        self.action_show_tab(tab)
-        panel = self.current_panel()
-        if panel is not None:
-            panel.focus_when_ready(widget)
+        panel = await self.panel_of(tab)
+        panel.focus_when_ready(widget)
 
     def mark_unsaved(self, panel: Panel, dirty: bool) -> None:
         """The tab's label (on a wide screen) and the flash line say when a tab holds edits
@@ -562,6 +591,6 @@ class AzsyncApp(App[None]):
             lambda: self._panel_action("log", "export"),
         )
 
-    def _panel_action(self, tab: str, action: str) -> None:
-        self.action_show_tab(tab)
-        getattr(self.query_one(f"#{tab}-panel"), f"action_{action}")()
+    async def _panel_action(self, tab: str, action: str) -> None:
+        panel = await self.panel_of(tab)
+        getattr(panel, f"action_{action}")()
