@@ -8,7 +8,6 @@ pasted over a slow link lands in the field that had the focus when each key was 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -140,7 +139,6 @@ class AzsyncApp(App[None]):
         self.unsaved: set[str] = set()
         self.wide = True
         self._polls = 0
-        self._building: set[str] = set()  # tabs whose panel is being built
         self._last_run_seen: tuple[int, str] | None = None
         self._holds = 0
         self._held: list[events.Event] = []
@@ -302,43 +300,44 @@ class AzsyncApp(App[None]):
     def _enter_panel(self) -> None:
         panel = self.current_panel()
         if panel is not None:
-            panel.focus_first()
-            panel.reload()
+            if panel.is_mounted:  # else it is being built, and entered once it is
+                panel.focus_first()
+                panel.reload()
             return
         tab = self.query_one(TabbedContent).active
-        if tab not in self._building:  # built the first time it is shown
-            self._building.add(tab)
-            self.screen.set_focus(None)  # the focus must not stay, hidden, on the tab left
-            self.hold_keys()  # keys typed meanwhile go to the tab, in order
-            self.call_later(self._build_panel, tab)
+        self.screen.set_focus(None)  # the focus must not stay, hidden, on the tab left
+        self.hold_keys()  # keys typed meanwhile go to the tab, in order
+        panel = self._build_panel(tab)
+        panel.call_later(self._entered, tab)  # after the panel has composed its controls
 
-    async def _build_panel(self, tab: str) -> None:
+    def _build_panel(self, tab: str) -> Panel:
+        """A tab's panel, built the first time it is shown (an app starts without the others)."""
+        pane = self.screen_stack[0].query_one(f"#{tab}", TabPane)
+        panel = PANELS[tab](id=f"{tab}-panel")
+        pane.mount(panel)
+        return panel
+
+    def _entered(self, tab: str) -> None:
         try:
-            pane = self.screen_stack[0].query_one(f"#{tab}", TabPane)
-            if not pane.query(Panel):
-                await pane.mount(PANELS[tab](id=f"{tab}-panel"))
             if self.query_one(TabbedContent).active == tab:
                 self._enter_panel()
-        except (IndexError, NoMatches):
-            pass  # the app is closing
         finally:
-            self._building.discard(tab)
             self.release_keys()
 
-    async def panel_of(self, tab: str) -> Panel:
-        """The tab's panel, shown, once it is built."""
+    def show_panel(self, tab: str) -> Panel:
+        """Show a tab and give its panel; one just built takes calls made through
+        ``call_later`` once its controls are there."""
         self.action_show_tab(tab)
-        while tab in self._building:
-            await asyncio.sleep(0.01)
-        return self.query_one(f"#{tab}-panel", Panel)
+        found = self.screen_stack[0].query(f"#{tab}-panel")
+        return found.first(Panel) if found else self._build_panel(tab)
 
-    async def go_to_setting(self, key: str) -> None:
+    def go_to_setting(self, key: str) -> None:
         """Show the control of a setting a fix names ("set mapping.skip_empty_phones")."""
         section, _, name = key.partition(".")
         default = ("mapping" if section == "mapping" else "settings", name.split(".")[0])
         tab, widget = SETTING_WIDGETS.get(key, default)
-        panel = await self.panel_of(tab)
-        panel.focus_when_ready(widget)
+        panel = self.show_panel(tab)
+        panel.call_later(panel.focus_when_ready, widget)
 
     def mark_unsaved(self, panel: Panel, dirty: bool) -> None:
         """The tab's label (on a wide screen) and the flash line say when a tab holds edits
@@ -591,6 +590,6 @@ class AzsyncApp(App[None]):
             lambda: self._panel_action("log", "export"),
         )
 
-    async def _panel_action(self, tab: str, action: str) -> None:
-        panel = await self.panel_of(tab)
-        getattr(panel, f"action_{action}")()
+    def _panel_action(self, tab: str, action: str) -> None:
+        panel = self.show_panel(tab)
+        panel.call_later(getattr(panel, f"action_{action}"))

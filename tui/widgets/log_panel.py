@@ -246,13 +246,13 @@ class LogPanel(Panel):
                 text += f"\n[b]g[/b] goes to {esc(setting)}"
         self.query_one("#result", Static).update(text)
 
-    async def action_go_to_setting(self) -> None:
+    def action_go_to_setting(self) -> None:
         record = self.selected()
         setting = setting_in(record.result) if record else None
         if setting is None:
             self.app.notify("This record's Result names no setting", timeout=3)
             return
-        await self.azsync.go_to_setting(setting)
+        self.azsync.go_to_setting(setting)
 
     # A held run: approve (apply exactly its plan) or discard.
 
