@@ -59,6 +59,7 @@ from azsyncd.control.answers import (
 )
 from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
 from azsyncd.errors import DaemonUnreachable
+from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
 
 __all__ = [
@@ -104,6 +105,7 @@ __all__ = [
     "TenantState",
     "WelcomeEmailSettings",
     "counts_text",
+    "inert",  # directory text made safe to show: what the TUI and azsyncctl print goes through it
 ]
 
 T = TypeVar("T")

@@ -18,6 +18,7 @@ from azsyncd.service.api import (
 )
 from azsyncd.service.api.callers import require_active, require_change_right
 from azsyncd.service.api.limits import BodyLimit
+from azsyncd.service.api.responses import InertJSONResponse
 from azsyncd.service.daemon import Daemon
 
 
@@ -34,6 +35,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(require_change_right), Depends(require_active)],
+        default_response_class=InertJSONResponse,
     )
     app.state.daemon = daemon
     errors.install(app)
