@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from azsyncd.config.model import Config, Tenant
+from azsyncd.config.templates import render
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.lookup import find_user, groups_of, member_pages
@@ -538,7 +539,7 @@ class Engine:
         steps, rows = leavers.plan(
             settings, tenant.name, managed, known, present, removed, self.clock()
         )
-        group = settings.group_name.format(tenant=self.writes_label(tenant))
+        group = render(settings.group_name, {"tenant": self.writes_label(tenant)})
 
         def carry_out() -> None:
             try:
