@@ -175,7 +175,7 @@ def _public(key: object) -> bytes:
 def stage(directory: Path, prefix: str, contents: dict[str, bytes], label: str) -> Staged:
     """Write the files under temporary names in ``directory`` (created 0700 if missing)."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    problem = paths.directory_problem(directory)
+    problem = paths.directory_problem(directory) or paths.ancestor_problem(directory)
     if problem:
         raise CredentialError(
             f"cannot store credentials: {problem}", "fix [control] credentials_dir, then reload"

@@ -148,7 +148,7 @@ def config_file_problems(path: Path, st: os.stat_result) -> list[Problem]:
                 f"is writable by everyone (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 {path}",
             )
         )
-    directory = paths.directory_problem(path.parent)
+    directory = paths.directory_problem(path.parent) or paths.ancestor_problem(path.parent)
     if directory:
         problems.append(Problem(str(path), "", directory))
     return problems
