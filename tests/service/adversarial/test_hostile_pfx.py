@@ -101,11 +101,18 @@ def test_three_hostile_uploads_at_once_leave_status_answering(tmp_path: Path) ->
     with running_daemon(config, log=tmp_path / "daemon.log") as daemon:
         with Uploads(daemon.socket, hostile, threads=3) as uploads:
             latencies = status_latencies(daemon.socket, 4.0)
+        figure = p99(latencies)
+        print(f"status p99 during three hostile uploads: {figure * 1000:.1f} ms ({len(latencies)})")
+        hung = sum(1 for t in latencies if t == float("inf"))
+        assert not hung, f"{hung} of {len(latencies)} status calls got no answer within 2 s"
+        assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
+        assert len(uploads.answers) >= 3 and set(uploads.answers) == {422}, uploads.answers
         with daemon.client() as http:  # a key bag whose count can be read
             shown = http.put(
                 "/v1/tenants/contoso/credential",
                 json=body(pfx.with_key_bag_count(honest, pfx.HOSTILE_COUNT)),
             )
+        assert shown.status_code == 422 and "2,147,483,647" in shown.text, shown.text
         # SIGTERM while three more are on their way: the daemon stops within its deadline.
         with Uploads(daemon.socket, hostile, threads=3):
             time.sleep(0.5)
@@ -113,14 +120,6 @@ def test_three_hostile_uploads_at_once_leave_status_answering(tmp_path: Path) ->
             started = time.monotonic()
             code = daemon.proc.wait(30) if _ends(daemon.proc, 30) else None
         stopped_in = time.monotonic() - started
-
-    figure = p99(latencies)
-    print(f"status p99 during three hostile uploads: {figure * 1000:.1f} ms ({len(latencies)})")
-    hung = sum(1 for t in latencies if t == float("inf"))
-    assert not hung, f"{hung} of {len(latencies)} status calls got no answer within 2 s"
-    assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
-    assert len(uploads.answers) >= 3 and set(uploads.answers) == {422}, uploads.answers
-    assert shown.status_code == 422 and "2,147,483,647" in shown.text, shown.text
     assert code == 0 and stopped_in < 20, (code, stopped_in)
     assert "pfx_file" not in config.read_text()
 
@@ -155,13 +154,15 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
         while thread.is_alive() and time.monotonic() - started < 60:
             latencies += status_latencies(daemon.socket, 0.5)
         took = time.monotonic() - started
+        figure = p99(latencies)
+        print(f"status p99 while a hidden count is opened: {figure * 1000:.1f} ms")
+        hung = sum(1 for t in latencies if t == float("inf"))
+        assert not hung, f"{hung} of {len(latencies)} status calls got no answer within 2 s"
+        assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
         thread.join(5)
         accepted = http.put("/v1/tenants/contoso/credential", json=body(honest))
-    figure = p99(latencies)
-    print(f"status p99 while a hidden count is opened: {figure * 1000:.1f} ms ({len(latencies)})")
     assert answers and answers[0].status_code == 422, answers
     assert "takes too long" in answers[0].json()["error"]["message"]
     assert took < 30
-    assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
     assert accepted.status_code == 200, accepted.text
     assert "pfx_file" in config.read_text()
