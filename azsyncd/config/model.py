@@ -608,8 +608,14 @@ class Control(Section):
         max_length=256,
         description="Socket users who may change things (user names, @groups); empty: all of them",
     )
+    readers: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="With admins set: socket users who may also read personal data (contacts,"
+        " records, the CSV reports, leavers); admins always may",
+    )
 
-    @field_validator("admins")
+    @field_validator("admins", "readers")
     @classmethod
     def _accounts(cls, value: list[str]) -> list[str]:
         for name in value:

@@ -9,14 +9,15 @@ hold none, and credentials are noted by kind and file.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from peewee import PeeweeException
 
 from azsyncd.config.text import clipped
-from azsyncd.service.api.callers import READ_METHODS, Caller, caller_from_scope
+from azsyncd.service.api.callers import READ_METHODS, Caller, caller_from_scope, people_of
 from azsyncd.service.api.deps import daemon_of
 from azsyncd.service.api.schemas import PRINTABLE
 from azsyncd.service.daemon import Daemon
@@ -69,14 +70,24 @@ class AuditTrail:
         await anyio.to_thread.run_sync(record, self.daemon, caller, action, status, list(lines))
 
 
+# An address in an entry (a one-user sync, a welcome resent) is personal data.
+ADDRESS = re.compile(r"[^\s@\"',;:()]+@[^\s@\"',;:()]+")
+
+
 @router.get("/audit", summary="Changes made through the socket, newest first: who, when, what")
 def get_audit(
     daemon: DaemonDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     user: Annotated[str, Query(max_length=64, pattern=PRINTABLE)] = "",
 ) -> dict[str, Any]:
     total, rows = daemon.state.audit_entries(limit, offset, user)
+    people = people_of(request)
+
+    def shown(line: str) -> str:
+        return line if people else ADDRESS.sub("(address hidden)", line)
+
     return {
         "total": total,
         "entries": [
@@ -87,7 +98,7 @@ def get_audit(
                 "uid": row.uid,
                 "action": row.action,
                 "status": row.status,
-                "changes": row.detail.splitlines() if row.detail else [],
+                "changes": [shown(line) for line in row.detail.splitlines()] if row.detail else [],
             }
             for row in rows
         ],
