@@ -26,7 +26,7 @@ from azsyncd.config.changes import FileOnlyChange, describe, file_only_changes
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import ConfigError, UserError
-from azsyncd.service import instance_lock, metrics, sdnotify, shared_settings
+from azsyncd.service import instance_lock, metrics, pending_audit, sdnotify, shared_settings
 from azsyncd.service.alerts import AlertBook, AlertWatch
 from azsyncd.service.job import make_job
 from azsyncd.service.leadership import Leadership
@@ -343,11 +343,15 @@ class Daemon:
             if problems:
                 raise ConfigError(problems)
             text = config_file.render(fresh, current).encode("utf-8")
+            changes = describe(before, fresh.model_dump(mode="json"))
 
             def in_transaction() -> None:
                 if before_write is not None:
                     before_write()
                 self._publish_settings(fresh)
+                # The request's audit entry says what changed, in this transaction: a
+                # database that cannot take it refuses the edit (nothing is written).
+                pending_audit.store_changes(self.state, changes)
 
             self._write(text, current.encode("utf-8"), in_transaction)
             previous = self.loaded.config
@@ -355,7 +359,7 @@ class Daemon:
             self.config_error = None
         self._apply_schedule(previous)
         self._lift_changed(previous)
-        return describe(before, fresh.model_dump(mode="json"))
+        return changes
 
     def _file_as_loaded(self) -> str:
         """The file's text, if it is still what was loaded; else ConfigConflict."""
