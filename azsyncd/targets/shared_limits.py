@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, PostgresqlDatabase
 
 from azsyncd import stop
 from azsyncd.state import shared_tables
+from azsyncd.state.database import OwnerOnlySqlite
 from azsyncd.state.shared_tables import lock_key
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -41,7 +42,7 @@ class CallLog:
     def in_directory(cls, directory: Path) -> CallLog:
         """The log of one host: a SQLite file in ``directory`` (created owner-only)."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return cls(SqliteDatabase(str(directory / FILE_NAME), pragmas={"busy_timeout": 30000}))
+        return cls(OwnerOnlySqlite(str(directory / FILE_NAME), pragmas={"busy_timeout": 30000}))
 
     @contextmanager
     def _serialised(self, account: str) -> Iterator[None]:
