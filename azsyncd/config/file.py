@@ -343,7 +343,9 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = True) -> None:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            if uid != -1 and os.geteuid() == 0:
+            created = os.fstat(handle.fileno())
+            if uid != -1 and os.geteuid() == 0 and (created.st_uid, created.st_gid) != (uid, gid):
+                # Only when needed: the units refuse chown (SystemCallFilter=~@privileged).
                 os.fchown(handle.fileno(), uid, gid)
             os.fsync(handle.fileno())
         if backup and path.exists():

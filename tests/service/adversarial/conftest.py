@@ -11,10 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from azsyncd.demo.directory import DEMO_SECRET
-from tests.engine_setup import DEMO_FIELDS, mapping_toml, tenant_toml
-from tests.fakes.directory import FakeTenant, contoso
-from tests.fakes.servers import serve_directory, tls_for_localhost
 from tests.helpers import write_config
 
 
@@ -79,29 +75,3 @@ def contoso_config(directory: Path, secret_file: str = "secret") -> Path:
         client_secret_file = "{secret_file}"
         """,
     )
-
-
-@dataclass
-class LocalWorld:
-    """The simulated directory on loopback HTTPS, and a config syncing it into the built-in
-    store (``azsyncd run`` reads it; nothing is started yet)."""
-
-    directory: FakeTenant
-    config: Path
-
-
-@pytest.fixture
-def local_world(tmp_path: Path) -> Iterator[LocalWorld]:
-    tls, ca = tls_for_localhost(tmp_path)
-    with serve_directory(contoso(users=5), tls) as directory:
-        private(tmp_path / "secret", DEMO_SECRET)
-        config = write_config(
-            tmp_path,
-            '[account]\nname = "Attacked Desk"\n'
-            + DEMO_FIELDS
-            + mapping_toml(skip_empty_phones=True)
-            + tenant_toml(
-                login=directory.login, graph=directory.graph, extra=f'ca_bundle = "{ca}"'
-            ),
-        )
-        yield LocalWorld(directory, config)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import running_daemon, wait_for
-from tests.service.adversarial.conftest import LocalWorld
+from tests.service.conftest import LocalWorld
 
 pytestmark = pytest.mark.slow
 

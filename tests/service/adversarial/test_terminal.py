@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import running_daemon
-from tests.service.adversarial.conftest import LocalWorld
+from tests.service.conftest import LocalWorld
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[3]
