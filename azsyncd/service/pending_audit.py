@@ -2,7 +2,7 @@
 
 The audit middleware writes the entry before the request runs (a locked database then refuses
 the request: nothing is done unaudited) and finishes it after. An edit of the configuration
-writes what it changed into that entry inside its own transaction (``Daemon.update_config``):
+writes what it changed into that entry inside its own transaction (``ConfigStore.update``):
 the audit row and the change are kept together, or neither is.
 """
 
