@@ -16,7 +16,6 @@ in a process of its own, under a time limit, for that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAX_ITERATIONS = 1_000_000
@@ -86,7 +85,7 @@ class _Reader:
         if first == 0x80:  # indefinite length (BER)
             if not constructed:
                 raise NotPkcs12("an indefinite length on a primitive element")
-            children = []
+            children: list[Node] = []
             while True:
                 child, offset = self.read(data, offset, depth + 1)
                 if child is None:
@@ -210,8 +209,3 @@ def check(data: bytes, limit: int = MAX_ITERATIONS) -> None:
         )
     if any(n < 1 for _, n in counts):
         raise PfxRefused("an iteration count below 1")
-
-
-def algorithms(data: bytes) -> Iterator[str]:
-    """The algorithms named, for messages and tests."""
-    return (oid for oid, _ in iteration_counts(data))

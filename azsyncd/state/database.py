@@ -140,7 +140,7 @@ class OwnerOnlySqlite(SqliteDatabase):
         path = str(self.database)
         if path and path != ":memory:" and not path.startswith("file:"):
             owner_only(Path(path))
-        connection = super()._connect()
+        connection = super()._connect()  # type: ignore[misc]  # peewee has no stubs
         if path and path != ":memory:" and not path.startswith("file:"):
             for suffix in ("-wal", "-shm", "-journal"):
                 owner_only(Path(path + suffix), create=False)
