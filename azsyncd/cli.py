@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
+import azsyncd.targets.registry  # declares the [target.<kind>] tables to the config
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
@@ -88,6 +88,13 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    target = azsyncd.targets.registry.spec(loaded.config.target.kind)
+    if target.limits is not None and loaded.config.target.settings is not None:
+        budget = target.limits(loaded.config.target.settings).per_minute
+        print(
+            "  help desk calls a minute, at most: "
+            + ", ".join(f"{v} {k}" for k, v in budget.items())
+        )
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)

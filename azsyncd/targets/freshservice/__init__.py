@@ -136,6 +136,7 @@ TARGET = TargetSpec(
     name="freshservice",
     settings=FreshserviceSettings,
     secret_keys=("api_key_file",),
+    file_only=("domain",),  # names the host the API key goes to, as base_url does
     rules=rules,
     build=_build,
     parallel=PARALLEL,
