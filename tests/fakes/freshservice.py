@@ -17,8 +17,12 @@ from typing import Any
 from azsyncd.targets.freshservice.simulated import (
     Request,
     SimulatedFreshservice,
+    custom_field,
+    dropdown,
     serve_forever,
 )
+
+__all__ = ["FakeFreshservice", "custom_field", "dropdown"]
 
 
 class FakeFreshservice(SimulatedFreshservice):
@@ -92,6 +96,15 @@ class FakeFreshservice(SimulatedFreshservice):
     def requester(self, email: str) -> dict[str, Any]:
         """The stored requester of an address (KeyError if none)."""
         return self.requesters[self.by_email[email.lower()]]
+
+    def forget(self, requester_id: int) -> None:
+        """An agent deletes the requester for good (as ``/forget`` does), in the screens."""
+        with self._lock:
+            requester = self.requesters.pop(requester_id)
+            self._unindex(requester)
+            self._index.pop(requester_id, None)
+            for group in self.groups.values():
+                group["members"].discard(requester_id)
 
     def group(self, name: str) -> set[int]:
         """The members of the requester group ``name`` (empty if there is none)."""

@@ -69,10 +69,13 @@ class Freshservice:
         self._fields: list[FieldDef] | None = None
         self._labels: dict[str, str] = {}  # requester field name -> label, for reasons
         self._fields_lock = threading.Lock()
-        self._index: dict[str, Requester] | None = None  # every requester, once listed
+        self._index: dict[str, Requester] | None = None  # every requester by address, listed
+        self._by_id: dict[str, Requester] = {}  # the same by id, once listed
         self._index_lock = threading.Lock()
-        self._searched = 0  # addresses looked up one by one in this run
-        self._created: dict[str, str] = {}  # address -> id, created by this client
+        self._searched = 0  # addresses and ids looked up one by one in this run
+        # address -> id of the requesters this client created or moved to an address: read
+        # back by id, as a filter would not see them for minutes
+        self._written: dict[str, str] = {}
         self._departments: dict[str, tuple[int, str]] | None = None  # casefold name -> id, name
         self._department_names: dict[int, str] = {}
         self._department_lock = threading.Lock()
@@ -159,15 +162,33 @@ class Freshservice:
     def _load_index(self) -> dict[str, Requester]:
         with self._index_lock:
             if self._index is None:
-                self._index = {r.email: r for r in self._listed() if r.email}
+                listed = list(self._listed())
+                self._by_id = {r.id: r for r in listed}
+                self._index = {r.email: r for r in listed if r.email}
             return self._index
+
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        wanted = [i for i in dict.fromkeys(str(i) for i in ids) if i.isdigit()]
+        if self._index is None and self._searched + len(wanted) > SEARCH_LIMIT:
+            self._load_index()
+        found: dict[str, ExistingContact] = {i: self._by_id[i] for i in wanted if i in self._by_id}
+        if self._index is None:
+            self._searched += len(wanted)
+        # One by one: all of them before the listing, or those created since (a GET by id
+        # sees a write at once; a filter would not) and those gone.
+        for requester_id in (i for i in wanted if i not in found):
+            stop.check()
+            requester = self._get(requester_id)
+            if requester is not None:
+                found[requester_id] = requester
+        return found
 
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
         wanted = {normal_email(e) for e in emails}
         found: dict[str, ExistingContact] = {}
-        for email in wanted & self._created.keys():  # by id: a filter would not see it yet
-            requester = self._get(self._created[email])
-            if requester is not None:
+        for email in wanted & self._written.keys():  # by id: a filter would not see it yet
+            requester = self._get(self._written[email])
+            if requester is not None and requester.email == email:
                 found[email] = requester
         rest = wanted - found.keys()
         if self._index is None and self._searched + len(rest) > SEARCH_LIMIT:
@@ -184,12 +205,14 @@ class Freshservice:
         return found
 
     def _remember(self, requester: Requester, old_email: str = "") -> None:
+        """Keep the listing true to what this client wrote."""
         with self._index_lock:
             if self._index is not None:
                 if old_email and old_email != requester.email:
                     self._index.pop(old_email, None)
                 if requester.email:
                     self._index[requester.email] = requester
+                self._by_id[requester.id] = requester
 
     # --- writing requesters ---------------------------------------------------------------
 
@@ -237,7 +260,7 @@ class Freshservice:
             return self._update(item, holder)
         body = answer.body.get("requester") if isinstance(answer.body, dict) else None
         requester = self._requester(body, "POST requesters")
-        self._created[requester.email or normal_email(item.email)] = requester.id
+        self._written[requester.email or normal_email(item.email)] = requester.id
         if item.login_enabled is False:
             self.api.call("DELETE", f"requesters/{int(requester.id)}")
         return requester.id
@@ -274,6 +297,9 @@ class Freshservice:
             body = answer.body.get("requester") if isinstance(answer.body, dict) else None
             updated = self._requester(body, "PUT requesters/<id>")
             self._remember(updated, current.email)
+            if updated.email != current.email:
+                self._written.pop(current.email, None)
+                self._written[updated.email] = updated.id
             current = updated
         else:
             self._remember(current)
