@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Config, Section
 from azsyncd.targets.freshservice.api import FreshserviceAPI
+from azsyncd.targets.freshservice.demo import simulated_account
 from azsyncd.targets.freshservice.fields import PHONE_KEYS
 from azsyncd.targets.freshservice.plans import LIST, PLANS, TOTAL
 from azsyncd.targets.freshservice.target import Freshservice
@@ -141,4 +142,5 @@ TARGET = TargetSpec(
     build=_build,
     parallel=PARALLEL,
     limits=_limits,
+    demo=simulated_account,
 )

@@ -29,7 +29,6 @@ import json
 import math
 import re
 import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -983,14 +982,52 @@ def serve_forever(app: Callable[..., Iterable[bytes]], port: int = 0) -> None:
     server.shutdown()
 
 
+def demo_fields() -> list[dict[str, Any]]:
+    """The custom fields of the demo's account: its offices as a required dropdown."""
+    office = dropdown("cf_office", "Office", ["Berlin", "London", "Remote"])
+    return [
+        custom_field("cf_employee_id", "Employee ID", "custom_number"),
+        {**office, "required_for_agents": True},
+        custom_field("cf_hire_date", "Hire date", "custom_date"),
+        custom_field("cf_notes", "Notes", "custom_text"),
+    ]
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when ``parent`` dies (kill -9 included): no account outlives
+    the demo that started it."""
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m azsyncd.targets.freshservice.simulated [PLAN [SCALE]]``: one minute of the
-    account lasts 60/SCALE s; the port is printed first."""
-    args = sys.argv[1:] if argv is None else argv
-    plan = args[0] if args else "enterprise"
-    scale = float(args[1]) if len(args) > 1 else 1.0
+    """``python -m azsyncd.targets.freshservice.simulated [--plan P] [--scale S] [--key K]
+    [--demo] [--parent PID]``: one minute of the account lasts 60/S s; the port is printed
+    first."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="simulated Freshservice")
+    parser.add_argument("--plan", default="enterprise", choices=sorted(PLANS))
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--key", default="key")
+    parser.add_argument("--demo", action="store_true", help="the demo's custom fields")
+    parser.add_argument("--parent", type=int, help="end when this process ends")
+    args = parser.parse_args(argv)
+    if args.parent:
+        _die_with(args.parent)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-    serve_forever(SimulatedFreshservice(lambda: time.monotonic() * scale, plan=plan))
+    fake = SimulatedFreshservice(
+        lambda: time.monotonic() * args.scale,
+        api_key=args.key,
+        plan=args.plan,
+        custom_fields=demo_fields() if args.demo else None,
+    )
+    serve_forever(fake)
 
 
 if __name__ == "__main__":
