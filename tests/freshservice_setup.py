@@ -53,6 +53,7 @@ def client(
     *,
     limits: dict[str, int] | None = None,
     key: str = "key",
+    account_total: int | None = 500,
     **target: Any,
 ) -> Freshservice:
     """The target on ``fake`` in process, its limiter on ``clock`` (Enterprise at 90%)."""
@@ -61,6 +62,7 @@ def client(
         "https://acme.freshservice.com",
         key,
         limiter=limiter,
+        account_total=account_total,
         transport=httpx.WSGITransport(app=fake),
         sleep=clock.sleep,
     )

@@ -630,6 +630,25 @@ def test_a_plan_above_the_account_s_limit_is_lowered_with_a_warning() -> None:
     assert len(waits) == 1 and "allows 200 calls a minute" in waits[0]
 
 
+def test_an_account_on_another_budget_is_not_counted_by_the_minute_but_keeps_a_reserve() -> None:
+    """An account still on hourly limits answers with its hourly total: its count says
+    nothing of this minute, but when little of it is left, azsync leaves that to others."""
+    clock = Clock()
+    fake = FakeFreshservice(clock, limits=(5000, 140))
+    target = client(fake, clock, limits={"total": 360, "list": 108}, account_total=400)
+    waits: list[str] = []
+    target.api.on_wait = waits.append
+    for _ in range(100):
+        target.fields()
+    assert clock.now - 1000 < 1 and waits == []  # 100 calls: no pause for the large count
+    fake._window.extend([clock.now] * 4500)  # the rest of the budget spent elsewhere
+    target.fields()
+    assert waits and "left" in waits[0] and target.api.limiter.locked_for > 0
+    before = clock.now
+    target.fields()
+    assert clock.now - before >= 60 and fake.throttled == 0
+
+
 @pytest.mark.parametrize(
     ("header", "seconds"),
     [

@@ -128,6 +128,7 @@ def _build(settings: FreshserviceSettings, resources: Resources) -> Freshservice
         resources.secrets["api_key_file"],
         limiter=resources.limiter,
         headroom=settings.rate_headroom,
+        account_total=settings.limits[0],
         on_wait=resources.on_wait,
     )
     return Freshservice(api, mark=settings.mark, group_name=settings.group_name)

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 TRIES = 5
 MAX_THROTTLES = 6  # 429s in a row before a call gives up
 DEFAULT_RETRY_AFTER = 60.0
+RESERVE_PAUSE = 60.0  # when an account's other (hourly) budget is nearly spent
 NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 CHECK_STATUS = "check Freshservice's status page and the network; the next sync retries"
 
@@ -114,6 +115,7 @@ class FreshserviceAPI:
         *,
         limiter: RateLimiter,
         headroom: float = 0.9,
+        account_total: int | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0,
@@ -131,6 +133,9 @@ class FreshserviceAPI:
         )
         self.limiter = limiter
         self.headroom = headroom
+        # The configured calls a minute (in all): headers naming a larger total speak of
+        # another budget.
+        self.account_total = account_total
         self.budget = deadline  # for a call and its tries again
         self._sleep = sleep or limiter.sleep
         self.on_wait = on_wait or (lambda message: log.warning("%s", message))
@@ -203,6 +208,16 @@ class FreshserviceAPI:
         total = _header_int(response, "X-RateLimit-Total")
         remaining = _header_int(response, "X-RateLimit-Remaining")
         if total is None or remaining is None:
+            return
+        if self.account_total is not None and total > self.account_total:
+            # Another budget than the plan's minute (an account still on hourly limits):
+            # its count is not comparable with the minute's; keep a reserve of it.
+            if remaining < total * (1 - self.headroom):
+                self.limiter.lock_for(RESERVE_PAUSE)
+                self.on_wait(
+                    f"Freshservice says {remaining} of this account's {total} calls are left: "
+                    f"pausing all calls for {RESERVE_PAUSE:.0f} s to leave the rest to others"
+                )
             return
         ours = self.limiter.limits.get(TOTAL, 0)
         allowed = max(1, int(total * self.headroom))
