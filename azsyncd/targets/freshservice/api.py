@@ -33,7 +33,7 @@ from tenacity import (
 )
 
 from azsyncd import outbound, stop
-from azsyncd.errors import TargetError
+from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.freshservice.plans import LIST, TOTAL
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -187,12 +187,10 @@ class FreshserviceAPI:
             self.limiter.acquire(*kinds)
             try:
                 response = self._http.request(method, path, params=params, json=body)
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if outbound.lasting(exc):
-                    raise TargetError(
-                        f"Freshservice cannot be reached: {exc}", "check base_url or domain"
-                    ) from None
-                raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            except NetworkError as exc:
+                if exc.lasting:  # no retry cures an unknown host or certificate
+                    raise TargetError(f"Freshservice: {exc.message}", exc.fix) from exc
+                raise _Transient(f"{exc.kind}: {exc.message}") from exc
             self._note_limits(response)
             if response.status_code != 429:
                 return self._answer(method, path, response)
