@@ -43,6 +43,7 @@ TRIES = 5
 MAX_THROTTLES = 6  # 429s in a row before a call gives up
 DEFAULT_RETRY_AFTER = 60.0
 RESERVE_PAUSE = 60.0  # when an account's other (hourly) budget is nearly spent
+LONGEST_RETRY_AFTER = 3600.0  # a longer Retry-After is garbage or an hourly limit: an hour
 NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 CHECK_STATUS = "check Freshservice's status page and the network; the next sync retries"
 
@@ -94,17 +95,19 @@ class Refusal(Exception):
 
 
 def retry_after(value: str | None, now: float | None = None) -> float:
-    """Seconds to wait from a ``Retry-After`` header: seconds, or an HTTP date."""
+    """Seconds to wait from a ``Retry-After`` header: seconds, or an HTTP date; at most an
+    hour."""
     if not value:
         return DEFAULT_RETRY_AFTER
     text = value.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
+        return min(float(text), LONGEST_RETRY_AFTER)
     try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        wait = email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return DEFAULT_RETRY_AFTER
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    wait -= time.time() if now is None else now
+    return min(max(0.0, wait), LONGEST_RETRY_AFTER)
 
 
 class FreshserviceAPI:
