@@ -29,10 +29,12 @@ def account_pid(key: str) -> int | None:
     return None
 
 
-def start_demo(sock: Path) -> tuple[subprocess.Popen[str], str, str]:
-    """The demo, the account's URL and its API key."""
+def start_demo(sock: Path, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """The demo (its config and state in ``workdir``), the account's URL and its API key."""
     proc = subprocess.Popen(
-        daemon_command("demo", "--target", "freshservice", "--socket", str(sock)),
+        daemon_command(
+            "demo", "--target", "freshservice", "--socket", str(sock), "--dir", str(workdir)
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -41,14 +43,15 @@ def start_demo(sock: Path) -> tuple[subprocess.Popen[str], str, str]:
     assert proc.stdout is not None
     head = "".join(proc.stdout.readline() for _ in range(4))
     url = re.search(r"http://127\.0\.0\.1:(\d+)", head)
-    workdir = re.search(r"config and state: (\S+)", head)
-    assert url and workdir, head
-    return proc, url.group(0), (Path(workdir.group(1)) / "freshservice-api-key").read_text()
+    assert url and f"config and state: {workdir}" in head, head
+    return proc, url.group(0), (workdir / "freshservice-api-key").read_text()
 
 
-def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it() -> None:
+def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
+    tmp_path: Path,
+) -> None:
     sock = short_dir() / "demo.sock"
-    proc, url, key = start_demo(sock)
+    proc, url, key = start_demo(sock, tmp_path / "demo")
     try:
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd", timeout=30
@@ -83,9 +86,9 @@ def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it() -
     wait_until(lambda: account_pid(key) is None, 15)
 
 
-def test_a_demo_killed_takes_its_account_along() -> None:
+def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
     sock = short_dir() / "demo.sock"
-    proc, _, key = start_demo(sock)
+    proc, _, key = start_demo(sock, tmp_path / "demo")
     assert account_pid(key) is not None
     proc.kill()
     proc.wait(10)
