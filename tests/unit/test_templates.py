@@ -7,9 +7,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from azsyncd.config import templates
+import azsyncd.targets.registry  # noqa: F401  (declares the targets' tables)
+from azsyncd.config import target_kinds, templates
 from azsyncd.config.model import Lifecycle, WelcomeEmail
 from azsyncd.config.templates import GROUP_NAME_FIELDS, WELCOME_FIELDS, check, render
+
+MINIMAL = {
+    "happyfox": {
+        "base_url": "https://acme.happyfox.com",
+        "api_key_file": "k",
+        "auth_code_file": "c",
+    },
+    "freshservice": {"domain": "acme", "api_key_file": "k"},
+}
 
 
 @pytest.mark.parametrize(
@@ -34,6 +44,11 @@ def test_a_template_holds_only_bare_documented_fields(template: str, says: str) 
         Lifecycle(group_name=template)
     with pytest.raises(ValidationError, match="subject"):
         WelcomeEmail(subject=template.replace("tenant", "account"))
+    for kind in ("happyfox", "freshservice"):  # the targets' own group names
+        settings = target_kinds.get(kind)
+        assert settings is not None
+        with pytest.raises(ValidationError, match="group_name"):
+            settings.settings.model_validate({**MINIMAL[kind], "group_name": template})
 
 
 def test_documented_templates_render_with_braces_kept() -> None:
