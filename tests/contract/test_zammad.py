@@ -95,7 +95,8 @@ def existing_write(
 
 
 def test_every_attribute_type_becomes_a_typed_field(zammad: Zammad) -> None:
-    fields = {f.name: f for f in zammad.fields()}
+    fields = {f.id: f for f in zammad.fields()}
+    assert fields["employee_id"].name == "Employee ID"  # as Zammad shows it; the id is the key
     kinds = {name: str(f.type) for name, f in fields.items()}
     assert kinds == {
         "firstname": "text", "lastname": "text", "web": "text", "fax": "text",
@@ -135,7 +136,7 @@ def test_every_attribute_type_becomes_a_typed_field(zammad: Zammad) -> None:
 def test_a_value_zammad_would_refuse_fails_in_the_mapping_with_the_fix(
     zammad: Zammad, field: str, value: str, reason: str
 ) -> None:
-    fields = {f.name: f for f in zammad.fields()}
+    fields = {f.id: f for f in zammad.fields()}
     with pytest.raises(ValueError, match="fix:") as caught:
         convert(fields[field], value)
     assert reason in str(caught.value)
@@ -144,7 +145,7 @@ def test_a_value_zammad_would_refuse_fails_in_the_mapping_with_the_fix(
 def test_values_of_every_type_go_to_zammad_and_read_back_the_same(
     zammad: Zammad, fake: FakeZammad
 ) -> None:
-    fields = {f.name: f for f in zammad.fields()}
+    fields = {f.id: f for f in zammad.fields()}
     given_values = {
         "employee_id": "4711", "office": "london", "hire_date": "2020-02-29",
         "newsletter": "yes", "last_review": "2024-03-01T10:30:00+02:00",
@@ -169,13 +170,13 @@ def test_the_substring_trap_the_right_user_is_found_and_updated(
     zammad: Zammad, fake: FakeZammad
 ) -> None:
     fake.customer("xa@b.example", firstname="Xaver", lastname="Alt")
-    assert zammad.find_by_email(["a@b.example"]) == {}  # a search would have found xa@
+    assert zammad.find_by_email(["a@b.example"]) == {}  # the search found xa@: not the one
+    assert fake.count("GET", "users/search") == 1
     assert zammad.write([new("a@b.example")])[0].ok
     update = existing_write(zammad, "a@b.example", department="Legal")
     assert zammad.write([update])[0].ok
     assert fake.by_address("a@b.example")["department"] == "Legal"  # type: ignore[index]
     assert fake.by_address("xa@b.example")["department"] is None  # type: ignore[index]
-    assert fake.count("GET", "users/search") == 0
 
 
 def test_a_create_makes_a_customer_and_an_update_sends_only_what_changed(
@@ -253,7 +254,7 @@ def test_an_address_taken_by_a_user_made_since_the_listing_is_adopted(
     assert fake.users[late["id"]]["department"] == "Ops" and len(fake.users) == 4
 
 
-def test_an_address_taken_while_the_search_lags_fails_now_and_is_adopted_next_run(
+def test_an_address_taken_while_the_search_lags_fails_now_and_is_adopted_once_indexed(
     fake: FakeZammad, clock: Clock
 ) -> None:
     fake.index_lag = 60.0
@@ -263,7 +264,8 @@ def test_an_address_taken_while_the_search_lags_fails_now_and_is_adopted_next_ru
     [result] = first.write([new("lag@b.example")])
     assert not result.ok and "already used for another user" in result.error
     assert "the next sync finds it" not in result.error and "search does not show" in result.error
-    [again] = client(fake, clock).write([new("lag@b.example")])  # a new run lists again
+    clock.now += 60  # Zammad has indexed it
+    [again] = client(fake, clock).write([new("lag@b.example")])  # the next run adopts it
     assert again.ok and len([u for u in fake.users.values() if u["email"] == "lag@b.example"]) == 1
 
 
@@ -461,3 +463,40 @@ def test_an_html_page_instead_of_json_says_what_came(clock: Clock) -> None:
     with pytest.raises(TargetError, match="HTML page") as caught:
         Zammad(api).fields()
     assert "base_url" in caught.value.fix
+
+
+# --- what finding users costs ------------------------------------------------------------
+
+
+def test_a_few_addresses_are_searched_many_listed_once(fake: FakeZammad, clock: Clock) -> None:
+    for i in range(30):
+        fake.customer(f"u{i}@b.example")
+    target = client(fake, clock)
+    assert len(target.find_by_email([f"u{i}@b.example" for i in range(5)])) == 5
+    assert (fake.count("GET", "users/search"), fake.count("GET", "users")) == (5, 0)
+    found = target.find_by_email([f"u{i}@b.example" for i in range(5, 30)])
+    assert len(found) == 25 and fake.count("GET", "users") == 2  # one page and the empty one
+    target.find_by_email(["nobody@b.example"])  # listed: known absent without a call
+    assert fake.count("GET", "users/search") == 5 and fake.count("GET", "users") == 2
+
+
+def test_a_search_page_full_of_near_matches_lists_every_user(
+    fake: FakeZammad, clock: Clock
+) -> None:
+    fake.elasticsearch = True  # a match of words: every Doe at b.example has doe, b, example
+    for i in range(150):
+        fake.customer(f"j{i}@b.example", firstname="John", lastname="Doe")
+    fake.customer("doe@b.example")
+    found = client(fake, clock).find_by_email(["doe@b.example"])
+    assert list(found) == ["doe@b.example"] and fake.count("GET", "users") == 2
+
+
+def test_bound_users_are_read_by_id_a_few_at_a_time_or_listed(
+    fake: FakeZammad, clock: Clock
+) -> None:
+    ids = [str(fake.customer(f"u{i}@b.example")["id"]) for i in range(60)]
+    target = client(fake, clock)
+    assert set(target.find_by_id(ids[:3] + ["99999"])) == set(ids[:3])  # gone: left out
+    assert fake.count("GET", "users/") == 4 and fake.count("GET", "users") == 0
+    assert set(target.find_by_id(ids)) == set(ids) and fake.count("GET", "users") == 2
+    assert target.find_by_id(["2"])["2"].email == "admin@example.com"  # found, never written

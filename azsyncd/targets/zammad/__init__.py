@@ -10,9 +10,12 @@ from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Config, Section
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
 from azsyncd.targets.zammad.api import KIND, ZammadApi
-from azsyncd.targets.zammad.attributes import RESERVED
-from azsyncd.targets.zammad.target import NAME_FIELDS, PHONE_COLUMNS, Zammad
+from azsyncd.targets.zammad.attributes import reserved
+from azsyncd.targets.zammad.target import PHONE_COLUMNS, Zammad
 
+# How a mapping may name the first and last name: as Zammad displays them, or by name.
+NAMES = {"first name": "firstname", "firstname": "firstname"}
+NAMES |= {"last name": "lastname", "lastname": "lastname"}
 # Writes in flight at once: one call each, the account's limiter holds them back.
 PARALLEL = 4
 
@@ -51,18 +54,20 @@ def rules(settings: ZammadSettings, config: Config) -> Iterator[tuple[str, str]]
                 "Zammad has one phone and one mobile per user: map them as phones.w (phone) "
                 "and phones.mo (mobile)",
             )
-    for name in mapping.custom_fields:
-        if name in RESERVED:
+    names: dict[str, str] = {}
+    for name, attribute in mapping.custom_fields.items():
+        if why := reserved(name):
             yield (
                 f"mapping.custom_fields.{name}",
-                f'"{name}" cannot be mapped for Zammad: {RESERVED[name]}; remove it',
+                f'"{name}" cannot be mapped for Zammad: {why}; remove it',
             )
-    named = [n for n in NAME_FIELDS if n in mapping.custom_fields]
-    if named:
-        first = mapping.custom_fields.get("firstname", "")
-        last = mapping.custom_fields.get("lastname", "")
+        part = NAMES.get(name.strip().lower())
+        if part:
+            names[part] = attribute
+    if names:
+        first, last = names.get("firstname", ""), names.get("lastname", "")
         wanted = " ".join(f"{{{a}}}" for a in (first, last) if a)
-        if len(named) == 1 or mapping.name != wanted:
+        if len(names) == 1 or mapping.name != wanted:
             yield (
                 "mapping.name",
                 "with firstname and lastname mapped, the name azsync compares must be the one "

@@ -2,7 +2,8 @@
 
 ``GET /object_manager_attributes`` lists every object's attributes, built-in ones included
 (first name, department, VIP, note...). Each active User attribute a mapping may set becomes
-a ``FieldDef`` named as Zammad names it (``department``, ``employee_id``), with the limits
+a ``FieldDef`` named as Zammad displays it ("Department", "Employee ID"; its id is the
+attribute's name, ``employee_id``, the key Zammad's API takes), with the limits
 Zammad checks on a write (a length, an integer range, dates in the past or future only) so
 that a value over them fails in the mapping, naming the field and the fix, not at Zammad.
 
@@ -13,6 +14,7 @@ roles, groups, organizations) are not offered.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +34,21 @@ RESERVED = {
     "organization_id": "organizations follow [[contact_groups]]",
     "organization_ids": "organizations follow [[contact_groups]]",
 }
+# The same, as Zammad displays them (a mapping names fields as displayed).
+RESERVED_SHOWN = {
+    "email": "email", "phone": "phone", "mobile": "mobile", "active": "active",
+    "login": "login", "password": "password", "roles": "role_ids",
+    "group permissions": "group_ids", "organization": "organization_id",
+    "secondary organizations": "organization_ids",
+}  # fmt: skip
+
+
+def reserved(field: str) -> str:
+    """Why a mapping may not name ``field`` (by display or attribute name), or ''."""
+    key = field.strip().lower()
+    return RESERVED.get(RESERVED_SHOWN.get(key, key), "")
+
+
 # Zammad's data types, as azsync's field types.
 TYPES = {
     "input": FieldType.TEXT,
@@ -61,8 +78,9 @@ def user_attributes(listed: Any) -> list[dict[str, Any]]:
     return sorted(found, key=lambda a: (a.get("position") or 0, str(a.get("name"))))
 
 
-def field_of(attribute: dict[str, Any]) -> FieldDef | None:
-    """The field a mapping may set for this attribute; None when azsync never sets it."""
+def field_of(attribute: dict[str, Any], label: str = "") -> FieldDef | None:
+    """The field a mapping may set for this attribute, named ``label`` (else by its
+    display name); None when azsync never sets it."""
     name = str(attribute.get("name") or "")
     data_type = str(attribute.get("data_type") or "")
     if not name or name in RESERVED:
@@ -79,7 +97,7 @@ def field_of(attribute: dict[str, Any]) -> FieldDef | None:
             choices = tuple(_options(option.get("options")))
     return FieldDef(
         id=name,
-        name=name,
+        name=label or str(attribute.get("display") or name),
         type=kind,
         required=_required(attribute),
         choices=choices,
@@ -89,7 +107,18 @@ def field_of(attribute: dict[str, Any]) -> FieldDef | None:
 
 
 def fields_of(listed: Any) -> list[FieldDef]:
-    return [f for a in user_attributes(listed) if (f := field_of(a)) is not None]
+    """The fields of every attribute a mapping may set, named as Zammad displays them
+    ("Employee ID"); two attributes displayed alike are told apart by their names
+    ("Notes (notes)")."""
+    attributes = user_attributes(listed)
+    shown = Counter(str(a.get("display") or a.get("name")) for a in attributes)
+    fields = []
+    for attribute in attributes:
+        display = str(attribute.get("display") or attribute.get("name"))
+        label = f"{display} ({attribute.get('name')})" if shown[display] > 1 else display
+        if (found := field_of(attribute, label)) is not None:
+            fields.append(found)
+    return fields
 
 
 def _mapping(value: Any) -> dict[str, Any]:

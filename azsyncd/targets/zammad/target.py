@@ -30,7 +30,7 @@ from azsyncd import stop
 from azsyncd.config.model import Config
 from azsyncd.errors import TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
-from azsyncd.targets.fields import FieldDef, FieldType, short
+from azsyncd.targets.fields import FieldDef, FieldType, problem, short
 from azsyncd.targets.zammad.api import NotFound, Refused, ZammadApi
 from azsyncd.targets.zammad.attributes import fields_of
 from azsyncd.targets.zammad.organizations import SECONDARY_MAX, Memberships, regroup
@@ -38,6 +38,12 @@ from azsyncd.targets.zammad.organizations import SECONDARY_MAX, Memberships, reg
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = 1
+# Finding users: a search or a fetch costs a call a user, a listing a call per 1,000 users.
+# Up to these many a run go one by one (an incremental tick's few changes); past them, every
+# user is listed once.
+SEARCH_LIMIT = 20
+FETCH_LIMIT = 50
+SEARCH_PAGE = 100
 # Zammad's two phone columns, by the phone type codes of mapping.phones.
 PHONE_COLUMNS = {"w": "phone", "mo": "mobile"}
 NAME_FIELDS = ("firstname", "lastname")
@@ -91,13 +97,17 @@ class Zammad:
         self.parallel = parallel
         mapping = config.mapping if config is not None else None
         self.phone_types = [t for t in (mapping.phones if mapping else {}) if t in PHONE_COLUMNS]
-        custom = mapping.custom_fields if mapping else {}
-        self.names_mapped = any(n in custom for n in NAME_FIELDS)
+        self.mapped = set(mapping.custom_fields) if mapping else set()
+        self.names_mapped = False  # first and last name are fields of the mapping
         rules = config.contact_groups if config is not None else []
         self.rule_groups = list(dict.fromkeys(r.group for r in rules))
         self._fields: list[FieldDef] | None = None
-        self._index: dict[str, bytes] | None = None  # email -> the user, compact
-        self._index_lock = threading.Lock()
+        self._kept: dict[int, bytes] = {}  # user id -> the user as read, compact
+        self._by_email: dict[str, int] = {}  # address -> user id, of the users kept
+        self._listed = False  # every user is kept
+        self._read_lock = threading.RLock()
+        self._searched = 0  # addresses searched one by one this run
+        self._fetched = 0  # users fetched one by one this run
         self._role_names: dict[int, str] | None = None
         self._orgs: dict[str, int] | None = None  # organization name -> id
         self._org_lock = threading.Lock()
@@ -121,6 +131,9 @@ class Zammad:
             listed = FALLBACK_ATTRIBUTES
         try:
             self._fields = fields_of(listed)
+            self.names_mapped = any(
+                f.id in NAME_FIELDS and f.name in self.mapped for f in self._fields
+            )
         except ValueError as exc:
             raise TargetError(
                 f"Zammad answered GET /api/v1/object_manager_attributes with something azsync "
@@ -158,7 +171,7 @@ class Zammad:
             return False
         return self._roles(user) == [self.customer_role]
 
-    def _kept(self, user: dict[str, Any]) -> bytes:
+    def _compact(self, user: dict[str, Any]) -> bytes:
         keys = [*KEPT, *(f.id for f in self._field_defs())]
         kept = {k: user.get(k) for k in keys}
         kept["roles"] = self._roles(user)
@@ -174,30 +187,99 @@ class Zammad:
         email = normal_email(str(user.get("email") or ""))
         return ExistingContact(str(user["id"]), email, full_name(user), phones, custom)
 
-    def _listing(self) -> dict[str, bytes]:
-        with self._index_lock:
-            if self._index is None:
-                index: dict[str, bytes] = {}
-                for page in self.api.pages("users", {"expand": "true"}):
-                    for user in page:
-                        if not isinstance(user, dict) or "id" not in user:
-                            raise TargetError(
-                                f"Zammad listed a user azsync cannot read: {short(user, 80)}",
-                                "check Zammad's version; the next sync retries",
-                            )
-                        email = normal_email(str(user.get("email") or ""))
-                        if email:
-                            index[email] = self._kept(user)
-                self._index = index
-            return self._index
+    # Users read this run: every one once listed, else those searched, fetched or written.
+    # Each is kept as one compact JSON line, so a listing of 100,000 users stays small.
+
+    def _list_all(self) -> None:
+        with self._read_lock:
+            if self._listed:
+                return
+            for page in self.api.pages("users", {"expand": "true"}):
+                for user in page:
+                    if not isinstance(user, dict) or not isinstance(user.get("id"), int):
+                        raise TargetError(
+                            f"Zammad listed a user azsync cannot read: {short(user, 80)}",
+                            "check Zammad's version; the next sync retries",
+                        )
+                    self._keep(user)
+            self._listed = True
+
+    def _keep(self, user: dict[str, Any]) -> None:
+        user_id = int(user["id"])
+        compact = self._compact(user)
+        with self._read_lock:  # writers keep the users they wrote, in parallel
+            old = self._kept.get(user_id)
+            if old is not None:
+                was = normal_email(str(json.loads(old).get("email") or ""))
+                if self._by_email.get(was) == user_id:
+                    del self._by_email[was]  # the address moved: it is free now
+            self._kept[user_id] = compact
+            email = normal_email(str(user.get("email") or ""))
+            if email:
+                self._by_email[email] = user_id
+
+    def _kept_user(self, user_id: int) -> dict[str, Any] | None:
+        kept = self._kept.get(user_id)
+        return json.loads(kept) if kept is not None else None
 
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
-        index = self._listing()
+        wanted = {normal_email(e) for e in emails} - {""}
+        unknown = [e for e in wanted if e not in self._by_email]
+        if unknown and not self._listed:
+            if self._searched + len(unknown) > SEARCH_LIMIT:
+                self._list_all()
+            else:
+                self._searched += len(unknown)
+                for email in unknown:
+                    self._search(email)
         found = {}
-        for email in {normal_email(e) for e in emails}:
-            if email in index:
-                found[email] = self.contact_of(json.loads(index[email]))
+        for email in wanted:
+            user = self._kept_user(self._by_email.get(email, 0))
+            if user is not None:
+                found[email] = self.contact_of(user)
         return found
+
+    def _search(self, email: str) -> dict[str, Any] | None:
+        """The user holding ``email``, by a search kept to exact matches: without
+        Elasticsearch a search is a substring match (``a@b.com`` finds ``xa@b.com``), with it
+        a match of words. A full page without the address lists every user instead."""
+        found = self.api.call(
+            "GET",
+            "users/search",
+            params={"query": email, "per_page": SEARCH_PAGE, "expand": "true"},
+        )
+        listed = found if isinstance(found, list) else []
+        for user in listed:
+            readable = isinstance(user, dict) and isinstance(user.get("id"), int)
+            if readable and normal_email(str(user.get("email") or "")) == email:
+                self._keep(user)
+                return dict(user)
+        if len(listed) >= SEARCH_PAGE:
+            self._list_all()
+            return self._kept_user(self._by_email.get(email, 0))
+        return None
+
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        """Read now, one by one, unless every user was listed in this run (then as listed,
+        with this run's writes): an id Zammad no longer has is left out."""
+        wanted = {int(i) for i in ids if str(i).isdigit()}
+        users: dict[int, dict[str, Any] | None] = {}
+        if not self._listed and self._fetched + len(wanted) > FETCH_LIMIT:
+            self._list_all()
+        if self._listed:
+            users = {i: self._kept_user(i) for i in wanted}
+        else:
+            self._fetched += len(wanted)
+            users = {i: self._fetch(i) for i in wanted}
+        return {str(i): self.contact_of(user) for i, user in users.items() if user is not None}
+
+    def _fetch(self, user_id: int) -> dict[str, Any] | None:
+        try:
+            user = _user(self.api.call("GET", f"users/{user_id}", params={"expand": "true"}))
+        except NotFound:
+            return None
+        self._keep(user)
+        return user
 
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
         for page in self.api.pages("users", {"expand": "true"}):
@@ -207,18 +289,6 @@ class Zammad:
                 if updated_since is not None and _moment(user.get("updated_at")) < updated_since:
                     continue
                 yield self.contact_of(user)
-
-    def _known(self, email: str) -> dict[str, Any] | None:
-        index = self._listing()
-        kept = index.get(normal_email(email))
-        return json.loads(kept) if kept is not None else None
-
-    def _remember(self, user: dict[str, Any], old_email: str = "") -> None:
-        index = self._listing()
-        with self._index_lock:
-            if old_email:
-                index.pop(normal_email(old_email), None)
-            index[normal_email(str(user.get("email") or ""))] = self._kept(user)
 
     # --- writing users --------------------------------------------------------------------
 
@@ -233,15 +303,37 @@ class Zammad:
         return results
 
     def _write_one(self, item: ContactWrite) -> WriteResult:
+        self._check_values(item)
         if item.existing is None:
-            known = self._known(item.email)
-            if known is None:
-                return self._create(item)
-            return self._update(item, known)
-        known = self._known(item.existing.email) or {"id": int(item.existing.id)}
-        if str(known.get("id")) != item.existing.id:
-            known = {"id": int(item.existing.id)}
+            return self._create(item)
+        user_id = int(item.existing.id)
+        known = self._kept_user(user_id) or self._fetch(user_id)
+        if known is None:
+            raise TargetError(
+                f"Zammad user {user_id} ({item.existing.email}) is gone (deleted in Zammad)",
+                "azsync binds the Entra ID user afresh at the next sync",
+            )
         return self._update(item, known)
+
+    def _check_values(self, item: ContactWrite) -> None:
+        """The values of a write against the fields' types and Zammad's limits: a value
+        Zammad would drop or refuse fails here, naming the field."""
+        by_id = {f.id: f for f in self._field_defs()}
+        reasons = []
+        for field_id, value in item.custom.items():
+            field = by_id.get(field_id)
+            if field is None:
+                reasons.append(f"{field_id}: Zammad has no such user attribute (any more)")
+            elif reason := problem(field, value):
+                reasons.append(reason)
+        if item.existing is None:
+            reasons += [
+                f"{f.name}: this field is required"
+                for f in by_id.values()
+                if f.required and item.custom.get(f.id) in (None, "", [])
+            ]
+        if reasons:
+            raise TargetError("; ".join(reasons))
 
     def _create(self, item: ContactWrite) -> WriteResult:
         payload: dict[str, Any] = {"email": item.email, "roles": [self.customer_role]}
@@ -257,30 +349,19 @@ class Zammad:
             if "already used" not in exc.message:
                 raise
             return self._adopt(item, exc)
-        self._remember(_user(user))
+        self._keep(_user(user))
         return WriteResult(item.email, True, str(user["id"]))
 
     def _adopt(self, item: ContactWrite, refusal: TargetError) -> WriteResult:
-        """Zammad says the address is taken: a user made since the listing (or one the
-        listing spelled otherwise). Search for it, keep exact matches only (a search is a
-        substring match), and update it if it is a customer."""
-        email = normal_email(item.email)
-        found = self.api.call(
-            "GET", "users/search", params={"query": email, "per_page": 100, "expand": "true"}
-        )
-        listed = found if isinstance(found, list) else []
-        same = [
-            user
-            for user in listed
-            if isinstance(user, dict) and normal_email(str(user.get("email") or "")) == email
-        ]
-        if not same:
+        """Zammad says the address is taken: by a user made since azsync looked (azsync
+        found none). Take it as ``find_by_email`` would have given it, if it is a customer."""
+        found = self._search(normal_email(item.email))
+        if found is None:
             raise TargetError(
                 f"{refusal.message}, but Zammad's search does not show that user yet",
-                "the next sync finds it in Zammad's user list and updates it",
+                "the next sync finds the user and adopts it",
             )
-        self._remember(same[0])
-        return self._update(item, same[0])
+        return self._update(item, found)
 
     def _update(self, item: ContactWrite, known: dict[str, Any]) -> WriteResult:
         user_id = int(known["id"])
@@ -315,7 +396,7 @@ class Zammad:
                 f"Zammad user {user_id} ({item.email}) is gone (deleted in Zammad)",
                 "the next sync creates the user again",
             ) from None
-        self._remember(_user(user), old_email=str(known.get("email") or ""))
+        self._keep(_user(user))
         return WriteResult(item.email, True, str(user_id))
 
     def _names(self, item: ContactWrite, current: ExistingContact | None) -> dict[str, str]:
