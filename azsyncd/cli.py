@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
+import azsyncd.targets.registry  # declares the [target.<kind>] tables to the config
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def demo_kinds() -> list[str]:
+    """What the demo can sync into: the built-in store, and each target with a simulator."""
+    return ["local", *(t.name for t in azsyncd.targets.registry.BUILT_IN if t.demo)]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,13 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config")
 
     demo = commands.add_parser(
-        "demo", help="run a demo daemon on a simulated directory and the built-in store"
+        "demo",
+        help="run a demo daemon on a simulated directory and the built-in store (or a "
+        "simulated help desk)",
     )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
     demo.add_argument(
         "--dir", help="keep the demo's config and state here (default: a temporary directory)"
     )
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    demo.add_argument(
+        "--target",
+        default="local",
+        choices=demo_kinds(),
+        help="the help desk to sync into: the built-in store, or a simulated help desk",
+    )
     return parser
 
 
@@ -111,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     from azsyncd.demo.run import run_demo
 
     logs.setup(args.log_level)
-    return run_demo(socket=args.socket, directory=args.dir)
+    return run_demo(socket=args.socket, directory=args.dir, target=args.target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,9 +24,12 @@ from azsyncd.demo.directory import (
     contoso,
 )
 from azsyncd.demo.relay import serve_directory
+from azsyncd.errors import UserError
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.schedule import Clock, utc_clock
 from azsyncd.service.server import serve
+from azsyncd.targets.registry import BUILT_IN, spec
+from azsyncd.targets.spec import DemoDesk
 
 # The built-in store's fields and the mapping of the demo (tests and benchmarks reuse them).
 FIELDS: list[dict[str, Any]] = [
@@ -78,41 +81,65 @@ client_secret_file = "{secret_file}"
 """
 
 
-DEMO_CONFIG = (
-    "# The demo's configuration: a simulated Contoso tenant, the built-in contact store, "
-    "sync on.\n"
-    + tomlkit.dumps(
-        {
-            "account": {"name": "Demo Help Desk", "timezone": "UTC"},
-            # Contact sync on; the directory's changes are read every minute.
-            "schedule": {"enabled": True, "interval": "1m"},
-            "target": {"local": {"fields": FIELDS}},
-            "mapping": MAPPING,
-            # Disabled accounts of the simulated tenant lose their portal login at once.
-            "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
-            "contact_groups": [
-                {
-                    "group": "Sales desk",
-                    "when": 'department starts with "Sales"',
-                    "access_tickets": True,
-                },
-                {"group": "Customer facing", "entra_group": "a0000001-0000-4000-b000-000000000000"},
-            ],
-        }
+def demo_config(kind: str = "local", desk: DemoDesk | None = None) -> str:
+    """The demo's configuration: the simulated Contoso, the built-in store (or the simulated
+    help desk of ``kind``), sync on."""
+    target: dict[str, Any] = {"local": {"fields": FIELDS}}
+    if desk is not None:
+        target = {"kind": kind, kind: desk.settings}
+    where = "the built-in contact store" if desk is None else f"a simulated {kind}"
+    return (
+        f"# The demo's configuration: a simulated Contoso tenant, {where}, sync on.\n"
+        + tomlkit.dumps(
+            {
+                "account": {"name": "Demo Help Desk", "timezone": "UTC"},
+                # Contact sync on; the directory's changes are read every minute.
+                "schedule": {"enabled": True, "interval": "1m"},
+                "target": target,
+                "mapping": MAPPING if desk is None else desk.mapping,
+                # Disabled accounts of the simulated tenant lose their portal login at once.
+                "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
+                "contact_groups": [
+                    {
+                        "group": "Sales desk",
+                        "when": 'department starts with "Sales"',
+                        "access_tickets": True,
+                    },
+                    {
+                        "group": "Customer facing",
+                        "entra_group": "a0000001-0000-4000-b000-000000000000",
+                    },
+                ],
+            }
+        )
+        + tenant_toml(extra='display_name = "Contoso (simulated)"')
     )
-    + tenant_toml(extra='display_name = "Contoso (simulated)"')
-)
+
+
+DEMO_CONFIG = demo_config()
 
 
 def demo_daemon(
-    workdir: Path, clock: Clock = utc_clock, *, sync_process: bool = False
+    workdir: Path,
+    clock: Clock = utc_clock,
+    *,
+    sync_process: bool = False,
+    kind: str = "local",
+    desk: DemoDesk | None = None,
 ) -> tuple[Daemon, SimulatedTenant]:
     """The demo's daemon on its simulated directory, the tenant authorized, not yet started.
     ``sync_process``: each run in its own process (as ``azsyncd demo``), reading the
-    directory from a socket of this process (``relay.py``)."""
+    directory from a socket of this process (``relay.py``). ``desk``: the simulated help
+    desk of ``kind`` to write to; its configuration is written afresh (it runs on a new
+    port each time)."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
-    if not config_path.exists():
+    if desk is not None:
+        write_private(config_path, demo_config(kind, desk).encode())
+        write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
+        for name, secret in desk.secrets.items():
+            write_private(workdir / name, secret)
+    elif not config_path.exists():
         write_private(config_path, DEMO_CONFIG.encode())
         write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
     tenant = contoso()
@@ -131,30 +158,59 @@ def demo_daemon(
     return daemon, tenant
 
 
-def run_demo(socket: str | None = None, directory: str | None = None) -> int:
+def run_demo(socket: str | None = None, directory: str | None = None, target: str = "local") -> int:
     workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="azsync-demo-"))
     socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
-    daemon, tenant = demo_daemon(workdir, sync_process=True)
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    start_desk = spec(target).demo if target != "local" else None
+    if target != "local" and start_desk is None:
+        raise UserError(
+            f'the demo has no simulated "{target}"',
+            "use --target local or one of: " + ", ".join(t.name for t in BUILT_IN if t.demo),
+        )
+    desk = start_desk(workdir) if start_desk is not None else None
+    try:
+        return _serve_demo(workdir, socket_path, target, desk)
+    finally:
+        if desk is not None:
+            desk.stop()
+        if not directory:
+            shutil.rmtree(workdir, ignore_errors=True)
+        print("demo stopped", file=sys.stderr)
+
+
+def _serve_demo(workdir: Path, socket_path: Path, kind: str, desk: DemoDesk | None) -> int:
+    daemon, tenant = demo_daemon(workdir, sync_process=True, kind=kind, desk=desk)
     assert daemon.graph_socket is not None
     directory_server = serve_directory(tenant, daemon.graph_socket)
     ctl = f".venv/bin/azsyncctl --socket {socket_path}"
+    into = "the built-in store" if desk is None else desk.where
+    look = (
+        f"  {ctl} contacts --search anna  # the contacts written\n"
+        if desk is None
+        else f"  {desk.look}\n    # the users written\n"
+    )
     print(
         f"azsyncd demo listening on {socket_path}\n"
         f"  config and state: {workdir}\n"
         f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and "
         f"{len(tenant.groups)} groups;\n"
-        "  the first sync into the built-in store starts now; then the directory's changes are\n"
-        "  read every minute.\n\n"
+        f"  the first sync into {into} starts now;\n"
+        "  then the directory's changes are read every minute.\n\n"
         "Try, in another terminal:\n"
         f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
         f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
         f"  {ctl} log --csv report.csv    # the CSV report\n"
-        f"  {ctl} contacts --search anna  # the contacts written\n"
-        f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
+        + look
+        + f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
         f"  {ctl} lifecycle               # leavers (disabled accounts) and group rules\n"
         f'  {ctl} demo add-user "Ada Lovelace"   # a new hire: a contact within a minute\n'
-        f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"
-        f"  .venv/bin/azsync-tui --socket {socket_path}\n"
+        + (
+            f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"
+            if desk is None
+            else ""
+        )
+        + f"  .venv/bin/azsync-tui --socket {socket_path}\n"
         f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
         "Stop with Ctrl-C.",
         flush=True,
@@ -163,6 +219,3 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
         return serve(daemon, socket_path)
     finally:
         directory_server.should_exit = True
-        if not directory:
-            shutil.rmtree(workdir, ignore_errors=True)
-        print("demo stopped", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from peewee import Database
@@ -43,10 +44,25 @@ class Resources:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DemoDesk:
+    """A simulated help desk ``azsyncd demo --target <kind>`` syncs into, running until
+    ``stop`` is called."""
+
+    settings: dict[str, Any]  # the [target.<kind>] table
+    secrets: dict[str, bytes]  # file name -> content, written owner-only beside the config
+    mapping: dict[str, Any]  # the demo's [mapping] for this help desk's fields
+    where: str  # what and where it is, for the admin ("a simulated Zammad at http://...")
+    look: str  # how to look at what the demo wrote there
+    stop: Callable[[], None]
+
+
+@dataclass(frozen=True, kw_only=True)
 class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    # Start a simulated help desk for the demo (its state in the directory given).
+    demo: Callable[[Path], DemoDesk] | None = None
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Config, Section
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
+from azsyncd.targets.zammad import demo
 from azsyncd.targets.zammad.api import KIND, ZammadApi
 from azsyncd.targets.zammad.attributes import reserved
 from azsyncd.targets.zammad.target import PHONE_COLUMNS, Zammad
@@ -104,4 +105,5 @@ TARGET = TargetSpec(
     build=_build,
     parallel=PARALLEL,
     limits=_limits,
+    demo=demo.start,
 )

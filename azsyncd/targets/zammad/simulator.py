@@ -21,8 +21,8 @@ azsync's client, and refuses what Zammad refuses:
   cast are dropped, and select keys are stored unchecked, as Zammad's model does;
 - errors as ``{"error", "error_human"}``: 404, 422, 401, 403.
 
-``python -m azsyncd.targets.zammad.simulator TOKEN`` serves it on a free loopback port and
-prints the port first (the demo runs it so).
+``python -m azsyncd.targets.zammad.simulator`` serves it on a free loopback port for the
+demo (``demo.py``): the token on its stdin, the port on its stdout.
 """
 
 from __future__ import annotations
@@ -777,13 +777,14 @@ def serve(app: Callable[..., Iterable[bytes]]) -> WSGIServer:
 
 
 def main() -> None:
-    """Serve a simulated Zammad until stopped; the port goes to stdout first."""
-    server = serve(SimulatedZammad(sys.argv[1] if len(sys.argv) > 1 else "token"))
+    """Serve a simulated Zammad whose token is the first line of stdin; the port goes to
+    stdout first. It stops when stdin closes (its parent, the demo, ended or died)."""
+    token = sys.stdin.readline().strip() or "token"
+    server = serve(SimulatedZammad(token))
     print(server.server_port, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()  # until the parent closes it, however it ends
+    server.shutdown()
 
 
 if __name__ == "__main__":
