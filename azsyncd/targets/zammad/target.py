@@ -108,6 +108,7 @@ class Zammad:
         self._read_lock = threading.RLock()
         self._searched = 0  # addresses searched one by one this run
         self._fetched = 0  # users fetched one by one this run
+        self._written: set[int] = set()  # users this run created or edited
         self._role_names: dict[int, str] | None = None
         self._orgs: dict[str, int] | None = None  # organization name -> id
         self._org_lock = threading.Lock()
@@ -218,6 +219,21 @@ class Zammad:
             if email:
                 self._by_email[email] = user_id
 
+    def _wrote(self, user: dict[str, Any]) -> None:
+        """After a write: only the address -> id is remembered (a first sync's 100,000 new
+        users in memory would be its largest cost); asked for again, the user is read."""
+        user_id = int(user["id"])
+        with self._read_lock:
+            old = self._kept.pop(user_id, None)
+            if old is not None:
+                was = normal_email(str(json.loads(old).get("email") or ""))
+                if self._by_email.get(was) == user_id:
+                    del self._by_email[was]
+            email = normal_email(str(user.get("email") or ""))
+            if email:
+                self._by_email[email] = user_id
+            self._written.add(user_id)
+
     def _kept_user(self, user_id: int) -> dict[str, Any] | None:
         kept = self._kept.get(user_id)
         return json.loads(kept) if kept is not None else None
@@ -234,8 +250,9 @@ class Zammad:
                     self._search(email)
         found = {}
         for email in wanted:
-            user = self._kept_user(self._by_email.get(email, 0))
-            if user is not None:
+            user_id = self._by_email.get(email, 0)
+            user = self._kept_user(user_id) or (self._fetch(user_id) if user_id else None)
+            if user is not None and normal_email(str(user.get("email") or "")) == email:
                 found[email] = self.contact_of(user)
         return found
 
@@ -266,8 +283,11 @@ class Zammad:
         users: dict[int, dict[str, Any] | None] = {}
         if not self._listed and self._fetched + len(wanted) > FETCH_LIMIT:
             self._list_all()
-        if self._listed:
-            users = {i: self._kept_user(i) for i in wanted}
+        if self._listed:  # as listed; a user written since is read again
+            users = {
+                i: self._kept_user(i) or (self._fetch(i) if i in self._written else None)
+                for i in wanted
+            }
         else:
             self._fetched += len(wanted)
             users = {i: self._fetch(i) for i in wanted}
@@ -307,7 +327,7 @@ class Zammad:
         if item.existing is None:
             return self._create(item)
         user_id = int(item.existing.id)
-        known = self._kept_user(user_id) or self._fetch(user_id)
+        known = self._kept_user(user_id) or self._fetch(user_id)  # as found, else read now
         if known is None:
             raise TargetError(
                 f"Zammad user {user_id} ({item.existing.email}) is gone (deleted in Zammad)",
@@ -349,7 +369,7 @@ class Zammad:
             if "already used" not in exc.message:
                 raise
             return self._adopt(item, exc)
-        self._keep(_user(user))
+        self._wrote(_user(user))
         return WriteResult(item.email, True, str(user["id"]))
 
     def _adopt(self, item: ContactWrite, refusal: TargetError) -> WriteResult:
@@ -396,7 +416,7 @@ class Zammad:
                 f"Zammad user {user_id} ({item.email}) is gone (deleted in Zammad)",
                 "the next sync creates the user again",
             ) from None
-        self._keep(_user(user))
+        self._wrote(_user(user))
         return WriteResult(item.email, True, str(user_id))
 
     def _names(self, item: ContactWrite, current: ExistingContact | None) -> dict[str, str]:
