@@ -5,9 +5,8 @@ search, indexing lag, whole-set replacement of roles and organizations, duplicat
 before serving, 429s with Retry-After, slow writes), and the calls in the busiest minute.
 
 In process through ``httpx.WSGITransport``, over real HTTP on loopback (``servers.serve``),
-or in a process of its own: ``python -m tests.fakes.zammad TOKEN [USERS]`` prints its port
-first; ``GET /api/v1/__stats__`` answers what it was made to do (for the benchmark), and
-``USERS`` customers are there from the start.
+or in a process of its own: ``python -m tests.fakes.zammad TOKEN [SCALE]`` prints its port
+first; ``GET /api/v1/__stats__`` answers what it was made to do (for the benchmark).
 """
 
 from __future__ import annotations
@@ -59,6 +58,7 @@ class FakeZammad(SimulatedZammad):
             "gets": sum(1 for m, _, _ in self.calls if m == "GET"),
             "users": len(self.users),
             "deleted": len(self.deleted),
+            "busiest_minute": self.busiest_minute(),
         }
 
     def count(self, method: str, route: str) -> int:
@@ -100,11 +100,10 @@ def _json(raw: bytes) -> Any:
 
 
 def main() -> None:
-    token = sys.argv[1]
-    fake = FakeZammad(token, clock=time.monotonic)
-    for i in range(int(sys.argv[2]) if len(sys.argv) > 2 else 0):
-        fake.customer(f"existing{i}@bench.example", firstname="Existing", lastname=str(i))
-    serve_forever(fake)
+    """``TOKEN [SCALE]``: one minute of the fake's clock lasts 60/SCALE s (the benchmark's
+    limiter runs on the same scaled clock); the port is printed first."""
+    scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    serve_forever(FakeZammad(sys.argv[1], clock=lambda: time.monotonic() * scale))
 
 
 if __name__ == "__main__":
