@@ -739,8 +739,8 @@ class SimulatedZammad:
         name = str(body.get("name") or "").strip()
         if not name:
             raise Refused(422, "Name can't be blank")
-        if any(o["name"].lower() == name.lower() for o in self.organizations.values()):
-            raise Refused(422, "Name has already been taken")
+        if any(o["name"] == name for o in self.organizations.values()):
+            raise Refused(422, "Object already exists!")  # the unique index on the name
         stamp = _now_text()
         org: dict[str, Any] = {"id": self._org_ids, "name": name, "note": body.get("note") or ""}
         for flag, default in (("shared", True), ("domain_assignment", False), ("active", True)):
