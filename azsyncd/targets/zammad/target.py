@@ -174,7 +174,7 @@ class Zammad:
 
     def _compact(self, user: dict[str, Any]) -> bytes:
         keys = [*KEPT, *(f.id for f in self._field_defs())]
-        kept = {k: user.get(k) for k in keys}
+        kept = {k: v for k in keys if (v := user.get(k)) not in (None, "", [])}
         kept["roles"] = self._roles(user)
         return json.dumps(kept, separators=(",", ":"), default=str).encode()
 
