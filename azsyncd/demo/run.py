@@ -26,8 +26,8 @@ from azsyncd.demo.directory import (
 from azsyncd.demo.relay import serve_directory
 from azsyncd.errors import UserError
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.schedule import Clock, utc_clock
-from azsyncd.service.server import serve
+from azsyncd.service.runs.schedule import Clock, utc_clock
+from azsyncd.service.socket.server import serve
 from azsyncd.targets.registry import BUILT_IN, spec
 from azsyncd.targets.spec import DemoDesk
 
