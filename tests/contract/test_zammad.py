@@ -6,6 +6,7 @@ faults."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -500,3 +501,15 @@ def test_bound_users_are_read_by_id_a_few_at_a_time_or_listed(
     assert fake.count("GET", "users/") == 4 and fake.count("GET", "users") == 0
     assert set(target.find_by_id(ids)) == set(ids) and fake.count("GET", "users") == 2
     assert target.find_by_id(["2"])["2"].email == "admin@example.com"  # found, never written
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    from email.utils import format_datetime
+
+    from azsyncd.targets.zammad.api import retry_after
+
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
+    assert 80 < (retry_after(httpx.Response(429, headers={"Retry-After": later})) or 0) <= 90
+    assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after(httpx.Response(429)) is None
