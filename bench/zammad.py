@@ -138,6 +138,7 @@ def point(users: int, scale: float) -> dict[str, Any]:
         daemon.runner.wait()
         whole, whole_wall = daemon.state.run(run_id), time.monotonic() - started
         after_whole = stats()
+        runs_peak = children_peak_rss_mb()  # before the servers (children too) end
     finally:
         daemon.stop(20)
         for server in (fake, graph):
@@ -177,7 +178,7 @@ def point(users: int, scale: float) -> dict[str, Any]:
         "reconciliation_calls": after_whole["calls"] - after_full["calls"] - 1,
         "peak_rss_mb": peak_rss_mb(),
         "run_peak_rss_mb": first_run_peak,  # the first sync's run
-        "runs_peak_rss_mb": children_peak_rss_mb(),  # the largest run, reconciliation included
+        "runs_peak_rss_mb": runs_peak,  # the largest run, reconciliation included
         "load_1m": loads(),
         **latencies,
     }
