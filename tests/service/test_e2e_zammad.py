@@ -188,9 +188,6 @@ def test_an_agent_in_entra_id_keeps_its_roles_and_the_substring_trap(world: Zamm
         assert world.zammad.users[decoy["id"]]["organization_id"] is None
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the engine binds contacts to directory objects in the next protocol step"
-)
 def test_an_address_change_edits_the_same_zammad_user(world: ZammadWorld) -> None:
     with started(world) as daemon, daemon.client() as http:
         http.post("/v1/tenants/contoso/authorize")
@@ -204,5 +201,9 @@ def test_an_address_change_edits_the_same_zammad_user(world: ZammadWorld) -> Non
         moved = world.zammad.users[anna["id"]]
         assert (moved["email"], moved["login"]) == ("anna.berg@contoso.example",) * 2
         assert len(world.zammad.users) == users and run["counts"]["new"] == 0
+        records = http.get(f"/v1/runs/{run['id']}/records").json()["records"]
+        [moved_record] = [r for r in records if r["email"] == "anna.berg@contoso.example"]
+        assert "address changed" in moved_record["result"]
+        assert moved_record["status"] == "success", moved_record
         assert world.zammad.by_address(anna["email"]) is None
         assert moved["organization_id"] == world.zammad.org_id(SALES)  # memberships stay
