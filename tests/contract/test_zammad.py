@@ -429,9 +429,8 @@ def test_5xx_are_retried_with_backoff_then_give_up_with_a_reason(
     assert target.write([new("t@b.example")])[0].ok
     fake.fail_next = [500] * 10
     [result] = target.write([new("u@b.example")])
-    assert not result.ok and "did not answer POST /api/v1/users after 6 tries: HTTP 500" in (
-        result.error
-    )
+    assert not result.ok and "did not answer POST /api/v1/users after 6 tries" in result.error
+    assert result.error.endswith("budget): HTTP 500")
     assert sum(clock.slept) > 10  # paused between tries, not hammering
 
 
@@ -455,6 +454,25 @@ def test_without_admin_organization_a_rule_fails_with_the_permission_to_give(
     with pytest.raises(TargetError) as caught:
         client(fake, clock).add_to_group("Sales desk", ["3"], False)
     assert "403" in caught.value.message and "admin.organization" in caught.value.fix
+
+
+def test_a_call_ends_within_its_budget_of_time(fake: FakeZammad, clock: Clock) -> None:
+    target = client(fake, clock)
+    target.api.budget = 10.0
+    target.find_by_email(["x@b.example"])
+    fake.fail_next = [503] * 10
+    [result] = target.write([new("t@b.example")])
+    assert not result.ok and "of a 10 s budget" in result.error
+    assert sum(clock.slept) <= 10
+
+
+def test_a_zammad_nobody_answers_at_is_tried_then_named(clock: Clock) -> None:
+    limiter = RateLimiter({KIND: 600}, clock=clock, sleep=clock.sleep)
+    api = ZammadApi("http://127.0.0.1:9", "t", limiter=limiter, sleep=clock.sleep)
+    with pytest.raises(TargetError) as caught:
+        api.call("GET", "users")
+    assert "did not answer GET /api/v1/users after 6 tries" in caught.value.message
+    assert "127.0.0.1" in caught.value.message and "Zammad is up" in caught.value.fix
 
 
 def test_an_html_page_instead_of_json_says_what_came(clock: Clock) -> None:

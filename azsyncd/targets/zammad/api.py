@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from azsyncd import outbound, stop
-from azsyncd.errors import TargetError
+from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 KIND = "call"  # one budget for every kind of call: Zammad counts none of them
 PAGE = 1000  # the most a page holds in current Zammad (older releases cap it at 500)
 TRIES = 6
+BUDGET = 300.0  # seconds one call may take, every try and pause included
 MAX_PAUSE = 60.0
 # What each path needs of the token's user, for the fix of a 403.
 PERMISSIONS = (
@@ -82,6 +83,7 @@ class ZammadApi:
         timeout: float = 30.0,
         deadline: float = 120.0,
         tries: int = TRIES,
+        budget: float = BUDGET,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = outbound.client(
@@ -99,43 +101,47 @@ class ZammadApi:
         self._sleep = sleep or limiter.sleep
         self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self.tries = tries
+        self.budget = budget
         self.calls = 0  # made, retries included
 
     def close(self) -> None:
         self._http.close()
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One request, tried again on 429, 5xx and network faults; its JSON answer."""
+        """One request, tried again on 429, 5xx and network faults within one budget of time
+        for every try and pause (a 429's wait aside); its JSON answer. A write that timed out
+        may have been done: trying it again is safe (a second user with the address is a
+        422 the caller turns into the first; a PUT sets the same values)."""
+        budget = outbound.Budget(self.budget)
         for attempt in range(1, self.tries + 1):
             try:
-                return self._once(method, path, **kwargs)
+                return self._once(method, path, budget, **kwargs)
             except Again as exc:
-                if attempt == self.tries:
-                    raise TargetError(
-                        f"Zammad did not answer {method} /api/v1/{path} after {self.tries} "
-                        f"tries: {exc}",
-                        "check that Zammad is up (its web interface, the reverse proxy in "
-                        "front of it) and the network; the next sync retries",
-                    ) from None
                 pause = exc.pause
                 if pause is None:  # doubling, with jitter so parallel writers spread out
                     pause = min(MAX_PAUSE, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-                self._sleep(pause)
+                if attempt == self.tries or budget.left() <= pause:
+                    raise TargetError(
+                        f"Zammad did not answer {method} /api/v1/{path} after {attempt} "
+                        f"{'try' if attempt == 1 else 'tries'} ({budget.spent:.0f} s of a "
+                        f"{budget.seconds:.0f} s budget): {exc}",
+                        "check that Zammad is up (its web interface, the reverse proxy in "
+                        "front of it) and the network; the next sync retries",
+                    ) from None
+                budget.pause(pause, self._sleep)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _once(self, method: str, path: str, budget: outbound.Budget, **kwargs: Any) -> Any:
         stop.check()
         self.limiter.acquire(KIND)
         self.calls += 1
         try:
-            response = self._http.request(method, path, **kwargs)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise Again(f"{type(exc).__name__}: {exc}") from None
-        except httpx.TransportError as exc:
-            raise TargetError(
-                f"Zammad at {self.base_url} cannot be reached: {exc}",
-                "check base_url, DNS and the proxy settings",
-            ) from None
+            with budget.trying() as extensions:
+                response = self._http.request(method, path, extensions=extensions, **kwargs)
+        except NetworkError as exc:
+            if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
+                raise TargetError(f"Zammad: {exc.message}", exc.fix) from None
+            raise Again(f"{exc.kind}: {exc.message}") from None
         status = response.status_code
         if status == 429:
             pause = retry_after(response)
