@@ -16,11 +16,6 @@ from azsyncd.errors import ConfigError, StateError, UserError
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
 
-def demo_kinds() -> list[str]:
-    """What the demo can sync into: the built-in store, and each target with a simulator."""
-    return ["local", *(t.name for t in azsyncd.targets.registry.BUILT_IN if t.demo)]
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="azsyncd", description="Keep help desk contacts in step with Microsoft Entra ID."
@@ -51,21 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config")
 
     demo = commands.add_parser(
-        "demo",
-        help="run a demo daemon on a simulated directory and the built-in store (or a "
-        "simulated help desk)",
+        "demo", help="run a demo daemon on a simulated directory and the built-in store"
+    )
+    demo.add_argument(
+        "--target",
+        default="local",
+        help="the help desk to write to: the built-in store (local, the default) or a "
+        "simulated account of another (e.g. freshservice)",
     )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
     demo.add_argument(
         "--dir", help="keep the demo's config and state here (default: a temporary directory)"
     )
     demo.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    demo.add_argument(
-        "--target",
-        default="local",
-        choices=demo_kinds(),
-        help="the help desk to sync into: the built-in store, or a simulated help desk",
-    )
     return parser
 
 
@@ -101,6 +94,13 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    target = azsyncd.targets.registry.spec(loaded.config.target.kind)
+    if target.limits is not None and loaded.config.target.settings is not None:
+        budget = target.limits(loaded.config.target.settings).per_minute
+        print(
+            "  help desk calls a minute, at most: "
+            + ", ".join(f"{v} {k}" for k, v in budget.items())
+        )
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)

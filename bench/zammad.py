@@ -48,18 +48,6 @@ MAPPING = {
 }
 
 
-def scaled(account: str, scale: float, limits: dict[str, Any]) -> None:
-    """This process's limiter of ``account`` on the benchmark's clock (60/scale s a minute)."""
-    from azsyncd.targets import factory
-    from azsyncd.targets.ratelimit import RateLimiter
-
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    limiter = RateLimiter(
-        {k: int(v) for k, v in limits.items()}, clock=clock, sleep=lambda s: time.sleep(s / scale)
-    )
-    factory.use_limiter(account, limiter)
-
-
 def point(users: int, scale: float) -> dict[str, Any]:
     """One size, in this (fresh) process."""
     import httpx
@@ -72,6 +60,7 @@ def point(users: int, scale: float) -> dict[str, Any]:
     from azsyncd.demo.run import tenant_toml
     from azsyncd.service.daemon import Daemon
     from azsyncd.state.models import DeltaLink
+    from azsyncd.targets.zammad.api import KIND
     from bench.floor import floor_seconds
     from bench.run import (
         StatusProbe,
@@ -81,7 +70,7 @@ def point(users: int, scale: float) -> dict[str, Any]:
         peak_rss_mb,
         run_sync,
     )
-    from bench.setup import serve_graph
+    from bench.setup import scaled_limiter, serve_graph
 
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench-zammad"))
@@ -95,15 +84,18 @@ def point(users: int, scale: float) -> dict[str, Any]:
     graph, where = serve_graph(users, work)
     for name, value in (("zammad-token", TOKEN), ("secret", DEMO_SECRET)):
         write_private(work / name, value.encode())
-    os.environ["AZSYNC_BENCH_LIMITER"] = f"{base} {scale} call={PER_MINUTE}"
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
     table = {"base_url": base, "token_file": "zammad-token", "max_per_minute": PER_MINUTE}
     config = tomli_w.dumps({"target": {"kind": "zammad", "zammad": table}, "mapping": MAPPING})
     config += tenant_toml(
         "bench", secret_file="secret", **{k: where[k] for k in where if k != "ca"}
     )
     write_private(work / "azsyncd.toml", config.encode())
-    scaled(base, scale, {"call": PER_MINUTE})
+    # The account's limiter on the fake's clock, here and in each run's own process.
+    os.environ["AZSYNC_BENCH_LIMITER"] = json.dumps(
+        {"account": base, "limits": {KIND: PER_MINUTE}, "scale": scale}
+    )
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
+    scaled_limiter(base, {KIND: PER_MINUTE}, scale)
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"), state_dir=work / "state", sync_process=True
     )

@@ -47,12 +47,12 @@ def start(workdir: Path) -> DemoDesk:
         except subprocess.TimeoutExpired:
             proc.kill()
 
+    token_path = workdir / TOKEN_FILE
     return DemoDesk(
-        settings={"base_url": base_url, "token_file": TOKEN_FILE},
+        table={"base_url": base_url, "token_file": TOKEN_FILE},
         secrets={TOKEN_FILE: token.encode()},
         mapping=MAPPING,
-        where=f"a simulated Zammad at {base_url}",
-        look=f'curl -H "Authorization: Token token=$(cat {workdir / TOKEN_FILE})" '
-        f"{base_url}/api/v1/users",
+        where=f"a simulated Zammad at {base_url}; its users: curl -H "
+        f'"Authorization: Token token=$(cat {token_path})" {base_url}/api/v1/users',
         stop=stop,
     )
