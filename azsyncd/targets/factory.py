@@ -111,7 +111,7 @@ def build_target(
             secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
             register_secret(secrets[key])
     limiter = account_limiter(config, db, shared_dir)
-    resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
+    resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait, config=config)
     return target.make(settings, resources)
 
 

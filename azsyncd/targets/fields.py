@@ -4,7 +4,10 @@
 (``convert``), whether a stored value fits (``check``), whether the type lists choices, and
 the names help desks spell it with. Values in the target's form are: text as str, number as
 int or float, dropdown as a choice id, multi-select as a list of choice ids, date as
-"yyyy-mm-dd".
+"yyyy-mm-dd", yes/no as a bool, date and time as "yyyy-mm-ddThh:mm:ssZ" (UTC).
+
+A field may also carry a help desk's own ``limit`` on a converted value (a length, a range,
+dates in the past only): the reason it does not fit, checked with the type's.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +30,8 @@ class FieldType(StrEnum):
     DROPDOWN = "dropdown"
     MULTI_SELECT = "multi_select"
     DATE = "date"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
     UNKNOWN = "unknown"  # a help desk's type azsync cannot write; kept as it is
 
 
@@ -46,6 +51,9 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    # The help desk's own constraint on a value in the field's type: why it does not fit
+    # (with the fix), or None.
+    limit: Callable[[Any], str | None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", FieldType(self.type))
@@ -135,6 +143,38 @@ def _date(field: FieldDef, value: Any) -> str:
         ) from None
 
 
+YES = {"true", "yes", "y", "1", "on"}
+NO = {"false", "no", "n", "0", "off"}
+
+
+def _boolean(field: FieldDef, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in YES or text in NO:
+        return text in YES
+    raise ValueError(
+        f"{short(value)} is not a yes/no value (true/false, yes/no, 1/0); fix: correct the "
+        "value in Entra ID or map this attribute to a text field"
+    )
+
+
+def _datetime(field: FieldDef, value: Any) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{short(value)} is not a date and time; fix: use an ISO form such as "
+                "2024-03-01T09:30:00Z in Entra ID"
+            ) from None
+    if value.tzinfo is None:  # Graph gives times in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _unwritable(field: FieldDef, value: Any) -> Any:
     raise ValueError(
         f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
@@ -176,6 +216,18 @@ def _is_date(field: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _is_boolean(field: FieldDef, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"yes or no is required, got {value!r}"
+
+
+def _is_datetime(field: FieldDef, value: Any) -> str | None:
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return f"{value!r} is not a date and time (yyyy-mm-ddThh:mm:ssZ)"
+    return None
+
+
 def _anything(field: FieldDef, value: Any) -> str | None:
     return None
 
@@ -199,6 +251,8 @@ FIELD_TYPES: dict[FieldType, TypeRule] = {
         choices=True,
     ),
     FieldType.DATE: TypeRule(_date, _is_date, ("date",)),
+    FieldType.BOOLEAN: TypeRule(_boolean, _is_boolean, ("boolean", "checkbox")),
+    FieldType.DATETIME: TypeRule(_datetime, _is_datetime, ("datetime", "date_time")),
     FieldType.UNKNOWN: TypeRule(_unwritable, _anything, ()),
 }
 WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
@@ -216,7 +270,11 @@ def convert(field: FieldDef, value: Any) -> Any:
         return None
     converted = FIELD_TYPES[field.type].convert(field, value)
     # Blank text (or a list of blanks) is as empty as no value: "required" says so.
-    return None if converted in EMPTY else converted
+    if converted in EMPTY:
+        return None
+    if field.limit is not None and (reason := field.limit(converted)):
+        raise ValueError(reason)
+    return converted
 
 
 def problem(field: FieldDef, value: Any) -> str | None:
@@ -224,4 +282,6 @@ def problem(field: FieldDef, value: Any) -> str | None:
     if value in EMPTY:
         return f"{field.name}: this field is required" if field.required else None
     reason = FIELD_TYPES[field.type].check(field, value)
+    if reason is None and field.limit is not None:
+        reason = field.limit(value)
     return f"{field.name}: {reason}" if reason else None

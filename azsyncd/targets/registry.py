@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from azsyncd.config import target_kinds
-from azsyncd.targets import freshservice, happyfox, local
+from azsyncd.targets import freshservice, happyfox, local, zammad
 from azsyncd.targets.spec import TargetSpec
 
-BUILT_IN: tuple[TargetSpec, ...] = (local.TARGET, happyfox.TARGET, freshservice.TARGET)
+BUILT_IN: tuple[TargetSpec, ...] = (
+    local.TARGET,
+    happyfox.TARGET,
+    freshservice.TARGET,
+    zammad.TARGET,
+)
 
 
 def spec(name: str) -> TargetSpec:

@@ -17,6 +17,7 @@ from typing import Any
 
 from peewee import Database
 
+from azsyncd.config.model import Config
 from azsyncd.config.target_kinds import TargetKind
 from azsyncd.targets.base import Target
 from azsyncd.targets.ratelimit import RateLimiter
@@ -38,6 +39,9 @@ class Resources:
     limiter: RateLimiter | None  # shared by every client of the account
     db: Database  # the state database, for a target that keeps tables there
     on_wait: Callable[[str], None] | None = None  # says why writes pause, in the run's log
+    # The whole configuration, for a target whose writes depend on more than its own table
+    # (which phones the mapping sets, the order of the contact-group rules).
+    config: Config | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
