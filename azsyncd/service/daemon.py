@@ -49,7 +49,7 @@ from azsyncd.sync.runner import (
     SyncJob,
     SyncRunner,
 )
-from azsyncd.targets.factory import limiters
+from azsyncd.targets.factory import account_notes, limiters
 
 log = logging.getLogger(__name__)
 
@@ -620,6 +620,7 @@ class Daemon:
             if latest
             else None,
             "target": config.target.kind,
+            "target_notes": self._target_notes(config),
             **self.leadership.as_dict(),
             "tenants": [
                 {
@@ -629,6 +630,15 @@ class Daemon:
                 for t in config.tenants
             ],
         }
+
+    def _target_notes(self, config: Config) -> list[str]:
+        """What the target said of its account (e.g. bulk calls refused), kept with the
+        account's shared rate limit so the runs' processes and other hosts see it too."""
+        shared = paths.shared_state_dir(config.state.shared_dir, self.state_dir)
+        try:
+            return account_notes(config, self.state.db, shared)
+        except (OSError, PeeweeException):
+            return []  # status answers whatever the shared directory's state
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 ``FIELD_TYPES`` is the table: per type, how a directory value becomes the target's form
 (``convert``), whether a stored value fits (``check``), whether the type lists choices, and
 the names help desks spell it with. Values in the target's form are: text as str, number as
-int or float, dropdown as a choice id, multi-select as a list of choice ids, date as
-"yyyy-mm-dd".
+int or float, integer as int, yes/no as bool, dropdown as a choice id, multi-select as a list
+of choice ids, date as "yyyy-mm-dd". A text field may carry a pattern its values must match.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ EMPTY: tuple[Any, ...] = (None, "", [])
 class FieldType(StrEnum):
     TEXT = "text"
     NUMBER = "number"
+    INTEGER = "integer"  # a whole number
+    BOOLEAN = "boolean"  # yes/no (a checkbox)
     DROPDOWN = "dropdown"
     MULTI_SELECT = "multi_select"
     DATE = "date"
@@ -46,6 +48,7 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    pattern: str = ""  # a regular expression a text value must match whole (a "regexp" field)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", FieldType(self.type))
@@ -58,6 +61,7 @@ class FieldDef:
             "required": self.required,
             "choices": [c.label for c in self.choices],
             "raw_type": self.raw_type or str(self.type),
+            **({"pattern": self.pattern} if self.pattern else {}),
         }
 
 
@@ -93,6 +97,31 @@ def _number(field: FieldDef, value: Any) -> int | float:
     if number.is_integer() and "." not in text and "," not in text:
         return int(number)
     return round(number, 2)
+
+
+def _integer(field: FieldDef, value: Any) -> int:
+    number = _number(field, value)
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(
+            f"{short(value)} is not a whole number (datatype mismatch); fix: correct the value in"
+            " Entra ID or map this attribute to a decimal or text field"
+        )
+    return int(number)
+
+
+YES = {"true", "yes", "y", "1", "on", "x"}
+NO = {"false", "no", "n", "0", "off"}
+
+
+def _boolean(field: FieldDef, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in YES | NO:
+        return str(value).strip().lower() in YES
+    raise ValueError(
+        f"{short(value)} is not a yes/no value (datatype mismatch); fix: use true or false in"
+        " Entra ID, or map this attribute to a text field"
+    )
 
 
 def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
@@ -155,6 +184,16 @@ def _is_number(field: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _is_integer(field: FieldDef, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"a whole number is required, got {value!r}"
+    return None
+
+
+def _is_boolean(field: FieldDef, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"yes or no is required, got {value!r}"
+
+
 def _is_choice(field: FieldDef, value: Any) -> str | None:
     if isinstance(value, str) and value in {c.id for c in field.choices}:
         return None
@@ -191,6 +230,8 @@ class TypeRule:
 FIELD_TYPES: dict[FieldType, TypeRule] = {
     FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea")),
     FieldType.NUMBER: TypeRule(_number, _is_number, ("number", "decimal")),
+    FieldType.INTEGER: TypeRule(_integer, _is_integer, ("integer",)),
+    FieldType.BOOLEAN: TypeRule(_boolean, _is_boolean, ("boolean", "checkbox")),
     FieldType.DROPDOWN: TypeRule(_dropdown, _is_choice, ("dropdown", "choice"), choices=True),
     FieldType.MULTI_SELECT: TypeRule(
         _multi_select,
@@ -216,7 +257,21 @@ def convert(field: FieldDef, value: Any) -> Any:
         return None
     converted = FIELD_TYPES[field.type].convert(field, value)
     # Blank text (or a list of blanks) is as empty as no value: "required" says so.
-    return None if converted in EMPTY else converted
+    if converted in EMPTY:
+        return None
+    if field.pattern and not _matches(field.pattern, converted):
+        raise ValueError(
+            f"{short(converted)} does not match the field's pattern {field.pattern}; fix: correct"
+            " the value in Entra ID or the pattern in the help desk"
+        )
+    return converted
+
+
+def _matches(pattern: str, value: Any) -> bool:
+    try:
+        return re.fullmatch(pattern, str(value)) is not None
+    except re.error:
+        return True  # a pattern Python cannot read is the help desk's to apply
 
 
 def problem(field: FieldDef, value: Any) -> str | None:
@@ -224,4 +279,6 @@ def problem(field: FieldDef, value: Any) -> str | None:
     if value in EMPTY:
         return f"{field.name}: this field is required" if field.required else None
     reason = FIELD_TYPES[field.type].check(field, value)
+    if not reason and field.pattern and not _matches(field.pattern, value):
+        reason = f"{value!r} does not match the pattern {field.pattern}"
     return f"{field.name}: {reason}" if reason else None

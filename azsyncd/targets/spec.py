@@ -36,6 +36,8 @@ class Resources:
     limiter: RateLimiter | None  # shared by every client of the account
     db: Database  # the state database, for a target that keeps tables there
     on_wait: Callable[[str], None] | None = None  # says why writes pause, in the run's log
+    # The phone types the mapping writes, in its order: for a help desk with one phone field.
+    phone_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,285 @@
+"""Calls to the Zendesk API: auth, the account's rate limit, retries, errors, cursor pages.
+
+Every call (job polls included) waits for the account's shared limiter. A 429 holds every
+process on the account for its ``Retry-After``; an answer whose ``X-Rate-Limit-Remaining``
+says the minute's budget is spent (another integration uses it too) holds calls until the
+minute ends, without a 429; an ``X-Rate-Limit`` below the configured one lowers it for this
+run, said once. 5xx answers and network errors are tried again with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import reprlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from azsyncd import outbound, stop
+from azsyncd.errors import TargetError
+from azsyncd.targets.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+KIND = "call"  # Zendesk counts every call alike
+MAX_429 = 10  # 429s in a row for one call before it fails
+RETRY_AFTER_CAP = 3600.0
+PAGE = 100  # the most records a cursor page holds
+
+
+class Refused(TargetError):
+    """Zendesk refused the call (4xx): ``status`` says how; the message says why."""
+
+    def __init__(self, status: int, message: str, fix: str = "", body: Any = None) -> None:
+        super().__init__(message, fix)
+        self.status = status
+        self.body = body
+
+
+class _Transient(Exception):
+    """A 5xx or a network failure: worth another try after a pause."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: httpx.Headers
+
+
+def readable(body: Any) -> str:
+    """Zendesk's error body as one sentence: field problems first, then its description."""
+    if not isinstance(body, dict):
+        return reprlib.repr(body)
+    details = body.get("details")
+    parts: list[str] = []
+    if isinstance(details, dict):
+        for field, problems in details.items():
+            for problem in problems if isinstance(problems, list) else [problems]:
+                text = problem.get("description") if isinstance(problem, dict) else problem
+                text = str(text or "").strip()
+                if text:
+                    parts.append(
+                        text if field in ("base", "") or ":" in text else f"{field}: {text}"
+                    )
+    elif isinstance(details, str) and details:
+        parts.append(details)
+    if not parts:
+        for key in ("description", "message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                parts.append(value)
+                break
+            if isinstance(value, dict) and value.get("message"):
+                parts.append(str(value["message"]))
+                break
+    return "; ".join(parts) or reprlib.repr(body)
+
+
+class ZendeskHttp:
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        token: str,
+        *,
+        limiter: RateLimiter,
+        headroom: float = 0.9,
+        on_wait: Callable[[str], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+        timeout: float = 30.0,
+        deadline: float = 120.0,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self._http = outbound.client(
+            base_url=self.base + "/api/v2/",
+            auth=(f"{email}/token", token),
+            transport=transport,
+            deadline=deadline,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            headers={"Accept": "application/json", "User-Agent": "azsync"},
+        )
+        self.limiter = limiter
+        self.headroom = headroom
+        self.sleep = sleep or limiter.sleep
+        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
+        self.calls = 0  # made by this client, for tests and the benchmark
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def say_once(self, key: str, message: str) -> None:
+        """Put ``message`` in the run's log the first time ``key`` comes up."""
+        with self._lock:
+            if key in self._said:
+                return
+            self._said.add(key)
+        self.on_wait(message)
+
+    # --- one call ----------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        """One call under the limiter, tried again on 5xx, network errors and 429s; a 4xx
+        answer raises ``Refused``."""
+        retrying = Retrying(
+            stop=stop_after_attempt(5),
+            wait=wait_exponential_jitter(initial=1, max=60),
+            retry=retry_if_exception_type(_Transient),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, **kwargs)
+        except _Transient as exc:
+            raise TargetError(
+                f"Zendesk did not answer {method} {path} after 5 tries: {exc}",
+                "check Zendesk's status page (status.zendesk.com) and the network; the next"
+                " sync retries",
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, method: str, path: str, **kwargs: Any) -> Answer:
+        for _ in range(MAX_429 + 1):
+            self.limiter.acquire(KIND)
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if outbound.lasting(exc):
+                    raise TargetError(f"Zendesk could not be reached: {exc}") from None
+                raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            self.calls += 1
+            self._budget(response.headers)
+            if response.status_code != 429:
+                return self._answer(method, path, response)
+            seconds = _seconds(response.headers.get("Retry-After"), 60.0)
+            self.limiter.lock_for(seconds)
+            self.on_wait(
+                f"Zendesk answered 429 (rate limit): pausing all calls for {seconds:g} s as its"
+                " Retry-After says, then resuming"
+            )
+        raise TargetError(
+            f"Zendesk kept answering 429 to {method} {path}",
+            "another integration may be using the account's rate limit; lower"
+            " [target.zendesk] rate_headroom, or try again later",
+        )
+
+    def _budget(self, headers: httpx.Headers) -> None:
+        """What Zendesk says of the account's budget: its limit, and what is left of it."""
+        limit = _int(headers.get("X-Rate-Limit"))
+        kind_limit = self.limiter.limits.get(KIND, 0)
+        if limit and int(limit * self.headroom) < kind_limit:
+            allowed = max(1, int(limit * self.headroom))
+            self.limiter.limits[KIND] = allowed
+            self.say_once(
+                "limit",
+                f"Zendesk says this account allows {limit} calls a minute, fewer than"
+                f" [target.zendesk] gives ({math.ceil(kind_limit / self.headroom)}): using"
+                f" {allowed} a minute; fix: set plan or calls_per_minute to the account's",
+            )
+        left = _int(headers.get("X-Rate-Limit-Remaining"))
+        if left is not None and left <= 0:
+            reset = _seconds(headers.get("ratelimit-reset"), 60.0)
+            self.limiter.pause(reset)
+            self.say_once(
+                "spent",
+                "Zendesk says the account's calls for this minute are spent (another"
+                f" integration shares them): pausing {reset:g} s until the minute ends",
+            )
+
+    def _answer(self, method: str, path: str, response: httpx.Response) -> Answer:
+        status = response.status_code
+        if status >= 500:
+            raise _Transient(f"HTTP {status}")
+        if status == 401:
+            raise TargetError(
+                "Zendesk refused the email and API token (401)",
+                "check [target.zendesk] email and api_token_file (Admin Center > Apps and"
+                " integrations > Zendesk API), and that token access is on",
+            )
+        if status == 204 or not response.content:
+            body: Any = None
+        else:
+            try:
+                body = outbound.json_of(response)
+            except outbound.BadAnswer as exc:
+                raise TargetError(
+                    f"Zendesk answered {method} {path} with HTTP {status} and {exc}",
+                    "check [target.zendesk] subdomain or base_url and Zendesk's status page;"
+                    " the next sync retries",
+                ) from None
+        if status >= 400:
+            raise Refused(
+                status,
+                f"Zendesk refused {method} {path} (HTTP {status}): {readable(body)}",
+                body=body,
+            )
+        return Answer(status, body, response.headers)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.call("GET", path, params=params).body
+
+    def pages(
+        self, path: str, key: str, params: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a list, a cursor page (100) at a time: offset paging fails past
+        10,000 records."""
+        query = {**(params or {}), "page[size]": PAGE}
+        seen: set[str] = set()
+        while True:
+            stop.check()
+            body = self.get(path, query)
+            records = shaped_list(body, key, f"GET {path}")
+            yield from records
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if not isinstance(meta, dict) or not meta.get("has_more"):
+                return
+            cursor = meta.get("after_cursor")
+            if not isinstance(cursor, str) or not cursor or cursor in seen:
+                raise TargetError(
+                    f"Zendesk's pages of GET {path} do not move on (cursor {cursor!r})",
+                    "check Zendesk's status page; the next sync retries",
+                )
+            seen.add(cursor)
+            query = {**(params or {}), "page[size]": PAGE, "page[after]": cursor}
+
+
+def shaped_list(body: Any, key: str, call: str) -> list[dict[str, Any]]:
+    """``body[key]`` as a list of objects, or a TargetError saying what came."""
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TargetError(
+            f"Zendesk answered {call} with something azsync cannot read: {key} is"
+            f" {reprlib.repr(value)}",
+            "check Zendesk's status page; the next sync retries",
+        )
+    return value
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _seconds(value: str | None, default: float) -> float:
+    """A header's seconds (Retry-After, ratelimit-reset), within reason."""
+    try:
+        seconds = float(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    if not math.isfinite(seconds) or seconds <= 0:
+        return default
+    return min(seconds, RETRY_AFTER_CAP)
