@@ -195,7 +195,7 @@ def test_every_user_field_type_is_typed_written_and_read_back_the_same(
         ("Employee number", "12.5", "is not a whole number"),
         ("VIP", "maybe", "is not a yes/no value"),
         ("Badge", "B-12", "does not match the field's pattern"),
-        ("Office", "Paris", "is not a choice of this field (allowed: Berlin, London)"),
+        ("Office", "Paris", "is not a choice of this field (allowed: Berlin, London, Remote)"),
         ("time_zone", "Mars/Olympus", "is not a choice of this field"),
         ("Hire date", "soon", "is not a date"),
     ],

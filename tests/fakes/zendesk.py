@@ -75,6 +75,7 @@ USER_FIELDS: list[dict[str, Any]] = [
         "custom_field_options": [
             {"name": "Berlin", "value": "office_berlin"},
             {"name": "London", "value": "office_london"},
+            {"name": "Remote", "value": "office_remote"},
         ],
     },
     {"key": "manager", "title": "Manager", "type": "lookup"},

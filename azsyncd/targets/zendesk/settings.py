@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -25,9 +26,7 @@ SUBDOMAIN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 
 class ZendeskSettings(Section):
-    subdomain: str = Field(
-        "", description="<subdomain>.zendesk.com; or give base_url instead", pattern=SUBDOMAIN
-    )
+    subdomain: str = Field("", description="<subdomain>.zendesk.com; or give base_url instead")
     base_url: str = Field("", description="https://<host>, for a host mapped to the account")
     email: str = Field(
         ...,
@@ -57,6 +56,19 @@ class ZendeskSettings(Section):
     job_timeout_minutes: float = Field(
         30, gt=0, le=600, description="How long to wait for one bulk job before giving up on it"
     )
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain(cls, value: str) -> str:
+        value = value.lower()
+        if value.endswith(".zendesk.com"):
+            value = value.removesuffix(".zendesk.com")
+        if value and not re.fullmatch(SUBDOMAIN, value):
+            raise ValueError(
+                f'"{value}" is not a Zendesk subdomain; write the part before .zendesk.com, e.g.'
+                ' subdomain = "acme"'
+            )
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -29,7 +29,7 @@ from peewee import Database
 
 from azsyncd import stop
 from azsyncd.errors import TargetError
-from azsyncd.targets.base import ContactWrite, ExistingContact, WriteResult, normal_email
+from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import FieldDef, FieldType, problem
 from azsyncd.targets.zendesk import users
 from azsyncd.targets.zendesk.http import Refused, ZendeskHttp, shaped_list
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_BULK = 100
 SEARCH_LIMIT = 20  # addresses searched one by one before listing every user is considered
+WRITTEN_KEPT = 10_000
 STAFF = ("agent", "admin")
 BULK_REFUSED = (
     "Zendesk refused bulk user imports (403): writing one user a call under the rate limit,"
@@ -73,6 +74,7 @@ class Zendesk:
         self._fields: dict[str, FieldDef] | None = None
         self._staff: tuple[set[str], set[str], set[str]] | None = None  # emails, external ids, ids
         self._index: dict[str, ExistingContact] | None = None  # every end user, once listed
+        self._written: dict[str, ExistingContact] = {}  # written this run (no listing made)
         self._searched = 0
         self._count: int | None = None
         self._orgs: dict[str, int] = {}
@@ -194,6 +196,9 @@ class Zendesk:
         found: dict[str, ExistingContact] = {}
         for email in wanted:
             stop.check()
+            if email in self._written:  # search may not find what was just written
+                found[email] = self._written[email]
+                continue
             body = self.http.get("users/search", {"query": f'email:"{email}"'})
             for raw in shaped_list(body, "users", "GET users/search"):
                 # Search is fuzzy (a partial address matches): only the exact one counts.
@@ -259,10 +264,31 @@ class Zendesk:
             for n, item in enumerate(batch):
                 if results[n] is None:
                     results[n] = WriteResult(item.email, False, error=exc.message)
-        return [
+        done = [
             r if r is not None else WriteResult(batch[n].email, False, error="no result")
             for n, r in enumerate(results)
         ]
+        for item, result in zip(batch, done, strict=True):
+            if result.ok:
+                self._remember(item, result.id)
+        return done
+
+    def _remember(self, item: ContactWrite, user_id: str) -> None:
+        """Keep what a write made true for the run's later lookups: the leavers' step asks
+        for users just written, whom the listing predates and search may not find yet."""
+        phones = (
+            [Phone(self.phone_type, item.phones[0].number)]
+            if self.phone_type and item.phones
+            else []
+        )
+        custom = {**(item.existing.custom if item.existing else {}), **item.custom}
+        contact = ExistingContact(user_id, normal_email(item.email), item.name, phones, custom)
+        if self._index is not None:
+            self._index[contact.email] = contact
+            return
+        if len(self._written) >= WRITTEN_KEPT:
+            self._written.clear()  # a bound on memory; older ones are searched again
+        self._written[contact.email] = contact
 
     def _sort(
         self,
