@@ -570,3 +570,70 @@ def test_organization_members_one_call_each_when_bulk_is_refused(
     zd.add_to_group("Sales", ids, False)
     zd.add_to_group("Sales", ids, False)  # members already: 422s, taken as done
     assert fake.org_members("Sales") == {int(i) for i in ids}
+
+
+# --- edits by id ----------------------------------------------------------------------------
+
+
+def test_edits_go_in_an_update_job_by_id_and_never_create(
+    fake: FakeZendesk, clock: Clock, tmp_path: Path
+) -> None:
+    zd = client(fake, clock, tmp_path)
+    made = zd.write([user(n) for n in range(3)])
+    found = zd.find_by_id([r.id for r in made])
+    fake.delete_user(int(made[2].id))  # an agent deleted one meanwhile
+    edits = [replace(user(n), name=f"Renamed {n}", existing=found[made[n].id]) for n in range(3)]
+    results = zd.write(edits)
+    assert [r.ok for r in results] == [True, True, False]
+    assert "not found" in results[2].error
+    assert [p for m, p, _ in fake.calls if m == "PUT" and p.endswith("users/update_many")]
+    assert fake.users[int(made[0].id)]["name"] == "Renamed 0"
+    assert len(fake.end_users()) == 3 and not fake.user_by_email("user2@example.com")
+
+
+def test_find_by_id_leaves_out_the_deleted_agents_and_admins(
+    fake: FakeZendesk, clock: Clock, tmp_path: Path
+) -> None:
+    zd = client(fake, clock, tmp_path)
+    made = zd.write([user(n) for n in range(3)])
+    fake.delete_user(int(made[1].id))
+    agent = str(fake.user_by_email("agent@acme.example")["id"])
+    found = zd.find_by_id([made[0].id, made[1].id, agent, "123456", "not-a-number"])
+    assert list(found) == [made[0].id] and found[made[0].id].email == "user0@example.com"
+
+
+def test_with_bulk_refused_an_edit_of_a_deleted_user_fails_and_creates_nothing(
+    clock: Clock, tmp_path: Path
+) -> None:
+    fake = FakeZendesk(clock, bulk_enabled=False)
+    zd = client(fake, clock, tmp_path)
+    [made] = zd.write([user(1)])
+    ann = zd.find_by_id([made.id])[made.id]
+    fake.delete_user(int(made.id))
+    [result] = zd.write([replace(user(1), existing=ann)])
+    assert not result.ok and "no longer there (deleted); nothing was created" in result.error
+    assert fake.end_users() == []
+
+
+def test_a_one_organization_account_refuses_a_second_with_its_reason(
+    clock: Clock, tmp_path: Path
+) -> None:
+    fake = FakeZendesk(clock, multiple_organizations=False)
+    zd = client(fake, clock, tmp_path)
+    ids = [r.id for r in zd.write([user(n) for n in range(2)])]
+    zd.add_to_group("Sales", ids, False)
+    with pytest.raises(TargetError, match="can belong to only one organization"):
+        zd.add_to_group("Berlin office", ids[:1], False)
+
+
+def test_the_organization_mark_shows_the_tenant(
+    fake: FakeZendesk, clock: Clock, tmp_path: Path
+) -> None:
+    plain = client(fake, clock, tmp_path)
+    ids = [r.id for r in plain.write([user(n) for n in range(3)])]
+    plain.mark_synced("Contoso", ids)  # mark = "none": the external_id is the mark
+    assert fake.organizations == {}
+    marking = client(fake, clock, tmp_path, mark_organization="Microsoft Entra ID: {tenant}")
+    marking.mark_synced("Contoso", ids)
+    marking.mark_synced("Contoso", ids)
+    assert fake.org_members("Microsoft Entra ID: Contoso") == {int(i) for i in ids}

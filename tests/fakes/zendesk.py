@@ -124,8 +124,11 @@ class FakeZendesk:
         job_row: float = 0.01,
         job_ttl: float = 3600.0,
         search_lag: float = 0.0,
+        fields: list[dict[str, Any]] | None = None,
+        multiple_organizations: bool = True,
     ) -> None:
         self.clock = clock
+        self.multiple_organizations = multiple_organizations
         self.auth = "Basic " + base64.b64encode(f"{email}/token:{token}".encode()).decode()
         self.per_minute = per_minute
         self.bulk_enabled = bulk_enabled
@@ -149,7 +152,7 @@ class FakeZendesk:
         self.staff_writes: list[int] = []  # agents or admins a write reached
         self.organizations: dict[int, dict[str, Any]] = {}
         self.memberships: dict[int, dict[str, Any]] = {}
-        self.fields = [self._field(i, f) for i, f in enumerate(USER_FIELDS)]
+        self.fields = [self._field(i, f) for i, f in enumerate(fields or USER_FIELDS)]
         self.jobs: dict[str, Job] = {}
         self._rows: list[tuple[float, int, str, int]] = []  # (at, seq, job id, row) heap
         self._workers = [0.0] * job_workers
@@ -202,7 +205,7 @@ class FakeZendesk:
         ]
 
     def end_users(self) -> list[dict[str, Any]]:
-        return [u for u in self.users.values() if u["role"] == "end-user"]
+        return [u for u in self.users.values() if u["role"] == "end-user" and u["active"]]
 
     def org_members(self, name: str) -> set[int]:
         org = next((o for o in self.organizations.values() if o["name"] == name), None)
@@ -319,6 +322,12 @@ class FakeZendesk:
             if not self.bulk_enabled:
                 return 403, {"error": "Forbidden", "message": "Data imports are not enabled"}
             return self._queue("users", body, "users", now)
+        if route == "users/update_many" and method == "PUT":
+            if not self.bulk_enabled:  # taken as a bulk import too (not documented either way)
+                return 403, {"error": "Forbidden", "message": "Data imports are not enabled"}
+            if isinstance(body, dict) and isinstance(body.get("user"), dict) and query.get("ids"):
+                body = {"users": [{**body["user"], "id": i} for i in _csv(query, "ids")]}
+            return self._queue("updates", body, "users", now)
         if route == "user_fields" and method == "GET":
             return 200, {"user_fields": self.fields, "next_page": None, "count": len(self.fields)}
         if route == "time_zones" and method == "GET":
@@ -382,6 +391,8 @@ class FakeZendesk:
         if not rest and method == "GET":
             return 200, {"user": self._view(user)}
         if not rest and method == "PUT":
+            if not user["active"]:
+                return 404, {"error": "RecordNotFound", "description": "Not found"}
             if not isinstance(body, dict) or not isinstance(body.get("user"), dict):
                 return 400, {"error": "InvalidParameter", "description": "user is required"}
             problems = self._update(user, body["user"], email_primary=True)
@@ -773,7 +784,7 @@ class FakeZendesk:
             for e in externals
             if e.lower() in self.by_external
         ]
-        return 200, {"users": [self._view(u) for u in found if u["active"]]}
+        return 200, {"users": [self._view(u) for u in found]}  # deleted ones too: active false
 
     # --- organizations ----------------------------------------------------------------------
 
@@ -808,6 +819,10 @@ class FakeZendesk:
             for m in self.memberships.values()
         ):
             return 422, _invalid({"user_id": ["User is already a member of this organization"]})
+        if not self.multiple_organizations and any(
+            m["user_id"] == user_id for m in self.memberships.values()
+        ):
+            return 422, _invalid({"user_id": ["User can belong to only one organization"]})
         if self.users[user_id]["role"] != "end-user":
             self.staff_writes.append(user_id)
         first = not any(m["user_id"] == user_id for m in self.memberships.values())
@@ -877,6 +892,8 @@ class FakeZendesk:
                 else str(answer.get("description", ""))
             )
             return {"index": n, "error": "OrganizationMembershipCreateError", "details": text}
+        if job.kind == "updates":
+            return self._update_row(row, n)
         keys = (
             [str(row.get(k) or "").lower() for k in ("external_id", "email")]
             if isinstance(row, dict)
@@ -894,6 +911,45 @@ class FakeZendesk:
             "email": answer["email"],
         }
 
+    def _update_row(self, row: Any, n: int) -> dict[str, Any]:
+        """A row of update_many: that user, by id, or a failed row; never a new user."""
+        given = dict(row) if isinstance(row, dict) else {}
+        user_id = int(given.pop("id", 0) or 0) if str(given.get("id", "")).isdigit() else 0
+        user = self.users.get(user_id)
+        if user is None or not user["active"]:
+            return {
+                "id": user_id,
+                "action": "update",
+                "success": False,
+                "status": "Failed",
+                "error": "UserNotFound",
+                "details": f"User {user_id} not found",
+            }
+        key = str(user.get("external_id") or user["email"] or "").lower()
+        if key in self.fail_rows:
+            return {**_failed(n, self.fail_rows[key]), "id": user_id, "success": False}
+        problems = self._update(user, given, email_primary=False)
+        if problems:
+            return {
+                "id": user_id,
+                "action": "update",
+                "success": False,
+                "status": "Failed",
+                "error": "UserUpdateError",
+                "details": _sentence(problems),
+            }
+        return {"id": user_id, "action": "update", "success": True, "status": "Updated"}
+
+    def delete_user(self, user_id: int) -> None:
+        """An agent deletes the user: it stays, inactive, without its identities."""
+        user = self.users[user_id]
+        user["active"] = False
+        for identity in self.identities[user_id]:
+            self.by_email.pop(identity["value"].lower(), None)
+        self.identities[user_id] = []
+        if user["external_id"]:
+            self.by_external.pop(str(user["external_id"]).lower(), None)
+
     def _job_view(self, job: Job) -> dict[str, Any]:
         now = self.clock()
         if job.failed and now >= job.start:
@@ -909,9 +965,11 @@ class FakeZendesk:
         return {
             "id": job.id,
             "url": f"https://acme.zendesk.com/api/v2/job_statuses/{job.id}.json",
-            "job_type": "bulk_create_or_update_users"
-            if job.kind == "users"
-            else "bulk_create_memberships",
+            "job_type": {
+                "users": "bulk_create_or_update_users",
+                "updates": "bulk_update_users",
+                "memberships": "bulk_create_memberships",
+            }[job.kind],
             "total": len(job.rows),
             "progress": job.done,
             "status": status,

@@ -163,6 +163,8 @@ def test_kill_9_mid_job_then_restart_resumes_without_duplicates(world: ZendeskWo
             http.get(f"/v1/runs/{final['id']}").json()
         )
         users = zd.end_users()
-        assert max(zd.created.values()) == 1 and len({u["external_id"] for u in users}) == len(users)
+        assert max(zd.created.values()) == 1 and len({u["external_id"] for u in users}) == len(
+            users
+        )
         again = sync_and_wait(http)
         assert again["counts"]["new"] == again["counts"]["updated"] == 0

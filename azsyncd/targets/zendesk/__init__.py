@@ -36,6 +36,7 @@ def _build(settings: ZendeskSettings, resources: Resources) -> Zendesk:
         verify_email=settings.verify_email,
         job_timeout=settings.job_timeout_minutes * 60,
         note=limiter.note,
+        mark_organization=settings.mark_organization if settings.mark == "organization" else "",
     )
 
 

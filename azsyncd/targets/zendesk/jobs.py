@@ -99,22 +99,22 @@ class Jobs:
     # --- one job ---------------------------------------------------------------------------
 
     def run(
-        self, path: str, key: str, rows: list[dict[str, Any]], what: str
+        self, path: str, key: str, rows: list[dict[str, Any]], what: str, method: str = "POST"
     ) -> list[dict[str, Any] | None]:
         """Submit ``rows`` as one job and wait for it; each row's result (None: none came).
 
         ``Refused`` (403: bulk imports not enabled, ...) means the job never started."""
         note = JobNote.create(account=self.account, what=what, rows=len(rows))
         try:
-            answer = self.http.call("POST", path, json={key: rows})
+            answer = self.http.call(method, path, json={key: rows})
         except Refused:
             note.delete_instance()  # refused: no job was made
             raise
-        job = _job(answer.body, f"POST {path}")
+        job = _job(answer.body, f"{method} {path}")
         job_id = str(job.get("id") or "")
         if not job_id:
             raise TargetError(
-                f"Zendesk answered POST {path} without a job id: {reprlib.repr(job)}",
+                f"Zendesk answered {method} {path} without a job id: {reprlib.repr(job)}",
                 "check Zendesk's status page; the next sync retries",
             )
         JobNote.update(job_id=job_id).where(JobNote.id == note.id).execute()

@@ -53,6 +53,12 @@ class ZendeskSettings(Section):
     verify_email: bool = Field(
         False, description="Let Zendesk send its verification email to each new user"
     )
+    mark: Literal["none", "organization"] = Field(
+        "none",
+        description="How a synced user shows its tenant: none (the external_id is the Entra"
+        " object id), or an organization named by mark_organization",
+    )
+    mark_organization: str = Field("Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
     job_timeout_minutes: float = Field(
         30, gt=0, le=600, description="How long to wait for one bulk job before giving up on it"
     )

@@ -62,6 +62,7 @@ class Zendesk:
         verify_email: bool = False,
         job_timeout: float = 1800.0,
         note: Callable[[str, str | None], None] | None = None,
+        mark_organization: str = "",
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.http = http
@@ -69,6 +70,7 @@ class Zendesk:
         self.phone_type = phone_type
         self.bulk = bulk
         self.verify_email = verify_email
+        self.mark_organization = mark_organization  # "": no mark beyond the external_id
         # What status says about the account: (key, text), text None to clear it.
         self.note = note or (lambda key, text: None)
         self._fields: dict[str, FieldDef] | None = None
@@ -225,6 +227,23 @@ class Zendesk:
                     index[contact.email] = contact
             self._index = index
 
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        """End users by id, 100 a call; a deleted user (inactive), an agent or an admin is
+        left out: for azsync it is gone."""
+        self._prepare()
+        wanted = sorted({i for i in ids if str(i).isdigit()}, key=int)
+        found: dict[str, ExistingContact] = {}
+        for start in range(0, len(wanted), 100):
+            stop.check()
+            chunk = wanted[start : start + 100]
+            body = self.http.get("users/show_many", {"ids": ",".join(chunk)})
+            for raw in shaped_list(body, "users", "GET users/show_many"):
+                if raw.get("role") == "end-user" and raw.get("active") is not False:
+                    contact = self._user(raw)
+                    if contact.id in chunk:
+                        found[contact.id] = contact
+        return found
+
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
         for raw in self.http.pages("users", "users", {"role": "end-user"}):
             if raw.get("role") != "end-user":
@@ -243,20 +262,33 @@ class Zendesk:
     # --- writing -----------------------------------------------------------------------------
 
     def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
+        """Creates in one job (``create_or_update_many``, keyed by external_id), edits in
+        another (``update_many``, by id: an edit never creates), address changes one at a
+        time (``PUT /users/{id}``); with bulk refused, everything one call each."""
         if len(batch) > self.max_batch:
             raise ValueError(f"Zendesk takes at most {self.max_batch} users a job")
         if not batch:
             return []
         results: list[WriteResult | None] = [None] * len(batch)
-        bulk: list[int] = []
+        creates: list[int] = []
+        edits: list[int] = []
         moves: list[int] = []
         try:
             self._prepare()
-            self._sort(batch, results, bulk, moves)
-            if bulk and self.bulk:
-                self._bulk(batch, bulk, results, moves)
-            for n in bulk:
-                if results[n] is None and n not in moves:
+            fields = self._field_map()
+            for n, item in enumerate(batch):
+                reason = self._staff_reason(item) or self._invalid(item, fields)
+                if reason:
+                    results[n] = WriteResult(item.email, False, error=reason)
+                elif item.existing is None:
+                    creates.append(n)
+                elif normal_email(item.existing.email) != normal_email(item.email):
+                    moves.append(n)
+                else:
+                    edits.append(n)
+            self._in_jobs(batch, creates, edits, results, moves)
+            for n in creates + edits:
+                if results[n] is None:
                     results[n] = self._one(batch[n], moves, n)
             for n in moves:
                 results[n] = self._move(batch[n], results[n])
@@ -283,33 +315,15 @@ class Zendesk:
         )
         custom = {**(item.existing.custom if item.existing else {}), **item.custom}
         contact = ExistingContact(user_id, normal_email(item.email), item.name, phones, custom)
+        known = self._index if self._index is not None else self._written
+        if item.existing is not None:  # a moved address is no longer this user's
+            known.pop(item.existing.email, None)
         if self._index is not None:
             self._index[contact.email] = contact
             return
         if len(self._written) >= WRITTEN_KEPT:
             self._written.clear()  # a bound on memory; older ones are searched again
         self._written[contact.email] = contact
-
-    def _sort(
-        self,
-        batch: list[ContactWrite],
-        results: list[WriteResult | None],
-        bulk: list[int],
-        moves: list[int],
-    ) -> None:
-        """Refuse what must not be sent; the rest go in a job, or alone when the address
-        changed (an edit in place)."""
-        fields = self._field_map()
-        for n, item in enumerate(batch):
-            reason = self._staff_reason(item) or self._invalid(item, fields)
-            if reason:
-                results[n] = WriteResult(item.email, False, error=reason)
-            elif item.existing is not None and normal_email(item.existing.email) != normal_email(
-                item.email
-            ):
-                moves.append(n)
-            else:
-                bulk.append(n)
 
     def _invalid(self, item: ContactWrite, fields: dict[str, FieldDef]) -> str:
         """A value Zendesk would refuse, found before it is sent."""
@@ -327,87 +341,97 @@ class Zendesk:
     def _payload(self, item: ContactWrite) -> dict[str, Any]:
         return users.payload(item, self.phone_type, verify_email=self.verify_email)
 
-    def _bulk(
+    def _in_jobs(
         self,
         batch: list[ContactWrite],
-        rows: list[int],
+        creates: list[int],
+        edits: list[int],
         results: list[WriteResult | None],
         moves: list[int],
     ) -> None:
-        """One job for ``rows``; on 403 bulk is off for the run (said once) and they go alone."""
-        try:
-            outcome = self.jobs.run(
-                "users/create_or_update_many",
-                "users",
-                [self._payload(batch[n]) for n in rows],
-                "users",
-            )
-        except Refused as exc:
-            if exc.status != 403:
-                raise
-            self.bulk = False
-            self.note(NOTE_BULK, BULK_REFUSED)
-            self.http.say_once(NOTE_BULK, BULK_REFUSED)
-            return
-        except JobFailed as exc:
-            outcome = exc.results
-            if exc.expired:  # the job ended but its results are gone: read the users back
-                outcome = self._read_back([batch[n] for n in rows], outcome)
+        """The creates in one job and the edits in another; on 403 bulk is off for the run
+        (said once, and in status) and the users go one call each."""
+        for rows, path, method in (
+            (creates, "users/create_or_update_many", "POST"),
+            (edits, "users/update_many", "PUT"),
+        ):
+            if not rows or not self.bulk:
+                continue
+            payloads = [self._payload(batch[n]) for n in rows]
+            if method == "PUT":  # an edit names its user by id
+                payloads = [
+                    {"id": int(_existing(batch[n]).id), **p}
+                    for n, p in zip(rows, payloads, strict=True)
+                ]
+            try:
+                outcome = self.jobs.run(path, "users", payloads, "users", method=method)
+            except Refused as exc:
+                if exc.status != 403:
+                    raise
+                self.bulk = False
+                self.note(NOTE_BULK, BULK_REFUSED)
+                self.http.say_once(NOTE_BULK, BULK_REFUSED)
+                return
+            except JobFailed as exc:
+                outcome = exc.results
+                if exc.expired:  # the job ended but its results are gone: read users back
+                    outcome = self._read_back([batch[n] for n in rows], outcome)
+                for n, result in zip(rows, outcome, strict=True):
+                    if result is None:
+                        results[n] = WriteResult(batch[n].email, False, error=exc.message)
+            else:
+                if not self._bulk_seen:  # bulk works (again): nothing to say any more
+                    self._bulk_seen = True
+                    self.note(NOTE_BULK, None)
             for n, result in zip(rows, outcome, strict=True):
-                if result is None:
-                    results[n] = WriteResult(batch[n].email, False, error=exc.message)
-        else:
-            if not self._bulk_seen:  # bulk works (again): nothing to say any more
-                self._bulk_seen = True
-                self.note(NOTE_BULK, None)
-        for n, result in zip(rows, outcome, strict=True):
-            if result is None:
-                continue
-            item = batch[n]
-            if (
-                str(result.get("status", "")).lower() == "failed"
-                or result.get("success") is False
-                or result.get("error")
-            ):
-                results[n] = WriteResult(item.email, False, error=_row_reason(result))
-                continue
-            user_id = result.get("id")
-            if user_id in (None, ""):
-                results[n] = WriteResult(
-                    item.email, False, error="Zendesk's job gave no user id for this row"
-                )
-                continue
-            answered = normal_email(str(result.get("email") or item.email))
-            if answered != normal_email(item.email):
-                # Matched its bound user by external_id, who has another primary address: the
-                # job only added the new one as a secondary. Move it in place.
-                moves.append(n)
-                results[n] = WriteResult(item.email, True, str(user_id))
-                continue
-            results[n] = WriteResult(item.email, True, str(user_id))
+                if result is not None:
+                    results[n] = self._row(batch[n], result, moves, n)
+
+    def _row(
+        self, item: ContactWrite, result: dict[str, Any], moves: list[int], n: int
+    ) -> WriteResult:
+        if (
+            str(result.get("status", "")).lower() == "failed"
+            or result.get("success") is False
+            or result.get("error")
+        ):
+            return WriteResult(item.email, False, error=_row_reason(result))
+        user_id = result.get("id")
+        if user_id in (None, ""):
+            return WriteResult(
+                item.email, False, error="Zendesk's job gave no user id for this row"
+            )
+        answered = result.get("email")
+        if answered and normal_email(str(answered)) != normal_email(item.email):
+            # It matched its bound user by external_id, who has another primary address: the
+            # job only added the new one as a secondary. Moved in place next.
+            moves.append(n)
+        return WriteResult(item.email, True, str(user_id))
 
     def _read_back(
         self, items: list[ContactWrite], outcome: list[dict[str, Any] | None]
     ) -> list[dict[str, Any] | None]:
-        """Rows without a result, found by their external_id with the address they were
-        sent with: the job wrote them."""
-        wanted = [
+        """Rows without a result, found by their id or external_id with the address they
+        were sent with: the job wrote them."""
+        by_id = [
+            i.existing.id for i, r in zip(items, outcome, strict=True) if r is None and i.existing
+        ]
+        by_external = [
             i.source_object_id
             for i, r in zip(items, outcome, strict=True)
-            if r is None and i.source_object_id
+            if r is None and not i.existing and i.source_object_id
         ]
         found: dict[str, dict[str, Any]] = {}
-        if wanted:
-            body = self.http.get("users/show_many", {"external_ids": ",".join(wanted)})
-            for raw in shaped_list(body, "users", "GET users/show_many"):
-                found[str(raw.get("external_id") or "").lower()] = raw
+        for key, values in (("ids", by_id), ("external_ids", by_external)):
+            if values:
+                body = self.http.get("users/show_many", {key: ",".join(values)})
+                for raw in shaped_list(body, "users", "GET users/show_many"):
+                    found[str(raw.get("id"))] = raw
+                    found[str(raw.get("external_id") or "").lower()] = raw
         back = list(outcome)
         for n, item in enumerate(items):
-            user = (
-                found.get(item.source_object_id.lower())
-                if back[n] is None and item.source_object_id
-                else None
-            )
+            key = item.existing.id if item.existing else item.source_object_id.lower()
+            user = found.get(key) if back[n] is None and key else None
             if user is not None and normal_email(str(user.get("email") or "")) == normal_email(
                 item.email
             ):
@@ -415,13 +439,18 @@ class Zendesk:
         return back
 
     def _one(self, item: ContactWrite, moves: list[int], n: int) -> WriteResult:
-        """One user, one call (bulk refused or off)."""
+        """One user, one call (bulk refused or off): a create, or an edit by id."""
         try:
-            answer = self.http.call(
-                "POST", "users/create_or_update", json={"user": self._payload(item)}
-            )
+            if item.existing is not None:
+                answer = self.http.call(
+                    "PUT", f"users/{item.existing.id}", json={"user": self._payload(item)}
+                )
+            else:
+                answer = self.http.call(
+                    "POST", "users/create_or_update", json={"user": self._payload(item)}
+                )
         except Refused as exc:
-            return WriteResult(item.email, False, error=_refusal(exc))
+            return WriteResult(item.email, False, error=_refusal(exc, item))
         user = answer.body.get("user") if isinstance(answer.body, dict) else None
         if not isinstance(user, dict) or user.get("id") in (None, ""):
             return WriteResult(item.email, False, error="Zendesk's answer held no user id")
@@ -431,12 +460,12 @@ class Zendesk:
 
     def _move(self, item: ContactWrite, done: WriteResult | None) -> WriteResult:
         """The address changed: edit the user in place, the new address primary, the old one
-        kept as a secondary identity (Zendesk's PUT does both)."""
-        user_id = (
-            done.id if done is not None and done.ok else (item.existing.id if item.existing else "")
-        )
+        kept as a secondary identity (Zendesk's PUT does both; checked, and made so if not)."""
+        if done is not None and not done.ok:
+            return done
+        user_id = done.id if done is not None else (item.existing.id if item.existing else "")
         if not user_id:
-            return done or WriteResult(item.email, False, error="no Zendesk user to edit")
+            return WriteResult(item.email, False, error="no Zendesk user to edit")
         body = self._payload(item)
         body.pop("skip_verify_email", None)
         try:
@@ -445,7 +474,7 @@ class Zendesk:
             if normal_email(str((user or {}).get("email") or "")) != normal_email(item.email):
                 self._make_primary(user_id, item.email)
         except Refused as exc:
-            return WriteResult(item.email, False, user_id, _refusal(exc))
+            return WriteResult(item.email, False, user_id, _refusal(exc, item))
         return WriteResult(item.email, True, user_id)
 
     def _make_primary(self, user_id: str, email: str) -> None:
@@ -467,7 +496,12 @@ class Zendesk:
             self.http.call("PUT", f"users/{user_id}/identities/{wanted['id']}/make_primary")
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
-        """Nothing to do: the external_id every write sets marks the user as Entra ID's."""
+        """The external_id every write sets marks a user as Entra ID's; with mark =
+        "organization" the user also joins the tenant's organization."""
+        if self.mark_organization and contact_ids:
+            self.add_to_group(
+                self.mark_organization.format(tenant=tenant_label), contact_ids, False
+            )
 
     # --- organizations (targets.groups.ContactGroups) -----------------------------------
 
@@ -577,6 +611,11 @@ class Zendesk:
                     raise
 
 
+def _existing(item: ContactWrite) -> ExistingContact:
+    assert item.existing is not None
+    return item.existing
+
+
 def _row_reason(result: dict[str, Any]) -> str:
     details = result.get("details")
     error = result.get("error")
@@ -584,5 +623,10 @@ def _row_reason(result: dict[str, Any]) -> str:
     return text if not error or not details else f"{text} ({error})"
 
 
-def _refusal(exc: Refused) -> str:
+def _refusal(exc: Refused, item: ContactWrite | None = None) -> str:
+    if exc.status == 404 and item is not None and item.existing is not None:
+        return (
+            f"Zendesk user {item.existing.id} is no longer there (deleted); nothing was created"
+            " in its place"
+        )
     return exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
