@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run a demo daemon on a simulated directory and the built-in store"
     )
+    demo.add_argument(
+        "--target",
+        default="local",
+        choices=["local", "zendesk"],
+        help="write to the built-in store (default) or a simulated Zendesk account",
+    )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
     demo.add_argument(
         "--dir", help="keep the demo's config and state here (default: a temporary directory)"
@@ -111,7 +117,7 @@ def _demo(args: argparse.Namespace) -> int:
     from azsyncd.demo.run import run_demo
 
     logs.setup(args.log_level)
-    return run_demo(socket=args.socket, directory=args.dir)
+    return run_demo(socket=args.socket, directory=args.dir, target=args.target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import tomlkit
 
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
+from azsyncd.demo import zendesk
 from azsyncd.demo.api import demo_router
 from azsyncd.demo.directory import (
     DEMO_CLIENT,
@@ -78,43 +80,57 @@ client_secret_file = "{secret_file}"
 """
 
 
-DEMO_CONFIG = (
-    "# The demo's configuration: a simulated Contoso tenant, the built-in contact store, "
-    "sync on.\n"
-    + tomlkit.dumps(
-        {
-            "account": {"name": "Demo Help Desk", "timezone": "UTC"},
-            # Contact sync on; the directory's changes are read every minute.
-            "schedule": {"enabled": True, "interval": "1m"},
-            "target": {"local": {"fields": FIELDS}},
-            "mapping": MAPPING,
-            # Disabled accounts of the simulated tenant lose their portal login at once.
-            "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
-            "contact_groups": [
-                {
-                    "group": "Sales desk",
-                    "when": 'department starts with "Sales"',
-                    "access_tickets": True,
-                },
-                {"group": "Customer facing", "entra_group": "a0000001-0000-4000-b000-000000000000"},
-            ],
-        }
+def demo_config(target: dict[str, Any], mapping: dict[str, Any]) -> str:
+    """The demo's configuration for a target table ([target] and its kind's table)."""
+    return (
+        "# The demo's configuration: a simulated Contoso tenant, sync on.\n"
+        + tomlkit.dumps(
+            {
+                "account": {"name": "Demo Help Desk", "timezone": "UTC"},
+                # Contact sync on; the directory's changes are read every minute.
+                "schedule": {"enabled": True, "interval": "1m"},
+                "target": target,
+                "mapping": mapping,
+                # Disabled accounts of the simulated tenant lose their portal login at once.
+                "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
+                "contact_groups": [
+                    {
+                        "group": "Sales desk",
+                        "when": 'department starts with "Sales"',
+                        "access_tickets": True,
+                    },
+                    {
+                        "group": "Customer facing",
+                        "entra_group": "a0000001-0000-4000-b000-000000000000",
+                    },
+                ],
+            }
+        )
+        + tenant_toml(extra='display_name = "Contoso (simulated)"')
     )
-    + tenant_toml(extra='display_name = "Contoso (simulated)"')
-)
+
+
+DEMO_CONFIG = demo_config({"local": {"fields": FIELDS}}, MAPPING)
 
 
 def demo_daemon(
-    workdir: Path, clock: Clock = utc_clock, *, sync_process: bool = False
+    workdir: Path,
+    clock: Clock = utc_clock,
+    *,
+    sync_process: bool = False,
+    config: str = DEMO_CONFIG,
+    secrets: dict[str, str] | None = None,
 ) -> tuple[Daemon, SimulatedTenant]:
     """The demo's daemon on its simulated directory, the tenant authorized, not yet started.
     ``sync_process``: each run in its own process (as ``azsyncd demo``), reading the
     directory from a socket of this process (``relay.py``)."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
-    if not config_path.exists():
-        write_private(config_path, DEMO_CONFIG.encode())
+    if not config_path.exists() or config != DEMO_CONFIG:  # a simulated help desk: anew
+        write_private(config_path, config.encode())
         write_private(workdir / "contoso-client-secret", DEMO_SECRET.encode())
+        for name, value in (secrets or {}).items():
+            write_private(workdir / name, value.encode())
     tenant = contoso()
     daemon = Daemon(
         config_file.load(config_path),
@@ -131,29 +147,64 @@ def demo_daemon(
     return daemon, tenant
 
 
-def run_demo(socket: str | None = None, directory: str | None = None) -> int:
+def run_demo(socket: str | None = None, directory: str | None = None, target: str = "local") -> int:
     workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="azsync-demo-"))
     socket_path = Path(socket) if socket else workdir / "azsyncd.sock"
-    daemon, tenant = demo_daemon(workdir, sync_process=True)
+    with ExitStack() as stack:
+        if target == "zendesk":
+            base = stack.enter_context(zendesk.served())
+            daemon, tenant = demo_daemon(
+                workdir,
+                sync_process=True,
+                config=demo_config(zendesk.demo_target(base), zendesk.DEMO_MAPPING),
+                secrets={zendesk.TOKEN_FILE: zendesk.TOKEN},
+            )
+            where = f"a simulated Zendesk account at {base}"
+            look = [
+                f"curl -su {zendesk.ADMIN}/token:{zendesk.TOKEN} {base}/api/v2/users.json"
+                "   # its users",
+            ]
+        else:
+            daemon, tenant = demo_daemon(workdir, sync_process=True)
+            where = "the built-in store"
+            look = [
+                "contacts --search anna  # the contacts written",
+                'demo add-user "Ada Lovelace"   # a new hire: a contact within a minute',
+                "contacts --search ada   # ... there she is, after the next tick",
+            ]
+        return _serve_demo(daemon, tenant, workdir, socket_path, where, look, keep=bool(directory))
+    return 1  # pragma: no cover (the with block returns)
+
+
+def _serve_demo(
+    daemon: Daemon,
+    tenant: SimulatedTenant,
+    workdir: Path,
+    socket_path: Path,
+    where: str,
+    look: list[str],
+    *,
+    keep: bool,
+) -> int:
     assert daemon.graph_socket is not None
     directory_server = serve_directory(tenant, daemon.graph_socket)
     ctl = f".venv/bin/azsyncctl --socket {socket_path}"
+    tries = [f"  {line}" if line.startswith("curl") else f"  {ctl} {line}" for line in look]
     print(
         f"azsyncd demo listening on {socket_path}\n"
         f"  config and state: {workdir}\n"
         f"  directory: a simulated Contoso tenant with {len(tenant.users)} users and "
         f"{len(tenant.groups)} groups;\n"
-        "  the first sync into the built-in store starts now; then the directory's changes are\n"
+        f"  the first sync into {where} starts now; then the directory's changes are\n"
         "  read every minute.\n\n"
         "Try, in another terminal:\n"
         f"  {ctl} status                  # the daemon, the schedule, the tenant\n"
         f"  {ctl} log --status failed     # why some contacts failed, and the fix\n"
         f"  {ctl} log --csv report.csv    # the CSV report\n"
-        f"  {ctl} contacts --search anna  # the contacts written\n"
         f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
         f"  {ctl} lifecycle               # leavers (disabled accounts) and group rules\n"
-        f'  {ctl} demo add-user "Ada Lovelace"   # a new hire: a contact within a minute\n'
-        f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"
+        + "\n".join(tries)
+        + "\n"
         f"  .venv/bin/azsync-tui --socket {socket_path}\n"
         f"  curl --unix-socket {socket_path} http://azsyncd/v1/status\n\n"
         "Stop with Ctrl-C.",
@@ -163,6 +214,6 @@ def run_demo(socket: str | None = None, directory: str | None = None) -> int:
         return serve(daemon, socket_path)
     finally:
         directory_server.should_exit = True
-        if not directory:
+        if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
         print("demo stopped", file=sys.stderr)

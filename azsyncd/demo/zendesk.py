@@ -36,9 +36,12 @@ import itertools
 import json
 import math
 import re
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
@@ -1024,6 +1027,50 @@ def main() -> None:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+# The demo's account: who signs in, and the mapping to its user fields.
+ADMIN, TOKEN, TOKEN_FILE = "admin@acme.example", "token", "zendesk-token"
+DEMO_MAPPING: dict[str, Any] = {
+    "name": "{givenName} {surname}",
+    "skip_empty_phones": True,
+    "phones": {"mo": "mobilePhone"},
+    "custom_fields": {
+        "Department": "department",
+        "Employee number": "employeeId",
+        "Hire date": "employeeHireDate",
+        "Office": "officeLocation",
+        "locale": "preferredLanguage",
+    },
+}
+
+
+def demo_target(base_url: str) -> dict[str, Any]:
+    """The demo's [target] for the simulated account at ``base_url``."""
+    table = {"base_url": base_url, "email": ADMIN, "api_token_file": TOKEN_FILE}
+    return {"kind": "zendesk", "zendesk": {**table, "plan": "professional"}}
+
+
+@contextmanager
+def served() -> Iterator[str]:
+    """The simulated account in a process of its own while the block runs; its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "azsyncd.demo.zendesk"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"the simulated Zendesk did not start (it said {port!r})")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # End users the account had before azsync: customers, whom no Entra ID user claims.
