@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
+from azsyncd.targets import registry  # declares the [target.<kind>] tables to the config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -94,6 +94,11 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    target = registry.spec(loaded.config.target.kind)
+    settings = loaded.config.target.settings
+    if target.describe is not None and settings is not None:
+        for line in target.describe(settings):
+            print(f"  target: {line}")
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)

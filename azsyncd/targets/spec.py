@@ -45,6 +45,9 @@ class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    # What check-config says of the table once it is valid: a line each (the account, its
+    # budget, how it writes).
+    describe: Callable[[Any], list[str]] | None = None
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):

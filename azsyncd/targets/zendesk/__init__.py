@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
 from azsyncd.targets.zendesk.http import KIND, ZendeskHttp
-from azsyncd.targets.zendesk.settings import ZendeskSettings, rules
+from azsyncd.targets.zendesk.settings import ZendeskSettings, describe, rules
 from azsyncd.targets.zendesk.target import Zendesk
 
 # Jobs in flight at once (Zendesk allows 30 queued or running per account); in single calls,
@@ -48,4 +48,5 @@ TARGET = TargetSpec(
     build=_build,
     parallel=PARALLEL,
     limits=_limits,
+    describe=describe,
 )

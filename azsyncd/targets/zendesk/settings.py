@@ -118,3 +118,19 @@ def rules(settings: ZendeskSettings, config: Config) -> Iterator[tuple[str, str]
             "mapping.phones",
             'a Zendesk user has one phone; map one type, e.g. [mapping.phones] mo = "mobilePhone"',
         )
+
+
+def describe(settings: ZendeskSettings) -> list[str]:
+    limit = (
+        f"calls_per_minute = {settings.calls_per_minute}"
+        if settings.calls_per_minute
+        else f"plan {settings.plan}"
+    )
+    return [
+        f"Zendesk at {settings.url}, signing in as {settings.email} with an API token",
+        f"{settings.per_minute} calls a minute ({limit}); azsync uses {settings.budget}, shared"
+        " by every daemon on the account",
+        "bulk jobs of 100 users; if Zendesk refuses them (403), one call a user"
+        if settings.bulk
+        else "one call a user (bulk = false)",
+    ]
