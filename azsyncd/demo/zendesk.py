@@ -149,6 +149,8 @@ class SimulatedZendesk:
         self.jobs: dict[str, Job] = {}
         self._rows: list[tuple[float, int, str, int]] = []  # (at, seq, job id, row) heap
         self._workers = [0.0] * job_workers
+        self.job_busy = 0.0  # seconds the jobs keep a worker busy, all told
+        self.jobs_made = 0
         self._seq = itertools.count()
         self._ids = itertools.count(1000)
         self._window = (-1, 0)  # (minute, calls counted in it)
@@ -448,7 +450,7 @@ class SimulatedZendesk:
         return {
             "calls": len(self.calls),
             "users": len(self.end_users()),
-            "jobs": len(self.jobs),
+            "jobs": self.jobs_made,
             "job_polls": sum(1 for m, p, _ in self.calls if "job_statuses" in p),
             "bulk_posts": sum(1 for m, p, _ in self.calls if p.endswith("create_or_update_many")),
             "single_posts": sum(
@@ -456,6 +458,9 @@ class SimulatedZendesk:
             ),
             "busiest_minute": self.busiest_minute(),
             "duplicates": sum(1 for n in self.created.values() if n > 1),
+            "job_busy_s": self.job_busy,
+            "job_workers": self.job_workers,
+            "calls_per_minute": self.per_minute,
             "pending_jobs": sum(
                 1 for j in self.jobs.values() if j.done < len(j.rows) and not j.failed
             ),
@@ -866,6 +871,8 @@ class SimulatedZendesk:
         job.start = max(now, self._workers[worker]) + self.job_setup
         job.end = job.start + self.job_row * len(rows)
         self._workers[worker] = job.end
+        self.job_busy += self.job_setup + self.job_row * len(rows)
+        self.jobs_made += 1
         job.failed = self._job_failure()
         for n in range(len(rows)):
             heapq.heappush(

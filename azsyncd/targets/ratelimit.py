@@ -67,6 +67,10 @@ class RateLimiter:
         self.locks += 1
         self._hold(seconds)
 
+    def now(self) -> float:
+        """The limiter's clock: its minute is the account's minute."""
+        return self._clock()
+
     def pause(self, seconds: float) -> None:
         """Hold every call back for ``seconds`` without a 429: the help desk's own count says
         the account's budget is spent (another integration shares it)."""
