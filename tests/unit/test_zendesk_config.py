@@ -82,8 +82,7 @@ def test_the_built_target_uses_the_mapped_phone_type_and_the_account_budget(tmp_
         ),
         (
             ('subdomain = "acme"', 'base_url = "http://acme.zendesk.com"'),
-            "target.zendesk.base_url: base_url (e.g. https://acme.zendesk.com) must"
-            " use https://",
+            "target.zendesk.base_url: base_url (e.g. https://acme.zendesk.com) must use https://",
         ),
         (('plan = "enterprise"', 'plan = "enterprize"'), "target.zendesk.plan: Input should be"),
         (

@@ -1,0 +1,140 @@
+"""The Zendesk target against garbage and against every value: answers of shapes Zendesk does
+not document are errors saying what came; a value mapping accepts is one Zendesk accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from azsyncd.state import open_database
+from azsyncd.targets.fields import FieldType, convert
+from azsyncd.targets.ratelimit import RateLimiter
+from azsyncd.targets.zendesk.http import KIND, ZendeskHttp
+from azsyncd.targets.zendesk.jobs import aligned
+from azsyncd.targets.zendesk.target import Zendesk
+from azsyncd.targets.zendesk.users import field_from
+from tests.contract.zendesk_setup import Clock, user
+from tests.fakes.zendesk import USER_FIELDS, FakeZendesk
+
+
+def answering(tmp_path: Path, answer: Any) -> Zendesk:
+    """A client whose every call gets ``answer`` (an httpx.Response, or a function of the
+    request giving one)."""
+    clock = Clock()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return answer(request) if callable(answer) else answer
+
+    http = ZendeskHttp(
+        "https://acme.zendesk.com",
+        "admin@acme.example",
+        "token",
+        limiter=RateLimiter({KIND: 1000}, clock=clock, sleep=clock.sleep),
+        transport=httpx.MockTransport(handle),
+        sleep=clock.sleep,
+    )
+    return Zendesk(http, open_database("", tmp_path), clock=clock)
+
+
+@pytest.mark.parametrize(
+    "answer, said",
+    [
+        (httpx.Response(200, text="<html><title>Help Center</title></html>"), "an HTML page"),
+        (httpx.Response(200, text='{"user_fields": [1, 2'), "JSON that is cut short"),
+        (httpx.Response(200, json={"user_fields": "many"}), "user_fields is 'many'"),
+        (httpx.Response(200, json=[1, 2]), "cannot read"),
+        (httpx.Response(200, json={"user_fields": [{"title": "no key"}]}), "without a key"),
+        (httpx.Response(404, json={"error": "InvalidEndpoint"}), "HTTP 404"),
+    ],
+)
+def test_garbage_where_fields_are_expected_is_named(
+    tmp_path: Path, answer: httpx.Response, said: str
+) -> None:
+    from azsyncd.errors import TargetError
+
+    with pytest.raises(TargetError, match="Zendesk") as caught:
+        answering(tmp_path, answer).fields()
+    assert said in caught.value.message
+
+
+def test_a_cursor_that_does_not_move_is_an_error_not_a_loop(tmp_path: Path) -> None:
+    from azsyncd.errors import TargetError
+
+    page = {"users": [], "meta": {"has_more": True, "after_cursor": "same"}}
+    zd = answering(tmp_path, httpx.Response(200, json=page))
+    with pytest.raises(TargetError, match="do not move on"):
+        list(zd.iter_contacts())
+
+
+def test_a_job_answer_of_another_shape_fails_its_users_with_what_came(tmp_path: Path) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("user_fields") or path.endswith("time_zones") or path.endswith("locales"):
+            key = path.rsplit("/", 1)[1]
+            return httpx.Response(200, json={key: []})
+        if "role" in str(request.url):
+            return httpx.Response(200, json={"users": [], "meta": {"has_more": False}})
+        return httpx.Response(200, json={"job": "queued"})
+
+    results = answering(tmp_path, handle).write([user(1), user(2)])
+    assert [r.ok for r in results] == [False, False]
+    assert "cannot read" in results[0].error and "job" in results[0].error
+
+
+@given(
+    results=st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.text(max_size=3),
+            st.fixed_dictionaries(
+                {"id": st.integers(0, 9), "status": st.sampled_from(["Created", "Failed"])}
+            ),
+            st.fixed_dictionaries({"index": st.integers(-2, 12), "id": st.integers()}),
+        ),
+        max_size=15,
+    ),
+    total=st.integers(0, 10),
+)
+def test_job_results_always_give_one_slot_per_row(results: list[Any], total: int) -> None:
+    rows = aligned(results, total)
+    assert len(rows) == total and all(r is None or isinstance(r, dict) for r in rows)
+
+
+FIELDS = [
+    f
+    for f in (field_from(FakeZendesk(Clock())._field(i, s)) for i, s in enumerate(USER_FIELDS))
+    if f
+]
+WRITABLE = [f for f in FIELDS if f.type is not FieldType.UNKNOWN]
+directory_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+    st.text(max_size=20),
+    st.sampled_from(
+        ["B-0042", "London", "english; GERMAN", "2024-02-29T10:00:00Z", "12,5", "yes", "7.0"]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.integers(0, len(WRITABLE) - 1), value=directory_values)
+def test_a_value_mapping_accepts_is_one_zendesk_accepts(index: int, value: Any) -> None:
+    """What ``convert`` lets through for a user field, the fake (following Zendesk's rules for
+    each type) never refuses: failures are found at mapping, with a reason, not by Zendesk."""
+    field = WRITABLE[index]
+    try:
+        converted = convert(field, value)
+    except ValueError:
+        return
+    assert FAKE._field_problem(field.id, converted) == ""
+
+
+FAKE = FakeZendesk(Clock())
