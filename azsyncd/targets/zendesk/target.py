@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_BULK = 100
 SEARCH_LIMIT = 20  # addresses searched one by one before listing every user is considered
-WRITTEN_KEPT = 10_000
 STAFF = ("agent", "admin")
 BULK_REFUSED = (
     "Zendesk refused bulk user imports (403): writing one user a call under the rate limit,"
@@ -77,7 +76,9 @@ class Zendesk:
         self._fields: dict[str, FieldDef] | None = None
         self._staff: tuple[set[str], set[str], set[str]] | None = None  # emails, external ids, ids
         self._index: dict[str, ExistingContact] | None = None  # every end user, once listed
-        self._written: dict[str, ExistingContact] = {}  # written this run (no listing made)
+        # Address -> id of the users this run wrote that the listing does not hold: found
+        # again by id (exact, at once), not by search (which lags) - ids only, for memory.
+        self._written: dict[str, str] = {}
         self._searched = 0
         self._count: int | None = None
         self._orgs: dict[str, int] = {}
@@ -191,17 +192,20 @@ class Zendesk:
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
         self._prepare()
         wanted = {normal_email(e) for e in emails}
+        recent = {self._written[e]: e for e in wanted if e in self._written}
+        found = {
+            recent[user_id]: contact
+            for user_id, contact in self.find_by_id(recent).items()
+            if contact.email == recent[user_id]
+        }
+        wanted -= set(recent.values())
         if self._index is None and self._searched + len(wanted) > SEARCH_LIMIT:
             self._list_if_cheaper(len(wanted))
         if self._index is not None:
-            return {e: self._index[e] for e in wanted if e in self._index}
+            return found | {e: self._index[e] for e in wanted if e in self._index}
         self._searched += len(wanted)
-        found: dict[str, ExistingContact] = {}
         for email in wanted:
             stop.check()
-            if email in self._written:  # search may not find what was just written
-                found[email] = self._written[email]
-                continue
             body = self.http.get("users/search", {"query": f'email:"{email}"'})
             for raw in shaped_list(body, "users", "GET users/search"):
                 # Search is fuzzy (a partial address matches): only the exact one counts.
@@ -307,24 +311,24 @@ class Zendesk:
         return done
 
     def _remember(self, item: ContactWrite, user_id: str) -> None:
-        """Keep what a write made true for the run's later lookups: the leavers' step asks
-        for users just written, whom the listing predates and search may not find yet."""
-        phones = (
-            [Phone(self.phone_type, item.phones[0].number)]
-            if self.phone_type and item.phones
-            else []
-        )
-        custom = {**(item.existing.custom if item.existing else {}), **item.custom}
-        contact = ExistingContact(user_id, normal_email(item.email), item.name, phones, custom)
-        known = self._index if self._index is not None else self._written
-        if item.existing is not None:  # a moved address is no longer this user's
-            known.pop(item.existing.email, None)
-        if self._index is not None:
-            self._index[contact.email] = contact
-            return
-        if len(self._written) >= WRITTEN_KEPT:
-            self._written.clear()  # a bound on memory; older ones are searched again
-        self._written[contact.email] = contact
+        """Keep what a write made true for the run's later lookups (the leavers' step asks
+        for users just written): a listed user's entry is updated in place; any other is
+        kept as address -> id, found again by id."""
+        email = normal_email(item.email)
+        if item.existing is not None and item.existing.email != email:  # a moved address
+            self._written.pop(item.existing.email, None)
+            if self._index is not None:
+                self._index.pop(item.existing.email, None)
+        if self._index is not None and (email in self._index or item.existing is not None):
+            phones = (
+                [Phone(self.phone_type, item.phones[0].number)]
+                if self.phone_type and item.phones
+                else []
+            )
+            custom = {**(item.existing.custom if item.existing else {}), **item.custom}
+            self._index[email] = ExistingContact(user_id, email, item.name, phones, custom)
+        else:
+            self._written[email] = user_id
 
     def _invalid(self, item: ContactWrite, fields: dict[str, FieldDef]) -> str:
         """A value Zendesk would refuse, found before it is sent."""
