@@ -62,7 +62,7 @@ def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) 
         if patch.contact_groups is not None:
             document["contact_groups"] = patch.contact_groups
 
-    note(request, *daemon.update_config(apply))
+    note(request, *daemon.config_store.update(apply))
     return _view(daemon)
 
 

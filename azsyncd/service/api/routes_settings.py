@@ -29,9 +29,9 @@ async def get_status(request: Request) -> dict[str, Any]:
     # During a sync, status is answered from memory on the event loop: a hop to a worker
     # thread (or a database query) would wait for the interpreter lock the sync holds.
     daemon = daemon_of(request)
-    if daemon.status_in_memory:
-        return daemon.status()
-    return await run_in_threadpool(daemon.status)
+    if daemon.board.in_memory:
+        return daemon.board.status()
+    return await run_in_threadpool(daemon.board.status)
 
 
 def _settings(daemon: Daemon) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) ->
         for section, values in changes.items():
             deep_merge(document[section], values)
 
-    note(request, *daemon.update_config(apply))
+    note(request, *daemon.config_store.update(apply))
     return _settings(daemon)
 
 
@@ -144,14 +144,14 @@ def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
 
 @router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
 def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
-    changes = daemon.reload()
+    changes = daemon.config_store.reload()
     if changes is None:
         raise ApiError(
             422,
             "invalid_config",
             "the configuration file is invalid; still running on the last good one",
             "fix the file (azsyncd check-config lists every problem) and reload again",
-            detail=daemon.config_error,
+            detail=daemon.config_store.error,
         )
     note(request, "configuration reloaded from the file", *changes)
     return {"reloaded": True, "config_path": str(daemon.loaded.path), "changes": changes}

@@ -26,7 +26,8 @@ from azsyncd.service.api.schemas import (
     Search,
     TenantPatch,
 )
-from azsyncd.service.daemon import Daemon, tenant_status
+from azsyncd.service.daemon import Daemon
+from azsyncd.service.status import tenant_status
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -94,7 +95,7 @@ def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> dict[s
         daemon,
         tenant.name,
         staged,
-        lambda: daemon.update_config(
+        lambda: daemon.config_store.update(
             lambda doc: doc["tenants"].append(document),
             allowed=_credential_keys(tenant.name, staged),
             before_write=before_write,
@@ -118,14 +119,14 @@ def patch_tenant(
 ) -> dict[str, Any]:
     _index(daemon, name)
     changes = patch.model_dump(exclude_unset=True, mode="json")  # type: ignore[attr-defined]
-    note(request, *daemon.update_config(_at(name, lambda t: t.update(changes))))
+    note(request, *daemon.config_store.update(_at(name, lambda t: t.update(changes))))
     return _view(daemon, _tenant(daemon, name))
 
 
 @router.delete("/{name}", summary="Delete a tenant and its runtime state; its contacts stay")
 def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     _index(daemon, name)
-    lines = daemon.update_config(
+    lines = daemon.config_store.update(
         lambda doc: doc["tenants"].remove(next(t for t in doc["tenants"] if t["name"] == name)),
         before_write=lambda: daemon.state.forget_tenant(name),
     )
@@ -137,7 +138,7 @@ def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict
 
 def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> dict[str, Any]:
     _index(daemon, name)
-    note(request, *daemon.update_config(_at(name, lambda t: t.update(enabled=enabled))))
+    note(request, *daemon.config_store.update(_at(name, lambda t: t.update(enabled=enabled))))
     return _view(daemon, _tenant(daemon, name))
 
 
@@ -169,7 +170,7 @@ def put_credential(
         daemon,
         name,
         staged,
-        lambda: daemon.update_config(
+        lambda: daemon.config_store.update(
             _at(name, lambda t: t.update(staged.settings())),
             allowed=_credential_keys(name, staged),
             before_write=staged.commit,

@@ -21,7 +21,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from azsyncd import outbound, stop
-from azsyncd.errors import TargetError
+from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -153,10 +153,10 @@ class ZendeskHttp:
             self.limiter.acquire(KIND)
             try:
                 response = self._http.request(method, path, **kwargs)
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if outbound.lasting(exc):
-                    raise TargetError(f"Zendesk could not be reached: {exc}") from None
-                raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            except NetworkError as exc:
+                if exc.lasting:  # no retry cures an unknown host or certificate
+                    raise TargetError(f"Zendesk: {exc.message}", exc.fix) from exc
+                raise _Transient(f"{exc.kind}: {exc.message}") from exc
             self.calls += 1
             self._budget(response.headers)
             if response.status_code != 429:
