@@ -637,3 +637,15 @@ def test_the_organization_mark_shows_the_tenant(
     marking.mark_synced("Contoso", ids)
     marking.mark_synced("Contoso", ids)
     assert fake.org_members("Microsoft Entra ID: Contoso") == {int(i) for i in ids}
+
+
+def test_retry_after_as_seconds_or_a_date_within_reason() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from azsyncd.targets.zendesk.http import _seconds
+
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert _seconds("37", 60) == 37 and 85 <= _seconds(soon, 60) <= 90
+    assert _seconds("soon", 60) == 60 and _seconds("-5", 60) == 60 and _seconds(None, 60) == 60
+    assert _seconds("99999999", 60) == 3600 and _seconds("nan", 60) == 60

@@ -15,6 +15,8 @@ import reprlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -275,11 +277,18 @@ def _int(value: str | None) -> int | None:
 
 
 def _seconds(value: str | None, default: float) -> float:
-    """A header's seconds (Retry-After, ratelimit-reset), within reason."""
+    """A header's seconds (Retry-After, ratelimit-reset; Retry-After may be an HTTP date),
+    within reason."""
     try:
         seconds = float(str(value).strip())
     except (TypeError, ValueError):
-        return default
+        try:
+            when = parsedate_to_datetime(str(value))
+        except (TypeError, ValueError):
+            return default
+        if when.tzinfo is None:
+            return default
+        seconds = (when - datetime.now(UTC)).total_seconds()
     if not math.isfinite(seconds) or seconds <= 0:
         return default
     return min(seconds, RETRY_AFTER_CAP)
