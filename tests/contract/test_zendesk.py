@@ -649,3 +649,48 @@ def test_retry_after_as_seconds_or_a_date_within_reason() -> None:
     assert _seconds("37", 60) == 37 and 85 <= _seconds(soon, 60) <= 90
     assert _seconds("soon", 60) == 60 and _seconds("-5", 60) == 60 and _seconds(None, 60) == 60
     assert _seconds("99999999", 60) == 3600 and _seconds("nan", 60) == 60
+
+
+def test_two_processes_on_one_account_share_its_budget(tmp_path: Path) -> None:
+    """Two daemons' clients (their own connections to the host's shared rate-limit file) write
+    to one account at once: together they stay within its minute."""
+    import threading
+
+    from azsyncd.targets.shared_limits import CallLog, SharedRateLimiter
+
+    clock = Clock()
+    lock = threading.Lock()
+    slept = clock.sleep
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            slept(seconds)
+
+    clock.sleep = sleep  # type: ignore[method-assign]
+    fake = FakeZendesk(clock, per_minute=40, job_setup=1.0, job_row=0.05)
+    shared = tmp_path / "shared"
+    clients = [
+        client(
+            fake,
+            clock,
+            tmp_path / f"state{n}",
+            limiter=SharedRateLimiter(
+                CallLog.in_directory(shared),
+                "https://acme.zendesk.com",
+                {"call": 36},
+                clock=clock,
+                sleep=clock.sleep,
+            ),
+        )
+        for n in range(2)
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        done = list(
+            pool.map(
+                lambda pair: [pair[0].write([user(i) for i in range(s, s + 50)]) for s in pair[1]],
+                [(clients[0], range(0, 300, 50)), (clients[1], range(300, 600, 50))],
+            )
+        )
+    assert all(r.ok for batches in done for batch in batches for r in batch)
+    assert len(fake.end_users()) == 600 and fake.throttled == 0
+    assert fake.busiest_minute() <= 40
