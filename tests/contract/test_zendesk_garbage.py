@@ -138,3 +138,28 @@ def test_a_value_mapping_accepts_is_one_zendesk_accepts(index: int, value: Any) 
 
 
 FAKE = FakeZendesk(Clock())
+
+
+def test_the_fake_runs_as_a_process_of_its_own_as_the_benchmark_runs_it() -> None:
+    import subprocess
+    import sys
+
+    from bench import zendesk as bench_zendesk
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.zendesk", "60", "no-bulk", "per-minute=50"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=bench_zendesk.ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        base = f"http://127.0.0.1:{int(proc.stdout.readline())}/api/v2"
+        with httpx.Client(auth=("admin@acme.example/token", "token"), timeout=10) as http:
+            refused = http.post(f"{base}/users/create_or_update_many", json={"users": [{}]})
+            assert refused.status_code == 403 and refused.headers["X-Rate-Limit"] == "50"
+            assert http.get(f"{base}/users/count.json").json()["count"]["value"] == 2
+            assert http.get(f"{base}/__stats__").json()["calls_per_minute"] == 50
+    finally:
+        proc.terminate()
+        proc.wait(10)
