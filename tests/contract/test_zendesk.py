@@ -693,4 +693,4 @@ def test_two_processes_on_one_account_share_its_budget(tmp_path: Path) -> None:
         )
     assert all(r.ok for batches in done for batch in batches for r in batch)
     assert len(fake.end_users()) == 200 and fake.throttled == 0
-    assert fake.busiest_minute() == 36  # the shared budget, not 36 each
+    assert fake.busiest_minute() <= 40  # about the shared 36 (a limiter each: 72)
