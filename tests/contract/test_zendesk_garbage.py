@@ -163,3 +163,58 @@ def test_the_fake_runs_as_a_process_of_its_own_as_the_benchmark_runs_it() -> Non
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_write_that_times_out_is_tried_once_more_and_a_read_until_its_tries_are_spent(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    from azsyncd.errors import TargetError
+    from tests.contract.test_bounded_calls import Slow
+    from tests.fakes.servers import serve
+
+    slow = Slow(1.5)
+    with serve(slow) as port:
+        http = ZendeskHttp(
+            f"http://127.0.0.1:{port}",
+            "admin@acme.example",
+            "token",
+            limiter=RateLimiter({KIND: 1000}),
+            sleep=lambda s: None,
+            timeout=0.3,
+        )
+        started = time.monotonic()
+        with pytest.raises(TargetError, match="did not answer POST users/create_or_update after 2"):
+            http.call("POST", "users/create_or_update", json={"user": {}})
+        assert slow.calls == ["POST", "POST"]
+        with pytest.raises(TargetError, match="did not answer GET user_fields after 5 tries"):
+            http.get("user_fields")
+        assert slow.calls[2:] == ["GET"] * 5 and time.monotonic() - started < 10
+        http.close()
+
+
+def test_an_answer_over_the_cap_fails_the_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from azsyncd.errors import TargetError
+    from azsyncd.targets.zendesk import http as zendesk_http
+    from tests.fakes.servers import serve
+
+    monkeypatch.setattr(zendesk_http, "MAX_ANSWER", 4096)
+    fake = FakeZendesk(time.monotonic)
+    for n in range(100):
+        fake.add_end_user(f"User {n}", f"u{n}@example.com")
+    with serve(fake) as port:
+        http = ZendeskHttp(
+            f"http://127.0.0.1:{port}",
+            "admin@acme.example",
+            "token",
+            limiter=RateLimiter({KIND: 1000}),
+        )
+        assert http.get("users/count")["count"]["value"] == 102  # a small answer passes
+        with pytest.raises(TargetError, match="answered with more than 4096 bytes"):
+            list(http.pages("users", "users"))
+        http.close()

@@ -9,8 +9,10 @@ run, said once. 5xx answers and network errors are tried again with backoff.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import random
 import reprlib
 import threading
 from collections.abc import Callable, Iterator
@@ -20,7 +22,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from azsyncd import outbound, stop
 from azsyncd.errors import NetworkError, TargetError
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 KIND = "call"  # Zendesk counts every call alike
 MAX_429 = 10  # 429s in a row for one call before it fails
+MAX_TRIES = 5
+CALL_BUDGET = 120.0  # seconds one call may take, its tries and pauses included
+MAX_ANSWER = 20 * outbound.MB  # a page of 100 users with their user fields is far less
 RETRY_AFTER_CAP = 3600.0
 PAGE = 100  # the most records a cursor page holds
 
@@ -45,6 +49,10 @@ class Refused(TargetError):
 
 class _Transient(Exception):
     """A 5xx or a network failure: worth another try after a pause."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -96,14 +104,16 @@ class ZendeskHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0,
-        deadline: float = 120.0,
+        deadline: float = CALL_BUDGET,
     ) -> None:
         self.base = base_url.rstrip("/")
+        self.budget = deadline  # one call's time, its tries and pauses included
         self._http = outbound.client(
             base_url=self.base + "/api/v2/",
             auth=(f"{email}/token", token),
             transport=transport,
             deadline=deadline,
+            max_answer=MAX_ANSWER,
             timeout=httpx.Timeout(timeout, connect=10.0),
             headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
@@ -129,36 +139,38 @@ class ZendeskHttp:
     # --- one call ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, **kwargs: Any) -> Answer:
-        """One call under the limiter, tried again on 5xx, network errors and 429s; a 4xx
-        answer raises ``Refused``."""
-        retrying = Retrying(
-            stop=stop_after_attempt(5),
-            wait=wait_exponential_jitter(initial=1, max=60),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self.sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._once(method, path, **kwargs)
-        except _Transient as exc:
-            raise TargetError(
-                f"Zendesk did not answer {method} {path} after 5 tries: {exc}",
-                "check Zendesk's status page (status.zendesk.com) and the network; the next"
-                " sync retries",
-            ) from None
+        """One call under the limiter, tried again on 5xx and network errors within one
+        budget of time for all its tries and pauses (waits for the rate limit aside); a write
+        that timed out (it may have been done) is tried once more at most. 429s wait for
+        their Retry-After. A 4xx answer raises ``Refused``."""
+        budget = outbound.Budget(self.budget)
+        for tries in itertools.count(1):
+            try:
+                return self._once(method, path, budget, **kwargs)
+            except _Transient as exc:
+                pause = min(60.0, 2.0 ** (tries - 1)) + random.random()
+                once = exc.timed_out and method != "GET" and tries >= 2
+                if tries >= MAX_TRIES or once or budget.left() <= pause:
+                    raise TargetError(
+                        f"Zendesk did not answer {method} {path} after {tries} "
+                        f"{'try' if tries == 1 else 'tries'} ({budget.spent:.0f} s of a "
+                        f"{budget.seconds:.0f} s budget): {exc}",
+                        "check Zendesk's status page (status.zendesk.com) and the network; the"
+                        " next sync retries",
+                    ) from None
+                budget.pause(pause, self.sleep)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, method: str, path: str, **kwargs: Any) -> Answer:
+    def _once(self, method: str, path: str, budget: outbound.Budget, **kwargs: Any) -> Answer:
         for _ in range(MAX_429 + 1):
             self.limiter.acquire(KIND)
             try:
-                response = self._http.request(method, path, **kwargs)
+                with budget.trying() as extensions:
+                    response = self._http.request(method, path, extensions=extensions, **kwargs)
             except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host or certificate
+                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
                     raise TargetError(f"Zendesk: {exc.message}", exc.fix) from exc
-                raise _Transient(f"{exc.kind}: {exc.message}") from exc
+                raise _Transient(f"{exc.kind}: {exc.message}", exc.timeout) from exc
             self.calls += 1
             self._budget(response.headers)
             if response.status_code != 429:
