@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import azsyncd.targets.registry  # declares the [target.<kind>] tables to the config
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
-from azsyncd.targets import registry  # declares the [target.<kind>] tables to the config
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--target",
         default="local",
-        choices=["local", "zendesk"],
-        help="write to the built-in store (default) or a simulated Zendesk account",
+        help="the help desk to write to: the built-in store (local, the default) or a "
+        "simulated account of another (e.g. freshservice)",
     )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
     demo.add_argument(
@@ -94,10 +94,15 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
-    target = registry.spec(loaded.config.target.kind)
-    settings = loaded.config.target.settings
-    if target.describe is not None and settings is not None:
-        for line in target.describe(settings):
+    target = azsyncd.targets.registry.spec(loaded.config.target.kind)
+    if target.limits is not None and loaded.config.target.settings is not None:
+        budget = target.limits(loaded.config.target.settings).per_minute
+        print(
+            "  help desk calls a minute, at most: "
+            + ", ".join(f"{v} {k}" for k, v in budget.items())
+        )
+    if target.describe is not None and loaded.config.target.settings is not None:
+        for line in target.describe(loaded.config.target.settings):
             print(f"  target: {line}")
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:

@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,22 +44,6 @@ MAPPING = {
 }
 
 
-def scaled_limiter(base: str, scale: float) -> None:
-    """This process's limiter for the Zendesk account on the fake's clock."""
-    from azsyncd.targets import factory
-    from azsyncd.targets.ratelimit import RateLimiter
-    from azsyncd.targets.zendesk.http import KIND
-
-    factory.use_limiter(
-        base,
-        RateLimiter(
-            {KIND: int(PER_MINUTE * HEADROOM)},
-            clock=lambda: time.monotonic() * scale,
-            sleep=lambda s: time.sleep(max(0.0, s) / scale),
-        ),
-    )
-
-
 def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
     """One point, in this (fresh) process."""
     from azsyncd import logs
@@ -69,8 +52,9 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
     from azsyncd.demo.directory import DEMO_SECRET
     from azsyncd.demo.run import tenant_toml
     from azsyncd.service.daemon import Daemon
+    from azsyncd.targets.zendesk.http import KIND
     from bench.run import children_peak_rss_mb, cpu_seconds, loads, peak_rss_mb, run_sync
-    from bench.setup import serve_graph
+    from bench.setup import scaled_limiter, serve_graph
 
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench-zd"))
@@ -90,7 +74,10 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
         for name, value in (("zendesk-token", "token"), ("secret", DEMO_SECRET)):
             write_private(work / name, value.encode())
         # The run's process takes the scaled limiter from bench/child/sitecustomize.py.
-        os.environ["AZSYNC_BENCH_ZENDESK"] = f"{base} {scale}"
+        limits = {KIND: int(PER_MINUTE * HEADROOM)}
+        os.environ["AZSYNC_BENCH_LIMITER"] = json.dumps(
+            {"account": base, "limits": limits, "scale": scale}
+        )
         os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
         target = {
             "kind": "zendesk",
@@ -106,7 +93,7 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
             "bench", secret_file="secret", **{k: where[k] for k in where if k != "ca"}
         )
         write_private(work / "azsyncd.toml", config.encode())
-        scaled_limiter(base, scale)
+        scaled_limiter(base, limits, scale)
         daemon = Daemon(
             config_file.load(work / "azsyncd.toml"), state_dir=work / "state", sync_process=True
         )

@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from azsyncd.config import target_kinds
-from azsyncd.targets import happyfox, local, zendesk
+from azsyncd.targets import freshservice, happyfox, local, zendesk
 from azsyncd.targets.spec import TargetSpec
 
-BUILT_IN: tuple[TargetSpec, ...] = (local.TARGET, happyfox.TARGET, zendesk.TARGET)
+BUILT_IN: tuple[TargetSpec, ...] = (
+    local.TARGET,
+    happyfox.TARGET,
+    freshservice.TARGET,
+    zendesk.TARGET,
+)
 
 
 def spec(name: str) -> TargetSpec:

@@ -419,15 +419,28 @@ def test_a_429_is_honoured_for_its_retry_after(
     assert clock.now - started >= 42 and zd.http.limiter.locks == 2
 
 
-def test_remaining_at_zero_pauses_until_the_minute_ends_without_a_429(
+def test_calls_other_integrations_made_count_in_the_limiter_so_no_429(
     clock: Clock, tmp_path: Path
 ) -> None:
     fake = FakeZendesk(clock, per_minute=400)
     fake.reserved = 395  # another integration used the account's minute
+    zd = client(fake, clock, tmp_path)
+    started = clock.now
+    assert all(r.ok for r in zd.write([user(n) for n in range(20)]))
+    assert fake.throttled == 0 and clock.now - started >= 50  # it waited for the minute
+
+
+def test_a_minute_zendesk_says_is_spent_holds_every_call_said_once(
+    fake: FakeZendesk, clock: Clock, tmp_path: Path
+) -> None:
+    import httpx
+
     waits: list[str] = []
     zd = client(fake, clock, tmp_path, waits=waits)
-    assert all(r.ok for r in zd.write([user(n) for n in range(20)]))
-    assert fake.throttled == 0
+    spent = httpx.Headers({"X-Rate-Limit-Remaining": "0", "ratelimit-reset": "7"})
+    zd.http._budget(spent)
+    zd.http._budget(spent)
+    assert 6.9 <= zd.http.limiter.locked_for <= 7
     assert sum("calls for this minute are spent" in w for w in waits) == 1
 
 

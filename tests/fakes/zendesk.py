@@ -1,4 +1,4 @@
-"""The fake Zendesk of the tests: the demo's simulated account (``azsyncd/demo/zendesk.py``,
+"""The fake Zendesk of the tests: the demo's simulated account (``targets/zendesk/simulated.py``,
 which follows Zendesk's documented behaviour and its traps), plus the faults tests inject.
 
 Used in-process through httpx.WSGITransport, over real HTTP on loopback (servers.serve), or
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from azsyncd.demo.zendesk import USER_FIELDS, SimulatedZendesk
+from azsyncd.targets.zendesk.simulated import USER_FIELDS, SimulatedZendesk
 from tests.fakes.servers import serve_forever
 
 __all__ = ["USER_FIELDS", "FakeZendesk"]

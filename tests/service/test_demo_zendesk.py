@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,7 +30,9 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
         assert proc.stdout is not None
         head = "".join(proc.stdout.readline() for _ in range(4))
         base = re.search(r"a simulated Zendesk account at (http://127\.0\.0\.1:\d+)", head)
-        assert base, head
+        work = re.search(r"config and state: (\S+)", head)
+        assert base and work, head
+        token = (Path(work.group(1)) / "zendesk-token").read_text()
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd"
         ) as http:
@@ -46,7 +49,7 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
             assert counts["new"] > 200 and counts["left"] > 0 and counts["grouped"] > 0
             fields = {f["name"]: f["type"] for f in http.get("/v1/fields").json()["fields"]}
             assert fields["VIP"] == "boolean" and fields["Employee number"] == "integer"
-        zendesk = httpx.Client(base_url=base.group(1), auth=("admin@acme.example/token", "token"))
+        zendesk = httpx.Client(base_url=base.group(1), auth=("admin@acme.example/token", token))
         stats = zendesk.get("/api/v2/__stats__").json()
         assert stats["users"] == counts["new"] + 2  # and the account's own two customers
         assert stats["jobs"] > 0 and stats["duplicates"] == 0

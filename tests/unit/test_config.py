@@ -11,13 +11,11 @@ from pathlib import Path
 import pytest
 
 from azsyncd.config import file as config_file
+from azsyncd.config import target_kinds
 from azsyncd.config.model import Config
 from azsyncd.errors import ConfigError
 from azsyncd.targets.fields import WRITABLE
-from azsyncd.targets.registry import BUILT_IN
 from tests.helpers import daemon_command, write_config
-
-BUILT_IN_KINDS = ", ".join(t.name for t in BUILT_IN)  # as the messages list them
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "azsyncd.example.toml"
 GUID = "11111111-2222-3333-4444-555555555555"
@@ -326,7 +324,7 @@ def test_an_unknown_target_kind_names_the_nearest_and_the_known_ones(tmp_path: P
     problems = problems_of('[target]\nkind = "hapyfox"\n', tmp_path)
     assert problems == [
         'target.kind: unknown target kind "hapyfox" (did you mean "happyfox"?); '
-        f"use one of: {BUILT_IN_KINDS}"
+        f"use one of: {', '.join(target_kinds.names())}"
     ]
 
 
@@ -355,7 +353,7 @@ def test_target_tables_are_checked_key_by_key_with_suggestions(tmp_path: Path) -
         " such as https://host/; this one has no https:// host",
         "target.happyfox.rate_headroom: Input should be less than or equal to 1 (got 2)",
         'target.hapyfox: unknown key "hapyfox" (did you mean "happyfox"?); known keys here: '
-        f"kind, {BUILT_IN_KINDS}",
+        f"kind, {', '.join(target_kinds.names())}",
         'target.local.fields[0].type: unknown field type "dropdwn" (did you mean "dropdown"?); '
         f"use one of: {', '.join(WRITABLE)}",
     ]

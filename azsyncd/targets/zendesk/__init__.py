@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
+from azsyncd.targets.zendesk.demo import simulated_account
 from azsyncd.targets.zendesk.http import KIND, ZendeskHttp
 from azsyncd.targets.zendesk.settings import ZendeskSettings, describe, rules
 from azsyncd.targets.zendesk.target import Zendesk
@@ -49,4 +50,6 @@ TARGET = TargetSpec(
     parallel=PARALLEL,
     limits=_limits,
     describe=describe,
+    demo=simulated_account,
+    file_only=("subdomain",),  # names the host the API token goes to, as base_url does
 )

@@ -1,9 +1,10 @@
 """Calls to the Zendesk API: auth, the account's rate limit, retries, errors, cursor pages.
 
 Every call (job polls included) waits for the account's shared limiter. A 429 holds every
-process on the account for its ``Retry-After``; an answer whose ``X-Rate-Limit-Remaining``
-says the minute's budget is spent (another integration uses it too) holds calls until the
-minute ends, without a 429; an ``X-Rate-Limit`` below the configured one lowers it for this
+process on the account for its ``Retry-After``; ``X-Rate-Limit`` minus
+``X-Rate-Limit-Remaining`` is what the whole account used this minute, so calls other
+integrations made count in the limiter too, and a minute Zendesk says is spent holds calls
+until it ends, without a 429; an ``X-Rate-Limit`` below the configured one lowers it for this
 run, said once. 5xx answers and network errors are tried again with backoff.
 """
 
@@ -201,6 +202,9 @@ class ZendeskHttp:
                 f" {allowed} a minute; fix: set plan or calls_per_minute to the account's",
             )
         left = _int(headers.get("X-Rate-Limit-Remaining"))
+        if limit and left is not None and 0 <= left <= limit:
+            # The account's calls this minute, all apps': what others made counts here too.
+            self.limiter.note_used(KIND, limit - left)
         if left is not None and left <= 0:
             reset = _seconds(headers.get("ratelimit-reset"), 60.0)
             self.limiter.pause(reset)

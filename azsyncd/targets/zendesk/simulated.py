@@ -36,12 +36,9 @@ import itertools
 import json
 import math
 import re
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
@@ -1016,16 +1013,39 @@ def _failed(index: int, details: str) -> dict[str, Any]:
     return {"id": index, "status": "Failed", "error": "UserUpdateError", "details": details}
 
 
-def main() -> None:
-    """``python -m azsyncd.demo.zendesk``: the simulated account on a free loopback port,
-    which goes to stdout first; it serves until it is stopped."""
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when ``parent`` dies (kill -9 included): no account outlives
+    the demo that started it."""
+    import ctypes
+    import os
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m azsyncd.targets.zendesk.simulated [--token T] [--parent PID]``: the demo's
+    account on a free loopback port, which goes to stdout first; it serves until stopped."""
+    import argparse
     from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    parser = argparse.ArgumentParser(prog="simulated Zendesk")
+    parser.add_argument("--token", default=TOKEN)
+    parser.add_argument("--parent", type=int, help="end when this process ends")
+    args = parser.parse_args(argv)
+    if args.parent:
+        _die_with(args.parent)
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
 
-    simulated = SimulatedZendesk(time.monotonic, per_minute=400, job_setup=0.5, job_row=0.01)
+    simulated = SimulatedZendesk(
+        time.monotonic, token=args.token, per_minute=400, job_setup=0.5, job_row=0.01
+    )
     for n, (name, email) in enumerate(CUSTOMERS):
         simulated.add_end_user(name, email, external_id=f"crm-{n}")
     server = make_server("127.0.0.1", 0, simulated, handler_class=Quiet)
@@ -1036,50 +1056,7 @@ def main() -> None:
         pass
 
 
-# The demo's account: who signs in, and the mapping to its user fields.
-ADMIN, TOKEN, TOKEN_FILE = "admin@acme.example", "token", "zendesk-token"
-DEMO_MAPPING: dict[str, Any] = {
-    "name": "{givenName} {surname}",
-    "skip_empty_phones": True,
-    "phones": {"mo": "mobilePhone"},
-    "custom_fields": {
-        "Department": "department",
-        "Employee number": "employeeId",
-        "Hire date": "employeeHireDate",
-        "Office": "officeLocation",
-        "locale": "preferredLanguage",
-    },
-}
-
-
-def demo_target(base_url: str) -> dict[str, Any]:
-    """The demo's [target] for the simulated account at ``base_url``."""
-    table = {"base_url": base_url, "email": ADMIN, "api_token_file": TOKEN_FILE}
-    return {"kind": "zendesk", "zendesk": {**table, "plan": "professional"}}
-
-
-@contextmanager
-def served() -> Iterator[str]:
-    """The simulated account in a process of its own while the block runs; its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "azsyncd.demo.zendesk"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        if not port.isdigit():
-            raise RuntimeError(f"the simulated Zendesk did not start (it said {port!r})")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
+ADMIN, TOKEN = "admin@acme.example", "token"
 # End users the account had before azsync: customers, whom no Entra ID user claims.
 CUSTOMERS = [("Paula Customer", "paula@customer.example"), ("Kim Buyer", "kim@buyer.example")]
 
