@@ -246,6 +246,7 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         f"sync: {'enabled' if s.sync_enabled else 'disabled'}; next run: "
         f"{s.next_run.isoformat() if s.next_run else '-'} ({s.timezone}); target: {s.target}"
     )
+    lines += [f"target: {note}" for note in s.target_notes]
     if s.interval:
         lines.append(
             f"incremental: every {s.interval}; next tick: {_utc(s.next_tick)}"

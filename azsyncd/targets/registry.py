@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from azsyncd.config import target_kinds
-from azsyncd.targets import freshservice, happyfox, local, zammad
+from azsyncd.targets import freshservice, happyfox, local, zammad, zendesk
 from azsyncd.targets.spec import TargetSpec
 
 BUILT_IN: tuple[TargetSpec, ...] = (
@@ -19,6 +19,7 @@ BUILT_IN: tuple[TargetSpec, ...] = (
     happyfox.TARGET,
     freshservice.TARGET,
     zammad.TARGET,
+    zendesk.TARGET,
 )
 
 

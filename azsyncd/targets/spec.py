@@ -42,6 +42,8 @@ class Resources:
     # The whole configuration, for a target whose writes depend on more than its own table
     # (which phones the mapping sets, the order of the contact-group rules).
     config: Config | None = None
+    # The phone types the mapping writes, in its order: for a help desk with one phone field.
+    phone_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +63,9 @@ class TargetSpec(TargetKind):
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
     demo: Callable[[Path], DemoDesk] | None = None  # starts a simulated account in a directory
+    # What check-config says of the table once it is valid: a line each (the account, its
+    # budget, how it writes).
+    describe: Callable[[Any], list[str]] | None = None
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):
