@@ -21,7 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPane, Tabs, TextArea
 
-from azsyncd.control.client import Alerts, Client, Status, SyncOutcome
+from azsyncd.control.client import Alerts, Client, Status, SyncOutcome, inert
 from tui.api import Failure, attempt, on_ui
 from tui.attention import needs_action
 from tui.keys import read_esc_digit_as_alt, split_alt_digit
@@ -367,7 +367,7 @@ class AzsyncApp(App[None]):
             lines = [*lines[: FLASH_LINES - 1], f"and {more} more on the Sync tab [1]"]
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         for index, line in enumerate(lines):
-            text.append(("\n" if index else "") + f"{self.marks.error} {line}")
+            text.append(("\n" if index else "") + f"{self.marks.error} {inert(line, keep='')}")
         flash.update(text)
         flash.set_class(bool(lines), "shown")
 

@@ -2,19 +2,22 @@
 
 A target module defines one ``TargetSpec``: the ``[target.<kind>]`` table and its checks
 (the part the config layer sees, ``TargetKind``), the keys of that table naming secret
-files, how many write batches may be in flight, the rate limits of the account, and how the
-target is built from its settings. ``registry.py`` lists the specs; the factory, the config
-rules and the job wiring only ever ask a spec.
+files, how many write batches may be in flight, the rate limits of the account, how the
+target is built from its settings, and (optionally) a simulated account for ``azsyncd demo
+--target <kind>``. ``registry.py`` lists the specs; the factory, the config rules, the job
+wiring and the demo only ever ask a spec.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from peewee import Database
 
+from azsyncd.config.model import Config
 from azsyncd.config.target_kinds import TargetKind
 from azsyncd.targets.base import Target
 from azsyncd.targets.ratelimit import RateLimiter
@@ -36,6 +39,22 @@ class Resources:
     limiter: RateLimiter | None  # shared by every client of the account
     db: Database  # the state database, for a target that keeps tables there
     on_wait: Callable[[str], None] | None = None  # says why writes pause, in the run's log
+    # The whole configuration, for a target whose writes depend on more than its own table
+    # (which phones the mapping sets, the order of the contact-group rules).
+    config: Config | None = None
+    # The phone types the mapping writes, in its order: for a help desk with one phone field.
+    phone_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoDesk:
+    """A simulated account of the help desk, running, for ``azsyncd demo --target <kind>``."""
+
+    table: dict[str, Any]  # its [target.<kind>] table
+    secrets: Mapping[str, bytes] = field(default_factory=dict)  # file name -> content
+    mapping: dict[str, Any] | None = None  # a [mapping] to its fields (None: the demo's own)
+    where: str = ""  # a line for the admin: where it runs, how to look at it
+    stop: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +62,10 @@ class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    demo: Callable[[Path], DemoDesk] | None = None  # starts a simulated account in a directory
+    # What check-config says of the table once it is valid: a line each (the account, its
+    # budget, how it writes).
+    describe: Callable[[Any], list[str]] | None = None
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):

@@ -24,10 +24,10 @@ from tui.text import clip, esc, local_time
 from tui.widgets.fields import OnOff, Row, choose, file_only_row, key_id
 from tui.widgets.form_panel import FormPanel
 
-TLS_MODES = [("STARTTLS (port 587)", "starttls"), ("TLS (port 465)", "tls"), ("None", "none")]
 FILE_ONLY = {
     "welcome_email.smtp_host": "SMTP host",
     "welcome_email.smtp_port": "SMTP port",
+    "welcome_email.tls": "SMTP security",
     "welcome_email.password_file": "SMTP password file",
     "welcome_email.template_file": "Template file",
 }
@@ -197,11 +197,6 @@ class SettingsPanel(FormPanel):
                 text("username", "(empty: no login)"),
                 keys=["welcome_email.username"],
             ),
-            Row(
-                "SMTP security",
-                Select(TLS_MODES, allow_blank=False, compact=True, id="tls"),
-                keys=["welcome_email.tls"],
-            ),
         ]
         rows += [file_only_row(label, "", key) for key, label in FILE_ONLY.items()]
         rows.append(Static("Alerts (the Alerts tab, 0, shows the open ones)", classes="section"))
@@ -262,7 +257,6 @@ class SettingsPanel(FormPanel):
             self.by_id(widget_id, Input).value = value
         self.by_id("enabled", OnOff).value = settings.schedule.enabled
         self.by_id("welcome_enabled", OnOff).value = settings.welcome_email.enabled
-        choose(self.by_id("tls", Select), TLS_MODES, settings.welcome_email.tls)
         for key in data.target.keys:
             if not editable(key):
                 continue
@@ -320,7 +314,6 @@ class SettingsPanel(FormPanel):
                 "portal_url": text("portal_url").strip(),
                 "subject": text("subject"),
                 "username": text("username").strip(),
-                "tls": str(self.by_id("tls", Select).value),
             },
             "state": {"history_runs": number(text("history_runs"), int)},
         }
