@@ -157,3 +157,25 @@ def test_a_target_registered_later_is_described_with_no_change_elsewhere(tmp_pat
         keys = {k["key"]: k for k in api.get("/v1/target").json()["keys"]}
         assert keys["calls_per_minute"]["value"] == 90
     memory_target.BOOKS.clear()
+
+
+@pytest.mark.parametrize("kind", ["local", "happyfox", "freshservice", "zammad", "zendesk"])
+def test_every_built_in_targets_table_is_described(kind: str) -> None:
+    """What the TUI needs to draw each target's table: a type for every key, and every key
+    naming a file, a host or a list marked as set in the file only."""
+    from azsyncd.config import target_kinds
+    from azsyncd.service.api.routes_target import table_keys
+
+    spec = target_kinds.get(kind)
+    assert spec is not None
+    keys = {k["key"]: k for k in table_keys(spec, None)}
+    assert set(keys) == set(spec.settings.model_fields)
+    for name, key in keys.items():
+        assert key["type"] in ("string", "integer", "number", "boolean", "choice", "other"), name
+        if key["type"] == "choice":
+            assert key["choices"], name
+        naming_a_place = name.endswith("_file") or name in ("base_url", *spec.file_only)
+        if naming_a_place or key["type"] == "other":
+            assert key["file_only"], name
+    for name in spec.secret_keys:
+        assert keys[name]["secret_file"] and keys[name]["file_only"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +156,43 @@ def test_a_targets_own_settings_are_shown_and_saved_with_no_tui_change(live: Liv
         assert "calls_per_minute = 90" in live.config.read_text()
 
     drive(app, scenario, size=(120, 40))
+
+
+ZENDESK = (
+    '[target]\nkind = "zendesk"\n[target.zendesk]\nsubdomain = "acme"\n'
+    'email = "admin@acme.example"\napi_token_file = "token"\n'
+)
+
+
+def test_a_built_in_target_written_since_shows_its_table_the_same_way(tmp_path: Path) -> None:
+    """Zendesk was added to azsync after the Settings tab: its booleans are switches, its
+    plan a list, its host and token file set in the file only, an unset key stays unset."""
+    (tmp_path / "token").write_text("t0ken")
+    with live_daemon(tmp_path, TENANT + ZENDESK, users=3) as live:
+        app = AzsyncApp(socket=str(live.socket))
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            await pilot.press("5")
+            await settle(pilot)
+            settings = app.query_one("#settings-panel")
+            assert "acme  (config file)" in text(
+                settings.query_one("#file-target-zendesk-subdomain")
+            )
+            assert not settings.query("#target-subdomain") and not settings.query(
+                "#target-base_url"
+            )
+            assert settings.query_one("#target-bulk", OnOff).value
+            plan = settings.query_one("#target-plan", Select)
+            assert plan.value == "team" and "enterprise" in [v for _, v in plan._options]
+            assert settings.query_one("#target-calls_per_minute", Input).value == ""
+            settings.query_one("#target-verify_email", OnOff).value = True
+            plan.value = "enterprise"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "Saved at" in text(settings.query_one("#form-status")))
+
+        drive(app, scenario, size=(120, 40))
+        table = live.daemon.config.target.settings
+        assert table is not None
+        assert (table.verify_email, table.plan) == (True, "enterprise")  # type: ignore[attr-defined]
+        assert table.calls_per_minute is None  # type: ignore[attr-defined]
+        assert "calls_per_minute" not in live.config.read_text()
