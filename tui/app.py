@@ -194,7 +194,12 @@ class AzsyncApp(App[None]):
             self._held.append(event)
             return
         screen = self.screen_stack[-1] if self.screen_stack else None
-        if typed and isinstance(screen, ConfirmScreen) and not screen.takes(event):
+        if (
+            isinstance(event, events.Key | events.Paste)
+            and typed
+            and isinstance(screen, ConfirmScreen)
+            and not screen.takes(event)
+        ):
             screen.ignored()  # typed before the question was on screen: never an answer
             return
         focused = screen.focused if screen is not None else None

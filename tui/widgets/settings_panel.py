@@ -260,7 +260,7 @@ class SettingsPanel(FormPanel):
         for key in data.target.keys:
             if not editable(key):
                 continue
-            control = self.by_id(f"target-{key_id(key.key)}")
+            control: Widget = self.by_id(f"target-{key_id(key.key)}")
             value = key.value if key.value is not None else key.default
             if isinstance(control, OnOff):
                 control.value = bool(value)
@@ -271,8 +271,8 @@ class SettingsPanel(FormPanel):
 
     def show_info(self, data: SettingsData) -> None:
         settings, status = data.settings, data.status
-        for key in [*FILE_ONLY, *ALERTS]:
-            self.file_only(key, setting_value(settings, key))
+        for name in [*FILE_ONLY, *ALERTS]:
+            self.file_only(name, setting_value(settings, name))
         for key in data.target.keys:
             if not editable(key):
                 self.file_only(f"target.{data.target.kind}.{key.key}", key.value)
@@ -321,11 +321,11 @@ class SettingsPanel(FormPanel):
         for key in self.target.keys:
             if not editable(key):
                 continue
-            control = self.by_id(f"target-{key_id(key.key)}")
-            if isinstance(control, OnOff | Select):
-                table[key.key] = control.value
-            elif isinstance(control, Input):
-                typed = control.value.strip()
+            found: Widget = self.by_id(f"target-{key_id(key.key)}")
+            if isinstance(found, OnOff | Select):
+                table[key.key] = found.value
+            elif isinstance(found, Input):
+                typed = found.value.strip()
                 kinds = {"integer": int, "number": float}
                 table[key.key] = number(typed, kinds[key.type]) if key.type in kinds else typed
         values["target"] = {self.target.kind: table}
