@@ -10,6 +10,7 @@ directly without a socket.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ class Daemon:
         self.clock = clock
         self.started_at = clock()
         self.started = False
+        self._stopped: bool | None = None  # what the first stop() answered
+        self._stop_lock = threading.Lock()
         self.state_dir = state_dir or paths.state_dir()
         self._lock_fd = instance_lock.lock_state_dir(self.state_dir)
         try:
@@ -168,7 +171,16 @@ class Daemon:
         self.alert_watch.poke()
 
     def stop(self, deadline: float) -> bool:
-        """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s."""
+        """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s.
+        Safe to call again (a signal handler and a ``finally`` may both call it): the second
+        call answers as the first did and releases nothing twice, so a descriptor number the
+        process has reused since is never closed."""
+        with self._stop_lock:
+            if self._stopped is None:
+                self._stopped = self._stop(deadline)
+            return self._stopped
+
+    def _stop(self, deadline: float) -> bool:
         self.scheduler.stop()
         self.health.stop()
         stopped = self.runner.shutdown(deadline)
@@ -187,6 +199,7 @@ class Daemon:
             )
         self.state.close()
         instance_lock.release(self._lock_fd)
+        self._lock_fd = -1
         return stopped
 
     def _config_changed(self, previous: Config) -> None:
