@@ -46,6 +46,9 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    # A value the target itself puts on every contact it writes (HappyFox's custom-field
+    # mark), in the target's form; the mapping never fills such a field. None: no such value.
+    fixed: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", FieldType(self.type))
@@ -58,6 +61,7 @@ class FieldDef:
             "required": self.required,
             "choices": [c.label for c in self.choices],
             "raw_type": self.raw_type or str(self.type),
+            **({"fixed": self.fixed} if self.fixed is not None else {}),
         }
 
 
