@@ -35,6 +35,7 @@ from azsyncd.targets.base import (
     normal_email,
 )
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
+from azsyncd.targets.noted import NotedAddresses
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -223,13 +224,14 @@ class HappyFox:
         )
         self._ids: dict[str, str] = {}  # contact id -> its address in the listing
         self._searched = 0  # addresses searched one by one in this run
-        # Addresses created after the listing: asked for again (a leaver step may turn off the
-        # login of a contact this run created), they are searched, not taken as absent.
-        self._created: set[str] = set()
+        # Addresses created after the listing: asked for again, they are searched, not taken
+        # as absent. Kept off the heap: a first sync creates a contact per user.
+        self._created = NotedAddresses()
         self._pages: int | None = None  # pages of the contact list, once asked
 
     def close(self) -> None:
         self._http.close()
+        self._created.close()
 
     # --- calls -------------------------------------------------------------------------
 
@@ -418,10 +420,10 @@ class HappyFox:
         wanted = {normal_email(e) for e in emails}
         self._maybe_list(len(wanted))
         if self._index is not None:
-            fresh = self._search({e for e in wanted & self._created if e not in self._index})
+            unknown = [e for e in wanted if e not in self._index]
+            fresh = self._search(self._created.among(unknown))
             for contact in fresh.values():
-                self._keep(contact)
-            self._created -= fresh.keys()
+                self._keep(contact)  # found once: from the listing from now on
             return {email: self._index[email] for email in wanted if email in self._index}
         self._searched += len(wanted)
         return self._search(wanted)
@@ -579,7 +581,7 @@ class HappyFox:
         if self._index is None:
             return
         if item.existing is None and email not in self._index:
-            self._created.add(email)
+            self._created.add([email])
             return
         custom = {**(item.existing.custom if item.existing else {}), **item.custom}
         phones = [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)]
