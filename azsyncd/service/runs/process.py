@@ -27,6 +27,8 @@ from azsyncd import paths, stop
 from azsyncd.errors import Interrupted
 from azsyncd.service.runs.job import JobHost
 from azsyncd.service.runs.pipe import PROGRESS, STOP, Garbage, parse, without_password
+from azsyncd.state.repository import TICK
+from azsyncd.sync import quiet_tick
 from azsyncd.sync.runner import Outcome, RunContext, SyncJob
 from azsyncd.targets import factory
 
@@ -55,6 +57,9 @@ def make_process_job(
 
     def job(ctx: RunContext) -> Outcome:
         config = daemon.config
+        if idle_tick(daemon, ctx):
+            name = str(ctx.options.get("tenant", ""))
+            return Outcome("succeeded", "", {"tenants": {name: {"ok": True, "read": "delta"}}})
         # The account's 429 lock, shared with the run's process, is then seen here too.
         factory.account_limiter(
             config,
@@ -66,6 +71,16 @@ def make_process_job(
         )
 
     return job
+
+
+def idle_tick(daemon: JobHost, ctx: RunContext) -> bool:
+    """A tick that read an empty delta in this process and has nothing else to do: no run
+    process is started for it (``sync.quiet_tick``)."""
+    progress = ctx.progress
+    if progress.trigger != TICK or progress.dry_run or set(ctx.options) != {"tenant"}:
+        return False
+    name = str(ctx.options["tenant"])
+    return quiet_tick.quiet(daemon.config, daemon.state, daemon.tenants, name, daemon.clock())
 
 
 def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
