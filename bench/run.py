@@ -25,6 +25,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -58,9 +59,11 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def children_peak_rss_mb() -> float:
-    """The largest peak RSS of this process's children that ended (a sync run's process)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def run_peak_rss_mb(daemon: Any) -> float:
+    """The last run's own peak RSS, as its process read it (VmHWM) at its end and sent over
+    its pipe. Not RUSAGE_CHILDREN's ru_maxrss: on Linux a spawned child's starts at its
+    parent's RSS, so it gives the daemon's size whenever the run is smaller."""
+    return float(daemon.last_run_peak_kb()) / 1024
 
 
 def loads() -> float:
@@ -243,7 +246,9 @@ def run_sync(daemon: Any) -> tuple[Any, float]:
     return daemon.state.run(run_id), time.monotonic() - start
 
 
-def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
+def happyfox_size(
+    users: int, scale: float, profile: bool, mark: str = "custom_field"
+) -> dict[str, Any]:
     """One HappyFox point, in this (fresh) process."""
     from azsyncd import logs
     from azsyncd.state.models import DeltaLink
@@ -252,12 +257,13 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
 
     headroom = setup.HEADROOM
     logs.setup("warning")
-    bench = setup.start(users, scale)
+    bench = setup.start(users, scale, mark=mark)
     daemon, work, stats = bench.daemon, bench.work, bench.stats
     probe = StatusProbe(daemon, work)
 
     spy = Profile(RESULTS / f"profile-happyfox-{users}.txt") if profile else None
     run, wall = run_sync(daemon)
+    run_peak = run_peak_rss_mb(daemon)
     latencies = probe.stop()
     orm = spy.stop() if spy else {}
     first = stats()
@@ -273,15 +279,17 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     full_cpu = cpu_seconds()
     full, full_wall = run_sync(daemon)
     full_cpu = cpu_seconds() - full_cpu
+    full_peak = run_peak_rss_mb(daemon)
     if spy:
         spy.stop()
     after_full = stats()
-    graph_calls, run_peak = bench.graph_calls(), children_peak_rss_mb()
+    graph_calls = bench.graph_calls()
     bench.close()
     return {
         "kind": "happyfox",
         "users": users,
         "scale": scale,
+        "mark": mark,
         "headroom": headroom,
         "status": run.status,
         "new": run.counts["new"],
@@ -311,7 +319,8 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         - (after_delta["post_users"] + after_delta["post_other"]),
         "full_resync_calls": after_full["calls"] - after_delta["calls"],
         "peak_rss_mb": peak_rss_mb(),
-        "run_peak_rss_mb": run_peak,
+        "run_peak_rss_mb": run_peak,  # the first sync's own, from its process
+        "full_resync_run_peak_rss_mb": full_peak,
         "graph_calls": graph_calls,
         "sync_process": True,
         "load_1m": loads(),
@@ -357,14 +366,19 @@ class LocalBench:
     graph: subprocess.Popen[str] | None = None
 
     def close(self) -> None:
+        """Stop the daemon and the tenant's server; remove the work directory."""
         self.daemon.stop(20)
         if self.graph is not None:
             self.graph.terminate()
             self.graph.wait(10)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
-def local_bench(users: int, extra: str = "", *, sync_process: bool) -> LocalBench:
-    """The built-in store points' daemon, its configuration the demo's plus ``extra``."""
+def local_bench(
+    users: int, extra: str = "", *, sync_process: bool, clock: Any = None
+) -> LocalBench:
+    """The built-in store points' daemon, its configuration the demo's plus ``extra``;
+    ``clock``: the daemon's (a benchmark that moves time to its next tick)."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
     from azsyncd.service.daemon import Daemon
@@ -389,6 +403,7 @@ def local_bench(users: int, extra: str = "", *, sync_process: bool) -> LocalBenc
         state_dir=work / "state",
         graph_transport=tenant.transport() if tenant is not None else None,
         sync_process=sync_process,
+        **({"clock": clock} if clock is not None else {}),
     )
     return LocalBench(work, daemon, tenant, graph)
 
@@ -408,7 +423,7 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
     cpu = cpu_seconds() - start_cpu
     orm = spy.stop() if spy else {}
     latencies = probe.stop()
-    run_peak = children_peak_rss_mb() if sync_process else 0.0
+    run_peak = run_peak_rss_mb(daemon) if sync_process else 0.0
     point = {
         "kind": "local",
         "users": users,
@@ -465,6 +480,15 @@ def main() -> None:
         default=3.0,
         help="HappyFox clock scale: one minute lasts 60/scale s (3: 100,000 users take ~2.5 min)",
     )
+    parser.add_argument(
+        "--mark",
+        choices=("custom_field", "contact_group"),
+        default="custom_field",
+        help="HappyFox points: how synced contacts are marked",
+    )
+    parser.add_argument(
+        "--idle-ticks", type=int, default=10, help="idle ticks measured from /proc (0: none)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "results.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=("happyfox", "local"), help=argparse.SUPPRESS)
@@ -486,7 +510,7 @@ def main() -> None:
         point = (
             local_size(args.one, args.profile, args.leavers)
             if args.kind == "local"
-            else happyfox_size(args.one, args.scale, args.profile)
+            else happyfox_size(args.one, args.scale, args.profile, args.mark)
         )
         print(json.dumps(point))
         return
@@ -512,7 +536,8 @@ def main() -> None:
     for size in sizes(args.happyfox):
         point = fresh(
             ["--one", str(size), "--kind", "happyfox", "--scale", str(args.scale)]
-            + ["--profile"] * (size >= 100_000)
+            + ["--mark", args.mark]
+            + ["--profile"] * (size == 100_000)
         )
         results["happyfox"].append(point)
         print(json.dumps(point), summary(point), sep="\n", flush=True)

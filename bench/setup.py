@@ -2,19 +2,21 @@
 time-scaled clock, a work directory with the secrets and config, and a daemon on a generated
 tenant, with the account's limiter on the same scaled clock.
 
-With ``sync_process`` (as ``azsyncd run``), each run goes to a process of its own and the
-tenant is served by one too (``bench.graph``, over HTTPS on loopback); the run's process
-gets the scaled limiter from ``bench/child/sitecustomize.py``. Without it, the runs stay on a
-thread of this process and read the tenant in process (``bench.latency`` changes its users)."""
+Each run goes to a process of its own, as under ``azsyncd run``; it gets the scaled limiter
+from ``bench/child/sitecustomize.py`` (``bench.scaled``). The tenant is served by a process
+of its own (``bench.graph``, over HTTPS on loopback), or, with ``in_process`` (``bench.latency``
+changes its users), from this process: to the daemon directly and to the runs' processes on
+a Unix socket, as the demo does. ``Bench.close`` stops everything and removes the work
+directory."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,11 @@ import tomli_w
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
 from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.demo.relay import serve_directory
 from azsyncd.demo.run import MAPPING, tenant_toml
 from azsyncd.service.daemon import Daemon
-from azsyncd.targets import factory
-from azsyncd.targets.happyfox.client import limiter_for
+from azsyncd.targets.happyfox.client import limits_for
+from bench import scaled
 from bench.graph import CountedTenant
 from tests.engine_setup import happyfox_toml
 
@@ -42,11 +45,20 @@ HAPPYFOX_FIELDS = {
 }
 
 
+MARK_FIELD = "Synced from"  # the fake HappyFox's field for mark = "custom_field"
+
+
 def scaled_limiter(base: str, scale: float) -> None:
-    """This process's HappyFox limiter on the fake HappyFox's clock: one minute lasts
-    60/scale s."""
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    factory.use_limiter(base, limiter_for(HEADROOM, clock, lambda s: time.sleep(s / scale)))
+    """This process's HappyFox limiter on the fake HappyFox's clock (one minute lasts
+    60/scale s), and the same for each run's process."""
+    limits = limits_for(HEADROOM)
+    scaled.scaled_limiter(base, limits, scale)
+    os.environ.update(scaled.environment(base, limits, scale))
+
+
+def child_path() -> None:
+    """Each process the benchmark starts reads ``bench/child/sitecustomize.py``."""
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
 
 
 @dataclass
@@ -58,6 +70,7 @@ class Bench:
     tenant: CountedTenant | None  # in this process; None when served by its own
     graph: str = ""
     ca: str = ""
+    relay: Any = None  # the in-process tenant's socket server for the runs' processes
 
     def stats(self) -> dict[str, Any]:
         """What the fake HappyFox was made to do (this call counts as one GET)."""
@@ -70,10 +83,15 @@ class Bench:
         return int(httpx.get(f"{self.graph}/__calls__", verify=self.ca).json())
 
     def close(self) -> None:
+        """Stop the daemon (once), the servers, and remove the work directory (the state of a
+        1,000,000-user point takes most of a GB)."""
         self.daemon.stop(20)
+        if self.relay is not None:
+            self.relay.should_exit = True
         for server in self.servers:
             server.terminate()
             server.wait(10)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def _server(*args: str) -> subprocess.Popen[str]:
@@ -94,11 +112,17 @@ def serve_graph(users: int, work: Path) -> tuple[subprocess.Popen[str], dict[str
 
 
 def start(
-    users: int, scale: float, extra: dict[str, Any] | None = None, *, sync_process: bool = True
+    users: int,
+    scale: float,
+    extra: dict[str, Any] | None = None,
+    *,
+    in_process: bool = False,
+    mark: str = "custom_field",
 ) -> Bench:
-    """HappyFox running, the daemon built (not started) on a ``users``-user tenant;
-    ``extra`` adds tables to its configuration."""
-    happyfox = _server("tests.fakes.happyfox", str(scale))
+    """HappyFox running, the daemon built (not started) on a ``users``-user tenant, each run
+    in a process of its own; ``extra`` adds tables to its configuration; ``mark``: the
+    HappyFox mark (the fake has the field the custom-field mark needs)."""
+    happyfox = _server("tests.fakes.happyfox", str(scale), MARK_FIELD)
     port = int(happyfox.stdout.readline())  # type: ignore[union-attr]
     servers = [happyfox]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
@@ -106,26 +130,30 @@ def start(
         write_private(work / name, value.encode())  # azsyncd reads only private secret files
     base = f"http://127.0.0.1:{port}"
     tenant, where = None, {}
-    if sync_process:
+    child_path()
+    if in_process:
+        tenant = CountedTenant(users)
+    else:
         graph, where = serve_graph(users, work)
         servers.append(graph)
-        # The run's process takes this limiter from bench/child/sitecustomize.py.
-        os.environ["AZSYNC_BENCH_HAPPYFOX"] = f"{base} {scale}"
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
-    else:
-        tenant = CountedTenant(users)
     tables = {"mapping": {**MAPPING, "custom_fields": HAPPYFOX_FIELDS}, **(extra or {})}
+    marking = {"mark": mark, "mark_field": MARK_FIELD} if mark == "custom_field" else {"mark": mark}
     config = (
-        happyfox_toml(base)
+        happyfox_toml(base, **marking)
         + tenant_toml("bench", secret_file="secret", **{k: where[k] for k in where if k != "ca"})
         + tomli_w.dumps(tables)
     )
     write_private(work / "azsyncd.toml", config.encode())
     scaled_limiter(base, scale)
+    socket = work / "graph.sock" if tenant is not None else None
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
         graph_transport=tenant.transport() if tenant is not None else None,
-        sync_process=sync_process,
+        sync_process=True,
+        graph_socket=socket,
     )
-    return Bench(servers, base, work, daemon, tenant, where.get("graph", ""), where.get("ca", ""))
+    relay = serve_directory(tenant, socket) if tenant is not None and socket else None
+    return Bench(
+        servers, base, work, daemon, tenant, where.get("graph", ""), where.get("ca", ""), relay
+    )

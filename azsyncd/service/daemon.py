@@ -129,15 +129,21 @@ class Daemon:
 
     def wire_runs(self) -> None:
         """A runner, and the ticks that start runs on it."""
+        self.job = self._job_factory(self)
         self.runner = SyncRunner(
             self.state,
-            self._job_factory(self),
+            self.job,
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
             on_finish=self._run_finished,
             clock=self.clock,
         )
         self.ticks = Ticks(self.runner, self.state, lambda: self.config, self.clock)
+
+    def last_run_peak_kb(self) -> int:
+        """The last run's own peak memory (VmHWM, KiB) when runs have processes; else 0."""
+        peaks = getattr(self.job, "peaks", None)
+        return int(peaks[-1]) if peaks else 0
 
     @property
     def active(self) -> bool:
