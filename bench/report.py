@@ -172,6 +172,8 @@ def render(results: dict[str, Any], folder: Path) -> str:
             )
             + "Floors in scaled seconds:",
             "",
+            f"Contacts are marked with {_mark(p0)}.",
+            "",
             "| users | POSTs (contacts + marks) | GETs | floor at 300/min | floor at budget "
             "| wall s | ratio to 300 / to budget | 429 | peak RSS MB (daemon / run) "
             "| status p50 / p99 ms "
@@ -186,6 +188,14 @@ def render(results: dict[str, Any], folder: Path) -> str:
                 f"{'yes' if p['locked'] else 'no'} | {_rss(p)} | "
                 f"{_status(p)} | {_share(p, folder)} |"
             )
+        happy = {p["users"]: p for p in results["happyfox"]}
+        if 100_000 in happy and 1_000_000 in happy and happy[100_000].get("run_peak_rss_mb"):
+            growth = happy[1_000_000]["run_peak_rss_mb"] / happy[100_000]["run_peak_rss_mb"] - 1
+            lines += [
+                "",
+                "Peak RSS growth of the run's process from 100,000 to 1,000,000 users (its own "
+                f"VmHWM, sent over its pipe at its end): {growth:+.1%}.",
+            ]
         lines += [
             "",
             "No-change resync after it (HappyFox):",
@@ -213,7 +223,24 @@ def render(results: dict[str, Any], folder: Path) -> str:
                     + ", ".join(f"{name} {share:.0%}" for name, share in parts.items())
                     + ".",
                 ]
+    idle = results.get("idle_ticks")
+    if idle:
+        lines += [
+            "",
+            f"Idle incremental ticks ({idle['idle_ticks']} in a row, no change in the directory; "
+            "the daemon's /proc/<pid>/stat read from outside before and after): "
+            f"{idle['idle_tick_cpu_s'] * 1000:.0f} ms of CPU each in the daemon, "
+            f"{idle['idle_tick_children_cpu_s'] * 1000:.0f} ms in runs' processes "
+            f"({idle['idle_tick_processes']} started), {idle['idle_tick_graph_calls']} Graph "
+            f"calls in all (load {idle['idle_tick_load_1m']:.1f}).",
+        ]
     return "\n".join(lines)
+
+
+def _mark(point: dict[str, Any]) -> str:
+    if point.get("mark", "contact_group") == "custom_field":
+        return 'a custom field sent in each contact\'s own write (`mark = "custom_field"`)'
+    return 'a contact group (`mark = "contact_group"`: a POST per 100 contacts)'
 
 
 PAGE = ROOT / "docs" / "performance.md"

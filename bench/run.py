@@ -463,6 +463,8 @@ def fresh(args: list[str]) -> dict[str, Any]:
 def kept_points(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """``now``'s points, and those of ``before`` at the kinds and sizes ``now`` did not measure."""
     merged = dict(now)
+    if "idle_ticks" not in now and "idle_ticks" in before:
+        merged["idle_ticks"] = before["idle_ticks"]
     for kind in ("happyfox", "local"):
         measured = {p["users"] for p in now[kind]}
         kept = [p for p in before.get(kind, []) if p["users"] not in measured]
@@ -526,6 +528,11 @@ def main() -> None:
         "local": [],
     }
     print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
+    if args.idle_ticks:
+        from bench.idle import measure
+
+        results["idle_ticks"] = measure(args.idle_ticks)
+        print(json.dumps(results["idle_ticks"]), flush=True)
     for size in sizes(args.local):
         point = fresh(
             ["--one", str(size), "--kind", "local", "--leavers", str(args.leavers)]
