@@ -182,7 +182,8 @@ def render(results: dict[str, Any], folder: Path) -> str:
         ]
         for p in results["happyfox"]:
             lines.append(
-                f"| {p['users']:,} | {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
+                f"| {p['users']:,}{_scaled(p, p0)} "
+                f"| {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
                 f"{p['wall_s']:.1f} | {_ratios(p)} | "
                 f"{'yes' if p['locked'] else 'no'} | {_rss(p)} | "
@@ -235,6 +236,13 @@ def render(results: dict[str, Any], folder: Path) -> str:
             f"calls in all (load {idle['idle_tick_load_1m']:.1f}).",
         ]
     return "\n".join(lines)
+
+
+def _scaled(point: dict[str, Any], first: dict[str, Any]) -> str:
+    """A row on another clock scale than the table's says so."""
+    if point["scale"] == first["scale"]:
+        return ""
+    return f" (clock scaled {point['scale']:g}x)"
 
 
 def _mark(point: dict[str, Any]) -> str:

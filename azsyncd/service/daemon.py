@@ -10,6 +10,8 @@ directly without a socket.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ from azsyncd.service.config_store import ConfigStore
 from azsyncd.service.health import Health
 from azsyncd.service.runs.job import make_job
 from azsyncd.service.runs.process import make_process_job
+from azsyncd.service.runs.relay import serve_transport
 from azsyncd.service.runs.schedule import Clock, Scheduler, utc_clock
 from azsyncd.service.runs.ticks import Ticks
 from azsyncd.service.socket import instance_lock, sdnotify
@@ -63,19 +66,22 @@ class Daemon:
         clock: Clock = utc_clock,
         state_dir: Path | None = None,
         graph_transport: httpx.BaseTransport | None = None,
-        sync_process: bool = False,
+        sync_process: bool = True,
         graph_socket: Path | None = None,
     ) -> None:
-        """``sync_process``: each run in a child process (``azsyncd run``), so that it never
-        holds the interpreter lock the control API needs; the run then reads Graph over the
-        network, or from ``graph_socket`` (the demo's simulated directory), never through
-        ``graph_transport``. Off, runs go on a thread of this process (daemons that tests
-        build with injected fakes)."""
-        if sync_process and graph_transport is not None and graph_socket is None:
-            raise ValueError(
-                "a run in its own process cannot use an in-process graph_transport:"
-                " serve it on graph_socket"
-            )
+        """Each run goes to a process of its own (``sync_process``, as ``azsyncd run`` and
+        ``azsyncd demo`` run it), so that it never holds the interpreter lock the control API
+        needs and its memory is returned when it ends; a tick with nothing to do starts
+        none. A run's process reads Graph over the network, or from ``graph_socket``; a
+        ``graph_transport`` (the demo's directory, tests' fakes) the daemon uses itself and,
+        unless ``graph_socket`` is served already, serves to its runs on a socket of its own.
+        ``clock``: the runs use it too (their own clock keeps its offset).
+
+        ``sync_process=False`` runs the engine on the runner's thread instead: only for tests
+        of the engine through a daemon; azsyncd never does."""
+        self.graph_relay: Any = None
+        # Served to the runs' processes at the first run (``serve_graph``).
+        self._graph_transport = graph_transport if graph_socket is None else None
         self.graph_socket = graph_socket
         self.clock = clock
         self.started_at = clock()
@@ -94,9 +100,7 @@ class Daemon:
             loaded, self.state, publish=self.standby.publish, changed=self._config_changed
         )
         self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
-        self._job_factory = job_factory or (
-            make_process_job if sync_process else default_job_factory
-        )
+        self._job_factory = job_factory or (make_process_job if sync_process else in_process_job)
         self.metrics = RunMetrics(self.state, limiters)
         self.wire_runs()
         self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
@@ -186,6 +190,13 @@ class Daemon:
                 self._stopped = self._stop(deadline)
             return self._stopped
 
+    def serve_graph(self) -> None:
+        """Serve the injected transport to the runs' processes, once, before the first run
+        (a short path: a Unix socket's is at most 107 bytes)."""
+        if self.graph_relay is None and self._graph_transport is not None:
+            self.graph_socket = Path(tempfile.mkdtemp(prefix="azgraph", dir="/tmp")) / "g.sock"
+            self.graph_relay = serve_transport(self._graph_transport, self.graph_socket)
+
     def _stop(self, deadline: float) -> bool:
         self.scheduler.stop()
         self.health.stop()
@@ -206,6 +217,9 @@ class Daemon:
         self.state.close()
         instance_lock.release(self._lock_fd)
         self._lock_fd = -1
+        if self.graph_relay is not None:
+            self.graph_relay.should_exit = True
+            shutil.rmtree(self.graph_socket.parent, ignore_errors=True)  # type: ignore[union-attr]
         return stopped
 
     def _config_changed(self, previous: Config) -> None:
@@ -314,5 +328,6 @@ class Daemon:
             )
 
 
-def default_job_factory(daemon: Daemon) -> SyncJob:
+def in_process_job(daemon: Daemon) -> SyncJob:
+    """The engine on the runner's thread: tests of the engine through a daemon use it."""
     return make_job(daemon)

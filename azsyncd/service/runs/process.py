@@ -46,6 +46,9 @@ class ProcessHost(JobHost, Protocol):
 
     graph_socket: Path | None
 
+    def serve_graph(self) -> None:
+        """Serve the runs' directory on ``graph_socket`` if the daemon has to."""
+
 
 WORKER = (sys.executable, "-m", "azsyncd.service.runs.worker")
 
@@ -71,6 +74,7 @@ class ProcessJob:
         if idle_tick(daemon, ctx):
             name = str(ctx.options.get("tenant", ""))
             return Outcome("succeeded", "", {"tenants": {name: {"ok": True, "read": "delta"}}})
+        daemon.serve_graph()
         # The account's 429 lock, shared with the run's process, is then seen here too.
         factory.account_limiter(
             config,
@@ -119,6 +123,7 @@ def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
         "trigger": progress.trigger,
         "dry_run": progress.dry_run,
         "started_at": progress.started_at.isoformat(),
+        "now": daemon.clock().isoformat(),  # the daemon's clock: the run keeps its offset
         "counts": progress.counts,
         "options": ctx.options,
         "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
