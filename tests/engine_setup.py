@@ -107,6 +107,12 @@ def make_daemon(
     )
 
 
+def service_daemon(tmp_path: Path, *tenants: SimulatedTenant, **settings: Any) -> Daemon:
+    """``make_daemon``, each run in its own process as ``azsyncd run`` runs it: the service
+    tests' daemon."""
+    return make_daemon(tmp_path, *tenants, sync_process=True, **settings)
+
+
 def sync(daemon: Daemon, **options: Any) -> SyncRun:
     dry_run = options.pop("dry_run", False)
     run_id = daemon.start_sync("manual", dry_run=dry_run, options=options)
