@@ -15,7 +15,6 @@ import pytest
 import tomli_w
 
 from azsyncd.demo.api import person
-from azsyncd.demo.relay import serve_directory
 from azsyncd.demo.run import demo_daemon
 from azsyncd.service.daemon import Daemon
 from tests.helpers import FakeClock, wait_until
@@ -50,15 +49,13 @@ def tick(daemon: Daemon, clock: FakeClock) -> None:
 
 def test_idle_ticks_start_no_process_and_a_change_starts_one(tmp_path: Path) -> None:
     clock = FakeClock(datetime.now(UTC))
-    daemon, directory = demo_daemon(tmp_path / "demo", clock, sync_process=True)
-    assert daemon.graph_socket is not None
+    daemon, directory = demo_daemon(tmp_path / "demo", clock)
     # Rules on Entra groups need a run at every tick (a user delta does not show a group's
     # members changing): the demo's without its rule on one.
     config = tomllib.loads(daemon.config_path.read_text())
     config["contact_groups"] = [r for r in config["contact_groups"] if "entra_group" not in r]
     daemon.config_path.write_text(tomli_w.dumps(config))
     daemon.config_store.reload()
-    served = serve_directory(directory, daemon.graph_socket)
     try:
         daemon.start()  # the first sync, in a process of its own
         wait_until(lambda: bool(daemon.state.runs()) and daemon.runner.current is None, 120)
@@ -93,4 +90,3 @@ def test_idle_ticks_start_no_process_and_a_change_starts_one(tmp_path: Path) -> 
         assert latest.trigger == "tick" and latest.counts["new"] == 1
     finally:
         daemon.stop(20)
-        served.should_exit = True
