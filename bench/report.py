@@ -189,6 +189,19 @@ def render(results: dict[str, Any], folder: Path) -> str:
                 f"{'yes' if p['locked'] else 'no'} | {_rss(p)} | "
                 f"{_status(p)} | {_share(p, folder)} |"
             )
+        spans = [p for p in results["happyfox"] if p.get("post_span_s") and p["floor_budget_s"]]
+        if spans:
+            lines += [
+                "",
+                "From the first POST to the last (on the fake's clock): "
+                + "; ".join(
+                    f"{p['users']:,} users {p['post_span_s']:.1f} s, "
+                    f"{p['post_span_s'] / p['floor_budget_s']:.3f}x the floor at budget"
+                    for p in spans
+                )
+                + ". The rest of the wall time is the run's start (its process, the token, the "
+                "first chunk planned) and end (the last writes recorded).",
+            ]
         happy = {p["users"]: p for p in results["happyfox"]}
         if 100_000 in happy and 1_000_000 in happy and happy[100_000].get("run_peak_rss_mb"):
             growth = happy[1_000_000]["run_peak_rss_mb"] / happy[100_000]["run_peak_rss_mb"] - 1

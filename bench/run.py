@@ -312,6 +312,12 @@ def happyfox_size(
         "budget_per_minute": budget,
         "floor_budget_s": floor_budget,
         "ratio_budget": wall / floor_budget if floor_budget else 0.0,
+        # From the first POST to the last, in real seconds: the rate limit's part of the
+        # wall time; the rest is the run's start (its process, the token, the first chunk
+        # planned) and its end (the last writes recorded).
+        "post_span_s": (first["last_post"] - first["first_post"]) / scale
+        if first.get("first_post") is not None
+        else 0.0,
         "delta_resync_wall_s": delta_wall,
         "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
         "delta_resync_calls": after_delta["calls"] - first["calls"],

@@ -150,6 +150,9 @@ class FakeHappyFox:
                 - self.post_calls("users/"),
                 "gets": sum(1 for m, _, _ in self.calls if m == "GET"),
                 "locked": self.locked_until > now,
+                # When the first and the last POST came, on this account's (scaled) clock.
+                "first_post": min((t for m, _, t in self.calls if m == "POST"), default=None),
+                "last_post": max((t for m, _, t in self.calls if m == "POST"), default=None),
             }
         if route == "user_custom_fields/" and method == "GET":
             return 200, self.fields
