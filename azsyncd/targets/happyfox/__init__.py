@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Config, Section
+from azsyncd.config.templates import GROUP_NAME_FIELDS, check
 from azsyncd.targets.happyfox.client import HappyFox, limits_for
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
 
@@ -46,6 +47,11 @@ class HappyFoxSettings(Section):
         max_length=200,
         description='mark = "custom_field": its value (a dropdown field needs it as a choice)',
     )
+
+    @field_validator("group_name")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        return check(value, GROUP_NAME_FIELDS)
 
     @field_validator("base_url")
     @classmethod

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 
 from azsyncd import outbound, stop
+from azsyncd.config.templates import render
 from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.base import (
     ContactWrite,
@@ -591,7 +592,7 @@ class HappyFox:
         # The custom-field mark went out with each contact's own write (``_payload``).
         if self.mark != "contact_group" or not contact_ids:
             return
-        self.add_to_group(self.group_name.format(tenant=tenant_label), contact_ids, False)
+        self.add_to_group(render(self.group_name, {"tenant": tenant_label}), contact_ids, False)
 
     # --- contact groups (targets.groups.ContactGroups) --------------------------------
 
