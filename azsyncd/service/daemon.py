@@ -9,6 +9,7 @@ directly without a socket.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
 import tempfile
@@ -194,7 +195,9 @@ class Daemon:
         """Serve the injected transport to the runs' processes, once, before the first run
         (a short path: a Unix socket's is at most 107 bytes)."""
         if self.graph_relay is None and self._graph_transport is not None:
-            self.graph_socket = Path(tempfile.mkdtemp(prefix="azgraph", dir="/tmp")) / "g.sock"
+            folder = tempfile.mkdtemp(prefix="azgraph", dir="/tmp")
+            atexit.register(shutil.rmtree, folder, True)  # also when the daemon is not stopped
+            self.graph_socket = Path(folder) / "g.sock"
             self.graph_relay = serve_transport(self._graph_transport, self.graph_socket)
 
     def _stop(self, deadline: float) -> bool:
