@@ -64,6 +64,7 @@ FAILING_COLUMNS = (
     FailingUser.since_run,
     FailingUser.refused,
     FailingUser.existed,
+    FailingUser.fixes,
     FailingUser.updated_at,
 )
 
@@ -381,7 +382,10 @@ class State:
         existed), one statement: the run of the first failure stays."""
         now = utcnow()
         values = [
-            tuple(c.db_value({**row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS)
+            tuple(
+                c.db_value({"fixes": [], **row, "updated_at": now}[c.name])
+                for c in FAILING_COLUMNS
+            )
             for row in rows
         ]
         refreshed = [c for c in FAILING_COLUMNS[2:] if c is not FailingUser.since_run]

@@ -13,8 +13,9 @@ from typing import Any
 
 from azsyncd import attributes
 from azsyncd.config.model import Mapping
+from azsyncd.sync.fixes import Fix
 from azsyncd.targets.base import Phone
-from azsyncd.targets.fields import FieldDef, convert, short
+from azsyncd.targets.fields import FieldDef, NotAChoice, Unwritable, convert, short
 
 EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -39,9 +40,12 @@ class Mapped:
 
 
 class MappingFailure(Exception):
-    def __init__(self, reasons: list[str]) -> None:
+    """Why a user cannot be mapped: the reasons, and beside them what fixes each."""
+
+    def __init__(self, reasons: list[str], fixes: list[Fix] | None = None) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+        self.fixes = fixes or []
 
 
 def is_guest(user: dict[str, Any]) -> bool:
@@ -86,7 +90,7 @@ class Mapper:
 
     def map(self, user: dict[str, Any]) -> Mapped:
         email, source = self.email(user)
-        reasons = _email_problems(email, source, user)
+        reasons, fixes = _email_problems(email, source, user)
 
         name = self._name(user)
         if not name:
@@ -94,6 +98,8 @@ class Mapper:
                 f"name <- {self.mapping.name}: empty in the directory; fix: set the name "
                 "attributes in Entra ID"
             )
+            parts = name_attributes(self.mapping.name)
+            fixes.append(Fix("set", " or ".join(parts), "name"))
 
         phones = []
         for phone_type, attribute in self.mapping.phones.items():
@@ -107,6 +113,7 @@ class Mapper:
                     f"{attribute},"
                     " or set mapping.skip_empty_phones = true"
                 )
+                fixes.append(Fix("set", attribute, f"phone ({phone_type})"))
 
         custom: dict[str, Any] = {}
         for target_field, attribute in self.custom:
@@ -115,6 +122,7 @@ class Mapper:
                 custom[target_field.id] = convert(target_field, raw)
             except ValueError as exc:
                 reasons.append(f"{target_field.name} <- {attribute}: {exc}")
+                fixes.append(_value_fix(exc, target_field, attribute))
                 continue
             if custom[target_field.id] is None and target_field.required:
                 reasons.append(
@@ -122,13 +130,17 @@ class Mapper:
                     "directory;"
                     f" fix: set {attribute} in Entra ID"
                 )
+                fixes.append(Fix("set", attribute, target_field.name))
         for name_missing in self.required_unmapped:
             reasons.append(
                 f"{name_missing}: a required field with no mapping; fix: map it under "
                 "[mapping.custom_fields]"
             )
+            fixes.append(
+                Fix("mapping", "", name_missing, detail="a required field with no mapping")
+            )
         if reasons:
-            raise MappingFailure(reasons)
+            raise MappingFailure(reasons, fixes)
         mapped = Mapped(email.lower(), name, phones, custom)
         mapped.fingerprint = fingerprint(mapped)
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
@@ -159,24 +171,40 @@ class Mapper:
         return " ".join(text.split())
 
 
-def _email_problems(email: str, source: str, user: dict[str, Any]) -> list[str]:
-    """Why ``email`` (read from ``source``) cannot be a contact's address, if it cannot."""
+def _email_problems(email: str, source: str, user: dict[str, Any]) -> tuple[list[str], list[Fix]]:
+    """Why ``email`` (read from ``source``) cannot be a contact's address, if it cannot,
+    and what fixes it."""
     if not email:
         return [
             f"email <- {source}: empty in the directory; fix: set {source} for this user"
             + (" (guests need mail or otherMails)" if is_guest(user) else "")
-        ]
+        ], [Fix("set", source, "email")]
     if "#EXT#" in email.upper():
         return [
             f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
             " mapping.guest_email_from_mail = true to use the guest's mail"
-        ]
+        ], [Fix("guest", source, "email")]
     if not EMAIL.match(email):
         return [
             f"email <- {source}: {short(email)} is not an email address; fix: correct "
             f"{source} in Entra ID"
-        ]
-    return []
+        ], [Fix("email", source, "email")]
+    return [], []
+
+
+def _value_fix(problem: ValueError, field: FieldDef, attribute: str) -> Fix:
+    """What fixes a directory value the field's type refused."""
+    if isinstance(problem, NotAChoice):
+        return Fix("choice", attribute, field.name, problem.label, problem.allowed)
+    if isinstance(problem, Unwritable):
+        return Fix("mapping", attribute, field.name, detail="a field of a type azsync cannot write")
+    return Fix("format", attribute, field.name, detail=str(field.type))
+
+
+def name_attributes(template: str) -> list[str]:
+    """The attributes a name template reads."""
+    found = NAME_PART.findall(template)
+    return found if found else [template]
 
 
 def fingerprint(mapped: Mapped) -> str:

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from datetime import date
+
 from azsyncd.state.repository import Mirrored
+from azsyncd.sync.fixes import Fix
 from azsyncd.sync.mapping import Mapped
 from azsyncd.targets.base import ContactWrite, ExistingContact
 from azsyncd.targets.fields import short
@@ -64,6 +67,9 @@ class Action:
     binding: Mirrored | None = None  # the user's binding to a contact, before the run
     moved_from: str = ""  # the contact's address before this write changes it
     takes_over: Mirrored | None = None  # the binding of a user who left, whose contact this is
+    fixes: list[Fix] = field(default_factory=list)  # what fixes a failure, beside its reason
+    # A joiner: the hire date of a user whose contact exists before it, login off, no welcome.
+    joiner: date | None = None
 
     @property
     def binds(self) -> bool:
@@ -75,6 +81,8 @@ class Action:
 
     @property
     def type(self) -> str:
+        if self.joiner is not None:
+            return "Joiner"
         return "Existing" if self.existing_id or self.existed else "New"
 
     @property

@@ -21,6 +21,18 @@ NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 EMPTY: tuple[Any, ...] = (None, "", [])
 
 
+class NotAChoice(ValueError):
+    """A directory value that is none of a dropdown's or multi-select's choices."""
+
+    def __init__(self, message: str, label: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.label, self.allowed = label, allowed
+
+
+class Unwritable(ValueError):
+    """A field of a type azsync cannot write: the mapping, not the directory, is wrong."""
+
+
 class FieldType(StrEnum):
     TEXT = "text"
     NUMBER = "number"
@@ -103,10 +115,12 @@ def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
         if not label:
             continue
         if label.casefold() not in ids:
-            allowed = ", ".join(c.label for c in field.choices)
-            raise ValueError(
-                f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add "
-                "the choice in the help desk or correct the value in Entra ID"
+            labels = tuple(c.label for c in field.choices)
+            raise NotAChoice(
+                f"{short(label)} is not a choice of this field (allowed: {', '.join(labels)}); "
+                "fix: add the choice in the help desk or correct the value in Entra ID",
+                label,
+                labels,
             )
         found.append(ids[label.casefold()])
     return found
@@ -136,7 +150,7 @@ def _date(field: FieldDef, value: Any) -> str:
 
 
 def _unwritable(field: FieldDef, value: Any) -> Any:
-    raise ValueError(
+    raise Unwritable(
         f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
         "write; fix: remove this mapping"
     )
