@@ -516,6 +516,13 @@ class Lifecycle(Section):
         3, ge=0, le=365, description="Days a removal waits, so a restored user comes back untouched"
     )
     group_name: str = Field("Left Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
+    create_before_hire_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="Joiners: a user whose employeeHireDate is ahead gets a contact this many"
+        " days before it, login off and no welcome email until the day; 0: off",
+    )
 
 
 class ContactGroupRule(Section):

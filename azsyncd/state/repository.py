@@ -383,8 +383,7 @@ class State:
         now = utcnow()
         values = [
             tuple(
-                c.db_value({"fixes": [], **row, "updated_at": now}[c.name])
-                for c in FAILING_COLUMNS
+                c.db_value({"fixes": [], **row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS
             )
             for row in rows
         ]

@@ -16,6 +16,7 @@ from typing import Any
 from azsyncd import stop
 from azsyncd.errors import Interrupted
 from azsyncd.state import State
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync import failures
 from azsyncd.sync.planner import Action, ActionKind
@@ -167,11 +168,22 @@ class Executor:
                     marks.append(action.existing_id)
             if action.takes_over is not None and action.kind is not ActionKind.FAILED:
                 released.append(action.takes_over.key)
+            if result is not None and not result.ok and action.joiner is not None:
+                action.joiner = None  # a refused create is no joiner: planned again as one
             records.append(self._record(action))
             self._tally.add(action)
-        welcomed = created + [
+        # A joiner's contact owes no welcome email until its hire date (``steps/joiners.py``).
+        joined = [
+            a
+            for a in actions
+            if a.joiner is not None
+            and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED)
+        ]
+        welcomed = [a for a in created if a.joiner is None] + [
             a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED
         ]
+        for action in joined:
+            self._tally.add_joiner(action.tenant)
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
             if not self.dry_run:
@@ -183,6 +195,18 @@ class Executor:
                 self.state.keep_failures(keep)
                 for tenant, ids in cured.items():
                     self.state.forget_failures(tenant, ids)
+            if joined and not self.dry_run:
+                JoinerState(self.state.db).begin(
+                    {
+                        "tenant": a.tenant,
+                        "object_id": a.user_id,
+                        "email": a.email,
+                        "name": a.mapped.name if a.mapped else a.email,
+                        "hire_date": a.joiner.isoformat() if a.joiner else "",
+                        "created_run": self.run_id,
+                    }
+                    for a in joined
+                )
             if welcomed and self.mailer is not None and not self.dry_run:
                 # Owed with the record of the creation: a crash before sending loses none.
                 self.state.welcome_due(
@@ -208,6 +232,11 @@ class Executor:
         status = "success"
         if action.kind is ActionKind.CREATE:
             result = f"{would}create" if self.dry_run else "Created"
+            if action.joiner is not None:
+                result += (
+                    f" with the portal login off: the login goes on and the welcome email out "
+                    f"on the hire date, {action.joiner.isoformat()}"
+                )
         elif action.kind is ActionKind.UPDATE:
             text = "; ".join(action.changes)
             if self.dry_run:

@@ -7,10 +7,9 @@ is this function's output printed, and tests can check every rule on plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
-
-from datetime import date
 
 from azsyncd.state.repository import Mirrored
 from azsyncd.sync.fixes import Fix

@@ -17,7 +17,7 @@ from azsyncd.directory.client import GraphClient
 from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.state.fields import utcnow
 from azsyncd.state.repository import TICK
-from azsyncd.sync import group_rules
+from azsyncd.sync import group_rules, joiners
 from azsyncd.sync.step import StepPlan
 
 if TYPE_CHECKING:
@@ -82,7 +82,13 @@ class Read:
         tenant, services = self.run.tenant, self.services
         rules = services.config.contact_groups
         # A new rule attribute changes the scope key: the next read is a full one.
-        select = sorted({*select_for(services.config.mapping), *group_rules.rule_attributes(rules)})
+        select = sorted(
+            {
+                *select_for(services.config.mapping),
+                *group_rules.rule_attributes(rules),
+                *joiners.attributes(services.config.lifecycle.create_before_hire_days),
+            }
+        )
         self.key = scope_key(select, tenant, services.settings)
         source = DirectorySource(
             graph, tenant, select, note=lambda message: self.run.log(message, "warning")

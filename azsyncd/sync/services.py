@@ -14,6 +14,7 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.lifecycle import LifecycleState
+from azsyncd.sync import joiners
 from azsyncd.sync.planning import Planning
 from azsyncd.sync.runner import RunContext
 from azsyncd.sync.writes import Writes
@@ -85,6 +86,11 @@ class Services:
             raise FieldsUnreadable() from exc
         self._planning = Planning(
             self.config, self.state, self.target, fields, self.settings, self.run_id
+        )
+        self._planning.joining = joiners.window(
+            self.config.lifecycle.create_before_hire_days,
+            self.clock(),
+            self.config.account.timezone,
         )
         missing = self._planning.mapper.missing_fields
         if missing:
