@@ -34,12 +34,15 @@ FILE_ONLY_NAMES = frozenset(
     }
 )
 FILE_ONLY_SECTIONS = frozenset({"control"})
+# Keys that may name a host the daemon connects to under another name (the digest's webhook).
+FILE_ONLY_KEYS = frozenset({"alerts.digest.to"})
 
 
 def is_file_only(key: str) -> bool:
     parts = key.split(".")
     return (
         parts[0] in FILE_ONLY_SECTIONS
+        or key in FILE_ONLY_KEYS
         or parts[-1].endswith("_file")
         or parts[-1] in FILE_ONLY_NAMES
         or (len(parts) == 3 and parts[0] == "target" and parts[2] in _declared(parts[1]))

@@ -445,6 +445,51 @@ class Sync(Section):
     )
 
 
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class Digest(Section):
+    """The data-quality digest for the directory's owners: the failing contacts grouped by
+    what fixes them, sent once a period by the active daemon."""
+
+    to: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Email addresses and/or webhook URLs (https); empty: no digest",
+    )
+    every: Literal["weekly", "daily"] = Field(
+        "weekly", description="Once a week (from Monday) or once a day, in the account's zone"
+    )
+    min_count: int = Field(
+        1, ge=1, le=1_000_000, description="Sent only when at least this many users fail"
+    )
+    addresses: int = Field(10, ge=1, le=100, description="Addresses named per group at most")
+    secret_file: str | None = Field(
+        None, description="A shared secret sent to the webhooks in alerts.secret_header"
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if "://" in item:
+                secure_url(item, "alerts.digest.to")
+            elif not EMAIL_ADDRESS.fullmatch(item):
+                raise ValueError(
+                    f'"{item}" is neither an email address nor a webhook URL; write e.g. '
+                    '"it-directory@example.com" or "https://hooks.example.com/azsync"'
+                )
+        return value
+
+    @property
+    def emails(self) -> list[str]:
+        return [item for item in self.to if "://" not in item]
+
+    @property
+    def webhooks(self) -> list[str]:
+        return [item for item in self.to if "://" in item]
+
+
 class Alerts(Section):
     """Who hears of a failed, held or stale sync: email (the welcome email's SMTP), webhook."""
 
@@ -459,6 +504,7 @@ class Alerts(Section):
     stale_hours: int = Field(
         0, ge=0, le=8760, description="Alert when no sync succeeded for this long; 0: never"
     )
+    digest: Digest = Field(default_factory=Digest)
 
     @field_validator("webhook_url")
     @classmethod

@@ -58,7 +58,7 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
-from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
+from azsyncd.control.lifecycle_answers import Joiners, Lifecycle, Quality, RuleCheck
 from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.paths import client_socket_path
 
@@ -79,6 +79,7 @@ __all__ = [
     "FieldProblem",
     "Group",
     "HappyFoxSettings",
+    "Joiners",
     "LastTick",
     "Lifecycle",
     "LogLine",
@@ -86,6 +87,7 @@ __all__ = [
     "PemCertificate",
     "Pfx",
     "Phone",
+    "Quality",
     "Record",
     "RecordStatus",
     "Records",
@@ -365,6 +367,19 @@ class Client:
         if contact_groups is not None:
             body["contact_groups"] = contact_groups
         return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+
+    def joiners(self) -> Joiners:
+        """Upcoming starts: joiners whose contact exists with the login off."""
+        return self._read(Joiners, "GET", "/lifecycle/joiners")
+
+    def quality(self, addresses: int | None = None) -> Quality:
+        """The data-quality report (what the digest sends), ``addresses`` named per group."""
+        params = {"addresses": addresses} if addresses else {}
+        return self._read(Quality, "GET", "/report/quality", params=params)
+
+    def quality_csv(self) -> bytes:
+        """Every failing user with its fix, as CSV."""
+        return self._send("GET", "/report/quality.csv").content
 
     def check_lifecycle(self) -> RuleCheck:
         """Ask the tenants and the help desk whether the rules' groups exist."""

@@ -130,11 +130,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     setp.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
 
-    life = sub.add_parser("lifecycle", help="leavers and contact-group rules")
+    life = sub.add_parser("lifecycle", help="joiners, leavers and contact-group rules")
     lsub = life.add_subparsers(dest="action", metavar="ACTION")
     lsub.add_parser("show", help="settings, rules and the leavers azsync knows")
+    lsub.add_parser("joiners", help="upcoming starts: contacts waiting, login off, for the day")
     lsub.add_parser("check", help="do the rules' groups exist? (asks the tenants and help desk)")
-    lset = lsub.add_parser("set", help="e.g. on_removed=disable_login grace_days=5")
+    lset = lsub.add_parser(
+        "set", help="e.g. on_removed=disable_login grace_days=5 create_before_hire_days=7"
+    )
     lset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     radd = lsub.add_parser("rule-add", help="add a contact-group rule")
     radd.add_argument("group", help="the help desk's contact group")
@@ -155,6 +158,13 @@ def _parser() -> argparse.ArgumentParser:
     wsub.add_parser(
         "resend", help="send a welcome email that failed or may not have arrived"
     ).add_argument("email")
+    report = sub.add_parser("report", help="reports: quality (failing contacts grouped by fix)")
+    rpsub = report.add_subparsers(dest="action", required=True, metavar="REPORT")
+    quality = rpsub.add_parser(
+        "quality", help="failing contacts grouped by what fixes them (what the digest sends)"
+    )
+    quality.add_argument("--csv", metavar="FILE", help="also save every failing contact to FILE")
+    quality.add_argument("--addresses", type=int, help="addresses named per group (default 10)")
     audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--user", help="only this user's changes")
@@ -496,8 +506,45 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _joiners(client: Client, p: Printer) -> int:
+    found = client.joiners()
+    if found.create_before_hire_days == 0 and not found.joiners:
+        p.out(
+            found,
+            "joiners are off: contacts are created when azsync first reads the user\n"
+            "  to create them ahead: azsyncctl lifecycle set create_before_hire_days=7",
+        )
+        return EXIT_OK
+    lines = [
+        f"contacts created {found.create_before_hire_days} day(s) before the hire date, login"
+        f" off; today is {found.today} ({found.timezone})"
+    ]
+    lines += [
+        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}"
+        + (f" ({row.reason})" if row.reason else "")
+        for row in found.joiners
+    ]
+    lines.append(f"{len(found.joiners)} upcoming start(s)")
+    p.out(found, "\n".join(lines))
+    return EXIT_OK
+
+
+def _report(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    if args.addresses is not None and not 1 <= args.addresses <= 100:
+        raise UsageError("--addresses takes a number from 1 to 100")
+    found = client.quality(args.addresses)
+    if args.csv:
+        target = Path(args.csv).expanduser().resolve()
+        target.write_bytes(client.quality_csv())
+        print(f"saved every failing contact with its fix to {target}", file=sys.stderr)
+    p.out(found, found.text)
+    return EXIT_OK
+
+
 def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
     action = args.action or "show"
+    if action == "joiners":
+        return _joiners(client, p)
     if action == "check":
         found = client.check_lifecycle()
         lines = [f"problem: {f.key}: {f.message}" for f in found.problems]
@@ -532,6 +579,13 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
     lines = [
         f"on_removed {s.on_removed} (after {s.grace_days} day(s) of grace), on_disabled"
         f" {s.on_disabled}; leavers' group {s.group_name!r}",
+        "joiners: "
+        + (
+            f"created {s.create_before_hire_days} day(s) before the hire date, login off"
+            " (azsyncctl lifecycle joiners)"
+            if s.create_before_hire_days
+            else "off (create_before_hire_days = 0)"
+        ),
         *(
             f"rule: {r.condition} -> {r.group!r}"
             + (" (sees its tickets)" if r.access_tickets else "")
@@ -630,6 +684,7 @@ COMMANDS = {
     "reload": _reload,
     "welcome": _welcome,
     "audit": _audit,
+    "report": _report,
     "alerts": _alerts,
     "demo": _demo,
 }

@@ -14,6 +14,7 @@ from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import Leaver, RunMatch
 from azsyncd.state.models import (
     AuditEntry,
+    DbInfo,
     DeltaLink,
     FailingUser,
     MirrorEntry,
@@ -190,6 +191,28 @@ class State:
             conflict_target=[TenantHealth.name], update=values
         ).execute()
         self._changed()
+
+    def fact(self, key: str) -> str:
+        """A fact the daemons sharing this state keep (``DbInfo``), "" when unset."""
+        row = DbInfo.get_or_none(DbInfo.key == key)
+        return str(row.value) if row is not None else ""
+
+    def set_fact(self, key: str, value: str) -> None:
+        DbInfo.insert(key=key, value=value).on_conflict(
+            conflict_target=[DbInfo.key], update={DbInfo.value: value}
+        ).execute()
+
+    def all_failing(self) -> Iterator[FailingUser]:
+        """Every tenant's failing users, a page at a time (tenant, then address)."""
+        query = FailingUser.select(
+            FailingUser.tenant,
+            FailingUser.object_id,
+            FailingUser.email,
+            FailingUser.reason,
+            FailingUser.since_run,
+            FailingUser.fixes,
+        ).order_by(FailingUser.tenant, FailingUser.email, FailingUser.object_id)
+        return iter(query.iterator())
 
     def raised_alerts(self) -> dict[str, str]:
         return {row.key: row.title for row in RaisedAlert.select()}

@@ -19,6 +19,7 @@ from azsyncd.state import State
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync import failures
+from azsyncd.sync.fixes import Fix
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.sync.writes import Tally
@@ -153,6 +154,7 @@ class Executor:
                 ] += 1
                 action.kind, action.reason = ActionKind.FAILED, result.error
                 action.refused = action.attempt
+                action.fixes = [Fix("help_desk")]  # the help desk's own words stay in the log
             if result is not None and result.ok:
                 if action.kind is ActionKind.CREATE:
                     created.append(action)

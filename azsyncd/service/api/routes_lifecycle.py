@@ -12,7 +12,9 @@ from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.schemas import Body
 from azsyncd.service.daemon import Daemon
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import LifecycleState
+from azsyncd.sync import joiners
 from azsyncd.sync.rule_check import check_rules
 from azsyncd.targets.factory import build_target
 
@@ -22,7 +24,9 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 
 class LifecyclePatch(Body):
     lifecycle: dict[str, Any] | None = Field(
-        None, description="on_removed, on_disabled, grace_days, group_name: merged"
+        None,
+        description="on_removed, on_disabled, grace_days, group_name, create_before_hire_days:"
+        " merged",
     )
     contact_groups: list[dict[str, Any]] | None = Field(
         None, max_length=200, description="The rules, all of them: replaces the list"
@@ -53,6 +57,30 @@ def _view(daemon: Daemon) -> dict[str, Any]:
 @router.get("/lifecycle", summary="Leaver settings, contact-group rules, known leavers")
 def get_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
     return _view(daemon)
+
+
+@router.get("/lifecycle/joiners", summary="Upcoming starts: joiners whose login waits")
+def get_joiners(daemon: DaemonDep) -> dict[str, Any]:
+    config = daemon.config
+    days = config.lifecycle.create_before_hire_days
+    today = joiners.today(daemon.clock(), config.account.timezone)
+    return {
+        "create_before_hire_days": days,
+        "today": today.isoformat(),
+        "timezone": config.account.timezone,
+        "joiners": [
+            {
+                "tenant": row.tenant,
+                "object_id": row.object_id,
+                "email": row.email,
+                "name": row.name,
+                "hire_date": row.hire_date,
+                "days_left": (row.day - today).days,
+                "reason": row.reason,
+            }
+            for row in JoinerState(daemon.state.db).upcoming()
+        ],
+    }
 
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
