@@ -197,18 +197,8 @@ class Executor:
                 self.state.keep_failures(keep)
                 for tenant, ids in cured.items():
                     self.state.forget_failures(tenant, ids)
-            if joined and not self.dry_run:
-                JoinerState(self.state.db).begin(
-                    {
-                        "tenant": a.tenant,
-                        "object_id": a.user_id,
-                        "email": a.email,
-                        "name": a.mapped.name if a.mapped else a.email,
-                        "hire_date": a.joiner.isoformat() if a.joiner else "",
-                        "created_run": self.run_id,
-                    }
-                    for a in joined
-                )
+            if not self.dry_run:
+                self._joiners(actions, joined)
             if welcomed and self.mailer is not None and not self.dry_run:
                 # Owed with the record of the creation: a crash before sending loses none.
                 self.state.welcome_due(
@@ -217,6 +207,33 @@ class Executor:
                 )
         if marks and not stopping:  # stopping: no more outside calls, the marker waits
             self._mark(actions[0].tenant, marks)
+
+    def _joiners(self, actions: list[Action], joined: list[Action]) -> None:
+        """Joiners as the chunk leaves them: a contact created ahead of the hire date, a user
+        too early for one (kept to be planned again when its window opens), and the ahead
+        users now planned otherwise."""
+        joiners = JoinerState(self.state.db)
+        ahead = [a for a in actions if a.joiner is not None and a.kind is ActionKind.SKIPPED]
+        joiners.note(
+            {
+                "tenant": a.tenant,
+                "object_id": a.user_id,
+                "email": a.email,
+                "name": a.mapped.name if a.mapped else a.email,
+                "hire_date": a.joiner.isoformat() if a.joiner else "",
+                "created_run": self.run_id,
+                "created": a.kind is not ActionKind.SKIPPED,
+                "user": a.user if a.kind is ActionKind.SKIPPED else {},
+            }
+            for a in joined + ahead
+        )
+        others: dict[str, list[str]] = {}
+        for action in actions:
+            if action.joiner is None and action.user_id:
+                others.setdefault(action.tenant, []).append(action.user_id)
+        for tenant, ids in others.items():
+            if joiners.any_ahead(tenant):
+                joiners.drop_ahead(tenant, ids)
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         assert action.mapped is not None

@@ -97,8 +97,8 @@ def plan(
     starts: list[Start] = []
     moved: list[Joiner] = []
     for object_id, row in rows.items():
-        if object_id in gone:
-            continue
+        if object_id in gone or not row.created:
+            continue  # an ahead joiner's plan is the contacts step's
         if days == 0:
             starts.append(Start(row, "create_before_hire_days is 0 (joiners off): starts now"))
             continue
