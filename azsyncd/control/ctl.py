@@ -520,7 +520,8 @@ def _joiners(client: Client, p: Printer) -> int:
         f" off; today is {found.today} ({found.timezone})"
     ]
     lines += [
-        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}"
+        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}: "
+        + ("contact ready, login off" if row.created else f"contact from {row.contact_from}")
         + (f" ({row.reason})" if row.reason else "")
         for row in found.joiners
     ]

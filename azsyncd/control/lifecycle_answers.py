@@ -67,6 +67,8 @@ class JoinerRow:
     name: str = ""
     hire_date: str = ""  # YYYY-MM-DD: the day the login goes on
     days_left: int = 0
+    created: bool = False  # the contact exists, login off; False: not synced yet
+    contact_from: str = ""  # YYYY-MM-DD: when the contact is created (hire date - days)
     reason: str = ""  # "login still OFF: <the help desk's reason>" while it refuses
 
 

@@ -152,7 +152,7 @@ def describe(fix: Fix, count: int) -> str:
     users = f"{count} user{'s' if count != 1 else ''}"
     attribute, name = _plain(fix.attribute), _plain(fix.field)
     if fix.kind == "set":
-        return f"Set {attribute} for {users}" + (f" (the help desk's {name})" if name else "")
+        return f"Set {attribute} for {users}" + (f" (help desk field: {name})" if name else "")
     if fix.kind == "choice":
         allowed = ", ".join(_plain(a) for a in fix.allowed)
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -76,6 +77,8 @@ def get_joiners(daemon: DaemonDep) -> dict[str, Any]:
                 "name": row.name,
                 "hire_date": row.hire_date,
                 "days_left": (row.day - today).days,
+                "created": row.created,
+                "contact_from": (row.day - timedelta(days=days)).isoformat(),
                 "reason": row.reason,
             }
             for row in JoinerState(daemon.state.db).upcoming()
