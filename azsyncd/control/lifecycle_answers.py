@@ -43,6 +43,7 @@ class Lifecycle:
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     contact_groups: list[GroupRule] = field(default_factory=list)
     leavers: list[LeaverRow] = field(default_factory=list)
+    joiners: list[JoinerRow] = field(default_factory=list)  # upcoming starts, soonest first
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ def _view(daemon: Daemon) -> dict[str, Any]:
             }
             for row in leavers
         ],
+        "joiners": _joiners(daemon)["joiners"],
     }
 
 
@@ -62,6 +63,10 @@ def get_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
 
 @router.get("/lifecycle/joiners", summary="Upcoming starts: joiners whose login waits")
 def get_joiners(daemon: DaemonDep) -> dict[str, Any]:
+    return _joiners(daemon)
+
+
+def _joiners(daemon: Daemon) -> dict[str, Any]:
     config = daemon.config
     days = config.lifecycle.create_before_hire_days
     today = joiners.today(daemon.clock(), config.account.timezone)
