@@ -342,7 +342,11 @@ class Engine:
 
         rules = self.config.contact_groups
         # A new rule attribute changes the scope key: the next read is a full one.
-        select = sorted({*select_for(self.config.mapping), *group_rules.rule_attributes(rules)})
+        select = select_for(
+            self.config.mapping,
+            group_rules.rule_attributes(rules),
+            *(scope.reads() for scope in self.config.scopes(tenant)),
+        )
         key = scope_key(select, tenant, self.settings)
         source = DirectorySource(
             connection.graph,

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from azsyncd import attributes
-from azsyncd.config.model import Mapping
+from azsyncd.config.expression import compile_expression
+from azsyncd.config.expression.kinds import as_text, empty
+from azsyncd.config.model import Mapping, entry_apply, entry_source
 from azsyncd.targets.base import Phone
-from azsyncd.targets.fields import FieldDef, convert, short
+from azsyncd.targets.fields import FieldDef, convert, expression_problem, short
 
 EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -52,44 +54,64 @@ def is_guest(user: dict[str, Any]) -> bool:
 
 
 class Mapper:
+    """Maps users with the configured expressions: the one place they are evaluated."""
+
     def __init__(self, mapping: Mapping, fields: list[FieldDef], settings: str = "") -> None:
         """``settings`` identifies the settings behind the values (``engine.settings_key``)."""
         self.mapping = mapping
         self.settings = settings
         by_name = {f.name: f for f in fields}
         self.custom = [
-            (by_name[name], attribute)
-            for name, attribute in mapping.custom_fields.items()
+            (by_name[name], mapping.expression(entry))
+            for name, entry in mapping.custom_fields.items()
             if name in by_name
+        ]
+        # A mapping whose expression cannot fill its field (a list into a dropdown, a fixed
+        # text that is no choice) fails every contact with the reason, until it is fixed.
+        self.broken = [
+            found
+            for field, expression in self.custom
+            if (found := expression_problem(field, expression))
         ]
         self.missing_fields = [name for name in mapping.custom_fields if name not in by_name]
         self.required_unmapped = [
             f.name for f in fields if f.required and f.name not in mapping.custom_fields
         ]
-        self._name_parts = NAME_PART.split(mapping.name) if "{" in mapping.name else None
+        self._email = compile_expression(mapping.email)
+        name = entry_source(mapping.name)
+        self._name_parts = NAME_PART.split(name) if "{" in name else None
+        self._name = None if self._name_parts else compile_expression(name)
+        self._phones = [(t, compile_expression(entry_source(e))) for t, e in mapping.phones.items()]
+        # Per-field rules, by the key the planner knows them: a field id, "name", "phone:<type>".
+        self.rules: dict[str, str] = {
+            field.id: mapping.custom_apply(field.name) for field, _ in self.custom
+        }
+        self.rules["name"] = entry_apply(mapping.name)
+        self.rules.update({f"phone:{t}": entry_apply(e) for t, e in mapping.phones.items()})
 
     def email(self, user: dict[str, Any]) -> tuple[str, str]:
-        """The contact's address and the attribute it came from."""
-        attribute = self.mapping.email
-        value = attributes.read(user, attribute)
+        """The contact's address and the attribute (or expression) it came from."""
+        source = self.mapping.email
         if (
             self.mapping.guest_email_from_mail
+            and self._email.attribute == "userPrincipalName"
             and is_guest(user)
-            and attribute == "userPrincipalName"
         ):
             for candidate in ("mail", "otherMails[0]"):
                 found = attributes.read(user, candidate)
                 if found:
                     return str(found).strip(), candidate
             return "", "mail"
-        return str(value or "").strip(), attribute
+        value = self._email.evaluate(user)
+        return ("" if empty(value) else as_text(value)), source
 
     def map(self, user: dict[str, Any]) -> Mapped:
-        reasons: list[str] = []
+        reasons: list[str] = list(self.broken)
         email, source = self.email(user)
+        what = source if attributes.is_known(source) else "the mapped value"
         if not email:
             reasons.append(
-                f"email <- {source}: empty in the directory; fix: set {source} for this user"
+                f"email <- {source}: empty in the directory; fix: set {what} for this user"
                 + (" (guests need mail or otherMails)" if is_guest(user) else "")
             )
         elif "#EXT#" in email.upper():
@@ -100,43 +122,43 @@ class Mapper:
         elif not EMAIL.match(email):
             reasons.append(
                 f"email <- {source}: {short(email)} is not an email address; fix: correct "
-                f"{source} "
+                f"{what} "
                 "in Entra ID"
             )
 
-        name = self._name(user)
+        name = self._name_of(user)
         if not name:
             reasons.append(
-                f"name <- {self.mapping.name}: empty in the directory; fix: set the name "
-                "attributes in Entra ID"
+                f"name <- {entry_source(self.mapping.name)}: empty in the directory; fix: set the"
+                " name attributes in Entra ID"
             )
 
         phones = []
-        for phone_type, attribute in self.mapping.phones.items():
-            value = attributes.read(user, attribute)
-            number = str(value).strip() if value not in (None, "") else ""
+        for phone_type, expression in self._phones:
+            value = expression.evaluate(user)
+            number = "" if empty(value) else as_text(value)
             if number:
                 phones.append(Phone(phone_type, number))
             elif not self.mapping.skip_empty_phones:
                 reasons.append(
-                    f"phone ({phone_type}) <- {attribute}: empty in the directory; fix: set "
-                    f"{attribute},"
+                    f"phone ({phone_type}) <- {expression.source}: empty in the directory; fix:"
+                    f" set {expression.source},"
                     " or set mapping.skip_empty_phones = true"
                 )
 
         custom: dict[str, Any] = {}
-        for target_field, attribute in self.custom:
-            raw = attributes.read(user, attribute)
+        for target_field, expression in self.custom:
+            raw = expression.evaluate(user)
             try:
                 custom[target_field.id] = convert(target_field, raw)
             except ValueError as exc:
-                reasons.append(f"{target_field.name} <- {attribute}: {exc}")
+                reasons.append(f"{target_field.name} <- {expression.source}: {exc}")
                 continue
             if custom[target_field.id] is None and target_field.required:
                 reasons.append(
-                    f"{target_field.name} <- {attribute}: the field is required but empty in the "
-                    "directory;"
-                    f" fix: set {attribute} in Entra ID"
+                    f"{target_field.name} <- {expression.source}: the field is required but empty"
+                    " in the directory;"
+                    f" fix: set {expression.source} in Entra ID"
                 )
         for name_missing in self.required_unmapped:
             reasons.append(
@@ -150,10 +172,12 @@ class Mapper:
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
         return mapped
 
-    def _name(self, user: dict[str, Any]) -> str:
-        if self._name_parts is None:
-            return str(attributes.read(user, self.mapping.name) or "").strip()
+    def _name_of(self, user: dict[str, Any]) -> str:
+        if self._name is not None:
+            value = self._name.evaluate(user)
+            return "" if empty(value) else " ".join(as_text(value).split())
         # Literal text and attributes alternate: the template is parsed once, not per user.
+        assert self._name_parts is not None
         text = "".join(
             str(attributes.read(user, part) or "") if n % 2 else part
             for n, part in enumerate(self._name_parts)

@@ -17,6 +17,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from azsyncd.config.expression import Expression, Kind
+from azsyncd.config.expression.syntax import nearest
+
 NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 EMPTY: tuple[Any, ...] = (None, "", [])
 
@@ -185,21 +188,39 @@ class TypeRule:
     convert: Callable[[FieldDef, Any], Any]
     check: Callable[[FieldDef, Any], str | None]
     spellings: tuple[str, ...]  # what help desks call the type, lowercase
+    accepts: tuple[Kind, ...]  # the kinds of expression a mapping may give the field
     choices: bool = False
 
 
+ANY_KIND = tuple(Kind)
 FIELD_TYPES: dict[FieldType, TypeRule] = {
-    FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea")),
-    FieldType.NUMBER: TypeRule(_number, _is_number, ("number", "decimal")),
-    FieldType.DROPDOWN: TypeRule(_dropdown, _is_choice, ("dropdown", "choice"), choices=True),
+    FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea"), ANY_KIND),
+    FieldType.NUMBER: TypeRule(
+        _number, _is_number, ("number", "decimal"), (Kind.NUMBER, Kind.TEXT)
+    ),
+    FieldType.DROPDOWN: TypeRule(
+        _dropdown,
+        _is_choice,
+        ("dropdown", "choice"),
+        (Kind.TEXT, Kind.NUMBER, Kind.BOOL),
+        choices=True,
+    ),
     FieldType.MULTI_SELECT: TypeRule(
         _multi_select,
         _are_choices,
         ("multi_select", "multiple_choice", "multi_choice", "multiselect"),
+        (Kind.LIST, Kind.TEXT),
         choices=True,
     ),
-    FieldType.DATE: TypeRule(_date, _is_date, ("date",)),
-    FieldType.UNKNOWN: TypeRule(_unwritable, _anything, ()),
+    FieldType.DATE: TypeRule(_date, _is_date, ("date",), (Kind.DATE, Kind.TEXT)),
+    # Refused per contact, when there is a value to write (see _unwritable).
+    FieldType.UNKNOWN: TypeRule(_unwritable, _anything, (), ANY_KIND),
+}
+HINTS = {
+    (FieldType.DROPDOWN, Kind.LIST): "a dropdown holds one choice: map a list to a multi-select"
+    " field, or pick one item (e.g. otherMails[0])",
+    (FieldType.NUMBER, Kind.LIST): "pick one item, e.g. businessPhones[0]",
+    (FieldType.DATE, Kind.LIST): "pick one item",
 }
 WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
 _SPELLED = {name: kind for kind, rule in FIELD_TYPES.items() for name in rule.spellings}
@@ -217,6 +238,35 @@ def convert(field: FieldDef, value: Any) -> Any:
     converted = FIELD_TYPES[field.type].convert(field, value)
     # Blank text (or a list of blanks) is as empty as no value: "required" says so.
     return None if converted in EMPTY else converted
+
+
+def expression_problem(field: FieldDef, expression: Expression) -> str | None:
+    """Why a mapped expression cannot fill ``field`` whatever the directory holds, or None:
+    a kind the field's type cannot take, or a fixed text that is not one of its choices."""
+    rule = FIELD_TYPES[field.type]
+    if expression.kind not in rule.accepts:
+        hint = HINTS.get((field.type, expression.kind), "map it to a field of another type")
+        return (
+            f"{field.name} is a {field.type} field and {expression.source!r} gives"
+            f" {expression.kind}; {hint}"
+        )
+    if rule.choices and field.choices:
+        labels = {c.label.casefold() for c in field.choices}
+        for literal in expression.outputs():
+            items = (
+                re.split(r"[;,]", literal.value)
+                if field.type is FieldType.MULTI_SELECT
+                else [literal.value]
+            )
+            for item in (i.strip() for i in items):
+                if item and item.casefold() not in labels:
+                    allowed = [c.label for c in field.choices]
+                    return (
+                        f"{field.name}: at column {literal.position + 1} of {expression.source!r}:"
+                        f' "{item}" is not a choice{nearest(item, allowed)}; the choices are'
+                        f" {', '.join(allowed)}"
+                    )
+    return None
 
 
 def problem(field: FieldDef, value: Any) -> str | None:

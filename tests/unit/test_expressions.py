@@ -175,7 +175,7 @@ def test_errors_say_where_and_what(source: str, column: int, words: list[str]) -
         ("department < 3", 1, ["< compares dates or numbers"]),
         ('employeeHireDate < "soon"', 20, ['"soon" is not a date']),
         ('mail matches "(x"', 14, ["not a valid regular expression"]),
-        ('has licence', 5, ['expected "license"']),
+        ("has licence", 5, ['expected "license"']),
         ('department = "a" and', 21, ["a value is missing here"]),
         ('(department = "a"', 18, ['expected ")"']),
         ('department = "a" department = "b"', 18, ["join conditions with and / or"]),
@@ -252,7 +252,9 @@ VALUES = st.recursive(
         inner.map(lambda v: _call("trim", v)),
         st.tuples(inner, st.integers(0, 9)).map(lambda p: _call("left", p[0], str(p[1]))),
         st.tuples(TEXT, inner, inner).map(lambda p: _call("join", *p)),
-        st.tuples(inner, TEXT, TEXT).map(lambda p: f"switch({p[0]}, {p[1]}: {p[2]}, default: {p[2]})"),
+        st.tuples(inner, TEXT, TEXT).map(
+            lambda p: f"switch({p[0]}, {p[1]}: {p[2]}, default: {p[2]})"
+        ),
         inner.map(lambda v: _call("replace", v, '"[aeiou]+"', '"_"')),
         inner.map(lambda v: _call("format_date", v, '"%Y-%m-%d"')),
     ),
@@ -260,7 +262,9 @@ VALUES = st.recursive(
 )
 GARBAGE = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 USERS = st.dictionaries(
@@ -272,7 +276,9 @@ USERS = st.dictionaries(
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES, USERS)
-def test_any_checked_expression_evaluates_on_any_directory_data(source: str, user: dict[str, Any]) -> None:
+def test_any_checked_expression_evaluates_on_any_directory_data(
+    source: str, user: dict[str, Any]
+) -> None:
     try:
         expression = compile_expression(source)
     except ExpressionError:

@@ -12,7 +12,7 @@ from typing import Any
 
 from azsyncd import attributes
 from azsyncd.config.expression import regex
-from azsyncd.config.expression.functions import FUNCTIONS, Arg, Getter, Problem, problem_at
+from azsyncd.config.expression.functions import FUNCTIONS, Arg, Problem, problem_at
 from azsyncd.config.expression.kinds import Kind, as_date, as_items, as_text, empty
 from azsyncd.config.expression.syntax import (
     Both,
@@ -52,8 +52,10 @@ class Compiler:
     def value(self, node: Node) -> Arg:
         if isinstance(node, Literal):
             constant = node.value
-            kind = Kind.BOOL if isinstance(constant, bool) else (
-                Kind.NUMBER if isinstance(constant, int) else Kind.TEXT
+            kind = (
+                Kind.BOOL
+                if isinstance(constant, bool)
+                else (Kind.NUMBER if isinstance(constant, int) else Kind.TEXT)
             )
             return Arg(node, kind, lambda user: constant)
         if isinstance(node, Path):
@@ -65,13 +67,17 @@ class Compiler:
             inner = self.value(node.value)
             return Arg(node, inner.kind, inner.get)
         if isinstance(node, Today):
-            raise self.fail("today belongs in a date comparison, e.g. employeeHireDate < today", node)
+            raise self.fail(
+                "today belongs in a date comparison, e.g. employeeHireDate < today", node
+            )
         raise self.fail("a condition is not a value here", node)
 
     def path(self, node: Path) -> Arg:
         name = node.attribute
         if name == "today":
-            raise self.fail("today belongs in a date comparison, e.g. employeeHireDate < today", node)
+            raise self.fail(
+                "today belongs in a date comparison, e.g. employeeHireDate < today", node
+            )
         if not attributes.is_known(name):
             known = [*attributes.KNOWN, *attributes.LISTS]
             if name in FUNCTIONS:
@@ -82,7 +88,9 @@ class Compiler:
                 node,
             )
         self.read.add(name)
-        return Arg(node, KIND_OF[attributes.kind_of(name)], lambda user: attributes.read(user, name))
+        return Arg(
+            node, KIND_OF[attributes.kind_of(name)], lambda user: attributes.read(user, name)
+        )
 
     def call(self, node: Call) -> Arg:
         build = FUNCTIONS.get(node.function)
@@ -131,7 +139,9 @@ class Compiler:
             return lambda user: arg.get(user) is True
         if isinstance(node, Compare):
             return self.compare(node)
-        raise self.fail("a value is not a condition; compare it with = or test it with is empty", node)
+        raise self.fail(
+            "a value is not a condition; compare it with = or test it with is empty", node
+        )
 
     def operand(self, node: Node) -> Arg:
         if isinstance(node, Today):
@@ -171,10 +181,14 @@ class Compiler:
         if op == "not in":
             return lambda user: not any(test(user) for test in equal)
         start = rights[0].get  # starts with
-        return lambda user: any(
-            as_text(item).casefold().startswith(as_text(start(user)).casefold())
-            for item in as_items(get(user))
-        ) if not empty(start(user)) else False
+        return lambda user: (
+            any(
+                as_text(item).casefold().startswith(as_text(start(user)).casefold())
+                for item in as_items(get(user))
+            )
+            if not empty(start(user))
+            else False
+        )
 
     def comparable(self, left: Arg, right: Arg, op: str) -> None:
         if op in ("<", "<=", ">", ">="):
@@ -183,7 +197,7 @@ class Compiler:
                 if side.kind not in ORDERED and not self.date_literal(side, required=literal):
                     raise self.fail(
                         f"{op} compares dates or numbers, and this is {side.kind};"
-                        " e.g. employeeHireDate >= \"2024-01-01\" or employeeLeaveDateTime < today",
+                        ' e.g. employeeHireDate >= "2024-01-01" or employeeLeaveDateTime < today',
                         side.node,
                     )
         if Kind.DATE in (left.kind, right.kind):
@@ -191,7 +205,9 @@ class Compiler:
             if other.kind is Kind.TEXT and isinstance(other.node, Literal):
                 self.date_literal(other, required=True)
             elif other.kind not in (Kind.DATE, Kind.TEXT):
-                raise self.fail(f"a date compares with a date, and this is {other.kind}", other.node)
+                raise self.fail(
+                    f"a date compares with a date, and this is {other.kind}", other.node
+                )
         if Kind.BOOL in (left.kind, right.kind) and left.kind is not right.kind:
             other = right if left.kind is Kind.BOOL else left
             raise self.fail(
@@ -219,11 +235,16 @@ class Compiler:
         return False
 
     def ordered(self, left: Arg, right: Arg, op: str) -> Test:
-        dates = Kind.DATE in (left.kind, right.kind) or self.date_literal(left) or self.date_literal(right)
-        read = as_date if dates else _number
+        dates = (
+            Kind.DATE in (left.kind, right.kind)
+            or self.date_literal(left)
+            or self.date_literal(right)
+        )
+        read: Any = as_date if dates else _number
 
         def test(user: dict[str, Any]) -> bool:
-            a, b = read(left.get(user)), read(right.get(user))
+            a: Any = read(left.get(user))
+            b: Any = read(right.get(user))
             if a is None or b is None:
                 return False
             return bool(

@@ -48,7 +48,7 @@ def _one_value(arg: Arg, function: str) -> None:
     if arg.kind is Kind.LIST:
         raise Problem(
             f"{function} takes one value, and this is a list; pick one item (e.g."
-            " otherMails[0]) or join them first: join(\", \", ...)",
+            ' otherMails[0]) or join them first: join(", ", ...)',
             arg.node,
         )
 
@@ -122,13 +122,16 @@ def replace(node: Node, args: list[Arg]) -> tuple[Kind, Getter]:
     except regex.PatternError as exc:
         raise Problem(str(exc), args[1].node) from None
     for i, char in enumerate(replacement[:-1]):
-        if char == "\\" and replacement[i + 1].isdigit():
-            if int(replacement[i + 1]) > regex.groups(compiled):
-                raise Problem(
-                    f"\\{replacement[i + 1]} names a group the pattern does not have (it has"
-                    f" {regex.groups(compiled)}); groups are written in parentheses",
-                    args[2].node,
-                )
+        if (
+            char == "\\"
+            and replacement[i + 1].isdigit()
+            and int(replacement[i + 1]) > regex.groups(compiled)
+        ):
+            raise Problem(
+                f"\\{replacement[i + 1]} names a group the pattern does not have (it has"
+                f" {regex.groups(compiled)}); groups are written in parentheses",
+                args[2].node,
+            )
     get = args[0].get
 
     def run(user: dict[str, Any]) -> Any:
@@ -195,7 +198,7 @@ def switch(node: Node, args: list[Arg]) -> tuple[Kind, Getter]:
             raise Problem(f'the key "{pair.key.value}" is in switch twice', pair.key)
         table[key] = arg.get
     if not table:
-        raise Problem(f"switch needs at least one \"key\": value pair; {USAGE['switch']}", node)
+        raise Problem(f'switch needs at least one "key": value pair; {USAGE["switch"]}', node)
     get = args[0].get
 
     def run(user: dict[str, Any]) -> Any:

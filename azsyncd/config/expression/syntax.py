@@ -378,13 +378,20 @@ class Parser:
         if self.is_word("matches"):
             self.take()
             if self.token.kind != "string":
-                raise self.error('expected a regular expression in quotes after matches')
+                raise self.error("expected a regular expression in quotes after matches")
             pattern = self.take()
-            return Compare(token.position, left, "matches", (Literal(pattern.position, pattern.value),))
+            return Compare(
+                token.position, left, "matches", (Literal(pattern.position, pattern.value),)
+            )
         if self.is_word("is"):
             self.take()
             negated = bool(self.is_word("not") and self.take())
-            self.expect_word("empty", '(is empty / is not empty)')
+            if not self.is_word("empty"):
+                raise self.error(
+                    f'expected "empty" after "is", found {self.describe(self.token)}: "is" tests'
+                    ' for a value (is empty, is not empty); to compare, write = "text"'
+                )
+            self.take()
             return Compare(token.position, left, "is not empty" if negated else "is empty")
         if self.is_word("in") or (self.is_word("not") and self.items[self.at + 1].text == "in"):
             negated = self.take().text == "not"
