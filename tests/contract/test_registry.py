@@ -1,5 +1,5 @@
 """A target defined under tests/ and registered like a built-in one: the configuration, the
-factory and the job wiring take it as they are. (Its contract runs in test_targets.py.)"""
+factory and the job wiring take it as they are. (Its contract runs in tests/contract/targets/.)"""
 
 from __future__ import annotations
 

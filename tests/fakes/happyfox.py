@@ -3,11 +3,13 @@
 Used in-process through httpx.WSGITransport, over real HTTP on loopback (servers.serve), or
 in a process of its own on a time-scaled clock (``python -m tests.fakes.happyfox SCALE``, as
 the benchmarks run it).
-Modelled: Basic auth; add-or-edit by email; an edit resets every custom field it leaves
-out; a phone is edited only when its integer id is given, otherwise added; at most 100
-contacts a bulk call; 50-contact pages; 500 GET / 300 POST a minute, and
-going over locks the account with 429s for 10 minutes; per-field validation errors, required
-fields on every add and edit, and a text field's length.
+Modelled: Basic auth; add-or-edit by email (``POST /users/``); one contact read and edited
+by id (``GET``/``POST /user/<id>/``, its address included; an address another contact has is
+refused); an edit resets every custom field it leaves out; a phone is edited only when its
+integer id is given, otherwise added; at most 100 contacts a bulk call; 50-contact pages;
+500 GET / 300 POST a minute, and going over locks the account with 429s for 10 minutes;
+per-field validation errors, required fields on every add and edit, and a text field's
+length.
 """
 
 from __future__ import annotations
@@ -137,6 +139,13 @@ class FakeHappyFox:
                     return 400, {"error": "At most 100 contacts can be added at once"}
                 return 200, [self._add_or_edit(item) for item in body]
             return 200, self._add_or_edit(body)
+        one = re.fullmatch(r"user/(\d+)/", route)
+        if one and int(one.group(1)) not in self.contacts:
+            return 404, {"error": "Not found"}
+        if one and method == "GET":
+            return 200, self._view(self.contacts[int(one.group(1))])
+        if one and method == "POST":
+            return self._edit_by_id(self.contacts[int(one.group(1))], body or {})
         if route == "contact_groups/" and method == "GET":
             return 200, [self._group_view(g) for g in self.groups.values()]
         if route == "contact_groups/" and method == "POST":
@@ -227,8 +236,9 @@ class FakeHappyFox:
             "is_login_enabled": contact.get("login", True),
         }
 
-    def _add_or_edit(self, item: dict[str, Any]) -> dict[str, Any]:
-        email = str(item.get("email") or "")
+    def _checked(self, item: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[int, Any]]:
+        """The per-field errors of a contact as written, and its custom values (a field left
+        out is not among them: it is reset)."""
         errors = []
         if not item.get("name"):
             errors.append({"field": "name", "errors": ["This field is required."]})
@@ -259,23 +269,61 @@ class FakeHappyFox:
                     }
                 )
             custom[f["id"]] = value
+        return errors, custom
+
+    def _add_or_edit(self, item: dict[str, Any]) -> dict[str, Any]:
+        email = str(item.get("email") or "")
+        errors, custom = self._checked(item)
         if errors:
             return {"email": email, "success": False, "error": errors}
         existing = self.by_email.get(email.lower())
-        phones = self._phones(existing["phones"] if existing else [], item.get("phones") or [])
         if existing is None:
-            existing = {"id": self._next_id, "email": email, "created": True}
+            existing = {"id": self._next_id, "email": email, "created": True, "phones": []}
             self.created[email.lower()] = self.created.get(email.lower(), 0) + 1
             self._next_id += 1
             self.contacts[existing["id"]] = existing
             self.by_email[email.lower()] = existing
-        existing.update(
-            name=item["name"], phones=phones, custom=custom
-        )  # everything left out is reset
-        if "is_login_enabled" in item:
-            existing["login"] = item["is_login_enabled"] == "TRUE"
-        existing.setdefault("login", True)
+        self._store(existing, item, custom)
         return {"email": email, "success": True, "id": existing["id"]}
+
+    def _edit_by_id(self, contact: dict[str, Any], item: dict[str, Any]) -> tuple[int, Any]:
+        """``POST /user/<id>/``: the same contact edited, its address too when one is given."""
+        errors, custom = self._checked(item)
+        email = str(item.get("email") or contact["email"])
+        holder = self.by_email.get(email.lower())
+        if holder is not None and holder is not contact:
+            errors.append(
+                {"field": "email", "errors": ["A contact with this email already exists."]}
+            )
+        if errors:
+            return 400, {"error": errors}
+        del self.by_email[contact["email"].lower()]
+        contact["email"] = email
+        self.by_email[email.lower()] = contact
+        self._store(contact, item, custom)
+        return 200, self._view(contact)
+
+    def _store(self, contact: dict[str, Any], item: dict[str, Any], custom: dict[int, Any]) -> None:
+        phones = self._phones(contact.get("phones", []), item.get("phones") or [])
+        contact.update(name=item["name"], phones=phones, custom=custom)  # the rest is reset
+        if "is_login_enabled" in item:
+            contact["login"] = item["is_login_enabled"] == "TRUE"
+        contact.setdefault("login", True)
+
+    def agent_edits(self, contact_id: int, **values: Any) -> None:
+        """What an agent does in HappyFox's own screens: ``email``, ``name``, or a custom
+        field by its name (None empties it); nothing is checked, as a person is trusted."""
+        contact = self.contacts[contact_id]
+        names = {f["name"]: f["id"] for f in self.fields}
+        for key, value in values.items():
+            if key == "email":
+                del self.by_email[contact["email"].lower()]
+                self.by_email[value.lower()] = contact
+                contact["email"] = value
+            elif key == "name":
+                contact["name"] = value
+            else:
+                contact["custom"][names[key]] = value
 
     def busiest_minute(self, kind: str) -> int:
         """The most calls of ``kind`` (GET or POST) the account received in any 60 s."""

@@ -52,7 +52,9 @@ class Book:
     """What a help desk account holds: outlives the clients built for each run."""
 
     token: str
-    contacts: dict[str, ExistingContact] = field(default_factory=dict)
+    contacts: dict[str, ExistingContact] = field(default_factory=dict)  # by id
+    logins: dict[str, bool] = field(default_factory=dict)  # contact id -> portal login on
+    required: set[str] = field(default_factory=set)  # field ids every write must leave set
     marks: dict[str, list[str]] = field(default_factory=dict)  # label -> contact ids
     batches: list[int] = field(default_factory=list)  # the size of each write call
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,7 +82,11 @@ class MemoryTarget:
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
         self.limiter.acquire("GET")
         wanted = {normal_email(e) for e in emails}
-        return {e: c for e, c in self.book.contacts.items() if e in wanted}
+        return {c.email: c for c in self.book.contacts.values() if c.email in wanted}
+
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        self.limiter.acquire("GET")
+        return {i: self.book.contacts[i] for i in ids if i in self.book.contacts}
 
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
         yield from list(self.book.contacts.values())
@@ -95,14 +101,26 @@ class MemoryTarget:
 
     def _write(self, item: ContactWrite) -> WriteResult:
         email = normal_email(item.email)
-        before = self.book.contacts.get(email)
+        holder = next((c for c in self.book.contacts.values() if c.email == email), None)
+        before = holder
+        if item.existing is not None:  # an edit: that very contact, by id
+            before = self.book.contacts.get(item.existing.id)
+            if before is None:
+                return WriteResult(item.email, False, error="no such contact")
+            if holder is not None and holder.id != before.id:
+                return WriteResult(item.email, False, before.id, f"{email} is taken")
         custom: dict[str, Any] = {**(before.custom if before else {}), **item.custom}
         problems = [p for f in FIELDS if (p := problem(f, custom.get(f.id)))]
+        problems += [f"{f}: required" for f in sorted(self.book.required) if not custom.get(f)]
         if problems:
             return WriteResult(item.email, False, error="; ".join(problems))
         contact_id = before.id if before else f"m{len(self.book.contacts) + 1}"
         phones = [Phone(p.type, p.number, p.id) for p in item.phones]
-        self.book.contacts[email] = ExistingContact(contact_id, email, item.name, phones, custom)
+        self.book.contacts[contact_id] = ExistingContact(
+            contact_id, email, item.name, phones, custom
+        )
+        if item.login_enabled is not None or before is None:
+            self.book.logins[contact_id] = item.login_enabled is not False
         return WriteResult(item.email, True, contact_id)
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:

@@ -192,8 +192,9 @@ class HappyFox:
         self._groups: dict[str, str] = {}
         self._group_lock = threading.Lock()
         self._index: dict[str, ExistingContact] | None = (
-            None  # every contact, once listed in this run
+            None  # every contact by address, once listed in this run
         )
+        self._ids: dict[str, str] = {}  # contact id -> its address in the listing
         self._searched = 0  # addresses searched one by one in this run
         # Addresses created after the listing: asked for again (a leaver step may turn off the
         # login of a contact this run created), they are searched, not taken as absent.
@@ -205,7 +206,9 @@ class HappyFox:
 
     # --- calls -------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, absent_ok: bool = False, **kwargs: Any) -> Any:
+        """One call, retried while it fails for a passing reason; ``absent_ok``: a 404 is
+        None (a contact asked for by id that is gone), not an error."""
         retrying = Retrying(
             stop=stop_after_attempt(5),
             wait=wait_exponential_jitter(initial=1, max=60),
@@ -216,7 +219,7 @@ class HappyFox:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._call_once(method, path, **kwargs)
+                    return self._call_once(method, path, absent_ok, **kwargs)
         except _Transient as exc:
             raise TargetError(
                 f"HappyFox did not answer {method} {path} after 5 tries: {exc}",
@@ -224,7 +227,7 @@ class HappyFox:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call_once(self, method: str, path: str, absent_ok: bool, **kwargs: Any) -> Any:
         kind = "GET" if method == "GET" else "POST"
         for _ in range(MAX_LOCKS + 1):
             self.limiter.acquire(kind)
@@ -232,6 +235,8 @@ class HappyFox:
                 response = self._http.request(method, path, **kwargs)
             except (httpx.TimeoutException, httpx.NetworkError) as exc:
                 raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            if response.status_code == 404 and absent_ok:
+                return None
             if response.status_code != 429:
                 return self._answer(method, path, response)
             self.limiter.lock_for(self.lock_seconds)
@@ -325,15 +330,52 @@ class HappyFox:
 
     def find_by_email(self, emails: Iterable[str]) -> dict[str, ExistingContact]:
         wanted = {normal_email(e) for e in emails}
-        if self._index is None and self._searched + len(wanted) > SEARCH_LIMIT:
-            self._list_if_cheaper(len(wanted))
+        self._maybe_list(len(wanted))
         if self._index is not None:
             fresh = self._search({e for e in wanted & self._created if e not in self._index})
-            self._index.update(fresh)
+            for contact in fresh.values():
+                self._keep(contact)
             self._created -= fresh.keys()
             return {email: self._index[email] for email in wanted if email in self._index}
         self._searched += len(wanted)
         return self._search(wanted)
+
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        """By id: from the listing when the run has listed the account, else ``GET
+        /user/<id>/`` each (a contact created after the listing is fetched the same way)."""
+        wanted = {str(i) for i in ids if str(i).isdigit()}  # HappyFox's ids are numbers
+        self._maybe_list(len(wanted))
+        found: dict[str, ExistingContact] = {}
+        if self._index is not None:
+            for contact_id in wanted & self._ids.keys():
+                found[contact_id] = self._index[self._ids[contact_id]]
+        else:
+            self._searched += len(wanted)
+        for contact_id in sorted(wanted - found.keys()):
+            stop.check()
+            answer = self._call("GET", f"user/{contact_id}/", absent_ok=True)
+            if answer is not None:
+                contact = self._shaped(f"GET user/{contact_id}/", contact_from, answer)
+                found[contact_id] = contact
+                if self._index is not None:
+                    self._keep(contact)
+        return found
+
+    def _maybe_list(self, more: int) -> None:
+        if self._index is None and self._searched + more > SEARCH_LIMIT:
+            self._list_if_cheaper(more)
+
+    def _keep(self, contact: ExistingContact) -> None:
+        """Keep the listing true to what HappyFox holds now."""
+        assert self._index is not None
+        old = self._index.get(contact.email)
+        if old is not None and old.id != contact.id:
+            self._ids.pop(old.id, None)
+        moved = self._ids.get(contact.id)
+        if moved is not None and moved != contact.email:
+            self._index.pop(moved, None)
+        self._index[contact.email] = contact
+        self._ids[contact.id] = contact.email
 
     def _search(self, emails: set[str]) -> dict[str, ExistingContact]:
         found: dict[str, ExistingContact] = {}
@@ -353,7 +395,9 @@ class HappyFox:
         if self._pages <= 2 * (self._searched + more):
             if first is None:
                 first = self._call("GET", "users/", params={**params, "page": 1})
-            self._index = {c.email: c for c in self._listed(params, first)}
+            self._index, self._ids = {}, {}
+            for contact in self._listed(params, first):
+                self._keep(contact)
 
     def _payload(self, item: ContactWrite) -> dict[str, Any]:
         if self._field_ids is None:
@@ -375,8 +419,37 @@ class HappyFox:
         return payload
 
     def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
+        """Edits that change a contact's address go one by one to ``POST /user/<id>/`` (the
+        bulk call matches contacts by address, so it would create a new one); the rest go
+        in one bulk ``POST /users/``."""
         if len(batch) > self.max_batch:
             raise ValueError(f"HappyFox takes at most {self.max_batch} contacts a call")
+        moving = [i for i, item in enumerate(batch) if item.moves_address]
+        results: dict[int, WriteResult] = {i: self._move(batch[i]) for i in moving}
+        rest = [i for i in range(len(batch)) if i not in results]
+        results.update(zip(rest, self._bulk([batch[i] for i in rest]), strict=True))
+        return [results[i] for i in range(len(batch))]
+
+    def _move(self, item: ContactWrite) -> WriteResult:
+        """Edit one contact by id, its address included: the same contact, its tickets kept."""
+        assert item.existing is not None
+        contact_id = item.existing.id
+        try:
+            answer = self._call("POST", f"user/{contact_id}/", json=self._payload(item))
+        except TargetError as exc:
+            return WriteResult(item.email, False, contact_id, exc.message)
+        if not isinstance(answer, dict) or str(answer.get("id", "")) != contact_id:
+            return WriteResult(
+                item.email,
+                False,
+                contact_id,
+                f"HappyFox answered POST user/{contact_id}/ with something azsync cannot read: "
+                f"{reprlib.repr(answer)}",
+            )
+        self._written(item, contact_id)
+        return WriteResult(item.email, True, contact_id)
+
+    def _bulk(self, batch: list[ContactWrite]) -> list[WriteResult]:
         if not batch:
             return []
         try:
@@ -400,19 +473,7 @@ class HappyFox:
                 )
             elif entry.get("success", True) and entry.get("id") is not None:
                 results.append(WriteResult(item.email, True, str(entry["id"])))
-                if self._index is not None and normal_email(item.email) in self._index:
-                    # Keep the listing true to what HappyFox now holds; new contacts are never
-                    # asked for again in this run, so they are not kept (memory).
-                    custom = {**(item.existing.custom if item.existing else {}), **item.custom}
-                    self._index[normal_email(item.email)] = ExistingContact(
-                        str(entry["id"]),
-                        normal_email(item.email),
-                        item.name,
-                        [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)],
-                        custom,
-                    )
-                elif self._index is not None:
-                    self._created.add(normal_email(item.email))
+                self._written(item, str(entry["id"]))
             else:
                 reason = readable_errors(
                     entry.get("error") or entry.get("errors") or "refused without a reason",
@@ -420,6 +481,19 @@ class HappyFox:
                 )
                 results.append(WriteResult(item.email, False, error=reason))
         return results
+
+    def _written(self, item: ContactWrite, contact_id: str) -> None:
+        """Keep the listing true to a write; new contacts are not kept (memory), only noted:
+        asked for again, they are searched."""
+        email = normal_email(item.email)
+        if self._index is None:
+            return
+        if item.existing is None and email not in self._index:
+            self._created.add(email)
+            return
+        custom = {**(item.existing.custom if item.existing else {}), **item.custom}
+        phones = [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)]
+        self._keep(ExistingContact(contact_id, email, item.name, phones, custom))
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
         if self.mark == "none" or not contact_ids:

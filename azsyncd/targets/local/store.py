@@ -47,6 +47,16 @@ def field_defs(declared: list[LocalField]) -> list[FieldDef]:
     ]
 
 
+def _numeric(item: ContactWrite) -> bool:
+    return item.existing is not None and str(item.existing.id).isdigit()
+
+
+def _phone_rows(item: ContactWrite) -> list[dict[str, Any]]:
+    return [
+        {"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})} for p in item.phones
+    ]
+
+
 def _existing(row: Contact) -> ExistingContact:
     return ExistingContact(
         id=str(row.id),
@@ -78,6 +88,14 @@ class LocalStore:
                 found[row.email] = _existing(row)
         return found
 
+    def find_by_id(self, ids: Iterable[str]) -> dict[str, ExistingContact]:
+        wanted = list({int(i) for i in ids if str(i).isdigit()})
+        found: dict[str, ExistingContact] = {}
+        for start in range(0, len(wanted), 500):
+            for row in Contact.select().where(Contact.id.in_(wanted[start : start + 500])):
+                found[str(row.id)] = _existing(row)
+        return found
+
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
         query = Contact.select().order_by(Contact.id)
         if updated_since is not None:
@@ -86,76 +104,97 @@ class LocalStore:
             yield _existing(row)
 
     def write(self, batch: list[ContactWrite]) -> list[WriteResult]:
-        """Validate every item, then write the batch: one insert and as few updates as needed."""
-        rows = {
+        """Validate every item, then write the batch: one insert and as few updates as needed.
+        An edit finds its row by id, so an address change edits the same contact."""
+        by_email = {
             row.email: row
             for row in Contact.select().where(
                 Contact.email.in_([normal_email(item.email) for item in batch])
             )
         }
+        edited = [int(item.existing.id) for item in batch if item.existing and _numeric(item)]
+        by_id = {row.id: row for row in Contact.select().where(Contact.id.in_(edited))}
         results: list[WriteResult] = []
         inserts: list[tuple[Any, ...]] = []
         now = utcnow()
-        stamp = Contact.created_at.db_value(now)
         with Contact._meta.database.atomic():
             for item in batch:
-                email = normal_email(item.email)
-                row = rows.get(email)
-                problem = self._problems(item, row)
+                row, problem = self._row_for(item, by_email, by_id)
+                problem = problem or self._problems(item, row)
                 if problem:
                     results.append(
                         WriteResult(item.email, False, str(row.id) if row else "", problem)
                     )
-                    continue
-                custom = {
-                    **(row.custom if row else {}),
-                    **item.custom,
-                }  # fields not set here keep their values
-                phones = [
-                    {"type": p.type, "number": p.number, **({"id": p.id} if p.id else {})}
-                    for p in item.phones
-                ]
-                if row is None:
-                    inserts.append(
-                        (
-                            email,
-                            item.name,
-                            Contact.phones.db_value(phones),
-                            Contact.custom.db_value(custom),
-                            item.source_tenant,
-                            item.source_object_id,
-                            Contact.login_enabled.db_value(item.login_enabled is not False),
-                            NO_GROUPS,
-                            stamp,
-                            stamp,
-                        )
-                    )
+                elif row is None:
+                    inserts.append(self._inserted(item, now))
                     results.append(WriteResult(item.email, True))
-                    continue
-                row.name, row.phones, row.custom, row.updated_at = item.name, phones, custom, now
-                if item.login_enabled is not None:
-                    row.login_enabled = item.login_enabled
-                if item.source_object_id:
-                    row.source_tenant, row.source_object_id = (
-                        item.source_tenant,
-                        item.source_object_id,
-                    )
-                row.save()
-                results.append(WriteResult(item.email, True, str(row.id)))
+                else:
+                    by_email.pop(row.email, None)
+                    self._edit(row, item, now)
+                    by_email[row.email] = row
+                    results.append(WriteResult(item.email, True, str(row.id)))
             if inserts:
-                insert_rows(Contact, INSERTED, inserts)
-                new = Contact.select(Contact.id, Contact.email).where(
-                    Contact.email.in_([row[0] for row in inserts])
-                )
-                rows_back = cast(Iterable[tuple[int, str]], new.tuples())
-                ids = {email: str(contact_id) for contact_id, email in rows_back}
-                results = [
-                    WriteResult(r.email, True, ids[normal_email(r.email)])
-                    if r.ok and not r.id
-                    else r
-                    for r in results
-                ]
+                results = self._insert(inserts, results)
         return results
+
+    @staticmethod
+    def _row_for(
+        item: ContactWrite, by_email: dict[str, Contact], by_id: dict[int, Contact]
+    ) -> tuple[Contact | None, str]:
+        """The row an item writes (None: a new contact), or why it cannot be written."""
+        email = normal_email(item.email)
+        holder = by_email.get(email)
+        if item.existing is None:
+            return holder, ""
+        row = by_id.get(int(item.existing.id)) if _numeric(item) else None
+        if row is None:
+            return None, f"contact {item.existing.id} is no longer in the store"
+        if holder is not None and holder.id != row.id:
+            return row, (
+                f"email: {email} already belongs to contact {holder.id}; contact {row.id} "
+                "keeps its address"
+            )
+        return row, ""
+
+    @staticmethod
+    def _inserted(item: ContactWrite, now: datetime) -> tuple[Any, ...]:
+        stamp = Contact.created_at.db_value(now)
+        return (
+            normal_email(item.email),
+            item.name,
+            Contact.phones.db_value(_phone_rows(item)),
+            Contact.custom.db_value(dict(item.custom)),
+            item.source_tenant,
+            item.source_object_id,
+            Contact.login_enabled.db_value(item.login_enabled is not False),
+            NO_GROUPS,
+            stamp,
+            stamp,
+        )
+
+    @staticmethod
+    def _edit(row: Contact, item: ContactWrite, now: datetime) -> None:
+        row.email, row.name, row.phones = normal_email(item.email), item.name, _phone_rows(item)
+        row.custom = {**row.custom, **item.custom}  # fields not set here keep their values
+        row.updated_at = now
+        if item.login_enabled is not None:
+            row.login_enabled = item.login_enabled
+        if item.source_object_id:
+            row.source_tenant, row.source_object_id = item.source_tenant, item.source_object_id
+        row.save()
+
+    @staticmethod
+    def _insert(inserts: list[tuple[Any, ...]], results: list[WriteResult]) -> list[WriteResult]:
+        insert_rows(Contact, INSERTED, inserts)
+        new = Contact.select(Contact.id, Contact.email).where(
+            Contact.email.in_([row[0] for row in inserts])
+        )
+        rows_back = cast(Iterable[tuple[int, str]], new.tuples())
+        ids = {email: str(contact_id) for contact_id, email in rows_back}
+        return [
+            WriteResult(r.email, True, ids[normal_email(r.email)]) if r.ok and not r.id else r
+            for r in results
+        ]
 
     def _problems(self, item: ContactWrite, row: Contact | None) -> str:
         email = normal_email(item.email)

@@ -1,29 +1,20 @@
-"""One contract for every target (the built-in store, HappyFox, and a throwaway target
-registered from tests/), then HappyFox's limits and faults against the fake."""
+"""HappyFox's client against the fake HappyFox: its limits, faults and costs. (What every
+target does is the contract in tests/contract/targets/.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from azsyncd.config import file as config_file
-from azsyncd.state import open_database
-from azsyncd.targets import ContactWrite, Phone, Target, registry
-from azsyncd.targets.factory import build_target
-from azsyncd.targets.groups import ContactGroups
+from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.happyfox.client import HappyFox, limiter_for
-from azsyncd.targets.local.settings import LocalField
-from azsyncd.targets.local.store import LocalStore
-from azsyncd.targets.local.table import Contact
-from tests.fakes import memory_target
+from tests.contract.targets import new
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
-from tests.helpers import write_config
 
 
 class Clock:
@@ -51,148 +42,6 @@ def happyfox_client(fake: FakeHappyFox, clock: Clock, **kwargs: Any) -> HappyFox
         sleep=clock.sleep,
         **kwargs,
     )
-
-
-@pytest.fixture
-def memory_book(tmp_path: Path) -> Iterator[Path]:
-    """The throwaway target registered, and a config file that selects it."""
-    (tmp_path / "token").write_text("memory-token-value")
-    (tmp_path / "token").chmod(0o600)
-    config = write_config(
-        tmp_path,
-        f"""
-        [target]
-        kind = "memory"
-        [target.memory]
-        book = "{tmp_path.name}"
-        token_file = "token"
-    """,
-    )
-    with registry.registered(memory_target.TARGET):
-        yield config
-    memory_target.BOOKS.pop(tmp_path.name, None)
-
-
-@pytest.fixture(params=["local", "happyfox", "memory"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "memory":
-        # Through the configuration and the factory, as a sync builds it.
-        loaded = config_file.load(request.getfixturevalue("memory_book"), check_files=True)
-        built = build_target(loaded.config, loaded.directory, open_database("", tmp_path))
-        assert isinstance(built, memory_target.MemoryTarget)
-        yield built
-    elif request.param == "local":
-        yield LocalStore(
-            [
-                LocalField(name="Department"),
-                LocalField(name="Employee ID", type="number"),
-                LocalField(name="Office", type="dropdown", choices=["Berlin", "London"]),
-                LocalField(name="Notes"),
-            ],
-            open_database("", tmp_path),
-        )
-    else:
-        clock = Clock()
-        client = happyfox_client(FakeHappyFox(clock), clock)
-        yield client
-        client.close()
-
-
-def ids(target: Target) -> dict[str, Any]:
-    return {f.name: f for f in target.fields()}
-
-
-def contact(email: str, target: Target, **custom: Any) -> ContactWrite:
-    fields = ids(target)
-    return ContactWrite(
-        email=email,
-        name=email.split("@")[0].title(),
-        phones=[Phone("w", "+1 555 0100")],
-        custom={fields[name].id: value for name, value in custom.items()},
-    )
-
-
-def test_fields_have_types_and_choices(target: Target) -> None:
-    fields = ids(target)
-    assert fields["Department"].type == "text" and fields["Employee ID"].type == "number"
-    assert fields["Office"].type == "dropdown" and [c.label for c in fields["Office"].choices] == [
-        "Berlin",
-        "London",
-    ]
-
-
-def test_create_then_find_by_email_case_insensitively(target: Target) -> None:
-    results = target.write(
-        [contact("Ann@Example.com", target, Department="Sales"), contact("bob@example.com", target)]
-    )
-    assert all(r.ok and r.id for r in results)
-    found = target.find_by_email(["ann@EXAMPLE.com", "nobody@example.com"])
-    assert list(found) == ["ann@example.com"]
-    assert (
-        found["ann@example.com"].name == "Ann"
-        and found["ann@example.com"].phones[0].number == "+1 555 0100"
-    )
-    assert sorted(c.email for c in target.iter_contacts()) == ["ann@example.com", "bob@example.com"]
-
-
-def test_a_partial_update_keeps_every_other_custom_field(target: Target) -> None:
-    fields = ids(target)
-    berlin = fields["Office"].choices[0].id
-    target.write(
-        [
-            contact(
-                "ann@example.com",
-                target,
-                Department="Sales",
-                Notes="VIP, call first",
-                Office=berlin,
-            )
-        ]
-    )
-    existing = target.find_by_email(["ann@example.com"])["ann@example.com"]
-    update = ContactWrite(
-        email="ann@example.com",
-        name="Ann Lee",
-        phones=existing.phones,
-        custom={fields["Department"].id: "Support"},
-        existing=existing,
-    )
-    assert target.write([update])[0].ok
-    after = target.find_by_email(["ann@example.com"])["ann@example.com"]
-    assert after.name == "Ann Lee"
-    assert after.custom[fields["Department"].id] == "Support"
-    assert after.custom[fields["Notes"].id] == "VIP, call first"
-    assert str(after.custom[fields["Office"].id]) == str(berlin)
-
-
-def test_a_bad_value_fails_only_its_contact_with_a_readable_reason(target: Target) -> None:
-    results = target.write(
-        [
-            contact("ann@example.com", target, **{"Employee ID": "A-123"}),
-            contact("bob@example.com", target, **{"Employee ID": 42}),
-        ]
-    )
-    assert [r.ok for r in results] == [False, True]
-    assert "Employee ID" in results[0].error and "number" in results[0].error
-    assert list(target.find_by_email(["ann@example.com", "bob@example.com"])) == ["bob@example.com"]
-
-
-def test_mark_synced(target: Target) -> None:
-    result = target.write([contact("ann@example.com", target)])[0]
-    target.mark_synced("Contoso", [result.id])
-    if isinstance(target, HappyFox):
-        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
-        assert [(g["name"], g["contacts"]) for g in fake.groups.values()] == [
-            ("Microsoft Entra ID: Contoso", {int(result.id): False})
-        ]
-        target.mark_synced("Contoso", [result.id])  # the group is found, not created twice
-        assert len(fake.groups) == 1
-    elif isinstance(target, memory_target.MemoryTarget):
-        assert target.book.marks == {"Contoso": [result.id]}
-    else:
-        from azsyncd.targets.local.table import Contact
-
-        assert Contact.get_by_id(int(result.id)).source_tenant == "Contoso"
 
 
 # --- HappyFox only ---------------------------------------------------------------------
@@ -376,64 +225,12 @@ def test_parallel_marking_creates_the_group_once(
     )
 
 
-def groups_and_login(target: Target, contact_id: str) -> tuple[dict[str, bool], bool]:
-    """The contact's groups (name -> access_tickets) and whether its login is on, as stored."""
-    if isinstance(target, HappyFox):
-        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
-        groups = {
-            g["name"]: g["contacts"][int(contact_id)]
-            for g in fake.groups.values()
-            if int(contact_id) in g["contacts"]
-        }
-        return groups, fake.contacts[int(contact_id)]["login"]
-    row = Contact.get_by_id(int(contact_id))
-    return dict(row.groups), row.login_enabled
-
-
-@pytest.mark.parametrize("target", ["local", "happyfox"], indirect=True)
-def test_login_off_and_on_keeps_every_other_value(target: Target) -> None:
-    first = target.write([contact("ann@example.com", target, Department="Sales", Notes="VIP")])[0]
-    ann = target.find_by_email(["ann@example.com"])["ann@example.com"]
-    off = ContactWrite(ann.email, ann.name, ann.phones, {}, existing=ann, login_enabled=False)
-    assert target.write([off])[0].ok
-    assert groups_and_login(target, first.id)[1] is False
-    after = target.find_by_email(["ann@example.com"])["ann@example.com"]
-    assert after.custom == ann.custom and after.name == ann.name  # HappyFox's reset avoided
-    plain = ContactWrite(after.email, "Ann B", after.phones, {}, existing=after)
-    assert target.write([plain])[0].ok
-    assert groups_and_login(target, first.id)[1] is False  # an ordinary update leaves it off
-    back = ContactWrite(after.email, "Ann B", after.phones, {}, existing=after, login_enabled=True)
-    target.write([back])
-    assert groups_and_login(target, first.id)[1] is True
-
-
-@pytest.mark.parametrize("target", ["local", "happyfox"], indirect=True)
-def test_contact_groups_add_remove_and_leave_others_alone(target: Target) -> None:
-    assert isinstance(target, ContactGroups)
-    written = target.write([contact(f"u{i}@example.com", target) for i in range(3)])
-    a, b, c = (r.id for r in written)
-    target.add_to_group("Sales", [a, b], True)
-    target.add_to_group("Unmanaged", [c], False)
-    target.remove_from_group("Sales", [b])
-    target.remove_from_group("Nobody made this group", [a])  # nothing to do, nothing created
-    assert groups_and_login(target, a)[0] == {"Sales": True}
-    assert groups_and_login(target, b)[0] == {}
-    assert groups_and_login(target, c)[0] == {"Unmanaged": False}
-    if isinstance(target, HappyFox):
-        fake: FakeHappyFox = target._http._transport.app  # type: ignore[attr-defined]
-        assert sorted(g["name"] for g in fake.groups.values()) == ["Sales", "Unmanaged"]
-
-
 def test_group_calls_go_100_at_a_time_and_the_group_is_created_once() -> None:
     clock = Clock()
     fake = FakeHappyFox(clock)
     client = happyfox_client(fake, clock)
-    written = [
-        r.id for r in client.write([contact(f"u{i}@example.com", client) for i in range(100)])
-    ]
-    written += [
-        r.id for r in client.write([contact(f"v{i}@example.com", client) for i in range(50)])
-    ]
+    written = [r.id for r in client.write([new(client, f"u{i}@example.com") for i in range(100)])]
+    written += [r.id for r in client.write([new(client, f"v{i}@example.com") for i in range(50)])]
     with ThreadPoolExecutor(4) as pool:  # parallel workers find one group, not four
         list(
             pool.map(
@@ -503,3 +300,56 @@ def test_a_contact_created_after_the_listing_is_found_again(
     assert sum(1 for method, _, _ in fake.calls if method == "GET") == gets + 1
     client.find_by_email(["new@example.com"])
     assert sum(1 for method, _, _ in fake.calls if method == "GET") == gets + 1
+
+
+def test_an_address_change_goes_to_the_contact_by_id_and_the_rest_in_bulk(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _ = fake_and_client
+    written = client.write([new(client, f"u{i}@example.com") for i in range(3)])
+    contacts = client.find_by_id([r.id for r in written])
+    before = len(fake.calls)
+    moved = [
+        ContactWrite(
+            c.email.replace("@", ".new@") if n == 1 else c.email,
+            f"Renamed {n}",
+            c.phones,
+            {},
+            existing=c,
+        )
+        for n, c in enumerate(contacts[r.id] for r in written)
+    ]
+    results = client.write(moved)
+    assert [r.id for r in results] == [r.id for r in written] and all(r.ok for r in results)
+    posts = [path for method, path, _ in fake.calls[before:] if method == "POST"]
+    assert posts == [f"/api/1.1/json/user/{written[1].id}/", "/api/1.1/json/users/"]
+    assert fake.contacts[int(written[1].id)]["email"] == "u1.new@example.com"
+    assert len(fake.contacts) == 3 and max(fake.created.values()) == 1
+
+
+def test_finding_by_id_searches_a_few_and_lists_many(
+    fake_and_client: tuple[FakeHappyFox, HappyFox, Clock],
+) -> None:
+    fake, client, _ = fake_and_client
+    ids: list[str] = []
+    for start in range(0, 500, 100):
+        batch = [
+            ContactWrite(f"user{i}@example.com", "U", [], {}) for i in range(start, start + 100)
+        ]
+        ids += [r.id for r in client.write(batch)]
+
+    def gets() -> int:
+        return sum(1 for method, _, _ in fake.calls if method == "GET")
+
+    before = gets()
+    assert set(client.find_by_id([*ids[:3], "424242"])) == set(ids[:3])
+    assert gets() - before == 4  # one GET /user/<id>/ each, a missing one answered 404
+    before = gets()
+    assert len(client.find_by_id(ids)) == 500
+    assert gets() - before == 10  # the account listed once, 50 a page
+    contact = client.find_by_id([ids[0]])[ids[0]]
+    client.write([ContactWrite("moved@example.com", "U", [], {}, existing=contact)])
+    before = gets()
+    assert client.find_by_id([ids[0]])[ids[0]].email == "moved@example.com"
+    assert client.find_by_email(["user0@example.com"]) == {}
+    assert gets() == before  # the listing follows the client's own writes
