@@ -14,12 +14,12 @@ import pytest
 
 from azsyncd.config.model import Mapping, Scope
 from azsyncd.demo.directory import Group
-from azsyncd.directory.lookup import find_user
-from azsyncd.directory.source import DirectorySource, read_params, select_for
-from azsyncd.errors import GraphError
 from azsyncd.directory.auth import TenantAuth
 from azsyncd.directory.client import GraphClient
+from azsyncd.directory.lookup import find_user
+from azsyncd.directory.source import DirectorySource, read_params, select_for
 from azsyncd.directory.transport import make_http
+from azsyncd.errors import GraphError
 from tests.contract.test_graph import GRAPH, LOGIN, SECRET, tenant
 from tests.fakes.directory import FakeTenant
 
