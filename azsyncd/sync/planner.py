@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from azsyncd.sync.mapping import Mapped
-from azsyncd.targets.base import ContactWrite, ExistingContact
+from azsyncd.targets.base import ContactWrite, ExistingContact, Phone
 from azsyncd.targets.fields import short
 
 
@@ -87,6 +87,25 @@ def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
     return None
 
 
+def kept(rule: str, current: Any) -> bool:
+    """Whether an existing contact keeps the help desk's value under a field's apply rule:
+    on_create always does; when_empty does unless the value is empty; always never does."""
+    return rule == "on_create" or (rule == "when_empty" and not same(current, None))
+
+
+def _phones(mapped: list[Phone], existing: list[Phone], rules: dict[str, str]) -> list[Phone]:
+    """The phones an existing contact is written with: per type, the directory's, or the help
+    desk's where the type's apply rule keeps them."""
+    types = dict.fromkeys(p.type for p in [*mapped, *existing])
+    found: list[Phone] = []
+    for phone_type in types:
+        have = [p for p in existing if p.type == phone_type]
+        want = [p for p in mapped if p.type == phone_type]
+        rule = rules.get(f"phone:{phone_type}", "always")  # a type not mapped: as the directory
+        found += have if kept(rule, have) else want
+    return found
+
+
 def decide(
     tenant: str,
     user_id: str,
@@ -95,7 +114,11 @@ def decide(
     *,
     overwrite: bool,
     field_names: dict[str, str],
+    rules: dict[str, str] | None = None,
 ) -> Action:
+    """``rules``: the apply rule by field id, "name" and "phone:<type>" (``Mapper.rules``);
+    a custom field without one follows ``overwrite`` (always, or when_empty)."""
+    rules = rules or {}
     if existing is None:
         write = ContactWrite(
             mapped.email,
@@ -107,17 +130,20 @@ def decide(
         )
         return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
     changes = []
-    if existing.name != mapped.name:
-        changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
+    name = existing.name if kept(rules.get("name", "always"), existing.name) else mapped.name
+    if existing.name != name:
+        changes.append(f"name: {short(existing.name)} -> {short(name)}")
+    phones = _phones(mapped.phones, existing.phones, rules)
     old_phones = sorted((p.type, p.number) for p in existing.phones)
-    new_phones = sorted((p.type, p.number) for p in mapped.phones)
+    new_phones = sorted((p.type, p.number) for p in phones)
     if old_phones != new_phones:
         changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
     custom: dict[str, Any] = {}
+    default = "always" if overwrite else "when_empty"
     for field_id, value in mapped.custom.items():
         current = existing.custom.get(field_id)
-        # Overwrite off: a value the help desk has stays; an empty one is filled.
-        if (overwrite or same(current, None)) and not same(current, value):
+        # when_empty (overwrite off): a value the help desk has stays; an empty one is filled.
+        if not kept(rules.get(field_id, default), current) and not same(current, value):
             custom[field_id] = value
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
@@ -134,8 +160,8 @@ def decide(
     if changes:
         action.write = ContactWrite(
             mapped.email,
-            mapped.name,
-            mapped.phones,
+            name,
+            phones,
             custom,
             existing=existing,
             source_tenant=tenant,

@@ -168,6 +168,7 @@ class Planning:
             contact,
             overwrite=self.config.mapping.overwrite_custom_fields,
             field_names=self.field_names,
+            rules=self.mapper.rules,
         )
         planned.user, planned.failing_since = action.user, action.failing_since
         planned.attempt = action.attempt
