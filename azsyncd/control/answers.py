@@ -283,13 +283,25 @@ class TargetSettings:
 
 @dataclass(frozen=True)
 class MappingSettings:
+    """Each mapped value is an attribute or expression, or a table {"value", "apply"}."""
+
     email: str = "userPrincipalName"
     guest_email_from_mail: bool = True
-    name: str = "{displayName}"
-    phones: dict[str, str] = field(default_factory=dict)
+    name: str | dict[str, Any] = "{displayName}"
+    phones: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     skip_empty_phones: bool = False
-    custom_fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     overwrite_custom_fields: bool = True
+
+    @staticmethod
+    def source(entry: str | dict[str, Any] | None) -> str | None:
+        """The attribute or expression of a mapped value, whichever form it has."""
+        return str(entry.get("value", "")) if isinstance(entry, dict) else entry
+
+    @staticmethod
+    def apply(entry: str | dict[str, Any] | None) -> str | None:
+        """The value's own apply rule (always, on_create, when_empty), or None."""
+        return entry.get("apply") if isinstance(entry, dict) else None
 
 
 @dataclass(frozen=True)
