@@ -569,6 +569,13 @@ class Sync(Section):
             " (or none at all) writes nothing that run"
         ),
     )
+    max_fail_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A settings change whose preview fails more than this share of a tenant's"
+        " contacts is refused unless forced",
+    )
     full_every: float = Field(
         7.0,
         ge=0,

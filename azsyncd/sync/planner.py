@@ -6,10 +6,12 @@ is this function's output printed, and tests can check every rule on plain data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from azsyncd.config.model import Scope
 from azsyncd.sync.mapping import Mapped
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone
 from azsyncd.targets.fields import short
@@ -81,9 +83,21 @@ def same(a: Any, b: Any) -> bool:
         return str(a).strip() == str(b).strip()
 
 
-def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
+def out_of_scope(
+    user: dict[str, Any], exclude_disabled: bool, scopes: Sequence[Scope] = ()
+) -> str | None:
+    """Why a user is not synced, or None: a disabled account left out, or a [scope]
+    condition (every include must hold, no exclude may)."""
     if exclude_disabled and user.get("accountEnabled") is False:
         return "disabled account (exclude_disabled is on)"
+    for scope in scopes:
+        included, excluded = scope.conditions()
+        for condition in included:
+            if not condition.test(user):
+                return f"out of scope: not {condition.source}"
+        for condition in excluded:
+            if condition.test(user):
+                return f"out of scope: excluded by {condition.source}"
     return None
 
 

@@ -147,7 +147,7 @@ class Planning:
         if INVALID in user:
             return Action(ActionKind.FAILED, tenant.name, user_id, reason=user[INVALID])
         email = self.mapper.email(user)[0].lower()
-        reason = out_of_scope(user, tenant.exclude_disabled)
+        reason = out_of_scope(user, tenant.exclude_disabled, self.config.scopes(tenant))
         if reason:
             return Action(ActionKind.SKIPPED, tenant.name, user_id, email, reason=reason, user=user)
         try:

@@ -11,6 +11,7 @@ from azsyncd.service.api import (
     routes_alerts,
     routes_lifecycle,
     routes_metrics,
+    routes_preview,
     routes_runs,
     routes_settings,
     routes_tenants,
@@ -41,6 +42,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_preview.router)
     app.include_router(routes_metrics.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_welcome.router)
