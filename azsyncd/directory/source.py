@@ -81,18 +81,22 @@ def manager_of(graph: GraphClient, user_id: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def scope_key(select: list[str], tenant: Tenant, settings: str = "") -> str:
-    """Delta links track one set of properties; a changed mapping starts a new baseline."""
-    text = "|".join(
-        [
-            ",".join(select),
-            tenant.users,
-            ",".join(sorted(tenant.groups)),
-            tenant.tenant_id,
-            settings,
-        ]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def scope_key(
+    select: list[str], tenant: Tenant, settings: str = "", conditions: Iterable[str] = ()
+) -> str:
+    """Delta links track one set of properties; a changed mapping starts a new baseline, and
+    so does a changed [scope] (``conditions``): only a full read sees who left it."""
+    parts = [
+        ",".join(select),
+        tenant.users,
+        ",".join(sorted(tenant.groups)),
+        tenant.tenant_id,
+        settings,
+    ]
+    scoped = list(conditions)
+    if scoped:  # none: the keys stored before scopes existed stay valid
+        parts.append("\n".join(scoped))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass

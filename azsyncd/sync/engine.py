@@ -30,7 +30,7 @@ from azsyncd.state.models import TenantState
 from azsyncd.state.repository import TICK, RecordRow
 from azsyncd.sync import failures, group_rules, leavers
 from azsyncd.sync.held import PlanBuffer
-from azsyncd.sync.planner import Action
+from azsyncd.sync.planner import Action, outside
 from azsyncd.sync.planning import Planning
 from azsyncd.sync.quarantine import describe
 from azsyncd.sync.runner import SIDE_COUNTS, Outcome, RunContext
@@ -347,7 +347,14 @@ class Engine:
             group_rules.rule_attributes(rules),
             *(scope.reads() for scope in self.config.scopes(tenant)),
         )
-        key = scope_key(select, tenant, self.settings)
+        scopes = self.config.scopes(tenant)
+        conditions = [
+            f"{kind}:{c}"
+            for s in scopes
+            for kind in ("in", "out")
+            for c in (s.include if kind == "in" else s.exclude)
+        ]
+        key = scope_key(select, tenant, self.settings, conditions)
         source = DirectorySource(
             connection.graph,
             tenant,
@@ -366,10 +373,15 @@ class Engine:
             held: list[Action] = []
             for users in chunked(read.users, CHUNK):
                 self.ctx.checkpoint()
+                # A user outside [scope] is not seen: a full read's leaver, a delta's removed.
+                inside = [u for u in users if not outside(u, scopes)] if scopes else users
+                if len(inside) < len(users) and read.mode == "delta":
+                    kept = {id(u) for u in inside}
+                    read.removed.update(str(u.get("id")) for u in users if id(u) not in kept)
                 seen += self.state.see_users(
-                    self.run_id, tenant.name, (str(u.get("id")) for u in users)
+                    self.run_id, tenant.name, (str(u.get("id")) for u in inside)
                 )
-                present.update(leavers.noted(users, known))
+                present.update(leavers.noted(inside, known))
                 if rules:
                     self.lifecycle.note_matches(
                         self.run_id, tenant.name, group_rules.attribute_matches(rules, users)

@@ -90,6 +90,12 @@ def out_of_scope(
     condition (every include must hold, no exclude may)."""
     if exclude_disabled and user.get("accountEnabled") is False:
         return "disabled account (exclude_disabled is on)"
+    return outside(user, scopes)
+
+
+def outside(user: dict[str, Any], scopes: Sequence[Scope]) -> str | None:
+    """The [scope] condition a user fails, or None. A user outside the scope is a leaver, as
+    if the read had not brought it."""
     for scope in scopes:
         included, excluded = scope.conditions()
         for condition in included:
