@@ -63,10 +63,14 @@ class TenantPreview:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
 
     @property
+    def base(self) -> int:
+        """What failures are a share of: the tenant's contacts, or its users in scope when
+        more (before a first sync, or when many never got a contact)."""
+        return max(self.contacts, self.users - self.counts["out_of_scope"])
+
+    @property
     def fail_share(self) -> float:
-        """Failures as a share of the tenant's contacts (of its users, before a first sync)."""
-        base = self.contacts or self.users - self.counts["out_of_scope"]
-        return self.counts["fail"] / base if base > 0 else 0.0
+        return self.counts["fail"] / self.base if self.base > 0 else 0.0
 
 
 @dataclass
@@ -335,9 +339,8 @@ def refusal(preview: Preview, limit: float) -> str | None:
     if worst is None or worst.fail_share <= limit:
         return None
     top = preview.reasons[0] if preview.reasons else None
-    base = worst.contacts or worst.users - worst.counts["out_of_scope"]
     text = (
-        f"this change would fail {worst.counts['fail']} of {base} contacts of tenant"
+        f"this change would fail {worst.counts['fail']} of {worst.base} contacts of tenant"
         f" {worst.name} ({worst.fail_share:.0%}, more than [sync] max_fail_share = {limit:g})"
     )
     if top is not None:
