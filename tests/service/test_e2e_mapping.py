@@ -86,7 +86,7 @@ def test_scope_expressions_rules_and_the_manager(world: World) -> None:
         # A switch into a dropdown: Lisbon -> London (choice 32).
         assert contact_of(world, LISBON)["custom"][3] in (32, "32")
         # split into a multi-select: "Python; Go" -> Python and Go.
-        skills = [
+        skills = next(
             u
             for u in directory.users
             if (directory.users[u].get("onPremisesExtensionAttributes") or {}).get(
@@ -94,7 +94,7 @@ def test_scope_expressions_rules_and_the_manager(world: World) -> None:
             )
             == "Python; Go"
             and str(directory.users[u].get("mail") or "").lower() in synced
-        ][0]
+        )
         assert sorted(map(str, contact_of(world, skills)["custom"][6])) == ["61", "62"]
         # The manager's mail.
         assert contact_of(world, REPORT)["custom"][4] == directory.users[BOSS]["mail"]
