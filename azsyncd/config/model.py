@@ -20,7 +20,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -391,8 +393,16 @@ class FieldRule(Section):
     )
 
 
-# A mapping entry: an attribute or expression, or a table with its own apply rule.
-Entry = str | FieldRule
+def _entry_kind(value: Any) -> str:
+    return "<table>" if isinstance(value, (dict, FieldRule)) else "<expression>"
+
+
+# A mapping entry: an attribute or expression, or a table with its own apply rule. The
+# discriminator picks one, so a mistake is reported once, in the form the admin wrote.
+Entry = Annotated[
+    Annotated[str, Tag("<expression>")] | Annotated[FieldRule, Tag("<table>")],
+    Discriminator(_entry_kind),
+]
 ONE_VALUE = (Kind.TEXT, Kind.NUMBER)  # what an address, a name or a phone number can be
 TAKES = {"email": "an email address", "name": "a name", "phones": "a phone number"}
 

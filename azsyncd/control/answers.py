@@ -321,6 +321,15 @@ class WelcomeEmailSettings:
 @dataclass(frozen=True)
 class SyncSettings:
     min_share: float = 0.0
+    max_fail_share: float = 0.2  # a change whose preview fails more is refused unless forced
+
+
+@dataclass(frozen=True)
+class ScopeSettings:
+    """Who syncs: every include condition holds and no exclude condition does."""
+
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -336,6 +345,7 @@ class Settings:
     mapping: MappingSettings = field(default_factory=MappingSettings)
     welcome_email: WelcomeEmailSettings = field(default_factory=WelcomeEmailSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    scope: ScopeSettings = field(default_factory=ScopeSettings)
     state: StateSettings = field(default_factory=StateSettings)
 
 

@@ -726,7 +726,10 @@ class Engine:
 
         member: set[str] = set()
         try:
-            user = find_user(graph, who, select_for(self.config.mapping))
+            scopes = self.config.scopes(tenant)
+            user = find_user(
+                graph, who, select_for(self.config.mapping, *(s.reads() for s in scopes))
+            )
             if user and tenant.users == "groups":
                 member = groups_of(graph, str(user["id"])) & set(tenant.groups)
         except GraphError as exc:

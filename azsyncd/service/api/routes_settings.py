@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from azsyncd import attributes
 from azsyncd.config.changes import shown
+from azsyncd.config.expression import USAGE
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
@@ -115,10 +116,12 @@ def get_fields(daemon: DaemonDep) -> dict[str, Any]:
     return {"target": daemon.config.target.kind, "fields": [f.as_dict() for f in fields]}
 
 
-@router.get("/attributes", summary="Directory attributes a mapping may read")
+@router.get("/attributes", summary="Directory attributes a mapping may read, and the functions")
 def get_attributes() -> dict[str, Any]:
     return {
         "attributes": list(attributes.KNOWN),
+        "lists": list(attributes.LISTS),
+        "functions": dict(USAGE),
         "note": "directory extensions (extension_<appid>_<name>) are accepted too",
     }
 
