@@ -66,7 +66,7 @@ def socket_for(explicit: str | None, configured: str) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from azsyncd.service.daemon import Daemon
-    from azsyncd.service.server import serve
+    from azsyncd.service.socket.server import serve
 
     logs.setup(args.log_level)
     # The same permission checks as check-config; a secret file not written yet is no reason

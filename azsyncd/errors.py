@@ -6,13 +6,15 @@
     │   │   ├── ConfigError       the configuration file is missing or invalid (every problem)
     │   │   ├── SecretError       a secret file is missing, unreadable or empty
     │   │   └── DaemonUnreachable a client could not talk to the control socket
-    │   └── TargetError           the help desk refused a call or could not be reached
+    │   ├── TargetError           the help desk refused a call or could not be reached
+    │   └── NetworkError          no answer came from a host (network, TLS, DNS, a timeout)
     ├── StateError                the state database is unusable (schema too new, cannot open)
     ├── Interrupted               the daemon is stopping: a run ends at the next safe point
     ├── AuthError                 no token for a tenant (msal's code and message, and the fix)
     └── GraphError                Graph refused a call (Graph's code, message, request-id)
 
-Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``.
+Errors of lower libraries are mapped to these at the boundary with ``raise ... from exc``:
+httpx's and httpcore's in one place, ``network.py``.
 No message ever contains a secret's value: only the key and the file it came from.
 """
 
@@ -85,6 +87,29 @@ class Interrupted(AzsyncError):
 
 class TargetError(WithFix):
     """A help desk call failed for good (after retries); ``fix`` says what to do."""
+
+
+class NetworkError(WithFix):
+    """A call that got no usable answer: ``code`` is tls_untrusted, dns, timeout, unreachable
+    or bad_answer; ``host`` the host called; ``kind`` the library's name for it (ReadTimeout...).
+    ``lasting``: no retry will cure it (an untrusted certificate, an unknown host)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        fix: str,
+        *,
+        host: str,
+        kind: str,
+        lasting: bool = False,
+    ) -> None:
+        super().__init__(message, fix)
+        self.code, self.host, self.kind, self.lasting = code, host, kind, lasting
+
+    @property
+    def timeout(self) -> bool:
+        return self.code == "timeout"
 
 
 class AuthError(AzsyncError):

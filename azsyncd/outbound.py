@@ -27,27 +27,11 @@ from typing import Any
 import httpcore
 import httpx
 
-from azsyncd import stop
+from azsyncd import network, stop
+from azsyncd.network import UNRESOLVED, UNTRUSTED
 
 SLICE = 0.2  # how often a wait looks at the stop flag and the call's deadline
-# How this module words the failures an admin must act on (not transient: no retry helps).
-UNTRUSTED = "was not trusted"
-UNRESOLVED = "cannot resolve the host"
 _call = threading.local()  # when the call running on this thread must end
-
-_MAPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-)
 
 
 def _budget(op_ends: float, timeout_type: type[Exception], what: str) -> float:
@@ -261,7 +245,8 @@ class Transport(httpx.BaseTransport):
             content=request.stream,  # type: ignore[arg-type]
             extensions=request.extensions,
         )
-        with _deadline(self.deadline), _as_httpx(request):
+        # httpcore's errors go up as they are: network.Client maps them with httpx's own.
+        with _deadline(self.deadline):
             answer = self._pool(request.url).handle_request(core)
             try:  # the whole body, inside the call's deadline
                 content = b"".join(answer.stream)  # type: ignore[arg-type]
@@ -287,27 +272,6 @@ def _deadline(seconds: float) -> Iterator[None]:
         yield
     finally:
         _call.ends = None
-
-
-@contextmanager
-def _as_httpx(request: httpx.Request) -> Iterator[None]:
-    try:
-        yield
-    except tuple(core for core, _ in _MAPPED) as exc:
-        raise _mapped(exc, request) from None
-
-
-def _mapped(exc: Exception, request: httpx.Request) -> httpx.TransportError:
-    for core, ours in _MAPPED:
-        if isinstance(exc, core):
-            return ours(str(exc), request=request)
-    return httpx.TransportError(str(exc), request=request)
-
-
-def lasting(exc: BaseException) -> bool:
-    """A failure no retry will cure: an untrusted certificate, a host name that is unknown."""
-    text = str(exc)
-    return UNTRUSTED in text or (UNRESOLVED in text and "temporary" not in text.lower())
 
 
 class BadAnswer(ValueError):
@@ -343,8 +307,9 @@ def client(
     transport: httpx.BaseTransport | None = None,
     **kwargs: Any,
 ) -> httpx.Client:
-    """An httpx client whose every call ends; ``transport`` replaces the network (tests)."""
-    return httpx.Client(
+    """An httpx client whose every call ends, and whose failed calls raise
+    ``errors.NetworkError``; ``transport`` replaces the network (tests)."""
+    return network.Client(
         transport=transport or Transport(ssl_context or ssl.create_default_context(), deadline),
         timeout=timeout,
         **kwargs,

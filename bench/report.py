@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 # The frame every sync thread's stack starts at: on the daemon's runner thread, or in the
 # run's own process.
-SYNC_THREAD = ("_work (azsyncd/sync/runner.py", "run (azsyncd/service/worker.py")
+# (Profiles taken before the service's folders kept the worker at azsyncd/service/worker.py.)
+SYNC_THREAD = (
+    "_work (azsyncd/sync/runner.py",
+    "run (azsyncd/service/runs/worker.py",
+    "run (azsyncd/service/worker.py",
+)
 # peewee frames that are the database driver running SQL, not the ORM building it
 DRIVER = ("Database._execute_cursor (peewee.py", "Database.commit (peewee.py")
 

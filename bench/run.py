@@ -167,7 +167,11 @@ class StatusProbe:
     def __init__(self, daemon: Any, work: Path) -> None:
         import httpx
 
-        from azsyncd.service.server import bind_control_socket, control_server, settle_process
+        from azsyncd.service.socket.server import (
+            bind_control_socket,
+            control_server,
+            settle_process,
+        )
 
         sock_path = work / "s.sock"
         sock = bind_control_socket(sock_path, 0o600)

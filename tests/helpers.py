@@ -154,7 +154,7 @@ class Served:
 @contextmanager
 def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -> Iterator[Served]:
     """A Daemon built in this process, serving its control API on a real Unix socket."""
-    from azsyncd.service.server import bind_control_socket, control_server
+    from azsyncd.service.socket.server import bind_control_socket, control_server
 
     path = path or short_dir() / "azsyncd.sock"
     sock = bind_control_socket(path, mode)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from azsyncd import network
 from azsyncd.control.answers import (
     AccountSettings,
     Alerts,
@@ -60,7 +61,7 @@ from azsyncd.control.answers import (
 )
 from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
 from azsyncd.control.preview_answers import PreviewResult
-from azsyncd.errors import DaemonUnreachable
+from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.paths import client_socket_path
 
 __all__ = [
@@ -207,10 +208,8 @@ def credential_body(credential: Credential) -> dict[str, str]:
     return body
 
 
-def unreachable(path: Path, exc: Exception) -> DaemonUnreachable:
-    if (
-        isinstance(exc, httpx.ConnectError) and isinstance(exc.__cause__, PermissionError)
-    ) or "Permission denied" in str(exc):
+def unreachable(path: Path, exc: NetworkError) -> DaemonUnreachable:
+    if "Permission denied" in exc.message or _caused_by(exc, PermissionError):
         return DaemonUnreachable(
             f"permission denied on {path}",
             "join the azsyncd group (sudo usermod -aG azsyncd $USER, then log in again)",
@@ -221,9 +220,18 @@ def unreachable(path: Path, exc: Exception) -> DaemonUnreachable:
             "start it (sudo systemctl start azsyncd, or azsyncd run), or pass --socket PATH",
         )
     return DaemonUnreachable(
-        f"azsyncd does not answer on {path} ({exc})",
+        f"azsyncd does not answer on {path} ({exc.message})",
         "check it with systemctl status azsyncd; restart it if it hangs",
     )
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _plain(cell: str) -> str:
@@ -278,7 +286,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.path = client_socket_path(socket)
-        self._http = httpx.Client(
+        self._http = network.Client(
             transport=transport or httpx.HTTPTransport(uds=str(self.path)),
             base_url="http://azsyncd",
             timeout=timeout,
@@ -298,7 +306,7 @@ class Client:
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, API + path, **kwargs)
-        except httpx.TransportError as exc:
+        except NetworkError as exc:
             raise unreachable(self.path, exc) from None
         if response.status_code >= 400:
             try:

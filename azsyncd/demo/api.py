@@ -71,7 +71,7 @@ def demo_router(tenant: SimulatedTenant) -> APIRouter:
     ) -> dict[str, Any]:
         user = tenant.add_user(person(tenant, body.name, body.department))
         note(request, f"added {user['userPrincipalName']} to the simulated directory")
-        ticks = daemon.status()
+        ticks = daemon.board.status()
         return {
             "user": {k: user[k] for k in ("id", "userPrincipalName", "displayName")},
             "interval": ticks["interval"],

@@ -1,5 +1,5 @@
 """The simulated directory on a Unix socket of its own, for the demo's sync runs: each run
-is a process of its own (``azsyncd.service.worker``) and cannot share the daemon's in-process
+is a process of its own (``azsyncd.service.runs.worker``) and cannot share the daemon's in-process
 transport, so it sends its identity and Graph requests here, as plain HTTP with their host
 (``directory.transport.UnixSocketTransport``), and they are answered from the same tenant
 that ``azsyncctl demo add-user`` changes."""

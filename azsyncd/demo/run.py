@@ -25,8 +25,8 @@ from azsyncd.demo.directory import (
 )
 from azsyncd.demo.relay import serve_directory
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.schedule import Clock, utc_clock
-from azsyncd.service.server import serve
+from azsyncd.service.runs.schedule import Clock, utc_clock
+from azsyncd.service.socket.server import serve
 
 # The built-in store's fields and the mapping of the demo (tests and benchmarks reuse them).
 FIELDS: list[dict[str, Any]] = [

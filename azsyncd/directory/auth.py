@@ -23,8 +23,8 @@ from azsyncd import outbound
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
-from azsyncd.directory.transport import MsalHttp, unreachable
-from azsyncd.errors import AuthError
+from azsyncd.directory.transport import MsalHttp
+from azsyncd.errors import AuthError, NetworkError
 from azsyncd.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,8 @@ class TenantAuth:
                     )
                 else:
                     self._app = msal.PublicClientApplication(self.tenant.client_id, **common)
-            except httpx.HTTPError as exc:
-                raise unreachable(exc, self.authority) from None
+            except NetworkError as exc:
+                raise AuthError(exc.code, exc.message, exc.fix) from exc
             except ValueError as exc:
                 raise self._refused(exc) from None
         return self._app
@@ -237,8 +237,8 @@ class TenantAuth:
                                 "TUI"
                             ),
                         )
-            except httpx.HTTPError as exc:
-                raise unreachable(exc, self.authority) from None
+            except NetworkError as exc:
+                raise AuthError(exc.code, exc.message, exc.fix) from exc
             except (ValueError, MsalServiceError) as exc:  # an answer that is no token answer
                 came = (
                     outbound.what_came(exc.doc, exc)

@@ -24,8 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from azsyncd import outbound, stop
-from azsyncd.directory.transport import network_failure
-from azsyncd.errors import GraphError
+from azsyncd.errors import GraphError, NetworkError
 
 log = logging.getLogger(__name__)
 RETRYABLE = {429, 503, 504}
@@ -141,11 +140,10 @@ class GraphClient:
             request_headers = {"Authorization": f"Bearer {self._token()}", **(headers or {})}
             try:
                 response = self._http.get(url, params=params, headers=request_headers)
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                if outbound.lasting(exc):  # no retry cures an unknown host or certificate
-                    failure = network_failure(exc, url)
-                    raise GraphError(0, failure.code, failure.message, fix=failure.fix) from None
-                reason, retry_after = f"{type(exc).__name__}: {exc}", None
+            except NetworkError as exc:
+                if exc.lasting:  # no retry cures an unknown host or certificate
+                    raise GraphError(0, exc.code, exc.message, fix=exc.fix) from exc
+                reason, retry_after = f"{exc.kind}: {exc.message}", None
             else:
                 if response.status_code < 400:
                     return _page(response)

@@ -17,7 +17,7 @@ from azsyncd.directory.auth import TenantAuth
 from azsyncd.directory.authorize import Verdict, authorize
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.transport import make_http
-from azsyncd.errors import AuthError
+from azsyncd.errors import AuthError, NetworkError
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 
@@ -187,10 +187,8 @@ class TenantService:
                 sign_in.status, sign_in.reason, sign_in.fix = "failed", str(exc), exc.fix
                 self.record(tenant, Verdict("disabled", str(exc), exc.fix))
                 return
-            except httpx.HTTPError as exc:
-                log.warning(
-                    "device sign-in for %s: %s; still waiting", tenant.name, type(exc).__name__
-                )
+            except NetworkError as exc:
+                log.warning("device sign-in for %s: %s; still waiting", tenant.name, exc.kind)
                 continue
             if token:
                 verdict = authorize(connection.auth, connection.graph)

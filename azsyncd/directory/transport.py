@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -60,43 +58,6 @@ def make_http(
         transport=transport,
         headers={"User-Agent": "azsync"},
     )
-
-
-@dataclass(frozen=True)
-class NetworkFailure:
-    """What a failed call means for the admin: a code, which host and why, what to do."""
-
-    code: str
-    message: str
-    fix: str
-
-
-def network_failure(exc: httpx.HTTPError, url: str) -> NetworkFailure:
-    """The failure of a call to ``url``, worded for the admin."""
-    host = urlsplit(url).hostname or url
-    text = str(exc) or type(exc).__name__
-    if outbound.UNTRUSTED in text:
-        code, fix = (
-            "tls_untrusted",
-            "if a proxy inspects TLS, set the tenant's ca_bundle to a PEM file with its CA; "
-            "otherwise check the host name and the system's CA certificates",
-        )
-    elif outbound.UNRESOLVED in text:
-        code, fix = (
-            "dns",
-            "check the host name (login_url and graph_url for a custom cloud) and the "
-            "machine's DNS",
-        )
-    elif isinstance(exc, httpx.TimeoutException):
-        code, fix = "timeout", "the network or the service is slow; the next sync retries"
-    else:
-        code, fix = "unreachable", "check the network, the firewall and the proxy (https_proxy)"
-    return NetworkFailure(code, text if host in text else f"{host}: {text}", fix)
-
-
-def unreachable(exc: httpx.HTTPError, url: str) -> AuthError:
-    failure = network_failure(exc, url)
-    return AuthError(failure.code, failure.message, failure.fix)
 
 
 class MsalHttp:

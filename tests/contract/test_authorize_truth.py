@@ -19,7 +19,7 @@ from azsyncd.directory.authorize import authorize
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.tenants import TenantService
 from azsyncd.directory.transport import make_http
-from azsyncd.service.daemon import tenant_status
+from azsyncd.service.status import tenant_status
 from azsyncd.state import State, open_database
 from tests.contract.test_graph import GRAPH, LOGIN, SECRET, TENANT_ID, self_signed, tenant
 from tests.fakes.directory import FakeTenant, SimulatedTenant

@@ -84,7 +84,7 @@ def locked_at_start(tmp_path: Path, fake: FakeHappyFox, url: str, users: int = 2
         .read_text()
         .replace('auth_code_file = "code"', 'auth_code_file = "code"\nlock_minutes = 0.02')
     )
-    daemon.reload()
+    daemon.config_store.reload()
     return daemon
 
 

@@ -34,7 +34,7 @@ def rules_daemon(
     daemon = happyfox_daemon(tmp_path, url, directory)
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text() + RULES)
-    daemon.reload()
+    daemon.config_store.reload()
     return fake, directory, daemon
 
 

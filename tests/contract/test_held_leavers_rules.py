@@ -49,7 +49,7 @@ def guarded(
     assert sync(daemon).counts["left"] == 0
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text() + THRESHOLDS)
-    assert daemon.reload()
+    assert daemon.config_store.reload()
     return fake, directory, daemon
 
 

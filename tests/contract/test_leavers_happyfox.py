@@ -38,7 +38,7 @@ def leaver_daemon(
     daemon = happyfox_daemon(tmp_path, url, directory)
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text() + "\n[lifecycle]\n" + lifecycle)
-    daemon.reload()
+    daemon.config_store.reload()
     daemon.clock = days
     return daemon
 
@@ -149,7 +149,7 @@ def test_keep_is_todays_behaviour_and_a_failed_read_acts_on_nobody(
     # not take the users it never reached for leavers.
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text() + 'on_removed = "disable_login"\ngrace_days = 0\n')
-    daemon.reload()
+    daemon.config_store.reload()
     DeltaLink.delete().execute()  # the next read is a full one
     directory.page_size = 3
     first_page_only = directory._graph

@@ -19,7 +19,7 @@ from pathlib import Path
 from azsyncd import logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.server import serve
+from azsyncd.service.socket.server import serve
 from azsyncd.targets import factory
 from azsyncd.targets.happyfox.client import limits_for
 from azsyncd.targets.shared_limits import CallLog, SharedRateLimiter

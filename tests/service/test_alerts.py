@@ -16,7 +16,7 @@ from azsyncd.config.changes import is_file_only
 from azsyncd.config.model import Config
 from azsyncd.control import ctl
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.notify import Alert, Notifier
+from azsyncd.service.watch.notify import Alert, Notifier
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from azsyncd.config import file as config_file
-from azsyncd.service import connections
-from azsyncd.service.connections import Throttle, quiet_accept_errors
 from azsyncd.service.daemon import Daemon
+from azsyncd.service.socket import connections
+from azsyncd.service.socket.connections import Throttle, quiet_accept_errors
 from azsyncd.sync.runner import Outcome
 from tests.helpers import served_in_thread, short_dir, write_config
 
@@ -92,7 +92,7 @@ def test_the_caller_is_known_by_its_socket_credentials(tmp_path: Path) -> None:
 
 
 def test_failed_accepts_are_logged_once_not_per_retry(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, "azsyncd.service.connections")
+    caplog.set_level(logging.WARNING, "azsyncd.service.socket.connections")
     path = short_dir() / "s"
 
     async def scenario() -> int:
@@ -129,7 +129,7 @@ def test_failed_accepts_are_logged_once_not_per_retry(caplog: pytest.LogCaptureF
 
 
 def test_throttle_says_how_often_it_held_back(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, "azsyncd.service.connections")
+    caplog.set_level(logging.WARNING, "azsyncd.service.socket.connections")
     throttle = Throttle(interval=0.2)
     for _ in range(50):
         throttle.hit("event")

@@ -61,7 +61,7 @@ def test_a_held_plan_shows_its_leavers_and_rule_changes_with_azsyncctl(
         azsyncctl(served.path, capsys, "sync", "--wait")
         config = tmp_path / "azsyncd.toml"
         config.write_text(config.read_text() + "\n[sync.thresholds]\ndisable = 0\n")
-        assert daemon.reload()
+        assert daemon.config_store.reload()
         users = sorted(Contact.select(), key=lambda c: c.email)
         active = [c for c in users if c.login_enabled and "Sales desk" not in c.groups]
         leaver, joiner = active[0], active[1]

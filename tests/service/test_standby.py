@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 import tomli_w
 
-from azsyncd.service import shared_settings
+from azsyncd.service.standby import shared_settings
 from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
@@ -233,10 +233,10 @@ def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path:
 
     daemon = make_daemon(tmp_path)
     try:
-        status = daemon.status()
+        status = daemon.board.status()
         assert status["role"] == "active" and status["active_pid"] == os.getpid()
         assert status["active_host"] == socket.gethostname()
-        assert not daemon.leadership.shared
+        assert not daemon.standby.leadership.shared
         run_id = daemon.start_sync("manual")
         assert run_id is not None and daemon.runner.wait(30)
     finally:
@@ -253,8 +253,8 @@ def test_at_takeover_the_newest_settings_win(postgres_db: str, tmp_path: Path) -
     second = make_daemon(tmp_path / "b", extra=extra)
     try:
         assert first.active and not second.active
-        first.update_config(lambda d: d["account"].update(timezone="Europe/Berlin"))
-        first.update_config(lambda d: d["state"].update(history_runs=12))
+        first.config_store.update(lambda d: d["account"].update(timezone="Europe/Berlin"))
+        first.config_store.update(lambda d: d["state"].update(history_runs=12))
         # The admin edits the standby's file by hand after that (and does not reload).
         path = second.loaded.path
         path.write_text(path.read_text() + "# edited\n")
@@ -280,5 +280,5 @@ def test_at_takeover_the_newest_settings_win(postgres_db: str, tmp_path: Path) -
         assert kept.document["state"]["history_runs"] == 30
     finally:
         for daemon in (first, second):
-            if daemon.leadership.role == "active":
+            if daemon.standby.leadership.role == "active":
                 daemon.stop(5)

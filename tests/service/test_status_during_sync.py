@@ -14,7 +14,7 @@ import pytest
 
 from azsyncd.control.client import Client
 from azsyncd.demo.run import tenant_toml
-from azsyncd.service.server import SWITCH_INTERVAL, settle_process
+from azsyncd.service.socket.server import SWITCH_INTERVAL, settle_process
 from azsyncd.state.models import TenantState
 from tests.fakes.directory import contoso
 from tests.helpers import wait_until
@@ -47,11 +47,11 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
     with Client(live.socket, timeout=30) as client:
         try:
             run_id = client.start_sync()
-            wait_until(lambda: daemon.status_in_memory, 20)
+            wait_until(lambda: daemon.board.in_memory, 20)
             calls.clear()
             answers = [client.status() for _ in range(5)]
             asked = [name for name in calls if not name.startswith("sync-")]
-            assert daemon.status_in_memory, "the sync was still running"
+            assert daemon.board.in_memory, "the sync was still running"
             assert asked == [], f"status read the database on {asked}"
             for answer in answers:
                 assert answer.running is not None and answer.running.run_id == run_id
@@ -73,7 +73,7 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
 def test_an_idle_daemon_shows_what_another_process_wrote(live: LiveDaemon) -> None:
     with Client(live.socket, timeout=30) as client:
         client.sync_and_wait(timeout=120)
-        assert not live.daemon.status_in_memory
+        assert not live.daemon.board.in_memory
         # As another daemon sharing the database would: a write that bypasses this State.
         TenantState.update(reason="written elsewhere").where(
             TenantState.name == "contoso"

@@ -22,8 +22,8 @@ from azsyncd.demo.directory import DEMO_SECRET
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from azsyncd.errors import StateError
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.sync_process import make_process_job, run_spec
-from azsyncd.service.worker import database_url
+from azsyncd.service.runs.process import make_process_job, run_spec
+from azsyncd.service.runs.worker import database_url
 from tests.engine_setup import FIELDS, mapping_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
@@ -31,7 +31,7 @@ from tests.helpers import wait_until
 from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
 
 pytestmark = pytest.mark.slow
-WORKER = b"azsyncd.service.worker"
+WORKER = b"azsyncd.service.runs.worker"
 POSTS_METRIC = 'azsync_helpdesk_calls_total{kind="POST"}'
 
 
@@ -206,18 +206,18 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
 
             def first_off_during_second() -> bool:
                 # Answered from the copy: the copy was current before and after the answer.
-                in_memory = daemon.status_in_memory
-                status = daemon.status()
+                in_memory = daemon.board.in_memory
+                status = daemon.board.status()
                 running = status["running"]
                 return (
                     in_memory
-                    and daemon.status_in_memory
+                    and daemon.board.in_memory
                     and running is not None
                     and running["tenant"] == "second"
                     and status["tenants"][0]["status"] == "disabled"
                 )
 
-            assert daemon.status()["tenants"][0]["status"] == "new"
+            assert daemon.board.status()["tenants"][0]["status"] == "new"
             run_id = daemon.start_sync("manual")
             wait_until(first_off_during_second, 60)
             assert daemon.runner.wait(60)

@@ -96,7 +96,7 @@ def test_a_config_change_that_shrinks_the_scope_counts_as_leavers(tmp_path: Path
         .read_text()
         .replace(tenant_toml(), tenant_toml(extra=f'users = "groups"\ngroups = ["{GROUP}"]'))
     )
-    assert daemon.reload()
+    assert daemon.config_store.reload()
     held = sync(daemon)
     assert held.status == "held" and " disable (threshold 2, at most 2)" in held.message
     assert held.counts["plan"]["contoso"]["disable"] > 2

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from azsyncd import outbound, stop
-from azsyncd.errors import Interrupted
+from azsyncd.errors import Interrupted, NetworkError
 from tests.fakes.raw_http import dripping, fixed, read_request, serve_raw, tunnel
 from tests.fakes.servers import serve, tls_for_localhost
 
@@ -33,8 +33,10 @@ def drip() -> Iterator[int]:
 def test_a_dripping_answer_ends_at_the_call_deadline(drip: int) -> None:
     client = outbound.client(deadline=1.5, timeout=TIMEOUT)
     started = time.monotonic()
-    with pytest.raises(httpx.ReadTimeout, match=r"no complete answer within 1\.5 s"):
+    with pytest.raises(NetworkError, match=r"no complete answer within 1\.5 s") as caught:
         client.get(f"http://127.0.0.1:{drip}/users")
+    assert caught.value.timeout and caught.value.kind == "ReadTimeout"
+    assert not caught.value.lasting  # a retry may do better
     assert 1.4 < time.monotonic() - started < 3.0  # each byte came well within the read timeout
 
 
@@ -73,15 +75,17 @@ def test_a_refused_connection_names_the_host_and_port() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nobody listens once it is closed
-    with pytest.raises(httpx.ConnectError, match=rf"cannot connect to 127\.0\.0\.1:{port} "):
+    with pytest.raises(NetworkError, match=rf"cannot connect to 127\.0\.0\.1:{port} ") as caught:
         outbound.client(deadline=5, timeout=TIMEOUT).get(f"http://127.0.0.1:{port}/")
+    assert caught.value.code == "unreachable" and "firewall" in caught.value.fix
 
 
 def test_an_unknown_host_says_the_name_did_not_resolve() -> None:
     with pytest.raises(
-        httpx.ConnectError, match=r"cannot resolve the host graph\.nowhere\.invalid"
-    ):
+        NetworkError, match=r"cannot resolve the host graph\.nowhere\.invalid"
+    ) as caught:
         outbound.client(deadline=5, timeout=TIMEOUT).get("https://graph.nowhere.invalid/")
+    assert caught.value.code == "dns" and caught.value.host == "graph.nowhere.invalid"
 
 
 def _ok(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -94,9 +98,10 @@ def test_an_untrusted_certificate_says_so_and_a_trusted_one_works(tmp_path: Path
     with serve(_ok, tls) as port:
         url = f"https://localhost:{port}/"
         with pytest.raises(
-            httpx.ConnectError, match=r"TLS certificate of localhost was not trusted"
-        ):
+            NetworkError, match=r"TLS certificate of localhost was not trusted"
+        ) as caught:
             outbound.client(deadline=5, timeout=TIMEOUT).get(url)
+        assert caught.value.code == "tls_untrusted" and caught.value.lasting
         trusting = ssl.create_default_context(cafile=str(ca))
         answer = outbound.client(ssl_context=trusting, deadline=5, timeout=TIMEOUT).get(url)
         assert answer.json() == {}

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from azsyncd.service.retry import QuarantineRetry
+from azsyncd.service.health import QuarantineRetry
 from azsyncd.sync import quarantine
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import contoso
@@ -20,7 +20,7 @@ def test_the_gaps_grow_then_stay_at_a_day() -> None:
 
 
 def status_of(daemon: object) -> dict[str, object]:
-    return daemon.status()["tenants"][0]  # type: ignore[attr-defined,no-any-return]
+    return daemon.board.status()["tenants"][0]  # type: ignore[attr-defined,no-any-return]
 
 
 def test_repeated_failures_quarantine_a_tenant_and_authorize_or_an_edit_lifts_it(
@@ -36,7 +36,7 @@ def test_repeated_failures_quarantine_a_tenant_and_authorize_or_an_edit_lifts_it
     assert f"after {quarantine.AFTER} failed syncs in a row" in str(state["reason"])
     next_try = datetime.fromisoformat(str(state["next_try_at"]))
     assert abs(next_try - datetime.now(UTC) - timedelta(hours=1)) < timedelta(minutes=1)
-    assert daemon.retry.due == (next_try, "contoso")
+    assert daemon.health.retry.due == (next_try, "contoso")
 
     # A full sync leaves it alone until its next try: not tried, not counted.
     skipped = sync(daemon)
@@ -56,7 +56,7 @@ def test_repeated_failures_quarantine_a_tenant_and_authorize_or_an_edit_lifts_it
     assert tenant is not None and daemon.tenants.authorize_app(tenant).status == "active"
     state = status_of(daemon)
     assert state["status"] == "active" and state["failures"] == 0 and state["next_try_at"] is None
-    assert daemon.retry.due is None or sync(daemon).status != "failed"
+    assert daemon.health.retry.due is None or sync(daemon).status != "failed"
 
     # Quarantined again; a change of the tenant's settings lifts it too.
     directory.throttle = [(503, 0.0)] * 1000  # Graph fails on every page now
@@ -67,7 +67,7 @@ def test_repeated_failures_quarantine_a_tenant_and_authorize_or_an_edit_lifts_it
     def rename(document: dict[str, object]) -> None:
         document["tenants"][0]["display_name"] = "Contoso Ltd"  # type: ignore[index]
 
-    daemon.update_config(rename)
+    daemon.config_store.update(rename)
     assert status_of(daemon)["status"] != "quarantined" and status_of(daemon)["failures"] == 0
 
 
@@ -99,7 +99,7 @@ def test_the_retry_fires_for_the_earliest_tenant_due() -> None:
 
 
 def test_ticks_wait_for_a_quarantined_tenant_s_retry() -> None:
-    from azsyncd.service.ticks import tenant_blocker
+    from azsyncd.service.runs.ticks import tenant_blocker
     from azsyncd.state.models import TenantHealth, TenantState
 
     row = TenantState(name="contoso", status="active")

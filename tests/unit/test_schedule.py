@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from azsyncd.service.schedule import Scheduler, next_run_after
+from azsyncd.service.runs.schedule import Scheduler, next_run_after
 from tests.helpers import FakeClock
 
 MIDNIGHT = time(0, 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azsyncd.service.shared_settings import for_this_host
+from azsyncd.service.standby.shared_settings import for_this_host
 
 HERE = {
     "account": {"name": "Desk", "timezone": "UTC"},

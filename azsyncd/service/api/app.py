@@ -17,8 +17,8 @@ from azsyncd.service.api import (
     routes_tenants,
     routes_welcome,
 )
+from azsyncd.service.api.body_limit import BodyLimit
 from azsyncd.service.api.callers import require_active, require_change_right
-from azsyncd.service.api.limits import BodyLimit
 from azsyncd.service.daemon import Daemon
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request
 
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.connections import PEER_KEY, Peer
+from azsyncd.service.socket.connections import PEER_KEY, Peer
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -91,4 +91,4 @@ def require_active(request: Request) -> None:
     """A standby daemon (another one on the shared state is active) only answers reads."""
     daemon = request.app.state.daemon
     if request.method not in READ_METHODS and not daemon.active:
-        raise daemon.standby_refusal()
+        raise daemon.standby.refusal()

@@ -22,7 +22,8 @@ from azsyncd.config.credentials import CredentialError
 from azsyncd.config.text import clipped
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service.api.deps import note
-from azsyncd.service.daemon import ConfigConflict, OnStandby
+from azsyncd.service.config_store import ConfigConflict
+from azsyncd.service.standby.takeover import OnStandby
 
 log = logging.getLogger(__name__)
 # Errors of a full, read-only or failing disk: the daemon is fine, the host needs a hand.
@@ -71,7 +72,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OnStandby)
     async def _standby(request: Request, exc: OnStandby) -> JSONResponse:
-        leader = request.app.state.daemon.leadership
+        leader = request.app.state.daemon.standby.leadership
         return _answer(
             request, 409, "standby", exc.message, exc.fix, active_host=leader.active_host
         )

@@ -62,7 +62,7 @@ def get_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
 def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     change = lifecycle_change(patch)
-    note(request, *daemon.update_config(change, check=guarded(daemon, patch.force)))
+    note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
     return _view(daemon)
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from azsyncd.service import run_metrics
 from azsyncd.service.api.deps import daemon_of
 from azsyncd.service.daemon import Daemon
+from azsyncd.service.watch import metrics as run_metrics
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 

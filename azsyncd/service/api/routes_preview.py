@@ -110,7 +110,7 @@ def combined(daemon: Daemon, request: PreviewRequest) -> Config:
         for step in changes:
             step(document)
 
-    return daemon.candidate_config(change)
+    return daemon.config_store.candidate(change)
 
 
 @router.post("/preview", summary="What the next full run would do with a change, saving nothing")

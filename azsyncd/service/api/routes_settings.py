@@ -33,9 +33,9 @@ async def get_status(request: Request) -> dict[str, Any]:
     # During a sync, status is answered from memory on the event loop: a hop to a worker
     # thread (or a database query) would wait for the interpreter lock the sync holds.
     daemon = daemon_of(request)
-    if daemon.status_in_memory:
-        return daemon.status()
-    return await run_in_threadpool(daemon.status)
+    if daemon.board.in_memory:
+        return daemon.board.status()
+    return await run_in_threadpool(daemon.board.status)
 
 
 def _settings(daemon: Daemon) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def get_settings(daemon: DaemonDep) -> dict[str, Any]:
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
 def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     change = settings_change(patch)
-    note(request, *daemon.update_config(change, check=guarded(daemon, patch.force)))
+    note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
     return _settings(daemon)
 
 
@@ -172,14 +172,14 @@ def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
 
 @router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
 def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
-    changes = daemon.reload()
+    changes = daemon.config_store.reload()
     if changes is None:
         raise ApiError(
             422,
             "invalid_config",
             "the configuration file is invalid; still running on the last good one",
             "fix the file (azsyncd check-config lists every problem) and reload again",
-            detail=daemon.config_error,
+            detail=daemon.config_store.error,
         )
     note(request, "configuration reloaded from the file", *changes)
     return {"reloaded": True, "config_path": str(daemon.loaded.path), "changes": changes}

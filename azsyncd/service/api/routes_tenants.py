@@ -27,7 +27,8 @@ from azsyncd.service.api.schemas import (
     Search,
     TenantPatch,
 )
-from azsyncd.service.daemon import Daemon, tenant_status
+from azsyncd.service.daemon import Daemon
+from azsyncd.service.status import tenant_status
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
@@ -95,7 +96,7 @@ def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> dict[s
         daemon,
         tenant.name,
         staged,
-        lambda: daemon.update_config(
+        lambda: daemon.config_store.update(
             lambda doc: doc["tenants"].append(document),
             allowed=_credential_keys(tenant.name, staged),
             before_write=before_write,
@@ -122,7 +123,9 @@ def patch_tenant(
     force = bool(changes.pop("force", False))
     note(
         request,
-        *daemon.update_config(tenant_change(daemon, name, changes), check=guarded(daemon, force)),
+        *daemon.config_store.update(
+            tenant_change(daemon, name, changes), check=guarded(daemon, force)
+        ),
     )
     return _view(daemon, _tenant(daemon, name))
 
@@ -138,7 +141,7 @@ def tenant_change(
 @router.delete("/{name}", summary="Delete a tenant and its runtime state; its contacts stay")
 def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     _index(daemon, name)
-    lines = daemon.update_config(
+    lines = daemon.config_store.update(
         lambda doc: doc["tenants"].remove(next(t for t in doc["tenants"] if t["name"] == name)),
         before_write=lambda: daemon.state.forget_tenant(name),
     )
@@ -150,7 +153,7 @@ def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict
 
 def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> dict[str, Any]:
     _index(daemon, name)
-    note(request, *daemon.update_config(_at(name, lambda t: t.update(enabled=enabled))))
+    note(request, *daemon.config_store.update(_at(name, lambda t: t.update(enabled=enabled))))
     return _view(daemon, _tenant(daemon, name))
 
 
@@ -182,7 +185,7 @@ def put_credential(
         daemon,
         name,
         staged,
-        lambda: daemon.update_config(
+        lambda: daemon.config_store.update(
             _at(name, lambda t: t.update(staged.settings())),
             allowed=_credential_keys(name, staged),
             before_write=staged.commit,

@@ -23,7 +23,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from azsyncd import outbound, stop
-from azsyncd.errors import TargetError
+from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
 from azsyncd.targets.ratelimit import RateLimiter
@@ -233,8 +233,10 @@ class HappyFox:
             self.limiter.acquire(kind)
             try:
                 response = self._http.request(method, path, **kwargs)
-            except (httpx.TimeoutException, httpx.NetworkError) as exc:
-                raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            except NetworkError as exc:
+                if exc.lasting:  # no retry cures an unknown host or certificate
+                    raise TargetError(f"HappyFox: {exc.message}", exc.fix) from exc
+                raise _Transient(f"{exc.kind}: {exc.message}") from exc
             if response.status_code == 404 and absent_ok:
                 return None
             if response.status_code != 429:

@@ -1,6 +1,6 @@
-"""One sync run in a process of its own: ``python -m azsyncd.service.worker PARENT_PID``.
+"""One sync run in a process of its own: ``python -m azsyncd.service.runs.worker PARENT_PID``.
 
-The daemon starts it for each run (``sync_process.py``) so that the run's work never holds
+The daemon starts it for each run (``process.py``) so that the run's work never holds
 the interpreter lock the control API needs. It opens its own state, tenants and target and
 runs the same job as the daemon's thread mode (``job.make_job``). It dies with the daemon
 (PR_SET_PDEATHSIG), and stops at its next safe point when told to, on SIGTERM or SIGINT
@@ -29,9 +29,9 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.directory.transport import UnixSocketTransport
 from azsyncd.errors import ConfigError, Interrupted, StateError
 from azsyncd.service.heap import freeze_startup_heap
-from azsyncd.service.job import make_job
-from azsyncd.service.schedule import Clock, utc_clock
-from azsyncd.service.worker_pipe import PROGRESS, STOP, Sender, without_password
+from azsyncd.service.runs.job import make_job
+from azsyncd.service.runs.pipe import PROGRESS, STOP, Sender, without_password
+from azsyncd.service.runs.schedule import Clock, utc_clock
 from azsyncd.state import State, open_database
 from azsyncd.sync.runner import Progress, RunContext
 from azsyncd.targets import factory

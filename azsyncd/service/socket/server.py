@@ -31,11 +31,11 @@ import uvicorn
 
 from azsyncd import paths
 from azsyncd.errors import UserError
-from azsyncd.service import sdnotify
 from azsyncd.service.api import create_app
-from azsyncd.service.connections import GuardedH11, connection_cap, quiet_accept_errors
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.heap import freeze_startup_heap
+from azsyncd.service.socket import sdnotify
+from azsyncd.service.socket.connections import GuardedH11, connection_cap, quiet_accept_errors
 
 log = logging.getLogger(__name__)
 SYNC_STOP_DEADLINE = 20.0
@@ -173,7 +173,7 @@ class _Server(uvicorn.Server):
 
     def _reload(self) -> None:
         log.info("SIGHUP received: reloading the configuration")
-        asyncio.get_running_loop().run_in_executor(None, self.daemon.reload)
+        asyncio.get_running_loop().run_in_executor(None, self.daemon.config_store.reload)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         quiet_accept_errors(asyncio.get_running_loop())

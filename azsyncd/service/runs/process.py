@@ -25,8 +25,8 @@ from typing import IO, Any, Protocol
 
 from azsyncd import paths, stop
 from azsyncd.errors import Interrupted
-from azsyncd.service.job import JobHost
-from azsyncd.service.worker_pipe import PROGRESS, STOP, Garbage, parse, without_password
+from azsyncd.service.runs.job import JobHost
+from azsyncd.service.runs.pipe import PROGRESS, STOP, Garbage, parse, without_password
 from azsyncd.sync.runner import Outcome, RunContext, SyncJob
 from azsyncd.targets import factory
 
@@ -45,7 +45,7 @@ class ProcessHost(JobHost, Protocol):
     graph_socket: Path | None
 
 
-WORKER = (sys.executable, "-m", "azsyncd.service.worker")
+WORKER = (sys.executable, "-m", "azsyncd.service.runs.worker")
 
 
 def make_process_job(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azsyncd.config.model import Config
-from azsyncd.service.schedule import Clock
+from azsyncd.service.runs.schedule import Clock
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import TenantHealth, TenantState

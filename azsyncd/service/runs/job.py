@@ -9,7 +9,7 @@ from azsyncd import paths
 from azsyncd.config.model import Config
 from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import Interrupted, SecretError
-from azsyncd.service.schedule import Clock
+from azsyncd.service.runs.schedule import Clock
 from azsyncd.state import State
 from azsyncd.sync.engine import Engine
 from azsyncd.sync.executor import Executor

@@ -21,12 +21,15 @@ from tenacity import (
     wait_exponential,
 )
 
+from azsyncd import outbound
 from azsyncd.config.model import Config
 from azsyncd.config.secrets import read_secret
+from azsyncd.errors import NetworkError
 from azsyncd.logs import register_secret
 from azsyncd.sync.welcome import WelcomeMailer
 
 WEBHOOK_TRIES = 4
+WEBHOOK_DEADLINE = 30.0  # seconds for one try, answer included
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,12 @@ class Notifier:
             retry=retry_if_exception_type(Undelivered),
             sleep=self._sleep or time.sleep,
         )
-        with httpx.Client(transport=self._transport, timeout=15, follow_redirects=False) as http:
+        with outbound.client(
+            deadline=WEBHOOK_DEADLINE,
+            timeout=httpx.Timeout(15),
+            transport=self._transport,
+            follow_redirects=False,
+        ) as http:
             try:
                 for attempt in retrying:
                     with attempt:
@@ -119,8 +127,8 @@ class Notifier:
     def _post(http: httpx.Client, url: str, payload: bytes, headers: dict[str, str]) -> None:
         try:
             answer = http.post(url, content=payload, headers=headers)
-        except httpx.HTTPError as exc:
-            raise Undelivered(f"{type(exc).__name__}: {exc}") from None
+        except NetworkError as exc:
+            raise Undelivered(f"{exc.kind}: {exc.message}") from exc
         if answer.status_code == 429 or answer.status_code >= 500:
             raise Undelivered(f"HTTP {answer.status_code}")
         if answer.status_code >= 300:

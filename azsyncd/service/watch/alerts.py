@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from azsyncd.config.model import Config
-from azsyncd.service.notify import Alert, Notifier
+from azsyncd.service.watch.notify import Alert, Notifier
 from azsyncd.state import State
 from azsyncd.sync import quarantine
 

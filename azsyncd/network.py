@@ -1,0 +1,75 @@
+"""The one place where httpx's and httpcore's errors become azsync's.
+
+Every HTTP client azsync makes is a ``network.Client``: the identity and Graph clients, the
+help desks', the webhook's (all through ``outbound.client``) and the control socket's. A call
+that gets no usable answer raises ``errors.NetworkError`` from the library's error, worded
+for the admin (which host, what happened, what to do); nothing above this module catches an
+httpx or httpcore error. An HTTP status is an answer, not a failure: each caller reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from azsyncd.errors import NetworkError
+
+# How ``outbound.py`` words the failures an admin must act on (no retry helps).
+UNTRUSTED = "was not trusted"
+UNRESOLVED = "cannot resolve the host"
+
+# No usable answer: httpx's errors, and httpcore's from a transport of our own
+# (``outbound.Transport`` is httpcore's pool; httpx maps those only in its own transport).
+FAILURES: tuple[type[Exception], ...] = (
+    httpx.TransportError,
+    httpx.DecodingError,
+    httpx.TooManyRedirects,
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+)
+_TIMEOUTS = (httpx.TimeoutException, httpcore.TimeoutException)
+
+
+def failure(exc: Exception, url: str) -> NetworkError:
+    """The failure of a call to ``url``, worded for the admin."""
+    host = urlsplit(url).hostname or url
+    text = str(exc) or type(exc).__name__
+    lasting = False
+    if UNTRUSTED in text:
+        code, fix = (
+            "tls_untrusted",
+            "if a proxy inspects TLS, set the tenant's ca_bundle to a PEM file with its CA; "
+            "otherwise check the host name and the system's CA certificates",
+        )
+        lasting = True
+    elif UNRESOLVED in text:
+        code, fix = (
+            "dns",
+            "check the host name (login_url and graph_url for a custom cloud) and the "
+            "machine's DNS",
+        )
+        lasting = "temporary" not in text.lower()
+    elif isinstance(exc, _TIMEOUTS):
+        code, fix = "timeout", "the network or the service is slow; the next sync retries"
+    elif isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
+        code, fix = "bad_answer", "the host's answer could not be read; try again later"
+    else:
+        code, fix = "unreachable", "check the network, the firewall and the proxy (https_proxy)"
+    message = text if host in text else f"{host}: {text}"
+    return NetworkError(code, message, fix, host=host, kind=type(exc).__name__, lasting=lasting)
+
+
+class Client(httpx.Client):
+    """httpx's client, whose failed calls raise NetworkError."""
+
+    def send(self, request: httpx.Request, *args: Any, **kwargs: Any) -> httpx.Response:
+        try:
+            return super().send(request, *args, **kwargs)
+        except FAILURES as exc:
+            raise failure(exc, str(request.url)) from exc

@@ -1,0 +1,148 @@
+"""What ``GET /v1/status`` shows: the daemon, the schedule, the running sync, the tenants.
+
+While this daemon syncs, status is answered from a copy of the database rows it shows,
+which the sync's thread refreshes at each step it reports (``publish``): a status request
+then asks the database nothing. (On the control socket's thread, every query would wait for
+the interpreter lock the sync holds, up to sys.getswitchinterval() each time.) When idle,
+the database is the truth: another daemon sharing it may have written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from peewee import PeeweeException
+
+from azsyncd import __version__
+from azsyncd.state.models import SyncRun, TenantHealth, TenantState
+from azsyncd.sync import quarantine
+
+if TYPE_CHECKING:
+    from azsyncd.service.daemon import Daemon
+
+
+@dataclass(frozen=True)
+class Published:
+    """What status shows of the database, as the sync thread last read it."""
+
+    generation: int  # State.generation when it was read
+    tenants: dict[str, TenantState]
+    latest: SyncRun | None
+    healths: dict[str, TenantHealth]
+
+
+class StatusBoard:
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+        self._started_monotonic = time.monotonic()
+        self._published: Published | None = None
+
+    def publish(self) -> None:
+        """Copy what status shows of the database; on the sync's thread, at each report."""
+        state = self._daemon.state
+        generation = state.generation
+        published = self._published
+        if published is not None and published.generation == generation:
+            return  # nothing status shows was written since the last copy
+        try:
+            self._published = Published(
+                generation, state.tenants(), state.latest_run(), state.healths()
+            )
+        except PeeweeException:  # the sync meets the problem itself; status reads the database
+            self._published = None
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether ``status()`` is answered without a database query."""
+        published = self._published
+        return (
+            self._daemon.runner.current is not None
+            and published is not None
+            and published.generation == self._daemon.state.generation
+        )
+
+    def _overview(
+        self,
+    ) -> tuple[dict[str, TenantState], SyncRun | None, dict[str, TenantHealth]]:
+        """The tenants' rows and the latest run: the published copy while it is current,
+        else from the database."""
+        published = self._published
+        if self.in_memory and published is not None:
+            return published.tenants, published.latest, published.healths
+        state = self._daemon.state
+        return state.tenants(), state.latest_run(), state.healths()
+
+    def status(self) -> dict[str, Any]:
+        daemon = self._daemon
+        config = daemon.config
+        states, latest, healths = self._overview()
+        running = daemon.runner.current
+        next_run = daemon.scheduler.next_run
+        next_ticks = daemon.scheduler.next_ticks() if config.schedule.enabled else {}
+        return {
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.monotonic() - self._started_monotonic, 1),
+            "config_path": str(daemon.loaded.path),
+            "config_error": daemon.config_store.error,
+            "account": config.account.name,
+            "timezone": config.account.timezone,
+            "sync_enabled": config.schedule.enabled,
+            "next_run": iso(next_run),
+            "interval": config.schedule.interval if config.schedule.every else "",
+            "next_tick": iso(min(next_ticks.values(), default=None)),
+            "running": running.as_dict() if running else None,
+            "last_run": {
+                "id": latest.id,
+                "status": latest.status,
+                "trigger": latest.trigger,
+                "started_at": iso(latest.started_at),
+                "finished_at": iso(latest.finished_at),
+                "counts": latest.counts,
+            }
+            if latest
+            else None,
+            "target": config.target.kind,
+            **daemon.standby.leadership.as_dict(),
+            "tenants": [
+                {
+                    **tenant_status(t.name, t.enabled, states.get(t.name), healths.get(t.name)),
+                    **daemon.ticks.view(t.name, next_ticks.get(t.name), running),
+                }
+                for t in config.tenants
+            ],
+        }
+
+
+def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:
+    # The fix always answers the reason shown: a stored fix only goes with the stored reason.
+    until = getattr(health, "quarantined_until", None)
+    if not enabled:
+        status, reason = "disabled", "disabled in the configuration"
+        fix = f"enable it: azsyncctl tenants enable {name}"
+    elif until is not None:
+        status, reason = "quarantined", quarantine.describe(health.failures, health.reason, until)
+        fix = "fix the cause, then authorize the tenant or change its settings to try at once"
+    elif row is None or row.status == "new":
+        status, reason = "new", "not authorized yet"
+        fix = f"authorize it: azsyncctl tenants authorize {name}"
+    else:
+        status, reason, fix = row.status, row.reason, row.fix
+    return {
+        "name": name,
+        "status": status,
+        "reason": reason,
+        "fix": fix,
+        "last_sync_at": iso(row.last_sync_at) if row else None,
+        "failures": getattr(health, "failures", 0),
+        "next_try_at": iso(until),
+        "last_checked_at": iso(row.last_checked_at) if row else None,
+    }
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,1 @@
+"""What watches the runs: alerts and their channels, Prometheus metrics and latency."""
