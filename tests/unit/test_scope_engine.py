@@ -102,7 +102,7 @@ def test_a_narrower_scope_counts_toward_the_disable_threshold(tmp_path: Path) ->
         config.read_text()
         + "[scope]\ninclude = ['department = \"Sales\"']\n[sync.thresholds]\ndisable = 5\n"
     )
-    assert daemon.reload() is not None
+    assert daemon.config_store.reload() is not None
     held = sync(daemon)
     assert held.status == "held" and "disable" in held.message
     assert Contact.select().where(Contact.login_enabled == False).count() == 0  # noqa: E712
@@ -121,7 +121,7 @@ def test_the_managers_mail_is_mapped_and_follows_a_change(tmp_path: Path) -> Non
     daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=config_extra)
     config = tmp_path / "azsyncd.toml"
     config.write_text(config.read_text().replace('Title = "jobTitle"', 'Title = "manager.mail"'))
-    assert daemon.reload() is not None
+    assert daemon.config_store.reload() is not None
     sync(daemon)
     report, boss, other = (
         "00000000-0000-4000-a000-000000000012",
