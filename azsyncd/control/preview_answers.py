@@ -4,7 +4,8 @@
 leaver, group_change. ``reasons`` are the failures' top reasons (the user's own values shown
 as "…"), each with its count and a few examples; ``sample`` some changed contacts with their
 field diffs. ``refused`` is the refusal a save of this change would get (empty: it would be
-saved): its preview fails more than ``max_fail_share`` of a tenant's contacts.
+saved): its preview fails more than ``max_fail_share`` of a tenant's contacts, and more than
+the settings in use do.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class PreviewTenant:
     contacts: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     fail_share: float = 0.0
+    failing_now: int = 0  # the same users the settings in use fail
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class TenantPreview:
     users: int = 0
     contacts: int = 0  # the contacts azsync keeps for it now
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    failing_now: int = 0  # of the same users, those the settings in use fail
 
     @property
     def base(self) -> int:
@@ -106,6 +107,7 @@ class Preview:
                     "contacts": t.contacts,
                     "counts": t.counts,
                     "fail_share": round(t.fail_share, 4),
+                    "failing_now": t.failing_now,
                 }
                 for t in self.tenants
             ],
@@ -226,6 +228,10 @@ class Previewer:
                 if rule.when and group_rules.matches(rule, user):
                     matched.setdefault(user_id, set()).add(rule.group)
             try:
+                self.before.map(user)
+            except MappingFailure:
+                result.failing_now += 1
+            try:
                 planned.append((user, self.after.map(user)))
             except MappingFailure as failure:
                 self._failed(result, user, failure.reasons)
@@ -333,15 +339,22 @@ class Previewer:
 
 
 def refusal(preview: Preview, limit: float) -> str | None:
-    """Why a change is refused at save (its preview fails more than ``limit`` of a tenant's
-    contacts), naming the top reason; None when it may be saved."""
-    worst = max(preview.tenants, key=lambda t: t.fail_share, default=None)
-    if worst is None or worst.fail_share <= limit:
+    """Why a change is refused at save, naming the top reason; None when it may be saved.
+
+    Refused: a tenant whose preview fails more than ``limit`` of its contacts, and more of
+    them than the settings in use already do (a change unrelated to data that already fails,
+    a new dropdown choice missing in the help desk, say, is not held up by it)."""
+    worse = [
+        t for t in preview.tenants if t.fail_share > limit and t.counts["fail"] > t.failing_now
+    ]
+    worst = max(worse, key=lambda t: t.fail_share, default=None)
+    if worst is None:
         return None
     top = preview.reasons[0] if preview.reasons else None
     text = (
         f"this change would fail {worst.counts['fail']} of {worst.base} contacts of tenant"
-        f" {worst.name} ({worst.fail_share:.0%}, more than [sync] max_fail_share = {limit:g})"
+        f" {worst.name} ({worst.fail_share:.0%}, more than [sync] max_fail_share = {limit:g};"
+        f" {worst.failing_now} fail now)"
     )
     if top is not None:
         text += f"; top reason ({top.count}): {top.reason}"
