@@ -34,6 +34,7 @@ class LeaverRow:
     gone_since: datetime | None = None
     disabled: bool = False
     login_off: bool = False
+    reason: str = ""  # e.g. "login still ON: <the help desk's reason>" while it refuses
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from azsyncd.config.model import Scope
+from azsyncd.state.repository import Mirrored
 from azsyncd.sync.mapping import Mapped
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone
 from azsyncd.targets.fields import short
@@ -29,6 +30,8 @@ class ActionKind(StrEnum):
     def writes(self) -> bool:
         return self in (ActionKind.CREATE, ActionKind.UPDATE)
 
+
+MOVED = "address changed"  # the change that edits a contact's address in place
 
 # The run's count each final kind adds to.
 COUNTED_AS = {
@@ -59,6 +62,18 @@ class Action:
     failing_since: int | None = None  # the run in which it first failed, if it did before
     attempt: str = ""  # what a write sends (values, settings, the help desk's fields)
     refused: str = ""  # the attempt the help desk refused
+    principal: str = ""  # the user principal name: named to a user that wants the address
+    binding: Mirrored | None = None  # the user's binding to a contact, before the run
+    moved_from: str = ""  # the contact's address before this write changes it
+    takes_over: Mirrored | None = None  # the binding of a user who left, whose contact this is
+
+    @property
+    def binds(self) -> bool:
+        """The user gets a contact it was not bound to (created, adopted or taken over)."""
+        bound = self.binding is not None and bool(self.binding.target_id)
+        return self.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED) and (
+            not bound
+        )
 
     @property
     def type(self) -> str:
@@ -66,7 +81,8 @@ class Action:
 
     @property
     def changed_fields(self) -> str:
-        return ", ".join(change.split(":", 1)[0] for change in self.changes)
+        names = (change.split(":", 1)[0] for change in self.changes)
+        return ", ".join("email" if name == MOVED else name for name in names)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -126,30 +142,16 @@ def _phones(mapped: list[Phone], existing: list[Phone], rules: dict[str, str]) -
     return found
 
 
-def decide(
-    tenant: str,
-    user_id: str,
+def _changed(
     mapped: Mapped,
-    existing: ExistingContact | None,
-    *,
+    existing: ExistingContact,
+    changes: list[str],
     overwrite: bool,
     field_names: dict[str, str],
-    rules: dict[str, str] | None = None,
-) -> Action:
-    """``rules``: the apply rule by field id, "name" and "phone:<type>" (``Mapper.rules``);
-    a custom field without one follows ``overwrite`` (always, or when_empty)."""
-    rules = rules or {}
-    if existing is None:
-        write = ContactWrite(
-            mapped.email,
-            mapped.name,
-            mapped.phones,
-            {k: v for k, v in mapped.custom.items() if v is not None},
-            source_tenant=tenant,
-            source_object_id=user_id,
-        )
-        return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
-    changes = []
+    rules: dict[str, str],
+) -> tuple[str, list[Phone], dict[str, Any]]:
+    """The name, phones and custom values to write, under each field's apply rule; every
+    difference said in ``changes``."""
     name = existing.name if kept(rules.get("name", "always"), existing.name) else mapped.name
     if existing.name != name:
         changes.append(f"name: {short(existing.name)} -> {short(name)}")
@@ -168,6 +170,41 @@ def decide(
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
             )
+    return name, phones, custom
+
+
+def decide(
+    tenant: str,
+    user_id: str,
+    mapped: Mapped,
+    existing: ExistingContact | None,
+    *,
+    overwrite: bool,
+    field_names: dict[str, str],
+    login_on: bool = False,
+    rules: dict[str, str] | None = None,
+) -> Action:
+    """Create, update or leave the contact. ``existing`` is the user's own contact (bound,
+    adopted by address, or taken over): an address that differs is changed on it, in place.
+    ``login_on``: the contact's portal login was turned off for a user who left, and this
+    user takes it over. ``rules``: the apply rule by field id, "name" and "phone:<type>"
+    (``Mapper.rules``); a custom field without one follows ``overwrite`` (always, or
+    when_empty)."""
+    if existing is None:
+        write = ContactWrite(
+            mapped.email,
+            mapped.name,
+            mapped.phones,
+            {k: v for k, v in mapped.custom.items() if v is not None},
+            source_tenant=tenant,
+            source_object_id=user_id,
+        )
+        return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
+    moved_from = existing.email if existing.email != mapped.email else ""
+    changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
+    name, phones, custom = _changed(mapped, existing, changes, overwrite, field_names, rules or {})
+    if login_on:
+        changes.append("login: off -> on")
     action = Action(
         ActionKind.UPDATE if changes else ActionKind.UNCHANGED,
         tenant,
@@ -176,6 +213,7 @@ def decide(
         mapped,
         changes=changes,
         existing_id=existing.id,
+        moved_from=moved_from,
     )
     if changes:
         action.write = ContactWrite(
@@ -186,5 +224,6 @@ def decide(
             existing=existing,
             source_tenant=tenant,
             source_object_id=user_id,
+            login_enabled=True if login_on else None,
         )
     return action

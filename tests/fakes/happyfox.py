@@ -51,6 +51,11 @@ class FakeHappyFox:
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
         self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
+        # A POST whose body holds this text is answered one byte every ``drip_every``
+        # seconds, never to end: a help desk that hangs while it still seems to answer.
+        self.drip: bytes = b""
+        self.drip_every = 5.0
+        self.dripped: list[float] = []  # when each dripping answer began
         self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
@@ -85,6 +90,11 @@ class FakeHappyFox:
         raw = environ["wsgi.input"].read(length) if length else b""
         if self.delay and method == "POST":
             time.sleep(self.delay)
+        if self.drip and method == "POST" and self.drip in raw:
+            self.calls.append((method, path, self.clock()))
+            self.dripped.append(time.monotonic())
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return self._dripping()
         with self._lock:
             status, body = self._handle(
                 method, path, query, raw, environ.get("HTTP_AUTHORIZATION", "")
@@ -95,6 +105,12 @@ class FakeHappyFox:
             [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+    def _dripping(self) -> Iterable[bytes]:
+        yield b"["
+        while True:
+            time.sleep(self.drip_every)
+            yield b" "
 
     def _handle(
         self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str

@@ -48,6 +48,7 @@ def _view(daemon: Daemon) -> dict[str, Any]:
                 "gone_since": row.gone_since.isoformat() if row.gone_since else None,
                 "disabled": row.disabled,
                 "login_off": row.acted,
+                "reason": row.reason,
             }
             for row in leavers
         ],
