@@ -5,9 +5,10 @@ them in bench/results/preview.json).
 Each size: a generated tenant of that many users and the built-in store, synced once for
 real (not measured), so the preview and the dry run both meet existing contacts. Then, twice
 each, alternating: a dry run of a full reconciliation (every user read, planned and compared
-with the store, nothing written) and a preview of a mapping change (every user read, mapped
-with the settings in use and the changed ones, compared, nothing written). Each time is the
-wall time around the call, from its caller; the figure is each one's fastest."""
+with the store, records written) and a preview of a mapping change (the same pipeline run dry
+over the changed config: every user read, planned and compared with the store, each also
+mapped with the settings in use, nothing written), as POST /v1/preview makes it. Each time is
+the wall time around the call, from its caller; the figure is each one's fastest."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ CHANGE = {"Department": "upper(department)"}  # one mapped field changed
 
 
 def point(users: int) -> dict[str, Any]:
-    from azsyncd.sync.preview import Previewer
-    from azsyncd.targets.factory import build_target
+    from azsyncd.service.api.routes_preview import preview_of
 
     bench = local_bench(users, sync_process=False)
     daemon = bench.daemon
@@ -37,9 +37,6 @@ def point(users: int) -> dict[str, Any]:
     changed = daemon.config.model_copy(
         update={"mapping": mapping.model_copy(update={"custom_fields": custom})}
     )
-    target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
-    fields = target.fields()
-    target.close()
     dry: list[float] = []
     previews: list[float] = []
     found: Any = None
@@ -49,7 +46,7 @@ def point(users: int) -> dict[str, Any]:
         assert run_id is not None and daemon.runner.wait()
         dry.append(time.monotonic() - started)
         started = time.monotonic()
-        found = Previewer(daemon.config, changed, daemon.state, daemon.tenants, fields).run()
+        found = preview_of(daemon, changed)
         previews.append(time.monotonic() - started)
     assert found is not None
     figures = {

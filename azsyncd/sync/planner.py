@@ -53,6 +53,7 @@ class Action:
     write: ContactWrite | None = None
     changes: list[str] = field(default_factory=list)  # "Department: "Sales" -> "Support""
     reason: str = ""
+    reasons: tuple[str, ...] = ()  # a mapping failure's reasons, one each (``reason`` joins them)
     existing_id: str = ""
     existed: bool = False  # the help desk held the contact before the run (id unknown)
     first_seen: bool = False  # an existing contact azsync has not written before: mark it

@@ -90,8 +90,10 @@ class Planning:
         try:
             mapped = self.mapper.map(user)
         except MappingFailure as failure:
-            reason = "; ".join(failure.reasons)
-            return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason, user=user)
+            failed = Action(ActionKind.FAILED, tenant.name, user_id, email, user=user)
+            failed.reasons = tuple(failure.reasons)
+            failed.reason = "; ".join(failure.reasons)
+            return failed
         return Action(
             ActionKind.PENDING,
             tenant.name,

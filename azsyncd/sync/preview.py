@@ -1,40 +1,70 @@
-"""What a configuration change would do, before it is saved: every enabled tenant read in
-full with the changed settings, each user mapped, scoped and compared, nothing written.
+"""What the next full run would do with a changed config (``POST /v1/preview``).
 
-Each user is mapped twice, with the settings in use and with the changed ones, and the two
-contacts compared as the planner compares an existing contact (``planner.decide``, the
-apply rules included): an update is a change the new settings make, named field by field.
-Whether a contact exists comes from the mirror (what azsync wrote), so the help desk is
-asked for its fields only. Leavers are the contacts azsync keeps whose users the read does
-not bring or the scope leaves out; group changes follow the rules of the changed settings.
-Memory holds counts, the few examples shown, and the ids of the users in scope.
+A preview is the sync itself, run dry over the changed config: each enabled tenant is read
+in full (never a delta, whatever link is stored) and every step plans from the same code a
+run uses (``TenantRun``: the read with its scope and safety rail, contacts, leavers, group
+rules), then nothing is applied. No run is opened, no record, log line, tenant row, delta
+link, binding or leaver row is written, and the help desk is only read (its fields, and the
+contacts a full run would compare). What a running sync keeps in the state database while
+it lasts (users seen, addresses claimed, rule matches) a preview keeps there too, under a
+negative run id of its own, dropped when it ends.
+
+What the steps plan is counted here: the contacts step's actions through ``Observed`` (a
+``Writes`` that writes nothing), the leavers' and the rules' from their ``StepPlan``. For
+the refusal at save, each user the changed config plans is also checked against the
+settings in use (``failing_now``): a change is refused only for failures it adds.
+Memory holds counts, the reasons (bounded), the few examples shown, and what the steps of
+one tenant hold anyway.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from azsyncd.config.model import Config, Tenant
-from azsyncd.directory.lookup import member_pages
-from azsyncd.directory.source import INVALID, DirectorySource, select_for
+from azsyncd.directory.source import INVALID
 from azsyncd.directory.tenants import TenantService
-from azsyncd.errors import AuthError, GraphError, SecretError
 from azsyncd.state import State
-from azsyncd.state.lifecycle import LifecycleState
-from azsyncd.sync import group_rules
-from azsyncd.sync.mapping import Mapped, Mapper, MappingFailure
-from azsyncd.sync.planner import ActionKind, decide, out_of_scope
-from azsyncd.targets.base import ExistingContact
-from azsyncd.targets.fields import FieldDef
+from azsyncd.state.fields import utcnow
+from azsyncd.sync.leavers import Step as LeaverStep
+from azsyncd.sync.mapping import Mapper, MappingFailure
+from azsyncd.sync.planner import Action, ActionKind
+from azsyncd.sync.runner import Progress, RunContext
+from azsyncd.sync.services import Services
+from azsyncd.sync.step import StepPlan
+from azsyncd.sync.tenant_run import TenantRun
+from azsyncd.sync.writes import Tally
+from azsyncd.targets.base import Target
 
-CHUNK = 1000
+log = logging.getLogger(__name__)
+
 EXAMPLES = 3  # per failure reason
+REASONS = 500  # distinct failure reasons kept; more are counted under one line
+NOTES = 50  # lines of the dry run's log shown
 QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # a value quoted in a reason: "A-123"
-ACTIONS = ("create", "update", "unchanged", "fail", "out_of_scope", "leaver", "group_change")
+ACTIONS = (
+    "create",
+    "update",
+    "unchanged",
+    "fail",
+    "out_of_scope",
+    "leaver",
+    "returned",
+    "group_change",
+)
+TRIGGER = "preview"
+# One preview at a time per daemon: each reads whole tenants, and the state's bookkeeping
+# rows of a preview that died are dropped by the next one.
+_ONE_AT_A_TIME = threading.Lock()
+Names = dict[str, str]  # field id -> the help desk's name for it
 
 
 @dataclass
@@ -47,9 +77,9 @@ class Reason:
 @dataclass
 class Change:
     tenant: str
-    user: str  # the UPN
+    user: str  # the UPN (a leaver's object id)
     email: str
-    action: str  # create | update | leaver
+    action: str  # create | update | leaver | returned | group
     changes: list[str] = field(default_factory=list)  # 'Department: "Sales" -> "Support"'
 
 
@@ -58,10 +88,10 @@ class TenantPreview:
     name: str
     ok: bool = True
     reason: str = ""
-    users: int = 0
+    users: int = 0  # every user the read gave, in scope or not
     contacts: int = 0  # the contacts azsync keeps for it now
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
-    failing_now: int = 0  # of the same users, those the settings in use fail
+    failing_now: int = 0  # of the users planned, those that fail with the settings in use
 
     @property
     def base(self) -> int:
@@ -81,6 +111,9 @@ class Preview:
     sample: list[Change] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Tenant -> step -> the digest of its plan: what a run's counts["steps"] holds, so a
+    # preview can be compared with the run that follows it.
+    digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -129,213 +162,248 @@ class Preview:
         }
 
 
+class PreviewContext(RunContext):
+    """A run's context that keeps its log in memory: a preview writes no log to the state."""
+
+    def __init__(self, state: State, run_id: int, options: dict[str, Any]) -> None:
+        progress = Progress(run_id, TRIGGER, dry_run=True, started_at=utcnow(), options=options)
+        super().__init__(state, progress, options, threading.Event(), lambda _: None)
+        self.lines: list[str] = []
+
+    def log(self, message: str, level: str = "info") -> None:
+        if len(self.lines) < NOTES:
+            self.lines.append(message if level == "info" else f"{level}: {message}")
+        log.debug("preview: %s", message)
+
+
+class Observed:
+    """A ``Writes`` that writes nothing: each action the contacts step plans is counted, its
+    failure reasons gathered, a few changes kept with their field diffs, and whether the
+    settings in use fail the same user checked."""
+
+    def __init__(
+        self, preview: Preview, size: int, before: Callable[[], tuple[Mapper | None, Names]]
+    ) -> None:
+        """``before``: the mapping in use (None: the same as the changed one) and the help
+        desk's field names, asked once the first chunk is planned."""
+        self.preview, self.size, self._before = preview, size, before
+        self.current = TenantPreview("")
+        self.reasons: dict[str, Reason] = {}
+        self._tally = Tally()
+        self._settings: tuple[Mapper | None, Names] | None = None
+
+    def begin_tenant(self, name: str, label: str) -> None:
+        """The tenant's ``TenantPreview`` is set by the preview before its run starts."""
+
+    def apply(self, actions: list[Action]) -> None:
+        if self._settings is None:
+            self._settings = self._before()
+        before = self._settings[0]
+        counts = self.current.counts
+        for action in actions:
+            self._tally.add(action)
+            kind = action.kind
+            if kind is ActionKind.SKIPPED:
+                counts["out_of_scope"] += 1
+                continue
+            if kind is ActionKind.FAILED:
+                counts["fail"] += 1
+                self._failed(action)
+            elif kind is ActionKind.CREATE:
+                counts["create"] += 1
+                self._show(action, "create", self._values(action))
+            elif kind is ActionKind.UPDATE:
+                counts["update"] += 1
+                self._show(action, "update", list(action.changes))
+            else:
+                counts["unchanged"] += 1
+            if _fails_now(action, before):
+                self.current.failing_now += 1
+
+    def drain(self) -> None:
+        """Nothing is being written."""
+
+    def tally(self) -> Tally:
+        return self._tally
+
+    def send_welcomes(self, tenant: str | None = None) -> int:
+        return 0
+
+    def show(self, change: Change) -> None:
+        if len(self.preview.sample) < self.size:
+            self.preview.sample.append(change)
+
+    def _show(self, action: Action, kind: str, changes: list[str]) -> None:
+        who = action.principal or action.user_id
+        self.show(Change(action.tenant, who, action.email, kind, changes))
+
+    def _values(self, action: Action) -> list[str]:
+        mapped = action.mapped
+        if mapped is None or len(self.preview.sample) >= self.size:
+            return []
+        names = self._settings[1] if self._settings else {}
+        return [
+            f"name: {mapped.name}",
+            *(f"phone ({p.type}): {p.number}" for p in mapped.phones),
+            *(f"{names.get(k, k)}: {v}" for k, v in mapped.custom.items() if v is not None),
+        ]
+
+    def _failed(self, action: Action) -> None:
+        """Each reason of a failing user counted (a user may fail for several)."""
+        user = action.user or {}
+        who = str(user.get("userPrincipalName") or action.principal or action.email)
+        who = who or action.user_id
+        for reason in action.reasons or (action.reason,):
+            key = QUOTED.sub('"…"', reason)
+            found = self.reasons.get(key)
+            if found is None:
+                if len(self.reasons) >= REASONS:
+                    key = "other reasons (too many different ones to list)"
+                found = self.reasons.setdefault(key, Reason(key))
+            found.count += 1
+            if len(found.examples) < EXAMPLES:
+                found.examples.append(f"{who}: {reason}" if key != reason else who)
+
+
+def _fails_now(action: Action, before: Mapper | None) -> bool:
+    """Whether the settings in use fail this user too: it fails now (a failure kept from an
+    earlier run: the help desk refused it, another user has its address), or the mapping in
+    use fails it. Without ``before`` (the mapping is not changed) a user fails now as it
+    fails in the preview."""
+    if before is None:
+        return action.kind is ActionKind.FAILED
+    if action.failing_since is not None:
+        return True
+    if action.user is None or INVALID in action.user:  # nothing any mapping can read
+        return action.kind is ActionKind.FAILED
+    try:
+        before.map(action.user)
+    except MappingFailure:
+        return True
+    return False
+
+
 class Previewer:
+    """One preview of ``changed`` against ``current`` (the settings in use)."""
+
     def __init__(
         self,
         current: Config,
         changed: Config,
         state: State,
         tenants: TenantService,
-        fields: list[FieldDef],
+        target: Target,
         *,
         only: str | None = None,
         sample: int = 10,
-        checkpoint: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.current, self.changed, self.state, self.tenants = current, changed, state, tenants
-        self.only, self.size, self.checkpoint = only, sample, checkpoint
-        self.before = Mapper(current.mapping, fields)
-        self.after = Mapper(changed.mapping, fields)
-        self.field_names = {f.id: f.name for f in fields}
-        self.lifecycle = LifecycleState(state.db)
-        self.reasons: dict[str, Reason] = {}
+        self.current, self.changed, self.state = current, changed, state
+        self.tenants, self.target, self.only, self.clock = tenants, target, only, clock
         self.preview = Preview()
+        self.observed = Observed(self.preview, sample, self._settings_in_use)
+        self.services: Services | None = None
 
     def run(self) -> Preview:
         started = time.perf_counter()
-        for tenant in self.changed.tenants:
-            if not tenant.enabled or (self.only and tenant.name != self.only):
-                continue
-            self.checkpoint()
-            self.preview.tenants.append(self._tenant(tenant))
-        self.preview.reasons = sorted(self.reasons.values(), key=lambda r: -r.count)[:10]
-        if self.changed.tenants and len(self.changed.tenants) > 1:
-            self.preview.notes.append(
-                "an address two tenants share is counted for each; the run fails it for the"
-                " later tenant"
-            )
+        with _ONE_AT_A_TIME:
+            run_id = -random.randrange(1, 2**31 - 1)  # no run's: sync runs count up from 1
+            self.state.forget_previews()  # what a preview that died left
+            try:
+                self._run(run_id)
+            finally:
+                self.state.forget_run_users(run_id)
         self.preview.seconds = time.perf_counter() - started
         return self.preview
 
-    # --- one tenant ---
-
-    def _tenant(self, tenant: Tenant) -> TenantPreview:
-        result = TenantPreview(tenant.name, contacts=self.state.contact_count(tenant.name))
-        rules = self.changed.contact_groups
-        select = select_for(
-            self.changed.mapping,
-            group_rules.rule_attributes(rules),
-            *(scope.reads() for scope in self.changed.scopes(tenant)),
+    def _run(self, run_id: int) -> None:
+        options: dict[str, Any] = {"full_read": True}
+        if self.only:
+            options["tenant"] = self.only
+        ctx = PreviewContext(self.state, run_id, options)
+        services = Services(
+            ctx,
+            self.changed,
+            self.state,
+            self.tenants,
+            self.target,
+            self.observed,
+            None,
+            self.clock,
         )
-        in_scope: set[str] = set()
-        matched: dict[str, set[str]] = {}
-        try:
-            graph = self.tenants.connect(tenant).graph
-            read = DirectorySource(graph, tenant, select).read()
-            chunk: list[dict[str, Any]] = []
-            for user in read.users:
-                chunk.append(user)
-                if len(chunk) == CHUNK:
-                    self._chunk(tenant, chunk, result, in_scope, matched)
-                    chunk = []
-            self._chunk(tenant, chunk, result, in_scope, matched)
-            for group_id in {r.entra_group for r in rules if r.entra_group}:
-                names = {r.group for r in rules if r.entra_group == group_id}
-                for ids in member_pages(graph, group_id):
-                    for object_id in ids:
-                        if object_id in in_scope:
-                            matched.setdefault(object_id, set()).update(names)
-        except (AuthError, GraphError, SecretError) as exc:
-            result.ok, result.reason = False, str(exc)
-            return result
-        self._leavers_and_groups(tenant, result, in_scope, matched)
-        return result
-
-    def _chunk(
-        self,
-        tenant: Tenant,
-        users: list[dict[str, Any]],
-        result: TenantPreview,
-        in_scope: set[str],
-        matched: dict[str, set[str]],
-    ) -> None:
-        if not users:
-            return
-        self.checkpoint()
-        result.users += len(users)
-        scopes = self.changed.scopes(tenant)
-        planned: list[tuple[dict[str, Any], Mapped]] = []
-        for user in users:
-            user_id = str(user.get("id", ""))
-            if INVALID in user:
-                self._failed(result, user, [str(user[INVALID])])
+        self.services = services
+        shared = len([t for t in self.changed.tenants if t.enabled]) > 1
+        for tenant in self.changed.tenants:
+            if not tenant.enabled or (self.only and tenant.name != self.only):
                 continue
-            if out_of_scope(user, tenant.exclude_disabled, scopes):
-                result.counts["out_of_scope"] += 1
-                continue
-            in_scope.add(user_id)
-            for rule in self.changed.contact_groups:
-                if rule.when and group_rules.matches(rule, user):
-                    matched.setdefault(user_id, set()).add(rule.group)
-            try:
-                self.before.map(user)
-            except MappingFailure:
-                result.failing_now += 1
-            try:
-                planned.append((user, self.after.map(user)))
-            except MappingFailure as failure:
-                self._failed(result, user, failure.reasons)
-        mirror = self.state.mirror(mapped.email for _, mapped in planned)
-        for user, mapped in planned:
-            entry = mirror.get(mapped.email)
-            if entry is None or not entry.target_id:
-                result.counts["create"] += 1
-                self._show(tenant, user, mapped, "create", self._values(mapped))
-                continue
-            changes = self._changes(user, mapped)
-            kind = "update" if changes else "unchanged"
-            result.counts[kind] += 1
-            if changes:
-                self._show(tenant, user, mapped, "update", changes)
-
-    def _changes(self, user: dict[str, Any], mapped: Mapped) -> list[str]:
-        """What the changed settings write over what the settings in use write."""
-        try:
-            old = self.before.map(user)
-        except MappingFailure:
-            return self._values(mapped)  # failing today: written in full once it maps
-        existing = ExistingContact("", old.email, old.name, old.phones, old.custom)
-        action = decide(
-            "",
-            "",
-            mapped,
-            existing,
-            overwrite=self.changed.mapping.overwrite_custom_fields,
-            field_names=self.field_names,
-            rules=self.after.rules,
-        )
-        changes = list(action.changes) if action.kind is ActionKind.UPDATE else []
-        if old.email != mapped.email:
-            changes.insert(0, f"email: {old.email} -> {mapped.email}")
-        return changes
-
-    def _values(self, mapped: Mapped) -> list[str]:
-        return [
-            f"name: {mapped.name}",
-            *(f"phone ({p.type}): {p.number}" for p in mapped.phones),
-            *(
-                f"{self.field_names.get(k, k)}: {v}"
-                for k, v in mapped.custom.items()
-                if v is not None
-            ),
-        ]
-
-    def _show(
-        self, tenant: Tenant, user: dict[str, Any], mapped: Mapped, action: str, changes: list[str]
-    ) -> None:
-        if len(self.preview.sample) < self.size:
-            upn = str(user.get("userPrincipalName") or user.get("id", ""))
-            self.preview.sample.append(Change(tenant.name, upn, mapped.email, action, changes))
-
-    def _failed(self, result: TenantPreview, user: dict[str, Any], reasons: list[str]) -> None:
-        """One failing user; each of its reasons counted (a user may fail for several)."""
-        result.counts["fail"] += 1
-        who = str(user.get("userPrincipalName") or user.get("mail") or user.get("id", ""))
-        for reason in reasons:
-            key = QUOTED.sub('"…"', reason)
-            found = self.reasons.setdefault(key, Reason(key))
-            found.count += 1
-            if len(found.examples) < EXAMPLES:
-                found.examples.append(f"{who}: {reason}" if key != reason else who)
-
-    def _leavers_and_groups(
-        self,
-        tenant: Tenant,
-        result: TenantPreview,
-        in_scope: set[str],
-        matched: dict[str, set[str]],
-    ) -> None:
-        """The contacts azsync keeps whose users this read leaves out: leavers (with on_removed
-        = "disable_login"); and the contact-group changes the rules make."""
-        acting = self.changed.lifecycle.on_removed == "disable_login"
-        acted = {i for i, row in self.lifecycle.leavers(tenant.name).items() if row.acted}
-        rules = self.changed.contact_groups
-        for managed in self.lifecycle.managed_pages(tenant.name):
-            self.checkpoint()
-            gone = [i for i in managed if i not in in_scope and i not in acted]
-            if acting:
-                result.counts["leaver"] += len(gone)
-                for object_id in gone:
-                    self._leaver(tenant, managed[object_id].email, object_id)
-            if rules:
-                changes = group_rules.plan(
-                    rules,
-                    managed,
-                    in_scope & managed.keys(),
-                    {i: matched[i] for i in managed if i in matched},
-                    self.lifecycle.members(tenant.name, [m.target_id for m in managed.values()]),
-                )
-                result.counts["group_change"] += sum(len(c.add) + len(c.remove) for c in changes)
-        if acting and result.counts["leaver"]:
+            self.preview.tenants.append(self._tenant(services, tenant))
+        self.preview.reasons = sorted(self.observed.reasons.values(), key=lambda r: -r.count)[:10]
+        self.preview.notes = ctx.lines + self.preview.notes
+        if shared:
             self.preview.notes.append(
-                f"tenant {tenant.name}: {result.counts['leaver']} leaver(s) lose their login after"
-                f" {self.changed.lifecycle.grace_days} day(s) of grace"
+                "tenants are planned in the file's order: an address an earlier tenant's user"
+                " has fails for the later tenant's, as in a run"
             )
 
-    def _leaver(self, tenant: Tenant, email: str, object_id: str) -> None:
-        if len(self.preview.sample) < self.size:
-            why = "gone from Entra ID or out of scope: the login is turned off after the grace"
-            self.preview.sample.append(Change(tenant.name, object_id, email, "leaver", [why]))
+    def _tenant(self, services: Services, tenant: Tenant) -> TenantPreview:
+        found = TenantPreview(tenant.name, contacts=self.state.contact_count(tenant.name))
+        self.observed.current = found
+        run = TenantRun(services, tenant)
+        try:
+            run.plan()
+        finally:
+            run.close()
+        found.ok, found.reason = run.result.ok, run.result.reason
+        if run.plans:
+            self.preview.digests[tenant.name] = run.digests()
+        found.users = run.read.read_count
+        for plan in run.plans:
+            found.counts["group_change"] += plan.counts["group_changes"]
+            if plan.step == "leavers":
+                self._leavers(tenant, found, plan)
+            elif plan.step == "group rules":
+                for row in plan.notes:
+                    self.observed.show(
+                        Change(tenant.name, row.user_id, row.email, "group", [row.result])
+                    )
+        return found
+
+    def _leavers(self, tenant: Tenant, found: TenantPreview, plan: StepPlan) -> None:
+        """Leavers: users gone since the last read (deleted, out of the groups or the scope)
+        and logins the plan turns off, as the disable threshold counts them; returns."""
+        found.counts["leaver"] += plan.counts["disable"]
+        steps: list[LeaverStep] = plan.work[0]
+        rows = plan.work[1]
+        lifecycle = self.changed.lifecycle
+        stepped = {s.row.object_id for s in steps}
+        for step in steps:
+            if step.login:
+                found.counts["returned"] += 1
+            kind = "returned" if step.login else "leaver"
+            what = f"login {'on' if step.login else 'off'}: {step.reason}"
+            self.observed.show(
+                Change(tenant.name, step.row.object_id, step.row.email, kind, [what])
+            )
+        assert self.services is not None
+        for row in rows:
+            if row.gone_run != self.services.run_id or row.object_id in stepped:
+                continue
+            if lifecycle.on_removed == "disable_login":
+                what = (
+                    f"gone or out of scope: login off after {lifecycle.grace_days} day(s) of grace"
+                )
+            else:
+                what = "gone or out of scope: the contact is kept ([lifecycle] on_removed = keep)"
+            self.observed.show(Change(tenant.name, row.object_id, row.email, "leaver", [what]))
+
+    def _settings_in_use(self) -> tuple[Mapper | None, Names]:
+        """The mapping in use, to tell what already fails (None when it is the changed one:
+        then what fails, fails now), and the help desk's field names."""
+        assert self.services is not None
+        planning = self.services.planning
+        if self.current.mapping == self.changed.mapping:
+            return None, planning.field_names
+        return Mapper(self.current.mapping, planning.fields), planning.field_names
 
 
 def refusal(preview: Preview, limit: float) -> str | None:

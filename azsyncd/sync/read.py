@@ -3,7 +3,8 @@
 It decides the kind of read (a delta since the stored link, all users, the members of the
 chosen groups, or a full reconciliation), notes each user read in the state (``RunSeen``),
 and holds the chunks back until a full read has given enough users to trust it (the safety
-rail, ``[sync] min_share``). A user outside ``[scope]`` is read and shown to the steps (the
+rail, ``[sync] min_share``, which counts every user read: a narrower scope is no sign of a
+broken read). A user outside ``[scope]`` is read and shown to the steps (the
 contacts step records it as skipped, naming the condition), but is not noted as seen: for
 the leavers and the group rules it is as if the read had not brought it, so leaving the
 scope makes a leaver (a delta adds it to the removed). What a complete read leaves in the
@@ -69,7 +70,8 @@ class Read:
         self.row = run.services.state.tenant(run.tenant.name)
         self.why = self._reconciliation()  # why this read is a full reconciliation, or ""
         self.directory: DirectoryRead | None = None
-        self.seen = 0
+        self.seen = 0  # users read in scope: the tenant's users
+        self.read_count = 0  # every user read, in scope or not: what the safety rail counts
         # Object ids of the chunk the steps are shown now that are outside [scope].
         self.outside: set[str] = set()
         self.values: dict[str, Any] = {}  # what the tenant's row gets once not held
@@ -113,7 +115,9 @@ class Read:
         source = DirectorySource(
             graph, tenant, select, note=lambda message: self.run.log(message, "warning")
         )
-        link = None if self.why else services.state.delta_link(tenant.name, self.key)
+        # A preview reads in full whatever link is stored: what the next full run would do.
+        full = self.why or services.ctx.options.get("full_read")
+        link = None if full else services.state.delta_link(tenant.name, self.key)
         self.directory = source.read(link)
         self.run.result.read = "reconciliation" if self.why else self.directory.mode
         self.run.log(self._kind_of_read())
@@ -127,17 +131,18 @@ class Read:
             self.seen += services.state.see_users(
                 services.run_id, tenant.name, (i for i in ids if i not in out)
             )
+            self.read_count += len(users)
             held.append((users, out))
-            if self.seen >= rail:  # enough users to trust this read: release what waited
+            if self.read_count >= rail:  # enough users to trust this read: release what waited
                 for chunk, out in held:
                     self.outside = out
                     yield chunk
                 held = []
         self.outside = set()
         self.run.result.users = self.seen
-        if self.seen < rail:
+        if self.read_count < rail:
             raise RailNotReached(
-                f"safety rail: the directory gave {self.seen} user(s), last time "
+                f"safety rail: the directory gave {self.read_count} user(s), last time "
                 f"{self.row.last_user_count}; nothing was written for this tenant"
             )
 
@@ -161,7 +166,7 @@ class Read:
             # It was read with a valid token: whatever failed before works now.
             values.update(status="active", reason="", fix="")
         if self.mode != "delta":
-            values["last_user_count"] = self.seen
+            values["last_user_count"] = self.read_count
         if self.why:
             values["last_full_at"] = utcnow()
         return StepPlan(self.name, work={**values, **self.values})

@@ -135,3 +135,45 @@ def test_the_managers_mail_is_mapped_and_follows_a_change(tmp_path: Path) -> Non
     run = sync(daemon)  # a delta: the user shows with manager@delta, its manager read again
     assert run.counts["updated"] == 1
     assert Contact.get(Contact.email == mail[report]).custom["Title"] == mail[other]
+
+
+def test_the_safety_rail_counts_every_user_read_not_those_in_scope(tmp_path: Path) -> None:
+    directory = contoso(users=40)
+    base = '[sync]\nmin_share = 0.9\n[lifecycle]\non_removed = "disable_login"\ngrace_days = 3\n'
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=base)
+    sync(daemon)
+    kept = emails()
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(config.read_text() + "[scope]\ninclude = ['department = \"Sales\"']\n")
+    assert daemon.config_store.reload() is not None
+    run = sync(daemon)  # far fewer users in scope than 0.9 of the last read: no broken read
+    assert "safety rail" not in run.message and run.counts["tenants"]["contoso"]["ok"]
+    left = {
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] != "Sales" and str(u["mail"]).lower() in kept
+    }
+    assert left and run.counts["removed"] == len(left)
+    assert {r.email for r in Leaver.select() if r.gone_since is not None} == left
+
+
+def test_a_user_outside_the_scope_matches_no_contact_group_rule(tmp_path: Path) -> None:
+    directory = contoso(users=40)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True)
+    sync(daemon)
+    sales = sorted(
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] == "Sales" and str(u["mail"]).lower() in emails()
+    )
+    assert len(sales) > 1
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(
+        config.read_text()
+        + f"[scope]\nexclude = ['mail = \"{sales[0]}\"']\n"
+        + '[[contact_groups]]\ngroup = "Sales desk"\nwhen = \'department = "Sales"\'\n'
+    )
+    assert daemon.config_store.reload() is not None
+    sync(daemon)
+    grouped = {c.email for c in Contact.select() if "Sales desk" in c.groups}
+    assert grouped == set(sales[1:])  # the one out of scope is treated as not read

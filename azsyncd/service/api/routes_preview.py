@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
+from azsyncd import paths
 from azsyncd.config.model import Config
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.deps import daemon_of
@@ -18,6 +19,7 @@ from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.schemas import Body, Search
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.preview import Preview, Previewer, refusal
+from azsyncd.sync.services import FieldsUnreadable
 from azsyncd.targets.factory import build_target
 
 log = logging.getLogger(__name__)
@@ -46,19 +48,40 @@ class PreviewRequest(Body):
 def preview_of(
     daemon: Daemon, changed: Config, tenant: str | None = None, sample: int = 10
 ) -> Preview:
-    """The preview of ``changed`` against the settings in use; the help desk is asked for its
-    fields only."""
+    """The next full run over ``changed``, run dry (``sync/preview.py``): every step plans,
+    nothing is applied or recorded; the help desk is only read, within the account's shared
+    rate limit."""
     try:
-        target = build_target(changed, daemon.loaded.directory, daemon.state.db)
-        try:
-            fields = target.fields()
-        finally:
-            target.close()
+        target = build_target(
+            changed,
+            daemon.loaded.directory,
+            daemon.state.db,
+            shared_dir=paths.shared_state_dir(changed.state.shared_dir, daemon.state_dir),
+        )
     except (TargetError, SecretError) as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
-    return Previewer(
-        daemon.config, changed, daemon.state, daemon.tenants, fields, only=tenant, sample=sample
-    ).run()
+    try:
+        return Previewer(
+            daemon.config,
+            changed,
+            daemon.state,
+            daemon.tenants,
+            target,
+            only=tenant,
+            sample=sample,
+            clock=daemon.clock,
+        ).run()
+    except FieldsUnreadable as exc:
+        cause = exc.__cause__
+        fix = getattr(cause, "fix", "") or "check the help desk's settings and that it answers"
+        raise ApiError(
+            502,
+            "target_error",
+            f"the help desk's contact fields could not be read: {cause}",
+            fix,
+        ) from None
+    finally:
+        target.close()
 
 
 def guarded(daemon: Daemon, force: bool) -> Callable[[Config], None] | None:
