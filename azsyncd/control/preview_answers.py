@@ -1,7 +1,7 @@
 """What ``POST /v1/preview`` answers: what the next full run would do with a change.
 
 ``counts`` has one number per action: create, update, unchanged, fail, out_of_scope,
-leaver, group_change. ``reasons`` are the failures' top reasons (the user's own values shown
+leaver, returned, group_change (a newer daemon may add more; unknown keys are kept). ``reasons`` are the failures' top reasons (the user's own values shown
 as "…"), each with its count and a few examples; ``sample`` some changed contacts with their
 field diffs. ``refused`` is the refusal a save of this change would get (empty: it would be
 saved): its preview fails more than ``max_fail_share`` of a tenant's contacts, and more than
@@ -25,7 +25,7 @@ class PreviewChange:
     tenant: str = ""
     user: str = ""
     email: str = ""
-    action: str = ""  # create | update | leaver
+    action: str = ""  # create | update | leaver | returned | group
     changes: list[str] = field(default_factory=list)
 
 

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from azsyncd.config.model import Config, Tenant
+from azsyncd.config.text import clipped
 from azsyncd.directory.source import INVALID
 from azsyncd.directory.tenants import TenantService
 from azsyncd.state import State
@@ -43,10 +44,12 @@ from azsyncd.sync.step import StepPlan
 from azsyncd.sync.tenant_run import TenantRun
 from azsyncd.sync.writes import Tally
 from azsyncd.targets.base import Target
+from azsyncd.targets.fields import short
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = 3  # per failure reason
+VALUE = 80  # characters of a value shown in a new contact's sample
 REASONS = 500  # distinct failure reasons kept; more are counted under one line
 NOTES = 50  # lines of the dry run's log shown
 QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # a value quoted in a reason: "A-123"
@@ -234,8 +237,9 @@ class Observed:
             self.preview.sample.append(change)
 
     def _show(self, action: Action, kind: str, changes: list[str]) -> None:
-        who = action.principal or action.user_id
-        self.show(Change(action.tenant, who, action.email, kind, changes))
+        if len(self.preview.sample) < self.size:
+            who = action.principal or action.user_id
+            self.show(Change(action.tenant, shown(who), shown(action.email), kind, changes))
 
     def _values(self, action: Action) -> list[str]:
         mapped = action.mapped
@@ -243,16 +247,20 @@ class Observed:
             return []
         names = self._settings[1] if self._settings else {}
         return [
-            f"name: {mapped.name}",
-            *(f"phone ({p.type}): {p.number}" for p in mapped.phones),
-            *(f"{names.get(k, k)}: {v}" for k, v in mapped.custom.items() if v is not None),
+            f"name: {short(mapped.name, VALUE)}",
+            *(f"phone ({p.type}): {short(p.number, VALUE)}" for p in mapped.phones),
+            *(
+                f"{names.get(k, k)}: {short(v, VALUE)}"
+                for k, v in mapped.custom.items()
+                if v is not None
+            ),
         ]
 
     def _failed(self, action: Action) -> None:
         """Each reason of a failing user counted (a user may fail for several)."""
         user = action.user or {}
         who = str(user.get("userPrincipalName") or action.principal or action.email)
-        who = who or action.user_id
+        who = shown(who or action.user_id)
         for reason in action.reasons or (action.reason,):
             key = QUOTED.sub('"…"', reason)
             found = self.reasons.get(key)
@@ -262,7 +270,12 @@ class Observed:
                 found = self.reasons.setdefault(key, Reason(key))
             found.count += 1
             if len(found.examples) < EXAMPLES:
-                found.examples.append(f"{who}: {reason}" if key != reason else who)
+                found.examples.append(f"{who}: {shown(reason, 400)}" if key != reason else who)
+
+
+def shown(text: str, limit: int = 200) -> str:
+    """Directory text as a preview shows it: data, never terminal control; long text cut."""
+    return clipped(text, limit)
 
 
 def _fails_now(action: Action, before: Mapper | None) -> bool:
@@ -364,7 +377,7 @@ class Previewer:
             elif plan.step == "group rules":
                 for row in plan.notes:
                     self.observed.show(
-                        Change(tenant.name, row.user_id, row.email, "group", [row.result])
+                        Change(tenant.name, row.user_id, shown(row.email), "group", [row.result])
                     )
         return found
 
@@ -382,7 +395,7 @@ class Previewer:
             kind = "returned" if step.login else "leaver"
             what = f"login {'on' if step.login else 'off'}: {step.reason}"
             self.observed.show(
-                Change(tenant.name, step.row.object_id, step.row.email, kind, [what])
+                Change(tenant.name, step.row.object_id, shown(step.row.email), kind, [what])
             )
         assert self.services is not None
         for row in rows:
@@ -394,7 +407,9 @@ class Previewer:
                 )
             else:
                 what = "gone or out of scope: the contact is kept ([lifecycle] on_removed = keep)"
-            self.observed.show(Change(tenant.name, row.object_id, row.email, "leaver", [what]))
+            self.observed.show(
+                Change(tenant.name, row.object_id, shown(row.email), "leaver", [what])
+            )
 
     def _settings_in_use(self) -> tuple[Mapper | None, Names]:
         """The mapping in use, to tell what already fails (None when it is the changed one:

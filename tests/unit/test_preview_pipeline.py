@@ -226,3 +226,34 @@ def test_a_sync_starting_during_a_preview_keeps_its_bookkeeping(tmp_path: Path) 
     for table in (RunSeen, RunClaim, RunMatch):
         assert table.select().count() == 0
     daemon.state.close()
+
+
+def test_directory_text_in_a_preview_is_data_never_terminal_control(tmp_path: Path) -> None:
+    directory = contoso(users=3)
+    trap = "\x1b]0;owned\x07\x1b[2J"
+    for i, principal in enumerate((f"trap0{trap}@contoso.example", "eve1@contoso.example")):
+        directory.add_user(
+            {
+                **user(30 + i, "contoso", True, "Sales"),
+                "userPrincipalName": principal,  # the address: the first fails, naming it
+                "givenName": f"Eve{trap}",
+                "displayName": f"Eve{trap}",
+            }
+        )
+    daemon = make_daemon(tmp_path, directory, skip_empty=True)
+    found = preview(daemon, upper_department).as_dict()
+    daemon.state.close()
+    assert found["counts"]["create"] and found["counts"]["fail"]
+    shown = [str(v) for v in _strings(found)]
+    assert any("Eve" in text for text in shown) and any("trap0" in text for text in shown)
+    assert not [text for text in shown if any(ord(c) < 32 or ord(c) == 127 for c in text)]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
