@@ -1,11 +1,12 @@
 """What ``POST /v1/preview`` answers: what the next full run would do with a change.
 
 ``counts`` has one number per action: create, update, unchanged, fail, out_of_scope,
-leaver, returned, group_change (a newer daemon may add more; unknown keys are kept). ``reasons`` are the failures' top reasons (the user's own values shown
-as "…"), each with its count and a few examples; ``sample`` some changed contacts with their
-field diffs. ``refused`` is the refusal a save of this change would get (empty: it would be
-saved): its preview fails more than ``max_fail_share`` of a tenant's contacts, and more than
-the settings in use do.
+leaver, returned, group_change (a newer daemon may add more; unknown keys are kept).
+``reasons`` are the failures' top reasons (the user's own values shown as "…"), each with
+its count and a few examples; ``sample`` some changed contacts with their field diffs,
+leavers and group changes. ``refused`` is the refusal a save of this change would get
+(empty: it would be saved): its preview fails more than ``max_fail_share`` of a tenant's
+contacts, and more than the settings in use do.
 """
 
 from __future__ import annotations

@@ -16,8 +16,17 @@ def test_an_interrupted_run_records_the_counts_of_what_it_finished(
     tmp_path: Path, happyfox: tuple[FakeHappyFox, str]
 ) -> None:
     fake, url = happyfox
-    fake.delay = 0.3  # each POST: the writes of 1,500 users take a while
-    daemon = happyfox_daemon(tmp_path, url, contoso(users=1500))
+    directory = contoso(users=1500)
+    # The writes of the second chunk of 1,000 users wait until the stop: the first chunk is
+    # written and recorded, and the run cannot finish first however busy the machine is.
+    later = list(directory.users.values())[1000:]
+    fake.gate_on = {
+        str(u[key]).lower().encode()
+        for u in later
+        for key in ("mail", "userPrincipalName")
+        if u.get(key)
+    }
+    daemon = happyfox_daemon(tmp_path, url, directory)
     run_id = daemon.start_sync("manual")
     assert run_id is not None
     deadline = time.monotonic() + 60
@@ -28,7 +37,10 @@ def test_an_interrupted_run_records_the_counts_of_what_it_finished(
         assert time.monotonic() < deadline, "the writes never got going"
         time.sleep(0.02)
     asked = time.monotonic()
-    assert daemon.runner.shutdown(10)
+    try:
+        assert daemon.runner.shutdown(10)
+    finally:
+        fake.gate.set()
     stopped_in = time.monotonic() - asked
     run = daemon.state.run(run_id)
     assert run is not None and run.status == "interrupted"
