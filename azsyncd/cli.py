@@ -112,6 +112,9 @@ def _check(args: argparse.Namespace) -> int:
             "  help desk calls a minute, at most: "
             + ", ".join(f"{v} {k}" for k, v in budget.items())
         )
+    if target.describe is not None and loaded.config.target.settings is not None:
+        for line in target.describe(loaded.config.target.settings):
+            print(f"  target: {line}")
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)

@@ -20,9 +20,18 @@ from azsyncd import paths
 from azsyncd.config import toml_edit
 from azsyncd.config.model import Config, Section, inline_secret_keys, suggest
 from azsyncd.config.rules import cross_field_problems, secret_file_keys
-from azsyncd.config.secrets import file_problem, looks_like_secret, resolve, shown, user_name
+from azsyncd.config.secrets import (
+    file_problem,
+    looks_like_secret,
+    read_private,
+    resolve,
+    shown,
+    user_name,
+)
+from azsyncd.config.templates import WELCOME_FIELDS
+from azsyncd.config.templates import parse as parse_template
 from azsyncd.config.text import clipped
-from azsyncd.errors import ConfigError, Problem
+from azsyncd.errors import ConfigError, Problem, UserError
 
 log = logging.getLogger(__name__)
 DEFAULT_MODE = 0o600
@@ -139,7 +148,7 @@ def config_file_problems(path: Path, st: os.stat_result) -> list[Problem]:
                 f"is writable by everyone (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 {path}",
             )
         )
-    directory = paths.directory_problem(path.parent)
+    directory = paths.directory_problem(path.parent) or paths.ancestor_problem(path.parent)
     if directory:
         problems.append(Problem(str(path), "", directory))
     return problems
@@ -174,6 +183,22 @@ def secret_file_problems(
                 f"secret file {shown(reference, path, key)} does not exist; create it (chmod 600)"
                 " or fix the path",
             )
+        elif key == "welcome_email.template_file" and os.path.lexists(path):
+            problem = _template_problem(reference, loaded.directory, key)
+            if problem:
+                yield Problem(str(loaded.path), key, problem)
+
+
+def _template_problem(reference: str, directory: Path, key: str) -> str | None:
+    """Why the welcome email's text cannot be used as its template, or None."""
+    try:
+        text = read_private(reference, directory, key).decode("utf-8", errors="replace")
+        parse_template(text, WELCOME_FIELDS)
+    except ValueError as exc:
+        return f"the template in {reference} {exc}"
+    except UserError as exc:
+        return exc.message
+    return None
 
 
 def _without_inline_secrets(raw: dict[str, Any], file: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -320,7 +345,9 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = True) -> None:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            if uid != -1 and os.geteuid() == 0:
+            created = os.fstat(handle.fileno())
+            if uid != -1 and os.geteuid() == 0 and (created.st_uid, created.st_gid) != (uid, gid):
+                # Only when needed: the units refuse chown (SystemCallFilter=~@privileged).
                 os.fchown(handle.fileno(), uid, gid)
             os.fsync(handle.fileno())
         if backup and path.exists():

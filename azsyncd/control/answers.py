@@ -106,6 +106,7 @@ class Status:
     running: RunningSync | None = None
     last_run: RunSummary | None = None
     target: str = ""
+    target_notes: list[str] = field(default_factory=list)  # what the target says of its account
     role: str = "active"  # or "standby": another daemon on the shared state syncs
     active_host: str | None = None
     active_pid: int | None = None

@@ -60,8 +60,10 @@ from azsyncd.control.answers import (
     read,
 )
 from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
+from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
 from azsyncd.control.preview_answers import PreviewResult
 from azsyncd.errors import DaemonUnreachable, NetworkError
+from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
 
 __all__ = [
@@ -107,8 +109,10 @@ __all__ = [
     "TargetSettings",
     "Tenant",
     "TenantState",
+    "UntrustedDaemon",
     "WelcomeEmailSettings",
     "counts_text",
+    "inert",  # directory text made safe to show: what the TUI and azsyncctl print goes through it
 ]
 
 T = TypeVar("T")
@@ -277,17 +281,23 @@ def _params(**params: Any) -> dict[str, Any]:
 
 
 class Client:
-    """The control API over its Unix socket. Thread-safe: the TUI calls it from workers."""
+    """The control API over its Unix socket. Thread-safe: the TUI calls it from workers.
+
+    Before anything is sent on a connection, the process listening on the socket must be
+    root's, this user's or azsyncd's (``daemon_user``, default ``$AZSYNCD_DAEMON_USER`` or
+    ``azsyncd``); else ``UntrustedDaemon`` (see ``peer.py``).
+    """
 
     def __init__(
         self,
         socket: str | os.PathLike[str] | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        daemon_user: str | None = None,
     ) -> None:
         self.path = client_socket_path(socket)
         self._http = network.Client(
-            transport=transport or httpx.HTTPTransport(uds=str(self.path)),
+            transport=transport or PeerCheckedTransport(self.path, daemon_user),
             base_url="http://azsyncd",
             timeout=timeout,
         )

@@ -30,9 +30,9 @@ from datetime import datetime
 from typing import Any
 
 from azsyncd.config.model import Config, Tenant
-from azsyncd.config.text import clipped
 from azsyncd.directory.source import INVALID
 from azsyncd.directory.tenants import TenantService
+from azsyncd.inert import inert
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.sync.leavers import Step as LeaverStep
@@ -274,8 +274,9 @@ class Observed:
 
 
 def shown(text: str, limit: int = 200) -> str:
-    """Directory text as a preview shows it: data, never terminal control; long text cut."""
-    return clipped(text, limit)
+    """Directory text as a preview shows it: data, never terminal control (``inert``), long
+    text cut."""
+    return inert(text if len(text) <= limit else text[: limit - 1] + "…", keep="")
 
 
 def _fails_now(action: Action, before: Mapper | None) -> bool:

@@ -3,8 +3,12 @@
 ``FIELD_TYPES`` is the table: per type, how a directory value becomes the target's form
 (``convert``), whether a stored value fits (``check``), whether the type lists choices, and
 the names help desks spell it with. Values in the target's form are: text as str, number as
-int or float, dropdown as a choice id, multi-select as a list of choice ids, date as
-"yyyy-mm-dd".
+int or float, integer as int, yes/no as bool, dropdown as a choice id, multi-select as a list
+of choice ids, date as "yyyy-mm-dd", date and time as "yyyy-mm-ddThh:mm:ssZ" (UTC).
+
+A field may also carry a help desk's own ``limit`` on a converted value (a length, a range,
+dates in the past only): the reason it does not fit, checked with the type's; and a text
+field a ``pattern`` its values must match whole.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -27,9 +31,12 @@ EMPTY: tuple[Any, ...] = (None, "", [])
 class FieldType(StrEnum):
     TEXT = "text"
     NUMBER = "number"
+    INTEGER = "integer"  # a whole number
+    BOOLEAN = "boolean"  # yes/no (a checkbox)
     DROPDOWN = "dropdown"
     MULTI_SELECT = "multi_select"
     DATE = "date"
+    DATETIME = "datetime"
     UNKNOWN = "unknown"  # a help desk's type azsync cannot write; kept as it is
 
 
@@ -49,6 +56,10 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    # The help desk's own constraint on a value in the field's type: why it does not fit
+    # (with the fix), or None.
+    limit: Callable[[Any], str | None] | None = field(default=None, compare=False, repr=False)
+    pattern: str = ""  # a regular expression a text value must match whole (a "regexp" field)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", FieldType(self.type))
@@ -61,6 +72,7 @@ class FieldDef:
             "required": self.required,
             "choices": [c.label for c in self.choices],
             "raw_type": self.raw_type or str(self.type),
+            **({"pattern": self.pattern} if self.pattern else {}),
         }
 
 
@@ -96,6 +108,31 @@ def _number(field: FieldDef, value: Any) -> int | float:
     if number.is_integer() and "." not in text and "," not in text:
         return int(number)
     return round(number, 2)
+
+
+def _integer(field: FieldDef, value: Any) -> int:
+    number = _number(field, value)
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(
+            f"{short(value)} is not a whole number (datatype mismatch); fix: correct the value in"
+            " Entra ID or map this attribute to a decimal or text field"
+        )
+    return int(number)
+
+
+YES = {"true", "yes", "y", "1", "on", "x"}
+NO = {"false", "no", "n", "0", "off"}
+
+
+def _boolean(field: FieldDef, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in YES | NO:
+        return str(value).strip().lower() in YES
+    raise ValueError(
+        f"{short(value)} is not a yes/no value (datatype mismatch); fix: use true or false in"
+        " Entra ID, or map this attribute to a text field"
+    )
 
 
 def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
@@ -138,6 +175,22 @@ def _date(field: FieldDef, value: Any) -> str:
         ) from None
 
 
+def _datetime(field: FieldDef, value: Any) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{short(value)} is not a date and time; fix: use an ISO form such as "
+                "2024-03-01T09:30:00Z in Entra ID"
+            ) from None
+    if value.tzinfo is None:  # Graph gives times in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _unwritable(field: FieldDef, value: Any) -> Any:
     raise ValueError(
         f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
@@ -156,6 +209,16 @@ def _is_number(field: FieldDef, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"a number is required, got {value!r}"
     return None
+
+
+def _is_integer(field: FieldDef, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"a whole number is required, got {value!r}"
+    return None
+
+
+def _is_boolean(field: FieldDef, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"yes or no is required, got {value!r}"
 
 
 def _is_choice(field: FieldDef, value: Any) -> str | None:
@@ -179,6 +242,14 @@ def _is_date(field: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _is_datetime(field: FieldDef, value: Any) -> str | None:
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return f"{value!r} is not a date and time (yyyy-mm-ddThh:mm:ssZ)"
+    return None
+
+
 def _anything(field: FieldDef, value: Any) -> str | None:
     return None
 
@@ -198,6 +269,10 @@ FIELD_TYPES: dict[FieldType, TypeRule] = {
     FieldType.NUMBER: TypeRule(
         _number, _is_number, ("number", "decimal"), (Kind.NUMBER, Kind.TEXT)
     ),
+    FieldType.INTEGER: TypeRule(_integer, _is_integer, ("integer",), (Kind.NUMBER, Kind.TEXT)),
+    FieldType.BOOLEAN: TypeRule(
+        _boolean, _is_boolean, ("boolean", "checkbox"), (Kind.BOOL, Kind.TEXT, Kind.NUMBER)
+    ),
     FieldType.DROPDOWN: TypeRule(
         _dropdown,
         _is_choice,
@@ -213,6 +288,9 @@ FIELD_TYPES: dict[FieldType, TypeRule] = {
         choices=True,
     ),
     FieldType.DATE: TypeRule(_date, _is_date, ("date",), (Kind.DATE, Kind.TEXT)),
+    FieldType.DATETIME: TypeRule(
+        _datetime, _is_datetime, ("datetime", "date_time"), (Kind.DATE, Kind.TEXT)
+    ),
     # Refused per contact, when there is a value to write (see _unwritable).
     FieldType.UNKNOWN: TypeRule(_unwritable, _anything, (), ANY_KIND),
 }
@@ -220,7 +298,9 @@ HINTS = {
     (FieldType.DROPDOWN, Kind.LIST): "a dropdown holds one choice: map a list to a multi-select"
     " field, or pick one item (e.g. otherMails[0])",
     (FieldType.NUMBER, Kind.LIST): "pick one item, e.g. businessPhones[0]",
+    (FieldType.INTEGER, Kind.LIST): "pick one item, e.g. businessPhones[0]",
     (FieldType.DATE, Kind.LIST): "pick one item",
+    (FieldType.DATETIME, Kind.LIST): "pick one item",
 }
 WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
 _SPELLED = {name: kind for kind, rule in FIELD_TYPES.items() for name in rule.spellings}
@@ -237,7 +317,23 @@ def convert(field: FieldDef, value: Any) -> Any:
         return None
     converted = FIELD_TYPES[field.type].convert(field, value)
     # Blank text (or a list of blanks) is as empty as no value: "required" says so.
-    return None if converted in EMPTY else converted
+    if converted in EMPTY:
+        return None
+    if field.limit is not None and (reason := field.limit(converted)):
+        raise ValueError(reason)
+    if field.pattern and not _matches(field.pattern, converted):
+        raise ValueError(
+            f"{short(converted)} does not match the field's pattern {field.pattern}; fix: correct"
+            " the value in Entra ID or the pattern in the help desk"
+        )
+    return converted
+
+
+def _matches(pattern: str, value: Any) -> bool:
+    try:
+        return re.fullmatch(pattern, str(value)) is not None
+    except re.error:
+        return True  # a pattern Python cannot read is the help desk's to apply
 
 
 def expression_problem(field: FieldDef, expression: Expression) -> str | None:
@@ -274,4 +370,8 @@ def problem(field: FieldDef, value: Any) -> str | None:
     if value in EMPTY:
         return f"{field.name}: this field is required" if field.required else None
     reason = FIELD_TYPES[field.type].check(field, value)
+    if reason is None and field.limit is not None:
+        reason = field.limit(value)
+    if not reason and field.pattern and not _matches(field.pattern, value):
+        reason = f"{value!r} does not match the pattern {field.pattern}"
     return f"{field.name}: {reason}" if reason else None

@@ -228,7 +228,7 @@ def test_a_sync_starting_during_a_preview_keeps_its_bookkeeping(tmp_path: Path) 
     daemon.state.close()
 
 
-def test_directory_text_in_a_preview_is_data_never_terminal_control(tmp_path: Path) -> None:
+def test_directory_text_in_a_preview_is_inert(tmp_path: Path) -> None:
     directory = contoso(users=3)
     trap = "\x1b]0;owned\x07\x1b[2J"
     for i, principal in enumerate((f"trap0{trap}@contoso.example", "eve1@contoso.example")):

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from azsyncd.control.client import Client, Group, Tenant
+from azsyncd.control.client import Client, Group, Tenant, inert
 from tui.screens.confirm import ConfirmScreen
 from tui.text import esc
 from tui.widgets.fields import OnOff, Row, choose
@@ -151,7 +151,7 @@ class UsersPanel(FormPanel):
         if group is None:
             return f"{picked} group {group_id[:8]}… (name not known: search for it)"
         members = f" ({group.member_count} members)" if group.member_count is not None else ""
-        return f"{picked} {group.name}{members}"
+        return f"{picked} {inert(group.name, keep='')}{members}"
 
     def show_groups(self) -> None:
         """The chosen groups, then the ones the search found; each line says [x] or [ ]."""

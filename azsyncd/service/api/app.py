@@ -19,6 +19,8 @@ from azsyncd.service.api import (
 )
 from azsyncd.service.api.body_limit import BodyLimit
 from azsyncd.service.api.callers import require_active, require_change_right
+from azsyncd.service.api.responses import InertJSONResponse
+from azsyncd.service.api.throttle import PerCaller
 from azsyncd.service.daemon import Daemon
 
 
@@ -35,8 +37,10 @@ def create_app(daemon: Daemon) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(require_change_right), Depends(require_active)],
+        default_response_class=InertJSONResponse,
     )
     app.state.daemon = daemon
+    app.state.group_searches = PerCaller(burst=10, every=1.0)  # each one asks Graph
     errors.install(app)
     app.include_router(routes_settings.router)
     app.include_router(routes_tenants.router)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field, ValidationError
 
 from azsyncd.errors import SecretError, TargetError
+from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.routes_preview import guarded
@@ -34,9 +35,10 @@ class LifecyclePatch(Body):
     )
 
 
-def _view(daemon: Daemon) -> dict[str, Any]:
+def _view(daemon: Daemon, request: Request) -> dict[str, Any]:
     config = daemon.config.model_dump(mode="json")
-    leavers = LifecycleState(daemon.state.db).all_leavers()
+    # Who left is personal data: for [control] readers and admins only.
+    leavers = LifecycleState(daemon.state.db).all_leavers() if people_of(request) else []
     return {
         "lifecycle": config["lifecycle"],
         "contact_groups": config["contact_groups"],
@@ -56,15 +58,15 @@ def _view(daemon: Daemon) -> dict[str, Any]:
 
 
 @router.get("/lifecycle", summary="Leaver settings, contact-group rules, known leavers")
-def get_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
-    return _view(daemon)
+def get_lifecycle(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    return _view(daemon, request)
 
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
 def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
     change = lifecycle_change(patch)
     note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
-    return _view(daemon)
+    return _view(daemon, request)
 
 
 def lifecycle_change(body: LifecyclePatch | dict[str, Any]) -> Callable[[dict[str, Any]], None]:

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Section
+from azsyncd.config.templates import GROUP_NAME_FIELDS, check
 from azsyncd.targets.happyfox.client import HappyFox, limits_for
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
 
@@ -28,6 +29,11 @@ class HappyFoxSettings(Section):
     lock_minutes: float = Field(10, ge=0, description="How long a 429 locks the account")
     mark: Literal["contact_group", "none"] = "contact_group"
     group_name: str = "Microsoft Entra ID: {tenant}"
+
+    @field_validator("group_name")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        return check(value, GROUP_NAME_FIELDS)
 
     @field_validator("base_url")
     @classmethod

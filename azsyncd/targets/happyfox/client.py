@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from azsyncd import outbound, stop
+from azsyncd.config.templates import render
 from azsyncd.errors import NetworkError, TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
@@ -516,7 +517,7 @@ class HappyFox:
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
         if self.mark == "none" or not contact_ids:
             return
-        self.add_to_group(self.group_name.format(tenant=tenant_label), contact_ids, False)
+        self.add_to_group(render(self.group_name, {"tenant": tenant_label}), contact_ids, False)
 
     # --- contact groups (targets.groups.ContactGroups) --------------------------------
 
