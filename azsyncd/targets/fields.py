@@ -343,7 +343,8 @@ def expression_problem(field: FieldDef, expression: Expression) -> str | None:
     if expression.kind not in rule.accepts:
         hint = HINTS.get((field.type, expression.kind), "map it to a field of another type")
         return (
-            f"{field.name} is a {field.type} field and {expression.source!r} gives"
+            f"{field.name} is {'an' if str(field.type)[0] in 'aeiou' else 'a'} {field.type}"
+            f" field and {expression.source!r} gives"
             f" {expression.kind}; {hint}"
         )
     if rule.choices and field.choices:

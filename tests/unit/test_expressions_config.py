@@ -108,3 +108,43 @@ exclude = ['mail matches "^room-"']
     out = capsys.readouterr().out
     assert "scope: include ['has license', 'userType = \"Member\"']" in out
     assert "exclude ['mail matches \"^room-\"']" in out
+
+
+def test_whole_number_yes_no_and_date_time_fields_take_the_kinds_they_can_hold(
+    tmp_path: Path,
+) -> None:
+    text = "\n".join(
+        problems_of(
+            """
+[target.local]
+fields = [
+  { name = "Badge", type = "integer" },
+  { name = "Remote", type = "boolean" },
+  { name = "Started", type = "datetime" },
+  { name = "Floor", type = "integer" },
+  { name = "Badges", type = "integer" },
+  { name = "Hired", type = "datetime" },
+]
+[mapping.custom_fields]
+Badge = 'businessPhones'
+Remote = 'split(department, ";")'
+Started = 'otherMails'
+Floor = 'left(employeeId, 3)'
+Badges = 'accountEnabled'
+Hired = 'employeeHireDate'
+""",
+            tmp_path,
+        )
+    )
+    for expected in (
+        "mapping.custom_fields.Badge: Badge is an integer field and 'businessPhones' gives list;"
+        " pick one item",
+        "mapping.custom_fields.Remote: Remote is a boolean field and 'split(department, \";\")'"
+        " gives list",
+        "mapping.custom_fields.Started: Started is a datetime field and 'otherMails' gives list;"
+        " pick one item",
+        "mapping.custom_fields.Badges: Badges is an integer field and 'accountEnabled' gives"
+        " yes/no",
+    ):
+        assert expected in text, expected
+    assert "Floor" not in text and "Hired" not in text
