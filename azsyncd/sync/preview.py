@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from azsyncd.config.model import Config, Tenant
+from azsyncd.config.model import Config, Mapping, Tenant, entry_source
 from azsyncd.directory.source import INVALID
 from azsyncd.directory.tenants import TenantService
 from azsyncd.inert import inert
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.sync.leavers import Step as LeaverStep
-from azsyncd.sync.mapping import Mapper, MappingFailure
+from azsyncd.sync.mapping import Mapper
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.runner import Progress, RunContext
 from azsyncd.sync.services import Services
@@ -67,7 +67,17 @@ TRIGGER = "preview"
 # One preview at a time per daemon: each reads whole tenants, and the state's bookkeeping
 # rows of a preview that died are dropped by the next one.
 _ONE_AT_A_TIME = threading.Lock()
-Names = dict[str, str]  # field id -> the help desk's name for it
+
+
+@dataclass(frozen=True)
+class InUse:
+    """The settings in use, to tell what already fails: their mapper (None when the mapping
+    is the changed one: then what fails, fails now) and the parts of the mapping the change
+    touches; and the help desk's field names."""
+
+    mapper: Mapper | None
+    parts: frozenset[str]
+    names: dict[str, str]
 
 
 @dataclass
@@ -184,24 +194,21 @@ class Observed:
     failure reasons gathered, a few changes kept with their field diffs, and whether the
     settings in use fail the same user checked."""
 
-    def __init__(
-        self, preview: Preview, size: int, before: Callable[[], tuple[Mapper | None, Names]]
-    ) -> None:
-        """``before``: the mapping in use (None: the same as the changed one) and the help
-        desk's field names, asked once the first chunk is planned."""
-        self.preview, self.size, self._before = preview, size, before
+    def __init__(self, preview: Preview, size: int, in_use: Callable[[], InUse]) -> None:
+        """``in_use``: the settings in use, asked once the first chunk is planned."""
+        self.preview, self.size, self._in_use = preview, size, in_use
         self.current = TenantPreview("")
         self.reasons: dict[str, Reason] = {}
         self._tally = Tally()
-        self._settings: tuple[Mapper | None, Names] | None = None
+        self._settings: InUse | None = None
 
     def begin_tenant(self, name: str, label: str) -> None:
         """The tenant's ``TenantPreview`` is set by the preview before its run starts."""
 
     def apply(self, actions: list[Action]) -> None:
         if self._settings is None:
-            self._settings = self._before()
-        before = self._settings[0]
+            self._settings = self._in_use()
+        in_use = self._settings
         counts = self.current.counts
         for action in actions:
             self._tally.add(action)
@@ -220,7 +227,7 @@ class Observed:
                 self._show(action, "update", list(action.changes))
             else:
                 counts["unchanged"] += 1
-            if _fails_now(action, before):
+            if _fails_now(action, in_use):
                 self.current.failing_now += 1
 
     def drain(self) -> None:
@@ -245,7 +252,7 @@ class Observed:
         mapped = action.mapped
         if mapped is None or len(self.preview.sample) >= self.size:
             return []
-        names = self._settings[1] if self._settings else {}
+        names = self._settings.names if self._settings else {}
         return [
             f"name: {short(mapped.name, VALUE)}",
             *(f"phone ({p.type}): {short(p.number, VALUE)}" for p in mapped.phones),
@@ -279,22 +286,46 @@ def shown(text: str, limit: int = 200) -> str:
     return inert(text if len(text) <= limit else text[: limit - 1] + "…", keep="")
 
 
-def _fails_now(action: Action, before: Mapper | None) -> bool:
+def _fails_now(action: Action, in_use: InUse) -> bool:
     """Whether the settings in use fail this user too: it fails now (a failure kept from an
     earlier run: the help desk refused it, another user has its address), or the mapping in
-    use fails it. Without ``before`` (the mapping is not changed) a user fails now as it
-    fails in the preview."""
+    use fails it. A user the change maps can fail in use only in the parts the change
+    touches; one it fails is checked against the whole mapping in use."""
+    before = in_use.mapper
     if before is None:
         return action.kind is ActionKind.FAILED
     if action.failing_since is not None:
         return True
     if action.user is None or INVALID in action.user:  # nothing any mapping can read
         return action.kind is ActionKind.FAILED
-    try:
-        before.map(action.user)
-    except MappingFailure:
-        return True
-    return False
+    if action.kind is ActionKind.FAILED:
+        return before.fails(action.user)
+    return before.fails(action.user, in_use.parts)
+
+
+def touched(before: Mapping, after: Mapping) -> frozenset[str]:
+    """The parts of a mapping (``Mapper.fails``'s names) whose failures ``after`` may change."""
+    parts: set[str] = set()
+    if (before.email, before.guest_email_from_mail) != (after.email, after.guest_email_from_mail):
+        parts.add("email")
+    if entry_source(before.name) != entry_source(after.name):
+        parts.add("name")
+    for phone_type in {*before.phones, *after.phones}:
+        old, new = before.phones.get(phone_type), after.phones.get(phone_type)
+        same = old is not None and new is not None and entry_source(old) == entry_source(new)
+        if not same or before.skip_empty_phones != after.skip_empty_phones:
+            parts.add(f"phone:{phone_type}")
+    for name in {*before.custom_fields, *after.custom_fields}:
+        old_entry, new_entry = before.custom_fields.get(name), after.custom_fields.get(name)
+        if (
+            old_entry is None
+            or new_entry is None
+            or entry_source(old_entry) != entry_source(new_entry)
+        ):
+            parts.add(f"field:{name}")
+    if set(before.custom_fields) != set(after.custom_fields):
+        parts.add("required")
+    return frozenset(parts)
 
 
 class Previewer:
@@ -315,7 +346,7 @@ class Previewer:
         self.current, self.changed, self.state = current, changed, state
         self.tenants, self.target, self.only, self.clock = tenants, target, only, clock
         self.preview = Preview()
-        self.observed = Observed(self.preview, sample, self._settings_in_use)
+        self.observed = Observed(self.preview, sample, self._in_use)
         self.services: Services | None = None
 
     def run(self) -> Preview:
@@ -412,14 +443,14 @@ class Previewer:
                 Change(tenant.name, row.object_id, shown(row.email), "leaver", [what])
             )
 
-    def _settings_in_use(self) -> tuple[Mapper | None, Names]:
-        """The mapping in use, to tell what already fails (None when it is the changed one:
-        then what fails, fails now), and the help desk's field names."""
+    def _in_use(self) -> InUse:
         assert self.services is not None
         planning = self.services.planning
-        if self.current.mapping == self.changed.mapping:
-            return None, planning.field_names
-        return Mapper(self.current.mapping, planning.fields), planning.field_names
+        names = planning.field_names
+        before, after = self.current.mapping, self.changed.mapping
+        if before == after:
+            return InUse(None, frozenset(), names)
+        return InUse(Mapper(before, planning.fields), touched(before, after), names)
 
 
 def refusal(preview: Preview, limit: float) -> str | None:
