@@ -226,6 +226,16 @@ class TargetField:
     required: bool = False
     choices: list[str] = field(default_factory=list)
     raw_type: str = ""
+    fixed: str | int | None = None  # the help desk's mark: set by azsync, never mapped
+
+
+@dataclass(frozen=True)
+class SetupProblem:
+    """Something the help desk lacks for the target's settings, and the fix."""
+
+    key: str = ""
+    message: str = ""
+    fix: str = ""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from azsyncd.control.answers import (
     ScheduleSettings,
     ScopeSettings,
     Settings,
+    SetupProblem,
     StateSettings,
     Status,
     SyncOutcome,
@@ -101,6 +102,7 @@ __all__ = [
     "ScheduleSettings",
     "ScopeSettings",
     "Settings",
+    "SetupProblem",
     "StateSettings",
     "Status",
     "SyncOutcome",
@@ -437,6 +439,18 @@ class Client:
 
     def fields(self) -> list[TargetField]:
         return self._list(TargetField, "fields", "/fields")
+
+    def fields_checked(self) -> tuple[list[TargetField], list[SetupProblem]]:
+        """The help desk's fields, and what it lacks for the target's settings (one call)."""
+        data = self._json("GET", "/fields")
+        fields = data.get("fields") if isinstance(data, dict) else None
+        problems = data.get("problems", []) if isinstance(data, dict) else None
+        if not isinstance(fields, list) or not isinstance(problems, list):
+            raise self._unreadable("GET", "/fields", 'no "fields" and "problems" lists')
+        try:
+            return [read(TargetField, f) for f in fields], [read(SetupProblem, p) for p in problems]
+        except UnreadableAnswer as exc:
+            raise self._unreadable("GET", "/fields", str(exc)) from None
 
     def reload(self) -> str:
         """Re-read the configuration file; the path it was read from."""

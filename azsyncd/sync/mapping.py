@@ -62,10 +62,12 @@ class Mapper:
         self.mapping = mapping
         self.settings = settings
         by_name = {f.name: f for f in fields}
+        # The target's own values (its mark): on every contact, never mapped.
+        self.fixed = {f.id: f.fixed for f in fields if f.fixed is not None}
         self.custom = [
             (by_name[name], mapping.expression(entry))
             for name, entry in mapping.custom_fields.items()
-            if name in by_name
+            if name in by_name and by_name[name].fixed is None
         ]
         # A mapping whose expression cannot fill its field (a list into a dropdown, a fixed
         # text that is no choice) fails every contact with the reason, until it is fixed.
@@ -76,7 +78,9 @@ class Mapper:
         self._broken = {name for name, found in problems.items() if found}
         self.missing_fields = [name for name in mapping.custom_fields if name not in by_name]
         self.required_unmapped = [
-            f.name for f in fields if f.required and f.name not in mapping.custom_fields
+            f.name
+            for f in fields
+            if f.required and f.fixed is None and f.name not in mapping.custom_fields
         ]
         self._email = compile_expression(mapping.email)
         name = entry_source(mapping.name)
@@ -151,6 +155,7 @@ class Mapper:
             )
         if reasons:
             raise MappingFailure(reasons)
+        custom.update(self.fixed)
         mapped = Mapped(email.lower(), name, phones, custom)
         mapped.fingerprint = fingerprint(mapped)
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"

@@ -6,7 +6,7 @@ is this function's output printed, and tests can check every rule on plain data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -152,9 +152,11 @@ def _changed(
     overwrite: bool,
     field_names: dict[str, str],
     rules: dict[str, str],
+    fixed: Collection[str] = (),
 ) -> tuple[str, list[Phone], dict[str, Any]]:
     """The name, phones and custom values to write, under each field's apply rule; every
-    difference said in ``changes``."""
+    difference said in ``changes``. A ``fixed`` field (the target's mark) always takes its
+    value, whatever its rule says."""
     name = existing.name if kept(rules.get("name", "always"), existing.name) else mapped.name
     if existing.name != name:
         changes.append(f"name: {short(existing.name)} -> {short(name)}")
@@ -168,7 +170,8 @@ def _changed(
     for field_id, value in mapped.custom.items():
         current = existing.custom.get(field_id)
         # when_empty (overwrite off): a value the help desk has stays; an empty one is filled.
-        if not kept(rules.get(field_id, default), current) and not same(current, value):
+        rule = "always" if field_id in fixed else rules.get(field_id, default)
+        if not kept(rule, current) and not same(current, value):
             custom[field_id] = value
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
@@ -186,6 +189,7 @@ def decide(
     field_names: dict[str, str],
     login_on: bool = False,
     rules: dict[str, str] | None = None,
+    fixed: Collection[str] = (),
 ) -> Action:
     """Create, update or leave the contact. ``existing`` is the user's own contact (bound,
     adopted by address, or taken over): an address that differs is changed on it, in place.
@@ -205,7 +209,9 @@ def decide(
         return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
     moved_from = existing.email if existing.email != mapped.email else ""
     changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
-    name, phones, custom = _changed(mapped, existing, changes, overwrite, field_names, rules or {})
+    name, phones, custom = _changed(
+        mapped, existing, changes, overwrite, field_names, rules or {}, fixed
+    )
     if login_on:
         changes.append("login: off -> on")
     action = Action(

@@ -166,6 +166,7 @@ class Planning:
             field_names=self.field_names,
             login_on=bound is not None and taken is not None and self._login_was_off(taken),
             rules=self.mapper.rules,
+            fixed=self.mapper.fixed,
         )
         for name in ("user", "failing_since", "attempt", "principal", "binding"):
             setattr(planned, name, getattr(action, name))

@@ -56,6 +56,9 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    # A value the target itself puts on every contact it writes (HappyFox's custom-field
+    # mark), in the target's form; the mapping never fills such a field. None: no such value.
+    fixed: Any = None
     # The help desk's own constraint on a value in the field's type: why it does not fit
     # (with the fix), or None.
     limit: Callable[[Any], str | None] | None = field(default=None, compare=False, repr=False)
@@ -72,6 +75,7 @@ class FieldDef:
             "required": self.required,
             "choices": [c.label for c in self.choices],
             "raw_type": self.raw_type or str(self.type),
+            **({"fixed": self.fixed} if self.fixed is not None else {}),
             **({"pattern": self.pattern} if self.pattern else {}),
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
+from azsyncd.targets.base import setup_problems
 from azsyncd.targets.factory import build_target
 from azsyncd.targets.local import built_in_store
 
@@ -109,11 +111,17 @@ def get_fields(daemon: DaemonDep) -> dict[str, Any]:
         target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
         try:
             fields = target.fields()
+            problems = setup_problems(target)
         finally:
             target.close()
     except TargetError as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
-    return {"target": daemon.config.target.kind, "fields": [f.as_dict() for f in fields]}
+    return {
+        "target": daemon.config.target.kind,
+        "fields": [f.as_dict() for f in fields],
+        # What the help desk lacks for the target's settings (HappyFox's mark field).
+        "problems": [dataclasses.asdict(p) for p in problems],
+    }
 
 
 @router.get("/attributes", summary="Directory attributes a mapping may read, and the functions")
