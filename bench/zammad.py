@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,16 +62,17 @@ def point(users: int, scale: float) -> dict[str, Any]:
     from azsyncd.service.daemon import Daemon
     from azsyncd.state.models import DeltaLink
     from azsyncd.targets.zammad.api import KIND
+    from bench import scaled
     from bench.floor import floor_seconds
     from bench.run import (
         StatusProbe,
-        children_peak_rss_mb,
         cpu_seconds,
         loads,
         peak_rss_mb,
+        run_peak_rss_mb,
         run_sync,
     )
-    from bench.setup import scaled_limiter, serve_graph
+    from bench.setup import child_path, scaled_limiter, serve_graph
 
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench-zammad"))
@@ -91,10 +93,8 @@ def point(users: int, scale: float) -> dict[str, Any]:
     )
     write_private(work / "azsyncd.toml", config.encode())
     # The account's limiter on the fake's clock, here and in each run's own process.
-    os.environ["AZSYNC_BENCH_LIMITER"] = json.dumps(
-        {"account": base, "limits": {KIND: PER_MINUTE}, "scale": scale}
-    )
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
+    os.environ.update(scaled.environment(base, {KIND: PER_MINUTE}, scale))
+    child_path()
     scaled_limiter(base, {KIND: PER_MINUTE}, scale)
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"), state_dir=work / "state", sync_process=True
@@ -113,7 +113,7 @@ def point(users: int, scale: float) -> dict[str, Any]:
         first = stats()
         calls = first["calls"] - 1  # the stats call itself
         floor = floor_seconds(calls, PER_MINUTE) / scale
-        first_run_peak = children_peak_rss_mb()
+        first_run_peak = run_peak_rss_mb(daemon)  # its own VmHWM, sent over its pipe
         delta_cpu = cpu_seconds()
         delta, delta_wall = run_sync(daemon)
         delta_cpu = cpu_seconds() - delta_cpu
@@ -130,12 +130,14 @@ def point(users: int, scale: float) -> dict[str, Any]:
         daemon.runner.wait()
         whole, whole_wall = daemon.state.run(run_id), time.monotonic() - started
         after_whole = stats()
-        runs_peak = children_peak_rss_mb()  # before the servers (children too) end
+        # The largest run's own peak (the first sync, the resyncs, the reconciliation).
+        runs_peak = max(daemon.job.peaks) / 1024  # type: ignore[attr-defined]
     finally:
         daemon.stop(20)
         for server in (fake, graph):
             server.terminate()
             server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     return {
         "users": users,
         "scale": scale,

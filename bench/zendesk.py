@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,8 +54,9 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
     from azsyncd.demo.run import tenant_toml
     from azsyncd.service.daemon import Daemon
     from azsyncd.targets.zendesk.http import KIND
-    from bench.run import children_peak_rss_mb, cpu_seconds, loads, peak_rss_mb, run_sync
-    from bench.setup import scaled_limiter, serve_graph
+    from bench import scaled
+    from bench.run import cpu_seconds, loads, peak_rss_mb, run_peak_rss_mb, run_sync
+    from bench.setup import child_path, scaled_limiter, serve_graph
 
     logs.setup("warning")
     work = Path(tempfile.mkdtemp(prefix="azbench-zd"))
@@ -75,10 +77,8 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
             write_private(work / name, value.encode())
         # The run's process takes the scaled limiter from bench/child/sitecustomize.py.
         limits = {KIND: int(PER_MINUTE * HEADROOM)}
-        os.environ["AZSYNC_BENCH_LIMITER"] = json.dumps(
-            {"account": base, "limits": limits, "scale": scale}
-        )
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
+        os.environ.update(scaled.environment(base, limits, scale))
+        child_path()
         target = {
             "kind": "zendesk",
             "zendesk": {
@@ -100,8 +100,7 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
         cpu = cpu_seconds()
         run, wall = run_sync(daemon)
         cpu = cpu_seconds() - cpu
-        # The run's process has ended; the servers (children too) have not: theirs is not it.
-        run_peak = children_peak_rss_mb()
+        run_peak = run_peak_rss_mb(daemon)  # its own VmHWM, sent over its pipe at its end
         counted = httpx.get(
             f"{base}/api/v2/__stats__", auth=("admin@acme.example/token", "token")
         ).json()
@@ -110,6 +109,7 @@ def point(users: int, scale: float, bulk: bool) -> dict[str, Any]:
         for server in servers:
             server.terminate()
             server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     budget = int(PER_MINUTE * HEADROOM)
     calls = int(counted["calls"]) - 1  # the stats call itself
     rate_floor = floor_seconds(calls, budget)

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azsyncd import paths
-from azsyncd.config import toml_edit
 from azsyncd.config.model import Config, Section, inline_secret_keys, suggest
 from azsyncd.config.rules import cross_field_problems, secret_file_keys
 from azsyncd.config.secrets import (
@@ -239,6 +238,8 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for a bad dict key: the key itself is named already
             continue
+        if isinstance(part, str) and part.startswith("<") and part.endswith(">"):
+            continue  # the form a union took (model.Entry's tags): not a key of the file
         name = clipped(str(part), 64)
         text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
@@ -301,6 +302,8 @@ def render(config: Config, current: str | None) -> str:
     The text is read back and must give the same configuration; should an edit of the old
     text ever not, a fresh document is written instead (the .bak keeps the comments).
     """
+    from azsyncd.config import toml_edit  # tomlkit: only for edits, never in a run's process
+
     full = config.model_dump(mode="json", exclude_none=True)
     if current is not None:
         try:

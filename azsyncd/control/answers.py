@@ -232,6 +232,16 @@ class TargetField:
     required: bool = False
     choices: list[str] = field(default_factory=list)
     raw_type: str = ""
+    fixed: str | int | None = None  # the help desk's mark: set by azsync, never mapped
+
+
+@dataclass(frozen=True)
+class SetupProblem:
+    """Something the help desk lacks for the target's settings, and the fix."""
+
+    key: str = ""
+    message: str = ""
+    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -290,13 +300,25 @@ class TargetSettings:
 
 @dataclass(frozen=True)
 class MappingSettings:
+    """Each mapped value is an attribute or expression, or a table {"value", "apply"}."""
+
     email: str = "userPrincipalName"
     guest_email_from_mail: bool = True
-    name: str = "{displayName}"
-    phones: dict[str, str] = field(default_factory=dict)
+    name: str | dict[str, Any] = "{displayName}"
+    phones: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     skip_empty_phones: bool = False
-    custom_fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     overwrite_custom_fields: bool = True
+
+    @staticmethod
+    def source(entry: str | dict[str, Any] | None) -> str | None:
+        """The attribute or expression of a mapped value, whichever form it has."""
+        return str(entry.get("value", "")) if isinstance(entry, dict) else entry
+
+    @staticmethod
+    def apply(entry: str | dict[str, Any] | None) -> str | None:
+        """The value's own apply rule (always, on_create, when_empty), or None."""
+        return entry.get("apply") if isinstance(entry, dict) else None
 
 
 @dataclass(frozen=True)
@@ -316,6 +338,15 @@ class WelcomeEmailSettings:
 @dataclass(frozen=True)
 class SyncSettings:
     min_share: float = 0.0
+    max_fail_share: float = 0.2  # a change whose preview fails more is refused unless forced
+
+
+@dataclass(frozen=True)
+class ScopeSettings:
+    """Who syncs: every include condition holds and no exclude condition does."""
+
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -331,6 +362,7 @@ class Settings:
     mapping: MappingSettings = field(default_factory=MappingSettings)
     welcome_email: WelcomeEmailSettings = field(default_factory=WelcomeEmailSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    scope: ScopeSettings = field(default_factory=ScopeSettings)
     state: StateSettings = field(default_factory=StateSettings)
 
 

@@ -44,7 +44,9 @@ from azsyncd.control.answers import (
     RunningSync,
     RunSummary,
     ScheduleSettings,
+    ScopeSettings,
     Settings,
+    SetupProblem,
     StateSettings,
     Status,
     SyncOutcome,
@@ -60,6 +62,7 @@ from azsyncd.control.answers import (
 )
 from azsyncd.control.lifecycle_answers import Joiners, Lifecycle, Quality, RuleCheck
 from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
+from azsyncd.control.preview_answers import PreviewResult
 from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
@@ -89,6 +92,7 @@ __all__ = [
     "PemCertificate",
     "Pfx",
     "Phone",
+    "PreviewResult",
     "Quality",
     "Record",
     "RecordStatus",
@@ -98,7 +102,9 @@ __all__ = [
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
+    "ScopeSettings",
     "Settings",
+    "SetupProblem",
     "StateSettings",
     "Status",
     "SyncOutcome",
@@ -118,6 +124,7 @@ RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
 RECORDS_PAGE = 10000  # the API's largest page
+SAVE_TIMEOUT = 900  # a mapping or scope change is previewed (the directory read) before it is saved
 
 
 class ApiFailure(Exception):
@@ -135,6 +142,7 @@ class ApiFailure(Exception):
         fix: str = "",
         problems: list[FieldProblem] | None = None,
         run_id: int | None = None,
+        preview: PreviewResult | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -143,6 +151,7 @@ class ApiFailure(Exception):
         self.fix = fix
         self.problems = problems or []
         self.run_id = run_id
+        self.preview = preview  # a save refused for its preview (code "preview_fails")
 
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
@@ -151,6 +160,12 @@ class ApiFailure(Exception):
             parsed = read(ErrorBody, error if isinstance(error, dict) else {})
         except UnreadableAnswer:
             parsed = ErrorBody()
+        preview = None
+        if isinstance(error, dict) and isinstance(error.get("preview"), dict):
+            try:
+                preview = read(PreviewResult, error["preview"])
+            except UnreadableAnswer:
+                preview = None
         return cls(
             status,
             parsed.code,
@@ -158,6 +173,7 @@ class ApiFailure(Exception):
             parsed.fix,
             parsed.problems,
             parsed.run_id,
+            preview,
         )
 
     def __str__(self) -> str:
@@ -355,12 +371,44 @@ class Client:
     def settings(self) -> Settings:
         return self._read(Settings, "GET", "/settings")
 
-    def update_settings(self, **sections: dict[str, Any]) -> Settings:
+    def update_settings(self, force: bool = False, **sections: dict[str, Any]) -> Settings:
         """Merge changes into sections, e.g. ``update_settings(schedule={"enabled": True})``.
 
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
+        A mapping or scope change whose preview fails more than [sync] max_fail_share of a
+        tenant's contacts is refused (ApiFailure, code "preview_fails", with ``.preview``)
+        unless ``force``.
         """
-        return self._read(Settings, "PATCH", "/settings", json=sections)
+        body: dict[str, Any] = {**sections, **({"force": True} if force else {})}
+        return self._read(Settings, "PATCH", "/settings", json=body, timeout=SAVE_TIMEOUT)
+
+    def preview(
+        self,
+        settings: dict[str, Any] | None = None,
+        lifecycle: dict[str, Any] | None = None,
+        tenant_change: tuple[str, dict[str, Any]] | None = None,
+        *,
+        tenant: str | None = None,
+        sample: int = 10,
+        timeout: float = 900,
+    ) -> PreviewResult:
+        """What the next full run would do with a change, saving and writing nothing.
+
+        ``settings``, ``lifecycle`` and ``tenant_change`` (name, changes) are the bodies of
+        ``update_settings``, ``update_lifecycle`` and ``update_tenant``; give any of them.
+        It reads every enabled tenant (or ``tenant``) in full, so it takes about as long as
+        a dry run.
+        """
+        body: dict[str, Any] = {"sample": sample}
+        if settings is not None:
+            body["settings"] = settings
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        if tenant_change is not None:
+            body["tenant_change"] = {"name": tenant_change[0], "changes": tenant_change[1]}
+        if tenant is not None:
+            body["tenant"] = tenant
+        return self._read(PreviewResult, "POST", "/preview", json=body, timeout=timeout)
 
     def lifecycle(self) -> Lifecycle:
         return self._read(Lifecycle, "GET", "/lifecycle")
@@ -369,14 +417,16 @@ class Client:
         self,
         lifecycle: dict[str, Any] | None = None,
         contact_groups: list[dict[str, Any]] | None = None,
+        force: bool = False,
     ) -> Lifecycle:
-        """Merge leaver settings and/or replace the contact-group rules; validated, then saved."""
-        body: dict[str, Any] = {}
+        """Merge leaver settings and/or replace the contact-group rules; validated, then saved
+        (a change whose preview fails too many contacts only with ``force``)."""
+        body: dict[str, Any] = {"force": True} if force else {}
         if lifecycle is not None:
             body["lifecycle"] = lifecycle
         if contact_groups is not None:
             body["contact_groups"] = contact_groups
-        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body, timeout=SAVE_TIMEOUT)
 
     def joiners(self) -> Joiners:
         """Upcoming starts: joiners whose contact exists with the login off."""
@@ -404,6 +454,18 @@ class Client:
 
     def fields(self) -> list[TargetField]:
         return self._list(TargetField, "fields", "/fields")
+
+    def fields_checked(self) -> tuple[list[TargetField], list[SetupProblem]]:
+        """The help desk's fields, and what it lacks for the target's settings (one call)."""
+        data = self._json("GET", "/fields")
+        fields = data.get("fields") if isinstance(data, dict) else None
+        problems = data.get("problems", []) if isinstance(data, dict) else None
+        if not isinstance(fields, list) or not isinstance(problems, list):
+            raise self._unreadable("GET", "/fields", 'no "fields" and "problems" lists')
+        try:
+            return [read(TargetField, f) for f in fields], [read(SetupProblem, p) for p in problems]
+        except UnreadableAnswer as exc:
+            raise self._unreadable("GET", "/fields", str(exc)) from None
 
     def reload(self) -> str:
         """Re-read the configuration file; the path it was read from."""

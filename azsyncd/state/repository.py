@@ -493,10 +493,18 @@ class State:
         """Before run ``run_id`` starts: drop the bookkeeping of every run no longer running
         (a daemon killed mid-run leaves its own) and any left under this run's id."""
         live = SyncRun.select(SyncRun.id).where(SyncRun.status == "running", SyncRun.id != run_id)
+        with self.db.atomic():  # a preview's (a negative id) are its own to drop
+            RunSeen.delete().where(RunSeen.run.not_in(live), RunSeen.run >= 0).execute()
+            RunClaim.delete().where(RunClaim.run.not_in(live), RunClaim.run >= 0).execute()
+            RunMatch.delete().where(RunMatch.run.not_in(live), RunMatch.run >= 0).execute()
+
+    def forget_previews(self) -> None:
+        """Drop what previews (negative run ids) left: called as one starts, when no other
+        preview of this daemon runs (a standby daemon previews nothing)."""
         with self.db.atomic():
-            RunSeen.delete().where(RunSeen.run.not_in(live)).execute()
-            RunClaim.delete().where(RunClaim.run.not_in(live)).execute()
-            RunMatch.delete().where(RunMatch.run.not_in(live)).execute()
+            RunSeen.delete().where(RunSeen.run < 0).execute()
+            RunClaim.delete().where(RunClaim.run < 0).execute()
+            RunMatch.delete().where(RunMatch.run < 0).execute()
 
     # --- runs --------------------------------------------------------------------------
 

@@ -25,7 +25,10 @@ def sync_one(run: TenantRun, graph: GraphClient) -> None:
     member: set[str] = set()
     try:
         days = services.config.lifecycle.create_before_hire_days
-        select = sorted({*select_for(services.config.mapping), *joiners.attributes(days)})
+        scopes = services.config.scopes(tenant)
+        select = select_for(
+            services.config.mapping, joiners.attributes(days), *(s.reads() for s in scopes)
+        )
         user = find_user(graph, who, select)
         if user and tenant.users == "groups":
             member = groups_of(graph, str(user["id"])) & set(tenant.groups)

@@ -104,23 +104,24 @@ class Planning:
             return Action(ActionKind.FAILED, tenant.name, user_id, reason=user[INVALID])
         email = self.mapper.email(user)[0].lower()
         principal = str(user.get("userPrincipalName") or "")
-        reason = out_of_scope(user, tenant.exclude_disabled)
+        reason = out_of_scope(user, tenant.exclude_disabled, self.config.scopes(tenant))
         if reason:
             kind = ActionKind.SKIPPED
             return Action(kind, tenant.name, user_id, email, reason=reason, user=user)
         try:
             mapped = self.mapper.map(user)
         except MappingFailure as failure:
-            reason = "; ".join(failure.reasons)
-            return Action(
+            failed = Action(
                 ActionKind.FAILED,
                 tenant.name,
                 user_id,
                 email,
-                reason=reason,
+                reason="; ".join(failure.reasons),
                 user=user,
                 fixes=failure.fixes,
             )
+            failed.reasons = tuple(failure.reasons)
+            return failed
         return Action(
             ActionKind.PENDING,
             tenant.name,
@@ -192,6 +193,8 @@ class Planning:
             overwrite=self.config.mapping.overwrite_custom_fields,
             field_names=self.field_names,
             login_on=bound is not None and taken is not None and self._login_was_off(taken),
+            rules=self.mapper.rules,
+            fixed=self.mapper.fixed,
         )
         for name in ("user", "failing_since", "attempt", "principal", "binding"):
             setattr(planned, name, getattr(action, name))

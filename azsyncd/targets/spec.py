@@ -62,6 +62,12 @@ class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    # The settings that change what the target writes to every contact beyond the mapping
+    # (HappyFox's custom-field mark), as a short text; "" when there are none. It is part of
+    # every contact's fingerprint (``sync.services.settings_key``): a change rewrites every
+    # contact once. Non-empty also means the help desk must be set up for it, which
+    # ``check-config`` checks (``Target.setup_problems``).
+    written: Callable[[Any], str] | None = None
     demo: Callable[[Path], DemoDesk] | None = None  # starts a simulated account in a directory
     # What check-config says of the table once it is valid: a line each (the account, its
     # budget, how it writes).

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
-from azsyncd.control.client import ApiFailure, Client, MappingSettings, TargetField
+from azsyncd.control.client import ApiFailure, Client, MappingSettings, SetupProblem, TargetField
 from tui.text import clip, esc
 from tui.widgets.fields import OnOff, Row
 from tui.widgets.form_panel import FormPanel
@@ -23,16 +23,26 @@ class MappingData:
     attributes: list[str]
     fields: list[TargetField] = field(default_factory=list)
     fields_error: str = ""  # the help desk's fields could not be read
+    problems: list[SetupProblem] = field(default_factory=list)  # what the help desk lacks
 
     def options(self) -> list[str]:
         """Every attribute a mapping may pick, with any the mapping uses beyond the known ones."""
-        used = [self.mapping.email, *self.mapping.phones.values()]
-        used += list(self.mapping.custom_fields.values())
-        return list(dict.fromkeys([*self.attributes, *used]))
+        source = MappingSettings.source
+        used = [self.mapping.email, *map(source, self.mapping.phones.values())]
+        used += list(map(source, self.mapping.custom_fields.values()))
+        return list(dict.fromkeys([*self.attributes, *(u for u in used if u)]))
 
 
 def picked(select: Select[str]) -> str | None:
     return None if select.value is Select.NULL else str(select.value)
+
+
+def _entry(old: str | dict[str, Any] | None, value: str | None) -> str | dict[str, Any] | None:
+    """What a save sends for one mapped value: a value with its own apply rule keeps the rule
+    (the table is merged), anything else is the attribute or expression itself."""
+    if value is not None and isinstance(old, dict):
+        return {"value": value}
+    return value
 
 
 class MappingPanel(FormPanel):
@@ -44,6 +54,7 @@ class MappingPanel(FormPanel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fields: list[TargetField] = []
+        self.mapping: MappingSettings | None = None  # as last read, to keep apply rules
 
     def compose_form(self) -> Any:
         yield Static("Loading the mapping…", id="mapping-loading")
@@ -51,7 +62,8 @@ class MappingPanel(FormPanel):
     def read(self, client: Client) -> MappingData:
         settings, attributes = client.settings(), client.attributes()
         try:
-            return MappingData(settings.mapping, attributes, client.fields())
+            fields, problems = client.fields_checked()
+            return MappingData(settings.mapping, attributes, fields, problems=problems)
         except ApiFailure as exc:  # the help desk is down: the rest of the mapping still shows
             return MappingData(settings.mapping, attributes, fields_error=exc.message)
 
@@ -60,11 +72,14 @@ class MappingPanel(FormPanel):
         extra = tuple(
             n for n in data.mapping.custom_fields if n not in {f.name for f in data.fields}
         )
-        return fields, extra, tuple(data.options()), data.fields_error
+        problems = tuple((p.message, p.fix) for p in data.problems)
+        return fields, extra, tuple(data.options()), data.fields_error, problems
 
     def rows_for(self, data: MappingData) -> list[Widget]:
         options = [(a, a) for a in data.options()]
-        self.fields = list(data.fields)
+        # The help desk's mark field is azsync's own: shown, never offered for mapping.
+        self.fields = [f for f in data.fields if f.fixed is None]
+        marks = [f.name for f in data.fields if f.fixed is not None]
         known = {f.name for f in data.fields}
         # Mapped fields the help desk did not list stay editable, so nothing is dropped.
         self.fields += [
@@ -117,6 +132,10 @@ class MappingPanel(FormPanel):
                     classes="error",
                 )
             )
+        for problem in data.problems:  # e.g. HappyFox's mark field missing: how to create it
+            rows.append(Static(f"{esc(problem.message)}. Fix: {esc(problem.fix)}", classes="error"))
+        for name in marks:
+            rows.append(Static(f"{esc(clip(name, 40))}: azsync's mark on every contact it keeps"))
         for n, target_field in enumerate(self.fields):
             mark = " *" if target_field.required else ""
             rows.append(
@@ -140,24 +159,37 @@ class MappingPanel(FormPanel):
     def fill(self, data: MappingData) -> None:
         mapping = data.mapping
         self.query_one("#email", Select).value = mapping.email
-        self.query_one("#name", Input).value = mapping.name
+        self.mapping = mapping
+        source = MappingSettings.source
+        self.query_one("#name", Input).value = source(mapping.name) or ""
         for code in PHONE_TYPES:
-            self.query_one(f"#phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
+            phone = source(mapping.phones.get(code))
+            self.query_one(f"#phone-{code}", Select).value = phone or Select.NULL
         for n, target_field in enumerate(self.fields):
-            value = mapping.custom_fields.get(target_field.name, Select.NULL)
-            self.query_one(f"#custom-{n}", Select).value = value
+            value = source(mapping.custom_fields.get(target_field.name))
+            self.query_one(f"#custom-{n}", Select).value = value or Select.NULL
         for switch in ("guest_email_from_mail", "skip_empty_phones", "overwrite_custom_fields"):
             self.query_one(f"#{switch}", OnOff).value = getattr(mapping, switch)
 
     def values(self) -> dict[str, Any]:
         if not self.query("#email"):
             return {}
+        old = self.mapping
         return {
             "email": picked(self.query_one("#email", Select)),
-            "name": self.query_one("#name", Input).value,
-            "phones": {c: picked(self.query_one(f"#phone-{c}", Select)) for c in PHONE_TYPES},
+            "name": _entry(old.name if old else None, self.query_one("#name", Input).value),
+            "phones": {
+                c: _entry(
+                    old.phones.get(c) if old else None,
+                    picked(self.query_one(f"#phone-{c}", Select)),
+                )
+                for c in PHONE_TYPES
+            },
             "custom_fields": {
-                f.name: picked(self.query_one(f"#custom-{n}", Select))
+                f.name: _entry(
+                    old.custom_fields.get(f.name) if old else None,
+                    picked(self.query_one(f"#custom-{n}", Select)),
+                )
                 for n, f in enumerate(self.fields)
             },
             **{

@@ -11,6 +11,7 @@ from azsyncd.service.api import (
     routes_alerts,
     routes_lifecycle,
     routes_metrics,
+    routes_preview,
     routes_quality,
     routes_runs,
     routes_settings,
@@ -47,6 +48,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_quality.router)
+    app.include_router(routes_preview.router)
     app.include_router(routes_metrics.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_welcome.router)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
+from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import Body
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.joiners import JoinerState
@@ -32,6 +34,9 @@ class LifecyclePatch(Body):
     )
     contact_groups: list[dict[str, Any]] | None = Field(
         None, max_length=200, description="The rules, all of them: replaces the list"
+    )
+    force: bool = Field(
+        False, description="Save even if the change's preview fails too many contacts"
     )
 
 
@@ -95,14 +100,27 @@ def _joiners(daemon: Daemon) -> dict[str, Any]:
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
 def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+    change = lifecycle_change(patch)
+    note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
+    return _view(daemon, request)
+
+
+def lifecycle_change(body: LifecyclePatch | dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """The edit a PATCH /v1/lifecycle body makes to the config document (also previewed)."""
+    try:
+        patch = body if isinstance(body, LifecyclePatch) else LifecyclePatch.model_validate(body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ApiError(422, "invalid_request", f"lifecycle.{where}: {problem['msg']}") from None
+
     def apply(document: dict[str, Any]) -> None:
         if patch.lifecycle is not None:
             document["lifecycle"].update(patch.lifecycle)
         if patch.contact_groups is not None:
             document["contact_groups"] = patch.contact_groups
 
-    note(request, *daemon.config_store.update(apply))
-    return _view(daemon, request)
+    return apply
 
 
 @router.get(
