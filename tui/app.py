@@ -59,7 +59,7 @@ TABS: list[tuple[str, str, type[Panel]]] = [
     ("log", "Log", LogPanel),
     ("contacts", "Contacts", ContactsPanel),
     ("audit", "Audit", AuditPanel),
-    ("leavers", "Leavers", LifecyclePanel),
+    ("leavers", "Joiners & leavers", LifecyclePanel),
     ("alerts", "Alerts", AlertsPanel),
 ]
 WIDE = 100  # columns from which tab labels have a space after their digit
@@ -77,7 +77,11 @@ def tab_label(n: int, label: str, unsaved: str = "", wide: bool = True) -> str:
     then in the flash line."""
     if wide:
         return f"{digit(n)} {label}" + (f" {unsaved}" if unsaved else "")
-    return f"[b u]{digit(n)}[/]{label}"
+    return f"[b u]{digit(n)}[/]{COMPACT_LABELS.get(label, label)}"
+
+
+# Below 100 columns ten labels have 80 columns: the longest are said in fewer words there.
+COMPACT_LABELS = {"Joiners & leavers": "Leavers"}
 
 
 PANELS = {tab: panel for tab, _, panel in TABS}

@@ -36,9 +36,15 @@ def read(kind: type[T], data: Any) -> T:
 COUNT_KEYS = ("new", "updated", "unchanged", "failed", "skipped")
 
 
+# Said only when not zero: joiners created with the login off (among "new"), joiners started.
+LIFECYCLE_COUNTS = (("joiners", "joiner(s), login off"), ("started", "started"))
+
+
 def counts_text(counts: dict[str, Any]) -> str:
-    """ "3 new, 0 updated, ..." in a fixed order."""
-    return ", ".join(f"{counts.get(k, 0)} {k}" for k in COUNT_KEYS)
+    """ "3 new, 0 updated, ..." in a fixed order; joiners and starts when there are some."""
+    text = ", ".join(f"{counts.get(k, 0)} {k}" for k in COUNT_KEYS)
+    extra = [f"{counts[k]} {label}" for k, label in LIFECYCLE_COUNTS if counts.get(k)]
+    return text + (f" ({', '.join(extra)})" if extra else "")
 
 
 @dataclass(frozen=True)
@@ -306,13 +312,25 @@ class TargetSettings:
 
 @dataclass(frozen=True)
 class MappingSettings:
+    """Each mapped value is an attribute or expression, or a table {"value", "apply"}."""
+
     email: str = "userPrincipalName"
     guest_email_from_mail: bool = True
-    name: str = "{displayName}"
-    phones: dict[str, str] = field(default_factory=dict)
+    name: str | dict[str, Any] = "{displayName}"
+    phones: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     skip_empty_phones: bool = False
-    custom_fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     overwrite_custom_fields: bool = True
+
+    @staticmethod
+    def source(entry: str | dict[str, Any] | None) -> str | None:
+        """The attribute or expression of a mapped value, whichever form it has."""
+        return str(entry.get("value", "")) if isinstance(entry, dict) else entry
+
+    @staticmethod
+    def apply(entry: str | dict[str, Any] | None) -> str | None:
+        """The value's own apply rule (always, on_create, when_empty), or None."""
+        return entry.get("apply") if isinstance(entry, dict) else None
 
 
 @dataclass(frozen=True)
@@ -344,6 +362,15 @@ class SyncSettings:
     min_share: float = 0.0
     full_every: float = 7.0
     thresholds: ThresholdSettings = field(default_factory=ThresholdSettings)
+    max_fail_share: float = 0.2  # a change whose preview fails more is refused unless forced
+
+
+@dataclass(frozen=True)
+class ScopeSettings:
+    """Who syncs: every include condition holds and no exclude condition does."""
+
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -393,6 +420,7 @@ class Settings:
     mapping: MappingSettings = field(default_factory=MappingSettings)
     welcome_email: WelcomeEmailSettings = field(default_factory=WelcomeEmailSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    scope: ScopeSettings = field(default_factory=ScopeSettings)
     state: StateSettings = field(default_factory=StateSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
 

@@ -46,6 +46,7 @@ from azsyncd.control.answers import (
     RunningSync,
     RunSummary,
     ScheduleSettings,
+    ScopeSettings,
     Settings,
     SetupProblem,
     StateSettings,
@@ -64,8 +65,9 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
-from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
+from azsyncd.control.lifecycle_answers import Joiners, Lifecycle, Quality, RuleCheck
 from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
+from azsyncd.control.preview_answers import PreviewResult
 from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
@@ -89,6 +91,7 @@ __all__ = [
     "Group",
     "HappyFoxSettings",
     "HeldRun",
+    "Joiners",
     "LastTick",
     "Lifecycle",
     "LogLine",
@@ -96,6 +99,8 @@ __all__ = [
     "PemCertificate",
     "Pfx",
     "Phone",
+    "PreviewResult",
+    "Quality",
     "Record",
     "RecordStatus",
     "Records",
@@ -104,6 +109,7 @@ __all__ = [
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
+    "ScopeSettings",
     "Settings",
     "SetupProblem",
     "StateSettings",
@@ -128,6 +134,7 @@ RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
 RECORDS_PAGE = 10000  # the API's largest page
+SAVE_TIMEOUT = 900  # a mapping or scope change is previewed (the directory read) before it is saved
 
 
 class ApiFailure(Exception):
@@ -145,6 +152,7 @@ class ApiFailure(Exception):
         fix: str = "",
         problems: list[FieldProblem] | None = None,
         run_id: int | None = None,
+        preview: PreviewResult | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -153,6 +161,7 @@ class ApiFailure(Exception):
         self.fix = fix
         self.problems = problems or []
         self.run_id = run_id
+        self.preview = preview  # a save refused for its preview (code "preview_fails")
 
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
@@ -161,6 +170,12 @@ class ApiFailure(Exception):
             parsed = read(ErrorBody, error if isinstance(error, dict) else {})
         except UnreadableAnswer:
             parsed = ErrorBody()
+        preview = None
+        if isinstance(error, dict) and isinstance(error.get("preview"), dict):
+            try:
+                preview = read(PreviewResult, error["preview"])
+            except UnreadableAnswer:
+                preview = None
         return cls(
             status,
             parsed.code,
@@ -168,6 +183,7 @@ class ApiFailure(Exception):
             parsed.fix,
             parsed.problems,
             parsed.run_id,
+            preview,
         )
 
     def __str__(self) -> str:
@@ -365,12 +381,44 @@ class Client:
     def settings(self) -> Settings:
         return self._read(Settings, "GET", "/settings")
 
-    def update_settings(self, **sections: dict[str, Any]) -> Settings:
+    def update_settings(self, force: bool = False, **sections: dict[str, Any]) -> Settings:
         """Merge changes into sections, e.g. ``update_settings(schedule={"enabled": True})``.
 
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
+        A mapping or scope change whose preview fails more than [sync] max_fail_share of a
+        tenant's contacts is refused (ApiFailure, code "preview_fails", with ``.preview``)
+        unless ``force``.
         """
-        return self._read(Settings, "PATCH", "/settings", json=sections)
+        body: dict[str, Any] = {**sections, **({"force": True} if force else {})}
+        return self._read(Settings, "PATCH", "/settings", json=body, timeout=SAVE_TIMEOUT)
+
+    def preview(
+        self,
+        settings: dict[str, Any] | None = None,
+        lifecycle: dict[str, Any] | None = None,
+        tenant_change: tuple[str, dict[str, Any]] | None = None,
+        *,
+        tenant: str | None = None,
+        sample: int = 10,
+        timeout: float = 900,
+    ) -> PreviewResult:
+        """What the next full run would do with a change, saving and writing nothing.
+
+        ``settings``, ``lifecycle`` and ``tenant_change`` (name, changes) are the bodies of
+        ``update_settings``, ``update_lifecycle`` and ``update_tenant``; give any of them.
+        It reads every enabled tenant (or ``tenant``) in full, so it takes about as long as
+        a dry run.
+        """
+        body: dict[str, Any] = {"sample": sample}
+        if settings is not None:
+            body["settings"] = settings
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        if tenant_change is not None:
+            body["tenant_change"] = {"name": tenant_change[0], "changes": tenant_change[1]}
+        if tenant is not None:
+            body["tenant"] = tenant
+        return self._read(PreviewResult, "POST", "/preview", json=body, timeout=timeout)
 
     def lifecycle(self) -> Lifecycle:
         return self._read(Lifecycle, "GET", "/lifecycle")
@@ -379,14 +427,29 @@ class Client:
         self,
         lifecycle: dict[str, Any] | None = None,
         contact_groups: list[dict[str, Any]] | None = None,
+        force: bool = False,
     ) -> Lifecycle:
-        """Merge leaver settings and/or replace the contact-group rules; validated, then saved."""
-        body: dict[str, Any] = {}
+        """Merge leaver settings and/or replace the contact-group rules; validated, then saved
+        (a change whose preview fails too many contacts only with ``force``)."""
+        body: dict[str, Any] = {"force": True} if force else {}
         if lifecycle is not None:
             body["lifecycle"] = lifecycle
         if contact_groups is not None:
             body["contact_groups"] = contact_groups
-        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body, timeout=SAVE_TIMEOUT)
+
+    def joiners(self) -> Joiners:
+        """Upcoming starts: joiners whose contact exists with the login off."""
+        return self._read(Joiners, "GET", "/lifecycle/joiners")
+
+    def quality(self, addresses: int | None = None) -> Quality:
+        """The data-quality report (what the digest sends), ``addresses`` named per group."""
+        params = {"addresses": addresses} if addresses else {}
+        return self._read(Quality, "GET", "/report/quality", params=params)
+
+    def quality_csv(self) -> bytes:
+        """Every failing user with its fix, as CSV."""
+        return self._send("GET", "/report/quality.csv").content
 
     def check_lifecycle(self) -> RuleCheck:
         """Ask the tenants and the help desk whether the rules' groups exist."""

@@ -19,7 +19,7 @@ from textual.widgets import Input, TabbedContent, TextArea
 
 from tests.tui.driving import answer, burst, drive, settle, text, until
 from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
-from tui.app import AzsyncApp
+from tui.app import TABS, AzsyncApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.path import PathScreen
 from tui.screens.tenant_form import TenantForm
@@ -27,6 +27,7 @@ from tui.widgets.fields import OnOff
 
 pytestmark = pytest.mark.slow
 
+LABELS = {tab: label for tab, label, _ in TABS}
 HELD = TENANT + "\n[sync.thresholds]\ncreate = 3\n"
 
 
@@ -252,7 +253,7 @@ def test_every_palette_command_runs_with_enter(live: LiveDaemon) -> None:
             ran.append(title)
             screen, active = app.screen, app.query_one(TabbedContent).active
             if title.startswith("Show "):
-                assert active.title() in title or title.endswith(active.title()), title
+                assert title == f"Show {LABELS[active]}", title
             elif title in ("Sync now", "Dry run", "Full sync", "Authorize tenant"):
                 assert isinstance(screen, ConfirmScreen), title
                 await closes(pilot, "n")

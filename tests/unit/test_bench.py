@@ -213,3 +213,25 @@ def test_the_full_resync_profile_is_split_into_its_parts(tmp_path: Path) -> None
     assert "| 1,000 | 0, 1, 0.1 | 1,000, 0, 2, 0.5 (0.4 s CPU) |" in text
     assert "(idle: 1.0 / 2.0; load 1.2)" in text
     assert "resync of 1,000 users (py-spy): reading Graph 20%, mapping 15%" in text
+
+
+def test_the_preview_point_previews_the_change_it_names() -> None:
+    import json
+    import subprocess
+    import sys
+
+    from bench.run import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.preview", "--one", "300"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    point = json.loads(out.stdout.strip().splitlines()[-1])
+    assert point["first_sync_new"] == 300
+    counts = point["preview_counts"]  # Department in upper case: a third of it already is
+    assert counts["update"] + counts["unchanged"] == 300 and counts["update"] > 0
+    assert point["dry_run_s"] > 0 and point["preview_s"] > 0

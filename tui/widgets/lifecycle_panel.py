@@ -1,6 +1,7 @@
-"""The Leavers tab: what happens to leavers (saved with Ctrl+S like every form), the
-contact-group rules (a adds one in a dialog, Del removes the chosen one after asking), and
-the leavers azsync knows."""
+"""The Joiners & leavers tab: what happens to leavers (saved with Ctrl+S like every form),
+the contact-group rules (a adds one in a dialog, Del removes the chosen one after asking),
+the upcoming starts (joiners whose contact waits, login off, for the hire date) and the
+leavers azsync knows."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ ACTIONS = [("Keep the contact as it is", "keep"), ("Turn the portal login off", 
 RULE_COLUMNS = [("Contact group", 20), ("When", 0), ("Tickets", 7)]
 LEAVER_COLUMNS = [("Tenant", 10), ("Email", 0), ("Gone since", 16), ("Disabled", 8)]
 LEAVER_COLUMNS += [("Login", 5)]
+JOINER_COLUMNS = [("Tenant", 10), ("Email", 0), ("Hire date", 10), ("Contact", 22)]
 
 
 def grace(text: str) -> Any:
@@ -35,6 +37,7 @@ def grace(text: str) -> Any:
 
 
 class LifecyclePanel(FormPanel):
+    TAB_TITLE = "Joiners & leavers"
     BINDINGS = [
         *FormPanel.BINDINGS,
         Binding("a", "add_rule", "Add rule"),
@@ -78,11 +81,14 @@ class LifecyclePanel(FormPanel):
         yield Static("", id="group-name", classes="aside")
         yield Static("Contact-group rules (a adds, Del removes)", classes="section")
         yield FitTable(id="rule-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="joiners-title", classes="section")
+        yield FitTable(id="joiner-table", cursor_type="row", zebra_stripes=True)
         yield Static("Leavers azsync knows", classes="section", id="leavers-title")
         yield FitTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         fit_columns(self.by_id("rule-table", DataTable), RULE_COLUMNS)
+        fit_columns(self.by_id("joiner-table", DataTable), JOINER_COLUMNS)
         fit_columns(self.by_id("leaver-table", DataTable), LEAVER_COLUMNS)
 
     def read(self, client: Client) -> Lifecycle:
@@ -125,6 +131,24 @@ class LifecyclePanel(FormPanel):
             )
         if data.contact_groups:
             rules.move_cursor(row=min(max(row, 0), len(data.contact_groups) - 1))
+        days = data.lifecycle.create_before_hire_days
+        self.by_id("joiners-title", Static).update(
+            f"Upcoming starts: contacts created {days} day(s) before the hire date, login off"
+            if days
+            else "Upcoming starts: off (create_before_hire_days = 0 in the configuration)"
+        )
+        joiners = self.by_id("joiner-table", DataTable)
+        joiners.clear()
+        for joiner in data.joiners:
+            joiners.add_row(
+                cell(joiner.tenant),
+                cell(joiner.email),
+                cell(joiner.hire_date),
+                cell(
+                    joiner.reason
+                    or ("ready, login off" if joiner.created else f"from {joiner.contact_from}")
+                ),
+            )
         self.by_id("leavers-title", Static).update(f"Leavers azsync knows ({zone_note(self.zone)})")
         leavers = self.by_id("leaver-table", DataTable)
         leavers.clear()

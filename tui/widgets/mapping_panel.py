@@ -27,13 +27,22 @@ class MappingData:
 
     def options(self) -> list[str]:
         """Every attribute a mapping may pick, with any the mapping uses beyond the known ones."""
-        used = [self.mapping.email, *self.mapping.phones.values()]
-        used += list(self.mapping.custom_fields.values())
-        return list(dict.fromkeys([*self.attributes, *used]))
+        source = MappingSettings.source
+        used = [self.mapping.email, *map(source, self.mapping.phones.values())]
+        used += list(map(source, self.mapping.custom_fields.values()))
+        return list(dict.fromkeys([*self.attributes, *(u for u in used if u)]))
 
 
 def picked(select: Select[str]) -> str | None:
     return None if select.value is Select.NULL else str(select.value)
+
+
+def _entry(old: str | dict[str, Any] | None, value: str | None) -> str | dict[str, Any] | None:
+    """What a save sends for one mapped value: a value with its own apply rule keeps the rule
+    (the table is merged), anything else is the attribute or expression itself."""
+    if value is not None and isinstance(old, dict):
+        return {"value": value}
+    return value
 
 
 class MappingPanel(FormPanel):
@@ -45,6 +54,7 @@ class MappingPanel(FormPanel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fields: list[TargetField] = []
+        self.mapping: MappingSettings | None = None  # as last read, to keep apply rules
 
     def compose_form(self) -> Any:
         yield Static("Loading the mapping…", id="mapping-loading")
@@ -149,24 +159,38 @@ class MappingPanel(FormPanel):
     def fill(self, data: MappingData) -> None:
         mapping = data.mapping
         self.by_id("email", Select).value = mapping.email
-        self.by_id("name", Input).value = mapping.name
+        self.mapping = mapping
+        source = MappingSettings.source
+        self.by_id("name", Input).value = source(mapping.name) or ""
         for code in PHONE_TYPES:
-            self.by_id(f"phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
+            phone = source(mapping.phones.get(code))
+            self.by_id(f"phone-{code}", Select).value = phone or Select.NULL
         for n, target_field in enumerate(self.fields):
-            value = mapping.custom_fields.get(target_field.name, Select.NULL)
-            self.by_id(f"custom-{n}", Select).value = value
+            value = source(mapping.custom_fields.get(target_field.name))
+            self.by_id(f"custom-{n}", Select).value = value or Select.NULL
         for switch in ("guest_email_from_mail", "skip_empty_phones", "overwrite_custom_fields"):
             self.by_id(f"{switch}", OnOff).value = getattr(mapping, switch)
 
     def values(self) -> dict[str, Any]:
         if self.built is None:
             return {}  # the rows are not there yet
+        old = self.mapping
         return {
             "email": picked(self.by_id("email", Select)),
-            "name": self.by_id("name", Input).value,
-            "phones": {c: picked(self.by_id(f"phone-{c}", Select)) for c in PHONE_TYPES},
+            "name": _entry(old.name if old else None, self.by_id("name", Input).value),
+            "phones": {
+                c: _entry(
+                    old.phones.get(c) if old else None,
+                    picked(self.by_id(f"phone-{c}", Select)),
+                )
+                for c in PHONE_TYPES
+            },
             "custom_fields": {
-                f.name: picked(self.by_id(f"custom-{n}", Select)) for n, f in enumerate(self.fields)
+                f.name: _entry(
+                    old.custom_fields.get(f.name) if old else None,
+                    picked(self.by_id(f"custom-{n}", Select)),
+                )
+                for n, f in enumerate(self.fields)
             },
             **{
                 switch: self.by_id(f"{switch}", OnOff).value

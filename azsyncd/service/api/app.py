@@ -11,6 +11,8 @@ from azsyncd.service.api import (
     routes_alerts,
     routes_lifecycle,
     routes_metrics,
+    routes_preview,
+    routes_quality,
     routes_runs,
     routes_settings,
     routes_target,
@@ -47,6 +49,8 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.include_router(routes_tenants.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_quality.router)
+    app.include_router(routes_preview.router)
     app.include_router(routes_metrics.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_welcome.router)

@@ -57,8 +57,16 @@ class SettingsPatch(Body):
     mapping: dict[str, Any] | None = None
     welcome_email: dict[str, Any] | None = None
     sync: dict[str, Any] | None = None
+    scope: dict[str, Any] | None = Field(
+        None, description="include / exclude conditions for every tenant"
+    )
     state: dict[str, Any] | None = Field(
         None, description="history_runs only; database_url needs a restart"
+    )
+    force: bool = Field(
+        False,
+        description="Save even if the change's preview fails more than [sync] max_fail_share"
+        " of a tenant's contacts",
     )
 
 
@@ -71,6 +79,7 @@ TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
         for name, field in Tenant.model_fields.items()
         if name != "name"
     },
+    force=(bool, False),  # save even if the change's preview fails too many contacts
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
