@@ -190,6 +190,13 @@ def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) 
             app.screen.query_one("#secret", Input).value = DEMO_SECRET
             await pilot.press("ctrl+s")
             await until(pilot, lambda: not isinstance(app.screen, TenantForm))
+
+            def toasts() -> list[str]:
+                return [str(n.message) for n in app._notifications]
+
+            await until(pilot, lambda: any("new credential for fabrikam" in t for t in toasts()))
+            added = [t for t in toasts() if t.startswith("Added fabrikam")]
+            assert len(added) <= 1, "a replaced credential is not a tenant added"
             await pilot.press("z")
             await answer(pilot, "y")
             await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Active"))
@@ -271,8 +278,6 @@ def test_unsaved_marker_and_a_refused_save_keeps_every_edit(tmp_path: Path) -> N
             time_field.value = "25:61"
             settings.query_one("#subject", Input).value = "Hello from {account}"
             await until(pilot, lambda: "settings" in app.unsaved, what="the unsaved marker")
-            # At 80 columns the tab labels have no room for a mark: the flash line says it.
-            assert "Unsaved edits on Settings (5)" in text(app.query_one("#flash"))
             assert "unsaved edits" in text(settings.query_one("#form-status"))
             await pilot.press("ctrl+s")
             row = settings.query_one("#row-time", Row)
@@ -281,6 +286,8 @@ def test_unsaved_marker_and_a_refused_save_keeps_every_edit(tmp_path: Path) -> N
             assert time_field.value == "25:61", "what was typed stays, to be corrected"
             assert settings.query_one("#subject", Input).value == "Hello from {account}"
             assert "settings" in app.unsaved
+            # At 80 columns the tab labels have no room for a mark: the flash line says it.
+            assert "Unsaved edits on Settings (5)" in text(app.query_one("#flash"))
             assert app.focused is time_field
             status = text(settings.query_one("#form-status"))
             assert "Not saved" in status and "Your edits are kept" in status
