@@ -35,6 +35,7 @@ from tui.widgets.alerts_panel import AlertsPanel
 from tui.widgets.audit_panel import AuditPanel
 from tui.widgets.contacts_panel import ContactsPanel
 from tui.widgets.fields import Row
+from tui.widgets.form_panel import FormPanel
 from tui.widgets.hint_bar import HintBar
 from tui.widgets.lifecycle_panel import LifecyclePanel
 from tui.widgets.log_panel import LogPanel
@@ -487,6 +488,17 @@ class AzsyncApp(App[None]):
             answered,
         )
 
+    def action_preview(self) -> None:
+        panel = self.current_panel()
+        if isinstance(panel, FormPanel):
+            panel.action_preview()
+        else:
+            self.notify(
+                "This tab has no preview: p previews the edits on Mapping (3), Users (4), "
+                "Settings (5) and Joiners & leavers (9)",
+                timeout=5,
+            )
+
     def action_check_user(self) -> None:
         self.push_screen(CheckUserScreen())
 
@@ -572,6 +584,12 @@ class AzsyncApp(App[None]):
             "Check a user",
             "Whether one person is in scope, what would be written, why they fail",
             self.action_check_user,
+        )
+        yield SystemCommand(
+            "Preview the edits",
+            "What the next full run would do with the tab's unsaved edits (Mapping, Users, "
+            "Joiners & leavers, Settings)",
+            self.action_preview,
         )
         for tab, label, _ in TABS:
             yield SystemCommand(

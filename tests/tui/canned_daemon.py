@@ -415,6 +415,67 @@ CHECKED = {
     },
     "plan": {"run_id": 10, "total": 1, "records": [RECORDS[2]]},
 }
+# The issue's mistake (Main phone <- faxNumber, empty phones not skipped), previewed.
+FAX_REASON = (
+    "phone (m) <- faxNumber: empty in the directory; fix: set faxNumber, or set "
+    "mapping.skip_empty_phones = true"
+)
+NO_ACTIONS = dict.fromkeys(
+    ["create", "update", "unchanged", "fail", "out_of_scope", "leaver", "returned", "group_change"],
+    0,
+)
+PREVIEW = {
+    "counts": {**NO_ACTIONS, "create": 2, "fail": 1248},
+    "fail_share": 0.9984,
+    "max_fail_share": 0.2,
+    "refused": "this change would fail 1248 of 1250 contacts of tenant contoso (100%, more than "
+    "[sync] max_fail_share = 0.2; 7 fail now); top reason (1241): " + FAX_REASON,
+    "tenants": [
+        {
+            "name": "contoso",
+            "ok": True,
+            "reason": "",
+            "users": 1250,
+            "contacts": 1248,
+            "counts": {**NO_ACTIONS, "create": 2, "fail": 1248},
+            "fail_share": 0.9984,
+            "failing_now": 7,
+        },
+        {
+            "name": "fabrikam",
+            "ok": False,
+            "reason": "AADSTS7000222: The client secret has expired.",
+            "users": 0,
+            "contacts": 0,
+            "counts": NO_ACTIONS,
+            "fail_share": 0.0,
+            "failing_now": 0,
+        },
+    ],
+    "reasons": [
+        {
+            "reason": FAX_REASON,
+            "count": 1241,
+            "examples": ["ann@contoso.example", "bjorn@contoso.example", "chloe@contoso.example"],
+        },
+        {
+            "reason": 'Employee ID <- employeeId: "…" is not a number (datatype mismatch)',
+            "count": 7,
+            "examples": ['grace@contoso.example: "A-6"'],
+        },
+    ],
+    "sample": [
+        {
+            "tenant": "contoso",
+            "user": "00000000-0000-4000-a000-000000000099",
+            "email": "new.starter@contoso.example",
+            "action": "create",
+            "changes": ['name: "" -> "New Starter"', 'Department: "" -> "Sales"'],
+        }
+    ],
+    "seconds": 41.2,
+    "notes": [],
+}
 REFUSED_TIME = {
     "error": {
         "code": "invalid_config",
@@ -432,7 +493,8 @@ REFUSED_TIME = {
 
 
 def answer(request: httpx.Request) -> httpx.Response:
-    """Reads come from ANSWERS; writes succeed and change nothing, but a time of "noon"."""
+    """Reads come from ANSWERS; writes succeed and change nothing, but a time of "noon" and
+    the fax-number mapping (refused for its preview unless forced)."""
     path = request.url.path
     if request.method == "GET":
         if path in ANSWERS:
@@ -444,9 +506,16 @@ def answer(request: httpx.Request) -> httpx.Response:
         if body.get("wait"):
             return httpx.Response(200, json=CHECKED if body.get("user") else PLAN)
         return httpx.Response(202, json={"run_id": 8})
+    if path == "/v1/preview":
+        return httpx.Response(200, json=PREVIEW)
     if path == "/v1/settings":
         if body.get("schedule", {}).get("time") == "noon":
             return httpx.Response(422, json=REFUSED_TIME)
+        if body.get("mapping", {}).get("phones", {}).get("m") == "faxNumber" and not body.get(
+            "force"
+        ):
+            refused = {"code": "preview_fails", "message": PREVIEW["refused"], "fix": "..."}
+            return httpx.Response(422, json={"error": {**refused, "preview": PREVIEW}})
         return httpx.Response(200, json=SETTINGS)
     if path == "/v1/tenants/fabrikam/authorize":
         return httpx.Response(202, json=ANSWERS[path])

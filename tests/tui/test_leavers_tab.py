@@ -141,7 +141,7 @@ def test_help_lists_the_tabs_keys_and_the_leavers_known_are_listed(tmp_path: Pat
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             shown = "".join(text(s) for s in app.screen.query("Static"))
             assert "Keys of the Joiners & leavers tab" in shown
-            for key in ("Add rule", "Remove rule", "Save", "1-9"):
+            for key in ("add a contact-group rule", "remove the chosen rule", "preview", "1-9"):
                 assert key in shown, key
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))

@@ -70,6 +70,28 @@ async def help_desk_rows(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def the_fax_mistake(pilot: Pilot[Any]) -> None:
+    """Main phone <- faxNumber, the focus on a list (p in a text field is a letter)."""
+    phone = pilot.app.query_one("#mapping-panel #phone-m", Select)
+    phone.value = "faxNumber"
+    pilot.app.screen.set_focus(phone)
+    await until(pilot, lambda: "mapping" in pilot.app.unsaved)  # type: ignore[attr-defined]
+
+
+async def previewed(pilot: Pilot[Any]) -> None:
+    await the_fax_mistake(pilot)
+    await pilot.press("p")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "PreviewScreen")
+    text = pilot.app.screen.query_one("#preview-text")
+    await until(pilot, lambda: "Top reasons" in str(text.render()))
+
+
+async def save_asks(pilot: Pilot[Any]) -> None:
+    await the_fax_mistake(pilot)
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: getattr(pilot.app.screen, "answerable", False))
+
+
 async def an_unsaved_edit(pilot: Pilot[Any]) -> None:
     pilot.app.query_one("#mapping-panel #name", Input).value = "{surname}, {givenName}"
     await until(pilot, lambda: "mapping" in pilot.app.unsaved)  # type: ignore[attr-defined]
@@ -91,6 +113,8 @@ CASES: dict[str, Any] = {
     "check-user": steps("u", then=check_grace),
     "settings-help-desk": steps("5", then=help_desk_rows),
     "flash-unsaved": steps("3", then=an_unsaved_edit),
+    "preview": steps("3", then=previewed),
+    "preview-save-asks": steps("3", then=save_asks),
     "sign-in": steps("2", "down", "z", "y"),
     "settings-refused": steps("5", then=refused_time),
     "add-rule": steps("9", "a"),

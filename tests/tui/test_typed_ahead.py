@@ -268,11 +268,14 @@ def test_every_palette_command_runs_with_enter(live: LiveDaemon) -> None:
                 await closes(pilot)
             elif title == "Open alerts":
                 assert active == "alerts"
+            elif title == "Preview the edits":  # the Sync tab has none: it says where
+                await until(pilot, lambda: said("no preview"), what="where to preview")
             elif title == "Send a test alert":
                 await until(pilot, lambda: said("alert"), what="the test alert's answer")
             if app.screen.is_modal:
                 await closes(pilot)
         assert {"Sync now", "Open alerts", "Send a test alert", "Check a user"} <= set(ran)
+        assert "Preview the edits" in ran
 
     drive(app, scenario, size=(120, 40))
     assert runs_of(live) == before

@@ -31,11 +31,14 @@ EVERYWHERE = [
 
 
 def panel_keys(panel: Panel, app: App[Any]) -> list[tuple[str, str]]:
-    """The tab's own bindings, then what it documents beyond them."""
+    """The tab's own bindings (said as the tab documents them, where it does), then what it
+    documents beyond them."""
+    documented = dict(panel.KEYS_HELP)
     keys: list[tuple[str, str]] = []
     for binding in panel.BINDINGS:
         if isinstance(binding, Binding) and binding.description:
-            keys.append((app.get_key_display(binding), binding.description))
+            key = app.get_key_display(binding)
+            keys.append((key, documented.get(key, binding.description)))
     return keys + [k for k in panel.KEYS_HELP if k[0] not in {key for key, _ in keys}]
 
 
@@ -48,7 +51,7 @@ class HelpScreen(Modal[None]):
     def __init__(self, panel: Panel, app: App[Any]) -> None:
         super().__init__()
         # The tab's own title when its id says less (the leavers' tab lists joiners too).
-        self.tab = getattr(panel, "TAB_TITLE", "") or str(panel.id).removesuffix("-panel").title()
+        self.tab = panel.tab_title
         self.keys = panel_keys(panel, app)
 
     def compose(self) -> ComposeResult:

@@ -19,13 +19,14 @@ from textual.widgets import Button, Input, Static
 from azsyncd.control.client import FieldProblem, Lifecycle
 from tui.api import Failure, attempt, on_ui
 from tui.screens.form_dialog import FormDialog
+from tui.screens.preview import PreviewScreen
 from tui.widgets.fields import OnOff, Row
 
 RULE_KEY = re.compile(r"^(body\.)?contact_groups[.\[](\d+)\]?\.?")
 
 
 class RuleForm(FormDialog[Lifecycle | None]):
-    BINDINGS = [Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("p", "preview", "Preview")]
 
     def __init__(self, rules: list[dict[str, Any]]) -> None:
         super().__init__()
@@ -64,6 +65,7 @@ class RuleForm(FormDialog[Lifecycle | None]):
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
+                yield Button("Preview (p)", id="preview", compact=True)
                 yield Button("Add (Ctrl+S)", id="save", compact=True)
 
     def rule(self) -> dict[str, Any]:
@@ -73,6 +75,22 @@ class RuleForm(FormDialog[Lifecycle | None]):
             "entra_group": self.query_one("#entra_group", Input).value.strip(),
             "access_tickets": self.query_one("#access_tickets", OnOff).value,
         }
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "preview":
+            self.action_preview()
+        else:
+            super().on_button_pressed(event)
+
+    def action_preview(self) -> None:
+        """What the next full run would do with the rules and this one added."""
+        rules = [*self.rules, self.rule()]
+        self.app.push_screen(
+            PreviewScreen(
+                "the rules with this one added",
+                lambda c: c.preview(lifecycle={"contact_groups": rules}),
+            )
+        )
 
     def action_save(self) -> None:
         self.show_problems([], "Saving…")

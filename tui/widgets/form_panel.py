@@ -21,6 +21,8 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from azsyncd.control.client import Client, FieldProblem
 from tui.api import Failure
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.preview import PreviewScreen, Request
 from tui.text import at, esc, known_zone
 from tui.widgets.fields import FIELD_CSS, OnOff, Row, first_field, owner_of
 from tui.widgets.panel import Panel
@@ -37,9 +39,10 @@ class FormPanel(Panel):
     FormPanel #form-status.problem { color: $error; }
     """
     )
-    BINDINGS = [Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("p", "preview", "Preview")]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("Ctrl+S", "save; the daemon checks the values, errors appear next to their field"),
+        ("p", "preview: what the next full run would do with the edits (nothing is saved)"),
         ("r", "reload what the daemon holds (asks first when there are unsaved edits)"),
     ]
 
@@ -74,9 +77,15 @@ class FormPanel(Panel):
         """The controls' values, as the daemon wants them."""
         return {}
 
-    def write(self, client: Client, values: dict[str, Any]) -> Any:
-        """Save ``values``; the daemon's answer is shown like a read (in a worker)."""
+    def write(self, client: Client, values: dict[str, Any], force: bool = False) -> Any:
+        """Save ``values``; the daemon's answer is shown like a read (in a worker). ``force``
+        saves a change the daemon refused for its preview, once the admin said yes."""
         return None
+
+    def preview_request(self, values: dict[str, Any] | None) -> Request | None:
+        """The daemon's preview of ``values`` (None: of the settings as saved); None when
+        there is nothing to preview."""
+        raise NotImplementedError
 
     def problem_key(self, key: str) -> str:
         """A daemon problem's key as the rows name it."""
@@ -90,6 +99,7 @@ class FormPanel(Panel):
         with Horizontal(id="form-bar"):
             yield Button("Save ^S", id="save", variant="primary", compact=True)
             yield Button("Discard", id="discard", compact=True)
+            yield Button("Preview p", id="preview", compact=True)
             yield Static("", id="form-status")
 
     @property
@@ -215,6 +225,16 @@ class FormPanel(Panel):
             self.action_save()
         elif event.button.id == "discard":
             self.discard()
+        elif event.button.id == "preview":
+            self.action_preview()
+
+    def action_preview(self) -> None:
+        edited = self.dirty
+        request = self.preview_request(self.values() if edited else None)
+        if request is None:
+            return
+        what = f"your edits on {self.tab_title}" if edited else f"{self.tab_title} as saved"
+        self.app.push_screen(PreviewScreen(what, request))
 
     def action_save(self) -> None:
         if not self.dirty:
@@ -224,9 +244,11 @@ class FormPanel(Panel):
         self._save(self.values())
 
     @work(thread=True, exclusive=True, group="form-save")
-    def _save(self, values: dict[str, Any]) -> None:
-        saved = self.attempt(lambda c: self.write(c, values))
-        if isinstance(saved, Failure) and not saved.unreachable:
+    def _save(self, values: dict[str, Any], force: bool = False) -> None:
+        saved = self.attempt(lambda c: self.write(c, values, force))
+        if isinstance(saved, Failure) and saved.code == "preview_fails":
+            self.on_ui(self._ask_to_force, values, saved)
+        elif isinstance(saved, Failure) and not saved.unreachable:
             held = self.attempt(self.read)  # show what the daemon holds, with the errors
             self.on_ui(self._refused, saved, held)
         else:
@@ -246,6 +268,28 @@ class FormPanel(Panel):
         saved_at = at(datetime.now(UTC), self.zone, 19)[11:]
         self.status(
             f"Saved at {saved_at} ({known_zone(self.zone)}); it applies from the next sync."
+        )
+
+    def _ask_to_force(self, values: dict[str, Any], failure: Failure) -> None:
+        """The daemon's preview of the change fails many contacts: ask, naming the top reason;
+        No (the default) keeps the edits unsaved."""
+        self.status(
+            "Not saved: the change fails many contacts (the question says why; p previews "
+            "it). Your edits are kept.",
+            problem=True,
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.status("Saving…")
+                self._save(values, force=True)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Save anyway?\n{esc(failure.message[:1].upper() + failure.message[1:])}.\n"
+                "No keeps your edits unsaved (p shows the whole preview)."
+            ),
+            answered,
         )
 
     async def _refused(self, failure: Failure, held: Any) -> None:

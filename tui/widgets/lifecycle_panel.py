@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from azsyncd.control.client import Client, Lifecycle
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.preview import Request
 from tui.screens.rule_form import RuleForm
 from tui.text import at, cell, esc, zone_note
 from tui.widgets.fields import Row, choose
@@ -110,8 +111,11 @@ class LifecyclePanel(FormPanel):
             "grace_days": grace(self.by_id("grace_days", Input).value),
         }
 
-    def write(self, client: Client, values: dict[str, Any]) -> Lifecycle:
-        return client.update_lifecycle(values, None)
+    def write(self, client: Client, values: dict[str, Any], force: bool = False) -> Lifecycle:
+        return client.update_lifecycle(values, None, force=force)
+
+    def preview_request(self, values: dict[str, Any] | None) -> Request:
+        return lambda c: c.preview(lifecycle={"lifecycle": values} if values is not None else None)
 
     async def show(self, data: Lifecycle) -> None:
         await super().show(data)

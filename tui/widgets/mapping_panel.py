@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
 from azsyncd.control.client import ApiFailure, Client, MappingSettings, SetupProblem, TargetField
+from tui.screens.preview import Request
 from tui.text import clip, esc
 from tui.widgets.fields import OnOff, Row
 from tui.widgets.form_panel import FormPanel
@@ -202,8 +203,12 @@ class MappingPanel(FormPanel):
             },
         }
 
-    def write(self, client: Client, values: dict[str, Any]) -> MappingData:
-        settings = client.update_settings(mapping=values)  # None unmaps; others merge
+    def preview_request(self, values: dict[str, Any] | None) -> Request:
+        return lambda c: c.preview(settings={"mapping": values} if values is not None else None)
+
+    def write(self, client: Client, values: dict[str, Any], force: bool = False) -> MappingData:
+        # None unmaps; others merge
+        settings = client.update_settings(force=force, mapping=values)
         return MappingData(
             settings.mapping, self.data.attributes, self.data.fields, self.data.fields_error
         )

@@ -93,6 +93,8 @@ class Panel(Vertical, can_focus=True):
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = []
     # The id of the tab's search field, for "/".
     SEARCH: ClassVar[str | None] = None
+    # The tab's name where its id does not say it ("Joiners & leavers").
+    TAB_TITLE: ClassVar[str] = ""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,6 +120,10 @@ class Panel(Vertical, can_focus=True):
         if not isinstance(found, kind):
             raise TypeError(f"#{widget_id} is a {type(found).__name__}, not a {kind.__name__}")
         return found
+
+    @property
+    def tab_title(self) -> str:
+        return self.TAB_TITLE or str(self.id).removesuffix("-panel").title()
 
     @property
     def zone(self) -> str:

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
 from azsyncd.control.client import Client, Settings, Status, TargetInfo, TargetKey
+from tui.screens.preview import Request
 from tui.text import clip, esc, local_time
 from tui.widgets.fields import OnOff, Row, choose, file_only_row, key_id
 from tui.widgets.form_panel import FormPanel
@@ -331,7 +332,9 @@ class SettingsPanel(FormPanel):
         values["target"] = {self.target.kind: table}
         return values
 
-    def write(self, client: Client, values: dict[str, Any]) -> SettingsData:
+    def changes(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The sections (and the target's keys) ``values`` change, as PATCH /v1/settings
+        takes them."""
         saved = self.saved or {}
         changed: dict[str, Any] = {}
         for section, body in values.items():
@@ -343,5 +346,13 @@ class SettingsPanel(FormPanel):
                     changed["target"] = {kind: keys}
             elif body != saved.get(section):
                 changed[section] = body
-        settings = client.update_settings(**changed) if changed else client.settings()
+        return changed
+
+    def write(self, client: Client, values: dict[str, Any], force: bool = False) -> SettingsData:
+        changed = self.changes(values)
+        settings = client.update_settings(force=force, **changed) if changed else client.settings()
         return SettingsData(settings, client.status(), client.target())
+
+    def preview_request(self, values: dict[str, Any] | None) -> Request:
+        changed = self.changes(values) if values is not None else {}
+        return lambda c: c.preview(settings=changed or None)

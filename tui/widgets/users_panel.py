@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from azsyncd.control.client import Client, Group, Tenant, inert
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.preview import Request
 from tui.text import esc
 from tui.widgets.fields import OnOff, Row, choose
 from tui.widgets.form_panel import FormPanel
@@ -111,9 +112,17 @@ class UsersPanel(FormPanel):
             "exclude_disabled": self.by_id("exclude_disabled", OnOff).value,
         }
 
-    def write(self, client: Client, values: dict[str, Any]) -> list[Tenant]:
+    def write(self, client: Client, values: dict[str, Any], force: bool = False) -> list[Tenant]:
         client.update_tenant(self.tenant, **values)
         return client.tenants()
+
+    def preview_request(self, values: dict[str, Any] | None) -> Request | None:
+        tenant = self.tenant
+        if not tenant:
+            self.app.notify("No tenant to preview: add one on the Tenants tab (2)", timeout=5)
+            return None
+        change = (tenant, values) if values is not None else None
+        return lambda c: c.preview(tenant_change=change, tenant=tenant)
 
     # Switching tenant: edits of the one shown are not dropped silently.
 
