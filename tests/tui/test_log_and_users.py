@@ -243,6 +243,7 @@ def test_the_audit_tab_lists_each_change_made_in_the_tui_with_the_users_name(
             newest, older = (table.get_row_at(i) for i in (0, 1))
             assert str(newest[1]) == me and str(newest[2]) == "changed settings"
             assert "schedule.time" in str(newest[3]) and "23:30" in str(newest[3])
+            assert "00:00" in str(newest[3]) and "->" in str(newest[3])  # old -> new
             assert str(older[1]) == me and str(older[2]) == "disabled tenant contoso"
             detail = text(app.query_one("#audit-text"))
             assert "23:30" in detail and me in detail

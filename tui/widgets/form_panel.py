@@ -206,9 +206,14 @@ class FormPanel(Panel):
             self.refresh_marker()
 
     def refresh_marker(self) -> None:
+        line = self.query_one("#form-status", Static)
         if self.dirty:
-            self.status(f"{self.marks.unsaved} unsaved edits: Ctrl+S saves, Discard forgets them")
-        elif self.query_one("#form-status", Static).has_class("unsaved"):
+            # A refusal stays until the next save: a look at the form that comes after it
+            # (the edits' own, late on a busy machine) must not hide why nothing was saved.
+            if not line.has_class("problem"):
+                unsaved = self.marks.unsaved
+                self.status(f"{unsaved} unsaved edits: Ctrl+S saves, Discard forgets them")
+        elif line.has_class("unsaved") or line.has_class("problem"):
             self.status("")
         self.azsync.mark_unsaved(self, self.dirty)
 
