@@ -119,16 +119,14 @@ class DeskCalls:
         path: str,
         *,
         kinds: tuple[str, ...] = ("call",),
-        absent: tuple[int, ...] = (),
         **kwargs: Any,
-    ) -> httpx.Response | None:
+    ) -> httpx.Response:
         """One call (see the module), taking one of each of ``kinds`` from the limiter for
-        every try; its answer, neither a 429 nor a 5xx nor a 401, or None for a status in
-        ``absent`` (what was asked for is not there)."""
+        every try; its answer, neither a 429 nor a 5xx nor (with ``key_refused``) a 401."""
         budget = outbound.Budget(self.budget)
         for tries in itertools.count(1):
             try:
-                return self._try(method, path, kinds, absent, budget, kwargs)
+                return self._try(method, path, kinds, budget, kwargs)
             except Transient as exc:
                 pause = exc.pause if exc.pause is not None else backoff(tries)
                 once = exc.timed_out and method != "GET" and tries >= 2
@@ -147,10 +145,9 @@ class DeskCalls:
         method: str,
         path: str,
         kinds: tuple[str, ...],
-        absent: tuple[int, ...],
         budget: outbound.Budget,
         kwargs: dict[str, Any],
-    ) -> httpx.Response | None:
+    ) -> httpx.Response:
         """One try, made again after each 429."""
         for _ in range(self.max_429 + 1):
             stop.check()
@@ -173,8 +170,6 @@ class DeskCalls:
             if status >= 500:
                 asked = retry_after(response.headers.get("Retry-After")) if status == 503 else None
                 raise Transient(f"HTTP {status}", pause=asked)
-            if status in absent:
-                return None
             if status == 401 and self.key_refused is not None:
                 raise TargetError(*self.key_refused)
             return response

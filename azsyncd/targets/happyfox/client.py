@@ -244,10 +244,10 @@ class HappyFox(DeskCalls):
         most); its JSON. ``absent_ok``: a 404 is None (a contact asked for by id that is
         gone), not an error."""
         kind = "GET" if method == "GET" else "POST"
-        response = self.request(
-            method, path, kinds=(kind,), absent=(404,) if absent_ok else (), **kwargs
-        )
-        return None if response is None else self._answer(method, path, response)
+        response = self.request(method, path, kinds=(kind,), **kwargs)
+        if response.status_code == 404 and absent_ok:
+            return None
+        return self._answer(method, path, response)
 
     def throttle(self, response: httpx.Response) -> tuple[float, str]:
         """HappyFox sends no Retry-After: a 429 locks the account for ten minutes."""
