@@ -70,6 +70,29 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return min(max(0.0, seconds), LONGEST_WAIT)
 
 
+def json_client(
+    base_url: str,
+    *,
+    transport: httpx.BaseTransport | None,
+    deadline: float,
+    timeout: float,
+    max_answer: int,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Client:
+    """An ``outbound.client`` for a desk's JSON API: ``timeout`` for each network wait (10 s
+    to connect), ``deadline`` for a try, answers up to ``max_answer`` bytes."""
+    return outbound.client(
+        base_url=base_url,
+        auth=auth,
+        transport=transport,
+        deadline=deadline,
+        max_answer=max_answer,
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        headers={"Accept": "application/json", "User-Agent": "azsync", **(headers or {})},
+    )
+
+
 def backoff(tries: int) -> float:
     """The pause after ``tries`` failed tries: doubling up to a minute, with up to a second
     of jitter so parallel writers spread out."""

@@ -174,7 +174,7 @@ def test_every_desk_ends_a_call_within_its_budget_tries_included(kind: str) -> N
     with serve(late) as port:
         desk = desk_client(kind, f"http://127.0.0.1:{port}", timeout=30, deadline=2.0)
         started = time.monotonic()
-        with pytest.raises(TargetError, match="after 1 try .* of a 2 s budget"):
+        with pytest.raises(TargetError, match=r"after 1 try .* of a 2 s budget"):
             desk_call(desk, "GET", "users")
         assert time.monotonic() - started < 2.5 and late.calls == ["GET"]
         desk.close()

@@ -119,14 +119,13 @@ class FreshserviceAPI(DeskCalls):
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.base = base_url.rstrip("/") + "/api/v2/"
-        self._http = outbound.client(
-            base_url=self.base,
+        self._http = http_calls.json_client(
+            self.base,
             auth=(api_key, "X"),
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
         self.limiter = limiter
         self.headroom = headroom

@@ -34,7 +34,7 @@ from azsyncd.targets.base import (
     normal_email,
 )
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
-from azsyncd.targets.http_calls import DeskCalls
+from azsyncd.targets.http_calls import DeskCalls, json_client
 from azsyncd.targets.noted import NotedAddresses
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -198,14 +198,13 @@ class HappyFox(DeskCalls):
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = outbound.client(
-            base_url=base_url.rstrip("/") + "/api/1.1/json/",
+        self._http = json_client(
+            base_url.rstrip("/") + "/api/1.1/json/",
             auth=(api_key, auth_code),
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
         self.limiter = limiter
         self.lock_seconds = lock_minutes * 60

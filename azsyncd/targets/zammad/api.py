@@ -87,17 +87,13 @@ class ZammadApi(DeskCalls):
         budget: float = BUDGET,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = outbound.client(
-            base_url=self.base_url + "/api/v1/",
+        self._http = http_calls.json_client(
+            self.base_url + "/api/v1/",
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={
-                "Authorization": f"Token token={token}",
-                "Accept": "application/json",
-                "User-Agent": "azsync",
-            },
+            headers={"Authorization": f"Token token={token}"},
         )
         self.limiter = limiter
         self.sleep = sleep or limiter.sleep

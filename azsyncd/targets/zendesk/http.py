@@ -115,14 +115,13 @@ class ZendeskHttp(DeskCalls):
     ) -> None:
         self.base = base_url.rstrip("/")
         self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = outbound.client(
-            base_url=self.base + "/api/v2/",
+        self._http = http_calls.json_client(
+            self.base + "/api/v2/",
             auth=(f"{email}/token", token),
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
         self.limiter = limiter
         self.headroom = headroom
