@@ -21,6 +21,7 @@ its error bodies and its pages.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import random
 import time
@@ -100,10 +101,7 @@ def backoff(tries: int) -> float:
 
 
 class DeskCalls:
-    """The call loop of a help desk's client (see the module). The client sets in its
-    ``__init__``: ``_http`` (an ``outbound.client`` with the desk's size cap), ``limiter``,
-    ``budget`` (seconds a call may take, tries and pauses included), ``sleep`` and
-    ``on_wait``."""
+    """The call loop of a help desk's client (see the module)."""
 
     desk: ClassVar[str]  # its name, in every message: "HappyFox"
     down_fix: ClassVar[str]  # what to do when it does not answer
@@ -115,11 +113,24 @@ class DeskCalls:
     max_429: int = 6  # 429s in a row before a call gives up
     calls: int = 0  # requests sent by this client, tries included
 
-    _http: httpx.Client
-    limiter: RateLimiter
-    budget: float
-    sleep: Callable[[float], None]
-    on_wait: Callable[[str], None]
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        limiter: RateLimiter,
+        budget: float,
+        sleep: Callable[[float], None] | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """``http`` from ``json_client``; ``budget``: the seconds a call may take, its tries
+        and pauses included; ``on_wait``: where a pause is said (the run's log; else the
+        client's module logs it)."""
+        self._http = http
+        self.limiter = limiter
+        self.budget = budget
+        self.sleep = sleep or limiter.sleep
+        log = logging.getLogger(type(self).__module__)
+        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
 
     # --- what a client may change ---------------------------------------------------------
 

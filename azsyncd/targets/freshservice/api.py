@@ -119,7 +119,7 @@ class FreshserviceAPI(DeskCalls):
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.base = base_url.rstrip("/") + "/api/v2/"
-        self._http = http_calls.json_client(
+        http = http_calls.json_client(
             self.base,
             auth=(api_key, "X"),
             transport=transport,
@@ -127,14 +127,11 @@ class FreshserviceAPI(DeskCalls):
             timeout=timeout,
             max_answer=MAX_ANSWER,
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.headroom = headroom
         # The configured calls a minute (in all): headers naming a larger total speak of
         # another budget.
         self.account_total = account_total
-        self.budget = deadline  # one call's time, its tries and pauses included
-        self.sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._warned_total = False
         self._lock = threading.Lock()
         self.throttled = 0  # 429s this client was answered

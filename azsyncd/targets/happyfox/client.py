@@ -197,8 +197,7 @@ class HappyFox(DeskCalls):
         deadline: float = CALL_BUDGET,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = json_client(
+        http = json_client(
             base_url.rstrip("/") + "/api/1.1/json/",
             auth=(api_key, auth_code),
             transport=transport,
@@ -206,7 +205,7 @@ class HappyFox(DeskCalls):
             timeout=timeout,
             max_answer=MAX_ANSWER,
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.lock_seconds = lock_minutes * 60
         self.group_name = group_name
         self.mark = mark
@@ -215,8 +214,6 @@ class HappyFox(DeskCalls):
         # the field fits; else what is wrong with it (``setup_problems``).
         self._mark: tuple[str, Any] | None = None
         self._mark_problem: SetupProblem | None = None
-        self.sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._field_names: dict[str, str] = {}
         self._field_ids: list[str] | None = None
         self._choice_fields: set[str] = set()

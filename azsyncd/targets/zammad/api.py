@@ -15,7 +15,6 @@ Zammad's errors as azsync's.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,8 +25,6 @@ from azsyncd.errors import TargetError
 from azsyncd.targets import http_calls
 from azsyncd.targets.http_calls import DeskCalls
 from azsyncd.targets.ratelimit import RateLimiter
-
-log = logging.getLogger(__name__)
 
 KIND = "call"  # one budget for every kind of call: Zammad counts none of them
 PAGE = 1000  # the most a page holds in current Zammad (older releases cap it at 500)
@@ -87,7 +84,7 @@ class ZammadApi(DeskCalls):
         budget: float = BUDGET,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = http_calls.json_client(
+        http = http_calls.json_client(
             self.base_url + "/api/v1/",
             transport=transport,
             deadline=deadline,
@@ -95,11 +92,8 @@ class ZammadApi(DeskCalls):
             max_answer=MAX_ANSWER,
             headers={"Authorization": f"Token token={token}"},
         )
-        self.limiter = limiter
-        self.sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
+        super().__init__(http, limiter=limiter, budget=budget, sleep=sleep, on_wait=on_wait)
         self.tries = tries
-        self.budget = budget
 
     def close(self) -> None:
         self._http.close()

@@ -10,7 +10,6 @@ run, said once. 5xx answers and network errors are tried again with backoff.
 
 from __future__ import annotations
 
-import logging
 import math
 import reprlib
 import threading
@@ -25,8 +24,6 @@ from azsyncd.errors import TargetError
 from azsyncd.targets import http_calls
 from azsyncd.targets.http_calls import DeskCalls
 from azsyncd.targets.ratelimit import RateLimiter
-
-log = logging.getLogger(__name__)
 
 KIND = "call"  # Zendesk counts every call alike
 CALL_BUDGET = 120.0  # seconds one call may take, its tries and pauses included
@@ -114,8 +111,7 @@ class ZendeskHttp(DeskCalls):
         deadline: float = CALL_BUDGET,
     ) -> None:
         self.base = base_url.rstrip("/")
-        self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = http_calls.json_client(
+        http = http_calls.json_client(
             self.base + "/api/v2/",
             auth=(f"{email}/token", token),
             transport=transport,
@@ -123,10 +119,8 @@ class ZendeskHttp(DeskCalls):
             timeout=timeout,
             max_answer=MAX_ANSWER,
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.headroom = headroom
-        self.sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
