@@ -25,6 +25,12 @@ def text(widget: Widget) -> str:
     return str(widget.render())
 
 
+def on_screen(app: Any, kind: type[Any]) -> bool:
+    """A ``kind`` screen is on top and built (composed and mounted): its widgets are there.
+    A pushed screen is the app's screen before it has any."""
+    return isinstance(app.screen, kind) and app.screen.is_mounted
+
+
 def quiet(app: AzsyncApp) -> bool:
     """Nothing is being read, shown, held or built."""
     panel = app.current_panel()
@@ -112,7 +118,7 @@ def visible(widget: Widget) -> bool:
 async def open_tenant_form(pilot: Pilot[Any], **values: str) -> TenantForm:
     """The add-tenant form from the Tenants tab, with ``values`` typed into its fields."""
     await pilot.press("2", "a")
-    await until(pilot, lambda: isinstance(pilot.app.screen, TenantForm), what="the tenant form")
+    await until(pilot, lambda: on_screen(pilot.app, TenantForm), what="the tenant form")
     form: TenantForm = pilot.app.screen  # type: ignore[assignment]
     for key, value in values.items():
         form.query_one(f"#{key}", Input).value = value

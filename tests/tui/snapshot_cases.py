@@ -83,9 +83,9 @@ async def the_fax_mistake(pilot: Pilot[Any]) -> None:
 async def previewed(pilot: Pilot[Any]) -> None:
     await the_fax_mistake(pilot)
     await pilot.press("p")
-    await until(pilot, lambda: type(pilot.app.screen).__name__ == "PreviewScreen")
-    text = pilot.app.screen.query_one("#preview-text")
-    await until(pilot, lambda: "Top reasons" in str(text.render()))
+    await until(
+        pilot, lambda: "Top reasons" in str(pilot.app.screen.query_one("#preview-text").render())
+    )
 
 
 async def save_asks(pilot: Pilot[Any]) -> None:

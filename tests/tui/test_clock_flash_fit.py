@@ -19,7 +19,7 @@ from textual.widgets._tabbed_content import ContentTab
 
 from azsyncd.control.client import Client
 from azsyncd.demo.run import tenant_toml
-from tests.tui.driving import answer, drive, settle, text, until, visible
+from tests.tui.driving import answer, drive, on_screen, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
 from tui.app import AzsyncApp
 from tui.screens.tenant_form import TenantForm
@@ -171,7 +171,7 @@ def test_placeholders_are_hints_and_pem_boxes_show_lines(live: LiveDaemon) -> No
             assert panel is not None
             hints += [str(i.placeholder) for i in panel.query(Input) if i.placeholder]
         await pilot.press("escape", "2", "a")
-        await until(pilot, lambda: isinstance(app.screen, TenantForm), what="the form")
+        await until(pilot, lambda: on_screen(app, TenantForm), what="the form")
         await settle(pilot)
         form = app.screen
         hints += [str(i.placeholder) for i in form.query(Input) if i.placeholder]

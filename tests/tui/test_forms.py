@@ -17,7 +17,16 @@ from azsyncd.control.client import Client
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_SECRET, DEMO_TENANT
 from tests.fakes.directory import contoso
 from tests.fakes.tls_certs import make_ca_and_server
-from tests.tui.driving import answer, drive, open_tenant_form, settle, text, until, visible
+from tests.tui.driving import (
+    answer,
+    drive,
+    on_screen,
+    open_tenant_form,
+    settle,
+    text,
+    until,
+    visible,
+)
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
@@ -120,10 +129,10 @@ def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path
             table = await add_fabrikam(pilot, kind="device_code")
             assert str(table.get_row_at(table.cursor_row)[0]) == "fabrikam"
             await pilot.press("z")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             assert "Authorize fabrikam now?" in text(app.screen.query_one("#question"))
             await answer(pilot, "y")
-            await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+            await until(pilot, lambda: on_screen(app, SignInScreen))
             # The screen is up before its text is: wait for the text, under load too.
             await until(
                 pilot, lambda: "fabrikam" in "".join(text(s) for s in app.screen.query(Static))
@@ -185,7 +194,7 @@ def test_a_client_secret_pasted_in_the_form_signs_the_tenant_in(tmp_path: Path) 
             await until(pilot, lambda: str(table.get_row_at(1)[1]).startswith("Disabled"))
             assert "c stores a new client secret" in text(app.query_one("#tenant-text"))
             await pilot.press("c")  # the fix: a new secret, from the TUI
-            await until(pilot, lambda: isinstance(app.screen, TenantForm))
+            await until(pilot, lambda: on_screen(app, TenantForm))
             assert not app.screen.query("#name"), "a new credential asks only for the credential"
             app.screen.query_one("#secret", Input).value = DEMO_SECRET
             await pilot.press("ctrl+s")

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, Static
 
-from tests.tui.driving import answer, drive, settle, text, until
+from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import TENANT, tui_on
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.log_panel import LogPanel
@@ -34,7 +34,7 @@ def test_a_held_run_is_approved_after_a_yes_and_another_discarded(tmp_path: Path
             await until(pilot, lambda: "press a to apply this plan" in text(summary))
             assert app.query_one("#record-table", DataTable).row_count == 20
             await pilot.press("a")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             await answer(pilot, "n")  # No: nothing happens
             await settle(pilot)
             assert live.daemon.state.run(held).status == "held"  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, TabbedContent
 
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
-from tests.tui.driving import answer, burst, drive, settle, text, until, visible
+from tests.tui.driving import answer, burst, drive, on_screen, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon, module_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.check_user import CheckUserScreen
@@ -61,7 +61,7 @@ def test_a_bare_letter_never_writes_without_asking(tmp_path: Path) -> None:
             await answer(pilot, "n")
             await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
             await pilot.press("s")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             assert "Sync now?" in text(app.screen.query_one("#question"))
             await answer(pilot, "y")
             await until(pilot, lambda: len(live.daemon.state.runs(100, 0)) == runs_before + 1)
@@ -84,7 +84,7 @@ def test_q_asks_only_when_there_are_unsaved_edits(shared: LiveDaemon) -> None:
         assert str(tabs.get_tab("mapping").label) == f"3 Mapping {app.marks.unsaved}"
         assert "Unsaved edits on Mapping (3)" in text(app.query_one("#flash"))
         await pilot.press("escape", "q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: on_screen(app, ConfirmScreen))
         assert "unsaved edits on Mapping" in text(app.screen.query_one("#question"))
         await answer(pilot, "n")
         await pilot.pause()
@@ -148,13 +148,13 @@ def test_slash_jumps_to_the_search_and_help_lists_the_tabs_keys(shared: LiveDaem
         await pilot.press("slash")
         assert app.focused is app.query_one("#log-panel #search")
         await pilot.press("escape", "question_mark")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await until(pilot, lambda: on_screen(app, HelpScreen))
         shown = "".join(text(s) for s in app.screen.query("Static"))
         assert "Keys of the Log tab" in shown and "Export CSV" in shown
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
         await pilot.press("2", "f1")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await until(pilot, lambda: on_screen(app, HelpScreen))
         assert "Authorize" in "".join(text(s) for s in app.screen.query("Static"))
         await pilot.press("escape", "1", "slash")
         await until(pilot, lambda: "no search" in str(list(app._notifications)))
@@ -188,9 +188,9 @@ def test_every_dialog_closes_with_escape(shared: LiveDaemon) -> None:
             await until(pilot, lambda: not app.screen.is_modal, what=f"{kind.__name__} closed")
         # A form with something typed asks first, so a stray Esc loses nothing.
         await pilot.press("2", "a", "x", "escape")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await until(pilot, lambda: on_screen(app, ConfirmScreen))
         await answer(pilot, "escape")  # no, keep the form
-        await until(pilot, lambda: isinstance(app.screen, TenantForm))
+        await until(pilot, lambda: on_screen(app, TenantForm))
         assert app.screen.query_one("#name", Input).value == "x"
         await pilot.press("escape")
         await answer(pilot, "y")
@@ -207,7 +207,7 @@ def test_backspace_deletes_where_delete_does(tmp_path: Path, key: str) -> None:
             await pilot.press("2")
             await settle(pilot)
             await pilot.press(key)
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             assert "Delete tenant contoso?" in text(app.screen.query_one("#question"))
             await answer(pilot, "n")
             await settle(pilot)

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Select
 from azsyncd.state.fields import utcnow
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import Leaver, LifecycleState
-from tests.tui.driving import answer, drive, settle, text, until, visible
+from tests.tui.driving import answer, drive, on_screen, settle, text, until, visible
 from tests.tui.tui_daemon import tui_on
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -77,7 +77,7 @@ def test_a_rule_is_added_in_a_dialog_and_removed_only_after_yes(tmp_path: Path) 
             panel = await leavers_tab(pilot)
             rules = panel.query_one("#rule-table", DataTable)
             await pilot.press("a")
-            await until(pilot, lambda: isinstance(app.screen, RuleForm), what="the rule form")
+            await until(pilot, lambda: on_screen(app, RuleForm), what="the rule form")
             form = app.screen
             assert app.focused is form.query_one("#group", Input)
             await pilot.press(*"Sales desk")
@@ -97,7 +97,7 @@ def test_a_rule_is_added_in_a_dialog_and_removed_only_after_yes(tmp_path: Path) 
 
             panel.screen.set_focus(rules)
             await pilot.press("delete")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             assert "Sales desk" in text(app.screen.query_one("#question"))
             await answer(pilot, "n")  # No keeps it
             await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
@@ -110,7 +110,7 @@ def test_a_rule_is_added_in_a_dialog_and_removed_only_after_yes(tmp_path: Path) 
 
             # Esc closes an empty dialog at once.
             await pilot.press("a")
-            await until(pilot, lambda: isinstance(app.screen, RuleForm))
+            await until(pilot, lambda: on_screen(app, RuleForm))
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, RuleForm))
 
@@ -138,7 +138,7 @@ def test_help_lists_the_tabs_keys_and_the_leavers_known_are_listed(tmp_path: Pat
             row = [str(c) for c in leavers.get_row_at(0)]
             assert row[0] == "contoso" and row[1] == "gone@contoso.example" and row[-1] == "off"
             await pilot.press("escape", "question_mark")
-            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await until(pilot, lambda: on_screen(app, HelpScreen))
             shown = "".join(text(s) for s in app.screen.query("Static"))
             assert "Keys of the Joiners & leavers tab" in shown
             for key in ("add a contact-group rule", "remove the chosen rule", "preview", "1-9"):

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from azsyncd.control.client import Client
 from tests.helpers import running_daemon, short_dir
-from tests.tui.driving import answer, drive, settle, text, until
+from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.path import PathScreen
@@ -39,7 +39,13 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
         async def scenario(pilot: Pilot[Any]) -> None:
             await pilot.press("d")
             await answer(pilot, "y")
-            await until(pilot, lambda: isinstance(app.screen, PlanScreen), timeout=60)
+            # The plan once its table is there (a screen is pushed before it is built).
+            await until(
+                pilot,
+                lambda: on_screen(app, PlanScreen) and app.screen.query(DataTable),
+                timeout=60,
+                what="the plan",
+            )
             plan = app.screen.query_one(DataTable)
             await until(pilot, lambda: plan.row_count > 50, what="the plan's rows")
             assert "nothing was written" in text(app.screen.query_one(Static))
@@ -70,7 +76,7 @@ def test_dry_run_then_sync_with_progress_then_the_log_and_a_filtered_export(
             record = app.query_one("#log-panel").records[0]  # type: ignore[attr-defined]
             assert record.result in " ".join(result.split()) or record.result in result
             await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, PathScreen))
+            await until(pilot, lambda: on_screen(app, PathScreen))
             assert text(app.screen.query_one("#full-path")) == f"writes {target}"
             await pilot.press("enter")
             await until(pilot, lambda: target.exists())

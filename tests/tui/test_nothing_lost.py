@@ -18,7 +18,7 @@ from textual.widgets import Input, Select, Static
 
 from azsyncd.targets import registry
 from tests.fakes import memory_target
-from tests.tui.driving import drive, settle, text, until
+from tests.tui.driving import drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
 from tui.app import AzsyncApp
 from tui.screens.rule_form import RuleForm
@@ -116,7 +116,7 @@ def test_a_refused_save_keeps_every_value_on_every_tab(live: LiveDaemon) -> None
         assert leavers.query_one("#on_disabled", Select).value == "disable_login"
 
         await pilot.press("escape", "a")
-        await until(pilot, lambda: isinstance(app.screen, RuleForm), what="the rule form")
+        await until(pilot, lambda: on_screen(app, RuleForm), what="the rule form")
         await settle(pilot)
         form = app.screen
         form.query_one("#group", Input).value = "Sales desk"

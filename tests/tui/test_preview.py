@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from azsyncd.control.client import Client
-from tests.tui.driving import answer, drive, settle, text, until
+from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import LiveDaemon, module_daemon
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
@@ -50,7 +50,7 @@ async def preview(pilot: Pilot[Any]) -> str:
     """Press p where the focus is; the preview once it is shown, closed again with Esc."""
     app: AzsyncApp = pilot.app  # type: ignore[assignment]
     await pilot.press("p")
-    await until(pilot, lambda: isinstance(app.screen, PreviewScreen), what="the preview")
+    await until(pilot, lambda: on_screen(app, PreviewScreen), what="the preview")
     await until(pilot, lambda: shown(app), what="the preview's answer", timeout=90)
     found = shown(app)
     title = text(app.screen.query_one("#dialog-title"))
@@ -142,7 +142,7 @@ def test_p_previews_users_leavers_settings_and_a_new_rule(live: LiveDaemon) -> N
         await pilot.press("escape", "9")
         await settle(pilot)
         await pilot.press("escape", "a")
-        await until(pilot, lambda: isinstance(app.screen, RuleForm), what="the rule form")
+        await until(pilot, lambda: on_screen(app, RuleForm), what="the rule form")
         await settle(pilot)
         form = app.screen
         form.query_one("#group", Input).value = "Sales desk"

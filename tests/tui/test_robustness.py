@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from azsyncd.demo.run import tenant_toml
 from tests.helpers import short_dir
-from tests.tui.driving import answer, drive, settle, text, until, visible
+from tests.tui.driving import answer, drive, on_screen, settle, text, until, visible
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
 from tui.screens.confirm import ConfirmScreen
@@ -171,7 +171,7 @@ def test_the_footer_shows_what_fits_most_important_first(
             if size[0] >= 120:
                 assert "s Sync now" in hints and "q Quit" in hints
             await pilot.press("s")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: on_screen(app, ConfirmScreen))
             assert text(app.query_one(HintBar)) == ""  # the dialog says its own keys
             await answer(pilot, "n")
 

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from azsyncd.targets.local.table import Contact
-from tests.tui.driving import answer, drive, settle, text, until
+from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import LiveDaemon, module_daemon
 from tui.app import AzsyncApp
 from tui.screens.check_user import CheckUserScreen
@@ -45,7 +45,7 @@ def test_check_a_user_shows_the_trace_and_writes_nothing(live: LiveDaemon) -> No
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(app.screen, CheckUserScreen), what="the dialog")
+        await until(pilot, lambda: on_screen(app, CheckUserScreen), what="the dialog")
         await settle(pilot)
         trace = await check(pilot, user["displayName"], "5. result")
         for step in ("1. fetched: " + user["userPrincipalName"], "2. scope: all users"):
@@ -91,7 +91,7 @@ def test_full_sync_asks_first_then_reads_and_compares_everything(live: LiveDaemo
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("f")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await until(pilot, lambda: on_screen(app, ConfirmScreen), what="the question")
         assert "Full sync now?" in text(app.screen.query_one("#question"))
         await answer(pilot, "n")
         await settle(pilot)

@@ -17,7 +17,7 @@ from textual.command import CommandInput, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent, TextArea
 
-from tests.tui.driving import answer, burst, drive, settle, text, until
+from tests.tui.driving import answer, burst, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import TENANT, LiveDaemon, live_daemon
 from tui.app import TABS, AzsyncApp
 from tui.screens.confirm import ConfirmScreen
@@ -60,7 +60,7 @@ def test_typing_sync_on_the_sync_tab_asks_and_the_typed_y_does_not_answer(
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await burst(pilot, "sync")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="Sync now?")
+        await until(pilot, lambda: on_screen(app, ConfirmScreen), what="Sync now?")
         await settle(pilot)
         assert "Sync now?" in question(app), "the question waits for a deliberate answer"
         assert runs_of(live) == before and live.daemon.runner.current is None
@@ -114,7 +114,7 @@ def test_every_confirming_key_with_a_typed_ahead_y_waits_for_the_admin(live: Liv
             await pilot.press("escape", tab)
             await settle(pilot)
             await burst(pilot, keys)
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what=asked)
+            await until(pilot, lambda: on_screen(app, ConfirmScreen), what=asked)
             await settle(pilot)
             assert asked in question(app), (keys, question(app))
             await answer(pilot, "n")
@@ -198,7 +198,7 @@ def test_the_search_field_and_a_pem_box_take_a_slash(live: LiveDaemon) -> None:
         await settle(pilot)
         assert search.value == "a/b"
         await pilot.press("escape", "2", "a")
-        await until(pilot, lambda: isinstance(app.screen, TenantForm))
+        await until(pilot, lambda: on_screen(app, TenantForm))
         await settle(pilot)
         form = app.screen
         form.query_one("#kind").value = "pem"  # type: ignore[attr-defined]
@@ -221,7 +221,7 @@ def palette_titles(app: AzsyncApp) -> list[str]:
 async def run_from_palette(pilot: Pilot[Any], title: str) -> None:
     app: AzsyncApp = pilot.app  # type: ignore[assignment]
     await pilot.press("ctrl+p")
-    await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await until(pilot, lambda: on_screen(app, CommandPalette), what="the palette")
     await pilot.pause()
     app.screen.query_one(CommandInput).value = title
     await until(
