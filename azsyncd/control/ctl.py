@@ -239,22 +239,77 @@ def _json_after_the_command(parser: argparse.ArgumentParser) -> None:
                 _json_after_the_command(command)
 
 
+def key_parts(key: str) -> list[str]:
+    """``mapping.custom_fields."Dept. code"`` -> its parts, read as a TOML dotted key; an
+    unquoted key may also hold spaces (``mapping.custom_fields.Employee ID``)."""
+    try:
+        node: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        node = None
+    if node is not None:
+        parts = []
+        while isinstance(node, dict) and len(node) == 1:
+            ((part, node),) = node.items()
+            parts.append(part)
+        return parts
+    parts = [part.strip() for part in key.split(".")]
+    if any(q in key for q in "\"'") or not all(parts):
+        raise UsageError(
+            f'"{key}" is not a key: SECTION.KEY, each part a name or in double quotes, e.g.'
+            ' mapping.custom_fields."Dept. code"'
+        )
+    return parts
+
+
 def parse_assignment(text: str) -> dict[str, Any]:
     """ "a.b=value" -> {"a": {"b": value}}; the value is read as TOML, else taken as a string."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
+    key, sep, raw = _split_assignment(text)
+    parts = key_parts(key) if sep else []
+    if len(parts) < 2:
         raise UsageError(f'"{text}" is not SECTION.KEY=VALUE, e.g. schedule.enabled=true')
-    key, raw = text.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
     result: dict[str, Any] = {}
     node = result
-    parts = key.strip().split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
     return result
+
+
+def _split_assignment(text: str) -> tuple[str, str, str]:
+    """At the first "=" outside the key's quotes (a quoted field name may hold one)."""
+    quote = ""
+    for at, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "=":
+            return text[:at].strip(), "=", text[at + 1 :]
+    return text, "", ""
+
+
+def merged_assignments(assignments: list[str]) -> dict[str, Any]:
+    """Every assignment in one body: two keys of one table both stay (a.b.c=1 a.b.d=2)."""
+    patch: dict[str, Any] = {}
+    for assignment in assignments:
+        _merge(patch, parse_assignment(assignment), assignment)
+    return patch
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any], text: str) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and key in into:
+            if not isinstance(into[key], dict):
+                raise UsageError(f'"{text}" sets inside a key another assignment gives a value')
+            _merge(into[key], value, text)
+        elif key in into and (isinstance(into[key], dict) or isinstance(value, dict)):
+            raise UsageError(f'"{text}" sets inside a key another assignment gives a value')
+        else:
+            into[key] = value
 
 
 def plain(value: Any) -> Any:
@@ -552,10 +607,7 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
         settings = client.settings()
         p.out(settings, json.dumps(plain(settings), indent=2, ensure_ascii=False))
         return EXIT_OK
-    patch: dict[str, Any] = {}
-    for assignment in args.assignments:
-        for section, values in parse_assignment(assignment).items():
-            patch.setdefault(section, {}).update(values)
+    patch = merged_assignments(args.assignments)
     if args.preview:
         found = client.preview(settings=patch)
         p.out(found, preview_text(found))
@@ -615,10 +667,8 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
         return EXIT_REFUSED if found.problems else EXIT_OK
     change: dict[str, Any] = {}
     if action == "set":
-        values: dict[str, Any] = {}
-        for assignment in args.assignments:
-            values.update(parse_assignment(f"lifecycle.{assignment}")["lifecycle"])
-        change = {"lifecycle": values}
+        prefixed = [f"lifecycle.{assignment}" for assignment in args.assignments]
+        change = {"lifecycle": merged_assignments(prefixed)["lifecycle"]}
     elif action in ("rule-add", "rule-remove"):
         rules = [asdict(r) for r in client.lifecycle().contact_groups]
         if action == "rule-add":
