@@ -318,6 +318,11 @@ class Scope(Section):
         included, excluded = self.conditions()
         return {path for c in [*included, *excluded] for path in c.reads}
 
+    def dated(self) -> bool:
+        """Whether a condition says `today`: who is in scope changes as days pass."""
+        included, excluded = self.conditions()
+        return any(c.dated for c in [*included, *excluded])
+
 
 class Tenant(Section):
     name: TenantName = Field(

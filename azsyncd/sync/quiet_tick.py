@@ -77,7 +77,7 @@ def quiet(config: Config, state: State, tenants: TenantService, name: str, now: 
     tenant = config.tenant(name)
     if tenant is None or work_besides_delta(config, state, tenant, now) is not None:
         return False
-    key = read_key(config, tenant)
+    key = read_key(config, tenant, joiners.today(now, config.account.timezone))
     link = state.delta_link(tenant.name, key)
     if link is None:
         return False  # a first or full read
