@@ -1,0 +1,99 @@
+"""Joiners where they meet [scope] and the leavers: a joiner whose contact waits with the
+login off and who leaves the scope, or whose account is disabled, before the hire date is
+not started on that date (no login, no welcome email); a disabled one starts once enabled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from azsyncd.demo.api import person
+from azsyncd.service.daemon import Daemon
+from azsyncd.state.joiners import JoinerState
+from azsyncd.state.models import SyncRecord, SyncRun
+from azsyncd.sync import quiet_tick
+from azsyncd.targets.local.table import Contact
+from tests.engine_setup import make_daemon, sync
+from tests.fakes.directory import FakeTenant, contoso
+from tests.helpers import FakeClock
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday; the joiner starts on Wednesday
+SETTINGS = """
+[sync]
+full_every = 0
+
+[lifecycle]
+create_before_hire_days = 3
+on_removed = "disable_login"
+on_disabled = "disable_login"
+grace_days = 5
+
+[scope]
+exclude = ['department = "Contractors"']
+"""
+
+
+def setup(tmp_path: Path) -> tuple[Daemon, FakeTenant, FakeClock, dict[str, Any]]:
+    directory = contoso(users=10)
+    for n, user in enumerate(directory.users.values()):  # none fails
+        user.update(officeLocation="Berlin", employeeId=str(n))
+    joiner = person(directory, "Jo Joiner", "Support")
+    joiner["employeeHireDate"] = "2026-03-04T00:00:00Z"
+    directory.add_user(joiner)
+    clock = FakeClock(START)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=SETTINGS, clock=clock)
+    first = sync(daemon)
+    assert first.status == "succeeded", first.message
+    assert login(joiner["mail"]) is False  # ready, login off
+    return daemon, directory, clock, joiner
+
+
+def login(email: str) -> bool | None:
+    contact = Contact.get_or_none(Contact.email == email)
+    return None if contact is None else bool(contact.login_enabled)
+
+
+def started(run: SyncRun, email: str) -> list[SyncRecord]:
+    return [
+        r
+        for r in SyncRecord.select().where((SyncRecord.run == run.id) & (SyncRecord.email == email))
+        if r.type == "Started"
+    ]
+
+
+def test_a_joiner_who_leaves_the_scope_is_not_started(tmp_path: Path) -> None:
+    daemon, directory, clock, joiner = setup(tmp_path)
+    directory.update_user(joiner["id"], department="Contractors")  # a delta: out of scope
+    run = sync(daemon)
+    assert run.counts["removed"] == 1
+    assert not JoinerState(daemon.state.db).of("contoso")  # a joiner who left is forgotten
+    clock.now = START + timedelta(days=2)  # the hire date
+    run = sync(daemon)
+    assert login(joiner["mail"]) is False and not started(run, joiner["mail"])
+    assert run.counts.get("started", 0) == 0
+
+
+def test_a_joiner_out_of_scope_at_a_full_read_is_not_started(tmp_path: Path) -> None:
+    daemon, directory, clock, joiner = setup(tmp_path)
+    directory.update_user(joiner["id"], department="Contractors")
+    clock.now = START + timedelta(days=2)  # the hire date, and a full read
+    run = sync(daemon, full=True)
+    assert run.counts["removed"] == 1
+    assert login(joiner["mail"]) is False and not started(run, joiner["mail"])
+
+
+def test_a_disabled_joiner_waits_and_starts_once_enabled(tmp_path: Path) -> None:
+    daemon, directory, clock, joiner = setup(tmp_path)
+    directory.update_user(joiner["id"], accountEnabled=False)
+    sync(daemon)  # a leaver at once: its login is off already
+    clock.now = START + timedelta(days=2)  # the hire date: still disabled
+    run = sync(daemon)
+    assert login(joiner["mail"]) is False and not started(run, joiner["mail"])
+    # Waiting on the account, not on the day: the day's later ticks are idle.
+    assert quiet_tick.quiet(daemon.config, daemon.state, daemon.tenants, "contoso", clock())
+    directory.update_user(joiner["id"], accountEnabled=True)  # IT enables it on day one
+    clock.now = START + timedelta(days=2, hours=1)
+    run = sync(daemon)
+    assert login(joiner["mail"]) is True
+    assert len(started(run, joiner["mail"])) == 1 and run.counts["started"] == 1
