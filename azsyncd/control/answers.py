@@ -187,6 +187,7 @@ class Tenant:
     users: str = "all"  # all | groups
     groups: list[str] = field(default_factory=list)
     exclude_disabled: bool = False
+    scope: dict[str, list[str]] | None = None  # its own [scope]: include, exclude
     state: TenantState = field(default_factory=TenantState)
 
     @property

@@ -147,9 +147,22 @@ def _parser() -> argparse.ArgumentParser:
 
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
-    tsub.add_parser("list")
-    for action in ("show", "enable", "disable", "delete", "authorize"):
-        tsub.add_parser(action).add_argument("name")
+    tsub.add_parser("list", help="the tenants and their status")
+    for action, text in (
+        ("show", "one tenant's settings (its [scope] too) and status"),
+        ("enable", "sync this tenant"),
+        ("disable", "stop syncing this tenant"),
+        ("delete", "remove the tenant (its contacts stay in the help desk)"),
+        ("authorize", "get a token and prove the tenant works (device code: sign in)"),
+    ):
+        tsub.add_parser(action, help=text).add_argument("name")
+    tset = tsub.add_parser(
+        "set",
+        help="""change a tenant's settings, e.g. scope.exclude='["has license"]' --preview""",
+    )
+    tset.add_argument("name")
+    tset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    _preview_options(tset)
     groups = tsub.add_parser("groups", help="search a tenant's groups by name")
     groups.add_argument("name")
     groups.add_argument("--search", default="")
@@ -569,6 +582,8 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
         return _add_or_credential(client, p, args)
     if action == "authorize":
         return _authorize(client, p, args.name)
+    if action == "set":
+        return _tenant_set(client, p, args)
     if action == "groups":
         found = client.groups(args.name, args.search)
         p.out(found, "\n".join(f"{g.id}  {g.name}" for g in found) or "no group matches")
@@ -581,6 +596,22 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
     else:
         tenant = client.set_tenant_enabled(args.name, action == "enable")
         p.out(tenant, f"{action}d {args.name}")
+    return EXIT_OK
+
+
+def _tenant_set(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    """A tenant's settings (PATCH /v1/tenants/NAME), its [scope] too: previewed, or saved
+    unless the preview fails too many contacts (then only with --force)."""
+    changes = merged_assignments([f"tenant.{a}" for a in args.assignments])["tenant"]
+    if args.preview:
+        found = client.preview(tenant_change=(args.name, changes))
+        p.out(found, preview_text(found))
+        return EXIT_REFUSED if found.refused else EXIT_OK
+    try:
+        tenant = client.update_tenant(args.name, **changes, force=args.force)
+    except ApiFailure as exc:
+        return _refused(p, exc)
+    p.out(tenant, f"saved {tenant.name}")
     return EXIT_OK
 
 
