@@ -177,3 +177,20 @@ def test_a_user_outside_the_scope_matches_no_contact_group_rule(tmp_path: Path) 
     sync(daemon)
     grouped = {c.email for c in Contact.select() if "Sales desk" in c.groups}
     assert grouped == set(sales[1:])  # the one out of scope is treated as not read
+
+
+def test_one_user_s_trace_says_which_scope_condition_leaves_it_out(tmp_path: Path) -> None:
+    """The trace the digest points to names the [scope] verdict at its scope step, not only
+    "all users of the tenant" followed by a skip."""
+    directory = contoso(users=10)
+    rooms(directory)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=NO_ROOMS)
+    run = sync(daemon, user="room-1@contoso.example")
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert (
+        "contoso: 2. scope: all users of the tenant; [scope]: out of scope: excluded by mail "
+        'matches "^(room|mtg)[.-]"'
+    ) in lines
+    run = sync(daemon, user="anna.andersson0@contoso.example")
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert "contoso: 2. scope: all users of the tenant; [scope]: in scope" in lines
