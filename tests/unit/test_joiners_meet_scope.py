@@ -97,3 +97,22 @@ def test_a_disabled_joiner_waits_and_starts_once_enabled(tmp_path: Path) -> None
     run = sync(daemon)
     assert login(joiner["mail"]) is True
     assert len(started(run, joiner["mail"])) == 1 and run.counts["started"] == 1
+
+
+def test_a_preview_shows_the_joiners_a_change_starts(tmp_path: Path) -> None:
+    """Turning joiners off starts those waiting (login on, welcome email): the preview of
+    that change counts and shows them, as the run right after saving it starts them."""
+    from azsyncd.service.api.routes_preview import preview_of
+
+    daemon, _, _, joiner = setup(tmp_path)
+
+    def off(document: dict[str, Any]) -> None:
+        document["lifecycle"]["create_before_hire_days"] = 0
+
+    found = preview_of(daemon, daemon.config_store.candidate(off), sample=100)
+    assert found.counts["joiner_start"] == 1
+    (start,) = [c for c in found.sample if c.action == "start"]
+    assert start.email == joiner["mail"] and "login on" in start.changes[0]
+    daemon.config_store.update(off)
+    run = sync(daemon, full=True)
+    assert run.counts["started"] == 1 and login(joiner["mail"]) is True
