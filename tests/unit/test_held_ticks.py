@@ -43,3 +43,34 @@ def test_a_held_tenant_s_ticks_wait_for_the_approval(tmp_path: Path) -> None:
 
     daemon.state.set_run_status(held.id, "discarded", "discarded by test")
     assert daemon.ticks.blocker("contoso") is None
+
+
+def test_a_run_that_writes_within_the_thresholds_supersedes_the_held_one(tmp_path: Path) -> None:
+    """The admin undoes the change that held a run (here: the scope narrowed by mistake); the
+    next run plans again, passes and writes. The held plan is then stale: it is superseded,
+    its alert resolves and the tenant's ticks go on (it stayed "held" for ever)."""
+    directory = contoso(users=12)
+    daemon = make_daemon(
+        tmp_path,
+        directory,
+        skip_empty=True,
+        extra='\n[sync.thresholds]\ndisable = 1\n[lifecycle]\non_removed = "disable_login"\n',
+    )
+    assert sync(daemon).status in ("succeeded", "partial")
+    narrowed = daemon.config_path.read_text() + "\n[scope]\ninclude = ['department = \"Sales\"']\n"
+    before = daemon.config_path.read_text()
+    daemon.config_path.write_text(narrowed)
+    assert daemon.config_store.reload() is not None
+    held = sync(daemon)
+    assert held.status == "held" and "disable" in held.message
+    daemon.config_path.write_text(before)  # undone
+    assert daemon.config_store.reload() is not None
+    again = sync(daemon)
+    assert again.status in ("succeeded", "partial"), again.message
+    older = daemon.state.run(held.id)
+    assert older is not None and older.status == "superseded"
+    assert f"run {again.id}" in older.message
+    assert daemon.ticks.blocker("contoso") is None
+    now = utcnow()
+    alerts = [a.key for a in conditions(daemon.state, daemon.config, now, now)]
+    assert not [k for k in alerts if k.startswith("held-")]
