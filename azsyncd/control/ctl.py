@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
@@ -865,6 +866,10 @@ def main(argv: list[str] | None = None) -> int:
             for problem in exc.problems:
                 say(f"  - {problem.key}: {problem.message}")
         return EXIT_REFUSED
+    except BrokenPipeError:
+        # The reader went away (azsyncctl log | head): no traceback, and none at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -64,3 +64,34 @@ def test_a_bad_key_is_a_usage_error(text: str) -> None:
 def test_one_key_given_twice_with_a_table_and_a_value_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         merged_assignments(["mapping.phones=1", "mapping.phones.mo=mobilePhone"])
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback() -> None:
+    """`azsyncctl log | head`: the reader leaves early; azsyncctl ends quietly (it printed a
+    BrokenPipeError traceback). A command whose answer is long, without a daemon."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from azsyncd.control import ctl\n"
+        "class Fake:\n"
+        "    def __enter__(self): return self\n"
+        "    def __exit__(self, *a): return False\n"
+        "ctl.Client = lambda *a, **k: Fake()\n"
+        "def long(client, printer, args):\n"
+        "    for _ in range(5000):\n"
+        "        printer.out({}, 'x' * 100)\n"
+        "    return 0\n"
+        "ctl.COMMANDS['status'] = long\n"
+        "sys.exit(ctl.main(['status']))\n"
+    )
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    done = subprocess.run(
+        [sys.executable, "-c", script], stdout=reader.stdin, stderr=subprocess.PIPE, timeout=60
+    )
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(10)
+    assert b"Traceback" not in done.stderr, done.stderr.decode()
+    assert done.returncode == 0
