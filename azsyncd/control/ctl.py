@@ -665,7 +665,7 @@ def _joiners(client: Client, p: Printer) -> int:
         f" off; today is {found.today} ({found.timezone})"
     ]
     lines += [
-        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}: "
+        f"{row.hire_date} ({_days_left(row.days_left)}) {row.tenant} {row.email}: "
         + ("contact ready, login off" if row.created else f"contact from {row.contact_from}")
         + (f" ({row.reason})" if row.reason else "")
         for row in found.joiners
@@ -673,6 +673,12 @@ def _joiners(client: Client, p: Printer) -> int:
     lines.append(f"{len(found.joiners)} upcoming start(s)")
     p.out(found, "\n".join(lines))
     return EXIT_OK
+
+
+def _days_left(days: int) -> str:
+    if days > 0:
+        return f"in {days} day(s)"
+    return "today" if days == 0 else f"{-days} day(s) ago"
 
 
 def _report(client: Client, p: Printer, args: argparse.Namespace) -> int:

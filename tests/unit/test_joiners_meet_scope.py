@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from starlette.testclient import TestClient
+
 from azsyncd.demo.api import person
+from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.models import SyncRecord, SyncRun
@@ -90,6 +93,10 @@ def test_a_disabled_joiner_waits_and_starts_once_enabled(tmp_path: Path) -> None
     clock.now = START + timedelta(days=2)  # the hire date: still disabled
     run = sync(daemon)
     assert login(joiner["mail"]) is False and not started(run, joiner["mail"])
+    listed = TestClient(create_app(daemon)).get("/v1/lifecycle/joiners").json()["joiners"]
+    assert [(j["email"], j["reason"]) for j in listed] == [
+        (joiner["mail"], "account disabled in Entra ID: starts once enabled")
+    ]
     # Waiting on the account, not on the day: the day's later ticks are idle.
     assert quiet_tick.quiet(daemon.config, daemon.state, daemon.tenants, "contoso", clock())
     directory.update_user(joiner["id"], accountEnabled=True)  # IT enables it on day one
