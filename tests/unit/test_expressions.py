@@ -154,6 +154,7 @@ def test_the_old_rule_conditions_still_read_the_same() -> None:
         ("join", 1, ["join is a function"]),
         ("today", 1, ["today belongs in a date comparison"]),
         ("mail = 1", 6, ['unexpected "=" after the value']),
+        ("lower(extension_abc_costCenter)", 7, ["32 hex digits", "extension_0123456789abcdef"]),
     ],
 )
 def test_errors_say_where_and_what(source: str, column: int, words: list[str]) -> None:

@@ -101,6 +101,13 @@ class Compiler:
             known = [*attributes.KNOWN, *attributes.LISTS]
             if name in FUNCTIONS:
                 raise self.fail(f"{name} is a function: write {name}(...)", node)
+            if name.lower().startswith("extension_"):
+                raise self.fail(
+                    f'"{name}" is not a directory extension\'s name: it is extension_<the'
+                    " registering app's id, its 32 hex digits without dashes>_<name>, e.g."
+                    " extension_0123456789abcdef0123456789abcdef_costCenter",
+                    node,
+                )
             raise self.fail(
                 f'unknown directory attribute "{name}"{nearest(name, known)};'
                 " see GET /v1/attributes for the list",
