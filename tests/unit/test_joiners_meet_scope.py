@@ -123,3 +123,21 @@ def test_a_preview_shows_the_joiners_a_change_starts(tmp_path: Path) -> None:
     daemon.config_store.update(off)
     run = sync(daemon, full=True)
     assert run.counts["started"] == 1 and login(joiner["mail"]) is True
+
+
+def test_a_joiner_too_early_for_a_contact_who_leaves_the_scope_never_gets_one(
+    tmp_path: Path,
+) -> None:
+    daemon, directory, clock, _ = setup(tmp_path)
+    later = person(directory, "Lou Later", "Support")
+    later["employeeHireDate"] = "2026-03-12T00:00:00Z"  # ten days on: no contact yet
+    directory.add_user(later)
+    sync(daemon)
+    assert login(later["mail"]) is None
+    directory.update_user(later["id"], department="Contractors")  # out of scope
+    sync(daemon)
+    clock.now = START + timedelta(days=8)  # the contact's day, the 9th: no delta brings Lou
+    sync(daemon)
+    clock.now = START + timedelta(days=10)
+    sync(daemon)
+    assert login(later["mail"]) is None
