@@ -604,6 +604,13 @@ def _tenant_set(client: Client, p: Printer, args: argparse.Namespace) -> int:
     """A tenant's settings (PATCH /v1/tenants/NAME), its [scope] too: previewed, or saved
     unless the preview fails too many contacts (then only with --force)."""
     changes = merged_assignments([f"tenant.{a}" for a in args.assignments])["tenant"]
+    for key in ("name", "force"):
+        if key in changes:
+            raise UsageError(
+                "a tenant's name is not changed in place: add it again under the new name"
+                if key == "name"
+                else "force is an option: --force"
+            )
     if args.preview:
         found = client.preview(tenant_change=(args.name, changes))
         p.out(found, preview_text(found))

@@ -143,5 +143,12 @@ def test_azsyncctl_previews_and_sets_a_tenant_s_own_scope(
     assert code == 0 and json.loads(out)["scope"] == {"include": [], "exclude": ["not has license"]}
     code, out = run("tenants", "set", "contoso", "scope.exclude=[]")
     assert code == 0
+    saved = live.config.read_text()
     code, out = run("tenants", "set", "contoso", 'scope.exclude=["has licence"]')
     assert code == 1
+    code, out = run("tenants", "set", "contoso", "name=other", "--preview")
+    assert code == 2  # a usage error: no traceback, nothing sent
+    with Client(live.socket, timeout=60) as client, pytest.raises(ApiFailure) as refused:
+        client.preview(tenant_change=("contoso", {"name": "other"}))
+    assert refused.value.status == 422 and "name" in refused.value.message
+    assert live.config.read_text() == saved
