@@ -70,8 +70,9 @@ def selected(config: Config, tenant: Tenant) -> list[str]:
 
 
 def conditions(config: Config, tenant: Tenant, day: date | None = None) -> list[str]:
-    """The tenant's [scope] conditions, for the scope key: a changed scope starts a full read,
-    the only kind that sees who is outside the scope now. A scope or an attribute rule that
+    """The tenant's [scope] conditions and the contact-group rules, for the scope key: a
+    changed scope or rule starts a full read, the only kind that sees who is outside the
+    scope now, or judges every contact by the rules. A scope or an attribute rule that
     says `today` adds the account's ``day``: who is in it changes as days pass with no change
     in the directory for a delta to bring, so the first read of each day is a full one."""
     found = [
@@ -79,6 +80,11 @@ def conditions(config: Config, tenant: Tenant, day: date | None = None) -> list[
         for scope in config.scopes(tenant)
         for kind, listed in (("in", scope.include), ("out", scope.exclude))
         for c in listed
+    ]
+    # A rule added or changed judges every contact at the next read, which must then be a
+    # full one: a delta shows the rules only the users that changed.
+    found += [
+        f"rule:{r.group}|{r.when}|{r.entra_group}|{r.access_tickets}" for r in config.contact_groups
     ]
     if day is not None and dated(config, tenant):
         found.append(f"day:{day.isoformat()}")

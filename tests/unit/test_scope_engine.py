@@ -194,3 +194,36 @@ def test_one_user_s_trace_says_which_scope_condition_leaves_it_out(tmp_path: Pat
     run = sync(daemon, user="anna.andersson0@contoso.example")
     lines = [line.message for line in daemon.state.log_lines(run.id)]
     assert "contoso: 2. scope: all users of the tenant; [scope]: in scope" in lines
+
+
+def test_a_new_attribute_rule_applies_to_every_contact_at_the_next_run(tmp_path: Path) -> None:
+    """A rule added (or changed) after the first sync: the next run is a delta, which brings
+    only changed users; the rule must still judge every contact, as its preview showed.
+    The changed rules make the next read a full one, as a changed scope does."""
+    directory = contoso(users=40)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra="[sync]\nfull_every = 0\n")
+    sync(daemon)
+    sales = {
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] == "Sales" and str(u["mail"]).lower() in emails()
+    }
+    assert len(sales) > 1
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(
+        config.read_text()
+        + '[[contact_groups]]\ngroup = "Sales desk"\nwhen = \'department = "Sales"\'\n'
+    )
+    assert daemon.config_store.reload() is not None
+    sync(daemon)
+    assert {c.email for c in Contact.select() if "Sales desk" in c.groups} == sales
+    # A rule's condition changed: judged again for everyone.
+    config.write_text(config.read_text().replace('department = "Sales"', 'department = "Support"'))
+    assert daemon.config_store.reload() is not None
+    sync(daemon)
+    support = {
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] == "Support" and str(u["mail"]).lower() in emails()
+    }
+    assert {c.email for c in Contact.select() if "Sales desk" in c.groups} == support
