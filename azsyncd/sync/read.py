@@ -86,6 +86,8 @@ def conditions(config: Config, tenant: Tenant, day: date | None = None) -> list[
     found += [
         f"rule:{r.group}|{r.when}|{r.entra_group}|{r.access_tickets}" for r in config.contact_groups
     ]
+    if tenant.exclude_disabled:  # turned off: the disabled accounts are synced at once
+        found.append("exclude_disabled")
     if day is not None and dated(config, tenant):
         found.append(f"day:{day.isoformat()}")
     return found
