@@ -141,3 +141,23 @@ def test_a_joiner_too_early_for_a_contact_who_leaves_the_scope_never_gets_one(
     clock.now = START + timedelta(days=10)
     sync(daemon)
     assert login(later["mail"]) is None
+
+
+def test_a_joiner_whose_contact_fails_does_not_make_every_tick_run(tmp_path: Path) -> None:
+    """A joiner whose window opened but whose contact fails (its data is incomplete) is a
+    failing user, planned again once an hour like the others; the ticks in between are idle
+    (each started a run's process)."""
+    daemon, directory, clock, _ = setup(tmp_path)
+    late = person(directory, "Ned Nophone", "Support")
+    late.update(employeeHireDate="2026-03-12T00:00:00Z", officeLocation="Mars Base")
+    directory.add_user(late)
+    sync(daemon)  # too early: kept, no contact
+    clock.now = START + timedelta(days=8)  # the contact's day, the 9th
+    run = sync(daemon)
+    assert run.counts["failed"] == 1 and login(late["mail"]) is None
+    clock.now = START + timedelta(days=8, minutes=5)
+    tenant = daemon.config.tenants[0]
+    assert quiet_tick.work_besides_delta(daemon.config, daemon.state, tenant, clock()) is None
+    clock.now = START + timedelta(days=8, hours=2)  # an hour on: the failing user is due
+    due = quiet_tick.work_besides_delta(daemon.config, daemon.state, tenant, clock())
+    assert due is not None and "failed" in due
