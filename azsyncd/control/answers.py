@@ -409,6 +409,7 @@ class ErrorBody:
     fix: str = ""
     problems: list[FieldProblem] = field(default_factory=list)
     run_id: int | None = None
+    detail: str = ""  # e.g. every problem of a configuration file a reload refused
 
 
 @dataclass(frozen=True)

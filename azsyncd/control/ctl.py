@@ -873,6 +873,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             error = {"status": exc.status, "code": exc.code, "message": exc.message}
             error.update(fix=exc.fix, problems=plain(exc.problems))
+            if exc.detail:
+                error["detail"] = exc.detail
             say(json.dumps({"error": error}, indent=2, ensure_ascii=False))
         else:
             say(f"azsyncctl: {exc}")
