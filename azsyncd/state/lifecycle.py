@@ -204,7 +204,7 @@ class LifecycleState:
 
     def disabled(self, tenant: str, object_ids: Iterable[str]) -> set[str]:
         """Of these users, those whose account the last read of them gave as disabled."""
-        ids, found = list(object_ids), set()
+        ids, found = list(object_ids), set[str]()
         for start in range(0, len(ids), PAGE):
             query = Leaver.select(Leaver.object_id).where(
                 (Leaver.tenant == tenant)

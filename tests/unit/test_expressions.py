@@ -226,6 +226,16 @@ def test_reads_lists_what_the_read_must_select() -> None:
 ALPHABET = string.ascii_letters + string.digits + " ()[],:\"'=<>!+-._\\%$;@{}\n\t"
 
 
+def test_an_error_quotes_text_inert_and_on_one_line() -> None:
+    """A text token holding a newline, or a control character, is quoted escaped: the message
+    is one line that acts on no terminal (Hypothesis found the newline)."""
+    for source in ("x'\n'", 'mail = "a" "b\nc"', "mail \x1b[2J"):
+        with pytest.raises(ExpressionError) as caught:
+            compile_condition(source)
+        problem = caught.value.problem
+        assert "\n" not in problem and "\x1b" not in problem, problem
+
+
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=ALPHABET, max_size=80) | st.text(max_size=40))
 def test_random_text_gives_a_result_or_an_expression_error(source: str) -> None:
