@@ -601,7 +601,7 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 
 def _tenant_set(client: Client, p: Printer, args: argparse.Namespace) -> int:
-    """A tenant's settings (PATCH /v1/tenants/NAME), its [scope] too: previewed, or saved
+    """A tenant's settings, its [scope] too (the client's update_tenant): previewed, or saved
     unless the preview fails too many contacts (then only with --force)."""
     changes = merged_assignments([f"tenant.{a}" for a in args.assignments])["tenant"]
     for key in ("name", "force"):
