@@ -199,6 +199,7 @@ class Tenant:
     users: str = "all"  # all | groups
     groups: list[str] = field(default_factory=list)
     exclude_disabled: bool = False
+    scope: dict[str, list[str]] | None = None  # its own [scope]: include, exclude
     state: TenantState = field(default_factory=TenantState)
 
     @property
@@ -467,6 +468,7 @@ class ErrorBody:
     fix: str = ""
     problems: list[FieldProblem] = field(default_factory=list)
     run_id: int | None = None
+    detail: str = ""  # e.g. every problem of a configuration file a reload refused
 
 
 @dataclass(frozen=True)
