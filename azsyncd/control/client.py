@@ -65,6 +65,7 @@ from azsyncd.control.answers import (
     counts_text,
     read,
 )
+from azsyncd.control.audit_words import audit_changed, audit_what
 from azsyncd.control.lifecycle_answers import Joiners, Lifecycle, Quality, RuleCheck
 from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
 from azsyncd.control.preview_answers import PreviewResult
@@ -125,6 +126,8 @@ __all__ = [
     "ThresholdSettings",
     "UntrustedDaemon",
     "WelcomeEmailSettings",
+    "audit_changed",
+    "audit_what",
     "counts_text",
     "inert",  # directory text made safe to show: what the TUI and azsyncctl print goes through it
 ]

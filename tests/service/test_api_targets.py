@@ -120,7 +120,8 @@ def test_the_target_table_is_described_key_by_key(tmp_path: Path) -> None:
     assert keys["base_url"]["value"] == "https://acme.happyfox.com"
     assert keys["base_url"]["file_only"] and keys["auth_code_file"]["file_only"]
     assert keys["api_key_file"]["secret_file"] and pasted not in str(answer)
-    assert keys["mark"]["type"] == "choice" and keys["mark"]["choices"] == ["contact_group", "none"]
+    assert keys["mark"]["type"] == "choice"
+    assert keys["mark"]["choices"] == ["contact_group", "custom_field", "none"]
     assert keys["mark"]["value"] == "none" and not keys["mark"]["file_only"]
     assert keys["rate_headroom"]["type"] == "number" and keys["rate_headroom"]["value"] == 0.9
     assert keys["group_name"]["type"] == "string" and not keys["group_name"]["required"]

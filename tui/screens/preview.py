@@ -1,6 +1,6 @@
 """Preview: what the next full run would do with a tab's unsaved edits, before they are saved.
 
-The daemon runs the next full sync dry over the changed settings (``POST /v1/preview``):
+The daemon runs the next full sync dry over the changed settings (the client's ``preview``):
 counts per action, the top reasons contacts would fail with examples, and a sample of the
 contacts that would change with their field diffs. Nothing is saved or written. It reads
 every enabled tenant in full, so it takes about as long as a dry run.

@@ -9,8 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
-from azsyncd.control.client import AuditEntry, Client
-from tui.audit_words import changed, what
+from azsyncd.control.client import AuditEntry, Client, audit_changed, audit_what
 from tui.text import at, cell, esc, zone_note
 from tui.widgets.panel import FitTable, Panel, fit_columns
 
@@ -71,8 +70,8 @@ class AuditPanel(Panel):
             table.add_row(
                 cell(at(entry.at, self.shown_zone)),
                 cell(entry.user or f"uid {entry.uid}"),
-                cell(what(entry)),
-                cell(changed(entry)),
+                cell(audit_what(entry)),
+                cell(audit_changed(entry)),
             )
         self.show_detail()
 
@@ -85,7 +84,7 @@ class AuditPanel(Panel):
         if 0 <= row < len(self.entries):
             entry = self.entries[row]
             lines = [
-                f"[b]{esc(entry.user or 'uid ' + str(entry.uid))}[/b] {esc(what(entry))} at "
+                f"[b]{esc(entry.user or 'uid ' + str(entry.uid))}[/b] {esc(audit_what(entry))} at "
                 f"{esc(at(entry.at, self.shown_zone, 19))} ({esc(entry.action)}, answer "
                 f"{entry.status}, uid {entry.uid})",
                 *(esc(change) for change in entry.changes),

@@ -333,8 +333,8 @@ class SettingsPanel(FormPanel):
         return values
 
     def changes(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The sections (and the target's keys) ``values`` change, as PATCH /v1/settings
-        takes them."""
+        """The sections (and the target's keys) ``values`` change, as the client's
+        ``update_settings`` takes them."""
         saved = self.saved or {}
         changed: dict[str, Any] = {}
         for section, body in values.items():

@@ -90,7 +90,7 @@ def test_admins_change_others_only_read_and_the_audit_says_who(tmp_path: Path) -
 
 
 def test_the_audit_lists_each_change_of_a_tui_session(tmp_path: Path) -> None:
-    from tests.tui.driving import drive, until
+    from tests.tui.driving import answer, drive, until
     from tests.tui.tui_daemon import TENANT
 
     with live_daemon(tmp_path, TENANT) as live:
@@ -103,12 +103,14 @@ def test_the_audit_lists_each_change_of_a_tui_session(tmp_path: Path) -> None:
             await pilot.press("ctrl+s")
             await until(pilot, lambda: live.daemon.config.mapping.name == "{givenName} {surname}")
             await pilot.press("2")
+            await until(pilot, lambda: app.query_one("#tenant-table", DataTable).row_count == 1)
             table = app.query_one("#tenant-table", DataTable)
-            await until(pilot, lambda: table.row_count == 1)
             table.focus()
-            await pilot.press("e", "y")  # a write asks first
+            await pilot.press("e")  # a write asks first; only a y typed once it shows answers
+            await answer(pilot, "y")
             await until(pilot, lambda: not live.daemon.config.tenants[0].enabled)
-            await pilot.press("s", "y")
+            await pilot.press("s")
+            await answer(pilot, "y")
             label = app.query_one("#progress-label", Static)
             await until(pilot, lambda: live.daemon.state.latest_run() is not None)
             await until(pilot, lambda: str(label.render()) == "Idle.", timeout=30)

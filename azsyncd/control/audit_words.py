@@ -2,14 +2,15 @@
 
 The daemon records each change as the request that made it and the keys it changed
 ("schedule.time: "00:00" -> "23:30"", secrets never shown). This names the request for an
-admin; a request it does not know (a newer daemon's) is shown as it came.
+admin; a request it does not know (a newer daemon's) is shown as it came. It lives with the
+client because it spells the API's paths, which nothing outside the client does.
 """
 
 from __future__ import annotations
 
 import re
 
-from azsyncd.control.client import AuditEntry
+from azsyncd.control.answers import AuditEntry
 
 # (method, path pattern) -> words; {0} is the first part the pattern captures.
 WORDS: list[tuple[str, str, str]] = [
@@ -33,7 +34,7 @@ WORDS: list[tuple[str, str, str]] = [
 ]
 
 
-def what(entry: AuditEntry) -> str:
+def audit_what(entry: AuditEntry) -> str:
     """The change in words, with "refused" when the daemon said no."""
     method, _, path = entry.action.partition(" ")
     words = entry.action
@@ -47,7 +48,7 @@ def what(entry: AuditEntry) -> str:
     return words
 
 
-def changed(entry: AuditEntry) -> str:
+def audit_changed(entry: AuditEntry) -> str:
     """The first change ("schedule.time: 00:00 -> 23:30"), and how many more."""
     if not entry.changes:
         return ""
