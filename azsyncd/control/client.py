@@ -1,8 +1,10 @@
 """The typed client of the control socket, for azsyncctl, the TUI and scripts.
 
-One method per endpoint, each returning the typed records of ``answers``. It needs httpx and
-pydantic only: no daemon internals, no database, no identity library. Failures are
-``ApiFailure`` (the daemon refused) or ``DaemonUnreachable`` (nobody answered).
+One method per endpoint, each returning the answer types of ``azsyncd.answers``, the same the
+API declares: an answer with a key missing or unknown is ``ApiFailure`` "unreadable_answer".
+It needs httpx and pydantic only: no daemon internals, no database, no identity library.
+Failures are ``ApiFailure`` (the daemon refused) or ``DaemonUnreachable`` (nobody answered).
+The TUI gets every answer type from here.
 """
 
 from __future__ import annotations
@@ -18,29 +20,38 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from azsyncd import network
-from azsyncd.control.answers import (
+from azsyncd.answers import (
     AccountSettings,
     Alerts,
     AlertTest,
+    Attributes,
     AuditEntry,
-    Authorization,
+    AuditLog,
     Contact,
     Contacts,
+    Deleted,
     DemoUserAdded,
     DeviceCode,
     ErrorBody,
     FieldProblem,
+    Fields,
     Group,
-    HappyFoxSettings,
+    Groups,
     LastTick,
+    Lifecycle,
     LogLine,
     MappingSettings,
     Phone,
     Record,
     Records,
+    Reloaded,
+    RuleCheck,
     Run,
+    RunDetail,
+    RunList,
     RunningSync,
     RunSummary,
     ScheduleSettings,
@@ -52,13 +63,15 @@ from azsyncd.control.answers import (
     TargetField,
     TargetSettings,
     Tenant,
+    TenantAuthorization,
+    TenantList,
     TenantState,
     UnreadableAnswer,
     WelcomeEmailSettings,
+    WelcomeResent,
     counts_text,
     read,
 )
-from azsyncd.control.lifecycle_answers import Lifecycle, RuleCheck
 from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.paths import client_socket_path
 
@@ -78,7 +91,6 @@ __all__ = [
     "DeviceCode",
     "FieldProblem",
     "Group",
-    "HappyFoxSettings",
     "LastTick",
     "Lifecycle",
     "LogLine",
@@ -91,6 +103,7 @@ __all__ = [
     "Records",
     "RuleCheck",
     "Run",
+    "RunDetail",
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
@@ -107,7 +120,7 @@ __all__ = [
     "counts_text",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
@@ -141,21 +154,29 @@ class ApiFailure(Exception):
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
         error = body.get("error") if isinstance(body, dict) else None
-        try:
-            parsed = read(ErrorBody, error if isinstance(error, dict) else {})
-        except UnreadableAnswer:
+        try:  # a refusal is shown whatever its shape: never an error about the error
+            parsed = ErrorBody.model_validate(error if isinstance(error, dict) else {})
+        except ValidationError:
             parsed = ErrorBody()
         return cls(
             status,
             parsed.code,
             parsed.message or f"the daemon answered HTTP {status}",
             parsed.fix,
-            parsed.problems,
+            parsed.problems or [],
             parsed.run_id,
         )
 
     def __str__(self) -> str:
         return self.message + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A tenant after authorize; for a device-code tenant, the sign-in in progress."""
+
+    tenant: Tenant
+    device_code: DeviceCode | None = None
 
 
 @dataclass(frozen=True)
@@ -316,16 +337,6 @@ class Client:
         except UnreadableAnswer as exc:
             raise self._unreadable(method, path, str(exc)) from None
 
-    def _list(self, kind: type[T], key: str, path: str, **params: Any) -> list[T]:
-        data = self._json("GET", path, params=_params(**params))
-        items = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise self._unreadable("GET", path, f'no "{key}" list')
-        try:
-            return [read(kind, item) for item in items]
-        except UnreadableAnswer as exc:
-            raise self._unreadable("GET", path, str(exc)) from None
-
     @staticmethod
     def _unreadable(method: str, path: str, why: str) -> ApiFailure:
         return ApiFailure(
@@ -371,19 +382,14 @@ class Client:
         return self._read(RuleCheck, "GET", "/lifecycle/check")
 
     def attributes(self) -> list[str]:
-        data = self._json("GET", "/attributes")
-        items = data.get("attributes") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise self._unreadable("GET", "/attributes", 'no "attributes" list')
-        return [str(a) for a in items]
+        return self._read(Attributes, "GET", "/attributes").attributes
 
     def fields(self) -> list[TargetField]:
-        return self._list(TargetField, "fields", "/fields")
+        return self._read(Fields, "GET", "/fields").fields
 
     def reload(self) -> str:
         """Re-read the configuration file; the path it was read from."""
-        data = self._json("POST", "/reload", json={})
-        return str(data.get("config_path", "")) if isinstance(data, dict) else ""
+        return self._read(Reloaded, "POST", "/reload", json={}).config_path
 
     def openapi(self) -> dict[str, Any]:
         data = self._json("GET", "/openapi.json")
@@ -404,11 +410,7 @@ class Client:
         ``full``: a full reconciliation, every contact compared with the help desk's own.
         """
         body = _params(dry_run=dry_run or None, tenant=tenant, user=user, full=full or None)
-        data = self._json("POST", "/sync", json=body)
-        run_id = data.get("run_id") if isinstance(data, dict) else None
-        if not isinstance(run_id, int):
-            raise self._unreadable("POST", "/sync", "no run_id")
-        return run_id
+        return self._read(SyncOutcome, "POST", "/sync", json=body).run_id
 
     def sync_and_wait(
         self,
@@ -425,11 +427,12 @@ class Client:
         return self._read(SyncOutcome, "POST", "/sync", json=body, timeout=timeout + 15)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[Run]:
-        return self._list(Run, "runs", "/runs", limit=limit, offset=offset or None)
+        params = _params(limit=limit, offset=offset or None)
+        return self._read(RunList, "GET", "/runs", params=params).runs
 
-    def run(self, run_id: RunId = "latest") -> Run:
+    def run(self, run_id: RunId = "latest") -> RunDetail:
         """One run with its log; "latest" is the last sync that was not a dry run."""
-        return self._read(Run, "GET", f"/runs/{_segment(str(run_id))}")
+        return self._read(RunDetail, "GET", f"/runs/{_segment(str(run_id))}")
 
     def alerts(self) -> Alerts:
         return self._read(Alerts, "GET", "/alerts")
@@ -493,7 +496,7 @@ class Client:
     # Tenants.
 
     def tenants(self) -> list[Tenant]:
-        return self._list(Tenant, "tenants", "/tenants")
+        return self._read(TenantList, "GET", "/tenants").tenants
 
     def tenant(self, name: str) -> Tenant:
         return self._read(Tenant, "GET", f"/tenants/{_segment(name)}")
@@ -508,7 +511,7 @@ class Client:
         return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)
 
     def delete_tenant(self, name: str) -> None:
-        self._send("DELETE", f"/tenants/{_segment(name)}")
+        self._read(Deleted, "DELETE", f"/tenants/{_segment(name)}")
 
     def set_tenant_enabled(self, name: str, enabled: bool) -> Tenant:
         action = "enable" if enabled else "disable"
@@ -528,18 +531,15 @@ class Client:
 
     def _authorization(self, method: str, name: str) -> Authorization:
         path = f"/tenants/{_segment(name)}/authorize"
-        data = self._json(method, path, **({"json": {}} if method == "POST" else {}))
-        try:
-            code = data.get("device_code") if isinstance(data, dict) else None
-            return Authorization(
-                read(Tenant, data), read(DeviceCode, code) if code is not None else None
-            )
-        except UnreadableAnswer as exc:
-            raise self._unreadable(method, path, str(exc)) from None
+        answer = self._read(
+            TenantAuthorization, method, path, **({"json": {}} if method == "POST" else {})
+        )
+        return Authorization(answer, answer.device_code)
 
     def groups(self, name: str, search: str = "") -> list[Group]:
         """The tenant's groups whose name starts with ``search``."""
-        return self._list(Group, "groups", f"/tenants/{_segment(name)}/groups", search=search)
+        path = f"/tenants/{_segment(name)}/groups"
+        return self._read(Groups, "GET", path, params=_params(search=search)).groups
 
     # The built-in contact store.
 
@@ -554,17 +554,14 @@ class Client:
 
     def resend_welcome(self, email: str) -> str:
         """Send a welcome email that failed or may not have arrived; the address it went to."""
-        data = self._json("POST", "/welcome/resend", json={"email": email})
-        sent = data.get("email") if isinstance(data, dict) else None
-        if not isinstance(sent, str):
-            raise self._unreadable("POST", "/welcome/resend", "no email")
-        return sent
+        return self._read(WelcomeResent, "POST", "/welcome/resend", json={"email": email}).email
 
     # The audit log.
 
     def audit(self, limit: int = 50, user: str | None = None) -> list[AuditEntry]:
         """Changes made through the socket, newest first."""
-        return self._list(AuditEntry, "entries", "/audit", limit=limit, user=user)
+        params = _params(limit=limit, user=user)
+        return self._read(AuditLog, "GET", "/audit", params=params).entries
 
     # The demo daemon's simulated directory (404 from any other daemon).
 

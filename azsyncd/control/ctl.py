@@ -11,10 +11,12 @@ import json
 import sys
 import time
 import tomllib
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from azsyncd.control.client import (
     ApiFailure,
@@ -197,9 +199,11 @@ def parse_assignment(text: str) -> dict[str, Any]:
 
 
 def plain(value: Any) -> Any:
-    """A typed answer as JSON-ready data, for --json."""
+    """A typed answer as JSON-ready data, for --json: the API's keys, as the daemon sent them."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
     if is_dataclass(value) and not isinstance(value, type):
-        return plain(asdict(value))
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -353,8 +357,8 @@ def _held_run(client: Client, p: Printer, action: str, run_id: int | Literal["la
     if not isinstance(run_id, int):
         raise UsageError(f"{action} takes a run number, as azsyncctl runs lists them")
     if action == "discard":
-        run = client.discard_run(run_id)
-        p.out(run, f"run {run.id} {run.status}: {run.message}")
+        dropped = client.discard_run(run_id)
+        p.out(dropped, f"run {dropped.id} {dropped.status}: {dropped.message}")
         return EXIT_OK
     outcome = client.approve_run(run_id)
     applied = outcome.run or client.run(outcome.run_id)
@@ -510,7 +514,7 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
             values.update(parse_assignment(f"lifecycle.{assignment}")["lifecycle"])
         shown = client.update_lifecycle(lifecycle=values)
     elif action in ("rule-add", "rule-remove"):
-        rules = [asdict(r) for r in client.lifecycle().contact_groups]
+        rules = [r.model_dump(mode="json") for r in client.lifecycle().contact_groups]
         if action == "rule-add":
             rules.append(
                 {

@@ -234,8 +234,8 @@ def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path:
     daemon = make_daemon(tmp_path)
     try:
         status = daemon.board.status()
-        assert status["role"] == "active" and status["active_pid"] == os.getpid()
-        assert status["active_host"] == socket.gethostname()
+        assert status.role == "active" and status.active_pid == os.getpid()
+        assert status.active_host == socket.gethostname()
         assert not daemon.standby.leadership.shared
         run_id = daemon.start_sync("manual")
         assert run_id is not None and daemon.runner.wait(30)

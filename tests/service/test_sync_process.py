@@ -208,16 +208,15 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
                 # Answered from the copy: the copy was current before and after the answer.
                 in_memory = daemon.board.in_memory
                 status = daemon.board.status()
-                running = status["running"]
                 return (
                     in_memory
                     and daemon.board.in_memory
-                    and running is not None
-                    and running["tenant"] == "second"
-                    and status["tenants"][0]["status"] == "disabled"
+                    and status.running is not None
+                    and status.running.tenant == "second"
+                    and status.tenants[0].status == "disabled"
                 )
 
-            assert daemon.board.status()["tenants"][0]["status"] == "new"
+            assert daemon.board.status().tenants[0].status == "new"
             run_id = daemon.start_sync("manual")
             wait_until(first_off_during_second, 60)
             assert daemon.runner.wait(60)

@@ -20,7 +20,7 @@ def test_the_gaps_grow_then_stay_at_a_day() -> None:
 
 
 def status_of(daemon: object) -> dict[str, object]:
-    return daemon.board.status()["tenants"][0]  # type: ignore[attr-defined,no-any-return]
+    return daemon.board.status().tenants[0].model_dump(mode="json")  # type: ignore[attr-defined,no-any-return]
 
 
 def test_repeated_failures_quarantine_a_tenant_and_authorize_or_an_edit_lifts_it(

@@ -192,7 +192,7 @@ def test_the_wait_after_a_failed_tick_is_shown(tmp_path: Path) -> None:
     assert daemon.runner.wait(10)
     clock.now += timedelta(minutes=1)
     daemon.ticks.tick("contoso")
-    view = daemon.board.status()["tenants"][0]["last_tick"]
+    view = daemon.board.status().model_dump(mode="json")["tenants"][0]["last_tick"]
     assert view["skipped"] == (
         "the last tick failed (contoso: no token: AADSTS50020); next try after 09:05:00 UTC"
     )

@@ -141,8 +141,9 @@ class MappingPanel(FormPanel):
         mapping = data.mapping
         self.query_one("#email", Select).value = mapping.email
         self.query_one("#name", Input).value = mapping.name
+        phones: dict[str, str] = {str(k): v for k, v in mapping.phones.items()}
         for code in PHONE_TYPES:
-            self.query_one(f"#phone-{code}", Select).value = mapping.phones.get(code, Select.NULL)
+            self.query_one(f"#phone-{code}", Select).value = phones.get(code, Select.NULL)
         for n, target_field in enumerate(self.fields):
             value = mapping.custom_fields.get(target_field.name, Select.NULL)
             self.query_one(f"#custom-{n}", Select).value = value

@@ -15,6 +15,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query
 from peewee import PeeweeException
 
+from azsyncd.answers import AuditLog, read
 from azsyncd.config.text import clipped
 from azsyncd.service.api.callers import READ_METHODS, Caller, caller_from_scope
 from azsyncd.service.api.deps import daemon_of
@@ -75,9 +76,9 @@ def get_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     user: Annotated[str, Query(max_length=64, pattern=PRINTABLE)] = "",
-) -> dict[str, Any]:
+) -> AuditLog:
     total, rows = daemon.state.audit_entries(limit, offset, user)
-    return {
+    answer = {
         "total": total,
         "entries": [
             {
@@ -92,3 +93,4 @@ def get_audit(
             for row in rows
         ],
     }
+    return read(AuditLog, answer)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
+from azsyncd.answers import Lifecycle, RuleCheck, read
+from azsyncd.config import model
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.api.schemas import Body
+from azsyncd.service.api.responses import refusals
+from azsyncd.service.api.schemas import Body, inlined, patch_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.sync.rule_check import check_rules
@@ -20,19 +23,27 @@ router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 
 
+RULES = {
+    "type": "array",
+    "items": inlined(model.ContactGroupRule.model_json_schema()),
+    "maxItems": 200,
+}
+
+
 class LifecyclePatch(Body):
-    lifecycle: dict[str, Any] | None = Field(
-        None, description="on_removed, on_disabled, grace_days, group_name: merged"
-    )
-    contact_groups: list[dict[str, Any]] | None = Field(
-        None, max_length=200, description="The rules, all of them: replaces the list"
-    )
+    lifecycle: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"anyOf": [patch_of(model.Lifecycle), {"type": "null"}]}),
+    ] = Field(None, description="on_removed, on_disabled, grace_days, group_name: merged")
+    contact_groups: Annotated[
+        list[dict[str, Any]] | None, WithJsonSchema({"anyOf": [RULES, {"type": "null"}]})
+    ] = Field(None, max_length=200, description="The rules, all of them: replaces the list")
 
 
-def _view(daemon: Daemon) -> dict[str, Any]:
+def _view(daemon: Daemon) -> Lifecycle:
     config = daemon.config.model_dump(mode="json")
     leavers = LifecycleState(daemon.state.db).all_leavers()
-    return {
+    answer = {
         "lifecycle": config["lifecycle"],
         "contact_groups": config["contact_groups"],
         "leavers": [
@@ -47,15 +58,16 @@ def _view(daemon: Daemon) -> dict[str, Any]:
             for row in leavers
         ],
     }
+    return read(Lifecycle, answer)
 
 
 @router.get("/lifecycle", summary="Leaver settings, contact-group rules, known leavers")
-def get_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
+def get_lifecycle(daemon: DaemonDep) -> Lifecycle:
     return _view(daemon)
 
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
-def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> Lifecycle:
     def apply(document: dict[str, Any]) -> None:
         if patch.lifecycle is not None:
             document["lifecycle"].update(patch.lifecycle)
@@ -69,8 +81,9 @@ def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) 
 @router.get(
     "/lifecycle/check",
     summary="Do the rules' Entra groups and contact groups exist? (asks the tenants and help desk)",
+    responses=refusals(400, 502),
 )
-def check_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
+def check_lifecycle(daemon: DaemonDep) -> RuleCheck:
     config = daemon.config
     try:
         target = build_target(config, daemon.loaded.directory, daemon.state.db)
@@ -80,7 +93,12 @@ def check_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
         findings = check_rules(config, daemon.tenants, target)
     finally:
         target.close()
-    return {
-        "problems": [{"key": f.key, "message": f.message} for f in findings if f.level == "error"],
-        "notes": [{"key": f.key, "message": f.message} for f in findings if f.level == "note"],
-    }
+    return read(
+        RuleCheck,
+        {
+            "problems": [
+                {"key": f.key, "message": f.message} for f in findings if f.level == "error"
+            ],
+            "notes": [{"key": f.key, "message": f.message} for f in findings if f.level == "note"],
+        },
+    )

@@ -1,0 +1,52 @@
+"""``GET /v1/lifecycle``: leaver settings, contact-group rules, the leavers azsync knows; and
+the check of the rules' groups."""
+
+from __future__ import annotations
+
+from azsyncd.answers.base import Answer, Instant
+from azsyncd.config import model
+
+
+class LifecycleSettings(model.Lifecycle):
+    pass
+
+
+class GroupRule(Answer):
+    """A ``[[contact_groups]]`` rule, as ``config.model.ContactGroupRule`` has it (a test holds
+    the two to the same keys); the client keeps it apart for ``condition``, its text."""
+
+    group: str = ""
+    access_tickets: bool = False
+    entra_group: str = ""
+    when: str = ""
+
+    @property
+    def condition(self) -> str:
+        return f"member of {self.entra_group}" if self.entra_group else self.when
+
+
+class LeaverRow(Answer):
+    tenant: str = ""
+    object_id: str = ""
+    email: str = ""
+    gone_since: Instant | None = None
+    disabled: bool = False
+    login_off: bool = False
+
+
+class Lifecycle(Answer):
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    contact_groups: list[GroupRule] = []
+    leavers: list[LeaverRow] = []
+
+
+class Finding(Answer):
+    key: str = ""
+    message: str = ""
+
+
+class RuleCheck(Answer):
+    """Problems (a group that does not exist, with the nearest one) and notes."""
+
+    problems: list[Finding] = []
+    notes: list[Finding] = []

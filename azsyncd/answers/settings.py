@@ -1,0 +1,92 @@
+"""``GET /v1/settings`` (the configuration's own sections), the target's fields, the directory's
+attributes, and a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from azsyncd.answers.base import Answer
+from azsyncd.config import model
+
+
+class AccountSettings(model.Account):
+    pass
+
+
+class ScheduleSettings(model.Schedule):
+    pass
+
+
+class MappingSettings(model.Mapping):
+    pass
+
+
+class WelcomeEmailSettings(model.WelcomeEmail):
+    pass
+
+
+class SyncSettings(model.Sync):
+    pass
+
+
+class StateSettings(Answer):
+    """Of ``[state]``, the one key the API may change."""
+
+    history_runs: int = 30
+
+
+class KindSettings(BaseModel):
+    """A target kind's own table, as the file has it: its target declares the keys."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TargetSettings(Answer):
+    """``[target]``: the kind in use, and a table per kind configured (``target.<kind>``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, KindSettings]  # type: ignore[assignment]
+    kind: str = "local"
+
+    def table(self, kind: str) -> dict[str, Any]:
+        found = (self.__pydantic_extra__ or {}).get(kind)
+        return dict(found.__pydantic_extra__ or {}) if found is not None else {}
+
+
+class Settings(Answer):
+    account: AccountSettings = AccountSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    target: TargetSettings = TargetSettings()
+    mapping: MappingSettings = MappingSettings()
+    welcome_email: WelcomeEmailSettings = WelcomeEmailSettings()
+    sync: SyncSettings = SyncSettings()
+    state: StateSettings = StateSettings()
+
+
+class TargetField(Answer):
+    """A custom contact field of the help desk."""
+
+    id: str = ""
+    name: str = ""
+    type: str = "text"
+    required: bool = False
+    choices: list[str] = []
+    raw_type: str = ""
+
+
+class Fields(Answer):
+    target: str  # the kind
+    fields: list[TargetField] = []
+
+
+class Attributes(Answer):
+    attributes: list[str] = []
+    note: str = ""
+
+
+class Reloaded(Answer):
+    reloaded: bool = True
+    config_path: str = ""
+    changes: list[str] = []
