@@ -1,7 +1,7 @@
-"""The README's performance figures, rendered from bench.run's JSON output.
+"""The performance page's figures, rendered from bench.run's JSON output.
 
-python -m bench.report [bench/results/results.json] rewrites the part of README.md between
-the bench markers; nothing there is typed by hand.
+python -m bench.report [bench/results/results.json] rewrites the part of docs/performance.md
+between the bench markers; nothing there is typed by hand.
 """
 
 from __future__ import annotations
@@ -216,18 +216,27 @@ def render(results: dict[str, Any], folder: Path) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, results: dict[str, Any], folder: Path) -> None:
-    text = readme.read_text()
+PAGE = ROOT / "docs" / "performance.md"
+
+
+def figures(page: Path) -> str:
+    """The generated block of ``page``, between the markers."""
+    text = page.read_text()
     if BEGIN not in text or END not in text:
-        raise SystemExit(f"{readme} has no {BEGIN} ... {END} block; add one where the figures go")
-    head, rest = text.split(BEGIN, 1)
+        raise SystemExit(f"{page} has no {BEGIN} ... {END} block; add one where the figures go")
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def update_page(page: Path, results: dict[str, Any], folder: Path) -> None:
+    figures(page)  # the markers are there
+    head, rest = page.read_text().split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{BEGIN}\n{render(results, folder)}\n{END}{tail}")
+    page.write_text(f"{head}{BEGIN}\n{render(results, folder)}\n{END}{tail}")
 
 
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench/results/results.json"
-    update_readme(ROOT / "README.md", json.loads(source.read_text()), source.parent)
+    update_page(PAGE, json.loads(source.read_text()), source.parent)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Every size runs in a fresh process (``--one``), so its peak RSS (the kernel's VmHWM of that
 process) is that sync's alone. Results go to ``bench/results/results.json``; ``bench.report``
-renders the README's figures from it.
+renders the figures of docs/performance.md from it.
 
 - mapping + planning speed on one core (CPU time);
 - HappyFox points: a first sync of N users into a fake HappyFox in its own process that
@@ -519,7 +519,7 @@ def main() -> None:
     if args.update and args.out.exists():
         results = kept_points(json.loads(args.out.read_text()), results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {args.out}; python -m bench.report {args.out} updates the README")
+    print(f"written to {args.out}; python -m bench.report {args.out} updates docs/performance.md")
 
 
 if __name__ == "__main__":

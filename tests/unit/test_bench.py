@@ -93,7 +93,7 @@ def results_of(
     }
 
 
-def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
+def test_the_performance_figures_come_from_the_json(tmp_path: Path) -> None:
     local = {
         "kind": "local",
         "wall_s": 10.0,
@@ -109,7 +109,7 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
     )
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{report.BEGIN}\nold figure 1.107x\n{report.END}\n\n## Next\n")
-    report.update_readme(readme, results, tmp_path)
+    report.update_page(readme, results, tmp_path)
     text = readme.read_text()
     assert "old figure" not in text and text.endswith(f"{report.END}\n\n## Next\n")
     assert "| 1,000,000 | 10.0 | 10,000 | 110 / - |" in text and "+10.0%" in text
@@ -121,20 +121,20 @@ def test_the_readme_figures_come_from_the_json(tmp_path: Path) -> None:
         "Database._execute_cursor (peewee.py:3) 1\n"
         "api (uvicorn/server.py:1);Insert.sql (peewee.py:9) 50\n"
     )
-    report.update_readme(readme, results, tmp_path)
+    report.update_page(readme, results, tmp_path)
     assert "30% ORM, 40% with SQL (10 samples)" in readme.read_text()
 
     # Runs in their own processes: both peaks are shown, the growth is the run's process's.
     for point, run_peak in zip(results["local"], (80.0, 84.0), strict=True):
         point.update(run_peak_rss_mb=run_peak, sync_process=True)
-    report.update_readme(readme, results, tmp_path)
+    report.update_page(readme, results, tmp_path)
     text = readme.read_text()
     assert "| 1,000,000 | 10.0 | 10,000 | 110 / 84 |" in text
     assert "growth of the run's process from 100,000 to 1,000,000 users: +5.0%" in text
     assert "each run in its own process" in text
     readme.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="bench:begin"):
-        report.update_readme(readme, results, tmp_path)
+        report.update_page(readme, results, tmp_path)
 
 
 def test_a_local_point_with_leavers_acts_on_exactly_the_users_gone() -> None:
