@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from azsyncd.state.models import SyncRecord
 from tests.contract.test_engine_happyfox import happyfox_daemon
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
+from tests.helpers import wait_for
 
 
 def test_an_interrupted_run_records_the_counts_of_what_it_finished(
@@ -17,18 +17,18 @@ def test_an_interrupted_run_records_the_counts_of_what_it_finished(
 ) -> None:
     fake, url = happyfox
     fake.delay = 0.3  # each POST: the writes of 1,500 users take a while
+    # ... and the writes stop at 700 contacts, so the run cannot end before it is stopped
+    # (about 955 of the 1,500 users map to a contact).
+    fake.hold_after = 700
     daemon = happyfox_daemon(tmp_path, url, contoso(users=1500))
     run_id = daemon.start_sync("manual")
     assert run_id is not None
-    deadline = time.monotonic() + 60
-    # Stop once 300 creates are recorded: counting the fake's contacts instead raced with a
-    # batch still being answered, a write cut short that is rightly left unrecorded.
-    recorded = SyncRecord.select().where(SyncRecord.run == run_id, SyncRecord.status == "success")
-    while recorded.count() < 300:
-        assert time.monotonic() < deadline, "the writes never got going"
-        time.sleep(0.02)
+    wait_for(lambda: len(fake.by_email) >= 700, 60, "700 contacts written", interval=0.02)
     asked = time.monotonic()
-    assert daemon.runner.shutdown(10)
+    try:
+        assert daemon.runner.shutdown(10)
+    finally:
+        fake.released.set()
     stopped_in = time.monotonic() - asked
     run = daemon.state.run(run_id)
     assert run is not None and run.status == "interrupted"

@@ -51,6 +51,10 @@ class FakeHappyFox:
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
         self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
+        # Once this many contacts exist, POSTs wait for ``released`` (at most a minute): a
+        # sync that cannot end before a test stops it.
+        self.hold_after: int | None = None
+        self.released = threading.Event()
         self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
@@ -85,6 +89,9 @@ class FakeHappyFox:
         raw = environ["wsgi.input"].read(length) if length else b""
         if self.delay and method == "POST":
             time.sleep(self.delay)
+        held = self.hold_after is not None and len(self.by_email) >= self.hold_after
+        if method == "POST" and held:
+            self.released.wait(60)
         with self._lock:
             status, body = self._handle(
                 method, path, query, raw, environ.get("HTTP_AUTHORIZATION", "")

@@ -17,7 +17,7 @@ from azsyncd.demo.run import tenant_toml
 from azsyncd.service.socket.server import SWITCH_INTERVAL, settle_process
 from azsyncd.state.models import TenantState
 from tests.fakes.directory import contoso
-from tests.helpers import wait_until
+from tests.helpers import wait_for
 from tests.tui.tui_daemon import LiveDaemon, live_daemon
 
 
@@ -47,7 +47,7 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
     with Client(live.socket, timeout=30) as client:
         try:
             run_id = client.start_sync()
-            wait_until(lambda: daemon.board.in_memory, 20)
+            wait_for(lambda: daemon.board.in_memory, 20)
             calls.clear()
             answers = [client.status() for _ in range(5)]
             asked = [name for name in calls if not name.startswith("sync-")]

@@ -14,7 +14,7 @@ from azsyncd.config.model import Tenant
 from azsyncd.service import daemon as daemon_module
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import AlreadyRunning, Outcome, RunContext
-from tests.helpers import FakeClock, wait_until, write_config
+from tests.helpers import FakeClock, wait_for, write_config
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
 
@@ -65,9 +65,9 @@ def test_a_run_asked_for_during_a_tick_starts_when_the_tick_ends(
 ) -> None:
     daemon, gate = gated
     tick = daemon.runner.start("tick", options={"tenant": "contoso"})
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     thread, result = in_background(lambda: daemon.start_sync(trigger))
-    wait_until(lambda: daemon.runner.current is not None)
+    wait_for(lambda: daemon.runner.current is not None)
     assert not result  # still waiting for the tick
     gate.release.set()
     thread.join(10)
@@ -86,7 +86,7 @@ def test_a_manual_sync_is_refused_if_the_tick_outlasts_the_grace(
     daemon, gate = gated
     monkeypatch.setattr(daemon_module, "TICK_GRACE", 0.2)
     tick = daemon.runner.start("tick", options={"tenant": "contoso"})
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     with pytest.raises(AlreadyRunning) as refused:
         daemon.start_sync("manual")
     assert refused.value.run_id == tick
@@ -102,7 +102,7 @@ def test_a_run_that_is_no_tick_is_not_waited_for(tmp_path: Path) -> None:
         state_dir=tmp_path / "state",
     )
     first = daemon.start_sync("manual")
-    wait_until(lambda: gate.started == ["manual"])
+    wait_for(lambda: gate.started == ["manual"])
     with pytest.raises(AlreadyRunning) as refused:
         daemon.start_sync("manual")
     assert refused.value.run_id == first
@@ -130,7 +130,7 @@ def test_a_skip_that_lasts_is_said_once_in_the_journal(
     assert gate.started == []  # nothing ran
     daemon.state.set_tenant("contoso", status="active", reason="")
     daemon.ticks.tick("contoso")
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     gate.release.set()
     assert daemon.runner.wait(10)
     daemon.stop(5)

@@ -1,0 +1,24 @@
+"""The benchmark runs: one small built-in store point each way, in fresh processes, as
+``python -m bench.run`` measures them (the figures themselves are never part of the suite)."""
+
+from __future__ import annotations
+
+
+def test_a_local_point_with_leavers_acts_on_exactly_the_users_gone() -> None:
+    from bench.run import fresh
+
+    point = fresh(["--one", "400", "--kind", "local", "--leavers", "1"])
+    assert point["status"] == "succeeded" and point["new"] == 400
+    assert point["leavers_gone"] == point["leavers_removed"] == point["leavers_left"] == 4
+    assert point["leavers_status"] == "succeeded"
+    assert point["leavers_peak_rss_mb"] > 0 and point["leavers_wall_s"] > 0
+
+
+def test_a_local_point_runs_the_sync_in_its_own_process_against_a_served_graph() -> None:
+    from bench.run import fresh
+
+    point = fresh(["--one", "300", "--kind", "local"])
+    assert point["sync_process"] is True
+    assert point["status"] == "succeeded" and point["new"] == 300
+    # The run's process ended within the point: its peak is counted, apart from the daemon's.
+    assert point["run_peak_rss_mb"] > 0 and point["peak_rss_mb"] > 0
