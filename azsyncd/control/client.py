@@ -101,6 +101,7 @@ __all__ = [
     "Record",
     "RecordStatus",
     "Records",
+    "Reloaded",
     "RuleCheck",
     "Run",
     "RunDetail",
@@ -387,9 +388,9 @@ class Client:
     def fields(self) -> list[TargetField]:
         return self._read(Fields, "GET", "/fields").fields
 
-    def reload(self) -> str:
-        """Re-read the configuration file; the path it was read from."""
-        return self._read(Reloaded, "POST", "/reload", json={}).config_path
+    def reload(self) -> Reloaded:
+        """Re-read the configuration file: where from, and what changed."""
+        return self._read(Reloaded, "POST", "/reload", json={})
 
     def openapi(self) -> dict[str, Any]:
         data = self._json("GET", "/openapi.json")

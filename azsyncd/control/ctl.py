@@ -1,13 +1,14 @@
 """``azsyncctl``: the scripting client of the control socket.
 
-Exit codes: 0 done; 1 the daemon refused (the message says why); 2 bad usage;
-3 the daemon cannot be reached; 4 a waited-for sync ended without succeeding.
+Exit codes are ``EXIT_CODES`` (shown by ``--help``, listed in docs/control.md). Output that
+nobody reads any more (``azsyncctl log | head``) ends the command quietly, as Unix tools do.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import tomllib
@@ -31,6 +32,16 @@ from azsyncd.control.client import (
 from azsyncd.errors import DaemonUnreachable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_SYNC_FAILED = 0, 1, 2, 3, 4
+EXIT_CLOSED = 141  # 128 + SIGPIPE, the status of a Unix tool whose reader went away
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_REFUSED: "the daemon refused, or a check did not pass (tenants authorize, lifecycle"
+    " check, alerts test): the message says why and what to do",
+    EXIT_USAGE: "bad usage: nothing was sent",
+    EXIT_UNREACHABLE: "the daemon cannot be reached (not running, or no permission)",
+    EXIT_SYNC_FAILED: "a --wait-ed sync (or an approved run) ended without succeeding",
+    EXIT_CLOSED: "the output was closed early (azsyncctl log | head): nothing more to say",
+}
 
 
 class UsageError(Exception):
@@ -50,20 +61,37 @@ def _credential_options(command: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--secret-stdin", action="store_true", help="read the client secret from stdin"
     )
-    group.add_argument("--certificate", metavar="PEM", help="certificate file (PEM)")
-    group.add_argument("--private-key", metavar="PEM", help="its private key file (PEM)")
-    group.add_argument("--pfx", metavar="FILE", help="a PFX (PKCS#12) file")
+    for option, metavar, text in (
+        ("--certificate", "PEM", "certificate file (PEM)"),
+        ("--private-key", "PEM", "its private key file (PEM)"),
+        ("--pfx", "FILE", "a PFX (PKCS#12) file"),
+    ):
+        a_file(group.add_argument(option, metavar=metavar, help=text))
     group.add_argument(
         "--passphrase-stdin", action="store_true", help="read the PFX passphrase from stdin"
     )
 
 
+def a_file(action: argparse.Action) -> argparse.Action:
+    """An option naming a local file: shell completion offers file names (shtab reads it)."""
+    action.complete = {"bash": "_shtab_compgen_files", "zsh": "_files"}  # type: ignore[attr-defined]
+    return action
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="azsyncctl", description="Control azsyncd through its socket."
+        prog="azsyncctl",
+        description="Control azsyncd through its socket.",
+        epilog="exit codes:\n"
+        + "\n".join(f"  {code:<3} {meaning}" for code, meaning in EXIT_CODES.items())
+        + '\n\n--json prints each answer as JSON (errors on stderr as {"error": ...});'
+        " docs/control.md has an example for every command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
+    a_file(
+        parser.add_argument(
+            "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
+        )
     )
     parser.add_argument(
         "--json", action="store_true", help="print the answers as JSON, for scripts"
@@ -86,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="sync history; show, approve or discard a held run")
     runs.add_argument("--limit", type=int, default=10)
     rsub = runs.add_subparsers(dest="action", metavar="ACTION")
-    rsub.add_parser("list")
+    rsub.add_parser("list", help="the runs, newest first (the default)")
     for action, text in (
         ("show", "a run's plan: what a held run would change"),
         ("approve", "apply a held run's plan, exactly as shown"),
@@ -97,15 +125,25 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("run", nargs="?", default="latest", type=run_id_arg)
     log.add_argument("--status", choices=["success", "failed", "skipped", "unchanged"])
     log.add_argument("--search", default="", help="only emails containing this")
-    log.add_argument(
-        "--csv", metavar="FILE", help="save the CSV report to FILE (only the rows the filter keeps)"
+    a_file(
+        log.add_argument(
+            "--csv",
+            metavar="FILE",
+            help="save the CSV report to FILE (only the rows the filter keeps)",
+        )
     )
 
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
-    tsub.add_parser("list")
-    for action in ("show", "enable", "disable", "delete", "authorize"):
-        tsub.add_parser(action).add_argument("name")
+    tsub.add_parser("list", help="the tenants and their state (the default)")
+    for action, text in (
+        ("show", "one tenant's settings and state"),
+        ("enable", "sync the tenant again"),
+        ("disable", "leave the tenant out of syncs"),
+        ("delete", "delete the tenant and its runtime state; its contacts stay"),
+        ("authorize", "get a token and prove it works (device code: sign in)"),
+    ):
+        tsub.add_parser(action, help=text).add_argument("name")
     groups = tsub.add_parser("groups", help="search a tenant's groups by name")
     groups.add_argument("name")
     groups.add_argument("--search", default="")
@@ -126,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
 
     settings = sub.add_parser("settings", help="show or change settings")
     ssub = settings.add_subparsers(dest="action", metavar="ACTION")
-    ssub.add_parser("show")
+    ssub.add_parser("show", help="the settings (the default)")
     setp = ssub.add_parser(
         "set", help="e.g. schedule.enabled=true mapping.name='{givenName} {surname}'"
     )
@@ -483,7 +521,7 @@ def _authorize(client: Client, p: Printer, name: str) -> int:
         f"\n  {state.reason}" if state.reason else ""
     )
     human += f"\n  fix: {state.fix}" if state.fix else ""
-    p.out(answer, human)
+    p.out(answer.tenant, human)  # the tenant with its sign-in, as the API answers
     return EXIT_OK if state.status == "active" else EXIT_REFUSED
 
 
@@ -561,8 +599,9 @@ def _contacts(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 
 def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
-    path = client.reload()
-    p.out({"reloaded": True, "config_path": path}, f"configuration reloaded from {path}")
+    done = client.reload()
+    changed = "".join(f"\n  {line}" for line in done.changes)
+    p.out(done, f"configuration reloaded from {done.config_path}{changed}")
     return EXIT_OK
 
 
@@ -599,7 +638,7 @@ def _demo(client: Client, p: Printer, args: argparse.Namespace) -> int:
     try:
         added = client.demo_add_user(args.name, args.department)
     except ApiFailure as exc:
-        if exc.status != 404:
+        if exc.status != 404 or p.as_json:
             raise
         print(
             "azsyncctl: this daemon has no simulated directory\n"
@@ -640,6 +679,17 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be told from a failure
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing more, and let no flush at exit try again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     printer = Printer(args.json)
     try:
         with Client(args.socket) as client:

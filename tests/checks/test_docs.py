@@ -1,15 +1,20 @@
 """The README and docs/: every link goes somewhere, every page is reachable from the README,
-the README stays a front door with the two quick-start commands CI runs, and the
-performance page is what bench.report makes of the committed results."""
+the README stays a front door with the two quick-start commands CI runs, the performance
+page is what bench.report makes of the committed results, and docs/control.md shows
+azsyncctl's exit codes and, for every command, JSON that is what the command prints."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from azsyncd import answers
+from azsyncd.control import ctl
 from bench import report
 
 ROOT = Path(__file__).parents[2]
@@ -131,3 +136,75 @@ def test_the_performance_page_is_what_bench_report_makes_of_the_results() -> Non
     results = ROOT / "bench/results/results.json"
     rendered = report.render(json.loads(results.read_text()), results.parent)
     assert report.figures(report.PAGE) == rendered.strip("\n"), "run python -m bench.report"
+
+
+# --- azsyncctl in docs/control.md: exit codes, and a --json example for every command ------
+
+CONTROL = ROOT / "docs/control.md"
+EXAMPLE = re.compile(r"^`azsyncctl ([^`]*?) --json`[^\n]*\n\n```json\n(.*?)\n```", re.M | re.S)
+
+
+def json_examples() -> list[tuple[list[str], Any]]:
+    """Each documented command line (its words) and the JSON shown for it."""
+    return [
+        (shlex.split(line), json.loads(body))
+        for line, body in EXAMPLE.findall(CONTROL.read_text(encoding="utf-8"))
+    ]
+
+
+def printed_as(words: list[str]) -> Any:
+    """What azsyncctl prints for a command line, as a check of its JSON."""
+    command = words[0]
+    action = words[1] if len(words) > 1 and not words[1].startswith("-") else ""
+    one = {
+        ("status", ""): answers.Status,
+        ("runs", "approve"): answers.SyncOutcome,
+        ("runs", "discard"): answers.Run,
+        ("tenants", "show"): answers.Tenant,
+        ("tenants", "authorize"): answers.TenantAuthorization,
+        ("tenants", "delete"): answers.Deleted,
+        ("settings", ""): answers.Settings,
+        ("lifecycle", ""): answers.Lifecycle,
+        ("lifecycle", "check"): answers.RuleCheck,
+        ("contacts", ""): answers.Contacts,
+        ("reload", ""): answers.Reloaded,
+        ("alerts", ""): answers.Alerts,
+        ("alerts", "test"): answers.AlertTest,
+        ("welcome", "resend"): answers.WelcomeResent,
+        ("demo", "add-user"): answers.DemoUserAdded,
+    }
+    many = {
+        ("runs", ""): answers.Run,
+        ("tenants", ""): answers.Tenant,
+        ("tenants", "groups"): answers.Group,
+        ("audit", ""): answers.AuditEntry,
+    }
+    if (command, action) in one:
+        return lambda data: answers.read(one[command, action], data)
+    if (command, action) in many:
+        return lambda data: [answers.read(many[command, action], item) for item in data]
+    if command == "sync":
+        if "--wait" in words:
+            return lambda data: answers.read(answers.RunDetail, data)
+        return lambda data: answers.read(answers.SyncOutcome, {**data, "run": None, "plan": None})
+    if (command, action) in (("runs", "show"), ("log", "7")):
+        rows = "plan" if command == "runs" else "records"
+        return lambda data: (
+            answers.read(answers.RunDetail, data["run"]),
+            [answers.read(answers.Record, r) for r in data[rows]],
+            set(data) == {"run", rows} or pytest.fail(f"keys {set(data)}"),
+        )
+    raise AssertionError(f"no check for azsyncctl {' '.join(words)}")
+
+
+def test_every_azsyncctl_command_has_a_json_example_that_is_what_it_prints() -> None:
+    examples = json_examples()
+    assert {words[0] for words, _ in examples} == set(ctl.COMMANDS)
+    for words, data in examples:
+        printed_as(words)(data)  # refuses a key missing or unknown, as the client does
+
+
+def test_the_exit_codes_documented_are_azsyncctls() -> None:
+    section = CONTROL.read_text(encoding="utf-8").split("### Exit codes", 1)[1]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, re.M)
+    assert {int(code): meaning for code, meaning in rows} == ctl.EXIT_CODES

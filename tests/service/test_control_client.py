@@ -184,7 +184,7 @@ def test_contacts(client: Client) -> None:
 
 
 def test_reload_and_openapi(client: Client, live: LiveDaemon) -> None:
-    assert client.reload() == str(live.config)
+    assert client.reload().config_path == str(live.config)
     assert "/v1/status" in client.openapi()["paths"]
 
 
