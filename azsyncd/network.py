@@ -21,6 +21,11 @@ from azsyncd.errors import NetworkError
 UNTRUSTED = "was not trusted"
 UNRESOLVED = "cannot resolve the host"
 
+
+class TooLarge(httpx.TransportError):
+    """An answer over the client's size cap (``outbound.client(max_answer=...)``)."""
+
+
 # No usable answer: httpx's errors, and httpcore's from a transport of our own
 # (``outbound.Transport`` is httpcore's pool; httpx maps those only in its own transport).
 FAILURES: tuple[type[Exception], ...] = (
@@ -55,6 +60,13 @@ def failure(exc: Exception, url: str) -> NetworkError:
             "machine's DNS",
         )
         lasting = "temporary" not in text.lower()
+    elif isinstance(exc, TooLarge):
+        code, fix = (
+            "too_large",
+            "check the URL (an answer that large is not what the API sends); the next sync "
+            "tries again",
+        )
+        lasting = True  # the same call brings the same answer
     elif isinstance(exc, _TIMEOUTS):
         code, fix = "timeout", "the network or the service is slow; the next sync retries"
     elif isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):

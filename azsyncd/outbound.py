@@ -1,10 +1,13 @@
 """HTTP calls to the outside world (identity, Graph, HappyFox) that always end.
 
 httpx's timeouts bound each network operation, not a call: an answer dripping a byte every
-ten seconds never trips them. This transport gives every call an overall deadline, and
-waits on the network in short slices, so a call also ends within a slice of the daemon
-stopping (``azsyncd.stop``). It is httpcore's connection pool with a network backend of
-our own; proxies come from the environment (``https_proxy``, ``no_proxy``) as in httpx.
+ten seconds never trips them. This transport gives every call an overall deadline (a caller
+that retries gives each try what is left of its own budget: the ``DEADLINE`` extension),
+and waits on the network in short slices, so a call also ends within a slice of the daemon
+stopping (``azsyncd.stop``). An answer larger than the client's cap fails the call
+(``network.TooLarge``) before it is held in memory. It is httpcore's connection pool with a network
+backend of our own; proxies come from the environment (``https_proxy``, ``no_proxy``) as in
+httpx.
 """
 
 from __future__ import annotations
@@ -32,6 +35,32 @@ from azsyncd.network import UNRESOLVED, UNTRUSTED
 
 SLICE = 0.2  # how often a wait looks at the stop flag and the call's deadline
 _call = threading.local()  # when the call running on this thread must end
+DEADLINE = "azsync_deadline"  # a request extension: this call's deadline, in seconds
+MB = 1024 * 1024
+
+
+class Budget:
+    """The time one call may take, every try and every pause between tries included."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+
+    def left(self) -> float:
+        return self.seconds - self.spent
+
+    @contextmanager
+    def trying(self) -> Iterator[dict[str, float]]:
+        """One try: the request extensions that give it what is left, and its time counted."""
+        started = time.monotonic()
+        try:
+            yield {DEADLINE: max(0.001, self.left())}
+        finally:
+            self.spent += time.monotonic() - started
+
+    def pause(self, seconds: float, sleep: Any) -> None:
+        sleep(seconds)
+        self.spent += seconds
 
 
 def _budget(op_ends: float, timeout_type: type[Exception], what: str) -> float:
@@ -196,9 +225,14 @@ class Transport(httpx.BaseTransport):
     """Every call through it ends: at its deadline, or at once when the daemon stops."""
 
     def __init__(
-        self, ssl_context: ssl.SSLContext, deadline: float, trust_env: bool = True
+        self,
+        ssl_context: ssl.SSLContext,
+        deadline: float,
+        trust_env: bool = True,
+        max_answer: int | None = None,
     ) -> None:
         self.deadline = deadline
+        self.max_answer = max_answer  # bytes; None: no cap
         self._ssl = ssl_context
         # httpx's own limits; HappyFox writes on 8 workers share one pool
         self._limits: dict[str, Any] = dict(
@@ -245,11 +279,12 @@ class Transport(httpx.BaseTransport):
             content=request.stream,  # type: ignore[arg-type]
             extensions=request.extensions,
         )
+        deadline = min(self.deadline, float(request.extensions.get(DEADLINE, self.deadline)))
         # httpcore's errors go up as they are: network.Client maps them with httpx's own.
-        with _deadline(self.deadline):
+        with _deadline(deadline):
             answer = self._pool(request.url).handle_request(core)
-            try:  # the whole body, inside the call's deadline
-                content = b"".join(answer.stream)  # type: ignore[arg-type]
+            try:  # the whole body, inside the call's deadline and the size cap
+                content = self._body(answer, request)
             finally:
                 answer.close()
         return httpx.Response(
@@ -258,6 +293,27 @@ class Transport(httpx.BaseTransport):
             stream=httpx.ByteStream(content),
             extensions=answer.extensions,
         )
+
+    def _body(self, answer: httpcore.Response, request: httpx.Request) -> bytes:
+        cap = self.max_answer
+        declared = next((v for k, v in answer.headers if k.lower() == b"content-length"), b"")
+        chunks, size = [], 0
+        if cap is not None and declared.isdigit() and int(declared) > cap:
+            size = int(declared)
+        else:
+            for chunk in answer.stream:  # type: ignore[union-attr]
+                size += len(chunk)
+                if cap is not None and size > cap:
+                    break
+                chunks.append(chunk)
+        if cap is not None and size > cap:
+            limit = f"{cap // MB} MB" if cap >= MB else f"{cap} bytes"
+            raise network.TooLarge(
+                f"{request.url.host} answered with more than {limit}; the call fails rather "
+                "than hold it",
+                request=request,
+            )
+        return b"".join(chunks)
 
     def close(self) -> None:
         self._direct.close()
@@ -305,12 +361,15 @@ def client(
     deadline: float,
     timeout: httpx.Timeout,
     transport: httpx.BaseTransport | None = None,
+    max_answer: int | None = None,
     **kwargs: Any,
 ) -> httpx.Client:
     """An httpx client whose every call ends, and whose failed calls raise
-    ``errors.NetworkError``; ``transport`` replaces the network (tests)."""
+    ``errors.NetworkError``; ``transport`` replaces the network (tests); ``max_answer``: the
+    largest answer, in bytes, a call may bring (over it: ``network.TooLarge``)."""
+    context = ssl_context or ssl.create_default_context()
     return network.Client(
-        transport=transport or Transport(ssl_context or ssl.create_default_context(), deadline),
+        transport=transport or Transport(context, deadline, max_answer=max_answer),
         timeout=timeout,
         **kwargs,
     )

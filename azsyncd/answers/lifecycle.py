@@ -32,6 +32,7 @@ class LeaverRow(Answer):
     gone_since: Instant | None = None
     disabled: bool = False
     login_off: bool = False
+    reason: str = ""  # e.g. "login still ON: <the help desk's reason>" while it refuses
 
 
 class Lifecycle(Answer):

@@ -583,6 +583,7 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
             f"leaver: {row.tenant} {row.email} "
             + ("login off" if row.login_off else f"gone since {when(row.gone_since, 10)}")
             + (", disabled" if row.disabled else "")
+            + (f" ({row.reason})" if row.reason else "")
             for row in shown.leavers
         ),
     ]

@@ -2,8 +2,9 @@
 
 - 429, 503, 504: wait ``Retry-After`` when given (and keep honouring it), else back off
   exponentially with jitter; bounded both in tries and in total wait.
-- Timeouts and dropped connections: the same backoff. Every call has an overall deadline
-  (``make_http``), and every wait ends at once when the daemon stops.
+- Timeouts and dropped connections: the same backoff. One call, its tries and that backoff
+  included, has one budget of time; every wait ends at once when the daemon stops. An answer
+  over ``transport.MAX_ANSWER`` fails the call without being held in memory.
 - Anything else: a GraphError with Graph's code, message and request-id. An answer that is
   not a JSON object (an HTML page, JSON cut short, a list) is a GraphError that says what
   came. A page that finally fails fails the caller; no page is ever skipped.
@@ -28,6 +29,7 @@ from azsyncd.errors import GraphError, NetworkError
 
 log = logging.getLogger(__name__)
 RETRYABLE = {429, 503, 504}
+CALL_BUDGET = 120.0  # seconds
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -89,7 +91,11 @@ class GraphClient:
         max_wait: float = 900.0,
         jitter: Callable[[], float] = random.random,
         on_wait: Callable[[str], None] | None = None,
+        budget: float = CALL_BUDGET,
     ) -> None:
+        """``budget``: the time one call may take in tries and in backoff between them (a
+        wait Graph asks for with Retry-After is bounded by ``max_wait`` instead)."""
+        self.budget = budget
         self._http = http
         self.base = base_url.rstrip("/") + "/v1.0"
         self._origin = _origin(self.base)
@@ -133,15 +139,19 @@ class GraphClient:
         headers: dict[str, str] | None = None,
     ) -> Page:
         url = self._url(path_or_url)
-        waited = 0.0
+        waited = 0.0  # Retry-After and backoff waits, bounded by max_wait
+        budget = outbound.Budget(self.budget)  # the tries themselves and backoff after timeouts
         for attempt in range(1, self.max_tries + 1):
             stop.check()
             self.calls += 1
             request_headers = {"Authorization": f"Bearer {self._token()}", **(headers or {})}
             try:
-                response = self._http.get(url, params=params, headers=request_headers)
+                with budget.trying() as extensions:
+                    response = self._http.get(
+                        url, params=params, headers=request_headers, extensions=extensions
+                    )
             except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host or certificate
+                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
                     raise GraphError(0, exc.code, exc.message, fix=exc.fix) from exc
                 reason, retry_after = f"{exc.kind}: {exc.message}", None
             else:
@@ -156,7 +166,8 @@ class GraphClient:
                 if attempt == self.max_tries:
                     raise _error(response)
             pause = self._pause(attempt, retry_after)
-            if attempt == self.max_tries or waited + pause > self.max_wait:
+            spent = budget.left() <= (0 if retry_after else pause)
+            if attempt == self.max_tries or waited + pause > self.max_wait or spent:
                 raise GraphError(
                     0,
                     "gave_up",
@@ -164,7 +175,10 @@ class GraphClient:
                     f"{waited:.0f} s of waiting",
                 )
             self.on_wait(f"Graph answered {reason}; waiting {pause:.1f} s before try {attempt + 1}")
-            self._sleep(pause)
+            if retry_after:
+                self._sleep(pause)  # the server asked for it: not this call's own time
+            else:
+                budget.pause(pause, self._sleep)
             waited += pause
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -43,6 +43,7 @@ class UnixSocketTransport(httpx.BaseTransport):
 
 # A Graph page of 999 users takes seconds; far longer means the answer is stuck or dripping.
 CALL_DEADLINE = 120.0
+MAX_ANSWER = 50 * outbound.MB  # Graph's answers, identity's too
 
 
 def make_http(
@@ -56,6 +57,7 @@ def make_http(
         deadline=CALL_DEADLINE,
         timeout=httpx.Timeout(timeout, connect=10.0),
         transport=transport,
+        max_answer=MAX_ANSWER,
         headers={"User-Agent": "azsync"},
     )
 

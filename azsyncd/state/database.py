@@ -10,6 +10,7 @@ from peewee import (
     Database,
     Field,
     IntegerField,
+    Model,
     PeeweeException,
     PostgresqlDatabase,
     SqliteDatabase,
@@ -20,7 +21,7 @@ from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
 from azsyncd.state import lifecycle, models, shared_tables
-from azsyncd.state.fields import UTCField
+from azsyncd.state.fields import JSONField, UTCField, utcnow
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers (the API) never wait for the sync writer
@@ -35,11 +36,32 @@ V9 = (models.TenantHealth, models.RaisedAlert)
 LATER = (models.AuditEntry, models.FailingUser, models.RunSeen, models.RunClaim, *V9)
 
 
+class _AddressMirror(Model):
+    """The mirror as steps 1 to 9 kept it, one row per address (step 10 binds each contact
+    to its directory object instead): only the steps before 10 and step 10 use it."""
+
+    email = CharField(primary_key=True)
+    target_id = CharField(default="")
+    tenant = CharField()
+    object_id = CharField()
+    fingerprint = CharField(default="")
+    welcome_state = CharField(default="")
+    welcome_name = TextField(default="")
+    welcome_run = IntegerField(null=True)
+    welcome_sent_at = UTCField(null=True)
+    updated_at = UTCField(default=utcnow)
+
+    class Meta:
+        table_name = "mirrorentry"
+
+
 def _v1(db: Database) -> None:
     # The built-in store's "contact" table was created here too until it moved to the local
     # target, which creates it when missing (targets/local/table.py): a database of either
     # layout opens the same way.
-    db.create_tables([m for m in models.ALL if m not in LATER])
+    _AddressMirror.bind(db)
+    db.create_tables([m for m in models.ALL if m not in LATER and m is not models.MirrorEntry])
+    db.create_tables([_AddressMirror])
 
 
 def _v2(db: Database) -> None:
@@ -54,13 +76,20 @@ def _v3(db: Database) -> None:
 def _v4(db: Database) -> None:
     """Welcome emails claimed and confirmed one recipient at a time; failing users kept for
     the next runs; the time of each tenant's last full reconciliation (idempotent)."""
-    _add_columns(
-        db,
-        models.MirrorEntry,
-        welcome_state=CharField(default=""),
-        welcome_name=TextField(default=""),
-        welcome_run=IntegerField(null=True),
-    )
+    if db.table_exists("mirrorentry"):  # step 10 replaced it: nothing to add there then
+        _AddressMirror.bind(db)
+        _add_columns(
+            db,
+            _AddressMirror,
+            welcome_state=CharField(default=""),
+            welcome_name=TextField(default=""),
+            welcome_run=IntegerField(null=True),
+        )
+        # Before, a claimed welcome was taken for sent.
+        db.execute_sql(
+            "UPDATE mirrorentry SET welcome_state = 'sent' "
+            "WHERE welcome_sent_at IS NOT NULL AND welcome_state = ''"
+        )
     _add_columns(
         db,
         models.TenantState,
@@ -68,10 +97,6 @@ def _v4(db: Database) -> None:
         failures_retried_at=UTCField(null=True),
     )
     db.create_tables([models.FailingUser])
-    # Before, a claimed welcome was taken for sent.
-    models.MirrorEntry.update(welcome_state="sent").where(
-        models.MirrorEntry.welcome_sent_at.is_null(False), models.MirrorEntry.welcome_state == ""
-    ).execute()
 
 
 def _v6(db: Database) -> None:
@@ -86,7 +111,7 @@ def _v7(db: Database) -> None:
     shared_tables.create(db, shared_tables.ALL)
 
 
-def _add_columns(db: Database, model: type[models.Base], **fields: Field) -> None:
+def _add_columns(db: Database, model: type[Model], **fields: Field) -> None:
     table = model._meta.table_name
     present = {column.name for column in db.get_columns(table)}
     migrator = schema.SchemaMigrator.from_database(db)
@@ -111,6 +136,41 @@ def _v9(db: Database) -> None:
     db.create_tables(V9)
 
 
+BOUND = (
+    "tenant, object_id, email, target_id, fingerprint, welcome_state, welcome_name, "
+    "welcome_run, welcome_sent_at, updated_at"
+)
+
+
+def _v10(db: Database) -> None:
+    """Contacts bound to directory objects: the mirror is keyed by (tenant, object id), no
+    longer by address. Each row of the old mirror becomes its user's binding; a user that had
+    two (an address change used to create a second contact) keeps its newest. The run's
+    claims name the user; a leaver row says in which run its user was first missed (a shared
+    address is taken over only at a later run). Idempotent, like every step."""
+    db.create_tables([models.MirrorEntry], safe=True)
+    if db.table_exists("mirrorentry"):
+        db.execute_sql(
+            f"INSERT INTO contact_binding ({BOUND}, principal) SELECT {BOUND}, '' "
+            "FROM mirrorentry m "
+            "WHERE NOT EXISTS (SELECT 1 FROM mirrorentry n WHERE n.tenant = m.tenant "
+            "AND n.object_id = m.object_id AND (n.updated_at > m.updated_at "
+            "OR (n.updated_at = m.updated_at AND n.email > m.email))) "
+            "AND NOT EXISTS (SELECT 1 FROM contact_binding b WHERE b.tenant = m.tenant "
+            "AND b.object_id = m.object_id)"
+        )
+        db.execute_sql("DROP TABLE mirrorentry")
+    if "object_id" not in {c.name for c in db.get_columns("runclaim")}:
+        db.drop_tables([models.RunClaim])  # a running sync's only: no run runs now
+        db.create_tables([models.RunClaim])
+    _add_columns(
+        db,
+        lifecycle.Leaver,
+        gone_run=IntegerField(null=True),
+        required_values=JSONField(default=dict),
+    )
+
+
 # Each step takes the schema to its version from the one before. Append, never edit a
 # released step. A step keeps the number it was given, so the numbers may have a gap: the
 # steps run in order, each once.
@@ -123,6 +183,7 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     7: _v7,
     8: _v8,
     9: _v9,
+    10: _v10,
 }
 LATEST = max(MIGRATIONS)
 

@@ -20,13 +20,15 @@ from peewee import (
     Model,
     ModelSelect,
     TextField,
+    fn,
 )
 
 from azsyncd.state.bulk import insert_rows
-from azsyncd.state.fields import UTCField
-from azsyncd.state.models import MirrorEntry, RunSeen
+from azsyncd.state.fields import JSONField, UTCField
+from azsyncd.state.models import MirrorEntry, RunClaim, RunSeen
 
 PAGE = 500  # ids a lookup sends at once, rows a pass reads at once
+STILL_ON = "login still ON"  # the reason a leaver's row keeps while its login is refused
 
 
 class Leaver(Model):
@@ -36,6 +38,10 @@ class Leaver(Model):
     object_id = CharField()
     email = CharField(default="")
     gone_since = UTCField(null=True)  # first run that missed the user; None: present
+    gone_run = IntegerField(null=True)  # the run that first missed it (schema step 10)
+    # The help desk's required fields as the directory last gave them (step 10): a login
+    # write carries them, so an agent who emptied one cannot keep a leaver's login on.
+    required_values = JSONField(default=dict)
     disabled = BooleanField(default=False)  # accountEnabled false when last read
     acted = BooleanField(default=False)  # its login was turned off by azsync
     reason = TextField(default="")
@@ -93,35 +99,62 @@ class LifecycleState:
             MirrorEntry.object_id, MirrorEntry.email, MirrorEntry.target_id
         ).where((MirrorEntry.tenant == tenant) & (MirrorEntry.target_id != ""))
 
-    def managed_pages(self, tenant: str) -> Iterator[dict[str, Managed]]:
-        """Object id -> the contact azsync wrote for it, a page at a time, for one tenant.
-        Keyed on the address so each page is an indexed range, on SQLite and PostgreSQL."""
+    def _planned_rows(self, run_id: int, tenant: str) -> ModelSelect[RunClaim]:
+        """Users the run plans to bind to a contact, not bound yet: their contacts are the
+        tenant's as much as the bound ones, whether the run has written them yet or not."""
+        bound = MirrorEntry.select(MirrorEntry.object_id).where(
+            (MirrorEntry.tenant == tenant)
+            & (MirrorEntry.object_id == RunClaim.object_id)
+            & (MirrorEntry.target_id != "")
+        )
+        return RunClaim.select(RunClaim.object_id, RunClaim.email).where(
+            (RunClaim.run == run_id)
+            & (RunClaim.tenant == tenant)
+            & (RunClaim.binds == True)  # noqa: E712 (SQL)
+            & ~fn.EXISTS(bound)
+        )
+
+    def managed_pages(self, tenant: str, run_id: int) -> Iterator[dict[str, Managed]]:
+        """Object id -> its contact, a page at a time, for one tenant: the users bound to a
+        contact and those the run plans to bind (target id "" until the run writes them).
+        Keyed on the object id so each page is an indexed range, on SQLite and PostgreSQL."""
         after = ""
         while True:
-            page = list(
-                self._managed_rows(tenant)
-                .where(MirrorEntry.email > after)
-                .order_by(MirrorEntry.email)
+            bound = {
+                row.object_id: Managed(row.email, row.target_id)
+                for row in self._managed_rows(tenant)
+                .where(MirrorEntry.object_id > after)
+                .order_by(MirrorEntry.object_id)
                 .limit(PAGE)
-            )
-            if not page:
+            }
+            planned = {
+                row.object_id: Managed(row.email, "")
+                for row in self._planned_rows(run_id, tenant)
+                .where(RunClaim.object_id > after)
+                .order_by(RunClaim.object_id)
+                .limit(PAGE)
+            }
+            keys = sorted(bound.keys() | planned.keys())[:PAGE]
+            if not keys:
                 return
-            after = page[-1].email
-            yield {row.object_id: Managed(row.email, row.target_id) for row in page}
+            after = keys[-1]
+            yield {key: bound.get(key) or planned[key] for key in keys}
 
-    def managed(self, tenant: str, object_ids: Iterable[str]) -> dict[str, Managed]:
-        """The contacts azsync wrote for these users of a tenant (those it has)."""
+    def managed(self, tenant: str, object_ids: Iterable[str], run_id: int) -> dict[str, Managed]:
+        """The contacts of these users of a tenant (those that have one or will, in this
+        run); a contact the run has not written yet has target id ""."""
         wanted = list(set(object_ids))
         found: dict[str, Managed] = {}
         for start in range(0, len(wanted), PAGE):
-            query = self._managed_rows(tenant).where(
-                MirrorEntry.object_id.in_(wanted[start : start + PAGE])
-            )
+            part = wanted[start : start + PAGE]
+            planned = self._planned_rows(run_id, tenant).where(RunClaim.object_id.in_(part))
+            found.update((row.object_id, Managed(row.email, "")) for row in planned)
+            query = self._managed_rows(tenant).where(MirrorEntry.object_id.in_(part))
             found.update((row.object_id, Managed(row.email, row.target_id)) for row in query)
         return found
 
     def unseen_managed(self, run_id: int, tenant: str) -> dict[str, Managed]:
-        """The contacts azsync wrote for users of a tenant that the run did not read: as many
+        """The contacts azsync keeps for users of a tenant that the run did not read: as many
         as users left, read from the database's own join, never a set of every user."""
         seen = RunSeen.select(RunSeen.object_id).where(
             RunSeen.run == run_id, RunSeen.tenant == tenant
@@ -147,8 +180,34 @@ class LifecycleState:
                 found.setdefault(row.object_id, set()).add(row.group)
         return found
 
+    def gone(
+        self, keys: Iterable[tuple[str, str]], run_id: int, tenants: Iterable[str]
+    ) -> set[tuple[str, str]]:
+        """Of these (tenant, object id), the users gone from their tenant: seen removed by a
+        run before ``run_id``, or of a tenant no longer in the configuration (``tenants``)."""
+        wanted, configured = set(keys), set(tenants)
+        found = {key for key in wanted if key[0] not in configured}
+        for tenant in {t for t, _ in wanted - found}:
+            ids = [o for t, o in wanted if t == tenant]
+            for start in range(0, len(ids), PAGE):
+                query = Leaver.select(Leaver.object_id).where(
+                    (Leaver.tenant == tenant)
+                    & Leaver.object_id.in_(ids[start : start + PAGE])
+                    & Leaver.gone_since.is_null(False)
+                    & (Leaver.gone_run.is_null() | (Leaver.gone_run != run_id))
+                )
+                found.update((tenant, row.object_id) for row in query)
+        return found
+
     def leavers(self, tenant: str) -> dict[str, Leaver]:
         return {row.object_id: row for row in Leaver.select().where(Leaver.tenant == tenant)}
+
+    def logins_still_on(self, tenant: str) -> list[Leaver]:
+        """Leavers whose login the help desk refused to turn off (tried again every sync)."""
+        query = Leaver.select().where(
+            (Leaver.tenant == tenant) & Leaver.reason.startswith(STILL_ON) & ~Leaver.acted
+        )
+        return list(query.order_by(Leaver.email))
 
     def all_leavers(self) -> list[Leaver]:
         return list(Leaver.select().order_by(Leaver.tenant, Leaver.email))
@@ -161,7 +220,15 @@ class LifecycleState:
                         (Leaver.tenant == row.tenant) & (Leaver.object_id == row.object_id)
                     ).execute()
                 else:
-                    names = ("email", "gone_since", "disabled", "acted", "reason")
+                    names = (
+                        "email",
+                        "gone_since",
+                        "gone_run",
+                        "disabled",
+                        "acted",
+                        "reason",
+                        "required_values",
+                    )
                     values = {getattr(Leaver, f): getattr(row, f) for f in names}
                     (
                         Leaver.insert(
@@ -174,24 +241,43 @@ class LifecycleState:
                         .execute()
                     )
 
+    def forget_leavers(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Forget these users' leaver rows: their contacts were taken over by another user."""
+        for tenant, object_id in keys:
+            Leaver.delete().where(
+                (Leaver.tenant == tenant) & (Leaver.object_id == object_id)
+            ).execute()
+
     def members(
-        self, tenant: str, target_ids: Iterable[str] | None = None
+        self, tenant: str, object_ids: Iterable[str] | None = None
     ) -> dict[str, dict[str, bool]]:
-        """Group -> {target id: access_tickets} of the memberships azsync made for a tenant
-        (for these contacts only, when given)."""
+        """Group -> {object id: access_tickets} of the memberships azsync made for a tenant's
+        users (for these users only, when given)."""
         query = RuleMember.select().where(RuleMember.tenant == tenant)
-        if target_ids is None:
+        if object_ids is None:
             pages = [query]
         else:
-            wanted = list(set(target_ids))
+            wanted = list(set(object_ids))
             pages = [
-                query.where(RuleMember.target_id.in_(wanted[start : start + PAGE]))
+                query.where(RuleMember.object_id.in_(wanted[start : start + PAGE]))
                 for start in range(0, len(wanted), PAGE)
             ]
         found: dict[str, dict[str, bool]] = {}
         for page in pages:
             for row in page.iterator():
-                found.setdefault(row.group, {})[row.target_id] = row.access_tickets
+                found.setdefault(row.group, {})[row.object_id] = row.access_tickets
+        return found
+
+    def member_contacts(self, tenant: str, group: str, object_ids: list[str]) -> dict[str, str]:
+        """Object id -> the contact azsync put in ``group`` for it (what a removal names)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(object_ids), PAGE):
+            query = RuleMember.select(RuleMember.object_id, RuleMember.target_id).where(
+                (RuleMember.tenant == tenant)
+                & (RuleMember.group == group)
+                & RuleMember.object_id.in_(object_ids[start : start + PAGE])
+            )
+            found.update((row.object_id, row.target_id) for row in query)
         return found
 
     def add_members(self, rows: list[dict[str, object]]) -> None:

@@ -107,12 +107,18 @@ class SyncRecord(Base):
 
 
 class MirrorEntry(Base):
-    """What was last pushed to the target for one email: lets a resync write only changes."""
+    """One contact azsync keeps, bound to one directory object: ``(tenant, object_id)`` ->
+    the contact's id and address in the help desk, and what was last written to it (so a
+    resync writes only changes). The binding stays while the user exists: an address change
+    edits the same contact, and the row's ``email`` follows it. The first tenant (in the
+    file's order) to bind an address owns it; another tenant's user with that address fails
+    until the owner's user is gone (``sync/identity.py``)."""
 
-    email = CharField(primary_key=True)  # lowercased
-    target_id = CharField(default="")
     tenant = CharField()
     object_id = CharField()
+    email = CharField(index=True)  # lowercased: the contact's address as last written
+    target_id = CharField(default="")  # the help desk's id; "" while a create is pending
+    principal = TextField(default="")  # the user principal name, named to another tenant
     fingerprint = CharField(default="")
     # The welcome email of a contact azsync created: "" (none due), due, sending, sent,
     # failed, unknown (claimed by a daemon that stopped before confirming it).
@@ -121,6 +127,10 @@ class MirrorEntry(Base):
     welcome_run = IntegerField(null=True)  # the run that created the contact: its record
     welcome_sent_at = UTCField(null=True)  # when it was claimed
     updated_at = UTCField(default=utcnow)
+
+    class Meta:
+        table_name = "contact_binding"  # schema step 10; "mirrorentry" was keyed by address
+        primary_key = CompositeKey("tenant", "object_id")
 
 
 class AuditEntry(Base):
@@ -166,15 +176,21 @@ class RunSeen(Base):
 
 
 class RunClaim(Base):
-    """An address a running sync gave to a tenant's user: the first tenant to sync it owns it."""
+    """An address a running sync plans to give a user (a contact created, adopted or taken
+    over, or an address changed): the first user planned for an address has it, in the
+    tenants' order; the others fail, naming it. ``binds``: the user gets a contact it was not
+    bound to, which the later steps (leavers, rules) count as the tenant's."""
 
     run = IntegerField()
     email = CharField()
     tenant = CharField()
-    principal = CharField()  # the user principal name, named when another tenant collides
+    object_id = CharField(default="")
+    principal = CharField()  # the user principal name, named when another user collides
+    binds = BooleanField(default=False)
 
     class Meta:
         primary_key = CompositeKey("run", "email")
+        indexes = ((("run", "tenant", "object_id"), False),)
 
 
 ALL = [

@@ -11,7 +11,7 @@ from peewee import Database, fn
 
 from azsyncd.state.bulk import among, insert_rows
 from azsyncd.state.fields import utcnow
-from azsyncd.state.lifecycle import RunMatch
+from azsyncd.state.lifecycle import Leaver, RunMatch
 from azsyncd.state.models import (
     AuditEntry,
     DeltaLink,
@@ -33,6 +33,16 @@ MIRROR_COLUMNS = (
     MirrorEntry.tenant,
     MirrorEntry.object_id,
     MirrorEntry.fingerprint,
+    MirrorEntry.principal,
+)
+BINDING_KEY = (MirrorEntry.tenant, MirrorEntry.object_id)
+CLAIM_COLUMNS = (
+    RunClaim.run,
+    RunClaim.email,
+    RunClaim.tenant,
+    RunClaim.object_id,
+    RunClaim.principal,
+    RunClaim.binds,
 )
 RECORD_COLUMNS = (
     SyncRecord.run,
@@ -57,7 +67,8 @@ FAILING_COLUMNS = (
     FailingUser.updated_at,
 )
 
-RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted", "held")
+# skipped: no tenant was read (all quarantined, or none enabled): it resolves no alert.
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted", "held", "skipped")
 # What a held run becomes: applied by a later run, refused by an admin, or planned again.
 HELD_ENDS = ("approved", "discarded", "superseded")
 WELCOME_DUE, WELCOME_SENDING, WELCOME_SENT = "due", "sending", "sent"
@@ -81,13 +92,27 @@ def _kept() -> Any:
 
 
 class Mirrored(NamedTuple):
-    """What the planner compares of one mirror row (``MIRROR_COLUMNS``)."""
+    """What the planner compares of one binding (``MIRROR_COLUMNS``)."""
 
     email: str
     target_id: str
     tenant: str
     object_id: str
     fingerprint: str
+    principal: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.tenant, self.object_id
+
+
+class Claim(NamedTuple):
+    """Who a running sync gave an address to (``RunClaim``)."""
+
+    tenant: str
+    object_id: str
+    principal: str
+    binds: bool = False
 
 
 @dataclass(frozen=True)
@@ -180,16 +205,6 @@ class State:
         )
         return {row.email for row in query}
 
-    def last_success(self) -> datetime | None:
-        """When the last real sync that wrote what it could ended (succeeded or partial)."""
-        run = (
-            SyncRun.select(SyncRun.finished_at)
-            .where(SyncRun.status.in_(["succeeded", "partial"]), ~SyncRun.dry_run)
-            .order_by(SyncRun.finished_at.desc())
-            .first()
-        )
-        return run.finished_at if run else None
-
     def finished_runs(self, limit: int = 2) -> list[SyncRun]:
         """The newest real runs that ended in a result (not held, not running)."""
         return list(
@@ -223,35 +238,56 @@ class State:
     # --- the mirror of what was pushed to the target -----------------------------------
 
     def mirror(self, emails: Iterable[str]) -> dict[str, Mirrored]:
-        """What the planner compares of these addresses' mirror rows: plain tuples, read for
-        every user of a resync (a model per row, with its timestamps, costs more than the
-        query)."""
+        """The bindings holding these addresses, by address: plain tuples, read for every
+        user of a resync (a model per row, with its timestamps, costs more than the query)."""
         found: dict[str, Mirrored] = {}
         for part in _chunks(emails):
             query = MirrorEntry.select(*MIRROR_COLUMNS).where(among(MirrorEntry.email, part))
             for row in self._rows(query):
-                found[row[0]] = Mirrored(*row)
+                entry = Mirrored(*row)
+                if entry.target_id or entry.email not in found:  # a bound contact first
+                    found[entry.email] = entry
+        return found
+
+    def bindings(self, tenant: str, object_ids: Iterable[str]) -> dict[str, Mirrored]:
+        """These users' bindings (those that have one), by object id."""
+        found: dict[str, Mirrored] = {}
+        for part in _chunks(object_ids):
+            query = MirrorEntry.select(*MIRROR_COLUMNS).where(
+                MirrorEntry.tenant == tenant, among(MirrorEntry.object_id, part)
+            )
+            found.update((row[3], Mirrored(*row)) for row in self._rows(query))
         return found
 
     def mirror_entry(self, email: str) -> MirrorEntry | None:
-        """One address's whole mirror row, its welcome email's state included."""
+        """One address's whole binding row, its welcome email's state included."""
         return MirrorEntry.get_or_none(MirrorEntry.email == email)
 
     def remember(self, rows: list[dict[str, Any]]) -> None:
-        """Upsert mirror rows (email, target_id, tenant, object_id, fingerprint), one statement.
-        A new row owes no welcome email; an existing row keeps its welcome state."""
+        """Upsert bindings (tenant, object_id, email, target_id, fingerprint, principal), one
+        statement. A new row owes no welcome email; an existing row keeps its welcome state."""
         now = MirrorEntry.updated_at.db_value(utcnow())
         columns = (*MIRROR_COLUMNS, MirrorEntry.updated_at)
         values = [(*(row.get(c.name, c.default) for c in MIRROR_COLUMNS), now) for row in rows]
         # The welcome columns have no default in the database: the insert names them.
         welcome = (MirrorEntry.welcome_state, MirrorEntry.welcome_name)
+        kept = [c for c in columns if c.name not in ("tenant", "object_id")]
         insert_rows(
             MirrorEntry,
             (*columns, *welcome),
             [(*row, "", "") for row in values],
-            conflict=[MirrorEntry.email],
-            update=columns[1:],
+            conflict=BINDING_KEY,
+            update=kept,
         )
+
+    def release(self, bindings: Iterable[tuple[str, str]]) -> None:
+        """Drop bindings (tenant, object id) whose contact another user took over, with the
+        leaver rows of their users: no leaver step applies to that contact any more."""
+        for tenant, object_id in bindings:
+            MirrorEntry.delete().where(
+                MirrorEntry.tenant == tenant, MirrorEntry.object_id == object_id
+            ).execute()
+            Leaver.delete().where(Leaver.tenant == tenant, Leaver.object_id == object_id).execute()
 
     # --- welcome emails: due at creation, claimed just before sending, confirmed after ---
 
@@ -262,13 +298,18 @@ class State:
                 welcome_state=WELCOME_DUE, welcome_name=name, welcome_run=run_id
             ).where(MirrorEntry.email == email, MirrorEntry.welcome_state == "").execute()
 
-    def due_welcomes(self, emails: Iterable[str] | None = None) -> list[tuple[str, str]]:
-        """(name, email) of the welcome emails still owed, among ``emails`` or all."""
+    def due_welcomes(
+        self, emails: Iterable[str] | None = None, tenant: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(name, email) of the welcome emails still owed, among ``emails`` (or a tenant's
+        contacts) or all."""
         query = MirrorEntry.select(MirrorEntry.welcome_name, MirrorEntry.email).where(
             MirrorEntry.welcome_state == WELCOME_DUE
         )
         if emails is not None:
             query = query.where(MirrorEntry.email.in_(list(emails)))
+        if tenant is not None:
+            query = query.where(MirrorEntry.tenant == tenant)
         return [
             (row.welcome_name or row.email, row.email) for row in query.order_by(MirrorEntry.email)
         ]
@@ -348,6 +389,14 @@ class State:
             FailingUser, FAILING_COLUMNS, values, conflict=FAILING_COLUMNS[:2], update=refreshed
         )
 
+    def first_failing_with(self, email: str, tenants: list[str]) -> str:
+        """The first of ``tenants`` (in their order) with a failing user of this address."""
+        query = FailingUser.select(FailingUser.tenant).where(
+            FailingUser.email == email, FailingUser.tenant.in_(tenants)
+        )
+        found = {row.tenant for row in query}
+        return next((t for t in tenants if t in found), "")
+
     def forget_failures(self, tenant: str, object_ids: Iterable[str]) -> None:
         """These users no longer fail (they synced, left the scope or the directory)."""
         for part in _chunks(object_ids):
@@ -389,20 +438,22 @@ class State:
             .count()
         )
 
-    def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """email -> (tenant, principal) for the addresses the run already gave out."""
-        found: dict[str, tuple[str, str]] = {}
+    def claims(self, run_id: int, emails: Iterable[str]) -> dict[str, Claim]:
+        """email -> who the run already gave it to."""
+        found: dict[str, Claim] = {}
         for part in _chunks(emails):
-            query = RunClaim.select(RunClaim.email, RunClaim.tenant, RunClaim.principal).where(
+            query = RunClaim.select(*CLAIM_COLUMNS[1:]).where(
                 RunClaim.run == run_id, among(RunClaim.email, part)
             )
-            found.update((email, (tenant, who)) for email, tenant, who in self._rows(query))
+            found.update(
+                (email, Claim(tenant, object_id, principal, bool(binds)))
+                for email, tenant, object_id, principal, binds in self._rows(query)
+            )
         return found
 
-    def claim(self, run_id: int, claims: dict[str, tuple[str, str]]) -> None:
-        values = [(run_id, email, tenant, who) for email, (tenant, who) in claims.items()]
-        columns = (RunClaim.run, RunClaim.email, RunClaim.tenant, RunClaim.principal)
-        insert_rows(RunClaim, columns, values, conflict=columns[:2], update=columns[2:])
+    def claim(self, run_id: int, claims: dict[str, Claim]) -> None:
+        values = [(run_id, email, *claim) for email, claim in claims.items()]
+        insert_rows(RunClaim, CLAIM_COLUMNS, values, conflict=CLAIM_COLUMNS[:2])
 
     def forget_run_users(self, run_id: int) -> None:
         """Drop one run's bookkeeping, at its end. Only its own: a daemon that lost the lead

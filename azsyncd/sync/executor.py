@@ -26,6 +26,10 @@ from azsyncd.targets.base import Target, WriteResult
 MAX_IN_FLIGHT = 2
 # The mirror's fingerprint of a contact being created: its write may not have been recorded.
 PENDING = "pending"
+TAKEN_OVER = (
+    "taken over from tenant {tenant}, whose user left the directory: no leaver step applies to "
+    "this contact"
+)
 
 
 class Executor:
@@ -138,7 +142,7 @@ class Executor:
     def _finish(
         self, actions: list[Action], results: dict[int, WriteResult], stopping: bool = False
     ) -> None:
-        records, mirror_rows, created, marks = [], [], [], []
+        records, mirror_rows, created, marks, released = [], [], [], [], []
         for action in actions:
             result = results.get(id(action))
             if result is not None and not result.ok:
@@ -161,6 +165,8 @@ class Executor:
                 mirror_rows.append(self._mirror_row(action, action.existing_id))
                 if action.existing_id and action.first_seen:
                     marks.append(action.existing_id)
+            if action.takes_over is not None and action.kind is not ActionKind.FAILED:
+                released.append(action.takes_over.key)
             records.append(self._record(action))
             self._tally.add(action)
         welcomed = created + [
@@ -168,6 +174,8 @@ class Executor:
         ]
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
+            if not self.dry_run:
+                self.state.release(released)  # before the new rows: the address moves
             if mirror_rows:
                 self.state.remember(mirror_rows)
             if not self.dry_run:
@@ -181,11 +189,8 @@ class Executor:
                     [(a.email, a.mapped.name if a.mapped else a.email) for a in welcomed],
                     self.run_id,
                 )
-        if stopping:
-            return  # no more outside calls: the marker and the emails wait for the next run
-        if marks:
+        if marks and not stopping:  # stopping: no more outside calls, the marker waits
             self._mark(actions[0].tenant, marks)
-        self._welcome([a.email for a in welcomed])
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         assert action.mapped is not None
@@ -195,24 +200,28 @@ class Executor:
             "tenant": action.tenant,
             "object_id": action.user_id,
             "fingerprint": action.mapped.mirror,
+            "principal": action.principal,
         }
 
     def _record(self, action: Action) -> RecordRow:
         would = "Would " if self.dry_run else ""
+        status = "success"
         if action.kind is ActionKind.CREATE:
             result = f"{would}create" if self.dry_run else "Created"
-            status = "success"
         elif action.kind is ActionKind.UPDATE:
-            result = (f"{would}update: " if self.dry_run else "Updated: ") + "; ".join(
-                action.changes
-            )
-            status = "success"
+            text = "; ".join(action.changes)
+            if self.dry_run:
+                result = f"{would}update: {text}"
+            else:  # an address change leads: the contact and its tickets stay, the address moves
+                result = text if action.moved_from else f"Updated: {text}"
         elif action.kind is ActionKind.UNCHANGED:
             result, status = "No changes", "unchanged"
         elif action.kind is ActionKind.FAILED:
             result, status = action.reason + failures.notes(action, self.run_id), "failed"
         else:
             result, status = action.reason, str(action.kind)
+        if action.takes_over is not None and status != "failed":
+            result = f"{TAKEN_OVER.format(tenant=action.takes_over.tenant)}; {result}"
         return RecordRow(
             action.tenant,
             action.user_id,
@@ -235,11 +244,12 @@ class Executor:
         except Exception as exc:  # the marker is cosmetic: never fail a written contact for it
             self.log(f"could not mark {len(ids)} contact(s) as synced from Entra ID: {exc}")
 
-    def _welcome(self, emails: list[str] | None) -> int:
-        """Send the welcome emails owed to ``emails`` (None: all owed); how many went out."""
-        if self.dry_run or self.mailer is None or emails == []:
+    def send_welcomes(self, tenant: str | None = None) -> int:
+        """Send the welcome emails owed (to a tenant's new contacts, or all); how many went
+        out. Each is claimed just before it goes and confirmed just after (``welcome.py``)."""
+        if self.dry_run or self.mailer is None:
             return 0
-        recipients = self.state.due_welcomes(emails)
+        recipients = self.state.due_welcomes(tenant=tenant)
         errors = self.mailer.deliver(recipients, self.state)
         if errors:
             self.log(f"{len(errors)} welcome email(s) could not be sent; see the contacts' results")
@@ -247,6 +257,6 @@ class Executor:
 
     def send_owed_welcomes(self) -> None:
         """Welcome emails a stopped run still owed (it created the contacts, then stopped)."""
-        sent = self._welcome(None)
+        sent = self.send_welcomes()
         if sent:
             self.log(f"sent {sent} welcome email(s) owed since an earlier run stopped")

@@ -47,9 +47,12 @@ def attribute_matches(
 
 @dataclass(frozen=True)
 class GroupChange:
+    """One group's changes, by object id: the contacts are named when the change is made,
+    once the run has written the contacts it creates."""
+
     group: str
-    add: dict[str, bool]  # target id -> access_tickets
-    remove: list[str]  # target ids
+    add: dict[str, bool]  # object id -> access_tickets
+    remove: list[str]  # object ids
 
 
 def plan(
@@ -59,11 +62,11 @@ def plan(
     matched: dict[str, set[str]],
     stored: dict[str, dict[str, bool]],
 ) -> list[GroupChange]:
-    """The changes per group for some of the managed contacts (a page of them).
+    """The changes per group for some of the tenant's users with a contact (a page of them).
 
     ``read``: the users among them this run read; ``matched``: object id -> the groups
     whose rules it matched (an attribute of a user read, or a member of the rule's Entra
-    group); ``stored``: group -> {target id: access_tickets} azsync added. A user is judged
+    group); ``stored``: group -> {object id: access_tickets} azsync added. A user is judged
     when the read gave it, when it matched, or when all its group's rules are Entra groups
     (whose members are read in full each run); anyone else keeps what they have.
     """
@@ -74,12 +77,12 @@ def plan(
         only_groups = all(r.entra_group for r in own)
         wanted: dict[str, bool] = {}
         judged: set[str] = set()
-        for object_id, contact in managed.items():
+        for object_id in managed:
             hit = group in matched.get(object_id, ())
             if hit or only_groups or object_id in read:
-                judged.add(contact.target_id)
+                judged.add(object_id)
             if hit:
-                wanted[contact.target_id] = tickets
+                wanted[object_id] = tickets
         have = stored.get(group, {})
         add = {t: v for t, v in wanted.items() if have.get(t) != v}
         remove = sorted(t for t in have if t in judged and t not in wanted)
@@ -89,34 +92,35 @@ def plan(
 
 
 def apply(
-    changes: list[GroupChange],
+    change: GroupChange,
     target: ContactGroups,
     memory: LifecycleState,
     tenant: str,
-    object_ids: dict[str, str],
+    contacts: dict[str, str],
 ) -> tuple[int, int]:
-    """Make the calls, then remember them; (added, removed)."""
+    """Make one group's calls, then remember them; (added, removed). ``contacts``: object
+    id -> its contact now; a user without one (its creation failed) is left for later."""
     added = removed = 0
-    for change in changes:
-        for tickets in (True, False):  # one access_tickets value per call
-            ids = [t for t, v in change.add.items() if v is tickets]
-            if ids:
-                target.add_to_group(change.group, ids, tickets)
-                memory.add_members(
-                    [
-                        {
-                            "group": change.group,
-                            "target_id": t,
-                            "tenant": tenant,
-                            "object_id": object_ids.get(t, ""),
-                            "access_tickets": tickets,
-                        }
-                        for t in ids
-                    ]
-                )
-                added += len(ids)
-        if change.remove:
-            target.remove_from_group(change.group, change.remove)
-            memory.remove_members(change.group, change.remove)
-            removed += len(change.remove)
+    for tickets in (True, False):  # one access_tickets value per call
+        ids = [o for o, v in change.add.items() if v is tickets and o in contacts]
+        if ids:
+            target.add_to_group(change.group, [contacts[o] for o in ids], tickets)
+            memory.add_members(
+                [
+                    {
+                        "group": change.group,
+                        "target_id": contacts[o],
+                        "tenant": tenant,
+                        "object_id": o,
+                        "access_tickets": tickets,
+                    }
+                    for o in ids
+                ]
+            )
+            added += len(ids)
+    gone = memory.member_contacts(tenant, change.group, change.remove)
+    if gone:
+        target.remove_from_group(change.group, list(gone.values()))
+        memory.remove_members(change.group, list(gone.values()))
+        removed += len(gone)
     return added, removed

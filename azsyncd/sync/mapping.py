@@ -53,7 +53,7 @@ def is_guest(user: dict[str, Any]) -> bool:
 
 class Mapper:
     def __init__(self, mapping: Mapping, fields: list[FieldDef], settings: str = "") -> None:
-        """``settings`` identifies the settings behind the values (``engine.settings_key``)."""
+        """``settings`` identifies the settings behind the values (``services.settings_key``)."""
         self.mapping = mapping
         self.settings = settings
         by_name = {f.name: f for f in fields}
@@ -85,24 +85,8 @@ class Mapper:
         return str(value or "").strip(), attribute
 
     def map(self, user: dict[str, Any]) -> Mapped:
-        reasons: list[str] = []
         email, source = self.email(user)
-        if not email:
-            reasons.append(
-                f"email <- {source}: empty in the directory; fix: set {source} for this user"
-                + (" (guests need mail or otherMails)" if is_guest(user) else "")
-            )
-        elif "#EXT#" in email.upper():
-            reasons.append(
-                f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
-                " mapping.guest_email_from_mail = true to use the guest's mail"
-            )
-        elif not EMAIL.match(email):
-            reasons.append(
-                f"email <- {source}: {short(email)} is not an email address; fix: correct "
-                f"{source} "
-                "in Entra ID"
-            )
+        reasons = _email_problems(email, source, user)
 
         name = self._name(user)
         if not name:
@@ -150,6 +134,20 @@ class Mapper:
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
         return mapped
 
+    def required_values(self, user: dict[str, Any]) -> dict[str, Any]:
+        """The help desk's required fields the mapping fills, as the directory gives them
+        (field id -> value in the target's form); a value that does not convert is left out."""
+        found: dict[str, Any] = {}
+        for target_field, attribute in self.custom:
+            if target_field.required:
+                try:
+                    value = convert(target_field, attributes.read(user, attribute))
+                except ValueError:
+                    continue
+                if value is not None:
+                    found[target_field.id] = value
+        return found
+
     def _name(self, user: dict[str, Any]) -> str:
         if self._name_parts is None:
             return str(attributes.read(user, self.mapping.name) or "").strip()
@@ -159,6 +157,26 @@ class Mapper:
             for n, part in enumerate(self._name_parts)
         )
         return " ".join(text.split())
+
+
+def _email_problems(email: str, source: str, user: dict[str, Any]) -> list[str]:
+    """Why ``email`` (read from ``source``) cannot be a contact's address, if it cannot."""
+    if not email:
+        return [
+            f"email <- {source}: empty in the directory; fix: set {source} for this user"
+            + (" (guests need mail or otherMails)" if is_guest(user) else "")
+        ]
+    if "#EXT#" in email.upper():
+        return [
+            f"email <- {source}: {short(email)} is a guest's UPN, not a mailbox; fix: set"
+            " mapping.guest_email_from_mail = true to use the guest's mail"
+        ]
+    if not EMAIL.match(email):
+        return [
+            f"email <- {source}: {short(email)} is not an email address; fix: correct "
+            f"{source} in Entra ID"
+        ]
+    return []
 
 
 def fingerprint(mapped: Mapped) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from azsyncd.state.repository import Mirrored
 from azsyncd.sync.mapping import Mapped
 from azsyncd.targets.base import ContactWrite, ExistingContact
 from azsyncd.targets.fields import short
@@ -27,6 +28,8 @@ class ActionKind(StrEnum):
     def writes(self) -> bool:
         return self in (ActionKind.CREATE, ActionKind.UPDATE)
 
+
+MOVED = "address changed"  # the change that edits a contact's address in place
 
 # The run's count each final kind adds to.
 COUNTED_AS = {
@@ -57,6 +60,18 @@ class Action:
     failing_since: int | None = None  # the run in which it first failed, if it did before
     attempt: str = ""  # what a write sends (values, settings, the help desk's fields)
     refused: str = ""  # the attempt the help desk refused
+    principal: str = ""  # the user principal name: named to a user that wants the address
+    binding: Mirrored | None = None  # the user's binding to a contact, before the run
+    moved_from: str = ""  # the contact's address before this write changes it
+    takes_over: Mirrored | None = None  # the binding of a user who left, whose contact this is
+
+    @property
+    def binds(self) -> bool:
+        """The user gets a contact it was not bound to (created, adopted or taken over)."""
+        bound = self.binding is not None and bool(self.binding.target_id)
+        return self.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED) and (
+            not bound
+        )
 
     @property
     def type(self) -> str:
@@ -64,7 +79,8 @@ class Action:
 
     @property
     def changed_fields(self) -> str:
-        return ", ".join(change.split(":", 1)[0] for change in self.changes)
+        names = (change.split(":", 1)[0] for change in self.changes)
+        return ", ".join("email" if name == MOVED else name for name in names)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -87,26 +103,14 @@ def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
     return None
 
 
-def decide(
-    tenant: str,
-    user_id: str,
+def _changed(
     mapped: Mapped,
-    existing: ExistingContact | None,
-    *,
+    existing: ExistingContact,
+    changes: list[str],
     overwrite: bool,
     field_names: dict[str, str],
-) -> Action:
-    if existing is None:
-        write = ContactWrite(
-            mapped.email,
-            mapped.name,
-            mapped.phones,
-            {k: v for k, v in mapped.custom.items() if v is not None},
-            source_tenant=tenant,
-            source_object_id=user_id,
-        )
-        return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
-    changes = []
+) -> dict[str, Any]:
+    """The custom values to write; every difference said in ``changes``."""
     if existing.name != mapped.name:
         changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
     old_phones = sorted((p.type, p.number) for p in existing.phones)
@@ -122,6 +126,38 @@ def decide(
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
             )
+    return custom
+
+
+def decide(
+    tenant: str,
+    user_id: str,
+    mapped: Mapped,
+    existing: ExistingContact | None,
+    *,
+    overwrite: bool,
+    field_names: dict[str, str],
+    login_on: bool = False,
+) -> Action:
+    """Create, update or leave the contact. ``existing`` is the user's own contact (bound,
+    adopted by address, or taken over): an address that differs is changed on it, in place.
+    ``login_on``: the contact's portal login was turned off for a user who left, and this
+    user takes it over."""
+    if existing is None:
+        write = ContactWrite(
+            mapped.email,
+            mapped.name,
+            mapped.phones,
+            {k: v for k, v in mapped.custom.items() if v is not None},
+            source_tenant=tenant,
+            source_object_id=user_id,
+        )
+        return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
+    moved_from = existing.email if existing.email != mapped.email else ""
+    changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
+    custom = _changed(mapped, existing, changes, overwrite, field_names)
+    if login_on:
+        changes.append("login: off -> on")
     action = Action(
         ActionKind.UPDATE if changes else ActionKind.UNCHANGED,
         tenant,
@@ -130,6 +166,7 @@ def decide(
         mapped,
         changes=changes,
         existing_id=existing.id,
+        moved_from=moved_from,
     )
     if changes:
         action.write = ContactWrite(
@@ -140,5 +177,6 @@ def decide(
             existing=existing,
             source_tenant=tenant,
             source_object_id=user_id,
+            login_enabled=True if login_on else None,
         )
     return action

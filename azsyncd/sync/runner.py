@@ -73,15 +73,15 @@ SIDE_COUNTS = (
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # succeeded | partial | failed | interrupted | held
+    status: str  # succeeded | partial | failed | interrupted | held | skipped
     message: str = ""
     counts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def did_something(self) -> bool:
         """A change written (leavers and group memberships too), a contact that failed, or
-        anything short of success."""
-        return self.status != "succeeded" or any(
+        anything short of success (a run that read nothing did nothing)."""
+        return self.status not in ("succeeded", "skipped") or any(
             self.counts.get(kind, 0) for kind in ("new", "updated", "failed", *SIDE_COUNTS)
         )
 
@@ -230,7 +230,8 @@ class SyncRunner:
     def _record(self, ctx: RunContext, outcome: Outcome) -> None:
         run_id = ctx.run_id
         message = f"sync {outcome.status}" + (f": {outcome.message}" if outcome.message else "")
-        ctx.log(message, {"succeeded": "info", "held": "warning"}.get(outcome.status, "error"))
+        level = {"succeeded": "info", "held": "warning", "skipped": "warning"}
+        ctx.log(message, level.get(outcome.status, "error"))
         if ctx.progress.trigger in QUIET_TRIGGERS and outcome.status == "succeeded":
             counts = ", ".join(f"{outcome.counts.get(k, 0)} {k}" for k in ("new", "updated"))
             log.info("run %d (%s): %s", run_id, ctx.progress.trigger, counts)

@@ -42,3 +42,6 @@ class Writes(Protocol):
 
     def tally(self) -> Tally:
         """The counts so far, of recorded actions only."""
+
+    def send_welcomes(self, tenant: str | None = None) -> int:
+        """Send the welcome emails owed to a tenant's new contacts (or all); how many went."""

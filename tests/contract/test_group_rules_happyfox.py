@@ -40,7 +40,7 @@ def rules_daemon(
 
 def synced(daemon: Daemon) -> dict[str, int]:
     """Object id -> HappyFox contact id, of every contact azsync wrote."""
-    pages = LifecycleState(daemon.state.db).managed_pages("contoso")
+    pages = LifecycleState(daemon.state.db).managed_pages("contoso", run_id=0)
     return {object_id: int(m.target_id) for page in pages for object_id, m in page.items()}
 
 

@@ -55,6 +55,11 @@ class FakeHappyFox:
         # sync that cannot end before a test stops it.
         self.hold_after: int | None = None
         self.released = threading.Event()
+        # A POST whose body holds this text is answered one byte every ``drip_every``
+        # seconds, never to end: a help desk that hangs while it still seems to answer.
+        self.drip: bytes = b""
+        self.drip_every = 5.0
+        self.dripped: list[float] = []  # when each dripping answer began
         self.created: dict[str, int] = {}  # email -> how many times a contact was created for it
         self.contacts: dict[int, dict[str, Any]] = {}
         self.by_email: dict[str, dict[str, Any]] = {}
@@ -92,6 +97,11 @@ class FakeHappyFox:
         held = self.hold_after is not None and len(self.by_email) >= self.hold_after
         if method == "POST" and held:
             self.released.wait(60)
+        if self.drip and method == "POST" and self.drip in raw:
+            self.calls.append((method, path, self.clock()))
+            self.dripped.append(time.monotonic())
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return self._dripping()
         with self._lock:
             status, body = self._handle(
                 method, path, query, raw, environ.get("HTTP_AUTHORIZATION", "")
@@ -102,6 +112,12 @@ class FakeHappyFox:
             [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+    def _dripping(self) -> Iterable[bytes]:
+        yield b"["
+        while True:
+            time.sleep(self.drip_every)
+            yield b" "
 
     def _handle(
         self, method: str, path: str, query: dict[str, list[str]], raw: bytes, auth: str

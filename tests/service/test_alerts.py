@@ -153,10 +153,10 @@ def test_stale_hours_alerts_when_no_sync_succeeded_for_that_long(
     daemon.alerts._clock = lambda: now[0]
     assert daemon.alerts.check() == []
     now[0] += timedelta(hours=3)
-    assert daemon.alerts.check() == ["alert: no sync has succeeded for 2 hours"]
+    assert daemon.alerts.check() == ["alert: tenant contoso: no sync has succeeded for 2 hours"]
     sync(daemon)
     now[0] = datetime.now(UTC)
-    assert daemon.alerts.check() == ["resolved: no sync has succeeded for 2 hours"]
+    assert daemon.alerts.check() == ["resolved: tenant contoso: no sync has succeeded for 2 hours"]
 
 
 def test_azsyncctl_alerts_test_sends_on_every_channel(
@@ -191,3 +191,53 @@ def test_alert_settings_refuse_what_would_leak_or_never_arrive(tmp_path: Path) -
         Config.model_validate({"alerts": {"email_to": ["not-an-address"]}})
     assert "is not an email address" in str(found.value)
     assert is_file_only("alerts.secret_file") and is_file_only("alerts.webhook_url")
+
+
+def test_a_run_that_read_no_tenant_is_skipped_and_resolves_no_alert(
+    tmp_path: Path,
+    channels: Channels,
+) -> None:
+    daemon = alerting_daemon(tmp_path, channels.port, channels.url)
+    (tmp_path / "secret").write_text("wrong")
+    for _ in range(3):  # three failed syncs in a row: the tenant is quarantined
+        assert sync(daemon).status == "failed"
+    raised = daemon.alerts.check()
+    assert any("sync run" in s and "failed" in s for s in raised)
+    assert any("quarantined" in s for s in raised)
+    skipped = sync(daemon)
+    assert skipped.status == "skipped" and "no tenant was read" in skipped.message
+    # The tenant is still quarantined and the last finished run still failed: nothing clears.
+    assert daemon.alerts.check() == []
+    assert {"run-failed", "tenant-contoso-quarantined"} <= set(daemon.state.raised_alerts())
+
+
+def test_stale_hours_are_each_tenant_s_own(tmp_path: Path, channels: Channels) -> None:
+    """One tenant syncs, the other keeps failing: only the failing one is stale."""
+    from tests.engine_setup import tenant_toml as toml
+    from tests.fakes.directory import FakeTenant
+
+    second = FakeTenant(
+        "Fabrikam",
+        "fab00000-0000-4000-8000-00000000fab0",
+        login="https://login.fabrikam.test",
+        graph="https://graph.fabrikam.test",
+        secret="another secret",  # the secret file holds contoso's: fabrikam never signs in
+    )
+    (tmp_path / "hook-secret").write_text(SECRET)
+    (tmp_path / "hook-secret").chmod(0o600)
+    tenants = toml() + toml(
+        "fabrikam", tenant_id=second.tenant_id, login=second.login, graph=second.graph
+    )
+    daemon = make_daemon(
+        tmp_path,
+        contoso(users=4),
+        second,
+        tenants_toml=tenants,
+        skip_empty=True,
+        extra=f'[alerts]\nwebhook_url = "{channels.url}"\nsecret_file = "hook-secret"\n'
+        "stale_hours = 2\n",
+    )
+    daemon.alerts._since = datetime.now(UTC) - timedelta(hours=3)  # started 3 hours ago
+    assert sync(daemon).status == "partial"  # contoso read just now, fabrikam not at all
+    stale = [s for s in daemon.alerts.check() if "no sync has succeeded" in s]
+    assert stale == ["alert: tenant fabrikam: no sync has succeeded for 2 hours"]

@@ -88,7 +88,7 @@ def ctl(socket: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def welcome_states(state_dir: Path) -> Counter[str]:
     with sqlite3.connect(state_dir / "state.db") as db:
-        rows = db.execute("SELECT welcome_state FROM mirrorentry").fetchall()
+        rows = db.execute("SELECT welcome_state FROM contact_binding").fetchall()
     return Counter(state for (state,) in rows)
 
 
@@ -122,12 +122,12 @@ def test_twenty_kill_9_while_sending_welcomes(mailing: tuple[Path, Path, SlowInb
         per_contact = Counter(inbox.received)
         with sqlite3.connect(state_dir / "state.db") as db:
             marked = db.execute(
-                "SELECT email, welcome_run FROM mirrorentry WHERE welcome_state = 'unknown'"
+                "SELECT email, welcome_run FROM contact_binding WHERE welcome_state = 'unknown'"
             ).fetchall()
             sent = {
                 email
                 for (email,) in db.execute(
-                    "SELECT email FROM mirrorentry WHERE welcome_state = 'sent'"
+                    "SELECT email FROM contact_binding WHERE welcome_state = 'sent'"
                 )
             }
         assert max(per_contact.values()) == 1  # no contact ever got two

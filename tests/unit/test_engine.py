@@ -192,9 +192,8 @@ def test_the_first_tenant_owns_a_shared_email(tmp_path: Path) -> None:
     run = sync(daemon)
     failure = daemon.state.records(run.id, status="failed", search="anna.andersson0")
     assert [r.tenant for r in failure] == ["fabrikam"]
-    assert (
-        "already belongs to anna.andersson0@contoso.example in tenant contoso" in failure[0].result
-    )
+    owned = "address owned by tenant contoso: user anna.andersson0@contoso.example has"
+    assert owned in failure[0].result
 
 
 def test_safety_rail_holds_a_tenant_that_suddenly_looks_empty(tmp_path: Path) -> None:
@@ -368,6 +367,10 @@ class RecordingWrites:
                 tally.add(action)
         return tally
 
+    def send_welcomes(self, tenant: str | None = None) -> int:
+        self.calls.append("send_welcomes")
+        return 0
+
 
 def test_the_engine_plans_through_the_writes_interface_only(tmp_path: Path) -> None:
     directory = contoso(users=30)
@@ -384,7 +387,7 @@ def test_the_engine_plans_through_the_writes_interface_only(tmp_path: Path) -> N
     target = build_target(daemon.config, daemon.config_dir, daemon.state.db)
     outcome = Engine(ctx, daemon.config, daemon.state, daemon.tenants, target, writes).run()
     assert writes.tenants == [("contoso", "Contoso")]
-    assert writes.calls[0] == "begin_tenant" and writes.calls[-1] == "drain"
+    assert writes.calls[0] == "begin_tenant" and writes.calls[-2:] == ["drain", "send_welcomes"]
     assert len(writes.applied) == 30 and {a.kind for a in writes.applied} <= {
         ActionKind.CREATE,
         ActionKind.FAILED,

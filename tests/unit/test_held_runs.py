@@ -166,19 +166,18 @@ def test_a_percentage_is_of_the_tenant_s_contacts() -> None:
     assert not Config().sync.thresholds.active
 
 
-def test_changes_planned_outside_the_actions_count_once_each() -> None:
-    from azsyncd.sync.held import PlanBuffer
-    from azsyncd.sync.thresholds import digest
+def test_each_planned_change_counts_once_toward_its_threshold_and_moves_the_digest() -> None:
+    from azsyncd.sync.step import StepPlan
 
-    buffer = PlanBuffer()
-    buffer.left("contoso", {"u1", "u2"})
-    buffer.planned("contoso", "disable", {"u2", "u3"})  # u2 both left and disabled: once
-    buffer.planned("contoso", "group_changes", {"u1:Sales", "u1:Staff"})
-    counts = buffer.plans["contoso"].counts()
-    assert counts["disable"] == 3 and counts["group_changes"] == 2 and counts["create"] == 0
-    before = digest(buffer.plans.values())
-    buffer.planned("contoso", "group_changes", {"u4:Sales"})
-    assert digest(buffer.plans.values()) != before
+    plan = StepPlan("leavers")
+    for user in ("u1", "u2", "u3"):
+        plan.change("disable", ["contoso", user, "off"])
+    plan.change("", ["contoso", "u4", "on"])  # no threshold counts a login given back
+    plan.change("group_changes", ["contoso", "u1", "Leavers", "+"])
+    assert plan.counts == {"disable": 3, "group_changes": 1}
+    before = plan.digest.hexdigest()
+    plan.change("group_changes", ["contoso", "u4", "Leavers", "-"])
+    assert plan.digest.hexdigest() != before
 
 
 def test_a_newer_held_run_supersedes_the_older_one(tmp_path: Path) -> None:
@@ -248,7 +247,6 @@ def kept_by(build: Any) -> tuple[int, Any]:
 
 def test_a_guarded_plan_waits_in_a_file_not_in_memory_and_comes_back_whole() -> None:
     from azsyncd.sync.held import PlanBuffer
-    from azsyncd.sync.thresholds import digest
 
     users, chunk = 20_000, 500
 
@@ -264,23 +262,28 @@ def test_a_guarded_plan_waits_in_a_file_not_in_memory_and_comes_back_whole() -> 
     # Held in memory, 20,000 planned writes take about 25 MB; what stays is the last (at most
     # 2,000) actions, the tally, the disabled users and the digest's sum.
     assert kept < in_memory / 5, f"{kept / 1e6:.1f} of {in_memory / 1e6:.1f} MB kept"
-    plan = buffer.plans["contoso"]
-    assert plan.counts()["create"] == users and len(plan.actions) == users
+    assert buffer.tally().counts["new"] == users and len(buffer.actions) == users
 
     replayed = Collected()
     buffer.replay(replayed)
     assert [a.user_id for a in replayed.actions] == [f"user-{i:07d}" for i in range(users)]
     assert replayed.actions[12_345].write.phones[0].number == "+1 555 0012345"
     assert max(replayed.sizes) <= 1000  # the executor's chunks
+    buffer.close()
 
-    # The digest does not depend on the order the plan came in; any change moves it.
-    backwards, moved = PlanBuffer(), PlanBuffer()
-    for other in (backwards, moved):
-        other.begin_tenant("contoso", "Contoso")
-    for start in reversed(range(0, users, chunk)):
-        backwards.apply(planned_writes(range(start, start + chunk)))
-        moved.apply(planned_writes(range(start, start + chunk), "{}@fabrikam.example"))
-    assert digest(backwards.plans.values()) == digest(buffer.plans.values())
-    assert digest(moved.plans.values()) != digest(buffer.plans.values())
-    for closed in (buffer, backwards, moved):
-        closed.close()
+
+def test_the_contacts_plan_digest_does_not_depend_on_the_order_but_on_every_change() -> None:
+    from azsyncd.sync.step import StepPlan
+    from azsyncd.sync.steps.contacts import counted
+
+    def digested(*parts: list[Any]) -> str:
+        plan = StepPlan("contacts")
+        for part in parts:
+            for action in part:
+                counted(plan, action)
+        return plan.digest.hexdigest()
+
+    forwards = digested(*(planned_writes(range(s, s + 500)) for s in range(0, 5000, 500)))
+    backwards = digested(*(planned_writes(range(s, s + 500)) for s in range(4500, -1, -500)))
+    moved = digested(planned_writes(range(5000), "{}@fabrikam.example"))
+    assert forwards == backwards != moved

@@ -13,7 +13,7 @@ import pytest
 from azsyncd.state import lifecycle
 from azsyncd.state.lifecycle import LifecycleState, Managed, RunMatch
 from azsyncd.state.models import DeltaLink
-from azsyncd.sync import engine, leavers
+from azsyncd.sync import leavers, read
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import contoso
@@ -34,10 +34,12 @@ class Watched:
         managed, unseen = LifecycleState.managed, LifecycleState.unseen_managed
         noted, plan = leavers.noted, leavers.plan
 
-        def spy_managed(state: LifecycleState, tenant: str, ids: Any) -> dict[str, Managed]:
+        def spy_managed(
+            state: LifecycleState, tenant: str, ids: Any, run_id: int
+        ) -> dict[str, Managed]:
             ids = list(ids)
             self.lookups.append(len(ids))
-            return managed(state, tenant, ids)
+            return managed(state, tenant, ids, run_id)
 
         def spy_unseen(state: LifecycleState, run_id: int, tenant: str) -> dict[str, Managed]:
             found = unseen(state, run_id, tenant)
@@ -56,7 +58,7 @@ class Watched:
         execute = db.execute_sql
 
         def spy_sql(sql: str, *args: Any, **kwargs: Any) -> Any:
-            if sql.lstrip().upper().startswith("SELECT") and '"mirrorentry"' in sql:
+            if sql.lstrip().upper().startswith("SELECT") and '"contact_binding"' in sql:
                 self.mirror_reads.append(sql)
             return execute(sql, *args, **kwargs)
 
@@ -70,7 +72,7 @@ class Watched:
 def test_one_percent_leavers_of_a_full_read_come_from_the_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 100)  # the read spans ten chunks
+    monkeypatch.setattr(read, "CHUNK", 100)  # the read spans ten chunks
     directory = contoso(users=USERS)
     daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=ON)
     sync(daemon)
@@ -127,8 +129,8 @@ def test_rule_groups_are_judged_a_page_of_contacts_at_a_time(
     pages: list[int] = []
     managed_pages = LifecycleState.managed_pages
 
-    def spy(state: LifecycleState, tenant: str) -> Iterator[dict[str, Managed]]:
-        for page in managed_pages(state, tenant):
+    def spy(state: LifecycleState, tenant: str, run_id: int) -> Iterator[dict[str, Managed]]:
+        for page in managed_pages(state, tenant, run_id):
             pages.append(len(page))
             yield page
 

@@ -10,7 +10,7 @@ import pytest
 
 from azsyncd.state import State
 from azsyncd.state.models import DeltaLink, RunClaim, RunSeen
-from azsyncd.sync import engine
+from azsyncd.sync import read
 from azsyncd.sync.executor import PENDING
 from tests.engine_setup import make_daemon, sync, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
@@ -45,7 +45,7 @@ def three_tenants() -> tuple[FakeTenant, FakeTenant, FakeTenant, str]:
 def test_claims_cross_chunks_and_tenants_and_leave_with_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 2)  # claims must hold across chunks, not in one list
+    monkeypatch.setattr(read, "CHUNK", 2)  # claims must hold across chunks, not in one list
     first, second, third, toml = three_tenants()
     daemon = make_daemon(tmp_path, first, second, third, tenants_toml=toml, skip_empty=True)
     kept: dict[str, Any] = {}
@@ -60,16 +60,19 @@ def test_claims_cross_chunks_and_tenants_and_leave_with_the_run(
     monkeypatch.setattr(State, "forget_run_users", spy)
     run = sync(daemon)
     failed = {(r.tenant, r.email): r.result for r in daemon.state.records(run.id, status="failed")}
-    assert "in tenant contoso" in failed[("fabrikam", "anna.andersson0@contoso.example")]
+    owned = "address owned by tenant {}: user {} has"
     assert (
-        "belongs to own@fabrikam.test in tenant fabrikam"
-        in failed[("tailspin", "own@fabrikam.test")]
+        owned.format("contoso", "anna.andersson0@contoso.example")
+        in failed[("fabrikam", "anna.andersson0@contoso.example")]
+    )
+    assert (
+        owned.format("fabrikam", "own@fabrikam.test") in failed[("tailspin", "own@fabrikam.test")]
     )
     assert ("tailspin", "free@tailspin.test") not in failed
     assert kept["seen"] == 7 + 2 + 2
-    # The last tenant claims nothing: no later tenant would read it.
+    # Every address given out is claimed by its tenant, the last tenant's too.
     assert kept["claims"]["own@fabrikam.test"] == "fabrikam"
-    assert "free@tailspin.test" not in kept["claims"]
+    assert kept["claims"]["free@tailspin.test"] == "tailspin"
     assert run.counts["tenants"]["tailspin"]["users"] == 2
     assert RunSeen.select().count() == 0 and RunClaim.select().count() == 0
 
@@ -114,7 +117,7 @@ def test_without_welcome_emails_each_mirror_row_is_written_once(
     assert all(row["fingerprint"] != PENDING and row["target_id"] for row in written)
 
 
-def test_a_no_change_resync_writes_no_mirror_row_unless_the_owner_changed(
+def test_a_no_change_resync_writes_no_binding_and_a_recreated_account_takes_its_contact_over(
     tmp_path: Path, written: list[dict[str, Any]]
 ) -> None:
     directory = contoso(users=12)
@@ -124,13 +127,22 @@ def test_a_no_change_resync_writes_no_mirror_row_unless_the_owner_changed(
     DeltaLink.delete().execute()  # a full read: every user comes again, unchanged
     again = sync(daemon)
     assert again.counts["unchanged"] == first.counts["new"] and written == []
-    # Anna's account is recreated: same address and values, another object id.
+    # Anna's account is recreated: same address and values, another object id. The old
+    # account still owns the address in the run that sees it go; the new one takes the
+    # contact over at the next run, and nothing is created.
     anna = directory.users[ANNA]
     directory.remove_user(ANNA)
     directory.add_user(dict(anna, id="new-anna"))
     DeltaLink.delete().execute()
-    last = sync(daemon)
+    gone = sync(daemon)
+    assert gone.counts["removed"] == 1 and gone.counts["new"] == 0 and written == []
+    [refused] = daemon.state.records(gone.id, status="failed", search="anna.andersson0")
+    assert "address owned by tenant contoso: another user of this tenant" in refused.result
+    taken = sync(daemon)
     assert [(r["email"], r["object_id"]) for r in written] == [
         ("anna.andersson0@contoso.example", "new-anna")
     ]
-    assert last.counts["removed"] == 0  # the old id is no longer the mirror's
+    [record] = daemon.state.records(taken.id, search="anna.andersson0")
+    assert record.type == "Existing" and "taken over from tenant contoso" in record.result
+    assert set(daemon.state.bindings("contoso", [ANNA, "new-anna"])) == {"new-anna"}
+    assert taken.counts["new"] == 0

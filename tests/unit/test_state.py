@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from peewee import CharField, CompositeKey, Database, IntegerField, Model
 
 from azsyncd.errors import StateError
 from azsyncd.state import State, open_database
-from azsyncd.state.database import LATEST, migrate, schema_version
+from azsyncd.state.database import LATEST, _AddressMirror, migrate, schema_version
 from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import Leaver, LifecycleState
 from azsyncd.state.models import DbInfo, MirrorEntry, RaisedAlert, SyncRecord, TenantHealth
-from azsyncd.state.repository import RecordRow
+from azsyncd.state.repository import Claim, RecordRow
 from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
@@ -19,6 +21,38 @@ from azsyncd.targets.local.table import Contact
 
 # A state database written by azsyncd before the contact table moved to the local target.
 PREVIOUS_LAYOUT = Path(__file__).parent / "data" / "state-v1.sql"
+
+
+class OldClaim(Model):
+    """The run's claims as schema version 9 had them: no user, first come not kept."""
+
+    run = IntegerField()
+    email = CharField()
+    tenant = CharField()
+    principal = CharField()
+
+    class Meta:
+        table_name = "runclaim"
+        primary_key = CompositeKey("run", "email")
+
+
+def as_version_9(db: Database) -> None:
+    """Take a new database back to schema version 9: the mirror one row per address
+    (``mirrorentry``), the claims and leaver rows without what step 10 added."""
+    _AddressMirror.bind(db)
+    db.create_tables([_AddressMirror])
+    columns = (
+        "email, target_id, tenant, object_id, fingerprint, welcome_state, welcome_name, "
+        "welcome_run, welcome_sent_at, updated_at"
+    )
+    db.execute_sql(f"INSERT INTO mirrorentry ({columns}) SELECT {columns} FROM contact_binding")
+    db.execute_sql("DROP TABLE contact_binding")
+    OldClaim.bind(db)
+    db.execute_sql("DROP TABLE runclaim")
+    db.create_tables([OldClaim])
+    for column in ("gone_run", "required_values"):
+        db.execute_sql(f"ALTER TABLE leaver DROP COLUMN {column}")
+    DbInfo.update(value="9").where(DbInfo.key == "schema_version").execute()
 
 
 @pytest.fixture
@@ -160,7 +194,8 @@ def lifecycle_round_trip(state: State) -> None:
     member = {"group": "G", "target_id": "7", "tenant": "t", "object_id": "u1"}
     memory.add_members([{**member, "access_tickets": False}])
     memory.add_members([{**member, "access_tickets": True}])
-    assert memory.members("t") == {"G": {"7": True}}
+    assert memory.members("t") == {"G": {"u1": True}}
+    assert memory.member_contacts("t", "G", ["u1"]) == {"u1": "7"}
     memory.remove_members("G", ["7"])
     assert memory.members("t") == {}
 
@@ -174,6 +209,7 @@ def test_a_version_1_database_gains_the_welcome_columns(tmp_path: Path) -> None:
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
     old.remember([{"email": "bob@x.test", "tenant": "t", "object_id": "2", "fingerprint": "f"}])
     db = old.db
+    as_version_9(db)
     db.execute_sql(
         "UPDATE mirrorentry SET welcome_sent_at = '2024-01-01T00:00:00+00:00'"
         " WHERE email = 'ann@x.test'"
@@ -193,6 +229,7 @@ def test_a_version_7_database_gains_the_lifecycle_tables(tmp_path: Path) -> None
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
     db = old.db
+    as_version_9(db)
     db.execute_sql("DROP TABLE leaver")
     db.execute_sql("DROP TABLE rule_member")
     DbInfo.update(value="7").where(DbInfo.key == "schema_version").execute()
@@ -278,6 +315,7 @@ def test_daemons_opening_one_new_postgresql_state_together_migrate_it_once(
 def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     old = State(open_database("", tmp_path))
     old.remember([{"email": "ann@x.test", "tenant": "t", "object_id": "1", "fingerprint": "f"}])
+    as_version_9(old.db)
     for table in ("runseen", "runclaim"):
         old.db.execute_sql(f"DROP TABLE {table}")  # as version 4 had it
     DbInfo.update(value="4").where(DbInfo.key == "schema_version").execute()
@@ -285,8 +323,8 @@ def test_a_version_4_database_gains_the_run_bookkeeping(tmp_path: Path) -> None:
     state = State(open_database("", tmp_path))
     assert schema_version(state.db) == LATEST
     assert state.see_users(1, "t", ["1", "2"]) == 2 and state.unseen_mirrored(1, "t") == 0
-    state.claim(1, {"ann@x.test": ("t", "ann@t")})
-    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": ("t", "ann@t")}
+    state.claim(1, {"ann@x.test": Claim("t", "1", "ann@t")})
+    assert state.claims(1, ["ann@x.test"]) == {"ann@x.test": Claim("t", "1", "ann@t")}
     assert state.mirror(["ann@x.test"])  # the data of version 4 is kept
     state.close()
     again = State(open_database("", tmp_path))  # the step runs once; run again, it keeps all
@@ -302,11 +340,66 @@ def test_a_version_6_database_gains_the_health_and_alert_tables_once(tmp_path: P
     DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
     old.close()
     state = State(open_database("", tmp_path))
-    assert schema_version(state.db) == LATEST == 9
+    assert schema_version(state.db) == LATEST == 10
     RaisedAlert.create(key="held-1", title="run 1 is held")
     # Step 9 again (a half-applied upgrade, a second daemon) keeps what the tables hold.
     DbInfo.update(value="6").where(DbInfo.key == "schema_version").execute()
     migrate(state.db)
-    assert schema_version(state.db) == 9
+    assert schema_version(state.db) == 10
     assert [a.key for a in RaisedAlert.select()] == ["held-1"]
     assert state.health("t").failures == 0
+
+
+@pytest.mark.parametrize("url", ["sqlite", "postgresql"])
+def test_step_10_binds_each_contact_to_its_user_and_keeps_the_newest_of_a_rename(
+    url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The mirror of version 9 (one row per address) becomes one binding per directory
+    object: every row's user keeps its contact, its welcome state and fingerprint; a user
+    with two rows (an address change used to create a second contact) keeps the newest."""
+    database = request.getfixturevalue("postgres_url") if url == "postgresql" else ""
+    old = State(open_database(database, tmp_path))
+    rows = [
+        ("ann@old.test", "1", "t", "oid-ann", "f1", "2025-01-01T00:00:00.000000+00:00"),
+        ("ann@new.test", "9", "t", "oid-ann", "f2", "2025-03-01T00:00:00.000000+00:00"),
+        ("bob@x.test", "2", "t", "oid-bob", "f3", "2025-01-01T00:00:00.000000+00:00"),
+        ("bob@x.test.other", "3", "u", "oid-bob", "f4", "2025-01-01T00:00:00.000000+00:00"),
+    ]
+    as_version_9(old.db)
+    for email, target_id, tenant, object_id, fingerprint, at in rows:
+        _AddressMirror.create(
+            email=email,
+            target_id=target_id,
+            tenant=tenant,
+            object_id=object_id,
+            fingerprint=fingerprint,
+            welcome_state="sent" if target_id == "2" else "",
+            updated_at=datetime.fromisoformat(at),
+        )
+    old.db.execute_sql(
+        "INSERT INTO leaver (tenant, object_id, email, disabled, acted, reason) "
+        "VALUES ('t', 'oid-bob', 'bob@x.test', true, true, '')"
+    )
+    old.close()
+    state = State(open_database(database, tmp_path))
+    assert schema_version(state.db) == LATEST
+    assert "mirrorentry" not in state.db.get_tables()
+    bound = {
+        (b.tenant, b.object_id): (b.email, b.target_id, b.fingerprint) for b in MirrorEntry.select()
+    }
+    assert bound == {
+        ("t", "oid-ann"): ("ann@new.test", "9", "f2"),
+        ("t", "oid-bob"): ("bob@x.test", "2", "f3"),
+        ("u", "oid-bob"): ("bob@x.test.other", "3", "f4"),
+    }
+    assert state.mirror_entry("bob@x.test").welcome_state == "sent"  # type: ignore[union-attr]
+    assert state.bindings("t", ["oid-ann"])["oid-ann"].target_id == "9"
+    leaver = LifecycleState(state.db).leavers("t")["oid-bob"]
+    assert leaver.acted and leaver.gone_run is None and leaver.required_values == {}
+    state.claim(1, {"x@y.test": Claim("t", "oid-ann", "ann@t", True)})
+    assert state.claims(1, ["x@y.test"])["x@y.test"].binds is True
+    migrate(state.db)  # again (a second daemon): the bindings stay as they are
+    DbInfo.update(value="9").where(DbInfo.key == "schema_version").execute()
+    migrate(state.db)
+    assert MirrorEntry.select().count() == 3
+    state.close()

@@ -10,7 +10,7 @@ import pytest
 from azsyncd.state import State, bulk
 from azsyncd.state.database import open_database
 from azsyncd.state.models import FailingUser, MirrorEntry, RunClaim, RunSeen, SyncRecord
-from azsyncd.state.repository import RecordRow
+from azsyncd.state.repository import Claim, RecordRow
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,9 +99,9 @@ def test_seen_users_count_once_and_give_the_unseen_mirrored(state: State) -> Non
     assert state.see_users(7, "t", ["o1", "o2"]) == 1  # and across calls
     assert state.see_users(8, "t", ["o3"]) == 1  # another run's users are its own
     assert state.unseen_mirrored(7, "t") == 2  # o3 and o4; the other tenant's row is not ours
-    state.claim(7, {"a@x.test": ("t", "a@t"), "b@x.test": ("t", "b@t")})
-    state.claim(7, {"a@x.test": ("t", "a2@t")})
-    assert state.claims(7, ["a@x.test", "c@x.test"]) == {"a@x.test": ("t", "a2@t")}
+    state.claim(7, {"a@x.test": Claim("t", "oa", "a@t"), "b@x.test": Claim("t", "ob", "b@t")})
+    state.claim(7, {"a@x.test": Claim("t", "oa2", "a2@t", True)})  # the first claim stays
+    assert state.claims(7, ["a@x.test", "c@x.test"]) == {"a@x.test": Claim("t", "oa", "a@t")}
     assert state.claims(8, ["a@x.test"]) == {}
     state.forget_run_users(7)
     assert {r.run for r in RunSeen.select()} == {8} and RunClaim.select().count() == 0
@@ -113,7 +113,7 @@ def test_a_run_drops_only_its_own_bookkeeping_and_what_dead_runs_left(state: Sta
     dead, stepping_down = (state.start_run("manual") for _ in range(2))
     for run in (dead, stepping_down):
         state.see_users(run, "t", ["o1"])
-        state.claim(run, {"a@x.test": ("t", "a@t")})
+        state.claim(run, {"a@x.test": Claim("t", "oa", "a@t")})
     state.mark_interrupted("cut off")  # what the daemon taking over records first
     resume = state.start_run("resume")
     state.see_users(resume, "t", ["o9"])  # left under this id by a run that died (SQLite)
@@ -123,11 +123,11 @@ def test_a_run_drops_only_its_own_bookkeeping_and_what_dead_runs_left(state: Sta
     assert {(r.run, r.object_id) for r in RunSeen.select()} == {(elsewhere, "o2")}
     assert RunClaim.select().count() == 0
     assert state.see_users(resume, "t", ["o1", "o3"]) == 2
-    state.claim(resume, {"a@x.test": ("t", "a@t")})
+    state.claim(resume, {"a@x.test": Claim("t", "oa", "a@t")})
     state.forget_run_users(stepping_down)  # its run ends after the next one began
     state.forget_run_users(elsewhere)
     assert state.see_users(resume, "t", ["o1", "o3"]) == 0  # the resumed run's users are kept
-    assert state.claims(resume, ["a@x.test"]) == {"a@x.test": ("t", "a@t")}
+    assert state.claims(resume, ["a@x.test"]) == {"a@x.test": Claim("t", "oa", "a@t")}
     assert state.unseen_mirrored(resume, "t") == 0
 
 
@@ -137,12 +137,12 @@ def test_lookups_find_exactly_the_keys_asked_across_chunks(
     from azsyncd.state import repository
 
     monkeypatch.setattr(repository, "LOOKUP_CHUNK", 7)  # 40 keys: six IN lists
-    nasty = "x'); DROP TABLE mirrorentry; --\"ü@x.test"
+    nasty = "x'); DROP TABLE contact_binding; --\"ü@x.test"
     state.remember([mirror_row(i) for i in range(30)] + [{**mirror_row(99), "email": nasty}])
     asked = [f"u{i}@x.test" for i in range(0, 40, 2)] + [nasty, "u2@x.test"]  # a repeat too
     found = state.mirror(asked)
     assert set(found) == {f"u{i}@x.test" for i in range(0, 30, 2)} | {nasty}
-    assert found["u4@x.test"] == ("u4@x.test", "4", "t", "o4", "f1")
+    assert found["u4@x.test"] == ("u4@x.test", "4", "t", "o4", "f1", "")
     assert found[nasty].object_id == "o99"
     assert state.mirror([]) == {}
 

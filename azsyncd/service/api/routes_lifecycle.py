@@ -54,6 +54,7 @@ def _view(daemon: Daemon) -> Lifecycle:
                 "gone_since": row.gone_since.isoformat() if row.gone_since else None,
                 "disabled": row.disabled,
                 "login_off": row.acted,
+                "reason": row.reason,
             }
             for row in leavers
         ],

@@ -12,10 +12,12 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from azsyncd.config.model import Config
 from azsyncd.service.watch.notify import Alert, Notifier
 from azsyncd.state import State
+from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.sync import quarantine
 
 log = logging.getLogger(__name__)
@@ -52,34 +54,57 @@ def conditions(state: State, config: Config, now: datetime, since: datetime) -> 
         )
     rows, healths = state.tenants(), state.healths()
     for tenant in config.tenants:
-        if not tenant.enabled:
-            continue
-        health = healths.get(tenant.name)
-        row = rows.get(tenant.name)
-        if health and health.quarantined_until:
-            reason = quarantine.describe(health.failures, health.reason, health.quarantined_until)
-            found.append(
-                Alert(f"tenant-{tenant.name}-quarantined", f"tenant {tenant.name} {reason}")
-            )
-        elif row and row.status == "disabled":
-            found.append(
-                Alert(
-                    f"tenant-{tenant.name}-disabled",
-                    f"tenant {tenant.name} is disabled",
-                    row.reason + (f" (fix: {row.fix})" if row.fix else ""),
-                )
-            )
+        if tenant.enabled:
+            row, health = rows.get(tenant.name), healths.get(tenant.name)
+            found += _tenant_conditions(tenant.name, row, health)
+            found += _stale(config, tenant.name, row, now, since)
+    found += _logins_still_on(state, config)
+    return found
+
+
+def _tenant_conditions(name: str, row: Any, health: Any) -> list[Alert]:
+    if health and health.quarantined_until:
+        reason = quarantine.describe(health.failures, health.reason, health.quarantined_until)
+        return [Alert(f"tenant-{name}-quarantined", f"tenant {name} {reason}")]
+    if row and row.status == "disabled":
+        detail = row.reason + (f" (fix: {row.fix})" if row.fix else "")
+        return [Alert(f"tenant-{name}-disabled", f"tenant {name} is disabled", detail)]
+    return []
+
+
+def _stale(config: Config, name: str, row: Any, now: datetime, since: datetime) -> list[Alert]:
+    """A tenant no sync has read completely for ``stale_hours``: each tenant by its own last
+    success, so one that keeps failing is seen even while the others sync."""
     hours = config.alerts.stale_hours
-    if hours:
-        last = state.last_success() or since
-        if now - last > timedelta(hours=hours):
+    last = row.last_checked_at if row is not None else None
+    if not hours or now - (last or since) <= timedelta(hours=hours):
+        return []
+    return [
+        Alert(
+            f"tenant-{name}-stale",
+            f"tenant {name}: no sync has succeeded for {hours} hours",
+            f"its last one ended at {last.isoformat(timespec='minutes')}"
+            if last
+            else "none since the daemon started",
+        )
+    ]
+
+
+def _logins_still_on(state: State, config: Config) -> list[Alert]:
+    """Leavers whose portal login the help desk would not turn off: a security matter."""
+    found = []
+    lifecycle = LifecycleState(state.db)
+    for tenant in config.tenants:
+        rows = lifecycle.logins_still_on(tenant.name) if tenant.enabled else []
+        if rows:
+            shown = "; ".join(f"{r.email}: {r.reason}" for r in rows[:5])
+            more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
             found.append(
                 Alert(
-                    "stale",
-                    f"no sync has succeeded for {hours} hours",
-                    f"the last one ended at {last.isoformat(timespec='minutes')}"
-                    if state.last_success()
-                    else "none since the daemon started",
+                    f"tenant-{tenant.name}-login-on",
+                    f"tenant {tenant.name}: {len(rows)} leaver(s) still have their portal login",
+                    f"{shown}{more}. Every sync tries again; fix what the help desk refuses, "
+                    "or turn the login off by hand",
                 )
             )
     return found

@@ -12,7 +12,9 @@ Traps handled here (see the HappyFox API notes):
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +22,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from azsyncd import outbound, stop
 from azsyncd.errors import NetworkError, TargetError
@@ -42,8 +43,17 @@ SEARCH_LIMIT = 20
 PAGE = 50
 
 
+MAX_TRIES = 5
+CALL_BUDGET = 120.0  # seconds one call may take, its tries and pauses included
+MAX_ANSWER = 20 * outbound.MB  # a page of 50 contacts is far less
+
+
 class _Transient(Exception):
     """A 5xx or a timeout: worth another try after a pause."""
+
+    def __init__(self, reason: str, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
 def limits_for(headroom: float) -> dict[str, int]:
@@ -169,14 +179,16 @@ class HappyFox:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0,
-        deadline: float = 120.0,
+        deadline: float = CALL_BUDGET,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
+        self.budget = deadline  # one call's time, its tries and pauses included
         self._http = outbound.client(
             base_url=base_url.rstrip("/") + "/api/1.1/json/",
             auth=(api_key, auth_code),
             transport=transport,
             deadline=deadline,
+            max_answer=MAX_ANSWER,
             timeout=httpx.Timeout(timeout, connect=10.0),
             headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
@@ -207,36 +219,40 @@ class HappyFox:
     # --- calls -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, absent_ok: bool = False, **kwargs: Any) -> Any:
-        """One call, retried while it fails for a passing reason; ``absent_ok``: a 404 is
-        None (a contact asked for by id that is gone), not an error."""
-        retrying = Retrying(
-            stop=stop_after_attempt(5),
-            wait=wait_exponential_jitter(initial=1, max=60),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._call_once(method, path, absent_ok, **kwargs)
-        except _Transient as exc:
-            raise TargetError(
-                f"HappyFox did not answer {method} {path} after 5 tries: {exc}",
-                "check HappyFox's status page and the network; the next sync retries",
-            ) from None
+        """One call, retried while it fails for a passing reason, within one budget of time
+        for all its tries and pauses (waits for the rate limit aside); a POST that timed out
+        (it may have been done) is tried once more at most. ``absent_ok``: a 404 is None (a
+        contact asked for by id that is gone), not an error."""
+        budget = outbound.Budget(self.budget)
+        for tries in itertools.count(1):
+            try:
+                return self._call_once(method, path, absent_ok, budget, **kwargs)
+            except _Transient as exc:
+                pause = min(60.0, 2.0 ** (tries - 1)) + random.random()
+                once = exc.timed_out and method != "GET" and tries >= 2
+                if tries >= MAX_TRIES or once or budget.left() <= pause:
+                    raise TargetError(
+                        f"HappyFox did not answer {method} {path} after {tries} "
+                        f"{'try' if tries == 1 else 'tries'} ({budget.spent:.0f} s of a "
+                        f"{budget.seconds:.0f} s budget): {exc}",
+                        "check HappyFox's status page and the network; the next sync retries",
+                    ) from None
+                budget.pause(pause, self._sleep)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _call_once(self, method: str, path: str, absent_ok: bool, **kwargs: Any) -> Any:
+    def _call_once(
+        self, method: str, path: str, absent_ok: bool, budget: outbound.Budget, **kwargs: Any
+    ) -> Any:
         kind = "GET" if method == "GET" else "POST"
         for _ in range(MAX_LOCKS + 1):
             self.limiter.acquire(kind)
             try:
-                response = self._http.request(method, path, **kwargs)
+                with budget.trying() as extensions:
+                    response = self._http.request(method, path, extensions=extensions, **kwargs)
             except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host or certificate
+                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
                     raise TargetError(f"HappyFox: {exc.message}", exc.fix) from exc
-                raise _Transient(f"{exc.kind}: {exc.message}") from exc
+                raise _Transient(f"{exc.kind}: {exc.message}", exc.timeout) from exc
             if response.status_code == 404 and absent_ok:
                 return None
             if response.status_code != 429:

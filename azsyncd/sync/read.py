@@ -1,0 +1,158 @@
+"""The read step: a tenant's users from the directory, in chunks, for every other step.
+
+It decides the kind of read (a delta since the stored link, all users, the members of the
+chosen groups, or a full reconciliation), notes each user read in the state (``RunSeen``),
+and holds the chunks back until a full read has given enough users to trust it (the safety
+rail, ``[sync] min_share``). What a complete read leaves in the state (the delta link, the
+last sync, the user count) is its plan, stored only once the run is not held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from azsyncd.directory.client import GraphClient
+from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
+from azsyncd.state.fields import utcnow
+from azsyncd.state.repository import TICK
+from azsyncd.sync import group_rules
+from azsyncd.sync.step import StepPlan
+
+if TYPE_CHECKING:
+    from azsyncd.sync.tenant_run import TenantRun
+
+CHUNK = 1000
+FAILURE_RETRY_EVERY = timedelta(hours=1)  # for incremental ticks
+READ_MODES = {
+    "delta": "changes since the last sync",
+    "full": "all users",
+    "groups": "members of the selected groups",
+}
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class RailNotReached(Exception):
+    """A full read gave too few users to trust: nothing is written for the tenant."""
+
+
+class Read:
+    name = "read"
+
+    def __init__(self, run: TenantRun) -> None:
+        self.run = run
+        self.services = run.services
+        self.row = run.services.state.tenant(run.tenant.name)
+        self.why = self._reconciliation()  # why this read is a full reconciliation, or ""
+        self.directory: DirectoryRead | None = None
+        self.seen = 0
+        self.values: dict[str, Any] = {}  # what the tenant's row gets once not held
+
+    @property
+    def mode(self) -> str:
+        assert self.directory is not None, "read first"
+        return self.directory.mode
+
+    @property
+    def retry_due(self) -> bool:
+        """Whether this run plans again the users that still fail. An incremental tick does
+        so at most once an hour: a permanent refusal must not spend the rate budget every few
+        minutes. Every other run does, and so lists every contact still failing."""
+        ctx = self.services.ctx
+        if ctx.progress.trigger != TICK or self.why:
+            return True
+        last = self.row.failures_retried_at
+        return last is None or ctx.now() - last >= FAILURE_RETRY_EVERY
+
+    def chunks(self, graph: GraphClient) -> Iterator[list[dict[str, Any]]]:
+        """The users, a chunk at a time, once the rail trusts the read; RailNotReached when a
+        complete read gave too few."""
+        tenant, services = self.run.tenant, self.services
+        rules = services.config.contact_groups
+        # A new rule attribute changes the scope key: the next read is a full one.
+        select = sorted({*select_for(services.config.mapping), *group_rules.rule_attributes(rules)})
+        self.key = scope_key(select, tenant, services.settings)
+        source = DirectorySource(
+            graph, tenant, select, note=lambda message: self.run.log(message, "warning")
+        )
+        link = None if self.why else services.state.delta_link(tenant.name, self.key)
+        self.directory = source.read(link)
+        self.run.result.read = "reconciliation" if self.why else self.directory.mode
+        self.run.log(self._kind_of_read())
+        rail, held = self._rail(), []
+        for users in chunked(self.directory.users, CHUNK):
+            services.ctx.checkpoint()
+            ids = (str(u.get("id")) for u in users)
+            self.seen += services.state.see_users(services.run_id, tenant.name, ids)
+            held.append(users)
+            if self.seen >= rail:  # enough users to trust this read: release what waited
+                yield from held
+                held = []
+        self.run.result.users = self.seen
+        if self.seen < rail:
+            raise RailNotReached(
+                f"safety rail: the directory gave {self.seen} user(s), last time "
+                f"{self.row.last_user_count}; nothing was written for this tenant"
+            )
+
+    def plan(self) -> StepPlan:
+        values: dict[str, Any] = {"last_checked_at": utcnow()}
+        if self.row.status != "active":
+            # It was read with a valid token: whatever failed before works now.
+            values.update(status="active", reason="", fix="")
+        if self.mode != "delta":
+            values["last_user_count"] = self.seen
+        if self.why:
+            values["last_full_at"] = utcnow()
+        return StepPlan(self.name, work={**values, **self.values})
+
+    def apply(self, plan: StepPlan) -> None:
+        """The tenant's row and its delta link: the read was complete, whatever the writes."""
+        state, name = self.services.state, self.run.tenant.name
+        state.set_tenant(name, **plan.work)
+        assert self.directory is not None
+        if self.directory.delta_link:
+            state.set_delta_link(name, self.key, self.directory.delta_link)
+
+    def _rail(self) -> int:
+        """How many users a full read must give before anything is written (0: no rail)."""
+        last = self.row.last_user_count
+        if self.mode == "delta" or not last:
+            return 0
+        return max(1, int(last * self.services.config.sync.min_share))
+
+    def _reconciliation(self) -> str:
+        """Why this tenant's sync is a full reconciliation, or "" when it is not one."""
+        if self.services.ctx.options.get("full"):
+            return "asked for (sync --full)"
+        every = self.services.config.sync.full_every
+        if not every:
+            return ""
+        if self.row.last_full_at is None:
+            return "the first for this tenant"
+        age = utcnow() - self.row.last_full_at
+        if age < timedelta(days=every):
+            return ""
+        return f"the last one was {age.days} day(s) ago; [sync] full_every = {every:g}"
+
+    def _kind_of_read(self) -> str:
+        mode = self.mode
+        if self.why:
+            what = READ_MODES["full" if mode == "delta" else mode]
+            return (
+                f"full reconciliation ({self.why}): reading {what}, each compared with the help "
+                "desk"
+            )
+        return f"reading {READ_MODES[mode]}"
