@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import azsyncd.targets.registry  # noqa: F401  (declares the [target.<kind>] tables to the config)
+import azsyncd.targets.registry  # declares the [target.<kind>] tables to the config
 from azsyncd import __version__, logs, paths
 from azsyncd.config import file as config_file
 from azsyncd.errors import ConfigError, StateError, UserError
@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", help="run a demo daemon on a simulated directory and the built-in store"
+    )
+    demo.add_argument(
+        "--target",
+        default="local",
+        help="the help desk to write to: the built-in store (local, the default) or a "
+        "simulated account of another (e.g. freshservice)",
     )
     demo.add_argument("--socket", help="control socket path (default: a temporary directory)")
     demo.add_argument(
@@ -88,6 +94,13 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    target = azsyncd.targets.registry.spec(loaded.config.target.kind)
+    if target.limits is not None and loaded.config.target.settings is not None:
+        budget = target.limits(loaded.config.target.settings).per_minute
+        print(
+            "  help desk calls a minute, at most: "
+            + ", ".join(f"{v} {k}" for k, v in budget.items())
+        )
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)
@@ -111,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     from azsyncd.demo.run import run_demo
 
     logs.setup(args.log_level)
-    return run_demo(socket=args.socket, directory=args.dir)
+    return run_demo(socket=args.socket, directory=args.dir, target=args.target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The least time a number of POSTs can take under HappyFox's per-minute budget.
+"""The least time a number of calls can take under a help desk's per-minute budget (HappyFox's
+POSTs, Freshservice's calls and listings).
 
 HappyFox counts calls in a sliding minute and a fresh account's window starts full: the
 whole budget B may go out at t=0, the next B at t=60 s, and so on. P POSTs therefore end no
@@ -20,3 +21,10 @@ def floor_seconds(posts: int, per_minute: int) -> float:
     if posts <= 0:
         return 0.0
     return (math.ceil(posts / per_minute) - 1) * MINUTE
+
+
+def floor_of_budgets(calls: dict[str, int], per_minute: dict[str, int]) -> float:
+    """The least time for calls that count toward several budgets at once (Freshservice: every
+    call toward the total, a listing also toward its own): the floor of the fullest budget.
+    ``calls`` and ``per_minute`` are by budget."""
+    return max((floor_seconds(calls[k], per_minute[k]) for k in calls), default=0.0)

@@ -213,7 +213,41 @@ def render(results: dict[str, Any], folder: Path) -> str:
                     + ", ".join(f"{name} {share:.0%}" for name, share in parts.items())
                     + ".",
                 ]
+    lines += _freshservice(results.get("freshservice") or [], folder)
     return "\n".join(lines)
+
+
+def _freshservice(points: list[dict[str, Any]], folder: Path) -> list[str]:
+    """The Freshservice rows: one call a requester under a plan's two budgets."""
+    if not points:
+        return []
+    p0 = points[0]
+    lines = [
+        "",
+        f"First sync into the fake Freshservice (its own process, {p0['plan']} plan: "
+        f"{p0['per_minute']} calls a minute, of which {p0['list_per_minute']} listing "
+        f"requesters; 429 past either; clock scaled {p0['scale']:g}x, so a minute lasts "
+        f"{60 / p0['scale']:g} s; azsync's limiter uses {p0['headroom']:.0%} of each, "
+        f"{p0['budget_per_minute']} calls a minute). There is no bulk call: one POST a "
+        "requester, so the floor is the calls at the plan's rate, the fullest budget's "
+        "(`bench.floor.floor_of_budgets`, the same formula as HappyFox's). Each run in its "
+        "own process, Graph served by another on loopback HTTPS. Floors in scaled seconds:",
+        "",
+        "| users | calls (creates, listings) | floor at plan | floor at budget | wall s "
+        "| ratio to plan / to budget | busiest minute (listings) | 429 | peak RSS MB "
+        "(daemon / run) | status p50 / p99 ms | delta resync: calls, wall s |",
+        "| ---: | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for p in points:
+        lines.append(
+            f"| {p['users']:,} | {p['calls']:,} ({p['creates']:,}, {p['lists']:,}) "
+            f"| {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | {p['wall_s']:.1f} "
+            f"| {_ratios(p)} | {p['busiest_minute']} ({p['busiest_list_minute']}) "
+            f"| {p['throttled']} | {_rss(p)} | {_status(p)} "
+            f"| {p['delta_resync_calls']}, {p['delta_resync_wall_s']:.1f} |"
+        )
+    del folder
+    return lines
 
 
 PAGE = ROOT / "docs" / "performance.md"

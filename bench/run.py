@@ -11,6 +11,10 @@ renders the figures of docs/performance.md from it.
   no-change resync over a delta and over a full read (its wall and CPU time); GET /v1/status
   latency during the first sync; py-spy profiles of the first sync and of the full-read
   resync (``bench/results/profile-*.txt``);
+- Freshservice points: a first sync of N users into a fake Freshservice in its own process
+  that enforces a plan's calls a minute (all, and listing requesters) on a time-scaled clock,
+  against the floor those limits allow (``bench.floor``: one write a requester, no bulk
+  call), and a no-change resync over a delta;
 - the machine's 1-minute load average with each point: on a shared machine, read the
   figures with it;
 - built-in store points: a first sync of N users into the built-in store (planning and
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.floor import floor_seconds
+from bench.floor import floor_of_budgets, floor_seconds
 from bench.report import orm_share
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +79,8 @@ def summary(point: dict[str, Any]) -> str:
         f"status p50 {point['status_p50_ms']:.1f} / p99 {point['status_p99_ms']:.1f} ms "
         f"(idle p99 {point['idle_p99_ms']:.1f} ms)"
     )
+    if "floor_s" in point and point["kind"] == "freshservice":
+        text += f", {point['ratio']:.3f}x the floor, {point['throttled']} answered 429"
     if "full_resync_wall_s" in point:
         text += (
             f"; full-read resync {point['full_resync_wall_s']:.1f} s "
@@ -320,6 +326,74 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     }
 
 
+def freshservice_size(users: int, scale: float, plan: str, profile: bool) -> dict[str, Any]:
+    """One Freshservice point, in this (fresh) process."""
+    import httpx
+
+    from azsyncd import logs
+    from azsyncd.targets.freshservice.plans import PLANS
+    from bench import setup
+
+    logs.setup("warning")
+    bench = setup.start_freshservice(users, scale, plan)
+    daemon, work = bench.daemon, bench.work
+
+    def stats() -> dict[str, Any]:
+        return dict(httpx.get(f"{bench.base}/__stats__").json())
+
+    probe = StatusProbe(daemon, work)
+    spy = Profile(RESULTS / f"profile-freshservice-{users}.txt") if profile else None
+    run, wall = run_sync(daemon)
+    latencies = probe.stop()
+    orm = spy.stop() if spy else {}
+    first = stats()
+    total, listing = PLANS[plan]
+    budget = {k: max(1, int(v * setup.HEADROOM)) for k, v in (("total", total), ("list", listing))}
+    calls = {"total": first["calls"], "list": first["lists"]}
+    floor = floor_of_budgets(calls, {"total": total, "list": listing}) / scale
+    floor_budget = floor_of_budgets(calls, budget) / scale
+    delta, delta_wall = run_sync(daemon)
+    after_delta = stats()
+    run_peak = children_peak_rss_mb()
+    bench.close()
+    return {
+        "kind": "freshservice",
+        "users": users,
+        "scale": scale,
+        "plan": plan,
+        "headroom": setup.HEADROOM,
+        "per_minute": total,
+        "list_per_minute": listing,
+        "budget_per_minute": budget["total"],
+        "status": run.status,
+        "new": run.counts["new"],
+        "failed": run.counts["failed"],
+        "wall_s": wall,
+        "calls": first["calls"],
+        "creates": first["creates"],
+        "writes": first["writes"],
+        "gets": first["gets"],
+        "lists": first["lists"],
+        "throttled": first["throttled"],
+        "busiest_minute": first["busiest_minute"],
+        "busiest_list_minute": first["busiest_list_minute"],
+        "requesters": first["requesters"],
+        "floor_s": floor,
+        "ratio": wall / floor if floor else 0.0,
+        "floor_budget_s": floor_budget,
+        "ratio_budget": wall / floor_budget if floor_budget else 0.0,
+        "delta_resync_wall_s": delta_wall,
+        "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
+        "delta_resync_calls": after_delta["calls"] - first["calls"],
+        "peak_rss_mb": peak_rss_mb(),
+        "run_peak_rss_mb": run_peak,
+        "sync_process": True,
+        "load_1m": loads(),
+        **latencies,
+        **orm,
+    }
+
+
 def reset_peak_rss() -> None:
     """Start this process's VmHWM again from its current size (Linux 4.0+)."""
     Path("/proc/self/clear_refs").write_text("5")
@@ -448,10 +522,10 @@ def fresh(args: list[str]) -> dict[str, Any]:
 def kept_points(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """``now``'s points, and those of ``before`` at the kinds and sizes ``now`` did not measure."""
     merged = dict(now)
-    for kind in ("happyfox", "local"):
-        measured = {p["users"] for p in now[kind]}
+    for kind in ("happyfox", "local", "freshservice"):
+        measured = {p["users"] for p in now.get(kind, [])}
         kept = [p for p in before.get(kind, []) if p["users"] not in measured]
-        merged[kind] = sorted(kept + now[kind], key=lambda p: p["users"])
+        merged[kind] = sorted(kept + now.get(kind, []), key=lambda p: p["users"])
     return merged
 
 
@@ -460,6 +534,20 @@ def main() -> None:
     parser.add_argument("--happyfox", default="10000,100000", help="HappyFox sizes ('' for none)")
     parser.add_argument("--local", default="10000,100000,1000000", help="built-in store sizes")
     parser.add_argument(
+        "--freshservice", default="10000,100000", help="Freshservice sizes ('' for none)"
+    )
+    parser.add_argument(
+        "--freshservice-scale",
+        type=float,
+        default=10.0,
+        help="Freshservice clock scale (10: 100,000 users, one call each at Enterprise's 500 a "
+        "minute, take ~20 min; a higher scale makes each call's own time a larger share of "
+        "the scaled minute than it is against the real service)",
+    )
+    parser.add_argument(
+        "--plan", default="enterprise", help="the Freshservice plan whose limits the fake enforces"
+    )
+    parser.add_argument(
         "--scale",
         type=float,
         default=3.0,
@@ -467,7 +555,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "results.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--kind", choices=("happyfox", "local"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--kind", choices=("happyfox", "local", "freshservice"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--leavers",
@@ -483,11 +573,12 @@ def main() -> None:
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.one:
-        point = (
-            local_size(args.one, args.profile, args.leavers)
-            if args.kind == "local"
-            else happyfox_size(args.one, args.scale, args.profile)
-        )
+        if args.kind == "local":
+            point = local_size(args.one, args.profile, args.leavers)
+        elif args.kind == "freshservice":
+            point = freshservice_size(args.one, args.freshservice_scale, args.plan, args.profile)
+        else:
+            point = happyfox_size(args.one, args.scale, args.profile)
         print(json.dumps(point))
         return
     sizes = lambda text: [int(s) for s in text.split(",") if s]  # noqa: E731
@@ -500,6 +591,7 @@ def main() -> None:
         "mapping_users_per_s": mapping_speed(100_000),
         "happyfox": [],
         "local": [],
+        "freshservice": [],
     }
     print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
     for size in sizes(args.local):
@@ -515,6 +607,15 @@ def main() -> None:
             + ["--profile"] * (size >= 100_000)
         )
         results["happyfox"].append(point)
+        print(json.dumps(point), summary(point), sep="\n", flush=True)
+    for size in sizes(args.freshservice):
+        point = fresh(
+            [
+                *("--one", str(size), "--kind", "freshservice", "--plan", args.plan),
+                *("--freshservice-scale", str(args.freshservice_scale)),
+            ]
+        )
+        results["freshservice"].append(point)
         print(json.dumps(point), summary(point), sep="\n", flush=True)
     if args.update and args.out.exists():
         results = kept_points(json.loads(args.out.read_text()), results)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from azsyncd.config import target_kinds
 from azsyncd.config.secrets import looks_like_secret
 from azsyncd.config.text import clipped
 from azsyncd.errors import UserError
@@ -41,7 +42,17 @@ def is_file_only(key: str) -> bool:
         parts[0] in FILE_ONLY_SECTIONS
         or parts[-1].endswith("_file")
         or parts[-1] in FILE_ONLY_NAMES
+        or (len(parts) == 3 and parts[0] == "target" and parts[2] in _declared(parts[1]))
     )
+
+
+def _declared(kind: str) -> tuple[str, ...]:
+    """The file-only keys a target declares for its table (a domain naming its host)."""
+    try:
+        found = target_kinds.get(kind)
+    except RuntimeError:  # no target registered: no table to look at
+        return ()
+    return found.file_only if found else ()
 
 
 def hidden(key: str, value: Any) -> Any:

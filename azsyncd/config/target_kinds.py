@@ -27,6 +27,9 @@ class TargetKind:
     name: str  # the value of [target] kind, and the name of its table
     settings: type[BaseModel]  # the [target.<name>] table
     secret_keys: tuple[str, ...] = ()  # keys of the table that name secret files (*_file)
+    # Keys of the table that name a remote endpoint under another name than the usual ones
+    # (config/changes.py's FILE_ONLY_NAMES): changed in the file only, as those are.
+    file_only: tuple[str, ...] = ()
     rules: Rules | None = None  # checks across tables, run on a valid configuration
 
 

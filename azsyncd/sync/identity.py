@@ -3,7 +3,8 @@
 - A user bound to a contact (``MirrorEntry``: tenant, object id -> contact id) stays bound
   to it; a new address is changed on that contact, never given to a new one.
 - An address belongs to the user bound to it, kept in the state, or, within a running sync,
-  to the first user planned for it (``RunClaim``): tenants sync in the file's order, so the
+  to the first user planned for it (``RunClaim``; a user moving off an address keeps it
+  until the run ends): tenants sync in the file's order, so the
   first tenant in that order that has the address owns it. Any other user with the address
   fails, naming the owner, and is never written, whether the owner's data changed or not.
 - When the owner's user is gone from its tenant (removed, not merely disabled: a leaver row
@@ -91,13 +92,22 @@ class Identity:
         return self.state.first_failing_with(action.email, earlier) if earlier else ""
 
     def claim(self, users: list[Action]) -> None:
-        """Give the run's address to each user planned to get it (bound, or moved to it)."""
-        claims = {
-            a.email: Claim(a.tenant, a.user_id, a.principal, a.binds)
+        """Give the run's address to each user planned to get it (bound, or moved to it).
+
+        A user moving off an address keeps it for the rest of the run: another user gets it
+        from the next run on. Whether the move was written yet (a run without thresholds
+        writes each tenant before the next plans; a guarded run plans all first) then changes
+        nothing another user plans.
+        """
+        planned = [
+            a
             for a in users
             if a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED)
             and (a.binds or a.moved_from)
-        }
+        ]
+        claims = {a.moved_from: Claim(a.tenant, a.user_id, a.principal) for a in planned}
+        claims.pop("", None)
+        claims.update((a.email, Claim(a.tenant, a.user_id, a.principal, a.binds)) for a in planned)
         if claims:
             self.state.claim(self.run_id, claims)
 

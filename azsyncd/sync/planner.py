@@ -87,6 +87,8 @@ def same(a: Any, b: Any) -> bool:
     """Equal as a help desk would store them: empty is empty, 5 == "5.0", lists unordered."""
     if a in (None, "", []) and b in (None, "", []):
         return True
+    if a in (None, "", []) or b in (None, "", []):
+        return False  # not str(None) == "None": "None" is a value
     if isinstance(a, list) or isinstance(b, list):
         return sorted(map(str, a if isinstance(a, list) else [a])) == sorted(
             map(str, b if isinstance(b, list) else [b])

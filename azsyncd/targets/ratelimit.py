@@ -1,10 +1,14 @@
 """A client-side limiter that keeps every caller under a help desk's published rate limits.
 
 A sliding log per kind of call (GET, POST): at most ``limit`` calls in any ``window``
-seconds, which also satisfies a server that counts per calendar minute. A 429 locks every
-kind until the lock ends. Thread-safe, so all workers share one limiter per account;
-``shared_limits.py`` keeps the same log in a database, for every process of the account.
-Waits end at once when the daemon stops.
+seconds, which also satisfies a server that counts per calendar minute. A call may count
+toward several kinds at once (a listing that has its own sub-limit inside the account's
+total): it goes out only when every one of them has room. A 429 locks every kind until the
+lock ends. A server that says how many calls it counted (a ``X-RateLimit-Remaining`` header)
+can tell the limiter of calls others made on the account (``note_used``), which then count
+too. Thread-safe, so all workers share one limiter per account; ``shared_limits.py`` keeps the
+same log in a database, for every process of the account. Waits end at once when the daemon
+stops.
 """
 
 from __future__ import annotations
@@ -35,31 +39,53 @@ class RateLimiter:
         self.calls: Counter[str] = Counter()  # calls let out, by kind, for the metrics
         self.locks = 0  # 429 locks taken
 
-    def acquire(self, kind: str) -> float:
-        """Wait until a call of ``kind`` may go out; returns the seconds waited."""
+    def acquire(self, kind: str, *also: str) -> float:
+        """Wait until a call of ``kind`` (and of each of ``also``, which it counts toward as
+        well) may go out; returns the seconds waited."""
+        kinds = (kind, *also)
         waited = 0.0
         while True:
-            pause = self._take(kind)
+            pause = self._take(kinds)
             if pause <= 0:
                 with self._lock:
-                    self.calls[kind] += 1
+                    self.calls.update(kinds)
                 return waited
             self.sleep(pause)
             waited += pause
 
-    def _take(self, kind: str) -> float:
-        """Count a call of ``kind`` now and return 0, or return how long to wait."""
+    def _take(self, kinds: tuple[str, ...]) -> float:
+        """Count a call of every one of ``kinds`` now and return 0, or return how long to wait
+        (none is counted then)."""
         with self._lock:
             now = self._clock()
             if now < self._locked_until:
                 return self._locked_until - now
+            pause = 0.0
+            for kind in kinds:
+                calls = self._calls[kind]
+                while calls and calls[0] <= now - self.window:
+                    calls.popleft()
+                if len(calls) >= self.limits[kind]:
+                    pause = max(pause, calls[len(calls) - self.limits[kind]] + self.window - now)
+            if pause > 0:
+                return pause
+            for kind in kinds:
+                self._calls[kind].append(now)
+            return 0.0
+
+    def note_used(self, kind: str, used: int) -> int:
+        """The server counted ``used`` calls of ``kind`` in its current window: the calls
+        beyond those this log holds were made by others on the account (another app, a
+        person's script). They count from now on, so the log's limit covers theirs too.
+        Returns how many were added."""
+        with self._lock:
+            now = self._clock()
             calls = self._calls[kind]
             while calls and calls[0] <= now - self.window:
                 calls.popleft()
-            if len(calls) < self.limits[kind]:
-                calls.append(now)
-                return 0.0
-            return calls[0] + self.window - now
+            others = min(used, self.limits[kind]) - len(calls)
+            calls.extend([now] * max(0, others))
+            return max(0, others)
 
     def lock_for(self, seconds: float) -> None:
         """Hold every call back for ``seconds`` (the server's 429 lock)."""

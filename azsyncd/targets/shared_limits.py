@@ -57,6 +57,13 @@ class CallLog:
         self, account: str, kind: str, limit: int, window: float, clock: Callable[[], float]
     ) -> float:
         """Count a call now and return 0, or return the seconds to wait first."""
+        return self.take_all(account, {kind: limit}, window, clock)
+
+    def take_all(
+        self, account: str, limits: dict[str, int], window: float, clock: Callable[[], float]
+    ) -> float:
+        """Count a call toward every kind of ``limits`` now and return 0, or return the
+        seconds to wait first (then none is counted)."""
         p = self.db.param
         with self._serialised(account):
             now = clock()  # read under the lock: waiting for it must not make the call older
@@ -65,21 +72,57 @@ class CallLog:
             ).fetchone()
             if row and row[0] > now:
                 return float(row[0]) - now
+            pause = 0.0
+            for kind, limit in limits.items():
+                self.db.execute_sql(
+                    f"DELETE FROM rate_call WHERE account = {p} AND kind = {p} AND at <= {p}",
+                    (account, kind, now - window),
+                )
+                count = self._count(account, kind)
+                if count >= limit:
+                    # The call that must leave the window for this one to fit.
+                    (freed,) = self.db.execute_sql(
+                        f"SELECT at FROM rate_call WHERE account = {p} AND kind = {p}"
+                        f" ORDER BY at LIMIT 1 OFFSET {p}",
+                        (account, kind, count - limit),
+                    ).fetchone()
+                    pause = max(pause, float(freed) + window - now, 0.001)
+            if pause > 0:
+                return pause
+            for kind in limits:
+                self._insert(account, kind, now, 1)
+            return 0.0
+
+    def note_used(
+        self, account: str, kind: str, used: int, limit: int, window: float, now: float
+    ) -> int:
+        """The server counted ``used`` calls of ``kind``: add, as made now, those beyond the
+        calls every process logged (see ``RateLimiter.note_used``); how many were added."""
+        p = self.db.param
+        with self._serialised(account):
             self.db.execute_sql(
                 f"DELETE FROM rate_call WHERE account = {p} AND kind = {p} AND at <= {p}",
                 (account, kind, now - window),
             )
-            count, oldest = self.db.execute_sql(
-                f"SELECT COUNT(*), MIN(at) FROM rate_call WHERE account = {p} AND kind = {p}",
-                (account, kind),
-            ).fetchone()
-            if count < limit:
-                self.db.execute_sql(
-                    f"INSERT INTO rate_call (account, kind, at) VALUES ({p}, {p}, {p})",
-                    (account, kind, now),
-                )
-                return 0.0
-            return max(float(oldest) + window - now, 0.001)
+            others = min(used, limit) - self._count(account, kind)
+            if others > 0:
+                self._insert(account, kind, now, others)
+            return max(0, others)
+
+    def _count(self, account: str, kind: str) -> int:
+        p = self.db.param
+        (count,) = self.db.execute_sql(
+            f"SELECT COUNT(*) FROM rate_call WHERE account = {p} AND kind = {p}", (account, kind)
+        ).fetchone()
+        return int(count)
+
+    def _insert(self, account: str, kind: str, at: float, count: int) -> None:
+        p = self.db.param
+        rows = ", ".join([f"({p}, {p}, {p})"] * count)
+        self.db.execute_sql(
+            f"INSERT INTO rate_call (account, kind, at) VALUES {rows}",
+            [value for _ in range(count) for value in (account, kind, at)],
+        )
 
     def recent(self, account: str, kind: str, since: float) -> int:
         """Calls of ``kind`` every process made on the account after ``since``."""
@@ -130,8 +173,18 @@ class SharedRateLimiter(RateLimiter):
         self.log = log
         self.account = account
 
-    def _take(self, kind: str) -> float:
-        return self.log.take(self.account, kind, self.limits[kind], self.window, self._clock)
+    def _take(self, kinds: tuple[str, ...]) -> float:
+        if len(kinds) == 1:
+            return self.log.take(
+                self.account, kinds[0], self.limits[kinds[0]], self.window, self._clock
+            )
+        limits = {kind: self.limits[kind] for kind in kinds}
+        return self.log.take_all(self.account, limits, self.window, self._clock)
+
+    def note_used(self, kind: str, used: int) -> int:
+        return self.log.note_used(
+            self.account, kind, used, self.limits[kind], self.window, self._clock()
+        )
 
     def _hold(self, seconds: float) -> None:
         self.log.lock(self.account, self._clock() + seconds)

@@ -2,15 +2,17 @@
 
 A target module defines one ``TargetSpec``: the ``[target.<kind>]`` table and its checks
 (the part the config layer sees, ``TargetKind``), the keys of that table naming secret
-files, how many write batches may be in flight, the rate limits of the account, and how the
-target is built from its settings. ``registry.py`` lists the specs; the factory, the config
-rules and the job wiring only ever ask a spec.
+files, how many write batches may be in flight, the rate limits of the account, how the
+target is built from its settings, and (optionally) a simulated account for ``azsyncd demo
+--target <kind>``. ``registry.py`` lists the specs; the factory, the config rules, the job
+wiring and the demo only ever ask a spec.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from peewee import Database
@@ -39,10 +41,22 @@ class Resources:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DemoDesk:
+    """A simulated account of the help desk, running, for ``azsyncd demo --target <kind>``."""
+
+    table: dict[str, Any]  # its [target.<kind>] table
+    secrets: Mapping[str, bytes] = field(default_factory=dict)  # file name -> content
+    mapping: dict[str, Any] | None = None  # a [mapping] to its fields (None: the demo's own)
+    where: str = ""  # a line for the admin: where it runs, how to look at it
+    stop: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    demo: Callable[[Path], DemoDesk] | None = None  # starts a simulated account in a directory
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):

@@ -21,6 +21,8 @@ from tests.engine_setup import HAPPYFOX_MAPPING, Router, sync, tenant_toml
 from tests.fakes import memory_target
 from tests.fakes.directory import contoso
 
+BUILT_IN = [target.name for target in registry.BUILT_IN]
+
 CONFIG = """
 [target]
 kind = "memory"
@@ -93,7 +95,7 @@ def test_its_table_is_checked_with_file_key_and_fix(tmp_path: Path, memory: None
     text = CONFIG.replace("Office = ", "Ofice = ").replace('kind = "memory"', 'kind = "memroy"')
     assert problems_of(tmp_path, text) == [
         'target.kind: unknown target kind "memroy" (did you mean "memory"?); '
-        "use one of: local, happyfox, memory"
+        f"use one of: {', '.join(BUILT_IN)}, memory"
     ]
     assert problems_of(tmp_path, CONFIG.replace("Office = ", "Ofice = ")) == [
         'mapping.custom_fields.Ofice: the memory book has no field "Ofice" (did you mean "Office"?)'
@@ -115,7 +117,7 @@ def test_unregistered_it_is_unknown_again(tmp_path: Path) -> None:
         assert "memory" in target_kinds.names()
     assert "memory" not in target_kinds.names()
     assert problems_of(tmp_path, CONFIG)[0].startswith(
-        'target.kind: unknown target kind "memory"; use one of: local, happyfox'
+        f'target.kind: unknown target kind "memory"; use one of: {", ".join(BUILT_IN)}'
     )
 
 
@@ -126,4 +128,4 @@ def test_a_kind_cannot_take_a_name_in_use_or_that_is_no_table(memory: None) -> N
         with pytest.raises(ValueError, match="cannot name a target kind"):
             registry.register(replace(memory_target.TARGET, name=name))
     registry.register(memory_target.TARGET)  # the same one again changes nothing
-    assert target_kinds.names() == ["local", "happyfox", "memory"]
+    assert target_kinds.names() == [*BUILT_IN, "memory"]

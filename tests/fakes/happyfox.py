@@ -51,10 +51,10 @@ class FakeHappyFox:
         self.calls: list[tuple[str, str, float]] = []
         self.fail_next: list[int] = []  # statuses to answer with before serving normally
         self.delay = 0.0  # seconds each POST takes, to make a sync slow enough to interrupt
-        # Once this many contacts exist, POSTs wait for ``released`` (at most a minute): a
-        # sync that cannot end before a test stops it.
-        self.hold_after: int | None = None
-        self.released = threading.Event()
+        # A POST whose body holds one of these texts waits until ``gate`` is set (60 s at
+        # most): a sync held mid-way, whatever the machine's speed.
+        self.gate = threading.Event()
+        self.gate_on: set[bytes] = set()
         # A POST whose body holds this text is answered one byte every ``drip_every``
         # seconds, never to end: a help desk that hangs while it still seems to answer.
         self.drip: bytes = b""
@@ -92,11 +92,10 @@ class FakeHappyFox:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
+        if self.gate_on and method == "POST" and any(text in raw for text in self.gate_on):
+            self.gate.wait(60)
         if self.delay and method == "POST":
             time.sleep(self.delay)
-        held = self.hold_after is not None and len(self.by_email) >= self.hold_after
-        if method == "POST" and held:
-            self.released.wait(60)
         if self.drip and method == "POST" and self.drip in raw:
             self.calls.append((method, path, self.clock()))
             self.dripped.append(time.monotonic())

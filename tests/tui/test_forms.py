@@ -119,7 +119,10 @@ def test_a_device_code_tenant_added_is_selected_and_z_signs_it_in(tmp_path: Path
             assert "Authorize fabrikam now?" in text(app.screen.query_one("#question"))
             await pilot.press("y")
             await until(pilot, lambda: isinstance(app.screen, SignInScreen))
-            assert "fabrikam" in "".join(text(s) for s in app.screen.query(Static))
+            # The screen is up before its text is: wait for the text, under load too.
+            await until(
+                pilot, lambda: "fabrikam" in "".join(text(s) for s in app.screen.query(Static))
+            )
             assert "D E M O - C O D E" in text(app.screen.query_one("#code"))
             state = app.screen.query_one("#state")
             await until(pilot, lambda: "Active" in text(state), what="signed in")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from azsyncd.config import file as config_file
+from azsyncd.config import target_kinds
 from azsyncd.config.model import Config
 from azsyncd.errors import ConfigError
 from tests.helpers import daemon_command, write_config
@@ -322,7 +323,7 @@ def test_an_unknown_target_kind_names_the_nearest_and_the_known_ones(tmp_path: P
     problems = problems_of('[target]\nkind = "hapyfox"\n', tmp_path)
     assert problems == [
         'target.kind: unknown target kind "hapyfox" (did you mean "happyfox"?); '
-        "use one of: local, happyfox"
+        f"use one of: {', '.join(target_kinds.names())}"
     ]
 
 
@@ -351,7 +352,7 @@ def test_target_tables_are_checked_key_by_key_with_suggestions(tmp_path: Path) -
         " such as https://host/; this one has no https:// host",
         "target.happyfox.rate_headroom: Input should be less than or equal to 1 (got 2)",
         'target.hapyfox: unknown key "hapyfox" (did you mean "happyfox"?); known keys here: '
-        "kind, local, happyfox",
+        f"kind, {', '.join(target_kinds.names())}",
         'target.local.fields[0].type: unknown field type "dropdwn" (did you mean "dropdown"?); '
         "use one of: text, number, dropdown, multi_select, date",
     ]

@@ -1,0 +1,107 @@
+"""``azsyncd demo --target freshservice``: the demo daemon writing to a simulated Freshservice
+account in a process of its own, which ends with the demo (even on kill -9)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import daemon_command, short_dir, wait_for_socket, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def account_pid(key: str) -> int | None:
+    """The simulated account's process, by the API key it was given (one per demo)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended meanwhile
+        if b"azsyncd.targets.freshservice.simulated" in words and key.encode() in words:
+            return int(cmdline.parent.name)
+    return None
+
+
+def start_demo(sock: Path, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """The demo (its config and state in ``workdir``), the account's URL and its API key."""
+    proc = subprocess.Popen(
+        daemon_command(
+            "demo", "--target", "freshservice", "--socket", str(sock), "--dir", str(workdir)
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_socket(sock, proc=proc, timeout=30)
+    assert proc.stdout is not None
+    head = "".join(proc.stdout.readline() for _ in range(4))
+    url = re.search(r"http://127\.0\.0\.1:(\d+)", head)
+    assert url and f"config and state: {workdir}" in head, head
+    return proc, url.group(0), (workdir / "freshservice-api-key").read_text()
+
+
+def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
+    tmp_path: Path,
+) -> None:
+    sock = short_dir() / "demo.sock"
+    proc, url, key = start_demo(sock, tmp_path / "demo")
+    try:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd", timeout=30
+        ) as http:
+            wait_until(
+                lambda: (
+                    (http.get("/v1/status").json()["last_run"] or {}).get("status")
+                    not in (None, "running")
+                ),
+                60,
+            )
+            status = http.get("/v1/status").json()
+            counts = status["last_run"]["counts"]
+            assert counts["new"] > 150 and counts["failed"] > 10 and counts["left"] > 0
+            fields = {f["name"]: f for f in http.get("/v1/fields").json()["fields"]}
+            assert (
+                fields["Office"]["required"] and fields["Office"]["raw_type"] == "custom_dropdown"
+            )
+            assert fields["Department"]["type"] == "text"
+        with httpx.Client(base_url=f"{url}/api/v2/", auth=(key, "X")) as desk:
+            requesters = desk.get("requesters", params={"per_page": 100}).json()["requesters"]
+            assert requesters and all(r["first_name"] for r in requesters)
+            groups = {g["name"] for g in desk.get("requester_groups").json()["requester_groups"]}
+            assert {"Sales desk", "Left Microsoft Entra ID: Contoso (simulated)"} <= groups
+            off = desk.get("requesters", params={"active": "false", "per_page": 100})
+            assert len(off.json()["requesters"]) == counts["left"]
+        assert account_pid(key) is not None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    wait_until(lambda: account_pid(key) is None, 15)
+
+
+def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
+    sock = short_dir() / "demo.sock"
+    proc, _, key = start_demo(sock, tmp_path / "demo")
+    assert account_pid(key) is not None
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 15
+    while account_pid(key) is not None:
+        assert time.monotonic() < deadline, "the simulated account outlived the demo"
+        time.sleep(0.1)
+
+
+def test_a_target_without_a_simulated_account_is_refused_with_the_choices() -> None:
+    done = subprocess.run(
+        daemon_command("demo", "--target", "happyfox"), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert 'no simulated account of "happyfox"' in done.stderr
+    assert "use --target with one of: local, freshservice" in done.stderr
