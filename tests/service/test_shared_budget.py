@@ -13,21 +13,18 @@ import pytest
 from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
-from tests.helpers import Deadline, load_factor
+from tests.helpers import Deadline
 
 pytestmark = pytest.mark.slow
 
+SCALE = 10  # one HappyFox minute lasts 6 s
 HEADROOM = 0.03  # each daemon alone may make 15 GET / 9 POST a minute
 
 
 def test_two_daemons_on_one_account_never_exceed_its_limits(tmp_path: Path) -> None:
-    # One HappyFox minute lasts 6 s on an idle machine, longer on a busy one: calls are
-    # counted where they arrive, and a stalled process delivers late ones into the next
-    # minute; the headroom between 9 and 12 covers that only if the minute outlasts a stall.
-    scale = 10 / load_factor()
     # The account allows a little more than one daemon's budget and less than two: without
     # one shared budget the two daemons together go over it and get locked out.
-    fake = FakeHappyFox(lambda: time.time() * scale, get_limit=20, post_limit=12)
+    fake = FakeHappyFox(lambda: time.time() * SCALE, get_limit=20, post_limit=12)
     fake.fields = [f for f in fake.fields if f["type"] != "hologram"]
     shared = tmp_path / "shared"
     with serve(fake) as port:
@@ -50,7 +47,7 @@ def test_two_daemons_on_one_account_never_exceed_its_limits(tmp_path: Path) -> N
                         str(config),
                         str(home / "state"),
                         "500",
-                        str(scale),
+                        str(SCALE),
                     ],
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
