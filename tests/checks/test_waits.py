@@ -1,0 +1,48 @@
+"""Every wait of the tests goes through tests/helpers.py (wait_for, Deadline), whose deadline
+stretches with the machine's load: no test builds a deadline of its own from the clock.
+
+tests/tui waits through its own Pilot helpers (tests/tui/driving.py) and is left out here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+ALLOWED = {"tests/helpers.py", "tests/unit/test_wait.py"}  # the helper, and its own test
+
+
+def own_deadlines(source: Path, root: Path) -> list[str]:
+    """Each ``monotonic() + N`` (or ``time() + N``) in a file: a deadline made by hand."""
+    found = []
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            call = node.left
+            if isinstance(call, ast.Call):
+                name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+                if name in ("monotonic", "time"):
+                    found.append(f"{source.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def hand_made(root: Path) -> list[str]:
+    return [
+        where
+        for source in sorted((root / "tests").rglob("*.py"))
+        if "tui" not in source.relative_to(root).parts
+        and str(source.relative_to(root)) not in ALLOWED
+        for where in own_deadlines(source, root)
+    ]
+
+
+def test_no_test_makes_its_own_deadline() -> None:
+    assert hand_made(ROOT) == []
+
+
+def test_the_check_sees_a_deadline_made_by_hand(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "import time\ndeadline = time.monotonic() + 5\nlater = time.time() + 1\nok = 1 + 2\n"
+    )
+    assert hand_made(tmp_path) == ["tests/test_x.py:2", "tests/test_x.py:3"]
