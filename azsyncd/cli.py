@@ -101,6 +101,9 @@ def _check(args: argparse.Namespace) -> int:
             "  help desk calls a minute, at most: "
             + ", ".join(f"{v} {k}" for k, v in budget.items())
         )
+    if target.describe is not None and loaded.config.target.settings is not None:
+        for line in target.describe(loaded.config.target.settings):
+            print(f"  target: {line}")
     thresholds = loaded.config.sync.thresholds
     if thresholds.active:
         limits = ", ".join(f"{k} {v}" for k, v in thresholds.model_dump().items() if v is not None)
@@ -117,7 +120,40 @@ def _check(args: argparse.Namespace) -> int:
         )
     if loaded.config.metrics.textfile:
         print(f"  metrics textfile: {loaded.config.metrics.textfile}")
-    return EXIT_OK
+    return _check_help_desk(loaded)
+
+
+def _check_help_desk(loaded: config_file.LoadedConfig) -> int:
+    """A target that writes a value of its own (HappyFox's custom-field mark) needs the help
+    desk set up for it: read its fields once and say what is missing, with the fix."""
+    from peewee import SqliteDatabase
+
+    from azsyncd.errors import SecretError, TargetError
+    from azsyncd.targets.base import setup_problems
+    from azsyncd.targets.factory import build_target
+    from azsyncd.targets.registry import spec
+
+    config = loaded.config
+    kind = spec(config.target.kind)
+    if kind.written is None or not kind.written(config.target.settings):
+        return EXIT_OK
+    try:  # a database of its own: the check leaves the daemon's state alone
+        target = build_target(config, loaded.directory, SqliteDatabase(":memory:"))
+        try:
+            target.fields()
+            problems = setup_problems(target)
+        finally:
+            target.close()
+    except (TargetError, SecretError) as exc:
+        print(f"  the help desk's fields could not be read to check it: {exc.message}")
+        return EXIT_OK
+    if not problems:
+        print("  the help desk has what these settings need")
+        return EXIT_OK
+    print(f"azsyncd: the help desk is not set up for {loaded.path}:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem.key}: {problem.message}; fix: {problem.fix}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def _demo(args: argparse.Namespace) -> int:

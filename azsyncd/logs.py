@@ -1,4 +1,9 @@
-"""One line per event on stderr (journald stamps the time), with secrets redacted."""
+"""One line per event on stderr (journald stamps the time), with secrets redacted.
+
+A message may quote the directory (a user's name in a run's log): its terminal controls and
+bidi overrides are escaped (``azsyncd.inert``), and the lines after a newline in it are
+indented, so no text from outside can forge a journal entry of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import logging
 import re
 import sys
 import threading
+
+from azsyncd.inert import inert
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -42,7 +49,13 @@ def redact(text: str) -> str:
     return text
 
 
+CONTINUATION = "\n    "  # how the later lines of one message start
+
+
 class RedactingFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return inert(super().formatMessage(record)).replace("\n", CONTINUATION)
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 

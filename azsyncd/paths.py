@@ -117,3 +117,66 @@ def directory_problem(directory: Path) -> str | None:
             f" {directory}, or use another directory"
         )
     return None
+
+
+def _looked_into(path: Path) -> list[Path]:
+    """Every directory the kernel looks into to reach ``path``, symlinks followed, in order;
+    it stops where the path does not exist (yet)."""
+    parts = list(Path(os.path.abspath(path)).parts[1:])
+    current, seen, hops = Path("/"), [], 0
+    while parts:
+        name = parts.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            current = current.parent
+            continue
+        seen.append(current)
+        candidate = current / name
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            break
+        if stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > 40:
+                break
+            target = Path(os.readlink(candidate))
+            if target.is_absolute():
+                current = Path("/")
+            parts = [*target.parts[1 if target.is_absolute() else 0 :], *parts]
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            break
+        current = candidate
+    return list(dict.fromkeys(seen))
+
+
+def ancestor_problem(path: Path) -> str | None:
+    """Why a directory above ``path`` would let another user swap it, or None.
+
+    Whoever may write a directory may rename what is in it, however closed that is, and put
+    their own in its place: a socket listening for the secrets ``azsyncctl`` sends, or a
+    credentials directory of their own. So every directory above must belong to root or this
+    user and be writable by nobody else, unless it has the sticky bit (like /tmp: there only
+    an entry's owner may rename it).
+    """
+    for directory in _looked_into(path):
+        try:
+            st = directory.stat()
+        except OSError as exc:
+            return f"the directory {directory} cannot be checked: {exc.strerror}"
+        if st.st_uid not in (0, os.geteuid()):
+            return (
+                f"the directory {directory} above {path} belongs to uid {st.st_uid}, who could"
+                f" rename what is in it and put their own in its place; use a path whose every"
+                f" directory belongs to root or this user (uid {os.geteuid()})"
+            )
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+            return (
+                f"the directory {directory} above {path} is writable by other users (mode"
+                f" {stat.S_IMODE(st.st_mode):04o}) without the sticky bit: they could rename"
+                f" what is in it and put their own in its place; chmod go-w {directory} (or"
+                f" +t), or use another path"
+            )
+    return None

@@ -3,7 +3,10 @@
     python -m bench.latency [--users 100000] [--minutes 5] [--every 3] [--scale 3]
 
 A daemon with ``[schedule] interval = "1m"`` on a lean N-user tenant and the fake HappyFox
-in its own process. The first (full) sync runs under HappyFox's rate limits time-scaled by
+in its own process; each run in a process of its own, as under ``azsyncd run`` (the tenant
+lives in this process, which changes its users, and is served to the runs' processes on a
+Unix socket, as the demo serves its directory); idle ticks are read by the daemon itself.
+The first (full) sync runs under HappyFox's rate limits time-scaled by
 ``--scale`` (to keep the benchmark short); the ticks then run in real time. For ``--minutes``
 changes arrive at random moments (one every ``--every`` seconds on average), each to a
 different user; a change's latency is the moment its contact's write was committed (its
@@ -35,6 +38,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
+def loads() -> str:
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
 def wait(check: object, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -59,11 +66,18 @@ def main() -> int:
         args.users,
         args.scale,
         {"schedule": {"enabled": True, "time": daily, "interval": "1m"}},
-        sync_process=False,  # the changes are made to the tenant in this process
+        in_process=True,  # the changes are made to the tenant in this process
     )
+    try:
+        return measure(args, bench, rng)
+    finally:
+        bench.close()  # stops the daemon once, the servers, and removes the work directory
+
+
+def measure(args: argparse.Namespace, bench: setup.Bench, rng: random.Random) -> int:
     daemon, tenant = bench.daemon, bench.tenant
     assert tenant is not None
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load {loads()}")
     started = time.monotonic()
     daemon.start()  # contact sync turned on: the first full sync starts at once
     wait(lambda: daemon.state.runs() and daemon.runner.current is None, 3600)
@@ -112,8 +126,7 @@ def main() -> int:
     ticks = daemon.ticks.book.counts().get("bench", {})
     runs = [r for r in daemon.state.runs(limit=1000) if r.trigger == "tick"]
     work = [(r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at]
-    daemon.stop(10)
-    bench.close()
+    peaks = [kb / 1024 for kb in daemon.job.peaks[1:]]  # type: ignore[attr-defined]
 
     print()
     print("measure | figure")
@@ -137,6 +150,12 @@ def main() -> int:
         f" ({after['post_users'] - before['post_users']} contact writes)"
     )
     print(f"Graph calls in the window | {tenant.graph_calls - graph_before}")
+    print(
+        f"runs' processes started | {len(peaks)} (peak RSS {max(peaks):.0f} MB each at most)"
+        if peaks
+        else "runs' processes started | 0"
+    )
+    print(f"machine load (1, 5, 15 min) | {loads()}")
     ok = len(done) == len(made) and percentile(latencies, 0.95) < TARGET_P95
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

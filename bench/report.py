@@ -172,6 +172,8 @@ def render(results: dict[str, Any], folder: Path) -> str:
             )
             + "Floors in scaled seconds:",
             "",
+            f"Contacts are marked with {_mark(p0)}.",
+            "",
             "| users | POSTs (contacts + marks) | GETs | floor at 300/min | floor at budget "
             "| wall s | ratio to 300 / to budget | 429 | peak RSS MB (daemon / run) "
             "| status p50 / p99 ms "
@@ -180,12 +182,34 @@ def render(results: dict[str, Any], folder: Path) -> str:
         ]
         for p in results["happyfox"]:
             lines.append(
-                f"| {p['users']:,} | {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
+                f"| {p['users']:,}{_scaled(p, p0)} "
+                f"| {p['posts']:,} ({p['post_users']:,} + {p['post_other']:,}) "
                 f"| {p['gets']} | {p['floor_s']:.1f} | {p['floor_budget_s']:.1f} | "
                 f"{p['wall_s']:.1f} | {_ratios(p)} | "
                 f"{'yes' if p['locked'] else 'no'} | {_rss(p)} | "
                 f"{_status(p)} | {_share(p, folder)} |"
             )
+        spans = [p for p in results["happyfox"] if p.get("post_span_s") and p["floor_budget_s"]]
+        if spans:
+            lines += [
+                "",
+                "From the first POST to the last (on the fake's clock): "
+                + "; ".join(
+                    f"{p['users']:,} users {p['post_span_s']:.1f} s, "
+                    f"{p['post_span_s'] / p['floor_budget_s']:.3f}x the floor at budget"
+                    for p in spans
+                )
+                + ". The rest of the wall time is the run's start (its process, the token, the "
+                "first chunk planned) and end (the last writes recorded).",
+            ]
+        happy = {p["users"]: p for p in results["happyfox"]}
+        if 100_000 in happy and 1_000_000 in happy and happy[100_000].get("run_peak_rss_mb"):
+            growth = happy[1_000_000]["run_peak_rss_mb"] / happy[100_000]["run_peak_rss_mb"] - 1
+            lines += [
+                "",
+                "Peak RSS growth of the run's process from 100,000 to 1,000,000 users (its own "
+                f"VmHWM, sent over its pipe at its end): {growth:+.1%}.",
+            ]
         lines += [
             "",
             "No-change resync after it (HappyFox):",
@@ -214,6 +238,17 @@ def render(results: dict[str, Any], folder: Path) -> str:
                     + ".",
                 ]
     lines += _freshservice(results.get("freshservice") or [], folder)
+    idle = results.get("idle_ticks")
+    if idle:
+        lines += [
+            "",
+            f"Idle incremental ticks ({idle['idle_ticks']} in a row, no change in the directory; "
+            "the daemon's /proc/<pid>/stat read from outside before and after): "
+            f"{idle['idle_tick_cpu_s'] * 1000:.0f} ms of CPU each in the daemon, "
+            f"{idle['idle_tick_children_cpu_s'] * 1000:.0f} ms in runs' processes "
+            f"({idle['idle_tick_processes']} started), {idle['idle_tick_graph_calls']} Graph "
+            f"calls in all (load {idle['idle_tick_load_1m']:.1f}).",
+        ]
     return "\n".join(lines)
 
 
@@ -248,6 +283,19 @@ def _freshservice(points: list[dict[str, Any]], folder: Path) -> list[str]:
         )
     del folder
     return lines
+
+
+def _scaled(point: dict[str, Any], first: dict[str, Any]) -> str:
+    """A row on another clock scale than the table's says so."""
+    if point["scale"] == first["scale"]:
+        return ""
+    return f" (clock scaled {point['scale']:g}x)"
+
+
+def _mark(point: dict[str, Any]) -> str:
+    if point.get("mark", "contact_group") == "custom_field":
+        return 'a custom field sent in each contact\'s own write (`mark = "custom_field"`)'
+    return 'a contact group (`mark = "contact_group"`: a POST per 100 contacts)'
 
 
 PAGE = ROOT / "docs" / "performance.md"

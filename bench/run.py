@@ -29,6 +29,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -62,9 +63,11 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def children_peak_rss_mb() -> float:
-    """The largest peak RSS of this process's children that ended (a sync run's process)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def run_peak_rss_mb(daemon: Any) -> float:
+    """The last run's own peak RSS, as its process read it (VmHWM) at its end and sent over
+    its pipe. Not RUSAGE_CHILDREN's ru_maxrss: on Linux a spawned child's starts at its
+    parent's RSS, so it gives the daemon's size whenever the run is smaller."""
+    return float(daemon.last_run_peak_kb()) / 1024
 
 
 def loads() -> float:
@@ -249,7 +252,9 @@ def run_sync(daemon: Any) -> tuple[Any, float]:
     return daemon.state.run(run_id), time.monotonic() - start
 
 
-def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
+def happyfox_size(
+    users: int, scale: float, profile: bool, mark: str = "custom_field"
+) -> dict[str, Any]:
     """One HappyFox point, in this (fresh) process."""
     from azsyncd import logs
     from azsyncd.state.models import DeltaLink
@@ -258,12 +263,13 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
 
     headroom = setup.HEADROOM
     logs.setup("warning")
-    bench = setup.start(users, scale)
+    bench = setup.start(users, scale, mark=mark)
     daemon, work, stats = bench.daemon, bench.work, bench.stats
     probe = StatusProbe(daemon, work)
 
     spy = Profile(RESULTS / f"profile-happyfox-{users}.txt") if profile else None
     run, wall = run_sync(daemon)
+    run_peak = run_peak_rss_mb(daemon)
     latencies = probe.stop()
     orm = spy.stop() if spy else {}
     first = stats()
@@ -279,15 +285,17 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
     full_cpu = cpu_seconds()
     full, full_wall = run_sync(daemon)
     full_cpu = cpu_seconds() - full_cpu
+    full_peak = run_peak_rss_mb(daemon)
     if spy:
         spy.stop()
     after_full = stats()
-    graph_calls, run_peak = bench.graph_calls(), children_peak_rss_mb()
+    graph_calls = bench.graph_calls()
     bench.close()
     return {
         "kind": "happyfox",
         "users": users,
         "scale": scale,
+        "mark": mark,
         "headroom": headroom,
         "status": run.status,
         "new": run.counts["new"],
@@ -304,6 +312,12 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         "budget_per_minute": budget,
         "floor_budget_s": floor_budget,
         "ratio_budget": wall / floor_budget if floor_budget else 0.0,
+        # From the first POST to the last, in real seconds: the rate limit's part of the
+        # wall time; the rest is the run's start (its process, the token, the first chunk
+        # planned) and its end (the last writes recorded).
+        "post_span_s": (first["last_post"] - first["first_post"]) / scale
+        if first.get("first_post") is not None
+        else 0.0,
         "delta_resync_wall_s": delta_wall,
         "delta_resync_users": delta.counts["unchanged"] + delta.counts["new"],
         "delta_resync_calls": after_delta["calls"] - first["calls"],
@@ -317,7 +331,8 @@ def happyfox_size(users: int, scale: float, profile: bool) -> dict[str, Any]:
         - (after_delta["post_users"] + after_delta["post_other"]),
         "full_resync_calls": after_full["calls"] - after_delta["calls"],
         "peak_rss_mb": peak_rss_mb(),
-        "run_peak_rss_mb": run_peak,
+        "run_peak_rss_mb": run_peak,  # the first sync's own, from its process
+        "full_resync_run_peak_rss_mb": full_peak,
         "graph_calls": graph_calls,
         "sync_process": True,
         "load_1m": loads(),
@@ -344,6 +359,7 @@ def freshservice_size(users: int, scale: float, plan: str, profile: bool) -> dic
     probe = StatusProbe(daemon, work)
     spy = Profile(RESULTS / f"profile-freshservice-{users}.txt") if profile else None
     run, wall = run_sync(daemon)
+    run_peak = run_peak_rss_mb(daemon)  # the first sync's own, from its process
     latencies = probe.stop()
     orm = spy.stop() if spy else {}
     first = stats()
@@ -354,7 +370,6 @@ def freshservice_size(users: int, scale: float, plan: str, profile: bool) -> dic
     floor_budget = floor_of_budgets(calls, budget) / scale
     delta, delta_wall = run_sync(daemon)
     after_delta = stats()
-    run_peak = children_peak_rss_mb()
     bench.close()
     return {
         "kind": "freshservice",
@@ -431,14 +446,19 @@ class LocalBench:
     graph: subprocess.Popen[str] | None = None
 
     def close(self) -> None:
+        """Stop the daemon and the tenant's server; remove the work directory."""
         self.daemon.stop(20)
         if self.graph is not None:
             self.graph.terminate()
             self.graph.wait(10)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
-def local_bench(users: int, extra: str = "", *, sync_process: bool) -> LocalBench:
-    """The built-in store points' daemon, its configuration the demo's plus ``extra``."""
+def local_bench(
+    users: int, extra: str = "", *, sync_process: bool, clock: Any = None
+) -> LocalBench:
+    """The built-in store points' daemon, its configuration the demo's plus ``extra``;
+    ``clock``: the daemon's (a benchmark that moves time to its next tick)."""
     from azsyncd import logs
     from azsyncd.config import file as config_file
     from azsyncd.service.daemon import Daemon
@@ -463,6 +483,7 @@ def local_bench(users: int, extra: str = "", *, sync_process: bool) -> LocalBenc
         state_dir=work / "state",
         graph_transport=tenant.transport() if tenant is not None else None,
         sync_process=sync_process,
+        **({"clock": clock} if clock is not None else {}),
     )
     return LocalBench(work, daemon, tenant, graph)
 
@@ -482,7 +503,7 @@ def local_size(users: int, profile: bool, leavers: float = 0.0) -> dict[str, Any
     cpu = cpu_seconds() - start_cpu
     orm = spy.stop() if spy else {}
     latencies = probe.stop()
-    run_peak = children_peak_rss_mb() if sync_process else 0.0
+    run_peak = run_peak_rss_mb(daemon) if sync_process else 0.0
     point = {
         "kind": "local",
         "users": users,
@@ -522,6 +543,8 @@ def fresh(args: list[str]) -> dict[str, Any]:
 def kept_points(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """``now``'s points, and those of ``before`` at the kinds and sizes ``now`` did not measure."""
     merged = dict(now)
+    if "idle_ticks" not in now and "idle_ticks" in before:
+        merged["idle_ticks"] = before["idle_ticks"]
     for kind in ("happyfox", "local", "freshservice"):
         measured = {p["users"] for p in now.get(kind, [])}
         kept = [p for p in before.get(kind, []) if p["users"] not in measured]
@@ -553,6 +576,15 @@ def main() -> None:
         default=3.0,
         help="HappyFox clock scale: one minute lasts 60/scale s (3: 100,000 users take ~2.5 min)",
     )
+    parser.add_argument(
+        "--mark",
+        choices=("custom_field", "contact_group"),
+        default="custom_field",
+        help="HappyFox points: how synced contacts are marked",
+    )
+    parser.add_argument(
+        "--idle-ticks", type=int, default=10, help="idle ticks measured from /proc (0: none)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "results.json")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -578,7 +610,7 @@ def main() -> None:
         elif args.kind == "freshservice":
             point = freshservice_size(args.one, args.freshservice_scale, args.plan, args.profile)
         else:
-            point = happyfox_size(args.one, args.scale, args.profile)
+            point = happyfox_size(args.one, args.scale, args.profile, args.mark)
         print(json.dumps(point))
         return
     sizes = lambda text: [int(s) for s in text.split(",") if s]  # noqa: E731
@@ -594,6 +626,11 @@ def main() -> None:
         "freshservice": [],
     }
     print(f"mapping + planning: {results['mapping_users_per_s']:,.0f} users/s", flush=True)
+    if args.idle_ticks:
+        from bench.idle import measure
+
+        results["idle_ticks"] = measure(args.idle_ticks)
+        print(json.dumps(results["idle_ticks"]), flush=True)
     for size in sizes(args.local):
         point = fresh(
             ["--one", str(size), "--kind", "local", "--leavers", str(args.leavers)]
@@ -604,7 +641,8 @@ def main() -> None:
     for size in sizes(args.happyfox):
         point = fresh(
             ["--one", str(size), "--kind", "happyfox", "--scale", str(args.scale)]
-            + ["--profile"] * (size >= 100_000)
+            + ["--mark", args.mark]
+            + ["--profile"] * (size == 100_000)
         )
         results["happyfox"].append(point)
         print(json.dumps(point), summary(point), sep="\n", flush=True)

@@ -3,19 +3,21 @@ with ``start_freshservice``) in its own process on a time-scaled clock, a work d
 the secrets and config, and a daemon on a generated tenant, with the account's limiter on
 the same scaled clock.
 
-With ``sync_process`` (as ``azsyncd run``), each run goes to a process of its own and the
-tenant is served by one too (``bench.graph``, over HTTPS on loopback); the run's process
-gets the scaled limiter from ``bench/child/sitecustomize.py``. Without it, the runs stay on a
-thread of this process and read the tenant in process (``bench.latency`` changes its users)."""
+Each run goes to a process of its own, as under ``azsyncd run``; it gets the scaled limiter
+from ``bench/child/sitecustomize.py`` (``bench.scaled``). The tenant is served by a process
+of its own (``bench.graph``, over HTTPS on loopback), or, with ``in_process`` (``bench.latency``
+changes its users), from this process: to the daemon directly and to the runs' processes on
+a Unix socket, as the demo does. ``Bench.close`` stops everything and removes the work
+directory."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,12 @@ import tomli_w
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
 from azsyncd.demo.directory import DEMO_SECRET
+from azsyncd.demo.relay import serve_directory
 from azsyncd.demo.run import MAPPING, tenant_toml
 from azsyncd.service.daemon import Daemon
-from azsyncd.targets import factory
 from azsyncd.targets.freshservice import FreshserviceSettings, limits_for
 from azsyncd.targets.happyfox.client import limits_for as happyfox_limits
-from azsyncd.targets.ratelimit import RateLimiter
+from bench import scaled
 from bench.graph import CountedTenant
 from tests.engine_setup import happyfox_toml
 from tests.freshservice_setup import freshservice_toml
@@ -62,20 +64,25 @@ FRESHSERVICE_MAPPING = {
 }
 
 
+MARK_FIELD = "Synced from"  # the fake HappyFox's field for mark = "custom_field"
+
+
 def scaled_limiter(account: str, limits: dict[str, int], scale: float) -> None:
     """This process's limiter of ``account`` on the fake help desk's clock: one minute lasts
-    60/scale s."""
-    clock = lambda: time.monotonic() * scale  # noqa: E731
-    limiter = RateLimiter(limits, clock=clock, sleep=lambda s: time.sleep(s / scale))
-    factory.use_limiter(account, limiter)
+    60/scale s (``bench.scaled``)."""
+    scaled.scaled_limiter(account, limits, scale)
+
+
+def child_path() -> None:
+    """Each process the benchmark starts reads ``bench/child/sitecustomize.py``."""
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
 
 
 def _share_limiter(account: str, limits: dict[str, int], scale: float) -> None:
-    """The scaled limiter here, and in each run's own process (``child/sitecustomize.py``)."""
-    os.environ["AZSYNC_BENCH_LIMITER"] = json.dumps(
-        {"account": account, "limits": limits, "scale": scale}
-    )
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench" / "child"), str(ROOT)])
+    """The scaled limiter here, and in each run's own process (``child/sitecustomize.py``,
+    which imports ``bench.scaled`` alone)."""
+    os.environ.update(scaled.environment(account, limits, scale))
+    child_path()
     scaled_limiter(account, limits, scale)
 
 
@@ -88,6 +95,7 @@ class Bench:
     tenant: CountedTenant | None  # in this process; None when served by its own
     graph: str = ""
     ca: str = ""
+    relay: Any = None  # the in-process tenant's socket server for the runs' processes
 
     def stats(self) -> dict[str, Any]:
         """What the fake HappyFox was made to do (this call counts as one GET)."""
@@ -100,10 +108,15 @@ class Bench:
         return int(httpx.get(f"{self.graph}/__calls__", verify=self.ca).json())
 
     def close(self) -> None:
+        """Stop the daemon (once), the servers, and remove the work directory (the state of a
+        1,000,000-user point takes most of a GB)."""
         self.daemon.stop(20)
+        if self.relay is not None:
+            self.relay.should_exit = True
         for server in self.servers:
             server.terminate()
             server.wait(10)
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def _server(*args: str) -> subprocess.Popen[str]:
@@ -124,22 +137,29 @@ def serve_graph(users: int, work: Path) -> tuple[subprocess.Popen[str], dict[str
 
 
 def start(
-    users: int, scale: float, extra: dict[str, Any] | None = None, *, sync_process: bool = True
+    users: int,
+    scale: float,
+    extra: dict[str, Any] | None = None,
+    *,
+    in_process: bool = False,
+    mark: str = "custom_field",
 ) -> Bench:
-    """HappyFox running, the daemon built (not started) on a ``users``-user tenant;
-    ``extra`` adds tables to its configuration."""
-    happyfox = _server("tests.fakes.happyfox", str(scale))
+    """HappyFox running, the daemon built (not started) on a ``users``-user tenant, each run
+    in a process of its own; ``extra`` adds tables to its configuration; ``mark``: the
+    HappyFox mark (the fake has the field the custom-field mark needs)."""
+    happyfox = _server("tests.fakes.happyfox", str(scale), MARK_FIELD)
     base = f"http://127.0.0.1:{int(happyfox.stdout.readline())}"  # type: ignore[union-attr]
     tables = {"mapping": {**MAPPING, "custom_fields": HAPPYFOX_FIELDS}, **(extra or {})}
+    marking = {"mark": mark, "mark_field": MARK_FIELD} if mark == "custom_field" else {"mark": mark}
     return _start(
         happyfox,
         base,
-        happyfox_toml(base),
+        happyfox_toml(base, **marking),
         tables,
         happyfox_limits(HEADROOM),
         users,
         scale,
-        sync_process=sync_process,
+        in_process=in_process,
     )
 
 
@@ -159,7 +179,6 @@ def start_freshservice(users: int, scale: float, plan: str = "enterprise") -> Be
         limits,
         users,
         scale,
-        sync_process=True,
     )
 
 
@@ -172,18 +191,18 @@ def _start(
     users: int,
     scale: float,
     *,
-    sync_process: bool,
+    in_process: bool = False,
 ) -> Bench:
     servers = [desk]
     work = Path(tempfile.mkdtemp(prefix="azbench"))
     for name, value in (("key", "key"), ("code", "code"), ("secret", DEMO_SECRET)):
         write_private(work / name, value.encode())  # azsyncd reads only private secret files
     tenant, where = None, {}
-    if sync_process:
+    if in_process:
+        tenant = CountedTenant(users)
+    else:
         graph, where = serve_graph(users, work)
         servers.append(graph)
-    else:
-        tenant = CountedTenant(users)
     config = (
         target_toml
         + tenant_toml("bench", secret_file="secret", **{k: where[k] for k in where if k != "ca"})
@@ -191,10 +210,14 @@ def _start(
     )
     write_private(work / "azsyncd.toml", config.encode())
     _share_limiter(base, limits, scale)
+    socket = work / "graph.sock" if tenant is not None else None
     daemon = Daemon(
         config_file.load(work / "azsyncd.toml"),
         state_dir=work / "state",
         graph_transport=tenant.transport() if tenant is not None else None,
-        sync_process=sync_process,
+        graph_socket=socket,
     )
-    return Bench(servers, base, work, daemon, tenant, where.get("graph", ""), where.get("ca", ""))
+    relay = serve_directory(tenant, socket) if tenant is not None and socket else None
+    return Bench(
+        servers, base, work, daemon, tenant, where.get("graph", ""), where.get("ca", ""), relay
+    )

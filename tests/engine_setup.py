@@ -85,7 +85,10 @@ def make_daemon(
     overwrite: bool = True,
     skip_empty: bool = False,
     extra: str = "",
+    sync_process: bool = False,
 ) -> Daemon:
+    """``sync_process``: each run in its own process, as ``azsyncd run`` runs it (service
+    tests); off, the engine runs on the runner's thread (tests of the engine)."""
     import httpx
 
     (tmp_path / "secret").write_text(DEMO_SECRET)
@@ -100,7 +103,14 @@ def make_daemon(
         config_file.load(tmp_path / "azsyncd.toml"),
         state_dir=tmp_path / "state",
         graph_transport=httpx.MockTransport(Router(*tenants)),
+        sync_process=sync_process,
     )
+
+
+def service_daemon(tmp_path: Path, *tenants: SimulatedTenant, **settings: Any) -> Daemon:
+    """``make_daemon``, each run in its own process as ``azsyncd run`` runs it: the service
+    tests' daemon."""
+    return make_daemon(tmp_path, *tenants, sync_process=True, **settings)
 
 
 def sync(daemon: Daemon, **options: Any) -> SyncRun:

@@ -14,7 +14,18 @@ def main(argv: list[str] | None = None) -> int:
         "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
     )
     args = parser.parse_args(argv)
-    from tui.app import AzsyncApp
+    try:
+        from tui.app import AzsyncApp
+    except ModuleNotFoundError as exc:
+        if exc.name != "textual":
+            raise
+        print(
+            "azsync-tui: the TUI's toolkit (textual) is not installed; install it with"
+            " pip install --require-hashes -r requirements/tui.lock (or pip install"
+            " 'azsync[tui]')",
+            file=sys.stderr,
+        )
+        return 2
 
     AzsyncApp(socket=args.socket).run()
     return 0

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.text import Text
 from textual.markup import escape
 
-from azsyncd.control.client import TenantState
+from azsyncd.control.client import TenantState, inert
 
 PLAIN_TERMS = ("linux", "dumb", "vt100", "vt102", "vt220", "ansi")
 
@@ -88,11 +88,13 @@ def clip(text: str, width: int) -> str:
 
 
 def esc(value: object) -> str:
-    """Text from the daemon or the admin, safe inside markup ("[mapping.x]" stays as typed)."""
-    return escape(str(value))
+    """Text from the daemon or the admin, safe inside markup ("[mapping.x]" stays as typed)
+    and inert on the terminal (an ESC or a bidi override in a directory value is shown as
+    its escape, never sent)."""
+    return escape(inert(str(value)))
 
 
 def cell(value: object, width: int | None = None) -> Text:
-    """A table cell shown as it is (no markup), cut to ``width`` when given."""
-    text = "-" if value is None else str(value)
+    """A table cell shown as it is (no markup, no terminal control), cut to ``width``."""
+    text = "-" if value is None else inert(str(value), keep="")
     return Text(clip(text, width) if width else text, no_wrap=True)

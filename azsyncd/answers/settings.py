@@ -74,11 +74,21 @@ class TargetField(Answer):
     required: bool = False
     choices: list[str] = []
     raw_type: str = ""
+    fixed: str | int | None = None  # the help desk's mark: set by azsync, never mapped
+
+
+class SetupProblem(Answer):
+    """Something the help desk lacks for the target's settings, and the fix."""
+
+    key: str = ""
+    message: str = ""
+    fix: str = ""
 
 
 class Fields(Answer):
     target: str  # the kind
     fields: list[TargetField] = []
+    problems: list[SetupProblem] = []  # what the help desk lacks for the target's settings
 
 
 class Attributes(Answer):

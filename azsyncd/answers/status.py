@@ -67,6 +67,7 @@ class Status(Answer):
     running: RunningSync | None = None
     last_run: RunSummary | None = None
     target: str = ""
+    target_notes: list[str] = []  # what the target says of its account
     role: Literal["active", "standby"] = "active"  # standby: another daemon on the state syncs
     active_host: str | None = None
     active_pid: int | None = None

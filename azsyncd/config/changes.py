@@ -1,8 +1,9 @@
 """What an edit changes, key by key: the audit log's "what", and the keys the API may not touch.
 
-Keys that name files or remote endpoints are changed in the file only: a caller who could set
-them could make the daemon read any file it can read, or send credentials to a host of the
-caller's choosing. They are recognised by name, wherever they sit in the document.
+Keys that name files or remote endpoints, or how credentials travel to them (SMTP's ``tls``),
+are changed in the file only: a caller who could set them could make the daemon read any file
+it can read, or send credentials to a host of the caller's choosing or in the clear. They are
+recognised by name, wherever they sit in the document.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ FILE_ONLY_NAMES = frozenset(
     }
 )
 FILE_ONLY_SECTIONS = frozenset({"control"})
+# Keys that decide how a secret travels: whether the SMTP password goes out in the clear.
+FILE_ONLY_KEYS = frozenset({"welcome_email.tls"})
 
 
 def is_file_only(key: str) -> bool:
     parts = key.split(".")
     return (
         parts[0] in FILE_ONLY_SECTIONS
+        or key in FILE_ONLY_KEYS
         or parts[-1].endswith("_file")
         or parts[-1] in FILE_ONLY_NAMES
         or (len(parts) == 3 and parts[0] == "target" and parts[2] in _declared(parts[1]))

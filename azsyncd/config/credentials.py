@@ -16,9 +16,9 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from azsyncd import paths
+from azsyncd.config import pfx_child, pfx_limits
 from azsyncd.config.secrets import MAX_SECRET_BYTES
 from azsyncd.config.text import control_character
 from azsyncd.errors import UserError
@@ -38,6 +38,12 @@ SUFFIXES = {
     "pfx_file": "pfx",
     "pfx_passphrase_file": "pfx-passphrase",
 }
+
+
+EXPORT_AGAIN = (
+    "export the certificate again with its tool's default settings (Windows: AES256-SHA256;"
+    " openssl pkcs12 -export), or send the certificate and key as PEM"
+)
 
 
 class CredentialError(UserError):
@@ -122,14 +128,30 @@ def pfx(pfx_base64: str, passphrase: str | None) -> dict[str, bytes]:
         ) from None
     secret = (passphrase or "").encode("utf-8")
     _bounded(data, secret)
+    # Its work is read before any is done, then the file is opened in a child process: a PFX
+    # may ask for billions of key-derivation rounds, which would hold the daemon's threads.
     try:
-        key, cert, _ = pkcs12.load_key_and_certificates(data, secret or None)
-    except (ValueError, TypeError):
+        pfx_limits.check(data)
+        verdict = pfx_child.open_pfx(data, secret)
+    except pfx_limits.NotPkcs12 as exc:
+        raise CredentialError(
+            f"the PFX cannot be opened: it is no PKCS#12 file ({exc})",
+            "send the .pfx or .p12 file's bytes, base64-encoded",
+        ) from None
+    except pfx_limits.PfxRefused as exc:
+        raise CredentialError(f"the PFX is refused: {exc}", EXPORT_AGAIN) from None
+    except pfx_child.TooSlow as exc:
+        raise CredentialError(
+            f"the PFX is refused: opening it takes too long ({exc}); its key derivation is set"
+            " to work far harder than any real one",
+            EXPORT_AGAIN,
+        ) from None
+    if verdict == "passphrase":
         raise CredentialError(
             "the PFX cannot be opened with this passphrase",
             "send the PFX with the passphrase it was exported with",
-        ) from None
-    if key is None or cert is None:
+        )
+    if verdict != "ok":
         raise CredentialError(
             "the PFX holds no private key and certificate", "export the certificate with its key"
         )
@@ -153,7 +175,7 @@ def _public(key: object) -> bytes:
 def stage(directory: Path, prefix: str, contents: dict[str, bytes], label: str) -> Staged:
     """Write the files under temporary names in ``directory`` (created 0700 if missing)."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    problem = paths.directory_problem(directory)
+    problem = paths.directory_problem(directory) or paths.ancestor_problem(directory)
     if problem:
         raise CredentialError(
             f"cannot store credentials: {problem}", "fix [control] credentials_dir, then reload"

@@ -17,12 +17,20 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from azsyncd import paths
-from azsyncd.config import toml_edit
 from azsyncd.config.model import Config, Section, inline_secret_keys, suggest
 from azsyncd.config.rules import cross_field_problems, secret_file_keys
-from azsyncd.config.secrets import file_problem, looks_like_secret, resolve, shown, user_name
+from azsyncd.config.secrets import (
+    file_problem,
+    looks_like_secret,
+    read_private,
+    resolve,
+    shown,
+    user_name,
+)
+from azsyncd.config.templates import WELCOME_FIELDS
+from azsyncd.config.templates import parse as parse_template
 from azsyncd.config.text import clipped
-from azsyncd.errors import ConfigError, Problem
+from azsyncd.errors import ConfigError, Problem, UserError
 
 log = logging.getLogger(__name__)
 DEFAULT_MODE = 0o600
@@ -139,7 +147,7 @@ def config_file_problems(path: Path, st: os.stat_result) -> list[Problem]:
                 f"is writable by everyone (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 {path}",
             )
         )
-    directory = paths.directory_problem(path.parent)
+    directory = paths.directory_problem(path.parent) or paths.ancestor_problem(path.parent)
     if directory:
         problems.append(Problem(str(path), "", directory))
     return problems
@@ -174,6 +182,22 @@ def secret_file_problems(
                 f"secret file {shown(reference, path, key)} does not exist; create it (chmod 600)"
                 " or fix the path",
             )
+        elif key == "welcome_email.template_file" and os.path.lexists(path):
+            problem = _template_problem(reference, loaded.directory, key)
+            if problem:
+                yield Problem(str(loaded.path), key, problem)
+
+
+def _template_problem(reference: str, directory: Path, key: str) -> str | None:
+    """Why the welcome email's text cannot be used as its template, or None."""
+    try:
+        text = read_private(reference, directory, key).decode("utf-8", errors="replace")
+        parse_template(text, WELCOME_FIELDS)
+    except ValueError as exc:
+        return f"the template in {reference} {exc}"
+    except UserError as exc:
+        return exc.message
+    return None
 
 
 def _without_inline_secrets(raw: dict[str, Any], file: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -276,6 +300,8 @@ def render(config: Config, current: str | None) -> str:
     The text is read back and must give the same configuration; should an edit of the old
     text ever not, a fresh document is written instead (the .bak keeps the comments).
     """
+    from azsyncd.config import toml_edit  # tomlkit: only for edits, never in a run's process
+
     full = config.model_dump(mode="json", exclude_none=True)
     if current is not None:
         try:
@@ -318,7 +344,9 @@ def write_atomically(path: Path, data: bytes, *, backup: bool = True) -> None:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            if uid != -1 and os.geteuid() == 0:
+            created = os.fstat(handle.fileno())
+            if uid != -1 and os.geteuid() == 0 and (created.st_uid, created.st_gid) != (uid, gid):
+                # Only when needed: the units refuse chown (SystemCallFilter=~@privileged).
                 os.fchown(handle.fileno(), uid, gid)
             os.fsync(handle.fileno())
         if backup and path.exists():

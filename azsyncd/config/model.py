@@ -33,6 +33,7 @@ from azsyncd import attributes
 from azsyncd.config import target_kinds
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.interval import parse_interval
+from azsyncd.config.templates import GROUP_NAME_FIELDS, WELCOME_FIELDS, check
 from azsyncd.config.text import MAX_TEXT, control_character
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -411,6 +412,11 @@ class WelcomeEmail(Section):
     subject: str = "Your {account} help desk account"
     template_file: str | None = None
 
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        return check(value, WELCOME_FIELDS)
+
 
 LIMIT = re.compile(r"^(\d{1,9})(%?)$")
 
@@ -549,6 +555,11 @@ class Lifecycle(Section):
     )
     group_name: str = Field("Left Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
 
+    @field_validator("group_name")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        return check(value, GROUP_NAME_FIELDS)
+
 
 class ContactGroupRule(Section):
     group: str = Field(..., min_length=1, max_length=200, description="The help desk's group")
@@ -629,8 +640,14 @@ class Control(Section):
         max_length=256,
         description="Socket users who may change things (user names, @groups); empty: all of them",
     )
+    readers: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="With admins set: socket users who may also read personal data (contacts,"
+        " records, the CSV reports, leavers); admins always may",
+    )
 
-    @field_validator("admins")
+    @field_validator("admins", "readers")
     @classmethod
     def _accounts(cls, value: list[str]) -> list[str]:
         for name in value:

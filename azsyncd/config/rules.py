@@ -119,17 +119,20 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                     f"welcome_email.{mail_key}",
                     f"the welcome email is enabled but {mail_key} is empty",
                 )
-        if mail.tls == "none" and mail.smtp_host and not is_loopback_host(mail.smtp_host):
-            yield (
-                "welcome_email.tls",
-                'tls = "none" sends the SMTP login and every email in the clear; use "starttls"'
-                ' or "tls" (plain SMTP is accepted only on loopback addresses such as 127.0.0.1)',
-            )
         if mail.username and not mail.password_file:
             yield (
                 "welcome_email.password_file",
                 "an SMTP username needs password_file, a file holding the password",
             )
+
+    # Whatever uses the server (welcome emails, alert emails, a test message): the SMTP login
+    # and every email go in the clear with tls = "none", so only to this host.
+    if mail.tls == "none" and mail.smtp_host and not is_loopback_host(mail.smtp_host):
+        yield (
+            "welcome_email.tls",
+            'tls = "none" sends the SMTP login and every email in the clear; use "starttls"'
+            ' or "tls" (plain SMTP is accepted only on loopback addresses such as 127.0.0.1)',
+        )
 
     alerts = config.alerts
     if alerts.email_to and not (mail.smtp_host and mail.from_address):

@@ -56,6 +56,7 @@ from azsyncd.answers import (
     RunSummary,
     ScheduleSettings,
     Settings,
+    SetupProblem,
     StateSettings,
     Status,
     SyncOutcome,
@@ -72,7 +73,9 @@ from azsyncd.answers import (
     counts_text,
     read,
 )
+from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
 from azsyncd.errors import DaemonUnreachable, NetworkError
+from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
 
 __all__ = [
@@ -109,6 +112,7 @@ __all__ = [
     "RunningSync",
     "ScheduleSettings",
     "Settings",
+    "SetupProblem",
     "StateSettings",
     "Status",
     "SyncOutcome",
@@ -117,8 +121,10 @@ __all__ = [
     "TargetSettings",
     "Tenant",
     "TenantState",
+    "UntrustedDaemon",
     "WelcomeEmailSettings",
     "counts_text",
+    "inert",  # directory text made safe to show: what the TUI and azsyncctl print goes through it
 ]
 
 T = TypeVar("T", bound=BaseModel)
@@ -285,17 +291,23 @@ def _params(**params: Any) -> dict[str, Any]:
 
 
 class Client:
-    """The control API over its Unix socket. Thread-safe: the TUI calls it from workers."""
+    """The control API over its Unix socket. Thread-safe: the TUI calls it from workers.
+
+    Before anything is sent on a connection, the process listening on the socket must be
+    root's, this user's or azsyncd's (``daemon_user``, default ``$AZSYNCD_DAEMON_USER`` or
+    ``azsyncd``); else ``UntrustedDaemon`` (see ``peer.py``).
+    """
 
     def __init__(
         self,
         socket: str | os.PathLike[str] | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        daemon_user: str | None = None,
     ) -> None:
         self.path = client_socket_path(socket)
         self._http = network.Client(
-            transport=transport or httpx.HTTPTransport(uds=str(self.path)),
+            transport=transport or PeerCheckedTransport(self.path, daemon_user),
             base_url="http://azsyncd",
             timeout=timeout,
         )
@@ -387,6 +399,11 @@ class Client:
 
     def fields(self) -> list[TargetField]:
         return self._read(Fields, "GET", "/fields").fields
+
+    def fields_checked(self) -> tuple[list[TargetField], list[SetupProblem]]:
+        """The help desk's fields, and what it lacks for the target's settings (one call)."""
+        answer = self._read(Fields, "GET", "/fields")
+        return answer.fields, answer.problems
 
     def reload(self) -> Reloaded:
         """Re-read the configuration file: where from, and what changed."""

@@ -28,6 +28,7 @@ from azsyncd.control.client import (
     Pfx,
     TenantState,
     counts_text,
+    inert,
 )
 from azsyncd.errors import DaemonUnreachable
 
@@ -256,11 +257,19 @@ def when(value: datetime | None, width: int = 19) -> str:
 
 
 class Printer:
+    """Answers on stdout; names and messages from the directory never act on the terminal."""
+
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
     def out(self, data: Any, human: str) -> None:
-        print(json.dumps(plain(data), indent=2, ensure_ascii=False) if self.as_json else human)
+        text = json.dumps(plain(data), indent=2, ensure_ascii=False) if self.as_json else human
+        print(inert(text))
+
+
+def say(text: str) -> None:
+    """A message on stderr, as inert as the answers."""
+    print(inert(text), file=sys.stderr)
 
 
 def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
@@ -279,6 +288,7 @@ def _status(client: Client, p: Printer, _: argparse.Namespace) -> int:
         f"sync: {'enabled' if s.sync_enabled else 'disabled'}; next run: "
         f"{s.next_run.isoformat() if s.next_run else '-'} ({s.timezone}); target: {s.target}"
     )
+    lines += [f"target: {note}" for note in s.target_notes]
     if s.interval:
         lines.append(
             f"incremental: every {s.interval}; next tick: {_utc(s.next_tick)}"
@@ -349,11 +359,8 @@ def _sync(client: Client, p: Printer, args: argparse.Namespace) -> int:
             break
         if not p.as_json and sys.stderr.isatty():
             total = f"/{running.total}" if running.total is not None else ""
-            print(
-                f"\r{running.phase} {running.tenant} {running.done}{total}   ",
-                end="",
-                file=sys.stderr,
-            )
+            line = inert(f"{running.phase} {running.tenant} {running.done}{total}", keep="")
+            print(f"\r{line}   ", end="", file=sys.stderr)
         time.sleep(0.5)
     run = client.run(run_id)
     p.out(
@@ -413,7 +420,7 @@ def _log(client: Client, p: Printer, args: argparse.Namespace) -> int:
         target = Path(args.csv).expanduser().resolve()
         report = client.report_csv(run.id, status=args.status, search=args.search)
         target.write_bytes(report)
-        print(f"saved the CSV report of run {run.id} to {target}", file=sys.stderr)
+        say(f"saved the CSV report of run {run.id} to {target}")
     records = list(client.all_records(run.id, status=args.status, search=args.search))
     lines = [f"run {run.id} ({run.trigger}) {run.status}: {counts_text(run.counts)}"]
     lines += [f"  {when(line.at)[11:19]} {line.level:<5} {line.message}" for line in run.log]
@@ -508,10 +515,7 @@ def _authorize(client: Client, p: Printer, name: str) -> int:
     answer = client.authorize(name)
     code = answer.device_code
     if code:
-        print(
-            f"\n  Open {code.verification_uri} and enter the code  {code.user_code}\n",
-            file=sys.stderr,
-        )
+        say(f"\n  Open {code.verification_uri} and enter the code  {code.user_code}\n")
         while code is not None and code.status == "pending":
             time.sleep(2)
             answer = client.sign_in_status(name)
@@ -696,20 +700,20 @@ def _run(args: argparse.Namespace) -> int:
         with Client(args.socket) as client:
             return COMMANDS[args.command](client, printer, args)
     except UsageError as exc:
-        print(f"azsyncctl: {exc}", file=sys.stderr)
+        say(f"azsyncctl: {exc}")
         return EXIT_USAGE
     except DaemonUnreachable as exc:
-        print(f"azsyncctl: {exc}", file=sys.stderr)
+        say(f"azsyncctl: {exc}")
         return EXIT_UNREACHABLE
     except ApiFailure as exc:
         if args.json:
             error = {"status": exc.status, "code": exc.code, "message": exc.message}
             error.update(fix=exc.fix, problems=plain(exc.problems))
-            print(json.dumps({"error": error}, indent=2, ensure_ascii=False), file=sys.stderr)
+            say(json.dumps({"error": error}, indent=2, ensure_ascii=False))
         else:
-            print(f"azsyncctl: {exc}", file=sys.stderr)
+            say(f"azsyncctl: {exc}")
             for problem in exc.problems:
-                print(f"  - {problem.key}: {problem.message}", file=sys.stderr)
+                say(f"  - {problem.key}: {problem.message}")
         return EXIT_REFUSED
 
 

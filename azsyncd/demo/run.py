@@ -125,12 +125,14 @@ def demo_daemon(
     workdir: Path,
     clock: Clock = utc_clock,
     *,
-    sync_process: bool = False,
+    sync_process: bool = True,
     desk: tuple[str, DemoDesk] | None = None,
+    directory_socket: bool = False,
 ) -> tuple[Daemon, SimulatedTenant]:
     """The demo's daemon on its simulated directory, the tenant authorized, not yet started.
-    ``sync_process``: each run in its own process (as ``azsyncd demo``), reading the
-    directory from a socket of this process (``relay.py``). ``desk``: (kind, a simulated
+    Each run in its own process (as ``azsyncd demo``) reads the directory from a socket of
+    this process: the daemon's own relay, or with ``directory_socket`` the workdir's
+    ``directory.sock``, which the caller serves (``relay.py``). ``desk``: (kind, a simulated
     account running) to write to instead of the built-in store."""
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     config_path = workdir / "azsyncd.toml"
@@ -150,7 +152,7 @@ def demo_daemon(
         graph_transport=tenant.transport(),
         clock=clock,
         sync_process=sync_process,
-        graph_socket=workdir / "directory.sock" if sync_process else None,
+        graph_socket=workdir / "directory.sock" if directory_socket else None,
     )
     daemon.api_routers.append(demo_router(tenant))
     contoso_settings = daemon.config.tenant("contoso")
@@ -188,7 +190,7 @@ def _run_demo(
     workdir: Path, socket_path: Path, kind: str, desk: DemoDesk | None, *, keep: bool
 ) -> int:
     daemon, tenant = demo_daemon(
-        workdir, sync_process=True, desk=(kind, desk) if desk is not None else None
+        workdir, desk=(kind, desk) if desk is not None else None, directory_socket=True
     )
     assert daemon.graph_socket is not None
     directory_server = serve_directory(tenant, daemon.graph_socket)

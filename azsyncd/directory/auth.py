@@ -20,6 +20,7 @@ import msal
 from msal.exceptions import MsalServiceError
 
 from azsyncd import outbound
+from azsyncd.config import pfx_limits
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import check_private, read_secret, write_private
 from azsyncd.directory.clouds import cloud_for
@@ -78,6 +79,21 @@ def jwt_claims(token: str) -> dict[str, Any]:
         return {}
 
 
+def _bounded_pfx(path: Path) -> None:
+    """A PFX in the file is read by msal on this thread: refuse one that asks for more key
+    derivation than any real one (``pfx_limits``), as the credential endpoint does."""
+    try:
+        pfx_limits.check(path.read_bytes()[: 1024 * 1024])
+    except pfx_limits.PfxRefused as exc:
+        raise AuthError(
+            "bad_certificate",
+            f"pfx_file {path} is refused: {exc}",
+            "export the certificate again with its tool's default settings",
+        ) from None
+    except OSError:
+        return  # msal says what is wrong with a file it cannot read
+
+
 class TenantAuth:
     def __init__(
         self, tenant: Tenant, config_dir: Path, cache_dir: Path, http: httpx.Client
@@ -115,10 +131,10 @@ class TenantAuth:
             passphrase = read_secret(t.pfx_passphrase_file, self._config_dir, "pfx_passphrase_file")
             register_secret(passphrase)
         if t.pfx_file:
+            path = check_private(t.pfx_file, self._config_dir, "pfx_file")
+            _bounded_pfx(path)
             credential: dict[str, Any] = {
-                "private_key_pfx_path": str(
-                    check_private(t.pfx_file, self._config_dir, "pfx_file")
-                ),
+                "private_key_pfx_path": str(path),
                 "public_certificate": True,
             }
         else:

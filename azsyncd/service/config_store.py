@@ -18,6 +18,7 @@ from azsyncd.config import file as config_file
 from azsyncd.config.changes import FileOnlyChange, describe, file_only_changes
 from azsyncd.config.model import Config
 from azsyncd.errors import ConfigError, UserError
+from azsyncd.service import pending_audit
 from azsyncd.state import State
 
 log = logging.getLogger(__name__)
@@ -120,18 +121,22 @@ class ConfigStore:
             if problems:
                 raise ConfigError(problems)
             text = config_file.render(fresh, current).encode("utf-8")
+            changes = describe(before, fresh.model_dump(mode="json"))
 
             def in_transaction() -> None:
                 if before_write is not None:
                     before_write()
                 self._publish(fresh)
+                # The request's audit entry says what changed, in this transaction: a
+                # database that cannot take it refuses the edit (nothing is written).
+                pending_audit.store_changes(self._state, changes)
 
             self._write(text, current.encode("utf-8"), in_transaction)
             previous = self.loaded.config
             self.loaded = config_file.LoadedConfig(fresh, path, config_file.digest(text))
             self.error = None
         self._changed(previous)
-        return describe(before, fresh.model_dump(mode="json"))
+        return changes
 
     def _file_as_loaded(self) -> str:
         """The file's text, if it is still what was loaded; else ConfigConflict."""

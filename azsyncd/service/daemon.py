@@ -9,7 +9,11 @@ directly without a socket.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
+import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from azsyncd.service.config_store import ConfigStore
 from azsyncd.service.health import Health
 from azsyncd.service.runs.job import make_job
 from azsyncd.service.runs.process import make_process_job
+from azsyncd.service.runs.relay import serve_transport
 from azsyncd.service.runs.schedule import Clock, Scheduler, utc_clock
 from azsyncd.service.runs.ticks import Ticks
 from azsyncd.service.socket import instance_lock, sdnotify
@@ -62,23 +67,28 @@ class Daemon:
         clock: Clock = utc_clock,
         state_dir: Path | None = None,
         graph_transport: httpx.BaseTransport | None = None,
-        sync_process: bool = False,
+        sync_process: bool = True,
         graph_socket: Path | None = None,
     ) -> None:
-        """``sync_process``: each run in a child process (``azsyncd run``), so that it never
-        holds the interpreter lock the control API needs; the run then reads Graph over the
-        network, or from ``graph_socket`` (the demo's simulated directory), never through
-        ``graph_transport``. Off, runs go on a thread of this process (daemons that tests
-        build with injected fakes)."""
-        if sync_process and graph_transport is not None and graph_socket is None:
-            raise ValueError(
-                "a run in its own process cannot use an in-process graph_transport:"
-                " serve it on graph_socket"
-            )
+        """Each run goes to a process of its own (``sync_process``, as ``azsyncd run`` and
+        ``azsyncd demo`` run it), so that it never holds the interpreter lock the control API
+        needs and its memory is returned when it ends; a tick with nothing to do starts
+        none. A run's process reads Graph over the network, or from ``graph_socket``; a
+        ``graph_transport`` (the demo's directory, tests' fakes) the daemon uses itself and,
+        unless ``graph_socket`` is served already, serves to its runs on a socket of its own.
+        ``clock``: the runs use it too (their own clock keeps its offset).
+
+        ``sync_process=False`` runs the engine on the runner's thread instead: only for tests
+        of the engine through a daemon; azsyncd never does."""
+        self.graph_relay: Any = None
+        # Served to the runs' processes at the first run (``serve_graph``).
+        self._graph_transport = graph_transport if graph_socket is None else None
         self.graph_socket = graph_socket
         self.clock = clock
         self.started_at = clock()
         self.started = False
+        self._stopped: bool | None = None  # what the first stop() answered
+        self._stop_lock = threading.Lock()
         self.state_dir = state_dir or paths.state_dir()
         self._lock_fd = instance_lock.lock_state_dir(self.state_dir)
         try:
@@ -91,9 +101,7 @@ class Daemon:
             loaded, self.state, publish=self.standby.publish, changed=self._config_changed
         )
         self.tenants = TenantService(self.state, self.state_dir, loaded.directory, graph_transport)
-        self._job_factory = job_factory or (
-            make_process_job if sync_process else default_job_factory
-        )
+        self._job_factory = job_factory or (make_process_job if sync_process else in_process_job)
         self.metrics = RunMetrics(self.state, limiters)
         self.wire_runs()
         self.scheduler = Scheduler(self._fire_scheduled, clock, tick=self._tick)
@@ -126,15 +134,21 @@ class Daemon:
 
     def wire_runs(self) -> None:
         """A runner, and the ticks that start runs on it."""
+        self.job = self._job_factory(self)
         self.runner = SyncRunner(
             self.state,
-            self._job_factory(self),
+            self.job,
             history=lambda: self.config.state.history_runs,
             on_progress=self._progress_changed,
             on_finish=self._run_finished,
             clock=self.clock,
         )
         self.ticks = Ticks(self.runner, self.state, lambda: self.config, self.clock)
+
+    def last_run_peak_kb(self) -> int:
+        """The last run's own peak memory (VmHWM, KiB) when runs have processes; else 0."""
+        peaks = getattr(self.job, "peaks", None)
+        return int(peaks[-1]) if peaks else 0
 
     @property
     def active(self) -> bool:
@@ -168,7 +182,25 @@ class Daemon:
         self.alert_watch.poke()
 
     def stop(self, deadline: float) -> bool:
-        """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s."""
+        """Stop the scheduler and let a running sync stop at a safe point within ``deadline`` s.
+        Safe to call again (a signal handler and a ``finally`` may both call it): the second
+        call answers as the first did and releases nothing twice, so a descriptor number the
+        process has reused since is never closed."""
+        with self._stop_lock:
+            if self._stopped is None:
+                self._stopped = self._stop(deadline)
+            return self._stopped
+
+    def serve_graph(self) -> None:
+        """Serve the injected transport to the runs' processes, once, before the first run
+        (a short path: a Unix socket's is at most 107 bytes)."""
+        if self.graph_relay is None and self._graph_transport is not None:
+            folder = tempfile.mkdtemp(prefix="azgraph", dir="/tmp")
+            atexit.register(shutil.rmtree, folder, True)  # also when the daemon is not stopped
+            self.graph_socket = Path(folder) / "g.sock"
+            self.graph_relay = serve_transport(self._graph_transport, self.graph_socket)
+
+    def _stop(self, deadline: float) -> bool:
         self.scheduler.stop()
         self.health.stop()
         stopped = self.runner.shutdown(deadline)
@@ -187,6 +219,10 @@ class Daemon:
             )
         self.state.close()
         instance_lock.release(self._lock_fd)
+        self._lock_fd = -1
+        if self.graph_relay is not None:
+            self.graph_relay.should_exit = True
+            shutil.rmtree(self.graph_socket.parent, ignore_errors=True)  # type: ignore[union-attr]
         return stopped
 
     def _config_changed(self, previous: Config) -> None:
@@ -295,5 +331,6 @@ class Daemon:
             )
 
 
-def default_job_factory(daemon: Daemon) -> SyncJob:
+def in_process_job(daemon: Daemon) -> SyncJob:
+    """The engine on the runner's thread: tests of the engine through a daemon use it."""
     return make_job(daemon)

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import PeeweeException
 
-from azsyncd import __version__
+from azsyncd import __version__, paths
 from azsyncd.answers import Status, read
 from azsyncd.state.models import SyncRun, TenantHealth, TenantState
 from azsyncd.sync import quarantine
 from azsyncd.sync.runner import Progress
+from azsyncd.targets.factory import account_notes
 
 if TYPE_CHECKING:
     from azsyncd.service.daemon import Daemon
@@ -109,6 +110,7 @@ class StatusBoard:
                 if latest
                 else None,
                 "target": config.target.kind,
+                "target_notes": self._target_notes(),
                 **daemon.standby.leadership.as_dict(),
                 "tenants": list(self._tenant_states(states, healths, running).values()),
             },
@@ -138,6 +140,18 @@ class StatusBoard:
             }
             for t in self._daemon.config.tenants
         }
+
+    def _target_notes(self) -> list[str]:
+        """What the target said of its account (e.g. bulk calls refused), kept with the
+        account's shared rate limit so the runs' processes and other hosts see it too; read
+        at most every few seconds."""
+        daemon = self._daemon
+        config = daemon.config
+        shared = paths.shared_state_dir(config.state.shared_dir, daemon.state_dir)
+        try:
+            return account_notes(config, daemon.state.db, shared)
+        except (OSError, PeeweeException):
+            return []  # status answers whatever the shared directory's state
 
 
 def tenant_status(name: str, enabled: bool, row: Any, health: Any = None) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from peewee import (
     CharField,
@@ -188,11 +191,48 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
 LATEST = max(MIGRATIONS)
 
 
+class OwnerOnlySqlite(SqliteDatabase):
+    """SQLite whose file and companions (-wal, -shm, -journal) only their owner may read,
+    whatever the umask of whoever started the daemon: they hold every contact's data and the
+    delta links. The file is created 0600 before SQLite opens it (SQLite gives the companions
+    the database's own mode) and an older, wider file is narrowed."""
+
+    def _connect(self) -> Any:
+        path = str(self.database)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            owner_only(Path(path))
+        connection = super()._connect()  # type: ignore[misc]  # peewee has no stubs
+        if path and path != ":memory:" and not path.startswith("file:"):
+            for suffix in ("-wal", "-shm", "-journal"):
+                owner_only(Path(path + suffix), create=False)
+        return connection
+
+
+def owner_only(path: Path, create: bool = True) -> None:
+    """Make ``path`` (created empty if missing and ``create``) readable by its owner only.
+
+    Never by opening and closing it once it exists: closing any descriptor of a SQLite file
+    drops every POSIX lock this process holds on it, other connections' included.
+    """
+    if create:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            return
+        except FileExistsError:
+            pass
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.geteuid():
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+
+
 def database_for(url: str, state_dir: Path) -> Database:
     """A database from a URL, or SQLite under the state directory when the URL is empty."""
     if not url:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return SqliteDatabase(str(state_dir / "state.db"), pragmas=SQLITE_PRAGMAS)
+        return OwnerOnlySqlite(str(state_dir / "state.db"), pragmas=SQLITE_PRAGMAS)
     if url.startswith("sqlite:"):
         path = (
             url.removeprefix("sqlite:///")
@@ -200,7 +240,7 @@ def database_for(url: str, state_dir: Path) -> Database:
             else url.removeprefix("sqlite:")
         )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS)
+        return OwnerOnlySqlite(path, pragmas=SQLITE_PRAGMAS)
     try:
         return connect(url)
     except (ValueError, RuntimeError, ImportError) as exc:

@@ -627,6 +627,13 @@ class State:
                 AuditEntry.delete().where(AuditEntry.id <= entry.id - AUDIT_KEEP).execute()
         return int(entry.id)
 
+    def audit_update(self, entry_id: int, status: int, detail: list[str]) -> None:
+        """Finish an entry written when its request began: the answer and what changed."""
+        with self.db.atomic():
+            AuditEntry.update(status=status, detail="\n".join(detail)).where(
+                AuditEntry.id == entry_id
+            ).execute()
+
     def audit_entries(
         self, limit: int = 50, offset: int = 0, user: str = ""
     ) -> tuple[int, list[AuditEntry]]:

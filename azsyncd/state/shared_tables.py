@@ -1,7 +1,8 @@
 """Tables the daemons sharing one state use together, and the key of a PostgreSQL lock.
 
 Who leads (``azsync_leader``), the settings the active daemon stored (``azsync_settings``)
-and each help desk account's calls and 429 lock (``rate_call``, ``rate_lock``). Schema step 7
+and each help desk account's calls, 429 lock and notes (``rate_call``, ``rate_lock``,
+``rate_note``: what status says of the account, such as bulk calls refused). Schema step 7
 creates them in the state database; the rate tables are also made in the rate-limit file a
 host's daemons share when the state is SQLite. Every statement creates only what is missing.
 """
@@ -26,6 +27,8 @@ RATE = (
     "CREATE INDEX IF NOT EXISTS rate_call_account_kind_at ON rate_call (account, kind, at)",
     "CREATE TABLE IF NOT EXISTS rate_lock (account TEXT PRIMARY KEY,"
     " until DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rate_note (account TEXT NOT NULL, note TEXT NOT NULL,"
+    " text TEXT NOT NULL, PRIMARY KEY (account, note))",
 )
 ALL = (*LEADER, *SETTINGS, *RATE)
 

@@ -74,7 +74,7 @@ def plan(
     """
     rows: dict[str, Leaver] = dict(known)
     wanted = _read(rows, tenant, managed, present, removed, now, run_id)
-    wanted += _due(settings, rows, now)
+    wanted += due(settings, rows, now)
     steps: list[Step] = []
     stepped: set[str] = set()  # one step a user a run
     for row, login, reason in wanted:
@@ -123,7 +123,7 @@ def _read(
     return back
 
 
-def _due(settings: Lifecycle, rows: dict[str, Leaver], now: datetime) -> Wanted:
+def due(settings: Lifecycle, rows: dict[str, Leaver], now: datetime) -> Wanted:
     """The logins to turn off. Rows kept while a setting was "keep" are acted on once it is
     turned on."""
     due: Wanted = []

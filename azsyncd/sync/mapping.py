@@ -57,14 +57,18 @@ class Mapper:
         self.mapping = mapping
         self.settings = settings
         by_name = {f.name: f for f in fields}
+        # The target's own values (its mark): on every contact, never mapped.
+        self.fixed = {f.id: f.fixed for f in fields if f.fixed is not None}
         self.custom = [
             (by_name[name], attribute)
             for name, attribute in mapping.custom_fields.items()
-            if name in by_name
+            if name in by_name and by_name[name].fixed is None
         ]
         self.missing_fields = [name for name in mapping.custom_fields if name not in by_name]
         self.required_unmapped = [
-            f.name for f in fields if f.required and f.name not in mapping.custom_fields
+            f.name
+            for f in fields
+            if f.required and f.fixed is None and f.name not in mapping.custom_fields
         ]
         self._name_parts = NAME_PART.split(mapping.name) if "{" in mapping.name else None
 
@@ -129,6 +133,7 @@ class Mapper:
             )
         if reasons:
             raise MappingFailure(reasons)
+        custom.update(self.fixed)
         mapped = Mapped(email.lower(), name, phones, custom)
         mapped.fingerprint = fingerprint(mapped)
         mapped.mirror = f"{mapped.fingerprint}:{self.settings}"

@@ -6,6 +6,7 @@ is this function's output printed, and tests can check every rule on plain data.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -111,8 +112,10 @@ def _changed(
     changes: list[str],
     overwrite: bool,
     field_names: dict[str, str],
+    fixed: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The custom values to write; every difference said in ``changes``."""
+    """The custom values to write; every difference said in ``changes``. A ``fixed`` field
+    (the target's mark) always takes its value, whatever ``overwrite`` says."""
     if existing.name != mapped.name:
         changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
     old_phones = sorted((p.type, p.number) for p in existing.phones)
@@ -123,7 +126,7 @@ def _changed(
     for field_id, value in mapped.custom.items():
         current = existing.custom.get(field_id)
         # Overwrite off: a value the help desk has stays; an empty one is filled.
-        if (overwrite or same(current, None)) and not same(current, value):
+        if (overwrite or field_id in fixed or same(current, None)) and not same(current, value):
             custom[field_id] = value
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
@@ -140,6 +143,7 @@ def decide(
     overwrite: bool,
     field_names: dict[str, str],
     login_on: bool = False,
+    fixed: Collection[str] = (),
 ) -> Action:
     """Create, update or leave the contact. ``existing`` is the user's own contact (bound,
     adopted by address, or taken over): an address that differs is changed on it, in place.
@@ -157,7 +161,7 @@ def decide(
         return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
     moved_from = existing.email if existing.email != mapped.email else ""
     changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
-    custom = _changed(mapped, existing, changes, overwrite, field_names)
+    custom = _changed(mapped, existing, changes, overwrite, field_names, fixed)
     if login_on:
         changes.append("login: off -> on")
     action = Action(

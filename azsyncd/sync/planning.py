@@ -163,6 +163,7 @@ class Planning:
             overwrite=self.config.mapping.overwrite_custom_fields,
             field_names=self.field_names,
             login_on=bound is not None and taken is not None and self._login_was_off(taken),
+            fixed=self.mapper.fixed,
         )
         for name in ("user", "failing_since", "attempt", "principal", "binding"):
             setattr(planned, name, getattr(action, name))

@@ -13,11 +13,14 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.client import GraphClient
 from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
 from azsyncd.state.fields import utcnow
+from azsyncd.state.models import TenantState
 from azsyncd.state.repository import TICK
 from azsyncd.sync import group_rules
+from azsyncd.sync.services import settings_key
 from azsyncd.sync.step import StepPlan
 
 if TYPE_CHECKING:
@@ -42,6 +45,33 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def selected(config: Config) -> list[str]:
+    """The user properties a read asks for: the mapping's, and the rules' attributes (a new
+    one changes the scope key, so the next read is a full one)."""
+    rules = group_rules.rule_attributes(config.contact_groups)
+    return sorted({*select_for(config.mapping), *rules})
+
+
+def read_key(config: Config, tenant: Tenant) -> str:
+    """The scope key a tenant's delta link is stored under, with these settings."""
+    return scope_key(selected(config), tenant, settings_key(config))
+
+
+def reconciliation_due(config: Config, row: TenantState, options: dict[str, Any]) -> str:
+    """Why a tenant's next sync is a full reconciliation, or "" when it is not one."""
+    if options.get("full"):
+        return "asked for (sync --full)"
+    every = config.sync.full_every
+    if not every:
+        return ""
+    if row.last_full_at is None:
+        return "the first for this tenant"
+    age = utcnow() - row.last_full_at
+    if age < timedelta(days=every):
+        return ""
+    return f"the last one was {age.days} day(s) ago; [sync] full_every = {every:g}"
 
 
 class RailNotReached(Exception):
@@ -80,9 +110,7 @@ class Read:
         """The users, a chunk at a time, once the rail trusts the read; RailNotReached when a
         complete read gave too few."""
         tenant, services = self.run.tenant, self.services
-        rules = services.config.contact_groups
-        # A new rule attribute changes the scope key: the next read is a full one.
-        select = sorted({*select_for(services.config.mapping), *group_rules.rule_attributes(rules)})
+        select = selected(services.config)
         self.key = scope_key(select, tenant, services.settings)
         source = DirectorySource(
             graph, tenant, select, note=lambda message: self.run.log(message, "warning")
@@ -135,17 +163,7 @@ class Read:
 
     def _reconciliation(self) -> str:
         """Why this tenant's sync is a full reconciliation, or "" when it is not one."""
-        if self.services.ctx.options.get("full"):
-            return "asked for (sync --full)"
-        every = self.services.config.sync.full_every
-        if not every:
-            return ""
-        if self.row.last_full_at is None:
-            return "the first for this tenant"
-        age = utcnow() - self.row.last_full_at
-        if age < timedelta(days=every):
-            return ""
-        return f"the last one was {age.days} day(s) ago; [sync] full_every = {every:g}"
+        return reconciliation_due(self.services.config, self.row, self.services.ctx.options)
 
     def _kind_of_read(self) -> str:
         mode = self.mode

@@ -1,4 +1,9 @@
-"""The CSV report of a sync run: the seed's columns first, safe to open in a spreadsheet."""
+"""The CSV report of a sync run: the seed's columns first, safe to open in a spreadsheet.
+
+Every cell holds text the directory's editors chose: a leading =, +, -, @ would be read as a
+formula, and a terminal escape or a bidi override would act when the file is shown with cat
+or less, so each cell is quoted as text and made inert (``azsyncd.inert``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from azsyncd.inert import inert
 
 COLUMNS = ("Email", "Type", "Sync Status", "Result", "Tenant", "User ID", "Changed fields")
 BOM = "\ufeff"
@@ -20,7 +27,8 @@ STATUS_LABELS = {
 
 
 def neutralise(value: str) -> str:
-    """Prefix a quote so the cell is text; directory attributes are user-editable."""
+    """The cell as inert text: controls escaped, and a quote before a formula's first sign."""
+    value = inert(value, keep="")
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 

@@ -17,14 +17,18 @@ from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.sync.planning import Planning
 from azsyncd.sync.runner import RunContext
 from azsyncd.sync.writes import Writes
-from azsyncd.targets.base import Target
+from azsyncd.targets.base import Target, setup_problems
+from azsyncd.targets.registry import spec
 
 
 def settings_key(config: Config) -> str:
     """Part of each mirror fingerprint: changing the mapping or overwrite rule rewrites contacts."""
-    # The trailing "" keeps the fingerprints stored by earlier versions valid.
+    # What the target writes of its own (HappyFox's custom-field mark) counts too; "" for
+    # none, which keeps the fingerprints stored by earlier versions valid.
+    target = spec(config.target.kind)
+    written = target.written(config.target.settings) if target.written else ""
     text = json.dumps(
-        [config.mapping.model_dump(mode="json"), config.target.kind, ""], sort_keys=True
+        [config.mapping.model_dump(mode="json"), config.target.kind, written], sort_keys=True
     )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
@@ -86,6 +90,8 @@ class Services:
         self._planning = Planning(
             self.config, self.state, self.target, fields, self.settings, self.run_id
         )
+        for problem in setup_problems(self.target):
+            self.ctx.log(f"{problem.key}: {problem.message}; fix: {problem.fix}", "warning")
         missing = self._planning.mapper.missing_fields
         if missing:
             self.ctx.log(

@@ -15,8 +15,10 @@ from email.utils import make_msgid
 from pathlib import Path
 
 from azsyncd import stop
+from azsyncd.config.endpoints import is_loopback_host
 from azsyncd.config.model import Config, WelcomeEmail
 from azsyncd.config.secrets import read_private, read_secret
+from azsyncd.config.templates import MAX_BODY, WELCOME_FIELDS, parse, render
 from azsyncd.errors import UserError
 from azsyncd.logs import register_secret
 from azsyncd.state import State
@@ -36,6 +38,20 @@ you can ignore it.
 """
 
 
+def template_file(settings: WelcomeEmail, config_dir: Path) -> str:
+    """The email's text from ``template_file``, checked as a template; UserError if it is not."""
+    key = "welcome_email.template_file"
+    raw = read_private(settings.template_file or "", config_dir, key)
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        parse(text, WELCOME_FIELDS)
+    except ValueError as exc:
+        raise UserError(
+            f"{key}: {settings.template_file} {exc}", "correct the template file, then reload"
+        ) from None
+    return text
+
+
 class WelcomeMailer:
     def __init__(self, settings: WelcomeEmail, account: str, config_dir: Path) -> None:
         self.settings = settings
@@ -43,8 +59,7 @@ class WelcomeMailer:
         self._config_dir = config_dir
         self._password: str | None = None
         if settings.template_file:
-            raw = read_private(settings.template_file, config_dir, "welcome_email.template_file")
-            self.template = raw.decode("utf-8", errors="replace")
+            self.template = template_file(settings, config_dir)
         else:
             self.template = DEFAULT_TEMPLATE
 
@@ -58,14 +73,20 @@ class WelcomeMailer:
         message = EmailMessage()
         message["From"] = self.settings.from_address
         message["To"] = email
-        message["Subject"] = self.settings.subject.format(**values)
+        message["Subject"] = render(self.settings.subject, values)
         message["Message-ID"] = make_msgid(domain=self.settings.from_address.split("@")[-1] or None)
-        message.set_content(self.template.format(**values))
+        message.set_content(render(self.template, values, MAX_BODY))
         return message
 
     def connect(self) -> smtplib.SMTP:
         """A logged-in SMTP connection (alerts use it too)."""
         s = self.settings
+        if s.tls == "none" and not is_loopback_host(s.smtp_host):
+            # The config's rules refuse this; a settings object built elsewhere must not either.
+            raise UserError(
+                f"refusing plain SMTP to {s.smtp_host}: the login would go in the clear",
+                'set [welcome_email] tls = "starttls" or "tls" in the configuration file',
+            )
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if s.tls == "tls":

@@ -44,6 +44,14 @@ alert and tries again at every sync.
 Contact groups (the leavers' group, contact-group rules) are a capability of their own:
 ``targets/groups.py``.
 
+Setup a target needs in the help desk
+------------------------------------
+A target whose settings need something the help desk must have (HappyFox's custom-field
+mark needs its field) says what is missing with ``setup_problems()``, after ``fields()``:
+each a ``SetupProblem`` naming the setting, the problem and how to fix it. A run logs them,
+``check-config`` and ``GET /v1/fields`` (the TUI's Mapping tab) show them. A target without
+the method has none (``setup_problems`` below).
+
 Writing a target: ``tests/contract/targets/`` is the contract every target passes. A new
 target's test file there says how to build one and how to look at what the protocol does
 not show (a contact's login, groups and marks).
@@ -110,6 +118,22 @@ class WriteResult:
 
 def normal_email(email: str) -> str:
     return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class SetupProblem:
+    """Something the help desk lacks for the target's settings: the key, what, the fix."""
+
+    key: str
+    message: str
+    fix: str
+
+
+def setup_problems(target: Any) -> list[SetupProblem]:
+    """What the help desk lacks for ``target``'s settings, as read with its fields (call
+    ``fields()`` first); none for a target that has nothing to check."""
+    check = getattr(target, "setup_problems", None)
+    return list(check()) if check is not None else []
 
 
 class Target(Protocol):

@@ -111,8 +111,22 @@ def build_target(
             secrets[key] = read_secret(reference, config_dir, f"target.{target.name}.{key}")
             register_secret(secrets[key])
     limiter = account_limiter(config, db, shared_dir)
-    resources = Resources(secrets=secrets, limiter=limiter, db=db, on_wait=on_wait)
+    resources = Resources(
+        secrets=secrets,
+        limiter=limiter,
+        db=db,
+        on_wait=on_wait,
+        config=config,
+        phone_types=tuple(config.mapping.phones),
+    )
     return target.make(settings, resources)
+
+
+def account_notes(config: Config, db: Database, shared_dir: Path | None = None) -> list[str]:
+    """What the configured target said about its account for status (e.g. "bulk refused:
+    one call a user"), from whichever process said it."""
+    limiter = account_limiter(config, db, shared_dir)
+    return list(limiter.notes().values()) if limiter is not None else []
 
 
 def rate_lock_seconds(config: Config) -> float:

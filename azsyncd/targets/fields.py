@@ -3,8 +3,12 @@
 ``FIELD_TYPES`` is the table: per type, how a directory value becomes the target's form
 (``convert``), whether a stored value fits (``check``), whether the type lists choices, and
 the names help desks spell it with. Values in the target's form are: text as str, number as
-int or float, dropdown as a choice id, multi-select as a list of choice ids, date as
-"yyyy-mm-dd".
+int or float, integer as int, yes/no as bool, dropdown as a choice id, multi-select as a list
+of choice ids, date as "yyyy-mm-dd", date and time as "yyyy-mm-ddThh:mm:ssZ" (UTC).
+
+A field may also carry a help desk's own ``limit`` on a converted value (a length, a range,
+dates in the past only): the reason it does not fit, checked with the type's; and a text
+field a ``pattern`` its values must match whole.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,9 +28,12 @@ EMPTY: tuple[Any, ...] = (None, "", [])
 class FieldType(StrEnum):
     TEXT = "text"
     NUMBER = "number"
+    INTEGER = "integer"  # a whole number
+    BOOLEAN = "boolean"  # yes/no (a checkbox)
     DROPDOWN = "dropdown"
     MULTI_SELECT = "multi_select"
     DATE = "date"
+    DATETIME = "datetime"
     UNKNOWN = "unknown"  # a help desk's type azsync cannot write; kept as it is
 
 
@@ -46,6 +53,13 @@ class FieldDef:
     required: bool = False
     choices: tuple[Choice, ...] = ()
     raw_type: str = ""  # the target's own type string, kept when we do not know it
+    # A value the target itself puts on every contact it writes (HappyFox's custom-field
+    # mark), in the target's form; the mapping never fills such a field. None: no such value.
+    fixed: Any = None
+    # The help desk's own constraint on a value in the field's type: why it does not fit
+    # (with the fix), or None.
+    limit: Callable[[Any], str | None] | None = field(default=None, compare=False, repr=False)
+    pattern: str = ""  # a regular expression a text value must match whole (a "regexp" field)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", FieldType(self.type))
@@ -58,6 +72,8 @@ class FieldDef:
             "required": self.required,
             "choices": [c.label for c in self.choices],
             "raw_type": self.raw_type or str(self.type),
+            **({"fixed": self.fixed} if self.fixed is not None else {}),
+            **({"pattern": self.pattern} if self.pattern else {}),
         }
 
 
@@ -93,6 +109,31 @@ def _number(field: FieldDef, value: Any) -> int | float:
     if number.is_integer() and "." not in text and "," not in text:
         return int(number)
     return round(number, 2)
+
+
+def _integer(field: FieldDef, value: Any) -> int:
+    number = _number(field, value)
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(
+            f"{short(value)} is not a whole number (datatype mismatch); fix: correct the value in"
+            " Entra ID or map this attribute to a decimal or text field"
+        )
+    return int(number)
+
+
+YES = {"true", "yes", "y", "1", "on", "x"}
+NO = {"false", "no", "n", "0", "off"}
+
+
+def _boolean(field: FieldDef, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in YES | NO:
+        return str(value).strip().lower() in YES
+    raise ValueError(
+        f"{short(value)} is not a yes/no value (datatype mismatch); fix: use true or false in"
+        " Entra ID, or map this attribute to a text field"
+    )
 
 
 def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
@@ -135,6 +176,22 @@ def _date(field: FieldDef, value: Any) -> str:
         ) from None
 
 
+def _datetime(field: FieldDef, value: Any) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{short(value)} is not a date and time; fix: use an ISO form such as "
+                "2024-03-01T09:30:00Z in Entra ID"
+            ) from None
+    if value.tzinfo is None:  # Graph gives times in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _unwritable(field: FieldDef, value: Any) -> Any:
     raise ValueError(
         f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
@@ -153,6 +210,16 @@ def _is_number(field: FieldDef, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"a number is required, got {value!r}"
     return None
+
+
+def _is_integer(field: FieldDef, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"a whole number is required, got {value!r}"
+    return None
+
+
+def _is_boolean(field: FieldDef, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"yes or no is required, got {value!r}"
 
 
 def _is_choice(field: FieldDef, value: Any) -> str | None:
@@ -176,6 +243,14 @@ def _is_date(field: FieldDef, value: Any) -> str | None:
     return None
 
 
+def _is_datetime(field: FieldDef, value: Any) -> str | None:
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return f"{value!r} is not a date and time (yyyy-mm-ddThh:mm:ssZ)"
+    return None
+
+
 def _anything(field: FieldDef, value: Any) -> str | None:
     return None
 
@@ -191,6 +266,8 @@ class TypeRule:
 FIELD_TYPES: dict[FieldType, TypeRule] = {
     FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea")),
     FieldType.NUMBER: TypeRule(_number, _is_number, ("number", "decimal")),
+    FieldType.INTEGER: TypeRule(_integer, _is_integer, ("integer",)),
+    FieldType.BOOLEAN: TypeRule(_boolean, _is_boolean, ("boolean", "checkbox")),
     FieldType.DROPDOWN: TypeRule(_dropdown, _is_choice, ("dropdown", "choice"), choices=True),
     FieldType.MULTI_SELECT: TypeRule(
         _multi_select,
@@ -199,6 +276,7 @@ FIELD_TYPES: dict[FieldType, TypeRule] = {
         choices=True,
     ),
     FieldType.DATE: TypeRule(_date, _is_date, ("date",)),
+    FieldType.DATETIME: TypeRule(_datetime, _is_datetime, ("datetime", "date_time")),
     FieldType.UNKNOWN: TypeRule(_unwritable, _anything, ()),
 }
 WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
@@ -216,7 +294,23 @@ def convert(field: FieldDef, value: Any) -> Any:
         return None
     converted = FIELD_TYPES[field.type].convert(field, value)
     # Blank text (or a list of blanks) is as empty as no value: "required" says so.
-    return None if converted in EMPTY else converted
+    if converted in EMPTY:
+        return None
+    if field.limit is not None and (reason := field.limit(converted)):
+        raise ValueError(reason)
+    if field.pattern and not _matches(field.pattern, converted):
+        raise ValueError(
+            f"{short(converted)} does not match the field's pattern {field.pattern}; fix: correct"
+            " the value in Entra ID or the pattern in the help desk"
+        )
+    return converted
+
+
+def _matches(pattern: str, value: Any) -> bool:
+    try:
+        return re.fullmatch(pattern, str(value)) is not None
+    except re.error:
+        return True  # a pattern Python cannot read is the help desk's to apply
 
 
 def problem(field: FieldDef, value: Any) -> str | None:
@@ -224,4 +318,8 @@ def problem(field: FieldDef, value: Any) -> str | None:
     if value in EMPTY:
         return f"{field.name}: this field is required" if field.required else None
     reason = FIELD_TYPES[field.type].check(field, value)
+    if reason is None and field.limit is not None:
+        reason = field.limit(value)
+    if not reason and field.pattern and not _matches(field.pattern, value):
+        reason = f"{value!r} does not match the pattern {field.pattern}"
     return f"{field.name}: {reason}" if reason else None

@@ -38,6 +38,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()  # calls let out, by kind, for the metrics
         self.locks = 0  # 429 locks taken
+        self._notes: dict[str, str] = {}
 
     def acquire(self, kind: str, *also: str) -> float:
         """Wait until a call of ``kind`` (and of each of ``also``, which it counts toward as
@@ -92,6 +93,15 @@ class RateLimiter:
         self.locks += 1
         self._hold(seconds)
 
+    def now(self) -> float:
+        """The limiter's clock: its minute is the account's minute."""
+        return self._clock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every call back for ``seconds`` without a 429: the help desk's own count says
+        the account's budget is spent (another integration shares it)."""
+        self._hold(seconds)
+
     def _hold(self, seconds: float) -> None:
         with self._lock:
             self._locked_until = max(self._locked_until, self._clock() + seconds)
@@ -105,6 +115,19 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             return sum(1 for at in self._calls[kind] if at > now - self.window)
+
+    def note(self, key: str, text: str | None) -> None:
+        """Say something about the account that status shows (``text`` None: no more), e.g.
+        that the help desk refused bulk calls and writes go one at a time."""
+        with self._lock:
+            if text is None:
+                self._notes.pop(key, None)
+            else:
+                self._notes[key] = text
+
+    def notes(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._notes)
 
     @property
     def locked_for(self) -> float:

@@ -11,10 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from azsyncd.config import target_kinds
-from azsyncd.targets import freshservice, happyfox, local
+from azsyncd.targets import freshservice, happyfox, local, zammad, zendesk
 from azsyncd.targets.spec import TargetSpec
 
-BUILT_IN: tuple[TargetSpec, ...] = (local.TARGET, happyfox.TARGET, freshservice.TARGET)
+BUILT_IN: tuple[TargetSpec, ...] = (
+    local.TARGET,
+    happyfox.TARGET,
+    freshservice.TARGET,
+    zammad.TARGET,
+    zendesk.TARGET,
+)
 
 
 def spec(name: str) -> TargetSpec:

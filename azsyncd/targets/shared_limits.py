@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, PostgresqlDatabase
 
 from azsyncd import stop
 from azsyncd.state import shared_tables
+from azsyncd.state.database import OwnerOnlySqlite
 from azsyncd.state.shared_tables import lock_key
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -41,7 +42,7 @@ class CallLog:
     def in_directory(cls, directory: Path) -> CallLog:
         """The log of one host: a SQLite file in ``directory`` (created owner-only)."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return cls(SqliteDatabase(str(directory / FILE_NAME), pragmas={"busy_timeout": 30000}))
+        return cls(OwnerOnlySqlite(str(directory / FILE_NAME), pragmas={"busy_timeout": 30000}))
 
     @contextmanager
     def _serialised(self, account: str) -> Iterator[None]:
@@ -156,6 +157,29 @@ class CallLog:
                     f"UPDATE rate_lock SET until = {p} WHERE account = {p}", (until, account)
                 )
 
+    def note(self, account: str, key: str, text: str | None) -> None:
+        """Keep (or, with None, drop) a note about the account that status shows."""
+        p = self.db.param
+        with self._serialised(account):
+            self.db.execute_sql(
+                f"DELETE FROM rate_note WHERE account = {p} AND note = {p}", (account, key)
+            )
+            if text is not None:
+                self.db.execute_sql(
+                    f"INSERT INTO rate_note (account, note, text) VALUES ({p}, {p}, {p})",
+                    (account, key, text),
+                )
+
+    def notes(self, account: str) -> dict[str, str]:
+        rows = self.db.execute_sql(
+            f"SELECT note, text FROM rate_note WHERE account = {self.db.param} ORDER BY note",
+            (account,),
+        ).fetchall()
+        return {str(key): str(text) for key, text in rows}
+
+
+NOTES_FRESH = 5.0  # seconds a read of the notes serves status before it is read again
+
 
 class SharedRateLimiter(RateLimiter):
     """A ``RateLimiter`` whose calls and 429 lock are those of every process on the account."""
@@ -172,6 +196,7 @@ class SharedRateLimiter(RateLimiter):
         super().__init__(limits, window, clock, sleep)
         self.log = log
         self.account = account
+        self._read_notes: tuple[float, dict[str, str]] | None = None
 
     def _take(self, kinds: tuple[str, ...]) -> float:
         if len(kinds) == 1:
@@ -191,6 +216,19 @@ class SharedRateLimiter(RateLimiter):
 
     def _recent(self, kind: str) -> int:
         return self.log.recent(self.account, kind, self._clock() - self.window)
+
+    def note(self, key: str, text: str | None) -> None:
+        if self.log.notes(self.account).get(key) != text:  # written when it changes only
+            self.log.note(self.account, key, text)
+            self._read_notes = None
+
+    def notes(self) -> dict[str, str]:
+        """Every process's notes on the account, read at most every few seconds (status asks
+        often, and the notes change seldom)."""
+        now = time.monotonic()
+        if self._read_notes is None or now - self._read_notes[0] > NOTES_FRESH:
+            self._read_notes = (now, self.log.notes(self.account))
+        return dict(self._read_notes[1])
 
     @property
     def locked_for(self) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 from peewee import Database
 
+from azsyncd.config.model import Config
 from azsyncd.config.target_kinds import TargetKind
 from azsyncd.targets.base import Target
 from azsyncd.targets.ratelimit import RateLimiter
@@ -38,6 +39,11 @@ class Resources:
     limiter: RateLimiter | None  # shared by every client of the account
     db: Database  # the state database, for a target that keeps tables there
     on_wait: Callable[[str], None] | None = None  # says why writes pause, in the run's log
+    # The whole configuration, for a target whose writes depend on more than its own table
+    # (which phones the mapping sets, the order of the contact-group rules).
+    config: Config | None = None
+    # The phone types the mapping writes, in its order: for a help desk with one phone field.
+    phone_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +62,16 @@ class TargetSpec(TargetKind):
     build: Callable[[Any, Resources], Target]
     parallel: int = 1  # write batches in flight at once; the limiter holds them back
     limits: Callable[[Any], RateLimits] | None = None
+    # The settings that change what the target writes to every contact beyond the mapping
+    # (HappyFox's custom-field mark), as a short text; "" when there are none. It is part of
+    # every contact's fingerprint (``sync.services.settings_key``): a change rewrites every
+    # contact once. Non-empty also means the help desk must be set up for it, which
+    # ``check-config`` checks (``Target.setup_problems``).
+    written: Callable[[Any], str] | None = None
     demo: Callable[[Path], DemoDesk] | None = None  # starts a simulated account in a directory
+    # What check-config says of the table once it is valid: a line each (the account, its
+    # budget, how it writes).
+    describe: Callable[[Any], list[str]] | None = None
 
     def make(self, settings: Any, resources: Resources) -> Target:
         if not isinstance(settings, self.settings):

@@ -34,6 +34,7 @@ def happyfox_daemon(  # type: ignore[no-untyped-def]
         config_file.load(tmp_path / "azsyncd.toml"),
         state_dir=tmp_path / "state",
         graph_transport=httpx.MockTransport(Router(directory)),
+        sync_process=False,  # the engine on the runner's thread
     )  # type: ignore[arg-type]
 
 

@@ -67,6 +67,7 @@ def test_a_registered_target_syncs_through_the_daemon(
         config_file.load(tmp_path / "azsyncd.toml"),
         state_dir=tmp_path / "state",
         graph_transport=httpx.MockTransport(Router(directory)),
+        sync_process=False,  # the engine on the runner's thread
     )
     run = sync(daemon)
     book = memory_target.BOOKS["registry-test"]

@@ -150,6 +150,9 @@ class FakeHappyFox:
                 - self.post_calls("users/"),
                 "gets": sum(1 for m, _, _ in self.calls if m == "GET"),
                 "locked": self.locked_until > now,
+                # When the first and the last POST came, on this account's (scaled) clock.
+                "first_post": min((t for m, _, t in self.calls if m == "POST"), default=None),
+                "last_post": max((t for m, _, t in self.calls if m == "POST"), default=None),
             }
         if route == "user_custom_fields/" and method == "GET":
             return 200, self.fields
@@ -332,6 +335,23 @@ class FakeHappyFox:
             contact["login"] = item["is_login_enabled"] == "TRUE"
         contact.setdefault("login", True)
 
+    def add_field(
+        self, name: str, type: str = "text", choices: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A contact custom field an admin adds in HappyFox's own settings (the API has no
+        call for it); a ``choice`` field's choices get ids of their own."""
+        field_id = max(f["id"] for f in self.fields) + 1
+        listed = [{"id": field_id * 10 + n, "text": t} for n, t in enumerate(choices or [], 1)]
+        field = {
+            "id": field_id,
+            "name": name,
+            "type": type,
+            "required": False,
+            "choices": listed if type == "choice" else None,
+        }
+        self.fields.append(field)
+        return field
+
     def agent_edits(self, contact_id: int, **values: Any) -> None:
         """What an agent does in HappyFox's own screens: ``email``, ``name``, or a custom
         field by its name (None empties it); nothing is checked, as a person is trusted."""
@@ -381,10 +401,13 @@ class FakeHappyFox:
 
 
 def main() -> None:
-    """One HappyFox minute lasts 60/SCALE seconds; the port is printed first."""
+    """``SCALE [MARK_FIELD]``: one HappyFox minute lasts 60/SCALE seconds; a text field named
+    MARK_FIELD is added (the custom-field mark's); the port is printed first."""
     scale = float(sys.argv[1])
     fake = FakeHappyFox(lambda: time.monotonic() * scale)
     fake.fields = [f for f in fake.fields if f["type"] != "hologram"]
+    if len(sys.argv) > 2:
+        fake.add_field(sys.argv[2])
     serve_forever(fake)
 
 

@@ -47,8 +47,12 @@ def main() -> None:
     loaded = config_file.load(Path(config))
     if mode == "sync":
         _scaled_limiter(loaded, Path(state), float(last))
+    # The run on the daemon's thread: the limiter on the scaled clock is this process's.
     daemon = Daemon(
-        loaded, state_dir=Path(state), graph_transport=GeneratedTenant(int(users)).transport()
+        loaded,
+        state_dir=Path(state),
+        graph_transport=GeneratedTenant(int(users)).transport(),
+        sync_process=False,
     )
     if mode == "serve":
         sys.exit(serve(daemon, Path(last)))

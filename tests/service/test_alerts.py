@@ -17,7 +17,7 @@ from azsyncd.config.model import Config
 from azsyncd.control import ctl
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.watch.notify import Alert, Notifier
-from tests.engine_setup import make_daemon, sync
+from tests.engine_setup import service_daemon, sync
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve
 from tests.helpers import served_in_thread
@@ -68,7 +68,7 @@ def channels(smtp: Any, receiver: tuple[Receiver, str]) -> Channels:  # noqa: F8
 def alerting_daemon(tmp_path: Path, port: int, url: str, extra: str = "") -> Daemon:
     (tmp_path / "hook-secret").write_text(SECRET)
     (tmp_path / "hook-secret").chmod(0o600)
-    daemon = make_daemon(
+    daemon = service_daemon(
         tmp_path,
         contoso(users=6),
         skip_empty=True,
@@ -228,7 +228,7 @@ def test_stale_hours_are_each_tenant_s_own(tmp_path: Path, channels: Channels) -
     tenants = toml() + toml(
         "fabrikam", tenant_id=second.tenant_id, login=second.login, graph=second.graph
     )
-    daemon = make_daemon(
+    daemon = service_daemon(
         tmp_path,
         contoso(users=4),
         second,

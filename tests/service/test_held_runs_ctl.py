@@ -9,7 +9,7 @@ import pytest
 
 from azsyncd.control import ctl
 from azsyncd.targets.local.table import Contact
-from tests.engine_setup import make_daemon
+from tests.engine_setup import service_daemon
 from tests.fakes.directory import contoso
 from tests.helpers import served_in_thread
 
@@ -23,9 +23,10 @@ def azsyncctl(socket: Path, capsys: pytest.CaptureFixture[str], *args: str) -> t
 def test_held_runs_are_shown_approved_and_discarded_with_azsyncctl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    daemon = make_daemon(
+    daemon = service_daemon(
         tmp_path, contoso(users=10), skip_empty=True, extra="\n[sync.thresholds]\ncreate = 2\n"
     )
+    Contact.bind(daemon.state.db)  # the runs write the built-in store in their processes
     with served_in_thread(daemon) as served:
         code, out = azsyncctl(served.path, capsys, "sync", "--wait")
         assert code == ctl.EXIT_SYNC_FAILED and " held: " in out
@@ -56,7 +57,8 @@ def test_a_held_plan_shows_its_leavers_and_rule_changes_with_azsyncctl(
         '\n[lifecycle]\non_disabled = "disable_login"\n'
         '\n[[contact_groups]]\ngroup = "Sales desk"\nwhen = \'department = "Sales"\'\n'
     )
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=rules)
+    daemon = service_daemon(tmp_path, directory, skip_empty=True, extra=rules)
+    Contact.bind(daemon.state.db)  # the runs write the built-in store in their processes
     with served_in_thread(daemon) as served:
         azsyncctl(served.path, capsys, "sync", "--wait")
         config = tmp_path / "azsyncd.toml"

@@ -16,7 +16,7 @@ from azsyncd.config.model import Config
 from azsyncd.service.api import create_app
 from tests.contract.conftest import happyfox  # noqa: F401
 from tests.contract.test_engine_happyfox import locked_at_start
-from tests.engine_setup import make_daemon, sync
+from tests.engine_setup import service_daemon, sync
 from tests.fakes.directory import contoso
 from tests.fakes.happyfox import FakeHappyFox
 
@@ -59,7 +59,7 @@ def test_the_textfile_is_written_whole_after_each_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     textfile = tmp_path / "textfile" / "azsync.prom"
-    daemon = make_daemon(
+    daemon = service_daemon(
         tmp_path, contoso(users=6), skip_empty=True, extra=f'\n[metrics]\ntextfile = "{textfile}"\n'
     )
     first = sync(daemon)

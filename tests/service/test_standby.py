@@ -229,9 +229,9 @@ def test_a_daemon_cut_off_from_the_database_mid_run_steps_down_and_the_run_resum
 
 
 def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path: Path) -> None:
-    from tests.engine_setup import make_daemon
+    from tests.engine_setup import service_daemon
 
-    daemon = make_daemon(tmp_path)
+    daemon = service_daemon(tmp_path)
     try:
         status = daemon.board.status()
         assert status.role == "active" and status.active_pid == os.getpid()
@@ -244,13 +244,13 @@ def test_a_daemon_alone_on_sqlite_is_active_and_needs_no_database_lock(tmp_path:
 
 
 def test_at_takeover_the_newest_settings_win(postgres_db: str, tmp_path: Path) -> None:
-    from tests.engine_setup import make_daemon
+    from tests.engine_setup import service_daemon
 
     extra = tomli_w.dumps({"state": {"database_url": postgres_db}})
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-    first = make_daemon(tmp_path / "a", extra=extra)
-    second = make_daemon(tmp_path / "b", extra=extra)
+    first = service_daemon(tmp_path / "a", extra=extra)
+    second = service_daemon(tmp_path / "b", extra=extra)
     try:
         assert first.active and not second.active
         first.config_store.update(lambda d: d["account"].update(timezone="Europe/Berlin"))

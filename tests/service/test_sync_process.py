@@ -166,6 +166,7 @@ def test_no_password_goes_through_the_pipe(tmp_path: Path) -> None:
         config_dir=tmp_path,
         config_path=config,
         state_dir=tmp_path,
+        clock=lambda: datetime.now(UTC),
     )
     progress = SimpleNamespace(
         trigger="manual", dry_run=False, started_at=datetime.now(UTC), counts={}

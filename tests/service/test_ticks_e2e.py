@@ -187,16 +187,17 @@ def test_ticks_write_only_what_changed_through_the_shared_rate_budget(ticking: T
     mail = ticking.directory.users[user_id]["mail"]
     ticking.directory.update_user(user_id, department="Legal")
     posts_before = ticking.happyfox.post_calls("users/")
-    taken_before = Counter(ticking.limiter.taken)
+    taken_before = Counter(ticking.limiter.calls)
     calls_before = len(ticking.happyfox.calls)
     ticking.tick("contoso")
     assert ticking.happyfox.by_email[mail]["custom"][1] == "Legal"
     assert ticking.happyfox.post_calls("users/") == posts_before + 1
     run = ticking.daemon.state.latest_run()
     assert run is not None and (run.counts["new"], run.counts["updated"]) == (0, 1)
-    # Every help-desk call of the tick went through the account's one limiter.
+    # Every help-desk call of the tick went through the account's one limiter: the run's
+    # process reports the calls its limiter let out, counted with the daemon's.
     new_calls = ticking.happyfox.calls[calls_before:]
-    taken = ticking.limiter.taken - taken_before
+    taken = Counter(ticking.limiter.calls) - taken_before
     assert sum(taken.values()) == len(new_calls) > 0
     assert taken["POST"] == sum(1 for method, _, _ in new_calls if method == "POST")
 
@@ -264,21 +265,24 @@ def test_a_contact_that_keeps_failing_is_retried_once_an_hour_not_on_every_tick(
     assert first is not None
     runs, calls = ticking.runs(), len(ticking.happyfox.calls)
     quiet_ticks = 0
-    while True:
+    while len(ticking.happyfox.calls) == calls and quiet_ticks < 40:
         ticking.tick("contoso")
-        if ticking.clock.now - first >= timedelta(hours=1):
+        if len(ticking.happyfox.calls) > calls:
             break
         quiet_ticks += 1
         # Within the hour a tick neither asks the help desk again nor records a run.
-        assert len(ticking.happyfox.calls) == calls
         assert ticking.runs() == runs
     assert quiet_ticks >= 25  # every 2 minutes for most of an hour
-    # Past the hour: one tick plans them again, and its run lists every one still failing.
-    assert len(ticking.happyfox.calls) > calls
+    # Past the hour (at the first tick after it: the run's clock is the daemon's, moving on
+    # from the moment the run started): one tick plans them again, and its run lists every
+    # one still failing.
+    waited = ticking.clock.now - first
+    assert timedelta(hours=1) <= waited <= timedelta(hours=1, minutes=2, seconds=30), waited
     retry = ticking.daemon.state.latest_run()
     assert retry is not None and retry.trigger == "tick" and retry.id not in runs
     assert retry.counts["failed"] == len(failing)
-    assert ticking.daemon.state.tenant("contoso").failures_retried_at == ticking.clock.now
+    retried = ticking.daemon.state.tenant("contoso").failures_retried_at
+    assert retried is not None and abs(retried - ticking.clock.now) < timedelta(minutes=1)
     calls = len(ticking.happyfox.calls)
     ticking.tick("contoso")
     assert len(ticking.happyfox.calls) == calls  # and then not again for an hour

@@ -14,6 +14,7 @@ from azsyncd.config import file as config_file
 from azsyncd.config import target_kinds
 from azsyncd.config.model import Config
 from azsyncd.errors import ConfigError
+from azsyncd.targets.fields import WRITABLE
 from tests.helpers import daemon_command, write_config
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "azsyncd.example.toml"
@@ -354,7 +355,7 @@ def test_target_tables_are_checked_key_by_key_with_suggestions(tmp_path: Path) -
         'target.hapyfox: unknown key "hapyfox" (did you mean "happyfox"?); known keys here: '
         f"kind, {', '.join(target_kinds.names())}",
         'target.local.fields[0].type: unknown field type "dropdwn" (did you mean "dropdown"?); '
-        "use one of: text, number, dropdown, multi_select, date",
+        f"use one of: {', '.join(WRITABLE)}",
     ]
 
 

@@ -52,6 +52,8 @@ def test_every_type_has_one_row_and_every_spelling_one_type() -> None:
         ("choice", FieldType.DROPDOWN),
         ("multiple_choice", FieldType.MULTI_SELECT),
         ("decimal", FieldType.NUMBER),
+        ("integer", FieldType.INTEGER),
+        ("Checkbox", FieldType.BOOLEAN),
         ("date", FieldType.DATE),
         ("hologram", FieldType.UNKNOWN),
         ("", FieldType.UNKNOWN),
@@ -75,6 +77,39 @@ def test_what_a_conversion_gives_passes_the_check(
         return
     reason = problem(field, converted)
     assert reason is None or (required and converted is None and "required" in reason)
+
+
+@pytest.mark.parametrize(
+    "kind, value, expected",
+    [
+        (FieldType.BOOLEAN, "Yes", True),
+        (FieldType.BOOLEAN, " false ", False),
+        (FieldType.BOOLEAN, 0, False),
+        (FieldType.INTEGER, "1 234", 1234),
+        (FieldType.INTEGER, 7.0, 7),
+    ],
+)
+def test_yes_no_and_whole_numbers(kind: FieldType, value: Any, expected: Any) -> None:
+    converted = convert(FieldDef("f", "Field", kind), value)
+    assert converted == expected and type(converted) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "kind, value, reason",
+    [(FieldType.BOOLEAN, "perhaps", "is not a yes/no value"), (FieldType.INTEGER, "2.5", "whole")],
+)
+def test_what_is_not_yes_no_or_whole_says_so(kind: FieldType, value: Any, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        convert(FieldDef("f", "Field", kind), value)
+
+
+def test_a_text_field_with_a_pattern_takes_only_what_matches_whole() -> None:
+    badge = FieldDef("b", "Badge", FieldType.TEXT, pattern=r"B-\d{4}")
+    assert convert(badge, " B-0042 ") == "B-0042"
+    with pytest.raises(ValueError, match=r"does not match the field's pattern B-\\d\{4\}; fix:"):
+        convert(badge, "B-0042x")
+    assert problem(badge, "x") == "Badge: 'x' does not match the pattern B-\\d{4}"
+    assert convert(FieldDef("b", "Odd", FieldType.TEXT, pattern="(unclosed"), "x") == "x"
 
 
 def test_a_stored_value_of_the_wrong_shape_is_named_not_raised() -> None:

@@ -118,6 +118,7 @@ def required_id_daemon(tmp_path: Path, directory: FakeTenant) -> Daemon:
         config_file.load(tmp_path / "azsyncd.toml"),
         state_dir=tmp_path / "state",
         graph_transport=httpx.MockTransport(Router(directory)),
+        sync_process=False,  # the engine on the runner's thread
     )
 
 

@@ -47,3 +47,13 @@ def test_secret_errors_name_the_file_never_the_value(tmp_path) -> None:  # type:
     path.write_text("")
     with pytest.raises(SecretError, match="is empty"):
         read_secret("secret", tmp_path, "k")
+
+
+def test_directory_text_cannot_act_on_a_terminal_or_forge_a_journal_line() -> None:
+    formatter = logs.RedactingFormatter("%(levelname)s %(name)s: %(message)s")
+    name = "Ann\x1b[2J\x1b]52;c;ZXZpbA==\x07\u202e\nINFO azsyncd.audit: root changed nothing"
+    record = logging.LogRecord("run", logging.INFO, __file__, 1, "user %s failed", (name,), None)
+    line = formatter.format(record)
+    assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
+    assert "Ann\\u001b[2J\\u001b]52;c;ZXZpbA==\\u0007\\u202e" in line
+    assert [x[:4] for x in line.splitlines()] == ["INFO", "    "]

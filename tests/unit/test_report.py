@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,3 +52,41 @@ def test_no_cell_ever_starts_with_a_formula_character(cells: list[str]) -> None:
     for row in csv.reader(io.StringIO(rendered([record]).removeprefix("\ufeff"))):
         for cell in row:
             assert not cell.startswith(report.FORMULA_STARTS)
+
+
+# Terminal controls and bidi overrides, as a directory attribute may hold them.
+HOSTILE = ("\x1b", "\x07", "\x9b", "\x9d", "\r", "\x00", "\u202e", "\u2066", "\x7f")
+
+
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(HOSTILE) | st.characters()), min_size=7, max_size=7)
+)
+def test_no_cell_ever_holds_a_terminal_control_or_bidi_override(cells: list[str]) -> None:
+    record = RecordRow(cells[4], cells[5], cells[0], cells[1], "failed", cells[3], cells[6])
+    text = rendered([record]).removeprefix("\ufeff")
+    for row in csv.reader(io.StringIO(text)):
+        for cell in row:
+            assert not any(c in cell for c in HOSTILE), cell
+            assert not any(unicodedata.category(c) == "Cc" for c in cell), cell
+
+
+def test_contacts_csv_escapes_what_would_act_on_a_terminal() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    contact = SimpleNamespace(
+        email="ann@x.test",
+        name="Ann\x1b[2J\x1b]52;c;ZXZpbA==\x07 \u202etxt.exe",
+        phones=[{"type": "mo", "number": "+1\x1b[31m555"}],
+        custom={"Department": "\x9b31mSales"},
+        source_tenant="contoso",
+        source_object_id="u1",
+        login_enabled=True,
+        groups={"A"},
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    text = "".join(report.iter_contacts_csv([contact], ["Department"]))
+    row = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))[1]
+    assert not any(c in cell for c in HOSTILE for cell in row)
+    assert row[1] == "Ann\\u001b[2J\\u001b]52;c;ZXZpbA==\\u0007 \\u202etxt.exe"
+    assert row[2] == "mo: +1\\u001b[31m555" and row[3] == "\\u009b31mSales"

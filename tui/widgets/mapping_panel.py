@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
-from azsyncd.control.client import ApiFailure, Client, MappingSettings, TargetField
+from azsyncd.control.client import ApiFailure, Client, MappingSettings, SetupProblem, TargetField
 from tui.text import clip, esc
 from tui.widgets.fields import OnOff, Row
 from tui.widgets.form_panel import FormPanel
@@ -23,6 +23,7 @@ class MappingData:
     attributes: list[str]
     fields: list[TargetField] = field(default_factory=list)
     fields_error: str = ""  # the help desk's fields could not be read
+    problems: list[SetupProblem] = field(default_factory=list)  # what the help desk lacks
 
     def options(self) -> list[str]:
         """Every attribute a mapping may pick, with any the mapping uses beyond the known ones."""
@@ -51,7 +52,8 @@ class MappingPanel(FormPanel):
     def read(self, client: Client) -> MappingData:
         settings, attributes = client.settings(), client.attributes()
         try:
-            return MappingData(settings.mapping, attributes, client.fields())
+            fields, problems = client.fields_checked()
+            return MappingData(settings.mapping, attributes, fields, problems=problems)
         except ApiFailure as exc:  # the help desk is down: the rest of the mapping still shows
             return MappingData(settings.mapping, attributes, fields_error=exc.message)
 
@@ -60,11 +62,14 @@ class MappingPanel(FormPanel):
         extra = tuple(
             n for n in data.mapping.custom_fields if n not in {f.name for f in data.fields}
         )
-        return fields, extra, tuple(data.options()), data.fields_error
+        problems = tuple((p.message, p.fix) for p in data.problems)
+        return fields, extra, tuple(data.options()), data.fields_error, problems
 
     def rows_for(self, data: MappingData) -> list[Widget]:
         options = [(a, a) for a in data.options()]
-        self.fields = list(data.fields)
+        # The help desk's mark field is azsync's own: shown, never offered for mapping.
+        self.fields = [f for f in data.fields if f.fixed is None]
+        marks = [f.name for f in data.fields if f.fixed is not None]
         known = {f.name for f in data.fields}
         # Mapped fields the help desk did not list stay editable, so nothing is dropped.
         self.fields += [
@@ -117,6 +122,10 @@ class MappingPanel(FormPanel):
                     classes="error",
                 )
             )
+        for problem in data.problems:  # e.g. HappyFox's mark field missing: how to create it
+            rows.append(Static(f"{esc(problem.message)}. Fix: {esc(problem.fix)}", classes="error"))
+        for name in marks:
+            rows.append(Static(f"{esc(clip(name, 40))}: azsync's mark on every contact it keeps"))
         for n, target_field in enumerate(self.fields):
             mark = " *" if target_field.required else ""
             rows.append(

@@ -10,17 +10,17 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from azsyncd.control.client import Client, Settings, Status
 from tui.text import esc, local_time
-from tui.widgets.fields import OnOff, Row, choose, file_only_row, key_id
+from tui.widgets.fields import OnOff, Row, file_only_row, key_id
 from tui.widgets.form_panel import FormPanel
 
-TLS_MODES = [("STARTTLS (port 587)", "starttls"), ("TLS (port 465)", "tls"), ("None", "none")]
 FILE_ONLY = {
     "welcome_email.smtp_host": "SMTP host",
     "welcome_email.smtp_port": "SMTP port",
+    "welcome_email.tls": "SMTP security",
     "welcome_email.password_file": "SMTP password file",
     "welcome_email.template_file": "Template file",
     "target.kind": "Help desk",
@@ -109,12 +109,8 @@ class SettingsPanel(FormPanel):
         yield Row(
             "SMTP user name", text("username", "empty: no login"), keys=["welcome_email.username"]
         )
-        yield Row(
-            "SMTP security",
-            Select(TLS_MODES, allow_blank=False, compact=True, id="tls"),
-            keys=["welcome_email.tls"],
-        )
-        for key in ("welcome_email.smtp_host", "welcome_email.smtp_port"):
+        # How the SMTP password travels is the file's to say, like the server it goes to.
+        for key in ("welcome_email.smtp_host", "welcome_email.smtp_port", "welcome_email.tls"):
             yield file_only_row(FILE_ONLY[key], "", key)
         for key in ("welcome_email.password_file", "welcome_email.template_file"):
             yield file_only_row(FILE_ONLY[key], "", key)
@@ -145,7 +141,6 @@ class SettingsPanel(FormPanel):
             self.query_one(f"#{widget_id}", Input).value = value
         self.query_one("#enabled", OnOff).value = settings.schedule.enabled
         self.query_one("#welcome_enabled", OnOff).value = settings.welcome_email.enabled
-        choose(self.query_one("#tls", Select), TLS_MODES, settings.welcome_email.tls)
         for key in FILE_ONLY:
             value = file_only_value(settings, key) or "(not set)"
             self.query_one(f"#file-{key_id(key)}", Static).update(
@@ -179,7 +174,6 @@ class SettingsPanel(FormPanel):
                 "portal_url": text("portal_url").strip(),
                 "subject": text("subject"),
                 "username": text("username").strip(),
-                "tls": str(self.query_one("#tls", Select).value),
             },
             "state": {"history_runs": number(text("history_runs"), int)},
         }

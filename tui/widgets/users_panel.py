@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from azsyncd.control.client import Client, Group, Tenant
+from azsyncd.control.client import Client, Group, Tenant, inert
 from tui.screens.confirm import ConfirmScreen
 from tui.text import esc
 from tui.widgets.fields import OnOff, Row, choose
@@ -150,7 +150,7 @@ class UsersPanel(FormPanel):
         picked = self.marks.picked(group_id in self.chosen)
         if group is None:
             return f"{picked} group {group_id[:8]}… (name not known: search for it)"
-        return f"{picked} {group.name}"
+        return f"{picked} {inert(group.name, keep='')}"
 
     def show_groups(self) -> None:
         """The chosen groups, then the ones the search found; each line says [x] or [ ]."""

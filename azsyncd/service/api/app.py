@@ -8,7 +8,7 @@ from azsyncd import __version__
 from azsyncd.service.api import (
     audit,
     errors,
-    responses,
+    refusals,
     routes_alerts,
     routes_lifecycle,
     routes_metrics,
@@ -19,6 +19,8 @@ from azsyncd.service.api import (
 )
 from azsyncd.service.api.body_limit import BodyLimit
 from azsyncd.service.api.callers import require_active, require_change_right
+from azsyncd.service.api.responses import InertJSONResponse
+from azsyncd.service.api.throttle import PerCaller
 from azsyncd.service.daemon import Daemon
 
 
@@ -37,8 +39,10 @@ def create_app(daemon: Daemon) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(require_change_right), Depends(require_active)],
+        default_response_class=InertJSONResponse,
     )
     app.state.daemon = daemon
+    app.state.group_searches = PerCaller(burst=10, every=1.0)  # each one asks Graph
     errors.install(app)
     routers = [
         routes_settings.router,
@@ -52,7 +56,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         *daemon.api_routers,
     ]
     for router in routers:
-        responses.document(router)
+        refusals.document(router)
         app.include_router(router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)

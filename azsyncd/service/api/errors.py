@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from peewee import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +22,7 @@ from azsyncd.config.credentials import CredentialError
 from azsyncd.config.text import clipped
 from azsyncd.errors import ConfigError, UserError
 from azsyncd.service.api.deps import note
+from azsyncd.service.api.responses import InertJSONResponse as JSONResponse
 from azsyncd.service.config_store import ConfigConflict
 from azsyncd.service.standby.takeover import OnStandby
 

@@ -10,9 +10,10 @@ from pydantic import Field, WithJsonSchema
 from azsyncd.answers import Lifecycle, RuleCheck, read
 from azsyncd.config import model
 from azsyncd.errors import SecretError, TargetError
+from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.api.responses import refusals
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import Body, inlined, patch_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.lifecycle import LifecycleState
@@ -40,9 +41,10 @@ class LifecyclePatch(Body):
     ] = Field(None, max_length=200, description="The rules, all of them: replaces the list")
 
 
-def _view(daemon: Daemon) -> Lifecycle:
+def _view(daemon: Daemon, request: Request) -> Lifecycle:
     config = daemon.config.model_dump(mode="json")
-    leavers = LifecycleState(daemon.state.db).all_leavers()
+    # Who left is personal data: for [control] readers and admins only.
+    leavers = LifecycleState(daemon.state.db).all_leavers() if people_of(request) else []
     answer = {
         "lifecycle": config["lifecycle"],
         "contact_groups": config["contact_groups"],
@@ -63,8 +65,8 @@ def _view(daemon: Daemon) -> Lifecycle:
 
 
 @router.get("/lifecycle", summary="Leaver settings, contact-group rules, known leavers")
-def get_lifecycle(daemon: DaemonDep) -> Lifecycle:
-    return _view(daemon)
+def get_lifecycle(daemon: DaemonDep, request: Request) -> Lifecycle:
+    return _view(daemon, request)
 
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
@@ -76,7 +78,7 @@ def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) 
             document["contact_groups"] = patch.contact_groups
 
     note(request, *daemon.config_store.update(apply))
-    return _view(daemon)
+    return _view(daemon, request)
 
 
 @router.get(

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from azsyncd.answers import Records, Run, RunDetail, RunList, SyncOutcome, read
+from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.responses import refusals
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import ApproveRequest, RecordStatus, Search, SyncRequest
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
@@ -22,16 +23,20 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 RunId = Annotated[int, "run id"]
 
 
-def run_view(run: SyncRun) -> Run:
-    return read(Run, _run_fields(run))
+def run_view(run: SyncRun, people: bool = True) -> Run:
+    """A run; ``people``: False hides the user a one-user run was asked for."""
+    return read(Run, _run_fields(run, people))
 
 
-def _run_fields(run: SyncRun) -> dict[str, Any]:
+def _run_fields(run: SyncRun, people: bool = True) -> dict[str, Any]:
+    options = dict(run.options or {})
+    if not people and "user" in options:
+        options["user"] = HIDDEN
     return {
         "id": run.id,
         "trigger": run.trigger,
         "dry_run": run.dry_run,
-        "options": run.options,
+        "options": options,
         "status": run.status,
         "message": run.message,
         "counts": run.counts,
@@ -85,7 +90,7 @@ def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> SyncOu
         run = _run(daemon, run_id)
         return SyncOutcome(
             run_id=run_id,
-            run=_run_detail(daemon, run),
+            run=_run_detail(daemon, run, http),
             plan=_records(daemon, run, None, "", 1000, 0) if run.dry_run else None,
         )
     return SyncOutcome(run_id=run_id, run=None, plan=None)
@@ -131,7 +136,7 @@ def approve_run(
             f"review the new plan (GET /v1/runs/{started}/records) and approve run {started}",
             run_id=started,
         )
-    return SyncOutcome(run_id=started, run=_run_detail(daemon, run), plan=None)
+    return SyncOutcome(run_id=started, run=_run_detail(daemon, run, http), plan=None)
 
 
 @router.post(
@@ -160,35 +165,43 @@ def _run(daemon: Daemon, run_id: int | str) -> SyncRun:
 @router.get("/runs", summary="Sync history, newest first")
 def list_runs(
     daemon: DaemonDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 30,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> RunList:
-    return RunList(runs=[run_view(r) for r in daemon.state.runs(limit, offset)])
+    people = people_of(request)
+    return RunList(runs=[run_view(r, people) for r in daemon.state.runs(limit, offset)])
 
 
-def _run_detail(daemon: Daemon, run: SyncRun) -> RunDetail:
-    return read(
-        RunDetail,
-        {
-            **_run_fields(run),
-            "log": [
-                {"at": line.at.isoformat(), "level": line.level, "message": line.message}
-                for line in daemon.state.log_lines(run.id)
-            ],
-        },
-    )
+def _run_detail(daemon: Daemon, run: SyncRun, request: Request) -> RunDetail:
+    people = people_of(request)
+    if (run.options or {}).get("user") and not people:
+        # A one-user run's log shows that user's mapped values, step by step.
+        log = [{"at": run.started_at.isoformat(), "level": "info", "message": ONE_USER_HIDDEN}]
+    else:
+        log = [
+            {"at": line.at.isoformat(), "level": line.level, "message": line.message}
+            for line in daemon.state.log_lines(run.id)
+        ]
+    return read(RunDetail, {**_run_fields(run, people), "log": log})
+
+
+HIDDEN = "(personal data: [control] readers and admins see it)"
+ONE_USER_HIDDEN = (
+    "the log of a one-user run quotes that user's data: [control] readers and admins see it"
+)
 
 
 @router.get(
     "/runs/latest", summary="The last sync (not dry runs), with its log", responses=refusals(404)
 )
-def latest_run(daemon: DaemonDep) -> RunDetail:
-    return _run_detail(daemon, _run(daemon, "latest"))
+def latest_run(daemon: DaemonDep, request: Request) -> RunDetail:
+    return _run_detail(daemon, _run(daemon, "latest"), request)
 
 
 @router.get("/runs/{run_id}", summary="One run, with its log", responses=refusals(404))
-def get_run(run_id: Annotated[int, "id"], daemon: DaemonDep) -> RunDetail:
-    return _run_detail(daemon, _run(daemon, _bounded(run_id)))
+def get_run(run_id: Annotated[int, "id"], daemon: DaemonDep, request: Request) -> RunDetail:
+    return _run_detail(daemon, _run(daemon, _bounded(run_id)), request)
 
 
 def _records(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,10 +15,11 @@ from azsyncd.config.changes import shown
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
-from azsyncd.service.api.responses import refusals
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
+from azsyncd.targets.base import setup_problems
 from azsyncd.targets.factory import build_target
 from azsyncd.targets.local import built_in_store
 
@@ -89,12 +91,18 @@ def get_fields(daemon: DaemonDep) -> Fields:
         target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
         try:
             fields = target.fields()
+            problems = setup_problems(target)
         finally:
             target.close()
     except TargetError as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
     return Fields.model_validate(
-        {"target": daemon.config.target.kind, "fields": [f.as_dict() for f in fields]}
+        {
+            "target": daemon.config.target.kind,
+            "fields": [f.as_dict() for f in fields],
+            # What the help desk lacks for the target's settings (HappyFox's mark field).
+            "problems": [dataclasses.asdict(p) for p in problems],
+        }
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -18,9 +19,10 @@ from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.source import DirectorySource
 from azsyncd.directory.tenants import DeviceSignIn
 from azsyncd.errors import AuthError, GraphError, UserError
+from azsyncd.service.api.callers import caller_from_scope
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
-from azsyncd.service.api.responses import refusals
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import (
     Certificate,
     ClientSecret,
@@ -299,9 +301,20 @@ def sign_in_status(name: TenantName, daemon: DaemonDep) -> TenantAuthorization:
 def search_groups(
     name: TenantName,
     daemon: DaemonDep,
+    request: Request,
     search: Search = "",
 ) -> Groups:
     tenant = _tenant(daemon, name)
+    caller = caller_from_scope(request.scope)
+    wait = request.app.state.group_searches.take(caller.uid if caller.uid is not None else -1)
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_searches",
+            f"{caller.name} searched groups too often: each search asks Microsoft Graph",
+            f"wait {math.ceil(wait)} s; a search shows up to 100 groups, so type more of the name",
+            retry_after=math.ceil(wait),
+        )
     connection = daemon.tenants.connect(tenant)
     source = DirectorySource(connection.graph, tenant, ["id"])
     try:

@@ -3,7 +3,9 @@
 Daemon to worker (its stdin): the run's spec first, then ``stop`` when the run must end at
 its next safe point. Worker to daemon (a copy of its stdout): ``progress`` (what the run
 reports), ``changed`` (it wrote something status shows), then one last message: ``outcome``,
-``interrupted`` or ``failed``. Secrets never travel here: the worker reads secret files itself.
+``interrupted`` or ``failed``, with the calls it made (``usage``) and its own peak memory
+(``peak_kb``, its VmHWM at the end). Secrets never travel here: the worker reads secret
+files itself.
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ from azsyncd import paths, stop
 from azsyncd.errors import Interrupted
 from azsyncd.service.runs.job import JobHost
 from azsyncd.service.runs.pipe import PROGRESS, STOP, Garbage, parse, without_password
-from azsyncd.sync.runner import Outcome, RunContext, SyncJob
+from azsyncd.state.repository import TICK
+from azsyncd.sync import quiet_tick
+from azsyncd.sync.runner import Outcome, RunContext
 from azsyncd.targets import factory
 
 log = logging.getLogger(__name__)
@@ -44,28 +46,62 @@ class ProcessHost(JobHost, Protocol):
 
     graph_socket: Path | None
 
+    def serve_graph(self) -> None:
+        """Serve the runs' directory on ``graph_socket`` if the daemon has to."""
+
 
 WORKER = (sys.executable, "-m", "azsyncd.service.runs.worker")
 
 
 def make_process_job(
     daemon: ProcessHost, *, stop_grace: float = STOP_GRACE, command: Sequence[str] = WORKER
-) -> SyncJob:
+) -> ProcessJob:
     """``command``: the worker's, given the daemon's pid as its last argument."""
+    return ProcessJob(daemon, stop_grace, command)
 
-    def job(ctx: RunContext) -> Outcome:
+
+class ProcessJob:
+    """The daemon's job when each run goes to a process of its own."""
+
+    def __init__(self, daemon: ProcessHost, stop_grace: float, command: Sequence[str]) -> None:
+        self.daemon, self.stop_grace, self.command = daemon, stop_grace, command
+        # Each ended run's own peak memory (KiB, its VmHWM), newest last.
+        self.peaks = RecentPeaks()
+
+    def __call__(self, ctx: RunContext) -> Outcome:
+        daemon = self.daemon
         config = daemon.config
+        if idle_tick(daemon, ctx):
+            name = str(ctx.options.get("tenant", ""))
+            return Outcome("succeeded", "", {"tenants": {name: {"ok": True, "read": "delta"}}})
+        daemon.serve_graph()
         # The account's 429 lock, shared with the run's process, is then seen here too.
         factory.account_limiter(
             config,
             daemon.state.db,
             paths.shared_state_dir(config.state.shared_dir, daemon.state_dir),
         )
-        return Worker(ctx, daemon, stop_grace).run(
-            [*command, str(os.getpid())], run_spec(daemon, ctx)
+        return Worker(ctx, daemon, self.stop_grace, self.peaks).run(
+            [*self.command, str(os.getpid())], run_spec(daemon, ctx)
         )
 
-    return job
+
+class RecentPeaks(list[int]):
+    """The peaks of the last runs (a daemon lives long: it keeps no more than 100)."""
+
+    def append(self, peak: int) -> None:
+        super().append(peak)
+        del self[:-100]
+
+
+def idle_tick(daemon: JobHost, ctx: RunContext) -> bool:
+    """A tick that read an empty delta in this process and has nothing else to do: no run
+    process is started for it (``sync.quiet_tick``)."""
+    progress = ctx.progress
+    if progress.trigger != TICK or progress.dry_run or set(ctx.options) != {"tenant"}:
+        return False
+    name = str(ctx.options["tenant"])
+    return quiet_tick.quiet(daemon.config, daemon.state, daemon.tenants, name, daemon.clock())
 
 
 def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
@@ -87,6 +123,7 @@ def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
         "trigger": progress.trigger,
         "dry_run": progress.dry_run,
         "started_at": progress.started_at.isoformat(),
+        "now": daemon.clock().isoformat(),  # the daemon's clock: the run keeps its offset
         "counts": progress.counts,
         "options": ctx.options,
         "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
@@ -96,11 +133,14 @@ def run_spec(daemon: ProcessHost, ctx: RunContext) -> dict[str, Any]:
 class Worker:
     """One run's child process, seen from the daemon."""
 
-    def __init__(self, ctx: RunContext, daemon: JobHost, stop_grace: float) -> None:
+    def __init__(
+        self, ctx: RunContext, daemon: JobHost, stop_grace: float, peaks: list[int]
+    ) -> None:
         self.ctx = ctx
         self.daemon = daemon
         self.stop_grace = stop_grace
         self.messages: queue.Queue[Any] = queue.Queue()
+        self.peaks = peaks
 
     def run(self, command: list[str], spec: dict[str, Any]) -> Outcome:
         proc = subprocess.Popen(
@@ -180,6 +220,8 @@ class Worker:
             how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
             return self._failed(f"its process {how} before the run ended; {SEE_MORE}")
         factory.count_elsewhere(last.get("usage") or {})
+        peak = last.get("peak_kb")
+        self.peaks.append(peak if isinstance(peak, int) else 0)
         counts = dict(last.get("counts") or {})
         if last["kind"] == "interrupted":
             self.ctx.report(counts=counts)

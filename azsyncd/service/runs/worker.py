@@ -83,6 +83,26 @@ def database_url(spec: dict[str, Any], config: Config, path: Path) -> str:
     return on_disk
 
 
+def daemon_clock(spec: dict[str, Any]) -> Clock:
+    """The daemon's clock (a test may have moved it): this process's, at the same offset."""
+    if not spec.get("now"):
+        return utc_clock
+    offset = datetime.fromisoformat(spec["now"]) - utc_clock()
+    return lambda: utc_clock() + offset
+
+
+def peak_rss_kb() -> int:
+    """This process's own high-water mark (VmHWM, KiB): the run's peak memory, apart from
+    the daemon's (a spawned child's ru_maxrss starts at its parent's size)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
     path = Path(spec["config_path"])
     config = config_file.validate(spec["config"], str(path))
@@ -93,7 +113,7 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
     socket = spec.get("graph_socket")
     transport = UnixSocketTransport(socket) if socket else None
     tenants = TenantService(state, state_dir, config_dir, transport)
-    host = WorkerHost(config, config_dir, state, tenants, state_dir, utc_clock)
+    host = WorkerHost(config, config_dir, state, tenants, state_dir, daemon_clock(spec))
     progress = Progress(
         spec["run_id"],
         spec["trigger"],
@@ -106,16 +126,24 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
     def report(current: Progress) -> None:
         sender.send("progress", **{key: getattr(current, key) for key in PROGRESS})
 
-    ctx = RunContext(state, progress, progress.options, flag, report)
+    ctx = RunContext(state, progress, progress.options, flag, report, host.clock)
     try:
         with stop.watching(flag):
             outcome = make_job(host)(ctx)
     except Interrupted:
-        sender.send("interrupted", counts=progress.counts, usage=factory.usage())
+        sender.send(
+            "interrupted", counts=progress.counts, usage=factory.usage(), peak_kb=peak_rss_kb()
+        )
     except Exception as exc:
         log.exception("run %d failed", progress.run_id)
         error = f"{type(exc).__name__}: {exc}"
-        sender.send("failed", error=error, counts=progress.counts, usage=factory.usage())
+        sender.send(
+            "failed",
+            error=error,
+            counts=progress.counts,
+            usage=factory.usage(),
+            peak_kb=peak_rss_kb(),
+        )
     else:
         sender.send(
             "outcome",
@@ -123,6 +151,7 @@ def run(spec: dict[str, Any], sender: Sender, flag: threading.Event) -> None:
             message=outcome.message,
             counts=outcome.counts,
             usage=factory.usage(),  # the daemon's metrics count this run's calls
+            peak_kb=peak_rss_kb(),  # the run's own peak memory, read at its end
         )
     finally:
         state.close()

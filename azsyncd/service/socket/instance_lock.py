@@ -46,4 +46,6 @@ def lock_state_dir(state_dir: Path) -> int:
 
 
 def release(fd: int) -> None:
-    os.close(fd)  # closing the descriptor drops the lock
+    """Drop the lock by closing its descriptor; -1 (released already) does nothing."""
+    if fd >= 0:
+        os.close(fd)

@@ -1,8 +1,9 @@
 """The daemon process: the control socket, uvicorn serving the API on it, and signals.
 
 - A socket file left by a crashed daemon is replaced; a live one makes us exit with a message.
-- The socket's directory must be this user's (or root's) and writable by nobody else, or we
-  refuse to start: whoever may write it could swap the socket for their own.
+- The socket's directory must be this user's (or root's) and writable by nobody else, and so
+  must every directory above it (unless sticky), the credentials directory's too, or we refuse
+  to start: whoever may write one could swap the socket, or the credentials, for their own.
 - SIGTERM/SIGINT: stop accepting, let a running sync stop at a safe point within a
   deadline, remove the socket, exit 0. A second SIGINT forces the exit.
 - SIGHUP: reload the configuration, keeping the last good one on error.
@@ -30,6 +31,7 @@ from pathlib import Path
 import uvicorn
 
 from azsyncd import paths
+from azsyncd.config import credentials
 from azsyncd.errors import UserError
 from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
@@ -59,7 +61,7 @@ def bind_control_socket(path: Path, mode: int = 0o660, group: str = "") -> socke
     """Bind and listen on ``path`` with ``mode`` from the first instant (no window of 0666)."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o750 if group else 0o700)
-    problem = paths.directory_problem(path.parent)
+    problem = paths.directory_problem(path.parent) or paths.ancestor_problem(path.parent)
     if problem:
         raise UserError(
             f"refusing to put the control socket in {path.parent}: {problem}",
@@ -215,9 +217,26 @@ def settle_process() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+def check_credentials_dir(daemon: Daemon) -> None:
+    """UserError if the credentials directory (or any above it) could be swapped."""
+    directory = credentials.credentials_dir(
+        daemon.config.control.credentials_dir, daemon.config_dir
+    )
+    problem = paths.ancestor_problem(directory)
+    if problem is None and directory.exists():
+        problem = paths.directory_problem(directory)
+    if problem:
+        raise UserError(
+            f"refusing to keep credentials in {directory}: {problem}",
+            "fix the directory's owner or mode, or set [control] credentials_dir to a directory"
+            " only azsyncd's user can write",
+        )
+
+
 def serve(daemon: Daemon, socket_path: Path) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     control = daemon.config.control
+    check_credentials_dir(daemon)
     held = HeldSignals()
     held.hold()  # before the socket listens: a client may signal us as soon as it connects
     sock = bind_control_socket(socket_path, int(control.mode, 8), control.group)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from azsyncd.config.templates import render
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.state.lifecycle import Leaver, Managed
 from azsyncd.sync import leavers
@@ -121,7 +122,7 @@ class Leavers:
     def group(self) -> str:
         """The leavers' contact group of this tenant."""
         label = self.services.label(self.run.tenant)
-        return self.services.config.lifecycle.group_name.format(tenant=label)
+        return render(self.services.config.lifecycle.group_name, {"tenant": label})
 
     def hold(self, plan: StepPlan) -> None:
         self.services.state.add_records(self.services.run_id, plan.notes)

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from azsyncd.config.endpoints import secure_url
 from azsyncd.config.model import Config, Section
+from azsyncd.config.templates import GROUP_NAME_FIELDS, check
 from azsyncd.targets.freshservice.api import FreshserviceAPI
 from azsyncd.targets.freshservice.demo import simulated_account
 from azsyncd.targets.freshservice.fields import PHONE_KEYS
@@ -46,6 +47,11 @@ class FreshserviceSettings(Section):
         description='"requester_group": synced requesters join group_name (one call each)',
     )
     group_name: str = Field("Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
+
+    @field_validator("group_name")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        return check(value, GROUP_NAME_FIELDS)
 
     @field_validator("domain")
     @classmethod

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from azsyncd import stop
+from azsyncd.config.templates import render
 from azsyncd.errors import TargetError
 from azsyncd.targets.base import ContactWrite, ExistingContact, WriteResult, normal_email
 from azsyncd.targets.fields import FieldDef, FieldType, problem
@@ -436,7 +437,7 @@ class Freshservice:
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
         if self.mark == "requester_group" and contact_ids:
-            self.add_to_group(self.group_name.format(tenant=tenant_label), contact_ids, False)
+            self.add_to_group(render(self.group_name, {"tenant": tenant_label}), contact_ids, False)
 
     def group_names(self) -> list[str]:
         with self._group_lock:

@@ -12,6 +12,7 @@ Traps handled here (see the HappyFox API notes):
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import random
@@ -24,9 +25,18 @@ from typing import Any, TypeVar
 import httpx
 
 from azsyncd import outbound, stop
+from azsyncd.config.templates import render
 from azsyncd.errors import NetworkError, TargetError
-from azsyncd.targets.base import ContactWrite, ExistingContact, Phone, WriteResult, normal_email
+from azsyncd.targets.base import (
+    ContactWrite,
+    ExistingContact,
+    Phone,
+    SetupProblem,
+    WriteResult,
+    normal_email,
+)
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
+from azsyncd.targets.noted import NotedAddresses
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -176,6 +186,8 @@ class HappyFox:
         lock_minutes: float = 10,
         group_name: str = "Microsoft Entra ID: {tenant}",
         mark: str = "contact_group",
+        mark_field: str = "",
+        mark_value: str = "Microsoft Entra ID",
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         timeout: float = 30.0,
@@ -196,6 +208,11 @@ class HappyFox:
         self.lock_seconds = lock_minutes * 60
         self.group_name = group_name
         self.mark = mark
+        self.mark_field, self.mark_value = mark_field, mark_value
+        # mark = "custom_field": (field id, value as written) once the fields are read and
+        # the field fits; else what is wrong with it (``setup_problems``).
+        self._mark: tuple[str, Any] | None = None
+        self._mark_problem: SetupProblem | None = None
         self._sleep = sleep or limiter.sleep
         self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._field_names: dict[str, str] = {}
@@ -208,13 +225,14 @@ class HappyFox:
         )
         self._ids: dict[str, str] = {}  # contact id -> its address in the listing
         self._searched = 0  # addresses searched one by one in this run
-        # Addresses created after the listing: asked for again (a leaver step may turn off the
-        # login of a contact this run created), they are searched, not taken as absent.
-        self._created: set[str] = set()
+        # Addresses created after the listing: asked for again, they are searched, not taken
+        # as absent. Kept off the heap: a first sync creates a contact per user.
+        self._created = NotedAddresses()
         self._pages: int | None = None  # pages of the contact list, once asked
 
     def close(self) -> None:
         self._http.close()
+        self._created.close()
 
     # --- calls -------------------------------------------------------------------------
 
@@ -320,6 +338,8 @@ class HappyFox:
         self._field_names = {f.id: f.name for f in defs}
         self._field_ids = [f.id for f in defs]
         self._choice_fields = {f.id for f in defs if FIELD_TYPES[f.type].choices}
+        if self.mark == "custom_field":
+            defs = self._marked(defs)
         for f in defs:
             if f.type is FieldType.UNKNOWN:
                 log.warning(
@@ -328,6 +348,57 @@ class HappyFox:
                     f.raw_type,
                 )
         return defs
+
+    def _marked(self, defs: list[FieldDef]) -> list[FieldDef]:
+        """The fields, the mark's carrying its value (``FieldDef.fixed``) when the field is
+        there and can hold it; else the problem is kept for ``setup_problems``."""
+        self._mark, self._mark_problem = None, None
+        name, value = self.mark_field, self.mark_value
+        key = "target.happyfox.mark_field"
+        found = next((f for f in defs if f.name == name), None)
+        create = (
+            f'in HappyFox, add a contact custom field named "{name}" of type Text (or'
+            f' Dropdown with the choice "{value}"), not required; or set mark = "contact_group"'
+        )
+        if found is None:
+            self._mark_problem = SetupProblem(
+                key,
+                f'the mark\'s contact field "{name}" does not exist in HappyFox, so contacts'
+                " are written without the mark",
+                create,
+            )
+            return defs
+        written: Any = None
+        if found.type is FieldType.TEXT:
+            written = value
+        elif found.type is FieldType.DROPDOWN:
+            choice = next((c for c in found.choices if c.label == value), None)
+            if choice is not None:
+                written = choice.id
+            else:
+                labels = ", ".join(f'"{c.label}"' for c in found.choices) or "none"
+                self._mark_problem = SetupProblem(
+                    "target.happyfox.mark_value",
+                    f'the mark\'s dropdown field "{name}" has no choice "{value}" (its choices:'
+                    f" {labels}), so contacts are written without the mark",
+                    f'add the choice "{value}" to the field in HappyFox, or set mark_value to'
+                    " one of its choices",
+                )
+                return defs
+        else:
+            self._mark_problem = SetupProblem(
+                key,
+                f'the mark\'s contact field "{name}" is of type {found.raw_type or found.type};'
+                " the mark needs a Text or Dropdown field, so contacts are written without it",
+                create.replace(f'named "{name}"', "of its own"),
+            )
+            return defs
+        self._mark = (found.id, written)
+        return [dataclasses.replace(f, fixed=written) if f is found else f for f in defs]
+
+    def setup_problems(self) -> list[SetupProblem]:
+        """What HappyFox lacks for these settings, as of the last ``fields()``."""
+        return [self._mark_problem] if self._mark_problem is not None else []
 
     def iter_contacts(self, updated_since: datetime | None = None) -> Iterator[ExistingContact]:
         params: dict[str, Any] = {"size": PAGE}
@@ -350,10 +421,10 @@ class HappyFox:
         wanted = {normal_email(e) for e in emails}
         self._maybe_list(len(wanted))
         if self._index is not None:
-            fresh = self._search({e for e in wanted & self._created if e not in self._index})
+            unknown = [e for e in wanted if e not in self._index]
+            fresh = self._search(self._created.among(unknown))
             for contact in fresh.values():
-                self._keep(contact)
-            self._created -= fresh.keys()
+                self._keep(contact)  # found once: from the listing from now on
             return {email: self._index[email] for email in wanted if email in self._index}
         self._searched += len(wanted)
         return self._search(wanted)
@@ -430,6 +501,10 @@ class HappyFox:
                 payload[f"c-cf-{field_id}"] = (
                     _choice_ids(value) if field_id in self._choice_fields else value
                 )
+        if self._mark is not None:  # the mark rides in every write, whatever an agent set
+            field_id, mark = self._mark
+            choice = field_id in self._choice_fields
+            payload[f"c-cf-{field_id}"] = _choice_ids(mark) if choice else mark
         if item.login_enabled is not None:
             payload["is_login_enabled"] = "TRUE" if item.login_enabled else "FALSE"
         elif item.existing is None:
@@ -507,16 +582,17 @@ class HappyFox:
         if self._index is None:
             return
         if item.existing is None and email not in self._index:
-            self._created.add(email)
+            self._created.add([email])
             return
         custom = {**(item.existing.custom if item.existing else {}), **item.custom}
         phones = [Phone(p["type"], p["number"], p.get("id")) for p in _phones(item)]
         self._keep(ExistingContact(contact_id, email, item.name, phones, custom))
 
     def mark_synced(self, tenant_label: str, contact_ids: list[str]) -> None:
-        if self.mark == "none" or not contact_ids:
+        # The custom-field mark went out with each contact's own write (``_payload``).
+        if self.mark != "contact_group" or not contact_ids:
             return
-        self.add_to_group(self.group_name.format(tenant=tenant_label), contact_ids, False)
+        self.add_to_group(render(self.group_name, {"tenant": tenant_label}), contact_ids, False)
 
     # --- contact groups (targets.groups.ContactGroups) --------------------------------
 

@@ -1,0 +1,70 @@
+"""What makes a tick start its run whatever the delta says: each reason alone, and none."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from azsyncd.config.model import Config
+from azsyncd.state import State, open_database
+from azsyncd.state.fields import utcnow
+from azsyncd.state.lifecycle import Leaver
+from azsyncd.state.models import FailingUser
+from azsyncd.sync.quiet_tick import work_besides_delta
+
+TENANT = {
+    "name": "t",
+    "tenant_id": "contoso.example",
+    "client_id": "11111111-2222-3333-4444-555555555555",
+    "client_secret_file": "secret",
+}
+
+
+def config(**tables: object) -> Config:
+    return Config.model_validate({"tenants": [TENANT], "sync": {"full_every": 7}, **tables})
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> State:
+    state = State(open_database("", tmp_path))
+    now = utcnow()
+    state.set_tenant("t", status="active", last_full_at=now, failures_retried_at=now)
+    return state
+
+
+def test_a_synced_tenant_with_nothing_due_needs_only_its_delta(state: State) -> None:
+    plain = config()
+    assert work_besides_delta(plain, state, plain.tenants[0], utcnow()) is None
+
+
+def test_each_thing_a_run_would_do_makes_the_tick_run(state: State) -> None:
+    plain, now = config(), utcnow()
+    tenant = plain.tenants[0]
+    state.set_tenant("t", last_full_at=now - timedelta(days=8))
+    assert "full reconciliation" in str(work_besides_delta(plain, state, tenant, now))
+    state.set_tenant("t", last_full_at=now)
+    rules = config(
+        contact_groups=[{"group": "G", "entra_group": "a" * 8 + "-0000-4000-b000-" + "0" * 12}]
+    )
+    assert "Entra groups" in str(work_besides_delta(rules, state, rules.tenants[0], now))
+    groups = config(
+        tenants=[{**TENANT, "users": "groups", "groups": ["a" * 8 + "-0000-4000-b000-" + "0" * 12]}]
+    )
+    assert "group members" in str(work_besides_delta(groups, state, groups.tenants[0], now))
+
+    FailingUser.create(
+        tenant="t", object_id="u1", email="u1@x.example", user={}, reason="r", since_run=1
+    )
+    assert work_besides_delta(plain, state, tenant, now + timedelta(minutes=5)) is None
+    assert "failed" in str(work_besides_delta(plain, state, tenant, now + timedelta(hours=2)))
+    FailingUser.delete().execute()
+
+    Leaver.create(tenant="t", object_id="u2", disabled=True)
+    assert work_besides_delta(plain, state, tenant, now) is None  # on_disabled = "keep"
+    leaving = config(lifecycle={"on_disabled": "disable_login"})
+    assert "leavers" in str(work_besides_delta(leaving, state, leaving.tenants[0], now))
+
+    state.set_tenant("t", status="disabled")
+    assert "disabled" in str(work_besides_delta(plain, state, tenant, now))
