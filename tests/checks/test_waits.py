@@ -1,5 +1,7 @@
 """Every wait of the tests goes through tests/helpers.py (wait_for, Deadline), whose deadline
 stretches with the machine's load: no test builds a deadline of its own from the clock.
+A window that only bounds sampling (so many seconds of requests) is no wait; its line says
+so with ``# not a wait: <what>``.
 
 tests/tui waits through its own Pilot helpers (tests/tui/driving.py) and is left out here.
 """
@@ -16,12 +18,14 @@ ALLOWED = {"tests/helpers.py", "tests/unit/test_wait.py"}  # the helper, and its
 def own_deadlines(source: Path, root: Path) -> list[str]:
     """Each ``monotonic() + N`` (or ``time() + N``) in a file: a deadline made by hand."""
     found = []
-    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+    text = source.read_text()
+    lines = text.splitlines()
+    for node in ast.walk(ast.parse(text, str(source))):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             call = node.left
             if isinstance(call, ast.Call):
                 name = getattr(call.func, "attr", getattr(call.func, "id", ""))
-                if name in ("monotonic", "time"):
+                if name in ("monotonic", "time") and "# not a wait:" not in lines[node.lineno - 1]:
                     found.append(f"{source.relative_to(root)}:{node.lineno}")
     return found
 
@@ -44,5 +48,6 @@ def test_the_check_sees_a_deadline_made_by_hand(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_x.py").write_text(
         "import time\ndeadline = time.monotonic() + 5\nlater = time.time() + 1\nok = 1 + 2\n"
+        "window = time.monotonic() + 3  # not a wait: samples\n"
     )
     assert hand_made(tmp_path) == ["tests/test_x.py:2", "tests/test_x.py:3"]

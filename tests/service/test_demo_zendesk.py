@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +35,15 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd"
         ) as http:
-            deadline = time.monotonic() + 60
-            while (http.get("/v1/status").json()["last_run"] or {}).get("status") in (
-                None,
-                "running",
-            ):
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            wait_for(
+                lambda: (
+                    (http.get("/v1/status").json()["last_run"] or {}).get("status")
+                    not in (None, "running")
+                ),
+                60,
+                "the demo's first sync ended",
+                0.2,
+            )
             status = http.get("/v1/status").json()
             assert status["target"] == "zendesk" and status["target_notes"] == []
             counts = status["last_run"]["counts"]
