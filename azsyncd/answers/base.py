@@ -78,6 +78,7 @@ class ErrorBody(Answer):
     keys: list[str] | None = None  # file_only: the keys only the file may change
     active_host: str | None = None  # standby: where the active daemon is
     detail: str | None = None  # invalid_config on reload: the file's problems
+    retry_after: int | None = None  # too_many_searches: seconds until the next is taken
 
 
 class ErrorAnswer(Answer):

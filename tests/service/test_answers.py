@@ -16,6 +16,7 @@ from azsyncd.config import file as config_file
 from azsyncd.config import model
 from azsyncd.service import status as status_module
 from azsyncd.service.api import create_app
+from azsyncd.service.api.callers import PERSONAL_PATHS
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from tests.helpers import write_config
@@ -103,9 +104,13 @@ def test_the_schema_names_each_answer_and_every_refusal_with_its_body(api: TestC
             assert "422" in refusals, (method, path)
         if "{" in path:
             assert "404" in refusals, (method, path)
+        if PERSONAL_PATHS.match(path):
+            assert "403" in refusals, (method, path)  # a caller who is no reader
         for code in refusals:
             body = codes[code]["content"]["application/json"]["schema"]
             assert body == error, (method, path, code)
+    searches = schema["paths"]["/v1/tenants/{name}/groups"]["get"]["responses"]
+    assert "429" in searches  # too many searches by one caller
 
 
 @pytest.mark.parametrize(

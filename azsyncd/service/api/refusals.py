@@ -4,7 +4,8 @@ Every route: 500 (an unexpected error) and 503 (the state database or the disk c
 used, or the daemon is stopping). A route with parameters or a body: 422. A route that
 changes something: 400 (a request the admin must change), 403 (a read-only caller, or a key
 only the file may change), 409 (this daemon is on standby, or the file changed on disk) and
-413 (a body over 1 MiB). A route names its own on top: ``responses=refusals(404, 502)``.
+413 (a body over 1 MiB). A read of personal data: 403 (a caller who is no reader). A route
+names its own on top: ``responses=refusals(404, 502)``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from azsyncd.answers import ErrorAnswer
-from azsyncd.service.api.callers import READ_METHODS
+from azsyncd.service.api.callers import PERSONAL_PATHS, READ_METHODS
 
 WHY = {
     400: "The request cannot be done as asked: the message says why, the fix what to do",
-    403: "The caller may only read ([control] admins), or a key only the file may change",
+    403: "The caller may only read ([control] admins), may not read personal data"
+    " ([control] readers), or a key only the file may change",
     404: "No such tenant or run (or path)",
     409: "In the way: this daemon is on standby, the file changed on disk since it was"
     " loaded, a sync is running, or the name is taken",
     413: "The request body is larger than 1 MiB",
+    429: "Too many calls of this kind from this caller: retry_after says when to try again",
     422: "Invalid input: problems lists each key and what is wrong with it",
     500: "An unexpected error: the daemon's log has it",
     502: "The directory or the help desk refused the call or could not be reached",
@@ -49,4 +52,6 @@ def document(router: APIRouter) -> None:
             codes.add(422)
         if set(route.methods or ()) - READ_METHODS:
             codes |= {400, 403, 409, 413}
+        elif PERSONAL_PATHS.match(route.path):
+            codes.add(403)
         route.responses.update(refusals(*sorted(codes - set(route.responses))))

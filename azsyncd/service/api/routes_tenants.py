@@ -296,7 +296,7 @@ def sign_in_status(name: TenantName, daemon: DaemonDep) -> TenantAuthorization:
 @router.get(
     "/{name}/groups",
     summary="Search the tenant's groups by name",
-    responses=refusals(400, 404, 502),
+    responses=refusals(400, 404, 429, 502),
 )
 def search_groups(
     name: TenantName,
