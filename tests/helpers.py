@@ -73,6 +73,12 @@ class Deadline:
         return f"{self.seconds * self.factor:.1f} s ({self.seconds:g} s x{self.factor:.1f} load)"
 
 
+def within(seconds: float) -> float:
+    """The timeout to give a blocking call (``Event.wait``, ``join``, ``communicate``):
+    ``seconds`` as an idle machine takes them, stretched with the load as ``Deadline``'s."""
+    return Deadline(seconds).left()
+
+
 def wait_for(
     predicate: Callable[[], Any],
     timeout: float = 30.0,
@@ -226,7 +232,7 @@ def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -
         yield Served(path, server)
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(within(10))
         daemon.stop(5)
         sock.close()
         path.unlink(missing_ok=True)

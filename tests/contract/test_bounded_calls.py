@@ -19,6 +19,7 @@ from azsyncd.targets.happyfox.client import HappyFox, limiter_for
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.raw_http import read_request, serve_raw
 from tests.fakes.servers import serve
+from tests.helpers import within
 
 
 def client(url: str, **kwargs: Any) -> HappyFox:
@@ -93,7 +94,7 @@ def test_graph_refuses_an_answer_that_says_it_is_over_the_cap_at_once() -> None:
         """Announces a 6 GB answer, sends a byte of it, then waits."""
         read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6000000000\r\n\r\n{")
-        stopped.wait(5)
+        stopped.wait(within(5))
 
     with serve_raw(huge) as (port, _):
         http = transport.make_http()

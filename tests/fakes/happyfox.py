@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakes.servers import serve_forever
+from tests.helpers import within
 
 API = "/api/1.1/json/"
 TEXT_LIMIT = 255  # a text field's longest value
@@ -93,7 +94,7 @@ class FakeHappyFox:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         if self.gate_on and method == "POST" and any(text in raw for text in self.gate_on):
-            self.gate.wait(60)
+            self.gate.wait(within(60))
         if self.delay and method == "POST":
             time.sleep(self.delay)
         if self.drip and method == "POST" and self.drip in raw:

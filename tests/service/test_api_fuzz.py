@@ -15,7 +15,7 @@ from azsyncd.config import file as config_file
 from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome, RunContext
-from tests.helpers import write_config
+from tests.helpers import within, write_config
 
 CONFIG = """
 [account]
@@ -76,7 +76,7 @@ def _make_daemon() -> Daemon:
     loaded = config_file.load(write_config(directory, CONFIG))
     daemon = Daemon(loaded, job_factory=quick_job, state_dir=directory / "state")
     run_id = daemon.start_sync("manual")
-    assert run_id is not None and daemon.runner.wait(5)
+    assert run_id is not None and daemon.runner.wait(within(5))
     return daemon
 
 

@@ -24,7 +24,7 @@ from azsyncd.control.client import (
 )
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
 from azsyncd.errors import DaemonUnreachable
-from tests.helpers import short_dir
+from tests.helpers import short_dir, within
 from tests.tui.tui_daemon import LiveDaemon
 
 ROOT = Path(__file__).parents[2]
@@ -84,7 +84,7 @@ def test_update_settings_refusal_names_the_key_and_changes_nothing(
 
 
 def test_a_sync_its_runs_records_and_filtered_report(client: Client) -> None:
-    outcome = client.sync_and_wait(timeout=120)
+    outcome = client.sync_and_wait(timeout=within(120))
     assert outcome.run is not None and outcome.run.status in ("succeeded", "partial")
     assert outcome.plan is None
     runs = client.runs(limit=5)
@@ -120,7 +120,7 @@ def test_a_second_sync_is_refused_with_the_running_ones_id(
         assert refused.value.status == 409 and refused.value.run_id == first
     finally:
         live.directory.delay = 0.0
-        live.daemon.runner.wait(60)
+        live.daemon.runner.wait(within(60))
 
 
 def test_tenants_add_change_enable_delete(client: Client) -> None:
@@ -176,7 +176,7 @@ def test_a_name_is_one_path_segment(client: Client, name: str) -> None:
 
 
 def test_contacts(client: Client) -> None:
-    client.sync_and_wait(timeout=120)
+    client.sync_and_wait(timeout=within(120))
     page = client.contacts(limit=5)
     assert page.total > 5 and len(page.contacts) == 5
     assert all(c.synced_from_entra and c.email for c in page.contacts)

@@ -19,6 +19,7 @@ from tests.helpers import (
     short_dir,
     wait_for,
     wait_for_socket,
+    within,
     write_config,
 )
 
@@ -228,7 +229,7 @@ def test_signals_sent_the_moment_the_socket_accepts_are_acted_on(config_path: Pa
     with running_daemon(config_path, wait=False) as daemon:
         wait_for_socket(daemon.socket, proc=daemon.proc)
         daemon.proc.send_signal(signal.SIGTERM)
-        assert daemon.proc.wait(30) == 0
+        assert daemon.proc.wait(within(30)) == 0
         assert not daemon.socket.exists()
 
 

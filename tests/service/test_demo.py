@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket, within
 from tests.service.test_sync_process import children
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,7 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
         assert ctl.returncode in (0, 4) and "0 new, 0 updated" in ctl.stdout
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=within(30))
     assert proc.returncode == 0, err
     assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
     assert "simulated Contoso tenant with 250 users" in out

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import Deadline, daemon_command, short_dir, wait_for, wait_for_socket
+from tests.helpers import Deadline, daemon_command, short_dir, wait_for, wait_for_socket, within
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
     proc, _, key = start_demo(sock, tmp_path / "demo")
     assert account_pid(key) is not None
     proc.kill()
-    proc.wait(10)
+    proc.wait(within(10))
     wait_for(lambda: account_pid(key) is None, 15, "the simulated account ended with the demo", 0.1)
 
 

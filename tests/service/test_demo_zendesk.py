@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket, within
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
         } <= orgs
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=within(30))
     assert proc.returncode == 0, err
     with pytest.raises(httpx.TransportError):  # the simulated account stopped with the demo
         httpx.get(f"{base.group(1)}/api/v2/users.json", timeout=2)

@@ -27,7 +27,7 @@ from azsyncd.service.runs.worker import database_url
 from tests.engine_setup import FIELDS, mapping_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.helpers import wait_for
+from tests.helpers import wait_for, within
 from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
 
 pytestmark = pytest.mark.slow
@@ -220,7 +220,7 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
             assert daemon.board.status().tenants[0].status == "new"
             run_id = daemon.start_sync("manual")
             wait_for(first_off_during_second, 60)
-            assert daemon.runner.wait(60)
+            assert daemon.runner.wait(within(60))
             run = daemon.state.run(run_id)
             assert run is not None and run.status == "partial", run.message
             assert children(os.getpid()) == []

@@ -24,7 +24,7 @@ from azsyncd.state.repository import WELCOME_MAYBE
 from tests.engine_setup import tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve_directory, tls_for_localhost
-from tests.helpers import running_daemon, short_dir, wait_for
+from tests.helpers import running_daemon, short_dir, wait_for, within
 from tests.unit.test_welcome_and_crash import free_port
 
 pytestmark = pytest.mark.slow
@@ -112,7 +112,7 @@ def test_twenty_kill_9_while_sending_welcomes(mailing: tuple[Path, Path, SlowInb
                 interval=0.005,
             )
             daemon.proc.send_signal(signal.SIGKILL)
-            daemon.proc.wait(10)
+            daemon.proc.wait(within(10))
 
     with running_daemon(config, state_dir=state_dir) as daemon, daemon.client() as http:
         run = http.post("/v1/sync", json={"wait": True, "timeout": 120}, timeout=130).json()["run"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from azsyncd.service.runs.schedule import Scheduler, next_run_after
-from tests.helpers import FakeClock, wait_for
+from tests.helpers import FakeClock, wait_for, within
 
 MIDNIGHT = time(0, 0)
 
@@ -125,7 +125,7 @@ def test_scheduler_thread_fires_when_woken() -> None:
         scheduler.configure(
             enabled=True, at="00:00", zone="UTC", since=datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
         )
-        assert fired.wait(5)
+        assert fired.wait(within(5))
     finally:
         scheduler.stop()
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.fakes import pfx
-from tests.helpers import Deadline, running_daemon
+from tests.helpers import Deadline, running_daemon, within
 from tests.service.adversarial.conftest import contoso_config
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ class Uploads:
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         for thread in self.threads:
-            thread.join(60)
+            thread.join(within(60))
 
     def _send(self) -> None:
         transport = httpx.HTTPTransport(uds=str(self.socket))
@@ -150,7 +150,7 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
         hung = sum(1 for t in latencies if t == float("inf"))
         assert not hung, f"{hung} of {len(latencies)} status calls got no answer within 2 s"
         assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
-        thread.join(5)
+        thread.join(within(5))
         accepted = http.put("/v1/tenants/contoso/credential", json=body(honest))
     assert answers and answers[0].status_code == 422, answers
     assert "takes too long" in answers[0].json()["error"]["message"]
