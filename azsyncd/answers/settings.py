@@ -75,6 +75,7 @@ class TargetField(Answer):
     choices: list[str] = []
     raw_type: str = ""
     fixed: str | int | None = None  # the help desk's mark: set by azsync, never mapped
+    pattern: str = ""  # a regular expression the help desk holds the value to ("": none)
 
 
 class SetupProblem(Answer):

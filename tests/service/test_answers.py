@@ -138,3 +138,13 @@ def test_a_tenant_answer_is_the_configurations_tenant_and_its_state() -> None:
         "state",
         "device_code",
     }
+
+
+def test_every_key_a_target_field_may_show_is_in_its_answer() -> None:
+    from azsyncd.targets.fields import Choice, FieldDef, FieldType
+
+    shown = FieldDef(
+        "7", "Badge", FieldType.TEXT, True, (Choice("1", "a"),), "regexp", "mark", None, "[A-Z]+"
+    ).as_dict()
+    assert set(shown) == set(answers.TargetField.model_fields)
+    assert answers.read(answers.TargetField, shown).pattern == "[A-Z]+"

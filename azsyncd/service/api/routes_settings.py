@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from azsyncd import attributes
-from azsyncd.answers import Attributes, Contacts, Fields, Reloaded, Settings, Status
+from azsyncd.answers import Attributes, Contacts, Fields, Reloaded, Settings, Status, read
 from azsyncd.config.changes import shown
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
@@ -96,13 +96,15 @@ def get_fields(daemon: DaemonDep) -> Fields:
             target.close()
     except TargetError as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
-    return Fields.model_validate(
+    return read(
+        Fields,
         {
             "target": daemon.config.target.kind,
-            "fields": [f.as_dict() for f in fields],
+            # Every key of the answer, always: as_dict leaves out a mark and a pattern not set.
+            "fields": [{"fixed": None, "pattern": "", **f.as_dict()} for f in fields],
             # What the help desk lacks for the target's settings (HappyFox's mark field).
             "problems": [dataclasses.asdict(p) for p in problems],
-        }
+        },
     )
 
 
