@@ -25,6 +25,7 @@ KNOWN: tuple[str, ...] = (
     "employeeId",
     "employeeType",
     "employeeHireDate",
+    "employeeLeaveDateTime",
     "streetAddress",
     "city",
     "state",
@@ -39,7 +40,25 @@ KNOWN: tuple[str, ...] = (
     *(f"onPremisesExtensionAttributes.extensionAttribute{i}" for i in range(1, 16)),
     "onPremisesSamAccountName",
     "onPremisesDistinguishedName",
+    # The manager, read with $expand=manager (see directory/source.py).
+    "manager.displayName",
+    "manager.mail",
+    "manager.employeeId",
 )
+# Whole lists, for expressions (join, coalesce) and conditions (in, is empty).
+LISTS: tuple[str, ...] = ("otherMails", "businessPhones", "assignedLicenses")
+# The kind of value each attribute holds, for checking expressions; text when not named.
+KINDS: dict[str, str] = {
+    "accountEnabled": "bool",
+    "employeeHireDate": "date",
+    "employeeLeaveDateTime": "date",
+    "createdDateTime": "date",
+    **{name: "list" for name in LISTS},
+}
+# Attributes whose values are one of a few words, to catch a mistyped literal.
+VALUES: dict[str, tuple[str, ...]] = {"userType": ("Member", "Guest")}
+MANAGER = "manager"  # the navigation property behind manager.*
+MANAGER_SELECT = ("id", "displayName", "mail", "employeeId")
 
 # Directory extensions registered by an app: extension_<app id without dashes>_<name>.
 _EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_[A-Za-z0-9_]+$")
@@ -47,7 +66,16 @@ _INDEXED = re.compile(r"^(?P<name>[A-Za-z]+)\[(?P<index>\d+)\]$")
 
 
 def is_known(attribute: str) -> bool:
-    return attribute in KNOWN or bool(_EXTENSION.match(attribute))
+    return attribute in KNOWN or attribute in LISTS or bool(_EXTENSION.match(attribute))
+
+
+def kind_of(attribute: str) -> str:
+    """text, bool, date or list."""
+    return KINDS.get(attribute, "text")
+
+
+def reads_manager(attribute: str) -> bool:
+    return attribute.split(".", 1)[0] == MANAGER
 
 
 def graph_property(attribute: str) -> str:

@@ -94,6 +94,17 @@ def _check(args: argparse.Namespace) -> int:
         f"{path}: OK ({tenants} tenant{'s' if tenants != 1 else ''}, target "
         f"{loaded.config.target.kind})"
     )
+    scope = loaded.config.scope
+    if scope.active:
+        print(
+            f"  scope: include {scope.include or 'everyone'}, exclude {scope.exclude or 'no one'}"
+        )
+    for tenant in loaded.config.tenants:
+        if tenant.scope is not None and tenant.scope.active:
+            print(
+                f"  scope of {tenant.name}: include {tenant.scope.include},"
+                f" exclude {tenant.scope.exclude}"
+            )
     target = azsyncd.targets.registry.spec(loaded.config.target.kind)
     if target.limits is not None and loaded.config.target.settings is not None:
         budget = target.limits(loaded.config.target.settings).per_minute

@@ -97,6 +97,11 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_until(check: Callable[[], Any], timeout: float = 30) -> None:
+    """``wait_for`` by its older name (a check and an idle machine's timeout)."""
+    wait_for(check, timeout, "the condition (wait_until)")
+
+
 async def wait_for_async(
     predicate: Callable[[], Any],
     timeout: float = 30.0,

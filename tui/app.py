@@ -53,7 +53,7 @@ TABS: list[tuple[str, str, type[Panel]]] = [
     ("log", "Log", LogPanel),
     ("contacts", "Contacts", ContactsPanel),
     ("audit", "Audit", AuditPanel),
-    ("leavers", "Leavers", LifecyclePanel),
+    ("leavers", "Joiners & leavers", LifecyclePanel),
 ]
 # Where a setting a fix names is set: (tab, widget id); otherwise the key's last part.
 SETTING_WIDGETS = {

@@ -14,24 +14,28 @@ state and views the API adds: a key added to the configuration is in the answer 
 
 from azsyncd.answers.alerts import Alerts, AlertTest, RaisedAlert
 from azsyncd.answers.audit import AuditEntry, AuditLog
-from azsyncd.answers.base import (
-    Answer,
-    ErrorAnswer,
-    ErrorBody,
-    FieldProblem,
-    UnreadableAnswer,
-    read,
-)
+from azsyncd.answers.base import Answer, UnreadableAnswer, read
 from azsyncd.answers.contacts import Contact, Contacts, Phone
 from azsyncd.answers.demo import DemoUser, DemoUserAdded
+from azsyncd.answers.errors import ErrorAnswer, ErrorBody, FieldProblem
 from azsyncd.answers.lifecycle import (
     Finding,
     GroupRule,
+    JoinerRow,
+    Joiners,
     LeaverRow,
     Lifecycle,
     LifecycleSettings,
     RuleCheck,
 )
+from azsyncd.answers.preview import (
+    Preview,
+    PreviewAnswer,
+    PreviewChange,
+    PreviewReason,
+    TenantPreview,
+)
+from azsyncd.answers.quality import Quality, QualityGroup
 from azsyncd.answers.runs import (
     LogLine,
     Record,
@@ -49,6 +53,7 @@ from azsyncd.answers.settings import (
     MappingSettings,
     Reloaded,
     ScheduleSettings,
+    ScopeSettings,
     Settings,
     SetupProblem,
     StateSettings,
@@ -91,6 +96,8 @@ __all__ = [
     "Group",
     "GroupRule",
     "Groups",
+    "JoinerRow",
+    "Joiners",
     "LastTick",
     "LeaverRow",
     "Lifecycle",
@@ -98,6 +105,12 @@ __all__ = [
     "LogLine",
     "MappingSettings",
     "Phone",
+    "Preview",
+    "PreviewAnswer",
+    "PreviewChange",
+    "PreviewReason",
+    "Quality",
+    "QualityGroup",
     "RaisedAlert",
     "Record",
     "Records",
@@ -109,6 +122,7 @@ __all__ = [
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
+    "ScopeSettings",
     "Settings",
     "SetupProblem",
     "StateSettings",
@@ -120,6 +134,7 @@ __all__ = [
     "Tenant",
     "TenantAuthorization",
     "TenantList",
+    "TenantPreview",
     "TenantState",
     "UnreadableAnswer",
     "WelcomeEmailSettings",

@@ -1,5 +1,5 @@
-"""``GET /v1/lifecycle``: leaver settings, contact-group rules, the leavers azsync knows; and
-the check of the rules' groups."""
+"""``GET /v1/lifecycle``: leaver settings, contact-group rules, the leavers and joiners azsync
+knows; and the check of the rules' groups."""
 
 from __future__ import annotations
 
@@ -35,10 +35,32 @@ class LeaverRow(Answer):
     reason: str = ""  # e.g. "login still ON: <the help desk's reason>" while it refuses
 
 
+class JoinerRow(Answer):
+    tenant: str = ""
+    object_id: str = ""
+    email: str = ""
+    name: str = ""
+    hire_date: str = ""  # YYYY-MM-DD: the day the login goes on
+    days_left: int = 0
+    created: bool = False  # the contact exists, login off; False: not synced yet
+    contact_from: str = ""  # YYYY-MM-DD: when the contact is created (hire date - days)
+    reason: str = ""  # "login still OFF: <the help desk's reason>" while it refuses
+
+
+class Joiners(Answer):
+    """``GET /v1/lifecycle/joiners``: contacts created before their user's hire date."""
+
+    create_before_hire_days: int = 0
+    today: str = ""
+    timezone: str = "UTC"
+    joiners: list[JoinerRow] = []
+
+
 class Lifecycle(Answer):
     lifecycle: LifecycleSettings = LifecycleSettings()
     contact_groups: list[GroupRule] = []
     leavers: list[LeaverRow] = []
+    joiners: list[JoinerRow] = []  # upcoming starts, soonest first
 
 
 class Finding(Answer):

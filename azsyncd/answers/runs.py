@@ -9,9 +9,15 @@ from azsyncd.answers.base import Answer, Instant
 COUNT_KEYS = ("new", "updated", "unchanged", "failed", "skipped")
 
 
+# Said only when not zero: joiners created with the login off (among "new"), joiners started.
+LIFECYCLE_COUNTS = (("joiners", "joiner(s), login off"), ("started", "started"))
+
+
 def counts_text(counts: dict[str, Any]) -> str:
-    """ "3 new, 0 updated, ..." in a fixed order."""
-    return ", ".join(f"{counts.get(k, 0)} {k}" for k in COUNT_KEYS)
+    """ "3 new, 0 updated, ..." in a fixed order; joiners and starts when there are some."""
+    text = ", ".join(f"{counts.get(k, 0)} {k}" for k in COUNT_KEYS)
+    extra = [f"{counts[k]} {label}" for k, label in LIFECYCLE_COUNTS if counts.get(k)]
+    return text + (f" ({', '.join(extra)})" if extra else "")
 
 
 class LogLine(Answer):

@@ -20,7 +20,21 @@ class ScheduleSettings(model.Schedule):
 
 
 class MappingSettings(model.Mapping):
-    pass
+    """Each mapped value is an attribute or expression, or a table {"value", "apply"}."""
+
+    @staticmethod
+    def source(entry: str | model.FieldRule | dict[str, Any] | None) -> str | None:
+        """The attribute or expression of a mapped value, whichever form it has."""
+        if isinstance(entry, model.FieldRule):
+            return entry.value
+        return str(entry.get("value", "")) if isinstance(entry, dict) else entry
+
+    @staticmethod
+    def apply(entry: str | model.FieldRule | dict[str, Any] | None) -> str | None:
+        """The value's own apply rule (always, on_create, when_empty), or None."""
+        if isinstance(entry, model.FieldRule):
+            return entry.apply
+        return entry.get("apply") if isinstance(entry, dict) else None
 
 
 class WelcomeEmailSettings(model.WelcomeEmail):
@@ -29,6 +43,10 @@ class WelcomeEmailSettings(model.WelcomeEmail):
 
 class SyncSettings(model.Sync):
     pass
+
+
+class ScopeSettings(model.Scope):
+    """Who syncs: every include condition holds and no exclude condition does."""
 
 
 class StateSettings(Answer):
@@ -62,6 +80,7 @@ class Settings(Answer):
     mapping: MappingSettings = MappingSettings()
     welcome_email: WelcomeEmailSettings = WelcomeEmailSettings()
     sync: SyncSettings = SyncSettings()
+    scope: ScopeSettings = ScopeSettings()
     state: StateSettings = StateSettings()
 
 
@@ -94,6 +113,8 @@ class Fields(Answer):
 
 class Attributes(Answer):
     attributes: list[str] = []
+    lists: list[str] = []  # the attributes that hold a list of values
+    functions: dict[str, str] = {}  # each expression function, with an example
     note: str = ""
 
 

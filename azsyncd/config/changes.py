@@ -35,8 +35,9 @@ FILE_ONLY_NAMES = frozenset(
     }
 )
 FILE_ONLY_SECTIONS = frozenset({"control"})
-# Keys that decide how a secret travels: whether the SMTP password goes out in the clear.
-FILE_ONLY_KEYS = frozenset({"welcome_email.tls"})
+# Keys that decide how a secret travels (whether the SMTP password goes out in the clear),
+# or name a host the daemon connects to under another name (the digest's webhooks).
+FILE_ONLY_KEYS = frozenset({"welcome_email.tls", "alerts.digest.to"})
 
 
 def is_file_only(key: str) -> bool:

@@ -238,6 +238,8 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for a bad dict key: the key itself is named already
             continue
+        if isinstance(part, str) and part.startswith("<") and part.endswith(">"):
+            continue  # the form a union took (model.Entry's tags): not a key of the file
         name = clipped(str(part), 64)
         text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text

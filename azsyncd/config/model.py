@@ -20,7 +20,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -32,6 +34,14 @@ from pydantic_core import PydanticCustomError
 from azsyncd import attributes
 from azsyncd.config import target_kinds
 from azsyncd.config.endpoints import secure_url
+from azsyncd.config.expression import (
+    Condition,
+    Expression,
+    ExpressionError,
+    Kind,
+    compile_condition,
+    compile_expression,
+)
 from azsyncd.config.interval import parse_interval
 from azsyncd.config.templates import GROUP_NAME_FIELDS, WELCOME_FIELDS, check
 from azsyncd.config.text import MAX_TEXT, control_character
@@ -292,6 +302,48 @@ def _nested(error: Any, table: str) -> Any:
     return nested | ({"ctx": error["ctx"]} if "ctx" in error else {})
 
 
+def _conditions(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            compile_condition(value)
+        except ExpressionError as exc:
+            raise ValueError(_quoted(value, exc.describe())) from None
+    return values
+
+
+class Scope(Section):
+    """Who is synced: a user must meet every include condition and no exclude condition."""
+
+    include: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description='Conditions every synced user meets, e.g. userType = "Member", has license',
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description='Conditions that leave a user out, e.g. mail matches "^(room|mtg)-"',
+    )
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _parsed(cls, value: list[str]) -> list[str]:
+        return _conditions(value)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def conditions(self) -> tuple[list[Condition], list[Condition]]:
+        return [compile_condition(c) for c in self.include], [
+            compile_condition(c) for c in self.exclude
+        ]
+
+    def reads(self) -> set[str]:
+        included, excluded = self.conditions()
+        return {path for c in [*included, *excluded] for path in c.reads}
+
+
 class Tenant(Section):
     name: TenantName = Field(
         ..., description="Short identifier used in the API: lowercase letters, digits, dashes"
@@ -322,6 +374,9 @@ class Tenant(Section):
         json_schema_extra={"items": {"type": "string", "pattern": GUID.pattern}},
     )
     exclude_disabled: bool = False
+    scope: Scope | None = Field(
+        None, description="This tenant's own [scope], on top of the one for every tenant"
+    )
 
     @field_validator("tenant_id")
     @classmethod
@@ -357,41 +412,131 @@ class Tenant(Section):
         return value
 
 
+Apply = Literal["always", "on_create", "when_empty"]
+
+
+class FieldRule(Section):
+    """A mapped value with its own rule: { value = "department", apply = "on_create" }."""
+
+    value: str = Field(..., min_length=1, description="An attribute or an expression")
+    apply: Apply | None = Field(
+        None,
+        description="always: follow the directory; on_create: set when the contact is created,"
+        " then left alone; when_empty: fill only while the help desk's value is empty",
+    )
+
+
+def _entry_kind(value: Any) -> str:
+    return "<table>" if isinstance(value, (dict, FieldRule)) else "<expression>"
+
+
+# A mapping entry: an attribute or expression, or a table with its own apply rule. The
+# discriminator picks one, so a mistake is reported once, in the form the admin wrote.
+Entry = Annotated[
+    Annotated[str, Tag("<expression>")] | Annotated[FieldRule, Tag("<table>")],
+    Discriminator(_entry_kind),
+]
+ONE_VALUE = (Kind.TEXT, Kind.NUMBER)  # what an address, a name or a phone number can be
+TAKES = {"email": "an email address", "name": "a name", "phones": "a phone number"}
+
+
+def entry_source(entry: Entry) -> str:
+    return entry if isinstance(entry, str) else entry.value
+
+
+def entry_apply(entry: Entry, default: str = "always") -> str:
+    return default if isinstance(entry, str) or entry.apply is None else entry.apply
+
+
 class Mapping(Section):
-    email: str = "userPrincipalName"
+    email: str = Field(
+        "userPrincipalName",
+        description="An attribute or expression: coalesce(mail, userPrincipalName)",
+    )
     guest_email_from_mail: bool = Field(
         True, description="Guests (#EXT# UPNs) use mail, then otherMails[0]"
     )
-    name: str = Field(
-        "{displayName}", description='An attribute, or a template such as "{givenName} {surname}"'
+    name: Entry = Field(
+        "{displayName}",
+        description='An attribute, a template such as "{givenName} {surname}", or an expression',
     )
-    phones: dict[PhoneType, str] = Field(default_factory=dict)
+    phones: dict[PhoneType, Entry] = Field(default_factory=dict)
     skip_empty_phones: bool = Field(
         False, description="Skip an empty mapped phone instead of failing the contact"
     )
-    custom_fields: dict[str, str] = Field(
-        default_factory=dict, description="Target field name -> directory attribute"
+    custom_fields: dict[str, Entry] = Field(
+        default_factory=dict, description="Target field name -> attribute or expression"
     )
-    overwrite_custom_fields: bool = True
+    overwrite_custom_fields: bool = Field(
+        True, description="The apply rule of custom fields that name none: always, or when_empty"
+    )
 
-    @field_validator("email")
-    @classmethod
-    def _email_attr(cls, value: str) -> str:
-        return _check_attribute(value)
+    @model_validator(mode="after")
+    def _expressions(self) -> Mapping:
+        errors: list[Any] = []
+        for loc, source, wanted in self._sources():
+            try:
+                expression = compile_expression(source)
+            except ExpressionError as exc:
+                errors.append(_expression_error(loc, source, exc.describe()))
+                continue
+            if wanted and expression.kind not in wanted:
+                errors.append(
+                    _expression_error(
+                        loc,
+                        source,
+                        f"gives {expression.kind}, and {TAKES[loc[0]]} is one text value"
+                        + (
+                            "; pick one item, e.g. businessPhones[0]"
+                            if expression.kind is Kind.LIST
+                            else ""
+                        ),
+                    )
+                )
+        if errors:
+            raise ValidationError.from_exception_data("Mapping", errors)
+        return self
 
-    @field_validator("phones", "custom_fields")
-    @classmethod
-    def _attrs(cls, value: dict[str, str]) -> dict[str, str]:
-        for attribute in value.values():
-            _check_attribute(attribute)
-        return value
+    def _sources(self) -> list[tuple[tuple[Any, ...], str, tuple[Kind, ...]]]:
+        """(location, expression, the kinds it may give; empty: any) of every mapped value."""
+        found: list[tuple[tuple[Any, ...], str, tuple[Kind, ...]]] = [
+            (("email",), self.email, (Kind.TEXT,))
+        ]
+        name = entry_source(self.name)
+        template = name_template_attributes(name) if "{" in name else None
+        for part in template or [name]:
+            found.append((("name",), part, ONE_VALUE))
+        found += [(("phones", t), entry_source(e), ONE_VALUE) for t, e in self.phones.items()]
+        found += [
+            (("custom_fields", n), entry_source(e), ()) for n, e in self.custom_fields.items()
+        ]
+        return found
 
-    @field_validator("name")
-    @classmethod
-    def _name_template(cls, value: str) -> str:
-        for attribute in name_template_attributes(value):
-            _check_attribute(attribute)
-        return value
+    def expression(self, entry: Entry) -> Expression:
+        """A mapped value's compiled expression (checked when the config was)."""
+        return compile_expression(entry_source(entry))
+
+    def reads(self) -> set[str]:
+        """Every attribute path the mapping reads."""
+        return {
+            path for _, source, _ in self._sources() for path in compile_expression(source).reads
+        }
+
+    def custom_apply(self, name: str) -> str:
+        default = "always" if self.overwrite_custom_fields else "when_empty"
+        return entry_apply(self.custom_fields[name], default)
+
+
+def _expression_error(loc: tuple[Any, ...], source: str, problem: str) -> Any:
+    message = _quoted(source, problem)
+    return {"type": PydanticCustomError("value_error", message), "loc": loc, "input": source}
+
+
+def _quoted(source: str, problem: str) -> str:
+    """The problem, after the expression when it is more than one word."""
+    if re.fullmatch(r"[\w.\[\]]+", source):
+        return problem.split(": ", 1)[1] if problem.startswith("at column 1: ") else problem
+    return f"{source!r}: {problem}"
 
 
 def name_template_attributes(template: str) -> list[str]:
@@ -472,6 +617,13 @@ class Sync(Section):
             " (or none at all) writes nothing that run"
         ),
     )
+    max_fail_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A settings change whose preview fails more than this share of a tenant's"
+        " contacts is refused unless forced",
+    )
     full_every: float = Field(
         7.0,
         ge=0,
@@ -481,6 +633,51 @@ class Sync(Section):
             " desk's own contact, so edits made there are seen (0: never)"
         ),
     )
+
+
+EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class Digest(Section):
+    """The data-quality digest for the directory's owners: the failing contacts grouped by
+    what fixes them, sent once a period by the active daemon."""
+
+    to: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Email addresses and/or webhook URLs (https); empty: no digest",
+    )
+    every: Literal["weekly", "daily"] = Field(
+        "weekly", description="Once a week (from Monday) or once a day, in the account's zone"
+    )
+    min_count: int = Field(
+        1, ge=1, le=1_000_000, description="Sent only when at least this many users fail"
+    )
+    addresses: int = Field(10, ge=1, le=100, description="Addresses named per group at most")
+    secret_file: str | None = Field(
+        None, description="A shared secret sent to the webhooks in alerts.secret_header"
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if "://" in item:
+                secure_url(item, "alerts.digest.to")
+            elif not EMAIL_ADDRESS.fullmatch(item):
+                raise ValueError(
+                    f'"{item}" is neither an email address nor a webhook URL; write e.g. '
+                    '"it-directory@example.com" or "https://hooks.example.com/azsync"'
+                )
+        return value
+
+    @property
+    def emails(self) -> list[str]:
+        return [item for item in self.to if "://" not in item]
+
+    @property
+    def webhooks(self) -> list[str]:
+        return [item for item in self.to if "://" in item]
 
 
 class Alerts(Section):
@@ -497,6 +694,7 @@ class Alerts(Section):
     stale_hours: int = Field(
         0, ge=0, le=8760, description="Alert when no sync succeeded for this long; 0: never"
     )
+    digest: Digest = Field(default_factory=Digest)
 
     @field_validator("webhook_url")
     @classmethod
@@ -538,7 +736,6 @@ class Metrics(Section):
 
 LeaverAction = Literal["keep", "disable_login"]
 # A rule's attribute condition: companyName = "Fabrikam", department starts with "Sales".
-CONDITION = re.compile(r'^(?P<attribute>\S+)\s+(?P<op>=|starts with)\s+"(?P<value>[^"]*)"$')
 
 
 class Lifecycle(Section):
@@ -554,6 +751,13 @@ class Lifecycle(Section):
         3, ge=0, le=365, description="Days a removal waits, so a restored user comes back untouched"
     )
     group_name: str = Field("Left Microsoft Entra ID: {tenant}", min_length=1, max_length=200)
+    create_before_hire_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="Joiners: a user whose employeeHireDate is ahead gets a contact this many"
+        " days before it, login off and no welcome email until the day; 0: off",
+    )
 
     @field_validator("group_name")
     @classmethod
@@ -585,16 +789,7 @@ class ContactGroupRule(Section):
     @field_validator("when")
     @classmethod
     def _condition(cls, value: str) -> str:
-        if not value:
-            return value
-        match = CONDITION.match(value)
-        if not match:
-            raise ValueError(
-                f'{value!r} is not a condition; write attribute = "value" or attribute'
-                ' starts with "value", e.g. companyName = "Fabrikam"'
-            )
-        _check_attribute(match["attribute"])
-        return value
+        return _conditions([value])[0] if value else value
 
     @model_validator(mode="after")
     def _one_condition(self) -> ContactGroupRule:
@@ -605,11 +800,9 @@ class ContactGroupRule(Section):
             )
         return self
 
-    def condition(self) -> tuple[str, str, str]:
-        """(attribute, "=" or "starts with", value) of an attribute rule."""
-        match = CONDITION.match(self.when)
-        assert match is not None
-        return match["attribute"], match["op"], match["value"]
+    def condition(self) -> Condition:
+        """The compiled condition of an attribute rule."""
+        return compile_condition(self.when)
 
 
 class State(Section):
@@ -670,8 +863,13 @@ class Config(Section):
     alerts: Alerts = Field(default_factory=Alerts)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     contact_groups: list[ContactGroupRule] = Field(default_factory=list, max_length=200)
+    scope: Scope = Field(default_factory=Scope)
     state: State = Field(default_factory=State)
     control: Control = Field(default_factory=Control)
 
     def tenant(self, name: str) -> Tenant | None:
         return next((t for t in self.tenants if t.name == name), None)
+
+    def scopes(self, tenant: Tenant) -> list[Scope]:
+        """The scopes a tenant's users must be in: every tenant's, then its own."""
+        return [s for s in (self.scope, tenant.scope) if s is not None and s.active]

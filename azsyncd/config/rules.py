@@ -143,6 +143,17 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
         )
     if alerts.secret_file and not alerts.webhook_url:
         yield "alerts.secret_file", "a webhook secret needs webhook_url, the webhook it is sent to"
+    if alerts.digest.emails and not (mail.smtp_host and mail.from_address):
+        yield (
+            "alerts.digest.to",
+            "the digest's emails go through the welcome email's SMTP server: set [welcome_email]"
+            " smtp_host and from_address (enabled may stay false)",
+        )
+    if alerts.digest.secret_file and not alerts.digest.webhooks:
+        yield (
+            "alerts.digest.secret_file",
+            "a digest secret needs a webhook URL in alerts.digest.to, where it is sent",
+        )
 
 
 def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
@@ -169,3 +180,5 @@ def secret_file_keys(config: Config) -> Iterator[tuple[str, str]]:
         yield "welcome_email.template_file", config.welcome_email.template_file
     if config.alerts.secret_file:
         yield "alerts.secret_file", config.alerts.secret_file
+    if config.alerts.digest.secret_file:
+        yield "alerts.digest.secret_file", config.alerts.digest.secret_file

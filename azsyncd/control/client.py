@@ -40,11 +40,15 @@ from azsyncd.answers import (
     Fields,
     Group,
     Groups,
+    Joiners,
     LastTick,
     Lifecycle,
     LogLine,
     MappingSettings,
     Phone,
+    Preview,
+    PreviewAnswer,
+    Quality,
     Record,
     Records,
     Reloaded,
@@ -55,6 +59,7 @@ from azsyncd.answers import (
     RunningSync,
     RunSummary,
     ScheduleSettings,
+    ScopeSettings,
     Settings,
     SetupProblem,
     StateSettings,
@@ -94,6 +99,7 @@ __all__ = [
     "DeviceCode",
     "FieldProblem",
     "Group",
+    "Joiners",
     "LastTick",
     "Lifecycle",
     "LogLine",
@@ -101,6 +107,8 @@ __all__ = [
     "PemCertificate",
     "Pfx",
     "Phone",
+    "PreviewAnswer",
+    "Quality",
     "Record",
     "RecordStatus",
     "Records",
@@ -111,6 +119,7 @@ __all__ = [
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
+    "ScopeSettings",
     "Settings",
     "SetupProblem",
     "StateSettings",
@@ -132,6 +141,7 @@ RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
 RECORDS_PAGE = 10000  # the API's largest page
+SAVE_TIMEOUT = 900  # a mapping or scope change is previewed (the directory read) before it is saved
 
 
 class ApiFailure(Exception):
@@ -149,6 +159,7 @@ class ApiFailure(Exception):
         fix: str = "",
         problems: list[FieldProblem] | None = None,
         run_id: int | None = None,
+        preview: Preview | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -157,14 +168,22 @@ class ApiFailure(Exception):
         self.fix = fix
         self.problems = problems or []
         self.run_id = run_id
+        self.preview = preview  # a save refused for its preview (code "preview_fails")
 
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
         error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
         try:  # a refusal is shown whatever its shape: never an error about the error
-            parsed = ErrorBody.model_validate(error if isinstance(error, dict) else {})
+            parsed = ErrorBody.model_validate({k: v for k, v in error.items() if k != "preview"})
         except ValidationError:
             parsed = ErrorBody()
+        preview = None
+        if isinstance(error.get("preview"), dict):
+            try:
+                preview = read(Preview, error["preview"])
+            except UnreadableAnswer:
+                preview = None
         return cls(
             status,
             parsed.code,
@@ -172,6 +191,7 @@ class ApiFailure(Exception):
             parsed.fix,
             parsed.problems or [],
             parsed.run_id,
+            preview,
         )
 
     def __str__(self) -> str:
@@ -367,12 +387,44 @@ class Client:
     def settings(self) -> Settings:
         return self._read(Settings, "GET", "/settings")
 
-    def update_settings(self, **sections: dict[str, Any]) -> Settings:
+    def update_settings(self, force: bool = False, **sections: dict[str, Any]) -> Settings:
         """Merge changes into sections, e.g. ``update_settings(schedule={"enabled": True})``.
 
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
+        A mapping or scope change whose preview fails more than [sync] max_fail_share of a
+        tenant's contacts is refused (ApiFailure, code "preview_fails", with ``.preview``)
+        unless ``force``.
         """
-        return self._read(Settings, "PATCH", "/settings", json=sections)
+        body: dict[str, Any] = {**sections, **({"force": True} if force else {})}
+        return self._read(Settings, "PATCH", "/settings", json=body, timeout=SAVE_TIMEOUT)
+
+    def preview(
+        self,
+        settings: dict[str, Any] | None = None,
+        lifecycle: dict[str, Any] | None = None,
+        tenant_change: tuple[str, dict[str, Any]] | None = None,
+        *,
+        tenant: str | None = None,
+        sample: int = 10,
+        timeout: float = 900,
+    ) -> PreviewAnswer:
+        """What the next full run would do with a change, saving and writing nothing.
+
+        ``settings``, ``lifecycle`` and ``tenant_change`` (name, changes) are the bodies of
+        ``update_settings``, ``update_lifecycle`` and ``update_tenant``; give any of them.
+        It reads every enabled tenant (or ``tenant``) in full, so it takes about as long as
+        a dry run.
+        """
+        body: dict[str, Any] = {"sample": sample}
+        if settings is not None:
+            body["settings"] = settings
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        if tenant_change is not None:
+            body["tenant_change"] = {"name": tenant_change[0], "changes": tenant_change[1]}
+        if tenant is not None:
+            body["tenant"] = tenant
+        return self._read(PreviewAnswer, "POST", "/preview", json=body, timeout=timeout)
 
     def lifecycle(self) -> Lifecycle:
         return self._read(Lifecycle, "GET", "/lifecycle")
@@ -381,14 +433,29 @@ class Client:
         self,
         lifecycle: dict[str, Any] | None = None,
         contact_groups: list[dict[str, Any]] | None = None,
+        force: bool = False,
     ) -> Lifecycle:
-        """Merge leaver settings and/or replace the contact-group rules; validated, then saved."""
-        body: dict[str, Any] = {}
+        """Merge leaver settings and/or replace the contact-group rules; validated, then saved
+        (a change whose preview fails too many contacts only with ``force``)."""
+        body: dict[str, Any] = {"force": True} if force else {}
         if lifecycle is not None:
             body["lifecycle"] = lifecycle
         if contact_groups is not None:
             body["contact_groups"] = contact_groups
-        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body)
+        return self._read(Lifecycle, "PATCH", "/lifecycle", json=body, timeout=SAVE_TIMEOUT)
+
+    def joiners(self) -> Joiners:
+        """Upcoming starts: joiners whose contact exists with the login off."""
+        return self._read(Joiners, "GET", "/lifecycle/joiners")
+
+    def quality(self, addresses: int | None = None) -> Quality:
+        """The data-quality report (what the digest sends), ``addresses`` named per group."""
+        params = {"addresses": addresses} if addresses else {}
+        return self._read(Quality, "GET", "/report/quality", params=params)
+
+    def quality_csv(self) -> bytes:
+        """Every failing user with its fix, as CSV."""
+        return self._send("GET", "/report/quality.csv").content
 
     def check_lifecycle(self) -> RuleCheck:
         """Ask the tenants and the help desk whether the rules' groups exist."""

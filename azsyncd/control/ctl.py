@@ -26,6 +26,7 @@ from azsyncd.control.client import (
     Credential,
     PemCertificate,
     Pfx,
+    Preview,
     TenantState,
     counts_text,
     inert,
@@ -77,6 +78,50 @@ def a_file(action: argparse.Action) -> argparse.Action:
     """An option naming a local file: shell completion offers file names (shtab reads it)."""
     action.complete = {"bash": "_shtab_compgen_files", "zsh": "_files"}  # type: ignore[attr-defined]
     return action
+
+
+def _preview_options(command: argparse.ArgumentParser) -> None:
+    how = command.add_mutually_exclusive_group()
+    how.add_argument(
+        "--preview",
+        action="store_true",
+        help="show what the next full run would do with this change; save nothing",
+    )
+    how.add_argument(
+        "--force",
+        action="store_true",
+        help="save even if the preview fails more than [sync] max_fail_share of a tenant",
+    )
+
+
+def preview_text(found: Preview) -> str:
+    """A preview as a terminal shows it: counts, top reasons with examples, changed contacts."""
+    lines = [f"preview ({found.seconds:.1f} s): {found.summary()}"]
+    for tenant in found.tenants:
+        state = "" if tenant.ok else f" not read: {tenant.reason}"
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in tenant.counts.items() if v)
+        lines.append(f"  {tenant.name}: {tenant.users} users, {tenant.contacts} contacts{state}")
+        lines.append(f"    {counts or 'no change'}; failing {tenant.fail_share:.0%}")
+    if found.reasons:
+        lines.append("top reasons:")
+    for reason in found.reasons:
+        lines.append(f"  {reason.count} x {reason.reason}")
+        lines += [f"      e.g. {example}" for example in reason.examples]
+    if found.sample:
+        lines.append("changed contacts (sample):")
+    for change in found.sample:
+        lines.append(f"  {change.action} {change.email} ({change.tenant} {change.user})")
+        lines += [f"      {line}" for line in change.changes]
+    lines += [f"note: {note}" for note in found.notes]
+    return "\n".join(lines)
+
+
+def _refused(p: Printer, exc: ApiFailure) -> int:
+    """A save refused for its preview: the reason, then the preview behind it."""
+    if exc.code != "preview_fails" or exc.preview is None:
+        raise exc
+    p.out(exc.preview, f"not saved: {exc.message}\n  fix: {exc.fix}\n" + preview_text(exc.preview))
+    return EXIT_REFUSED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -170,20 +215,28 @@ def _parser() -> argparse.ArgumentParser:
         "set", help="e.g. schedule.enabled=true mapping.name='{givenName} {surname}'"
     )
     setp.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
+    _preview_options(setp)
 
-    life = sub.add_parser("lifecycle", help="leavers and contact-group rules")
+    life = sub.add_parser("lifecycle", help="joiners, leavers and contact-group rules")
     lsub = life.add_subparsers(dest="action", metavar="ACTION")
     lsub.add_parser("show", help="settings, rules and the leavers azsync knows")
+    lsub.add_parser("joiners", help="upcoming starts: contacts waiting, login off, for the day")
     lsub.add_parser("check", help="do the rules' groups exist? (asks the tenants and help desk)")
-    lset = lsub.add_parser("set", help="e.g. on_removed=disable_login grace_days=5")
+    lset = lsub.add_parser(
+        "set", help="e.g. on_removed=disable_login grace_days=5 create_before_hire_days=7"
+    )
     lset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    _preview_options(lset)
     radd = lsub.add_parser("rule-add", help="add a contact-group rule")
     radd.add_argument("group", help="the help desk's contact group")
     how = radd.add_mutually_exclusive_group(required=True)
     how.add_argument("--when", help="e.g. 'companyName = \"Fabrikam\"'")
     how.add_argument("--entra-group", help="an Entra ID group's object id")
     radd.add_argument("--access-tickets", action="store_true", help="members see its tickets")
-    lsub.add_parser("rule-remove", help="remove every rule of a group").add_argument("group")
+    _preview_options(radd)
+    rremove = lsub.add_parser("rule-remove", help="remove every rule of a group")
+    rremove.add_argument("group")
+    _preview_options(rremove)
 
     contacts = sub.add_parser("contacts", help="contacts of the built-in store")
     contacts.add_argument("--search", default="")
@@ -196,6 +249,13 @@ def _parser() -> argparse.ArgumentParser:
     wsub.add_parser(
         "resend", help="send a welcome email that failed or may not have arrived"
     ).add_argument("email")
+    report = sub.add_parser("report", help="reports: quality (failing contacts grouped by fix)")
+    rpsub = report.add_subparsers(dest="action", required=True, metavar="REPORT")
+    quality = rpsub.add_parser(
+        "quality", help="failing contacts grouped by what fixes them (what the digest sends)"
+    )
+    quality.add_argument("--csv", metavar="FILE", help="also save every failing contact to FILE")
+    quality.add_argument("--addresses", type=int, help="addresses named per group (default 10)")
     audit = sub.add_parser("audit", help="who changed what through the socket, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--user", help="only this user's changes")
@@ -538,23 +598,69 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
     for assignment in args.assignments:
         for section, values in parse_assignment(assignment).items():
             patch.setdefault(section, {}).update(values)
-    p.out(client.update_settings(**patch), "settings saved")
+    if args.preview:
+        found = client.preview(settings=patch)
+        p.out(found, preview_text(found))
+        return EXIT_REFUSED if found.refused else EXIT_OK
+    try:
+        p.out(client.update_settings(force=args.force, **patch), "settings saved")
+    except ApiFailure as exc:
+        return _refused(p, exc)
+    return EXIT_OK
+
+
+def _joiners(client: Client, p: Printer) -> int:
+    found = client.joiners()
+    if found.create_before_hire_days == 0 and not found.joiners:
+        p.out(
+            found,
+            "joiners are off: contacts are created when azsync first reads the user\n"
+            "  to create them ahead: azsyncctl lifecycle set create_before_hire_days=7",
+        )
+        return EXIT_OK
+    lines = [
+        f"contacts created {found.create_before_hire_days} day(s) before the hire date, login"
+        f" off; today is {found.today} ({found.timezone})"
+    ]
+    lines += [
+        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}: "
+        + ("contact ready, login off" if row.created else f"contact from {row.contact_from}")
+        + (f" ({row.reason})" if row.reason else "")
+        for row in found.joiners
+    ]
+    lines.append(f"{len(found.joiners)} upcoming start(s)")
+    p.out(found, "\n".join(lines))
+    return EXIT_OK
+
+
+def _report(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    if args.addresses is not None and not 1 <= args.addresses <= 100:
+        raise UsageError("--addresses takes a number from 1 to 100")
+    found = client.quality(args.addresses)
+    if args.csv:
+        target = Path(args.csv).expanduser().resolve()
+        target.write_bytes(client.quality_csv())
+        print(f"saved every failing contact with its fix to {target}", file=sys.stderr)
+    p.out(found, found.text)
     return EXIT_OK
 
 
 def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
     action = args.action or "show"
+    if action == "joiners":
+        return _joiners(client, p)
     if action == "check":
         found = client.check_lifecycle()
         lines = [f"problem: {f.key}: {f.message}" for f in found.problems]
         lines += [f"note: {f.key}: {f.message}" for f in found.notes]
         p.out(found, "\n".join(lines) or "every rule's groups exist")
         return EXIT_REFUSED if found.problems else EXIT_OK
+    change: dict[str, Any] = {}
     if action == "set":
         values: dict[str, Any] = {}
         for assignment in args.assignments:
             values.update(parse_assignment(f"lifecycle.{assignment}")["lifecycle"])
-        shown = client.update_lifecycle(lifecycle=values)
+        change = {"lifecycle": values}
     elif action in ("rule-add", "rule-remove"):
         rules = [r.model_dump(mode="json") for r in client.lifecycle().contact_groups]
         if action == "rule-add":
@@ -571,13 +677,29 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
             if len(kept) == len(rules):
                 raise UsageError(f'no rule names the group "{args.group}"; see azsyncctl lifecycle')
             rules = kept
-        shown = client.update_lifecycle(contact_groups=rules)
+        change = {"contact_groups": rules}
+    if change and args.preview:
+        previewed = client.preview(lifecycle=change)
+        p.out(previewed, preview_text(previewed))
+        return EXIT_REFUSED if previewed.refused else EXIT_OK
+    if change:
+        try:
+            shown = client.update_lifecycle(**change, force=args.force)
+        except ApiFailure as exc:
+            return _refused(p, exc)
     else:
         shown = client.lifecycle()
     s = shown.lifecycle
     lines = [
         f"on_removed {s.on_removed} (after {s.grace_days} day(s) of grace), on_disabled"
         f" {s.on_disabled}; leavers' group {s.group_name!r}",
+        "joiners: "
+        + (
+            f"created {s.create_before_hire_days} day(s) before the hire date, login off"
+            " (azsyncctl lifecycle joiners)"
+            if s.create_before_hire_days
+            else "off (create_before_hire_days = 0)"
+        ),
         *(
             f"rule: {r.condition} -> {r.group!r}"
             + (" (sees its tickets)" if r.access_tickets else "")
@@ -677,6 +799,7 @@ COMMANDS = {
     "reload": _reload,
     "welcome": _welcome,
     "audit": _audit,
+    "report": _report,
     "alerts": _alerts,
     "demo": _demo,
 }

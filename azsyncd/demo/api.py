@@ -3,6 +3,7 @@ incremental tick bring them across (``azsyncctl demo add-user NAME``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -61,6 +62,13 @@ def person(tenant: SimulatedTenant, name: str, department: str) -> dict[str, Any
         "companyName": "Contoso",
         "city": "Berlin",
     }
+
+
+def joiner(tenant: SimulatedTenant, now: datetime, days: int) -> dict[str, Any]:
+    """Jamie Joiner, whose hire date is ``days`` after ``now`` (UTC): a joiner of the demo."""
+    user = person(tenant, "Jamie Joiner", "Support")
+    user["employeeHireDate"] = f"{(now.astimezone(UTC) + timedelta(days=days)):%Y-%m-%d}T00:00:00Z"
+    return user
 
 
 def demo_router(tenant: SimulatedTenant) -> APIRouter:

@@ -3,8 +3,11 @@
 It speaks what the real client relies on: OpenID discovery, client-credential tokens and
 device-code sign-ins, ``/users`` paging with ``@odata.nextLink``, ``/users/delta`` with
 ``$deltatoken=latest``, changes and ``@removed``, nested groups through
-``transitiveMembers``, group search, and one-user reads. The real msal and Graph code run on
-it. The test fakes (tests/fakes/directory.py) extend it with changes, faults and checks.
+``transitiveMembers``, group search, and one-user reads. The manager is a relationship, as
+in Graph: ``$expand=manager($select=...)`` on reads, ``/users/{id}/manager`` (404 without
+one), and on a delta ``$select=manager`` tracks it (``manager@delta``, the id only) while
+``$expand`` is refused. The real msal and Graph code run on it. The test fakes
+(tests/fakes/directory.py) extend it with changes, faults and checks.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class SimulatedTenant:
         self.login, self.graph = login.rstrip("/"), graph.rstrip("/")
         self.page_size = page_size
         self.users: dict[str, dict[str, Any]] = {}
+        self.managers: dict[str, str] = {}  # user id -> its manager's id
         self.groups: dict[str, Group] = {}
         self.version = 0
         self.changed_at: dict[str, int] = {}  # user id -> version of its last change
@@ -103,6 +107,28 @@ class SimulatedTenant:
             self.changed_at[user["id"]] = self.version
             self.removed_at.pop(user["id"], None)
         return user
+
+    def set_manager(self, user_id: str, manager_id: str | None) -> None:
+        """A user's manager changed: the user shows in the next delta (manager@delta)."""
+        with self._lock:
+            self.version += 1
+            if manager_id is None:
+                self.managers.pop(user_id, None)
+            else:
+                self.managers[user_id] = manager_id
+            self.changed_at[user_id] = self.version
+
+    def _expanded(self, user: dict[str, Any], select: list[str], expand: str) -> dict[str, Any]:
+        """A user as a read gives it: the selected properties, and the manager if expanded."""
+        picked = _pick(user, select)
+        if expand:
+            manager = self.users.get(self.managers.get(str(user["id"]), ""))
+            if manager is not None:
+                picked["manager"] = {
+                    "@odata.type": "#microsoft.graph.user",
+                    **_pick(manager, _expand_select(expand)),
+                }
+        return picked
 
     def transitive_members(self, group_id: str, seen: set[str] | None = None) -> list[str]:
         seen = seen if seen is not None else set()
@@ -221,6 +247,24 @@ class SimulatedTenant:
         path = request.url.path.removeprefix("/v1.0")
         params = dict(request.url.params.items())
         select = [s for s in params.get("$select", "").split(",") if s]
+        expand = params.get("$expand", "")
+        if expand and expand != "manager" and not expand.startswith("manager("):
+            return graph_error(
+                400, "BadRequest", f"Parsing OData Select and Expand failed: {expand}"
+            )
+        if expand and re.search(r"\$levels", expand) and path == "/users":
+            return graph_error(
+                400,
+                "Request_Unsupported",
+                "Transitive manager's list is only supported on a single user, send the $expand"
+                " request on /users/{id} endpoint",
+            )
+        if "manager" in select and not path.endswith("/delta"):
+            return graph_error(
+                400,
+                "BadRequest",
+                "Could not find a property named 'manager' on type 'microsoft.graph.user'.",
+            )
         if path == "/users":
             if "$filter" in params:
                 match = re.search(r"eq '((?:[^']|'')*)'", params["$filter"])  # '' is a quote
@@ -231,7 +275,9 @@ class SimulatedTenant:
                     if str(u.get("userPrincipalName", "")).lower() == who
                     or str(u.get("mail") or "").lower() == who
                 ]
-                return httpx.Response(200, json={"value": [_pick(u, select) for u in found]})
+                return httpx.Response(
+                    200, json={"value": [self._expanded(u, select, expand) for u in found]}
+                )
             return self._page(self._listing(), params, select, "/users")
         if path == "/users/delta":
             return self._delta(params, select)
@@ -253,6 +299,19 @@ class SimulatedTenant:
                 if match.group(1) in self.transitive_members(g.id)
             ]
             return httpx.Response(200, json={"value": [{"id": i} for i in ids]})
+        match = re.fullmatch(r"/users/([^/]+)/manager", path)
+        if match:
+            manager = self.users.get(self.managers.get(match.group(1), ""))
+            if match.group(1) not in self.users or manager is None:
+                return graph_error(
+                    404,
+                    "Request_ResourceNotFound",
+                    "Resource 'manager' does not exist or one of"
+                    " its queried reference-property objects are not present.",
+                )
+            return httpx.Response(
+                200, json={"@odata.type": "#microsoft.graph.user", **_pick(manager, select)}
+            )
         match = re.fullmatch(r"/users/([^/]+)", path)
         if match:
             user = self.users.get(match.group(1))
@@ -260,7 +319,7 @@ class SimulatedTenant:
                 return graph_error(
                     404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist."
                 )
-            return httpx.Response(200, json=_pick(user, select))
+            return httpx.Response(200, json=self._expanded(user, select, expand))
         if path == "/groups":
             text = re.sub(r'^"displayName:(.*)"$', r"\1", params.get("$search", "")).lower()
             found_groups = [
@@ -280,7 +339,10 @@ class SimulatedTenant:
     ) -> httpx.Response:
         top = min(int(params.get("$top", self.page_size)), self.page_size)
         start = int(params.get("$skiptoken", 0))
-        body: dict[str, Any] = {"value": [_pick(u, select) for u in items[start : start + top]]}
+        expand = params.get("$expand", "")
+        body: dict[str, Any] = {
+            "value": [self._expanded(u, select, expand) for u in items[start : start + top]]
+        }
         if start + top < len(items):
             rest = {k: v for k, v in params.items() if k != "$skiptoken"}
             body["@odata.nextLink"] = (
@@ -296,6 +358,8 @@ class SimulatedTenant:
     def _delta(self, params: dict[str, str], select: list[str]) -> httpx.Response:
         token = params.get("$deltatoken", "")
         base = f"{self.graph}/v1.0/users/delta"
+        if "$expand" in params:
+            return graph_error(400, "BadRequest", "$expand is not supported on delta queries.")
         if token == "latest":
             return httpx.Response(
                 200, json={"value": [], "@odata.deltaLink": self._delta_link(base, select)}
@@ -308,7 +372,7 @@ class SimulatedTenant:
             )
         since = int(token[1:])
         changes = [
-            _pick(self.users[i], select)
+            self._tracked(self.users[i], select)
             for i, v in self.changed_at.items()
             if v > since and i in self.users
         ]
@@ -328,11 +392,31 @@ class SimulatedTenant:
             body["@odata.deltaLink"] = self._delta_link(base, select)
         return httpx.Response(200, json=body)
 
+    def _tracked(self, user: dict[str, Any], select: list[str]) -> dict[str, Any]:
+        """A changed user in a delta; with $select=manager, its manager by id (manager@delta)."""
+        picked = (
+            _pick(user, [s for s in select if s != "manager"] or ["id"]) if select else dict(user)
+        )
+        if "manager" in select:
+            manager = self.managers.get(str(user["id"]))
+            picked["manager@delta"] = (
+                [{"@odata.type": "#microsoft.graph.user", "id": manager}] if manager else []
+            )
+        return picked
+
 
 def _pick(user: dict[str, Any], select: list[str]) -> dict[str, Any]:
     if not select:
         return dict(user)
     return {key: user.get(key) for key in select if key in user or key == "id"}
+
+
+def _expand_select(expand: str) -> list[str]:
+    """The properties of manager($select=a,b); none named: the manager's default ones."""
+    found = re.search(r"\$select=([^;)]*)", expand)
+    return (
+        found.group(1).split(",") if found else ["id", "displayName", "mail", "userPrincipalName"]
+    )
 
 
 FIRST = [
@@ -387,6 +471,8 @@ LAST = [
     "Yılmaz",
     "Zhang",
 ]
+E3_SKU = "05e9a617-0261-4cee-bb44-138d3ef5d965"  # Microsoft 365 E3's skuId
+SKILLS = ["Python; Go", "Rust", "", "Go;Rust;Python", "Excel"]
 DEPARTMENTS = ["Sales", "Support", "Engineering", "Finance", "Marketing", "Legal", "Operations"]
 OFFICES = ["Berlin", "London", "Remote"]
 
@@ -435,15 +521,24 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
             "mobilePhone": f"+49 170 {200000 + i}",
             "companyName": "Contoso",
             "city": rng.choice(["Berlin", "London", "Lisbon"]),
+            # Microsoft 365 E3 for members; guests and disabled accounts have none.
+            "assignedLicenses": [{"skuId": E3_SKU, "disabledPlans": []}],
+            "employeeLeaveDateTime": None,
+            "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
         }
+        user["onPremisesExtensionAttributes"]["extensionAttribute1"] = SKILLS[i % len(SKILLS)]
         if i % 25 == 3:  # guests: a UPN that is no mailbox
             user.update(
                 userType="Guest",
                 userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
                 mail=f"{slug}@fabrikam.example",
+                assignedLicenses=[],
             )
         if i % 31 == 5:
             user["accountEnabled"] = False
+            user["assignedLicenses"] = []
+        if i % 43 == 9:
+            user["employeeLeaveDateTime"] = f"2031-{1 + i % 12:02d}-15T17:00:00Z"
         if i % 17 == 4:
             user["mobilePhone"] = None  # an empty phone
         if i % 41 == 6:
@@ -453,6 +548,8 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
         if i % 97 == 8:
             user["jobTitle"] = '=HYPERLINK("http://evil.example","click")'  # a formula
         tenant.add_user(user)
+        if i % 10:  # the first of every ten users is the manager of the nine after it
+            tenant.managers[user["id"]] = f"00000000-0000-4000-a000-{i - i % 10:012d}"
     ids = list(tenant.users)
     for n, department in enumerate(DEPARTMENTS):
         tenant.groups[f"9{n:07d}-0000-4000-b000-000000000000"] = Group(

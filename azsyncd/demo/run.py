@@ -15,7 +15,7 @@ import tomlkit
 
 from azsyncd.config import file as config_file
 from azsyncd.config.secrets import write_private
-from azsyncd.demo.api import demo_router
+from azsyncd.demo.api import demo_router, joiner
 from azsyncd.demo.directory import (
     DEMO_CLIENT,
     DEMO_GRAPH,
@@ -104,8 +104,13 @@ def _demo_tables(target: dict[str, Any], mapping: dict[str, Any]) -> str:
             "schedule": {"enabled": True, "interval": "1m"},
             "target": target,
             "mapping": mapping,
-            # Disabled accounts of the simulated tenant lose their portal login at once.
-            "lifecycle": {"on_removed": "disable_login", "on_disabled": "disable_login"},
+            # Disabled accounts of the simulated tenant lose their portal login at once; a
+            # joiner's contact is ready a week before the hire date, its login off till then.
+            "lifecycle": {
+                "on_removed": "disable_login",
+                "on_disabled": "disable_login",
+                "create_before_hire_days": 7,
+            },
             "contact_groups": [
                 {
                     "group": "Sales desk",
@@ -119,6 +124,7 @@ def _demo_tables(target: dict[str, Any], mapping: dict[str, Any]) -> str:
 
 
 DEMO_CONFIG = demo_config()
+JOINER_DAYS = 2  # the demo's joiner starts this many days after the demo does
 
 
 def demo_daemon(
@@ -146,6 +152,7 @@ def demo_daemon(
     for name, secret in (desk[1].secrets if desk else {}).items():
         write_private(workdir / name, secret)
     tenant = contoso()
+    tenant.add_user(joiner(tenant, clock(), JOINER_DAYS))
     daemon = Daemon(
         config_file.load(config_path),
         state_dir=workdir / "state",
@@ -214,6 +221,10 @@ def _run_demo(
         + (f"  {ctl} contacts --search anna  # the contacts written\n" if desk is None else "")
         + f"  {ctl} sync --dry-run --wait   # a plan that writes nothing\n"
         f"  {ctl} lifecycle               # leavers (disabled accounts) and group rules\n"
+        f"  {ctl} lifecycle joiners       # Jamie Joiner starts in {JOINER_DAYS} days: contact"
+        " ready, login off\n"
+        f"  {ctl} report quality          # failing users grouped by fix, for the directory's"
+        " owners\n"
         f'  {ctl} demo add-user "Ada Lovelace"   # a new hire: a contact within a minute\n'
         + (
             f"  {ctl} contacts --search ada   # ... there she is, after the next tick\n"

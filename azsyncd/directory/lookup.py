@@ -7,7 +7,7 @@ from typing import Any
 
 from azsyncd.config.model import GUID
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.source import EVENTUAL
+from azsyncd.directory.source import EVENTUAL, read_params
 from azsyncd.errors import GraphError
 
 
@@ -18,17 +18,17 @@ def find_user(graph: GraphClient, who: str, select: list[str]) -> dict[str, Any]
     ("ann_fabrikam.example#EXT#@contoso.example") that a path would cut, and a quote in a
     name is doubled as OData wants.
     """
-    fields = ",".join(select)
+    fields = read_params(select)
     who = who.strip()
     try:
         if GUID.match(who):
-            return graph.get(f"/users/{who}", {"$select": fields})
+            return graph.get(f"/users/{who}", fields)
         quoted = who.replace("'", "''")
         found = graph.fetch(
             "/users",
             {
                 "$filter": f"userPrincipalName eq '{quoted}' or mail eq '{quoted}'",
-                "$select": fields,
+                **fields,
             },
         ).items
     except GraphError as exc:

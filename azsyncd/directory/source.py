@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azsyncd import attributes, stop
-from azsyncd.config.model import Mapping, Tenant, name_template_attributes
+from azsyncd.config.model import Mapping, Tenant
 from azsyncd.directory.client import GraphClient, LinkGuard, Page
 from azsyncd.errors import GraphError
 
@@ -47,29 +47,56 @@ def checked_users(page: Page) -> Iterator[dict[str, Any]]:
         }
 
 
-def select_for(mapping: Mapping) -> list[str]:
-    """Only the properties the mapping reads, plus what scope and identity need."""
-    wanted = [
-        mapping.email,
-        *name_template_attributes(mapping.name),
-        *mapping.phones.values(),
-        *mapping.custom_fields.values(),
-    ]
+def select_for(mapping: Mapping, *more: Iterable[str]) -> list[str]:
+    """Only the properties the mapping (and ``more`` attribute paths: scope conditions,
+    contact-group rules) reads, plus what identity needs. "manager" stands for the manager's
+    properties, which a read expands (``read_params``)."""
+    wanted = [*mapping.reads(), *(path for paths in more for path in paths)]
     return sorted({*BASE_SELECT, *(attributes.graph_property(a) for a in wanted)})
 
 
-def scope_key(select: list[str], tenant: Tenant, settings: str = "") -> str:
-    """Delta links track one set of properties; a changed mapping starts a new baseline."""
-    text = "|".join(
-        [
-            ",".join(select),
-            tenant.users,
-            ",".join(sorted(tenant.groups)),
-            tenant.tenant_id,
-            settings,
-        ]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+def read_params(select: list[str]) -> dict[str, Any]:
+    """$select (and $expand for the manager) of a read that is not a delta.
+
+    The manager is a relationship, not a property: it is expanded with just the properties a
+    mapping may read. A delta cannot expand; it tracks the relationship with $select=manager
+    and azsync reads the managers of the users it brings (``DirectorySource._managers``).
+    """
+    params: dict[str, Any] = {"$select": ",".join(s for s in select if s != attributes.MANAGER)}
+    if attributes.MANAGER in select:
+        params["$expand"] = f"manager($select={','.join(attributes.MANAGER_SELECT)})"
+    return params
+
+
+def manager_of(graph: GraphClient, user_id: str) -> dict[str, Any] | None:
+    """A user's manager (a user or an organizational contact), or None when it has none."""
+    try:
+        found = graph.get(
+            f"/users/{user_id}/manager", {"$select": ",".join(attributes.MANAGER_SELECT)}
+        )
+    except GraphError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found if isinstance(found, dict) else None
+
+
+def scope_key(
+    select: list[str], tenant: Tenant, settings: str = "", conditions: Iterable[str] = ()
+) -> str:
+    """Delta links track one set of properties; a changed mapping starts a new baseline, and
+    so does a changed [scope] (``conditions``): only a full read sees who left it."""
+    parts = [
+        ",".join(select),
+        tenant.users,
+        ",".join(sorted(tenant.groups)),
+        tenant.tenant_id,
+        settings,
+    ]
+    scoped = list(conditions)
+    if scoped:  # none: the keys stored before scopes existed stay valid
+        parts.append("\n".join(scoped))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -122,7 +149,7 @@ class DirectorySource:
         latest = self._follow(latest, lambda page: None)
         read = DirectoryRead("full", iter(()), delta_link=latest.link("@odata.deltaLink"))
         read.users = self._users(
-            self.graph.pages("/users", {"$select": ",".join(self.select), "$top": 999})
+            self.graph.pages("/users", {**read_params(self.select), "$top": 999})
         )
         return read
 
@@ -163,15 +190,25 @@ class DirectorySource:
                     changed.setdefault(user_id, {}).update(user)  # replays and repeats merge
 
         last = self._follow(first, take)
-        return DirectoryRead(
-            "delta", iter([*changed.values(), *invalid]), removed, last.link("@odata.deltaLink")
-        )
+        users: Iterator[dict[str, Any]] = iter([*changed.values(), *invalid])
+        if attributes.MANAGER in self.select:
+            users = self._managers(users)
+        return DirectoryRead("delta", users, removed, last.link("@odata.deltaLink"))
+
+    def _managers(self, users: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """A delta's users with their managers read: the delta names a changed manager by id
+        only (manager@delta), and a user changed otherwise not at all."""
+        for user in users:
+            if INVALID not in user:
+                user.pop("manager@delta", None)
+                user[attributes.MANAGER] = manager_of(self.graph, str(user["id"]))
+            yield user
 
     def _group_members(self) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         for group_id in self.tenant.groups:
             path = f"/groups/{group_id}/transitiveMembers/microsoft.graph.user"
-            params = {"$select": ",".join(self.select), "$top": 999, "$count": "true"}
+            params = {**read_params(self.select), "$top": 999, "$count": "true"}
             for user in self._users(self.graph.pages(path, params, EVENTUAL)):
                 if INVALID in user or user["id"] not in seen:  # in several groups: once
                     seen.add(user["id"])

@@ -88,12 +88,25 @@ class ConfigStore:
         self._changed(previous)
         return changes
 
+    def candidate(
+        self, change: Callable[[dict[str, Any]], None], *, allowed: frozenset[str] = frozenset()
+    ) -> Config:
+        """The configuration ``change`` would make, checked as an edit checks it, not saved."""
+        before = self.loaded.config.model_dump(mode="json")
+        document = copy.deepcopy(before)
+        change(document)
+        refused = file_only_changes(before, document, allowed)
+        if refused:
+            raise FileOnlyChange(refused, str(self.loaded.path))
+        return config_file.validate(document, str(self.loaded.path))
+
     def update(
         self,
         change: Callable[[dict[str, Any]], None],
         *,
         allowed: frozenset[str] = frozenset(),
         before_write: Callable[[], None] | None = None,
+        check: Callable[[Config], None] | None = None,
     ) -> list[str]:
         """Apply ``change`` to the config document, check it, write it atomically, then use it.
 
@@ -101,7 +114,8 @@ class ConfigStore:
         it was loaded (ConfigConflict), keys that name files or endpoints other than
         ``allowed`` (FileOnlyChange), an invalid result or loose file permissions (ConfigError).
         ``before_write`` runs in the state database's transaction: both are kept, or neither.
-        Returns what changed, one line each.
+        ``check`` sees the checked result before it is written and may refuse it (the preview
+        of a change that would fail too many contacts). Returns what changed, one line each.
         """
         with self._lock:
             path = self.loaded.path
@@ -113,6 +127,8 @@ class ConfigStore:
             if refused:
                 raise FileOnlyChange(refused, str(path))
             fresh = config_file.validate(document, str(path))
+            if check is not None:
+                check(fresh)
             problems = list(
                 config_file.secret_file_problems(
                     config_file.LoadedConfig(fresh, path), missing_ok=True

@@ -36,6 +36,7 @@ from azsyncd.service.standby.takeover import Takeover
 from azsyncd.service.status import StatusBoard
 from azsyncd.service.watch import latency
 from azsyncd.service.watch.alerts import AlertBook, AlertWatch
+from azsyncd.service.watch.digest import DigestBook
 from azsyncd.service.watch.metrics import RunMetrics
 from azsyncd.service.watch.notify import Notifier
 from azsyncd.state import State, open_database
@@ -121,7 +122,15 @@ class Daemon:
             clock,
             self.started_at,
         )
-        self.alert_watch = AlertWatch(self.alerts, active=lambda: self.active)
+        self.digest = DigestBook(
+            self.state,
+            lambda: self.config,
+            lambda config: Notifier(config, self.config_dir, backoff=self.alert_backoff),
+            clock,
+        )
+        self.alert_watch = AlertWatch(
+            self.alerts, active=lambda: self.active, also=[self.digest.check]
+        )
         self.board = StatusBoard(self)
         # Latency and ticks, read from status at each scrape, next to the runs' metrics; the
         # ticks are those of the runner wired now (a lost lead wires new ones).

@@ -23,7 +23,7 @@ from playhouse import migrate as schema
 from playhouse.db_url import connect
 
 from azsyncd.errors import StateError
-from azsyncd.state import lifecycle, models, shared_tables
+from azsyncd.state import joiners, lifecycle, models, shared_tables
 from azsyncd.state.fields import JSONField, UTCField, utcnow
 
 SQLITE_PRAGMAS = {
@@ -174,6 +174,13 @@ def _v10(db: Database) -> None:
     )
 
 
+def _v11(db: Database) -> None:
+    """What fixes a failing user, beside the reason (the quality report groups by it); the
+    joiners whose contacts exist before their hire date. Idempotent."""
+    _add_columns(db, models.FailingUser, fixes=JSONField(default=list))
+    db.create_tables(joiners.TABLES, safe=True)
+
+
 # Each step takes the schema to its version from the one before. Append, never edit a
 # released step. A step keeps the number it was given, so the numbers may have a gap: the
 # steps run in order, each once.
@@ -187,6 +194,7 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     8: _v8,
     9: _v9,
     10: _v10,
+    11: _v11,
 }
 LATEST = max(MIGRATIONS)
 
@@ -253,7 +261,7 @@ def database_for(url: str, state_dir: Path) -> Database:
 def open_database(url: str, state_dir: Path) -> Database:
     """Connect, bind the models and migrate to the latest schema."""
     db = database_for(url, state_dir)
-    db.bind([*models.ALL, *lifecycle.TABLES])
+    db.bind([*models.ALL, *lifecycle.TABLES, *joiners.TABLES])
     try:
         db.connect(reuse_if_open=True)
         migrate(db)

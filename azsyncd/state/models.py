@@ -159,6 +159,8 @@ class FailingUser(Base):
     refused = TextField(default="")  # what the help desk refused: not sent again unchanged
     existed = BooleanField(default=False)  # the help desk held the contact before
     updated_at = UTCField(default=utcnow)
+    # What fixes it (``sync/fixes.py``), beside the reason: the quality report groups by it.
+    fixes = JSONField(default=list)
 
     class Meta:
         primary_key = CompositeKey("tenant", "object_id")

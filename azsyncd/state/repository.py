@@ -14,6 +14,7 @@ from azsyncd.state.fields import utcnow
 from azsyncd.state.lifecycle import Leaver, RunMatch
 from azsyncd.state.models import (
     AuditEntry,
+    DbInfo,
     DeltaLink,
     FailingUser,
     MirrorEntry,
@@ -64,6 +65,7 @@ FAILING_COLUMNS = (
     FailingUser.since_run,
     FailingUser.refused,
     FailingUser.existed,
+    FailingUser.fixes,
     FailingUser.updated_at,
 )
 
@@ -189,6 +191,28 @@ class State:
             conflict_target=[TenantHealth.name], update=values
         ).execute()
         self._changed()
+
+    def fact(self, key: str) -> str:
+        """A fact the daemons sharing this state keep (``DbInfo``), "" when unset."""
+        row = DbInfo.get_or_none(DbInfo.key == key)
+        return str(row.value) if row is not None else ""
+
+    def set_fact(self, key: str, value: str) -> None:
+        DbInfo.insert(key=key, value=value).on_conflict(
+            conflict_target=[DbInfo.key], update={DbInfo.value: value}
+        ).execute()
+
+    def all_failing(self) -> Iterator[FailingUser]:
+        """Every tenant's failing users, a page at a time (tenant, then address)."""
+        query = FailingUser.select(
+            FailingUser.tenant,
+            FailingUser.object_id,
+            FailingUser.email,
+            FailingUser.reason,
+            FailingUser.since_run,
+            FailingUser.fixes,
+        ).order_by(FailingUser.tenant, FailingUser.email, FailingUser.object_id)
+        return iter(query.iterator())
 
     def raised_alerts(self) -> dict[str, str]:
         return {row.key: row.title for row in RaisedAlert.select()}
@@ -381,7 +405,9 @@ class State:
         existed), one statement: the run of the first failure stays."""
         now = utcnow()
         values = [
-            tuple(c.db_value({**row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS)
+            tuple(
+                c.db_value({"fixes": [], **row, "updated_at": now}[c.name]) for c in FAILING_COLUMNS
+            )
             for row in rows
         ]
         refreshed = [c for c in FAILING_COLUMNS[2:] if c is not FailingUser.since_run]
@@ -467,10 +493,18 @@ class State:
         """Before run ``run_id`` starts: drop the bookkeeping of every run no longer running
         (a daemon killed mid-run leaves its own) and any left under this run's id."""
         live = SyncRun.select(SyncRun.id).where(SyncRun.status == "running", SyncRun.id != run_id)
+        with self.db.atomic():  # a preview's (a negative id) are its own to drop
+            RunSeen.delete().where(RunSeen.run.not_in(live), RunSeen.run >= 0).execute()
+            RunClaim.delete().where(RunClaim.run.not_in(live), RunClaim.run >= 0).execute()
+            RunMatch.delete().where(RunMatch.run.not_in(live), RunMatch.run >= 0).execute()
+
+    def forget_previews(self) -> None:
+        """Drop what previews (negative run ids) left: called as one starts, when no other
+        preview of this daemon runs (a standby daemon previews nothing)."""
         with self.db.atomic():
-            RunSeen.delete().where(RunSeen.run.not_in(live)).execute()
-            RunClaim.delete().where(RunClaim.run.not_in(live)).execute()
-            RunMatch.delete().where(RunMatch.run.not_in(live)).execute()
+            RunSeen.delete().where(RunSeen.run < 0).execute()
+            RunClaim.delete().where(RunClaim.run < 0).execute()
+            RunMatch.delete().where(RunMatch.run < 0).execute()
 
     # --- runs --------------------------------------------------------------------------
 

@@ -16,8 +16,10 @@ from typing import Any
 from azsyncd import stop
 from azsyncd.errors import Interrupted
 from azsyncd.state import State
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync import failures
+from azsyncd.sync.fixes import Fix
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.sync.writes import Tally
@@ -152,6 +154,7 @@ class Executor:
                 ] += 1
                 action.kind, action.reason = ActionKind.FAILED, result.error
                 action.refused = action.attempt
+                action.fixes = [Fix("help_desk")]  # the help desk's own words stay in the log
             if result is not None and result.ok:
                 if action.kind is ActionKind.CREATE:
                     created.append(action)
@@ -167,11 +170,22 @@ class Executor:
                     marks.append(action.existing_id)
             if action.takes_over is not None and action.kind is not ActionKind.FAILED:
                 released.append(action.takes_over.key)
+            if result is not None and not result.ok and action.joiner is not None:
+                action.joiner = None  # a refused create is no joiner: planned again as one
             records.append(self._record(action))
             self._tally.add(action)
-        welcomed = created + [
+        # A joiner's contact owes no welcome email until its hire date (``steps/joiners.py``).
+        joined = [
+            a
+            for a in actions
+            if a.joiner is not None
+            and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED)
+        ]
+        welcomed = [a for a in created if a.joiner is None] + [
             a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED
         ]
+        for action in joined:
+            self._tally.add_joiner(action.tenant)
         with self.state.db.atomic():
             self.state.add_records(self.run_id, records)
             if not self.dry_run:
@@ -183,6 +197,8 @@ class Executor:
                 self.state.keep_failures(keep)
                 for tenant, ids in cured.items():
                     self.state.forget_failures(tenant, ids)
+            if not self.dry_run:
+                self._joiners(actions, joined)
             if welcomed and self.mailer is not None and not self.dry_run:
                 # Owed with the record of the creation: a crash before sending loses none.
                 self.state.welcome_due(
@@ -191,6 +207,33 @@ class Executor:
                 )
         if marks and not stopping:  # stopping: no more outside calls, the marker waits
             self._mark(actions[0].tenant, marks)
+
+    def _joiners(self, actions: list[Action], joined: list[Action]) -> None:
+        """Joiners as the chunk leaves them: a contact created ahead of the hire date, a user
+        too early for one (kept to be planned again when its window opens), and the ahead
+        users now planned otherwise."""
+        joiners = JoinerState(self.state.db)
+        ahead = [a for a in actions if a.joiner is not None and a.kind is ActionKind.SKIPPED]
+        joiners.note(
+            {
+                "tenant": a.tenant,
+                "object_id": a.user_id,
+                "email": a.email,
+                "name": a.mapped.name if a.mapped else a.email,
+                "hire_date": a.joiner.isoformat() if a.joiner else "",
+                "created_run": self.run_id,
+                "created": a.kind is not ActionKind.SKIPPED,
+                "user": a.user if a.kind is ActionKind.SKIPPED else {},
+            }
+            for a in joined + ahead
+        )
+        others: dict[str, list[str]] = {}
+        for action in actions:
+            if action.joiner is None and action.user_id:
+                others.setdefault(action.tenant, []).append(action.user_id)
+        for tenant, ids in others.items():
+            if joiners.any_ahead(tenant):
+                joiners.drop_ahead(tenant, ids)
 
     def _mirror_row(self, action: Action, target_id: str) -> dict[str, Any]:
         assert action.mapped is not None
@@ -208,6 +251,11 @@ class Executor:
         status = "success"
         if action.kind is ActionKind.CREATE:
             result = f"{would}create" if self.dry_run else "Created"
+            if action.joiner is not None:
+                result += (
+                    f" with the portal login off: the login goes on and the welcome email out "
+                    f"on the hire date, {action.joiner.isoformat()}"
+                )
         elif action.kind is ActionKind.UPDATE:
             text = "; ".join(action.changes)
             if self.dry_run:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from azsyncd.state.models import FailingUser
+from azsyncd.sync import fixes
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.targets.fields import FieldDef
 
@@ -59,6 +60,7 @@ def refused_again(action: Action, row: FailingUser | None, attempt: str) -> Acti
         return None
     action.kind, action.reason, action.attempt = ActionKind.FAILED, row.reason, attempt
     action.refused, action.existed = row.refused, row.existed
+    action.fixes = fixes.loaded(row.fixes)
     return action
 
 
@@ -74,6 +76,7 @@ def from_row(row: FailingUser) -> Action:
         user=row.user,
         failing_since=row.since_run,
         refused=row.refused,
+        fixes=fixes.loaded(row.fixes),
     )
 
 
@@ -101,6 +104,7 @@ def bookkeeping(
                     "since_run": action.failing_since or run_id,
                     "refused": action.refused,
                     "existed": action.type == "Existing",
+                    "fixes": fixes.stored(action.fixes),
                 }
             )
     return keep, cured

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from azsyncd import attributes
 from azsyncd.config.model import ContactGroupRule
 from azsyncd.state.lifecycle import LifecycleState, Managed
 from azsyncd.targets.groups import ContactGroups
@@ -22,17 +21,12 @@ GROUP = "Group"  # a membership change's Type in a held run's plan
 
 def matches(rule: ContactGroupRule, user: dict[str, Any]) -> bool:
     """An attribute rule against one Graph user; text compares without regard to case."""
-    attribute, op, wanted = rule.condition()
-    value = attributes.read(user, attribute)
-    if value is None:
-        return False
-    text, wanted = str(value).strip().casefold(), wanted.strip().casefold()
-    return text == wanted if op == "=" else text.startswith(wanted)
+    return rule.condition().test(user)
 
 
 def rule_attributes(rules: Iterable[ContactGroupRule]) -> set[str]:
-    """The Graph properties the attribute rules read, to add to the read's $select."""
-    return {attributes.graph_property(r.condition()[0]) for r in rules if r.when}
+    """The attribute paths the attribute rules read, to add to the read's $select."""
+    return {path for r in rules if r.when for path in r.condition().reads}
 
 
 def attribute_matches(

@@ -9,6 +9,7 @@ from azsyncd.directory.client import GraphClient
 from azsyncd.directory.lookup import find_user, groups_of
 from azsyncd.directory.source import select_for
 from azsyncd.errors import GraphError
+from azsyncd.sync import joiners
 
 if TYPE_CHECKING:
     from azsyncd.sync.tenant_run import TenantRun
@@ -23,7 +24,12 @@ def sync_one(run: TenantRun, graph: GraphClient) -> None:
 
     member: set[str] = set()
     try:
-        user = find_user(graph, who, select_for(services.config.mapping))
+        days = services.config.lifecycle.create_before_hire_days
+        scopes = services.config.scopes(tenant)
+        select = select_for(
+            services.config.mapping, joiners.attributes(days), *(s.reads() for s in scopes)
+        )
+        user = find_user(graph, who, select)
         if user and tenant.users == "groups":
             member = groups_of(graph, str(user["id"])) & set(tenant.groups)
     except GraphError as exc:

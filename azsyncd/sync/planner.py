@@ -6,14 +6,17 @@ is this function's output printed, and tests can check every rule on plain data.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from azsyncd.config.model import Scope
 from azsyncd.state.repository import Mirrored
+from azsyncd.sync.fixes import Fix
 from azsyncd.sync.mapping import Mapped
-from azsyncd.targets.base import ContactWrite, ExistingContact
+from azsyncd.targets.base import ContactWrite, ExistingContact, Phone
 from azsyncd.targets.fields import short
 
 
@@ -52,6 +55,7 @@ class Action:
     write: ContactWrite | None = None
     changes: list[str] = field(default_factory=list)  # "Department: "Sales" -> "Support""
     reason: str = ""
+    reasons: tuple[str, ...] = ()  # a mapping failure's reasons, one each (``reason`` joins them)
     existing_id: str = ""
     existed: bool = False  # the help desk held the contact before the run (id unknown)
     first_seen: bool = False  # an existing contact azsync has not written before: mark it
@@ -65,6 +69,9 @@ class Action:
     binding: Mirrored | None = None  # the user's binding to a contact, before the run
     moved_from: str = ""  # the contact's address before this write changes it
     takes_over: Mirrored | None = None  # the binding of a user who left, whose contact this is
+    fixes: list[Fix] = field(default_factory=list)  # what fixes a failure, beside its reason
+    # A joiner: the hire date of a user whose contact exists before it, login off, no welcome.
+    joiner: date | None = None
 
     @property
     def binds(self) -> bool:
@@ -76,6 +83,8 @@ class Action:
 
     @property
     def type(self) -> str:
+        if self.joiner is not None:
+            return "Joiner"
         return "Existing" if self.existing_id or self.existed else "New"
 
     @property
@@ -100,10 +109,47 @@ def same(a: Any, b: Any) -> bool:
         return str(a).strip() == str(b).strip()
 
 
-def out_of_scope(user: dict[str, Any], exclude_disabled: bool) -> str | None:
+def out_of_scope(
+    user: dict[str, Any], exclude_disabled: bool, scopes: Sequence[Scope] = ()
+) -> str | None:
+    """Why a user is not synced, or None: a disabled account left out, or a [scope]
+    condition (every include must hold, no exclude may)."""
     if exclude_disabled and user.get("accountEnabled") is False:
         return "disabled account (exclude_disabled is on)"
+    return outside(user, scopes)
+
+
+def outside(user: dict[str, Any], scopes: Sequence[Scope]) -> str | None:
+    """The [scope] condition a user fails, or None. A user outside the scope is a leaver, as
+    if the read had not brought it."""
+    for scope in scopes:
+        included, excluded = scope.conditions()
+        for condition in included:
+            if not condition.test(user):
+                return f"out of scope: not {condition.source}"
+        for condition in excluded:
+            if condition.test(user):
+                return f"out of scope: excluded by {condition.source}"
     return None
+
+
+def kept(rule: str, current: Any) -> bool:
+    """Whether an existing contact keeps the help desk's value under a field's apply rule:
+    on_create always does; when_empty does unless the value is empty; always never does."""
+    return rule == "on_create" or (rule == "when_empty" and not same(current, None))
+
+
+def _phones(mapped: list[Phone], existing: list[Phone], rules: dict[str, str]) -> list[Phone]:
+    """The phones an existing contact is written with: per type, the directory's, or the help
+    desk's where the type's apply rule keeps them."""
+    types = dict.fromkeys(p.type for p in [*mapped, *existing])
+    found: list[Phone] = []
+    for phone_type in types:
+        have = [p for p in existing if p.type == phone_type]
+        want = [p for p in mapped if p.type == phone_type]
+        rule = rules.get(f"phone:{phone_type}", "always")  # a type not mapped: as the directory
+        found += have if kept(rule, have) else want
+    return found
 
 
 def _changed(
@@ -112,26 +158,32 @@ def _changed(
     changes: list[str],
     overwrite: bool,
     field_names: dict[str, str],
+    rules: dict[str, str],
     fixed: Collection[str] = (),
-) -> dict[str, Any]:
-    """The custom values to write; every difference said in ``changes``. A ``fixed`` field
-    (the target's mark) always takes its value, whatever ``overwrite`` says."""
-    if existing.name != mapped.name:
-        changes.append(f"name: {short(existing.name)} -> {short(mapped.name)}")
+) -> tuple[str, list[Phone], dict[str, Any]]:
+    """The name, phones and custom values to write, under each field's apply rule; every
+    difference said in ``changes``. A ``fixed`` field (the target's mark) always takes its
+    value, whatever its rule says."""
+    name = existing.name if kept(rules.get("name", "always"), existing.name) else mapped.name
+    if existing.name != name:
+        changes.append(f"name: {short(existing.name)} -> {short(name)}")
+    phones = _phones(mapped.phones, existing.phones, rules)
     old_phones = sorted((p.type, p.number) for p in existing.phones)
-    new_phones = sorted((p.type, p.number) for p in mapped.phones)
+    new_phones = sorted((p.type, p.number) for p in phones)
     if old_phones != new_phones:
         changes.append(f"phones: {short(old_phones)} -> {short(new_phones)}")
     custom: dict[str, Any] = {}
+    default = "always" if overwrite else "when_empty"
     for field_id, value in mapped.custom.items():
         current = existing.custom.get(field_id)
-        # Overwrite off: a value the help desk has stays; an empty one is filled.
-        if (overwrite or field_id in fixed or same(current, None)) and not same(current, value):
+        # when_empty (overwrite off): a value the help desk has stays; an empty one is filled.
+        rule = "always" if field_id in fixed else rules.get(field_id, default)
+        if not kept(rule, current) and not same(current, value):
             custom[field_id] = value
             changes.append(
                 f"{field_names.get(field_id, field_id)}: {short(current)} -> {short(value)}"
             )
-    return custom
+    return name, phones, custom
 
 
 def decide(
@@ -143,12 +195,15 @@ def decide(
     overwrite: bool,
     field_names: dict[str, str],
     login_on: bool = False,
+    rules: dict[str, str] | None = None,
     fixed: Collection[str] = (),
 ) -> Action:
     """Create, update or leave the contact. ``existing`` is the user's own contact (bound,
     adopted by address, or taken over): an address that differs is changed on it, in place.
     ``login_on``: the contact's portal login was turned off for a user who left, and this
-    user takes it over."""
+    user takes it over. ``rules``: the apply rule by field id, "name" and "phone:<type>"
+    (``Mapper.rules``); a custom field without one follows ``overwrite`` (always, or
+    when_empty)."""
     if existing is None:
         write = ContactWrite(
             mapped.email,
@@ -161,7 +216,9 @@ def decide(
         return Action(ActionKind.CREATE, tenant, user_id, mapped.email, mapped, write)
     moved_from = existing.email if existing.email != mapped.email else ""
     changes = [f"{MOVED}: {moved_from} -> {mapped.email}"] if moved_from else []
-    custom = _changed(mapped, existing, changes, overwrite, field_names, fixed)
+    name, phones, custom = _changed(
+        mapped, existing, changes, overwrite, field_names, rules or {}, fixed
+    )
     if login_on:
         changes.append("login: off -> on")
     action = Action(
@@ -177,8 +234,8 @@ def decide(
     if changes:
         action.write = ContactWrite(
             mapped.email,
-            mapped.name,
-            mapped.phones,
+            name,
+            phones,
             custom,
             existing=existing,
             source_tenant=tenant,

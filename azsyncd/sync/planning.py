@@ -21,7 +21,7 @@ from azsyncd.directory.source import INVALID
 from azsyncd.state import State
 from azsyncd.state.lifecycle import LifecycleState
 from azsyncd.state.models import FailingUser
-from azsyncd.sync import failures
+from azsyncd.sync import failures, joiners
 from azsyncd.sync.executor import PENDING
 from azsyncd.sync.identity import Identity
 from azsyncd.sync.mapping import EMAIL, Mapper, MappingFailure
@@ -48,6 +48,8 @@ class Planning:
         self.fields_key = failures.fields_key(fields)
         order = [t.name for t in config.tenants]
         self.identity = Identity(state, LifecycleState(state.db), run_id, order)
+        # Joiners (``[lifecycle] create_before_hire_days``): set by the run, with its today.
+        self.joining: joiners.Window | None = None
 
     def plan(
         self, tenant: Tenant, users: list[dict[str, Any]], reconcile: bool = False
@@ -64,12 +66,31 @@ class Planning:
             if action.binding and not action.principal:
                 action.principal = action.binding.principal
         failures.attach(actions, rows)
+        if self.joining is not None:
+            self._too_early(actions)
         self.identity.owners(actions)
         asked = self._unchanged(actions, rows, reconcile)
         self._decide(actions, asked)
         self._existed(actions, rows)
         self.identity.claim([actions[i] for i in asked])
         return actions
+
+    def _too_early(self, actions: list[Action]) -> None:
+        """A user with no contact whose hire date is further away than the joiners' window
+        is not synced yet (SKIPPED, its Type Joiner); one with a contact is kept in step."""
+        assert self.joining is not None
+        for action in actions:
+            bound = action.binding is not None and action.binding.target_id
+            if action.kind is not ActionKind.PENDING or bound or action.user is None:
+                continue
+            day = joiners.hire_day(action.user)
+            if self.joining.too_early(day):
+                assert day is not None
+                action.kind, action.joiner = ActionKind.SKIPPED, day
+                action.reason = (
+                    f"joiner: hire date {day.isoformat()}; the contact is created on "
+                    f"{self.joining.first_day(day).isoformat()}, with the portal login off"
+                )
 
     @staticmethod
     def _with_kept(user: dict[str, Any], rows: dict[str, FailingUser]) -> dict[str, Any]:
@@ -83,15 +104,24 @@ class Planning:
             return Action(ActionKind.FAILED, tenant.name, user_id, reason=user[INVALID])
         email = self.mapper.email(user)[0].lower()
         principal = str(user.get("userPrincipalName") or "")
-        reason = out_of_scope(user, tenant.exclude_disabled)
+        reason = out_of_scope(user, tenant.exclude_disabled, self.config.scopes(tenant))
         if reason:
             kind = ActionKind.SKIPPED
             return Action(kind, tenant.name, user_id, email, reason=reason, user=user)
         try:
             mapped = self.mapper.map(user)
         except MappingFailure as failure:
-            reason = "; ".join(failure.reasons)
-            return Action(ActionKind.FAILED, tenant.name, user_id, email, reason=reason, user=user)
+            failed = Action(
+                ActionKind.FAILED,
+                tenant.name,
+                user_id,
+                email,
+                reason="; ".join(failure.reasons),
+                user=user,
+                fixes=failure.fixes,
+            )
+            failed.reasons = tuple(failure.reasons)
+            return failed
         return Action(
             ActionKind.PENDING,
             tenant.name,
@@ -163,6 +193,7 @@ class Planning:
             overwrite=self.config.mapping.overwrite_custom_fields,
             field_names=self.field_names,
             login_on=bound is not None and taken is not None and self._login_was_off(taken),
+            rules=self.mapper.rules,
             fixed=self.mapper.fixed,
         )
         for name in ("user", "failing_since", "attempt", "principal", "binding"):
@@ -175,7 +206,21 @@ class Planning:
         planned.welcome_pending = (
             contact is not None and entry is not None and entry.fingerprint == PENDING
         )
+        self._joiner(planned)
         return planned
+
+    def _joiner(self, planned: Action) -> None:
+        """A contact created before its user's hire date: the login off, no welcome email yet
+        (a create a crashed run left, welcome still pending, too)."""
+        if self.joining is None or planned.user is None:
+            return
+        if planned.kind is not ActionKind.CREATE and not planned.welcome_pending:
+            return
+        day = joiners.hire_day(planned.user)
+        if self.joining.ahead(day):
+            planned.joiner, planned.welcome_pending = day, False
+            if planned.kind is ActionKind.CREATE and planned.write is not None:
+                planned.write.login_enabled = False
 
     def _login_was_off(self, taken: Any) -> bool:
         row = LifecycleState(self.state.db).leavers(taken.tenant).get(taken.object_id)

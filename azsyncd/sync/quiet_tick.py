@@ -13,7 +13,7 @@ Anything unexpected (an error, an expired link) is left to the run, which handle
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from azsyncd.config.model import Config, Tenant
 from azsyncd.directory.client import LinkGuard
@@ -21,9 +21,10 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import AzsyncError, Interrupted
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import Leaver
 from azsyncd.state.models import FailingUser
-from azsyncd.sync import leavers
+from azsyncd.sync import joiners, leavers
 from azsyncd.sync.read import FAILURE_RETRY_EVERY, read_key, reconciliation_due
 
 MAX_PAGES = 20  # an empty delta is one page; more pages without a change are the run's
@@ -53,7 +54,21 @@ def work_besides_delta(config: Config, state: State, tenant: Tenant, now: dateti
         return "leavers' logins are due to be turned off"
     if state.due_welcomes(tenant=tenant.name):
         return "welcome emails are owed"
+    if joiners_due(config, state, tenant, now):
+        return "joiners are due to start, or to get their contact"
     return None
+
+
+def joiners_due(config: Config, state: State, tenant: Tenant, now: datetime) -> bool:
+    """Whether a joiner of ``tenant`` starts today, is due its contact, or waits on a start
+    the help desk refused: the day turning, not the directory, brings these."""
+    days = config.lifecycle.create_before_hire_days
+    today = joiners.today(now, config.account.timezone)
+    for row in JoinerState(state.db).of(tenant.name).values():
+        first = row.day if row.created else row.day - timedelta(days=days)
+        if days == 0 or row.reason or first <= today:
+            return True
+    return False
 
 
 def quiet(config: Config, state: State, tenants: TenantService, name: str, now: datetime) -> bool:

@@ -3,8 +3,13 @@
 It decides the kind of read (a delta since the stored link, all users, the members of the
 chosen groups, or a full reconciliation), notes each user read in the state (``RunSeen``),
 and holds the chunks back until a full read has given enough users to trust it (the safety
-rail, ``[sync] min_share``). What a complete read leaves in the state (the delta link, the
-last sync, the user count) is its plan, stored only once the run is not held.
+rail, ``[sync] min_share``, which counts every user read: a narrower scope is no sign of a
+broken read). A user outside ``[scope]`` is read and shown to the steps (the
+contacts step records it as skipped, naming the condition), but is not noted as seen: for
+the leavers and the group rules it is as if the read had not brought it, so leaving the
+scope makes a leaver (a delta adds it to the removed). What a complete read leaves in the
+state (the delta link, the last sync, the user count) is its plan, stored only once the run
+is not held.
 """
 
 from __future__ import annotations
@@ -13,13 +18,20 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from azsyncd.config.model import Config, Tenant
+from azsyncd.config.model import Config, Scope, Tenant
 from azsyncd.directory.client import GraphClient
-from azsyncd.directory.source import DirectoryRead, DirectorySource, scope_key, select_for
+from azsyncd.directory.source import (
+    INVALID,
+    DirectoryRead,
+    DirectorySource,
+    scope_key,
+    select_for,
+)
 from azsyncd.state.fields import utcnow
 from azsyncd.state.models import TenantState
 from azsyncd.state.repository import TICK
-from azsyncd.sync import group_rules
+from azsyncd.sync import group_rules, joiners
+from azsyncd.sync.planner import outside
 from azsyncd.sync.services import settings_key
 from azsyncd.sync.step import StepPlan
 
@@ -47,16 +59,32 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def selected(config: Config) -> list[str]:
-    """The user properties a read asks for: the mapping's, and the rules' attributes (a new
-    one changes the scope key, so the next read is a full one)."""
+def selected(config: Config, tenant: Tenant) -> list[str]:
+    """The user properties a read asks for: the mapping's, the rules', the joiners' and the
+    tenant's [scope] attributes (a new one changes the scope key, so the next read is a full
+    one)."""
     rules = group_rules.rule_attributes(config.contact_groups)
-    return sorted({*select_for(config.mapping), *rules})
+    hires = joiners.attributes(config.lifecycle.create_before_hire_days)
+    scopes = (scope.reads() for scope in config.scopes(tenant))
+    return select_for(config.mapping, rules, hires, *scopes)
+
+
+def conditions(config: Config, tenant: Tenant) -> list[str]:
+    """The tenant's [scope] conditions, for the scope key: a changed scope starts a full read,
+    the only kind that sees who is outside the scope now."""
+    return [
+        f"{kind}:{c}"
+        for scope in config.scopes(tenant)
+        for kind, listed in (("in", scope.include), ("out", scope.exclude))
+        for c in listed
+    ]
 
 
 def read_key(config: Config, tenant: Tenant) -> str:
     """The scope key a tenant's delta link is stored under, with these settings."""
-    return scope_key(selected(config), tenant, settings_key(config))
+    return scope_key(
+        selected(config, tenant), tenant, settings_key(config), conditions(config, tenant)
+    )
 
 
 def reconciliation_due(config: Config, row: TenantState, options: dict[str, Any]) -> str:
@@ -87,7 +115,10 @@ class Read:
         self.row = run.services.state.tenant(run.tenant.name)
         self.why = self._reconciliation()  # why this read is a full reconciliation, or ""
         self.directory: DirectoryRead | None = None
-        self.seen = 0
+        self.seen = 0  # users read in scope: the tenant's users
+        self.read_count = 0  # every user read, in scope or not: what the safety rail counts
+        # Object ids of the chunk the steps are shown now that are outside [scope].
+        self.outside: set[str] = set()
         self.values: dict[str, Any] = {}  # what the tenant's row gets once not held
 
     @property
@@ -110,30 +141,56 @@ class Read:
         """The users, a chunk at a time, once the rail trusts the read; RailNotReached when a
         complete read gave too few."""
         tenant, services = self.run.tenant, self.services
-        select = selected(services.config)
-        self.key = scope_key(select, tenant, services.settings)
+        scopes = services.config.scopes(tenant)
+        select = selected(services.config, tenant)
+        self.key = scope_key(select, tenant, services.settings, conditions(services.config, tenant))
         source = DirectorySource(
             graph, tenant, select, note=lambda message: self.run.log(message, "warning")
         )
-        link = None if self.why else services.state.delta_link(tenant.name, self.key)
+        # A preview reads in full whatever link is stored: what the next full run would do.
+        full = self.why or services.ctx.options.get("full_read")
+        link = None if full else services.state.delta_link(tenant.name, self.key)
         self.directory = source.read(link)
         self.run.result.read = "reconciliation" if self.why else self.directory.mode
         self.run.log(self._kind_of_read())
         rail, held = self._rail(), []
         for users in chunked(self.directory.users, CHUNK):
             services.ctx.checkpoint()
+            out = self._outside(users, scopes)
+            if out and self.mode == "delta":
+                self.directory.removed.update(out)  # left the scope: as if deleted
             ids = (str(u.get("id")) for u in users)
-            self.seen += services.state.see_users(services.run_id, tenant.name, ids)
-            held.append(users)
-            if self.seen >= rail:  # enough users to trust this read: release what waited
-                yield from held
+            self.seen += services.state.see_users(
+                services.run_id, tenant.name, (i for i in ids if i not in out)
+            )
+            self.read_count += len(users)
+            held.append((users, out))
+            if self.read_count >= rail:  # enough users to trust this read: release what waited
+                for chunk, out in held:
+                    self.outside = out
+                    yield chunk
                 held = []
+        self.outside = set()
         self.run.result.users = self.seen
-        if self.seen < rail:
+        if self.read_count < rail:
             raise RailNotReached(
-                f"safety rail: the directory gave {self.seen} user(s), last time "
+                f"safety rail: the directory gave {self.read_count} user(s), last time "
                 f"{self.row.last_user_count}; nothing was written for this tenant"
             )
+
+    @staticmethod
+    def _outside(users: list[dict[str, Any]], scopes: list[Scope]) -> set[str]:
+        """The object ids of the users [scope] leaves out (a user Graph sent garbage for
+        fails as it is, in the contacts step)."""
+        if not scopes:
+            return set()
+        return {str(u.get("id")) for u in users if INVALID not in u and outside(u, scopes)}
+
+    def in_scope(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Of the chunk the steps are shown now, the users inside [scope]."""
+        if not self.outside:
+            return users
+        return [u for u in users if str(u.get("id")) not in self.outside]
 
     def plan(self) -> StepPlan:
         values: dict[str, Any] = {"last_checked_at": utcnow()}
@@ -141,7 +198,7 @@ class Read:
             # It was read with a valid token: whatever failed before works now.
             values.update(status="active", reason="", fix="")
         if self.mode != "delta":
-            values["last_user_count"] = self.seen
+            values["last_user_count"] = self.read_count
         if self.why:
             values["last_full_at"] = utcnow()
         return StepPlan(self.name, work={**values, **self.values})

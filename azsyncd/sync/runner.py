@@ -68,6 +68,8 @@ SIDE_COUNTS = (
     "failed_returned",
     "failed_grouped",
     "failed_ungrouped",
+    "started",
+    "failed_started",
 )
 
 

@@ -14,6 +14,7 @@ from azsyncd.directory.tenants import TenantService
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.state import State
 from azsyncd.state.lifecycle import LifecycleState
+from azsyncd.sync import joiners
 from azsyncd.sync.planning import Planning
 from azsyncd.sync.runner import RunContext
 from azsyncd.sync.writes import Writes
@@ -89,6 +90,11 @@ class Services:
             raise FieldsUnreadable() from exc
         self._planning = Planning(
             self.config, self.state, self.target, fields, self.settings, self.run_id
+        )
+        self._planning.joining = joiners.window(
+            self.config.lifecycle.create_before_hire_days,
+            self.clock(),
+            self.config.account.timezone,
         )
         for problem in setup_problems(self.target):
             self.ctx.log(f"{problem.key}: {problem.message}; fix: {problem.fix}", "warning")

@@ -41,6 +41,8 @@ class TenantResult:
     failed_returned: int = 0
     failed_grouped: int = 0
     failed_ungrouped: int = 0
+    started: int = 0  # joiners whose login went on, on their hire date
+    failed_started: int = 0
     read: str = ""  # delta | full | groups | reconciliation
     retried: int = 0  # users that failed before, planned again from their kept data
     quarantined: bool = False  # not tried: its next try is later

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from azsyncd.sync.planner import COUNTED_AS, Action
 
-COUNTS = (*COUNTED_AS.values(), "removed")
+COUNTS = (*COUNTED_AS.values(), "removed", "joiners")  # joiners: created with the login off
 
 
 @dataclass
@@ -28,6 +28,11 @@ class Tally:
         if tenant is None:  # not setdefault: it would build a Counter for every action
             tenant = self.tenants[action.tenant] = Counter()
         tenant[counted] += 1
+
+    def add_joiner(self, tenant: str) -> None:
+        """A contact created for a joiner (also counted as new): its login waits."""
+        self.counts["joiners"] += 1
+        self.tenants.setdefault(tenant, Counter())["joiners"] += 1
 
 
 class Writes(Protocol):

@@ -21,8 +21,23 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from azsyncd.config.expression import Expression, Kind
+from azsyncd.config.expression.syntax import nearest
+
 NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 EMPTY: tuple[Any, ...] = (None, "", [])
+
+
+class NotAChoice(ValueError):
+    """A directory value that is none of a dropdown's or multi-select's choices."""
+
+    def __init__(self, message: str, label: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.label, self.allowed = label, allowed
+
+
+class Unwritable(ValueError):
+    """A field of a type azsync cannot write: the mapping, not the directory, is wrong."""
 
 
 class FieldType(StrEnum):
@@ -144,10 +159,12 @@ def _choice_ids(field: FieldDef, items: list[Any]) -> list[str]:
         if not label:
             continue
         if label.casefold() not in ids:
-            allowed = ", ".join(c.label for c in field.choices)
-            raise ValueError(
-                f"{short(label)} is not a choice of this field (allowed: {allowed}); fix: add "
-                "the choice in the help desk or correct the value in Entra ID"
+            labels = tuple(c.label for c in field.choices)
+            raise NotAChoice(
+                f"{short(label)} is not a choice of this field (allowed: {', '.join(labels)}); "
+                "fix: add the choice in the help desk or correct the value in Entra ID",
+                label,
+                labels,
             )
         found.append(ids[label.casefold()])
     return found
@@ -193,7 +210,7 @@ def _datetime(field: FieldDef, value: Any) -> str:
 
 
 def _unwritable(field: FieldDef, value: Any) -> Any:
-    raise ValueError(
+    raise Unwritable(
         f"the target field has type {field.raw_type or str(field.type)!r}, which azsync cannot "
         "write; fix: remove this mapping"
     )
@@ -260,24 +277,48 @@ class TypeRule:
     convert: Callable[[FieldDef, Any], Any]
     check: Callable[[FieldDef, Any], str | None]
     spellings: tuple[str, ...]  # what help desks call the type, lowercase
+    accepts: tuple[Kind, ...]  # the kinds of expression a mapping may give the field
     choices: bool = False
 
 
+ANY_KIND = tuple(Kind)
 FIELD_TYPES: dict[FieldType, TypeRule] = {
-    FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea")),
-    FieldType.NUMBER: TypeRule(_number, _is_number, ("number", "decimal")),
-    FieldType.INTEGER: TypeRule(_integer, _is_integer, ("integer",)),
-    FieldType.BOOLEAN: TypeRule(_boolean, _is_boolean, ("boolean", "checkbox")),
-    FieldType.DROPDOWN: TypeRule(_dropdown, _is_choice, ("dropdown", "choice"), choices=True),
+    FieldType.TEXT: TypeRule(_text, _is_text, ("text", "textarea"), ANY_KIND),
+    FieldType.NUMBER: TypeRule(
+        _number, _is_number, ("number", "decimal"), (Kind.NUMBER, Kind.TEXT)
+    ),
+    FieldType.INTEGER: TypeRule(_integer, _is_integer, ("integer",), (Kind.NUMBER, Kind.TEXT)),
+    FieldType.BOOLEAN: TypeRule(
+        _boolean, _is_boolean, ("boolean", "checkbox"), (Kind.BOOL, Kind.TEXT, Kind.NUMBER)
+    ),
+    FieldType.DROPDOWN: TypeRule(
+        _dropdown,
+        _is_choice,
+        ("dropdown", "choice"),
+        (Kind.TEXT, Kind.NUMBER, Kind.BOOL),
+        choices=True,
+    ),
     FieldType.MULTI_SELECT: TypeRule(
         _multi_select,
         _are_choices,
         ("multi_select", "multiple_choice", "multi_choice", "multiselect"),
+        (Kind.LIST, Kind.TEXT),
         choices=True,
     ),
-    FieldType.DATE: TypeRule(_date, _is_date, ("date",)),
-    FieldType.DATETIME: TypeRule(_datetime, _is_datetime, ("datetime", "date_time")),
-    FieldType.UNKNOWN: TypeRule(_unwritable, _anything, ()),
+    FieldType.DATE: TypeRule(_date, _is_date, ("date",), (Kind.DATE, Kind.TEXT)),
+    FieldType.DATETIME: TypeRule(
+        _datetime, _is_datetime, ("datetime", "date_time"), (Kind.DATE, Kind.TEXT)
+    ),
+    # Refused per contact, when there is a value to write (see _unwritable).
+    FieldType.UNKNOWN: TypeRule(_unwritable, _anything, (), ANY_KIND),
+}
+HINTS = {
+    (FieldType.DROPDOWN, Kind.LIST): "a dropdown holds one choice: map a list to a multi-select"
+    " field, or pick one item (e.g. otherMails[0])",
+    (FieldType.NUMBER, Kind.LIST): "pick one item, e.g. businessPhones[0]",
+    (FieldType.INTEGER, Kind.LIST): "pick one item, e.g. businessPhones[0]",
+    (FieldType.DATE, Kind.LIST): "pick one item",
+    (FieldType.DATETIME, Kind.LIST): "pick one item",
 }
 WRITABLE = tuple(t for t in FieldType if t is not FieldType.UNKNOWN)
 _SPELLED = {name: kind for kind, rule in FIELD_TYPES.items() for name in rule.spellings}
@@ -311,6 +352,36 @@ def _matches(pattern: str, value: Any) -> bool:
         return re.fullmatch(pattern, str(value)) is not None
     except re.error:
         return True  # a pattern Python cannot read is the help desk's to apply
+
+
+def expression_problem(field: FieldDef, expression: Expression) -> str | None:
+    """Why a mapped expression cannot fill ``field`` whatever the directory holds, or None:
+    a kind the field's type cannot take, or a fixed text that is not one of its choices."""
+    rule = FIELD_TYPES[field.type]
+    if expression.kind not in rule.accepts:
+        hint = HINTS.get((field.type, expression.kind), "map it to a field of another type")
+        return (
+            f"{field.name} is {'an' if str(field.type)[0] in 'aeiou' else 'a'} {field.type}"
+            f" field and {expression.source!r} gives"
+            f" {expression.kind}; {hint}"
+        )
+    if rule.choices and field.choices:
+        labels = {c.label.casefold() for c in field.choices}
+        for literal in expression.outputs():
+            items = (
+                re.split(r"[;,]", literal.value)
+                if field.type is FieldType.MULTI_SELECT
+                else [literal.value]
+            )
+            for item in (i.strip() for i in items):
+                if item and item.casefold() not in labels:
+                    allowed = [c.label for c in field.choices]
+                    return (
+                        f"{field.name}: at column {literal.position + 1} of {expression.source!r}:"
+                        f' "{item}" is not a choice{nearest(item, allowed)}; the choices are'
+                        f" {', '.join(allowed)}"
+                    )
+    return None
 
 
 def problem(field: FieldDef, value: Any) -> str | None:

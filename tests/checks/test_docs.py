@@ -166,6 +166,8 @@ def printed_as(words: list[str]) -> Any:
         ("settings", ""): answers.Settings,
         ("lifecycle", ""): answers.Lifecycle,
         ("lifecycle", "check"): answers.RuleCheck,
+        ("lifecycle", "joiners"): answers.Joiners,
+        ("report", "quality"): answers.Quality,
         ("contacts", ""): answers.Contacts,
         ("reload", ""): answers.Reloaded,
         ("alerts", ""): answers.Alerts,
@@ -179,6 +181,8 @@ def printed_as(words: list[str]) -> Any:
         ("tenants", "groups"): answers.Group,
         ("audit", ""): answers.AuditEntry,
     }
+    if "--preview" in words:
+        return lambda data: answers.read(answers.PreviewAnswer, data)
     if (command, action) in one:
         return lambda data: answers.read(one[command, action], data)
     if (command, action) in many:

@@ -58,10 +58,28 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
             assert counts["left"] == len(leavers) and counts["grouped"] > 0
             contacts = http.get("/v1/contacts", params={"limit": 1000}).json()["contacts"]
             off = [c for c in contacts if not c["login_enabled"]]
+            off = [c for c in off if c["email"] != "jamie.joiner@contoso.example"]  # a joiner
             assert len(off) == len(leavers)
             assert all(
                 "Left Microsoft Entra ID: Contoso (simulated)" in c["contact_groups"] for c in off
             )
+            # The demo's joiner: the contact ready two days ahead, its login off, no welcome.
+            jamie = [c for c in contacts if c["email"] == "jamie.joiner@contoso.example"]
+            assert len(jamie) == 1 and not jamie[0]["login_enabled"]
+            joiners = http.get("/v1/lifecycle/joiners").json()
+            assert [(j["email"], j["days_left"], j["created"]) for j in joiners["joiners"]] == [
+                ("jamie.joiner@contoso.example", 2, True)
+            ]
+            joiner_rows = [r for r in rows if r["Type"] == "Joiner"]
+            assert [r["Email"] for r in joiner_rows] == ["jamie.joiner@contoso.example"]
+            # The quality report of the users that fail, grouped by fix.
+            quality = http.get("/v1/report/quality").json()
+            assert quality["failing"] == counts["failed"]
+            assert any(
+                g["kind"] == "choice" and g["attribute"] == "officeLocation"
+                for g in quality["groups"]
+            )
+            assert "Set mobilePhone for " in quality["text"]
             sales = [c for c in contacts if "Sales desk" in c["contact_groups"]]
             assert sales and all(
                 c["custom_fields"]["Department"].startswith("Sales") for c in sales
@@ -94,7 +112,9 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
         out, err = proc.communicate(timeout=within(30))
     assert proc.returncode == 0, err
     assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
-    assert "simulated Contoso tenant with 250 users" in out
+    assert "simulated Contoso tenant with 251 users" in out  # the joiner too
     assert "lifecycle               # leavers" in out
+    assert "lifecycle joiners       # Jamie Joiner starts in 2 days" in out
+    assert "report quality          # failing users grouped by fix" in out
     assert f'azsyncctl --socket {sock} demo add-user "Ada Lovelace"' in out
     assert not sock.exists()

@@ -77,7 +77,10 @@ def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
             groups = {g["name"] for g in desk.get("requester_groups").json()["requester_groups"]}
             assert {"Sales desk", "Left Microsoft Entra ID: Contoso (simulated)"} <= groups
             off = desk.get("requesters", params={"active": "false", "per_page": 100})
-            assert len(off.json()["requesters"]) == counts["left"]
+            off_emails = {r["primary_email"] for r in off.json()["requesters"]}
+            # The leavers, and the demo's joiner: created deactivated until its hire date.
+            assert counts["joiners"] == 1 and "jamie.joiner@contoso.example" in off_emails
+            assert len(off_emails) == counts["left"] + counts["joiners"]
         assert account_pid(key) is not None
     finally:
         proc.send_signal(signal.SIGINT)

@@ -1,5 +1,6 @@
-"""The Leavers tab (9) against a real daemon on a temporary Unix socket: the leaver settings
-as a form, contact-group rules added in a dialog and removed after asking, the leavers known.
+"""The Joiners & leavers tab (9) against a real daemon on a temporary Unix socket: the leaver
+settings as a form, contact-group rules added in a dialog and removed after asking, the upcoming
+starts and the leavers known.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from azsyncd.state.fields import utcnow
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import Leaver, LifecycleState
 from tests.tui.driving import drive, settle, text, until, visible
 from tests.tui.tui_daemon import tui_on
@@ -134,10 +136,40 @@ def test_help_lists_the_tabs_keys_and_the_leavers_known_are_listed(tmp_path: Pat
             await pilot.press("escape", "question_mark")
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             shown = "".join(text(s) for s in app.screen.query("Static"))
-            assert "Keys of the Leavers tab" in shown
+            assert "Keys of the Joiners & leavers tab" in shown
             for key in ("Add rule", "Remove rule", "Save", "1-9"):
                 assert key in shown, key
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+        drive(app, scenario, size=(80, 24))
+
+
+def test_the_upcoming_starts_are_listed(tmp_path: Path) -> None:
+    """A joiner whose contact waits and one too early for a contact, soonest first."""
+    with tui_on(tmp_path, users=3) as (live, app):
+        JoinerState(live.daemon.state.db).note(
+            {
+                "tenant": "contoso",
+                "object_id": f"u-{n}",
+                "email": f"{n}@contoso.example",
+                "name": n.title(),
+                "hire_date": day,
+                "created_run": 1,
+                "created": created,
+                "user": {},
+            }
+            for n, day, created in (("fay", "2031-03-20", False), ("jo", "2031-03-04", True))
+        )
+
+        async def scenario(pilot: Pilot[Any]) -> None:
+            panel = await leavers_tab(pilot)
+            joiners = panel.query_one("#joiner-table", DataTable)
+            await until(pilot, lambda: joiners.row_count == 2, what="the joiners")
+            first, second = ([str(c) for c in joiners.get_row_at(i)] for i in range(2))
+            assert first[1:] == ["jo@contoso.example", "2031-03-04", "ready, login off"]
+            assert second[1:] == ["fay@contoso.example", "2031-03-20", "from 2031-03-20"]
+            title = text(panel.query_one("#joiners-title"))
+            assert "off (create_before_hire_days = 0" in title
 
         drive(app, scenario, size=(80, 24))

@@ -444,7 +444,7 @@ def test_lifecycle_and_contact_group_rules_name_the_problem_and_the_fix(tmp_path
     assert "lifecycle.on_removed" in text and "disable_login" in text
     assert "lifecycle.grace_days" in text
     assert 'unknown directory attribute "departmnt" (did you mean "department"?)' in text
-    assert 'is not a condition; write attribute = "value"' in text
+    assert '"is" tests for a value (is empty, is not empty); to compare, write = "text"' in text
     assert 'rule "Both" needs exactly one of entra_group' in text
     assert "is not a group object id" in text
 

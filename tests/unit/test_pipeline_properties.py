@@ -1,9 +1,10 @@
 """Thresholds decide only whether a plan is applied, never what is planned.
 
 Hypothesis draws a directory of two tenants (some addresses in both), a configuration
-(leavers, a contact-group rule, disabled accounts in or out of scope) and a sequence of runs
-with the directory changing between them (users disabled, enabled again, deleted, moved to
-another department, given another address, hired). The same script is played twice, on a
+(leavers, a contact-group rule, disabled accounts in or out of scope, joiners' contacts
+created ahead of their hire date or not) and a sequence of runs with the directory changing
+between them (users disabled, enabled again, deleted, moved to another department, given
+another address, hired, their hire date moved). The same script is played twice, on a
 daemon whose thresholds are never reached and on one without thresholds: every run must plan
 the same, step by step (the digest of each step's plan), count the same, and leave the help
 desk the same.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,24 @@ NEVER = "\n[sync.thresholds]\n" + "".join(
 )
 
 
-def user(i: int, tenant: str, enabled: bool, department: str, address: str = "") -> dict[str, Any]:
+def hire_date(days: int | None) -> str | None:
+    """A hire date ``days`` from today (UTC), None for none."""
+    if days is None:
+        return None
+    return f"{datetime.now(UTC) + timedelta(days=days):%Y-%m-%d}T00:00:00Z"
+
+
+def user(
+    i: int,
+    tenant: str,
+    enabled: bool,
+    department: str,
+    address: str = "",
+    hire: int | None = None,
+) -> dict[str, Any]:
     domain = f"{tenant}.example"
     return {
+        "employeeHireDate": hire_date(hire),
         "id": f"{tenant}-{i}",
         "userPrincipalName": address or f"p{i}@{domain}",
         "mail": address or f"p{i}@{domain}",
@@ -56,11 +73,15 @@ class Script:
     on_removed: str
     rule: bool
     exclude_disabled: bool
+    ahead: int = 0  # [lifecycle] create_before_hire_days
+    hires: list[int | None] = field(default_factory=list)  # contoso's users' hire dates
     changes: list[list[tuple[str, int, str]]] = field(default_factory=list)  # before each run
 
 
 change = st.tuples(
-    st.sampled_from(["disable", "enable", "remove", "department", "address", "hire"]),
+    st.sampled_from(
+        ["disable", "enable", "remove", "department", "address", "hire", "start", "postpone"]
+    ),
     st.integers(0, 7),
     st.sampled_from(DEPARTMENTS),
 )
@@ -72,6 +93,8 @@ scripts = st.builds(
     on_removed=st.sampled_from(["keep", "disable_login"]),
     rule=st.booleans(),
     exclude_disabled=st.booleans(),
+    ahead=st.sampled_from([0, 3]),
+    hires=st.lists(st.sampled_from([None, -30, 0, 1, 2, 10]), max_size=6),
     changes=st.lists(st.lists(change, max_size=3), min_size=1, max_size=3),
 )
 
@@ -82,7 +105,8 @@ def directories(script: Script) -> tuple[FakeTenant, FakeTenant]:
         *FABRIKAM, login="https://login.fabrikam.test", graph="https://graph.fabrikam.test"
     )
     for i, (enabled, department) in enumerate(script.users):
-        contoso.add_user(user(i, "contoso", enabled, department))
+        hire = script.hires[i] if i < len(script.hires) else None
+        contoso.add_user(user(i, "contoso", enabled, department, hire=hire))
     fabrikam.add_user(user(0, "fabrikam", True, "Sales"))
     for i in script.shared:
         if i < len(script.users):  # the same address, another person in another tenant
@@ -92,8 +116,8 @@ def directories(script: Script) -> tuple[FakeTenant, FakeTenant]:
 
 def play(directory: FakeTenant, what: str, i: int, department: str) -> None:
     key = f"contoso-{i}"
-    if what == "hire":
-        directory.add_user(user(20 + i, "contoso", True, department))
+    if what == "hire":  # a new user, some starting in a few days
+        directory.add_user(user(20 + i, "contoso", True, department, hire=[None, 2, 10][i % 3]))
     elif key not in directory.users:
         return
     elif what == "remove":
@@ -102,6 +126,8 @@ def play(directory: FakeTenant, what: str, i: int, department: str) -> None:
         directory.update_user(key, accountEnabled=what == "enable")
     elif what == "department":
         directory.update_user(key, department=department)
+    elif what in ("start", "postpone"):  # the hire date removed (now), or moved ahead
+        directory.update_user(key, employeeHireDate=hire_date(None if what == "start" else 2))
     else:
         address = f"moved{i}.{directory.version}@contoso.example"
         directory.update_user(key, userPrincipalName=address, mail=address)
@@ -117,6 +143,7 @@ def observe(script: Script, thresholds: str) -> list[Any]:
     extra = (
         f'\n[lifecycle]\non_disabled = "{script.on_disabled}"\n'
         f'on_removed = "{script.on_removed}"\ngrace_days = 0\n'
+        f"create_before_hire_days = {script.ahead}\n"
     )
     if script.rule:
         extra += (

@@ -10,10 +10,12 @@ import pytest
 from azsyncd.config.model import Config
 from azsyncd.state import State, open_database
 from azsyncd.state.fields import utcnow
+from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import Leaver
 from azsyncd.state.models import FailingUser
 from azsyncd.sync.quiet_tick import work_besides_delta
 
+DAY = timedelta(days=1)
 TENANT = {
     "name": "t",
     "tenant_id": "contoso.example",
@@ -68,3 +70,24 @@ def test_each_thing_a_run_would_do_makes_the_tick_run(state: State) -> None:
 
     state.set_tenant("t", status="disabled")
     assert "disabled" in str(work_besides_delta(plain, state, tenant, now))
+
+
+def test_a_joiner_whose_day_came_makes_the_tick_run(state: State) -> None:
+    hiring = config(lifecycle={"create_before_hire_days": 3}, account={"timezone": "UTC"})
+    tenant, now = hiring.tenants[0], utcnow().replace(hour=12)  # days from noon, in UTC
+    today = now.date()
+    row = {"tenant": "t", "email": "j@x.example", "name": "J", "created_run": 1, "user": {}}
+    joiners = JoinerState(state.db)
+    # A contact made, starting in two days; one too early for a contact (five days on).
+    joiners.note([{**row, "object_id": "j1", "created": True, "hire_date": str(today + DAY * 2)}])
+    joiners.note([{**row, "object_id": "j2", "created": False, "hire_date": str(today + DAY * 5)}])
+    assert work_besides_delta(hiring, state, tenant, now) is None
+    assert "joiners" in str(
+        work_besides_delta(hiring, state, tenant, now + DAY * 2)
+    )  # j2's contact
+    joiners.drop_ahead("t", ["j2"])
+    assert work_besides_delta(hiring, state, tenant, now + DAY) is None
+    assert "joiners" in str(work_besides_delta(hiring, state, tenant, now + DAY * 2))  # j1 starts
+    # Joiners turned off: those waiting start at the next tick.
+    off = config(account={"timezone": "UTC"})
+    assert "joiners" in str(work_besides_delta(off, state, off.tenants[0], now))

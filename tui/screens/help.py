@@ -47,7 +47,8 @@ class HelpScreen(Modal[None]):
 
     def __init__(self, panel: Panel, app: App[Any]) -> None:
         super().__init__()
-        self.tab = str(panel.id).removesuffix("-panel").title()
+        # The tab's own title when its id says less (the leavers' tab lists joiners too).
+        self.tab = getattr(panel, "TAB_TITLE", "") or str(panel.id).removesuffix("-panel").title()
         self.keys = panel_keys(panel, app)
 
     def compose(self) -> ComposeResult:

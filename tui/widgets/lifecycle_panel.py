@@ -1,6 +1,7 @@
-"""The Leavers tab: what happens to leavers (saved with Ctrl+S like every form), the
-contact-group rules (a adds one in a dialog, Del removes the chosen one after asking), and
-the leavers azsync knows."""
+"""The Joiners & leavers tab: what happens to leavers (saved with Ctrl+S like every form),
+the contact-group rules (a adds one in a dialog, Del removes the chosen one after asking),
+the upcoming starts (joiners whose contact waits, login off, for the hire date) and the
+leavers azsync knows."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ ACTIONS = [("Keep the contact as it is", "keep"), ("Turn the portal login off", 
 RULE_COLUMNS = [("Contact group", 20), ("When", 36), ("Tickets", 7)]
 LEAVER_COLUMNS = [("Tenant", 10), ("Email", 27), ("Gone since", 16), ("Disabled", 8)]
 LEAVER_COLUMNS += [("Login", 5)]
+JOINER_COLUMNS = [("Tenant", 10), ("Email", 27), ("Hire date", 10), ("Contact", 22)]
 
 
 def grace(text: str) -> Any:
@@ -34,6 +36,7 @@ def grace(text: str) -> Any:
 
 
 class LifecyclePanel(FormPanel):
+    TAB_TITLE = "Joiners & leavers"
     BINDINGS = [
         *FormPanel.BINDINGS,
         Binding("a", "add_rule", "Add rule"),
@@ -77,12 +80,15 @@ class LifecyclePanel(FormPanel):
         yield Static("", id="group-name", classes="aside")
         yield Static("Contact-group rules (a adds, Del removes)", classes="section")
         yield DataTable(id="rule-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="joiners-title", classes="section")
+        yield DataTable(id="joiner-table", cursor_type="row", zebra_stripes=True)
         yield Static("Leavers azsync knows", classes="section")
         yield DataTable(id="leaver-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         add_columns(self.query_one("#rule-table", DataTable), RULE_COLUMNS)
         add_columns(self.query_one("#leaver-table", DataTable), LEAVER_COLUMNS)
+        add_columns(self.query_one("#joiner-table", DataTable), JOINER_COLUMNS)
 
     def read(self, client: Client) -> Lifecycle:
         return client.lifecycle()
@@ -124,6 +130,25 @@ class LifecyclePanel(FormPanel):
             )
         if data.contact_groups:
             rules.move_cursor(row=min(max(row, 0), len(data.contact_groups) - 1))
+        days = data.lifecycle.create_before_hire_days
+        self.query_one("#joiners-title", Static).update(
+            f"Upcoming starts: contacts created {days} day(s) before the hire date, login off"
+            if days
+            else "Upcoming starts: off (create_before_hire_days = 0 in the configuration)"
+        )
+        joiners = self.query_one("#joiner-table", DataTable)
+        joiners.clear()
+        for joiner in data.joiners:
+            joiners.add_row(
+                cell(joiner.tenant, 10),
+                cell(joiner.email, 27),
+                cell(joiner.hire_date, 10),
+                cell(
+                    joiner.reason
+                    or ("ready, login off" if joiner.created else f"from {joiner.contact_from}"),
+                    22,
+                ),
+            )
         leavers = self.query_one("#leaver-table", DataTable)
         leavers.clear()
         for leaver in data.leavers:

@@ -27,13 +27,23 @@ class MappingData:
 
     def options(self) -> list[str]:
         """Every attribute a mapping may pick, with any the mapping uses beyond the known ones."""
-        used = [self.mapping.email, *self.mapping.phones.values()]
-        used += list(self.mapping.custom_fields.values())
-        return list(dict.fromkeys([*self.attributes, *used]))
+        source = MappingSettings.source
+        used = [self.mapping.email, *map(source, self.mapping.phones.values())]
+        used += list(map(source, self.mapping.custom_fields.values()))
+        return list(dict.fromkeys([*self.attributes, *(u for u in used if u)]))
 
 
 def picked(select: Select[str]) -> str | None:
     return None if select.value is Select.NULL else str(select.value)
+
+
+def _entry(old: object, value: str | None) -> str | dict[str, Any] | None:
+    """What a save sends for one mapped value: a value with its own apply rule (a table, not
+    a text) keeps the rule (the table is merged), anything else is the attribute or
+    expression itself."""
+    if value is not None and old is not None and not isinstance(old, str):
+        return {"value": value}
+    return value
 
 
 class MappingPanel(FormPanel):
@@ -45,6 +55,7 @@ class MappingPanel(FormPanel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fields: list[TargetField] = []
+        self.mapping: MappingSettings | None = None  # as last read, to keep apply rules
 
     def compose_form(self) -> Any:
         yield Static("Loading the mapping…", id="mapping-loading")
@@ -149,25 +160,38 @@ class MappingPanel(FormPanel):
     def fill(self, data: MappingData) -> None:
         mapping = data.mapping
         self.query_one("#email", Select).value = mapping.email
-        self.query_one("#name", Input).value = mapping.name
-        phones: dict[str, str] = {str(k): v for k, v in mapping.phones.items()}
+        self.mapping = mapping
+        source = MappingSettings.source
+        self.query_one("#name", Input).value = source(mapping.name) or ""
+        phones = {str(k): v for k, v in mapping.phones.items()}  # keys: the phone types
         for code in PHONE_TYPES:
-            self.query_one(f"#phone-{code}", Select).value = phones.get(code, Select.NULL)
+            phone = source(phones.get(code))
+            self.query_one(f"#phone-{code}", Select).value = phone or Select.NULL
         for n, target_field in enumerate(self.fields):
-            value = mapping.custom_fields.get(target_field.name, Select.NULL)
-            self.query_one(f"#custom-{n}", Select).value = value
+            value = source(mapping.custom_fields.get(target_field.name))
+            self.query_one(f"#custom-{n}", Select).value = value or Select.NULL
         for switch in ("guest_email_from_mail", "skip_empty_phones", "overwrite_custom_fields"):
             self.query_one(f"#{switch}", OnOff).value = getattr(mapping, switch)
 
     def values(self) -> dict[str, Any]:
         if not self.query("#email"):
             return {}
+        old = self.mapping
         return {
             "email": picked(self.query_one("#email", Select)),
-            "name": self.query_one("#name", Input).value,
-            "phones": {c: picked(self.query_one(f"#phone-{c}", Select)) for c in PHONE_TYPES},
+            "name": _entry(old.name if old else None, self.query_one("#name", Input).value),
+            "phones": {
+                c: _entry(
+                    {str(k): v for k, v in old.phones.items()}.get(c) if old else None,
+                    picked(self.query_one(f"#phone-{c}", Select)),
+                )
+                for c in PHONE_TYPES
+            },
             "custom_fields": {
-                f.name: picked(self.query_one(f"#custom-{n}", Select))
+                f.name: _entry(
+                    old.custom_fields.get(f.name) if old else None,
+                    picked(self.query_one(f"#custom-{n}", Select)),
+                )
                 for n, f in enumerate(self.fields)
             },
             **{

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from azsyncd import attributes
 from azsyncd.answers import Attributes, Contacts, Fields, Reloaded, Settings, Status, read
 from azsyncd.config.changes import shown
+from azsyncd.config.expression import USAGE
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.refusals import refusals
+from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
@@ -25,7 +29,7 @@ from azsyncd.targets.local import built_in_store
 
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
-SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync")
+SETTINGS_SECTIONS = ("account", "schedule", "target", "mapping", "welcome_email", "sync", "scope")
 
 
 @router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
@@ -52,7 +56,19 @@ def get_settings(daemon: DaemonDep) -> Settings:
 
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
 def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> Settings:
-    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
+    change = settings_change(patch)
+    note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
+    return _settings(daemon)
+
+
+def settings_change(body: SettingsPatch | dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """The edit a PATCH /v1/settings body makes to the config document (also previewed)."""
+    patch = body if isinstance(body, SettingsPatch) else _validated(body)
+    changes = {
+        k: v
+        for k, v in patch.model_dump(exclude_unset=True).items()
+        if v is not None and k != "force"
+    }
     state_keys = set(changes.get("state", {})) - {"history_runs"}
     if state_keys:
         raise ApiError(
@@ -64,10 +80,20 @@ def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) ->
 
     def apply(document: dict[str, Any]) -> None:
         for section, values in changes.items():
-            deep_merge(document[section], values)
+            deep_merge(document.setdefault(section, {}), values)
 
-    note(request, *daemon.config_store.update(apply))
-    return _settings(daemon)
+    return apply
+
+
+def _validated(body: dict[str, Any]) -> SettingsPatch:
+    try:
+        return SettingsPatch.model_validate(body)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ApiError(
+            422, "invalid_request", f"settings.{where}: {problem['msg']}", "see GET /v1/settings"
+        ) from None
 
 
 def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
@@ -108,11 +134,16 @@ def get_fields(daemon: DaemonDep) -> Fields:
     )
 
 
-@router.get("/attributes", summary="Directory attributes a mapping may read")
+@router.get("/attributes", summary="Directory attributes a mapping may read, and the functions")
 def get_attributes() -> Attributes:
-    return Attributes(
-        attributes=list(attributes.KNOWN),
-        note="directory extensions (extension_<appid>_<name>) are accepted too",
+    return read(
+        Attributes,
+        {
+            "attributes": list(attributes.KNOWN),
+            "lists": list(attributes.LISTS),
+            "functions": dict(USAGE),
+            "note": "directory extensions (extension_<appid>_<name>) are accepted too",
+        },
     )
 
 

@@ -23,6 +23,7 @@ from azsyncd.service.api.callers import caller_from_scope
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
 from azsyncd.service.api.refusals import refusals
+from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import (
     Certificate,
     ClientSecret,
@@ -133,8 +134,22 @@ def patch_tenant(
 ) -> TenantAnswer:
     _index(daemon, name)
     changes = patch.model_dump(exclude_unset=True, mode="json")  # type: ignore[attr-defined]
-    note(request, *daemon.config_store.update(_at(name, lambda t: t.update(changes))))
+    force = bool(changes.pop("force", False))
+    note(
+        request,
+        *daemon.config_store.update(
+            tenant_change(daemon, name, changes), check=guarded(daemon, force)
+        ),
+    )
     return _view(daemon, _tenant(daemon, name))
+
+
+def tenant_change(
+    daemon: Daemon, name: str, changes: dict[str, Any]
+) -> Callable[[dict[str, Any]], None]:
+    """The edit a PATCH /v1/tenants/{name} body makes to the config document (also previewed)."""
+    _index(daemon, name)
+    return _at(name, lambda t: t.update(changes))
 
 
 @router.delete(

@@ -105,8 +105,16 @@ class SettingsPatch(Body):
     mapping: _section(model.Mapping) = None  # type: ignore[valid-type]
     welcome_email: _section(model.WelcomeEmail) = None  # type: ignore[valid-type]
     sync: _section(model.Sync) = None  # type: ignore[valid-type]
+    scope: _section(model.Scope) = Field(  # type: ignore[valid-type]
+        None, description="include / exclude conditions for every tenant"
+    )
     state: _section(model.State, keys={"history_runs"}) = Field(  # type: ignore[valid-type]
         None, description="history_runs only; database_url needs a restart"
+    )
+    force: bool = Field(
+        False,
+        description="Save even if the change's preview fails more than [sync] max_fail_share"
+        " of a tenant's contacts",
     )
 
 
@@ -127,6 +135,7 @@ TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
         for name, field in Tenant.model_fields.items()
         if name != "name"
     },
+    force=(bool, False),  # save even if the change's preview fails too many contacts
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]

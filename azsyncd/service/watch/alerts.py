@@ -178,9 +178,11 @@ class AlertWatch:
         book: AlertBook,
         every: float = CHECK_EVERY,
         active: Callable[[], bool] = lambda: True,
+        also: list[Callable[[], object]] | None = None,
     ) -> None:
         self.book, self._every = book, every
         self._active = active  # daemons sharing one state: only the active one sends
+        self._also = also or []  # checked with the alerts: the data-quality digest
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self.checks = 0  # done so far, for tests to wait on
@@ -204,9 +206,10 @@ class AlertWatch:
             self._wake.clear()
             if self._stop.is_set():
                 return
-            try:
-                if self._active():
-                    self.book.check()
-            except Exception:  # a broken check must not end the watch
-                log.exception("alert check failed")
+            for check in (self.book.check, *self._also):
+                try:
+                    if self._active():
+                        check()
+                except Exception:  # a broken check must not end the watch
+                    log.exception("alert check failed")
             self.checks += 1

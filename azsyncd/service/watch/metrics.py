@@ -39,6 +39,10 @@ ACTION_OUTCOME = {
     "failed_grouped": ("group_add", "failed"),
     "ungrouped": ("group_remove", "success"),
     "failed_ungrouped": ("group_remove", "failed"),
+    # Joiners: created with the login off (also counted as "new"), started on their day.
+    "joiners": ("create_joiner", "success"),
+    "started": ("start_joiner", "success"),
+    "failed_started": ("start_joiner", "failed"),
 }
 DURATION_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, float("inf"))
 

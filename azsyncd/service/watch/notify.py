@@ -87,11 +87,6 @@ class Notifier:
 
     def _webhook(self, event: str, alert: Alert, at: datetime) -> None:
         settings = self.config.alerts
-        headers = {"Content-Type": "application/json"}
-        if settings.secret_file:
-            secret = read_secret(settings.secret_file, self.config_dir, "alerts.secret_file")
-            register_secret(secret)
-            headers[settings.secret_header] = secret
         body: dict[str, Any] = {
             "event": event,
             "key": alert.key,
@@ -100,6 +95,28 @@ class Notifier:
             "account": self.config.account.name,
             "at": at.isoformat(),
         }
+        self.post(settings.webhook_url, body, settings.secret_file, "alerts.secret_file")
+
+    def email(self, to: list[str], subject: str, text: str) -> None:
+        """One email over the welcome email's SMTP server."""
+        mail = self.config.welcome_email
+        message = EmailMessage()
+        message["From"] = mail.from_address
+        message["To"] = ", ".join(to)
+        message["Subject"] = subject
+        message.set_content(text)
+        with WelcomeMailer(mail, self.config.account.name, self.config_dir).connect() as smtp:
+            smtp.send_message(message)
+
+    def post(self, url: str, body: dict[str, Any], secret_file: str | None, key: str) -> None:
+        """A JSON POST, tried again on 5xx, 429 and no answer; ``secret_file``'s secret goes
+        in the alerts' secret header. Raises what went wrong."""
+        settings = self.config.alerts
+        headers = {"Content-Type": "application/json"}
+        if secret_file:
+            secret = read_secret(secret_file, self.config_dir, key)
+            register_secret(secret)
+            headers[settings.secret_header] = secret
         payload = json.dumps(body).encode()
         retrying = Retrying(
             stop=stop_after_attempt(WEBHOOK_TRIES),
@@ -116,7 +133,7 @@ class Notifier:
             try:
                 for attempt in retrying:
                     with attempt:
-                        self._post(http, settings.webhook_url, payload, headers)
+                        self._post(http, url, payload, headers)
             except RetryError as exc:
                 cause = exc.last_attempt.exception()
                 raise Undelivered(

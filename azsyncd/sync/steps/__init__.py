@@ -8,7 +8,7 @@ a dry run) records what each plan would do instead (``hold``). A step plans from
 directory and the state as they were before the run, never from what another step of the
 same run wrote: thresholds decide only whether a plan is applied, never what is planned.
 
-To add a step (joiners, say): write its class, with ``see``, ``plan``, ``hold`` and
+To add a step: write its class, with ``see``, ``plan``, ``hold`` and
 ``apply``, and add it to ``STEPS``.
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from azsyncd.sync.step import Step, StepPlan
 from azsyncd.sync.steps.contacts import Contacts
 from azsyncd.sync.steps.group_rules import GroupRules
+from azsyncd.sync.steps.joiners import Joiners
 from azsyncd.sync.steps.leavers import Leavers
 from azsyncd.sync.steps.welcome import Welcome
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from azsyncd.sync.tenant_run import TenantRun
 
 # The steps of a tenant's run, in the order they apply (each plans before any applies).
-STEPS: tuple[type[Step], ...] = (Contacts, Leavers, GroupRules, Welcome)
+STEPS: tuple[type[Step], ...] = (Contacts, Leavers, GroupRules, Joiners, Welcome)
 
 __all__ = ["STEPS", "Step", "StepPlan", "steps"]
 

@@ -10,8 +10,11 @@ way the plan is the same: no chunk is planned from what an earlier chunk wrote.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from azsyncd.state.joiners import JoinerState
+from azsyncd.sync import joiners
 from azsyncd.sync.held import PlanBuffer
 from azsyncd.sync.planner import Action, ActionKind
 from azsyncd.sync.read import CHUNK, chunked
@@ -71,6 +74,8 @@ class Contacts:
         if read.retry_due:
             self.run.result.retried = self._plan_failures_again()
             read.values["failures_retried_at"] = self.services.ctx.now()
+        if read.mode == "delta":
+            self._plan_joiners_due()
         if self.taken:
             self.run.log(
                 f"{self.taken} contact(s) taken over from users who left an earlier tenant: "
@@ -97,6 +102,26 @@ class Contacts:
         writes.drain()
         if self.gone and not self.services.dry_run:
             self.services.state.forget_failures(self.run.tenant.name, self.gone)
+
+    def _plan_joiners_due(self) -> None:
+        """Plan, from their kept data, the joiners too early for a contact until now whose
+        window opened and that this delta did not bring (a full read brings every user)."""
+        services, tenant = self.services, self.run.tenant
+        days = services.config.lifecycle.create_before_hire_days
+        today = joiners.today(services.clock(), services.config.account.timezone)
+        until = today + timedelta(days=days) if days else date.max  # off: every one, now
+        rows = {r.object_id: r for r in JoinerState(services.state.db).due(tenant.name, until)}
+        if not rows:
+            return
+        assert self.run.read.directory is not None
+        skip = services.state.seen_among(services.run_id, tenant.name, rows)
+        skip |= set(services.state.failing(tenant.name, rows)) | self.run.read.directory.removed
+        again = [r.user for k, r in rows.items() if k not in skip and r.user]
+        if again:
+            self.run.log(f"planning {len(again)} joiner(s) whose contact is due from now")
+        for users in chunked(again, CHUNK):
+            self.services.ctx.checkpoint()
+            self.send(self.services.planning.plan(tenant, users))
 
     def _plan_failures_again(self) -> int:
         """Plan again, from their kept data, the users that failed before and that this read

@@ -37,7 +37,8 @@ class GroupRules:
 
     def see(self, users: list[dict[str, Any]]) -> None:
         if self.rules:
-            matches = group_rules.attribute_matches(self.rules, users)
+            # A user outside [scope] matches no rule: it is treated as not read.
+            matches = group_rules.attribute_matches(self.rules, self.run.read.in_scope(users))
             self.services.lifecycle.note_matches(
                 self.services.run_id, self.run.tenant.name, matches
             )

@@ -33,6 +33,8 @@ class Leavers:
         self.required: dict[str, dict[str, Any]] = {}  # their required fields' values
 
     def see(self, users: list[dict[str, Any]]) -> None:
+        # A user outside [scope] is not present: it left, as if the read had not brought it.
+        users = self.run.read.in_scope(users)
         found = leavers.noted(users, self.known)
         self.present.update(found)
         if found:

@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from pydantic import Field, field_validator
 
 from azsyncd.config.model import Config, Section, suggest
-from azsyncd.targets.fields import FIELD_TYPES, WRITABLE, FieldType
+from azsyncd.targets.fields import (
+    FIELD_TYPES,
+    WRITABLE,
+    Choice,
+    FieldDef,
+    FieldType,
+    expression_problem,
+)
 
 
 class LocalField(Section):
@@ -54,11 +61,23 @@ def rules(settings: LocalSettings, config: Config) -> Iterator[tuple[str, str]]:
                 f"a {field.type} field takes no choices; remove them or make it a dropdown",
             )
     if config.target.kind == "local":
-        declared = {f.name for f in settings.fields}
-        for name in config.mapping.custom_fields:
-            if name not in declared:
+        declared = {f.name: f for f in settings.fields}
+        for name, entry in config.mapping.custom_fields.items():
+            key = f"mapping.custom_fields.{name}"
+            found_field = declared.get(name)
+            if found_field is None:
                 yield (
-                    f"mapping.custom_fields.{name}",
+                    key,
                     f'no custom field "{name}" in [target.local]{suggest(name, declared)}; '
                     "declare it under [[target.local.fields]]",
                 )
+                continue
+            # The field's type is known here: the expression is checked against it now.
+            found = expression_problem(_definition(found_field), config.mapping.expression(entry))
+            if found:
+                yield key, found
+
+
+def _definition(field: LocalField) -> FieldDef:
+    choices = tuple(Choice(c, c) for c in field.choices)
+    return FieldDef(field.name, field.name, field.type, field.required, choices)

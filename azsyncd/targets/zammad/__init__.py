@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pydantic import Field, field_validator
 
 from azsyncd.config.endpoints import secure_url
-from azsyncd.config.model import Config, Section
+from azsyncd.config.expression import compile_expression
+from azsyncd.config.model import Config, Section, entry_source
 from azsyncd.targets.spec import RateLimits, Resources, TargetSpec
 from azsyncd.targets.zammad import demo
 from azsyncd.targets.zammad.api import KIND, ZammadApi
@@ -56,7 +57,7 @@ def rules(settings: ZammadSettings, config: Config) -> Iterator[tuple[str, str]]
                 "and phones.mo (mobile)",
             )
     names: dict[str, str] = {}
-    for name, attribute in mapping.custom_fields.items():
+    for name, entry in mapping.custom_fields.items():
         if why := reserved(name):
             yield (
                 f"mapping.custom_fields.{name}",
@@ -64,11 +65,16 @@ def rules(settings: ZammadSettings, config: Config) -> Iterator[tuple[str, str]]
             )
         part = NAMES.get(name.strip().lower())
         if part:
-            names[part] = attribute
+            names[part] = entry_source(entry)
     if names:
         first, last = names.get("firstname", ""), names.get("lastname", "")
-        wanted = " ".join(f"{{{a}}}" for a in (first, last) if a)
-        if len(names) == 1 or mapping.name != wanted:
+        parts = [a for a in (first, last) if a]
+        # The name as a template of attributes, or, for expressions, as one joining them.
+        template = " ".join(f"{{{a}}}" for a in parts)
+        joined = f'join(" ", {", ".join(parts)})'
+        plain = all(compile_expression(a).attribute for a in parts)
+        wanted = template if plain else joined
+        if len(names) == 1 or entry_source(mapping.name) not in (template, joined):
             yield (
                 "mapping.name",
                 "with firstname and lastname mapped, the name azsync compares must be the one "

@@ -14,6 +14,7 @@ Berlin, London) and Notes (text), none required.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 import pytest
@@ -207,6 +208,24 @@ class TargetTests:
         assert probe.login(ann.id) is False  # an ordinary edit leaves the login as it is
         assert target.write([edit(after, name="Ann B", login_enabled=True)])[0].ok
         assert probe.login(ann.id) is True
+
+    def test_a_joiner_is_created_with_the_login_off_and_started_later(
+        self, target: Target, probe: Probe
+    ) -> None:
+        """A joiner's contact exists before the hire date with no portal login; on the day
+        the login goes on and every value stays."""
+        write = replace(new(target, "joe@example.com", Department="Sales"), login_enabled=False)
+        result = target.write([write])[0]
+        assert result.ok and result.id, result.error
+        assert probe.login(result.id) is False
+        joe = target.find_by_id([result.id])[result.id]
+        assert target.write([edit(joe, name="Joe B")])[0].ok
+        assert probe.login(result.id) is False  # an edit before the day leaves it off
+        joe = target.find_by_id([result.id])[result.id]
+        assert target.write([edit(joe, login_enabled=True)])[0].ok
+        assert probe.login(result.id) is True
+        after = target.find_by_id([result.id])[result.id]
+        assert after.custom == joe.custom and after.name == "Joe B"
 
     def test_a_login_write_carrying_the_required_values_passes_an_emptied_field(
         self, target: Target, probe: Probe
