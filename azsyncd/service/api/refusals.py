@@ -27,7 +27,8 @@ WHY = {
     " loaded, a sync is running, or the name is taken",
     413: "The request body is larger than 1 MiB",
     429: "Too many calls of this kind from this caller: retry_after says when to try again",
-    422: "Invalid input: problems lists each key and what is wrong with it",
+    422: "Invalid input: problems lists each key and what is wrong with it; or a change whose"
+    " preview fails too many contacts (preview_fails, with the preview)",
     500: "An unexpected error: the daemon's log has it",
     502: "The directory or the help desk refused the call or could not be reached",
     503: "The state database or the disk cannot be used right now, or the daemon is"
