@@ -19,7 +19,7 @@ from tests.service.e2e_world import sync_and_wait
 from tests.service.test_sync_process import children, gone
 from tests.service.zendesk_world import SALES_DESK, ZendeskWorld, make_world, started
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 LEFT = "Left Microsoft Entra ID: Contoso"  # [lifecycle] group_name, by default
 
 

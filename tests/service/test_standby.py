@@ -25,7 +25,7 @@ from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
 from tests.helpers import short_dir, wait_for, wait_for_socket, within
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 USERS = 1000  # ten write batches: more than the eight in flight at once
 TAKEOVER_LIMIT = 30.0

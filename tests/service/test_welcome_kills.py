@@ -27,7 +27,7 @@ from tests.fakes.servers import serve_directory, tls_for_localhost
 from tests.helpers import running_daemon, short_dir, wait_for, within
 from tests.unit.test_welcome_and_crash import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 CRASHES = 20
 USERS = 300
 
