@@ -66,4 +66,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     collection order, so the longest overlap the other files' work instead of ending the
     suite after them."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
-

@@ -117,9 +117,9 @@ def test_three_hostile_uploads_at_once_leave_status_answering(tmp_path: Path) ->
         with Uploads(daemon.socket, hostile, threads=3):
             time.sleep(0.5)
             daemon.proc.send_signal(signal.SIGTERM)
-            within = Deadline(20)
+            stopping = Deadline(20)
             code = daemon.proc.wait(Deadline(30).left())
-        assert not within.passed(), f"the daemon took longer than {within} to stop"
+        assert not stopping.passed(), f"the daemon took longer than {stopping} to stop"
     assert code == 0
     assert "pfx_file" not in config.read_text()
 
@@ -138,7 +138,7 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
                 other.timeout = httpx.Timeout(60)
                 answers.append(other.put("/v1/tenants/contoso/credential", json=body(hostile)))
 
-        started = time.monotonic()
+        started, limit = time.monotonic(), Deadline(30)
         thread = threading.Thread(target=upload)
         thread.start()
         latencies: list[float] = []
@@ -154,6 +154,6 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
         accepted = http.put("/v1/tenants/contoso/credential", json=body(honest))
     assert answers and answers[0].status_code == 422, answers
     assert "takes too long" in answers[0].json()["error"]["message"]
-    assert took < 30
+    assert not limit.passed(), f"{took:.1f} s (limit {limit})"
     assert accepted.status_code == 200, accepted.text
     assert "pfx_file" in config.read_text()
