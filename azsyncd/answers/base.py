@@ -18,7 +18,16 @@ Instant = Annotated[
 class Answer(BaseModel):
     """An answer, or a part of one: exactly these keys, no other."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # In the schema of what is sent, every key is required, as ``read`` requires it: the
+    # fuzz test then refuses an answer without one, as the client does.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
+
+
+# For an answer that is a section of the configuration (its own model, its own settings):
+# sent, every key is there, and the schema says so.
+SENT = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class UnreadableAnswer(ValueError):

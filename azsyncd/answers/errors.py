@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ConfigDict
+
 from azsyncd.answers.base import Answer
 from azsyncd.answers.preview import Preview
 
@@ -20,6 +22,10 @@ class FieldProblem(Answer):
 
 class ErrorBody(Answer):
     """What went wrong, and what to do. The other keys come with some codes only."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=False
+    )
 
     code: str = "error"
     message: str = ""

@@ -3,12 +3,12 @@ knows; and the check of the rules' groups."""
 
 from __future__ import annotations
 
-from azsyncd.answers.base import Answer, Instant
+from azsyncd.answers.base import SENT, Answer, Instant
 from azsyncd.config import model
 
 
 class LifecycleSettings(model.Lifecycle):
-    pass
+    model_config = SENT
 
 
 class GroupRule(Answer):

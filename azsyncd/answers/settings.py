@@ -7,20 +7,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from azsyncd.answers.base import Answer
+from azsyncd.answers.base import SENT, Answer
 from azsyncd.config import model
 
 
 class AccountSettings(model.Account):
-    pass
+    model_config = SENT
 
 
 class ScheduleSettings(model.Schedule):
-    pass
+    model_config = SENT
 
 
 class MappingSettings(model.Mapping):
     """Each mapped value is an attribute or expression, or a table {"value", "apply"}."""
+
+    model_config = SENT
 
     @staticmethod
     def source(entry: str | model.FieldRule | dict[str, Any] | None) -> str | None:
@@ -38,15 +40,17 @@ class MappingSettings(model.Mapping):
 
 
 class WelcomeEmailSettings(model.WelcomeEmail):
-    pass
+    model_config = SENT
 
 
 class SyncSettings(model.Sync):
-    pass
+    model_config = SENT
 
 
 class ScopeSettings(model.Scope):
     """Who syncs: every include condition holds and no exclude condition does."""
+
+    model_config = SENT
 
 
 class StateSettings(Answer):

@@ -13,7 +13,7 @@ class Tenant(model.Tenant):
     """A tenant's settings as the file has them (a secret pasted into a *_file key hidden),
     and its state."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
     state: TenantState = TenantState()
 
     @property

@@ -7,9 +7,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
+from schemathesis.schemas import APIOperation
 
 from azsyncd.config import file as config_file
 from azsyncd.service.api import create_app
@@ -84,9 +88,18 @@ DAEMON = _make_daemon()
 schema = schemathesis.openapi.from_asgi("/v1/openapi.json", create_app(DAEMON), config=_config())
 
 
-@schema.parametrize()
+# One test per operation, named for it. (schemathesis' own ``schema.parametrize()`` gives
+# every operation's test the same node id, and pytest-xdist then ran one of them only.)
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_answer_is_what_the_schema_says(case) -> None:  # type: ignore[no-untyped-def]
+@given(data=st.data())
+def test_every_answer_is_what_the_schema_says(operation: APIOperation, data: st.DataObject) -> None:
+    """Input that fits the schema and input that does not, drawn alike."""
+    mode = data.draw(st.sampled_from(list(GenerationMode)))
+    case = data.draw(operation.as_strategy(generation_mode=mode))
     response = case.call_and_validate()
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
@@ -94,3 +107,39 @@ def test_every_answer_is_what_the_schema_says(case) -> None:  # type: ignore[no-
     if response.status_code >= 400:
         error = response.json()["error"]
         assert error["code"] and error["message"]
+
+
+def test_every_operation_of_the_schema_is_fuzzed() -> None:
+    assert len({op.label for op in OPERATIONS}) == len(OPERATIONS) > 40
+
+
+def test_the_fuzz_refuses_an_answer_its_schema_does_not_describe() -> None:
+    """The checks above are schemathesis' own: an answer with a key renamed, one without a
+    key, and a status the route does not list each fail them."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from schemathesis.core.failures import FailureGroup
+
+    from azsyncd.answers import Reloaded
+
+    app = FastAPI(openapi_url="/openapi.json")
+    sent = {
+        "/renamed": ({"reloaded": True, "config_path": "", "changed": []}, 200),
+        "/short": ({"reloaded": True, "config_path": ""}, 200),
+        "/unlisted": ({"error": {"code": "x", "message": "m", "fix": ""}}, 418),
+    }
+    for path, (body, status) in sent.items():
+        app.add_api_route(
+            path,
+            lambda body=body, status=status: JSONResponse(body, status_code=status),
+            response_model=Reloaded,
+        )
+    wrong = schemathesis.openapi.from_asgi("/openapi.json", app)
+    for path, why in [
+        ("/renamed", "('changed' was unexpected)"),
+        ("/short", '"changes" is a required property'),
+        ("/unlisted", "Undocumented status code"),
+    ]:
+        with pytest.raises(FailureGroup) as failed:
+            wrong[path]["GET"].Case().call_and_validate()
+        assert why in str(failed.value) + "".join(map(str, failed.value.exceptions)), path

@@ -49,7 +49,7 @@ class LifecyclePatch(Body):
         list[dict[str, Any]] | None, WithJsonSchema({"anyOf": [RULES, {"type": "null"}]})
     ] = Field(None, max_length=200, description="The rules, all of them: replaces the list")
     force: bool = Field(
-        False, description="Save even if the change's preview fails too many contacts"
+        False, strict=True, description="Save even if the change's preview fails too many contacts"
     )
 
 

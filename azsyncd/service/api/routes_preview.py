@@ -44,7 +44,9 @@ class PreviewRequest(Body):
     lifecycle: dict[str, Any] | None = Field(None, description="A PATCH /v1/lifecycle body")
     tenant_change: TenantChange | None = Field(None, description="A PATCH /v1/tenants/{name}")
     tenant: Search | None = Field(None, description="Preview only this tenant")
-    sample: int = Field(10, ge=0, le=100, description="Changed contacts shown with their diffs")
+    sample: int = Field(
+        10, ge=0, le=100, strict=True, description="Changed contacts shown with their diffs"
+    )
 
 
 def preview_of(

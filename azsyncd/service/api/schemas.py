@@ -21,13 +21,17 @@ Search = Annotated[str, Query(max_length=256, pattern=PRINTABLE)]
 
 
 class Body(BaseModel):
+    """A request body. Its flags and numbers are strict (``Field(strict=True)``): the schema
+    says boolean or integer, so "yes", 1 or 2.5 is refused with 422, not read as true or 2."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class SyncRequest(Body):
-    dry_run: bool = Field(False, description="Plan only: write nothing to the target")
+    dry_run: bool = Field(False, strict=True, description="Plan only: write nothing to the target")
     full: bool = Field(
         False,
+        strict=True,
         description="A full reconciliation: read every user and compare each contact with the"
         " help desk's own (with dry_run: preview the whole plan)",
     )
@@ -41,16 +45,26 @@ class SyncRequest(Body):
         None, max_length=64, pattern=PRINTABLE, description="Sync only this tenant"
     )
     wait: bool = Field(
-        False, description="Answer when the run has ended, with its outcome (a dry run's plan)"
+        False,
+        strict=True,
+        description="Answer when the run has ended, with its outcome (a dry run's plan)",
     )
     timeout: float = Field(
-        600, gt=0, le=3600, description="With wait: give up waiting after this many seconds"
+        600,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="With wait: give up waiting after this many seconds",
     )
 
 
 class ApproveRequest(Body):
     timeout: float = Field(
-        600, gt=0, le=3600, description="Give up waiting for the approving run after this long"
+        600,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="Give up waiting for the approving run after this long",
     )
 
 
@@ -113,6 +127,7 @@ class SettingsPatch(Body):
     )
     force: bool = Field(
         False,
+        strict=True,
         description="Save even if the change's preview fails more than [sync] max_fail_share"
         " of a tenant's contacts",
     )
@@ -135,7 +150,8 @@ TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
         for name, field in Tenant.model_fields.items()
         if name != "name"
     },
-    force=(bool, False),  # save even if the change's preview fails too many contacts
+    # Save even if the change's preview fails too many contacts.
+    force=(bool, Field(False, strict=True)),
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
