@@ -6,7 +6,7 @@
 # See also: https://github.com/scop/bash-completion/blob/main/doc/configuration.md
 
 _shtab_azsyncctl_runs_subparsers=(list show approve discard)
-_shtab_azsyncctl_tenants_subparsers=(list show enable disable delete authorize groups add credential)
+_shtab_azsyncctl_tenants_subparsers=(list show enable disable delete authorize set groups add credential)
 _shtab_azsyncctl_settings_subparsers=(show set)
 _shtab_azsyncctl_lifecycle_subparsers=(show joiners check set rule-add rule-remove)
 _shtab_azsyncctl_welcome_subparsers=(resend)
@@ -28,6 +28,7 @@ _shtab_azsyncctl_tenants_enable_option_strings=(-h --help)
 _shtab_azsyncctl_tenants_disable_option_strings=(-h --help)
 _shtab_azsyncctl_tenants_delete_option_strings=(-h --help)
 _shtab_azsyncctl_tenants_authorize_option_strings=(-h --help)
+_shtab_azsyncctl_tenants_set_option_strings=(-h --help --preview --force)
 _shtab_azsyncctl_tenants_groups_option_strings=(-h --help --search)
 _shtab_azsyncctl_tenants_add_option_strings=(-h --help --name --tenant-id --client-id --auth --client-secret-file --cloud --display-name --secret-stdin --certificate --private-key --pfx --passphrase-stdin)
 _shtab_azsyncctl_tenants_credential_option_strings=(-h --help --secret-stdin --certificate --private-key --pfx --passphrase-stdin)
@@ -66,7 +67,7 @@ _shtab_azsyncctl___socket_COMPGEN=_shtab_compgen_files
 _shtab_azsyncctl_runs_pos_0_choices=(list show approve discard)
 _shtab_azsyncctl_log___status_choices=(success failed skipped unchanged)
 _shtab_azsyncctl_tenants_add___auth_choices=(secret certificate device_code)
-_shtab_azsyncctl_tenants_pos_0_choices=(list show enable disable delete authorize groups add credential)
+_shtab_azsyncctl_tenants_pos_0_choices=(list show enable disable delete authorize set groups add credential)
 _shtab_azsyncctl_settings_pos_0_choices=(show set)
 _shtab_azsyncctl_lifecycle_pos_0_choices=(show joiners check set rule-add rule-remove)
 _shtab_azsyncctl_alerts_pos_0_choices=(list test)
@@ -107,6 +108,11 @@ _shtab_azsyncctl_tenants_delete__h_nargs=0
 _shtab_azsyncctl_tenants_delete___help_nargs=0
 _shtab_azsyncctl_tenants_authorize__h_nargs=0
 _shtab_azsyncctl_tenants_authorize___help_nargs=0
+_shtab_azsyncctl_tenants_set_pos_1_nargs=+
+_shtab_azsyncctl_tenants_set__h_nargs=0
+_shtab_azsyncctl_tenants_set___help_nargs=0
+_shtab_azsyncctl_tenants_set___preview_nargs=0
+_shtab_azsyncctl_tenants_set___force_nargs=0
 _shtab_azsyncctl_tenants_groups__h_nargs=0
 _shtab_azsyncctl_tenants_groups___help_nargs=0
 _shtab_azsyncctl_tenants_add__h_nargs=0

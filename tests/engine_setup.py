@@ -87,6 +87,7 @@ def make_daemon(
     skip_empty: bool = False,
     extra: str = "",
     sync_process: bool = False,
+    clock: Any = None,
 ) -> Daemon:
     """``sync_process``: each run in its own process, as ``azsyncd run`` runs it (service
     tests); off, the engine runs on the runner's thread (tests of the engine)."""
@@ -105,6 +106,7 @@ def make_daemon(
         state_dir=tmp_path / "state",
         graph_transport=httpx.MockTransport(Router(*tenants)),
         sync_process=sync_process,
+        **({"clock": clock} if clock is not None else {}),
     )
 
 

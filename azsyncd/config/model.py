@@ -325,6 +325,12 @@ class Scope(Section):
         description='Conditions that leave a user out, e.g. mail matches "^(room|mtg)-"',
     )
 
+    @field_validator("include", "exclude", mode="before")
+    @classmethod
+    def _one(cls, value: Any) -> Any:
+        """One condition given as text is a list of one (include = "has license")."""
+        return [value] if isinstance(value, str) else value
+
     @field_validator("include", "exclude")
     @classmethod
     def _parsed(cls, value: list[str]) -> list[str]:
@@ -342,6 +348,11 @@ class Scope(Section):
     def reads(self) -> set[str]:
         included, excluded = self.conditions()
         return {path for c in [*included, *excluded] for path in c.reads}
+
+    def dated(self) -> bool:
+        """Whether a condition says `today`: who is in scope changes as days pass."""
+        included, excluded = self.conditions()
+        return any(c.dated for c in [*included, *excluded])
 
 
 class Tenant(Section):

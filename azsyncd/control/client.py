@@ -160,6 +160,7 @@ class ApiFailure(Exception):
         problems: list[FieldProblem] | None = None,
         run_id: int | None = None,
         preview: Preview | None = None,
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -169,6 +170,7 @@ class ApiFailure(Exception):
         self.problems = problems or []
         self.run_id = run_id
         self.preview = preview  # a save refused for its preview (code "preview_fails")
+        self.detail = detail  # what the message sums up (a refused file's problems)
 
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
@@ -192,10 +194,12 @@ class ApiFailure(Exception):
             parsed.problems or [],
             parsed.run_id,
             preview,
+            parsed.detail or "",
         )
 
     def __str__(self) -> str:
-        return self.message + (f"\n  fix: {self.fix}" if self.fix else "")
+        detail = f"\n{self.detail}" if self.detail and self.detail != self.message else ""
+        return self.message + detail + (f"\n  fix: {self.fix}" if self.fix else "")
 
 
 @dataclass(frozen=True)

@@ -181,15 +181,22 @@ def _parser() -> argparse.ArgumentParser:
 
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
-    tsub.add_parser("list", help="the tenants and their state (the default)")
+    tsub.add_parser("list", help="the tenants and their status")
     for action, text in (
-        ("show", "one tenant's settings and state"),
-        ("enable", "sync the tenant again"),
-        ("disable", "leave the tenant out of syncs"),
-        ("delete", "delete the tenant and its runtime state; its contacts stay"),
-        ("authorize", "get a token and prove it works (device code: sign in)"),
+        ("show", "one tenant's settings (its [scope] too) and status"),
+        ("enable", "sync this tenant"),
+        ("disable", "stop syncing this tenant"),
+        ("delete", "remove the tenant (its contacts stay in the help desk)"),
+        ("authorize", "get a token and prove the tenant works (device code: sign in)"),
     ):
         tsub.add_parser(action, help=text).add_argument("name")
+    tset = tsub.add_parser(
+        "set",
+        help="""change a tenant's settings, e.g. scope.exclude='["has license"]' --preview""",
+    )
+    tset.add_argument("name")
+    tset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    _preview_options(tset)
     groups = tsub.add_parser("groups", help="search a tenant's groups by name")
     groups.add_argument("name")
     groups.add_argument("--search", default="")
@@ -279,22 +286,77 @@ def _json_after_the_command(parser: argparse.ArgumentParser) -> None:
                 _json_after_the_command(command)
 
 
+def key_parts(key: str) -> list[str]:
+    """``mapping.custom_fields."Dept. code"`` -> its parts, read as a TOML dotted key; an
+    unquoted key may also hold spaces (``mapping.custom_fields.Employee ID``)."""
+    try:
+        node: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        node = None
+    if node is not None:
+        parts = []
+        while isinstance(node, dict) and len(node) == 1:
+            ((part, node),) = node.items()
+            parts.append(part)
+        return parts
+    parts = [part.strip() for part in key.split(".")]
+    if any(q in key for q in "\"'") or not all(parts):
+        raise UsageError(
+            f'"{key}" is not a key: SECTION.KEY, each part a name or in double quotes, e.g.'
+            ' mapping.custom_fields."Dept. code"'
+        )
+    return parts
+
+
 def parse_assignment(text: str) -> dict[str, Any]:
     """ "a.b=value" -> {"a": {"b": value}}; the value is read as TOML, else taken as a string."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
+    key, sep, raw = _split_assignment(text)
+    parts = key_parts(key) if sep else []
+    if len(parts) < 2:
         raise UsageError(f'"{text}" is not SECTION.KEY=VALUE, e.g. schedule.enabled=true')
-    key, raw = text.split("=", 1)
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
     result: dict[str, Any] = {}
     node = result
-    parts = key.strip().split(".")
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
     return result
+
+
+def _split_assignment(text: str) -> tuple[str, str, str]:
+    """At the first "=" outside the key's quotes (a quoted field name may hold one)."""
+    quote = ""
+    for at, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "=":
+            return text[:at].strip(), "=", text[at + 1 :]
+    return text, "", ""
+
+
+def merged_assignments(assignments: list[str]) -> dict[str, Any]:
+    """Every assignment in one body: two keys of one table both stay (a.b.c=1 a.b.d=2)."""
+    patch: dict[str, Any] = {}
+    for assignment in assignments:
+        _merge(patch, parse_assignment(assignment), assignment)
+    return patch
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any], text: str) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and key in into:
+            if not isinstance(into[key], dict):
+                raise UsageError(f'"{text}" sets inside a key another assignment gives a value')
+            _merge(into[key], value, text)
+        elif key in into and (isinstance(into[key], dict) or isinstance(value, dict)):
+            raise UsageError(f'"{text}" sets inside a key another assignment gives a value')
+        else:
+            into[key] = value
 
 
 def plain(value: Any) -> Any:
@@ -556,6 +618,8 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
         return _add_or_credential(client, p, args)
     if action == "authorize":
         return _authorize(client, p, args.name)
+    if action == "set":
+        return _tenant_set(client, p, args)
     if action == "groups":
         found = client.groups(args.name, args.search)
         p.out(found, "\n".join(f"{g.id}  {g.name}" for g in found) or "no group matches")
@@ -568,6 +632,29 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
     else:
         tenant = client.set_tenant_enabled(args.name, action == "enable")
         p.out(tenant, f"{action}d {args.name}")
+    return EXIT_OK
+
+
+def _tenant_set(client: Client, p: Printer, args: argparse.Namespace) -> int:
+    """A tenant's settings, its [scope] too (the client's update_tenant): previewed, or saved
+    unless the preview fails too many contacts (then only with --force)."""
+    changes = merged_assignments([f"tenant.{a}" for a in args.assignments])["tenant"]
+    for key in ("name", "force"):
+        if key in changes:
+            raise UsageError(
+                "a tenant's name is not changed in place: add it again under the new name"
+                if key == "name"
+                else "force is an option: --force"
+            )
+    if args.preview:
+        found = client.preview(tenant_change=(args.name, changes))
+        p.out(found, preview_text(found))
+        return EXIT_REFUSED if found.refused else EXIT_OK
+    try:
+        tenant = client.update_tenant(args.name, **changes, force=args.force)
+    except ApiFailure as exc:
+        return _refused(p, exc)
+    p.out(tenant, f"saved {tenant.name}")
     return EXIT_OK
 
 
@@ -594,10 +681,7 @@ def _settings(client: Client, p: Printer, args: argparse.Namespace) -> int:
         settings = client.settings()
         p.out(settings, json.dumps(plain(settings), indent=2, ensure_ascii=False))
         return EXIT_OK
-    patch: dict[str, Any] = {}
-    for assignment in args.assignments:
-        for section, values in parse_assignment(assignment).items():
-            patch.setdefault(section, {}).update(values)
+    patch = merged_assignments(args.assignments)
     if args.preview:
         found = client.preview(settings=patch)
         p.out(found, preview_text(found))
@@ -623,7 +707,7 @@ def _joiners(client: Client, p: Printer) -> int:
         f" off; today is {found.today} ({found.timezone})"
     ]
     lines += [
-        f"{row.hire_date} (in {row.days_left} day(s)) {row.tenant} {row.email}: "
+        f"{row.hire_date} ({_days_left(row.days_left)}) {row.tenant} {row.email}: "
         + ("contact ready, login off" if row.created else f"contact from {row.contact_from}")
         + (f" ({row.reason})" if row.reason else "")
         for row in found.joiners
@@ -631,6 +715,12 @@ def _joiners(client: Client, p: Printer) -> int:
     lines.append(f"{len(found.joiners)} upcoming start(s)")
     p.out(found, "\n".join(lines))
     return EXIT_OK
+
+
+def _days_left(days: int) -> str:
+    if days > 0:
+        return f"in {days} day(s)"
+    return "today" if days == 0 else f"{-days} day(s) ago"
 
 
 def _report(client: Client, p: Printer, args: argparse.Namespace) -> int:
@@ -657,10 +747,8 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
         return EXIT_REFUSED if found.problems else EXIT_OK
     change: dict[str, Any] = {}
     if action == "set":
-        values: dict[str, Any] = {}
-        for assignment in args.assignments:
-            values.update(parse_assignment(f"lifecycle.{assignment}")["lifecycle"])
-        change = {"lifecycle": values}
+        prefixed = [f"lifecycle.{assignment}" for assignment in args.assignments]
+        change = {"lifecycle": merged_assignments(prefixed)["lifecycle"]}
     elif action in ("rule-add", "rule-remove"):
         rules = [r.model_dump(mode="json") for r in client.lifecycle().contact_groups]
         if action == "rule-add":
@@ -832,6 +920,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             error = {"status": exc.status, "code": exc.code, "message": exc.message}
             error.update(fix=exc.fix, problems=plain(exc.problems))
+            if exc.detail:
+                error["detail"] = exc.detail
             say(json.dumps({"error": error}, indent=2, ensure_ascii=False))
         else:
             say(f"azsyncctl: {exc}")

@@ -202,6 +202,18 @@ class LifecycleState:
     def leavers(self, tenant: str) -> dict[str, Leaver]:
         return {row.object_id: row for row in Leaver.select().where(Leaver.tenant == tenant)}
 
+    def disabled(self, tenant: str, object_ids: Iterable[str]) -> set[str]:
+        """Of these users, those whose account the last read of them gave as disabled."""
+        ids, found = list(object_ids), set[str]()
+        for start in range(0, len(ids), PAGE):
+            query = Leaver.select(Leaver.object_id).where(
+                (Leaver.tenant == tenant)
+                & Leaver.disabled
+                & Leaver.object_id.in_(ids[start : start + PAGE])
+            )
+            found.update(row.object_id for row in query)
+        return found
+
     def logins_still_on(self, tenant: str) -> list[Leaver]:
         """Leavers whose login the help desk refused to turn off (tried again every sync)."""
         query = Leaver.select().where(

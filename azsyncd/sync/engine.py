@@ -79,6 +79,7 @@ class Engine:
                 for run in runs:
                     if run.result.tried:
                         run.apply()
+            self._supersede_stale(runs)
             return self._outcome(runs, writes.tally())
         except FieldsUnreadable as exc:
             return Outcome(
@@ -115,6 +116,22 @@ class Engine:
         self.ctx.log(f"tenant {tenant.name}: skipped, {reason}", "warning")
         result.reason, result.quarantined = reason, True
         return True
+
+    def _supersede_stale(self, runs: list[TenantRun]) -> None:
+        """A run that planned a held run's tenants again and wrote its plan makes the held
+        plan stale: approving it could only plan again. It ends as superseded, so its alert
+        resolves and the tenants' ticks go on."""
+        if self.dry_run or self.ctx.options.get("user"):
+            return
+        planned = {r.tenant.name for r in runs if r.result.tried and r.result.ok and r.plans}
+        for older in self.state.held_runs():
+            tenants = set((older.counts or {}).get("plan") or {})
+            if older.id != self.ctx.run_id and tenants and tenants <= planned:
+                self.state.set_run_status(
+                    older.id,
+                    "superseded",
+                    f"run {self.ctx.run_id} planned its tenants again and wrote that plan",
+                )
 
     def _guarded(self) -> bool:
         return (

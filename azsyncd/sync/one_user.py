@@ -10,6 +10,7 @@ from azsyncd.directory.lookup import find_user, groups_of
 from azsyncd.directory.source import select_for
 from azsyncd.errors import GraphError
 from azsyncd.sync import joiners
+from azsyncd.sync.planner import outside
 
 if TYPE_CHECKING:
     from azsyncd.sync.tenant_run import TenantRun
@@ -46,9 +47,11 @@ def sync_one(run: TenantRun, graph: GraphClient) -> None:
                 "groups; nothing to do"
             )
             return
-        log(f"2. scope: member of selected group(s) {', '.join(sorted(member))}")
+        where = f"member of selected group(s) {', '.join(sorted(member))}"
     else:
-        log("2. scope: all users of the tenant")
+        where = "all users of the tenant"
+    verdict = (outside(user, scopes) or "in scope") if scopes else "no [scope] conditions"
+    log(f"2. scope: {where}; [scope]: {verdict}")
     action = services.planning.plan(tenant, [user])[0]
     if action.mapped:
         mapped = action.mapped

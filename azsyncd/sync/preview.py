@@ -61,6 +61,7 @@ ACTIONS = (
     "out_of_scope",
     "leaver",
     "returned",
+    "joiner_start",
     "group_change",
 )
 TRIGGER = "preview"
@@ -92,7 +93,7 @@ class Change:
     tenant: str
     user: str  # the UPN (a leaver's object id)
     email: str
-    action: str  # create | update | leaver | returned | group
+    action: str  # create | update | leaver | returned | start | group
     changes: list[str] = field(default_factory=list)  # 'Department: "Sales" -> "Support"'
 
 
@@ -406,12 +407,26 @@ class Previewer:
             found.counts["group_change"] += plan.counts["group_changes"]
             if plan.step == "leavers":
                 self._leavers(tenant, found, plan)
+            elif plan.step == "joiners":
+                self._starts(tenant, found, plan)
             elif plan.step == "group rules":
                 for row in plan.notes:
                     self.observed.show(
                         Change(tenant.name, row.user_id, shown(row.email), "group", [row.result])
                     )
         return found
+
+    def _starts(self, tenant: Tenant, found: TenantPreview, plan: StepPlan) -> None:
+        """Joiners whose login the run turns on (their day came, their date was removed, or
+        the joiners were turned off), with the welcome email when it is on."""
+        starts = plan.work[0]
+        found.counts["joiner_start"] += len(starts)
+        welcome = ", welcome email sent" if self.changed.welcome_email.enabled else ""
+        for start in starts:
+            what = f"login on{welcome}: {start.reason}"
+            self.observed.show(
+                Change(tenant.name, start.row.object_id, shown(start.row.email), "start", [what])
+            )
 
     def _leavers(self, tenant: Tenant, found: TenantPreview, plan: StepPlan) -> None:
         """Leavers: users gone since the last read (deleted, out of the groups or the scope)

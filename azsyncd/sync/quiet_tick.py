@@ -22,7 +22,7 @@ from azsyncd.errors import AzsyncError, Interrupted
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
 from azsyncd.state.joiners import JoinerState
-from azsyncd.state.lifecycle import Leaver
+from azsyncd.state.lifecycle import Leaver, LifecycleState
 from azsyncd.state.models import FailingUser
 from azsyncd.sync import joiners, leavers
 from azsyncd.sync.read import FAILURE_RETRY_EVERY, read_key, reconciliation_due
@@ -64,7 +64,12 @@ def joiners_due(config: Config, state: State, tenant: Tenant, now: datetime) -> 
     the help desk refused: the day turning, not the directory, brings these."""
     days = config.lifecycle.create_before_hire_days
     today = joiners.today(now, config.account.timezone)
-    for row in JoinerState(state.db).of(tenant.name).values():
+    rows = JoinerState(state.db).of(tenant.name)
+    # A joiner whose account is disabled waits for it to be enabled: a change a delta brings.
+    waiting = LifecycleState(state.db).disabled(tenant.name, rows)
+    for row in rows.values():
+        if row.object_id in waiting and row.created:
+            continue
         first = row.day if row.created else row.day - timedelta(days=days)
         if days == 0 or row.reason or first <= today:
             return True
@@ -77,7 +82,7 @@ def quiet(config: Config, state: State, tenants: TenantService, name: str, now: 
     tenant = config.tenant(name)
     if tenant is None or work_besides_delta(config, state, tenant, now) is not None:
         return False
-    key = read_key(config, tenant)
+    key = read_key(config, tenant, joiners.today(now, config.account.timezone))
     link = state.delta_link(tenant.name, key)
     if link is None:
         return False  # a first or full read

@@ -15,7 +15,7 @@ is not held.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from azsyncd.config.model import Config, Scope, Tenant
@@ -69,21 +69,42 @@ def selected(config: Config, tenant: Tenant) -> list[str]:
     return select_for(config.mapping, rules, hires, *scopes)
 
 
-def conditions(config: Config, tenant: Tenant) -> list[str]:
-    """The tenant's [scope] conditions, for the scope key: a changed scope starts a full read,
-    the only kind that sees who is outside the scope now."""
-    return [
+def conditions(config: Config, tenant: Tenant, day: date | None = None) -> list[str]:
+    """The tenant's [scope] conditions and the contact-group rules, for the scope key: a
+    changed scope or rule starts a full read, the only kind that sees who is outside the
+    scope now, or judges every contact by the rules. A scope or an attribute rule that
+    says `today` adds the account's ``day``: who is in it changes as days pass with no change
+    in the directory for a delta to bring, so the first read of each day is a full one."""
+    found = [
         f"{kind}:{c}"
         for scope in config.scopes(tenant)
         for kind, listed in (("in", scope.include), ("out", scope.exclude))
         for c in listed
     ]
+    # A rule added or changed judges every contact at the next read, which must then be a
+    # full one: a delta shows the rules only the users that changed.
+    found += [
+        f"rule:{r.group}|{r.when}|{r.entra_group}|{r.access_tickets}" for r in config.contact_groups
+    ]
+    if tenant.exclude_disabled:  # turned off: the disabled accounts are synced at once
+        found.append("exclude_disabled")
+    if day is not None and dated(config, tenant):
+        found.append(f"day:{day.isoformat()}")
+    return found
 
 
-def read_key(config: Config, tenant: Tenant) -> str:
-    """The scope key a tenant's delta link is stored under, with these settings."""
+def dated(config: Config, tenant: Tenant) -> bool:
+    """Whether the tenant's scope or an attribute rule says `today`."""
+    return any(scope.dated() for scope in config.scopes(tenant)) or any(
+        rule.when and rule.condition().dated for rule in config.contact_groups
+    )
+
+
+def read_key(config: Config, tenant: Tenant, day: date | None = None) -> str:
+    """The scope key a tenant's delta link is stored under, with these settings, on the
+    account's ``day`` (what a dated scope needs)."""
     return scope_key(
-        selected(config, tenant), tenant, settings_key(config), conditions(config, tenant)
+        selected(config, tenant), tenant, settings_key(config), conditions(config, tenant, day)
     )
 
 
@@ -143,7 +164,10 @@ class Read:
         tenant, services = self.run.tenant, self.services
         scopes = services.config.scopes(tenant)
         select = selected(services.config, tenant)
-        self.key = scope_key(select, tenant, services.settings, conditions(services.config, tenant))
+        day = joiners.today(services.clock(), services.config.account.timezone)
+        self.key = scope_key(
+            select, tenant, services.settings, conditions(services.config, tenant, day)
+        )
         source = DirectorySource(
             graph, tenant, select, note=lambda message: self.run.log(message, "warning")
         )

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from azsyncd.config.expression import today_is
 from azsyncd.config.model import Tenant
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.client import GraphClient
 from azsyncd.errors import AuthError, GraphError, SecretError, TargetError
-from azsyncd.sync import failures
+from azsyncd.sync import failures, joiners
 from azsyncd.sync.one_user import sync_one
 from azsyncd.sync.read import RailNotReached, Read
 from azsyncd.sync.services import Services
@@ -70,7 +71,13 @@ class TenantRun:
         self.services.log(self.tenant.name, message, level)
 
     def plan(self) -> TenantResult:
-        """Read and plan every step; a tenant that cannot be read fails with the reason."""
+        """Read and plan every step; a tenant that cannot be read fails with the reason.
+        `today` in [scope] and the rules is the run's day in the account's time zone."""
+        services = self.services
+        with today_is(joiners.today(services.clock(), services.config.account.timezone)):
+            return self._plan()
+
+    def _plan(self) -> TenantResult:
         graph = self._connect()
         if graph is None:
             return self.result

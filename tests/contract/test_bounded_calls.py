@@ -107,3 +107,100 @@ def test_graph_refuses_an_answer_that_says_it_is_over_the_cap_at_once() -> None:
         assert time.monotonic() - started < 2  # not read, not waited for
         http.close()
         stopped.set()
+
+
+# --- every help desk's client: one call loop (targets/http_calls.py) ----------------------
+
+
+def desk_client(kind: str, url: str, **kwargs: Any) -> Any:
+    """``kind``'s client at ``url``, never pausing between tries; ``kwargs`` (timeout,
+    deadline) as its constructor takes them."""
+    from azsyncd.targets.freshservice.api import FreshserviceAPI
+    from azsyncd.targets.ratelimit import RateLimiter
+    from azsyncd.targets.zammad.api import ZammadApi
+    from azsyncd.targets.zendesk.http import ZendeskHttp
+
+    quick = {"sleep": lambda s: None}
+    if kind == "happyfox":
+        return client(url, **kwargs)
+    if kind == "zendesk":
+        limits = RateLimiter({"call": 1000})
+        return ZendeskHttp(url, "a@x.test", "token", limiter=limits, **quick, **kwargs)
+    if kind == "freshservice":
+        limits = RateLimiter({"total": 1000, "list": 1000})
+        return FreshserviceAPI(url, "key", limiter=limits, **quick, **kwargs)
+    budget = {"budget": kwargs.pop("deadline")} if "deadline" in kwargs else {}
+    limits = RateLimiter({"call": 1000})
+    return ZammadApi(url, "token", limiter=limits, **quick, **kwargs, **budget)
+
+
+def desk_call(desk: Any, method: str, path: str, **kwargs: Any) -> Any:
+    return (desk._call if isinstance(desk, HappyFox) else desk.call)(method, path, **kwargs)
+
+
+DESKS = ["happyfox", "zendesk", "freshservice", "zammad"]
+
+
+WRITES = [(kind, method) for kind in DESKS for method in ("POST", "PUT") if kind != "happyfox"]
+
+
+@pytest.mark.parametrize(("kind", "method"), [("happyfox", "POST"), *WRITES])
+def test_every_desk_tries_a_write_that_timed_out_once_more_at_most(kind: str, method: str) -> None:
+    """A write that timed out may have been done: a second try at most, whichever the desk
+    (Freshservice tried a PUT, Zammad any write, until its tries were spent). HappyFox
+    writes with POST only."""
+    slow = Slow(1.5)
+    with serve(slow) as port:
+        desk = desk_client(kind, f"http://127.0.0.1:{port}", timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(TargetError, match=f"did not answer {method} .* after 2 tries"):
+            desk_call(desk, method, "users/1", json={})
+        assert slow.calls == [method] * 2 and time.monotonic() - started < 5
+        desk.close()
+
+
+class LateFailure(Slow):
+    """Answers every request 503 after ``seconds``."""
+
+    def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        self.calls.append(environ["REQUEST_METHOD"])
+        time.sleep(self.seconds)
+        start("503 Service Unavailable", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+
+@pytest.mark.parametrize("kind", DESKS)
+def test_every_desk_ends_a_call_within_its_budget_tries_included(kind: str) -> None:
+    """Tries and pauses share one budget: after a late 503 that left too little of it for a
+    pause and another try, the call ends (Freshservice tried again with a whole deadline)."""
+    late = LateFailure(1.6)
+    with serve(late) as port:
+        desk = desk_client(kind, f"http://127.0.0.1:{port}", timeout=30, deadline=2.0)
+        started = time.monotonic()
+        with pytest.raises(TargetError, match=r"after 1 try .* of a 2 s budget"):
+            desk_call(desk, "GET", "users")
+        assert time.monotonic() - started < 2.5 and late.calls == ["GET"]
+        desk.close()
+
+
+@pytest.mark.parametrize("kind", DESKS)
+def test_every_desk_refuses_an_answer_over_its_cap(kind: str) -> None:
+    """No desk holds an answer larger than its cap (Freshservice and Zammad had none)."""
+    stopped = threading.Event()
+
+    def huge(conn: socket.socket) -> None:
+        """Announces a 6 GB answer, sends a byte of it, then waits."""
+        read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6000000000\r\n\r\n{")
+        stopped.wait(within(5))
+
+    with serve_raw(huge) as (port, _):
+        desk = desk_client(kind, f"http://127.0.0.1:{port}")
+        started = time.monotonic()
+        with pytest.raises(TargetError) as caught:
+            desk_call(desk, "GET", "users")
+        assert "answered with more than 20 MB" in caught.value.message
+        assert "check the URL" in caught.value.fix
+        assert time.monotonic() - started < 2  # not read, not waited for
+        desk.close()
+        stopped.set()

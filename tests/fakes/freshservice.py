@@ -8,7 +8,6 @@ One fake, whichever way a test reaches it: an httpx transport, or real HTTP on l
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -19,8 +18,8 @@ from azsyncd.targets.freshservice.simulated import (
     SimulatedFreshservice,
     custom_field,
     dropdown,
-    serve_forever,
 )
+from tests.fakes.servers import serve_forever
 
 __all__ = ["FakeFreshservice", "custom_field", "dropdown"]
 
@@ -137,7 +136,6 @@ class FakeFreshservice(SimulatedFreshservice):
 def main() -> None:
     """One Freshservice minute lasts 60/SCALE seconds; the port is printed first."""
     plan, scale = sys.argv[1], float(sys.argv[2])
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     serve_forever(FakeFreshservice(lambda: time.monotonic() * scale, plan=plan))
 
 

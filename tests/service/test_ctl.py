@@ -205,3 +205,22 @@ def test_json_status_is_the_answer_exactly(
 ) -> None:
     printed = as_json(live, capsys, "status")
     assert read(Status, printed).account == "Pilot Desk"
+
+
+def test_a_refused_reload_lists_the_file_s_problems(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`azsyncctl reload` of a broken file says what is wrong with it, as check-config does
+    (it said only "the configuration file is invalid"; the problems were in the answer's
+    detail, which neither the human nor the --json output showed)."""
+    good = live.config.read_text()
+    live.config.write_text(good + '\n[scope]\ninclude = ["has licence"]\n')
+    try:
+        code, _, err = azsyncctl(live, capsys, "reload")
+        assert code == 1 and "still running on the last good one" in err
+        assert "scope.include: 'has licence': at column 5: expected \"license\"" in err
+        code, _, err = azsyncctl(live, capsys, "--json", "reload")
+        assert code == 1 and "has licence" in json.loads(err)["error"]["detail"]
+    finally:
+        live.config.write_text(good)
+        assert azsyncctl(live, capsys, "reload")[0] == 0

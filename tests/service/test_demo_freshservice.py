@@ -12,20 +12,17 @@ import httpx
 import pytest
 
 from tests.helpers import Deadline, daemon_command, short_dir, wait_for, wait_for_socket, within
+from tests.service.test_sync_process import children, gone
 
 pytestmark = pytest.mark.slow
 
 
-def account_pid(key: str) -> int | None:
-    """The simulated account's process, by the API key it was given (one per demo)."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            words = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue  # ended meanwhile
-        if b"azsyncd.targets.freshservice.simulated" in words and key.encode() in words:
-            return int(cmdline.parent.name)
-    return None
+def account_of(demo: subprocess.Popen[str], key: str) -> int:
+    """The demo's simulated account process; the API key is not on its command line, which
+    every user of the machine can read."""
+    [pid] = children(demo.pid, b"azsyncd.targets.freshservice.simulated")
+    assert key.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return pid
 
 
 def start_demo(sock: Path, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
@@ -81,21 +78,21 @@ def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
             # The leavers, and the demo's joiner: created deactivated until its hire date.
             assert counts["joiners"] == 1 and "jamie.joiner@contoso.example" in off_emails
             assert len(off_emails) == counts["left"] + counts["joiners"]
-        assert account_pid(key) is not None
+        account = account_of(proc, key)
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=Deadline(30).left())
     assert proc.returncode == 0, err
-    wait_for(lambda: account_pid(key) is None, 15, "the simulated account ended with the demo")
+    wait_for(lambda: gone(account), 15, "the simulated account ended with the demo")
 
 
 def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
     sock = short_dir() / "demo.sock"
     proc, _, key = start_demo(sock, tmp_path / "demo")
-    assert account_pid(key) is not None
+    account = account_of(proc, key)
     proc.kill()
     proc.wait(within(10))
-    wait_for(lambda: account_pid(key) is None, 15, "the simulated account ended with the demo", 0.1)
+    wait_for(lambda: gone(account), 15, "the simulated account ended with the demo", 0.1)
 
 
 def test_a_target_without_a_simulated_account_is_refused_with_the_choices() -> None:

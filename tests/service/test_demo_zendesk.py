@@ -66,3 +66,28 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
     assert proc.returncode == 0, err
     with pytest.raises(httpx.TransportError):  # the simulated account stopped with the demo
         httpx.get(f"{base.group(1)}/api/v2/users.json", timeout=2)
+
+
+def test_a_killed_demo_leaves_no_simulated_zendesk_behind(tmp_path: Path) -> None:
+    """The account ends when the demo's end closes its stdin, kill -9 included; its token
+    was never on its command line."""
+    from tests.helpers import wait_until
+    from tests.service.test_sync_process import children, gone
+
+    sock = short_dir() / "demo.sock"
+    work = tmp_path / "demo"
+    proc = subprocess.Popen(
+        daemon_command("demo", "--target", "zendesk", "--socket", str(sock), "--dir", str(work)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_socket(sock, timeout=30, proc=proc)
+        [account] = children(proc.pid, b"azsyncd.targets.zendesk.simulated")
+        token = (work / "zendesk-token").read_bytes()
+        assert token not in Path(f"/proc/{account}/cmdline").read_bytes()
+    finally:
+        proc.kill()
+        proc.communicate(timeout=within(10))
+    wait_until(lambda: gone(account), 15)

@@ -3,6 +3,7 @@ typed client and azsyncctl, the simulated Contoso and the built-in store."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -120,3 +121,34 @@ def test_a_preview_of_a_bad_change_says_what_is_wrong(client: Client) -> None:
     with pytest.raises(ApiFailure) as unknown:
         client.preview(settings={"mappings": {}})
     assert unknown.value.status == 422
+
+
+def test_azsyncctl_previews_and_sets_a_tenant_s_own_scope(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tenant's [scope] is set, and previewed first, from the command line, and shown."""
+
+    def run(*args: str) -> tuple[int, str]:
+        code = ctl.main(["--socket", str(live.socket), *args])
+        return code, capsys.readouterr().out
+
+    before = live.config.read_text()
+    unlicensed = 'scope.exclude=["not has license"]'
+    code, out = run("tenants", "set", "contoso", unlicensed, "--preview")
+    assert code == 0 and "out of scope" in out and f"  contoso: {USERS} users" in out
+    assert live.config.read_text() == before  # a preview saves nothing
+    code, out = run("tenants", "set", "contoso", unlicensed)
+    assert code == 0 and "saved contoso" in out
+    code, out = run("--json", "tenants", "show", "contoso")
+    assert code == 0 and json.loads(out)["scope"] == {"include": [], "exclude": ["not has license"]}
+    code, out = run("tenants", "set", "contoso", "scope.exclude=[]")
+    assert code == 0
+    saved = live.config.read_text()
+    code, out = run("tenants", "set", "contoso", 'scope.exclude=["has licence"]')
+    assert code == 1
+    code, out = run("tenants", "set", "contoso", "name=other", "--preview")
+    assert code == 2  # a usage error: no traceback, nothing sent
+    with Client(live.socket, timeout=60) as client, pytest.raises(ApiFailure) as refused:
+        client.preview(tenant_change=("contoso", {"name": "other"}))
+    assert refused.value.status == 422 and "name" in refused.value.message
+    assert live.config.read_text() == saved

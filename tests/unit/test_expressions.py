@@ -154,6 +154,7 @@ def test_the_old_rule_conditions_still_read_the_same() -> None:
         ("join", 1, ["join is a function"]),
         ("today", 1, ["today belongs in a date comparison"]),
         ("mail = 1", 6, ['unexpected "=" after the value']),
+        ("lower(extension_abc_costCenter)", 7, ["32 hex digits", "extension_0123456789abcdef"]),
     ],
 )
 def test_errors_say_where_and_what(source: str, column: int, words: list[str]) -> None:
@@ -223,6 +224,16 @@ def test_reads_lists_what_the_read_must_select() -> None:
 # --- Hypothesis: random text never breaks the parser; random data never breaks a run ----
 
 ALPHABET = string.ascii_letters + string.digits + " ()[],:\"'=<>!+-._\\%$;@{}\n\t"
+
+
+def test_an_error_quotes_text_inert_and_on_one_line() -> None:
+    """A text token holding a newline, or a control character, is quoted escaped: the message
+    is one line that acts on no terminal (Hypothesis found the newline)."""
+    for source in ("x'\n'", 'mail = "a" "b\nc"', "mail \x1b[2J"):
+        with pytest.raises(ExpressionError) as caught:
+            compile_condition(source)
+        problem = caught.value.problem
+        assert "\n" not in problem and "\x1b" not in problem, problem
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -148,3 +148,14 @@ Hired = 'employeeHireDate'
     ):
         assert expected in text, expected
     assert "Floor" not in text and "Hired" not in text
+
+
+def test_a_scope_given_one_condition_as_text_takes_it_as_a_list_of_one() -> None:
+    """`include = "has license"` (or `azsyncctl settings set scope.include="has license"`)
+    means the one condition; it was refused as "Input should be a valid list"."""
+    from azsyncd.config.model import Scope
+
+    scope = Scope.model_validate({"include": "has license", "exclude": 'userType = "Guest"'})
+    assert scope.include == ["has license"] and scope.exclude == ['userType = "Guest"']
+    with pytest.raises(ValueError, match="has licence"):
+        Scope.model_validate({"include": "has licence"})

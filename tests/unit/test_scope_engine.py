@@ -9,7 +9,7 @@ from pathlib import Path
 from azsyncd.state.lifecycle import Leaver
 from azsyncd.state.models import SyncRecord
 from azsyncd.targets.local.table import Contact
-from tests.engine_setup import make_daemon, sync
+from tests.engine_setup import make_daemon, sync, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
 
 NO_ROOMS = """
@@ -177,3 +177,84 @@ def test_a_user_outside_the_scope_matches_no_contact_group_rule(tmp_path: Path) 
     sync(daemon)
     grouped = {c.email for c in Contact.select() if "Sales desk" in c.groups}
     assert grouped == set(sales[1:])  # the one out of scope is treated as not read
+
+
+def test_one_user_s_trace_says_which_scope_condition_leaves_it_out(tmp_path: Path) -> None:
+    """The trace the digest points to names the [scope] verdict at its scope step, not only
+    "all users of the tenant" followed by a skip."""
+    directory = contoso(users=10)
+    rooms(directory)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=NO_ROOMS)
+    run = sync(daemon, user="room-1@contoso.example")
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert (
+        "contoso: 2. scope: all users of the tenant; [scope]: out of scope: excluded by mail "
+        'matches "^(room|mtg)[.-]"'
+    ) in lines
+    run = sync(daemon, user="anna.andersson0@contoso.example")
+    lines = [line.message for line in daemon.state.log_lines(run.id)]
+    assert "contoso: 2. scope: all users of the tenant; [scope]: in scope" in lines
+
+
+def test_a_new_attribute_rule_applies_to_every_contact_at_the_next_run(tmp_path: Path) -> None:
+    """A rule added (or changed) after the first sync: the next run is a delta, which brings
+    only changed users; the rule must still judge every contact, as its preview showed.
+    The changed rules make the next read a full one, as a changed scope does."""
+    directory = contoso(users=40)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra="[sync]\nfull_every = 0\n")
+    sync(daemon)
+    sales = {
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] == "Sales" and str(u["mail"]).lower() in emails()
+    }
+    assert len(sales) > 1
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(
+        config.read_text()
+        + '[[contact_groups]]\ngroup = "Sales desk"\nwhen = \'department = "Sales"\'\n'
+    )
+    assert daemon.config_store.reload() is not None
+    sync(daemon)
+    assert {c.email for c in Contact.select() if "Sales desk" in c.groups} == sales
+    # A rule's condition changed: judged again for everyone.
+    config.write_text(config.read_text().replace('department = "Sales"', 'department = "Support"'))
+    assert daemon.config_store.reload() is not None
+    sync(daemon)
+    support = {
+        str(u["mail"]).lower()
+        for u in directory.users.values()
+        if u["department"] == "Support" and str(u["mail"]).lower() in emails()
+    }
+    assert {c.email for c in Contact.select() if "Sales desk" in c.groups} == support
+
+
+def test_turning_exclude_disabled_off_syncs_the_disabled_accounts_at_the_next_run(
+    tmp_path: Path,
+) -> None:
+    directory = contoso(users=40)
+    disabled = {
+        str(u["mail"]).lower() for u in directory.users.values() if u["accountEnabled"] is False
+    }
+    assert disabled
+    daemon = make_daemon(
+        tmp_path,
+        directory,
+        skip_empty=True,
+        tenants_toml=tenant_toml(extra="exclude_disabled = true"),
+        extra="[sync]\nfull_every = 0\n",
+    )
+    sync(daemon)
+    assert not disabled & emails()
+    config = tmp_path / "azsyncd.toml"
+    config.write_text(config.read_text().replace("exclude_disabled = true", ""))
+    assert daemon.config_store.reload() is not None
+    sync(daemon)  # not only the users a delta brings
+    assert disabled <= emails() | failed_emails()
+
+
+def failed_emails() -> set[str]:
+    """The users that fail (kept to be planned again): synced, but refused a contact."""
+    from azsyncd.state.models import FailingUser
+
+    return {str(r.email) for r in FailingUser.select()}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from azsyncd.config.expression.compiler import Compiler
+from azsyncd.config.expression.compiler import Compiler, today_is
 from azsyncd.config.expression.functions import FUNCTIONS, USAGE
 from azsyncd.config.expression.kinds import Kind
 from azsyncd.config.expression.syntax import (
@@ -37,6 +37,7 @@ __all__ = [
     "Kind",
     "compile_condition",
     "compile_expression",
+    "today_is",
 ]
 
 
@@ -78,6 +79,7 @@ class Condition:
     node: Node
     reads: frozenset[str]
     test: Callable[[dict[str, Any]], bool]
+    dated: bool = False  # says `today`: a user's answer can change with no change of the user
 
 
 @lru_cache(maxsize=512)
@@ -93,4 +95,4 @@ def compile_condition(source: str) -> Condition:
     compiler = Compiler(source)
     node = parse_condition(source)
     test = compiler.condition(node)
-    return Condition(source, node, frozenset(compiler.read), test)
+    return Condition(source, node, frozenset(compiler.read), test, compiler.dated)

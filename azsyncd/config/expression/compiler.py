@@ -7,6 +7,9 @@ that computes the node for one Graph user is built from its children's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,14 +38,30 @@ KIND_OF = {"text": Kind.TEXT, "bool": Kind.BOOL, "date": Kind.DATE, "list": Kind
 ORDERED = (Kind.DATE, Kind.NUMBER)
 
 
+# The day `today` means: the run's, in the account's time zone (set by the run that tests
+# the conditions); the machine's own date only outside a run.
+_TODAY: ContextVar[date | None] = ContextVar("today", default=None)
+
+
 def today() -> date:
-    return date.today()
+    return _TODAY.get() or date.today()
+
+
+@contextmanager
+def today_is(day: date) -> Iterator[None]:
+    """Conditions tested within say `today` for ``day``."""
+    token = _TODAY.set(day)
+    try:
+        yield
+    finally:
+        _TODAY.reset(token)
 
 
 class Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
         self.read: set[str] = set()  # attribute paths the expression reads
+        self.dated = False  # whether it says `today`: its answer changes as days pass
 
     def fail(self, message: str, node: Node) -> ExpressionError:
         return ExpressionError(message, self.source, node.position)
@@ -82,6 +101,13 @@ class Compiler:
             known = [*attributes.KNOWN, *attributes.LISTS]
             if name in FUNCTIONS:
                 raise self.fail(f"{name} is a function: write {name}(...)", node)
+            if name.lower().startswith("extension_"):
+                raise self.fail(
+                    f'"{name}" is not a directory extension\'s name: it is extension_<the'
+                    " registering app's id, its 32 hex digits without dashes>_<name>, e.g."
+                    " extension_0123456789abcdef0123456789abcdef_costCenter",
+                    node,
+                )
             raise self.fail(
                 f'unknown directory attribute "{name}"{nearest(name, known)};'
                 " see GET /v1/attributes for the list",
@@ -146,6 +172,7 @@ class Compiler:
     def operand(self, node: Node) -> Arg:
         if isinstance(node, Today):
             days = node.days
+            self.dated = True
             return Arg(node, Kind.DATE, lambda user: today() + timedelta(days=days))
         return self.value(node)
 

@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from azsyncd.inert import inert
+
 MAX_LENGTH = 1024  # every configuration string is at most this long
 MAX_DEPTH = 32  # nesting; deeper is refused before Python's own recursion limit could be
 
@@ -91,8 +93,9 @@ def tokens(source: str) -> list[Token]:
                     source,
                     at,
                 )
+            shown = inert(char, keep="")
             raise ExpressionError(
-                f'unexpected character "{char}"; write text in quotes, e.g. "{char}"', source, at
+                f'unexpected character "{shown}"; write text in quotes, e.g. "{shown}"', source, at
             )
         kind = match.lastgroup or ""
         text = match.group()
@@ -229,7 +232,8 @@ class Parser:
 
     @staticmethod
     def describe(token: Token) -> str:
-        return "the end" if token.kind == "end" else f'"{token.text}"'
+        # A quoted text may hold a newline or a control: the message stays one inert line.
+        return "the end" if token.kind == "end" else f'"{inert(token.text, keep="")}"'
 
     def nested(self) -> None:
         self.depth += 1

@@ -91,6 +91,15 @@ def _joiners(daemon: Daemon) -> dict[str, Any]:
     config = daemon.config
     days = config.lifecycle.create_before_hire_days
     today = joiners.today(daemon.clock(), config.account.timezone)
+    rows = JoinerState(daemon.state.db).upcoming()
+    lifecycle = LifecycleState(daemon.state.db)
+    disabled = {
+        (tenant, object_id)
+        for tenant in {r.tenant for r in rows}
+        for object_id in lifecycle.disabled(
+            tenant, [r.object_id for r in rows if r.tenant == tenant]
+        )
+    }
     return {
         "create_before_hire_days": days,
         "today": today.isoformat(),
@@ -105,9 +114,14 @@ def _joiners(daemon: Daemon) -> dict[str, Any]:
                 "days_left": (row.day - today).days,
                 "created": row.created,
                 "contact_from": (row.day - timedelta(days=days)).isoformat(),
-                "reason": row.reason,
+                "reason": row.reason
+                or (
+                    "account disabled in Entra ID: starts once enabled"
+                    if (row.tenant, row.object_id) in disabled
+                    else ""
+                ),
             }
-            for row in JoinerState(daemon.state.db).upcoming()
+            for row in rows
         ],
     }
 

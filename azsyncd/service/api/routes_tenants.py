@@ -8,6 +8,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from pydantic import ValidationError
 
 from azsyncd.answers import Deleted, Groups, TenantAuthorization, TenantList, read
 from azsyncd.answers import Tenant as TenantAnswer
@@ -147,9 +148,19 @@ def patch_tenant(
 def tenant_change(
     daemon: Daemon, name: str, changes: dict[str, Any]
 ) -> Callable[[dict[str, Any]], None]:
-    """The edit a PATCH /v1/tenants/{name} body makes to the config document (also previewed)."""
+    """The edit a PATCH /v1/tenants/{name} body makes to the config document (also previewed:
+    a preview's body is checked as the PATCH's is, so it cannot rename the tenant)."""
     _index(daemon, name)
-    return _at(name, lambda t: t.update(changes))
+    try:
+        patch = TenantPatch.model_validate(changes)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        message = f"tenant_change.changes.{where}: {problem['msg']}"
+        raise ApiError(422, "invalid_request", message) from None
+    checked = patch.model_dump(exclude_unset=True, mode="json")  # type: ignore[attr-defined]
+    checked.pop("force", None)
+    return _at(name, lambda t: t.update(checked))
 
 
 @router.delete(

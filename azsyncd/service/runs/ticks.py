@@ -2,7 +2,8 @@
 
 A tick reads one tenant's delta and writes only what changed. It is skipped, and says why
 in ``status``, when a run is already going, when the help desk is in its rate-limit lock,
-when the tenant is disabled, or while a tenant whose last tick could not read it waits
+when the tenant is disabled, while a held run waits for approval with the tenant's plan, or
+while a tenant whose last tick could not read it waits
 (the interval, doubling each time, up to an hour).
 """
 
@@ -20,7 +21,7 @@ from azsyncd.config.model import Config
 from azsyncd.service.runs.schedule import Clock
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import TenantHealth, TenantState
+from azsyncd.state.models import SyncRun, TenantHealth, TenantState
 from azsyncd.state.repository import TICK
 from azsyncd.sync import quarantine
 from azsyncd.sync.runner import AlreadyRunning, Interrupted, Outcome, Progress, SyncRunner
@@ -52,6 +53,19 @@ def lock_blocker(locked_seconds: float) -> str | None:
         f"the help desk is in its rate-limit lock for {locked_seconds / 60:.1f} more min; "
         "ticks resume after it"
     )
+
+
+def held_blocker(held: list[SyncRun], tenant: str) -> str | None:
+    """A run that holds a plan for this tenant keeps its ticks waiting: nothing could be
+    written meanwhile (the held change is planned again at every read), and each tick would
+    hold a new run, supersede the one under review and alert again."""
+    for run in reversed(held):
+        if tenant in ((run.counts or {}).get("plan") or {}):
+            return (
+                f"run {run.id} is held for approval; ticks resume once it is approved or"
+                f" discarded (azsyncctl runs show {run.id})"
+            )
+    return None
 
 
 def running_blocker(running: Progress | None) -> str | None:
@@ -195,6 +209,7 @@ class Ticks:
         return (
             tenant_blocker(self._state.tenant(name), self._state.health(name))
             or (backoff.blocker(self._clock()) if backoff else None)
+            or held_blocker(self._state.held_runs(), name)
             or running_blocker(self._runner.current)
             or lock_blocker(rate_lock_seconds(config))
         )

@@ -9,6 +9,11 @@ starts those whose day came, in the account's time zone. A joiner the read does 
 (a delta brings only what changed) keeps its date, so the first tick after midnight starts
 it as the daily run would. Its memory holds the tenant's joiners, never the directory. The
 rules are pure, in ``sync/joiners.py``.
+
+A joiner who leaves the scope before the date is one who left (forgotten, the leavers'
+rules apply to the contact); one whose account is disabled waits, login off, and starts at
+the first sync that reads it enabled on or after its date (HR flows that enable accounts on
+day one).
 """
 
 from __future__ import annotations
@@ -36,13 +41,16 @@ class Joiners:
         self.state = JoinerState(self.services.state.db)
         self.known = self.state.of(run.tenant.name)
         self.seen: dict[str, date | None] = {}  # the known joiners the read brought
+        self.enabled: dict[str, bool] = {}  # their accounts, enabled or not
 
     def see(self, users: list[dict[str, Any]]) -> None:
         if self.known:
-            for user in users:
+            # A user outside [scope] is not present: it left, as if the read had not brought it.
+            for user in self.run.read.in_scope(users):
                 object_id = str(user.get("id"))
                 if object_id in self.known:
                     self.seen[object_id] = joiners.hire_day(user)
+                    self.enabled[object_id] = user.get("accountEnabled") is not False
 
     def plan(self) -> StepPlan:
         plan = StepPlan(self.name, work=([], [], []))
@@ -56,6 +64,11 @@ class Joiners:
         today = joiners.today(self.services.clock(), self.services.config.account.timezone)
         days = self.services.config.lifecycle.create_before_hire_days
         starts, moved, gone = joiners.plan(self.known, self.seen, removed, today, days)
+        disabled = self._disabled()
+        if disabled & {s.row.object_id for s in starts}:
+            waiting = len(disabled & {s.row.object_id for s in starts})
+            self.run.log(f"{waiting} joiner(s) wait for their account to be enabled in Entra ID")
+            starts = [s for s in starts if s.row.object_id not in disabled]
         for start in starts:
             plan.change("", [tenant, start.row.object_id, "start"])
         for row in moved:
@@ -63,6 +76,13 @@ class Joiners:
         plan.work = (starts, moved, gone)
         plan.notes = joiners.planned(starts)
         return plan
+
+    def _disabled(self) -> set[str]:
+        """The joiners whose account is disabled: as this read gave it, else as the leavers'
+        rows last saw it."""
+        unread = set(self.known) - set(self.enabled)
+        kept = self.services.lifecycle.disabled(self.run.tenant.name, unread) if unread else set()
+        return kept | {k for k, enabled in self.enabled.items() if not enabled}
 
     def hold(self, plan: StepPlan) -> None:
         self.services.state.add_records(self.services.run_id, plan.notes)

@@ -7,49 +7,37 @@ or in one of azsync's errors.
   ``X-RateLimit-Remaining`` tells the limiter of calls others made on the account, and an
   ``X-RateLimit-Total`` below the configured plan's lowers the budget. A 429 is a bug here
   (or someone else on the account): every call pauses for its ``Retry-After``, then resumes.
-- 5xx and timeouts are tried again with backoff, within one budget per call; 401, 403 and
-  answers of another shape are errors that say what came and what to do.
+- 5xx and network failures are tried again with backoff, within one budget per call
+  (``targets/http_calls.py``); 401, 403 and answers of another shape are errors that say
+  what came and what to do; an answer over 20 MB fails the call.
 - Pages follow the ``Link`` header.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import (
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from azsyncd import outbound, stop
-from azsyncd.errors import NetworkError, TargetError
+from azsyncd.errors import TargetError
+from azsyncd.targets import http_calls
 from azsyncd.targets.freshservice.plans import LIST, TOTAL
+from azsyncd.targets.http_calls import DeskCalls
 from azsyncd.targets.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
-TRIES = 5
-MAX_THROTTLES = 6  # 429s in a row before a call gives up
+MAX_ANSWER = 20 * outbound.MB  # a page of 100 requesters is far less
 DEFAULT_RETRY_AFTER = 60.0
 RESERVE_PAUSE = 60.0  # when an account's other (hourly) budget is nearly spent
-LONGEST_RETRY_AFTER = 3600.0  # a longer Retry-After is garbage or an hourly limit: an hour
 NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 CHECK_STATUS = "check Freshservice's status page and the network; the next sync retries"
-
-
-class _Transient(Exception):
-    """A 5xx or a timeout: worth another try after a pause."""
 
 
 @dataclass(frozen=True)
@@ -96,21 +84,26 @@ class Refusal(Exception):
 
 def retry_after(value: str | None, now: float | None = None) -> float:
     """Seconds to wait from a ``Retry-After`` header: seconds, or an HTTP date; at most an
-    hour."""
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return min(float(text), LONGEST_RETRY_AFTER)
-    try:
-        wait = email.utils.parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError, OSError):
-        return DEFAULT_RETRY_AFTER
-    wait -= time.time() if now is None else now
-    return min(max(0.0, wait), LONGEST_RETRY_AFTER)
+    hour; a minute when it says nothing readable."""
+    wait = http_calls.retry_after(value, now)
+    return DEFAULT_RETRY_AFTER if wait is None else wait
 
 
-class FreshserviceAPI:
+class FreshserviceAPI(DeskCalls):
+    desk = "Freshservice"
+    down_fix = CHECK_STATUS
+    answer_fix = "check base_url or domain (https://<domain>.freshservice.com); " + CHECK_STATUS
+    throttled_fix = (
+        "another integration may be using the same account's API limit; lower "
+        "rate_headroom or try again later"
+    )
+    key_refused = (
+        "Freshservice refused the API key (401)",
+        "check api_key_file: the key of an agent, from Profile settings > API key in "
+        "Freshservice, and base_url or domain",
+    )
+    max_429 = 6
+
     def __init__(
         self,
         base_url: str,
@@ -126,22 +119,19 @@ class FreshserviceAPI:
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.base = base_url.rstrip("/") + "/api/v2/"
-        self._http = outbound.client(
-            base_url=self.base,
+        http = http_calls.json_client(
+            self.base,
             auth=(api_key, "X"),
             transport=transport,
             deadline=deadline,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
+            timeout=timeout,
+            max_answer=MAX_ANSWER,
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.headroom = headroom
         # The configured calls a minute (in all): headers naming a larger total speak of
         # another budget.
         self.account_total = account_total
-        self.budget = deadline  # for a call and its tries again
-        self._sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._warned_total = False
         self._lock = threading.Lock()
         self.throttled = 0  # 429s this client was answered
@@ -160,49 +150,18 @@ class FreshserviceAPI:
         json: Any = None,
         listing: bool = False,
     ) -> Answer:
-        """One call, tried again on 5xx and timeouts within one time budget (a POST, which may
-        have been done, at most once more); raises Refusal on a 4xx and TargetError when it
-        cannot be done."""
-        retrying = Retrying(
-            stop=stop_after_attempt(2 if method == "POST" else TRIES)
-            | stop_after_delay(self.budget),
-            wait=wait_exponential_jitter(initial=1, max=30),
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._once(method, path, params, json, listing)
-        except _Transient as exc:
-            raise TargetError(
-                f"Freshservice did not answer {method} {_shown(path)}: {exc}",
-                CHECK_STATUS,
-            ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _once(
-        self, method: str, path: str, params: dict[str, Any] | None, body: Any, listing: bool
-    ) -> Answer:
+        """One call (``DeskCalls.request``: a write that timed out is tried once more at
+        most; a listing counts toward its own sub-limit too); raises Refusal on a 4xx and
+        TargetError when it cannot be done."""
         kinds = (LIST, TOTAL) if listing else (TOTAL,)
-        for _ in range(MAX_THROTTLES + 1):
-            self.limiter.acquire(*kinds)
-            try:
-                response = self._http.request(method, path, params=params, json=body)
-            except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host or certificate
-                    raise TargetError(f"Freshservice: {exc.message}", exc.fix) from exc
-                raise _Transient(f"{exc.kind}: {exc.message}") from exc
-            self._note_limits(response)
-            if response.status_code != 429:
-                return self._answer(method, path, response)
-            self._throttled(response)
-        raise TargetError(
-            f"Freshservice kept answering 429 (rate limit) to {method} {_shown(path)}",
-            "another integration may be using the same account's API limit; lower "
-            "rate_headroom or try again later",
-        )
+        response = self.request(method, path, kinds=kinds, params=params, json=json)
+        return self._answer(method, path, response)
+
+    def shown(self, path: str) -> str:
+        return _shown(path)
+
+    def noted(self, response: httpx.Response) -> None:
+        self._note_limits(response)
 
     def _note_limits(self, response: httpx.Response) -> None:
         """Learn from the headers what others spent of the account's budget this minute."""
@@ -238,11 +197,10 @@ class FreshserviceAPI:
         if added:
             log.info("Freshservice counted %d call(s) this minute beyond azsync's own", added)
 
-    def _throttled(self, response: httpx.Response) -> None:
+    def throttle(self, response: httpx.Response) -> tuple[float, str]:
         wait = retry_after(response.headers.get("Retry-After"))
         self.throttled += 1
-        self.limiter.lock_for(wait)
-        self.on_wait(
+        return wait, (
             f"Freshservice answered 429 (rate limit) although azsync kept under it: another "
             f"client is using this account's API limit; pausing all calls for {wait:.0f} s "
             "(Retry-After), then resuming"
@@ -250,26 +208,12 @@ class FreshserviceAPI:
 
     def _answer(self, method: str, path: str, response: httpx.Response) -> Answer:
         status = response.status_code
-        if status >= 500:
-            raise _Transient(f"HTTP {status}")
-        if status == 401:
-            raise TargetError(
-                "Freshservice refused the API key (401)",
-                "check api_key_file: the key of an agent, from Profile settings > API key in "
-                "Freshservice, and base_url or domain",
-            )
-        body: Any = None
-        if response.content.strip():
+        if status < 400:
+            body = self.decoded(method, path, response)
+        else:  # a refusal whose body is not JSON still says its status
             try:
-                body = outbound.json_of(response)
-            except outbound.BadAnswer as exc:
-                if status < 400:
-                    raise TargetError(
-                        f"Freshservice answered {method} {_shown(path)} with HTTP {status} and "
-                        f"{exc}",
-                        "check base_url or domain (https://<domain>.freshservice.com); "
-                        + CHECK_STATUS,
-                    ) from None
+                body = outbound.json_of(response) if response.content.strip() else None
+            except outbound.BadAnswer:
                 body = None
         if status == 403:
             detail = Refusal(status, body).reason()

@@ -28,17 +28,15 @@ import base64
 import json
 import math
 import re
-import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlencode
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from azsyncd.targets import simulated_process
 from azsyncd.targets.freshservice.plans import PLANS
 from azsyncd.targets.freshservice.simulated_filters import (
     Refused,
@@ -856,24 +854,6 @@ def _custom_problem(field: dict[str, Any], value: Any) -> tuple[str, str] | None
 # --- its own process ------------------------------------------------------------------------
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _Threaded(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def serve_forever(app: Callable[..., Iterable[bytes]], port: int = 0) -> None:
-    """Serve ``app`` on loopback, print the port, serve until SIGTERM or SIGINT."""
-    server = make_server("127.0.0.1", port, app, server_class=_Threaded, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_port, flush=True)
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
-    server.shutdown()
-
-
 def demo_fields() -> list[dict[str, Any]]:
     """The custom fields of the demo's account: its offices as a required dropdown."""
     office = dropdown("cf_office", "Office", ["Berlin", "London", "Remote"])
@@ -885,41 +865,24 @@ def demo_fields() -> list[dict[str, Any]]:
     ]
 
 
-def _die_with(parent: int) -> None:
-    """SIGKILL this process when ``parent`` dies (kill -9 included): no account outlives
-    the demo that started it."""
-    import ctypes
-    import os
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def main(argv: list[str] | None = None) -> None:
-    """``python -m azsyncd.targets.freshservice.simulated [--plan P] [--scale S] [--key K]
-    [--demo] [--parent PID]``: one minute of the account lasts 60/S s; the port is printed
-    first."""
+    """``python -m azsyncd.targets.freshservice.simulated [--plan P] [--scale S] [--demo]``:
+    the API key on stdin, the port printed first; one minute of the account lasts 60/S s; it
+    serves until stdin closes (``targets/simulated_process.py``)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="simulated Freshservice")
     parser.add_argument("--plan", default="enterprise", choices=sorted(PLANS))
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--key", default="key")
     parser.add_argument("--demo", action="store_true", help="the demo's custom fields")
-    parser.add_argument("--parent", type=int, help="end when this process ends")
     args = parser.parse_args(argv)
-    if args.parent:
-        _die_with(args.parent)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     fake = SimulatedFreshservice(
         lambda: time.monotonic() * args.scale,
-        api_key=args.key,
+        api_key=simulated_process.secret("key"),
         plan=args.plan,
         custom_fields=demo_fields() if args.demo else None,
     )
-    serve_forever(fake)
+    simulated_process.serve(fake)
 
 
 if __name__ == "__main__":

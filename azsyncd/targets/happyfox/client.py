@@ -13,9 +13,7 @@ Traps handled here (see the HappyFox API notes):
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
-import random
 import reprlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +24,7 @@ import httpx
 
 from azsyncd import outbound, stop
 from azsyncd.config.templates import render
-from azsyncd.errors import NetworkError, TargetError
+from azsyncd.errors import TargetError
 from azsyncd.targets.base import (
     ContactWrite,
     ExistingContact,
@@ -36,6 +34,7 @@ from azsyncd.targets.base import (
     normal_email,
 )
 from azsyncd.targets.fields import FIELD_TYPES, Choice, FieldDef, FieldType, field_type
+from azsyncd.targets.http_calls import DeskCalls, json_client
 from azsyncd.targets.noted import NotedAddresses
 from azsyncd.targets.ratelimit import RateLimiter
 
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 GET_LIMIT, POST_LIMIT = 500, 300
-MAX_LOCKS = 6
 # Finding contacts: a search costs a GET per address, a listing a GET per 50 contacts. Up to
 # SEARCH_LIMIT addresses are searched; past it, every contact is listed once this run's
 # searches would reach half the listing's cost, since more lookups usually follow (at most
@@ -53,17 +51,8 @@ SEARCH_LIMIT = 20
 PAGE = 50
 
 
-MAX_TRIES = 5
 CALL_BUDGET = 120.0  # seconds one call may take, its tries and pauses included
 MAX_ANSWER = 20 * outbound.MB  # a page of 50 contacts is far less
-
-
-class _Transient(Exception):
-    """A 5xx or a timeout: worth another try after a pause."""
-
-    def __init__(self, reason: str, timed_out: bool = False) -> None:
-        super().__init__(reason)
-        self.timed_out = timed_out
 
 
 def limits_for(headroom: float) -> dict[str, int]:
@@ -173,8 +162,22 @@ def _choice_ids(value: Any) -> Any:
     return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
-class HappyFox:
+class HappyFox(DeskCalls):
     max_batch = 100
+    desk = "HappyFox"
+    down_fix = "check HappyFox's status page and the network; the next sync retries"
+    answer_fix = (
+        "check base_url (https://<account>.happyfox.com) and HappyFox's status page; "
+        "the next sync retries"
+    )
+    throttled_fix = (
+        "another integration may be using the same account's rate limit; try again later"
+    )
+    key_refused = (
+        "HappyFox refused the API key and auth code (401)",
+        "check api_key_file and auth_code_file (Manage > Integrations > API in HappyFox)",
+    )
+    max_429 = 6  # ten minutes each: an hour
 
     def __init__(
         self,
@@ -194,17 +197,15 @@ class HappyFox:
         deadline: float = CALL_BUDGET,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = outbound.client(
-            base_url=base_url.rstrip("/") + "/api/1.1/json/",
+        http = json_client(
+            base_url.rstrip("/") + "/api/1.1/json/",
             auth=(api_key, auth_code),
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.lock_seconds = lock_minutes * 60
         self.group_name = group_name
         self.mark = mark
@@ -213,8 +214,6 @@ class HappyFox:
         # the field fits; else what is wrong with it (``setup_problems``).
         self._mark: tuple[str, Any] | None = None
         self._mark_problem: SetupProblem | None = None
-        self._sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
         self._field_names: dict[str, str] = {}
         self._field_ids: list[str] | None = None
         self._choice_fields: set[str] = set()
@@ -237,71 +236,25 @@ class HappyFox:
     # --- calls -------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, absent_ok: bool = False, **kwargs: Any) -> Any:
-        """One call, retried while it fails for a passing reason, within one budget of time
-        for all its tries and pauses (waits for the rate limit aside); a POST that timed out
-        (it may have been done) is tried once more at most. ``absent_ok``: a 404 is None (a
-        contact asked for by id that is gone), not an error."""
-        budget = outbound.Budget(self.budget)
-        for tries in itertools.count(1):
-            try:
-                return self._call_once(method, path, absent_ok, budget, **kwargs)
-            except _Transient as exc:
-                pause = min(60.0, 2.0 ** (tries - 1)) + random.random()
-                once = exc.timed_out and method != "GET" and tries >= 2
-                if tries >= MAX_TRIES or once or budget.left() <= pause:
-                    raise TargetError(
-                        f"HappyFox did not answer {method} {path} after {tries} "
-                        f"{'try' if tries == 1 else 'tries'} ({budget.spent:.0f} s of a "
-                        f"{budget.seconds:.0f} s budget): {exc}",
-                        "check HappyFox's status page and the network; the next sync retries",
-                    ) from None
-                budget.pause(pause, self._sleep)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _call_once(
-        self, method: str, path: str, absent_ok: bool, budget: outbound.Budget, **kwargs: Any
-    ) -> Any:
+        """One call (``DeskCalls.request``: a POST that timed out is tried once more at
+        most); its JSON. ``absent_ok``: a 404 is None (a contact asked for by id that is
+        gone), not an error."""
         kind = "GET" if method == "GET" else "POST"
-        for _ in range(MAX_LOCKS + 1):
-            self.limiter.acquire(kind)
-            try:
-                with budget.trying() as extensions:
-                    response = self._http.request(method, path, extensions=extensions, **kwargs)
-            except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
-                    raise TargetError(f"HappyFox: {exc.message}", exc.fix) from exc
-                raise _Transient(f"{exc.kind}: {exc.message}", exc.timeout) from exc
-            if response.status_code == 404 and absent_ok:
-                return None
-            if response.status_code != 429:
-                return self._answer(method, path, response)
-            self.limiter.lock_for(self.lock_seconds)
-            self.on_wait(
-                f"HappyFox answered 429 (rate limit): pausing all calls for "
-                f"{self.lock_seconds / 60:.0f} min, then resuming"
-            )
-        raise TargetError(
-            "HappyFox kept answering 429 for an hour",
-            "another integration may be using the same account's rate limit; try again later",
+        response = self.request(method, path, kinds=(kind,), **kwargs)
+        if response.status_code == 404 and absent_ok:
+            return None
+        return self._answer(method, path, response)
+
+    def throttle(self, response: httpx.Response) -> tuple[float, str]:
+        """HappyFox sends no Retry-After: a 429 locks the account for ten minutes."""
+        return self.lock_seconds, (
+            f"HappyFox answered 429 (rate limit): pausing all calls for "
+            f"{self.lock_seconds / 60:.0f} min, then resuming"
         )
 
     def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
         status = response.status_code
-        if status >= 500:
-            raise _Transient(f"HTTP {status}")
-        if status == 401:
-            raise TargetError(
-                "HappyFox refused the API key and auth code (401)",
-                "check api_key_file and auth_code_file (Manage > Integrations > API in HappyFox)",
-            )
-        try:
-            body = outbound.json_of(response)
-        except outbound.BadAnswer as exc:
-            raise TargetError(
-                f"HappyFox answered {method} {path} with HTTP {status} and {exc}",
-                "check base_url (https://<account>.happyfox.com) and HappyFox's status page; "
-                "the next sync retries",
-            ) from None
+        body = self.decoded(method, path, response, empty=False)
         if (
             isinstance(body, dict)
             and "error" in body

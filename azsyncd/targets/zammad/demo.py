@@ -4,10 +4,9 @@ attributes of every type, and the demo's mapping to them."""
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
+from azsyncd.targets import simulated_process
 from azsyncd.targets.spec import DemoDesk
 
 TOKEN_FILE = "zammad-token"
@@ -25,28 +24,10 @@ MAPPING = {
 
 
 def start(workdir: Path) -> DemoDesk:
+    """Start the simulated Zammad on a loopback port; it ends with the demo."""
     token = secrets.token_urlsafe(24)
-    # The token goes on stdin, not the command line other users can read; the simulator
-    # stops when that pipe closes, so it never outlives the demo.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "azsyncd.targets.zammad.simulator"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(token + "\n")
-    proc.stdin.flush()
-    base_url = f"http://127.0.0.1:{int(proc.stdout.readline())}"
-
-    def stop() -> None:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
+    module = "azsyncd.targets.zammad.simulator"
+    base_url, stop = simulated_process.start(module, "Zammad", token, workdir)
     token_path = workdir / TOKEN_FILE
     return DemoDesk(
         table={"base_url": base_url, "token_file": TOKEN_FILE},

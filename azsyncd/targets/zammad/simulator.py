@@ -30,14 +30,14 @@ from __future__ import annotations
 import html
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from azsyncd.targets import simulated_process
 
 API = "/api/v1/"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -761,30 +761,10 @@ class SimulatedZammad:
         return next((o["id"] for o in self.organizations.values() if o["name"] == name), None)
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def serve(app: Callable[..., Iterable[bytes]]) -> WSGIServer:
-    """A threading WSGI server for ``app`` on a free loopback port (not started)."""
-    from socketserver import ThreadingMixIn
-
-    class Threaded(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    return make_server("127.0.0.1", 0, app, server_class=Threaded, handler_class=_Quiet)
-
-
 def main() -> None:
     """Serve a simulated Zammad whose token is the first line of stdin; the port goes to
-    stdout first. It stops when stdin closes (its parent, the demo, ended or died)."""
-    token = sys.stdin.readline().strip() or "token"
-    server = serve(SimulatedZammad(token))
-    print(server.server_port, flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    sys.stdin.read()  # until the parent closes it, however it ends
-    server.shutdown()
+    stdout first. It stops when stdin closes (``targets/simulated_process.py``)."""
+    simulated_process.serve(SimulatedZammad(simulated_process.secret("token")))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from azsyncd.targets import simulated_process
 from azsyncd.targets.spec import DemoDesk
 from azsyncd.targets.zendesk.simulated import ADMIN
 
@@ -31,35 +29,8 @@ MAPPING: dict[str, Any] = {
 def simulated_account(workdir: Path) -> DemoDesk:
     """Start the account on a loopback port; it ends with the demo."""
     token = secrets.token_hex(16)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "azsyncd.targets.zendesk.simulated",
-            "--token",
-            token,
-            "--parent",
-            str(os.getpid()),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=workdir,
-    )
-    assert proc.stdout is not None
-    port = proc.stdout.readline().strip()
-    if not port.isdigit():
-        proc.kill()
-        raise RuntimeError(f"the simulated Zendesk did not start (it said {port!r})")
-    url = f"http://127.0.0.1:{port}"
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
+    module = "azsyncd.targets.zendesk.simulated"
+    url, stop = simulated_process.start(module, "Zendesk", token, workdir)
     return DemoDesk(
         table={
             "base_url": url,

@@ -10,32 +10,24 @@ run, said once. 5xx answers and network errors are tried again with backoff.
 
 from __future__ import annotations
 
-import itertools
-import logging
 import math
-import random
 import reprlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from azsyncd import outbound, stop
-from azsyncd.errors import NetworkError, TargetError
+from azsyncd.errors import TargetError
+from azsyncd.targets import http_calls
+from azsyncd.targets.http_calls import DeskCalls
 from azsyncd.targets.ratelimit import RateLimiter
 
-log = logging.getLogger(__name__)
-
 KIND = "call"  # Zendesk counts every call alike
-MAX_429 = 10  # 429s in a row for one call before it fails
-MAX_TRIES = 5
 CALL_BUDGET = 120.0  # seconds one call may take, its tries and pauses included
 MAX_ANSWER = 20 * outbound.MB  # a page of 100 users with their user fields is far less
-RETRY_AFTER_CAP = 3600.0
 PAGE = 100  # the most records a cursor page holds
 
 
@@ -46,14 +38,6 @@ class Refused(TargetError):
         super().__init__(message, fix)
         self.status = status
         self.body = body
-
-
-class _Transient(Exception):
-    """A 5xx or a network failure: worth another try after a pause."""
-
-    def __init__(self, reason: str, timed_out: bool = False) -> None:
-        super().__init__(reason)
-        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -92,7 +76,26 @@ def readable(body: Any) -> str:
     return "; ".join(parts) or reprlib.repr(body)
 
 
-class ZendeskHttp:
+class ZendeskHttp(DeskCalls):
+    desk = "Zendesk"
+    down_fix = (
+        "check Zendesk's status page (status.zendesk.com) and the network; the next sync retries"
+    )
+    answer_fix = (
+        "check [target.zendesk] subdomain or base_url and Zendesk's status page; the next sync"
+        " retries"
+    )
+    throttled_fix = (
+        "another integration may be using the account's rate limit; lower"
+        " [target.zendesk] rate_headroom, or try again later"
+    )
+    key_refused = (
+        "Zendesk refused the email and API token (401)",
+        "check [target.zendesk] email and api_token_file (Admin Center > Apps and"
+        " integrations > Zendesk API), and that token access is on",
+    )
+    max_429 = 10
+
     def __init__(
         self,
         base_url: str,
@@ -108,21 +111,16 @@ class ZendeskHttp:
         deadline: float = CALL_BUDGET,
     ) -> None:
         self.base = base_url.rstrip("/")
-        self.budget = deadline  # one call's time, its tries and pauses included
-        self._http = outbound.client(
-            base_url=self.base + "/api/v2/",
+        http = http_calls.json_client(
+            self.base + "/api/v2/",
             auth=(f"{email}/token", token),
             transport=transport,
             deadline=deadline,
+            timeout=timeout,
             max_answer=MAX_ANSWER,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers={"Accept": "application/json", "User-Agent": "azsync"},
         )
-        self.limiter = limiter
+        super().__init__(http, limiter=limiter, budget=deadline, sleep=sleep, on_wait=on_wait)
         self.headroom = headroom
-        self.sleep = sleep or limiter.sleep
-        self.on_wait = on_wait or (lambda message: log.warning("%s", message))
-        self.calls = 0  # made by this client, for tests and the benchmark
         self._said: set[str] = set()
         self._lock = threading.Lock()
 
@@ -140,53 +138,28 @@ class ZendeskHttp:
     # --- one call ----------------------------------------------------------------------------
 
     def call(self, method: str, path: str, **kwargs: Any) -> Answer:
-        """One call under the limiter, tried again on 5xx and network errors within one
-        budget of time for all its tries and pauses (waits for the rate limit aside); a write
-        that timed out (it may have been done) is tried once more at most. 429s wait for
-        their Retry-After. A 4xx answer raises ``Refused``."""
-        budget = outbound.Budget(self.budget)
-        for tries in itertools.count(1):
-            try:
-                return self._once(method, path, budget, **kwargs)
-            except _Transient as exc:
-                pause = min(60.0, 2.0 ** (tries - 1)) + random.random()
-                once = exc.timed_out and method != "GET" and tries >= 2
-                if tries >= MAX_TRIES or once or budget.left() <= pause:
-                    raise TargetError(
-                        f"Zendesk did not answer {method} {path} after {tries} "
-                        f"{'try' if tries == 1 else 'tries'} ({budget.spent:.0f} s of a "
-                        f"{budget.seconds:.0f} s budget): {exc}",
-                        "check Zendesk's status page (status.zendesk.com) and the network; the"
-                        " next sync retries",
-                    ) from None
-                budget.pause(pause, self.sleep)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _once(self, method: str, path: str, budget: outbound.Budget, **kwargs: Any) -> Answer:
-        for _ in range(MAX_429 + 1):
-            self.limiter.acquire(KIND)
-            try:
-                with budget.trying() as extensions:
-                    response = self._http.request(method, path, extensions=extensions, **kwargs)
-            except NetworkError as exc:
-                if exc.lasting:  # no retry cures an unknown host, a certificate, a huge answer
-                    raise TargetError(f"Zendesk: {exc.message}", exc.fix) from exc
-                raise _Transient(f"{exc.kind}: {exc.message}", exc.timeout) from exc
-            self.calls += 1
-            self._budget(response.headers)
-            if response.status_code != 429:
-                return self._answer(method, path, response)
-            seconds = _seconds(response.headers.get("Retry-After"), 60.0)
-            self.limiter.lock_for(seconds)
-            self.on_wait(
-                f"Zendesk answered 429 (rate limit): pausing all calls for {seconds:g} s as its"
-                " Retry-After says, then resuming"
+        """One call (``DeskCalls.request``: a write that timed out is tried once more at
+        most; 429s wait for their Retry-After). A 4xx answer raises ``Refused``."""
+        response = self.request(method, path, kinds=(KIND,), **kwargs)
+        status = response.status_code
+        body = self.decoded(method, path, response)
+        if status >= 400:
+            raise Refused(
+                status,
+                f"Zendesk refused {method} {path} (HTTP {status}): {readable(body)}",
+                body=body,
             )
-        raise TargetError(
-            f"Zendesk kept answering 429 to {method} {path}",
-            "another integration may be using the account's rate limit; lower"
-            " [target.zendesk] rate_headroom, or try again later",
+        return Answer(status, body, response.headers)
+
+    def throttle(self, response: httpx.Response) -> tuple[float, str]:
+        seconds = _seconds(response.headers.get("Retry-After"), 60.0)
+        return seconds, (
+            f"Zendesk answered 429 (rate limit): pausing all calls for {seconds:g} s as its"
+            " Retry-After says, then resuming"
         )
+
+    def noted(self, response: httpx.Response) -> None:
+        self._budget(response.headers)
 
     def _budget(self, headers: httpx.Headers) -> None:
         """What Zendesk says of the account's budget: its limit, and what is left of it."""
@@ -213,35 +186,6 @@ class ZendeskHttp:
                 "Zendesk says the account's calls for this minute are spent (another"
                 f" integration shares them): pausing {reset:g} s until the minute ends",
             )
-
-    def _answer(self, method: str, path: str, response: httpx.Response) -> Answer:
-        status = response.status_code
-        if status >= 500:
-            raise _Transient(f"HTTP {status}")
-        if status == 401:
-            raise TargetError(
-                "Zendesk refused the email and API token (401)",
-                "check [target.zendesk] email and api_token_file (Admin Center > Apps and"
-                " integrations > Zendesk API), and that token access is on",
-            )
-        if status == 204 or not response.content:
-            body: Any = None
-        else:
-            try:
-                body = outbound.json_of(response)
-            except outbound.BadAnswer as exc:
-                raise TargetError(
-                    f"Zendesk answered {method} {path} with HTTP {status} and {exc}",
-                    "check [target.zendesk] subdomain or base_url and Zendesk's status page;"
-                    " the next sync retries",
-                ) from None
-        if status >= 400:
-            raise Refused(
-                status,
-                f"Zendesk refused {method} {path} (HTTP {status}): {readable(body)}",
-                body=body,
-            )
-        return Answer(status, body, response.headers)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -294,17 +238,5 @@ def _int(value: str | None) -> int | None:
 
 def _seconds(value: str | None, default: float) -> float:
     """A header's seconds (Retry-After, ratelimit-reset; Retry-After may be an HTTP date),
-    within reason."""
-    try:
-        seconds = float(str(value).strip())
-    except (TypeError, ValueError):
-        try:
-            when = parsedate_to_datetime(str(value))
-        except (TypeError, ValueError):
-            return default
-        if when.tzinfo is None:
-            return default
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if not math.isfinite(seconds) or seconds <= 0:
-        return default
-    return min(seconds, RETRY_AFTER_CAP)
+    within reason; ``default`` for none, nothing or garbage."""
+    return http_calls.retry_after(value) or default

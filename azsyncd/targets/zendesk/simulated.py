@@ -43,6 +43,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
+from azsyncd.targets import simulated_process
+
 API = "/api/v2/"
 MAX_BULK = 100
 JOB_LIMIT = 30  # queued or running jobs an account may have
@@ -1013,47 +1015,20 @@ def _failed(index: int, details: str) -> dict[str, Any]:
     return {"id": index, "status": "Failed", "error": "UserUpdateError", "details": details}
 
 
-def _die_with(parent: int) -> None:
-    """SIGKILL this process when ``parent`` dies (kill -9 included): no account outlives
-    the demo that started it."""
-    import ctypes
-    import os
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m azsyncd.targets.zendesk.simulated [--token T] [--parent PID]``: the demo's
-    account on a free loopback port, which goes to stdout first; it serves until stopped."""
-    import argparse
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-    parser = argparse.ArgumentParser(prog="simulated Zendesk")
-    parser.add_argument("--token", default=TOKEN)
-    parser.add_argument("--parent", type=int, help="end when this process ends")
-    args = parser.parse_args(argv)
-    if args.parent:
-        _die_with(args.parent)
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
+def main() -> None:
+    """``python -m azsyncd.targets.zendesk.simulated``: the demo's account, its API token
+    on stdin, on a free loopback port, which goes to stdout first; it serves until stdin
+    closes (``targets/simulated_process.py``)."""
     simulated = SimulatedZendesk(
-        time.monotonic, token=args.token, per_minute=400, job_setup=0.5, job_row=0.01
+        time.monotonic,
+        token=simulated_process.secret(TOKEN),
+        per_minute=400,
+        job_setup=0.5,
+        job_row=0.01,
     )
     for n, (name, email) in enumerate(CUSTOMERS):
         simulated.add_end_user(name, email, external_id=f"crm-{n}")
-    server = make_server("127.0.0.1", 0, simulated, handler_class=Quiet)
-    print(server.server_port, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    simulated_process.serve(simulated)
 
 
 ADMIN, TOKEN = "admin@acme.example", "token"
