@@ -59,3 +59,10 @@ def postgres_db(postgres_server_url: str) -> str:
     from tests.fakes.postgres import fresh_database
 
     return fresh_database(postgres_server_url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked ``long`` first (in order otherwise): the workers take files in
+    collection order, so the longest overlap the other files' work instead of ending the
+    suite after them."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

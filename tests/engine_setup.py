@@ -18,6 +18,7 @@ from azsyncd.demo.run import MAPPING as DEMO_MAPPING
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
+from tests.helpers import within
 
 # The demo's fields in TOML, as the demo writes them.
 DEMO_FIELDS = tomli_w.dumps({"target": {"local": {"fields": DEMO_FIELD_LIST}}})
@@ -118,7 +119,7 @@ def service_daemon(tmp_path: Path, *tenants: SimulatedTenant, **settings: Any) -
 def sync(daemon: Daemon, **options: Any) -> SyncRun:
     dry_run = options.pop("dry_run", False)
     run_id = daemon.start_sync("manual", dry_run=dry_run, options=options)
-    assert run_id is not None and daemon.runner.wait(60)
+    assert run_id is not None and daemon.runner.wait(within(60))
     run = daemon.state.run(run_id)
     assert run is not None
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -40,22 +41,90 @@ def short_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="az", dir="/tmp"))
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``predicate`` until it gives something true (returned), else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+# A wait is given as it would take on an idle machine; on a busy one (other test workers,
+# other builds) everything runs slower, so every deadline of the tests stretches with the
+# load: the 1-minute load average per core, at least 1, at most LOAD_CAP.
+LOAD_CAP = 8.0
+
+
+def load_factor() -> float:
+    """How many times slower than idle this machine runs now, by its load per core."""
+    return min(LOAD_CAP, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
+
+
+class Deadline:
+    """``seconds`` as an idle machine would take them: while the machine is busier the
+    deadline moves out with the load (never in). Every wait of the tests uses one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.factor = load_factor()
+
+    def left(self) -> float:
+        """Seconds left; 0 once it has passed."""
+        self.factor = max(self.factor, load_factor())
+        return max(0.0, self.started + self.seconds * self.factor - time.monotonic())
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+    def __str__(self) -> str:
+        return f"{self.seconds * self.factor:.1f} s ({self.seconds:g} s x{self.factor:.1f} load)"
+
+
+def within(seconds: float) -> float:
+    """The timeout to give a blocking call (``Event.wait``, ``join``, ``communicate``):
+    ``seconds`` as an idle machine takes them, stretched with the load as ``Deadline``'s."""
+    return Deadline(seconds).left()
+
+
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,
+    what: str = "the condition",
+    interval: float = 0.05,
+) -> Any:
+    """Poll ``predicate`` until it gives something true (returned), else fail naming
+    ``what``; ``timeout`` is for an idle machine and stretches with the load (Deadline)."""
+    deadline = Deadline(timeout)
+    while True:
         found = predicate()
         if found:
             return found
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
+        if deadline.passed():
+            raise AssertionError(f"{what}: not within {deadline}")
+        time.sleep(interval)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30) -> None:
+    """``wait_for`` by its older name (a check and an idle machine's timeout)."""
+    wait_for(check, timeout, "the condition (wait_until)")
+
+
+async def wait_for_async(
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,
+    what: str = "the condition",
+    interval: float = 0.05,
+) -> Any:
+    """``wait_for`` inside an event loop (Textual's Pilot): the loop runs while it waits."""
+    deadline = Deadline(timeout)
+    while True:
+        found = predicate()
+        if found:
+            return found
+        if deadline.passed():
+            raise AssertionError(f"{what}: not within {deadline}")
+        await asyncio.sleep(interval)
 
 
 def wait_for_socket(
     path: Path, timeout: float = 15.0, proc: subprocess.Popen[str] | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until something listens on ``path``; a daemon that exits first fails at once."""
+
+    def listening() -> bool:
         if proc is not None and proc.poll() is not None:
             raise AssertionError(
                 f"daemon exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
@@ -63,10 +132,11 @@ def wait_for_socket(
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
                 probe.connect(str(path))
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"no daemon listening on {path} after {timeout} s")
+            return False
+
+    wait_for(listening, timeout, f"no daemon listening on {path}")
 
 
 def socket_client(path: Path, timeout: float = 10) -> httpx.Client:
@@ -91,7 +161,7 @@ class DaemonProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            _, err = self.proc.communicate(timeout=timeout)
+            _, err = self.proc.communicate(timeout=Deadline(timeout).left())
         except subprocess.TimeoutExpired:
             self.proc.kill()
             _, err = self.proc.communicate()
@@ -162,15 +232,12 @@ def served_in_thread(daemon: Any, path: Path | None = None, mode: int = 0o600) -
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     daemon.start()
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the control server did not start"
-        time.sleep(0.01)
+    wait_for(lambda: server.started, 15, "the control server started", interval=0.01)
     try:
         yield Served(path, server)
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(within(10))
         daemon.stop(5)
         sock.close()
         path.unlink(missing_ok=True)
@@ -184,11 +251,3 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll ``check`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting for a condition"
-        time.sleep(0.02)

@@ -25,6 +25,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -101,6 +102,17 @@ def _holds_tables(annotation: object) -> bool:
     return any(_holds_tables(arg) for arg in typing.get_args(annotation))
 
 
+def _numbers_only(annotation: object) -> bool:
+    """Whether a field takes numbers (int, float, or None) and nothing else."""
+    kinds = set(typing.get_args(annotation)) or {annotation}
+    return bool(kinds & {int, float}) and kinds <= {int, float, type(None)}
+
+
+def _pattern(pattern: re.Pattern[str]) -> WithJsonSchema:
+    """``pattern`` in the JSON schema (the API's), where ``_shaped`` checks it with a message."""
+    return WithJsonSchema({"type": "string", "pattern": pattern.pattern})
+
+
 def _shaped(pattern: re.Pattern[str], problem: str) -> AfterValidator:
     """A check that a text matches ``pattern``; ``problem`` says what it is not, and the fix."""
 
@@ -113,7 +125,9 @@ def _shaped(pattern: re.Pattern[str], problem: str) -> AfterValidator:
 
 
 ClockTime = Annotated[
-    str, _shaped(CLOCK_TIME, 'is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"')
+    str,
+    _shaped(CLOCK_TIME, 'is not a time of day; write it as HH:MM, e.g. "00:00" or "23:30"'),
+    _pattern(CLOCK_TIME),
 ]
 TenantName = Annotated[
     str,
@@ -121,6 +135,7 @@ TenantName = Annotated[
         TENANT_NAME,
         'is not a tenant name; use lowercase letters, digits and dashes, e.g. "contoso"',
     ),
+    _pattern(TENANT_NAME),
 ]
 ClientId = Annotated[
     str,
@@ -129,6 +144,7 @@ ClientId = Annotated[
         "is not an application (client) id; copy the GUID from the app registration's overview",
     ),
     AfterValidator(str.lower),
+    _pattern(GUID),
 ]
 FileMode = Annotated[
     str, _shaped(re.compile(r"^0?[0-7]{3}$"), 'is not a file mode; write it in octal, e.g. "0660"')
@@ -149,6 +165,13 @@ class Section(BaseModel):
         found = control_character(value)
         if found:
             raise ValueError(f"contains a control character ({found}); remove it")
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        # pydantic would read true as 1 and 1 or "yes" as true: a switch given where a number
+        # belongs, or the reverse, is a mistake.
+        if isinstance(value, bool) and _numbers_only(annotation):
+            raise ValueError(f"is {str(value).lower()}, not a number; write a number")
+        if annotation is bool and not isinstance(value, bool):
+            raise ValueError(f"is {value!r}, not true or false; write true or false")
         return value
 
     @classmethod
@@ -180,7 +203,9 @@ class Schedule(Section):
     time: ClockTime = Field(
         "00:00", description="Daily sync time, HH:MM in the account's time zone"
     )
-    interval: str = Field(
+    interval: Annotated[  # 0, a number, is "0": off
+        str, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer", "enum": [0]}]})
+    ] = Field(
         "",
         description='Incremental syncs between the daily ones, e.g. "5m" (at least 1m); "0": off',
     )
@@ -335,7 +360,11 @@ class Tenant(Section):
         ..., description="Short identifier used in the API: lowercase letters, digits, dashes"
     )
     display_name: str = ""
-    tenant_id: str = Field(..., description="Directory (tenant) id GUID or a verified domain")
+    tenant_id: str = Field(
+        ...,
+        description="Directory (tenant) id GUID or a verified domain",
+        json_schema_extra={"pattern": f"(?:{GUID.pattern})|(?:{DOMAIN.pattern})"},
+    )
     cloud: Literal["global", "usgov", "usgov-dod", "china", "custom"] = "global"
     login_url: str | None = None
     graph_url: str | None = None
@@ -350,7 +379,10 @@ class Tenant(Section):
     enabled: bool = True
     users: Literal["all", "groups"] = "all"
     groups: list[str] = Field(
-        default_factory=list, max_length=1000, description='Group object ids when users = "groups"'
+        default_factory=list,
+        max_length=1000,
+        description='Group object ids when users = "groups"',
+        json_schema_extra={"items": {"type": "string", "pattern": GUID.pattern}},
     )
     exclude_disabled: bool = False
     scope: Scope | None = Field(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from azsyncd.control.answers import AuditEntry
+from azsyncd.answers import AuditEntry
 
 # (method, path pattern) -> words; {0} is the first part the pattern captures.
 WORDS: list[tuple[str, str, str]] = [

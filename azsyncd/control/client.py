@@ -1,8 +1,10 @@
 """The typed client of the control socket, for azsyncctl, the TUI and scripts.
 
-One method per endpoint, each returning the typed records of ``answers``. It needs httpx and
-pydantic only: no daemon internals, no database, no identity library. Failures are
-``ApiFailure`` (the daemon refused) or ``DaemonUnreachable`` (nobody answered).
+One method per endpoint, each returning the answer types of ``azsyncd.answers``, the same the
+API declares: an answer with a key missing or unknown is ``ApiFailure`` "unreadable_answer".
+It needs httpx and pydantic only: no daemon internals, no database, no identity library.
+Failures are ``ApiFailure`` (the daemon refused) or ``DaemonUnreachable`` (nobody answered).
+The TUI gets every answer type from here.
 """
 
 from __future__ import annotations
@@ -18,31 +20,44 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from azsyncd import network
-from azsyncd.control.answers import (
+from azsyncd.answers import (
     AccountSettings,
     Alerts,
     AlertSettings,
     AlertTest,
+    Attributes,
     AuditEntry,
-    Authorization,
+    AuditLog,
     Contact,
     Contacts,
+    Deleted,
     DemoUserAdded,
     DeviceCode,
     ErrorBody,
     FieldProblem,
+    Fields,
     Group,
-    HappyFoxSettings,
+    Groups,
     HeldRun,
+    Joiners,
     LastTick,
+    Lifecycle,
     LogLine,
     MappingSettings,
     Phone,
+    Preview,
+    PreviewAnswer,
+    Quality,
     Record,
     Records,
+    Reloaded,
+    RuleCheck,
     Run,
+    RunDetail,
+    RunList,
     RunningSync,
     RunSummary,
     ScheduleSettings,
@@ -58,17 +73,17 @@ from azsyncd.control.answers import (
     TargetKey,
     TargetSettings,
     Tenant,
+    TenantAuthorization,
+    TenantList,
     TenantState,
-    ThresholdSettings,
     UnreadableAnswer,
     WelcomeEmailSettings,
+    WelcomeResent,
     counts_text,
     read,
 )
 from azsyncd.control.audit_words import audit_changed, audit_what
-from azsyncd.control.lifecycle_answers import Joiners, Lifecycle, Quality, RuleCheck
 from azsyncd.control.peer import PeerCheckedTransport, UntrustedDaemon
-from azsyncd.control.preview_answers import PreviewResult
 from azsyncd.errors import DaemonUnreachable, NetworkError
 from azsyncd.inert import inert
 from azsyncd.paths import client_socket_path
@@ -90,7 +105,6 @@ __all__ = [
     "DeviceCode",
     "FieldProblem",
     "Group",
-    "HappyFoxSettings",
     "HeldRun",
     "Joiners",
     "LastTick",
@@ -100,13 +114,15 @@ __all__ = [
     "PemCertificate",
     "Pfx",
     "Phone",
-    "PreviewResult",
+    "PreviewAnswer",
     "Quality",
     "Record",
     "RecordStatus",
     "Records",
+    "Reloaded",
     "RuleCheck",
     "Run",
+    "RunDetail",
     "RunSummary",
     "RunningSync",
     "ScheduleSettings",
@@ -123,7 +139,6 @@ __all__ = [
     "TargetSettings",
     "Tenant",
     "TenantState",
-    "ThresholdSettings",
     "UntrustedDaemon",
     "WelcomeEmailSettings",
     "audit_changed",
@@ -132,7 +147,7 @@ __all__ = [
     "inert",  # directory text made safe to show: what the TUI and azsyncctl print goes through it
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", bound=BaseModel)
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
@@ -155,7 +170,7 @@ class ApiFailure(Exception):
         fix: str = "",
         problems: list[FieldProblem] | None = None,
         run_id: int | None = None,
-        preview: PreviewResult | None = None,
+        preview: Preview | None = None,
         detail: str = "",
     ) -> None:
         super().__init__(message)
@@ -171,14 +186,15 @@ class ApiFailure(Exception):
     @classmethod
     def from_answer(cls, status: int, body: Any) -> ApiFailure:
         error = body.get("error") if isinstance(body, dict) else None
-        try:
-            parsed = read(ErrorBody, error if isinstance(error, dict) else {})
-        except UnreadableAnswer:
+        error = error if isinstance(error, dict) else {}
+        try:  # a refusal is shown whatever its shape: never an error about the error
+            parsed = ErrorBody.model_validate({k: v for k, v in error.items() if k != "preview"})
+        except ValidationError:
             parsed = ErrorBody()
         preview = None
-        if isinstance(error, dict) and isinstance(error.get("preview"), dict):
+        if isinstance(error.get("preview"), dict):
             try:
-                preview = read(PreviewResult, error["preview"])
+                preview = read(Preview, error["preview"])
             except UnreadableAnswer:
                 preview = None
         return cls(
@@ -186,15 +202,23 @@ class ApiFailure(Exception):
             parsed.code,
             parsed.message or f"the daemon answered HTTP {status}",
             parsed.fix,
-            parsed.problems,
+            parsed.problems or [],
             parsed.run_id,
             preview,
-            parsed.detail,
+            parsed.detail or "",
         )
 
     def __str__(self) -> str:
         detail = f"\n{self.detail}" if self.detail and self.detail != self.message else ""
         return self.message + detail + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A tenant after authorize; for a device-code tenant, the sign-in in progress."""
+
+    tenant: Tenant
+    device_code: DeviceCode | None = None
 
 
 @dataclass(frozen=True)
@@ -361,16 +385,6 @@ class Client:
         except UnreadableAnswer as exc:
             raise self._unreadable(method, path, str(exc)) from None
 
-    def _list(self, kind: type[T], key: str, path: str, **params: Any) -> list[T]:
-        data = self._json("GET", path, params=_params(**params))
-        items = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise self._unreadable("GET", path, f'no "{key}" list')
-        try:
-            return [read(kind, item) for item in items]
-        except UnreadableAnswer as exc:
-            raise self._unreadable("GET", path, str(exc)) from None
-
     @staticmethod
     def _unreadable(method: str, path: str, why: str) -> ApiFailure:
         return ApiFailure(
@@ -408,7 +422,7 @@ class Client:
         tenant: str | None = None,
         sample: int = 10,
         timeout: float = 900,
-    ) -> PreviewResult:
+    ) -> PreviewAnswer:
         """What the next full run would do with a change, saving and writing nothing.
 
         ``settings``, ``lifecycle`` and ``tenant_change`` (name, changes) are the bodies of
@@ -425,7 +439,7 @@ class Client:
             body["tenant_change"] = {"name": tenant_change[0], "changes": tenant_change[1]}
         if tenant is not None:
             body["tenant"] = tenant
-        return self._read(PreviewResult, "POST", "/preview", json=body, timeout=timeout)
+        return self._read(PreviewAnswer, "POST", "/preview", json=body, timeout=timeout)
 
     def lifecycle(self) -> Lifecycle:
         return self._read(Lifecycle, "GET", "/lifecycle")
@@ -463,35 +477,23 @@ class Client:
         return self._read(RuleCheck, "GET", "/lifecycle/check")
 
     def attributes(self) -> list[str]:
-        data = self._json("GET", "/attributes")
-        items = data.get("attributes") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise self._unreadable("GET", "/attributes", 'no "attributes" list')
-        return [str(a) for a in items]
+        return self._read(Attributes, "GET", "/attributes").attributes
 
     def target(self) -> TargetInfo:
         """The help desk in use and each key of its [target.<kind>] table."""
         return self._read(TargetInfo, "GET", "/target")
 
     def fields(self) -> list[TargetField]:
-        return self._list(TargetField, "fields", "/fields")
+        return self._read(Fields, "GET", "/fields").fields
 
     def fields_checked(self) -> tuple[list[TargetField], list[SetupProblem]]:
         """The help desk's fields, and what it lacks for the target's settings (one call)."""
-        data = self._json("GET", "/fields")
-        fields = data.get("fields") if isinstance(data, dict) else None
-        problems = data.get("problems", []) if isinstance(data, dict) else None
-        if not isinstance(fields, list) or not isinstance(problems, list):
-            raise self._unreadable("GET", "/fields", 'no "fields" and "problems" lists')
-        try:
-            return [read(TargetField, f) for f in fields], [read(SetupProblem, p) for p in problems]
-        except UnreadableAnswer as exc:
-            raise self._unreadable("GET", "/fields", str(exc)) from None
+        answer = self._read(Fields, "GET", "/fields")
+        return answer.fields, answer.problems
 
-    def reload(self) -> str:
-        """Re-read the configuration file; the path it was read from."""
-        data = self._json("POST", "/reload", json={})
-        return str(data.get("config_path", "")) if isinstance(data, dict) else ""
+    def reload(self) -> Reloaded:
+        """Re-read the configuration file: where from, and what changed."""
+        return self._read(Reloaded, "POST", "/reload", json={})
 
     def openapi(self) -> dict[str, Any]:
         data = self._json("GET", "/openapi.json")
@@ -512,11 +514,7 @@ class Client:
         ``full``: a full reconciliation, every contact compared with the help desk's own.
         """
         body = _params(dry_run=dry_run or None, tenant=tenant, user=user, full=full or None)
-        data = self._json("POST", "/sync", json=body)
-        run_id = data.get("run_id") if isinstance(data, dict) else None
-        if not isinstance(run_id, int):
-            raise self._unreadable("POST", "/sync", "no run_id")
-        return run_id
+        return self._read(SyncOutcome, "POST", "/sync", json=body).run_id
 
     def sync_and_wait(
         self,
@@ -533,11 +531,12 @@ class Client:
         return self._read(SyncOutcome, "POST", "/sync", json=body, timeout=timeout + 15)
 
     def runs(self, limit: int = 30, offset: int = 0) -> list[Run]:
-        return self._list(Run, "runs", "/runs", limit=limit, offset=offset or None)
+        params = _params(limit=limit, offset=offset or None)
+        return self._read(RunList, "GET", "/runs", params=params).runs
 
-    def run(self, run_id: RunId = "latest") -> Run:
+    def run(self, run_id: RunId = "latest") -> RunDetail:
         """One run with its log; "latest" is the last sync that was not a dry run."""
-        return self._read(Run, "GET", f"/runs/{_segment(str(run_id))}")
+        return self._read(RunDetail, "GET", f"/runs/{_segment(str(run_id))}")
 
     def alerts(self) -> Alerts:
         return self._read(Alerts, "GET", "/alerts")
@@ -601,7 +600,7 @@ class Client:
     # Tenants.
 
     def tenants(self) -> list[Tenant]:
-        return self._list(Tenant, "tenants", "/tenants")
+        return self._read(TenantList, "GET", "/tenants").tenants
 
     def tenant(self, name: str) -> Tenant:
         return self._read(Tenant, "GET", f"/tenants/{_segment(name)}")
@@ -616,7 +615,7 @@ class Client:
         return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)
 
     def delete_tenant(self, name: str) -> None:
-        self._send("DELETE", f"/tenants/{_segment(name)}")
+        self._read(Deleted, "DELETE", f"/tenants/{_segment(name)}")
 
     def set_tenant_enabled(self, name: str, enabled: bool) -> Tenant:
         action = "enable" if enabled else "disable"
@@ -636,18 +635,15 @@ class Client:
 
     def _authorization(self, method: str, name: str) -> Authorization:
         path = f"/tenants/{_segment(name)}/authorize"
-        data = self._json(method, path, **({"json": {}} if method == "POST" else {}))
-        try:
-            code = data.get("device_code") if isinstance(data, dict) else None
-            return Authorization(
-                read(Tenant, data), read(DeviceCode, code) if code is not None else None
-            )
-        except UnreadableAnswer as exc:
-            raise self._unreadable(method, path, str(exc)) from None
+        answer = self._read(
+            TenantAuthorization, method, path, **({"json": {}} if method == "POST" else {})
+        )
+        return Authorization(answer, answer.device_code)
 
     def groups(self, name: str, search: str = "") -> list[Group]:
         """The tenant's groups whose name starts with ``search``."""
-        return self._list(Group, "groups", f"/tenants/{_segment(name)}/groups", search=search)
+        path = f"/tenants/{_segment(name)}/groups"
+        return self._read(Groups, "GET", path, params=_params(search=search)).groups
 
     # The built-in contact store.
 
@@ -662,17 +658,14 @@ class Client:
 
     def resend_welcome(self, email: str) -> str:
         """Send a welcome email that failed or may not have arrived; the address it went to."""
-        data = self._json("POST", "/welcome/resend", json={"email": email})
-        sent = data.get("email") if isinstance(data, dict) else None
-        if not isinstance(sent, str):
-            raise self._unreadable("POST", "/welcome/resend", "no email")
-        return sent
+        return self._read(WelcomeResent, "POST", "/welcome/resend", json={"email": email}).email
 
     # The audit log.
 
     def audit(self, limit: int = 50, user: str | None = None) -> list[AuditEntry]:
         """Changes made through the socket, newest first."""
-        return self._list(AuditEntry, "entries", "/audit", limit=limit, user=user)
+        params = _params(limit=limit, user=user)
+        return self._read(AuditLog, "GET", "/audit", params=params).entries
 
     # The demo daemon's simulated directory (404 from any other daemon).
 

@@ -1,7 +1,7 @@
 """``azsyncctl``: the scripting client of the control socket.
 
-Exit codes: 0 done; 1 the daemon refused (the message says why); 2 bad usage;
-3 the daemon cannot be reached; 4 a waited-for sync ended without succeeding.
+Exit codes are ``EXIT_CODES`` (shown by ``--help``, listed in docs/control.md). Output that
+nobody reads any more (``azsyncctl log | head``) ends the command quietly, as Unix tools do.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import os
 import sys
 import time
 import tomllib
-from dataclasses import asdict, is_dataclass
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from azsyncd.control.client import (
     ApiFailure,
@@ -24,7 +26,7 @@ from azsyncd.control.client import (
     Credential,
     PemCertificate,
     Pfx,
-    PreviewResult,
+    Preview,
     TenantState,
     counts_text,
     inert,
@@ -32,6 +34,16 @@ from azsyncd.control.client import (
 from azsyncd.errors import DaemonUnreachable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_SYNC_FAILED = 0, 1, 2, 3, 4
+EXIT_CLOSED = 141  # 128 + SIGPIPE, the status of a Unix tool whose reader went away
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_REFUSED: "the daemon refused, or a check did not pass (tenants authorize, lifecycle"
+    " check, alerts test): the message says why and what to do",
+    EXIT_USAGE: "bad usage: nothing was sent",
+    EXIT_UNREACHABLE: "the daemon cannot be reached (not running, or no permission)",
+    EXIT_SYNC_FAILED: "a --wait-ed sync (or an approved run) ended without succeeding",
+    EXIT_CLOSED: "the output was closed early (azsyncctl log | head): nothing more to say",
+}
 
 
 class UsageError(Exception):
@@ -51,12 +63,21 @@ def _credential_options(command: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--secret-stdin", action="store_true", help="read the client secret from stdin"
     )
-    group.add_argument("--certificate", metavar="PEM", help="certificate file (PEM)")
-    group.add_argument("--private-key", metavar="PEM", help="its private key file (PEM)")
-    group.add_argument("--pfx", metavar="FILE", help="a PFX (PKCS#12) file")
+    for option, metavar, text in (
+        ("--certificate", "PEM", "certificate file (PEM)"),
+        ("--private-key", "PEM", "its private key file (PEM)"),
+        ("--pfx", "FILE", "a PFX (PKCS#12) file"),
+    ):
+        a_file(group.add_argument(option, metavar=metavar, help=text))
     group.add_argument(
         "--passphrase-stdin", action="store_true", help="read the PFX passphrase from stdin"
     )
+
+
+def a_file(action: argparse.Action) -> argparse.Action:
+    """An option naming a local file: shell completion offers file names (shtab reads it)."""
+    action.complete = {"bash": "_shtab_compgen_files", "zsh": "_files"}  # type: ignore[attr-defined]
+    return action
 
 
 def _preview_options(command: argparse.ArgumentParser) -> None:
@@ -73,7 +94,7 @@ def _preview_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def preview_text(found: PreviewResult) -> str:
+def preview_text(found: Preview) -> str:
     """A preview as a terminal shows it: counts, top reasons with examples, changed contacts."""
     lines = [f"preview ({found.seconds:.1f} s): {found.summary()}"]
     for tenant in found.tenants:
@@ -105,10 +126,18 @@ def _refused(p: Printer, exc: ApiFailure) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="azsyncctl", description="Control azsyncd through its socket."
+        prog="azsyncctl",
+        description="Control azsyncd through its socket.",
+        epilog="exit codes:\n"
+        + "\n".join(f"  {code:<3} {meaning}" for code, meaning in EXIT_CODES.items())
+        + '\n\n--json prints each answer as JSON (errors on stderr as {"error": ...});'
+        " docs/control.md has an example for every command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
+    a_file(
+        parser.add_argument(
+            "--socket", help="control socket (default: $AZSYNCD_SOCKET, then the service's)"
+        )
     )
     parser.add_argument(
         "--json", action="store_true", help="print the answers as JSON, for scripts"
@@ -131,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="sync history; show, approve or discard a held run")
     runs.add_argument("--limit", type=int, default=10)
     rsub = runs.add_subparsers(dest="action", metavar="ACTION")
-    rsub.add_parser("list")
+    rsub.add_parser("list", help="the runs, newest first (the default)")
     for action, text in (
         ("show", "a run's plan: what a held run would change"),
         ("approve", "apply a held run's plan, exactly as shown"),
@@ -142,8 +171,12 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("run", nargs="?", default="latest", type=run_id_arg)
     log.add_argument("--status", choices=["success", "failed", "skipped", "unchanged"])
     log.add_argument("--search", default="", help="only emails containing this")
-    log.add_argument(
-        "--csv", metavar="FILE", help="save the CSV report to FILE (only the rows the filter keeps)"
+    a_file(
+        log.add_argument(
+            "--csv",
+            metavar="FILE",
+            help="save the CSV report to FILE (only the rows the filter keeps)",
+        )
     )
 
     tenants = sub.add_parser("tenants", help="list and manage tenants")
@@ -184,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
 
     settings = sub.add_parser("settings", help="show or change settings")
     ssub = settings.add_subparsers(dest="action", metavar="ACTION")
-    ssub.add_parser("show")
+    ssub.add_parser("show", help="the settings (the default)")
     setp = ssub.add_parser(
         "set", help="e.g. schedule.enabled=true mapping.name='{givenName} {surname}'"
     )
@@ -327,9 +360,11 @@ def _merge(into: dict[str, Any], new: dict[str, Any], text: str) -> None:
 
 
 def plain(value: Any) -> Any:
-    """A typed answer as JSON-ready data, for --json."""
+    """A typed answer as JSON-ready data, for --json: the API's keys, as the daemon sent them."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
     if is_dataclass(value) and not isinstance(value, type):
-        return plain(asdict(value))
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -494,8 +529,8 @@ def _held_run(client: Client, p: Printer, action: str, run_id: int | Literal["la
     if not isinstance(run_id, int):
         raise UsageError(f"{action} takes a run number, as azsyncctl runs lists them")
     if action == "discard":
-        run = client.discard_run(run_id)
-        p.out(run, f"run {run.id} {run.status}: {run.message}")
+        dropped = client.discard_run(run_id)
+        p.out(dropped, f"run {dropped.id} {dropped.status}: {dropped.message}")
         return EXIT_OK
     outcome = client.approve_run(run_id)
     applied = outcome.run or client.run(outcome.run_id)
@@ -642,7 +677,7 @@ def _authorize(client: Client, p: Printer, name: str) -> int:
         f"\n  {state.reason}" if state.reason else ""
     )
     human += f"\n  fix: {state.fix}" if state.fix else ""
-    p.out(answer, human)
+    p.out(answer.tenant, human)  # the tenant with its sign-in, as the API answers
     return EXIT_OK if state.status == "active" else EXIT_REFUSED
 
 
@@ -720,7 +755,7 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
         prefixed = [f"lifecycle.{assignment}" for assignment in args.assignments]
         change = {"lifecycle": merged_assignments(prefixed)["lifecycle"]}
     elif action in ("rule-add", "rule-remove"):
-        rules = [asdict(r) for r in client.lifecycle().contact_groups]
+        rules = [r.model_dump(mode="json") for r in client.lifecycle().contact_groups]
         if action == "rule-add":
             rules.append(
                 {
@@ -784,8 +819,9 @@ def _contacts(client: Client, p: Printer, args: argparse.Namespace) -> int:
 
 
 def _reload(client: Client, p: Printer, _: argparse.Namespace) -> int:
-    path = client.reload()
-    p.out({"reloaded": True, "config_path": path}, f"configuration reloaded from {path}")
+    done = client.reload()
+    changed = "".join(f"\n  {line}" for line in done.changes)
+    p.out(done, f"configuration reloaded from {done.config_path}{changed}")
     return EXIT_OK
 
 
@@ -822,7 +858,7 @@ def _demo(client: Client, p: Printer, args: argparse.Namespace) -> int:
     try:
         added = client.demo_add_user(args.name, args.department)
     except ApiFailure as exc:
-        if exc.status != 404:
+        if exc.status != 404 or p.as_json:
             raise
         print(
             "azsyncctl: this daemon has no simulated directory\n"
@@ -864,6 +900,17 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be told from a failure
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing more, and let no flush at exit try again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     printer = Printer(args.json)
     try:
         with Client(args.socket) as client:
@@ -886,10 +933,6 @@ def main(argv: list[str] | None = None) -> int:
             for problem in exc.problems:
                 say(f"  - {problem.key}: {problem.message}")
         return EXIT_REFUSED
-    except BrokenPipeError:
-        # The reader went away (azsyncctl log | head): no traceback, and none at exit either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from azsyncd.answers import DemoUserAdded, read
 from azsyncd.demo.directory import SimulatedTenant, mailbox
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
@@ -76,14 +77,17 @@ def demo_router(tenant: SimulatedTenant) -> APIRouter:
     @router.post("/users", status_code=201, summary="Add a person to the simulated directory")
     def add_user(
         body: NewUser, request: Request, daemon: Annotated[Daemon, Depends(daemon_of)]
-    ) -> dict[str, Any]:
+    ) -> DemoUserAdded:
         user = tenant.add_user(person(tenant, body.name, body.department))
         note(request, f"added {user['userPrincipalName']} to the simulated directory")
         ticks = daemon.board.status()
-        return {
-            "user": {k: user[k] for k in ("id", "userPrincipalName", "displayName")},
-            "interval": ticks["interval"],
-            "next_tick": ticks["next_tick"],
-        }
+        return read(
+            DemoUserAdded,
+            {
+                "user": {k: user[k] for k in ("id", "userPrincipalName", "displayName")},
+                "interval": ticks.interval,
+                "next_tick": ticks.next_tick,
+            },
+        )
 
     return router

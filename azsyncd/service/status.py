@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from peewee import PeeweeException
 
 from azsyncd import __version__, paths
+from azsyncd.answers import Status, read
 from azsyncd.state.models import SyncRun, TenantHealth, TenantState
 from azsyncd.sync import quarantine
+from azsyncd.sync.runner import Progress
 from azsyncd.targets.factory import account_notes
 
 if TYPE_CHECKING:
@@ -83,56 +85,76 @@ class StatusBoard:
             state.held_runs(),
         )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         daemon = self._daemon
         config = daemon.config
         overview = self._overview()
         states, latest, healths = overview.tenants, overview.latest, overview.healths
         running = daemon.runner.current
-        next_run = daemon.scheduler.next_run
-        next_ticks = daemon.scheduler.next_ticks() if config.schedule.enabled else {}
+        return read(
+            Status,
+            {
+                "version": __version__,
+                "pid": os.getpid(),
+                "uptime_seconds": round(time.monotonic() - self._started_monotonic, 1),
+                "config_path": str(daemon.loaded.path),
+                "config_error": daemon.config_store.error,
+                "account": config.account.name,
+                "timezone": config.account.timezone,
+                "sync_enabled": config.schedule.enabled,
+                "next_run": iso(daemon.scheduler.next_run),
+                "interval": config.schedule.interval if config.schedule.every else "",
+                "next_tick": iso(min(self._next_ticks().values(), default=None)),
+                "running": running.as_dict() if running else None,
+                "last_run": {
+                    "id": latest.id,
+                    "status": latest.status,
+                    "trigger": latest.trigger,
+                    "started_at": iso(latest.started_at),
+                    "finished_at": iso(latest.finished_at),
+                    "counts": latest.counts,
+                }
+                if latest
+                else None,
+                "held_runs": [
+                    {
+                        "id": run.id,
+                        "trigger": run.trigger,
+                        "message": run.message,
+                        "started_at": iso(run.started_at),
+                    }
+                    for run in overview.held
+                ],
+                "target": config.target.kind,
+                "target_notes": self._target_notes(),
+                **daemon.standby.leadership.as_dict(),
+                "tenants": list(self._tenant_states(states, healths, running).values()),
+            },
+        )
+
+    def tenant_states(self) -> dict[str, dict[str, Any]]:
+        """Each configured tenant's state by name, from the database (``/v1/tenants``)."""
+        state = self._daemon.state
+        return self._tenant_states(state.tenants(), state.healths(), self._daemon.runner.current)
+
+    def _next_ticks(self) -> dict[str, datetime]:
+        daemon = self._daemon
+        return daemon.scheduler.next_ticks() if daemon.config.schedule.enabled else {}
+
+    def _tenant_states(
+        self,
+        states: dict[str, TenantState],
+        healths: dict[str, TenantHealth],
+        running: Progress | None,
+    ) -> dict[str, dict[str, Any]]:
+        next_ticks = self._next_ticks()
+        ticks = self._daemon.ticks
         return {
-            "version": __version__,
-            "pid": os.getpid(),
-            "uptime_seconds": round(time.monotonic() - self._started_monotonic, 1),
-            "config_path": str(daemon.loaded.path),
-            "config_error": daemon.config_store.error,
-            "account": config.account.name,
-            "timezone": config.account.timezone,
-            "sync_enabled": config.schedule.enabled,
-            "next_run": iso(next_run),
-            "interval": config.schedule.interval if config.schedule.every else "",
-            "next_tick": iso(min(next_ticks.values(), default=None)),
-            "running": running.as_dict() if running else None,
-            "last_run": {
-                "id": latest.id,
-                "status": latest.status,
-                "trigger": latest.trigger,
-                "started_at": iso(latest.started_at),
-                "finished_at": iso(latest.finished_at),
-                "counts": latest.counts,
+            t.name: {
+                **tenant_status(t.name, t.enabled, states.get(t.name), healths.get(t.name)),
+                **ticks.view(t.name, next_ticks.get(t.name), running),
             }
-            if latest
-            else None,
-            "held_runs": [
-                {
-                    "id": run.id,
-                    "trigger": run.trigger,
-                    "message": run.message,
-                    "started_at": iso(run.started_at),
-                }
-                for run in overview.held
-            ],
-            "target": config.target.kind,
-            "target_notes": self._target_notes(),
-            **daemon.standby.leadership.as_dict(),
-            "tenants": [
-                {
-                    **tenant_status(t.name, t.enabled, states.get(t.name), healths.get(t.name)),
-                    **daemon.ticks.view(t.name, next_ticks.get(t.name), running),
-                }
-                for t in config.tenants
-            ],
+            for t in self._daemon.config.tenants
         }
 
     def _target_notes(self) -> list[str]:

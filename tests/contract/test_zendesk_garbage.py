@@ -20,6 +20,7 @@ from azsyncd.targets.zendesk.target import Zendesk
 from azsyncd.targets.zendesk.users import field_from
 from tests.contract.zendesk_setup import Clock, user
 from tests.fakes.zendesk import USER_FIELDS, FakeZendesk
+from tests.helpers import within
 
 
 def answering(tmp_path: Path, answer: Any) -> Zendesk:
@@ -162,7 +163,7 @@ def test_the_fake_runs_as_a_process_of_its_own_as_the_benchmark_runs_it() -> Non
             assert http.get(f"{base}/__stats__").json()["calls_per_minute"] == 50
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(within(10))
 
 
 def test_a_write_that_times_out_is_tried_once_more_and_a_read_until_its_tries_are_spent(

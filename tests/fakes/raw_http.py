@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from tests.helpers import within
+
 Answer = Callable[[socket.socket], None]
 
 
@@ -75,7 +77,7 @@ def tunnel(seen: list[str]) -> Answer:
             back = threading.Thread(target=pipe, args=(upstream, conn), daemon=True)
             back.start()
             pipe(conn, upstream)
-            back.join(5)
+            back.join(within(5))
 
     return answer
 

@@ -16,7 +16,7 @@ from tests.engine_setup import HAPPYFOX_MAPPING, happyfox_toml, tenant_toml
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.helpers import running_daemon, short_dir
+from tests.helpers import running_daemon, short_dir, wait_for
 
 
 @dataclass
@@ -91,18 +91,11 @@ def grow(directory: FakeTenant, count: int) -> None:
         )
 
 
-def wait_until(check: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def start_a_slow_sync(world: World, http: httpx.Client) -> int:
     """Start a sync with several chunks of slow writes; return once it is well under way."""
     grow(world.directory, 2500)
     world.happyfox.delay = 1.0
     run_id = int(http.post("/v1/sync", json={}).json()["run_id"])
-    wait_until(lambda: len(world.happyfox.contacts) >= 200)
+    wait_for(lambda: len(world.happyfox.contacts) >= 200)
     assert http.get("/v1/status").json()["running"] is not None
     return run_id

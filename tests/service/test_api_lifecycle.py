@@ -8,6 +8,7 @@ import pytest
 
 from azsyncd.control import ctl
 from azsyncd.control.client import ApiFailure, Client
+from tests.helpers import within
 from tests.tui.tui_daemon import LiveDaemon
 
 
@@ -48,7 +49,7 @@ def test_settings_and_rules_saved_and_a_leaver_listed(client: Client, live: Live
     assert [r.condition for r in saved.contact_groups] == ['department starts with "Sales"']
     text = live.config.read_text()
     assert "[lifecycle]" in text and "[[contact_groups]]" in text
-    client.sync_and_wait(timeout=120)
+    client.sync_and_wait(timeout=within(120))
     leavers = client.lifecycle().leavers  # the demo's disabled accounts, acted on at once
     assert leavers and all(row.disabled and row.login_off for row in leavers)
     page = client.contacts(limit=1000)
@@ -100,7 +101,7 @@ def test_check_names_the_nearest_group_for_a_mistyped_id_and_name(
         client.update_lifecycle(
             contact_groups=[{"group": "Sales desk", "when": 'department = "Sales"'}]
         )
-        client.sync_and_wait(timeout=120)  # the help desk now has "Sales desk"
+        client.sync_and_wait(timeout=within(120))  # the help desk now has "Sales desk"
         client.update_lifecycle(
             contact_groups=[
                 # one digit off the demo's "Customer facing" group

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from azsyncd.service.api import create_app
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import Outcome
 from tests.fakes.directory import FakeTenant
-from tests.helpers import write_config
+from tests.helpers import wait_for, write_config
 
 LOGIN, GRAPH = "https://login.microsoftonline.com", "https://graph.microsoft.com"
 TENANT_ID = "0b1e2a3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -126,10 +125,13 @@ def test_device_code_sign_in_through_the_api(
         and code["status"] == "pending"
         and "devicelogin" in code["verification_uri"]
     )
-    deadline = time.monotonic() + 10
-    while api.get("/v1/tenants/contoso/authorize").json()["device_code"]["status"] == "pending":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(
+        lambda: (
+            api.get("/v1/tenants/contoso/authorize").json()["device_code"]["status"] != "pending"
+        ),
+        10,
+        "the device-code sign-in ended",
+    )
     final = api.get("/v1/tenants/contoso/authorize").json()
     assert final["device_code"]["status"] == "succeeded" and final["state"]["status"] == "active"
     assert (tmp_path / "state" / "tokens" / "contoso.json").stat().st_mode & 0o777 == 0o600

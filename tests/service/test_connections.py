@@ -7,7 +7,6 @@ import logging
 import os
 import resource
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from azsyncd.service.daemon import Daemon
 from azsyncd.service.socket import connections
 from azsyncd.service.socket.connections import Throttle, quiet_accept_errors
 from azsyncd.sync.runner import Outcome
-from tests.helpers import served_in_thread, short_dir, write_config
+from tests.helpers import served_in_thread, short_dir, wait_for, wait_for_async, write_config
 
 
 def idle_daemon(tmp_path: Path) -> Daemon:
@@ -32,13 +31,13 @@ def idle_daemon(tmp_path: Path) -> Daemon:
 
 def wait_for_audit(daemon: Daemon, count: int = 1) -> list[Any]:
     """The audit entries once ``count`` are stored (they are written after the answer)."""
-    deadline = time.monotonic() + 10
-    while True:
+
+    def stored() -> list[Any] | None:
         total, entries = daemon.state.audit_entries()
-        if total >= count:
-            return entries
-        assert time.monotonic() < deadline, "no audit entry was stored"
-        time.sleep(0.02)
+        return entries if total >= count else None
+
+    found: list[Any] = wait_for(stored, 10, "the audit entry stored", interval=0.02)
+    return found
 
 
 def closed_by_server(client: socket.socket, timeout: float = 5) -> bool:
@@ -111,10 +110,8 @@ def test_failed_accepts_are_logged_once_not_per_retry(caplog: pytest.LogCaptureF
         os.close(lowest_free)
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))  # no descriptor left
         try:
-            deadline = time.monotonic() + 15
-            while throttle.hits < 3:  # asyncio retries the accept once a second
-                assert time.monotonic() < deadline, "accept() never failed"
-                await asyncio.sleep(0.05)
+            # asyncio retries the accept once a second
+            await wait_for_async(lambda: throttle.hits >= 3, 15, "accept() failed thrice")
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         server.close()
@@ -133,10 +130,12 @@ def test_throttle_says_how_often_it_held_back(caplog: pytest.LogCaptureFixture) 
     throttle = Throttle(interval=0.2)
     for _ in range(50):
         throttle.hit("event")
-    deadline = time.monotonic() + 5
-    while time.monotonic() - deadline < 0 and len(caplog.records) < 2:
+
+    def logged_twice() -> bool:
         throttle.hit("event")
-        time.sleep(0.01)
+        return len(caplog.records) >= 2
+
+    wait_for(logged_twice, 5, "a second line, after the interval", interval=0.01)
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0] == "event" and messages[1].startswith("event (")
     assert "times in the last minute" in messages[1]
@@ -172,14 +171,12 @@ def test_clients_that_stop_reading_make_room_at_the_cap(
             # Many answers asked for at once and none read: the daemon's writes back up.
             client.sendall(b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
             stalled.append(client)
-        deadline = time.monotonic() + 10
-        while True:
+
+        def stalled_writers() -> int:
             open_now = list(served.server.server_state.connections)
-            guarded = [c for c in open_now if c.flow.write_paused]
-            if len(guarded) == 8:
-                break
-            assert time.monotonic() < deadline, f"{len(guarded)} writers stalled"
-            time.sleep(0.05)
+            return sum(1 for c in open_now if c.flow.write_paused)
+
+        wait_for(lambda: stalled_writers() == 8, 10, "8 writers stalled")
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(path)), base_url="http://azsyncd", timeout=5
         ) as http:

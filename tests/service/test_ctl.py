@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from azsyncd.answers import Status, read
 from azsyncd.control import ctl
 from azsyncd.demo.directory import DEMO_CLIENT, DEMO_TENANT
 from azsyncd.demo.run import tenant_toml
-from tests.helpers import short_dir
+from tests.helpers import Deadline, short_dir
 from tests.tui.tui_daemon import LiveDaemon, live_daemon
 
 TENANT = tenant_toml(secret_file="contoso-secret")
@@ -155,6 +159,52 @@ def test_unreachable_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     gone = short_dir() / "azsyncd.sock"
     assert ctl.main(["--socket", str(gone), "runs"]) == 3
     assert "azsyncd is not running" in capsys.readouterr().err
+
+
+def _ctl_process(live: LiveDaemon, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "azsyncd.control.ctl", "--socket", str(live.socket), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_output_nobody_reads_ends_quietly_with_141(live: LiveDaemon) -> None:
+    live.sync()
+    proc = _ctl_process(live, "log")
+    assert proc.stdout is not None
+    proc.stdout.close()  # `azsyncctl log | head -0`: the reader is gone before a line is out
+    _, err = proc.communicate(timeout=Deadline(60).left())
+    assert proc.returncode == ctl.EXIT_CLOSED == 141
+    assert err == "", err  # no traceback, no "Exception ignored" at exit
+
+
+def test_a_pipeline_into_head_shows_no_traceback(live: LiveDaemon) -> None:
+    live.sync()
+    command = (
+        f"{shlex.quote(sys.executable)} -m azsyncd.control.ctl --socket {live.socket}"
+        " --json log | head -c 1"
+    )
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=Deadline(60).left()
+    )
+    assert done.stdout == "{" and "Traceback" not in done.stderr and done.stderr == ""
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        ctl.main(["--help"])
+    shown = capsys.readouterr().out
+    for code, meaning in ctl.EXIT_CODES.items():
+        assert f"  {code:<3} {meaning}" in shown
+
+
+def test_json_status_is_the_answer_exactly(
+    live: LiveDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    printed = as_json(live, capsys, "status")
+    assert read(Status, printed).account == "Pilot Desk"
 
 
 def test_a_refused_reload_lists_the_file_s_problems(

@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,13 @@ from tests.helpers import (
     daemon_command,
     running_daemon,
     short_dir,
+    wait_for,
     wait_for_socket,
+    within,
     write_config,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_start_status_and_sigterm(config_path: Path) -> None:
@@ -101,7 +93,7 @@ def test_api_edit_is_validated_written_and_used(config_path: Path) -> None:
         assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
         assert config_path.with_name("azsyncd.toml.bak").read_bytes() == before
         # Turning sync on runs the first sync at once.
-        wait_until(lambda: http.get("/v1/runs").json()["runs"])
+        wait_for(lambda: http.get("/v1/runs").json()["runs"])
         first = http.get("/v1/runs").json()["runs"][-1]
         assert first["trigger"] == "first"
         status = http.get("/v1/status").json()
@@ -206,11 +198,11 @@ def test_reload_keeps_the_last_good_config_on_error(config_path: Path) -> None:
     with running_daemon(config_path) as daemon, daemon.client() as http:
         config_path.write_text('[account]\nname = "Renamed"\n')
         daemon.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: http.get("/v1/status").json()["account"] == "Renamed")
+        wait_for(lambda: http.get("/v1/status").json()["account"] == "Renamed")
 
         config_path.write_text('[account]\nname = "Broken"\ntimezone = "Nowhere/City"\n')
         daemon.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: http.get("/v1/status").json()["config_error"] is not None)
+        wait_for(lambda: http.get("/v1/status").json()["config_error"] is not None)
         status = http.get("/v1/status").json()
         assert status["account"] == "Renamed" and "Nowhere/City" in status["config_error"]
         assert daemon.proc.poll() is None
@@ -231,13 +223,13 @@ def test_signals_sent_the_moment_the_socket_accepts_are_acted_on(config_path: Pa
         config_path.write_text('[account]\nname = "After"\n')
         daemon.proc.send_signal(signal.SIGHUP)
         with daemon.client() as http:
-            wait_until(lambda: http.get("/v1/status").json()["account"] == "After")
+            wait_for(lambda: http.get("/v1/status").json()["account"] == "After")
         assert daemon.proc.poll() is None
 
     with running_daemon(config_path, wait=False) as daemon:
         wait_for_socket(daemon.socket, proc=daemon.proc)
         daemon.proc.send_signal(signal.SIGTERM)
-        assert daemon.proc.wait(30) == 0
+        assert daemon.proc.wait(within(30)) == 0
         assert not daemon.socket.exists()
 
 

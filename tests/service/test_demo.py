@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for_socket, wait_until
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket, within
 from tests.service.test_sync_process import children
 
 pytestmark = pytest.mark.slow
@@ -30,13 +29,15 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd"
         ) as http:
-            deadline = time.monotonic() + 30
-            while (http.get("/v1/status").json()["last_run"] or {}).get("status") in (
-                None,
-                "running",
-            ):
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+            wait_for(
+                lambda: (
+                    (http.get("/v1/status").json()["last_run"] or {}).get("status")
+                    not in (None, "running")
+                ),
+                30,
+                "the demo's first sync ended",
+                interval=0.1,
+            )
             status = http.get("/v1/status").json()
             assert status["tenants"][0]["status"] == "active" and status["sync_enabled"]
             counts = status["last_run"]["counts"]
@@ -87,14 +88,14 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
             # daemon's API changes.
             assert http.post("/v1/demo/users", json={"name": "Ada Lovelace"}).status_code == 201
             run_id = http.post("/v1/sync", json={}).json()["run_id"]
-            wait_until(
+            wait_for(
                 lambda: (
                     children(proc.pid)
                     or http.get(f"/v1/runs/{run_id}").json()["status"] != "running"
                 )
             )
             assert children(proc.pid), "the run did not go to a process of its own"
-            wait_until(lambda: http.get(f"/v1/runs/{run_id}").json()["status"] != "running")
+            wait_for(lambda: http.get(f"/v1/runs/{run_id}").json()["status"] != "running")
             ada = http.get("/v1/contacts", params={"search": "ada.lovelace"}).json()
             assert ada["total"] == 1, ada
         env = {**os.environ, "AZSYNCD_SOCKET": str(sock)}
@@ -108,7 +109,7 @@ def test_demo_syncs_the_simulated_directory_and_says_what_to_try(tmp_path) -> No
         assert ctl.returncode in (0, 4) and "0 new, 0 updated" in ctl.stdout
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=within(30))
     assert proc.returncode == 0, err
     assert f"listening on {sock}" in out and f"azsyncctl --socket {sock} status" in out
     assert "simulated Contoso tenant with 251 users" in out  # the joiner too

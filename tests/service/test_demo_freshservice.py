@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for_socket, wait_until
+from tests.helpers import Deadline, daemon_command, short_dir, wait_for, wait_for_socket, within
 from tests.service.test_sync_process import children, gone
 
 pytestmark = pytest.mark.slow
@@ -52,12 +52,13 @@ def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd", timeout=30
         ) as http:
-            wait_until(
+            wait_for(
                 lambda: (
                     (http.get("/v1/status").json()["last_run"] or {}).get("status")
                     not in (None, "running")
                 ),
                 60,
+                "the demo's first sync ended",
             )
             status = http.get("/v1/status").json()
             counts = status["last_run"]["counts"]
@@ -80,9 +81,9 @@ def test_the_demo_writes_requesters_to_a_simulated_account_that_ends_with_it(
         account = account_of(proc, key)
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=Deadline(30).left())
     assert proc.returncode == 0, err
-    wait_until(lambda: gone(account), 15)
+    wait_for(lambda: gone(account), 15, "the simulated account ended with the demo")
 
 
 def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
@@ -90,8 +91,8 @@ def test_a_demo_killed_takes_its_account_along(tmp_path: Path) -> None:
     proc, _, key = start_demo(sock, tmp_path / "demo")
     account = account_of(proc, key)
     proc.kill()
-    proc.wait(10)
-    wait_until(lambda: gone(account), 15)  # the simulated account did not outlive the demo
+    proc.wait(within(10))
+    wait_for(lambda: gone(account), 15, "the simulated account ended with the demo", 0.1)
 
 
 def test_a_target_without_a_simulated_account_is_refused_with_the_choices() -> None:

@@ -13,7 +13,7 @@ import pytest
 from azsyncd.config import file as config_file
 from azsyncd.demo.run import demo_daemon
 from azsyncd.service.daemon import Daemon
-from tests.helpers import FakeClock, served_in_thread, socket_client, wait_until, write_config
+from tests.helpers import FakeClock, served_in_thread, socket_client, wait_for, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def test_add_a_user_to_the_demo_directory_and_see_the_contact_after_the_next_tic
     assert daemon.config.schedule.every is not None and daemon.config.schedule.interval == "1m"
     with served_in_thread(daemon) as served:
         socket = served.path
-        wait_until(lambda: bool(daemon.state.runs()) and daemon.runner.current is None, 60)
+        wait_for(lambda: bool(daemon.state.runs()) and daemon.runner.current is None, 60)
         added = ctl(socket, "demo", "add-user", "Ada Lovelace")
         assert added.returncode == 0, added.stderr
         assert "added Ada Lovelace <ada.lovelace@contoso.example>" in added.stdout
@@ -45,7 +45,7 @@ def test_add_a_user_to_the_demo_directory_and_see_the_contact_after_the_next_tic
         assert found()["total"] == 0
         clock.now = min(daemon.scheduler.next_ticks().values())
         daemon.scheduler.wake()
-        wait_until(lambda: found()["total"] == 1)
+        wait_for(lambda: found()["total"] == 1)
         contact = found()["contacts"][0]
         assert contact["name"] == "Ada Lovelace" and contact["synced_from_entra"]
         audit = http.get("/v1/audit").json()["entries"]

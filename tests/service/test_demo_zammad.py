@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket, within
 from tests.service.test_sync_process import children, gone
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_the_demo_fills_a_simulated_zammad_and_stops_it(tmp_path: Path) -> None:
         assert {"Sales desk", "Customer facing"} <= {o["name"] for o in orgs}
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        proc.wait(within(30))
     wait_for(lambda: gone(simulator), 10, "the simulated Zammad ending with the demo")
 
 
@@ -73,5 +73,5 @@ def test_a_killed_demo_leaves_no_simulated_zammad_behind(tmp_path: Path) -> None
     proc, _, _ = demo(tmp_path)
     simulator = simulator_of(proc)
     proc.kill()
-    proc.wait(10)
+    proc.wait(within(10))
     wait_for(lambda: gone(simulator), 10, "the simulated Zammad ending with the killed demo")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import daemon_command, short_dir, wait_for_socket
+from tests.helpers import daemon_command, short_dir, wait_for, wait_for_socket, within
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +35,15 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://azsyncd"
         ) as http:
-            deadline = time.monotonic() + 60
-            while (http.get("/v1/status").json()["last_run"] or {}).get("status") in (
-                None,
-                "running",
-            ):
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            wait_for(
+                lambda: (
+                    (http.get("/v1/status").json()["last_run"] or {}).get("status")
+                    not in (None, "running")
+                ),
+                60,
+                "the demo's first sync ended",
+                0.2,
+            )
             status = http.get("/v1/status").json()
             assert status["target"] == "zendesk" and status["target_notes"] == []
             counts = status["last_run"]["counts"]
@@ -61,7 +62,7 @@ def test_the_demo_syncs_into_a_simulated_zendesk_account() -> None:
         } <= orgs
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=within(30))
     assert proc.returncode == 0, err
     with pytest.raises(httpx.TransportError):  # the simulated account stopped with the demo
         httpx.get(f"{base.group(1)}/api/v2/users.json", timeout=2)
@@ -88,5 +89,5 @@ def test_a_killed_demo_leaves_no_simulated_zendesk_behind(tmp_path: Path) -> Non
         assert token not in Path(f"/proc/{account}/cmdline").read_bytes()
     finally:
         proc.kill()
-        proc.communicate(timeout=10)
+        proc.communicate(timeout=within(10))
     wait_until(lambda: gone(account), 15)

@@ -9,7 +9,8 @@ import signal
 
 import pytest
 
-from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait, wait_until
+from tests.helpers import within
+from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait, wait_for
 from tests.service.test_sync_process import children, gone
 
 pytestmark = pytest.mark.slow
@@ -97,8 +98,8 @@ def test_kill_9_mid_sync_then_restart_completes_without_duplicates(world: World)
         run_id = start_a_slow_sync(world, http)
         [worker] = children(daemon.proc.pid)  # the run's own process
         daemon.proc.send_signal(signal.SIGKILL)
-        daemon.proc.wait(10)
-        wait_until(lambda: gone(worker), 10)  # it dies with the daemon: no writes after
+        daemon.proc.wait(within(10))
+        wait_for(lambda: gone(worker), 10)  # it dies with the daemon: no writes after
     world.happyfox.delay = 0
     with (
         started(world) as daemon,

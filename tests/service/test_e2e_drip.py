@@ -1,6 +1,6 @@
 """End to end, a help desk that hangs: the daemon as a real process, two simulated tenants,
-and the fake HappyFox answering one tenant's writes a byte every 5 s. (A file of its own: it
-takes over two minutes, which the other files' workers use meanwhile.)"""
+and the fake HappyFox answering one tenant's writes a byte every 5 s. (A file of its own,
+handed out first: it waits over two minutes, which the other workers use meanwhile.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tests.service.e2e_world import sync_and_wait
 from tests.service.test_e2e_identity import daemon_of, desk, records
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def test_a_dripping_help_desk_fails_its_calls_in_time_and_the_other_tenant_is_written(

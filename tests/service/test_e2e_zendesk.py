@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.service.e2e_world import sync_and_wait, wait_until
+from tests.helpers import Deadline, wait_for
+from tests.service.e2e_world import sync_and_wait
 from tests.service.test_sync_process import children, gone
 from tests.service.zendesk_world import SALES_DESK, ZendeskWorld, make_world, started
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 LEFT = "Left Microsoft Entra ID: Contoso"  # [lifecycle] group_name, by default
 
 
@@ -152,11 +153,11 @@ def test_kill_9_mid_job_then_restart_resumes_without_duplicates(world: ZendeskWo
             with zd._lock:
                 return any(0 < job.done < len(job.rows) for job in zd.jobs.values())
 
-        wait_until(mid_job, 60)
+        wait_for(mid_job, 60, "a job half done")
         [worker] = children(daemon.proc.pid)
         daemon.proc.send_signal(signal.SIGKILL)
-        daemon.proc.wait(10)
-        wait_until(lambda: gone(worker), 10)
+        daemon.proc.wait(Deadline(10).left())
+        wait_for(lambda: gone(worker), 10, "the run's process ended with the daemon")
     zd.job_row = 0.002
     with started(world) as daemon, daemon.client() as http:
         killed = http.get(f"/v1/runs/{run_id}").json()

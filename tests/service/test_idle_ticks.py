@@ -17,7 +17,7 @@ import tomli_w
 from azsyncd.demo.api import person
 from azsyncd.demo.run import demo_daemon
 from azsyncd.service.daemon import Daemon
-from tests.helpers import FakeClock, wait_until
+from tests.helpers import FakeClock, wait_for
 
 pytestmark = pytest.mark.slow
 TICKS = 10
@@ -38,12 +38,13 @@ def tick(daemon: Daemon, clock: FakeClock) -> None:
     done = sum(idle.values())
     clock.now = min(daemon.scheduler.next_ticks().values())
     daemon.scheduler.wake()
-    wait_until(
+    wait_for(
         lambda: (
             sum(daemon.ticks.book.counts().get("contoso", {}).values()) > done
             and daemon.runner.current is None
         ),
         60,
+        "the tick was booked",
     )
 
 
@@ -58,7 +59,11 @@ def test_idle_ticks_start_no_process_and_a_change_starts_one(tmp_path: Path) -> 
     daemon.config_store.reload()
     try:
         daemon.start()  # the first sync, in a process of its own
-        wait_until(lambda: bool(daemon.state.runs()) and daemon.runner.current is None, 120)
+        wait_for(
+            lambda: bool(daemon.state.runs()) and daemon.runner.current is None,
+            120,
+            "the first sync ended",
+        )
         (first,) = daemon.state.runs()
         assert first.status in ("succeeded", "partial") and first.counts["new"] > 100
         link = daemon.state.tenant("contoso").last_checked_at

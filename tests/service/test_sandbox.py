@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import pfx
-from tests.helpers import daemon_command, short_dir, socket_client, wait_for_socket
+from tests.helpers import daemon_command, short_dir, socket_client, wait_for_socket, within
 from tests.service.adversarial.test_hostile_pfx import body
 from tests.service.conftest import LocalWorld
 
@@ -152,7 +152,7 @@ def test_the_daemon_runs_and_syncs_under_the_units_restrictions(
             stored = http.put("/v1/tenants/contoso/credential", json=body(pfx.honest_pfx()))
             metrics = http.get("/v1/metrics")
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(45)
+        code = proc.wait(within(45))
     finally:
         if proc.poll() is None:
             proc.kill()

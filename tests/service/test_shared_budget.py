@@ -13,6 +13,7 @@ import pytest
 from tests.engine_setup import happyfox_daemon_home
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve
+from tests.helpers import Deadline
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_two_daemons_on_one_account_never_exceed_its_limits(tmp_path: Path) -> N
             )
         outcomes = []
         for proc in procs:
-            out, err = proc.communicate(timeout=120)
+            out, err = proc.communicate(timeout=Deadline(120).left())
             assert proc.returncode == 0, err
             outcomes.append(json.loads(out.strip().splitlines()[-1]))
     assert [o["status"] for o in outcomes] == ["succeeded", "succeeded"], outcomes

@@ -17,7 +17,7 @@ from azsyncd.demo.run import tenant_toml
 from azsyncd.service.socket.server import SWITCH_INTERVAL, settle_process
 from azsyncd.state.models import TenantState
 from tests.fakes.directory import contoso
-from tests.helpers import wait_until
+from tests.helpers import wait_for, within
 from tests.tui.tui_daemon import LiveDaemon, live_daemon
 
 
@@ -47,7 +47,7 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
     with Client(live.socket, timeout=30) as client:
         try:
             run_id = client.start_sync()
-            wait_until(lambda: daemon.board.in_memory, 20)
+            wait_for(lambda: daemon.board.in_memory, 20)
             calls.clear()
             answers = [client.status() for _ in range(5)]
             asked = [name for name in calls if not name.startswith("sync-")]
@@ -63,7 +63,7 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
             assert tenant.reason == "changed during the sync"
         finally:
             live.directory.delay = 0.0
-            daemon.runner.wait(60)
+            daemon.runner.wait(within(60))
         finished = client.status()
         assert finished.running is None
         assert finished.last_run is not None and finished.last_run.id == run_id
@@ -72,7 +72,7 @@ def test_status_during_a_sync_asks_the_database_nothing(live: LiveDaemon) -> Non
 
 def test_an_idle_daemon_shows_what_another_process_wrote(live: LiveDaemon) -> None:
     with Client(live.socket, timeout=30) as client:
-        client.sync_and_wait(timeout=120)
+        client.sync_and_wait(timeout=within(120))
         assert not live.daemon.board.in_memory
         # As another daemon sharing the database would: a write that bypasses this State.
         TenantState.update(reason="written elsewhere").where(

@@ -27,7 +27,7 @@ from azsyncd.service.runs.worker import database_url
 from tests.engine_setup import FIELDS, mapping_toml, sync, tenant_toml
 from tests.fakes.directory import contoso
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.helpers import wait_until
+from tests.helpers import wait_for, within
 from tests.service.e2e_world import World, start_a_slow_sync, started, sync_and_wait
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def test_kill_9_of_the_worker_fails_the_run_and_the_next_one_works(world: World)
         run_id = start_a_slow_sync(world, http)
         [worker] = children(daemon.proc.pid)
         os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: run_of(http, run_id)["status"] != "running")
+        wait_for(lambda: run_of(http, run_id)["status"] != "running")
         run = run_of(http, run_id)
         assert run["status"] == "failed", run
         assert "killed by SIGKILL" in run["message"] and "journalctl" in run["message"]
@@ -144,7 +144,7 @@ def test_a_worker_that_does_not_stop_is_killed_and_the_run_interrupted(quick: An
     )
     daemon = quick(stubborn, stop_grace=1.0)
     run_id = daemon.start_sync("manual")
-    wait_until(lambda: daemon.runner.current is not None and daemon.runner.current.done == 7)
+    wait_for(lambda: daemon.runner.current is not None and daemon.runner.current.done == 7)
     [worker] = children(os.getpid(), b"SIG_IGN")
     began = time.monotonic()
     assert daemon.runner.shutdown(15)
@@ -209,19 +209,18 @@ def test_status_shows_what_the_worker_wrote_while_it_runs(tmp_path: Path) -> Non
                 # Answered from the copy: the copy was current before and after the answer.
                 in_memory = daemon.board.in_memory
                 status = daemon.board.status()
-                running = status["running"]
                 return (
                     in_memory
                     and daemon.board.in_memory
-                    and running is not None
-                    and running["tenant"] == "second"
-                    and status["tenants"][0]["status"] == "disabled"
+                    and status.running is not None
+                    and status.running.tenant == "second"
+                    and status.tenants[0].status == "disabled"
                 )
 
-            assert daemon.board.status()["tenants"][0]["status"] == "new"
+            assert daemon.board.status().tenants[0].status == "new"
             run_id = daemon.start_sync("manual")
-            wait_until(first_off_during_second, 60)
-            assert daemon.runner.wait(60)
+            wait_for(first_off_during_second, 60)
+            assert daemon.runner.wait(within(60))
             run = daemon.state.run(run_id)
             assert run is not None and run.status == "partial", run.message
             assert children(os.getpid()) == []

@@ -29,7 +29,7 @@ from azsyncd.targets.ratelimit import RateLimiter
 from tests.fakes.directory import FakeTenant, contoso
 from tests.fakes.happyfox import FakeHappyFox
 from tests.fakes.servers import serve, tls_for_localhost, wsgi_from_handler
-from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_until
+from tests.helpers import FakeClock, served_in_thread, short_dir, socket_client, wait_for
 from tests.service.e2e_world import write_config
 
 pytestmark = pytest.mark.slow
@@ -77,9 +77,7 @@ class Ticking:
         self.clock.now = due
         self.daemon.scheduler.wake()
         if finish:
-            wait_until(
-                lambda: self.ticks_of(tenant) > before and self.daemon.runner.current is None
-            )
+            wait_for(lambda: self.ticks_of(tenant) > before and self.daemon.runner.current is None)
         return tenant
 
     def tick(self, name: str) -> None:
@@ -131,7 +129,7 @@ def ticking(tmp_path: Path) -> Iterator[Ticking]:
         with served_in_thread(daemon) as served:
             world = Ticking(daemon, served.path, directory, happyfox, clock, limiter)
             # Turned on for the first time: the first sync runs at once.
-            wait_until(lambda: bool(world.runs()) and daemon.runner.current is None, 60)
+            wait_for(lambda: bool(world.runs()) and daemon.runner.current is None, 60)
             yield world
 
 
@@ -208,7 +206,7 @@ def test_a_tick_is_skipped_while_a_run_goes_and_in_the_rate_lock(ticking: Tickin
     ticking.directory.delay = 0.5  # a slow directory: the manual run lasts a while
     with ticking.http() as http:
         run_id = http.post("/v1/sync", json={"tenant": "contoso"}).json()["run_id"]
-    wait_until(lambda: ticking.daemon.runner.current is not None)
+    wait_for(lambda: ticking.daemon.runner.current is not None)
     graph_before = len(ticking.directory.requests)
     ticking.tick("contoso")  # returns once the manual run has ended too
     contoso_now = ticking.tenant("contoso")
@@ -233,11 +231,11 @@ def test_status_shows_a_change_in_flight_and_azsyncctl_carries_the_fields(
     while True:
         if ticking.step(finish=False) == "contoso":
             break
-        wait_until(lambda: ticking.daemon.runner.current is None)
-    wait_until(lambda: ticking.tenant("contoso")["oldest_unwritten_at"] is not None)
+        wait_for(lambda: ticking.daemon.runner.current is None)
+    wait_for(lambda: ticking.tenant("contoso")["oldest_unwritten_at"] is not None)
     in_flight = ticking.tenant("contoso")
     assert in_flight["oldest_unwritten_age_seconds"] >= 0
-    wait_until(lambda: ticking.daemon.runner.current is None)
+    wait_for(lambda: ticking.daemon.runner.current is None)
     assert ticking.tenant("contoso")["oldest_unwritten_at"] is None
     ticking.tick("fabrikam")
 

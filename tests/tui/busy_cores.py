@@ -20,7 +20,7 @@ def spin(until: float) -> None:
 
 def main(argv: list[str]) -> int:
     seconds = float(argv[0]) if argv else 24 * 3600.0
-    until = time.monotonic() + seconds
+    until = time.monotonic() + seconds  # not a wait: how long to keep the cores busy
     workers = [
         multiprocessing.Process(target=spin, args=(until,), daemon=True)
         for _ in range(os.cpu_count() or 1)

@@ -1,4 +1,8 @@
-"""Fixed daemon answers for snapshot tests: the screens must not depend on the clock."""
+"""Fixed daemon answers for snapshot tests: the screens must not depend on the clock.
+
+Each answer is given by the keys that matter to the screens; ``answer`` completes it through
+its answer type (the client refuses an answer without every key), so a key renamed in the
+types shows here too."""
 
 from __future__ import annotations
 
@@ -6,9 +10,29 @@ import json
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
 from azsyncd.attributes import KNOWN
-from azsyncd.control.client import Client
+from azsyncd.control.client import (
+    Attributes,
+    AuditLog,
+    Client,
+    Contacts,
+    Fields,
+    Groups,
+    Lifecycle,
+    PreviewAnswer,
+    Records,
+    RunDetail,
+    RunList,
+    Settings,
+    Status,
+    SyncOutcome,
+    TargetInfo,
+    Tenant,
+    TenantAuthorization,
+    TenantList,
+)
 
 T0 = "2026-11-26T00:00:04.000000+00:00"
 STATUS = {
@@ -128,6 +152,7 @@ SETTINGS = {
         "smtp_host": "smtp.contoso.example",
         "smtp_port": 587,
         "tls": "starttls",
+        "subject": "",
     },
     "sync": {
         "min_share": 0.0,
@@ -358,7 +383,7 @@ ANSWERS: dict[str, Any] = {
     "/v1/target": TARGET,
     "/v1/attributes": {"attributes": list(KNOWN)},
     "/v1/fields": {"target": "happyfox", "fields": FIELDS},
-    "/v1/runs": {"runs": [RUN]},
+    "/v1/runs": {"runs": [{k: v for k, v in RUN.items() if k != "log"}]},
     "/v1/runs/7": RUN,
     "/v1/runs/7/records": {"run_id": 7, "total": len(RECORDS), "records": RECORDS},
     "/v1/contacts": {"total": len(CONTACTS), "contacts": CONTACTS},
@@ -476,6 +501,34 @@ PREVIEW = {
     "seconds": 41.2,
     "notes": [],
 }
+# Each path's answer type: an answer is completed by it before it is sent.
+KINDS: dict[str, type[BaseModel]] = {
+    "/v1/status": Status,
+    "/v1/tenants": TenantList,
+    "/v1/tenants/contoso": Tenant,
+    "/v1/tenants/fabrikam/authorize": TenantAuthorization,
+    "/v1/settings": Settings,
+    "/v1/attributes": Attributes,
+    "/v1/fields": Fields,
+    "/v1/runs": RunList,
+    "/v1/runs/7": RunDetail,
+    "/v1/runs/7/records": Records,
+    "/v1/contacts": Contacts,
+    "/v1/tenants/contoso/groups": Groups,
+    "/v1/lifecycle": Lifecycle,
+    "/v1/audit": AuditLog,
+    "/v1/sync": SyncOutcome,
+    "/v1/preview": PreviewAnswer,
+    "/v1/target": TargetInfo,
+}
+
+
+def complete(path: str, data: Any) -> Any:
+    """The answer with every key its type names (the defaults for those not given)."""
+    kind = KINDS.get(path)
+    return kind.model_validate(data).model_dump(mode="json") if kind else data
+
+
 REFUSED_TIME = {
     "error": {
         "code": "invalid_config",
@@ -498,16 +551,16 @@ def answer(request: httpx.Request) -> httpx.Response:
     path = request.url.path
     if request.method == "GET":
         if path in ANSWERS:
-            return httpx.Response(200, json=ANSWERS[path])
+            return httpx.Response(200, json=complete(path, ANSWERS[path]))
         error = {"code": "not_found", "message": f"{path} was not found"}
         return httpx.Response(404, json={"error": error})
     body = json.loads(request.content or b"{}")
     if path == "/v1/sync":
         if body.get("wait"):
-            return httpx.Response(200, json=CHECKED if body.get("user") else PLAN)
-        return httpx.Response(202, json={"run_id": 8})
+            return httpx.Response(200, json=complete(path, CHECKED if body.get("user") else PLAN))
+        return httpx.Response(202, json=complete(path, {"run_id": 8}))
     if path == "/v1/preview":
-        return httpx.Response(200, json=PREVIEW)
+        return httpx.Response(200, json=complete(path, PREVIEW))
     if path == "/v1/settings":
         if body.get("schedule", {}).get("time") == "noon":
             return httpx.Response(422, json=REFUSED_TIME)
@@ -515,10 +568,13 @@ def answer(request: httpx.Request) -> httpx.Response:
             "force"
         ):
             refused = {"code": "preview_fails", "message": PREVIEW["refused"], "fix": "..."}
-            return httpx.Response(422, json={"error": {**refused, "preview": PREVIEW}})
-        return httpx.Response(200, json=SETTINGS)
+            preview = complete("/v1/preview", PREVIEW)
+            return httpx.Response(422, json={"error": {**refused, "preview": preview}})
+        return httpx.Response(200, json=complete(path, SETTINGS))
     if path == "/v1/tenants/fabrikam/authorize":
-        return httpx.Response(202, json=ANSWERS[path])
+        return httpx.Response(202, json=complete(path, ANSWERS[path]))
+    if path in ANSWERS:  # a change answers with what it changed, here as it was
+        return httpx.Response(200, json=complete(path, ANSWERS[path]))
     return httpx.Response(200, json={})
 
 

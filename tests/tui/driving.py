@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -12,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tests.helpers import Deadline
 from tui.app import AzsyncApp
 from tui.screens.modal import Modal
 from tui.screens.tenant_form import TenantForm
@@ -49,17 +49,20 @@ def quiet(app: AzsyncApp) -> bool:
 async def until(
     pilot: Pilot[Any], check: Callable[[], object], timeout: float = 30, what: str = ""
 ) -> None:
-    """Wait until ``check()`` is true, polling; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Wait until ``check()`` is true, polling; fail with ``what`` after ``timeout`` seconds
+    (as an idle machine takes them: the deadline stretches with the load, ``Deadline``)."""
+    deadline = Deadline(timeout)
     last: Exception | None = None
-    while time.monotonic() < deadline:
+    while not deadline.passed():
         try:
             if check():
                 return
         except Exception as exc:  # the widget may not exist yet
             last = exc
         await pilot.pause(0.02)
-    raise AssertionError(f"the screen never showed {what or 'what was expected'} ({last!r})")
+    raise AssertionError(
+        f"the screen never showed {what or 'what was expected'} within {deadline} ({last!r})"
+    )
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 30) -> None:

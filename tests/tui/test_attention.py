@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azsyncd.control.answers import RaisedAlert
+from azsyncd.answers import RaisedAlert
 from azsyncd.control.client import Alerts, HeldRun, Status, TenantState
 from tui.attention import needs_action
 
@@ -25,9 +25,11 @@ def test_held_runs_tenants_to_authorize_and_other_alerts_each_once() -> None:
     alerts = Alerts(
         enabled=True,
         alerts=[
-            RaisedAlert("held-12", "sync run 12 is held"),  # said above already
-            RaisedAlert("tenant-b-quarantined", "tenant b quarantined"),  # said above already
-            RaisedAlert("stale", "no sync has succeeded for 24 hours"),
+            RaisedAlert(key="held-12", title="sync run 12 is held"),  # said above already
+            RaisedAlert(
+                key="tenant-b-quarantined", title="tenant b quarantined"
+            ),  # said above already
+            RaisedAlert(key="stale", title="no sync has succeeded for 24 hours"),
         ],
     )
     lines = [item.line() for item in needs_action(status, alerts)]

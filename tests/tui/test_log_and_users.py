@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from azsyncd.control.client import Client
-from tests.helpers import running_daemon, short_dir
+from tests.helpers import running_daemon, short_dir, within
 from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import TENANT, live_daemon, tui_on
 from tui.app import AzsyncApp
@@ -142,7 +142,7 @@ def test_an_answer_for_a_run_no_longer_picked_is_not_shown(tmp_path: Path) -> No
                 result = real_attempt(request)
                 if of_first((result,)):
                     asked.set()
-                    answer.wait(30)  # answers once the second run's records are shown
+                    answer.wait(within(30))  # answers once the second run's records are shown
                 return result
 
             def on_ui(callback: Any, *args: Any, **kwargs: Any) -> Any:

@@ -23,7 +23,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.widgets.fields import OnOff
 from tui.widgets.hint_bar import HintBar
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 TABS = "1234567890"
 

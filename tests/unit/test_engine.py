@@ -287,7 +287,7 @@ def test_a_tenant_without_a_token_is_disabled_and_the_others_sync(tmp_path: Path
     daemon = make_daemon(tmp_path, good, bad, tenants_toml=toml, skip_empty=True)
     run = sync(daemon)
     assert run.status == "partial" and run.counts["new"] == 5
-    state = daemon.board.status()["tenants"][0]
+    state = daemon.board.status().model_dump(mode="json")["tenants"][0]
     assert (
         state["status"] == "disabled"
         and "AADSTS7000215" in state["reason"]
@@ -346,12 +346,12 @@ def test_a_tenant_that_works_again_is_active_again(tmp_path: Path) -> None:
     daemon = make_daemon(tmp_path, directory, skip_empty=True)
     directory.secret = "rotated"
     sync(daemon)
-    assert daemon.board.status()["tenants"][0]["status"] == "disabled"
+    assert daemon.board.status().model_dump(mode="json")["tenants"][0]["status"] == "disabled"
     (tmp_path / "secret").write_text(
         "rotated"
     )  # the admin writes the new secret; no restart needed
     sync(daemon)
-    assert daemon.board.status()["tenants"][0]["status"] == "active"
+    assert daemon.board.status().model_dump(mode="json")["tenants"][0]["status"] == "active"
 
 
 class RecordingWrites:

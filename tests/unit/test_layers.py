@@ -3,8 +3,12 @@ a cycle. Checked on the source (every import, also inside functions, and import_
 calls) and on what a fresh process loads; the TUI uses nothing of the daemon but the
 control client and the errors. The checks are shown to fail on a tree that breaks them.
 
-    ground (azsyncd/*.py) < config, state < directory, targets < sync < service < control
-    < tui; cli (azsyncd/cli.py) and demo on top.
+    ground (azsyncd/*.py) < config, state < directory, targets < sync, answers < service
+    < control < tui; cli (azsyncd/cli.py) and demo on top.
+
+The answers (what the API sends, ``azsyncd/answers/``) sit below both ends of the socket:
+the API declares them, the client reads them, and the TUI gets them through the client.
+Neither the answers nor the client load the daemon's web server or database.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ RANK = {
     "directory": 2,
     "targets": 2,
     "sync": 3,
+    "answers": 3,
     "service": 4,
     "control": 5,
     "tui": 6,
@@ -35,9 +40,12 @@ RANK = {
 TUI_MAY_IMPORT = {"azsyncd.control.client", "azsyncd.errors"}
 NOT_INSTALLED = ("tests", "bench")  # the package (and the demo in it) runs without them
 # Libraries a layer must never load, whoever would pull them in.
+CLIENT_NEVER = (*NOT_INSTALLED, "peewee", "playhouse", "msal", "fastapi", "uvicorn", "starlette")
 NEVER_LOADED = {
     "daemon": (*NOT_INSTALLED, "textual"),
-    "tui": (*NOT_INSTALLED, "peewee", "playhouse", "msal", "fastapi", "uvicorn", "starlette"),
+    "answers": (*CLIENT_NEVER, "textual"),
+    "control": (*CLIENT_NEVER, "textual"),
+    "tui": CLIENT_NEVER,
 }
 IMPORTERS = ("import_module", "__import__")
 
@@ -172,7 +180,7 @@ def process_problems(root: Path, layer: str) -> list[str]:
         for m in sorted(loaded)
         if (there := layer_of(m)) is not None and RANK[there] > RANK[layer]
     ]
-    forbidden = NEVER_LOADED["tui" if layer == "tui" else "daemon"]
+    forbidden = NEVER_LOADED.get(layer, NEVER_LOADED["daemon"])
     problems += [
         f"importing the {layer} layer loads {m}"
         for m in sorted(loaded)
@@ -230,14 +238,20 @@ def test_the_source_check_catches_upward_imports_cycles_and_tui_reaches(tmp_path
             "azsyncd/sync/engine.py": "",
             "azsyncd/service/daemon.py": "",
             "tui/app.py": "from azsyncd.state.models import SyncRun\nfrom azsyncd import errors\n",
+            "tui/api.py": "from azsyncd.answers import Status\n",
+            "azsyncd/answers/status.py": "from azsyncd.service import daemon\n",
             "azsyncd/demo/run.py": "from tests.fakes.directory import contoso\n",
         },
     )
     problems = source_problems(root)
     assert problems == [
+        "azsyncd/answers/status.py imports azsyncd.service.daemon: answers may not import service"
+        " (upward)",
         "azsyncd/config/model.py imports azsyncd.sync.engine: config may not import sync (upward)",
         "azsyncd/demo/run.py imports tests.fakes.directory.contoso: tests/ is not installed",
         "azsyncd/paths.py imports azsyncd.service.daemon: ground may not import service (upward)",
+        "tui/api.py imports azsyncd.answers.Status: the TUI may import only "
+        "['azsyncd.control.client', 'azsyncd.errors']",
         "tui/app.py imports azsyncd.state.models.SyncRun: the TUI may import only "
         "['azsyncd.control.client', 'azsyncd.errors']",
         "the folders directory -> targets -> directory import each other",

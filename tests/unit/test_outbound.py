@@ -18,6 +18,7 @@ from azsyncd import outbound, stop
 from azsyncd.errors import Interrupted, NetworkError
 from tests.fakes.raw_http import dripping, fixed, read_request, serve_raw, tunnel
 from tests.fakes.servers import serve, tls_for_localhost
+from tests.helpers import within
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -65,7 +66,7 @@ def test_a_stop_reaches_threads_that_carry_the_flag() -> None:
         worker = threading.Thread(target=stop.carry(work))
     worker.start()
     event.set()
-    worker.join(5)
+    worker.join(within(5))
     assert outcome == ["interrupted"]
     stop.sleep(0.01)  # outside a run: a plain wait
     assert not stop.requested()

@@ -12,6 +12,7 @@ from azsyncd.state.database import LATEST, schema_version
 from azsyncd.state.models import DbInfo, RunLog, SyncRecord, TenantState
 from azsyncd.state.repository import RecordRow
 from azsyncd.sync.runner import Outcome, Progress, RunContext, SyncRunner
+from tests.helpers import within
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def run_once(state: State, outcome: Outcome, trigger: str = "tick") -> tuple[int
         on_finish=lambda progress, out, kept: recorded.append(kept),
     )
     run_id = runner.start(trigger, options={"tenant": "t"})
-    assert runner.wait(5)
+    assert runner.wait(within(5))
     return run_id, recorded
 
 
@@ -110,10 +111,10 @@ def test_history_counts_only_runs_that_did_something(state: State) -> None:
     kept = []
     for _ in range(3):
         kept.append(busy.start("tick"))
-        assert busy.wait(5)
+        assert busy.wait(within(5))
         for _ in range(5):
             runner.start("tick")
-            assert runner.wait(5)
+            assert runner.wait(within(5))
     assert [r.id for r in state.runs()] == kept[::-1]
 
 
@@ -144,7 +145,7 @@ def test_the_finish_hook_sees_what_was_asked(state: State) -> None:
         on_finish=lambda progress, outcome, kept: seen.append(progress),
     )
     runner.start("tick", options={"tenant": "fabrikam"})
-    assert runner.wait(5)
+    assert runner.wait(within(5))
     assert seen[0].options == {"tenant": "fabrikam"} and "options" not in seen[0].as_dict()
 
 

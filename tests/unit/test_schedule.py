@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, time, timedelta
-from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from azsyncd.service.runs.schedule import Scheduler, next_run_after
-from tests.helpers import FakeClock
+from tests.helpers import FakeClock, wait_for, within
 
 MIDNIGHT = time(0, 0)
 
@@ -126,7 +125,7 @@ def test_scheduler_thread_fires_when_woken() -> None:
         scheduler.configure(
             enabled=True, at="00:00", zone="UTC", since=datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
         )
-        assert fired.wait(5)
+        assert fired.wait(within(5))
     finally:
         scheduler.stop()
 
@@ -213,10 +212,7 @@ def test_the_daily_run_comes_before_a_tick_due_at_the_same_time() -> None:
     try:
         clock.now = datetime(2026, 6, 2, 0, 0, tzinfo=UTC)
         scheduler.wake()
-        deadline = monotonic() + 5
-        while len(calls) < 2:
-            assert monotonic() < deadline, calls
-            sleep(0.01)
+        wait_for(lambda: len(calls) >= 2, 5, f"both runs started ({calls})", interval=0.01)
     finally:
         scheduler.stop()
     assert calls == ["scheduled", "tick a"]
@@ -238,9 +234,6 @@ def test_one_failing_tick_does_not_stop_the_others() -> None:
     try:
         clock.now += timedelta(minutes=2)
         scheduler.wake()
-        deadline = monotonic() + 5
-        while calls != ["a", "b"]:
-            assert monotonic() < deadline, calls
-            sleep(0.01)
+        wait_for(lambda: calls == ["a", "b"], 5, f"both ticks ran ({calls})", interval=0.01)
     finally:
         scheduler.stop()

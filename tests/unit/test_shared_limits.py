@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from azsyncd.targets.shared_limits import CallLog, SharedRateLimiter
+from tests.helpers import within
 
 
 class Clock:
@@ -115,7 +116,7 @@ def test_hosts_on_postgresql_share_one_budget_and_lock(postgres_db: str) -> None
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(within(30))
     assert len(admitted) == 12
     # In any 60 s, at most the 3 POSTs the budget allows, whichever host made them.
     for at in admitted:

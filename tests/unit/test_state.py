@@ -18,6 +18,7 @@ from azsyncd.targets import ContactWrite, Phone
 from azsyncd.targets.local.settings import LocalField
 from azsyncd.targets.local.store import LocalStore
 from azsyncd.targets.local.table import Contact
+from tests.helpers import within
 
 # A state database written by azsyncd before the contact table moved to the local target.
 PREVIOUS_LAYOUT = Path(__file__).parent / "data" / "state-v1.sql"
@@ -304,7 +305,7 @@ def test_daemons_opening_one_new_postgresql_state_together_migrate_it_once(
         )
         for i in range(4)
     ]
-    errors = [d.communicate(timeout=60)[1] for d in daemons]
+    errors = [d.communicate(timeout=within(60))[1] for d in daemons]
     assert [d.returncode for d in daemons] == [0] * 4, errors
     state = State(open_database(postgres_url, tmp_path))
     assert schema_version(state.db) == LATEST

@@ -14,7 +14,7 @@ from azsyncd.config.model import Tenant
 from azsyncd.service import daemon as daemon_module
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.runner import AlreadyRunning, Outcome, RunContext
-from tests.helpers import FakeClock, wait_until, write_config
+from tests.helpers import FakeClock, wait_for, within, write_config
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
 
@@ -65,15 +65,15 @@ def test_a_run_asked_for_during_a_tick_starts_when_the_tick_ends(
 ) -> None:
     daemon, gate = gated
     tick = daemon.runner.start("tick", options={"tenant": "contoso"})
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     thread, result = in_background(lambda: daemon.start_sync(trigger))
-    wait_until(lambda: daemon.runner.current is not None)
+    wait_for(lambda: daemon.runner.current is not None)
     assert not result  # still waiting for the tick
     gate.release.set()
-    thread.join(10)
+    thread.join(within(10))
     (run_id,) = result
     assert isinstance(run_id, int) and run_id != tick
-    assert daemon.runner.wait(10)
+    assert daemon.runner.wait(within(10))
     run = daemon.state.run(run_id)
     assert run is not None and run.trigger == trigger and run.status == "succeeded"
     assert gate.started == ["tick", trigger]
@@ -86,7 +86,7 @@ def test_a_manual_sync_is_refused_if_the_tick_outlasts_the_grace(
     daemon, gate = gated
     monkeypatch.setattr(daemon_module, "TICK_GRACE", 0.2)
     tick = daemon.runner.start("tick", options={"tenant": "contoso"})
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     with pytest.raises(AlreadyRunning) as refused:
         daemon.start_sync("manual")
     assert refused.value.run_id == tick
@@ -102,7 +102,7 @@ def test_a_run_that_is_no_tick_is_not_waited_for(tmp_path: Path) -> None:
         state_dir=tmp_path / "state",
     )
     first = daemon.start_sync("manual")
-    wait_until(lambda: gate.started == ["manual"])
+    wait_for(lambda: gate.started == ["manual"])
     with pytest.raises(AlreadyRunning) as refused:
         daemon.start_sync("manual")
     assert refused.value.run_id == first
@@ -130,9 +130,9 @@ def test_a_skip_that_lasts_is_said_once_in_the_journal(
     assert gate.started == []  # nothing ran
     daemon.state.set_tenant("contoso", status="active", reason="")
     daemon.ticks.tick("contoso")
-    wait_until(lambda: gate.started == ["tick"])
+    wait_for(lambda: gate.started == ["tick"])
     gate.release.set()
-    assert daemon.runner.wait(10)
+    assert daemon.runner.wait(within(10))
     daemon.stop(5)
 
 
@@ -175,7 +175,7 @@ def test_a_tenant_that_cannot_be_read_is_ticked_less_and_less_often(tmp_path: Pa
         clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=minute)
         runs_before = len(daemon.state.runs())
         daemon.ticks.tick("contoso")
-        assert daemon.runner.wait(10)
+        assert daemon.runner.wait(within(10))
         if len(daemon.state.runs()) > runs_before:
             ran.append(clock.now.strftime("%H:%M"))
     # 5, 10, 20, 40, 60, 60 minutes apart; then it worked and ticks are back to every 5 min.
@@ -189,10 +189,10 @@ def test_the_wait_after_a_failed_tick_is_shown(tmp_path: Path) -> None:
     failing = lambda ctx: Outcome("failed", "contoso: no token: AADSTS50020", {})  # noqa: E731
     daemon = ticking_daemon(tmp_path, failing, clock)
     daemon.ticks.tick("contoso")
-    assert daemon.runner.wait(10)
+    assert daemon.runner.wait(within(10))
     clock.now += timedelta(minutes=1)
     daemon.ticks.tick("contoso")
-    view = daemon.board.status()["tenants"][0]["last_tick"]
+    view = daemon.board.status().model_dump(mode="json")["tenants"][0]["last_tick"]
     assert view["skipped"] == (
         "the last tick failed (contoso: no token: AADSTS50020); next try after 09:05:00 UTC"
     )

@@ -18,6 +18,7 @@ from azsyncd.sync.welcome import WelcomeMailer
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import SimulatedTenant, contoso
+from tests.helpers import within
 
 
 class Inbox:
@@ -103,7 +104,7 @@ def test_a_run_that_dies_after_writing_is_completed_without_duplicates(
 
     monkeypatch.setattr(state, "add_records", die)
     run_id = daemon.start_sync("manual")
-    daemon.runner.wait(30)
+    daemon.runner.wait(within(30))
     monkeypatch.setattr(state, "add_records", original)
     written = Contact.select().count()
     assert written > 0 and inbox.messages == []
@@ -228,7 +229,7 @@ def test_a_crash_mid_send_marks_one_contact_and_resend_sends_it(
 
     monkeypatch.setattr(state, "settle_welcome", crash_on_the_third)
     run_id = daemon.start_sync("manual")
-    daemon.runner.wait(30)
+    daemon.runner.wait(within(30))
     monkeypatch.undo()
     assert len(inbox.messages) == 3
     state.mark_interrupted("the daemon stopped during this run (killed or crashed)")

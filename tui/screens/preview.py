@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from azsyncd.control.client import Client, PreviewResult
+from azsyncd.control.client import Client, PreviewAnswer
 from tui.api import Failure, attempt, on_ui
 from tui.screens.modal import Modal
 from tui.text import esc
@@ -31,7 +31,7 @@ ACTIONS = {
     "returned": "returned",
     "group_change": "group changes",
 }
-Request = Callable[[Client], PreviewResult]
+Request = Callable[[Client], PreviewAnswer]
 
 
 def counts_line(counts: dict[str, int]) -> str:
@@ -41,7 +41,7 @@ def counts_line(counts: dict[str, int]) -> str:
     return ", ".join(shown) or "no change"
 
 
-def preview_lines(result: PreviewResult) -> list[str]:
+def preview_lines(result: PreviewAnswer) -> list[str]:
     """The preview as lines of markup; the directory's text (names, values, examples) escaped."""
     lines = [f"[b]The next full run would give[/b]: {esc(counts_line(result.counts))}"]
     if result.refused:
@@ -123,7 +123,7 @@ class PreviewScreen(Modal[None]):
         result = attempt(self.azsync.client, self.request)
         on_ui(self, self.show_result, result)
 
-    def show_result(self, result: PreviewResult | Failure) -> None:
+    def show_result(self, result: PreviewAnswer | Failure) -> None:
         text = self.query_one("#preview-text", Static)
         if isinstance(result, Failure):
             lines = [f"Not previewed: {esc(result.message)}"]

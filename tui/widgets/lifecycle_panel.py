@@ -5,7 +5,6 @@ leavers azsync knows."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, ClassVar
 
 from textual import work
@@ -123,7 +122,7 @@ class LifecyclePanel(FormPanel):
 
     def show_tables(self, data: Lifecycle) -> None:
         """The rules and leavers as the daemon holds them, whatever the form's edits."""
-        self.rules = [asdict(r) for r in data.contact_groups]
+        self.rules = [r.model_dump(mode="json") for r in data.contact_groups]
         rules = self.by_id("rule-table", DataTable)
         row = rules.cursor_row
         rules.clear()

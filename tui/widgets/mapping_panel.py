@@ -38,10 +38,11 @@ def picked(select: Select[str]) -> str | None:
     return None if select.value is Select.NULL else str(select.value)
 
 
-def _entry(old: str | dict[str, Any] | None, value: str | None) -> str | dict[str, Any] | None:
-    """What a save sends for one mapped value: a value with its own apply rule keeps the rule
-    (the table is merged), anything else is the attribute or expression itself."""
-    if value is not None and isinstance(old, dict):
+def _entry(old: object, value: str | None) -> str | dict[str, Any] | None:
+    """What a save sends for one mapped value: a value with its own apply rule (a table, not
+    a text) keeps the rule (the table is merged), anything else is the attribute or
+    expression itself."""
+    if value is not None and old is not None and not isinstance(old, str):
         return {"value": value}
     return value
 
@@ -163,8 +164,9 @@ class MappingPanel(FormPanel):
         self.mapping = mapping
         source = MappingSettings.source
         self.by_id("name", Input).value = source(mapping.name) or ""
+        phones = {str(k): v for k, v in mapping.phones.items()}  # keys: the phone types
         for code in PHONE_TYPES:
-            phone = source(mapping.phones.get(code))
+            phone = source(phones.get(code))
             self.by_id(f"phone-{code}", Select).value = phone or Select.NULL
         for n, target_field in enumerate(self.fields):
             value = source(mapping.custom_fields.get(target_field.name))
@@ -181,7 +183,7 @@ class MappingPanel(FormPanel):
             "name": _entry(old.name if old else None, self.by_id("name", Input).value),
             "phones": {
                 c: _entry(
-                    old.phones.get(c) if old else None,
+                    {str(k): v for k, v in old.phones.items()}.get(c) if old else None,
                     picked(self.by_id(f"phone-{c}", Select)),
                 )
                 for c in PHONE_TYPES

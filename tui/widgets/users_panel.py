@@ -159,8 +159,7 @@ class UsersPanel(FormPanel):
         picked = self.marks.picked(group_id in self.chosen)
         if group is None:
             return f"{picked} group {group_id[:8]}… (name not known: search for it)"
-        members = f" ({group.member_count} members)" if group.member_count is not None else ""
-        return f"{picked} {inert(group.name, keep='')}{members}"
+        return f"{picked} {inert(group.name, keep='')}"
 
     def show_groups(self) -> None:
         """The chosen groups, then the ones the search found; each line says [x] or [ ]."""

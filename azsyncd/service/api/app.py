@@ -8,6 +8,7 @@ from azsyncd import __version__
 from azsyncd.service.api import (
     audit,
     errors,
+    refusals,
     routes_alerts,
     routes_lifecycle,
     routes_metrics,
@@ -30,8 +31,10 @@ def create_app(daemon: Daemon) -> FastAPI:
     app = FastAPI(
         title="azsyncd control API",
         version=__version__,
-        description="Local control of azsyncd over its Unix socket. Errors are JSON: "
-        '{"error": {"code", "message", "fix"}}. Every change is recorded in GET /v1/audit'
+        description="Local control of azsyncd over its Unix socket. Every answer is JSON with"
+        " exactly the keys its schema names; errors are "
+        '{"error": {"code", "message", "fix", ...}}, each listed with the routes that give it.'
+        " Every change is recorded in GET /v1/audit"
         " with the caller's user name; [control] admins says who may change things. A daemon"
         " on standby (another one on the shared PostgreSQL state is active) answers reads and"
         " refuses changes with 409 naming the active host.",
@@ -44,18 +47,22 @@ def create_app(daemon: Daemon) -> FastAPI:
     app.state.daemon = daemon
     app.state.group_searches = PerCaller(burst=10, every=1.0)  # each one asks Graph
     errors.install(app)
-    app.include_router(routes_settings.router)
-    app.include_router(routes_target.router)
-    app.include_router(routes_tenants.router)
-    app.include_router(routes_runs.router)
-    app.include_router(routes_lifecycle.router)
-    app.include_router(routes_quality.router)
-    app.include_router(routes_preview.router)
-    app.include_router(routes_metrics.router)
-    app.include_router(routes_alerts.router)
-    app.include_router(routes_welcome.router)
-    app.include_router(audit.router)
-    for router in daemon.api_routers:
+    routers = [
+        routes_settings.router,
+        routes_target.router,
+        routes_tenants.router,
+        routes_runs.router,
+        routes_lifecycle.router,
+        routes_quality.router,
+        routes_preview.router,
+        routes_metrics.router,
+        routes_alerts.router,
+        routes_welcome.router,
+        audit.router,
+        *daemon.api_routers,
+    ]
+    for router in routers:
+        refusals.document(router)
         app.include_router(router)
     # Added last, runs first: an oversized body is refused before anything reads it.
     app.add_middleware(audit.AuditTrail, daemon=daemon)

@@ -22,6 +22,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from peewee import PeeweeException
 
+from azsyncd.answers import AuditLog, read
 from azsyncd.config.text import clipped
 from azsyncd.service import pending_audit
 from azsyncd.service.api.callers import READ_METHODS, Caller, caller_from_scope, people_of
@@ -129,14 +130,14 @@ def get_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     user: Annotated[str, Query(max_length=64, pattern=PRINTABLE)] = "",
-) -> dict[str, Any]:
+) -> AuditLog:
     total, rows = daemon.state.audit_entries(limit, offset, user)
     people = people_of(request)
 
     def shown(line: str) -> str:
         return line if people else ADDRESS.sub("(address hidden)", line)
 
-    return {
+    answer = {
         "total": total,
         "entries": [
             {
@@ -151,3 +152,4 @@ def get_audit(
             for row in rows
         ],
     }
+    return read(AuditLog, answer)

@@ -26,7 +26,10 @@ from azsyncd.service.socket.connections import PEER_KEY, Peer
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reads that answer with people's names, addresses, phones or employee ids.
-PERSONAL_PATHS = re.compile(r"^/v1/(contacts|contacts\.csv|runs/[^/]+/(records|report\.csv))$")
+PERSONAL_PATHS = re.compile(
+    r"^/v1/(contacts|contacts\.csv|runs/[^/]+/(records|report\.csv)"
+    r"|report/quality|report/quality\.csv|lifecycle/joiners)$"
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def require_change_right(request: Request) -> None:
                 403,
                 "not_a_reader",
                 f"{caller.name} may see status, runs and counts but not personal data (contacts,"
-                " records, CSV reports): [control] readers and admins list neither this user"
+                " records, CSV and quality reports, joiners): [control] readers and admins list"
+                " neither this user"
                 " nor any of its groups",
                 "ask an admin to add you to [control] readers in the configuration file (a user"
                 " name or @group), then reload",

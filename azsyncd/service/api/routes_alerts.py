@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from azsyncd.answers import Alerts, AlertTest, read
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.daemon import Daemon
@@ -15,16 +16,19 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 
 
 @router.get("", summary="Alerts sent and not yet resolved")
-def list_alerts(daemon: DaemonDep) -> dict[str, Any]:
+def list_alerts(daemon: DaemonDep) -> Alerts:
     raised = daemon.state.raised_alerts()
-    return {
-        "enabled": daemon.config.alerts.enabled,
-        "alerts": [{"key": key, "title": title} for key, title in sorted(raised.items())],
-    }
+    return read(
+        Alerts,
+        {
+            "enabled": daemon.config.alerts.enabled,
+            "alerts": [{"key": key, "title": title} for key, title in sorted(raised.items())],
+        },
+    )
 
 
 @router.post("/test", summary="Send a test message on every alert channel; how each went")
-def test_alerts(daemon: DaemonDep, http: Request) -> dict[str, Any]:
+def test_alerts(daemon: DaemonDep, http: Request) -> AlertTest:
     if not daemon.config.alerts.enabled:
         raise ApiError(
             409,
@@ -34,4 +38,4 @@ def test_alerts(daemon: DaemonDep, http: Request) -> dict[str, Any]:
         )
     channels = daemon.alerts.test()
     note(http, "test alert: " + ", ".join(f"{k} {v}" for k, v in channels.items()))
-    return {"channels": channels}
+    return AlertTest(channels=channels)

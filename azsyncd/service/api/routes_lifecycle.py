@@ -7,14 +7,17 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, WithJsonSchema
 
+from azsyncd.answers import Joiners, Lifecycle, RuleCheck, read
+from azsyncd.config import model
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
-from azsyncd.service.api.schemas import Body
+from azsyncd.service.api.schemas import Body, inlined, patch_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import LifecycleState
@@ -26,25 +29,35 @@ router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 
 
+RULES = {
+    "type": "array",
+    "items": inlined(model.ContactGroupRule.model_json_schema()),
+    "maxItems": 200,
+}
+
+
 class LifecyclePatch(Body):
-    lifecycle: dict[str, Any] | None = Field(
+    lifecycle: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"anyOf": [patch_of(model.Lifecycle), {"type": "null"}]}),
+    ] = Field(
         None,
         description="on_removed, on_disabled, grace_days, group_name, create_before_hire_days:"
         " merged",
     )
-    contact_groups: list[dict[str, Any]] | None = Field(
-        None, max_length=200, description="The rules, all of them: replaces the list"
-    )
+    contact_groups: Annotated[
+        list[dict[str, Any]] | None, WithJsonSchema({"anyOf": [RULES, {"type": "null"}]})
+    ] = Field(None, max_length=200, description="The rules, all of them: replaces the list")
     force: bool = Field(
-        False, description="Save even if the change's preview fails too many contacts"
+        False, strict=True, description="Save even if the change's preview fails too many contacts"
     )
 
 
-def _view(daemon: Daemon, request: Request) -> dict[str, Any]:
+def _view(daemon: Daemon, request: Request) -> Lifecycle:
     config = daemon.config.model_dump(mode="json")
     # Who left is personal data: for [control] readers and admins only.
     leavers = LifecycleState(daemon.state.db).all_leavers() if people_of(request) else []
-    return {
+    answer = {
         "lifecycle": config["lifecycle"],
         "contact_groups": config["contact_groups"],
         "leavers": [
@@ -59,18 +72,19 @@ def _view(daemon: Daemon, request: Request) -> dict[str, Any]:
             }
             for row in leavers
         ],
-        "joiners": _joiners(daemon)["joiners"],
+        "joiners": _joiners(daemon)["joiners"] if people_of(request) else [],
     }
+    return read(Lifecycle, answer)
 
 
 @router.get("/lifecycle", summary="Leaver settings, contact-group rules, known leavers")
-def get_lifecycle(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+def get_lifecycle(daemon: DaemonDep, request: Request) -> Lifecycle:
     return _view(daemon, request)
 
 
 @router.get("/lifecycle/joiners", summary="Upcoming starts: joiners whose login waits")
-def get_joiners(daemon: DaemonDep) -> dict[str, Any]:
-    return _joiners(daemon)
+def get_joiners(daemon: DaemonDep) -> Joiners:
+    return read(Joiners, _joiners(daemon))
 
 
 def _joiners(daemon: Daemon) -> dict[str, Any]:
@@ -113,7 +127,7 @@ def _joiners(daemon: Daemon) -> dict[str, Any]:
 
 
 @router.patch("/lifecycle", summary="Change leaver settings or the contact-group rules")
-def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+def patch_lifecycle(patch: LifecyclePatch, daemon: DaemonDep, request: Request) -> Lifecycle:
     change = lifecycle_change(patch)
     note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
     return _view(daemon, request)
@@ -140,8 +154,9 @@ def lifecycle_change(body: LifecyclePatch | dict[str, Any]) -> Callable[[dict[st
 @router.get(
     "/lifecycle/check",
     summary="Do the rules' Entra groups and contact groups exist? (asks the tenants and help desk)",
+    responses=refusals(400, 502),
 )
-def check_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
+def check_lifecycle(daemon: DaemonDep) -> RuleCheck:
     config = daemon.config
     try:
         target = build_target(config, daemon.loaded.directory, daemon.state.db)
@@ -151,7 +166,12 @@ def check_lifecycle(daemon: DaemonDep) -> dict[str, Any]:
         findings = check_rules(config, daemon.tenants, target)
     finally:
         target.close()
-    return {
-        "problems": [{"key": f.key, "message": f.message} for f in findings if f.level == "error"],
-        "notes": [{"key": f.key, "message": f.message} for f in findings if f.level == "note"],
-    }
+    return read(
+        RuleCheck,
+        {
+            "problems": [
+                {"key": f.key, "message": f.message} for f in findings if f.level == "error"
+            ],
+            "notes": [{"key": f.key, "message": f.message} for f in findings if f.level == "note"],
+        },
+    )

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["metrics"])
     "/metrics",
     summary="Prometheus metrics: runs by status, contacts by action and outcome, last success",
     response_class=Response,
+    responses={200: {"content": {run_metrics.CONTENT_TYPE: {}}}},
 )
 def get_metrics(daemon: Annotated[Daemon, Depends(daemon_of)]) -> Response:
     return Response(daemon.metrics.render(), media_type=run_metrics.CONTENT_TYPE)

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from azsyncd import paths
+from azsyncd.answers import PreviewAnswer, read
 from azsyncd.config.model import Config
 from azsyncd.errors import SecretError, TargetError
 from azsyncd.service.api.deps import daemon_of
 from azsyncd.service.api.errors import ApiError
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import Body, Search
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync.preview import Preview, Previewer, refusal
@@ -42,7 +44,9 @@ class PreviewRequest(Body):
     lifecycle: dict[str, Any] | None = Field(None, description="A PATCH /v1/lifecycle body")
     tenant_change: TenantChange | None = Field(None, description="A PATCH /v1/tenants/{name}")
     tenant: Search | None = Field(None, description="Preview only this tenant")
-    sample: int = Field(10, ge=0, le=100, description="Changed contacts shown with their diffs")
+    sample: int = Field(
+        10, ge=0, le=100, strict=True, description="Changed contacts shown with their diffs"
+    )
 
 
 def preview_of(
@@ -137,8 +141,12 @@ def combined(daemon: Daemon, request: PreviewRequest) -> Config:
     return daemon.config_store.candidate(change)
 
 
-@router.post("/preview", summary="What the next full run would do with a change, saving nothing")
-def post_preview(request: PreviewRequest, daemon: DaemonDep) -> dict[str, Any]:
+@router.post(
+    "/preview",
+    summary="What the next full run would do with a change, saving nothing",
+    responses=refusals(404, 502),
+)
+def post_preview(request: PreviewRequest, daemon: DaemonDep) -> PreviewAnswer:
     changed = combined(daemon, request)
     if request.tenant and changed.tenant(request.tenant) is None:
         raise ApiError(
@@ -148,4 +156,4 @@ def post_preview(request: PreviewRequest, daemon: DaemonDep) -> dict[str, Any]:
     answer = preview.as_dict()
     answer["max_fail_share"] = changed.sync.max_fail_share
     answer["refused"] = refusal(preview, changed.sync.max_fail_share) or ""
-    return answer
+    return read(PreviewAnswer, answer)

@@ -3,11 +3,12 @@ sends it (``service/watch/digest.py``), as JSON with its text, or as CSV."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from azsyncd.answers import Quality, read
 from azsyncd.service.api.deps import daemon_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.service.watch.digest import report
@@ -20,16 +21,17 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 def quality(
     daemon: DaemonDep,
     addresses: Annotated[int | None, Query(ge=1, le=100)] = None,
-) -> dict[str, Any]:
+) -> Quality:
     config = daemon.config
     limit = addresses or config.alerts.digest.addresses
-    return report(daemon.state, config).as_json(limit)
+    return read(Quality, report(daemon.state, config).as_json(limit))
 
 
 @router.get(
     "/quality.csv",
     summary="Every failing contact with its fix, as CSV",
     response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
 )
 def quality_csv(daemon: DaemonDep) -> StreamingResponse:
     return StreamingResponse(

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from azsyncd.answers import Records, Run, RunDetail, RunList, SyncOutcome, read
 from azsyncd.service.api.callers import people_of
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import ApproveRequest, RecordStatus, Search, SyncRequest
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
@@ -21,8 +23,12 @@ DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 RunId = Annotated[int, "run id"]
 
 
-def run_view(run: SyncRun, people: bool = True) -> dict[str, Any]:
+def run_view(run: SyncRun, people: bool = True) -> Run:
     """A run; ``people``: False hides the user a one-user run was asked for."""
+    return read(Run, _run_fields(run, people))
+
+
+def _run_fields(run: SyncRun, people: bool = True) -> dict[str, Any]:
     options = dict(run.options or {})
     if not people and "user" in options:
         options["user"] = HIDDEN
@@ -40,9 +46,12 @@ def run_view(run: SyncRun, people: bool = True) -> dict[str, Any]:
 
 
 @router.post(
-    "/sync", status_code=202, summary="Start a sync; 409 with the running run's id if one runs"
+    "/sync",
+    status_code=202,
+    summary="Start a sync; 409 with the running run's id if one runs",
+    responses=refusals(404),
 )
-def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[str, Any]:
+def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> SyncOutcome:
     if request.tenant is not None and daemon.config.tenant(request.tenant) is None:
         raise not_found(
             f'tenant "{request.tenant}"', "GET /v1/tenants lists the configured tenants"
@@ -79,12 +88,12 @@ def start_sync(request: SyncRequest, daemon: DaemonDep, http: Request) -> dict[s
     if request.wait:
         daemon.runner.wait(request.timeout)
         run = _run(daemon, run_id)
-        return {
-            "run_id": run_id,
-            "run": _run_detail(daemon, run, http),
-            "plan": _records(daemon, run, None, "", 1000, 0) if run.dry_run else None,
-        }
-    return {"run_id": run_id}
+        return SyncOutcome(
+            run_id=run_id,
+            run=_run_detail(daemon, run, http),
+            plan=_records(daemon, run, None, "", 1000, 0) if run.dry_run else None,
+        )
+    return SyncOutcome(run_id=run_id, run=None, plan=None)
 
 
 def _held(daemon: Daemon, run_id: int) -> SyncRun:
@@ -102,10 +111,11 @@ def _held(daemon: Daemon, run_id: int) -> SyncRun:
 @router.post(
     "/runs/{run_id}/approve",
     summary="Apply a held run's plan, exactly; 409 if the directory moved since (plan again)",
+    responses=refusals(404),
 )
 def approve_run(
     run_id: int, request: ApproveRequest, daemon: DaemonDep, http: Request
-) -> dict[str, Any]:
+) -> SyncOutcome:
     held = _held(daemon, run_id)
     try:
         started = daemon.start_sync("approval", options={**held.options, "approves": held.id})
@@ -126,11 +136,15 @@ def approve_run(
             f"review the new plan (GET /v1/runs/{started}/records) and approve run {started}",
             run_id=started,
         )
-    return {"run_id": started, "run": _run_detail(daemon, run, http)}
+    return SyncOutcome(run_id=started, run=_run_detail(daemon, run, http), plan=None)
 
 
-@router.post("/runs/{run_id}/discard", summary="Drop a held run's plan; nothing is written")
-def discard_run(run_id: int, daemon: DaemonDep, http: Request) -> dict[str, Any]:
+@router.post(
+    "/runs/{run_id}/discard",
+    summary="Drop a held run's plan; nothing is written",
+    responses=refusals(404),
+)
+def discard_run(run_id: int, daemon: DaemonDep, http: Request) -> Run:
     held = _held(daemon, run_id)
     daemon.state.set_run_status(held.id, "discarded", "discarded by an admin; nothing written")
     daemon.alert_watch.poke()  # its "held" alert is resolved
@@ -154,12 +168,12 @@ def list_runs(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 30,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> dict[str, Any]:
+) -> RunList:
     people = people_of(request)
-    return {"runs": [run_view(r, people) for r in daemon.state.runs(limit, offset)]}
+    return RunList(runs=[run_view(r, people) for r in daemon.state.runs(limit, offset)])
 
 
-def _run_detail(daemon: Daemon, run: SyncRun, request: Request) -> dict[str, Any]:
+def _run_detail(daemon: Daemon, run: SyncRun, request: Request) -> RunDetail:
     people = people_of(request)
     if (run.options or {}).get("user") and not people:
         # A one-user run's log shows that user's mapped values, step by step.
@@ -169,7 +183,7 @@ def _run_detail(daemon: Daemon, run: SyncRun, request: Request) -> dict[str, Any
             {"at": line.at.isoformat(), "level": line.level, "message": line.message}
             for line in daemon.state.log_lines(run.id)
         ]
-    return {**run_view(run, people), "log": log}
+    return read(RunDetail, {**_run_fields(run, people), "log": log})
 
 
 HIDDEN = "(personal data: [control] readers and admins see it)"
@@ -178,21 +192,23 @@ ONE_USER_HIDDEN = (
 )
 
 
-@router.get("/runs/latest", summary="The last sync (not dry runs), with its log")
-def latest_run(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.get(
+    "/runs/latest", summary="The last sync (not dry runs), with its log", responses=refusals(404)
+)
+def latest_run(daemon: DaemonDep, request: Request) -> RunDetail:
     return _run_detail(daemon, _run(daemon, "latest"), request)
 
 
-@router.get("/runs/{run_id}", summary="One run, with its log")
-def get_run(run_id: Annotated[int, "id"], daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.get("/runs/{run_id}", summary="One run, with its log", responses=refusals(404))
+def get_run(run_id: Annotated[int, "id"], daemon: DaemonDep, request: Request) -> RunDetail:
     return _run_detail(daemon, _run(daemon, _bounded(run_id)), request)
 
 
 def _records(
     daemon: Daemon, run: SyncRun, status: str | None, search: str, limit: int, offset: int
-) -> dict[str, Any]:
+) -> Records:
     rows = daemon.state.records(run.id, status=status, search=search, limit=limit, offset=offset)
-    return {
+    answer = {
         "run_id": run.id,
         "total": daemon.state.count_records(run.id, status=status, search=search),
         "records": [
@@ -208,6 +224,7 @@ def _records(
             for r in rows
         ],
     }
+    return read(Records, answer)
 
 
 Status = Annotated[RecordStatus | None, Query()]
@@ -215,18 +232,22 @@ Limit = Annotated[int, Query(ge=1, le=10000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
-@router.get("/runs/latest/records", summary="The last sync's per-contact records")
+@router.get(
+    "/runs/latest/records", summary="The last sync's per-contact records", responses=refusals(404)
+)
 def latest_records(
     daemon: DaemonDep,
     status: Status = None,
     search: Search = "",
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> Records:
     return _records(daemon, _run(daemon, "latest"), status, search, limit, offset)
 
 
-@router.get("/runs/{run_id}/records", summary="A run's per-contact records")
+@router.get(
+    "/runs/{run_id}/records", summary="A run's per-contact records", responses=refusals(404)
+)
 def run_records(
     run_id: int,
     daemon: DaemonDep,
@@ -234,7 +255,7 @@ def run_records(
     search: Search = "",
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, Any]:
+) -> Records:
     return _records(daemon, _run(daemon, _bounded(run_id)), status, search, limit, offset)
 
 
@@ -251,13 +272,17 @@ def _csv(daemon: Daemon, run: SyncRun) -> StreamingResponse:
     "/runs/latest/report.csv",
     summary="The last sync's CSV report",
     response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **refusals(404)},
 )
 def latest_report(daemon: DaemonDep) -> StreamingResponse:
     return _csv(daemon, _run(daemon, "latest"))
 
 
 @router.get(
-    "/runs/{run_id}/report.csv", summary="A run's CSV report", response_class=StreamingResponse
+    "/runs/{run_id}/report.csv",
+    summary="A run's CSV report",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **refusals(404)},
 )
 def run_report(run_id: int, daemon: DaemonDep) -> StreamingResponse:
     return _csv(daemon, _run(daemon, _bounded(run_id)))

@@ -12,11 +12,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from azsyncd import attributes
+from azsyncd.answers import Attributes, Contacts, Fields, Reloaded, Settings, Status, read
 from azsyncd.config.changes import shown
 from azsyncd.config.expression import USAGE
 from azsyncd.errors import TargetError
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import Search, SettingsPatch
 from azsyncd.service.daemon import Daemon
@@ -40,7 +42,7 @@ SETTINGS_SECTIONS = (
 
 
 @router.get("/status", summary="Version, uptime, schedule, the running sync, tenants")
-async def get_status(request: Request) -> dict[str, Any]:
+async def get_status(request: Request) -> Status:
     # During a sync, status is answered from memory on the event loop: a hop to a worker
     # thread (or a database query) would wait for the interpreter lock the sync holds.
     daemon = daemon_of(request)
@@ -49,20 +51,20 @@ async def get_status(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(daemon.board.status)
 
 
-def _settings(daemon: Daemon) -> dict[str, Any]:
+def _settings(daemon: Daemon) -> Settings:
     document = shown(daemon.config.model_dump(mode="json"))
     settings = {section: document[section] for section in SETTINGS_SECTIONS}
     settings["state"] = {"history_runs": document["state"]["history_runs"]}
-    return settings
+    return Settings.model_validate(settings)
 
 
 @router.get("/settings", summary="Account, schedule, target, mapping, welcome email, sync, alerts")
-def get_settings(daemon: DaemonDep) -> dict[str, Any]:
+def get_settings(daemon: DaemonDep) -> Settings:
     return _settings(daemon)
 
 
 @router.patch("/settings", summary="Change settings; validated, then written atomically")
-def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+def patch_settings(patch: SettingsPatch, daemon: DaemonDep, request: Request) -> Settings:
     change = settings_change(patch)
     note(request, *daemon.config_store.update(change, check=guarded(daemon, patch.force)))
     return _settings(daemon)
@@ -114,8 +116,12 @@ def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
             into[key] = value
 
 
-@router.get("/fields", summary="The target's contact fields with types, required flags and choices")
-def get_fields(daemon: DaemonDep) -> dict[str, Any]:
+@router.get(
+    "/fields",
+    summary="The target's contact fields with types, required flags and choices",
+    responses=refusals(502),
+)
+def get_fields(daemon: DaemonDep) -> Fields:
     try:
         target = build_target(daemon.config, daemon.loaded.directory, daemon.state.db)
         try:
@@ -125,22 +131,29 @@ def get_fields(daemon: DaemonDep) -> dict[str, Any]:
             target.close()
     except TargetError as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
-    return {
-        "target": daemon.config.target.kind,
-        "fields": [f.as_dict() for f in fields],
-        # What the help desk lacks for the target's settings (HappyFox's mark field).
-        "problems": [dataclasses.asdict(p) for p in problems],
-    }
+    return read(
+        Fields,
+        {
+            "target": daemon.config.target.kind,
+            # Every key of the answer, always: as_dict leaves out a mark and a pattern not set.
+            "fields": [{"fixed": None, "pattern": "", **f.as_dict()} for f in fields],
+            # What the help desk lacks for the target's settings (HappyFox's mark field).
+            "problems": [dataclasses.asdict(p) for p in problems],
+        },
+    )
 
 
 @router.get("/attributes", summary="Directory attributes a mapping may read, and the functions")
-def get_attributes() -> dict[str, Any]:
-    return {
-        "attributes": list(attributes.KNOWN),
-        "lists": list(attributes.LISTS),
-        "functions": dict(USAGE),
-        "note": "directory extensions (extension_<appid>_<name>) are accepted too",
-    }
+def get_attributes() -> Attributes:
+    return read(
+        Attributes,
+        {
+            "attributes": list(attributes.KNOWN),
+            "lists": list(attributes.LISTS),
+            "functions": dict(USAGE),
+            "note": "directory extensions (extension_<appid>_<name>) are accepted too",
+        },
+    )
 
 
 @router.get("/contacts", summary="Contacts of the built-in store")
@@ -149,16 +162,16 @@ def get_contacts(
     search: Search = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> dict[str, Any]:
+) -> Contacts:
     total, rows = built_in_store(daemon.config, daemon.state.db).search(search, limit, offset)
-    return {
+    answer = {
         "total": total,
         "contacts": [
             {
                 "id": c.id,
                 "email": c.email,
                 "name": c.name,
-                "phones": c.phones,
+                "phones": [{"id": p.get("id"), **p} for p in c.phones],
                 "custom_fields": c.custom,
                 "source_tenant": c.source_tenant,
                 "source_object_id": c.source_object_id,
@@ -171,12 +184,14 @@ def get_contacts(
             for c in rows
         ],
     }
+    return Contacts.model_validate(answer)
 
 
 @router.get(
     "/contacts.csv",
     summary="Every contact of the built-in store as CSV",
     response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
 )
 def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
     store = built_in_store(daemon.config, daemon.state.db)
@@ -187,8 +202,10 @@ def get_contacts_csv(daemon: DaemonDep) -> StreamingResponse:
     )
 
 
-@router.post("/reload", summary="Re-read the configuration file (as SIGHUP does)")
-def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.post(
+    "/reload", summary="Re-read the configuration file (as SIGHUP does)", responses=refusals(422)
+)
+def post_reload(daemon: DaemonDep, request: Request) -> Reloaded:
     changes = daemon.config_store.reload()
     if changes is None:
         raise ApiError(
@@ -199,4 +216,4 @@ def post_reload(daemon: DaemonDep, request: Request) -> dict[str, Any]:
             detail=daemon.config_store.error,
         )
     note(request, "configuration reloaded from the file", *changes)
-    return {"reloaded": True, "config_path": str(daemon.loaded.path), "changes": changes}
+    return Reloaded(reloaded=True, config_path=str(daemon.loaded.path), changes=changes)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from azsyncd.answers import TargetInfo, read
 from azsyncd.config import target_kinds
 from azsyncd.config.changes import is_file_only, shown
 from azsyncd.service.api.deps import daemon_of
@@ -62,12 +63,15 @@ def table_keys(kind: target_kinds.TargetKind, table: BaseModel | None) -> list[d
 
 
 @router.get("/target", summary="The help desk in use and each key of its [target.<kind>] table")
-def get_target(daemon: DaemonDep) -> dict[str, Any]:
+def get_target(daemon: DaemonDep) -> TargetInfo:
     target = daemon.config.target
     kind = target_kinds.get(target.kind)
-    return {
-        "kind": target.kind,
-        "kinds": target_kinds.names(),
-        "keys": table_keys(kind, target.settings) if kind is not None else [],
-        "in_file": target.kind in (target.__pydantic_extra__ or {}),
-    }
+    return read(
+        TargetInfo,
+        {
+            "kind": target.kind,
+            "kinds": target_kinds.names(),
+            "keys": table_keys(kind, target.settings) if kind is not None else [],
+            "in_file": target.kind in (target.__pydantic_extra__ or {}),
+        },
+    )

@@ -10,16 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from pydantic import ValidationError
 
+from azsyncd.answers import Deleted, Groups, TenantAuthorization, TenantList, read
+from azsyncd.answers import Tenant as TenantAnswer
 from azsyncd.config import credentials
 from azsyncd.config.changes import shown
 from azsyncd.config.model import TENANT_NAME, Tenant
 from azsyncd.config.secrets import resolve
 from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.source import DirectorySource
+from azsyncd.directory.tenants import DeviceSignIn
 from azsyncd.errors import AuthError, GraphError, UserError
 from azsyncd.service.api.callers import caller_from_scope
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
+from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
 from azsyncd.service.api.schemas import (
     Certificate,
@@ -31,23 +35,26 @@ from azsyncd.service.api.schemas import (
     TenantPatch,
 )
 from azsyncd.service.daemon import Daemon
-from azsyncd.service.status import tenant_status
 
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 TenantName = Annotated[str, Path(max_length=64, pattern=TENANT_NAME.pattern)]
 
 
-def _view(daemon: Daemon, tenant: Tenant, states: dict[str, Any] | None = None) -> dict[str, Any]:
-    row = (states if states is not None else daemon.state.tenants()).get(tenant.name)
-    return {
-        **shown(tenant.model_dump(mode="json")),
-        **{
-            "state": tenant_status(
-                tenant.name, tenant.enabled, row, daemon.state.health(tenant.name)
-            )
-        },
-    }
+def _document(tenant: Tenant, state: dict[str, Any]) -> dict[str, Any]:
+    return {**shown(tenant.model_dump(mode="json")), "state": state}
+
+
+def _view(daemon: Daemon, tenant: Tenant) -> TenantAnswer:
+    return read(TenantAnswer, _document(tenant, daemon.board.tenant_states()[tenant.name]))
+
+
+def _authorization(
+    daemon: Daemon, tenant: Tenant, sign_in: DeviceSignIn | None
+) -> TenantAuthorization:
+    document = _document(tenant, daemon.board.tenant_states()[tenant.name])
+    document["device_code"] = sign_in.as_dict() if sign_in else None
+    return read(TenantAuthorization, document)
 
 
 def _index(daemon: Daemon, name: str) -> int:
@@ -74,13 +81,14 @@ def _at(name: str, change: Callable[[dict[str, Any]], None]) -> Callable[[dict[s
 
 
 @router.get("", summary="Configured tenants with their status")
-def list_tenants(daemon: DaemonDep) -> dict[str, Any]:
-    states = daemon.state.tenants()
-    return {"tenants": [_view(daemon, t, states) for t in daemon.config.tenants]}
+def list_tenants(daemon: DaemonDep) -> TenantList:
+    states = daemon.board.tenant_states()
+    tenants = [_document(t, states[t.name]) for t in daemon.config.tenants]
+    return read(TenantList, {"tenants": tenants})
 
 
 @router.post("", status_code=201, summary="Add a tenant, optionally with its credential")
-def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> TenantAnswer:
     if daemon.config.tenant(tenant.name):
         raise ApiError(
             409, "exists", f'a tenant named "{tenant.name}" exists already', "choose another name"
@@ -109,18 +117,22 @@ def add_tenant(tenant: NewTenant, daemon: DaemonDep, request: Request) -> dict[s
     return _view(daemon, _tenant(daemon, tenant.name))
 
 
-@router.get("/{name}", summary="One tenant")
-def get_tenant(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
+@router.get("/{name}", summary="One tenant", responses=refusals(404))
+def get_tenant(name: TenantName, daemon: DaemonDep) -> TenantAnswer:
     return _view(daemon, _tenant(daemon, name))
 
 
-@router.patch("/{name}", summary="Change a tenant's settings (not its files or endpoints)")
+@router.patch(
+    "/{name}",
+    summary="Change a tenant's settings (not its files or endpoints)",
+    responses=refusals(404),
+)
 def patch_tenant(
     name: TenantName,
     patch: TenantPatch,  # type: ignore[valid-type]
     daemon: DaemonDep,
     request: Request,
-) -> dict[str, Any]:
+) -> TenantAnswer:
     _index(daemon, name)
     changes = patch.model_dump(exclude_unset=True, mode="json")  # type: ignore[attr-defined]
     force = bool(changes.pop("force", False))
@@ -151,8 +163,12 @@ def tenant_change(
     return _at(name, lambda t: t.update(checked))
 
 
-@router.delete("/{name}", summary="Delete a tenant and its runtime state; its contacts stay")
-def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.delete(
+    "/{name}",
+    summary="Delete a tenant and its runtime state; its contacts stay",
+    responses=refusals(404),
+)
+def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> Deleted:
     _index(daemon, name)
     lines = daemon.config_store.update(
         lambda doc: doc["tenants"].remove(next(t for t in doc["tenants"] if t["name"] == name)),
@@ -161,22 +177,22 @@ def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict
     daemon.tenants.forget(name)
     credentials.remove_unused(_credentials_dir(daemon), _prefix(daemon, name), keep=set())
     note(request, *lines)
-    return {"deleted": name}
+    return Deleted(deleted=name)
 
 
-def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> dict[str, Any]:
+def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> TenantAnswer:
     _index(daemon, name)
     note(request, *daemon.config_store.update(_at(name, lambda t: t.update(enabled=enabled))))
     return _view(daemon, _tenant(daemon, name))
 
 
-@router.post("/{name}/enable", summary="Sync this tenant again")
-def enable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.post("/{name}/enable", summary="Sync this tenant again", responses=refusals(404))
+def enable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> TenantAnswer:
     return _set_enabled(daemon, request, name, True)
 
 
-@router.post("/{name}/disable", summary="Leave this tenant out of syncs")
-def disable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dict[str, Any]:
+@router.post("/{name}/disable", summary="Leave this tenant out of syncs", responses=refusals(404))
+def disable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> TenantAnswer:
     return _set_enabled(daemon, request, name, False)
 
 
@@ -185,13 +201,14 @@ def disable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> dic
     summary="Set the tenant's client secret, certificate and key, or PFX; write-only",
     description="The daemon stores the credential as owner-only files in its credentials"
     " directory ([control] credentials_dir) and points the tenant at them. No call returns it.",
+    responses=refusals(404),
 )
 def put_credential(
     name: TenantName,
     credential: Annotated[Credential, Body()],
     daemon: DaemonDep,
     request: Request,
-) -> dict[str, Any]:
+) -> TenantAnswer:
     _index(daemon, name)
     staged = _stage(daemon, name, credential)
     lines = _with_credential(
@@ -269,10 +286,14 @@ def _referenced(daemon: Daemon, name: str) -> set[FilePath]:
 @router.post(
     "/{name}/authorize",
     summary="Acquire a token and prove it works (device code: start the sign-in)",
+    responses={
+        202: {"model": TenantAuthorization, "description": "A device-code sign-in started"},
+        **refusals(404, 502),
+    },
 )
 def authorize_tenant(
     name: TenantName, daemon: DaemonDep, request: Request, response: Response
-) -> dict[str, Any]:
+) -> TenantAuthorization:
     tenant = _tenant(daemon, name)
     if tenant.auth == "device_code":
         try:
@@ -282,26 +303,33 @@ def authorize_tenant(
             raise ApiError(502, "sign_in_failed", str(exc), exc.fix) from None
         response.status_code = 202
         note(request, f"tenants.{name}: device-code sign-in started")
-        return {"device_code": sign_in.as_dict(), **_view(daemon, tenant)}
+        return _authorization(daemon, tenant, sign_in)
     verdict = daemon.tenants.authorize_app(tenant)
     note(request, f"tenants.{name}: authorized: {verdict.status} {verdict.reason}".rstrip())
-    return _view(daemon, tenant)
+    return _authorization(daemon, tenant, None)
 
 
-@router.get("/{name}/authorize", summary="The device-code sign-in in progress, if any")
-def sign_in_status(name: TenantName, daemon: DaemonDep) -> dict[str, Any]:
+@router.get(
+    "/{name}/authorize",
+    summary="The device-code sign-in in progress, if any",
+    responses=refusals(404),
+)
+def sign_in_status(name: TenantName, daemon: DaemonDep) -> TenantAuthorization:
     tenant = _tenant(daemon, name)
-    sign_in = daemon.tenants.sign_in(name)
-    return {"device_code": sign_in.as_dict() if sign_in else None, **_view(daemon, tenant)}
+    return _authorization(daemon, tenant, daemon.tenants.sign_in(name))
 
 
-@router.get("/{name}/groups", summary="Search the tenant's groups by name")
+@router.get(
+    "/{name}/groups",
+    summary="Search the tenant's groups by name",
+    responses=refusals(400, 404, 429, 502),
+)
 def search_groups(
     name: TenantName,
     daemon: DaemonDep,
     request: Request,
     search: Search = "",
-) -> dict[str, Any]:
+) -> Groups:
     tenant = _tenant(daemon, name)
     caller = caller_from_scope(request.scope)
     wait = request.app.state.group_searches.take(caller.uid if caller.uid is not None else -1)
@@ -330,13 +358,16 @@ def search_groups(
         ) from None
     except UserError:
         raise
-    return {
-        "groups": [
-            {
-                "id": g.get("id"),
-                "name": g.get("displayName"),
-                "description": g.get("description") or "",
-            }
-            for g in groups
-        ]
-    }
+    return read(
+        Groups,
+        {
+            "groups": [
+                {
+                    "id": g.get("id"),
+                    "name": g.get("displayName"),
+                    "description": g.get("description") or "",
+                }
+                for g in groups
+            ]
+        },
+    )

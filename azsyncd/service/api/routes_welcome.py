@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
+from azsyncd.answers import WelcomeResent
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.schemas import PRINTABLE, Body
 from azsyncd.service.daemon import Daemon
@@ -27,8 +28,8 @@ class ResendRequest(Body):
     summary="Send a contact's welcome email that failed or may not have arrived (never a "
     "second one after a confirmed send)",
 )
-def resend_welcome(request: ResendRequest, daemon: DaemonDep, http: Request) -> dict[str, Any]:
+def resend_welcome(request: ResendRequest, daemon: DaemonDep, http: Request) -> WelcomeResent:
     email = request.email.strip().lower()
     welcome.resend(daemon.config, daemon.config_dir, daemon.state, email)
     note(http, f"welcome email sent again to {email}")
-    return {"email": email, "welcome": "sent"}
+    return WelcomeResent(email=email, welcome="sent")

@@ -1,12 +1,18 @@
-"""Request bodies of the control API. Unknown keys are refused, so typos are seen."""
+"""Request bodies of the control API. Unknown keys are refused, so typos are seen.
+
+A change of settings, leaver settings or a tenant is a merge patch checked by the
+configuration's own models when it is applied (the answer names the configuration's keys);
+its schema shows those models' keys, each optional, so the schema says what may be sent.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, create_model
 
+from azsyncd.config import model
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import MAX_SECRET_BYTES
 
@@ -15,13 +21,17 @@ Search = Annotated[str, Query(max_length=256, pattern=PRINTABLE)]
 
 
 class Body(BaseModel):
+    """A request body. Its flags and numbers are strict (``Field(strict=True)``): the schema
+    says boolean or integer, so "yes", 1 or 2.5 is refused with 422, not read as true or 2."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class SyncRequest(Body):
-    dry_run: bool = Field(False, description="Plan only: write nothing to the target")
+    dry_run: bool = Field(False, strict=True, description="Plan only: write nothing to the target")
     full: bool = Field(
         False,
+        strict=True,
         description="A full reconciliation: read every user and compare each contact with the"
         " help desk's own (with dry_run: preview the whole plan)",
     )
@@ -35,51 +45,113 @@ class SyncRequest(Body):
         None, max_length=64, pattern=PRINTABLE, description="Sync only this tenant"
     )
     wait: bool = Field(
-        False, description="Answer when the run has ended, with its outcome (a dry run's plan)"
+        False,
+        strict=True,
+        description="Answer when the run has ended, with its outcome (a dry run's plan)",
     )
     timeout: float = Field(
-        600, gt=0, le=3600, description="With wait: give up waiting after this many seconds"
+        600,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="With wait: give up waiting after this many seconds",
     )
 
 
 class ApproveRequest(Body):
     timeout: float = Field(
-        600, gt=0, le=3600, description="Give up waiting for the approving run after this long"
+        600,
+        gt=0,
+        le=3600,
+        strict=True,
+        description="Give up waiting for the approving run after this long",
     )
+
+
+def inlined(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """A model's JSON schema with its $defs put in place (to embed it in another schema)."""
+    if defs is None:
+        defs = schema.get("$defs", {}) if isinstance(schema, dict) else {}
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [inlined(item, defs) for item in schema]
+    return schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def patch_of(section: type[BaseModel], *, keys: set[str] | None = None) -> dict[str, Any]:
+    """The schema of a merge patch of ``section``: its keys (or ``keys``), each optional;
+    null removes a key."""
+    properties = inlined(section.model_json_schema())["properties"]
+    return {
+        "type": "object",
+        "title": f"{section.__name__} patch",
+        "properties": {
+            name: _nullable(schema)
+            for name, schema in properties.items()
+            if keys is None or name in keys
+        },
+        "additionalProperties": False,
+    }
+
+
+def _section(section: type[BaseModel], **kwargs: Any) -> Any:
+    patch = patch_of(section, **kwargs)
+    return Annotated[dict[str, Any] | None, WithJsonSchema(_nullable(patch))]
 
 
 class SettingsPatch(Body):
     """Sections to change, each merged into the current one. Tenants have their own endpoints."""
 
-    account: dict[str, Any] | None = None
-    schedule: dict[str, Any] | None = None
-    target: dict[str, Any] | None = None
-    mapping: dict[str, Any] | None = None
-    welcome_email: dict[str, Any] | None = None
-    sync: dict[str, Any] | None = None
-    scope: dict[str, Any] | None = Field(
+    account: _section(model.Account) = None  # type: ignore[valid-type]
+    schedule: _section(model.Schedule) = None  # type: ignore[valid-type]
+    target: Annotated[
+        dict[str, Any] | None,
+        Field(description="kind, and a table per target kind: its target declares the keys"),
+    ] = None
+    mapping: _section(model.Mapping) = None  # type: ignore[valid-type]
+    welcome_email: _section(model.WelcomeEmail) = None  # type: ignore[valid-type]
+    sync: _section(model.Sync) = None  # type: ignore[valid-type]
+    scope: _section(model.Scope) = Field(  # type: ignore[valid-type]
         None, description="include / exclude conditions for every tenant"
     )
-    state: dict[str, Any] | None = Field(
+    state: _section(model.State, keys={"history_runs"}) = Field(  # type: ignore[valid-type]
         None, description="history_runs only; database_url needs a restart"
     )
     force: bool = Field(
         False,
+        strict=True,
         description="Save even if the change's preview fails more than [sync] max_fail_share"
         " of a tenant's contacts",
+    )
+
+
+class _TenantPatchBase(Body):
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema: schema.update(
+            patch_of(Tenant, keys=set(Tenant.model_fields) - {"name"})
+        )
     )
 
 
 # Every Tenant field, optional: a PATCH names only what changes.
 TenantPatch: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "TenantPatch",
-    __base__=Body,
+    __base__=_TenantPatchBase,
     **{
         name: (Optional[field.annotation], None)  # noqa: UP045 (a runtime type)
         for name, field in Tenant.model_fields.items()
         if name != "name"
     },
-    force=(bool, False),  # save even if the change's preview fails too many contacts
+    # Save even if the change's preview fails too many contacts.
+    force=(bool, Field(False, strict=True)),
 )
 
 RecordStatus = Literal["success", "failed", "skipped", "unchanged"]

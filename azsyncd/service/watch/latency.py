@@ -13,22 +13,24 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from azsyncd.answers import Status
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 TENANT_STATUSES = ("new", "active", "disabled", "quarantined")
 
 
-def _timestamp(iso: str | None) -> float | None:
-    return datetime.fromisoformat(iso).timestamp() if iso else None
+def _timestamp(at: datetime | None) -> float | None:
+    return at.timestamp() if at else None
 
 
 class StatusCollector(Collector):
-    def __init__(self, status: Callable[[], dict[str, Any]], ticks: Callable[[], Any]) -> None:
+    def __init__(self, status: Callable[[], Status], ticks: Callable[[], Any]) -> None:
         self._status = status
         self._ticks = ticks
 
     def collect(self) -> Iterator[Metric]:
         status = self._status()
-        tenants = status["tenants"]
+        tenants = status.tenants
 
         checked = GaugeMetricFamily(
             "azsync_tenant_last_checked_timestamp_seconds",
@@ -51,16 +53,16 @@ class StatusCollector(Collector):
             labels=["tenant", "status"],
         )
         for tenant in tenants:
-            name = tenant["name"]
-            at = _timestamp(tenant.get("last_checked_at"))
+            name = tenant.name
+            at = _timestamp(tenant.last_checked_at)
             if at is not None:
                 checked.add_metric([name], at)
-            unwritten.add_metric([name], tenant.get("oldest_unwritten_age_seconds") or 0.0)
-            due = _timestamp(tenant.get("next_tick_at"))
+            unwritten.add_metric([name], tenant.oldest_unwritten_age_seconds or 0.0)
+            due = _timestamp(tenant.next_tick_at)
             if due is not None:
                 next_tick.add_metric([name], due)
             for value in TENANT_STATUSES:
-                state.add_metric([name, value], 1.0 if tenant["status"] == value else 0.0)
+                state.add_metric([name, value], 1.0 if tenant.status == value else 0.0)
         yield from (checked, unwritten, next_tick, state)
 
         ticks = CounterMetricFamily(
@@ -74,16 +76,14 @@ class StatusCollector(Collector):
         yield ticks
 
         running = GaugeMetricFamily("azsync_sync_running", "1 while a sync runs")
-        running.add_metric([], 1.0 if status.get("running") else 0.0)
+        running.add_metric([], 1.0 if status.running else 0.0)
         yield running
-        last = status.get("last_run")
-        if last and last.get("finished_at"):
+        last = status.last_run
+        if last and last.finished_at:
             finished = GaugeMetricFamily(
                 "azsync_last_sync_timestamp_seconds",
                 "When the last sync that did something ended",
                 labels=["status", "trigger"],
             )
-            finished.add_metric(
-                [last["status"], last["trigger"]], _timestamp(last["finished_at"]) or 0.0
-            )
+            finished.add_metric([last.status, last.trigger], _timestamp(last.finished_at) or 0.0)
             yield finished

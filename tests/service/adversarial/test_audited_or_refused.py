@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from azsyncd.state import database
 from tests.helpers import running_daemon
 from tests.service.adversarial.conftest import contoso_config
 from tests.service.adversarial.test_consistency import exclusive_lock
@@ -45,9 +46,11 @@ def test_a_settings_edit_on_a_locked_database_is_refused_and_writes_nothing(
 
 
 @pytest.fixture
-def locks_after_the_request_began(tmp_path: Path) -> Iterator[Any]:
+def locks_after_the_request_began(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A live daemon whose state database another process locks just after the audit entry
-    of the next change is written, before the change itself."""
+    of the next change is written, before the change itself. (Its busy timeout is 1 s, not
+    10: the daemon is in this process, and a lock held for good is refused either way.)"""
+    monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 1000)
     with live_daemon(tmp_path) as live:
         state = live.daemon.state
         written = state.audit

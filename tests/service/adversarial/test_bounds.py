@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import daemon_command, running_daemon, short_dir
+from tests.helpers import Deadline, daemon_command, running_daemon, short_dir, wait_for
 from tests.service.adversarial.conftest import contoso_config, private
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,9 @@ def stream(path: Path, head: bytes, body: Iterator[bytes], give_up: int) -> tupl
     sock.sendall(head)
     sock.setblocking(False)
     answer, sent, pending = b"", 0, b""
-    deadline = time.monotonic() + 60
+    deadline = Deadline(60)
     try:
-        while time.monotonic() < deadline and sent < give_up:
+        while not deadline.passed() and sent < give_up:
             readable, writable, _ = select.select([sock], [sock], [], 5)
             if readable:
                 data = sock.recv(65536)
@@ -148,16 +148,20 @@ def connect(path: Path, timeout: float = 10) -> socket.socket:
     """A connection, once the listener's backlog has room (AF_UNIX says EAGAIN while full)."""
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.setblocking(False)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def connected() -> bool:
         try:
             client.connect(str(path))
-            return client
+            return True
         except BlockingIOError:
-            if time.monotonic() > deadline:
-                client.close()
-                raise
-            time.sleep(0.005)
+            return False
+
+    try:
+        wait_for(connected, timeout, f"a connection to {path}", interval=0.005)
+    except AssertionError:
+        client.close()
+        raise
+    return client
 
 
 @pytest.fixture

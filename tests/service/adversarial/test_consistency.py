@@ -11,11 +11,12 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import daemon_command, running_daemon, short_dir, write_config
+from tests.helpers import daemon_command, running_daemon, short_dir, within, write_config
 from tests.service.adversarial.conftest import contoso_config, private
 
 pytestmark = pytest.mark.slow
@@ -87,10 +88,12 @@ def test_a_locked_database_answers_503_and_writes_nothing(config_path: Path) -> 
     before = config_path.read_bytes()
     with running_daemon(config_path) as daemon, daemon.client() as http:
         credentials = config_path.parent / "credentials"
-        with exclusive_lock(daemon.state_dir / "state.db"):
-            answer = http.post("/v1/tenants", json=TENANT, timeout=60)
+        # Both changes at once: each waits out the database's busy timeout (10 s).
+        with exclusive_lock(daemon.state_dir / "state.db"), ThreadPoolExecutor(2) as pool:
+            adding = pool.submit(http.post, "/v1/tenants", json=TENANT, timeout=within(60))
+            starting = pool.submit(http.post, "/v1/sync", json={}, timeout=within(60))
             assert http.get("/v1/status").status_code == 200  # reading goes on meanwhile
-            started = http.post("/v1/sync", json={}, timeout=60)
+            answer, started = adding.result(), starting.result()
         assert answer.status_code == 503, answer.text
         error = answer.json()["error"]
         assert (

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.fakes import pfx
-from tests.helpers import running_daemon
+from tests.helpers import Deadline, running_daemon, within
 from tests.service.adversarial.conftest import contoso_config
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ class Uploads:
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         for thread in self.threads:
-            thread.join(60)
+            thread.join(within(60))
 
     def _send(self) -> None:
         transport = httpx.HTTPTransport(uds=str(self.socket))
@@ -76,7 +76,7 @@ def status_latencies(socket: Path, seconds: float) -> list[float]:
     found: list[float] = []
     transport = httpx.HTTPTransport(uds=str(socket))
     with httpx.Client(transport=transport, base_url="http://azsyncd", timeout=2) as http:
-        ends = time.monotonic() + seconds
+        ends = time.monotonic() + seconds  # not a wait: a window of samples
         while time.monotonic() < ends:
             started = time.perf_counter()
             try:
@@ -117,20 +117,11 @@ def test_three_hostile_uploads_at_once_leave_status_answering(tmp_path: Path) ->
         with Uploads(daemon.socket, hostile, threads=3):
             time.sleep(0.5)
             daemon.proc.send_signal(signal.SIGTERM)
-            started = time.monotonic()
-            code = daemon.proc.wait(30) if _ends(daemon.proc, 30) else None
-        stopped_in = time.monotonic() - started
-    assert code == 0 and stopped_in < 20, (code, stopped_in)
+            stopping = Deadline(20)
+            code = daemon.proc.wait(Deadline(30).left())
+        assert not stopping.passed(), f"the daemon took longer than {stopping} to stop"
+    assert code == 0
     assert "pfx_file" not in config.read_text()
-
-
-def _ends(proc: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:  # type: ignore[attr-defined]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
@@ -147,7 +138,7 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
                 other.timeout = httpx.Timeout(60)
                 answers.append(other.put("/v1/tenants/contoso/credential", json=body(hostile)))
 
-        started = time.monotonic()
+        started, limit = time.monotonic(), Deadline(30)
         thread = threading.Thread(target=upload)
         thread.start()
         latencies: list[float] = []
@@ -159,10 +150,10 @@ def test_a_count_hidden_in_the_encrypted_safe_is_refused_by_the_time_limit(
         hung = sum(1 for t in latencies if t == float("inf"))
         assert not hung, f"{hung} of {len(latencies)} status calls got no answer within 2 s"
         assert figure < allowed_p99(), f"status p99 {figure * 1000:.1f} ms"
-        thread.join(5)
+        thread.join(within(5))
         accepted = http.put("/v1/tenants/contoso/credential", json=body(honest))
     assert answers and answers[0].status_code == 422, answers
     assert "takes too long" in answers[0].json()["error"]["message"]
-    assert took < 30
+    assert not limit.passed(), f"{took:.1f} s (limit {limit})"
     assert accepted.status_code == 200, accepted.text
     assert "pfx_file" in config.read_text()

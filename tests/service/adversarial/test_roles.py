@@ -26,6 +26,9 @@ PERSONAL = [
     "/v1/runs/latest/records",
     "/v1/runs/1/report.csv",
     "/v1/runs/latest/report.csv",
+    "/v1/report/quality",  # the failing users' addresses
+    "/v1/report/quality.csv",
+    "/v1/lifecycle/joiners",  # who starts when
 ]
 OPEN = ["/v1/status", "/v1/runs", "/v1/runs/1", "/v1/metrics", "/v1/tenants", "/v1/audit"]
 NAME = "anna.andersson0"  # a user of the directory, her contact and her records
@@ -103,6 +106,7 @@ def test_personal_data_needs_a_reader_and_searches_are_throttled(
             assert NAME not in answers[path][1], (path, answers[path][1][:300])
         assert "anna.andersson0@contoso.example" in root_sees  # the admin sees the trace
         assert json.loads(answers["/v1/lifecycle"][1])["leavers"] == []
+        assert json.loads(answers["/v1/lifecycle"][1])["joiners"] == []
         assert denied.returncode == 1 and "[control] readers" in denied.stderr, denied.stderr
 
         searches = seen["searches"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import daemon_command, running_daemon
+from tests.helpers import daemon_command, running_daemon, within
 from tests.service.conftest import LocalWorld
 
 pytestmark = pytest.mark.slow
@@ -55,7 +55,7 @@ class PeakRss:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join(5)
+        self._thread.join(within(5))
 
     def _poll(self) -> None:
         while not self._stop.is_set():
