@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from azsyncd.targets.local.table import Contact
+from tests.helpers import within
 from tests.tui.driving import answer, drive, on_screen, settle, text, until
 from tests.tui.tui_daemon import LiveDaemon, module_daemon
 from tui.app import AzsyncApp
@@ -101,6 +102,6 @@ def test_full_sync_asks_first_then_reads_and_compares_everything(live: LiveDaemo
         await until(pilot, lambda: len(live.daemon.state.runs(100, 0)) == before + 1)
 
     drive(app, scenario)
-    live.daemon.runner.wait(60)
+    live.daemon.runner.wait(within(60))
     run = live.daemon.state.runs(1, 0)[0]
     assert run.options.get("full") is True and not run.dry_run
