@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from azsyncd.config import target_kinds
 from azsyncd.config.endpoints import is_loopback_host, secure_url
-from azsyncd.config.model import Config
+from azsyncd.config.model import Config, Tenant
 
 
 def _target_problems(config: Config) -> Iterator[tuple[str, str]]:
@@ -55,7 +55,12 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
     """Yield (key, message) for each rule the configuration breaks."""
     yield from _target_problems(config)
     yield from _group_rule_problems(config)
+    yield from _tenant_problems(config)
+    yield from _mail_problems(config)
+    yield from _alert_problems(config)
 
+
+def _tenant_problems(config: Config) -> Iterator[tuple[str, str]]:
     names: set[str] = set()
     for i, tenant in enumerate(config.tenants):
         key = f"tenants[{i}]"
@@ -65,36 +70,12 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                 f'tenant name "{tenant.name}" is used twice; each tenant needs its own name',
             )
         names.add(tenant.name)
-        if tenant.cloud == "custom":
-            for url_key in ("login_url", "graph_url"):
-                url = getattr(tenant, url_key)
-                if not url:
-                    yield f"{key}.{url_key}", f'cloud = "custom" needs {url_key}'
-                    continue
-                try:
-                    secure_url(url, url_key)
-                except ValueError as exc:
-                    yield f"{key}.{url_key}", str(exc)
-        else:
-            for url_key in ("login_url", "graph_url"):
-                if getattr(tenant, url_key):
-                    yield (
-                        f"{key}.{url_key}",
-                        (
-                            f'{url_key} only applies with cloud = "custom"; remove it or set '
-                            "cloud "
-                            "= "
-                            '"custom"'
-                        ),
-                    )
+        yield from _cloud_problems(key, tenant)
         if tenant.auth == "secret" and not tenant.client_secret_file:
             yield (
                 f"{key}.client_secret_file",
-                (
-                    'auth = "secret" needs client_secret_file, a file holding the client secret '
-                    "(chmod "
-                    "600)"
-                ),
+                'auth = "secret" needs client_secret_file, a file holding the client secret'
+                " (chmod 600)",
             )
         if (
             tenant.auth == "certificate"
@@ -103,14 +84,35 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
         ):
             yield (
                 f"{key}.certificate_file",
-                (
-                    'auth = "certificate" needs certificate_file and private_key_file (PEM), or '
-                    "pfx_file"
-                ),
+                'auth = "certificate" needs certificate_file and private_key_file (PEM), or'
+                " pfx_file",
             )
         if tenant.users == "groups" and not tenant.groups:
             yield f"{key}.groups", 'users = "groups" needs at least one group id in groups'
 
+
+def _cloud_problems(key: str, tenant: Tenant) -> Iterator[tuple[str, str]]:
+    """A custom cloud needs both URLs, over https; another cloud takes neither."""
+    for url_key in ("login_url", "graph_url"):
+        url = getattr(tenant, url_key)
+        if tenant.cloud != "custom":
+            if url:
+                yield (
+                    f"{key}.{url_key}",
+                    f'{url_key} only applies with cloud = "custom"; remove it or set cloud ='
+                    ' "custom"',
+                )
+            continue
+        if not url:
+            yield f"{key}.{url_key}", f'cloud = "custom" needs {url_key}'
+            continue
+        try:
+            secure_url(url, url_key)
+        except ValueError as exc:
+            yield f"{key}.{url_key}", str(exc)
+
+
+def _mail_problems(config: Config) -> Iterator[tuple[str, str]]:
     mail = config.welcome_email
     if mail.enabled:
         for mail_key in ("smtp_host", "from_address"):
@@ -124,7 +126,6 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
                 "welcome_email.password_file",
                 "an SMTP username needs password_file, a file holding the password",
             )
-
     # Whatever uses the server (welcome emails, alert emails, a test message): the SMTP login
     # and every email go in the clear with tls = "none", so only to this host.
     if mail.tls == "none" and mail.smtp_host and not is_loopback_host(mail.smtp_host):
@@ -134,8 +135,11 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
             ' or "tls" (plain SMTP is accepted only on loopback addresses such as 127.0.0.1)',
         )
 
-    alerts = config.alerts
-    if alerts.email_to and not (mail.smtp_host and mail.from_address):
+
+def _alert_problems(config: Config) -> Iterator[tuple[str, str]]:
+    mail, alerts = config.welcome_email, config.alerts
+    smtp = bool(mail.smtp_host and mail.from_address)
+    if alerts.email_to and not smtp:
         yield (
             "alerts.email_to",
             "alert emails go through the welcome email's SMTP server: set [welcome_email]"
@@ -143,7 +147,7 @@ def cross_field_problems(config: Config) -> Iterator[tuple[str, str]]:
         )
     if alerts.secret_file and not alerts.webhook_url:
         yield "alerts.secret_file", "a webhook secret needs webhook_url, the webhook it is sent to"
-    if alerts.digest.emails and not (mail.smtp_host and mail.from_address):
+    if alerts.digest.emails and not smtp:
         yield (
             "alerts.digest.to",
             "the digest's emails go through the welcome email's SMTP server: set [welcome_email]"
