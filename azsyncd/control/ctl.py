@@ -144,6 +144,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _sync_commands(sub)
+    _tenant_commands(sub)
+    _settings_commands(sub)
+    _lifecycle_commands(sub)
+    _more_commands(sub)
+    _json_after_the_command(parser)
+    return parser
+
+
+def _sync_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """status, sync, runs and log."""
     sub.add_parser("status", help="daemon, schedule, running sync and tenants")
     sync = sub.add_parser("sync", help="start a sync")
     sync.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
@@ -179,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
 
+
+def _tenant_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """tenants and their actions."""
     tenants = sub.add_parser("tenants", help="list and manage tenants")
     tsub = tenants.add_subparsers(dest="action", metavar="ACTION")
     tsub.add_parser("list", help="the tenants and their status")
@@ -215,6 +229,9 @@ def _parser() -> argparse.ArgumentParser:
     for command in (add, credential):
         _credential_options(command)
 
+
+def _settings_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """settings show and set."""
     settings = sub.add_parser("settings", help="show or change settings")
     ssub = settings.add_subparsers(dest="action", metavar="ACTION")
     ssub.add_parser("show", help="the settings (the default)")
@@ -224,6 +241,9 @@ def _parser() -> argparse.ArgumentParser:
     setp.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
     _preview_options(setp)
 
+
+def _lifecycle_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """joiners, leavers and contact-group rules."""
     life = sub.add_parser("lifecycle", help="joiners, leavers and contact-group rules")
     lsub = life.add_subparsers(dest="action", metavar="ACTION")
     lsub.add_parser("show", help="settings, rules and the leavers azsync knows")
@@ -245,6 +265,9 @@ def _parser() -> argparse.ArgumentParser:
     rremove.add_argument("group")
     _preview_options(rremove)
 
+
+def _more_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """contacts, reload, alerts, welcome, report, audit and demo."""
     contacts = sub.add_parser("contacts", help="contacts of the built-in store")
     contacts.add_argument("--search", default="")
     contacts.add_argument("--limit", type=int, default=50)
@@ -271,8 +294,6 @@ def _parser() -> argparse.ArgumentParser:
     add_user = dsub.add_parser("add-user", help="add a person, to watch the next tick sync them")
     add_user.add_argument("name", help='e.g. "Ada Lovelace"')
     add_user.add_argument("--department", default="Support")
-    _json_after_the_command(parser)
-    return parser
 
 
 def _json_after_the_command(parser: argparse.ArgumentParser) -> None:
