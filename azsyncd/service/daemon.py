@@ -114,19 +114,26 @@ class Daemon:
             self._retry,
             clock,
         )
+        self._wire_watch()
+        # On SQLite this daemon is the only one on its state and is active at once; on
+        # PostgreSQL it is active if no other daemon holds the lead, else standby.
+        self.standby.leadership.start()
+
+    def _wire_watch(self) -> None:
+        """Alerts, the weekly digest, the status board and the metrics read from it."""
         self.alert_backoff = 1.0  # seconds before a webhook's second try; doubles after
         self.alerts = AlertBook(
             self.state,
             lambda: self.config,
             lambda config: Notifier(config, self.config_dir, backoff=self.alert_backoff),
-            clock,
+            self.clock,
             self.started_at,
         )
         self.digest = DigestBook(
             self.state,
             lambda: self.config,
             lambda config: Notifier(config, self.config_dir, backoff=self.alert_backoff),
-            clock,
+            self.clock,
         )
         self.alert_watch = AlertWatch(
             self.alerts, active=lambda: self.active, also=[self.digest.check]
@@ -137,9 +144,6 @@ class Daemon:
         self.metrics.registry.register(
             latency.StatusCollector(self.board.status, lambda: self.ticks.book.counts())
         )
-        # On SQLite this daemon is the only one on its state and is active at once; on
-        # PostgreSQL it is active if no other daemon holds the lead, else standby.
-        self.standby.leadership.start()
 
     def wire_runs(self) -> None:
         """A runner, and the ticks that start runs on it."""
