@@ -123,16 +123,36 @@ class Mapper:
         return ("" if empty(value) else as_text(value)), source
 
     def map(self, user: dict[str, Any]) -> Mapped:
+        reasons: list[str] = []
+        fixes: list[Fix] = []
+        email = self._mapped_email(user, reasons, fixes)
+        name = self._mapped_name(user, reasons, fixes)
+        phones = self._mapped_phones(user, reasons, fixes)
+        custom = self._mapped_custom(user, reasons, fixes)
+        if reasons:
+            raise MappingFailure(reasons, fixes)
+        custom.update(self.fixed)
+        mapped = Mapped(email.lower(), name, phones, custom)
+        mapped.fingerprint = fingerprint(mapped)
+        mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
+        return mapped
+
+    # Each part of ``map`` adds why it fails (``reasons``) and what fixes it (``fixes``).
+
+    def _mapped_email(self, user: dict[str, Any], reasons: list[str], fixes: list[Fix]) -> str:
         email, source = self.email(user)
-        reasons, fixes = _email_problems(email, source, user)
+        found, fixed = _email_problems(email, source, user)
         if not attributes.is_known(source):  # an expression: name the attributes it reads
-            fixes = [dataclasses.replace(f, attribute=read_by(self._email)) for f in fixes]
-        reasons[:0] = self.broken
-        fixes[:0] = [
+            fixed = [dataclasses.replace(f, attribute=read_by(self._email)) for f in fixed]
+        reasons += [*self.broken, *found]
+        fixes += [
             Fix("mapping", "", name, detail="an expression the field cannot hold")
             for name in sorted(self._broken)
         ]
+        fixes += fixed
+        return email
 
+    def _mapped_name(self, user: dict[str, Any], reasons: list[str], fixes: list[Fix]) -> str:
         name = self._name_of(user)
         if not name:
             reasons.append(
@@ -145,7 +165,11 @@ class Mapper:
                 else sorted(self._name.reads)
             )
             fixes.append(Fix("set", " or ".join(parts), "name"))
+        return name
 
+    def _mapped_phones(
+        self, user: dict[str, Any], reasons: list[str], fixes: list[Fix]
+    ) -> list[Phone]:
         phones = []
         for phone_type, expression in self._phones:
             value = expression.evaluate(user)
@@ -159,7 +183,11 @@ class Mapper:
                     " or set mapping.skip_empty_phones = true"
                 )
                 fixes.append(Fix("set", read_by(expression), f"phone ({phone_type})"))
+        return phones
 
+    def _mapped_custom(
+        self, user: dict[str, Any], reasons: list[str], fixes: list[Fix]
+    ) -> dict[str, Any]:
         custom: dict[str, Any] = {}
         for target_field, expression in self.custom:
             raw = expression.evaluate(user)
@@ -184,13 +212,7 @@ class Mapper:
             fixes.append(
                 Fix("mapping", "", name_missing, detail="a required field with no mapping")
             )
-        if reasons:
-            raise MappingFailure(reasons, fixes)
-        custom.update(self.fixed)
-        mapped = Mapped(email.lower(), name, phones, custom)
-        mapped.fingerprint = fingerprint(mapped)
-        mapped.mirror = f"{mapped.fingerprint}:{self.settings}"
-        return mapped
+        return custom
 
     def fails(self, user: dict[str, Any], parts: Container[str] | None = None) -> bool:
         """Whether ``map`` fails this user, looking only at ``parts`` of the mapping (every
