@@ -24,6 +24,7 @@ from azsyncd.control.client import (
     Client,
     ClientSecret,
     Credential,
+    Lifecycle,
     PemCertificate,
     Pfx,
     Preview,
@@ -761,6 +762,35 @@ def _report(client: Client, p: Printer, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def lifecycle_text(shown: Lifecycle) -> str:
+    """Leaver and joiner settings, the rules and the leavers, as a terminal shows them."""
+    s = shown.lifecycle
+    lines = [
+        f"on_removed {s.on_removed} (after {s.grace_days} day(s) of grace), on_disabled"
+        f" {s.on_disabled}; leavers' group {s.group_name!r}",
+        "joiners: "
+        + (
+            f"created {s.create_before_hire_days} day(s) before the hire date, login off"
+            " (azsyncctl lifecycle joiners)"
+            if s.create_before_hire_days
+            else "off (create_before_hire_days = 0)"
+        ),
+        *(
+            f"rule: {r.condition} -> {r.group!r}"
+            + (" (sees its tickets)" if r.access_tickets else "")
+            for r in shown.contact_groups
+        ),
+        *(
+            f"leaver: {row.tenant} {row.email} "
+            + ("login off" if row.login_off else f"gone since {when(row.gone_since, 10)}")
+            + (", disabled" if row.disabled else "")
+            + (f" ({row.reason})" if row.reason else "")
+            for row in shown.leavers
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
     action = args.action or "show"
     if action == "joiners":
@@ -803,31 +833,7 @@ def _lifecycle(client: Client, p: Printer, args: argparse.Namespace) -> int:
             return _refused(p, exc)
     else:
         shown = client.lifecycle()
-    s = shown.lifecycle
-    lines = [
-        f"on_removed {s.on_removed} (after {s.grace_days} day(s) of grace), on_disabled"
-        f" {s.on_disabled}; leavers' group {s.group_name!r}",
-        "joiners: "
-        + (
-            f"created {s.create_before_hire_days} day(s) before the hire date, login off"
-            " (azsyncctl lifecycle joiners)"
-            if s.create_before_hire_days
-            else "off (create_before_hire_days = 0)"
-        ),
-        *(
-            f"rule: {r.condition} -> {r.group!r}"
-            + (" (sees its tickets)" if r.access_tickets else "")
-            for r in shown.contact_groups
-        ),
-        *(
-            f"leaver: {row.tenant} {row.email} "
-            + ("login off" if row.login_off else f"gone since {when(row.gone_since, 10)}")
-            + (", disabled" if row.disabled else "")
-            + (f" ({row.reason})" if row.reason else "")
-            for row in shown.leavers
-        ),
-    ]
-    p.out(shown, "\n".join(lines))
+    p.out(shown, lifecycle_text(shown))
     return EXIT_OK
 
 
