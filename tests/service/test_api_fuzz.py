@@ -143,3 +143,39 @@ def test_the_fuzz_refuses_an_answer_its_schema_does_not_describe() -> None:
         with pytest.raises(FailureGroup) as failed:
             wrong[path]["GET"].Case().call_and_validate()
         assert why in str(failed.value) + "".join(map(str, failed.value.exceptions)), path
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        # The case the fuzz found: a null for a key the section does not have was a no-op.
+        ("/v1/settings", {"schedule": {"enabled": None, "time": "00:00", "": None}}),
+        ("/v1/settings", {"mapping": {"emial": None}}),
+        ("/v1/settings", {"account": {"nmae": "typo"}}),
+        ("/v1/lifecycle", {"lifecycle": {"grace_day": None}}),
+    ],
+)
+def test_a_key_a_section_does_not_have_is_refused_even_as_null(
+    path: str, body: dict[str, object]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    before = DAEMON.config.model_dump()
+    with TestClient(create_app(DAEMON)) as client:
+        answer = client.patch(path, json=body)
+    assert answer.status_code == 422, answer.text
+    unknown = next(k for section in body.values() for k in section if k not in ("enabled", "time"))
+    assert f'unknown key "{unknown}"' in answer.json()["error"]["message"]
+    assert DAEMON.config.model_dump() == before
+
+
+def test_a_null_for_a_key_the_section_has_still_removes_it() -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(DAEMON)) as client:
+        set_ = client.patch("/v1/settings", json={"schedule": {"interval": "7m"}})
+        assert set_.status_code == 200, set_.text
+        assert set_.json()["schedule"]["interval"] == "7m"
+        removed = client.patch("/v1/settings", json={"schedule": {"interval": None}})
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["schedule"]["interval"] == ""

@@ -135,7 +135,10 @@ async def _user(request: Request, exc: UserError) -> JSONResponse:
 
 async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = [
-        {"key": ".".join(clipped(str(p), 64) for p in e["loc"]), "message": e["msg"]}
+        {
+            "key": ".".join(clipped(str(p), 64) for p in e["loc"]),
+            "message": e["msg"].removeprefix("Value error, "),  # our checks' own words
+        }
         for e in exc.errors()
     ]
     first = problems[0] if problems else {"key": "", "message": "invalid request"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, Field, ValidationError, WithJsonSchema
 
 from azsyncd.answers import Joiners, Lifecycle, RuleCheck, read
 from azsyncd.config import model
@@ -17,7 +17,7 @@ from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
-from azsyncd.service.api.schemas import Body, inlined, patch_of
+from azsyncd.service.api.schemas import Body, inlined, known_keys, patch_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import LifecycleState
@@ -40,6 +40,7 @@ class LifecyclePatch(Body):
     lifecycle: Annotated[
         dict[str, Any] | None,
         WithJsonSchema({"anyOf": [patch_of(model.Lifecycle), {"type": "null"}]}),
+        AfterValidator(known_keys(model.Lifecycle)),
     ] = Field(
         None,
         description="on_removed, on_disabled, grace_days, group_name, create_before_hire_days:"

@@ -7,14 +7,24 @@ its schema shows those models' keys, each optional, so the schema says what may 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+    create_model,
+)
 
 from azsyncd.config import model
 from azsyncd.config.model import Tenant
 from azsyncd.config.secrets import MAX_SECRET_BYTES
+from azsyncd.config.text import clipped
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters: they would reach logs and files
 Search = Annotated[str, Query(max_length=256, pattern=PRINTABLE)]
@@ -102,27 +112,51 @@ def patch_of(section: type[BaseModel], *, keys: set[str] | None = None) -> dict[
     }
 
 
-def _section(section: type[BaseModel], **kwargs: Any) -> Any:
+def known_keys(
+    section: type[BaseModel], *, keys: set[str] | None = None
+) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
+    """A check that a patch of ``section`` names only its keys. A null for an unknown key is
+    refused too: removing a key that cannot exist is a typo, not a no-op."""
+    allowed = sorted(patch_of(section, keys=keys)["properties"])
+
+    def check(patch: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key in patch or {}:
+            if key not in allowed:
+                hint = model.suggest(key, allowed) or f"; known keys here: {', '.join(allowed)}"
+                raise ValueError(f'unknown key "{clipped(key)}"{hint}')
+        return patch
+
+    return check
+
+
+def section_patch(section: type[BaseModel], **kwargs: Any) -> Any:
+    """A merge patch of ``section`` as a request field: its schema shows ``keys`` (the ones
+    the API may change), and a key the section does not have is refused. A key it has but the
+    API may not change gets its own answer when the patch is applied."""
     patch = patch_of(section, **kwargs)
-    return Annotated[dict[str, Any] | None, WithJsonSchema(_nullable(patch))]
+    return Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema(_nullable(patch)),
+        AfterValidator(known_keys(section)),
+    ]
 
 
 class SettingsPatch(Body):
     """Sections to change, each merged into the current one. Tenants have their own endpoints."""
 
-    account: _section(model.Account) = None  # type: ignore[valid-type]
-    schedule: _section(model.Schedule) = None  # type: ignore[valid-type]
+    account: section_patch(model.Account) = None  # type: ignore[valid-type]
+    schedule: section_patch(model.Schedule) = None  # type: ignore[valid-type]
     target: Annotated[
         dict[str, Any] | None,
         Field(description="kind, and a table per target kind: its target declares the keys"),
     ] = None
-    mapping: _section(model.Mapping) = None  # type: ignore[valid-type]
-    welcome_email: _section(model.WelcomeEmail) = None  # type: ignore[valid-type]
-    sync: _section(model.Sync) = None  # type: ignore[valid-type]
-    scope: _section(model.Scope) = Field(  # type: ignore[valid-type]
+    mapping: section_patch(model.Mapping) = None  # type: ignore[valid-type]
+    welcome_email: section_patch(model.WelcomeEmail) = None  # type: ignore[valid-type]
+    sync: section_patch(model.Sync) = None  # type: ignore[valid-type]
+    scope: section_patch(model.Scope) = Field(  # type: ignore[valid-type]
         None, description="include / exclude conditions for every tenant"
     )
-    state: _section(model.State, keys={"history_runs"}) = Field(  # type: ignore[valid-type]
+    state: section_patch(model.State, keys={"history_runs"}) = Field(  # type: ignore[valid-type]
         None, description="history_runs only; database_url needs a restart"
     )
     force: bool = Field(
