@@ -152,7 +152,7 @@ RecordStatus = Literal["success", "failed", "skipped", "unchanged"]
 RunId = int | Literal["latest"]
 API = "/v1"
 RECORDS_PAGE = 10000  # the API's largest page
-SAVE_TIMEOUT = 900  # a mapping or scope change is previewed (the directory read) before it is saved
+SAVE_TIMEOUT = 900  # a change that can make contacts fail is previewed (the directory read) first
 
 
 class ApiFailure(Exception):
@@ -406,9 +406,9 @@ class Client:
         """Merge changes into sections, e.g. ``update_settings(schedule={"enabled": True})``.
 
         A key set to None is removed (JSON merge patch). Validated, then written atomically.
-        A mapping or scope change whose preview fails more than [sync] max_fail_share of a
-        tenant's contacts is refused (ApiFailure, code "preview_fails", with ``.preview``)
-        unless ``force``.
+        A change that can make contacts fail (mapping, scope, target...) whose preview fails
+        more than [sync] max_fail_share of a tenant's contacts is refused (ApiFailure, code
+        "preview_fails", with ``.preview``) unless ``force``.
         """
         body: dict[str, Any] = {**sections, **({"force": True} if force else {})}
         return self._read(Settings, "PATCH", "/settings", json=body, timeout=SAVE_TIMEOUT)
@@ -612,14 +612,21 @@ class Client:
         return self._read(Tenant, "POST", "/tenants", json=body)
 
     def update_tenant(self, name: str, **changes: Any) -> Tenant:
-        return self._read(Tenant, "PATCH", f"/tenants/{_segment(name)}", json=changes)
+        """Change a tenant's settings (``force=True``: even if the change's preview fails too
+        many contacts)."""
+        path = f"/tenants/{_segment(name)}"
+        return self._read(Tenant, "PATCH", path, json=changes, timeout=SAVE_TIMEOUT)
 
     def delete_tenant(self, name: str) -> None:
         self._read(Deleted, "DELETE", f"/tenants/{_segment(name)}")
 
-    def set_tenant_enabled(self, name: str, enabled: bool) -> Tenant:
+    def set_tenant_enabled(self, name: str, enabled: bool, force: bool = False) -> Tenant:
+        """Enabling is previewed: refused (``preview_fails``) if it fails too many contacts,
+        unless ``force``."""
         action = "enable" if enabled else "disable"
-        return self._read(Tenant, "POST", f"/tenants/{_segment(name)}/{action}", json={})
+        body = {"force": True} if force and enabled else {}
+        path = f"/tenants/{_segment(name)}/{action}"
+        return self._read(Tenant, "POST", path, json=body, timeout=SAVE_TIMEOUT)
 
     def set_credential(self, name: str, credential: Credential) -> None:
         """Store a tenant's secret, certificate or PFX on the daemon's side (write-only)."""

@@ -204,7 +204,14 @@ def _tenant_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         ("delete", "remove the tenant (its contacts stay in the help desk)"),
         ("authorize", "get a token and prove the tenant works (device code: sign in)"),
     ):
-        tsub.add_parser(action, help=text).add_argument("name")
+        command = tsub.add_parser(action, help=text)
+        command.add_argument("name")
+        if action == "enable":  # previewed at save, as a change to its settings is
+            command.add_argument(
+                "--force",
+                action="store_true",
+                help="enable even if the preview fails more than [sync] max_fail_share of it",
+            )
     tset = tsub.add_parser(
         "set",
         help="""change a tenant's settings, e.g. scope.exclude='["has license"]' --preview""",
@@ -657,7 +664,12 @@ def _tenants(client: Client, p: Printer, args: argparse.Namespace) -> int:
         client.delete_tenant(args.name)
         p.out({"deleted": args.name}, f"deleted {args.name}")
     else:
-        tenant = client.set_tenant_enabled(args.name, action == "enable")
+        try:
+            tenant = client.set_tenant_enabled(
+                args.name, action == "enable", force=getattr(args, "force", False)
+            )
+        except ApiFailure as exc:
+            return _refused(p, exc)
         p.out(tenant, f"{action}d {args.name}")
     return EXIT_OK
 

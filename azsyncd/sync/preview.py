@@ -12,7 +12,9 @@ negative run id of its own, dropped when it ends.
 What the steps plan is counted here: the contacts step's actions through ``Observed`` (a
 ``Writes`` that writes nothing), the leavers' and the rules' from their ``StepPlan``. For
 the refusal at save, each user the changed config plans is also checked against the
-settings in use (``failing_now``): a change is refused only for failures it adds.
+settings in use (``failing_now``): a change is refused only for failures it adds. Which
+changes a save previews at all is ``judged``: the one statement of what can change the
+fail count.
 Memory holds counts, the reasons (bounded), the few examples shown, and what the steps of
 one tenant hold anyway.
 """
@@ -25,26 +27,31 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from azsyncd.config.model import Config, Mapping, Tenant, entry_source
+from azsyncd import stop
+from azsyncd.config.expression import today_is
+from azsyncd.config.model import Config, Mapping, Scope, Tenant, entry_source
 from azsyncd.directory.source import INVALID
 from azsyncd.directory.tenants import TenantService
+from azsyncd.errors import Interrupted, SecretError, TargetError
 from azsyncd.inert import inert
 from azsyncd.state import State
 from azsyncd.state.fields import utcnow
+from azsyncd.sync import joiners
 from azsyncd.sync.leavers import Step as LeaverStep
 from azsyncd.sync.mapping import Mapper
-from azsyncd.sync.planner import Action, ActionKind
+from azsyncd.sync.planner import Action, ActionKind, out_of_scope
 from azsyncd.sync.runner import Progress, RunContext
 from azsyncd.sync.services import Services
 from azsyncd.sync.step import StepPlan
 from azsyncd.sync.tenant_run import TenantRun
 from azsyncd.sync.writes import Tally
 from azsyncd.targets.base import Target
-from azsyncd.targets.fields import short
+from azsyncd.targets.fields import FieldDef, short
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +77,103 @@ TRIGGER = "preview"
 _ONE_AT_A_TIME = threading.Lock()
 
 
+def judged(before: Config, after: Config) -> list[str]:
+    """What ``after`` changes of ``before`` that can change what a preview fails: a save
+    previews a change (and may refuse it) only when this is not empty. The one place this
+    rule is stated:
+
+    - ``mapping``: what each contact is written with;
+    - ``target``: the help desk, its fields and their choices (any key of the table);
+    - ``scope``, and for each tenant synced after the change, whether it is synced, which
+      directory objects it reads (``tenant_id``, ``cloud``, ``login_url``, ``graph_url``,
+      ``users``, ``groups``), its ``scope`` and ``exclude_disabled``: who is planned. A user
+      brought in may fail, and may take an address another tenant's user then fails for;
+    - ``lifecycle.create_before_hire_days``: a joiner before its window is not planned, so
+      it neither fails nor takes its address;
+    - ``account.timezone``, while a ``[scope]`` condition says ``today`` or joiners are on:
+      it is the day those are judged on.
+
+    Never previewed: ``schedule``, ``welcome_email``, ``alerts``, ``metrics``, ``state``,
+    ``control``, ``account.name``; ``sync`` (thresholds decide whether a plan is applied,
+    never what is planned; a preview reads in full whatever ``full_every`` and ``min_share``
+    say; ``max_fail_share`` is the limit itself); the leavers' keys of ``[lifecycle]`` and
+    the contact-group rules (they plan logins and memberships, which a contact's failure
+    does not depend on); a tenant disabled, deleted or only renamed for display, and its
+    sign-in (``client_id``, ``auth``, credential files): whether it can be read, not what
+    it holds."""
+    found = [
+        section
+        for section in ("mapping", "target", "scope")
+        if getattr(before, section).model_dump(mode="json")
+        != getattr(after, section).model_dump(mode="json")
+    ]
+    if before.lifecycle.create_before_hire_days != after.lifecycle.create_before_hire_days:
+        found.append("lifecycle.create_before_hire_days")
+    if before.account.timezone != after.account.timezone and (_dated(before) or _dated(after)):
+        found.append("account.timezone")
+    for tenant in after.tenants:
+        old = before.tenant(tenant.name)
+        if tenant.enabled and (old is None or not old.enabled or _planned(old) != _planned(tenant)):
+            found.append(f"tenants.{tenant.name}")
+    return found
+
+
+def _reads(tenant: Tenant) -> tuple[Any, ...]:
+    """Which directory objects a tenant's read brings."""
+    groups = tuple(tenant.groups) if tenant.users == "groups" else ()
+    return tenant.tenant_id, tenant.cloud, tenant.login_url, tenant.graph_url, tenant.users, groups
+
+
+def _planned(tenant: Tenant) -> tuple[Any, ...]:
+    """Which of a tenant's users are planned: its read, its own scope, disabled accounts."""
+    scope = tenant.scope.model_dump(mode="json") if tenant.scope and tenant.scope.active else None
+    return _reads(tenant), scope, tenant.exclude_disabled
+
+
+def _dated(config: Config) -> bool:
+    """Whether the account's day decides who is planned: a scope says `today`, or joiners."""
+    scopes = [config.scope, *(t.scope for t in config.tenants if t.scope is not None)]
+    return config.lifecycle.create_before_hire_days > 0 or any(s.dated() for s in scopes)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether the settings in use plan a tenant's user as the change does: where the change
+    brings users the settings in use do not plan, those cannot fail now."""
+
+    synced: bool = True  # the settings in use sync the tenant
+    same_read: bool = True  # and read the same directory objects
+    scopes: tuple[Scope, ...] | None = None  # their scopes, when the change's differ
+    exclude_disabled: bool = False
+    today: date | None = None  # their day, to judge a scope that says `today`
+
+    def reads(self, action: Action) -> bool:
+        """A user the settings in use read: the same read, or one bound to a contact."""
+        return self.synced and (self.same_read or action.binding is not None)
+
+    def scoped(self, action: Action) -> bool:
+        """A user in the scope in use."""
+        if self.scopes is None or action.user is None:
+            return True
+        with today_is(self.today) if self.today else nullcontext():
+            return out_of_scope(action.user, self.exclude_disabled, self.scopes) is None
+
+
+SAME = Reach()
+
+
 @dataclass(frozen=True)
 class InUse:
-    """The settings in use, to tell what already fails: their mapper (None when the mapping
-    is the changed one: then what fails, fails now) and the parts of the mapping the change
-    touches; and the help desk's field names."""
+    """The settings in use, to tell what already fails: their mapper (None: they cannot be
+    judged, the help desk in use could not be read: only failures kept from earlier runs
+    fail now) and the parts of the mapping a user the change maps may fail in (empty: the
+    mapping and the help desk's fields are the same, so none; None: every part); how they
+    plan each tenant the change plans otherwise (``Reach``); the help desk's field names."""
 
     mapper: Mapper | None
-    parts: frozenset[str]
+    parts: frozenset[str] | None
     names: dict[str, str]
+    reach: dict[str, Reach] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,9 +274,11 @@ class Preview:
 class PreviewContext(RunContext):
     """A run's context that keeps its log in memory: a preview writes no log to the state."""
 
-    def __init__(self, state: State, run_id: int, options: dict[str, Any]) -> None:
+    def __init__(
+        self, state: State, run_id: int, options: dict[str, Any], stopping: threading.Event
+    ) -> None:
         progress = Progress(run_id, TRIGGER, dry_run=True, started_at=utcnow(), options=options)
-        super().__init__(state, progress, options, threading.Event(), lambda _: None)
+        super().__init__(state, progress, options, stopping, lambda _: None)
         self.lines: list[str] = []
 
     def log(self, message: str, level: str = "info") -> None:
@@ -289,19 +386,27 @@ def shown(text: str, limit: int = 200) -> str:
 
 def _fails_now(action: Action, in_use: InUse) -> bool:
     """Whether the settings in use fail this user too: it fails now (a failure kept from an
-    earlier run: the help desk refused it, another user has its address), or the mapping in
-    use fails it. A user the change maps can fail in use only in the parts the change
-    touches; one it fails is checked against the whole mapping in use."""
-    before = in_use.mapper
-    if before is None:
-        return action.kind is ActionKind.FAILED
+    earlier run: the help desk refused it, another user has its address), or the settings
+    in use plan it and their mapping fails it. A user the change maps can fail in use only
+    in the parts the change touches; one it fails is checked against the whole mapping in
+    use (a failure of another kind, an address another user holds, is then the change's)."""
+    reach = in_use.reach.get(action.tenant, SAME)
     if action.failing_since is not None:
-        return True
+        return reach.scoped(action)
+    if not reach.reads(action):
+        return False
+    before = in_use.mapper
     if action.user is None or INVALID in action.user:  # nothing any mapping can read
-        return action.kind is ActionKind.FAILED
-    if action.kind is ActionKind.FAILED:
-        return before.fails(action.user)
-    return before.fails(action.user, in_use.parts)
+        fails = action.kind is ActionKind.FAILED
+    elif before is None:
+        return False
+    elif action.kind is ActionKind.FAILED:
+        fails = before.fails(action.user)
+    elif in_use.parts is not None and not in_use.parts:
+        return False
+    else:
+        fails = before.fails(action.user, in_use.parts)
+    return fails and reach.scoped(action)
 
 
 def touched(before: Mapping, after: Mapping) -> frozenset[str]:
@@ -343,22 +448,42 @@ class Previewer:
         only: str | None = None,
         sample: int = 10,
         clock: Callable[[], datetime] = utcnow,
+        fields_in_use: Callable[[], list[FieldDef]] | None = None,
     ) -> None:
+        """``fields_in_use``: the help desk's fields as the settings in use reach them, read
+        only when the change is to ``[target]``."""
         self.current, self.changed, self.state = current, changed, state
         self.tenants, self.target, self.only, self.clock = tenants, target, only, clock
+        self.fields_in_use = fields_in_use
         self.preview = Preview()
         self.observed = Observed(self.preview, sample, self._in_use)
         self.services: Services | None = None
+        self.stopping = threading.Event()
 
-    def run(self) -> Preview:
+    def run(self, within: float | None = None) -> Preview:
+        """The preview; ``within``: the seconds it may take, waiting for another preview
+        included, after which it stops wherever it is (``Interrupted``)."""
         started = time.perf_counter()
-        with _ONE_AT_A_TIME:
-            run_id = -random.randrange(1, 2**31 - 1)  # no run's: sync runs count up from 1
-            self.state.forget_previews()  # what a preview that died left
+        timer = threading.Timer(within, self.stopping.set) if within is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            if not _ONE_AT_A_TIME.acquire(timeout=-1 if within is None else within):
+                raise Interrupted(f"another preview took more than {within:g} s")
             try:
-                self._run(run_id)
+                with stop.watching(self.stopping):
+                    run_id = -random.randrange(1, 2**31 - 1)  # sync runs count up from 1
+                    self.state.forget_previews()  # what a preview that died left
+                    try:
+                        self._run(run_id)
+                    finally:
+                        self.state.forget_run_users(run_id)
             finally:
-                self.state.forget_run_users(run_id)
+                _ONE_AT_A_TIME.release()
+        finally:
+            if timer is not None:
+                timer.cancel()
         self.preview.seconds = time.perf_counter() - started
         return self.preview
 
@@ -366,7 +491,7 @@ class Previewer:
         options: dict[str, Any] = {"full_read": True}
         if self.only:
             options["tenant"] = self.only
-        ctx = PreviewContext(self.state, run_id, options)
+        ctx = PreviewContext(self.state, run_id, options, self.stopping)
         services = Services(
             ctx,
             self.changed,
@@ -461,11 +586,59 @@ class Previewer:
     def _in_use(self) -> InUse:
         assert self.services is not None
         planning = self.services.planning
-        names = planning.field_names
+        names, reach = planning.field_names, self._reach()
         before, after = self.current.mapping, self.changed.mapping
+        if self.current.target.model_dump(mode="json") != self.changed.target.model_dump(
+            mode="json"
+        ):
+            fields = self._fields_in_use()
+            if fields is None:
+                return InUse(None, None, names, reach)
+            return InUse(Mapper(before, fields), None, names, reach)
         if before == after:
-            return InUse(None, frozenset(), names)
-        return InUse(Mapper(before, planning.fields), touched(before, after), names)
+            return InUse(planning.mapper, frozenset(), names, reach)
+        return InUse(Mapper(before, planning.fields), touched(before, after), names, reach)
+
+    def _fields_in_use(self) -> list[FieldDef] | None:
+        """The fields of the help desk in use; None (noted) when it cannot be read."""
+        if self.fields_in_use is None:
+            return None
+        try:
+            return self.fields_in_use()
+        except (TargetError, SecretError) as exc:
+            self.preview.notes.append(
+                f"the help desk in use could not be read ({exc.message}): every failure is"
+                " counted as the change's, but those of users that failed before"
+            )
+            return None
+
+    def _reach(self) -> dict[str, Reach]:
+        """How the settings in use plan each tenant the change plans otherwise."""
+        current, changed = self.current, self.changed
+        today = joiners.today(self.clock(), current.account.timezone)
+        found: dict[str, Reach] = {}
+        for tenant in changed.tenants:
+            old = current.tenant(tenant.name)
+            if old is None or not old.enabled:
+                found[tenant.name] = Reach(synced=False)
+                continue
+            same_read = _reads(old) == _reads(tenant)
+            scopes, new_scopes = current.scopes(old), changed.scopes(tenant)
+            dumped = [s.model_dump(mode="json") for s in scopes]
+            same_scope = dumped == [s.model_dump(mode="json") for s in new_scopes] and (
+                old.exclude_disabled == tenant.exclude_disabled
+            )
+            dated = any(s.dated() for s in scopes)
+            if same_scope and not (dated and current.account.timezone != changed.account.timezone):
+                found[tenant.name] = Reach(same_read=same_read)
+            else:
+                found[tenant.name] = Reach(
+                    same_read=same_read,
+                    scopes=tuple(scopes),
+                    exclude_disabled=old.exclude_disabled,
+                    today=today,
+                )
+        return found
 
 
 def refusal(preview: Preview, limit: float) -> str | None:
@@ -473,9 +646,12 @@ def refusal(preview: Preview, limit: float) -> str | None:
 
     Refused: a tenant whose preview fails more than ``limit`` of its contacts, and more of
     them than the settings in use already do (a change unrelated to data that already fails,
-    a new dropdown choice missing in the help desk, say, is not held up by it)."""
+    a new dropdown choice missing in the help desk, say, is not held up by it). A tenant
+    that could not be read to its end gives no evidence."""
     worse = [
-        t for t in preview.tenants if t.fail_share > limit and t.counts["fail"] > t.failing_now
+        t
+        for t in preview.tenants
+        if t.ok and t.fail_share > limit and t.counts["fail"] > t.failing_now
     ]
     worst = max(worse, key=lambda t: t.fail_share, default=None)
     if worst is None:

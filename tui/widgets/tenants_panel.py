@@ -206,8 +206,14 @@ class TenantsPanel(Panel):
         self.confirm(question, lambda: self.toggle(tenant.name, not tenant.enabled))
 
     @work(thread=True, group="tenant-change")
-    def toggle(self, name: str, enabled: bool) -> None:
-        result = self.attempt(lambda c: c.set_tenant_enabled(name, enabled))
+    def toggle(self, name: str, enabled: bool, force: bool = False) -> None:
+        result = self.attempt(lambda c: c.set_tenant_enabled(name, enabled, force=force))
+        if isinstance(result, Failure) and result.code == "preview_fails":
+            # Enabling is previewed: one that fails many contacts is saved only if asked.
+            message = result.message[:1].upper() + result.message[1:]
+            question = f"Enable {esc(name)} anyway?\n{esc(message)}.\nNo leaves it disabled."
+            self.on_ui(self.confirm, question, lambda: self.toggle(name, enabled, force=True))
+            return
         self.say(result, f"{name}: {'enabled' if enabled else 'disabled'}")
         self.on_ui(self.reload)
 

@@ -113,7 +113,7 @@ class UsersPanel(FormPanel):
         }
 
     def write(self, client: Client, values: dict[str, Any], force: bool = False) -> list[Tenant]:
-        client.update_tenant(self.tenant, **values)
+        client.update_tenant(self.tenant, **values, force=force)
         return client.tenants()
 
     def preview_request(self, values: dict[str, Any] | None) -> Request | None:

@@ -14,22 +14,26 @@ from pydantic import Field
 from azsyncd import paths
 from azsyncd.answers import PreviewAnswer, read
 from azsyncd.config.model import Config
-from azsyncd.errors import SecretError, TargetError
+from azsyncd.errors import Interrupted, SecretError, TargetError
 from azsyncd.service.api.deps import daemon_of
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.schemas import Body, Search
 from azsyncd.service.daemon import Daemon
-from azsyncd.sync.preview import Preview, Previewer, refusal
+from azsyncd.sync.preview import Preview, Previewer, judged, refusal
 from azsyncd.sync.services import FieldsUnreadable
+from azsyncd.targets.base import Target
 from azsyncd.targets.factory import build_target
+from azsyncd.targets.fields import FieldDef
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1")
 DaemonDep = Annotated[Daemon, Depends(daemon_of)]
 Change = Callable[[dict[str, Any]], None]
-# What a change must touch to be previewed at save: what can make contacts fail.
-PREVIEWED = ("mapping",)
+# The longest a save waits for its preview (another preview's turn included): past it the
+# change is saved, with a warning in the log, as when the help desk cannot be asked. A
+# preview of 100,000 users takes about 25 s.
+GUARD_SECONDS = 300.0
 
 
 class TenantChange(Body):
@@ -50,23 +54,31 @@ class PreviewRequest(Body):
 
 
 def preview_of(
-    daemon: Daemon, changed: Config, tenant: str | None = None, sample: int = 10
+    daemon: Daemon,
+    changed: Config,
+    tenant: str | None = None,
+    sample: int = 10,
+    within: float | None = None,
 ) -> Preview:
     """The next full run over ``changed``, run dry (``sync/preview.py``): every step plans,
     nothing is applied or recorded; the help desk is only read, within the account's shared
-    rate limit."""
+    rate limit. ``within``: seconds it may take (then ``Interrupted``)."""
     try:
-        target = build_target(
-            changed,
-            daemon.loaded.directory,
-            daemon.state.db,
-            shared_dir=paths.shared_state_dir(changed.state.shared_dir, daemon.state_dir),
-        )
+        target = _target(daemon, changed)
     except (TargetError, SecretError) as exc:
         raise ApiError(502, "target_error", exc.message, exc.fix) from None
+    current = daemon.config
+
+    def fields_in_use() -> list[FieldDef]:
+        in_use = _target(daemon, current)
+        try:
+            return in_use.fields()
+        finally:
+            in_use.close()
+
     try:
         return Previewer(
-            daemon.config,
+            current,
             changed,
             daemon.state,
             daemon.tenants,
@@ -74,7 +86,8 @@ def preview_of(
             only=tenant,
             sample=sample,
             clock=daemon.clock,
-        ).run()
+            fields_in_use=fields_in_use,
+        ).run(within)
     except FieldsUnreadable as exc:
         cause = exc.__cause__
         fix = getattr(cause, "fix", "") or "check the help desk's settings and that it answers"
@@ -88,31 +101,60 @@ def preview_of(
         target.close()
 
 
+def _target(daemon: Daemon, config: Config) -> Target:
+    return build_target(
+        config,
+        daemon.loaded.directory,
+        daemon.state.db,
+        shared_dir=paths.shared_state_dir(config.state.shared_dir, daemon.state_dir),
+    )
+
+
 def guarded(daemon: Daemon, force: bool) -> Callable[[Config], None] | None:
     """The check a save runs on the changed config: refused, naming the top reason, when its
-    preview fails more than [sync] max_fail_share of a tenant's contacts."""
+    preview fails more than [sync] max_fail_share of a tenant's contacts (the lower of the
+    share in use and the changed one: a change does not loosen its own check). Only a
+    change that can make contacts fail is previewed (``judged``); one whose preview cannot
+    be made (the help desk or a tenant cannot be read, or not within GUARD_SECONDS) is saved
+    with a warning in the log: no evidence to refuse on."""
     if force:
         return None
-    before = daemon.config.model_dump(mode="json")
 
     def check(changed: Config) -> None:
-        after = changed.model_dump(mode="json")
-        touched = [k for k in PREVIEWED if before.get(k) != after.get(k)]
+        current = daemon.config  # as the save found it, under the file's lock
+        touched = judged(current, changed)
         if not touched or not any(t.enabled for t in changed.tenants):
             return
+        what = ", ".join(touched)
         try:
-            preview = preview_of(daemon, changed, sample=3)
-        except ApiError as exc:  # the help desk cannot be asked: no evidence to refuse on
-            log.warning("the change was saved without a preview: %s", exc.message)
+            preview = preview_of(daemon, changed, sample=3, within=GUARD_SECONDS)
+        except ApiError as exc:
+            log.warning("the change to %s was saved without a preview: %s", what, exc.message)
             return
-        why = refusal(preview, changed.sync.max_fail_share)
+        except Interrupted:
+            log.warning(
+                "the change to %s was saved without a preview: it took more than %g s",
+                what,
+                GUARD_SECONDS,
+            )
+            return
+        for tenant in preview.tenants:
+            if not tenant.ok:
+                log.warning(
+                    "the change to %s was saved without the preview of tenant %s: %s",
+                    what,
+                    tenant.name,
+                    tenant.reason,
+                )
+        limit = min(current.sync.max_fail_share, changed.sync.max_fail_share)
+        why = refusal(preview, limit)
         if why:
             raise ApiError(
                 422,
                 "preview_fails",
                 why,
-                "fix the mapping (POST /v1/preview shows every reason with examples), or save"
-                " it anyway with force",
+                f"change {what} so that fewer contacts fail (POST /v1/preview shows every"
+                " reason with examples), or save it anyway with force",
                 preview=preview.as_dict(),
             )
 

@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from azsyncd.answers import Deleted, Groups, TenantAuthorization, TenantList, read
 from azsyncd.answers import Tenant as TenantAnswer
@@ -20,6 +20,7 @@ from azsyncd.directory.authorize import Verdict
 from azsyncd.directory.source import DirectorySource
 from azsyncd.directory.tenants import DeviceSignIn
 from azsyncd.errors import AuthError, GraphError, UserError
+from azsyncd.service.api import schemas
 from azsyncd.service.api.callers import caller_from_scope
 from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError, not_found
@@ -180,15 +181,33 @@ def delete_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> Dele
     return Deleted(deleted=name)
 
 
-def _set_enabled(daemon: Daemon, request: Request, name: str, enabled: bool) -> TenantAnswer:
+def _set_enabled(
+    daemon: Daemon, request: Request, name: str, enabled: bool, force: bool = False
+) -> TenantAnswer:
     _index(daemon, name)
-    note(request, *daemon.config_store.update(_at(name, lambda t: t.update(enabled=enabled))))
+    change = _at(name, lambda t: t.update(enabled=enabled))
+    note(request, *daemon.config_store.update(change, check=guarded(daemon, force)))
     return _view(daemon, _tenant(daemon, name))
 
 
-@router.post("/{name}/enable", summary="Sync this tenant again", responses=refusals(404))
-def enable_tenant(name: TenantName, daemon: DaemonDep, request: Request) -> TenantAnswer:
-    return _set_enabled(daemon, request, name, True)
+class Enable(schemas.Body):
+    force: bool = Field(
+        False, strict=True, description="Save even if the change's preview fails too many contacts"
+    )
+
+
+@router.post(
+    "/{name}/enable",
+    summary="Sync this tenant again (previewed: refused if it fails too many contacts)",
+    responses=refusals(404),
+)
+def enable_tenant(
+    name: TenantName,
+    daemon: DaemonDep,
+    request: Request,
+    body: Annotated[Enable | None, Body()] = None,
+) -> TenantAnswer:
+    return _set_enabled(daemon, request, name, True, force=body is not None and body.force)
 
 
 @router.post("/{name}/disable", summary="Leave this tenant out of syncs", responses=refusals(404))
