@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from azsyncd.service.daemon import Daemon
 from azsyncd.state.fields import utcnow
-from azsyncd.state.models import SyncRun
 from azsyncd.sync import quiet_tick
 from azsyncd.targets.local.table import Contact
-from tests.engine_setup import service_daemon, sync
+from tests.engine_setup import service_daemon, sync, tick
 from tests.fakes.directory import contoso
-from tests.helpers import FakeClock, wait_until
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.slow
 
@@ -67,13 +65,3 @@ def test_a_reconciliation_falls_due_on_the_daemons_clock(tmp_path: Path) -> None
         assert quiet_tick.quiet(config, state, daemon.tenants, "contoso", clock())
     finally:
         daemon.stop(20)
-
-
-def tick(daemon: Daemon) -> SyncRun:
-    """One tick of contoso, as the scheduler fires it; the run it kept."""
-    before = {r.id for r in daemon.state.runs(1000)}
-    daemon.ticks.tick("contoso")
-    wait_until(lambda: daemon.runner.current is None, 60)
-    wait_until(lambda: {r.id for r in daemon.state.runs(1000)} - before != set(), 60)
-    (new,) = [r for r in daemon.state.runs(1000) if r.id not in before]
-    return new
