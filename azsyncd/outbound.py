@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -267,32 +267,12 @@ class Transport(httpx.BaseTransport):
         return self._proxied[proxy]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
-            extensions=request.extensions,
-        )
         deadline = min(self.deadline, float(request.extensions.get(DEADLINE, self.deadline)))
         # httpcore's errors go up as they are: network.Client maps them with httpx's own.
-        with _deadline(deadline):
-            answer = self._pool(request.url).handle_request(core)
-            try:  # the whole body, inside the call's deadline and the size cap
-                content = self._body(answer, request)
-            finally:
-                answer.close()
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=httpx.ByteStream(content),
-            extensions=answer.extensions,
-        )
+        with _deadline(deadline):  # the whole body, inside the call's deadline and the size cap
+            return exchange(
+                self._pool(request.url), request, lambda answer: self._body(answer, request)
+            )
 
     def _body(self, answer: httpcore.Response, request: httpx.Request) -> bytes:
         cap = self.max_answer
@@ -319,6 +299,40 @@ class Transport(httpx.BaseTransport):
         self._direct.close()
         for pool in self._proxied.values():
             pool.close()
+
+
+def exchange(
+    pool: httpcore.ConnectionPool,
+    request: httpx.Request,
+    body: Callable[[httpcore.Response], bytes],
+) -> httpx.Response:
+    """One httpx request sent through an httpcore pool, as httpx's own transport sends it:
+    the answer's body is read whole by ``body``, then the connection goes back to the pool.
+    httpcore's errors are raised as they are; the caller maps them. The control socket's
+    transport (``control/peer.py``) sends through it too."""
+    core = httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=request.stream,  # type: ignore[arg-type]
+        extensions=request.extensions,
+    )
+    answer = pool.handle_request(core)
+    try:
+        content = body(answer)
+    finally:
+        answer.close()
+    return httpx.Response(
+        status_code=answer.status,
+        headers=answer.headers,
+        stream=httpx.ByteStream(content),
+        extensions=answer.extensions,
+    )
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from azsyncd.demo.run import MAPPING as DEMO_MAPPING
 from azsyncd.demo.run import tenant_toml as demo_tenant_toml
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.models import SyncRun
-from tests.helpers import within
+from tests.helpers import wait_until, within
 
 # The demo's fields in TOML, as the demo writes them.
 DEMO_FIELDS = tomli_w.dumps({"target": {"local": {"fields": DEMO_FIELD_LIST}}})
@@ -123,6 +123,16 @@ def sync(daemon: Daemon, **options: Any) -> SyncRun:
     run = daemon.state.run(run_id)
     assert run is not None
     return run
+
+
+def tick(daemon: Daemon, tenant: str = "contoso") -> SyncRun:
+    """One tick of ``tenant``, as the scheduler fires it; the run it kept."""
+    before = {r.id for r in daemon.state.runs(1000)}
+    daemon.ticks.tick(tenant)
+    wait_until(lambda: daemon.runner.current is None, 60)
+    wait_until(lambda: {r.id for r in daemon.state.runs(1000)} - before != set(), 60)
+    (new,) = [r for r in daemon.state.runs(1000) if r.id not in before]
+    return new
 
 
 def happyfox_daemon_home(home: Path, base_url: str, state: dict[str, Any], **target: Any) -> Path:

@@ -23,6 +23,7 @@ import httpcore
 import httpx
 
 from azsyncd.errors import DaemonUnreachable
+from azsyncd.outbound import exchange
 
 SERVICE_USER = "azsyncd"  # User= in systemd/azsyncd.service and azsyncd@.service
 USER_VARIABLE = "AZSYNCD_DAEMON_USER"
@@ -103,6 +104,10 @@ _MAPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 )
 
 
+def _whole(answer: httpcore.Response) -> bytes:
+    return b"".join(answer.stream)  # type: ignore[arg-type]
+
+
 class PeerCheckedTransport(httpx.BaseTransport):
     """httpx over the Unix socket at ``path``, each new connection's listener checked first."""
 
@@ -113,33 +118,11 @@ class PeerCheckedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
-            extensions=request.extensions,
-        )
         try:
-            answer = self._pool.handle_request(core)
-            try:
-                content = b"".join(answer.stream)  # type: ignore[arg-type]
-            finally:
-                answer.close()
+            return exchange(self._pool, request, _whole)
         except tuple(core_type for core_type, _ in _MAPPED) as exc:
             mapped = next(ours for theirs, ours in _MAPPED if isinstance(exc, theirs))
             raise mapped(str(exc), request=request) from exc
-        return httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=httpx.ByteStream(content),
-            extensions=answer.extensions,
-        )
 
     def close(self) -> None:
         self._pool.close()

@@ -248,92 +248,89 @@ class SimulatedTenant:
         params = dict(request.url.params.items())
         select = [s for s in params.get("$select", "").split(",") if s]
         expand = params.get("$expand", "")
-        if expand and expand != "manager" and not expand.startswith("manager("):
-            return graph_error(
-                400, "BadRequest", f"Parsing OData Select and Expand failed: {expand}"
-            )
-        if expand and re.search(r"\$levels", expand) and path == "/users":
-            return graph_error(
-                400,
-                "Request_Unsupported",
-                "Transitive manager's list is only supported on a single user, send the $expand"
-                " request on /users/{id} endpoint",
-            )
-        if "manager" in select and not path.endswith("/delta"):
-            return graph_error(
-                400,
-                "BadRequest",
-                "Could not find a property named 'manager' on type 'microsoft.graph.user'.",
-            )
+        refused = _refused_query(path, select, expand)
+        if refused is not None:
+            return refused
         if path == "/users":
             if "$filter" in params:
-                match = re.search(r"eq '((?:[^']|'')*)'", params["$filter"])  # '' is a quote
-                who = (match.group(1).replace("''", "'") if match else "").lower()
-                found = [
-                    u
-                    for u in self.users.values()
-                    if str(u.get("userPrincipalName", "")).lower() == who
-                    or str(u.get("mail") or "").lower() == who
-                    or ("displayName eq" in params["$filter"] and _named(u, who))
-                ]
-                return httpx.Response(
-                    200, json={"value": [self._expanded(u, select, expand) for u in found]}
-                )
+                return self._filtered(params["$filter"], select, expand)
             return self._page(self._listing(), params, select, "/users")
         if path == "/users/delta":
             return self._delta(params, select)
-        match = re.fullmatch(r"/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", path)
-        if match:
-            if match.group(1) not in self.groups:
-                return graph_error(
-                    404, "Request_ResourceNotFound", f"Group '{match.group(1)}' does not exist."
-                )
-            members = [
-                self.users[i] for i in self.transitive_members(match.group(1)) if i in self.users
-            ]
-            return self._page(members, params, select, path)
-        match = re.fullmatch(r"/users/([^/]+)/transitiveMemberOf/microsoft\.graph\.group", path)
-        if match:
-            ids = [
-                g.id
-                for g in self.groups.values()
-                if match.group(1) in self.transitive_members(g.id)
-            ]
-            return httpx.Response(200, json={"value": [{"id": i} for i in ids]})
-        match = re.fullmatch(r"/users/([^/]+)/manager", path)
-        if match:
-            manager = self.users.get(self.managers.get(match.group(1), ""))
-            if match.group(1) not in self.users or manager is None:
-                return graph_error(
-                    404,
-                    "Request_ResourceNotFound",
-                    "Resource 'manager' does not exist or one of"
-                    " its queried reference-property objects are not present.",
-                )
-            return httpx.Response(
-                200, json={"@odata.type": "#microsoft.graph.user", **_pick(manager, select)}
-            )
-        match = re.fullmatch(r"/users/([^/]+)", path)
-        if match:
-            user = self.users.get(match.group(1))
-            if not user:
-                return graph_error(
-                    404, "Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist."
-                )
-            return httpx.Response(200, json=self._expanded(user, select, expand))
+        for pattern, route in (
+            (r"/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", self._members),
+            (r"/users/([^/]+)/transitiveMemberOf/microsoft\.graph\.group", self._member_of),
+            (r"/users/([^/]+)/manager", self._manager_of),
+            (r"/users/([^/]+)", self._user),
+        ):
+            match = re.fullmatch(pattern, path)
+            if match:
+                return route(match.group(1), params, select, path)
         if path == "/groups":
-            text = re.sub(r'^"displayName:(.*)"$', r"\1", params.get("$search", "")).lower()
-            found_groups = [
-                {"id": g.id, "displayName": g.name}
-                for g in self.groups.values()
-                if text in g.name.lower()
-            ]
-            return httpx.Response(
-                200, json={"value": sorted(found_groups, key=lambda g: g["displayName"])}
-            )
+            return self._group_search(params.get("$search", ""))
         if path == "/organization":
             return httpx.Response(200, json={"value": [{"displayName": self.name}]})
         return graph_error(404, "BadRequest", f"Unsupported path {path}")
+
+    def _filtered(self, query: str, select: list[str], expand: str) -> httpx.Response:
+        match = re.search(r"eq '((?:[^']|'')*)'", query)  # '' is a quote
+        who = (match.group(1).replace("''", "'") if match else "").lower()
+        found = [
+            u
+            for u in self.users.values()
+            if str(u.get("userPrincipalName", "")).lower() == who
+            or str(u.get("mail") or "").lower() == who
+            or ("displayName eq" in query and _named(u, who))
+        ]
+        return httpx.Response(
+            200, json={"value": [self._expanded(u, select, expand) for u in found]}
+        )
+
+    def _members(
+        self, group: str, params: dict[str, str], select: list[str], path: str
+    ) -> httpx.Response:
+        if group not in self.groups:
+            return graph_error(404, "Request_ResourceNotFound", f"Group '{group}' does not exist.")
+        members = [self.users[i] for i in self.transitive_members(group) if i in self.users]
+        return self._page(members, params, select, path)
+
+    def _member_of(self, user: str, *_: Any) -> httpx.Response:
+        ids = [g.id for g in self.groups.values() if user in self.transitive_members(g.id)]
+        return httpx.Response(200, json={"value": [{"id": i} for i in ids]})
+
+    def _manager_of(
+        self, user: str, params: dict[str, str], select: list[str], path: str
+    ) -> httpx.Response:
+        manager = self.users.get(self.managers.get(user, ""))
+        if user not in self.users or manager is None:
+            return graph_error(
+                404,
+                "Request_ResourceNotFound",
+                "Resource 'manager' does not exist or one of"
+                " its queried reference-property objects are not present.",
+            )
+        return httpx.Response(
+            200, json={"@odata.type": "#microsoft.graph.user", **_pick(manager, select)}
+        )
+
+    def _user(
+        self, object_id: str, params: dict[str, str], select: list[str], path: str
+    ) -> httpx.Response:
+        user = self.users.get(object_id)
+        if not user:
+            return graph_error(
+                404, "Request_ResourceNotFound", f"Resource '{object_id}' does not exist."
+            )
+        return httpx.Response(200, json=self._expanded(user, select, params.get("$expand", "")))
+
+    def _group_search(self, search: str) -> httpx.Response:
+        text = re.sub(r'^"displayName:(.*)"$', r"\1", search).lower()
+        found = [
+            {"id": g.id, "displayName": g.name}
+            for g in self.groups.values()
+            if text in g.name.lower()
+        ]
+        return httpx.Response(200, json={"value": sorted(found, key=lambda g: g["displayName"])})
 
     def _page(
         self, items: Sequence[dict[str, Any]], params: dict[str, str], select: list[str], path: str
@@ -501,56 +498,68 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
     """Fill ``tenant`` with Contoso's users and groups."""
     rng = random.Random(seed)
     for i in range(users):
-        first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
-        slug = mailbox(f"{first}.{last}{i}") or f"user{i}"
-        user: dict[str, Any] = {
-            "id": f"00000000-0000-4000-a000-{i:012d}",
-            "userPrincipalName": f"{slug}@contoso.example",
-            "mail": f"{slug}@contoso.example",
-            "otherMails": [],
-            "displayName": f"{first} {last}",
-            "givenName": first,
-            "surname": last,
-            "accountEnabled": True,
-            "userType": "Member",
-            "department": DEPARTMENTS[i % len(DEPARTMENTS)],
-            "jobTitle": rng.choice(["Engineer", "Manager", "Analyst"]),
-            "officeLocation": OFFICES[i % len(OFFICES)],
-            "employeeId": str(10000 + i),
-            "employeeHireDate": f"20{10 + i % 14:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
-            "businessPhones": [f"+49 30 {100000 + i}"],
-            "mobilePhone": f"+49 170 {200000 + i}",
-            "companyName": "Contoso",
-            "city": rng.choice(["Berlin", "London", "Lisbon"]),
-            # Microsoft 365 E3 for members; guests and disabled accounts have none.
-            "assignedLicenses": [{"skuId": E3_SKU, "disabledPlans": []}],
-            "employeeLeaveDateTime": None,
-            "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
-        }
-        user["onPremisesExtensionAttributes"]["extensionAttribute1"] = SKILLS[i % len(SKILLS)]
-        if i % 25 == 3:  # guests: a UPN that is no mailbox
-            user.update(
-                userType="Guest",
-                userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
-                mail=f"{slug}@fabrikam.example",
-                assignedLicenses=[],
-            )
-        if i % 31 == 5:
-            user["accountEnabled"] = False
-            user["assignedLicenses"] = []
-        if i % 43 == 9:
-            user["employeeLeaveDateTime"] = f"2031-{1 + i % 12:02d}-15T17:00:00Z"
-        if i % 17 == 4:
-            user["mobilePhone"] = None  # an empty phone
-        if i % 41 == 6:
-            user["employeeId"] = f"A-{i}"  # not a number
-        if i % 53 == 7:
-            user["officeLocation"] = "Mars Base"  # not a choice
-        if i % 97 == 8:
-            user["jobTitle"] = '=HYPERLINK("http://evil.example","click")'  # a formula
+        user = demo_user(i, rng)
         tenant.add_user(user)
         if i % 10:  # the first of every ten users is the manager of the nine after it
             tenant.managers[user["id"]] = f"00000000-0000-4000-a000-{i - i % 10:012d}"
+    _add_groups(tenant)
+    return tenant
+
+
+def demo_user(i: int, rng: random.Random) -> dict[str, Any]:
+    """Contoso's user number ``i``: every few users one of a directory's oddities."""
+    first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+    slug = mailbox(f"{first}.{last}{i}") or f"user{i}"
+    user: dict[str, Any] = {
+        "id": f"00000000-0000-4000-a000-{i:012d}",
+        "userPrincipalName": f"{slug}@contoso.example",
+        "mail": f"{slug}@contoso.example",
+        "otherMails": [],
+        "displayName": f"{first} {last}",
+        "givenName": first,
+        "surname": last,
+        "accountEnabled": True,
+        "userType": "Member",
+        "department": DEPARTMENTS[i % len(DEPARTMENTS)],
+        "jobTitle": rng.choice(["Engineer", "Manager", "Analyst"]),
+        "officeLocation": OFFICES[i % len(OFFICES)],
+        "employeeId": str(10000 + i),
+        "employeeHireDate": f"20{10 + i % 14:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00Z",
+        "businessPhones": [f"+49 30 {100000 + i}"],
+        "mobilePhone": f"+49 170 {200000 + i}",
+        "companyName": "Contoso",
+        "city": rng.choice(["Berlin", "London", "Lisbon"]),
+        # Microsoft 365 E3 for members; guests and disabled accounts have none.
+        "assignedLicenses": [{"skuId": E3_SKU, "disabledPlans": []}],
+        "employeeLeaveDateTime": None,
+        "onPremisesExtensionAttributes": {f"extensionAttribute{n}": None for n in range(1, 16)},
+    }
+    user["onPremisesExtensionAttributes"]["extensionAttribute1"] = SKILLS[i % len(SKILLS)]
+    if i % 25 == 3:  # guests: a UPN that is no mailbox
+        user.update(
+            userType="Guest",
+            userPrincipalName=f"{slug}_fabrikam.example#EXT#@contoso.example",
+            mail=f"{slug}@fabrikam.example",
+            assignedLicenses=[],
+        )
+    if i % 31 == 5:
+        user["accountEnabled"] = False
+        user["assignedLicenses"] = []
+    if i % 43 == 9:
+        user["employeeLeaveDateTime"] = f"2031-{1 + i % 12:02d}-15T17:00:00Z"
+    if i % 17 == 4:
+        user["mobilePhone"] = None  # an empty phone
+    if i % 41 == 6:
+        user["employeeId"] = f"A-{i}"  # not a number
+    if i % 53 == 7:
+        user["officeLocation"] = "Mars Base"  # not a choice
+    if i % 97 == 8:
+        user["jobTitle"] = '=HYPERLINK("http://evil.example","click")'  # a formula
+    return user
+
+
+def _add_groups(tenant: SimulatedTenant) -> None:
+    """A group per department, two nested groups and one by office."""
     ids = list(tenant.users)
     for n, department in enumerate(DEPARTMENTS):
         tenant.groups[f"9{n:07d}-0000-4000-b000-000000000000"] = Group(
@@ -575,7 +584,26 @@ def populate(tenant: T, users: int = 250, seed: int = 7) -> T:
         [],
         ["a0000001-0000-4000-b000-000000000000", "90000002-0000-4000-b000-000000000000"],
     )
-    return tenant
+
+
+def _refused_query(path: str, select: list[str], expand: str) -> httpx.Response | None:
+    """What Graph answers to an $expand or $select it does not take, or None."""
+    if expand and expand != "manager" and not expand.startswith("manager("):
+        return graph_error(400, "BadRequest", f"Parsing OData Select and Expand failed: {expand}")
+    if expand and re.search(r"\$levels", expand) and path == "/users":
+        return graph_error(
+            400,
+            "Request_Unsupported",
+            "Transitive manager's list is only supported on a single user, send the $expand"
+            " request on /users/{id} endpoint",
+        )
+    if "manager" in select and not path.endswith("/delta"):
+        return graph_error(
+            400,
+            "BadRequest",
+            "Could not find a property named 'manager' on type 'microsoft.graph.user'.",
+        )
+    return None
 
 
 def _named(user: dict[str, Any], who: str) -> bool:

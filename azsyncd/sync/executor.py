@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 from azsyncd import stop
@@ -32,6 +33,18 @@ TAKEN_OVER = (
     "taken over from tenant {tenant}, whose user left the directory: no leaver step applies to "
     "this contact"
 )
+
+
+@dataclass
+class _Finished:
+    """What a chunk whose writes are done leaves for the state, gathered before its one
+    transaction."""
+
+    records: list[RecordRow] = field(default_factory=list)
+    mirror_rows: list[dict[str, Any]] = field(default_factory=list)
+    created: list[Action] = field(default_factory=list)  # contacts created by this chunk
+    marks: list[str] = field(default_factory=list)  # existing contacts to mark, first seen
+    released: list[tuple[str, str]] = field(default_factory=list)  # taken-over bindings
 
 
 class Executor:
@@ -144,36 +157,9 @@ class Executor:
     def _finish(
         self, actions: list[Action], results: dict[int, WriteResult], stopping: bool = False
     ) -> None:
-        records, mirror_rows, created, marks, released = [], [], [], [], []
-        for action in actions:
-            result = results.get(id(action))
-            if result is not None and not result.ok:
-                # What the help desk refused, for the metrics: a create or an update.
-                self._tally.tenants.setdefault(action.tenant, Counter())[
-                    f"refused_{action.kind}"
-                ] += 1
-                action.kind, action.reason = ActionKind.FAILED, result.error
-                action.refused = action.attempt
-                action.fixes = [Fix("help_desk")]  # the help desk's own words stay in the log
-            if result is not None and result.ok:
-                if action.kind is ActionKind.CREATE:
-                    created.append(action)
-                mirror_rows.append(self._mirror_row(action, result.id))
-            elif (
-                action.kind is ActionKind.UNCHANGED
-                and not self.dry_run
-                and action.mapped is not None
-                and not action.in_mirror
-            ):
-                mirror_rows.append(self._mirror_row(action, action.existing_id))
-                if action.existing_id and action.first_seen:
-                    marks.append(action.existing_id)
-            if action.takes_over is not None and action.kind is not ActionKind.FAILED:
-                released.append(action.takes_over.key)
-            if result is not None and not result.ok and action.joiner is not None:
-                action.joiner = None  # a refused create is no joiner: planned again as one
-            records.append(self._record(action))
-            self._tally.add(action)
+        """Record a chunk whose writes are done: what each write did, then one transaction,
+        then the marker (an outside call, never before the state knows what was written)."""
+        done = self._outcomes(actions, results)
         # A joiner's contact owes no welcome email until its hire date (``steps/joiners.py``).
         joined = [
             a
@@ -181,17 +167,62 @@ class Executor:
             if a.joiner is not None
             and a.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.UNCHANGED)
         ]
-        welcomed = [a for a in created if a.joiner is None] + [
+        welcomed = [a for a in done.created if a.joiner is None] + [
             a for a in actions if a.welcome_pending and a.kind is not ActionKind.FAILED
         ]
         for action in joined:
             self._tally.add_joiner(action.tenant)
+        self._store(actions, done, joined, welcomed)
+        if done.marks and not stopping:  # stopping: no more outside calls, the marker waits
+            self._mark(actions[0].tenant, done.marks)
+
+    def _outcomes(self, actions: list[Action], results: dict[int, WriteResult]) -> _Finished:
+        """Each action as its write left it (a refusal makes it FAILED), its record, and the
+        rows the state gets for it; counted in the tally."""
+        done = _Finished()
+        for action in actions:
+            result = results.get(id(action))
+            if result is not None and not result.ok:
+                self._refused(action, result)
+            if result is not None and result.ok:
+                if action.kind is ActionKind.CREATE:
+                    done.created.append(action)
+                done.mirror_rows.append(self._mirror_row(action, result.id))
+            elif (
+                action.kind is ActionKind.UNCHANGED
+                and not self.dry_run
+                and action.mapped is not None
+                and not action.in_mirror
+            ):
+                done.mirror_rows.append(self._mirror_row(action, action.existing_id))
+                if action.existing_id and action.first_seen:
+                    done.marks.append(action.existing_id)
+            if action.takes_over is not None and action.kind is not ActionKind.FAILED:
+                done.released.append(action.takes_over.key)
+            done.records.append(self._record(action))
+            self._tally.add(action)
+        return done
+
+    def _refused(self, action: Action, result: WriteResult) -> None:
+        """A write the help desk refused: the action fails with the help desk's reason."""
+        # What the help desk refused, for the metrics: a create or an update.
+        self._tally.tenants.setdefault(action.tenant, Counter())[f"refused_{action.kind}"] += 1
+        action.kind, action.reason = ActionKind.FAILED, result.error
+        action.refused = action.attempt
+        action.fixes = [Fix("help_desk")]  # the help desk's own words stay in the log
+        action.joiner = None  # a refused create is no joiner: planned again as one
+
+    def _store(
+        self, actions: list[Action], done: _Finished, joined: list[Action], welcomed: list[Action]
+    ) -> None:
+        """The chunk's one transaction: records, bindings, failing users, joiners and the
+        welcome emails owed, so a crash leaves all of them or none."""
         with self.state.db.atomic():
-            self.state.add_records(self.run_id, records)
+            self.state.add_records(self.run_id, done.records)
             if not self.dry_run:
-                self.state.release(released)  # before the new rows: the address moves
-            if mirror_rows:
-                self.state.remember(mirror_rows)
+                self.state.release(done.released)  # before the new rows: the address moves
+            if done.mirror_rows:
+                self.state.remember(done.mirror_rows)
             if not self.dry_run:
                 keep, cured = failures.bookkeeping(actions, self.run_id)
                 self.state.keep_failures(keep)
@@ -205,8 +236,6 @@ class Executor:
                     [(a.email, a.mapped.name if a.mapped else a.email) for a in welcomed],
                     self.run_id,
                 )
-        if marks and not stopping:  # stopping: no more outside calls, the marker waits
-            self._mark(actions[0].tenant, marks)
 
     def _joiners(self, actions: list[Action], joined: list[Action]) -> None:
         """Joiners as the chunk leaves them: a contact created ahead of the hire date, a user

@@ -37,7 +37,7 @@ def work_besides_delta(config: Config, state: State, tenant: Tenant, now: dateti
         return "group members are read in full at every tick"
     if row.status != "active":
         return f"the tenant is {row.status}"
-    if reconciliation_due(config, row, {}):
+    if reconciliation_due(config, row, {}, now):
         return "a full reconciliation is due"
     if any(rule.entra_group for rule in config.contact_groups):
         return "contact-group rules follow Entra groups, which a user delta does not show"

@@ -15,7 +15,7 @@ is not held.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from azsyncd.config.model import Config, Scope, Tenant
@@ -108,8 +108,12 @@ def read_key(config: Config, tenant: Tenant, day: date | None = None) -> str:
     )
 
 
-def reconciliation_due(config: Config, row: TenantState, options: dict[str, Any]) -> str:
-    """Why a tenant's next sync is a full reconciliation, or "" when it is not one."""
+def reconciliation_due(
+    config: Config, row: TenantState, options: dict[str, Any], now: datetime
+) -> str:
+    """Why a tenant's next sync is a full reconciliation, or "" when it is not one, at ``now``
+    on the daemon's clock (the one the scheduler and the runs use; ``last_full_at`` is
+    stamped from it too)."""
     if options.get("full"):
         return "asked for (sync --full)"
     every = config.sync.full_every
@@ -117,7 +121,7 @@ def reconciliation_due(config: Config, row: TenantState, options: dict[str, Any]
         return ""
     if row.last_full_at is None:
         return "the first for this tenant"
-    age = utcnow() - row.last_full_at
+    age = now - row.last_full_at
     if age < timedelta(days=every):
         return ""
     return f"the last one was {age.days} day(s) ago; [sync] full_every = {every:g}"
@@ -224,7 +228,7 @@ class Read:
         if self.mode != "delta":
             values["last_user_count"] = self.read_count
         if self.why:
-            values["last_full_at"] = utcnow()
+            values["last_full_at"] = self.services.clock()  # the clock reconciliation_due reads
         return StepPlan(self.name, work={**values, **self.values})
 
     def apply(self, plan: StepPlan) -> None:
@@ -244,7 +248,8 @@ class Read:
 
     def _reconciliation(self) -> str:
         """Why this tenant's sync is a full reconciliation, or "" when it is not one."""
-        return reconciliation_due(self.services.config, self.row, self.services.ctx.options)
+        services = self.services
+        return reconciliation_due(services.config, self.row, services.ctx.options, services.clock())
 
     def _kind_of_read(self) -> str:
         mode = self.mode

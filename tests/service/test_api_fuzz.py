@@ -153,6 +153,8 @@ def test_the_fuzz_refuses_an_answer_its_schema_does_not_describe() -> None:
         ("/v1/settings", {"mapping": {"emial": None}}),
         ("/v1/settings", {"account": {"nmae": "typo"}}),
         ("/v1/lifecycle", {"lifecycle": {"grace_day": None}}),
+        # ... and at every depth: a table inside a section is merged too.
+        ("/v1/settings", {"sync": {"thresholds": {"bogus": None}}}),
     ],
 )
 def test_a_key_a_section_does_not_have_is_refused_even_as_null(
@@ -165,7 +167,7 @@ def test_a_key_a_section_does_not_have_is_refused_even_as_null(
         answer = client.patch(path, json=body)
     assert answer.status_code == 422, answer.text
     unknown = next(k for section in body.values() for k in section if k not in ("enabled", "time"))
-    assert f'unknown key "{unknown}"' in answer.json()["error"]["message"]
+    assert f'unknown key "{unknown}' in answer.json()["error"]["message"]
     assert DAEMON.config.model_dump() == before
 
 
@@ -179,3 +181,47 @@ def test_a_null_for_a_key_the_section_has_still_removes_it() -> None:
         removed = client.patch("/v1/settings", json={"schedule": {"interval": None}})
     assert removed.status_code == 200, removed.text
     assert removed.json()["schedule"]["interval"] == ""
+
+
+def test_a_null_inside_a_table_removes_that_key_or_nothing() -> None:
+    """A merge patch all the way down (RFC 7386): the schema allows a null for a custom
+    field's mapping, and the daemon removes it; a null for one not mapped changes nothing."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(DAEMON)) as client:
+        spec = client.get("/v1/openapi.json").json()
+        added = client.patch(
+            "/v1/settings", json={"mapping": {"custom_fields": {"Department": "department"}}}
+        )
+        assert added.status_code == 200, added.text
+        same = client.patch("/v1/settings", json={"mapping": {"custom_fields": {"Nope": None}}})
+        assert same.status_code == 200, same.text
+        assert same.json()["mapping"]["custom_fields"] == {"Department": "department"}
+        gone = client.patch(
+            "/v1/settings", json={"mapping": {"custom_fields": {"Department": None}}}
+        )
+        assert gone.status_code == 200, gone.text
+        assert gone.json()["mapping"]["custom_fields"] == {}
+        back = client.patch(
+            "/v1/settings", json={"mapping": {"custom_fields": {"Department": "department"}}}
+        )
+        assert back.status_code == 200, back.text
+    body = spec["paths"]["/v1/settings"]["patch"]["requestBody"]["content"]["application/json"]
+    ref = body["schema"]["$ref"].rsplit("/", 1)[-1]
+    mapping = spec["components"]["schemas"][ref]["properties"]["mapping"]["anyOf"][0]
+    values = mapping["properties"]["custom_fields"]["anyOf"][0]["additionalProperties"]
+    assert {"type": "null"} in values["anyOf"]
+
+
+def test_a_lifecycle_key_set_to_null_goes_back_to_its_default() -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(DAEMON)) as client:
+        from azsyncd.config.model import Lifecycle
+
+        default = Lifecycle().grace_days
+        changed = client.patch("/v1/lifecycle", json={"lifecycle": {"grace_days": default + 4}})
+        assert changed.json()["lifecycle"]["grace_days"] == default + 4, changed.text
+        reset = client.patch("/v1/lifecycle", json={"lifecycle": {"grace_days": None}})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["lifecycle"]["grace_days"] == default

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from azsyncd.demo.api import person
-from azsyncd.service.daemon import Daemon
-from azsyncd.state.models import SyncRecord, SyncRun
+from azsyncd.state.models import SyncRecord
 from azsyncd.sync import quiet_tick
 from azsyncd.targets.local.table import Contact
-from tests.engine_setup import service_daemon, sync
+from tests.engine_setup import service_daemon, sync, tick
 from tests.fakes.directory import contoso
-from tests.helpers import FakeClock, wait_until
+from tests.helpers import FakeClock
 
 pytestmark = pytest.mark.slow
 
@@ -98,13 +97,3 @@ def test_a_dated_scope_follows_the_account_day_as_days_pass(tmp_path: Path) -> N
         assert quiet_tick.quiet(daemon.config, daemon.state, daemon.tenants, "contoso", clock())
     finally:
         daemon.stop(20)
-
-
-def tick(daemon: Daemon) -> SyncRun:
-    """One tick of contoso, as the scheduler fires it; the run it kept."""
-    before = {r.id for r in daemon.state.runs(1000)}
-    daemon.ticks.tick("contoso")
-    wait_until(lambda: daemon.runner.current is None, 60)
-    wait_until(lambda: {r.id for r in daemon.state.runs(1000)} - before != set(), 60)
-    (new,) = [r for r in daemon.state.runs(1000) if r.id not in before]
-    return new

@@ -15,6 +15,7 @@ from azsyncd.state.models import SyncRun
 from azsyncd.targets.local.table import Contact
 from tests.engine_setup import make_daemon, sync
 from tests.fakes.directory import FakeTenant, contoso
+from tests.helpers import FakeClock
 
 ANN = "anna.andersson0@contoso.example"
 
@@ -23,10 +24,12 @@ def log_of(daemon: Daemon, run: SyncRun) -> str:
     return "\n".join(line.message for line in daemon.state.log_lines(run.id))
 
 
-def drifted(tmp_path: Path, extra: str = "") -> tuple[FakeTenant, Daemon]:
+def drifted(
+    tmp_path: Path, extra: str = "", clock: FakeClock | None = None
+) -> tuple[FakeTenant, Daemon]:
     """A synced directory, then an agent's edit of a mapped field in the help desk."""
     directory = contoso(users=20)
-    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=extra)
+    daemon = make_daemon(tmp_path, directory, skip_empty=True, extra=extra, clock=clock)
     first = sync(daemon)
     assert first.counts["new"] > 15
     Contact.update(
@@ -71,6 +74,23 @@ def test_full_every_reconciles_after_so_many_days(tmp_path: Path) -> None:
     assert run.counts["tenants"]["contoso"]["read"] == "reconciliation"
     assert run.counts["updated"] == 1 and run.counts["unchanged"] > 10
     again = sync(daemon)  # just done: the next is a delta again
+    assert again.counts["tenants"]["contoso"]["read"] == "delta"
+
+
+def test_full_every_counts_days_on_the_daemons_clock(tmp_path: Path) -> None:
+    """The days since the last reconciliation are the daemon's (the clock the scheduler and
+    the runs use, which tests move), not the machine's: both its ends are read from it."""
+    clock = FakeClock(utcnow() - timedelta(days=30))  # the machine's clock is far ahead
+    _, daemon = drifted(tmp_path, clock=clock)
+    clock.now += timedelta(days=6)
+    assert sync(daemon).counts["tenants"]["contoso"]["read"] == "delta"
+    assert department() == "Agent"  # 6 days on the daemon's clock: not due yet
+    clock.now += timedelta(days=2)
+    run = sync(daemon)
+    assert run.counts["tenants"]["contoso"]["read"] == "reconciliation"
+    assert "(the last one was 8 day(s) ago; [sync] full_every = 7)" in log_of(daemon, run)
+    assert department() == "Sales"
+    again = sync(daemon)  # just done, by the same clock: the next is a delta again
     assert again.counts["tenants"]["contoso"]["read"] == "delta"
 
 

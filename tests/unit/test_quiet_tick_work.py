@@ -72,6 +72,20 @@ def test_each_thing_a_run_would_do_makes_the_tick_run(state: State) -> None:
     assert "disabled" in str(work_besides_delta(plain, state, tenant, now))
 
 
+def test_a_reconciliation_is_due_by_the_daemons_clock_not_the_machines(state: State) -> None:
+    """The daemon's clock (the one the scheduler and the runs use) decides, whichever way it
+    stands from the machine's."""
+    plain = config()
+    tenant = plain.tenants[0]
+    # Reconciled at the machine's now; the daemon's clock says eight days on.
+    state.set_tenant("t", last_full_at=utcnow())
+    later = utcnow() + 8 * DAY
+    assert "full reconciliation" in str(work_besides_delta(plain, state, tenant, later))
+    # Reconciled eight days before the machine's now, a day before the daemon's clock.
+    state.set_tenant("t", last_full_at=utcnow() - 8 * DAY)
+    assert work_besides_delta(plain, state, tenant, utcnow() - 7 * DAY) is None
+
+
 def test_a_joiner_whose_day_came_makes_the_tick_run(state: State) -> None:
     hiring = config(lifecycle={"create_before_hire_days": 3}, account={"timezone": "UTC"})
     tenant, now = hiring.tenants[0], utcnow().replace(hour=12)  # days from noon, in UTC

@@ -17,7 +17,7 @@ from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
-from azsyncd.service.api.schemas import Body, inlined, known_keys, patch_of
+from azsyncd.service.api.schemas import Body, deep_merge, inlined, known_keys, patch_of
 from azsyncd.service.daemon import Daemon
 from azsyncd.state.joiners import JoinerState
 from azsyncd.state.lifecycle import LifecycleState
@@ -39,7 +39,7 @@ RULES = {
 class LifecyclePatch(Body):
     lifecycle: Annotated[
         dict[str, Any] | None,
-        WithJsonSchema({"anyOf": [patch_of(model.Lifecycle), {"type": "null"}]}),
+        WithJsonSchema({"anyOf": [patch_of(model.Lifecycle, deep=True), {"type": "null"}]}),
         AfterValidator(known_keys(model.Lifecycle)),
     ] = Field(
         None,
@@ -145,7 +145,7 @@ def lifecycle_change(body: LifecyclePatch | dict[str, Any]) -> Callable[[dict[st
 
     def apply(document: dict[str, Any]) -> None:
         if patch.lifecycle is not None:
-            document["lifecycle"].update(patch.lifecycle)
+            deep_merge(document.setdefault("lifecycle", {}), patch.lifecycle)
         if patch.contact_groups is not None:
             document["contact_groups"] = patch.contact_groups
 

@@ -20,7 +20,7 @@ from azsyncd.service.api.deps import daemon_of, note
 from azsyncd.service.api.errors import ApiError
 from azsyncd.service.api.refusals import refusals
 from azsyncd.service.api.routes_preview import guarded
-from azsyncd.service.api.schemas import Search, SettingsPatch
+from azsyncd.service.api.schemas import Search, SettingsPatch, deep_merge
 from azsyncd.service.daemon import Daemon
 from azsyncd.sync import report
 from azsyncd.targets.base import setup_problems
@@ -103,17 +103,6 @@ def _validated(body: dict[str, Any]) -> SettingsPatch:
         raise ApiError(
             422, "invalid_request", f"settings.{where}: {problem['msg']}", "see GET /v1/settings"
         ) from None
-
-
-def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
-    """JSON merge patch: tables merge key by key, null removes a key, anything else replaces."""
-    for key, value in values.items():
-        if value is None:
-            into.pop(key, None)
-        elif isinstance(value, dict) and isinstance(into.get(key), dict):
-            deep_merge(into[key], value)
-        else:
-            into[key] = value
 
 
 @router.get(

@@ -96,15 +96,18 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def patch_of(section: type[BaseModel], *, keys: set[str] | None = None) -> dict[str, Any]:
-    """The schema of a merge patch of ``section``: its keys (or ``keys``), each optional;
-    null removes a key."""
+def patch_of(
+    section: type[BaseModel], *, keys: set[str] | None = None, deep: bool = False
+) -> dict[str, Any]:
+    """The schema of a patch of ``section``: its keys (or ``keys``), each optional; null
+    removes a key. ``deep``: a merge patch (RFC 7386), applied by ``deep_merge``, where a table
+    inside is a patch of that table too; otherwise each key's value replaces the old one."""
     properties = inlined(section.model_json_schema())["properties"]
     return {
         "type": "object",
         "title": f"{section.__name__} patch",
         "properties": {
-            name: _nullable(schema)
+            name: _nullable(_merge_patch(schema) if deep else schema)
             for name, schema in properties.items()
             if keys is None or name in keys
         },
@@ -112,18 +115,86 @@ def patch_of(section: type[BaseModel], *, keys: set[str] | None = None) -> dict[
     }
 
 
+def _merge_patch(schema: Any) -> Any:
+    """The schema of a merge patch of a value of ``schema``: a table's keys each optional and
+    nullable, tables inside alike; lists and plain values as they are (they replace)."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for word in ("anyOf", "oneOf", "allOf"):
+        if word in out:
+            out[word] = [_merge_patch(s) for s in out[word]]
+    if "properties" in out:
+        out["properties"] = {k: _nullable(_merge_patch(v)) for k, v in out["properties"].items()}
+        out.pop("required", None)
+    if isinstance(out.get("additionalProperties"), dict):
+        out["additionalProperties"] = _nullable(_merge_patch(out["additionalProperties"]))
+    return out
+
+
+def deep_merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    """JSON merge patch (RFC 7386): tables merge key by key, null removes a key, anything else
+    replaces. A table sent where there is none (or a plain value) is merged into an empty one,
+    so a null inside it never reaches the file."""
+    for key, value in values.items():
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
+            deep_merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def stray_key(value: Any, schema: Any) -> tuple[str, list[str]] | None:
+    """The first key in ``value`` (a dotted path) that ``schema`` has no room for, with the
+    keys that were possible there; None when every key fits."""
+    if not isinstance(value, dict):
+        return None
+    tables = [s for s in _alternatives(schema) if "properties" in s or "additionalProperties" in s]
+    first = None
+    for table in tables:
+        found = _stray_in(value, table)
+        if found is None:
+            return None
+        first = first or found
+    return first
+
+
+def _alternatives(schema: Any) -> list[dict[str, Any]]:
+    if not isinstance(schema, dict):
+        return []
+    options = [s for word in ("anyOf", "oneOf") for s in schema.get(word, [])]
+    return [leaf for s in options for leaf in _alternatives(s)] if options else [schema]
+
+
+def _stray_in(value: dict[str, Any], table: dict[str, Any]) -> tuple[str, list[str]] | None:
+    properties = table.get("properties", {})
+    extra = table.get("additionalProperties", True)
+    for key, item in value.items():
+        if key not in properties and extra is False:
+            return key, sorted(properties)
+        found = stray_key(item, properties.get(key, extra))
+        if found:
+            return f"{key}.{found[0]}", found[1]
+    return None
+
+
 def known_keys(
-    section: type[BaseModel], *, keys: set[str] | None = None
+    section: type[BaseModel], *, deep: bool = True
 ) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:
-    """A check that a patch of ``section`` names only its keys. A null for an unknown key is
-    refused too: removing a key that cannot exist is a typo, not a no-op."""
-    allowed = sorted(patch_of(section, keys=keys)["properties"])
+    """A check that a patch of ``section`` names only keys it has, at every depth. A null for
+    an unknown key is refused too: removing a key that cannot exist is a typo, not a no-op."""
+    schema = patch_of(section, deep=deep)
 
     def check(patch: dict[str, Any] | None) -> dict[str, Any] | None:
-        for key in patch or {}:
-            if key not in allowed:
-                hint = model.suggest(key, allowed) or f"; known keys here: {', '.join(allowed)}"
-                raise ValueError(f'unknown key "{clipped(key)}"{hint}')
+        found = stray_key(patch, schema)
+        if found:
+            path, allowed = found
+            last = path.rsplit(".", 1)[-1]
+            hint = model.suggest(last, allowed) or f"; known keys here: {', '.join(allowed)}"
+            raise ValueError(f'unknown key "{clipped(path)}"{hint}')
         return patch
 
     return check
@@ -133,7 +204,7 @@ def section_patch(section: type[BaseModel], **kwargs: Any) -> Any:
     """A merge patch of ``section`` as a request field: its schema shows ``keys`` (the ones
     the API may change), and a key the section does not have is refused. A key it has but the
     API may not change gets its own answer when the patch is applied."""
-    patch = patch_of(section, **kwargs)
+    patch = patch_of(section, deep=True, **kwargs)
     return Annotated[
         dict[str, Any] | None,
         WithJsonSchema(_nullable(patch)),

@@ -425,75 +425,9 @@ class SimulatedFreshservice:
             raise Refused(
                 400, {"code": "invalid_json", "message": "Request body has invalid json format"}
             )
-        errors = []
-        for key in sorted(set(body) - REQUESTER_KEYS):
-            errors.append(
-                {
-                    "field": key,
-                    "message": "Unexpected/invalid field in request",
-                    "code": "invalid_field",
-                }
-            )
-        for key in TEXT_KEYS:
-            value = body.get(key)
-            if value is not None and not isinstance(value, str):
-                errors.append(
-                    {
-                        "field": key,
-                        "message": "It should be a/an String",
-                        "code": "datatype_mismatch",
-                    }
-                )
-            elif isinstance(value, str) and len(value) > TEXT_LIMIT:
-                errors.append(
-                    {
-                        "field": key,
-                        "message": f"Has {len(value)} characters, it can have maximum of "
-                        f"{TEXT_LIMIT} characters",
-                        "code": "invalid_value",
-                    }
-                )
-        for key in (
-            "can_see_all_tickets_from_associated_departments",
-            "can_see_all_changes_from_associated_departments",
-        ):
-            if key in body and not isinstance(body[key], bool):
-                errors.append(
-                    {
-                        "field": key,
-                        "message": "It should be a/an Boolean",
-                        "code": "datatype_mismatch",
-                    }
-                )
+        errors = _shape_errors(body)
+        emails = _email_errors(body, errors)
         own = current["id"] if current else None
-        emails = []
-        if "primary_email" in body:
-            email = body["primary_email"]
-            if not isinstance(email, str) or not EMAIL.match(email):
-                errors.append(
-                    {
-                        "field": "primary_email",
-                        "message": "It should be in the 'valid email address' format",
-                        "code": "invalid_value",
-                    }
-                )
-            else:
-                emails.append(("primary_email", email.lower()))
-        if "secondary_emails" in body:
-            extra = body["secondary_emails"]
-            if not isinstance(extra, list) or not all(
-                isinstance(e, str) and EMAIL.match(e) for e in extra
-            ):
-                errors.append(
-                    {
-                        "field": "secondary_emails",
-                        "message": "It should contain elements that are in the 'valid email "
-                        "address' format",
-                        "code": "invalid_value",
-                    }
-                )
-            else:
-                emails += [("secondary_emails", e.lower()) for e in extra]
         for field, email in emails:
             holder = self.by_email.get(email)
             if (holder is not None and holder != own) or email in self.agent_emails:
@@ -504,19 +438,15 @@ class SimulatedFreshservice:
                 isinstance(i, int) and not isinstance(i, bool) for i in ids
             ):
                 errors.append(
-                    {
-                        "field": "department_ids",
-                        "message": "It should be a/an Array of Integer",
-                        "code": "datatype_mismatch",
-                    }
+                    _error(
+                        "department_ids", "It should be a/an Array of Integer", "datatype_mismatch"
+                    )
                 )
             elif any(i not in self.departments for i in ids):
                 errors.append(
-                    {
-                        "field": "department_ids",
-                        "message": "There are no records matching the ids",
-                        "code": "invalid_value",
-                    }
+                    _error(
+                        "department_ids", "There are no records matching the ids", "invalid_value"
+                    )
                 )
         if "custom_fields" in body:
             errors += self._custom_errors(body["custom_fields"])
@@ -863,6 +793,69 @@ def demo_fields() -> list[dict[str, Any]]:
         custom_field("cf_hire_date", "Hire date", "custom_date"),
         custom_field("cf_notes", "Notes", "custom_text"),
     ]
+
+
+def _error(field: str, message: str, code: str) -> dict[str, str]:
+    return {"field": field, "message": message, "code": code}
+
+
+def _shape_errors(body: dict[str, Any]) -> list[dict[str, str]]:
+    """Unknown keys, and text and flag values of the wrong type or length."""
+    errors = [
+        _error(key, "Unexpected/invalid field in request", "invalid_field")
+        for key in sorted(set(body) - REQUESTER_KEYS)
+    ]
+    for key in TEXT_KEYS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            errors.append(_error(key, "It should be a/an String", "datatype_mismatch"))
+        elif isinstance(value, str) and len(value) > TEXT_LIMIT:
+            errors.append(
+                _error(
+                    key,
+                    f"Has {len(value)} characters, it can have maximum of {TEXT_LIMIT} characters",
+                    "invalid_value",
+                )
+            )
+    for key in (
+        "can_see_all_tickets_from_associated_departments",
+        "can_see_all_changes_from_associated_departments",
+    ):
+        if key in body and not isinstance(body[key], bool):
+            errors.append(_error(key, "It should be a/an Boolean", "datatype_mismatch"))
+    return errors
+
+
+def _email_errors(body: dict[str, Any], errors: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """The payload's addresses (field, lower-cased); a malformed one adds to ``errors``."""
+    emails = []
+    if "primary_email" in body:
+        email = body["primary_email"]
+        if not isinstance(email, str) or not EMAIL.match(email):
+            errors.append(
+                _error(
+                    "primary_email",
+                    "It should be in the 'valid email address' format",
+                    "invalid_value",
+                )
+            )
+        else:
+            emails.append(("primary_email", email.lower()))
+    if "secondary_emails" in body:
+        extra = body["secondary_emails"]
+        if not isinstance(extra, list) or not all(
+            isinstance(e, str) and EMAIL.match(e) for e in extra
+        ):
+            errors.append(
+                _error(
+                    "secondary_emails",
+                    "It should contain elements that are in the 'valid email address' format",
+                    "invalid_value",
+                )
+            )
+        else:
+            emails += [("secondary_emails", e.lower()) for e in extra]
+    return emails
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -321,31 +321,8 @@ class Freshservice:
         custom_now = dict(current.custom) if current else {}
         wanted = {**custom_now, **item.custom}
         reasons = [f"{k}: no such requester field" for k in item.custom if k not in defs]
-        payload: dict[str, Any] = {}
-        for phone in item.phones:
-            key = PHONE_KEYS.get(phone.type)
-            if key is None:
-                reasons.append(
-                    f"phone ({phone.type}): Freshservice keeps a work and a mobile phone "
-                    'only; fix: map phones "w" and "mo" only'
-                )
-            elif current is None or not any(
-                p.type == phone.type and p.number == phone.number for p in current.phones
-            ):
-                payload[key] = phone.number
-        first, last = split_name(item.name)
-        if FIRST in item.custom:
-            first = item.custom[FIRST] or first
-        if LAST in item.custom:
-            last = item.custom[LAST]
-        if current is None:
-            payload["first_name"], payload["last_name"] = first, last
-        elif (FIRST in item.custom or LAST in item.custom or item.name != current.name) and (
-            first,
-            last or "",
-        ) != (current.first_name, current.last_name):
-            # A name written as it is (an agent's own split of it) stays as it is.
-            payload["first_name"], payload["last_name"] = first, last
+        payload = _phones(item, current, reasons)
+        payload.update(_names(item, current))
         if current is None or normal_email(item.email) != current.email:
             payload["primary_email"] = item.email
         if JOB in item.custom and (current is None or item.custom[JOB] != custom_now.get(JOB)):
@@ -362,18 +339,7 @@ class Freshservice:
                 values if current else {k: v for k, v in values.items() if v is not None}
             )
         if payload or current is None:  # what the write will hold must fit every field
-            reasons += [
-                p
-                for f in defs.values()
-                if f.type is not FieldType.UNKNOWN
-                and (f.id in item.custom or f.required)
-                and (p := problem(f, wanted.get(f.id)))
-            ]
-            reasons += [
-                f"{defs[k].name}: a whole number is required, got {v!r}"
-                for k, v in item.custom.items()
-                if k in defs and defs[k].type is FieldType.NUMBER and isinstance(v, float)
-            ]
+            reasons += _field_problems(defs, item, wanted)
         if reasons:
             raise _Invalid("; ".join(reasons))
         if current is None and payload.get("last_name") is None:
@@ -519,3 +485,54 @@ def _gone(requester_id: str) -> Requester:
         f"requester {requester_id} is no longer in Freshservice (deleted or forgotten there); "
         "the next full reconciliation creates it again"
     )
+
+
+def _phones(item: ContactWrite, current: Requester | None, reasons: list[str]) -> dict[str, Any]:
+    """The phone keys to send (a phone type Freshservice has no key for adds a reason)."""
+    payload: dict[str, Any] = {}
+    for phone in item.phones:
+        key = PHONE_KEYS.get(phone.type)
+        if key is None:
+            reasons.append(
+                f"phone ({phone.type}): Freshservice keeps a work and a mobile phone "
+                'only; fix: map phones "w" and "mo" only'
+            )
+        elif current is None or not any(
+            p.type == phone.type and p.number == phone.number for p in current.phones
+        ):
+            payload[key] = phone.number
+    return payload
+
+
+def _names(item: ContactWrite, current: Requester | None) -> dict[str, Any]:
+    """first_name and last_name, when they are to be written."""
+    first, last = split_name(item.name)
+    if FIRST in item.custom:
+        first = item.custom[FIRST] or first
+    if LAST in item.custom:
+        last = item.custom[LAST]
+    if current is None:
+        return {"first_name": first, "last_name": last}
+    if (FIRST in item.custom or LAST in item.custom or item.name != current.name) and (
+        first,
+        last or "",
+    ) != (current.first_name, current.last_name):
+        # A name written as it is (an agent's own split of it) stays as it is.
+        return {"first_name": first, "last_name": last}
+    return {}
+
+
+def _field_problems(defs: dict[str, Any], item: ContactWrite, wanted: dict[str, Any]) -> list[str]:
+    """Why the values the write will hold do not fit the requester fields."""
+    reasons = [
+        p
+        for f in defs.values()
+        if f.type is not FieldType.UNKNOWN
+        and (f.id in item.custom or f.required)
+        and (p := problem(f, wanted.get(f.id)))
+    ]
+    return reasons + [
+        f"{defs[k].name}: a whole number is required, got {v!r}"
+        for k, v in item.custom.items()
+        if k in defs and defs[k].type is FieldType.NUMBER and isinstance(v, float)
+    ]

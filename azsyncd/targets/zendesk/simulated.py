@@ -314,6 +314,23 @@ class SimulatedZendesk:
         parts = route.split("/")
         if route == "__stats__":
             return 200, self._stats()
+        if parts[0] == "users" and len(parts) >= 2 and parts[1].isdigit():
+            return self._user_route(method, int(parts[1]), parts[2:], body, query)
+        if parts[0] == "users":
+            return self._users_route(method, route, query, body, now)
+        if parts[0] == "job_statuses" and method == "GET":
+            found = self._jobs_route(parts, query, now)
+            if found is not None:
+                return found
+        if parts[0].startswith("organization"):
+            return self._orgs_route(method, route, query, body, now)
+        if method == "GET" and route in ("user_fields", "time_zones", "locales"):
+            return 200, self._reference(route)
+        return _no_endpoint()
+
+    def _users_route(
+        self, method: str, route: str, query: dict[str, list[str]], body: Any, now: float
+    ) -> tuple[int, Any]:
         if route == "users" and method == "GET":
             return self._list_users(query)
         if route == "users" and method == "POST":
@@ -337,39 +354,47 @@ class SimulatedZendesk:
             if isinstance(body, dict) and isinstance(body.get("user"), dict) and query.get("ids"):
                 body = {"users": [{**body["user"], "id": i} for i in _csv(query, "ids")]}
             return self._queue("updates", body, "users", now)
-        if route == "user_fields" and method == "GET":
-            return 200, {"user_fields": self.fields, "next_page": None, "count": len(self.fields)}
-        if route == "time_zones" and method == "GET":
-            return 200, {
+        return _no_endpoint()
+
+    def _reference(self, route: str) -> dict[str, Any]:
+        """The user fields, time zones or locales."""
+        if route == "user_fields":
+            return {"user_fields": self.fields, "next_page": None, "count": len(self.fields)}
+        if route == "time_zones":
+            return {
                 "time_zones": [
                     {"name": name, "iana_name": iana, "offset": offset, "translated_name": name}
                     for name, iana, offset in TIME_ZONES
                 ]
             }
-        if route == "locales" and method == "GET":
+        return {"locales": [{"id": i, "locale": code, "name": name} for i, code, name in LOCALES]}
+
+    def _jobs_route(
+        self, parts: list[str], query: dict[str, list[str]], now: float
+    ) -> tuple[int, Any] | None:
+        if len(parts) == 2 and parts[1] == "show_many":
+            ids = _csv(query, "ids")
             return 200, {
-                "locales": [{"id": i, "locale": code, "name": name} for i, code, name in LOCALES]
+                "job_statuses": [self._job_view(self.jobs[i]) for i in ids if i in self.jobs]
             }
-        if parts[0] == "job_statuses" and method == "GET":
-            if len(parts) == 2 and parts[1] == "show_many":
-                ids = _csv(query, "ids")
-                return 200, {
-                    "job_statuses": [self._job_view(self.jobs[i]) for i in ids if i in self.jobs]
-                }
-            if len(parts) == 2:
-                job = self.jobs.get(parts[1])
-                if job is None or now >= job.created + self.job_ttl:
-                    return 404, {"error": "RecordNotFound", "description": "Not found"}
-                return 200, {"job_status": self._job_view(job)}
-            if len(parts) == 1:
-                recent = sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
-                return 200, {
-                    "job_statuses": [
-                        self._job_view(j) for j in recent if now < j.created + self.job_ttl
-                    ]
-                }
-        if parts[0] == "users" and len(parts) >= 2 and parts[1].isdigit():
-            return self._user_route(method, int(parts[1]), parts[2:], body, query)
+        if len(parts) == 2:
+            job = self.jobs.get(parts[1])
+            if job is None or now >= job.created + self.job_ttl:
+                return 404, {"error": "RecordNotFound", "description": "Not found"}
+            return 200, {"job_status": self._job_view(job)}
+        if len(parts) == 1:
+            recent = sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
+            return 200, {
+                "job_statuses": [
+                    self._job_view(j) for j in recent if now < j.created + self.job_ttl
+                ]
+            }
+        return None
+
+    def _orgs_route(
+        self, method: str, route: str, query: dict[str, list[str]], body: Any, now: float
+    ) -> tuple[int, Any]:
+        parts = route.split("/")
         if route == "organizations" and method == "GET":
             orgs = sorted(self.organizations.values(), key=lambda o: o["id"])
             return 200, self._cursor_page(orgs, query, "organizations", "/organizations")
@@ -389,7 +414,7 @@ class SimulatedZendesk:
             if self.memberships.pop(int(parts[1]) if parts[1].isdigit() else -1, None) is None:
                 return 404, {"error": "RecordNotFound", "description": "Not found"}
             return 204, None
-        return 404, {"error": "InvalidEndpoint", "description": "Not found"}
+        return _no_endpoint()
 
     def _user_route(
         self, method: str, user_id: int, rest: list[str], body: Any, query: dict[str, list[str]]
@@ -1013,6 +1038,10 @@ def _sentence(problems: dict[str, list[str]]) -> str:
 def _failed(index: int, details: str) -> dict[str, Any]:
     # As Zendesk answered a failed row: its "id" is the row's place in the request.
     return {"id": index, "status": "Failed", "error": "UserUpdateError", "details": details}
+
+
+def _no_endpoint() -> tuple[int, Any]:
+    return 404, {"error": "InvalidEndpoint", "description": "Not found"}
 
 
 def main() -> None:
