@@ -86,8 +86,9 @@ def judged(before: Config, after: Config) -> list[str]:
     - ``target``: the help desk, its fields and their choices (any key of the table);
     - ``scope``, and for each tenant synced after the change, whether it is synced, which
       directory objects it reads (``tenant_id``, ``cloud``, ``login_url``, ``graph_url``,
-      ``users``, ``groups``), its ``scope`` and ``exclude_disabled``: who is planned. A user
-      brought in may fail, and may take an address another tenant's user then fails for;
+      ``users``, ``groups``; not a read narrowed from all users to groups), its ``scope``
+      and ``exclude_disabled``: who is planned. A user brought in may fail, and may take an
+      address another tenant's user then fails for;
     - ``lifecycle.create_before_hire_days``: a joiner before its window is not planned, so
       it neither fails nor takes its address;
     - ``account.timezone``, while a ``[scope]`` condition says ``today`` or joiners are on:
@@ -113,21 +114,39 @@ def judged(before: Config, after: Config) -> list[str]:
         found.append("account.timezone")
     for tenant in after.tenants:
         old = before.tenant(tenant.name)
-        if tenant.enabled and (old is None or not old.enabled or _planned(old) != _planned(tenant)):
+        if tenant.enabled and (old is None or not old.enabled or _brings(old, tenant)):
             found.append(f"tenants.{tenant.name}")
     return found
+
+
+def _directory(tenant: Tenant) -> tuple[Any, ...]:
+    return tenant.tenant_id, tenant.cloud, tenant.login_url, tenant.graph_url
 
 
 def _reads(tenant: Tenant) -> tuple[Any, ...]:
     """Which directory objects a tenant's read brings."""
     groups = tuple(tenant.groups) if tenant.users == "groups" else ()
-    return tenant.tenant_id, tenant.cloud, tenant.login_url, tenant.graph_url, tenant.users, groups
+    return *_directory(tenant), tenant.users, groups
+
+
+def _reads_all_of(old: Tenant, new: Tenant) -> bool:
+    """Whether ``old``'s read brings every user ``new``'s does: the same read, or all users
+    of the same directory (``new`` narrowed to groups)."""
+    if _reads(old) == _reads(new):
+        return True
+    return old.users == "all" and _directory(old) == _directory(new)
 
 
 def _planned(tenant: Tenant) -> tuple[Any, ...]:
-    """Which of a tenant's users are planned: its read, its own scope, disabled accounts."""
+    """Which of a tenant's users are kept once read: its own scope, disabled accounts."""
     scope = tenant.scope.model_dump(mode="json") if tenant.scope and tenant.scope.active else None
-    return _reads(tenant), scope, tenant.exclude_disabled
+    return scope, tenant.exclude_disabled
+
+
+def _brings(old: Tenant, new: Tenant) -> bool:
+    """Whether ``new`` may plan a user ``old`` does not: a read of other objects (not one
+    narrowed to groups), another scope, disabled accounts let in or out."""
+    return not _reads_all_of(old, new) or _planned(old) != _planned(new)
 
 
 def _dated(config: Config) -> bool:
@@ -142,7 +161,7 @@ class Reach:
     brings users the settings in use do not plan, those cannot fail now."""
 
     synced: bool = True  # the settings in use sync the tenant
-    same_read: bool = True  # and read the same directory objects
+    same_read: bool = True  # and read every user the change reads
     scopes: tuple[Scope, ...] | None = None  # their scopes, when the change's differ
     exclude_disabled: bool = False
     today: date | None = None  # their day, to judge a scope that says `today`
@@ -622,7 +641,7 @@ class Previewer:
             if old is None or not old.enabled:
                 found[tenant.name] = Reach(synced=False)
                 continue
-            same_read = _reads(old) == _reads(tenant)
+            same_read = _reads_all_of(old, tenant)
             scopes, new_scopes = current.scopes(old), changed.scopes(tenant)
             dumped = [s.model_dump(mode="json") for s in scopes]
             same_scope = dumped == [s.model_dump(mode="json") for s in new_scopes] and (

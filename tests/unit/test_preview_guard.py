@@ -35,6 +35,8 @@ def config(**sections: Any) -> Config:
 TENANT = {"name": "t", "tenant_id": "c0de0000-0000-4000-8000-00000000c0de"}
 TENANT |= {"client_id": "c1d00000-0000-4000-8000-00000000c1d0", "client_secret_file": "s"}
 GROUP = "90000000-0000-4000-b000-000000000000"
+OTHER = "90000001-0000-4000-b000-000000000000"
+IN_GROUP = TENANT | {"users": "groups", "groups": [GROUP]}
 DATED = {"include": ["employeeHireDate <= today"]}
 
 # A change of each of these is previewed at save, and named.
@@ -53,7 +55,8 @@ PREVIEWED: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("a tenant added", {"tenants": []}, {}, "tenants.t"),
     ("its scope", {}, {"tenants": [TENANT | {"scope": {"include": ["has license"]}}]}, "t"),
     ("its disabled", {}, {"tenants": [TENANT | {"exclude_disabled": True}]}, "tenants.t"),
-    ("its groups", {}, {"tenants": [TENANT | {"users": "groups", "groups": [GROUP]}]}, "t"),
+    ("all its users", {"tenants": [IN_GROUP]}, {"tenants": [TENANT]}, "tenants.t"),
+    ("other groups", {"tenants": [IN_GROUP]}, {"tenants": [IN_GROUP | {"groups": [OTHER]}]}, "t"),
     ("its directory", {}, {"tenants": [TENANT | {"tenant_id": "contoso.example"}]}, "t"),
 ]
 # ...and of these never: nothing they change can make a contact fail.
@@ -71,6 +74,7 @@ NEVER: list[tuple[str, dict[str, Any]]] = [
     ("a tenant disabled", {"tenants": [TENANT | {"enabled": False}]}),
     ("a tenant's sign-in", {"tenants": [TENANT | {"display_name": "T", "auth": "device_code"}]}),
     ("groups not read", {"tenants": [TENANT | {"groups": [GROUP]}]}),
+    ("narrowed to groups", {"tenants": [IN_GROUP]}),
     ("an empty scope", {"tenants": [TENANT | {"scope": {"include": []}}]}),
 ]
 
