@@ -22,6 +22,7 @@ from azsyncd.service.api import (
 )
 from azsyncd.service.api.body_limit import BodyLimit
 from azsyncd.service.api.callers import require_active, require_change_right
+from azsyncd.service.api.query import require_single_values
 from azsyncd.service.api.responses import InertJSONResponse
 from azsyncd.service.api.throttle import PerCaller
 from azsyncd.service.daemon import Daemon
@@ -41,7 +42,11 @@ def create_app(daemon: Daemon) -> FastAPI:
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(require_change_right), Depends(require_active)],
+        dependencies=[
+            Depends(require_single_values),
+            Depends(require_change_right),
+            Depends(require_active),
+        ],
         default_response_class=InertJSONResponse,
     )
     app.state.daemon = daemon

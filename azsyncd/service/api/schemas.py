@@ -172,9 +172,14 @@ def _alternatives(schema: Any) -> list[dict[str, Any]]:
 def _stray_in(value: dict[str, Any], table: dict[str, Any]) -> tuple[str, list[str]] | None:
     properties = table.get("properties", {})
     extra = table.get("additionalProperties", True)
+    names = table.get("propertyNames", {})
     for key, item in value.items():
         if key not in properties and extra is False:
             return key, sorted(properties)
+        if "enum" in names and key not in names["enum"]:
+            return key, sorted(names["enum"])
+        if len(key) > names.get("maxLength", len(key)) or len(key) < names.get("minLength", 0):
+            return key, []
         found = stray_key(item, properties.get(key, extra))
         if found:
             return f"{key}.{found[0]}", found[1]
@@ -192,6 +197,8 @@ def known_keys(
         found = stray_key(patch, schema)
         if found:
             path, allowed = found
+            if not allowed:
+                raise ValueError(f'the key "{clipped(path)}" is not a name this table takes')
             last = path.rsplit(".", 1)[-1]
             hint = model.suggest(last, allowed) or f"; known keys here: {', '.join(allowed)}"
             raise ValueError(f'unknown key "{clipped(path)}"{hint}')
