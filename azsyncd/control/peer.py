@@ -10,6 +10,7 @@ units' ``User=``). The socket file's owner proves nothing: a swapped socket is i
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import socket
@@ -27,6 +28,7 @@ from azsyncd.outbound import exchange
 
 SERVICE_USER = "azsyncd"  # User= in systemd/azsyncd.service and azsyncd@.service
 USER_VARIABLE = "AZSYNCD_DAEMON_USER"
+BACKLOG_WAIT = 30.0  # seconds a connection waits for room in a full backlog, with no timeout
 
 
 class UntrustedDaemon(DaemonUnreachable):
@@ -68,7 +70,7 @@ class _CheckedBackend(httpcore.NetworkBackend):
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(path, timeout, socket_options)
+        stream = self._connected(path, timeout, socket_options)
         uid = peer_uid(stream.get_extra_info("socket"))
         if uid not in self._trusted:
             stream.close()
@@ -81,6 +83,21 @@ class _CheckedBackend(httpcore.NetworkBackend):
                 f" name it: {USER_VARIABLE}=thatuser",
             )
         return stream
+
+    def _connected(
+        self, path: str, timeout: float | None, socket_options: Iterable[Any] | None
+    ) -> httpcore.NetworkStream:
+        """A connection; while the daemon's backlog is full (a flood of other clients: a Unix
+        socket says EAGAIN at once) tried again until the connect timeout, as TCP would."""
+        deadline = time.monotonic() + (BACKLOG_WAIT if timeout is None else timeout)
+        while True:
+            try:
+                return self._inner.connect_unix_socket(path, timeout, socket_options)
+            except httpcore.ConnectError as exc:
+                full = getattr(exc.__cause__, "errno", None) == errno.EAGAIN
+                if not full or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         raise httpcore.UnsupportedProtocol("the control socket is a Unix socket")
