@@ -9,13 +9,18 @@ httpx or httpcore error. An HTTP status is an answer, not a failure: each caller
 
 from __future__ import annotations
 
-from typing import Any
+import errno
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
 from azsyncd.errors import NetworkError
+
+T = TypeVar("T")
 
 # How ``outbound.py`` words the failures an admin must act on (no retry helps).
 UNTRUSTED = "was not trusted"
@@ -85,3 +90,17 @@ class Client(httpx.Client):
             return super().send(request, *args, **kwargs)
         except FAILURES as exc:
             raise failure(exc, str(request.url)) from exc
+
+
+def waiting_for_backlog(connect: Callable[[], T], seconds: float) -> T:
+    """``connect()``, tried again for ``seconds`` while a Unix socket's listener has a full
+    backlog (a flood of other clients: the kernel says EAGAIN at once), as a TCP connect waits."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return connect()
+        except httpcore.ConnectError as exc:
+            full = getattr(exc.__cause__, "errno", None) == errno.EAGAIN
+            if not full or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)

@@ -10,7 +10,6 @@ units' ``User=``). The socket file's owner proves nothing: a swapped socket is i
 
 from __future__ import annotations
 
-import errno
 import os
 import pwd
 import socket
@@ -24,6 +23,7 @@ import httpcore
 import httpx
 
 from azsyncd.errors import DaemonUnreachable
+from azsyncd.network import waiting_for_backlog
 from azsyncd.outbound import exchange
 
 SERVICE_USER = "azsyncd"  # User= in systemd/azsyncd.service and azsyncd@.service
@@ -70,7 +70,11 @@ class _CheckedBackend(httpcore.NetworkBackend):
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
-        stream = self._connected(path, timeout, socket_options)
+        # A full backlog (a flood of other clients) is waited out until the connect timeout.
+        stream = waiting_for_backlog(
+            lambda: self._inner.connect_unix_socket(path, timeout, socket_options),
+            BACKLOG_WAIT if timeout is None else timeout,
+        )
         uid = peer_uid(stream.get_extra_info("socket"))
         if uid not in self._trusted:
             stream.close()
@@ -83,21 +87,6 @@ class _CheckedBackend(httpcore.NetworkBackend):
                 f" name it: {USER_VARIABLE}=thatuser",
             )
         return stream
-
-    def _connected(
-        self, path: str, timeout: float | None, socket_options: Iterable[Any] | None
-    ) -> httpcore.NetworkStream:
-        """A connection; while the daemon's backlog is full (a flood of other clients: a Unix
-        socket says EAGAIN at once) tried again until the connect timeout, as TCP would."""
-        deadline = time.monotonic() + (BACKLOG_WAIT if timeout is None else timeout)
-        while True:
-            try:
-                return self._inner.connect_unix_socket(path, timeout, socket_options)
-            except httpcore.ConnectError as exc:
-                full = getattr(exc.__cause__, "errno", None) == errno.EAGAIN
-                if not full or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
         raise httpcore.UnsupportedProtocol("the control socket is a Unix socket")

@@ -12,7 +12,7 @@ import httpcore
 import pytest
 
 from azsyncd.control.peer import _CheckedBackend
-from tests.helpers import short_dir, wait_for
+from tests.helpers import short_dir, wait_for, within
 
 
 def _full_listener(path: Path) -> tuple[socket.socket, list[socket.socket]]:
@@ -51,7 +51,7 @@ def test_a_full_backlog_is_waited_out_within_the_timeout() -> None:
     try:
         wait_for(lambda: len(tries) >= 2, 10, "a second try after EAGAIN")
         accepted = [server.accept()[0] for _ in range(len(waiting) + 1)]  # room, then ours
-        thread.join(30)
+        thread.join(within(30))
         assert found and not thread.is_alive()
         found[0].close()  # type: ignore[attr-defined]
         for conn in accepted:
