@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import azsyncd.targets.registry  # noqa: F401  (the config tables of the built-in targets)
 from tests.helpers import write_config
@@ -28,6 +29,21 @@ def _keep_bytecode() -> None:
 
 
 _keep_bytecode()
+
+# The property tests draw the same examples on every run (seeded from each test's name), so a
+# run passes or fails by the code, never by its luck; and a busy machine fails none of them by
+# a deadline or a slowness check. `--hypothesis-profile=explore` draws new examples each run
+# (and replays the counter-examples found before, from .hypothesis/), to hunt for new ones.
+settings.register_profile(
+    "suite",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture
