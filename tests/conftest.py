@@ -1,13 +1,49 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import azsyncd.targets.registry  # noqa: F401  (the config tables of the built-in targets)
 from tests.helpers import write_config
+
+BYTECODE = Path(__file__).parents[1] / ".pytest_cache" / "bytecode"
+
+
+def _keep_bytecode() -> None:
+    """Under PYTHONDONTWRITEBYTECODE (set to keep __pycache__ folders out of the tree) each of
+    the suite's few hundred Python processes compiled azsyncd again (daemons, run workers,
+    azsyncctl: 0.13 s CPU a daemon), and every test worker rewrote and compiled every test
+    file (6 s CPU of its 9 s collection). The bytecode goes to one ignored folder instead, for
+    this process and every process it starts; a changed source is compiled again, as always."""
+    if not sys.flags.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(BYTECODE)
+    sys.pycache_prefix = str(BYTECODE)
+    sys.dont_write_bytecode = False
+
+
+_keep_bytecode()
+
+# The property tests draw the same examples on every run (seeded from each test's name), so a
+# run passes or fails by the code, never by its luck; and a busy machine fails none of them by
+# a deadline or a slowness check. `--hypothesis-profile=explore` draws new examples each run
+# (and replays the counter-examples found before, from .hypothesis/), to hunt for new ones.
+settings.register_profile(
+    "suite",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture

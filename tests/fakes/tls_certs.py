@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def make_ca_and_server(
     directory: Path, hosts: tuple[str, ...] = ("localhost",)
 ) -> tuple[Path, Path, Path]:
     """Write ca.pem, server.pem and server.key; return their paths."""
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    for path, pem in zip(paths, _ca_and_server(hosts), strict=True):
+        path.write_bytes(pem)
+    return paths
+
+
+# One CA and certificate per process and hosts: two RSA keys cost 50-200 ms of CPU, and
+# every test with a directory on HTTPS asked for them. They are valid for a week.
+@functools.cache
+def _ca_and_server(hosts: tuple[str, ...]) -> tuple[bytes, bytes, bytes]:
+    """The PEM of a throwaway CA, and of a certificate and key it signed for ``hosts``."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca = (
@@ -70,18 +82,12 @@ def make_ca_and_server(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    ca_path, cert_path, key_path = (
-        directory / "ca.pem",
-        directory / "server.pem",
-        directory / "server.key",
-    )
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
+    return (
+        ca.public_bytes(serialization.Encoding.PEM),
+        cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    return ca_path, cert_path, key_path

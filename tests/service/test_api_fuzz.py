@@ -4,6 +4,8 @@ input the schema allows accepted (save the rules below, which a schema cannot st
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -84,6 +86,7 @@ def quick_job(_: Daemon):  # type: ignore[no-untyped-def]
 def _make_daemon() -> Daemon:
     # Built at import: schemathesis reads the schema when the module is collected.
     directory = Path(tempfile.mkdtemp(prefix="azfuzz"))
+    atexit.register(shutil.rmtree, directory, True)  # each test worker collects this module
     loaded = config_file.load(write_config(directory, CONFIG))
     daemon = Daemon(loaded, job_factory=quick_job, state_dir=directory / "state")
     run_id = daemon.start_sync("manual")

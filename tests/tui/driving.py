@@ -59,7 +59,10 @@ async def until(
                 return
         except Exception as exc:  # the widget may not exist yet
             last = exc
-        await pilot.pause(0.02)
+        # Not Pilot.pause: that has each widget of the screen run a callback and repaints
+        # the screen, every 20 ms of a wait (a form has some 200 widgets). The app runs in
+        # this event loop meanwhile and refreshes its screen on its own timer.
+        await asyncio.sleep(0.02)
     raise AssertionError(
         f"the screen never showed {what or 'what was expected'} within {deadline} ({last!r})"
     )
